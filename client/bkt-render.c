@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "bkt-plan.h"
+#include "bkt-render.h"
+
+#define BAR_WIDTH 30
+
+void
+bkt_render_init (BktRenderer *r, gboolean json)
+{
+  memset (r, 0, sizeof *r);
+  r->json = json;
+  r->tty = isatty (STDOUT_FILENO) && g_getenv ("TERM") != NULL && g_strcmp0 (g_getenv ("TERM"), "dumb") != 0;
+}
+
+void
+bkt_render_print_json (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_indent (gen, 2);
+  json_generator_set_root (gen, node);
+  text = json_generator_to_data (gen, NULL);
+  g_print ("%s\n", text);
+}
+
+void
+bkt_render_print_object (JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_set_object (node, object);
+  bkt_render_print_json (node);
+}
+
+void
+bkt_render_end_progress (BktRenderer *r)
+{
+  if (r->bar_shown)
+    {
+      g_print ("\r\033[K");
+      fflush (stdout);
+      r->bar_shown = FALSE;
+    }
+}
+
+static const char *
+op_summary (BktRenderer *r, const char *id)
+{
+  JsonArray *ops;
+
+  if (r->plan == NULL || !json_object_has_member (r->plan, "operations"))
+    return id;
+  ops = json_object_get_array_member (r->plan, "operations");
+  for (guint i = 0; i < json_array_get_length (ops); i++)
+    {
+      JsonObject *op = json_array_get_object_element (ops, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (op, "id", ""), id) == 0)
+        return json_object_get_string_member_with_default (op, "summary", id);
+    }
+  return id;
+}
+
+static void
+on_progress (gpointer user_data, guint percent, const char *operation, const char *detail)
+{
+  BktRenderer *r = user_data;
+  g_autofree char *bar = NULL;
+  guint filled = MIN (percent, 100) * BAR_WIDTH / 100;
+
+  if (r->json || !r->tty)
+    return;
+  bar = g_strnfill (BAR_WIDTH, ' ');
+  memset (bar, '#', filled);
+  g_print ("\r\033[K[%s] %3u%% %s%s%s", bar, percent, operation,
+           detail && *detail ? "  " : "", detail ? detail : "");
+  fflush (stdout);
+  r->bar_shown = TRUE;
+}
+
+static void
+on_operation (gpointer user_data, guint index, const char *id, gboolean success, const char *error)
+{
+  BktRenderer *r = user_data;
+
+  if (success)
+    r->n_ok++;
+  else
+    r->n_failed++;
+  if (r->json)
+    return;
+  bkt_render_end_progress (r);
+  if (success)
+    g_print ("  ✓ %s\n", op_summary (r, id));
+  else
+    g_print ("  ✗ %s: %s\n", op_summary (r, id), error);
+}
+
+static void
+on_message (gpointer user_data, const char *text)
+{
+  BktRenderer *r = user_data;
+
+  if (r->json)
+    return;
+  bkt_render_end_progress (r);
+  g_printerr ("%s\n", text);
+}
+
+const BktFollowCallbacks bkt_render_follow_callbacks = { on_progress, on_operation, on_message };
+
+void
+bkt_render_plan (BktRenderer *r, JsonObject *plan)
+{
+  g_autofree char *text = NULL;
+
+  if (r->json)
+    {
+      bkt_render_print_object (plan);
+      return;
+    }
+  text = bkt_plan_json_describe (plan);
+  g_print ("%s", text);
+}
+
+static gint64
+int_member (JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+  return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_int (n) : 0;
+}
+
+static guint
+array_len (JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+  return n && JSON_NODE_HOLDS_ARRAY (n) ? json_array_get_length (json_node_get_array (n)) : 0;
+}
+
+static void
+print_items (JsonObject *subsystems, const char *list, const char *field, const char *bullet)
+{
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *node;
+
+  json_object_iter_init (&iter, subsystems);
+  while (json_object_iter_next (&iter, &name, &node))
+    {
+      JsonObject *s = json_node_get_object (node);
+      JsonArray *items;
+
+      if (array_len (s, list) == 0)
+        continue;
+      items = json_object_get_array_member (s, list);
+      for (guint i = 0; i < json_array_get_length (items); i++)
+        {
+          JsonNode *item = json_array_get_element (items, i);
+          const char *text = NULL;
+
+          if (JSON_NODE_HOLDS_OBJECT (item))
+            text = json_object_get_string_member_with_default (json_node_get_object (item), field,
+                     json_object_get_string_member_with_default (json_node_get_object (item), "target", "?"));
+          else if (JSON_NODE_HOLDS_VALUE (item))
+            text = json_node_get_string (item);
+          g_print ("  %s %s\n", bullet, text ? text : "?");
+        }
+    }
+}
+
+void
+bkt_render_status (BktRenderer *r, JsonObject *status)
+{
+  JsonObject *subsystems;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *node;
+  guint drift = 0, untracked = 0;
+
+  if (r->json)
+    {
+      bkt_render_print_object (status);
+      return;
+    }
+  subsystems = json_object_get_object_member (status, "subsystems");
+  g_print ("%-12s %8s %8s %6s %10s\n", "SUBSYSTEM", "TRACKED", "IN SYNC", "DRIFT", "UNTRACKED");
+  json_object_iter_init (&iter, subsystems);
+  while (json_object_iter_next (&iter, &name, &node))
+    {
+      JsonObject *s = json_node_get_object (node);
+      guint d = array_len (s, "drift"), u = array_len (s, "untracked");
+
+      drift += d;
+      untracked += u;
+      g_print ("%-12s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %6u %10u\n", name,
+               int_member (s, "tracked"), int_member (s, "in_sync"), d, u);
+    }
+  if (drift > 0)
+    {
+      g_print ("\nDrift (run `bkt apply` to converge):\n");
+      print_items (subsystems, "drift", "summary", "▸");
+    }
+  if (untracked > 0)
+    {
+      g_print ("\nUntracked (run `bkt capture` to record):\n");
+      print_items (subsystems, "untracked", "summary", "•");
+    }
+  if (array_len (status, "warnings") > 0)
+    {
+      JsonArray *w = json_object_get_array_member (status, "warnings");
+      g_print ("\n");
+      for (guint i = 0; i < json_array_get_length (w); i++)
+        g_print ("warning: %s\n", json_array_get_string_element (w, i));
+    }
+  if (drift == 0 && untracked == 0)
+    g_print ("\nIn sync: the system matches the manifests.\n");
+}

@@ -1,0 +1,821 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "bkt-client.h"
+#include "bkt-error.h"
+#include "bkt-render.h"
+
+/* Exit codes (documented in bkt(1)). */
+enum {
+  EXIT_OK = 0,
+  EXIT_FAILED = 1,
+  EXIT_USAGE = 2,
+};
+
+typedef struct {
+  /* global */
+  char     *manifests;
+  gboolean  dry_run;
+  gboolean  json;
+  gboolean  wait;
+  gboolean  verbose;
+  /* per command */
+  char     *only;
+  char     *exclude;
+  char     *remote;
+  char     *scope;
+  gboolean  force;
+  char     *comment;
+  char     *path;
+} Options;
+
+typedef struct {
+  Options      opt;
+  BktClient   *client;
+  BktRenderer  render;
+} Ctx;
+
+static int
+fail (GError *error)
+{
+  int code = bkt_error_exit_code (error);
+
+  g_printerr ("bkt: %s\n", error->message);
+  return code;
+}
+
+static int
+usage_error (GOptionContext *octx, const char *message)
+{
+  g_printerr ("bkt: %s\n", message);
+  g_printerr ("Run “%s --help” for usage.\n", g_get_prgname ());
+  return EXIT_USAGE;
+}
+
+/* ---- option parsing -------------------------------------------------------------- */
+
+static GOptionEntry *
+global_entries (Options *o)
+{
+  static GOptionEntry e[6];
+  const GOptionEntry tmpl[] = {
+    { "manifests", 'm', 0, G_OPTION_ARG_FILENAME, &o->manifests, "Use this manifests directory instead of the layering", "DIR" },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &o->dry_run, "Show the plan; change nothing", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Machine-readable output", NULL },
+    { "wait", 0, 0, G_OPTION_ARG_NONE, &o->wait, "If bktd is busy, wait instead of failing", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "Show debug messages", NULL },
+    { NULL }
+  };
+  memcpy (e, tmpl, sizeof tmpl);
+  return e;
+}
+
+/* Parse @argv for one command; leaves positional arguments in @argv.
+ * Returns FALSE (and the exit code in @code) on --help or a usage error. */
+static gboolean
+parse_command (Ctx *ctx, const char *usage, const char *summary, const GOptionEntry *extra,
+               int *argc, char ***argv, guint min_args, guint max_args, int *code)
+{
+  g_autoptr(GOptionContext) octx = g_option_context_new (usage);
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_set_summary (octx, summary);
+  g_option_context_add_main_entries (octx, global_entries (&ctx->opt), NULL);
+  if (extra != NULL)
+    g_option_context_add_main_entries (octx, extra, NULL);
+  g_option_context_set_description (octx,
+    "Exit status: 0 ok, 1 operation failed, 2 usage error, 3 not authorised,\n"
+    "4 daemon unreachable, 5 invalid input, 6 busy, 130 cancelled. See bkt(1).");
+  if (!g_option_context_parse (octx, argc, argv, &error))
+    {
+      *code = usage_error (octx, error->message);
+      return FALSE;
+    }
+  /* argv[0] is the command path; "--" was consumed by GOption. */
+  if ((guint) (*argc - 1) < min_args || (guint) (*argc - 1) > max_args)
+    {
+      g_autofree char *help = g_option_context_get_help (octx, TRUE, NULL);
+      g_printerr ("%s", help);
+      *code = EXIT_USAGE;
+      return FALSE;
+    }
+  if (ctx->opt.verbose)
+    g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
+  bkt_client_set_wait (ctx->client, ctx->opt.wait);
+  bkt_render_init (&ctx->render, ctx->opt.json);
+  return TRUE;
+}
+
+static GStrv
+split_list (const char *list)
+{
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+
+  if (list == NULL)
+    return NULL;
+  parts = g_strsplit (list, ",", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      g_strstrip (parts[i]);
+      if (*parts[i] != '\0')
+        g_ptr_array_add (out, g_strdup (parts[i]));
+    }
+  g_ptr_array_add (out, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+}
+
+/* Options a{sv} for the session instance's Manager methods. */
+static GVariant *
+session_options (Ctx *ctx, const char *only_override)
+{
+  GVariantBuilder b;
+  g_auto(GStrv) only = split_list (only_override ? only_override : ctx->opt.only);
+  g_auto(GStrv) exclude = split_list (ctx->opt.exclude);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (only != NULL)
+    g_variant_builder_add (&b, "{sv}", "only", g_variant_new_strv ((const char * const *) only, -1));
+  if (exclude != NULL)
+    g_variant_builder_add (&b, "{sv}", "exclude", g_variant_new_strv ((const char * const *) exclude, -1));
+  if (ctx->opt.manifests != NULL)
+    {
+      g_autofree char *abs = g_canonicalize_filename (ctx->opt.manifests, NULL);
+      g_variant_builder_add (&b, "{sv}", "manifests-dir", g_variant_new_string (abs));
+    }
+  return g_variant_builder_end (&b);
+}
+
+static gboolean
+plan_has_scope (JsonObject *plan, const char *scope)
+{
+  JsonArray *ops = json_object_get_array_member (plan, "operations");
+
+  for (guint i = 0; ops != NULL && i < json_array_get_length (ops); i++)
+    {
+      JsonObject *op = json_array_get_object_element (ops, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (op, "scope", ""), scope) == 0 &&
+          g_strcmp0 (json_object_get_string_member_with_default (op, "effect", ""), "manifest") != 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+plan_has_session_work (JsonObject *plan)
+{
+  JsonArray *ops = json_object_get_array_member (plan, "operations");
+
+  for (guint i = 0; ops != NULL && i < json_array_get_length (ops); i++)
+    {
+      JsonObject *op = json_array_get_object_element (ops, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (op, "scope", ""), "user") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Follow a transaction and collect its per-operation results. */
+static gboolean
+follow (Ctx *ctx, BktTarget target, GVariant *reply, JsonObject *plan, JsonArray *results, GError **error)
+{
+  g_autoptr(JsonObject) result = NULL;
+  const char *path;
+  gboolean ok;
+
+  g_variant_get (reply, "(&o)", &path);
+  ctx->render.plan = plan;
+  ok = bkt_client_follow (ctx->client, target, path, &bkt_render_follow_callbacks,
+                          &ctx->render, &result, error);
+  bkt_render_end_progress (&ctx->render);
+  if (result != NULL && json_object_has_member (result, "operations"))
+    {
+      JsonArray *ops = json_object_get_array_member (result, "operations");
+      for (guint i = 0; i < json_array_get_length (ops); i++)
+        json_array_add_element (results, json_node_copy (json_array_get_element (ops, i)));
+    }
+  return ok;
+}
+
+static int
+finish_execution (Ctx *ctx, JsonObject *plan, JsonArray *results, GError *error)
+{
+  guint n_failed = 0;
+
+  for (guint i = 0; i < json_array_get_length (results); i++)
+    if (!json_object_get_boolean_member_with_default (json_array_get_object_element (results, i),
+                                                      "success", FALSE))
+      n_failed++;
+
+  if (ctx->opt.json)
+    {
+      g_autoptr(JsonObject) out = json_object_new ();
+      json_object_set_object_member (out, "plan", json_object_ref (plan));
+      json_object_set_array_member (out, "results", json_array_ref (results));
+      json_object_set_boolean_member (out, "success", error == NULL);
+      if (error != NULL)
+        json_object_set_string_member (out, "error", error->message);
+      bkt_render_print_object (out);
+    }
+  else
+    g_print ("\n%u operation(s) done, %u failed\n", json_array_get_length (results) - n_failed, n_failed);
+
+  if (error != NULL)
+    return fail (error);
+  return EXIT_OK;
+}
+
+/* ---- status ------------------------------------------------------------------------ */
+
+static int
+cmd_status (Ctx *ctx, int argc, char **argv)
+{
+  g_autoptr(JsonObject) status = NULL;
+  g_autoptr(GError) error = NULL;
+  const GOptionEntry extra[] = {
+    { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
+    { "exclude", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
+    { NULL }
+  };
+  int code;
+
+  if (!parse_command (ctx, "- show drift between manifests and the system", NULL, extra,
+                      &argc, &argv, 0, 0, &code))
+    return code;
+  status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
+                                 g_variant_new ("(@a{sv})", session_options (ctx, NULL)), &error);
+  if (status == NULL)
+    return fail (error);
+  bkt_render_status (&ctx->render, status);
+  return EXIT_OK;
+}
+
+/* ---- apply ------------------------------------------------------------------------- */
+
+static int
+run_apply (Ctx *ctx, const char *only)
+{
+  g_autoptr(JsonObject) plan = NULL;
+  g_autoptr(JsonArray) results = json_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) opts = g_variant_ref_sink (session_options (ctx, only));
+  JsonNode *sysreq;
+
+  plan = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Plan",
+                               g_variant_new ("(@a{sv})", opts), &error);
+  if (plan == NULL)
+    return fail (error);
+  if (ctx->opt.dry_run)
+    {
+      bkt_render_plan (&ctx->render, plan);
+      return EXIT_OK;
+    }
+  if (json_array_get_length (json_object_get_array_member (plan, "operations")) == 0)
+    {
+      if (ctx->opt.json)
+        return finish_execution (ctx, plan, results, NULL);
+      bkt_render_plan (&ctx->render, plan);
+      return EXIT_OK;
+    }
+  if (!ctx->opt.json)
+    {
+      bkt_render_plan (&ctx->render, plan);
+      g_print ("\n");
+    }
+
+  /* The privileged part first, sent as content by this process so polkit
+   * asks about (and its agent prompts) the real user.  If it is refused,
+   * nothing else happens either. */
+  sysreq = json_object_get_member (plan, "system_request");
+  if (sysreq != NULL && JSON_NODE_HOLDS_VALUE (sysreq) && plan_has_scope (plan, "system"))
+    {
+      GVariantBuilder b;
+      g_autoptr(GVariant) reply = NULL;
+      GVariantIter iter;
+      const char *key;
+      GVariant *value;
+
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_iter_init (&iter, opts);
+      while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+        if (!g_str_equal (key, "manifests-dir"))
+          g_variant_builder_add (&b, "{sv}", key, value);
+      g_variant_builder_add (&b, "{sv}", "manifest", g_variant_new_string (json_node_get_string (sysreq)));
+      reply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Manager", "Apply",
+                               g_variant_new ("(a{sv})", &b), G_VARIANT_TYPE ("(o)"), &error);
+      if (reply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, reply, plan, results, &error))
+        return finish_execution (ctx, plan, results, error);
+    }
+
+  if (plan_has_session_work (plan))
+    {
+      g_autoptr(GVariant) reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager",
+                                                   "Apply", g_variant_new ("(@a{sv})", opts),
+                                                   G_VARIANT_TYPE ("(o)"), &error);
+      if (reply == NULL || !follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error))
+        return finish_execution (ctx, plan, results, error);
+    }
+  return finish_execution (ctx, plan, results, NULL);
+}
+
+static int
+cmd_apply (Ctx *ctx, int argc, char **argv)
+{
+  const GOptionEntry extra[] = {
+    { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
+    { "exclude", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
+    { NULL }
+  };
+  int code;
+
+  if (!parse_command (ctx, "- make the system match the manifests", NULL, extra, &argc, &argv, 0, 0, &code))
+    return code;
+  return run_apply (ctx, NULL);
+}
+
+/* ---- capture ----------------------------------------------------------------------- */
+
+static int
+run_capture (Ctx *ctx, const char *only)
+{
+  g_autoptr(JsonObject) plan = NULL;
+  g_autoptr(JsonArray) results = json_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) opts = g_variant_ref_sink (session_options (ctx, only));
+  g_autoptr(GVariant) reply = NULL;
+
+  plan = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "CapturePlan",
+                               g_variant_new ("(@a{sv})", opts), &error);
+  if (plan == NULL)
+    return fail (error);
+  if (ctx->opt.dry_run || json_array_get_length (json_object_get_array_member (plan, "operations")) == 0)
+    {
+      if (ctx->opt.json && !ctx->opt.dry_run)
+        return finish_execution (ctx, plan, results, NULL);
+      bkt_render_plan (&ctx->render, plan);
+      return EXIT_OK;
+    }
+  if (!ctx->opt.json)
+    {
+      bkt_render_plan (&ctx->render, plan);
+      g_print ("\n");
+    }
+  reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager", "Capture",
+                           g_variant_new ("(@a{sv})", opts), G_VARIANT_TYPE ("(o)"), &error);
+  if (reply != NULL)
+    follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+  return finish_execution (ctx, plan, results, error);
+}
+
+static int
+cmd_capture (Ctx *ctx, int argc, char **argv)
+{
+  const GOptionEntry extra[] = {
+    { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
+    { "exclude", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
+    { NULL }
+  };
+  int code;
+
+  if (!parse_command (ctx, "- record the live system in the manifests", NULL, extra, &argc, &argv, 0, 0, &code))
+    return code;
+  return run_capture (ctx, NULL);
+}
+
+/* ---- changes (flatpak add/remove, gsetting set/unset) --------------------------------- */
+
+static int
+run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments)
+{
+  g_autoptr(GVariant) args = g_variant_ref_sink (arguments);
+  g_autoptr(GVariant) opts = g_variant_ref_sink (session_options (ctx, NULL));
+  g_autoptr(JsonObject) plan = NULL;
+  g_autoptr(JsonArray) results = json_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  JsonNode *sysreq;
+
+  plan = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "ChangePlan",
+                               g_variant_new ("(ss@a{sv}@a{sv})", subsystem, action, args, opts), &error);
+  if (plan == NULL)
+    return fail (error);
+  if (ctx->opt.dry_run)
+    {
+      bkt_render_plan (&ctx->render, plan);
+      return EXIT_OK;
+    }
+  if (!ctx->opt.json)
+    {
+      bkt_render_plan (&ctx->render, plan);
+      g_print ("\n");
+    }
+
+  /* Act first (system part through the system instance, as this user),
+   * record after: the session only records what succeeded. */
+  sysreq = json_object_get_member (plan, "system_request");
+  if (sysreq != NULL && JSON_NODE_HOLDS_OBJECT (sysreq))
+    {
+      JsonObject *req = json_node_get_object (sysreq);
+      const char *method = json_object_get_string_member_with_default (req, "method", "");
+      const char *id = json_object_get_string_member_with_default (req, "id", "");
+      GVariantBuilder b;
+      g_autoptr(GVariant) sreply = NULL;
+
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "force",
+                             g_variant_new_boolean (json_object_get_boolean_member_with_default (req, "force", FALSE)));
+      if (g_str_equal (method, "FlatpakInstall"))
+        sreply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Admin", method,
+                                  g_variant_new ("(ssa{sv})",
+                                                 json_object_get_string_member_with_default (req, "remote", ""),
+                                                 id, &b),
+                                  G_VARIANT_TYPE ("(o)"), &error);
+      else
+        sreply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Admin", method,
+                                  g_variant_new ("(sa{sv})", id, &b), G_VARIANT_TYPE ("(o)"), &error);
+      if (sreply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, sreply, plan, results, &error))
+        return finish_execution (ctx, plan, results, error);
+    }
+
+  reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager", "Change",
+                           g_variant_new ("(ss@a{sv}@a{sv})", subsystem, action, args, opts),
+                           G_VARIANT_TYPE ("(o)"), &error);
+  if (reply != NULL)
+    follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+  return finish_execution (ctx, plan, results, error);
+}
+
+static void
+add_string (GVariantBuilder *b, const char *key, const char *value)
+{
+  if (value != NULL)
+    g_variant_builder_add (b, "{sv}", key, g_variant_new_string (value));
+}
+
+/* ---- flatpak ------------------------------------------------------------------------- */
+
+static int
+list_subsystem (Ctx *ctx, const char *subsystem)
+{
+  g_autoptr(JsonObject) status = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *s;
+  JsonArray *entries, *drift;
+
+  status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
+                                 g_variant_new ("(@a{sv})", session_options (ctx, subsystem)), &error);
+  if (status == NULL)
+    return fail (error);
+  s = json_object_get_object_member (json_object_get_object_member (status, "subsystems"), subsystem);
+  if (ctx->opt.json || s == NULL)
+    {
+      if (s != NULL)
+        bkt_render_print_object (s);
+      return EXIT_OK;
+    }
+  entries = json_object_get_array_member (s, "entries");
+  drift = json_object_get_array_member (s, "drift");
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *e = json_array_get_object_element (entries, i);
+      const char *state = "in sync";
+
+      for (guint j = 0; drift != NULL && j < json_array_get_length (drift); j++)
+        {
+          JsonObject *d = json_object_get_object_member (json_array_get_object_element (drift, j), "details");
+          if (g_str_equal (subsystem, "flatpak") &&
+              g_strcmp0 (json_object_get_string_member_with_default (d, "id", NULL),
+                         json_object_get_string_member_with_default (e, "id", "")) == 0)
+            state = "not installed";
+          else if (g_str_equal (subsystem, "gsettings") &&
+                   g_strcmp0 (json_object_get_string_member_with_default (d, "schema", NULL),
+                              json_object_get_string_member_with_default (e, "schema", "")) == 0 &&
+                   g_strcmp0 (json_object_get_string_member_with_default (d, "key", NULL),
+                              json_object_get_string_member_with_default (e, "key", "")) == 0)
+            state = "differs";
+        }
+      if (g_str_equal (subsystem, "flatpak"))
+        g_print ("%-40s %-12s %-7s %s\n", json_object_get_string_member_with_default (e, "id", "?"),
+                 json_object_get_string_member_with_default (e, "remote", "?"),
+                 json_object_get_string_member_with_default (e, "scope", "?"), state);
+      else
+        g_print ("%-40s %-28s %-20s %s\n", json_object_get_string_member_with_default (e, "schema", "?"),
+                 json_object_get_string_member_with_default (e, "key", "?"),
+                 json_object_get_string_member_with_default (e, "value", "?"), state);
+    }
+  if (json_object_has_member (s, "untracked"))
+    {
+      JsonArray *u = json_object_get_array_member (s, "untracked");
+      for (guint i = 0; i < json_array_get_length (u); i++)
+        {
+          JsonObject *o = json_array_get_object_element (u, i);
+          g_print ("%-40s (untracked: run `bkt %s capture`)\n",
+                   json_object_get_string_member_with_default (o, "summary",
+                     json_object_get_string_member_with_default (o, "target", "?")),
+                   g_str_equal (subsystem, "flatpak") ? "flatpak" : "gsetting");
+        }
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_flatpak (Ctx *ctx, int argc, char **argv)
+{
+  const char *sub = argc > 1 ? argv[1] : NULL;
+  const GOptionEntry add_entries[] = {
+    { "remote", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.remote, "Remote to install from (default: flathub)", "NAME" },
+    { "scope", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.scope, "system (default) or user", "SCOPE" },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.force, "Skip checking that the remote has the app", NULL },
+    { NULL }
+  };
+  const GOptionEntry remove_entries[] = {
+    { "scope", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.scope, "system or user (default: from the manifest)", "SCOPE" },
+    { NULL }
+  };
+  GVariantBuilder b;
+  int code;
+
+  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
+    {
+      g_print ("Usage: bkt flatpak (fp) COMMAND\n\n"
+               "  add ID [--remote R] [--scope system|user] [--force]   install and record\n"
+               "  remove ID [--scope S]                                uninstall and forget\n"
+               "  list                                                 tracked apps and their state\n"
+               "  sync                                                 apply the flatpak manifests\n"
+               "  capture                                              record installed apps\n");
+      return sub == NULL ? EXIT_USAGE : EXIT_OK;
+    }
+  argc--;
+  argv++;
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (g_str_equal (sub, "add"))
+    {
+      if (!parse_command (ctx, "ID - install a flatpak now and record it", NULL, add_entries,
+                          &argc, &argv, 1, 1, &code))
+        return code;
+      add_string (&b, "id", argv[1]);
+      add_string (&b, "remote", ctx->opt.remote ? ctx->opt.remote : "flathub");
+      add_string (&b, "scope", ctx->opt.scope ? ctx->opt.scope : "system");
+      g_variant_builder_add (&b, "{sv}", "force", g_variant_new_boolean (ctx->opt.force));
+      return run_change (ctx, "flatpak", "add", g_variant_builder_end (&b));
+    }
+  if (g_str_equal (sub, "remove"))
+    {
+      if (!parse_command (ctx, "ID - uninstall a flatpak now and forget it", NULL, remove_entries,
+                          &argc, &argv, 1, 1, &code))
+        return code;
+      add_string (&b, "id", argv[1]);
+      add_string (&b, "scope", ctx->opt.scope);
+      return run_change (ctx, "flatpak", "remove", g_variant_builder_end (&b));
+    }
+  g_variant_builder_clear (&b);
+  if (g_str_equal (sub, "list"))
+    {
+      if (!parse_command (ctx, "- tracked flatpaks and their state", NULL, NULL, &argc, &argv, 0, 0, &code))
+        return code;
+      return list_subsystem (ctx, "flatpak");
+    }
+  if (g_str_equal (sub, "sync"))
+    {
+      if (!parse_command (ctx, "- install what the flatpak manifests list", NULL, NULL, &argc, &argv, 0, 0, &code))
+        return code;
+      return run_apply (ctx, "flatpak");
+    }
+  if (g_str_equal (sub, "capture"))
+    {
+      if (!parse_command (ctx, "- record installed flatpaks", NULL, NULL, &argc, &argv, 0, 0, &code))
+        return code;
+      return run_capture (ctx, "flatpak");
+    }
+  g_printerr ("bkt: unknown flatpak command “%s”; see bkt flatpak --help\n", sub);
+  return EXIT_USAGE;
+}
+
+/* ---- gsetting ------------------------------------------------------------------------ */
+
+static int
+cmd_gsetting (Ctx *ctx, int argc, char **argv)
+{
+  const char *sub = argc > 1 ? argv[1] : NULL;
+  const GOptionEntry set_entries[] = {
+    { "comment", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.comment, "Why this setting (kept in the manifest)", "TEXT" },
+    { "path", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.path, "Path of a relocatable schema", "PATH" },
+    { NULL }
+  };
+  const GOptionEntry path_entries[] = {
+    { "path", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.path, "Path of a relocatable schema", "PATH" },
+    { NULL }
+  };
+  GVariantBuilder b;
+  int code;
+
+  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
+    {
+      g_print ("Usage: bkt gsetting (gs) COMMAND\n\n"
+               "  set SCHEMA KEY VALUE [--comment C]   set now and record (VALUE is GVariant text)\n"
+               "  unset SCHEMA KEY                     reset now and forget\n"
+               "  list                                 tracked settings and their state\n"
+               "  apply                                apply the gsettings manifest\n"
+               "  capture [SCHEMA]                     record changed settings\n");
+      return sub == NULL ? EXIT_USAGE : EXIT_OK;
+    }
+  argc--;
+  argv++;
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (g_str_equal (sub, "set"))
+    {
+      if (!parse_command (ctx, "SCHEMA KEY VALUE - set a key now and record it", NULL, set_entries,
+                          &argc, &argv, 3, 3, &code))
+        {
+          g_variant_builder_clear (&b);
+          return code;
+        }
+      add_string (&b, "schema", argv[1]);
+      add_string (&b, "key", argv[2]);
+      add_string (&b, "value", argv[3]);
+      add_string (&b, "comment", ctx->opt.comment);
+      add_string (&b, "path", ctx->opt.path);
+      return run_change (ctx, "gsettings", "set", g_variant_builder_end (&b));
+    }
+  if (g_str_equal (sub, "unset"))
+    {
+      if (!parse_command (ctx, "SCHEMA KEY - reset a key now and forget it", NULL, path_entries,
+                          &argc, &argv, 2, 2, &code))
+        {
+          g_variant_builder_clear (&b);
+          return code;
+        }
+      add_string (&b, "schema", argv[1]);
+      add_string (&b, "key", argv[2]);
+      add_string (&b, "path", ctx->opt.path);
+      return run_change (ctx, "gsettings", "unset", g_variant_builder_end (&b));
+    }
+  if (g_str_equal (sub, "capture"))
+    {
+      if (!parse_command (ctx, "[SCHEMA] - record changed settings", NULL, path_entries,
+                          &argc, &argv, 0, 1, &code))
+        {
+          g_variant_builder_clear (&b);
+          return code;
+        }
+      if (argc > 1)
+        {
+          add_string (&b, "schema", argv[1]);
+          add_string (&b, "path", ctx->opt.path);
+          return run_change (ctx, "gsettings", "capture", g_variant_builder_end (&b));
+        }
+      g_variant_builder_clear (&b);
+      return run_capture (ctx, "gsettings");
+    }
+  g_variant_builder_clear (&b);
+  if (g_str_equal (sub, "list"))
+    {
+      if (!parse_command (ctx, "- tracked settings and their state", NULL, NULL, &argc, &argv, 0, 0, &code))
+        return code;
+      return list_subsystem (ctx, "gsettings");
+    }
+  if (g_str_equal (sub, "apply"))
+    {
+      if (!parse_command (ctx, "- apply the gsettings manifest", NULL, NULL, &argc, &argv, 0, 0, &code))
+        return code;
+      return run_apply (ctx, "gsettings");
+    }
+  g_printerr ("bkt: unknown gsetting command “%s”; see bkt gsetting --help\n", sub);
+  return EXIT_USAGE;
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out,
+           "Usage: bkt [--manifests DIR] [-n|--dry-run] [--json] [--wait] COMMAND …\n\n"
+           "Keep your distribution's manifests and this machine in step.\n\n"
+           "Commands:\n"
+           "  status                 drift between manifests and the system\n"
+           "  apply                  make the system match the manifests\n"
+           "  capture                record the live system in the manifests\n"
+           "  flatpak (fp) …         add, remove, list, sync, capture flatpaks\n"
+           "  gsetting (gs) …        set, unset, list, apply, capture settings\n"
+           "  version                print the client and daemon versions\n\n"
+           "Run “bkt COMMAND --help” for a command's options. See bkt(1).\n");
+}
+
+static int
+cmd_version (Ctx *ctx, int argc, char **argv)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  int code;
+
+  if (!parse_command (ctx, "- print versions", NULL, NULL, &argc, &argv, 0, 0, &code))
+    return code;
+  g_print ("bkt %s\n", PACKAGE_VERSION);
+  reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.freedesktop.DBus.Properties", "Get",
+                           g_variant_new ("(ss)", "org.bkt.Daemon1.Manager", "DaemonVersion"),
+                           G_VARIANT_TYPE ("(v)"), &error);
+  if (reply == NULL)
+    return fail (error);
+  g_variant_get (reply, "(v)", &value);
+  g_print ("bktd %s%s\n", g_variant_get_string (value, NULL),
+           bkt_client_is_private (ctx->client) ? " (private instance)" : "");
+  return EXIT_OK;
+}
+
+int
+main (int argc, char **argv)
+{
+  static const struct {
+    const char *name;
+    const char *alias;
+    int (*run) (Ctx *ctx, int argc, char **argv);
+  } commands[] = {
+    { "status", NULL, cmd_status },
+    { "apply", NULL, cmd_apply },
+    { "capture", NULL, cmd_capture },
+    { "flatpak", "fp", cmd_flatpak },
+    { "gsetting", "gs", cmd_gsetting },
+    { "version", NULL, cmd_version },
+  };
+  g_autoptr(BktClient) client = NULL;
+  Ctx ctx = { 0 };
+  int first = 1;
+  int code = EXIT_USAGE;
+
+  setlocale (LC_ALL, "");
+  g_set_prgname ("bkt");
+
+  /* Global options may precede the command: move them after it so each
+   * command's parser sees them (they are in every command's entries). */
+  while (first < argc && argv[first][0] == '-' && !g_str_equal (argv[first], "--"))
+    {
+      if (g_str_equal (argv[first], "--help") || g_str_equal (argv[first], "-h"))
+        {
+          print_usage (stdout);
+          return EXIT_OK;
+        }
+      if (g_str_equal (argv[first], "--version"))
+        {
+          g_print ("bkt %s\n", PACKAGE_VERSION);
+          return EXIT_OK;
+        }
+      /* -m/--manifests take a value */
+      if ((g_str_equal (argv[first], "--manifests") || g_str_equal (argv[first], "-m")) && first + 1 < argc)
+        first++;
+      first++;
+    }
+  if (first >= argc)
+    {
+      print_usage (stderr);
+      return EXIT_USAGE;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autofree char **args = NULL;
+      int n = 0;
+
+      if (!g_str_equal (argv[first], commands[i].name) &&
+          (commands[i].alias == NULL || !g_str_equal (argv[first], commands[i].alias)))
+        continue;
+
+      /* argv for the command: "bkt COMMAND", then its arguments, then the
+       * global options that came before the command. */
+      args = g_new0 (char *, argc + 2);
+      args[n++] = g_strdup_printf ("bkt %s", commands[i].name);
+      for (int j = first + 1; j < argc; j++)
+        {
+          /* Global options go before a "--" so that it keeps its meaning
+           * (everything after it is an argument, e.g. an id like "-x"). */
+          if (g_str_equal (argv[j], "--"))
+            for (int k = 1; k < first; k++)
+              args[n++] = argv[k];
+          args[n++] = argv[j];
+        }
+      if (!g_strv_contains ((const char * const *) argv + first + 1, "--"))
+        for (int j = 1; j < first; j++)
+          args[n++] = argv[j];
+      client = bkt_client_new ();
+      bkt_client_set_interactive (client, isatty (STDIN_FILENO));
+      ctx.client = client;
+      code = commands[i].run (&ctx, n, args);
+      g_free (args[0]);
+      g_free (ctx.opt.manifests);
+      g_free (ctx.opt.only);
+      g_free (ctx.opt.exclude);
+      g_free (ctx.opt.remote);
+      g_free (ctx.opt.scope);
+      g_free (ctx.opt.comment);
+      g_free (ctx.opt.path);
+      return code;
+    }
+  g_printerr ("bkt: unknown command “%s”\n\n", argv[first]);
+  print_usage (stderr);
+  return EXIT_USAGE;
+}

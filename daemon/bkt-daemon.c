@@ -1,0 +1,798 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "bkt-auth.h"
+#include "bkt-daemon.h"
+#include "bkt-dbus-generated.h"
+#include "bkt-error.h"
+#include "bkt-transaction.h"
+
+#define BKT_OBJECT_PATH "/org/bkt/Daemon1"
+/* Content sent to the system instance; bigger is abuse, not a manifest. */
+#define BKT_MAX_CONTENT (4 * 1024 * 1024)
+
+struct _BktDaemon
+{
+  GObject          parent_instance;
+  BktInstance      instance;
+  GDBusConnection *connection;
+  BktDBusManager  *manager;
+  BktDBusAdmin    *admin;         /* system instance only */
+  BktAuth         *auth;          /* system instance only */
+  GHashTable      *transactions;  /* path → BktTransaction, until they expire */
+  BktTransaction  *active;        /* the one mutating transaction, or NULL */
+
+  guint            idle_timeout;
+  guint            idle_id;
+  guint            n_calls;       /* method calls being handled */
+};
+
+enum { SIGNAL_IDLE, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+G_DEFINE_TYPE (BktDaemon, bkt_daemon, G_TYPE_OBJECT)
+
+typedef enum {
+  REQ_STATUS,
+  REQ_PLAN,
+  REQ_APPLY,
+  REQ_CAPTURE_PLAN,
+  REQ_CAPTURE,
+  REQ_CHANGE_PLAN,
+  REQ_CHANGE,
+  REQ_FLATPAK_INSTALL,
+  REQ_FLATPAK_UNINSTALL,
+} RequestKind;
+
+typedef struct {
+  const char *method;
+  const char *action_id;   /* polkit, system instance */
+  const char *tx_kind;     /* NULL: replies with JSON, no transaction */
+} RequestInfo;
+
+static const RequestInfo request_info[] = {
+  [REQ_STATUS]            = { "Status",           "org.bkt.status",  NULL },
+  [REQ_PLAN]              = { "Plan",             "org.bkt.plan",    NULL },
+  [REQ_APPLY]             = { "Apply",            "org.bkt.apply",   "apply" },
+  [REQ_CAPTURE_PLAN]      = { "CapturePlan",      "org.bkt.capture", NULL },
+  [REQ_CAPTURE]           = { "Capture",          "org.bkt.capture", "capture" },
+  [REQ_CHANGE_PLAN]       = { "ChangePlan",       NULL,              NULL },
+  [REQ_CHANGE]            = { "Change",           NULL,              "change" },
+  [REQ_FLATPAK_INSTALL]   = { "FlatpakInstall",   "org.bkt.flatpak", "flatpak-install" },
+  [REQ_FLATPAK_UNINSTALL] = { "FlatpakUninstall", "org.bkt.flatpak", "flatpak-uninstall" },
+};
+
+typedef struct {
+  BktDaemon             *daemon;
+  RequestKind            kind;
+  GDBusMethodInvocation *invocation;
+  /* options */
+  GStrv                  only;
+  GStrv                  exclude;
+  char                  *manifests_dir;
+  char                  *content;
+  gboolean               dry_run;
+  gboolean               force;
+  /* change */
+  char                  *subsystem;
+  char                  *action;
+  GVariant              *arguments;
+  char                  *target;      /* for polkit details */
+  /* results of the worker */
+  BktManifestSet        *manifests;
+  BktEngine             *engine;
+  BktPlan               *plan;
+  JsonObject            *status;
+} Request;
+
+static void
+request_free (Request *r)
+{
+  g_clear_object (&r->daemon);
+  g_clear_object (&r->invocation);
+  g_strfreev (r->only);
+  g_strfreev (r->exclude);
+  g_free (r->manifests_dir);
+  g_free (r->content);
+  g_free (r->subsystem);
+  g_free (r->action);
+  g_free (r->target);
+  g_clear_pointer (&r->arguments, g_variant_unref);
+  g_clear_object (&r->manifests);
+  g_clear_object (&r->engine);
+  g_clear_object (&r->plan);
+  g_clear_pointer (&r->status, json_object_unref);
+  g_free (r);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Request, request_free)
+
+/* ---- idle exit ------------------------------------------------------------ */
+
+static gboolean on_idle_timeout (gpointer user_data);
+
+static void
+idle_rearm (BktDaemon *self)
+{
+  g_clear_handle_id (&self->idle_id, g_source_remove);
+  if (self->idle_timeout > 0)
+    self->idle_id = g_timeout_add_seconds (self->idle_timeout, on_idle_timeout, self);
+}
+
+static gboolean
+on_idle_timeout (gpointer user_data)
+{
+  BktDaemon *self = user_data;
+
+  self->idle_id = 0;
+  /* Busy with a call or a transaction: look again later rather than exit
+   * under a client's feet. */
+  if (self->n_calls > 0 || self->active != NULL)
+    {
+      idle_rearm (self);
+      return G_SOURCE_REMOVE;
+    }
+  g_message ("no clients for %u seconds, exiting", self->idle_timeout);
+  g_signal_emit (self, signals[SIGNAL_IDLE], 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+call_begin (BktDaemon *self)
+{
+  self->n_calls++;
+  idle_rearm (self);
+}
+
+static void
+call_end (BktDaemon *self)
+{
+  g_assert (self->n_calls > 0);
+  self->n_calls--;
+  idle_rearm (self);
+}
+
+/* ---- options ---------------------------------------------------------------- */
+
+static gboolean
+parse_options (Request *r, GVariant *options, GError **error)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+  gboolean system = r->daemon->instance == BKT_INSTANCE_SYSTEM;
+
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    {
+      if ((g_str_equal (key, "only") || g_str_equal (key, "exclude")) &&
+          g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY))
+        {
+          GStrv *dest = g_str_equal (key, "only") ? &r->only : &r->exclude;
+          g_strfreev (*dest);
+          *dest = g_variant_dup_strv (value, NULL);
+          if (!bkt_engine_check_subsystem_names ((const char * const *) *dest, error))
+            return FALSE;
+        }
+      else if (g_str_equal (key, "manifests-dir") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          if (system)
+            return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                        "the system instance never reads a path: send the "
+                                        "system-scope manifests as content in \"manifest\""), FALSE;
+          g_free (r->manifests_dir);
+          r->manifests_dir = g_variant_dup_string (value, NULL);
+          if (!g_path_is_absolute (r->manifests_dir))
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "\"manifests-dir\" must be an absolute path, not “%s”",
+                                r->manifests_dir), FALSE;
+        }
+      else if (g_str_equal (key, "manifest") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          gsize len = 0;
+          const char *s = g_variant_get_string (value, &len);
+
+          if (!system)
+            return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                        "\"manifest\" is only for the system instance; the "
+                                        "session instance reads the layered manifests"), FALSE;
+          /* Refused before parsing and before polkit: an oversized request
+           * costs nothing but this comparison. */
+          if (len > BKT_MAX_CONTENT)
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "\"manifest\" is %" G_GSIZE_FORMAT " bytes; at most %d are accepted",
+                                len, BKT_MAX_CONTENT), FALSE;
+          g_free (r->content);
+          r->content = g_strndup (s, len);
+        }
+      else if (g_str_equal (key, "dry-run") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        r->dry_run = g_variant_get_boolean (value);
+      else if (g_str_equal (key, "force") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        r->force = g_variant_get_boolean (value);
+      else if (g_str_equal (key, "record-only") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        ; /* accepted for compatibility: the session never runs system operations anyway */
+      else
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                            "unknown option “%s” of type %s", key,
+                            g_variant_get_type_string (value)), FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- identifiers crossing the bus ------------------------------------------- */
+
+static gboolean
+check_name (const char *what, const char *value, GError **error)
+{
+  gsize len = strlen (value);
+
+  /* Names later reach libflatpak, and in later subsystems command lines:
+   * refuse anything that could be read as an option or a path. */
+  if (len == 0 || len > 255)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "%s must be 1 to 255 characters long", what), FALSE;
+  if (value[0] == '-' || value[0] == '.')
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "%s “%s” must not start with “%c”", what, value, value[0]), FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!(g_ascii_isalnum (value[i]) || value[i] == '.' || value[i] == '_' || value[i] == '-'))
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                          "%s “%s” has an invalid character at position %" G_GSIZE_FORMAT,
+                          what, value, i + 1), FALSE;
+  return TRUE;
+}
+
+/* ---- worker: manifests, engine, plan --------------------------------------- */
+
+static BktManifestSet *
+load_manifests (Request *r, GError **error)
+{
+  if (r->daemon->instance == BKT_INSTANCE_SYSTEM)
+    return bkt_manifest_set_new_from_content (r->content ? r->content : "{}", error);
+
+  if (r->manifests_dir != NULL)
+    return bkt_manifest_set_load_dir (r->manifests_dir, error);
+  {
+    const char *image_dir = g_getenv ("BKT_IMAGE_MANIFESTS_DIR");
+    g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "bkt", "manifests", NULL);
+
+    return bkt_manifest_set_load_layered (image_dir ? image_dir : BKT_IMAGE_MANIFESTS_DIR,
+                                          user_dir, error);
+  }
+}
+
+static void
+compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c)
+{
+  Request *r = task_data;
+  g_autoptr(GError) error = NULL;
+
+  r->manifests = load_manifests (r, &error);
+  if (r->manifests == NULL)
+    goto out;
+  r->engine = bkt_engine_new (r->daemon->instance, (const char * const *) r->only,
+                              (const char * const *) r->exclude, &error);
+  if (r->engine == NULL)
+    goto out;
+
+  switch (r->kind)
+    {
+    case REQ_STATUS:
+      r->status = bkt_engine_status (r->engine, r->manifests, c, &error);
+      break;
+    case REQ_PLAN:
+    case REQ_APPLY:
+      r->plan = bkt_engine_plan_apply (r->engine, r->manifests, c, &error);
+      break;
+    case REQ_CAPTURE_PLAN:
+    case REQ_CAPTURE:
+      r->plan = bkt_engine_plan_capture (r->engine, r->manifests, c, &error);
+      break;
+    case REQ_CHANGE_PLAN:
+    case REQ_CHANGE:
+      r->plan = bkt_engine_plan_change (r->engine, r->manifests, r->subsystem, r->action,
+                                        r->arguments, c, &error);
+      break;
+    case REQ_FLATPAK_INSTALL:
+    case REQ_FLATPAK_UNINSTALL:
+      {
+        g_autoptr(BktPlan) full = bkt_engine_plan_change (r->engine, r->manifests, "flatpak",
+                                                          r->action, r->arguments, c, &error);
+        /* Root records nothing: only the system operation is kept. */
+        if (full != NULL)
+          r->plan = bkt_plan_filter_scope (full, BKT_SCOPE_SYSTEM);
+      }
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+out:
+  if (error != NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static char *
+node_to_string (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+
+  json_generator_set_root (gen, node);
+  return json_generator_to_data (gen, NULL);
+}
+
+static char *
+object_to_string (JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_set_object (node, object);
+  return node_to_string (node);
+}
+
+static gboolean
+plan_has_scope (BktPlan *plan, BktScope scope)
+{
+  for (guint i = 0; i < bkt_plan_get_n_operations (plan); i++)
+    {
+      BktOperation *op = bkt_plan_get_operation (plan, i);
+      if (bkt_operation_get_scope (op) == scope && bkt_operation_get_effect (op) != BKT_EFFECT_MANIFEST)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The part of a session plan that only the system instance may do, as the
+ * content the caller forwards (see docs/architecture.md). */
+static void
+add_system_request (Request *r, JsonObject *plan_json)
+{
+  if (r->daemon->instance != BKT_INSTANCE_SESSION || !plan_has_scope (r->plan, BKT_SCOPE_SYSTEM))
+    {
+      json_object_set_null_member (plan_json, "system_request");
+      return;
+    }
+
+  if (r->kind == REQ_PLAN || r->kind == REQ_APPLY)
+    {
+      g_autofree char *content = bkt_manifest_set_to_system_content (r->manifests);
+      json_object_set_string_member (plan_json, "system_request", content);
+      return;
+    }
+
+  /* A change: the one system operation, as the Admin call to make. */
+  for (guint i = 0; i < bkt_plan_get_n_operations (r->plan); i++)
+    {
+      BktOperation *op = bkt_plan_get_operation (r->plan, i);
+      const char *action = bkt_operation_get_action (op);
+      JsonObject *req;
+
+      if (bkt_operation_get_scope (op) != BKT_SCOPE_SYSTEM || !g_str_equal (bkt_operation_get_subsystem (op), "flatpak"))
+        continue;
+      req = json_object_new ();
+      if (g_str_equal (action, "install"))
+        {
+          json_object_set_string_member (req, "method", "FlatpakInstall");
+          json_object_set_string_member (req, "remote", bkt_operation_get_detail_string (op, "remote"));
+        }
+      else
+        json_object_set_string_member (req, "method", "FlatpakUninstall");
+      json_object_set_string_member (req, "id", bkt_operation_get_detail_string (op, "id"));
+      json_object_set_boolean_member (req, "force", r->force);
+      json_object_set_object_member (plan_json, "system_request", req);
+      return;
+    }
+  json_object_set_null_member (plan_json, "system_request");
+}
+
+/* ---- transactions ----------------------------------------------------------- */
+
+typedef struct {
+  BktEngine      *engine;
+  BktManifestSet *manifests;
+  RequestKind     kind;
+} TxData;
+
+static void
+tx_data_free (gpointer p)
+{
+  TxData *d = p;
+
+  g_clear_object (&d->engine);
+  g_clear_object (&d->manifests);
+  g_free (d);
+}
+
+static gboolean
+tx_execute (BktTransaction *tx, BktExecContext *ctx, JsonObject *result,
+            GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  TxData *d = user_data;
+  BktPlan *plan = bkt_transaction_get_plan (tx);
+
+  /* Capture on the system instance computes; it never writes (root does
+   * not touch a user's files): the plan itself is the result. */
+  if (d->kind == REQ_CAPTURE && bkt_engine_get_instance (d->engine) == BKT_INSTANCE_SYSTEM)
+    {
+      json_object_set_member (result, "capture", bkt_plan_to_json (plan));
+      return TRUE;
+    }
+  return bkt_engine_execute (d->engine, plan, d->manifests, ctx, cancellable, error);
+}
+
+static void
+on_tx_finished (BktTransaction *tx, BktDaemon *self)
+{
+  if (self->active == tx)
+    self->active = NULL;
+  idle_rearm (self);
+}
+
+static void
+on_tx_expired (BktTransaction *tx, BktDaemon *self)
+{
+  g_hash_table_remove (self->transactions, bkt_transaction_get_path (tx));
+}
+
+static gboolean
+check_not_busy (BktDaemon *self, GError **error)
+{
+  if (self->active == NULL)
+    return TRUE;
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_BUSY,
+                      "another transaction is %s: %s (%s); try again when it has finished",
+                      bkt_transaction_get_state (self->active),
+                      bkt_transaction_get_path (self->active),
+                      bkt_transaction_get_kind (self->active)), FALSE;
+}
+
+static void
+create_transaction (Request *r)
+{
+  BktDaemon *self = r->daemon;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BktTransaction) tx = NULL;
+  TxData *d;
+
+  /* Checked again: another request may have won while we planned. */
+  if (!check_not_busy (self, &error))
+    {
+      bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
+      return;
+    }
+
+  d = g_new0 (TxData, 1);
+  d->engine = g_object_ref (r->engine);
+  d->manifests = g_object_ref (r->manifests);
+  d->kind = r->kind;
+  tx = bkt_transaction_new (self->connection, request_info[r->kind].tx_kind,
+                            g_dbus_method_invocation_get_sender (r->invocation),
+                            r->plan, tx_execute, d, tx_data_free);
+  if (!bkt_transaction_export (tx, &error))
+    {
+      bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
+      return;
+    }
+  g_signal_connect (tx, "finished", G_CALLBACK (on_tx_finished), self);
+  g_signal_connect (tx, "expired", G_CALLBACK (on_tx_expired), self);
+  g_hash_table_insert (self->transactions, g_strdup (bkt_transaction_get_path (tx)), g_object_ref (tx));
+  self->active = tx;
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                    "BKT_TRANSACTION", bkt_transaction_get_path (tx),
+                    "MESSAGE", "%s: %s (%u operations) for %s",
+                    bkt_transaction_get_path (tx), request_info[r->kind].tx_kind,
+                    bkt_plan_get_n_operations (r->plan),
+                    g_dbus_method_invocation_get_sender (r->invocation)
+                      ? g_dbus_method_invocation_get_sender (r->invocation) : "peer");
+  g_dbus_method_invocation_return_value (g_steal_pointer (&r->invocation),
+                                         g_variant_new ("(o)", bkt_transaction_get_path (tx)));
+}
+
+static void
+compute_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  BktDaemon *self = BKT_DAEMON (source);
+  Request *r = g_task_get_task_data (G_TASK (res));
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (res), &error))
+    {
+      bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
+      call_end (self);
+      return;
+    }
+
+  if (r->kind == REQ_STATUS)
+    {
+      g_autofree char *text = object_to_string (r->status);
+      g_dbus_method_invocation_return_value (g_steal_pointer (&r->invocation),
+                                             g_variant_new ("(s)", text));
+    }
+  else if (request_info[r->kind].tx_kind != NULL && !(r->kind == REQ_CAPTURE && r->dry_run))
+    create_transaction (r);
+  else
+    {
+      g_autoptr(JsonNode) node = bkt_plan_to_json (r->plan);
+      g_autofree char *text = NULL;
+
+      add_system_request (r, json_node_get_object (node));
+      text = node_to_string (node);
+      g_dbus_method_invocation_return_value (g_steal_pointer (&r->invocation),
+                                             g_variant_new ("(s)", text));
+    }
+  call_end (self);
+}
+
+static void
+start_compute (Request *r)
+{
+  GTask *task = g_task_new (r->daemon, NULL, compute_done, NULL);
+
+  g_task_set_task_data (task, r, (GDestroyNotify) request_free);
+  g_task_run_in_thread (task, compute_in_thread);
+  g_object_unref (task);
+}
+
+static void
+auth_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Request *r = user_data;
+  BktDaemon *self = g_object_ref (r->daemon);
+  g_autoptr(GError) error = NULL;
+
+  if (!bkt_auth_check_finish (BKT_AUTH (source), res, &error))
+    {
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                        "MESSAGE", "refused %s for %s: %s", request_info[r->kind].method,
+                        g_dbus_method_invocation_get_sender (r->invocation), error->message);
+      bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
+      request_free (r);
+      call_end (self);
+      g_object_unref (self);
+      return;
+    }
+  start_compute (r);
+  g_object_unref (self);
+}
+
+/* Every request enters here: options, Busy, polkit (system), then work in
+ * a thread so that reading flatpak or GSettings never blocks the bus. */
+static gboolean
+dispatch (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *invocation,
+          GVariant *options, Request *prepared)
+{
+  g_autoptr(Request) r = prepared ? prepared : g_new0 (Request, 1);
+  g_autoptr(GError) error = NULL;
+
+  call_begin (self);
+  r->daemon = g_object_ref (self);
+  r->kind = kind;
+  r->invocation = g_object_ref (invocation);
+
+  if (!parse_options (r, options, &error) ||
+      (request_info[kind].tx_kind != NULL && !(kind == REQ_CAPTURE && r->dry_run) &&
+       !check_not_busy (self, &error)))
+    {
+      bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
+      call_end (self);
+      return TRUE;
+    }
+
+  if (self->instance == BKT_INSTANCE_SYSTEM)
+    {
+      const char *details[] = { "org.bkt.target", r->target ? r->target : "manifests", NULL };
+      bkt_auth_check_async (self->auth, invocation, request_info[kind].action_id, details,
+                            NULL, auth_done, g_steal_pointer (&r));
+      return TRUE;
+    }
+  start_compute (g_steal_pointer (&r));
+  return TRUE;
+}
+
+/* ---- method handlers -------------------------------------------------------- */
+
+static gboolean
+handle_status (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
+{
+  return dispatch (self, REQ_STATUS, inv, options, NULL);
+}
+
+static gboolean
+handle_plan (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
+{
+  return dispatch (self, REQ_PLAN, inv, options, NULL);
+}
+
+static gboolean
+handle_apply (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
+{
+  return dispatch (self, REQ_APPLY, inv, options, NULL);
+}
+
+static gboolean
+handle_capture (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
+{
+  return dispatch (self, REQ_CAPTURE, inv, options, NULL);
+}
+
+static gboolean
+handle_capture_plan (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
+{
+  return dispatch (self, REQ_CAPTURE_PLAN, inv, options, NULL);
+}
+
+static gboolean
+handle_change_common (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv,
+                      const char *subsystem, const char *action, GVariant *arguments,
+                      GVariant *options)
+{
+  Request *r;
+
+  if (self->instance == BKT_INSTANCE_SYSTEM)
+    {
+      bkt_error_return (inv, g_error_new (BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                                          "%s is a session-instance method; use "
+                                          "org.bkt.Daemon1.Admin on the system instance",
+                                          request_info[kind].method));
+      return TRUE;
+    }
+  r = g_new0 (Request, 1);
+  r->subsystem = g_strdup (subsystem);
+  r->action = g_strdup (action);
+  r->arguments = g_variant_ref (arguments);
+  return dispatch (self, kind, inv, options, r);
+}
+
+static gboolean
+handle_change_plan (BktDBusManager *m, GDBusMethodInvocation *inv, const char *subsystem,
+                    const char *action, GVariant *arguments, GVariant *options, BktDaemon *self)
+{
+  return handle_change_common (self, REQ_CHANGE_PLAN, inv, subsystem, action, arguments, options);
+}
+
+static gboolean
+handle_change (BktDBusManager *m, GDBusMethodInvocation *inv, const char *subsystem,
+               const char *action, GVariant *arguments, GVariant *options, BktDaemon *self)
+{
+  return handle_change_common (self, REQ_CHANGE, inv, subsystem, action, arguments, options);
+}
+
+static gboolean
+handle_admin_flatpak (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv,
+                      const char *remote, const char *id, GVariant *options)
+{
+  g_autoptr(GError) error = NULL;
+  GVariantBuilder args;
+  Request *r;
+
+  if (!check_name ("flatpak id", id, &error) ||
+      (remote != NULL && !check_name ("remote name", remote, &error)))
+    {
+      bkt_error_return (inv, g_steal_pointer (&error));
+      return TRUE;
+    }
+
+  r = g_new0 (Request, 1);
+  r->subsystem = g_strdup ("flatpak");
+  r->action = g_strdup (kind == REQ_FLATPAK_INSTALL ? "add" : "remove");
+  r->target = g_strdup_printf ("flatpak:%s", id);
+  g_variant_builder_init (&args, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&args, "{sv}", "id", g_variant_new_string (id));
+  g_variant_builder_add (&args, "{sv}", "scope", g_variant_new_string ("system"));
+  if (remote != NULL)
+    g_variant_builder_add (&args, "{sv}", "remote", g_variant_new_string (remote));
+  {
+    gboolean force = FALSE;
+    g_variant_lookup (options, "force", "b", &force);
+    g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
+  }
+  r->arguments = g_variant_ref_sink (g_variant_builder_end (&args));
+  return dispatch (self, kind, inv, options, r);
+}
+
+static gboolean
+handle_flatpak_install (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *remote,
+                        const char *id, GVariant *options, BktDaemon *self)
+{
+  return handle_admin_flatpak (self, REQ_FLATPAK_INSTALL, inv, remote, id, options);
+}
+
+static gboolean
+handle_flatpak_uninstall (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *id,
+                          GVariant *options, BktDaemon *self)
+{
+  return handle_admin_flatpak (self, REQ_FLATPAK_UNINSTALL, inv, NULL, id, options);
+}
+
+/* ---- object ----------------------------------------------------------------- */
+
+static void
+bkt_daemon_dispose (GObject *object)
+{
+  BktDaemon *self = BKT_DAEMON (object);
+
+  g_clear_handle_id (&self->idle_id, g_source_remove);
+  if (self->manager != NULL)
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->manager));
+  if (self->admin != NULL)
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->admin));
+  g_clear_pointer (&self->transactions, g_hash_table_unref);
+  self->active = NULL;
+  g_clear_object (&self->manager);
+  g_clear_object (&self->admin);
+  g_clear_object (&self->auth);
+  g_clear_object (&self->connection);
+  G_OBJECT_CLASS (bkt_daemon_parent_class)->dispose (object);
+}
+
+static void
+bkt_daemon_class_init (BktDaemonClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = bkt_daemon_dispose;
+
+  signals[SIGNAL_IDLE] = g_signal_new ("idle", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                       0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+drop_transaction (gpointer p)
+{
+  BktTransaction *tx = p;
+
+  g_signal_handlers_disconnect_matched (tx, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_tx_finished, NULL);
+  g_signal_handlers_disconnect_matched (tx, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_tx_expired, NULL);
+  g_object_run_dispose (G_OBJECT (tx));
+  g_object_unref (tx);
+}
+
+static void
+bkt_daemon_init (BktDaemon *self)
+{
+  self->transactions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, drop_transaction);
+}
+
+BktDaemon *
+bkt_daemon_new (BktInstance instance, guint idle_timeout)
+{
+  BktDaemon *self = g_object_new (BKT_TYPE_DAEMON, NULL);
+
+  self->instance = instance;
+  self->idle_timeout = idle_timeout;
+  self->manager = bkt_dbus_manager_skeleton_new ();
+  bkt_dbus_manager_set_daemon_version (self->manager, PACKAGE_VERSION);
+  bkt_dbus_manager_set_instance (self->manager, instance == BKT_INSTANCE_SYSTEM ? "system" : "session");
+  g_signal_connect (self->manager, "handle-status", G_CALLBACK (handle_status), self);
+  g_signal_connect (self->manager, "handle-plan", G_CALLBACK (handle_plan), self);
+  g_signal_connect (self->manager, "handle-apply", G_CALLBACK (handle_apply), self);
+  g_signal_connect (self->manager, "handle-capture", G_CALLBACK (handle_capture), self);
+  g_signal_connect (self->manager, "handle-capture-plan", G_CALLBACK (handle_capture_plan), self);
+  g_signal_connect (self->manager, "handle-change-plan", G_CALLBACK (handle_change_plan), self);
+  g_signal_connect (self->manager, "handle-change", G_CALLBACK (handle_change), self);
+
+  if (instance == BKT_INSTANCE_SYSTEM)
+    {
+      self->auth = bkt_auth_new ();
+      self->admin = bkt_dbus_admin_skeleton_new ();
+      g_signal_connect (self->admin, "handle-flatpak-install", G_CALLBACK (handle_flatpak_install), self);
+      g_signal_connect (self->admin, "handle-flatpak-uninstall", G_CALLBACK (handle_flatpak_uninstall), self);
+    }
+  return self;
+}
+
+gboolean
+bkt_daemon_export (BktDaemon *self, GDBusConnection *connection, GError **error)
+{
+  g_set_object (&self->connection, connection);
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->manager),
+                                         connection, BKT_OBJECT_PATH, error))
+    return FALSE;
+  if (self->admin != NULL &&
+      !g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->admin),
+                                         connection, BKT_OBJECT_PATH, error))
+    return FALSE;
+  idle_rearm (self);
+  return TRUE;
+}

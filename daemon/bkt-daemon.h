@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "bkt-engine.h"
+
+G_BEGIN_DECLS
+
+/* The exported org.bkt.Daemon1 object of one instance (system or session):
+ * method dispatch, polkit (system), transactions, Busy, idle exit. */
+#define BKT_TYPE_DAEMON (bkt_daemon_get_type ())
+G_DECLARE_FINAL_TYPE (BktDaemon, bkt_daemon, BKT, DAEMON, GObject)
+
+/* @idle_timeout: seconds without calls or transactions before the "idle"
+ * signal (0: never). */
+BktDaemon *bkt_daemon_new    (BktInstance instance, guint idle_timeout);
+gboolean   bkt_daemon_export (BktDaemon *self, GDBusConnection *connection, GError **error);
+
+G_END_DECLS

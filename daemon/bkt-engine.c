@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "bkt-engine.h"
+#include "bkt-error.h"
+#include "bkt-flatpak.h"
+#include "bkt-gsettings.h"
+
+struct _BktEngine
+{
+  GObject      parent_instance;
+  BktInstance  instance;
+  GPtrArray   *subsystems;   /* of BktSubsystem, in execution order */
+  gboolean     loaded;
+};
+
+G_DEFINE_TYPE (BktEngine, bkt_engine, G_TYPE_OBJECT)
+
+/* Execution order matters: settings before apps (an app's first start may
+ * read them).  Later subsystems slot in as: shim → gsettings → extension →
+ * flatpak → dnf. */
+static const char * const subsystem_names[] = { "gsettings", "flatpak", NULL };
+
+const char * const *
+bkt_engine_subsystem_names (void)
+{
+  return subsystem_names;
+}
+
+gboolean
+bkt_engine_check_subsystem_names (const char * const *names, GError **error)
+{
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    if (!g_strv_contains (subsystem_names, names[i]))
+      {
+        g_autofree char *known = g_strjoinv (", ", (char **) subsystem_names);
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                            "unknown subsystem “%s” (known: %s)", names[i], known), FALSE;
+      }
+  return TRUE;
+}
+
+static void
+bkt_engine_finalize (GObject *object)
+{
+  BktEngine *self = BKT_ENGINE (object);
+
+  g_ptr_array_unref (self->subsystems);
+  G_OBJECT_CLASS (bkt_engine_parent_class)->finalize (object);
+}
+
+static void
+bkt_engine_class_init (BktEngineClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bkt_engine_finalize;
+}
+
+static void
+bkt_engine_init (BktEngine *self)
+{
+  self->subsystems = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+static BktSubsystem *
+create_subsystem (BktInstance instance, const char *name)
+{
+  if (g_str_equal (name, "gsettings"))
+    {
+      /* Root's settings are nobody's desktop: the system instance has no
+       * GSettings work at all. */
+      return instance == BKT_INSTANCE_SESSION ? bkt_gsettings_new () : NULL;
+    }
+  if (g_str_equal (name, "flatpak"))
+    {
+      /* The session reads the system installation too (reading needs no
+       * privilege) so that one plan and one status cover both scopes. */
+      return instance == BKT_INSTANCE_SESSION ? bkt_flatpak_new (TRUE, TRUE)
+                                              : bkt_flatpak_new (FALSE, TRUE);
+    }
+  g_assert_not_reached ();
+}
+
+BktEngine *
+bkt_engine_new (BktInstance          instance,
+                const char * const  *only,
+                const char * const  *exclude,
+                GError             **error)
+{
+  g_autoptr(BktEngine) self = NULL;
+
+  if (!bkt_engine_check_subsystem_names (only, error) ||
+      !bkt_engine_check_subsystem_names (exclude, error))
+    return NULL;
+
+  self = g_object_new (BKT_TYPE_ENGINE, NULL);
+  self->instance = instance;
+  for (guint i = 0; subsystem_names[i] != NULL; i++)
+    {
+      const char *name = subsystem_names[i];
+      BktSubsystem *s;
+
+      if (only != NULL && only[0] != NULL && !g_strv_contains (only, name))
+        continue;
+      if (exclude != NULL && g_strv_contains (exclude, name))
+        continue;
+      s = create_subsystem (instance, name);
+      if (s != NULL)
+        g_ptr_array_add (self->subsystems, s);
+    }
+  return g_steal_pointer (&self);
+}
+
+BktInstance
+bkt_engine_get_instance (BktEngine *self)
+{
+  return self->instance;
+}
+
+BktScope
+bkt_engine_get_scope (BktEngine *self)
+{
+  return self->instance == BKT_INSTANCE_SYSTEM ? BKT_SCOPE_SYSTEM : BKT_SCOPE_USER;
+}
+
+static gboolean
+ensure_loaded (BktEngine *self, GCancellable *c, GError **error)
+{
+  if (self->loaded)
+    return TRUE;
+  for (guint i = 0; i < self->subsystems->len; i++)
+    if (!bkt_subsystem_load_live (g_ptr_array_index (self->subsystems, i), c, error))
+      return FALSE;
+  self->loaded = TRUE;
+  return TRUE;
+}
+
+static BktSubsystem *
+find_subsystem (BktEngine *self, const char *name)
+{
+  for (guint i = 0; i < self->subsystems->len; i++)
+    {
+      BktSubsystem *s = g_ptr_array_index (self->subsystems, i);
+      if (g_strcmp0 (bkt_subsystem_get_name (s), name) == 0)
+        return s;
+    }
+  return NULL;
+}
+
+typedef gboolean (*PlanFunc) (BktSubsystem *s, BktManifestSet *m, GPtrArray *ops,
+                              GPtrArray *warnings, GError **error);
+
+static BktPlan *
+plan_all (BktEngine *self, const char *kind, PlanFunc func, BktManifestSet *manifests,
+          GCancellable *c, GError **error)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+
+  if (!ensure_loaded (self, c, error))
+    return NULL;
+  for (guint i = 0; i < self->subsystems->len; i++)
+    if (!func (g_ptr_array_index (self->subsystems, i), manifests, ops, warnings, error))
+      return NULL;
+  g_ptr_array_add (warnings, NULL);
+  return bkt_plan_new (kind, ops, (const char * const *) warnings->pdata);
+}
+
+BktPlan *
+bkt_engine_plan_apply (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error)
+{
+  return plan_all (self, "apply", bkt_subsystem_plan_apply, manifests, c, error);
+}
+
+BktPlan *
+bkt_engine_plan_capture (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error)
+{
+  return plan_all (self, "capture", bkt_subsystem_plan_capture, manifests, c, error);
+}
+
+BktPlan *
+bkt_engine_plan_change (BktEngine *self, BktManifestSet *manifests, const char *subsystem,
+                        const char *action, GVariant *arguments, GCancellable *c, GError **error)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  BktSubsystem *s = find_subsystem (self, subsystem);
+
+  if (s == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "unknown subsystem “%s”", subsystem), NULL;
+  if (!ensure_loaded (self, c, error))
+    return NULL;
+  if (!bkt_subsystem_plan_change (s, manifests, action, arguments, ops, error))
+    return NULL;
+  return bkt_plan_new ("change", ops, NULL);
+}
+
+/* The manifest entries a subsystem owns, so that `bkt flatpak list` and
+ * friends show the tracked items next to their live state. */
+static void
+add_entries (JsonObject *status, BktManifestSet *manifests, const char *subsystem)
+{
+  static const struct { const char *subsystem; const char *member; BktManifestKind kind; } map[] = {
+    { "gsettings", "entries", BKT_MANIFEST_GSETTINGS },
+    { "flatpak", "entries", BKT_MANIFEST_FLATPAK_APPS },
+    { "flatpak", "remotes", BKT_MANIFEST_FLATPAK_REMOTES },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (map); i++)
+    {
+      BktManifest *m;
+      g_autoptr(JsonNode) wrap = json_node_new (JSON_NODE_ARRAY);
+
+      if (!g_str_equal (map[i].subsystem, subsystem))
+        continue;
+      m = bkt_manifest_set_get (manifests, map[i].kind);
+      json_node_set_array (wrap, bkt_manifest_get_entries (m));
+      json_object_set_member (status, map[i].member, json_node_copy (wrap));
+    }
+}
+
+JsonObject *
+bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error)
+{
+  g_autoptr(JsonObject) result = json_object_new ();
+  g_autoptr(JsonObject) subsystems = json_object_new ();
+  g_autoptr(GPtrArray) all_warnings = g_ptr_array_new_with_free_func (g_free);
+  JsonArray *warnings = json_array_new ();
+  guint total = 0;
+
+  json_object_set_string_member (result, "instance",
+                                 self->instance == BKT_INSTANCE_SYSTEM ? "system" : "session");
+  if (!ensure_loaded (self, c, error))
+    {
+      json_array_unref (warnings);
+      return NULL;
+    }
+
+  for (guint i = 0; i < self->subsystems->len; i++)
+    {
+      BktSubsystem *s = g_ptr_array_index (self->subsystems, i);
+      g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(JsonObject) st = NULL;
+      JsonArray *drift;
+
+      if (!bkt_subsystem_plan_apply (s, manifests, ops, all_warnings, error))
+        {
+          json_array_unref (warnings);
+          return NULL;
+        }
+      st = bkt_subsystem_status (s, manifests, error);
+      if (st == NULL)
+        {
+          json_array_unref (warnings);
+          return NULL;
+        }
+      /* Drift is exactly what apply would do: the same plan, not a second
+       * comparison that could disagree with it. */
+      drift = json_array_new ();
+      for (guint j = 0; j < ops->len; j++)
+        json_array_add_element (drift, bkt_operation_to_json (g_ptr_array_index (ops, j)));
+      json_object_set_array_member (st, "drift", drift);
+      total += ops->len;
+      add_entries (st, manifests, bkt_subsystem_get_name (s));
+      json_object_set_object_member (subsystems, bkt_subsystem_get_name (s), json_object_ref (st));
+    }
+  for (guint i = 0; i < all_warnings->len; i++)
+    json_array_add_string_element (warnings, g_ptr_array_index (all_warnings, i));
+
+  json_object_set_object_member (result, "subsystems", g_steal_pointer (&subsystems));
+  json_object_set_int_member (result, "operations", total);
+  json_object_set_array_member (result, "warnings", warnings);
+  return g_steal_pointer (&result);
+}
+
+static gboolean
+is_manifest_edit (BktOperation *op)
+{
+  return bkt_operation_get_effect (op) == BKT_EFFECT_MANIFEST;
+}
+
+/* Manifest edits: one load and one atomic write per file, whatever the
+ * number of entries.  An edit for a target whose live operation failed is
+ * not recorded: the manifest must not claim what the system did not do. */
+static gboolean
+execute_manifest_edits (BktEngine *self, GPtrArray *edits, GHashTable *failed_targets,
+                        BktManifestSet *manifests, BktExecContext *ctx, GError **error)
+{
+  for (guint k = 0; k < BKT_MANIFEST_N_KINDS; k++)
+    {
+      g_autoptr(BktManifest) m = NULL;
+      g_autoptr(GPtrArray) done = g_ptr_array_new ();
+      g_autoptr(GError) local_error = NULL;
+      const char *kind_name = bkt_manifest_kind_name (k);
+
+      for (guint i = 0; i < edits->len; i++)
+        {
+          BktOperation *op = g_ptr_array_index (edits, i);
+          const char *target = bkt_operation_get_target (op);
+          JsonObject *details = bkt_operation_get_details (op);
+
+          if (g_strcmp0 (bkt_operation_get_detail_string (op, "manifest"), kind_name) != 0)
+            continue;
+          if (g_hash_table_contains (failed_targets, target))
+            {
+              g_autoptr(GError) e = g_error_new (BKT_ERROR, BKT_ERROR_FAILED,
+                                                 "not recorded: the change to %s failed", target);
+              bkt_exec_context_op_done (ctx, op, e);
+              continue;
+            }
+          if (m == NULL)
+            {
+              m = bkt_manifest_set_load_writable (manifests, k, &local_error);
+              if (m == NULL)
+                break;
+            }
+          if (g_str_equal (bkt_operation_get_action (op), "record"))
+            {
+              JsonObject *entry = json_object_get_object_member (details, "entry");
+              /* The plan's entry is sealed; the manifest owns a copy. */
+              g_autoptr(JsonNode) copy = NULL;
+              g_autoptr(JsonNode) wrap = json_node_new (JSON_NODE_OBJECT);
+
+              json_node_set_object (wrap, entry);
+              copy = json_node_copy (wrap);
+              bkt_manifest_upsert (m, json_node_get_object (copy));
+            }
+          else
+            bkt_manifest_remove (m, bkt_operation_get_detail_string (op, "key"));
+          g_ptr_array_add (done, op);
+        }
+
+      if (m != NULL && local_error == NULL)
+        {
+          bkt_manifest_sort (m);
+          bkt_manifest_set_save_writable (manifests, m, &local_error);
+        }
+      for (guint i = 0; i < done->len; i++)
+        bkt_exec_context_op_done (ctx, g_ptr_array_index (done, i), local_error);
+      if (local_error != NULL)
+        {
+          /* Every edit of this file is reported failed; stop so that a
+           * broken write location does not get half of a change. */
+          for (guint i = 0; i < edits->len; i++)
+            {
+              BktOperation *op = g_ptr_array_index (edits, i);
+              if (g_strcmp0 (bkt_operation_get_detail_string (op, "manifest"), kind_name) == 0 &&
+                  !g_ptr_array_find (done, op, NULL))
+                bkt_exec_context_op_done (ctx, op, local_error);
+            }
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+typedef struct {
+  BktExecContext *outer;
+  GHashTable     *failed_targets;
+} TrackFailures;
+
+static void
+track_progress (gpointer user_data, BktOperation *op, double fraction, const char *detail)
+{
+  TrackFailures *t = user_data;
+  bkt_exec_context_progress (t->outer, op, fraction, detail);
+}
+
+static void
+track_op_done (gpointer user_data, BktOperation *op, const GError *error)
+{
+  TrackFailures *t = user_data;
+
+  if (error != NULL)
+    g_hash_table_add (t->failed_targets, g_strdup (bkt_operation_get_target (op)));
+  bkt_exec_context_op_done (t->outer, op, error);
+}
+
+static void
+track_message (gpointer user_data, const char *text)
+{
+  TrackFailures *t = user_data;
+  bkt_exec_context_message (t->outer, "%s", text);
+}
+
+gboolean
+bkt_engine_execute (BktEngine *self, BktPlan *plan, BktManifestSet *manifests,
+                    BktExecContext *ctx, GCancellable *c, GError **error)
+{
+  static const BktExecCallbacks tracking = { track_progress, track_op_done, track_message };
+  g_autoptr(GHashTable) failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) edits = g_ptr_array_new ();
+  TrackFailures t = { ctx, failed };
+  g_autoptr(BktExecContext) inner = bkt_exec_context_new (&tracking, &t);
+  BktScope scope = bkt_engine_get_scope (self);
+
+  if (!ensure_loaded (self, c, error))
+    return FALSE;
+
+  for (guint i = 0; i < self->subsystems->len; i++)
+    {
+      BktSubsystem *s = g_ptr_array_index (self->subsystems, i);
+      const char *name = bkt_subsystem_get_name (s);
+      g_autoptr(GPtrArray) ops = g_ptr_array_new ();
+
+      for (guint j = 0; j < bkt_plan_get_n_operations (plan); j++)
+        {
+          BktOperation *op = bkt_plan_get_operation (plan, j);
+
+          if (g_strcmp0 (bkt_operation_get_subsystem (op), name) != 0)
+            continue;
+          if (is_manifest_edit (op))
+            {
+              g_ptr_array_add (edits, op);
+              continue;
+            }
+          /* Operations of the other instance's scope are not ours to run:
+           * the caller sends them to that instance. */
+          if (bkt_operation_get_scope (op) != scope)
+            continue;
+          g_ptr_array_add (ops, op);
+        }
+      if (ops->len == 0)
+        continue;
+      if (g_cancellable_set_error_if_cancelled (c, error))
+        return FALSE;
+      if (!bkt_subsystem_execute (s, ops, inner, c, error))
+        return FALSE;
+    }
+
+  if (edits->len > 0)
+    {
+      if (self->instance == BKT_INSTANCE_SYSTEM)
+        return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                                    "the system instance never writes manifests"), FALSE;
+      if (g_cancellable_set_error_if_cancelled (c, error))
+        return FALSE;
+      if (!execute_manifest_edits (self, edits, failed, manifests, inner, error))
+        return FALSE;
+    }
+
+  if (bkt_exec_context_get_n_failed (inner) > 0)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
+                        "%u operation(s) failed", bkt_exec_context_get_n_failed (inner)), FALSE;
+  return TRUE;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "bkt-subsystem.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BKT_INSTANCE_SESSION,
+  BKT_INSTANCE_SYSTEM,
+} BktInstance;
+
+/* The composite: which subsystems exist for an instance, in which order
+ * they plan and execute, which scope the instance executes. */
+#define BKT_TYPE_ENGINE (bkt_engine_get_type ())
+G_DECLARE_FINAL_TYPE (BktEngine, bkt_engine, BKT, ENGINE, GObject)
+
+/* Known subsystem names in execution order. */
+const char * const *bkt_engine_subsystem_names (void);
+/* FALSE with BKT_ERROR_INVALID_ARGUMENT if a name is unknown. */
+gboolean bkt_engine_check_subsystem_names (const char * const *names, GError **error);
+
+/* A fresh engine reads live state once; create one per request.
+ * @only/@exclude: subsystem filters (NULL = no filter). */
+BktEngine *bkt_engine_new (BktInstance          instance,
+                           const char * const  *only,
+                           const char * const  *exclude,
+                           GError             **error);
+
+BktInstance bkt_engine_get_instance (BktEngine *self);
+BktScope    bkt_engine_get_scope    (BktEngine *self);
+
+/* Full plan (every scope the instance can read). */
+BktPlan    *bkt_engine_plan_apply   (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error);
+BktPlan    *bkt_engine_plan_capture (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error);
+BktPlan    *bkt_engine_plan_change  (BktEngine *self, BktManifestSet *manifests, const char *subsystem,
+                                     const char *action, GVariant *arguments, GCancellable *c, GError **error);
+/* {"instance", "subsystems": {NAME: {...status, "drift": [op...]}}, "operations": N} */
+JsonObject *bkt_engine_status       (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error);
+
+/* Execute the operations of @plan that belong to this instance's scope,
+ * subsystem by subsystem; manifest edits ("record"/"forget") are applied to
+ * @manifests' writable layer with one atomic write per file.  Runs
+ * synchronously (call it from a worker thread).  FALSE if any operation
+ * failed or execution had to stop. */
+gboolean    bkt_engine_execute      (BktEngine *self, BktPlan *plan, BktManifestSet *manifests,
+                                     BktExecContext *ctx, GCancellable *c, GError **error);
+
+G_END_DECLS

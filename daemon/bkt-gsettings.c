@@ -1,0 +1,1160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "bkt-error.h"
+#include "bkt-gsettings.h"
+
+#define SUBSYSTEM_NAME "gsettings"
+
+/* Bounds on untrusted input (D-Bus callers, manifests).  Names are bounded
+ * so that the edit-distance suggestions stay cheap; GSettings itself caps
+ * key names far below this. */
+#define MAX_NAME_LENGTH  1024
+#define MAX_VALUE_LENGTH (64 * 1024)
+#define MAX_SUGGESTIONS  5
+#define MAX_DISTANCE     3
+/* Values can be 64 KiB, but summaries and messages are lines for humans;
+ * the details keep the full text. */
+#define MAX_SHOWN        100
+
+struct _BktGsettings
+{
+  GObject                parent_instance;
+  gboolean               loaded;
+  GSettingsSchemaSource *source;       /* NULL when no schema is installed at all */
+  /* Plan-side caches, used from the thread that plans only: one GSettings
+   * per "schema[:path]" and each key read at most once per object, so one
+   * plan sees one state however often a key is looked at. */
+  GHashTable            *settings;     /* combo → GSettings */
+  GHashTable            *values;       /* "combo key" → GVariant */
+  GHashTable            *user_values;  /* "combo key" → GVariant or NULL */
+};
+
+static void bkt_gsettings_subsystem_init (BktSubsystemInterface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (BktGsettings, bkt_gsettings, G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (BKT_TYPE_SUBSYSTEM, bkt_gsettings_subsystem_init))
+
+/* One schema (+path) and, once resolved, one of its keys. */
+typedef struct
+{
+  char               *schema_id;
+  char               *path;      /* NULL unless the schema is relocatable */
+  char               *key_name;  /* NULL for a whole schema */
+  char               *combo;     /* "schema" or "schema:path": one GSettings object */
+  char               *target;
+  GSettingsSchema    *schema;
+  GSettingsSchemaKey *key;
+} Setting;
+
+static void
+setting_clear (Setting *s)
+{
+  g_clear_pointer (&s->schema_id, g_free);
+  g_clear_pointer (&s->path, g_free);
+  g_clear_pointer (&s->key_name, g_free);
+  g_clear_pointer (&s->combo, g_free);
+  g_clear_pointer (&s->target, g_free);
+  g_clear_pointer (&s->key, g_settings_schema_key_unref);
+  g_clear_pointer (&s->schema, g_settings_schema_unref);
+}
+
+static void
+setting_free (Setting *s)
+{
+  setting_clear (s);
+  g_free (s);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Setting, setting_clear)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Setting, setting_free)
+
+/* The hash holds NULL for "no user value": g_variant_unref() would
+ * complain about it. */
+static void
+variant_unref0 (gpointer v)
+{
+  if (v != NULL)
+    g_variant_unref (v);
+}
+
+static void
+bkt_gsettings_finalize (GObject *object)
+{
+  BktGsettings *self = BKT_GSETTINGS (object);
+
+  g_clear_pointer (&self->values, g_hash_table_unref);
+  g_clear_pointer (&self->user_values, g_hash_table_unref);
+  g_clear_pointer (&self->settings, g_hash_table_unref);
+  g_clear_pointer (&self->source, g_settings_schema_source_unref);
+  G_OBJECT_CLASS (bkt_gsettings_parent_class)->finalize (object);
+}
+
+static void
+bkt_gsettings_class_init (BktGsettingsClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bkt_gsettings_finalize;
+}
+
+static void
+bkt_gsettings_init (BktGsettings *self)
+{
+  self->settings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, variant_unref0);
+  self->user_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, variant_unref0);
+}
+
+BktSubsystem *
+bkt_gsettings_new (void)
+{
+  return BKT_SUBSYSTEM (g_object_new (BKT_TYPE_GSETTINGS, NULL));
+}
+
+/* ── small helpers ─────────────────────────────────────────────────────── */
+
+static void
+ensure_loaded (BktGsettings *self)
+{
+  GSettingsSchemaSource *source;
+
+  if (self->loaded)
+    return;
+  /* The default source honours GSETTINGS_SCHEMA_DIR and XDG_DATA_DIRS; GLib
+   * builds it once per process, so a long-running daemon sees schemas
+   * installed after its start only after it idles out and restarts. */
+  source = g_settings_schema_source_get_default ();
+  self->source = source != NULL ? g_settings_schema_source_ref (source) : NULL;
+  self->loaded = TRUE;
+}
+
+static char *
+shorten (const char *text)
+{
+  if (g_utf8_strlen (text, -1) <= MAX_SHOWN)
+    return g_strdup (text);
+  return g_strdup_printf ("%.*s…", (int) (g_utf8_offset_to_pointer (text, MAX_SHOWN) - text), text);
+}
+
+static char *
+print_short (GVariant *value)
+{
+  g_autofree char *text = g_variant_print (value, TRUE);
+  return shorten (text);
+}
+
+static const char *
+entry_string (JsonObject *entry, const char *member)
+{
+  JsonNode *node = json_object_get_member (entry, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static char *
+make_combo (const char *schema_id, const char *path)
+{
+  return path != NULL ? g_strconcat (schema_id, ":", path, NULL) : g_strdup (schema_id);
+}
+
+static char *
+make_target (const char *schema_id, const char *path, const char *key_name)
+{
+  g_autofree char *combo = make_combo (schema_id, path);
+  return g_strconcat ("gsetting:", combo, ".", key_name, NULL);
+}
+
+/* The manifest's identity of a setting, computed by the manifest code
+ * itself so lookups can never disagree with how entries are merged. */
+static char *
+make_entry_key (const char *schema_id, const char *path, const char *key_name)
+{
+  g_autoptr(JsonObject) entry = json_object_new ();
+
+  json_object_set_string_member (entry, "schema", schema_id);
+  json_object_set_string_member (entry, "key", key_name);
+  if (path != NULL)
+    json_object_set_string_member (entry, "path", path);
+  return bkt_manifest_entry_key (BKT_MANIFEST_GSETTINGS, entry);
+}
+
+static JsonArray *
+manifest_entries (BktManifestSet *manifests, BktManifest **out_manifest)
+{
+  BktManifest *manifest = manifests != NULL ? bkt_manifest_set_get (manifests, BKT_MANIFEST_GSETTINGS) : NULL;
+
+  if (out_manifest != NULL)
+    *out_manifest = manifest;
+  return manifest != NULL ? bkt_manifest_get_entries (manifest) : NULL;
+}
+
+static JsonObject *
+entry_at (JsonArray *entries, guint i)
+{
+  JsonNode *node = json_array_get_element (entries, i);
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+static void
+append_ops (GPtrArray *ops, GPtrArray *new_ops)
+{
+  for (guint i = 0; i < new_ops->len; i++)
+    g_ptr_array_add (ops, g_object_ref (g_ptr_array_index (new_ops, i)));
+}
+
+/* ── suggestions ───────────────────────────────────────────────────────── */
+
+/* Optimal string alignment distance (a transposition counts as one edit:
+ * "tset" for "test" is the typo people make).  Gives up early past @max. */
+static guint
+edit_distance (const char *a, const char *b, guint max)
+{
+  gsize la = strlen (a), lb = strlen (b);
+  g_autofree guint *prev2 = NULL, *prev = NULL, *cur = NULL;
+
+  if ((la > lb ? la - lb : lb - la) > max)
+    return max + 1;
+  prev2 = g_new0 (guint, lb + 1);
+  prev = g_new0 (guint, lb + 1);
+  cur = g_new0 (guint, lb + 1);
+  for (gsize j = 0; j <= lb; j++)
+    prev[j] = (guint) j;
+  for (gsize i = 1; i <= la; i++)
+    {
+      guint row_min;
+      guint *tmp;
+
+      cur[0] = row_min = (guint) i;
+      for (gsize j = 1; j <= lb; j++)
+        {
+          guint cost = a[i - 1] == b[j - 1] ? 0 : 1;
+          guint d = MIN (MIN (prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + cost);
+
+          if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+            d = MIN (d, prev2[j - 2] + 1);
+          cur[j] = d;
+          row_min = MIN (row_min, d);
+        }
+      if (row_min > max)
+        return max + 1;
+      tmp = prev2, prev2 = prev, prev = cur, cur = tmp;
+    }
+  return MIN (prev[lb], max + 1);
+}
+
+typedef struct
+{
+  guint       distance;
+  const char *name;
+} Candidate;
+
+static gint
+candidate_compare (gconstpointer a, gconstpointer b)
+{
+  const Candidate *ca = a, *cb = b;
+
+  if (ca->distance != cb->distance)
+    return ca->distance < cb->distance ? -1 : 1;
+  return strcmp (ca->name, cb->name);
+}
+
+/* "; did you mean X?" for close names (a typo, or the start of a name), or
+ * an empty string. */
+static char *
+suggest (const char *wanted, const char * const *names)
+{
+  g_autoptr(GArray) found = g_array_new (FALSE, FALSE, sizeof (Candidate));
+  g_autoptr(GString) out = g_string_new (NULL);
+  gsize wanted_len = strlen (wanted);
+  /* Three edits turn any four-letter key into half the schema's others:
+   * short names get fewer. */
+  guint max = (guint) CLAMP (wanted_len / 3, 1, MAX_DISTANCE);
+
+  for (gsize i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      Candidate c = { edit_distance (wanted, names[i], max), names[i] };
+
+      /* Short prefixes would match everything and help nobody. */
+      if (c.distance > max && wanted_len >= 3 && g_str_has_prefix (names[i], wanted))
+        c.distance = MAX_DISTANCE + 1;
+      else if (c.distance > max)
+        continue;
+      g_array_append_val (found, c);
+    }
+  if (found->len == 0)
+    return g_strdup ("");
+  g_array_sort (found, candidate_compare);
+  g_string_append (out, found->len == 1 ? "; did you mean " : "; did you mean one of ");
+  for (guint i = 0; i < found->len && i < MAX_SUGGESTIONS; i++)
+    g_string_append_printf (out, "%s%s", i > 0 ? ", " : "", g_array_index (found, Candidate, i).name);
+  g_string_append_c (out, '?');
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static char *
+suggest_schema (BktGsettings *self, const char *schema_id)
+{
+  g_auto(GStrv) fixed = NULL, relocatable = NULL;
+  g_autoptr(GPtrArray) all = g_ptr_array_new ();
+
+  if (self->source == NULL)
+    return g_strdup ("");
+  g_settings_schema_source_list_schemas (self->source, TRUE, &fixed, &relocatable);
+  for (gsize i = 0; fixed[i] != NULL; i++)
+    g_ptr_array_add (all, fixed[i]);
+  for (gsize i = 0; relocatable[i] != NULL; i++)
+    g_ptr_array_add (all, relocatable[i]);
+  g_ptr_array_add (all, NULL);
+  return suggest (schema_id, (const char * const *) all->pdata);
+}
+
+/* ── validation ────────────────────────────────────────────────────────── */
+
+/* GSettings aborts on a malformed path, so check it before it gets there. */
+static gboolean
+path_is_valid (const char *path)
+{
+  return path[0] == '/' && g_str_has_suffix (path, "/") && strstr (path, "//") == NULL;
+}
+
+/* Resolve @schema_id (+@path) into @s.  BKT_ERROR_NOT_FOUND when this
+ * machine does not have the schema (with close names when @suggestions),
+ * BKT_ERROR_INVALID_ARGUMENT when the path does not fit the schema. */
+static gboolean
+resolve_schema (BktGsettings *self, const char *schema_id, const char *path,
+                gboolean suggestions, Setting *s, GError **error)
+{
+  ensure_loaded (self);
+  s->schema_id = g_strdup (schema_id);
+  s->path = g_strdup (path);
+  s->combo = make_combo (schema_id, path);
+  s->schema = self->source != NULL ? g_settings_schema_source_lookup (self->source, schema_id, TRUE) : NULL;
+  if (s->schema == NULL)
+    {
+      g_autofree char *hint = suggestions ? suggest_schema (self, schema_id) : g_strdup ("");
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                          "schema %s is not installed%s", schema_id, hint), FALSE;
+    }
+  if (path != NULL && !path_is_valid (path))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "path '%s' for %s is not valid: it must start and end with '/' "
+                        "and must not contain '//'", path, schema_id), FALSE;
+  if (g_settings_schema_get_path (s->schema) == NULL && path == NULL)
+    {
+      g_autofree char *example = g_strdelimit (g_strdup (schema_id), ".", '/');
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                          "schema %s is relocatable: a path is needed (e.g. /%s/)",
+                          schema_id, example), FALSE;
+    }
+  if (g_settings_schema_get_path (s->schema) != NULL && path != NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "schema %s has the fixed path %s: no path may be given",
+                        schema_id, g_settings_schema_get_path (s->schema)), FALSE;
+  return TRUE;
+}
+
+static gboolean
+resolve_key (BktGsettings *self, const char *schema_id, const char *path, const char *key_name,
+             gboolean suggestions, Setting *s, GError **error)
+{
+  if (!resolve_schema (self, schema_id, path, suggestions, s, error))
+    return FALSE;
+  s->key_name = g_strdup (key_name);
+  s->target = make_target (schema_id, path, key_name);
+  if (!g_settings_schema_has_key (s->schema, key_name))
+    {
+      g_auto(GStrv) keys = suggestions ? g_settings_schema_list_keys (s->schema) : NULL;
+      g_autofree char *hint = suggestions ? suggest (key_name, (const char * const *) keys) : g_strdup ("");
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                          "schema %s has no key %s%s", schema_id, key_name, hint), FALSE;
+    }
+  s->key = g_settings_schema_get_key (s->schema, key_name);
+  return TRUE;
+}
+
+static char *
+describe_type (const GVariantType *type)
+{
+  static const struct { const char *type; const char *name; } names[] = {
+    { "b", "boolean" }, { "y", "byte" }, { "n", "int16" }, { "q", "uint16" },
+    { "i", "int32" }, { "u", "uint32" }, { "x", "int64" }, { "t", "uint64" },
+    { "h", "handle" }, { "d", "double" }, { "s", "string" }, { "o", "object path" },
+    { "g", "signature" }, { "as", "string array" },
+  };
+  g_autofree char *text = g_variant_type_dup_string (type);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    if (strcmp (text, names[i].type) == 0)
+      return g_strdup (names[i].name);
+  return g_strdup_printf ("value of type '%s'", text);
+}
+
+static gboolean
+set_range_error (Setting *s, const char *text, GError **error)
+{
+  g_autoptr(GVariant) range = g_settings_schema_key_get_range (s->key);
+  g_autoptr(GVariant) detail = NULL;
+  g_autofree char *shown = shorten (text);
+  g_autoptr(GString) allowed = g_string_new (NULL);
+  const char *kind = NULL;
+
+  g_variant_get (range, "(&sv)", &kind, &detail);
+  if ((strcmp (kind, "enum") == 0 || strcmp (kind, "flags") == 0) &&
+      g_variant_is_of_type (detail, G_VARIANT_TYPE_STRING_ARRAY))
+    {
+      g_string_append (allowed, strcmp (kind, "enum") == 0 ? "allowed values are " : "allowed flags are ");
+      for (gsize i = 0; i < g_variant_n_children (detail); i++)
+        {
+          g_autoptr(GVariant) choice = g_variant_get_child_value (detail, i);
+          g_autofree char *printed = g_variant_print (choice, FALSE);
+          g_string_append_printf (allowed, "%s%s", i > 0 ? ", " : "", printed);
+        }
+    }
+  else if (strcmp (kind, "range") == 0 && g_variant_n_children (detail) == 2)
+    {
+      g_autoptr(GVariant) min = g_variant_get_child_value (detail, 0);
+      g_autoptr(GVariant) max = g_variant_get_child_value (detail, 1);
+      g_autofree char *min_text = g_variant_print (min, FALSE);
+      g_autofree char *max_text = g_variant_print (max, FALSE);
+      g_string_append_printf (allowed, "it must be between %s and %s", min_text, max_text);
+    }
+  else
+    g_string_append (allowed, "the schema does not allow it");
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                      "value '%s' is out of range for %s %s: %s",
+                      shown, s->schema_id, s->key_name, allowed->str), FALSE;
+}
+
+/* The value @text means for the resolved key @s, checked against the
+ * key's type, range and choices; BKT_ERROR_INVALID_ARGUMENT if it has none. */
+static GVariant *
+parse_value (Setting *s, const char *text, GError **error)
+{
+  const GVariantType *type = g_settings_schema_key_get_value_type (s->key);
+  g_autoptr(GError) parse_error = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  if (strlen (text) > MAX_VALUE_LENGTH)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "value for %s %s is longer than %d bytes",
+                        s->schema_id, s->key_name, MAX_VALUE_LENGTH), NULL;
+  value = g_variant_parse (type, text, NULL, NULL, &parse_error);
+  /* As `gsettings set` does (and so manifests of the original tool, which
+   * handed their values to it): a string without quotes is that string. */
+  if (value == NULL && g_variant_type_equal (type, G_VARIANT_TYPE_STRING))
+    value = g_variant_ref_sink (g_variant_new_string (text));
+  if (value == NULL)
+    {
+      g_autofree char *shown = shorten (text);
+      g_autofree char *type_name = describe_type (type);
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                          "value '%s' is not a valid %s for %s %s: %s",
+                          shown, type_name, s->schema_id, s->key_name, parse_error->message), NULL;
+    }
+  if (!g_settings_schema_key_range_check (s->key, value))
+    return set_range_error (s, text, error), NULL;
+  return g_steal_pointer (&value);
+}
+
+/* A manifest entry resolved and its value parsed.  NOT_FOUND: the machine
+ * lacks the schema or key; anything else: the entry itself is wrong. */
+static GVariant *
+resolve_entry (BktGsettings *self, JsonObject *entry, Setting *s, GError **error)
+{
+  const char *schema_id = entry_string (entry, "schema");
+  const char *key_name = entry_string (entry, "key");
+  const char *text = entry_string (entry, "value");
+
+  if (schema_id == NULL || key_name == NULL || text == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "entry needs the string members schema, key and value"), NULL;
+  if (!resolve_key (self, schema_id, entry_string (entry, "path"), key_name, FALSE, s, error))
+    return NULL;
+  return parse_value (s, text, error);
+}
+
+static char *
+entry_target (JsonObject *entry)
+{
+  const char *schema_id = entry_string (entry, "schema");
+  const char *key_name = entry_string (entry, "key");
+
+  return make_target (schema_id != NULL ? schema_id : "?", entry_string (entry, "path"),
+                      key_name != NULL ? key_name : "?");
+}
+
+/* ── live state (plan side) ────────────────────────────────────────────── */
+
+static GSettings *
+plan_settings (BktGsettings *self, Setting *s)
+{
+  GSettings *settings = g_hash_table_lookup (self->settings, s->combo);
+
+  if (settings == NULL)
+    {
+      settings = g_settings_new_full (s->schema, NULL, s->path);
+      g_hash_table_insert (self->settings, g_strdup (s->combo), settings);
+    }
+  return settings;
+}
+
+static GVariant *
+live_value (BktGsettings *self, Setting *s)
+{
+  g_autofree char *id = g_strconcat (s->combo, " ", s->key_name, NULL);
+  GVariant *value = g_hash_table_lookup (self->values, id);
+
+  if (value == NULL)
+    {
+      value = g_settings_get_value (plan_settings (self, s), s->key_name);
+      g_hash_table_insert (self->values, g_steal_pointer (&id), value);
+    }
+  return value;
+}
+
+/* NULL when the key is at its default. */
+static GVariant *
+user_value (BktGsettings *self, Setting *s)
+{
+  g_autofree char *id = g_strconcat (s->combo, " ", s->key_name, NULL);
+  gpointer value = NULL;
+
+  if (!g_hash_table_lookup_extended (self->user_values, id, NULL, &value))
+    {
+      value = g_settings_get_user_value (plan_settings (self, s), s->key_name);
+      g_hash_table_insert (self->user_values, g_steal_pointer (&id), value);
+    }
+  return value;
+}
+
+/* ── operations ────────────────────────────────────────────────────────── */
+
+static JsonObject *
+setting_details (Setting *s)
+{
+  JsonObject *details = json_object_new ();
+
+  json_object_set_string_member (details, "schema", s->schema_id);
+  json_object_set_string_member (details, "key", s->key_name);
+  if (s->path != NULL)
+    json_object_set_string_member (details, "path", s->path);
+  return details;
+}
+
+static BktOperation *
+set_op_new (Setting *s, GVariant *value, GVariant *live)
+{
+  g_autoptr(JsonObject) details = setting_details (s);
+  g_autofree char *value_text = g_variant_print (value, TRUE);
+  g_autofree char *live_text = g_variant_print (live, TRUE);
+  g_autofree char *value_shown = shorten (value_text);
+  g_autofree char *live_shown = shorten (live_text);
+  g_autofree char *summary = g_strdup_printf ("Set %s (%s → %s)", s->target, live_shown, value_shown);
+
+  json_object_set_string_member (details, "value", value_text);
+  json_object_set_string_member (details, "previous", live_text);
+  return bkt_operation_new (SUBSYSTEM_NAME, "set", s->target, BKT_SCOPE_USER, BKT_EFFECT_LIVE,
+                            summary, details);
+}
+
+static BktOperation *
+record_op_new (Setting *s, GVariant *value, const char *comment, const char *summary)
+{
+  g_autoptr(JsonObject) entry = json_object_new ();
+  g_autofree char *value_text = g_variant_print (value, TRUE);
+
+  json_object_set_string_member (entry, "schema", s->schema_id);
+  json_object_set_string_member (entry, "key", s->key_name);
+  json_object_set_string_member (entry, "value", value_text);
+  if (comment != NULL)
+    json_object_set_string_member (entry, "comment", comment);
+  if (s->path != NULL)
+    json_object_set_string_member (entry, "path", s->path);
+  return bkt_operation_new_record (SUBSYSTEM_NAME, BKT_MANIFEST_GSETTINGS, s->target, summary, entry);
+}
+
+/* ── subsystem: name, load, apply ──────────────────────────────────────── */
+
+static const char *
+bkt_gsettings_get_name (BktSubsystem *subsystem)
+{
+  return SUBSYSTEM_NAME;
+}
+
+/* Nothing to preload: values are read lazily, once each (see the caches),
+ * because a manifest names a few keys among thousands installed. */
+static gboolean
+bkt_gsettings_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError **error)
+{
+  ensure_loaded (BKT_GSETTINGS (subsystem));
+  return TRUE;
+}
+
+/* "ORIGIN: SCHEMA KEY: what is wrong", without saying SCHEMA KEY twice. */
+static gboolean
+set_manifest_error (JsonObject *entry, const char *origin, const GError *local_error, GError **error)
+{
+  const char *message = local_error != NULL ? local_error->message : "entry is not an object";
+  const char *schema_id = entry != NULL ? entry_string (entry, "schema") : NULL;
+  const char *key_name = entry != NULL ? entry_string (entry, "key") : NULL;
+  g_autofree char *name = schema_id != NULL && key_name != NULL
+                          ? g_strdup_printf ("%s %s", schema_id, key_name) : NULL;
+
+  if (name == NULL || strstr (message, name) != NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST, "%s: %s", origin, message), FALSE;
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST, "%s: %s: %s", origin, name, message), FALSE;
+}
+
+static gboolean
+bkt_gsettings_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *ops,
+                          GPtrArray *warnings, GError **error)
+{
+  BktGsettings *self = BKT_GSETTINGS (subsystem);
+  BktManifest *manifest = NULL;
+  JsonArray *entries = manifest_entries (manifests, &manifest);
+  g_autoptr(GPtrArray) new_ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) new_warnings = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = entry_at (entries, i);
+      g_auto(Setting) s = { 0 };
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(GVariant) value = NULL;
+      GVariant *live;
+
+      value = entry != NULL ? resolve_entry (self, entry, &s, &local_error) : NULL;
+      if (value == NULL)
+        {
+          const char *file = bkt_manifest_kind_file_name (BKT_MANIFEST_GSETTINGS);
+          const char *origin = manifest != NULL ? bkt_manifest_get_origin (manifest) : NULL;
+
+          /* The distribution's manifest names schemas and keys that a given
+           * machine may not have (another desktop, an older GNOME): the rest
+           * must still apply.  A wrong value is the manifest's fault. */
+          if (local_error != NULL && g_error_matches (local_error, BKT_ERROR, BKT_ERROR_NOT_FOUND))
+            {
+              g_ptr_array_add (new_warnings, g_strdup_printf ("gsetting %s %s: %s; skipped",
+                                                              entry_string (entry, "schema"),
+                                                              entry_string (entry, "key"),
+                                                              local_error->message));
+              continue;
+            }
+          if (origin == NULL || !g_str_has_suffix (origin, file))
+            origin = file;
+          return set_manifest_error (entry, origin, local_error, error);
+        }
+      live = live_value (self, &s);
+      if (!g_variant_equal (live, value))
+        g_ptr_array_add (new_ops, set_op_new (&s, value, live));
+    }
+  /* All or nothing: a failed plan leaves @ops as it was. */
+  append_ops (ops, new_ops);
+  for (guint i = 0; warnings != NULL && i < new_warnings->len; i++)
+    g_ptr_array_add (warnings, g_strdup (g_ptr_array_index (new_warnings, i)));
+  return TRUE;
+}
+
+/* ── capture ───────────────────────────────────────────────────────────── */
+
+static gint
+strv_compare (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static char **
+sorted_keys (GSettingsSchema *schema)
+{
+  char **keys = g_settings_schema_list_keys (schema);
+
+  qsort (keys, g_strv_length (keys), sizeof (char *), strv_compare);
+  return keys;
+}
+
+/* Record ops for one schema (+path): keys the user changed that the
+ * manifests lack, and manifest entries whose live value moved on. */
+static void
+capture_schema (BktGsettings *self, BktManifestSet *manifests, Setting *combo, GPtrArray *ops)
+{
+  g_auto(GStrv) keys = sorted_keys (combo->schema);
+
+  for (gsize i = 0; keys[i] != NULL; i++)
+    {
+      g_auto(Setting) s = { 0 };
+      g_autofree char *entry_key = make_entry_key (combo->schema_id, combo->path, keys[i]);
+      JsonObject *entry = bkt_manifest_set_lookup (manifests, BKT_MANIFEST_GSETTINGS, entry_key);
+      GVariant *live;
+
+      if (!resolve_key (self, combo->schema_id, combo->path, keys[i], FALSE, &s, NULL))
+        continue;  /* cannot happen: the key comes from the schema */
+      live = live_value (self, &s);
+      if (entry != NULL)
+        {
+          const char *text = entry_string (entry, "value");
+          g_autoptr(GVariant) wanted = text != NULL ? parse_value (&s, text, NULL) : NULL;
+          g_autofree char *old_shown = NULL, *new_shown = NULL, *summary = NULL;
+
+          /* An entry that is not a valid value is rewritten too: the live
+           * value is what capture records. */
+          if (wanted != NULL && g_variant_equal (wanted, live))
+            continue;
+          old_shown = wanted != NULL ? print_short (wanted) : shorten (text != NULL ? text : "(none)");
+          new_shown = print_short (live);
+          summary = g_strdup_printf ("Update %s: %s → %s", s.target, old_shown, new_shown);
+          /* The upsert would keep the comment anyway; saying so makes the
+           * record self-contained in the plan. */
+          g_ptr_array_add (ops, record_op_new (&s, live, entry_string (entry, "comment"), summary));
+        }
+      else if (user_value (self, &s) != NULL)
+        {
+          g_autofree char *shown = print_short (live);
+          g_autofree char *summary = g_strdup_printf ("Record %s = %s", s.target, shown);
+          g_ptr_array_add (ops, record_op_new (&s, live, NULL, summary));
+        }
+    }
+}
+
+/* The schemas (+paths) the manifests track (of Setting, without key), in
+ * manifest order.  Entries this machine cannot resolve are left out, with a
+ * warning "…; VERB" in @warnings if not NULL. */
+static GPtrArray *
+tracked_schemas (BktGsettings *self, JsonArray *entries, GPtrArray *warnings, const char *verb)
+{
+  g_autoptr(GPtrArray) combos = g_ptr_array_new_with_free_func ((GDestroyNotify) setting_free);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = entry_at (entries, i);
+      g_autoptr(Setting) combo = g_new0 (Setting, 1);
+      g_auto(Setting) s = { 0 };
+      g_autoptr(GError) local_error = NULL;
+      const char *schema_id = entry != NULL ? entry_string (entry, "schema") : NULL;
+      const char *key_name = entry != NULL ? entry_string (entry, "key") : NULL;
+      const char *path = entry != NULL ? entry_string (entry, "path") : NULL;
+
+      if (schema_id == NULL || key_name == NULL)
+        g_set_error (&local_error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "entry %u has no schema or key", i + 1);
+      else
+        resolve_key (self, schema_id, path, key_name, FALSE, &s, &local_error);
+      if (local_error != NULL)
+        {
+          if (warnings != NULL)
+            g_ptr_array_add (warnings, g_strdup_printf ("gsetting %s %s: %s; %s",
+                                                        schema_id != NULL ? schema_id : "?",
+                                                        key_name != NULL ? key_name : "?",
+                                                        local_error->message, verb));
+          continue;
+        }
+      if (g_hash_table_contains (seen, s.combo))
+        continue;
+      resolve_schema (self, schema_id, path, FALSE, combo, NULL);
+      g_hash_table_add (seen, combo->combo);
+      g_ptr_array_add (combos, g_steal_pointer (&combo));
+    }
+  return g_steal_pointer (&combos);
+}
+
+/* Capture limits itself to the schemas the manifests already track:
+ * capturing every changed key of every installed schema would record window
+ * sizes, recently used files and other state nobody means to manage.
+ * `bkt gsetting capture SCHEMA` (the "capture" change) widens it to one more
+ * schema on request. */
+static gboolean
+bkt_gsettings_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *ops,
+                            GPtrArray *warnings, GError **error)
+{
+  BktGsettings *self = BKT_GSETTINGS (subsystem);
+  g_autoptr(GPtrArray) combos = tracked_schemas (self, manifest_entries (manifests, NULL), warnings,
+                                                 "not captured");
+
+  for (guint i = 0; i < combos->len; i++)
+    capture_schema (self, manifests, g_ptr_array_index (combos, i), ops);
+  return TRUE;
+}
+
+/* ── status ────────────────────────────────────────────────────────────── */
+
+static JsonObject *
+bkt_gsettings_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError **error)
+{
+  BktGsettings *self = BKT_GSETTINGS (subsystem);
+  JsonArray *entries = manifest_entries (manifests, NULL);
+  g_autoptr(JsonObject) status = json_object_new ();
+  g_autoptr(JsonArray) skipped = json_array_new ();
+  g_autoptr(JsonArray) untracked = json_array_new ();
+  g_autoptr(GPtrArray) combos = tracked_schemas (self, entries, NULL, NULL);
+  guint tracked = entries != NULL ? json_array_get_length (entries) : 0;
+  guint in_sync = 0;
+
+  for (guint i = 0; i < tracked; i++)
+    {
+      JsonObject *entry = entry_at (entries, i);
+      g_auto(Setting) s = { 0 };
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(GVariant) value = entry != NULL ? resolve_entry (self, entry, &s, &local_error) : NULL;
+
+      if (value == NULL)
+        {
+          JsonObject *item = json_object_new ();
+
+          /* Status only reads: show what apply would skip or refuse
+           * rather than failing the whole report. */
+          g_autofree char *target = entry != NULL ? entry_target (entry) : g_strdup ("?");
+
+          json_object_set_string_member (item, "target", target);
+          json_object_set_string_member (item, "reason", local_error != NULL ? local_error->message : "not an object");
+          json_array_add_object_element (skipped, item);
+        }
+      else if (g_variant_equal (live_value (self, &s), value))
+        in_sync++;
+    }
+
+  for (guint c = 0; c < combos->len; c++)
+    {
+      Setting *combo = g_ptr_array_index (combos, c);
+      g_auto(GStrv) keys = sorted_keys (combo->schema);
+
+      for (gsize i = 0; keys[i] != NULL; i++)
+        {
+          g_auto(Setting) s = { 0 };
+          g_autofree char *entry_key = make_entry_key (combo->schema_id, combo->path, keys[i]);
+          GVariant *user;
+
+          if (bkt_manifest_set_lookup (manifests, BKT_MANIFEST_GSETTINGS, entry_key) != NULL ||
+              !resolve_key (self, combo->schema_id, combo->path, keys[i], FALSE, &s, NULL))
+            continue;
+          user = user_value (self, &s);
+          if (user != NULL)
+            {
+              JsonObject *item = json_object_new ();
+              g_autofree char *text = g_variant_print (live_value (self, &s), TRUE);
+              g_autofree char *shown = shorten (text);
+              g_autofree char *summary = g_strdup_printf ("%s = %s", s.target, shown);
+
+              json_object_set_string_member (item, "target", s.target);
+              json_object_set_string_member (item, "summary", summary);
+              json_object_set_string_member (item, "value", text);
+              json_array_add_object_element (untracked, item);
+            }
+        }
+    }
+
+  json_object_set_int_member (status, "tracked", tracked);
+  json_object_set_int_member (status, "in_sync", in_sync);
+  json_object_set_array_member (status, "skipped", g_steal_pointer (&skipped));
+  json_object_set_array_member (status, "untracked", g_steal_pointer (&untracked));
+  return g_steal_pointer (&status);
+}
+
+/* ── change ────────────────────────────────────────────────────────────── */
+
+/* A string argument, copied (the caller's variant may be gone by the time
+ * we use it).  Missing and @required, or not a string: INVALID_ARGUMENT. */
+static gboolean
+string_arg (GVariant *arguments, const char *name, gboolean required, char **out, GError **error)
+{
+  g_autoptr(GVariant) value = arguments != NULL ? g_variant_lookup_value (arguments, name, NULL) : NULL;
+
+  *out = NULL;
+  if (value == NULL)
+    {
+      if (required)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                            "missing argument “%s”", name), FALSE;
+      return TRUE;
+    }
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "argument “%s” must be a string, not %s", name, g_variant_get_type_string (value)), FALSE;
+  *out = g_variant_dup_string (value, NULL);
+  return TRUE;
+}
+
+/* Names travel to GSettings, messages and the manifest; one starting with
+ * '-' is a command-line option slipped into an argument. */
+static gboolean
+check_name (const char *what, const char *name, GError **error)
+{
+  if (name == NULL)
+    return TRUE;
+  if (name[0] == '\0')
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "%s must not be empty", what), FALSE;
+  if (name[0] == '-')
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "%s '%s' must not start with '-'", what, name), FALSE;
+  if (strlen (name) > MAX_NAME_LENGTH)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "%s is longer than %d bytes", what, MAX_NAME_LENGTH), FALSE;
+  return TRUE;
+}
+
+static gboolean
+change_set (BktGsettings *self, BktManifestSet *manifests, GVariant *arguments, GPtrArray *ops, GError **error)
+{
+  g_autofree char *schema_id = NULL, *key_name = NULL, *text = NULL, *comment = NULL, *path = NULL;
+  g_auto(Setting) s = { 0 };
+  g_autoptr(GVariant) value = NULL;
+  g_autofree char *shown = NULL, *summary = NULL;
+  GVariant *live;
+
+  if (!string_arg (arguments, "schema", TRUE, &schema_id, error) ||
+      !string_arg (arguments, "key", TRUE, &key_name, error) ||
+      !string_arg (arguments, "value", TRUE, &text, error) ||
+      !string_arg (arguments, "comment", FALSE, &comment, error) ||
+      !string_arg (arguments, "path", FALSE, &path, error) ||
+      !check_name ("schema", schema_id, error) ||
+      !check_name ("key", key_name, error) ||
+      !check_name ("path", path, error))
+    return FALSE;
+  if (strlen (text) > MAX_VALUE_LENGTH || (comment != NULL && strlen (comment) > MAX_VALUE_LENGTH))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "%s is longer than %d bytes", strlen (text) > MAX_VALUE_LENGTH ? "value" : "comment",
+                        MAX_VALUE_LENGTH), FALSE;
+  if (!resolve_key (self, schema_id, path, key_name, TRUE, &s, error) ||
+      (value = parse_value (&s, text, error)) == NULL)
+    return FALSE;
+
+  live = live_value (self, &s);
+  if (!g_variant_equal (live, value))
+    g_ptr_array_add (ops, set_op_new (&s, value, live));
+  shown = print_short (value);
+  summary = g_strdup_printf ("Record %s = %s", s.target, shown);
+  g_ptr_array_add (ops, record_op_new (&s, value, comment, summary));
+  return TRUE;
+}
+
+static gboolean
+change_unset (BktGsettings *self, BktManifestSet *manifests, GVariant *arguments, GPtrArray *ops, GError **error)
+{
+  g_autofree char *schema_id = NULL, *key_name = NULL, *path = NULL;
+  g_autofree char *entry_key = NULL;
+  g_auto(Setting) s = { 0 };
+  g_autoptr(GError) local_error = NULL;
+  JsonObject *entry;
+
+  if (!string_arg (arguments, "schema", TRUE, &schema_id, error) ||
+      !string_arg (arguments, "key", TRUE, &key_name, error) ||
+      !string_arg (arguments, "path", FALSE, &path, error) ||
+      !check_name ("schema", schema_id, error) ||
+      !check_name ("key", key_name, error) ||
+      !check_name ("path", path, error))
+    return FALSE;
+
+  entry_key = make_entry_key (schema_id, path, key_name);
+  entry = manifests != NULL ? bkt_manifest_set_lookup (manifests, BKT_MANIFEST_GSETTINGS, entry_key) : NULL;
+  if (resolve_key (self, schema_id, path, key_name, TRUE, &s, &local_error))
+    {
+      GVariant *user = user_value (self, &s);
+
+      if (user != NULL)
+        {
+          g_autoptr(JsonObject) details = setting_details (&s);
+          g_autoptr(GVariant) def = g_settings_get_default_value (plan_settings (self, &s), key_name);
+          g_autofree char *previous = g_variant_print (user, TRUE);
+          g_autofree char *def_text = def != NULL ? g_variant_print (def, TRUE) : g_strdup ("none");
+          g_autofree char *def_shown = shorten (def_text);
+          g_autofree char *summary = g_strdup_printf ("Reset %s to its default (%s)", s.target, def_shown);
+
+          json_object_set_string_member (details, "previous", previous);
+          json_object_set_string_member (details, "default", def_text);
+          g_ptr_array_add (ops, bkt_operation_new (SUBSYSTEM_NAME, "reset", s.target, BKT_SCOPE_USER,
+                                                   BKT_EFFECT_LIVE, summary, details));
+        }
+    }
+  else if (entry == NULL || !g_error_matches (local_error, BKT_ERROR, BKT_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  /* Otherwise the machine lacks the schema or key: forgetting the entry is
+   * exactly how a user cleans that up. */
+
+  if (entry != NULL)
+    {
+      g_autofree char *target = make_target (schema_id, path, key_name);
+      g_autofree char *summary = g_strdup_printf ("Forget %s", target);
+
+      g_ptr_array_add (ops, bkt_operation_new_forget (SUBSYSTEM_NAME, BKT_MANIFEST_GSETTINGS,
+                                                      target, summary, entry_key));
+    }
+  return TRUE;
+}
+
+static gboolean
+change_capture (BktGsettings *self, BktManifestSet *manifests, GVariant *arguments, GPtrArray *ops, GError **error)
+{
+  g_autofree char *schema_id = NULL, *path = NULL;
+  g_auto(Setting) combo = { 0 };
+
+  if (!string_arg (arguments, "schema", TRUE, &schema_id, error) ||
+      !string_arg (arguments, "path", FALSE, &path, error) ||
+      !check_name ("schema", schema_id, error) ||
+      !check_name ("path", path, error) ||
+      !resolve_schema (self, schema_id, path, TRUE, &combo, error))
+    return FALSE;
+  capture_schema (self, manifests, &combo, ops);
+  return TRUE;
+}
+
+static gboolean
+bkt_gsettings_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const char *action,
+                           GVariant *arguments, GPtrArray *ops, GError **error)
+{
+  BktGsettings *self = BKT_GSETTINGS (subsystem);
+  g_autoptr(GPtrArray) new_ops = g_ptr_array_new_with_free_func (g_object_unref);
+  gboolean ok;
+
+  if (arguments != NULL && !g_variant_is_of_type (arguments, G_VARIANT_TYPE_VARDICT))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "arguments must be a dictionary (a{sv}), not %s",
+                        g_variant_get_type_string (arguments)), FALSE;
+
+  if (g_strcmp0 (action, "set") == 0)
+    ok = change_set (self, manifests, arguments, new_ops, error);
+  else if (g_strcmp0 (action, "unset") == 0)
+    ok = change_unset (self, manifests, arguments, new_ops, error);
+  else if (g_strcmp0 (action, "capture") == 0)
+    ok = change_capture (self, manifests, arguments, new_ops, error);
+  else
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                        "subsystem gsettings has no action “%s” (set, unset, capture)",
+                        action != NULL ? action : ""), FALSE;
+  if (ok)
+    append_ops (ops, new_ops);
+  return ok;
+}
+
+/* ── execute (worker thread) ───────────────────────────────────────────── */
+
+/* The GSettings used for writing belong to the executing thread: created
+ * here, with this thread's main context as their thread default, so no
+ * signal of theirs is ever dispatched in another thread. */
+static GSettings *
+writer_settings (GHashTable *writers, Setting *s)
+{
+  GSettings *settings = g_hash_table_lookup (writers, s->combo);
+
+  if (settings == NULL)
+    {
+      settings = g_settings_new_full (s->schema, NULL, s->path);
+      g_hash_table_insert (writers, g_strdup (s->combo), settings);
+    }
+  return settings;
+}
+
+static gboolean
+execute_one (BktGsettings *self, GHashTable *writers, BktOperation *op, GError **error)
+{
+  const char *action = bkt_operation_get_action (op);
+  const char *schema_id = bkt_operation_get_detail_string (op, "schema");
+  const char *key_name = bkt_operation_get_detail_string (op, "key");
+  g_auto(Setting) s = { 0 };
+  GSettings *settings;
+
+  if (schema_id == NULL || key_name == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
+                        "operation %s lacks a schema or key", bkt_operation_get_id (op)), FALSE;
+  /* Re-validate: the plan may be older than the installed schemas. */
+  if (!resolve_key (self, schema_id, bkt_operation_get_detail_string (op, "path"), key_name, FALSE, &s, error))
+    return FALSE;
+  settings = writer_settings (writers, &s);
+  if (!g_settings_is_writable (settings, key_name))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
+                        "%s %s is locked by the system administrator", schema_id, key_name), FALSE;
+
+  if (g_strcmp0 (action, "set") == 0)
+    {
+      const char *text = bkt_operation_get_detail_string (op, "value");
+      g_autoptr(GVariant) value = NULL;
+
+      if (text == NULL)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
+                            "operation %s lacks a value", bkt_operation_get_id (op)), FALSE;
+      if ((value = parse_value (&s, text, error)) == NULL)
+        return FALSE;
+      if (!g_settings_set_value (settings, key_name, value))
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
+                            "could not set %s %s", schema_id, key_name), FALSE;
+      return TRUE;
+    }
+  if (g_strcmp0 (action, "reset") == 0)
+    {
+      g_settings_reset (settings, key_name);
+      return TRUE;
+    }
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                      "gsettings cannot execute “%s”", action), FALSE;
+}
+
+static void
+drain (GMainContext *context)
+{
+  while (g_main_context_iteration (context, FALSE))
+    ;
+}
+
+static gboolean
+bkt_gsettings_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx,
+                       GCancellable *cancellable, GError **error)
+{
+  BktGsettings *self = BKT_GSETTINGS (subsystem);
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GHashTable) writers = NULL;
+  g_autoptr(GError) cancel_error = NULL;
+
+  g_main_context_push_thread_default (context);
+  writers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      BktOperation *op = g_ptr_array_index (ops, i);
+      g_autoptr(GError) op_error = NULL;
+
+      /* Every operation gets a result, including the ones a cancellation
+       * kept from running. */
+      if (cancel_error == NULL && g_cancellable_is_cancelled (cancellable))
+        g_set_error (&cancel_error, BKT_ERROR, BKT_ERROR_CANCELLED, "cancelled");
+      if (cancel_error != NULL)
+        {
+          bkt_exec_context_op_done (ctx, op, cancel_error);
+          continue;
+        }
+      bkt_exec_context_progress (ctx, op, 0.0, bkt_operation_get_summary (op));
+      execute_one (self, writers, op, &op_error);
+      bkt_exec_context_progress (ctx, op, 1.0, NULL);
+      bkt_exec_context_op_done (ctx, op, op_error);
+    }
+
+  /* Writes may be queued in the backend: success means they reached it. */
+  g_settings_sync ();
+  /* Change notifications queued for our GSettings hold references to them
+   * and they hold the context: dispatch before letting go of either. */
+  drain (context);
+  g_clear_pointer (&writers, g_hash_table_unref);
+  drain (context);
+  g_main_context_pop_thread_default (context);
+
+  if (cancel_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&cancel_error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+bkt_gsettings_subsystem_init (BktSubsystemInterface *iface)
+{
+  iface->get_name = bkt_gsettings_get_name;
+  iface->load_live = bkt_gsettings_load_live;
+  iface->plan_apply = bkt_gsettings_plan_apply;
+  iface->plan_capture = bkt_gsettings_plan_capture;
+  iface->plan_change = bkt_gsettings_plan_change;
+  iface->status = bkt_gsettings_status;
+  iface->execute = bkt_gsettings_execute;
+}

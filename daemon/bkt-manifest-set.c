@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "bkt-error.h"
+#include "bkt-manifest.h"
+
+/* The content a user instance sends to the system instance crosses a
+ * privilege boundary: keep it bounded. */
+#define CONTENT_MAX_SIZE (4 * 1024 * 1024)
+#define CONTENT_DISPLAY_NAME "<request>"
+
+struct _BktManifestSet
+{
+  GObject parent_instance;
+
+  BktManifest *manifests[BKT_MANIFEST_N_KINDS];
+  char *write_dir;  /* NULL for content sets */
+};
+
+G_DEFINE_TYPE (BktManifestSet, bkt_manifest_set, G_TYPE_OBJECT)
+
+static void
+bkt_manifest_set_finalize (GObject *object)
+{
+  BktManifestSet *self = BKT_MANIFEST_SET (object);
+
+  for (guint i = 0; i < BKT_MANIFEST_N_KINDS; i++)
+    g_clear_object (&self->manifests[i]);
+  g_clear_pointer (&self->write_dir, g_free);
+
+  G_OBJECT_CLASS (bkt_manifest_set_parent_class)->finalize (object);
+}
+
+static void
+bkt_manifest_set_class_init (BktManifestSetClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bkt_manifest_set_finalize;
+}
+
+static void
+bkt_manifest_set_init (BktManifestSet *self)
+{
+}
+
+/* NULL @dir reads as a missing directory, i.e. an empty manifest. */
+static BktManifest *
+load_kind (const char *dir, BktManifestKind kind, GError **error)
+{
+  g_autofree char *path = NULL;
+
+  if (dir == NULL)
+    return bkt_manifest_new_empty (kind);
+  path = g_build_filename (dir, bkt_manifest_kind_file_name (kind), NULL);
+  return bkt_manifest_load_file (kind, path, error);
+}
+
+/* The user's entries plus the image's entries the user does not have.
+ * Starting from the user's file keeps its top-level members (and makes
+ * it the origin), and a user entry replaces the image's one whole: an
+ * overlay that only patched some members would make it impossible to
+ * drop a member the image sets. */
+static BktManifest *
+merge (BktManifest *image, BktManifest *user)
+{
+  BktManifest *merged = bkt_manifest_copy (user);
+  JsonArray *entries = bkt_manifest_get_entries (image);
+  BktManifestKind kind = bkt_manifest_get_kind (image);
+
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (entries, i);
+      g_autofree char *key = bkt_manifest_entry_key (kind, entry);
+
+      if (bkt_manifest_lookup (merged, key) == NULL)
+        bkt_manifest_upsert (merged, entry);
+    }
+  bkt_manifest_sort (merged);
+  return merged;
+}
+
+BktManifestSet *
+bkt_manifest_set_load_layered (const char *image_dir, const char *user_dir, GError **error)
+{
+  g_autoptr(BktManifestSet) self = g_object_new (BKT_TYPE_MANIFEST_SET, NULL);
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  for (guint i = 0; i < BKT_MANIFEST_N_KINDS; i++)
+    {
+      g_autoptr(BktManifest) image = load_kind (image_dir, (BktManifestKind) i, error);
+      g_autoptr(BktManifest) user = NULL;
+
+      if (image == NULL)
+        return NULL;
+      user = load_kind (user_dir, (BktManifestKind) i, error);
+      if (user == NULL)
+        return NULL;
+
+      if (user_dir == NULL)
+        {
+          self->manifests[i] = bkt_manifest_copy (image);
+          bkt_manifest_sort (self->manifests[i]);
+        }
+      else
+        self->manifests[i] = merge (image, user);
+    }
+
+  self->write_dir = g_strdup (user_dir);
+  return g_steal_pointer (&self);
+}
+
+BktManifestSet *
+bkt_manifest_set_load_dir (const char *dir, GError **error)
+{
+  g_autoptr(BktManifestSet) self = g_object_new (BKT_TYPE_MANIFEST_SET, NULL);
+
+  g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  for (guint i = 0; i < BKT_MANIFEST_N_KINDS; i++)
+    {
+      self->manifests[i] = load_kind (dir, (BktManifestKind) i, error);
+      if (self->manifests[i] == NULL)
+        return NULL;
+      /* A view for planning: sorting it does not touch the file, which is
+       * reloaded raw by load_writable() for edits. */
+      bkt_manifest_sort (self->manifests[i]);
+    }
+
+  self->write_dir = g_strdup (dir);
+  return g_steal_pointer (&self);
+}
+
+static const char *
+entry_scope (JsonObject *entry)
+{
+  JsonNode *node = json_object_get_member (entry, "scope");
+
+  /* Validation guarantees a string when present; absent means system
+   * (remotes may leave it out). */
+  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_VALUE ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return "system";
+  return json_node_get_string (node);
+}
+
+/* Only the kinds the system instance acts on: gsettings are per user. */
+static gboolean
+is_content_kind (BktManifestKind kind)
+{
+  return kind == BKT_MANIFEST_FLATPAK_REMOTES || kind == BKT_MANIFEST_FLATPAK_APPS;
+}
+
+BktManifestSet *
+bkt_manifest_set_new_from_content (const char *json, GError **error)
+{
+  g_autoptr(BktManifestSet) self = NULL;
+  g_autoptr(BktJsonDoc) doc = NULL;
+  JsonNode *root;
+  JsonObject *object;
+  g_autoptr(GList) names = NULL;
+  gsize length;
+
+  g_return_val_if_fail (json != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  length = strlen (json);
+  if (length > CONTENT_MAX_SIZE)
+    {
+      g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                   "Manifest content is %" G_GSIZE_FORMAT " bytes, more than the limit of 4 MiB",
+                   length);
+      return NULL;
+    }
+
+  doc = bkt_json_doc_parse (CONTENT_DISPLAY_NAME, json, (gssize) length, error);
+  if (doc == NULL)
+    return NULL;
+
+  root = bkt_json_doc_get_root (doc);
+  if (JSON_NODE_TYPE (root) != JSON_NODE_OBJECT)
+    {
+      bkt_json_doc_error_at (doc, root, error, "manifest content must be a JSON object");
+      return NULL;
+    }
+  object = json_node_get_object (root);
+
+  self = g_object_new (BKT_TYPE_MANIFEST_SET, NULL);
+  names = json_object_get_members (object);
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      const char *name = l->data;
+      JsonNode *member = json_object_get_member (object, name);
+      BktManifestKind kind;
+      BktManifest *m;
+      JsonArray *entries;
+
+      if (!bkt_manifest_kind_from_name (name, &kind) || !is_content_kind (kind))
+        {
+          bkt_json_doc_error_at (doc, member, error,
+                                 "unexpected member \"%s\" (expected \"flatpak-remotes\" or \"flatpak-apps\")",
+                                 name);
+          return NULL;
+        }
+
+      m = bkt_manifest_load_node (kind, doc, member, error);
+      if (m == NULL)
+        return NULL;
+      self->manifests[kind] = m;
+
+      /* The system instance runs as root: letting it act in a user's
+       * scope would mean writing into that user's home on their behalf. */
+      entries = bkt_manifest_get_entries (m);
+      for (guint i = 0; i < json_array_get_length (entries); i++)
+        {
+          JsonObject *entry = json_array_get_object_element (entries, i);
+
+          if (g_strcmp0 (entry_scope (entry), "system") != 0)
+            {
+              bkt_json_doc_error_at (doc, json_object_get_member (entry, "scope"), error,
+                                     "scope \"%s\": the system instance only handles system scope",
+                                     entry_scope (entry));
+              return NULL;
+            }
+        }
+    }
+
+  for (guint i = 0; i < BKT_MANIFEST_N_KINDS; i++)
+    if (self->manifests[i] == NULL)
+      self->manifests[i] = bkt_manifest_new_empty ((BktManifestKind) i);
+
+  return g_steal_pointer (&self);
+}
+
+char *
+bkt_manifest_set_to_system_content (BktManifestSet *self)
+{
+  g_autoptr(JsonObject) content = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonGenerator) generator = NULL;
+
+  g_return_val_if_fail (BKT_IS_MANIFEST_SET (self), NULL);
+
+  content = json_object_new ();
+  for (guint k = 0; k < BKT_MANIFEST_N_KINDS; k++)
+    {
+      JsonArray *entries;
+      g_autoptr(JsonArray) system = NULL;
+      g_autoptr(JsonObject) doc = NULL;
+
+      if (!is_content_kind ((BktManifestKind) k))
+        continue;
+
+      entries = bkt_manifest_get_entries (self->manifests[k]);
+      system = json_array_new ();
+      for (guint i = 0; i < json_array_get_length (entries); i++)
+        {
+          JsonObject *entry = json_array_get_object_element (entries, i);
+
+          /* Sharing the entry objects is fine: this tree only lives until
+           * it is serialised below and is never modified. */
+          if (g_strcmp0 (entry_scope (entry), "system") == 0)
+            json_array_add_object_element (system, json_object_ref (entry));
+        }
+
+      doc = json_object_new ();
+      json_object_set_array_member (doc, bkt_manifest_kind_list_member ((BktManifestKind) k),
+                                    json_array_ref (system));
+      json_object_set_object_member (content, bkt_manifest_kind_name ((BktManifestKind) k),
+                                     json_object_ref (doc));
+    }
+
+  root = json_node_alloc ();
+  json_node_init_object (root, content);
+  generator = json_generator_new ();
+  json_generator_set_pretty (generator, FALSE);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, NULL);
+}
+
+BktManifest *
+bkt_manifest_set_get (BktManifestSet *self, BktManifestKind kind)
+{
+  g_return_val_if_fail (BKT_IS_MANIFEST_SET (self), NULL);
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+  return self->manifests[kind];
+}
+
+JsonObject *
+bkt_manifest_set_lookup (BktManifestSet *self, BktManifestKind kind, const char *key)
+{
+  g_return_val_if_fail (BKT_IS_MANIFEST_SET (self), NULL);
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+  return bkt_manifest_lookup (self->manifests[kind], key);
+}
+
+const char *
+bkt_manifest_set_get_write_dir (BktManifestSet *self)
+{
+  g_return_val_if_fail (BKT_IS_MANIFEST_SET (self), NULL);
+  return self->write_dir;
+}
+
+BktManifest *
+bkt_manifest_set_load_writable (BktManifestSet *self, BktManifestKind kind, GError **error)
+{
+  g_return_val_if_fail (BKT_IS_MANIFEST_SET (self), NULL);
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (self->write_dir == NULL)
+    {
+      g_set_error_literal (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                           "Manifests received from a client cannot be edited");
+      return NULL;
+    }
+  /* Reloaded from disk rather than taken from the merged view: an edit
+   * must not copy the image's entries into the user's overlay. */
+  return load_kind (self->write_dir, kind, error);
+}
+
+gboolean
+bkt_manifest_set_save_writable (BktManifestSet *self, BktManifest *m, GError **error)
+{
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (BKT_IS_MANIFEST_SET (self), FALSE);
+  g_return_val_if_fail (BKT_IS_MANIFEST (m), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->write_dir == NULL)
+    {
+      g_set_error_literal (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                           "Manifests received from a client cannot be saved");
+      return FALSE;
+    }
+  path = g_build_filename (self->write_dir,
+                           bkt_manifest_kind_file_name (bkt_manifest_get_kind (m)), NULL);
+  return bkt_manifest_save (m, path, error);
+}

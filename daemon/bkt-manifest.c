@@ -1,0 +1,987 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "bkt-error.h"
+#include "bkt-manifest.h"
+
+/* Manifests are small, hand-edited files.  The limit protects the daemon
+ * from being made to read something huge (or endless, like a FIFO or a
+ * device node) at a path it was pointed at. */
+#define MANIFEST_MAX_SIZE (8 * 1024 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* Kinds                                                                */
+
+typedef struct
+{
+  const char *file_name;
+  const char *name;
+  const char *list_member;
+} KindInfo;
+
+static const KindInfo kind_info[BKT_MANIFEST_N_KINDS] = {
+  [BKT_MANIFEST_FLATPAK_REMOTES] = { "flatpak-remotes.json", "flatpak-remotes", "remotes" },
+  [BKT_MANIFEST_FLATPAK_APPS] = { "flatpak-apps.json", "flatpak-apps", "apps" },
+  [BKT_MANIFEST_GSETTINGS] = { "gsettings.json", "gsettings", "settings" },
+};
+
+const char *
+bkt_manifest_kind_file_name (BktManifestKind kind)
+{
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+  return kind_info[kind].file_name;
+}
+
+const char *
+bkt_manifest_kind_name (BktManifestKind kind)
+{
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+  return kind_info[kind].name;
+}
+
+const char *
+bkt_manifest_kind_list_member (BktManifestKind kind)
+{
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+  return kind_info[kind].list_member;
+}
+
+gboolean
+bkt_manifest_kind_from_name (const char *name, BktManifestKind *out_kind)
+{
+  for (guint i = 0; i < BKT_MANIFEST_N_KINDS; i++)
+    if (g_strcmp0 (name, kind_info[i].name) == 0)
+      {
+        if (out_kind != NULL)
+          *out_kind = (BktManifestKind) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Field checks                                                         */
+
+/* Each returns NULL when @value is fine, else the reason (newly allocated). */
+typedef char *(*CheckFunc) (const char *value);
+
+static char *
+check_non_empty (const char *value)
+{
+  return value[0] == '\0' ? g_strdup ("must not be empty") : NULL;
+}
+
+/* Remote names end up on flatpak's command line and in its config file
+ * names, so only allow what flatpak itself accepts and nothing that could
+ * be mistaken for an option. */
+static char *
+check_remote_name (const char *value)
+{
+  if (value[0] == '\0')
+    return g_strdup ("must not be empty");
+  if (value[0] == '-')
+    return g_strdup ("must not start with '-'");
+  for (const char *s = value; *s != '\0'; s++)
+    if (!g_ascii_isalnum (*s) && *s != '.' && *s != '_' && *s != '-')
+      return g_strdup ("only letters, digits, '.', '_' and '-' are allowed");
+  return NULL;
+}
+
+static char *
+check_app_id (const char *value)
+{
+  g_auto(GStrv) elements = NULL;
+
+  if (value[0] == '\0')
+    return g_strdup ("must not be empty");
+  if (value[0] == '-')
+    return g_strdup ("must not start with '-'");
+  if (strlen (value) > 255)
+    return g_strdup ("is longer than 255 characters");
+
+  elements = g_strsplit (value, ".", -1);
+  if (g_strv_length (elements) < 2)
+    return g_strdup ("needs at least two elements separated by '.'");
+  for (guint i = 0; elements[i] != NULL; i++)
+    {
+      const char *e = elements[i];
+
+      if (e[0] == '\0')
+        return g_strdup ("has an empty element");
+      if (g_ascii_isdigit (e[0]) || e[0] == '-')
+        return g_strdup_printf ("element \"%s\" must not start with a digit or '-'", e);
+      for (const char *s = e; *s != '\0'; s++)
+        if (!g_ascii_isalnum (*s) && *s != '_' && *s != '-')
+          return g_strdup ("only letters, digits, '_', '-' and '.' are allowed");
+    }
+  return NULL;
+}
+
+static char *
+check_scope (const char *value)
+{
+  if (g_strcmp0 (value, "system") == 0 || g_strcmp0 (value, "user") == 0)
+    return NULL;
+  return g_strdup ("must be \"system\" or \"user\"");
+}
+
+static char *
+check_schema_id (const char *value)
+{
+  if (value[0] == '\0')
+    return g_strdup ("must not be empty");
+  if (value[0] == '-')
+    return g_strdup ("must not start with '-'");
+  for (const char *s = value; *s != '\0'; s++)
+    if (!g_ascii_isalnum (*s) && *s != '.' && *s != '-')
+      return g_strdup ("only letters, digits, '.' and '-' are allowed");
+  return NULL;
+}
+
+static char *
+check_key (const char *value)
+{
+  if (value[0] == '\0')
+    return g_strdup ("must not be empty");
+  if (value[0] == '-')
+    return g_strdup ("must not start with '-'");
+  for (const char *s = value; *s != '\0'; s++)
+    if (!(g_ascii_islower (*s) || g_ascii_isdigit (*s) || *s == '-'))
+      return g_strdup ("only lowercase letters, digits and '-' are allowed");
+  return NULL;
+}
+
+/* Catching a malformed value at load time means a typo is reported with
+ * its position instead of failing halfway through an apply. */
+static char *
+check_gvariant (const char *value)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GVariant) v = g_variant_parse (NULL, value, NULL, NULL, &local_error);
+
+  if (v == NULL)
+    return g_strdup_printf ("not valid GVariant text (%s)", local_error->message);
+  return NULL;
+}
+
+static char *
+check_path (const char *value)
+{
+  if (!g_str_has_prefix (value, "/") || !g_str_has_suffix (value, "/"))
+    return g_strdup ("must start and end with '/'");
+  if (strstr (value, "//") != NULL)
+    return g_strdup ("must not contain '//'");
+  return NULL;
+}
+
+typedef struct
+{
+  const char *name;
+  JsonNodeType node_type;  /* JSON_NODE_VALUE */
+  GType value_type;        /* G_TYPE_STRING or G_TYPE_BOOLEAN */
+  gboolean required;
+  const char *expected;    /* for "must be EXPECTED, got ..." */
+  CheckFunc check;
+} MemberSpec;
+
+static const MemberSpec remote_members[] = {
+  { "name", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_remote_name },
+  { "url", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_non_empty },
+  /* Absent means "system": the original tool wrote it only sometimes. */
+  { "scope", JSON_NODE_VALUE, G_TYPE_STRING, FALSE, "a string (\"system\" or \"user\")", check_scope },
+  { "filtered", JSON_NODE_VALUE, G_TYPE_BOOLEAN, FALSE, "a boolean", NULL },
+  { NULL }
+};
+
+static const MemberSpec app_members[] = {
+  { "id", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_app_id },
+  { "remote", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_remote_name },
+  { "scope", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string (\"system\" or \"user\")", check_scope },
+  { NULL }
+};
+
+static const MemberSpec setting_members[] = {
+  { "schema", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_schema_id },
+  { "key", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_key },
+  { "value", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string (GVariant text)", check_gvariant },
+  { "comment", JSON_NODE_VALUE, G_TYPE_STRING, FALSE, "a string", NULL },
+  { "path", JSON_NODE_VALUE, G_TYPE_STRING, FALSE, "a string", check_path },
+  { NULL }
+};
+
+static const MemberSpec *
+kind_members (BktManifestKind kind)
+{
+  switch (kind)
+    {
+    case BKT_MANIFEST_FLATPAK_REMOTES: return remote_members;
+    case BKT_MANIFEST_FLATPAK_APPS: return app_members;
+    case BKT_MANIFEST_GSETTINGS: return setting_members;
+    case BKT_MANIFEST_N_KINDS:
+    default:
+      break;
+    }
+  g_assert_not_reached ();
+  return NULL;
+}
+
+static gboolean
+is_known_member (BktManifestKind kind, const char *name)
+{
+  for (const MemberSpec *m = kind_members (kind); m->name != NULL; m++)
+    if (strcmp (m->name, name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static const char *
+describe_node (JsonNode *node)
+{
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT: return "an object";
+    case JSON_NODE_ARRAY: return "an array";
+    case JSON_NODE_NULL: return "null";
+    case JSON_NODE_VALUE:
+    default:
+      break;
+    }
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_STRING: return "a string";
+    case G_TYPE_BOOLEAN: return "a boolean";
+    case G_TYPE_INT64:
+    case G_TYPE_DOUBLE: return "a number";
+    default: return "a value";
+    }
+}
+
+static gboolean
+node_is (JsonNode *node, JsonNodeType node_type, GType value_type)
+{
+  if (JSON_NODE_TYPE (node) != node_type)
+    return FALSE;
+  return node_type != JSON_NODE_VALUE || json_node_get_value_type (node) == value_type;
+}
+
+/* The string member @name of @entry, or NULL if absent or not a string.
+ * (json_object_get_string_member() warns on a missing member.) */
+static const char *
+get_string (JsonObject *entry, const char *name)
+{
+  JsonNode *node = json_object_get_member (entry, name);
+
+  if (node == NULL || !node_is (node, JSON_NODE_VALUE, G_TYPE_STRING))
+    return NULL;
+  return json_node_get_string (node);
+}
+
+char *
+bkt_manifest_entry_key (BktManifestKind kind, JsonObject *entry)
+{
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+  g_return_val_if_fail (entry != NULL, NULL);
+
+  switch (kind)
+    {
+    case BKT_MANIFEST_FLATPAK_REMOTES:
+      return g_strdup (get_string (entry, "name"));
+    case BKT_MANIFEST_FLATPAK_APPS:
+      return g_strdup (get_string (entry, "id"));
+    case BKT_MANIFEST_GSETTINGS:
+      {
+        const char *schema = get_string (entry, "schema");
+        const char *key = get_string (entry, "key");
+        const char *path = get_string (entry, "path");
+
+        if (schema == NULL || key == NULL)
+          return NULL;
+        /* Relocatable schemas are only identified together with their
+         * path: the same key may be set at several paths. */
+        if (path != NULL)
+          return g_strdup_printf ("%s:%s %s", schema, path, key);
+        return g_strdup_printf ("%s %s", schema, key);
+      }
+    case BKT_MANIFEST_N_KINDS:
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Deep copies                                                          */
+
+/* json_node_copy() shares the object/array (and even the JsonValue)
+ * between the copies, so editing one would edit the other. */
+static JsonNode *
+node_deep_copy (JsonNode *node)
+{
+  JsonNode *copy = json_node_alloc ();
+
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObject *src = json_node_get_object (node);
+        g_autoptr(JsonObject) dst = json_object_new ();
+        g_autoptr(GList) names = json_object_get_members (src);
+
+        for (GList *l = names; l != NULL; l = l->next)
+          json_object_set_member (dst, l->data,
+                                  node_deep_copy (json_object_get_member (src, l->data)));
+        json_node_init_object (copy, dst);
+        break;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *src = json_node_get_array (node);
+        g_autoptr(JsonArray) dst = json_array_sized_new (json_array_get_length (src));
+
+        for (guint i = 0; i < json_array_get_length (src); i++)
+          json_array_add_element (dst, node_deep_copy (json_array_get_element (src, i)));
+        json_node_init_array (copy, dst);
+        break;
+      }
+    case JSON_NODE_NULL:
+      json_node_init_null (copy);
+      break;
+    case JSON_NODE_VALUE:
+    default:
+      switch (json_node_get_value_type (node))
+        {
+        case G_TYPE_STRING: json_node_init_string (copy, json_node_get_string (node)); break;
+        case G_TYPE_BOOLEAN: json_node_init_boolean (copy, json_node_get_boolean (node)); break;
+        case G_TYPE_INT64: json_node_init_int (copy, json_node_get_int (node)); break;
+        case G_TYPE_DOUBLE: json_node_init_double (copy, json_node_get_double (node)); break;
+        default: json_node_init_null (copy); break;
+        }
+      break;
+    }
+  return copy;
+}
+
+static JsonObject *
+object_deep_copy (JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_alloc ();
+  g_autoptr(JsonNode) copy = NULL;
+
+  json_node_init_object (node, object);
+  copy = node_deep_copy (node);
+  return json_node_dup_object (copy);
+}
+
+/* ------------------------------------------------------------------ */
+/* BktManifest                                                          */
+
+struct _BktManifest
+{
+  GObject parent_instance;
+
+  BktManifestKind kind;
+  char *origin;
+  JsonNode *root;       /* an object node */
+  JsonArray *entries;   /* the root's list member (owned by root) */
+  BktJsonDoc *doc;      /* where root came from; NULL if built in code */
+};
+
+G_DEFINE_TYPE (BktManifest, bkt_manifest, G_TYPE_OBJECT)
+
+static void
+bkt_manifest_finalize (GObject *object)
+{
+  BktManifest *self = BKT_MANIFEST (object);
+
+  g_clear_pointer (&self->origin, g_free);
+  g_clear_pointer (&self->root, json_node_unref);
+  g_clear_object (&self->doc);
+
+  G_OBJECT_CLASS (bkt_manifest_parent_class)->finalize (object);
+}
+
+static void
+bkt_manifest_class_init (BktManifestClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bkt_manifest_finalize;
+}
+
+static void
+bkt_manifest_init (BktManifest *self)
+{
+}
+
+/* Takes a reference to @root (an object node).  Adds the list member if
+ * the document had none, so entries can be appended. */
+static BktManifest *
+manifest_new_with_root (BktManifestKind kind, const char *origin, JsonNode *root)
+{
+  BktManifest *self = g_object_new (BKT_TYPE_MANIFEST, NULL);
+  JsonObject *object = json_node_get_object (root);
+  const char *list = kind_info[kind].list_member;
+
+  self->kind = kind;
+  self->origin = g_strdup (origin);
+  self->root = json_node_ref (root);
+  if (!json_object_has_member (object, list))
+    json_object_set_array_member (object, list, json_array_new ());
+  self->entries = json_object_get_array_member (object, list);
+  return self;
+}
+
+BktManifest *
+bkt_manifest_new_empty (BktManifestKind kind)
+{
+  g_autoptr(JsonNode) root = json_node_alloc ();
+  g_autoptr(JsonObject) object = json_object_new ();
+
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+
+  json_node_init_object (root, object);
+  return manifest_new_with_root (kind, kind_info[kind].file_name, root);
+}
+
+BktManifest *
+bkt_manifest_copy (BktManifest *self)
+{
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), NULL);
+
+  root = node_deep_copy (self->root);
+  return manifest_new_with_root (self->kind, self->origin, root);
+}
+
+static gboolean
+validate_entry (BktManifestKind kind, BktJsonDoc *doc, JsonNode *entry_node, GError **error)
+{
+  JsonObject *entry = json_node_get_object (entry_node);
+
+  for (const MemberSpec *m = kind_members (kind); m->name != NULL; m++)
+    {
+      JsonNode *member = json_object_get_member (entry, m->name);
+      g_autofree char *why = NULL;
+
+      if (member == NULL)
+        {
+          if (m->required)
+            return bkt_json_doc_error_at (doc, entry_node, error,
+                                          "entry is missing the required member \"%s\"", m->name);
+          continue;
+        }
+      if (!node_is (member, m->node_type, m->value_type))
+        return bkt_json_doc_error_at (doc, member, error, "\"%s\" must be %s, got %s",
+                                      m->name, m->expected, describe_node (member));
+      if (m->check != NULL)
+        why = m->check (json_node_get_string (member));
+      if (why != NULL)
+        return bkt_json_doc_error_at (doc, member, error, "invalid \"%s\" \"%s\": %s",
+                                      m->name, json_node_get_string (member), why);
+    }
+  return TRUE;
+}
+
+BktManifest *
+bkt_manifest_load_node (BktManifestKind kind,
+                        BktJsonDoc     *doc,
+                        JsonNode       *node,
+                        GError        **error)
+{
+  const char *list_name;
+  JsonNode *list_node;
+  g_autoptr(GHashTable) seen = NULL;
+  BktManifest *self;
+
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+  g_return_val_if_fail (BKT_IS_JSON_DOC (doc), NULL);
+  g_return_val_if_fail (node != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  list_name = kind_info[kind].list_member;
+
+  if (JSON_NODE_TYPE (node) != JSON_NODE_OBJECT)
+    {
+      bkt_json_doc_error_at (doc, node, error, "a %s manifest must be a JSON object, got %s",
+                             kind_info[kind].name, describe_node (node));
+      return NULL;
+    }
+
+  list_node = json_object_get_member (json_node_get_object (node), list_name);
+  if (list_node != NULL)
+    {
+      JsonArray *entries;
+
+      if (JSON_NODE_TYPE (list_node) != JSON_NODE_ARRAY)
+        {
+          bkt_json_doc_error_at (doc, list_node, error, "\"%s\" must be an array, got %s",
+                                 list_name, describe_node (list_node));
+          return NULL;
+        }
+
+      /* key → entry node, to point at the first one on a duplicate. */
+      seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      entries = json_node_get_array (list_node);
+      for (guint i = 0; i < json_array_get_length (entries); i++)
+        {
+          JsonNode *entry = json_array_get_element (entries, i);
+          char *key;
+          JsonNode *first;
+
+          if (JSON_NODE_TYPE (entry) != JSON_NODE_OBJECT)
+            {
+              bkt_json_doc_error_at (doc, entry, error, "each entry of \"%s\" must be an object, got %s",
+                                     list_name, describe_node (entry));
+              return NULL;
+            }
+          if (!validate_entry (kind, doc, entry, error))
+            return NULL;
+
+          key = bkt_manifest_entry_key (kind, json_node_get_object (entry));
+          first = g_hash_table_lookup (seen, key);
+          if (first != NULL)
+            {
+              const BktJsonSpan *span = bkt_json_doc_get_span (doc, first);
+
+              bkt_json_doc_error_at (doc, entry, error, "duplicate entry \"%s\" (first defined on line %u)",
+                                     key, span != NULL ? span->line : 0);
+              g_free (key);
+              return NULL;
+            }
+          g_hash_table_insert (seen, key, entry);
+        }
+    }
+
+  self = manifest_new_with_root (kind, bkt_json_doc_get_filename (doc), node);
+  self->doc = g_object_ref (doc);
+  return self;
+}
+
+BktManifest *
+bkt_manifest_load_data (BktManifestKind kind,
+                        const char     *display_name,
+                        const char     *data,
+                        gssize          length,
+                        GError        **error)
+{
+  g_autoptr(BktJsonDoc) doc = NULL;
+
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+
+  if (length < 0)
+    length = (gssize) strlen (data);
+  if ((gsize) length > MANIFEST_MAX_SIZE)
+    {
+      g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST,
+                   "%s: manifest is larger than the limit of 8 MiB", display_name);
+      return NULL;
+    }
+
+  doc = bkt_json_doc_parse (display_name, data, length, error);
+  if (doc == NULL)
+    return NULL;
+  return bkt_manifest_load_node (kind, doc, bkt_json_doc_get_root (doc), error);
+}
+
+static void
+close_fd (int *fd)
+{
+  if (*fd >= 0)
+    {
+      g_close (*fd, NULL);
+      *fd = -1;
+    }
+}
+
+/* Reads at most MANIFEST_MAX_SIZE bytes; sets *too_big instead of reading
+ * further.  Errors are G_FILE_ERROR, so the caller can tell ENOENT. */
+static gboolean
+read_file_limited (const char *path, char **out, gsize *out_len, gboolean *too_big, GError **error)
+{
+  __attribute__((cleanup (close_fd))) int fd = -1;
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  struct stat st;
+
+  *too_big = FALSE;
+  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+  if (fd < 0 || fstat (fd, &st) < 0)
+    {
+      int saved_errno = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                   "%s", g_strerror (saved_errno));
+      return FALSE;
+    }
+  if (S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ISDIR, "%s", g_strerror (EISDIR));
+      return FALSE;
+    }
+
+  for (;;)
+    {
+      guint8 chunk[16384];
+      gssize n = read (fd, chunk, sizeof chunk);
+
+      if (n < 0)
+        {
+          int saved_errno = errno;
+          if (saved_errno == EINTR)
+            continue;
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                       "%s", g_strerror (saved_errno));
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      if (buf->len + (gsize) n > MANIFEST_MAX_SIZE)
+        {
+          *too_big = TRUE;
+          return FALSE;
+        }
+      g_byte_array_append (buf, chunk, (guint) n);
+    }
+
+  *out_len = buf->len;
+  g_byte_array_append (buf, (const guint8 *) "", 1);
+  *out = (char *) g_byte_array_free (g_steal_pointer (&buf), FALSE);
+  return TRUE;
+}
+
+BktManifest *
+bkt_manifest_load_file (BktManifestKind kind, const char *path, GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  gboolean too_big = FALSE;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (!read_file_limited (path, &contents, &length, &too_big, &local_error))
+    {
+      if (too_big)
+        {
+          g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST,
+                       "%s: manifest is larger than the limit of 8 MiB", path);
+          return NULL;
+        }
+      /* A kind nobody has written yet simply has no entries. */
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        {
+          BktManifest *self = bkt_manifest_new_empty (kind);
+          g_free (self->origin);
+          self->origin = g_strdup (path);
+          return self;
+        }
+      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "Cannot read %s: %s",
+                   path, local_error->message);
+      return NULL;
+    }
+
+  return bkt_manifest_load_data (kind, path, contents, (gssize) length, error);
+}
+
+BktManifestKind
+bkt_manifest_get_kind (BktManifest *self)
+{
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), BKT_MANIFEST_N_KINDS);
+  return self->kind;
+}
+
+const char *
+bkt_manifest_get_origin (BktManifest *self)
+{
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), NULL);
+  return self->origin;
+}
+
+BktJsonDoc *
+bkt_manifest_get_doc (BktManifest *self)
+{
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), NULL);
+  return self->doc;
+}
+
+JsonArray *
+bkt_manifest_get_entries (BktManifest *self)
+{
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), NULL);
+  return self->entries;
+}
+
+guint
+bkt_manifest_get_n_entries (BktManifest *self)
+{
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), 0);
+  return json_array_get_length (self->entries);
+}
+
+/* Index of the entry with @key, or -1. */
+static gint
+find_entry (BktManifest *self, const char *key)
+{
+  for (guint i = 0; i < json_array_get_length (self->entries); i++)
+    {
+      JsonNode *node = json_array_get_element (self->entries, i);
+      g_autofree char *entry_key = NULL;
+
+      /* Entries are validated objects unless a caller put something else
+       * in through get_entries(); skip rather than crash. */
+      if (JSON_NODE_TYPE (node) != JSON_NODE_OBJECT)
+        continue;
+      entry_key = bkt_manifest_entry_key (self->kind, json_node_get_object (node));
+      if (g_strcmp0 (entry_key, key) == 0)
+        return (gint) i;
+    }
+  return -1;
+}
+
+JsonObject *
+bkt_manifest_lookup (BktManifest *self, const char *key)
+{
+  gint i;
+
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  i = find_entry (self, key);
+  if (i < 0)
+    return NULL;
+  return json_array_get_object_element (self->entries, (guint) i);
+}
+
+void
+bkt_manifest_upsert (BktManifest *self, JsonObject *entry)
+{
+  g_autofree char *key = NULL;
+  g_autoptr(JsonObject) merged = NULL;
+  gint i;
+
+  g_return_if_fail (BKT_IS_MANIFEST (self));
+  g_return_if_fail (entry != NULL);
+
+  key = bkt_manifest_entry_key (self->kind, entry);
+  g_return_if_fail (key != NULL);
+
+  i = find_entry (self, key);
+  if (i < 0)
+    {
+      /* Copied so the caller's object stays theirs to change. */
+      json_array_add_object_element (self->entries, object_deep_copy (entry));
+      return;
+    }
+
+  {
+    JsonObject *old = json_array_get_object_element (self->entries, (guint) i);
+    g_autoptr(GList) old_names = json_object_get_members (old);
+    g_autoptr(GList) new_names = json_object_get_members (entry);
+
+    /* Keep the old member order so a rewrite of the file changes as few
+     * lines as possible: old members in place (new value if @entry sets
+     * it, old value if unknown to us, dropped if a known member @entry
+     * leaves out), then whatever @entry adds. */
+    merged = json_object_new ();
+    for (GList *l = old_names; l != NULL; l = l->next)
+      {
+        const char *name = l->data;
+        JsonNode *value = json_object_get_member (entry, name);
+
+        if (value != NULL)
+          json_object_set_member (merged, name, node_deep_copy (value));
+        else if (!is_known_member (self->kind, name))
+          json_object_set_member (merged, name, node_deep_copy (json_object_get_member (old, name)));
+      }
+    for (GList *l = new_names; l != NULL; l = l->next)
+      if (!json_object_has_member (merged, l->data))
+        json_object_set_member (merged, l->data, node_deep_copy (json_object_get_member (entry, l->data)));
+  }
+
+  /* JsonArray has no replace: swap the element in place through its
+   * node so the entry keeps its position. */
+  json_node_set_object (json_array_get_element (self->entries, (guint) i), merged);
+}
+
+gboolean
+bkt_manifest_remove (BktManifest *self, const char *key)
+{
+  gint i;
+
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+
+  i = find_entry (self, key);
+  if (i < 0)
+    return FALSE;
+  json_array_remove_element (self->entries, (guint) i);
+  return TRUE;
+}
+
+typedef struct
+{
+  char *key;
+  JsonNode *node;
+} SortItem;
+
+static gint
+compare_items (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  return g_strcmp0 (((const SortItem *) a)->key, ((const SortItem *) b)->key);
+}
+
+void
+bkt_manifest_sort (BktManifest *self)
+{
+  guint n;
+  g_autofree SortItem *items = NULL;
+
+  g_return_if_fail (BKT_IS_MANIFEST (self));
+
+  n = json_array_get_length (self->entries);
+  if (n < 2)
+    return;
+  items = g_new0 (SortItem, n);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *node = json_array_get_element (self->entries, i);
+
+      items[i].node = json_node_ref (node);
+      if (JSON_NODE_TYPE (node) == JSON_NODE_OBJECT)
+        items[i].key = bkt_manifest_entry_key (self->kind, json_node_get_object (node));
+    }
+
+  /* Stable, so entries with equal keys (only possible through direct
+   * edits of the array) keep their relative order. */
+  g_qsort_with_data (items, (gint) n, sizeof (SortItem), compare_items, NULL);
+
+  /* Rebuild in place rather than swapping in a new array, so a JsonArray
+   * pointer obtained from get_entries() stays valid. */
+  while (json_array_get_length (self->entries) > 0)
+    json_array_remove_element (self->entries, json_array_get_length (self->entries) - 1);
+  for (guint i = 0; i < n; i++)
+    {
+      json_array_add_element (self->entries, items[i].node);
+      g_free (items[i].key);
+    }
+}
+
+char *
+bkt_manifest_to_data (BktManifest *self, gsize *length)
+{
+  g_autoptr(JsonGenerator) generator = NULL;
+  g_autofree char *text = NULL;
+  char *data;
+
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), NULL);
+
+  generator = json_generator_new ();
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_indent (generator, 2);
+  json_generator_set_indent_char (generator, ' ');
+  json_generator_set_root (generator, self->root);
+  text = json_generator_to_data (generator, NULL);
+
+  /* POSIX text files end with a newline; editors and diff expect it. */
+  data = g_strconcat (text, "\n", NULL);
+  if (length != NULL)
+    *length = strlen (data);
+  return data;
+}
+
+static gboolean
+write_all (int fd, const char *data, gsize length)
+{
+  while (length > 0)
+    {
+      gssize n = write (fd, data, length);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return FALSE;
+        }
+      data += n;
+      length -= (gsize) n;
+    }
+  return TRUE;
+}
+
+static gboolean
+save_failed (GError **error, const char *what, const char *path, int saved_errno)
+{
+  g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "Cannot %s %s: %s",
+               what, path, g_strerror (saved_errno));
+  return FALSE;
+}
+
+gboolean
+bkt_manifest_save (BktManifest *self, const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *tmp_path = NULL;
+  gsize length;
+  int fd;
+  int saved_errno;
+
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  data = bkt_manifest_to_data (self, &length);
+
+  /* The user overlay may not exist yet; it holds the user's own
+   * configuration, hence private. */
+  dir = g_path_get_dirname (path);
+  if (g_mkdir_with_parents (dir, 0700) < 0)
+    return save_failed (error, "create directory", dir, errno);
+
+  /* Same directory as the target, so the rename cannot cross file
+   * systems and either the old or the new file is there, never half. */
+  tmp_path = g_strdup_printf ("%s.XXXXXX", path);
+  fd = g_mkstemp_full (tmp_path, O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return save_failed (error, "create a temporary file for", path, errno);
+
+  /* g_mkstemp_full()'s mode is filtered by the umask; manifests are
+   * meant to be readable by the system instance and other tools. */
+  if (fchmod (fd, 0644) < 0 ||
+      !write_all (fd, data, length) ||
+      fsync (fd) < 0)
+    {
+      saved_errno = errno;
+      (void) close (fd);
+      (void) g_unlink (tmp_path);
+      return save_failed (error, "write", tmp_path, saved_errno);
+    }
+  if (close (fd) < 0)
+    {
+      saved_errno = errno;
+      (void) g_unlink (tmp_path);
+      return save_failed (error, "write", tmp_path, saved_errno);
+    }
+  if (g_rename (tmp_path, path) < 0)
+    {
+      saved_errno = errno;
+      (void) g_unlink (tmp_path);
+      return save_failed (error, "replace", path, saved_errno);
+    }
+
+  /* Make the rename itself durable; failing here loses nothing the
+   * caller could act on, so it is not an error. */
+  fd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (fd >= 0)
+    {
+      (void) fsync (fd);
+      (void) close (fd);
+    }
+
+  return TRUE;
+}

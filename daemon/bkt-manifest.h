@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "bkt-json.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BKT_MANIFEST_FLATPAK_REMOTES,   /* flatpak-remotes.json {"remotes":[{name,url,scope,filtered?}]} */
+  BKT_MANIFEST_FLATPAK_APPS,      /* flatpak-apps.json {"apps":[{id,remote,scope}]} */
+  BKT_MANIFEST_GSETTINGS,         /* gsettings.json {"settings":[{schema,key,value,comment?,path?}]} */
+  BKT_MANIFEST_N_KINDS
+} BktManifestKind;
+
+/* "flatpak-remotes.json", ... */
+const char *bkt_manifest_kind_file_name   (BktManifestKind kind);
+/* "flatpak-remotes", ... (file name without .json; used as content keys) */
+const char *bkt_manifest_kind_name        (BktManifestKind kind);
+/* "remotes", "apps", "settings" */
+const char *bkt_manifest_kind_list_member (BktManifestKind kind);
+gboolean    bkt_manifest_kind_from_name   (const char *name, BktManifestKind *out_kind);
+
+/* The identity of an entry: flatpak app → id, remote → name,
+ * gsetting → "schema key" or "schema:path key" when a path is set. */
+char *bkt_manifest_entry_key (BktManifestKind kind, JsonObject *entry);
+
+/* One manifest file, validated.  Unknown members (at the top level and in
+ * entries, e.g. "$schema") are kept and written back. */
+#define BKT_TYPE_MANIFEST (bkt_manifest_get_type ())
+G_DECLARE_FINAL_TYPE (BktManifest, bkt_manifest, BKT, MANIFEST, GObject)
+
+BktManifest *bkt_manifest_new_empty (BktManifestKind kind);
+/* A missing file is an empty manifest; anything else wrong is
+ * BKT_ERROR_INVALID_MANIFEST naming the file, line and column. */
+BktManifest *bkt_manifest_load_file (BktManifestKind kind, const char *path, GError **error);
+BktManifest *bkt_manifest_load_data (BktManifestKind kind, const char *display_name,
+                                     const char *data, gssize length, GError **error);
+/* Validate @node, a manifest document somewhere inside @doc (e.g. one
+ * member of a larger request), reporting positions in @doc.  The manifest
+ * shares @node's tree rather than copying it. */
+BktManifest *bkt_manifest_load_node (BktManifestKind kind, BktJsonDoc *doc,
+                                     JsonNode *node, GError **error);
+/* A deep copy: editing one never changes the other. */
+BktManifest *bkt_manifest_copy      (BktManifest *self);
+
+BktManifestKind bkt_manifest_get_kind    (BktManifest *self);
+const char     *bkt_manifest_get_origin  (BktManifest *self); /* path or display name */
+/* The document the manifest was loaded from, to report an entry's position
+ * with bkt_json_doc_error_at(); NULL for empty manifests and copies.
+ * Reflects the file as loaded, not later edits. */
+BktJsonDoc     *bkt_manifest_get_doc     (BktManifest *self);
+/* The list member's entries, each a JsonObject. */
+JsonArray      *bkt_manifest_get_entries (BktManifest *self);
+guint           bkt_manifest_get_n_entries (BktManifest *self);
+JsonObject     *bkt_manifest_lookup      (BktManifest *self, const char *key);
+
+/* Insert or replace the entry with the same key.  A replaced entry keeps
+ * its unknown members unless @entry sets them. */
+void     bkt_manifest_upsert (BktManifest *self, JsonObject *entry);
+gboolean bkt_manifest_remove (BktManifest *self, const char *key);
+/* Sort entries by key (merged views and files we write are sorted). */
+void     bkt_manifest_sort   (BktManifest *self);
+
+/* Pretty-printed, 2-space indent, final newline, stable member order. */
+char    *bkt_manifest_to_data (BktManifest *self, gsize *length);
+/* Atomic: write PATH.XXXXXX in the same directory, fsync, rename; the
+ * parent directory is created (0700) if missing. */
+gboolean bkt_manifest_save    (BktManifest *self, const char *path, GError **error);
+
+/* The layered set of manifests one plan works from. */
+#define BKT_TYPE_MANIFEST_SET (bkt_manifest_set_get_type ())
+G_DECLARE_FINAL_TYPE (BktManifestSet, bkt_manifest_set, BKT, MANIFEST_SET, GObject)
+
+/* Image copy (@image_dir, e.g. /usr/share/bkt/manifests) merged with the
+ * user overlay (@user_dir, $XDG_CONFIG_HOME/bkt/manifests): entries merged
+ * by key, the user's entry wins, result sorted by key.  Either dir may be
+ * missing.  Writes (capture, change) go to @user_dir. */
+BktManifestSet *bkt_manifest_set_load_layered (const char *image_dir, const char *user_dir, GError **error);
+/* Exactly one directory (bkt --manifests DIR); writes go there too. */
+BktManifestSet *bkt_manifest_set_load_dir     (const char *dir, GError **error);
+/* Content sent to the system instance: a JSON object whose members are
+ * kind names ("flatpak-remotes", "flatpak-apps") holding a manifest file's
+ * document.  Only system-scope entries are accepted; at most 4 MiB. */
+BktManifestSet *bkt_manifest_set_new_from_content (const char *json, GError **error);
+/* The system-scope part (system remotes and apps) as such content. */
+char           *bkt_manifest_set_to_system_content (BktManifestSet *self);
+
+BktManifest *bkt_manifest_set_get       (BktManifestSet *self, BktManifestKind kind);
+JsonObject  *bkt_manifest_set_lookup    (BktManifestSet *self, BktManifestKind kind, const char *key);
+/* Where changes are recorded; NULL for content sets. */
+const char  *bkt_manifest_set_get_write_dir (BktManifestSet *self);
+/* The raw file of @kind in the write dir (not merged, not sorted), to be
+ * edited and handed back to bkt_manifest_set_save_writable(), which
+ * replaces write_dir/FILE atomically.  BKT_ERROR_NOT_SUPPORTED for content
+ * sets, which have nowhere to write. */
+BktManifest *bkt_manifest_set_load_writable (BktManifestSet *self, BktManifestKind kind, GError **error);
+gboolean     bkt_manifest_set_save_writable (BktManifestSet *self, BktManifest *m, GError **error);
+
+G_END_DECLS

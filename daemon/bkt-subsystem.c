@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "bkt-error.h"
+#include "bkt-subsystem.h"
+
+G_DEFINE_INTERFACE (BktSubsystem, bkt_subsystem, G_TYPE_OBJECT)
+
+static void
+bkt_subsystem_default_init (BktSubsystemInterface *iface)
+{
+}
+
+const char *
+bkt_subsystem_get_name (BktSubsystem *self)
+{
+  return BKT_SUBSYSTEM_GET_IFACE (self)->get_name (self);
+}
+
+gboolean
+bkt_subsystem_load_live (BktSubsystem *self, GCancellable *cancellable, GError **error)
+{
+  return BKT_SUBSYSTEM_GET_IFACE (self)->load_live (self, cancellable, error);
+}
+
+gboolean
+bkt_subsystem_plan_apply (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *ops,
+                          GPtrArray *warnings, GError **error)
+{
+  return BKT_SUBSYSTEM_GET_IFACE (self)->plan_apply (self, manifests, ops, warnings, error);
+}
+
+gboolean
+bkt_subsystem_plan_capture (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *ops,
+                            GPtrArray *warnings, GError **error)
+{
+  return BKT_SUBSYSTEM_GET_IFACE (self)->plan_capture (self, manifests, ops, warnings, error);
+}
+
+gboolean
+bkt_subsystem_plan_change (BktSubsystem *self, BktManifestSet *manifests, const char *action,
+                           GVariant *arguments, GPtrArray *ops, GError **error)
+{
+  BktSubsystemInterface *iface = BKT_SUBSYSTEM_GET_IFACE (self);
+
+  if (iface->plan_change == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                        "subsystem %s has no action “%s”", iface->get_name (self), action), FALSE;
+  return iface->plan_change (self, manifests, action, arguments, ops, error);
+}
+
+JsonObject *
+bkt_subsystem_status (BktSubsystem *self, BktManifestSet *manifests, GError **error)
+{
+  return BKT_SUBSYSTEM_GET_IFACE (self)->status (self, manifests, error);
+}
+
+gboolean
+bkt_subsystem_execute (BktSubsystem *self, GPtrArray *ops, BktExecContext *ctx,
+                       GCancellable *cancellable, GError **error)
+{
+  return BKT_SUBSYSTEM_GET_IFACE (self)->execute (self, ops, ctx, cancellable, error);
+}
+
+static BktOperation *
+manifest_edit_new (const char *subsystem, const char *action, BktManifestKind kind,
+                   const char *target, const char *summary, JsonObject *entry, const char *key)
+{
+  g_autoptr(JsonObject) details = json_object_new ();
+
+  json_object_set_string_member (details, "manifest", bkt_manifest_kind_name (kind));
+  if (entry != NULL)
+    {
+      JsonNode *n = json_node_new (JSON_NODE_OBJECT);
+      json_node_set_object (n, entry);
+      json_object_set_member (details, "entry", n);
+    }
+  if (key != NULL)
+    json_object_set_string_member (details, "key", key);
+
+  /* Manifest edits are always the user's: the writable layer is theirs. */
+  return bkt_operation_new (subsystem, action, target, BKT_SCOPE_USER,
+                            BKT_EFFECT_MANIFEST, summary, details);
+}
+
+BktOperation *
+bkt_operation_new_record (const char *subsystem, BktManifestKind kind,
+                          const char *target, const char *summary, JsonObject *entry)
+{
+  g_autofree char *key = bkt_manifest_entry_key (kind, entry);
+  return manifest_edit_new (subsystem, "record", kind, target, summary, entry, key);
+}
+
+BktOperation *
+bkt_operation_new_forget (const char *subsystem, BktManifestKind kind,
+                          const char *target, const char *summary, const char *key)
+{
+  return manifest_edit_new (subsystem, "forget", kind, target, summary, NULL, key);
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "bkt-exec-context.h"
+#include "bkt-manifest.h"
+#include "bkt-plan.h"
+
+G_BEGIN_DECLS
+
+/* Every subsystem has the same shape: read live state once → compare with
+ * manifests → operations; execute a batch of its own operations reporting
+ * one result each.  Subsystem objects are created per request and read the
+ * live state at most once (load_live), so a plan sees one consistent state.
+ *
+ * A subsystem is created for the scopes its instance may *read*
+ * (the session reads system flatpaks too, to plan and show status) and only
+ * executes operations of the scope its instance owns: the engine filters. */
+#define BKT_TYPE_SUBSYSTEM (bkt_subsystem_get_type ())
+G_DECLARE_INTERFACE (BktSubsystem, bkt_subsystem, BKT, SUBSYSTEM, GObject)
+
+struct _BktSubsystemInterface
+{
+  GTypeInterface parent_iface;
+
+  const char *(*get_name)     (BktSubsystem *self);
+  gboolean    (*load_live)    (BktSubsystem *self, GCancellable *cancellable, GError **error);
+  /* Append operations that make the live state match @manifests; entries
+   * that cannot be planned on this machine (e.g. a schema that is not
+   * installed) go to @warnings (char *) instead of failing the plan. */
+  gboolean    (*plan_apply)   (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *ops,
+                               GPtrArray *warnings, GError **error);
+  /* Append "record" operations for live state missing from or different in
+   * @manifests; things only the manifests have go to @warnings (char *). */
+  gboolean    (*plan_capture) (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *ops,
+                               GPtrArray *warnings, GError **error);
+  /* Validate one change (e.g. action "add" with {"id": ...}) and append its
+   * live operations followed by its "record"/"forget" operation. */
+  gboolean    (*plan_change)  (BktSubsystem *self, BktManifestSet *manifests, const char *action,
+                               GVariant *arguments, GPtrArray *ops, GError **error);
+  /* {"tracked": N, "untracked": [{"target","summary"}...], ...subsystem extras} */
+  JsonObject *(*status)       (BktSubsystem *self, BktManifestSet *manifests, GError **error);
+  /* Execute @ops (all this subsystem's, none "record"/"forget"); report
+   * each through @ctx.  Returns FALSE only when it could not go on at all. */
+  gboolean    (*execute)      (BktSubsystem *self, GPtrArray *ops, BktExecContext *ctx,
+                               GCancellable *cancellable, GError **error);
+};
+
+const char *bkt_subsystem_get_name     (BktSubsystem *self);
+gboolean    bkt_subsystem_load_live    (BktSubsystem *self, GCancellable *cancellable, GError **error);
+gboolean    bkt_subsystem_plan_apply   (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *ops,
+                                        GPtrArray *warnings, GError **error);
+gboolean    bkt_subsystem_plan_capture (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *ops,
+                                        GPtrArray *warnings, GError **error);
+gboolean    bkt_subsystem_plan_change  (BktSubsystem *self, BktManifestSet *manifests, const char *action,
+                                        GVariant *arguments, GPtrArray *ops, GError **error);
+JsonObject *bkt_subsystem_status       (BktSubsystem *self, BktManifestSet *manifests, GError **error);
+gboolean    bkt_subsystem_execute      (BktSubsystem *self, GPtrArray *ops, BktExecContext *ctx,
+                                        GCancellable *cancellable, GError **error);
+
+/* Manifest edits as operations, shared by every subsystem's capture and
+ * change: "record" upserts @entry into @kind's file, "forget" removes @key.
+ * The engine executes them against the writable layer in one atomic write
+ * per file. */
+BktOperation *bkt_operation_new_record (const char *subsystem, BktManifestKind kind,
+                                        const char *target, const char *summary, JsonObject *entry);
+BktOperation *bkt_operation_new_forget (const char *subsystem, BktManifestKind kind,
+                                        const char *target, const char *summary, const char *key);
+
+G_END_DECLS

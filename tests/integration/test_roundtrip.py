@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""apply -> status in sync -> changes by hand -> status shows drift ->
+capture -> the user overlay manifest records them -> status in sync.
+
+Real flatpak (system + user installations fed by a local repo), real
+GSettings (keyfile backend), real polkitd, wheel user.
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bktenv  # noqa: E402
+from bktenv import ADMIN, EnvTestCase  # noqa: E402
+
+IFACE = 'org.gnome.desktop.interface'
+
+
+def targets(ops):
+    return ' '.join(json.dumps(op) for op in ops)
+
+
+class RoundTrip(EnvTestCase):
+    ENV_KW = dict(polkit='real', users=(ADMIN,), repo_apps=1)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        env = cls.env
+        env.write_manifests(env.image_manifests_dir, remotes=bktenv.test_remotes(env),
+                            apps=bktenv.test_apps(), settings=bktenv.TEST_SETTINGS)
+
+    def test_1_apply(self):
+        env = self.env
+        rc, plan, err = env.bkt_json(ADMIN, 'apply', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        for member in ('kind', 'operations', 'warnings', 'count', 'system_request'):
+            self.assertIn(member, plan)
+        self.assertEqual(plan['count'], len(plan['operations']))
+        # 3 settings + 1 user app (+ remote already there) on the session side; Hello on the system side
+        summaries = targets(plan['operations'])
+        for needle in ('org.test.Hello', 'org.test.Second', 'clock-format', 'color-scheme', 'button-layout'):
+            self.assertIn(needle, summaries, 'plan lacks %s: %s' % (needle, summaries))
+        for op in plan['operations']:
+            for member in ('id', 'subsystem', 'action', 'target', 'scope', 'effect', 'summary', 'details'):
+                self.assertIn(member, op, 'operation lacks %s: %s' % (member, op))
+        self.assertTrue(plan['system_request'], 'a system app is to be installed, yet no system_request')
+        # the dry run changed nothing
+        self.assertNotIn('org.test.Hello', env.installed_apps('system'))
+        self.assertEqual(env.read_keyfile(ADMIN), '')
+
+        rc, res, err = env.bkt_json(ADMIN, 'apply', '--json')
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(res['success'], res)
+        self.assertTrue(all(r['success'] for r in res['results']), res['results'])
+        self.assertIn('org.test.Hello', env.installed_apps('system'))
+        self.assertIn('org.test.Second', env.installed_apps('user', ADMIN))
+        for s in bktenv.TEST_SETTINGS:
+            self.assertEqual(env.gsettings(ADMIN, 'get', s['schema'], s['key']), s['value'])
+
+    def test_2_status_in_sync(self):
+        env = self.env
+        st = self.status(ADMIN)
+        self.assertInSync(st)
+        self.assertEqual(st['operations'], 0)
+        self.assertEqual(st['subsystems']['flatpak']['untracked'], [])
+        rc, plan, err = env.bkt_json(ADMIN, 'apply', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(plan['count'], 0, plan)
+        self.assertIn(plan['system_request'], (None, ''))
+        # a second apply converges at once
+        res = env.bkt_run(ADMIN, 'apply')
+        self.assertRc(res, 0, 'second apply')
+
+    def test_3_drift_by_hand(self):
+        env = self.env
+        env.gsettings(ADMIN, 'set', IFACE, 'clock-format', '24h')
+        env.gsettings(ADMIN, 'set', IFACE, 'cursor-size', '48')          # untracked change
+        env.flatpak(ADMIN, 'user', 'uninstall', '-y', '--noninteractive', 'org.test.Second')
+        env.flatpak(ADMIN, 'user', 'install', '-y', '--noninteractive', 'bkt-test', 'org.test.App001')
+        st = self.status(ADMIN)
+        gs, fp = st['subsystems']['gsettings'], st['subsystems']['flatpak']
+        self.assertFalse(gs['in_sync'])
+        self.assertIn('clock-format', targets(gs['drift']))
+        self.assertIn('cursor-size', json.dumps(gs['untracked']))
+        self.assertFalse(fp['in_sync'])
+        self.assertIn('org.test.Second', json.dumps(fp['missing']) + targets(fp['drift']))
+        self.assertIn('org.test.App001', json.dumps(fp['untracked']))
+        self.assertGreater(st['operations'], 0)
+        res = env.bkt_run(ADMIN, 'status')
+        self.assertRc(res, 0, 'bkt status with drift')
+        self.assertIn('clock-format', res[1])
+
+    def test_4_capture(self):
+        env = self.env
+        overlay = env.overlay_dir(ADMIN)
+        before = env.manifests_snapshot(overlay, env.image_manifests_dir)
+        rc, plan, err = env.bkt_json(ADMIN, 'capture', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(plan['count'], len(plan['operations']))
+        text = json.dumps(plan)
+        self.assertIn('clock-format', text)
+        self.assertIn('org.test.App001', text)
+        self.assertIn('org.test.Second', text, 'capture does not report the app removed by hand')
+        self.assertEqual(before, env.manifests_snapshot(overlay, env.image_manifests_dir),
+                         'capture --dry-run wrote files')
+
+        res = env.bkt_run(ADMIN, 'capture')
+        self.assertRc(res, 0, 'bkt capture')
+        # the image copy is never written; the user overlay gets the changes
+        self.assertEqual({k: v for k, v in before.items() if k.startswith(env.image_manifests_dir)},
+                         env.manifests_snapshot(env.image_manifests_dir))
+        path = os.path.join(overlay, 'gsettings.json')
+        with open(path) as f:
+            raw = f.read()
+        self.assertTrue(raw.endswith('}\n'), 'no final newline in %s' % path)
+        self.assertIn('\n  "settings"', raw, 'not indented with 2 spaces: %s' % raw)
+        doc = json.loads(raw)
+        byname = {(s['schema'], s['key']): s for s in doc['settings']}
+        self.assertEqual(byname.get((IFACE, 'clock-format'), {}).get('value'), "'24h'", doc)
+        self.assertEqual(byname.get((IFACE, 'cursor-size'), {}).get('value'), '48', doc)
+        keys = [(s['schema'], s.get('path', ''), s['key']) for s in doc['settings']]
+        self.assertEqual(keys, sorted(keys), 'gsettings.json not sorted')
+        with open(os.path.join(overlay, 'flatpak-apps.json')) as f:
+            apps = {a['id']: a for a in json.load(f)['apps']}
+        self.assertEqual(apps.get('org.test.App001', {}).get('scope'), 'user', apps)
+        self.assertEqual(apps.get('org.test.App001', {}).get('remote'), 'bkt-test', apps)
+        st = self.status(ADMIN)
+        self.assertInSync(st, ('gsettings',))
+        self.assertEqual(st['subsystems']['gsettings']['untracked'], [])
+        self.assertNotIn('org.test.App001', json.dumps(st['subsystems']['flatpak']['untracked']))
+
+    def test_5_capture_again_is_noop(self):
+        env = self.env
+        overlay = env.overlay_dir(ADMIN)
+        before = env.manifests_snapshot(overlay)
+        res = env.bkt_run(ADMIN, 'capture')
+        self.assertRc(res, 0, 'second capture')
+        self.assertEqual(before, env.manifests_snapshot(overlay), 'a capture with nothing new rewrote files')
+
+    def test_6_apply_converges(self):
+        env = self.env
+        # org.test.Second was removed by hand but stays in the image manifest: apply puts it back
+        res = env.bkt_run(ADMIN, 'apply')
+        self.assertRc(res, 0, 'apply after capture')
+        self.assertIn('org.test.Second', env.installed_apps('user', ADMIN))
+        st = self.status(ADMIN)
+        self.assertInSync(st)
+        self.assertEqual(st['operations'], 0)
+        self.assertEqual(env.gsettings(ADMIN, 'get', IFACE, 'clock-format'), "'24h'")
+
+
+if __name__ == '__main__':
+    bktenv.main()

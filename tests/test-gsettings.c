@@ -1,0 +1,866 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "bkt-error.h"
+#include "bkt-gsettings.h"
+#include "bkt-manifest.h"
+
+/* Real GSettings (keyfile backend) with the schemas in tests/data/schemas,
+ * compiled at startup into a private directory.  The environment is set
+ * before anything touches GSettings: GLib reads it only once. */
+
+static char *tmp_root;     /* XDG_CONFIG_HOME, compiled schemas, manifests */
+static guint manifest_counter;
+
+typedef struct
+{
+  char         *dir;       /* this test's manifest directory */
+  BktSubsystem *gs;
+} Fixture;
+
+/* ── GSettings helpers (the test's own view of the live state) ─────────── */
+
+static GSettings *
+settings_new (const char *schema_id, const char *path)
+{
+  g_autoptr(GSettingsSchema) schema =
+    g_settings_schema_source_lookup (g_settings_schema_source_get_default (), schema_id, TRUE);
+
+  g_assert_nonnull (schema);
+  return g_settings_new_full (schema, NULL, path);
+}
+
+static void
+live_set (const char *schema_id, const char *path, const char *key, const char *text)
+{
+  g_autoptr(GSettings) settings = settings_new (schema_id, path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = g_variant_parse (NULL, text, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (g_settings_set_value (settings, key, value));
+  g_settings_sync ();
+}
+
+static char *
+live_get (const char *schema_id, const char *path, const char *key)
+{
+  g_autoptr(GSettings) settings = settings_new (schema_id, path);
+  g_autoptr(GVariant) value = g_settings_get_value (settings, key);
+
+  return g_variant_print (value, TRUE);
+}
+
+static gboolean
+live_is_default (const char *schema_id, const char *path, const char *key)
+{
+  g_autoptr(GSettings) settings = settings_new (schema_id, path);
+  g_autoptr(GVariant) value = g_settings_get_user_value (settings, key);
+
+  return value == NULL;
+}
+
+static void
+reset_schema (const char *schema_id, const char *path)
+{
+  g_autoptr(GSettings) settings = settings_new (schema_id, path);
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_auto(GStrv) keys = NULL;
+
+  g_object_get (settings, "settings-schema", &schema, NULL);
+  keys = g_settings_schema_list_keys (schema);
+  for (gsize i = 0; keys[i] != NULL; i++)
+    g_settings_reset (settings, keys[i]);
+  g_settings_sync ();
+}
+
+/* GSettings queues change notifications on the main context; dispatch them
+ * so they do not pile up (and hold references) across tests. */
+static void
+drain_main_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* ── fixture ───────────────────────────────────────────────────────────── */
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  reset_schema ("org.bkt.test", NULL);
+  reset_schema ("org.bkt.test.other", NULL);
+  reset_schema ("org.bkt.test.reloc", "/org/bkt/reloc/a/");
+  reset_schema ("org.bkt.test.reloc", "/org/bkt/reloc/b/");
+  drain_main_context ();
+
+  fx->dir = g_strdup_printf ("%s/manifests-%u", tmp_root, ++manifest_counter);
+  g_assert_cmpint (g_mkdir_with_parents (fx->dir, 0700), ==, 0);
+  fx->gs = bkt_gsettings_new ();
+  g_assert_true (bkt_subsystem_load_live (fx->gs, NULL, NULL));
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *file = g_build_filename (fx->dir, "gsettings.json", NULL);
+
+  g_clear_object (&fx->gs);
+  (void) g_unlink (file);
+  (void) g_rmdir (fx->dir);
+  g_free (fx->dir);
+  drain_main_context ();
+}
+
+/* A fresh subsystem: each one reads the live state once. */
+static void
+fixture_reload (Fixture *fx)
+{
+  drain_main_context ();
+  g_clear_object (&fx->gs);
+  fx->gs = bkt_gsettings_new ();
+  g_assert_true (bkt_subsystem_load_live (fx->gs, NULL, NULL));
+}
+
+static BktManifestSet *
+manifests_new (Fixture *fx, const char *settings_json)
+{
+  g_autofree char *file = g_build_filename (fx->dir, "gsettings.json", NULL);
+  g_autofree char *doc = g_strdup_printf ("{\"settings\": [%s]}\n", settings_json);
+  g_autoptr(GError) error = NULL;
+  BktManifestSet *set;
+
+  g_assert_true (g_file_set_contents (file, doc, -1, &error));
+  g_assert_no_error (error);
+  set = bkt_manifest_set_load_dir (fx->dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (set);
+  return set;
+}
+
+/* ── planning helpers ──────────────────────────────────────────────────── */
+
+static GPtrArray *
+plan_apply (Fixture *fx, BktManifestSet *set, GPtrArray *warnings)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (bkt_subsystem_plan_apply (fx->gs, set, ops, warnings, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&ops);
+}
+
+static GPtrArray *
+plan_capture (Fixture *fx, BktManifestSet *set, GPtrArray *warnings)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (bkt_subsystem_plan_capture (fx->gs, set, ops, warnings, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&ops);
+}
+
+/* @args_text: a{sv} in GVariant text, e.g. "{'schema': <'org.bkt.test'>}". */
+static gboolean
+plan_change (Fixture *fx, BktManifestSet *set, const char *action, const char *args_text,
+             GPtrArray *ops, GError **error)
+{
+  g_autoptr(GError) parse_error = NULL;
+  g_autoptr(GVariant) args = g_variant_parse (G_VARIANT_TYPE_VARDICT, args_text, NULL, NULL, &parse_error);
+
+  g_assert_no_error (parse_error);
+  return bkt_subsystem_plan_change (fx->gs, set, action, args, ops, error);
+}
+
+static GPtrArray *
+change_ok (Fixture *fx, BktManifestSet *set, const char *action, const char *args_text)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (plan_change (fx, set, action, args_text, ops, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&ops);
+}
+
+/* Fails with @code, leaves no operation behind; the message is returned. */
+static char *
+change_fails (Fixture *fx, BktManifestSet *set, const char *action, const char *args_text, BktError code)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (plan_change (fx, set, action, args_text, ops, &error));
+  g_assert_error (error, BKT_ERROR, (gint) code);
+  g_assert_cmpuint (ops->len, ==, 0);
+  return g_strdup (error->message);
+}
+
+static BktOperation *
+find_op (GPtrArray *ops, const char *action, const char *target)
+{
+  for (guint i = 0; i < ops->len; i++)
+    {
+      BktOperation *op = g_ptr_array_index (ops, i);
+      if (strcmp (bkt_operation_get_action (op), action) == 0 &&
+          strcmp (bkt_operation_get_target (op), target) == 0)
+        return op;
+    }
+  g_error ("no operation %s %s among %u", action, target, ops->len);
+  return NULL;
+}
+
+static JsonObject *
+record_entry (BktOperation *op)
+{
+  JsonNode *node = json_object_get_member (bkt_operation_get_details (op), "entry");
+
+  g_assert_nonnull (node);
+  return json_node_get_object (node);
+}
+
+static void
+assert_in (const char *haystack, const char *needle)
+{
+  if (strstr (haystack, needle) == NULL)
+    g_error ("“%s” does not contain “%s”", haystack, needle);
+}
+
+/* ── execution (in a worker thread, as the daemon does) ────────────────── */
+
+typedef struct
+{
+  BktSubsystem *gs;
+  GPtrArray    *ops;
+  GPtrArray    *results;   /* "target: ok" or "target: message" */
+  guint         n_progress;
+  gboolean      ok;
+} ExecRun;
+
+static void
+on_progress (gpointer user_data, BktOperation *op, double fraction, const char *detail)
+{
+  ExecRun *run = user_data;
+  run->n_progress++;
+}
+
+static void
+on_op_done (gpointer user_data, BktOperation *op, const GError *error)
+{
+  ExecRun *run = user_data;
+  g_ptr_array_add (run->results, g_strdup_printf ("%s: %s", bkt_operation_get_target (op),
+                                                  error != NULL ? error->message : "ok"));
+}
+
+static gpointer
+exec_thread (gpointer data)
+{
+  static const BktExecCallbacks callbacks = { on_progress, on_op_done, NULL };
+  ExecRun *run = data;
+  g_autoptr(BktExecContext) ctx = bkt_exec_context_new (&callbacks, run);
+  g_autoptr(GError) error = NULL;
+
+  run->ok = bkt_subsystem_execute (run->gs, run->ops, ctx, NULL, &error);
+  g_assert_no_error (error);
+  return NULL;
+}
+
+/* Only the live operations: "record"/"forget" are the engine's. */
+static GPtrArray *
+execute (Fixture *fx, GPtrArray *ops)
+{
+  g_autoptr(GPtrArray) live = g_ptr_array_new_with_free_func (g_object_unref);
+  ExecRun run = { fx->gs, live, g_ptr_array_new_with_free_func (g_free), 0, FALSE };
+
+  for (guint i = 0; i < ops->len; i++)
+    if (bkt_operation_get_effect (g_ptr_array_index (ops, i)) != BKT_EFFECT_MANIFEST)
+      g_ptr_array_add (live, g_object_ref (g_ptr_array_index (ops, i)));
+  g_thread_join (g_thread_new ("exec", exec_thread, &run));
+  g_assert_true (run.ok);
+  g_assert_cmpuint (run.results->len, ==, live->len);
+  g_assert_cmpuint (run.n_progress, ==, 2 * live->len);
+  drain_main_context ();
+  return run.results;
+}
+
+/* ── apply ─────────────────────────────────────────────────────────────── */
+
+static const char all_kinds_manifest[] =
+  "{\"schema\": \"org.bkt.test\", \"key\": \"name\", \"value\": \"'hello'\"},"
+  "{\"schema\": \"org.bkt.test\", \"key\": \"enabled\", \"value\": \"true\"},"
+  "{\"schema\": \"org.bkt.test\", \"key\": \"count\", \"value\": \"42\", \"comment\": \"the answer\"},"
+  "{\"schema\": \"org.bkt.test\", \"key\": \"mode\", \"value\": \"'auto'\"},"
+  "{\"schema\": \"org.bkt.test\", \"key\": \"clock-format\", \"value\": \"'12h'\"},"
+  "{\"schema\": \"org.bkt.test\", \"key\": \"tags\", \"value\": \"['a', 'b']\"},"
+  "{\"schema\": \"org.bkt.test\", \"key\": \"ratio\", \"value\": \"2.5\"},"
+  "{\"schema\": \"org.bkt.test\", \"key\": \"size\", \"value\": \"uint32 7\"}";
+
+static void
+test_apply_ops (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx, all_kinds_manifest);
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) ops = plan_apply (fx, set, warnings);
+  BktOperation *op;
+  JsonObject *details;
+
+  g_assert_cmpuint (ops->len, ==, 8);
+  g_assert_cmpuint (warnings->len, ==, 0);
+
+  op = find_op (ops, "set", "gsetting:org.bkt.test.clock-format");
+  g_assert_cmpstr (bkt_operation_get_summary (op), ==, "Set gsetting:org.bkt.test.clock-format ('24h' → '12h')");
+  g_assert_cmpstr (bkt_operation_get_subsystem (op), ==, "gsettings");
+  g_assert_cmpint (bkt_operation_get_effect (op), ==, BKT_EFFECT_LIVE);
+  g_assert_cmpint (bkt_operation_get_scope (op), ==, BKT_SCOPE_USER);
+  details = bkt_operation_get_details (op);
+  g_assert_cmpstr (json_object_get_string_member (details, "schema"), ==, "org.bkt.test");
+  g_assert_cmpstr (json_object_get_string_member (details, "key"), ==, "clock-format");
+  g_assert_cmpstr (json_object_get_string_member (details, "value"), ==, "'12h'");
+  g_assert_cmpstr (json_object_get_string_member (details, "previous"), ==, "'24h'");
+  g_assert_false (json_object_has_member (details, "path"));
+
+  g_assert_cmpstr (bkt_operation_get_summary (find_op (ops, "set", "gsetting:org.bkt.test.count")), ==,
+                   "Set gsetting:org.bkt.test.count (10 → 42)");
+  g_assert_cmpstr (bkt_operation_get_summary (find_op (ops, "set", "gsetting:org.bkt.test.enabled")), ==,
+                   "Set gsetting:org.bkt.test.enabled (false → true)");
+  g_assert_cmpstr (bkt_operation_get_summary (find_op (ops, "set", "gsetting:org.bkt.test.tags")), ==,
+                   "Set gsetting:org.bkt.test.tags (@as [] → ['a', 'b'])");
+  g_assert_cmpstr (bkt_operation_get_summary (find_op (ops, "set", "gsetting:org.bkt.test.ratio")), ==,
+                   "Set gsetting:org.bkt.test.ratio (1.5 → 2.5)");
+  g_assert_cmpstr (bkt_operation_get_summary (find_op (ops, "set", "gsetting:org.bkt.test.size")), ==,
+                   "Set gsetting:org.bkt.test.size (uint32 0 → uint32 7)");
+  g_assert_cmpstr (bkt_operation_get_summary (find_op (ops, "set", "gsetting:org.bkt.test.mode")), ==,
+                   "Set gsetting:org.bkt.test.mode ('off' → 'auto')");
+}
+
+static void
+test_apply_in_sync (Fixture *fx, gconstpointer data)
+{
+  /* The manifest's text differs from GLib's canonical form: values are
+   * compared as GVariants, never as strings. */
+  g_autoptr(BktManifestSet) set = manifests_new (fx,
+    "{\"schema\": \"org.bkt.test\", \"key\": \"count\", \"value\": \"  int32   42 \"},"
+    "{\"schema\": \"org.bkt.test\", \"key\": \"name\", \"value\": \"\\\"hello\\\"\"},"
+    "{\"schema\": \"org.bkt.test\", \"key\": \"ratio\", \"value\": \"1.5\"}");
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(JsonObject) status = NULL;
+
+  live_set ("org.bkt.test", NULL, "count", "42");
+  live_set ("org.bkt.test", NULL, "name", "'hello'");
+  fixture_reload (fx);
+  ops = plan_apply (fx, set, NULL);
+  g_assert_cmpuint (ops->len, ==, 0);
+
+  status = bkt_subsystem_status (fx->gs, set, NULL);
+  g_assert_nonnull (status);
+  g_assert_cmpint (json_object_get_int_member (status, "tracked"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (status, "in_sync"), ==, 3);
+}
+
+static void
+test_apply_execute (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx, all_kinds_manifest);
+  g_autoptr(GPtrArray) ops = plan_apply (fx, set, NULL);
+  g_autoptr(GPtrArray) results = execute (fx, ops);
+  g_autoptr(GPtrArray) again = NULL;
+  g_autofree char *keyfile_path = g_build_filename (tmp_root, "glib-2.0", "settings", "keyfile", NULL);
+  g_autofree char *keyfile = NULL;
+  g_autofree char *name = NULL, *tags = NULL, *mode = NULL, *size = NULL;
+
+  for (guint i = 0; i < results->len; i++)
+    g_assert_true (g_str_has_suffix (g_ptr_array_index (results, i), ": ok"));
+
+  name = live_get ("org.bkt.test", NULL, "name");
+  tags = live_get ("org.bkt.test", NULL, "tags");
+  mode = live_get ("org.bkt.test", NULL, "mode");
+  size = live_get ("org.bkt.test", NULL, "size");
+  g_assert_cmpstr (name, ==, "'hello'");
+  g_assert_cmpstr (tags, ==, "['a', 'b']");
+  g_assert_cmpstr (mode, ==, "'auto'");
+  g_assert_cmpstr (size, ==, "uint32 7");
+
+  /* g_settings_sync() in execute: the values are on disk already. */
+  g_assert_true (g_file_get_contents (keyfile_path, &keyfile, NULL, NULL));
+  assert_in (keyfile, "[org/bkt/test]");
+  assert_in (keyfile, "count=42");
+  assert_in (keyfile, "name='hello'");
+
+  fixture_reload (fx);
+  again = plan_apply (fx, set, NULL);
+  g_assert_cmpuint (again->len, ==, 0);
+}
+
+static void
+test_apply_missing_schema_or_key (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx,
+    "{\"schema\": \"org.example.absent\", \"key\": \"foo\", \"value\": \"1\"},"
+    "{\"schema\": \"org.bkt.test\", \"key\": \"no-such-key\", \"value\": \"1\"},"
+    "{\"schema\": \"org.bkt.test\", \"key\": \"count\", \"value\": \"5\"}");
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) ops = plan_apply (fx, set, warnings);
+  g_autoptr(JsonObject) status = NULL;
+  JsonArray *skipped;
+
+  /* The rest still plans. */
+  g_assert_cmpuint (ops->len, ==, 1);
+  find_op (ops, "set", "gsetting:org.bkt.test.count");
+  g_assert_cmpuint (warnings->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (warnings, 0), ==,
+                   "gsetting org.bkt.test no-such-key: schema org.bkt.test has no key no-such-key; skipped");
+  g_assert_cmpstr (g_ptr_array_index (warnings, 1), ==,
+                   "gsetting org.example.absent foo: schema org.example.absent is not installed; skipped");
+
+  status = bkt_subsystem_status (fx->gs, set, NULL);
+  g_assert_cmpint (json_object_get_int_member (status, "tracked"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (status, "in_sync"), ==, 0);
+  skipped = json_object_get_array_member (status, "skipped");
+  g_assert_cmpuint (json_array_get_length (skipped), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (skipped, 1), "target"), ==,
+                   "gsetting:org.example.absent.foo");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (skipped, 1), "reason"), ==,
+                   "schema org.example.absent is not installed");
+}
+
+static void
+test_apply_invalid_entry (Fixture *fx, gconstpointer data)
+{
+  static const char *const entries[] = {
+    "{\"schema\": \"org.bkt.test\", \"key\": \"count\", \"value\": \"'many'\"}",
+    "{\"schema\": \"org.bkt.test\", \"key\": \"count\", \"value\": \"1000\"}",
+    "{\"schema\": \"org.bkt.test\", \"key\": \"mode\", \"value\": \"'sideways'\"}",
+    "{\"schema\": \"org.bkt.test.reloc\", \"key\": \"level\", \"value\": \"1\"}",
+  };
+  static const char *const expected[] = {
+    "value ''many'' is not a valid int32 for org.bkt.test count",
+    "value '1000' is out of range for org.bkt.test count: it must be between 0 and 100",
+    "allowed values are 'off', 'on', 'auto'",
+    "schema org.bkt.test.reloc is relocatable",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (entries); i++)
+    {
+      g_autoptr(BktManifestSet) set = manifests_new (fx, entries[i]);
+      g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (bkt_subsystem_plan_apply (fx->gs, set, ops, NULL, &error));
+      g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+      g_test_message ("%s", error->message);
+      assert_in (error->message, "gsettings.json");
+      assert_in (error->message, expected[i]);
+      g_assert_cmpuint (ops->len, ==, 0);
+    }
+}
+
+/* ── change ────────────────────────────────────────────────────────────── */
+
+static void
+test_change_set (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx, "");
+  g_autoptr(GPtrArray) ops = change_ok (fx, set, "set",
+    "{'schema': <'org.bkt.test'>, 'key': <'count'>, 'value': <'int32 50'>, 'comment': <'why not'>}");
+  g_autoptr(GPtrArray) unquoted = NULL, same = NULL, results = NULL;
+  g_autofree char *count = NULL;
+  BktOperation *record;
+  JsonObject *entry;
+
+  g_assert_cmpuint (ops->len, ==, 2);
+  g_assert_cmpstr (bkt_operation_get_action (g_ptr_array_index (ops, 0)), ==, "set");
+  g_assert_cmpstr (bkt_operation_get_summary (g_ptr_array_index (ops, 0)), ==,
+                   "Set gsetting:org.bkt.test.count (10 → 50)");
+  record = find_op (ops, "record", "gsetting:org.bkt.test.count");
+  g_assert_cmpstr (bkt_operation_get_summary (record), ==, "Record gsetting:org.bkt.test.count = 50");
+  g_assert_cmpint (bkt_operation_get_effect (record), ==, BKT_EFFECT_MANIFEST);
+  g_assert_cmpstr (bkt_operation_get_detail_string (record, "key"), ==, "org.bkt.test count");
+  entry = record_entry (record);
+  g_assert_cmpstr (json_object_get_string_member (entry, "schema"), ==, "org.bkt.test");
+  g_assert_cmpstr (json_object_get_string_member (entry, "key"), ==, "count");
+  g_assert_cmpstr (json_object_get_string_member (entry, "value"), ==, "50");
+  g_assert_cmpstr (json_object_get_string_member (entry, "comment"), ==, "why not");
+  g_assert_false (json_object_has_member (entry, "path"));
+
+  results = execute (fx, ops);
+  g_assert_cmpstr (g_ptr_array_index (results, 0), ==, "gsetting:org.bkt.test.count: ok");
+  count = live_get ("org.bkt.test", NULL, "count");
+  g_assert_cmpstr (count, ==, "50");
+
+  /* Live already matches: only the manifest changes. */
+  fixture_reload (fx);
+  same = change_ok (fx, set, "set", "{'schema': <'org.bkt.test'>, 'key': <'count'>, 'value': <'50'>}");
+  g_assert_cmpuint (same->len, ==, 1);
+  g_assert_cmpstr (bkt_operation_get_action (g_ptr_array_index (same, 0)), ==, "record");
+
+  /* As `gsettings set`: a string value may come without its quotes. */
+  unquoted = change_ok (fx, set, "set", "{'schema': <'org.bkt.test'>, 'key': <'clock-format'>, 'value': <'12h'>}");
+  g_assert_cmpstr (bkt_operation_get_summary (g_ptr_array_index (unquoted, 0)), ==,
+                   "Set gsetting:org.bkt.test.clock-format ('24h' → '12h')");
+  g_assert_cmpstr (json_object_get_string_member (record_entry (g_ptr_array_index (unquoted, 1)), "value"), ==,
+                   "'12h'");
+}
+
+static void
+test_change_unknown_schema (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx, "");
+  g_autofree char *typo = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.tset'>, 'key': <'count'>, 'value': <'1'>}", BKT_ERROR_NOT_FOUND);
+  g_autofree char *prefix = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.te'>, 'key': <'count'>, 'value': <'1'>}", BKT_ERROR_NOT_FOUND);
+  g_autofree char *far = change_fails (fx, set, "set",
+    "{'schema': <'com.example.Nothing'>, 'key': <'count'>, 'value': <'1'>}", BKT_ERROR_NOT_FOUND);
+  g_autofree char *capture = change_fails (fx, set, "capture", "{'schema': <'org.bkt.tesst'>}",
+                                           BKT_ERROR_NOT_FOUND);
+
+  g_assert_cmpstr (typo, ==, "schema org.bkt.tset is not installed; did you mean org.bkt.test?");
+  g_assert_cmpstr (prefix, ==, "schema org.bkt.te is not installed; did you mean one of "
+                               "org.bkt.test, org.bkt.test.other, org.bkt.test.reloc?");
+  g_assert_cmpstr (far, ==, "schema com.example.Nothing is not installed");
+  g_assert_cmpstr (capture, ==, "schema org.bkt.tesst is not installed; did you mean org.bkt.test?");
+}
+
+static void
+test_change_unknown_key (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx, "");
+  g_autofree char *typo = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.test'>, 'key': <'cuont'>, 'value': <'1'>}", BKT_ERROR_NOT_FOUND);
+  g_autofree char *unset = change_fails (fx, set, "unset",
+    "{'schema': <'org.bkt.test'>, 'key': <'nmae'>}", BKT_ERROR_NOT_FOUND);
+
+  g_assert_cmpstr (typo, ==, "schema org.bkt.test has no key cuont; did you mean count?");
+  g_assert_cmpstr (unset, ==, "schema org.bkt.test has no key nmae; did you mean name?");
+}
+
+static void
+test_change_invalid_value (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx, "");
+  g_autofree char *type = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.test'>, 'key': <'count'>, 'value': <'abc'>}", BKT_ERROR_INVALID_ARGUMENT);
+  g_autofree char *boolean = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.test'>, 'key': <'enabled'>, 'value': <'yes'>}", BKT_ERROR_INVALID_ARGUMENT);
+  g_autofree char *array = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.test'>, 'key': <'tags'>, 'value': <'[1, 2]'>}", BKT_ERROR_INVALID_ARGUMENT);
+  g_autofree char *range = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.test'>, 'key': <'count'>, 'value': <'101'>}", BKT_ERROR_INVALID_ARGUMENT);
+  g_autofree char *negative = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.test'>, 'key': <'count'>, 'value': <'-1'>}", BKT_ERROR_INVALID_ARGUMENT);
+  g_autofree char *enum_value = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.test'>, 'key': <'mode'>, 'value': <\"'sideways'\">}", BKT_ERROR_INVALID_ARGUMENT);
+  g_autofree char *choice = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.test'>, 'key': <'clock-format'>, 'value': <'13h'>}", BKT_ERROR_INVALID_ARGUMENT);
+  g_autoptr(GPtrArray) edge = change_ok (fx, set, "set",
+    "{'schema': <'org.bkt.test'>, 'key': <'count'>, 'value': <'100'>}");
+
+  g_assert_true (g_str_has_prefix (type, "value 'abc' is not a valid int32 for org.bkt.test count: "));
+  g_assert_true (g_str_has_prefix (boolean, "value 'yes' is not a valid boolean for org.bkt.test enabled: "));
+  g_assert_true (g_str_has_prefix (array, "value '[1, 2]' is not a valid string array for org.bkt.test tags: "));
+  g_assert_cmpstr (range, ==, "value '101' is out of range for org.bkt.test count: it must be between 0 and 100");
+  g_assert_cmpstr (negative, ==, "value '-1' is out of range for org.bkt.test count: it must be between 0 and 100");
+  g_assert_cmpstr (enum_value, ==, "value ''sideways'' is out of range for org.bkt.test mode: "
+                                   "allowed values are 'off', 'on', 'auto'");
+  g_assert_cmpstr (choice, ==, "value '13h' is out of range for org.bkt.test clock-format: "
+                               "allowed values are '24h', '12h'");
+  g_assert_cmpuint (edge->len, ==, 2);
+}
+
+static void
+test_change_relocatable (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx, "");
+  g_autofree char *no_path = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.test.reloc'>, 'key': <'level'>, 'value': <'3'>}", BKT_ERROR_INVALID_ARGUMENT);
+  g_autofree char *fixed = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.test'>, 'key': <'count'>, 'value': <'3'>, 'path': <'/org/bkt/x/'>}",
+    BKT_ERROR_INVALID_ARGUMENT);
+  g_autofree char *bad_path = change_fails (fx, set, "set",
+    "{'schema': <'org.bkt.test.reloc'>, 'key': <'level'>, 'value': <'3'>, 'path': <'/org//bkt/'>}",
+    BKT_ERROR_INVALID_ARGUMENT);
+  g_autoptr(GPtrArray) ops = change_ok (fx, set, "set",
+    "{'schema': <'org.bkt.test.reloc'>, 'key': <'level'>, 'value': <'3'>, 'path': <'/org/bkt/reloc/a/'>}");
+  g_autoptr(GPtrArray) results = NULL;
+  g_autofree char *level_a = NULL, *level_b = NULL;
+  BktOperation *op;
+
+  assert_in (no_path, "relocatable");
+  assert_in (fixed, "fixed path /org/bkt/test/");
+  assert_in (bad_path, "'/org//bkt/'");
+
+  g_assert_cmpuint (ops->len, ==, 2);
+  op = find_op (ops, "set", "gsetting:org.bkt.test.reloc:/org/bkt/reloc/a/.level");
+  g_assert_cmpstr (bkt_operation_get_summary (op), ==, "Set gsetting:org.bkt.test.reloc:/org/bkt/reloc/a/.level (0 → 3)");
+  g_assert_cmpstr (bkt_operation_get_detail_string (op, "path"), ==, "/org/bkt/reloc/a/");
+  op = find_op (ops, "record", "gsetting:org.bkt.test.reloc:/org/bkt/reloc/a/.level");
+  g_assert_cmpstr (json_object_get_string_member (record_entry (op), "path"), ==, "/org/bkt/reloc/a/");
+  g_assert_cmpstr (bkt_operation_get_detail_string (op, "key"), ==, "org.bkt.test.reloc:/org/bkt/reloc/a/ level");
+
+  results = execute (fx, ops);
+  level_a = live_get ("org.bkt.test.reloc", "/org/bkt/reloc/a/", "level");
+  level_b = live_get ("org.bkt.test.reloc", "/org/bkt/reloc/b/", "level");
+  g_assert_cmpstr (level_a, ==, "3");
+  g_assert_cmpstr (level_b, ==, "0");
+
+  /* Apply plans per path too. */
+  {
+    g_autoptr(BktManifestSet) reloc = manifests_new (fx,
+      "{\"schema\": \"org.bkt.test.reloc\", \"key\": \"level\", \"value\": \"3\", \"path\": \"/org/bkt/reloc/a/\"},"
+      "{\"schema\": \"org.bkt.test.reloc\", \"key\": \"level\", \"value\": \"4\", \"path\": \"/org/bkt/reloc/b/\"}");
+    g_autoptr(GPtrArray) apply = NULL;
+
+    fixture_reload (fx);
+    apply = plan_apply (fx, reloc, NULL);
+    g_assert_cmpuint (apply->len, ==, 1);
+    g_assert_cmpstr (bkt_operation_get_summary (g_ptr_array_index (apply, 0)), ==,
+                     "Set gsetting:org.bkt.test.reloc:/org/bkt/reloc/b/.level (0 → 4)");
+  }
+}
+
+static void
+test_change_arguments (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx, "");
+  g_autoptr(GString) big = g_string_new ("'");
+  g_autofree char *big_args = NULL, *msg = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GVariant) not_a_dict = NULL;
+
+  msg = change_fails (fx, set, "set", "{'schema': <'-org.bkt.test'>, 'key': <'count'>, 'value': <'1'>}",
+                      BKT_ERROR_INVALID_ARGUMENT);
+  assert_in (msg, "must not start with '-'");
+  g_free (msg);
+  msg = change_fails (fx, set, "set", "{'schema': <'org.bkt.test'>, 'key': <'--help'>, 'value': <'1'>}",
+                      BKT_ERROR_INVALID_ARGUMENT);
+  assert_in (msg, "key '--help' must not start with '-'");
+  g_free (msg);
+  msg = change_fails (fx, set, "unset", "{'schema': <'-x'>, 'key': <'count'>}", BKT_ERROR_INVALID_ARGUMENT);
+  g_free (msg);
+  msg = change_fails (fx, set, "set", "{'schema': <'org.bkt.test'>, 'value': <'1'>}", BKT_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (msg, ==, "missing argument “key”");
+  g_free (msg);
+  msg = change_fails (fx, set, "set", "{'schema': <'org.bkt.test'>, 'key': <'count'>, 'value': <int32 1>}",
+                      BKT_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (msg, ==, "argument “value” must be a string, not i");
+  g_free (msg);
+  msg = change_fails (fx, set, "frobnicate", "@a{sv} {}", BKT_ERROR_NOT_SUPPORTED);
+  assert_in (msg, "frobnicate");
+  g_free (msg);
+
+  /* Over 64 KiB: refused before parsing. */
+  for (guint i = 0; i < 70 * 1024; i++)
+    g_string_append_c (big, 'x');
+  g_string_append_c (big, '\'');
+  big_args = g_strdup_printf ("{'schema': <'org.bkt.test'>, 'key': <'name'>, 'value': <\"%s\">}", big->str);
+  msg = change_fails (fx, set, "set", big_args, BKT_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (msg, ==, "value is longer than 65536 bytes");
+
+  not_a_dict = g_variant_ref_sink (g_variant_new_string ("x"));
+  g_assert_false (bkt_subsystem_plan_change (fx->gs, set, "set", not_a_dict, ops, &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
+}
+
+static void
+test_change_unset (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx,
+    "{\"schema\": \"org.bkt.test\", \"key\": \"count\", \"value\": \"42\"},"
+    "{\"schema\": \"org.example.gone\", \"key\": \"foo\", \"value\": \"1\"}");
+  g_autoptr(GPtrArray) ops = NULL, nothing = NULL, gone = NULL, results = NULL;
+  BktOperation *op;
+
+  live_set ("org.bkt.test", NULL, "count", "42");
+  fixture_reload (fx);
+  ops = change_ok (fx, set, "unset", "{'schema': <'org.bkt.test'>, 'key': <'count'>}");
+  g_assert_cmpuint (ops->len, ==, 2);
+  op = g_ptr_array_index (ops, 0);
+  g_assert_cmpstr (bkt_operation_get_action (op), ==, "reset");
+  g_assert_cmpstr (bkt_operation_get_summary (op), ==, "Reset gsetting:org.bkt.test.count to its default (10)");
+  g_assert_cmpint (bkt_operation_get_effect (op), ==, BKT_EFFECT_LIVE);
+  op = g_ptr_array_index (ops, 1);
+  g_assert_cmpstr (bkt_operation_get_action (op), ==, "forget");
+  g_assert_cmpstr (bkt_operation_get_detail_string (op, "key"), ==, "org.bkt.test count");
+
+  results = execute (fx, ops);
+  g_assert_cmpstr (g_ptr_array_index (results, 0), ==, "gsetting:org.bkt.test.count: ok");
+  g_assert_true (live_is_default ("org.bkt.test", NULL, "count"));
+
+  /* Neither set nor tracked: nothing to do. */
+  fixture_reload (fx);
+  nothing = change_ok (fx, set, "unset", "{'schema': <'org.bkt.test'>, 'key': <'name'>}");
+  g_assert_cmpuint (nothing->len, ==, 0);
+
+  /* A tracked entry whose schema this machine lacks can still be forgotten. */
+  gone = change_ok (fx, set, "unset", "{'schema': <'org.example.gone'>, 'key': <'foo'>}");
+  g_assert_cmpuint (gone->len, ==, 1);
+  g_assert_cmpstr (bkt_operation_get_action (g_ptr_array_index (gone, 0)), ==, "forget");
+}
+
+/* ── capture and status ────────────────────────────────────────────────── */
+
+static void
+test_capture (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx,
+    "{\"schema\": \"org.bkt.test\", \"key\": \"name\", \"value\": \"'manifest'\", \"comment\": \"keep me\"},"
+    "{\"schema\": \"org.bkt.test\", \"key\": \"count\", \"value\": \"42\"},"
+    "{\"schema\": \"org.bkt.test\", \"key\": \"gone-key\", \"value\": \"1\"},"
+    "{\"schema\": \"org.example.gone\", \"key\": \"foo\", \"value\": \"1\"}");
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) ops = NULL, widened = NULL;
+  BktOperation *op;
+  JsonObject *entry;
+
+  live_set ("org.bkt.test", NULL, "name", "'by hand'");      /* tracked, changed */
+  live_set ("org.bkt.test", NULL, "count", "42");            /* tracked, in sync */
+  live_set ("org.bkt.test", NULL, "enabled", "true");        /* untracked key of a tracked schema */
+  live_set ("org.bkt.test.other", NULL, "color", "'red'");   /* untracked schema: noise */
+  fixture_reload (fx);
+
+  ops = plan_capture (fx, set, warnings);
+  g_assert_cmpuint (ops->len, ==, 2);
+  op = find_op (ops, "record", "gsetting:org.bkt.test.name");
+  g_assert_cmpstr (bkt_operation_get_summary (op), ==, "Update gsetting:org.bkt.test.name: 'manifest' → 'by hand'");
+  entry = record_entry (op);
+  g_assert_cmpstr (json_object_get_string_member (entry, "value"), ==, "'by hand'");
+  g_assert_cmpstr (json_object_get_string_member (entry, "comment"), ==, "keep me");
+  op = find_op (ops, "record", "gsetting:org.bkt.test.enabled");
+  g_assert_cmpstr (bkt_operation_get_summary (op), ==, "Record gsetting:org.bkt.test.enabled = true");
+  entry = record_entry (op);
+  g_assert_cmpstr (json_object_get_string_member (entry, "value"), ==, "true");
+  g_assert_false (json_object_has_member (entry, "comment"));
+
+  g_assert_cmpuint (warnings->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (warnings, 0), ==,
+                   "gsetting org.bkt.test gone-key: schema org.bkt.test has no key gone-key; not captured");
+  g_assert_cmpstr (g_ptr_array_index (warnings, 1), ==,
+                   "gsetting org.example.gone foo: schema org.example.gone is not installed; not captured");
+
+  /* `bkt gsetting capture org.bkt.test.other` widens capture to it. */
+  widened = change_ok (fx, set, "capture", "{'schema': <'org.bkt.test.other'>}");
+  g_assert_cmpuint (widened->len, ==, 1);
+  op = g_ptr_array_index (widened, 0);
+  g_assert_cmpstr (bkt_operation_get_summary (op), ==, "Record gsetting:org.bkt.test.other.color = 'red'");
+  g_assert_cmpstr (bkt_operation_get_detail_string (op, "key"), ==, "org.bkt.test.other color");
+}
+
+static void
+test_status (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx,
+    "{\"schema\": \"org.bkt.test\", \"key\": \"count\", \"value\": \"42\"},"
+    "{\"schema\": \"org.bkt.test\", \"key\": \"name\", \"value\": \"'x'\"},"
+    "{\"schema\": \"org.bkt.test.reloc\", \"key\": \"level\", \"value\": \"2\", \"path\": \"/org/bkt/reloc/a/\"}");
+  g_autoptr(JsonObject) status = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *untracked;
+  JsonObject *item;
+
+  live_set ("org.bkt.test", NULL, "count", "42");
+  live_set ("org.bkt.test", NULL, "ratio", "3.0");
+  live_set ("org.bkt.test.reloc", "/org/bkt/reloc/a/", "label", "'A'");
+  live_set ("org.bkt.test.reloc", "/org/bkt/reloc/b/", "label", "'B'");  /* path not tracked */
+  live_set ("org.bkt.test.other", NULL, "color", "'red'");               /* schema not tracked */
+  fixture_reload (fx);
+
+  status = bkt_subsystem_status (fx->gs, set, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_object_get_int_member (status, "tracked"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (status, "in_sync"), ==, 1);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "skipped")), ==, 0);
+  untracked = json_object_get_array_member (status, "untracked");
+  g_assert_cmpuint (json_array_get_length (untracked), ==, 2);
+  item = json_array_get_object_element (untracked, 0);
+  g_assert_cmpstr (json_object_get_string_member (item, "target"), ==, "gsetting:org.bkt.test.ratio");
+  g_assert_cmpstr (json_object_get_string_member (item, "value"), ==, "3.0");
+  g_assert_cmpstr (json_object_get_string_member (item, "summary"), ==, "gsetting:org.bkt.test.ratio = 3.0");
+  item = json_array_get_object_element (untracked, 1);
+  g_assert_cmpstr (json_object_get_string_member (item, "target"), ==, "gsetting:org.bkt.test.reloc:/org/bkt/reloc/a/.label");
+}
+
+/* ── main ──────────────────────────────────────────────────────────────── */
+
+static void
+compile_schemas (void)
+{
+  g_autofree char *schema_dir = g_build_filename (tmp_root, "schemas", NULL);
+  g_autofree char *target = g_strconcat ("--targetdir=", schema_dir, NULL);
+  /* g_test_get_filename() only works inside test cases. */
+  g_autofree char *source_dir = g_test_build_filename (G_TEST_DIST, "data", "schemas", NULL);
+  const char *argv[] = { "glib-compile-schemas", "--strict", target, source_dir, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err_out = NULL;
+  int status = 0;
+
+  g_assert_cmpint (g_mkdir_with_parents (schema_dir, 0700), ==, 0);
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                NULL, NULL, NULL, &err_out, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_exit_status (status, &error))
+    g_error ("glib-compile-schemas failed: %s\n%s", error->message, err_out);
+  g_setenv ("GSETTINGS_SCHEMA_DIR", schema_dir, TRUE);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        (void) g_unlink (child);
+    }
+  (void) g_rmdir (path);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  int ret;
+
+  /* Before g_test_init() and any GSettings use: GLib reads these once. */
+  tmp_root = g_dir_make_tmp ("bkt-test-gsettings-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("XDG_CONFIG_HOME", tmp_root, TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "keyfile", TRUE);
+
+  g_test_init (&argc, &argv, NULL);
+  compile_schemas ();
+
+#define ADD(name, func) g_test_add ("/gsettings/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("apply/ops", test_apply_ops);
+  ADD ("apply/in-sync", test_apply_in_sync);
+  ADD ("apply/execute", test_apply_execute);
+  ADD ("apply/missing-schema-or-key", test_apply_missing_schema_or_key);
+  ADD ("apply/invalid-entry", test_apply_invalid_entry);
+  ADD ("change/set", test_change_set);
+  ADD ("change/unknown-schema", test_change_unknown_schema);
+  ADD ("change/unknown-key", test_change_unknown_key);
+  ADD ("change/invalid-value", test_change_invalid_value);
+  ADD ("change/relocatable", test_change_relocatable);
+  ADD ("change/arguments", test_change_arguments);
+  ADD ("change/unset", test_change_unset);
+  ADD ("capture", test_capture);
+  ADD ("status", test_status);
+#undef ADD
+
+  ret = g_test_run ();
+  remove_tree (tmp_root);
+  g_free (tmp_root);
+  return ret;
+}

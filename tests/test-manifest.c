@@ -1,0 +1,1086 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+
+#include "bkt-error.h"
+#include "bkt-manifest.h"
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                              */
+
+/* rm -rf, for the temporary directories each test makes. */
+static void
+remove_tree (const char *path)
+{
+  GDir *dir = g_dir_open (path, 0, NULL);
+
+  if (dir != NULL)
+    {
+      const char *name;
+
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          remove_tree (child);
+        }
+      g_dir_close (dir);
+    }
+  g_remove (path);
+}
+
+typedef char TmpDir;
+
+static void
+tmp_dir_free (TmpDir *path)
+{
+  remove_tree (path);
+  g_free (path);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TmpDir, tmp_dir_free)
+
+static TmpDir *
+make_tmp_dir (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_dir_make_tmp ("bkt-test-manifest-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+write_file (const char *dir, const char *name, const char *contents)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+}
+
+static char *
+read_file (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+
+  g_file_get_contents (path, &contents, NULL, &error);
+  g_assert_no_error (error);
+  return contents;
+}
+
+static guint
+count_occurrences (const char *haystack, const char *needle)
+{
+  guint n = 0;
+
+  for (const char *s = strstr (haystack, needle); s != NULL; s = strstr (s + 1, needle))
+    n++;
+  return n;
+}
+
+static guint
+count_dir_entries (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+static BktManifest *
+load_ok (BktManifestKind kind, const char *name, const char *data)
+{
+  g_autoptr(GError) error = NULL;
+  BktManifest *m = bkt_manifest_load_data (kind, name, data, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+  return m;
+}
+
+static void
+assert_load_error (BktManifestKind kind, const char *name, const char *data, const char *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BktManifest) m = bkt_manifest_load_data (kind, name, data, -1, &error);
+
+  g_assert_null (m);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  g_assert_cmpstr (error->message, ==, expected);
+}
+
+static char *
+entry_key_at (BktManifest *m, guint i)
+{
+  JsonObject *entry = json_array_get_object_element (bkt_manifest_get_entries (m), i);
+  return bkt_manifest_entry_key (bkt_manifest_get_kind (m), entry);
+}
+
+/* ------------------------------------------------------------------ */
+/* Kinds and keys                                                       */
+
+static void
+test_kinds (void)
+{
+  BktManifestKind kind;
+
+  g_assert_cmpstr (bkt_manifest_kind_file_name (BKT_MANIFEST_FLATPAK_REMOTES), ==, "flatpak-remotes.json");
+  g_assert_cmpstr (bkt_manifest_kind_file_name (BKT_MANIFEST_FLATPAK_APPS), ==, "flatpak-apps.json");
+  g_assert_cmpstr (bkt_manifest_kind_file_name (BKT_MANIFEST_GSETTINGS), ==, "gsettings.json");
+  g_assert_cmpstr (bkt_manifest_kind_name (BKT_MANIFEST_FLATPAK_APPS), ==, "flatpak-apps");
+  g_assert_cmpstr (bkt_manifest_kind_list_member (BKT_MANIFEST_FLATPAK_REMOTES), ==, "remotes");
+  g_assert_cmpstr (bkt_manifest_kind_list_member (BKT_MANIFEST_FLATPAK_APPS), ==, "apps");
+  g_assert_cmpstr (bkt_manifest_kind_list_member (BKT_MANIFEST_GSETTINGS), ==, "settings");
+
+  g_assert_true (bkt_manifest_kind_from_name ("gsettings", &kind));
+  g_assert_cmpint (kind, ==, BKT_MANIFEST_GSETTINGS);
+  g_assert_true (bkt_manifest_kind_from_name ("flatpak-remotes", &kind));
+  g_assert_cmpint (kind, ==, BKT_MANIFEST_FLATPAK_REMOTES);
+  g_assert_false (bkt_manifest_kind_from_name ("flatpak-apps.json", &kind));
+  g_assert_false (bkt_manifest_kind_from_name (NULL, &kind));
+}
+
+static void
+test_entry_key (void)
+{
+  g_autoptr(JsonObject) app = json_object_new ();
+  g_autoptr(JsonObject) remote = json_object_new ();
+  g_autoptr(JsonObject) setting = json_object_new ();
+  g_autofree char *k1 = NULL;
+  g_autofree char *k2 = NULL;
+  g_autofree char *k3 = NULL;
+  g_autofree char *k4 = NULL;
+  g_autofree char *k5 = NULL;
+
+  json_object_set_string_member (app, "id", "org.example.App");
+  json_object_set_string_member (app, "remote", "flathub");
+  k1 = bkt_manifest_entry_key (BKT_MANIFEST_FLATPAK_APPS, app);
+  g_assert_cmpstr (k1, ==, "org.example.App");
+
+  json_object_set_string_member (remote, "name", "flathub");
+  k2 = bkt_manifest_entry_key (BKT_MANIFEST_FLATPAK_REMOTES, remote);
+  g_assert_cmpstr (k2, ==, "flathub");
+
+  json_object_set_string_member (setting, "schema", "org.gnome.desktop.interface");
+  json_object_set_string_member (setting, "key", "gtk-theme");
+  k3 = bkt_manifest_entry_key (BKT_MANIFEST_GSETTINGS, setting);
+  g_assert_cmpstr (k3, ==, "org.gnome.desktop.interface gtk-theme");
+  json_object_set_string_member (setting, "path", "/org/example/");
+  k4 = bkt_manifest_entry_key (BKT_MANIFEST_GSETTINGS, setting);
+  g_assert_cmpstr (k4, ==, "org.gnome.desktop.interface:/org/example/ gtk-theme");
+
+  /* No identity, no key. */
+  k5 = bkt_manifest_entry_key (BKT_MANIFEST_FLATPAK_APPS, remote);
+  g_assert_null (k5);
+}
+
+/* ------------------------------------------------------------------ */
+/* The original distribution's manifests                                */
+
+static void
+check_fixture (BktManifestKind kind, const char *file, const char *member)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "original", file, NULL);
+  g_autofree char *contents = read_file (path);
+  g_autofree char *needle = g_strdup_printf ("\"%s\"", member);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BktManifest) m = bkt_manifest_load_file (kind, path, &error);
+  g_autoptr(BktManifest) again = NULL;
+  g_autofree char *data = NULL;
+  guint expected = count_occurrences (contents, needle);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+  g_assert_cmpstr (bkt_manifest_get_origin (m), ==, path);
+  g_assert_nonnull (bkt_manifest_get_doc (m));
+  /* Counted from the raw text, independently of the parser. */
+  g_assert_cmpuint (expected, >, 0);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (m), ==, expected);
+
+  /* What we write we can read back, with the same entries. */
+  data = bkt_manifest_to_data (m, NULL);
+  again = bkt_manifest_load_data (kind, file, data, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (again), ==, expected);
+  g_assert_true (g_str_has_suffix (data, "}\n"));
+  g_assert_nonnull (strstr (data, "\"$schema\""));
+}
+
+static void
+test_original_fixtures (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "original", "flatpak-apps.json", NULL);
+  g_autoptr(BktManifest) apps = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *entry;
+
+  check_fixture (BKT_MANIFEST_FLATPAK_REMOTES, "flatpak-remotes.json", "name");
+  check_fixture (BKT_MANIFEST_FLATPAK_APPS, "flatpak-apps.json", "id");
+  check_fixture (BKT_MANIFEST_GSETTINGS, "gsettings.json", "schema");
+
+  apps = bkt_manifest_load_file (BKT_MANIFEST_FLATPAK_APPS, path, &error);
+  g_assert_no_error (error);
+  entry = bkt_manifest_lookup (apps, "app.xemu.xemu");
+  g_assert_nonnull (entry);
+  g_assert_cmpstr (json_object_get_string_member (entry, "scope"), ==, "user");
+  g_assert_null (bkt_manifest_lookup (apps, "org.example.NotThere"));
+}
+
+/* ------------------------------------------------------------------ */
+/* Validation                                                           */
+
+static void
+test_wrong_types (void)
+{
+  assert_load_error (BKT_MANIFEST_GSETTINGS, "gsettings.json",
+                     "{\n"
+                     "  \"settings\": [\n"
+                     "    {\n"
+                     "      \"schema\": \"org.gnome.desktop.interface\",\n"
+                     "      \"key\": \"gtk-theme\",\n"
+                     "      \"comment\": \"x\",\n"
+                     "      \"value\": 0\n"
+                     "    }\n"
+                     "  ]\n"
+                     "}\n",
+                     "gsettings.json:7:16: \"value\" must be a string (GVariant text), got a number");
+
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json", "[]",
+                     "a.json:1:1: a flatpak-apps manifest must be a JSON object, got an array");
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json", "{\"apps\": {}}",
+                     "a.json:1:10: \"apps\" must be an array, got an object");
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json", "{\"apps\": [\n  \"org.a.B\"\n]}",
+                     "a.json:2:3: each entry of \"apps\" must be an object, got a string");
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                     "{\"apps\": [\n  {\"id\": \"org.a.B\", \"remote\": \"flathub\"}\n]}",
+                     "a.json:2:3: entry is missing the required member \"scope\"");
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                     "{\"apps\": [{\"id\": \"org.a.B\", \"remote\": \"flathub\", \"scope\": true}]}",
+                     "a.json:1:59: \"scope\" must be a string (\"system\" or \"user\"), got a boolean");
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                     "{\"apps\": [{\"id\": \"org.a.B\", \"remote\": \"flathub\", \"scope\": \"both\"}]}",
+                     "a.json:1:59: invalid \"scope\" \"both\": must be \"system\" or \"user\"");
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                     "{\"apps\": [{\"id\": null, \"remote\": \"flathub\", \"scope\": \"user\"}]}",
+                     "a.json:1:18: \"id\" must be a string, got null");
+  assert_load_error (BKT_MANIFEST_FLATPAK_REMOTES, "r.json",
+                     "{\"remotes\": [{\"name\": \"flathub\", \"url\": [\"x\"]}]}",
+                     "r.json:1:41: \"url\" must be a string, got an array");
+  assert_load_error (BKT_MANIFEST_FLATPAK_REMOTES, "r.json",
+                     "{\"remotes\": [{\"name\": \"flathub\", \"url\": \"https://x/\", \"filtered\": \"yes\"}]}",
+                     "r.json:1:67: \"filtered\" must be a boolean, got a string");
+  assert_load_error (BKT_MANIFEST_GSETTINGS, "g.json",
+                     "{\"settings\": [{\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"1\", \"comment\": 5}]}",
+                     "g.json:1:70: \"comment\" must be a string, got a number");
+}
+
+static void
+test_invalid_values (void)
+{
+  /* App ids. */
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                     "{\"apps\": [{\"id\": \"firefox\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
+                     "a.json:1:18: invalid \"id\" \"firefox\": needs at least two elements separated by '.'");
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                     "{\"apps\": [{\"id\": \"org.9lives.App\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
+                     "a.json:1:18: invalid \"id\" \"org.9lives.App\": element \"9lives\" must not start with a digit or '-'");
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                     "{\"apps\": [{\"id\": \"-org.a.B\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
+                     "a.json:1:18: invalid \"id\" \"-org.a.B\": must not start with '-'");
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                     "{\"apps\": [{\"id\": \"org..B\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
+                     "a.json:1:18: invalid \"id\" \"org..B\": has an empty element");
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                     "{\"apps\": [{\"id\": \"org.a b.C\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
+                     "a.json:1:18: invalid \"id\" \"org.a b.C\": only letters, digits, '_', '-' and '.' are allowed");
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                     "{\"apps\": [{\"id\": \"org.a.B\", \"remote\": \"-flathub\", \"scope\": \"user\"}]}",
+                     "a.json:1:39: invalid \"remote\" \"-flathub\": must not start with '-'");
+  {
+    g_autoptr(GString) doc = g_string_new ("{\"apps\": [{\"id\": \"org.");
+    g_autofree char *expected = NULL;
+    g_autoptr(BktManifest) m = NULL;
+
+    /* 255 characters are fine, 256 are not. */
+    g_string_append (doc, "a.");
+    while (doc->len - strlen ("{\"apps\": [{\"id\": \"") < 255)
+      g_string_append_c (doc, 'x');
+    g_string_append (doc, "\", \"remote\": \"r\", \"scope\": \"user\"}]}");
+    m = load_ok (BKT_MANIFEST_FLATPAK_APPS, "a.json", doc->str);
+    g_string_insert_c (doc, 30, 'y');
+    expected = g_strdup_printf ("a.json:1:18: invalid \"id\" \"%.*s\": is longer than 255 characters",
+                                256, doc->str + 18);
+    assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json", doc->str, expected);
+  }
+
+  /* Remotes. */
+  assert_load_error (BKT_MANIFEST_FLATPAK_REMOTES, "r.json",
+                     "{\"remotes\": [{\"name\": \"\", \"url\": \"https://x/\"}]}",
+                     "r.json:1:23: invalid \"name\" \"\": must not be empty");
+  assert_load_error (BKT_MANIFEST_FLATPAK_REMOTES, "r.json",
+                     "{\"remotes\": [{\"name\": \"a/b\", \"url\": \"https://x/\"}]}",
+                     "r.json:1:23: invalid \"name\" \"a/b\": only letters, digits, '.', '_' and '-' are allowed");
+  assert_load_error (BKT_MANIFEST_FLATPAK_REMOTES, "r.json",
+                     "{\"remotes\": [{\"name\": \"x\", \"url\": \"\"}]}",
+                     "r.json:1:35: invalid \"url\" \"\": must not be empty");
+
+  /* GSettings. */
+  assert_load_error (BKT_MANIFEST_GSETTINGS, "g.json",
+                     "{\"settings\": [{\"schema\": \"org.a\", \"key\": \"Theme\", \"value\": \"1\"}]}",
+                     "g.json:1:42: invalid \"key\" \"Theme\": only lowercase letters, digits and '-' are allowed");
+  assert_load_error (BKT_MANIFEST_GSETTINGS, "g.json",
+                     "{\"settings\": [{\"schema\": \"org/a\", \"key\": \"k\", \"value\": \"1\"}]}",
+                     "g.json:1:26: invalid \"schema\" \"org/a\": only letters, digits, '.' and '-' are allowed");
+  {
+    /* GLib's own wording follows in parentheses; it varies by version. */
+    g_autoptr(GError) error = NULL;
+    g_autoptr(BktManifest) m =
+      bkt_manifest_load_data (BKT_MANIFEST_GSETTINGS, "g.json",
+                              "{\"settings\": [\n{\"schema\": \"org.a\", \"key\": \"k\",\n \"value\": \"'unterminated\"}]}",
+                              -1, &error);
+    g_assert_null (m);
+    g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+    g_assert_true (g_str_has_prefix (error->message,
+                                     "g.json:3:11: invalid \"value\" \"'unterminated\": not valid GVariant text ("));
+  }
+  /* Valid GVariant text of any type is accepted. */
+  {
+    g_autoptr(BktManifest) m =
+      load_ok (BKT_MANIFEST_GSETTINGS, "g.json",
+               "{\"settings\": [{\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"@as []\"},"
+               " {\"schema\": \"a.b\", \"key\": \"l\", \"value\": \"[('xkb', 'us')]\"}]}");
+    g_assert_cmpuint (bkt_manifest_get_n_entries (m), ==, 2);
+  }
+  assert_load_error (BKT_MANIFEST_GSETTINGS, "g.json",
+                     "{\"settings\": [{\"schema\": \"org.a\", \"key\": \"k\", \"value\": \"1\", \"path\": \"/org/a\"}]}",
+                     "g.json:1:69: invalid \"path\" \"/org/a\": must start and end with '/'");
+}
+
+static void
+test_duplicates (void)
+{
+  g_autoptr(BktManifest) ok = NULL;
+
+  assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                     "{\"apps\": [\n"
+                     "  {\"id\": \"org.a.B\", \"remote\": \"flathub\", \"scope\": \"user\"},\n"
+                     "  {\"id\": \"org.c.D\", \"remote\": \"flathub\", \"scope\": \"user\"},\n"
+                     "  {\"id\": \"org.a.B\", \"remote\": \"other\", \"scope\": \"system\"}\n"
+                     "]}",
+                     "a.json:4:3: duplicate entry \"org.a.B\" (first defined on line 2)");
+  assert_load_error (BKT_MANIFEST_GSETTINGS, "g.json",
+                     "{\"settings\": [\n"
+                     "  {\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"1\"},\n"
+                     "  {\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"2\"}\n"
+                     "]}",
+                     "g.json:3:3: duplicate entry \"a.b k\" (first defined on line 2)");
+
+  /* The same key of a relocatable schema at two paths is two settings. */
+  ok = load_ok (BKT_MANIFEST_GSETTINGS, "g.json",
+                "{\"settings\": [\n"
+                "  {\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"1\", \"path\": \"/a/\"},\n"
+                "  {\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"2\", \"path\": \"/b/\"},\n"
+                "  {\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"3\"}\n"
+                "]}");
+  g_assert_cmpuint (bkt_manifest_get_n_entries (ok), ==, 3);
+  g_assert_nonnull (bkt_manifest_lookup (ok, "a.b:/b/ k"));
+  g_assert_nonnull (bkt_manifest_lookup (ok, "a.b k"));
+}
+
+static void
+test_syntax_error_names_file (void)
+{
+  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autofree char *path = g_build_filename (dir, "flatpak-apps.json", NULL);
+  g_autofree char *expected = g_strdup_printf ("%s:4:15: expected ',' or '}' after object member, got '\"'", path);
+  g_autoptr(BktManifest) m = NULL;
+  g_autoptr(GError) error = NULL;
+
+  write_file (dir, "flatpak-apps.json",
+              "{\n"
+              "  \"apps\": [\n"
+              "    {\n"
+              "    \"id\": \"x\" \"remote\": \"flathub\"\n"
+              "    }\n"
+              "  ]\n"
+              "}\n");
+  m = bkt_manifest_load_file (BKT_MANIFEST_FLATPAK_APPS, path, &error);
+  g_assert_null (m);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  g_assert_cmpstr (error->message, ==, expected);
+}
+
+/* ------------------------------------------------------------------ */
+/* Unknown members, editing, output                                     */
+
+static void
+test_unknown_members_round_trip (void)
+{
+  const char *input =
+    "{\n"
+    "  \"$schema\": \"https://example.org/flatpak-apps.schema.json\",\n"
+    "  \"apps\": [\n"
+    "    {\"id\": \"org.a.B\", \"remote\": \"flathub\", \"scope\": \"system\",\n"
+    "     \"x-note\": {\"why\": [1, 2.5, true, null]}}\n"
+    "  ],\n"
+    "  \"x-top\": \"kept\"\n"
+    "}\n";
+  const char *expected =
+    "{\n"
+    "  \"$schema\" : \"https://example.org/flatpak-apps.schema.json\",\n"
+    "  \"apps\" : [\n"
+    "    {\n"
+    "      \"id\" : \"org.a.B\",\n"
+    "      \"remote\" : \"flathub\",\n"
+    "      \"scope\" : \"system\",\n"
+    "      \"x-note\" : {\n"
+    "        \"why\" : [\n"
+    "          1,\n"
+    "          2.5,\n"
+    "          true,\n"
+    "          null\n"
+    "        ]\n"
+    "      }\n"
+    "    }\n"
+    "  ],\n"
+    "  \"x-top\" : \"kept\"\n"
+    "}\n";
+  g_autoptr(BktManifest) m = load_ok (BKT_MANIFEST_FLATPAK_APPS, "a.json", input);
+  g_autoptr(BktManifest) again = NULL;
+  g_autofree char *data = NULL;
+  g_autofree char *data2 = NULL;
+  gsize length;
+
+  data = bkt_manifest_to_data (m, &length);
+  g_assert_cmpstr (data, ==, expected);
+  g_assert_cmpuint (length, ==, strlen (expected));
+
+  /* Stable: writing what we wrote changes nothing. */
+  again = load_ok (BKT_MANIFEST_FLATPAK_APPS, "a.json", data);
+  data2 = bkt_manifest_to_data (again, NULL);
+  g_assert_cmpstr (data2, ==, data);
+}
+
+static JsonObject *
+new_app (const char *id, const char *remote, const char *scope)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "id", id);
+  json_object_set_string_member (o, "remote", remote);
+  json_object_set_string_member (o, "scope", scope);
+  return o;
+}
+
+static void
+test_upsert_remove_sort (void)
+{
+  g_autoptr(BktManifest) m = load_ok (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                                      "{\"apps\": [\n"
+                                      "  {\"x-first\": 1, \"id\": \"org.z.Z\", \"remote\": \"flathub\", \"scope\": \"user\", \"x-note\": \"keep\"},\n"
+                                      "  {\"id\": \"org.a.A\", \"remote\": \"flathub\", \"scope\": \"user\"}\n"
+                                      "]}");
+  g_autoptr(JsonObject) replacement = new_app ("org.z.Z", "other", "system");
+  g_autoptr(JsonObject) added = new_app ("org.m.M", "flathub", "system");
+  JsonArray *entries = bkt_manifest_get_entries (m);
+  JsonObject *entry;
+  g_autoptr(GList) names = NULL;
+  g_autofree char *k0 = NULL;
+  g_autofree char *k1 = NULL;
+  g_autofree char *k2 = NULL;
+
+  /* Replace: known members from the new entry, unknown ones kept in
+   * their place, the entry keeps its position. */
+  json_object_set_string_member (replacement, "x-new", "added");
+  bkt_manifest_upsert (m, replacement);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (m), ==, 2);
+  entry = json_array_get_object_element (entries, 0);
+  g_assert_cmpstr (json_object_get_string_member (entry, "remote"), ==, "other");
+  g_assert_cmpstr (json_object_get_string_member (entry, "scope"), ==, "system");
+  g_assert_cmpstr (json_object_get_string_member (entry, "x-note"), ==, "keep");
+  g_assert_cmpint (json_object_get_int_member (entry, "x-first"), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (entry, "x-new"), ==, "added");
+  names = json_object_get_members (entry);
+  g_assert_cmpstr (g_list_nth_data (names, 0), ==, "x-first");
+  g_assert_cmpstr (g_list_nth_data (names, 1), ==, "id");
+  g_assert_cmpstr (g_list_nth_data (names, 4), ==, "x-note");
+  g_assert_cmpstr (g_list_nth_data (names, 5), ==, "x-new");
+
+  /* An unknown member the new entry sets wins. */
+  json_object_set_string_member (replacement, "x-note", "changed");
+  bkt_manifest_upsert (m, replacement);
+  entry = bkt_manifest_lookup (m, "org.z.Z");
+  g_assert_cmpstr (json_object_get_string_member (entry, "x-note"), ==, "changed");
+
+  /* The manifest holds a copy: the caller's object stays theirs. */
+  json_object_set_string_member (replacement, "remote", "mutated");
+  g_assert_cmpstr (json_object_get_string_member (entry, "remote"), ==, "other");
+
+  /* Insert appends. */
+  bkt_manifest_upsert (m, added);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (m), ==, 3);
+  k2 = entry_key_at (m, 2);
+  g_assert_cmpstr (k2, ==, "org.m.M");
+  g_clear_pointer (&k2, g_free);
+
+  /* Sort in place: the array obtained before stays the live one. */
+  bkt_manifest_sort (m);
+  g_assert_true (entries == bkt_manifest_get_entries (m));
+  k0 = entry_key_at (m, 0);
+  k1 = entry_key_at (m, 1);
+  k2 = entry_key_at (m, 2);
+  g_assert_cmpstr (k0, ==, "org.a.A");
+  g_assert_cmpstr (k1, ==, "org.m.M");
+  g_assert_cmpstr (k2, ==, "org.z.Z");
+
+  g_assert_true (bkt_manifest_remove (m, "org.m.M"));
+  g_assert_false (bkt_manifest_remove (m, "org.m.M"));
+  g_assert_cmpuint (bkt_manifest_get_n_entries (m), ==, 2);
+  g_assert_null (bkt_manifest_lookup (m, "org.m.M"));
+}
+
+static void
+test_upsert_drops_known_members (void)
+{
+  /* A known optional member left out of the replacement is removed:
+   * only unknown members carry over. */
+  g_autoptr(BktManifest) m = load_ok (BKT_MANIFEST_GSETTINGS, "g.json",
+                                      "{\"settings\": [{\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"1\", \"comment\": \"old\"}]}");
+  g_autoptr(JsonObject) s = json_object_new ();
+  JsonObject *entry;
+
+  json_object_set_string_member (s, "schema", "a.b");
+  json_object_set_string_member (s, "key", "k");
+  json_object_set_string_member (s, "value", "2");
+  bkt_manifest_upsert (m, s);
+  entry = bkt_manifest_lookup (m, "a.b k");
+  g_assert_cmpstr (json_object_get_string_member (entry, "value"), ==, "2");
+  g_assert_false (json_object_has_member (entry, "comment"));
+}
+
+static void
+test_new_entries_order (void)
+{
+  g_autoptr(BktManifest) m = bkt_manifest_new_empty (BKT_MANIFEST_GSETTINGS);
+  g_autoptr(JsonObject) s = json_object_new ();
+  g_autofree char *data = NULL;
+
+  g_assert_cmpuint (bkt_manifest_get_n_entries (m), ==, 0);
+  g_assert_cmpint (bkt_manifest_get_kind (m), ==, BKT_MANIFEST_GSETTINGS);
+  g_assert_null (bkt_manifest_get_doc (m));
+
+  json_object_set_string_member (s, "schema", "org.gnome.desktop.interface");
+  json_object_set_string_member (s, "key", "gtk-theme");
+  json_object_set_string_member (s, "value", "'adw-gtk3'");
+  json_object_set_string_member (s, "comment", "why");
+  bkt_manifest_upsert (m, s);
+  data = bkt_manifest_to_data (m, NULL);
+  g_assert_cmpstr (data, ==,
+                   "{\n"
+                   "  \"settings\" : [\n"
+                   "    {\n"
+                   "      \"schema\" : \"org.gnome.desktop.interface\",\n"
+                   "      \"key\" : \"gtk-theme\",\n"
+                   "      \"value\" : \"'adw-gtk3'\",\n"
+                   "      \"comment\" : \"why\"\n"
+                   "    }\n"
+                   "  ]\n"
+                   "}\n");
+}
+
+static void
+test_copy_is_deep (void)
+{
+  g_autoptr(BktManifest) m = load_ok (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+                                      "{\"apps\": [{\"id\": \"org.a.A\", \"remote\": \"flathub\", \"scope\": \"user\", \"x\": {\"y\": 1}}]}");
+  g_autoptr(BktManifest) copy = bkt_manifest_copy (m);
+  g_autoptr(JsonObject) other = new_app ("org.a.A", "other", "system");
+  JsonObject *orig_entry;
+  JsonObject *copy_entry;
+  g_autofree char *d1 = NULL;
+  g_autofree char *d2 = NULL;
+
+  d1 = bkt_manifest_to_data (m, NULL);
+  d2 = bkt_manifest_to_data (copy, NULL);
+  g_assert_cmpstr (d1, ==, d2);
+  g_assert_cmpstr (bkt_manifest_get_origin (copy), ==, "a.json");
+
+  bkt_manifest_upsert (copy, other);
+  copy_entry = bkt_manifest_lookup (copy, "org.a.A");
+  json_object_set_int_member (json_object_get_object_member (copy_entry, "x"), "y", 2);
+  /* Values are not shared either (json_node_copy() would share them). */
+  json_node_set_string (json_object_get_member (copy_entry, "id"), "org.a.A");
+
+  orig_entry = bkt_manifest_lookup (m, "org.a.A");
+  g_assert_cmpstr (json_object_get_string_member (orig_entry, "remote"), ==, "flathub");
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (orig_entry, "x"), "y"), ==, 1);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (m), ==, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Files                                                                */
+
+static void
+test_missing_and_unreadable (void)
+{
+  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autofree char *missing = g_build_filename (dir, "nope", "flatpak-apps.json", NULL);
+  g_autofree char *as_dir = g_build_filename (dir, "gsettings.json", NULL);
+  g_autofree char *big = g_build_filename (dir, "flatpak-remotes.json", NULL);
+  g_autofree char *expected = NULL;
+  g_autoptr(BktManifest) m = NULL;
+  g_autoptr(BktManifest) m2 = NULL;
+  g_autoptr(BktManifest) m3 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+
+  m = bkt_manifest_load_file (BKT_MANIFEST_FLATPAK_APPS, missing, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (m), ==, 0);
+  g_assert_cmpstr (bkt_manifest_get_origin (m), ==, missing);
+
+  /* Not a missing file: an error naming the path. */
+  g_assert_cmpint (g_mkdir (as_dir, 0755), ==, 0);
+  m2 = bkt_manifest_load_file (BKT_MANIFEST_GSETTINGS, as_dir, &error);
+  g_assert_null (m2);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, as_dir));
+  g_clear_error (&error);
+
+  /* Over 8 MiB: refused, however valid. */
+  contents = g_malloc (8 * 1024 * 1024 + 2);
+  memset (contents, ' ', 8 * 1024 * 1024 + 1);
+  contents[0] = '{';
+  contents[8 * 1024 * 1024] = '}';
+  contents[8 * 1024 * 1024 + 1] = '\0';
+  write_file (dir, "flatpak-remotes.json", contents);
+  m3 = bkt_manifest_load_file (BKT_MANIFEST_FLATPAK_REMOTES, big, &error);
+  g_assert_null (m3);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  expected = g_strdup_printf ("%s: manifest is larger than the limit of 8 MiB", big);
+  g_assert_cmpstr (error->message, ==, expected);
+}
+
+static void
+test_save_atomic (void)
+{
+  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autofree char *sub = g_build_filename (dir, "a", "b", NULL);
+  g_autofree char *path = g_build_filename (sub, "flatpak-apps.json", NULL);
+  g_autoptr(BktManifest) m = bkt_manifest_new_empty (BKT_MANIFEST_FLATPAK_APPS);
+  g_autoptr(JsonObject) app = new_app ("org.a.A", "flathub", "system");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *written = NULL;
+  g_autofree char *written2 = NULL;
+  struct stat st;
+  mode_t old_umask;
+
+  /* Missing parents are created, private; the file itself is 0644
+   * whatever the umask. */
+  old_umask = umask (0077);
+  bkt_manifest_upsert (m, app);
+  g_assert_true (bkt_manifest_save (m, path, &error));
+  umask (old_umask);
+  g_assert_no_error (error);
+  written = read_file (path);
+  expected = bkt_manifest_to_data (m, NULL);
+  g_assert_cmpstr (written, ==, expected);
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0644);
+  g_assert_cmpint (g_stat (sub, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0700);
+  g_assert_cmpuint (count_dir_entries (sub), ==, 1);
+
+  /* Replacing an existing file leaves exactly the new file. */
+  g_assert_true (bkt_manifest_remove (m, "org.a.A"));
+  g_assert_true (bkt_manifest_save (m, path, &error));
+  g_assert_no_error (error);
+  written2 = read_file (path);
+  g_assert_null (strstr (written2, "org.a.A"));
+  g_assert_cmpuint (count_dir_entries (sub), ==, 1);
+}
+
+static void
+test_save_failure_leaves_no_tmp (void)
+{
+  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autofree char *target = g_build_filename (dir, "gsettings.json", NULL);
+  g_autofree char *inside = g_build_filename (target, "keep", NULL);
+  g_autofree char *kept = NULL;
+  g_autofree char *file = g_build_filename (dir, "file", NULL);
+  g_autofree char *below_file = g_build_filename (file, "gsettings.json", NULL);
+  g_autoptr(BktManifest) m = bkt_manifest_new_empty (BKT_MANIFEST_GSETTINGS);
+  g_autoptr(GError) error = NULL;
+
+  /* The target is a non-empty directory: rename() fails after the
+   * temporary file was written.  Tests run as root, so a read-only
+   * directory would not make anything fail. */
+  write_file (target, "keep", "precious");
+  g_assert_false (bkt_manifest_save (m, target, &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, target));
+  g_clear_error (&error);
+  /* No gsettings.json.XXXXXX left behind, the old content untouched. */
+  g_assert_cmpuint (count_dir_entries (dir), ==, 1);
+  kept = read_file (inside);
+  g_assert_cmpstr (kept, ==, "precious");
+
+  /* The parent cannot be created: nothing is written at all. */
+  write_file (dir, "file", "not a dir");
+  g_assert_false (bkt_manifest_save (m, below_file, &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_cmpuint (count_dir_entries (dir), ==, 2);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sets                                                                 */
+
+static void
+test_layered_merge (void)
+{
+  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autofree char *image = g_build_filename (dir, "image", NULL);
+  g_autofree char *user = g_build_filename (dir, "user", NULL);
+  g_autoptr(BktManifestSet) set = NULL;
+  g_autoptr(BktManifestSet) image_only = NULL;
+  g_autoptr(BktManifestSet) user_only = NULL;
+  g_autoptr(GError) error = NULL;
+  BktManifest *apps;
+  JsonObject *entry;
+  g_autofree char *k0 = NULL;
+  g_autofree char *k1 = NULL;
+  g_autofree char *k2 = NULL;
+  g_autofree char *k3 = NULL;
+
+  write_file (image, "flatpak-apps.json",
+              "{\"apps\": [\n"
+              "  {\"id\": \"org.z.Image\", \"remote\": \"flathub\", \"scope\": \"system\"},\n"
+              "  {\"id\": \"org.b.Both\", \"remote\": \"flathub\", \"scope\": \"system\", \"x-image\": 1},\n"
+              "  {\"id\": \"org.a.Image\", \"remote\": \"flathub\", \"scope\": \"system\"}\n"
+              "]}");
+  write_file (user, "flatpak-apps.json",
+              "{\"apps\": [\n"
+              "  {\"id\": \"org.y.User\", \"remote\": \"flathub\", \"scope\": \"user\"},\n"
+              "  {\"id\": \"org.b.Both\", \"remote\": \"mine\", \"scope\": \"user\"}\n"
+              "]}");
+  write_file (image, "gsettings.json",
+              "{\"settings\": [{\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"1\"}]}");
+
+  set = bkt_manifest_set_load_layered (image, user, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bkt_manifest_set_get_write_dir (set), ==, user);
+
+  apps = bkt_manifest_set_get (set, BKT_MANIFEST_FLATPAK_APPS);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (apps), ==, 4);
+  k0 = entry_key_at (apps, 0);
+  k1 = entry_key_at (apps, 1);
+  k2 = entry_key_at (apps, 2);
+  k3 = entry_key_at (apps, 3);
+  g_assert_cmpstr (k0, ==, "org.a.Image");
+  g_assert_cmpstr (k1, ==, "org.b.Both");
+  g_assert_cmpstr (k2, ==, "org.y.User");
+  g_assert_cmpstr (k3, ==, "org.z.Image");
+
+  /* The user's entry wins whole: nothing of the image's survives. */
+  entry = bkt_manifest_set_lookup (set, BKT_MANIFEST_FLATPAK_APPS, "org.b.Both");
+  g_assert_cmpstr (json_object_get_string_member (entry, "remote"), ==, "mine");
+  g_assert_cmpstr (json_object_get_string_member (entry, "scope"), ==, "user");
+  g_assert_false (json_object_has_member (entry, "x-image"));
+
+  /* Only in the image; in neither. */
+  g_assert_nonnull (bkt_manifest_set_lookup (set, BKT_MANIFEST_GSETTINGS, "a.b k"));
+  g_assert_cmpuint (bkt_manifest_get_n_entries (bkt_manifest_set_get (set, BKT_MANIFEST_FLATPAK_REMOTES)), ==, 0);
+
+  /* Either side may be absent. */
+  image_only = bkt_manifest_set_load_layered (image, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (bkt_manifest_set_get_write_dir (image_only));
+  g_clear_pointer (&k0, g_free);
+  k0 = entry_key_at (bkt_manifest_set_get (image_only, BKT_MANIFEST_FLATPAK_APPS), 0);
+  g_assert_cmpstr (k0, ==, "org.a.Image");
+
+  user_only = bkt_manifest_set_load_layered (NULL, user, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (bkt_manifest_set_get (user_only, BKT_MANIFEST_FLATPAK_APPS)), ==, 2);
+  g_clear_pointer (&k0, g_free);
+  k0 = entry_key_at (bkt_manifest_set_get (user_only, BKT_MANIFEST_FLATPAK_APPS), 0);
+  g_assert_cmpstr (k0, ==, "org.b.Both");
+}
+
+static void
+test_layered_errors (void)
+{
+  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autofree char *missing = g_build_filename (dir, "missing", NULL);
+  g_autofree char *expected = NULL;
+  g_autoptr(BktManifestSet) empty = NULL;
+  g_autoptr(BktManifestSet) broken = NULL;
+  g_autoptr(GError) error = NULL;
+
+  empty = bkt_manifest_set_load_layered (missing, missing, &error);
+  g_assert_no_error (error);
+  for (guint k = 0; k < BKT_MANIFEST_N_KINDS; k++)
+    g_assert_cmpuint (bkt_manifest_get_n_entries (bkt_manifest_set_get (empty, k)), ==, 0);
+
+  /* A broken user file is an error, not silently ignored. */
+  write_file (dir, "flatpak-remotes.json", "{\"remotes\": [}");
+  broken = bkt_manifest_set_load_layered (missing, dir, &error);
+  g_assert_null (broken);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  expected = g_strdup_printf ("%s/flatpak-remotes.json:1:14: expected a JSON value, got '}'", dir);
+  g_assert_cmpstr (error->message, ==, expected);
+}
+
+static void
+test_load_dir_and_writable (void)
+{
+  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autofree char *path = g_build_filename (dir, "flatpak-apps.json", NULL);
+  g_autoptr(BktManifestSet) set = NULL;
+  g_autoptr(BktManifest) raw = NULL;
+  g_autoptr(BktManifest) raw_gs = NULL;
+  g_autoptr(JsonObject) app = new_app ("org.m.M", "flathub", "system");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *k0 = NULL;
+  g_autofree char *k1 = NULL;
+  g_autofree char *k2 = NULL;
+  g_autofree char *saved = NULL;
+
+  write_file (dir, "flatpak-apps.json",
+              "{\"apps\": [\n"
+              "  {\"id\": \"org.z.Z\", \"remote\": \"flathub\", \"scope\": \"system\"},\n"
+              "  {\"id\": \"org.a.A\", \"remote\": \"flathub\", \"scope\": \"system\"}\n"
+              "]}");
+  set = bkt_manifest_set_load_dir (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bkt_manifest_set_get_write_dir (set), ==, dir);
+  k0 = entry_key_at (bkt_manifest_set_get (set, BKT_MANIFEST_FLATPAK_APPS), 0);
+  g_assert_cmpstr (k0, ==, "org.a.A");
+  g_clear_pointer (&k0, g_free);
+
+  /* The writable copy is the file as it is, not the sorted view. */
+  raw = bkt_manifest_set_load_writable (set, BKT_MANIFEST_FLATPAK_APPS, &error);
+  g_assert_no_error (error);
+  k0 = entry_key_at (raw, 0);
+  g_assert_cmpstr (k0, ==, "org.z.Z");
+  g_assert_cmpstr (bkt_manifest_get_origin (raw), ==, path);
+
+  bkt_manifest_upsert (raw, app);
+  g_assert_true (bkt_manifest_set_save_writable (set, raw, &error));
+  g_assert_no_error (error);
+  saved = read_file (path);
+  g_assert_nonnull (strstr (saved, "org.m.M"));
+  g_assert_cmpuint (count_dir_entries (dir), ==, 1);
+
+  /* Kinds without a file yet start empty and are created on save. */
+  raw_gs = bkt_manifest_set_load_writable (set, BKT_MANIFEST_GSETTINGS, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (raw_gs), ==, 0);
+  g_assert_true (bkt_manifest_set_save_writable (set, raw_gs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_dir_entries (dir), ==, 2);
+
+  g_clear_object (&set);
+  set = bkt_manifest_set_load_dir (dir, &error);
+  g_assert_no_error (error);
+  k1 = entry_key_at (bkt_manifest_set_get (set, BKT_MANIFEST_FLATPAK_APPS), 1);
+  k2 = entry_key_at (bkt_manifest_set_get (set, BKT_MANIFEST_FLATPAK_APPS), 2);
+  g_assert_cmpstr (k1, ==, "org.m.M");
+  g_assert_cmpstr (k2, ==, "org.z.Z");
+}
+
+static void
+assert_content_error (const char *content, gint code, const char *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BktManifestSet) set = bkt_manifest_set_new_from_content (content, &error);
+
+  g_assert_null (set);
+  g_assert_error (error, BKT_ERROR, code);
+  if (expected != NULL)
+    g_assert_cmpstr (error->message, ==, expected);
+}
+
+static void
+test_content (void)
+{
+  g_autoptr(BktManifestSet) set = NULL;
+  g_autoptr(BktManifest) m = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *huge = NULL;
+  g_autofree char *out = NULL;
+
+  set = bkt_manifest_set_new_from_content (
+    "{\"flatpak-remotes\": {\"remotes\": [{\"name\": \"flathub\", \"url\": \"https://dl.flathub.org/repo/\"}]},\n"
+    " \"flatpak-apps\": {\"$schema\": \"x\", \"apps\": [{\"id\": \"org.a.A\", \"remote\": \"flathub\", \"scope\": \"system\"}]}}",
+    &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (set);
+  g_assert_null (bkt_manifest_set_get_write_dir (set));
+  g_assert_nonnull (bkt_manifest_set_lookup (set, BKT_MANIFEST_FLATPAK_REMOTES, "flathub"));
+  g_assert_nonnull (bkt_manifest_set_lookup (set, BKT_MANIFEST_FLATPAK_APPS, "org.a.A"));
+  g_assert_cmpuint (bkt_manifest_get_n_entries (bkt_manifest_set_get (set, BKT_MANIFEST_GSETTINGS)), ==, 0);
+
+  /* Nowhere to write. */
+  m = bkt_manifest_set_load_writable (set, BKT_MANIFEST_FLATPAK_APPS, &error);
+  g_assert_null (m);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+  m = bkt_manifest_new_empty (BKT_MANIFEST_FLATPAK_APPS);
+  g_assert_false (bkt_manifest_set_save_writable (set, m, &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+
+  /* Empty content is an empty set. */
+  g_clear_object (&set);
+  set = bkt_manifest_set_new_from_content ("{}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (bkt_manifest_set_get (set, BKT_MANIFEST_FLATPAK_APPS)), ==, 0);
+  out = bkt_manifest_set_to_system_content (set);
+  g_assert_cmpstr (out, ==, "{\"flatpak-remotes\":{\"remotes\":[]},\"flatpak-apps\":{\"apps\":[]}}");
+
+  assert_content_error ("{\"flatpak-apps\": {\"apps\": [\n"
+                        "  {\"id\": \"org.a.A\", \"remote\": \"flathub\", \"scope\": \"user\"}]}}",
+                        BKT_ERROR_INVALID_MANIFEST,
+                        "<request>:2:51: scope \"user\": the system instance only handles system scope");
+  assert_content_error ("{\"flatpak-remotes\": {\"remotes\": [{\"name\": \"r\", \"url\": \"u\", \"scope\": \"user\"}]}}",
+                        BKT_ERROR_INVALID_MANIFEST,
+                        "<request>:1:69: scope \"user\": the system instance only handles system scope");
+  /* Validated exactly like a file, positions in the request. */
+  assert_content_error ("{\n\"flatpak-apps\": {\"apps\": [{\"id\": 1}]}}",
+                        BKT_ERROR_INVALID_MANIFEST,
+                        "<request>:2:34: \"id\" must be a string, got a number");
+  assert_content_error ("{\"flatpak-apps\": []}", BKT_ERROR_INVALID_MANIFEST,
+                        "<request>:1:18: a flatpak-apps manifest must be a JSON object, got an array");
+  assert_content_error ("{\"flatpak-apps\": {\"apps\": [}}", BKT_ERROR_INVALID_MANIFEST,
+                        "<request>:1:28: expected a JSON value, got '}'");
+  /* Only the kinds the system instance handles. */
+  assert_content_error ("{\"gsettings\": {\"settings\": []}}", BKT_ERROR_INVALID_MANIFEST,
+                        "<request>:1:15: unexpected member \"gsettings\" (expected \"flatpak-remotes\" or \"flatpak-apps\")");
+  assert_content_error ("{\"other\": 1}", BKT_ERROR_INVALID_MANIFEST,
+                        "<request>:1:11: unexpected member \"other\" (expected \"flatpak-remotes\" or \"flatpak-apps\")");
+  assert_content_error ("[]", BKT_ERROR_INVALID_MANIFEST,
+                        "<request>:1:1: manifest content must be a JSON object");
+
+  /* Bounded before parsing. */
+  huge = g_malloc (4 * 1024 * 1024 + 2);
+  memset (huge, ' ', 4 * 1024 * 1024 + 1);
+  huge[0] = '{';
+  huge[4 * 1024 * 1024] = '}';
+  huge[4 * 1024 * 1024 + 1] = '\0';
+  assert_content_error (huge, BKT_ERROR_INVALID_ARGUMENT, NULL);
+  /* Exactly at the limit is fine. */
+  huge[4 * 1024 * 1024] = '\0';
+  huge[4 * 1024 * 1024 - 1] = '}';
+  g_clear_object (&set);
+  set = bkt_manifest_set_new_from_content (huge, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_system_content (void)
+{
+  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktManifestSet) set = NULL;
+  g_autoptr(BktManifestSet) back = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *content = NULL;
+
+  write_file (dir, "flatpak-remotes.json",
+              "{\"remotes\": [\n"
+              "  {\"name\": \"flathub\", \"url\": \"https://dl.flathub.org/repo/\", \"filtered\": true},\n"
+              "  {\"name\": \"mine\", \"url\": \"https://x/\", \"scope\": \"user\"}\n"
+              "]}");
+  write_file (dir, "flatpak-apps.json",
+              "{\"apps\": [\n"
+              "  {\"id\": \"org.u.User\", \"remote\": \"flathub\", \"scope\": \"user\"},\n"
+              "  {\"id\": \"org.s.System\", \"remote\": \"flathub\", \"scope\": \"system\", \"x\": 1}\n"
+              "]}");
+  write_file (dir, "gsettings.json",
+              "{\"settings\": [{\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"1\"}]}");
+
+  set = bkt_manifest_set_load_dir (dir, &error);
+  g_assert_no_error (error);
+  content = bkt_manifest_set_to_system_content (set);
+  g_assert_cmpstr (content, ==,
+                   "{\"flatpak-remotes\":{\"remotes\":[{\"name\":\"flathub\",\"url\":\"https://dl.flathub.org/repo/\","
+                   "\"filtered\":true}]},\"flatpak-apps\":{\"apps\":[{\"id\":\"org.s.System\",\"remote\":\"flathub\","
+                   "\"scope\":\"system\",\"x\":1}]}}");
+
+  /* What the user instance sends, the system instance accepts. */
+  back = bkt_manifest_set_new_from_content (content, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (bkt_manifest_set_lookup (back, BKT_MANIFEST_FLATPAK_APPS, "org.s.System"));
+  g_assert_null (bkt_manifest_set_lookup (back, BKT_MANIFEST_FLATPAK_APPS, "org.u.User"));
+  g_assert_nonnull (bkt_manifest_set_lookup (back, BKT_MANIFEST_FLATPAK_REMOTES, "flathub"));
+}
+
+static void
+test_fixtures_as_layers (void)
+{
+  /* The original distribution's directory works as the image layer, and
+   * its system part goes through the content path unchanged. */
+  g_autofree char *image = g_test_build_filename (G_TEST_DIST, "data", "original", NULL);
+  g_autofree char *apps_path = g_test_build_filename (G_TEST_DIST, "data", "original", "flatpak-apps.json", NULL);
+  g_autofree char *apps_text = read_file (apps_path);
+  g_autoptr(BktManifestSet) set = NULL;
+  g_autoptr(BktManifestSet) sys = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *content = NULL;
+  guint n_apps = count_occurrences (apps_text, "\"id\"");
+  guint n_user = count_occurrences (apps_text, "\"scope\": \"user\"");
+
+  set = bkt_manifest_set_load_layered (image, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (bkt_manifest_set_get (set, BKT_MANIFEST_FLATPAK_APPS)), ==, n_apps);
+
+  content = bkt_manifest_set_to_system_content (set);
+  sys = bkt_manifest_set_new_from_content (content, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (bkt_manifest_set_get (sys, BKT_MANIFEST_FLATPAK_APPS)),
+                    ==, n_apps - n_user);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/manifest/kinds", test_kinds);
+  g_test_add_func ("/manifest/entry-key", test_entry_key);
+  g_test_add_func ("/manifest/original-fixtures", test_original_fixtures);
+  g_test_add_func ("/manifest/wrong-types", test_wrong_types);
+  g_test_add_func ("/manifest/invalid-values", test_invalid_values);
+  g_test_add_func ("/manifest/duplicates", test_duplicates);
+  g_test_add_func ("/manifest/syntax-error-names-file", test_syntax_error_names_file);
+  g_test_add_func ("/manifest/unknown-members-round-trip", test_unknown_members_round_trip);
+  g_test_add_func ("/manifest/upsert-remove-sort", test_upsert_remove_sort);
+  g_test_add_func ("/manifest/upsert-drops-known-members", test_upsert_drops_known_members);
+  g_test_add_func ("/manifest/new-entries-order", test_new_entries_order);
+  g_test_add_func ("/manifest/copy-is-deep", test_copy_is_deep);
+  g_test_add_func ("/manifest/missing-and-unreadable", test_missing_and_unreadable);
+  g_test_add_func ("/manifest/save-atomic", test_save_atomic);
+  g_test_add_func ("/manifest/save-failure-leaves-no-tmp", test_save_failure_leaves_no_tmp);
+  g_test_add_func ("/manifest-set/layered-merge", test_layered_merge);
+  g_test_add_func ("/manifest-set/layered-errors", test_layered_errors);
+  g_test_add_func ("/manifest-set/load-dir-and-writable", test_load_dir_and_writable);
+  g_test_add_func ("/manifest-set/content", test_content);
+  g_test_add_func ("/manifest-set/system-content", test_system_content);
+  g_test_add_func ("/manifest-set/fixtures-as-layers", test_fixtures_as_layers);
+
+  return g_test_run ();
+}
