@@ -95,7 +95,15 @@ parse_command (Ctx *ctx, const char *usage, const char *summary, const GOptionEn
       *code = usage_error (octx, error->message);
       return FALSE;
     }
-  /* argv[0] is the command path; "--" was consumed by GOption. */
+  /* GOption leaves a "--" in place; it has done its job (what follows was
+   * not parsed as options), so drop it before counting arguments. */
+  for (int i = 1; i < *argc; i++)
+    if (g_str_equal ((*argv)[i], "--"))
+      {
+        memmove (&(*argv)[i], &(*argv)[i + 1], sizeof (char *) * (*argc - i));
+        (*argc)--;
+        break;
+      }
   if ((guint) (*argc - 1) < min_args || (guint) (*argc - 1) > max_args)
     {
       g_autofree char *help = g_option_context_get_help (octx, TRUE, NULL);

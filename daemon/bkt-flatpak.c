@@ -241,14 +241,6 @@ append_sorted (GPtrArray *dest, GPtrArray *src)
     g_ptr_array_add (dest, g_object_ref (g_ptr_array_index (src, i)));
 }
 
-static JsonArray *
-manifest_entries (BktManifestSet *manifests, BktManifestKind kind)
-{
-  BktManifest *manifest = bkt_manifest_set_get (manifests, kind);
-
-  return manifest != NULL ? bkt_manifest_get_entries (manifest) : NULL;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Validation                                                                */
 
@@ -543,15 +535,81 @@ bkt_flatpak_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GErro
   return TRUE;
 }
 
-/* The state of a scope this object reads, loading it if load_live() was
- * skipped; NULL with @error set on failure, NULL without error if the
- * scope is not read. */
+/* The state of @scope if this object reads it (after load_live), else NULL. */
 static ScopeState *
-get_read_scope (BktFlatpak *self, BktScope scope, GError **error)
+read_scope (BktFlatpak *self, BktScope scope)
 {
-  if (!self->reads[scope])
-    return NULL;
-  return get_scope (self, scope, NULL, error);
+  return self->reads[scope] ? self->scopes[scope] : NULL;
+}
+
+static BktScope
+other_scope (BktScope scope)
+{
+  return scope == BKT_SCOPE_SYSTEM ? BKT_SCOPE_USER : BKT_SCOPE_SYSTEM;
+}
+
+/* Calls @func for each well-formed entry of @kind whose scope this object
+ * reads, with that scope's state; entries of other scopes belong to the
+ * other instance. */
+typedef void (*EntryFunc) (BktFlatpak *self, JsonObject *entry, const char *key, BktScope scope,
+                           ScopeState *state, gpointer user_data);
+
+static void
+foreach_read_entry (BktFlatpak *self, BktManifestSet *manifests, BktManifestKind kind,
+                    EntryFunc func, gpointer user_data)
+{
+  BktManifest *manifest = bkt_manifest_set_get (manifests, kind);
+  JsonArray *entries = manifest != NULL ? bkt_manifest_get_entries (manifest) : NULL;
+  const char *key_member = kind == BKT_MANIFEST_FLATPAK_APPS ? "id" : "name";
+
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonNode *node = json_array_get_element (entries, i);
+      JsonObject *entry = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      const char *key = entry != NULL ? entry_string (entry, key_member, NULL) : NULL;
+      BktScope scope;
+      ScopeState *state;
+
+      if (key == NULL || !entry_scope (entry, &scope) || (state = read_scope (self, scope)) == NULL)
+        continue;
+      func (self, entry, key, scope, state, user_data);
+    }
+}
+
+typedef struct {
+  GPtrArray *remote_ops;
+  GPtrArray *app_ops;
+  GPtrArray *warnings;
+} ApplyPlan;
+
+static void
+plan_apply_remote (BktFlatpak *self, JsonObject *entry, const char *name, BktScope scope,
+                   ScopeState *state, gpointer user_data)
+{
+  ApplyPlan *plan = user_data;
+  BktOperation *op = plan_remote (entry, scope, state);
+
+  if (op != NULL)
+    g_ptr_array_add (plan->remote_ops, op);
+}
+
+static void
+plan_apply_app (BktFlatpak *self, JsonObject *entry, const char *id, BktScope scope,
+                ScopeState *state, gpointer user_data)
+{
+  ApplyPlan *plan = user_data;
+  BktScope other = other_scope (scope);
+
+  /* Installed in the declared scope from another remote is still in sync:
+   * switching origins behind the user's back would be surprising. */
+  if (scope_lookup_app (state, id) != NULL)
+    return;
+  g_ptr_array_add (plan->app_ops, new_install_op (id, entry_string (entry, "remote", DEFAULT_REMOTE), scope, NULL));
+  if (scope_lookup_app (read_scope (self, other), id) != NULL)
+    g_ptr_array_add (plan->warnings,
+                     g_strdup_printf ("flatpak:%s is installed in the %s installation but declared for the %s one: "
+                                      "it will be installed there too", id, bkt_scope_to_string (other),
+                                      bkt_scope_to_string (scope)));
 }
 
 static gboolean
@@ -561,76 +619,16 @@ bkt_flatpak_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtr
   BktFlatpak *self = BKT_FLATPAK (subsystem);
   g_autoptr(GPtrArray) remote_ops = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) app_ops = g_ptr_array_new_with_free_func (g_object_unref);
-  JsonArray *remotes = manifest_entries (manifests, BKT_MANIFEST_FLATPAK_REMOTES);
-  JsonArray *apps = manifest_entries (manifests, BKT_MANIFEST_FLATPAK_APPS);
-  g_autoptr(GError) local_error = NULL;
+  ApplyPlan plan = { remote_ops, app_ops, warnings };
 
-  for (guint i = 0; remotes != NULL && i < json_array_get_length (remotes); i++)
-    {
-      JsonObject *entry = json_array_get_object_element (remotes, i);
-      BktScope scope;
-      ScopeState *state;
-      BktOperation *op;
-
-      if (entry == NULL || !entry_scope (entry, &scope))
-        continue;
-      state = get_read_scope (self, scope, &local_error);
-      if (state == NULL)
-        {
-          if (local_error != NULL)
-            return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
-          continue;
-        }
-      op = plan_remote (entry, scope, state);
-      if (op != NULL)
-        g_ptr_array_add (remote_ops, op);
-    }
-
-  for (guint i = 0; apps != NULL && i < json_array_get_length (apps); i++)
-    {
-      JsonObject *entry = json_array_get_object_element (apps, i);
-      const char *id = entry != NULL ? entry_string (entry, "id", NULL) : NULL;
-      BktScope scope;
-      ScopeState *state;
-
-      if (id == NULL || !entry_scope (entry, &scope))
-        continue;
-      state = get_read_scope (self, scope, &local_error);
-      if (state == NULL)
-        {
-          if (local_error != NULL)
-            return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
-          continue;
-        }
-      /* Installed in the declared scope from another remote is still in
-       * sync: switching origins silently would be surprising; status shows
-       * the origin. */
-      if (scope_lookup_app (state, id) == NULL)
-        g_ptr_array_add (app_ops, new_install_op (id, entry_string (entry, "remote", DEFAULT_REMOTE),
-                                                  scope, NULL));
-    }
-
+  if (!bkt_flatpak_load_live (subsystem, NULL, error))
+    return FALSE;
+  foreach_read_entry (self, manifests, BKT_MANIFEST_FLATPAK_REMOTES, plan_apply_remote, &plan);
+  foreach_read_entry (self, manifests, BKT_MANIFEST_FLATPAK_APPS, plan_apply_app, &plan);
+  /* Remotes first: the apps may come from them. */
   append_sorted (ops, remote_ops);
   append_sorted (ops, app_ops);
   return TRUE;
-}
-
-static JsonObject *
-untracked_app_json (FlatpakInstalledRef *ref, BktScope scope)
-{
-  const char *id = flatpak_ref_get_name (FLATPAK_REF (ref));
-  const char *origin = flatpak_installed_ref_get_origin (ref);
-  g_autofree char *target = app_target (id);
-  g_autofree char *summary = g_strdup_printf ("Installed from %s (%s), not in the manifest",
-                                              origin, bkt_scope_to_string (scope));
-  JsonObject *o = json_object_new ();
-
-  json_object_set_string_member (o, "target", target);
-  json_object_set_string_member (o, "summary", summary);
-  json_object_set_string_member (o, "id", id);
-  json_object_set_string_member (o, "origin", origin);
-  json_object_set_string_member (o, "scope", bkt_scope_to_string (scope));
-  return o;
 }
 
 static gint
@@ -651,37 +649,50 @@ compare_strings (gconstpointer a, gconstpointer b)
 }
 
 /* Installed apps of read scopes whose id the manifest does not have at
- * all, sorted by target.  An id the manifest declares for the other scope
- * is not "untracked": recording it would overwrite that entry. */
+ * all, as {"target","summary","id","origin","scope"}, sorted.  An id the
+ * manifest declares for the other scope is not untracked: recording it
+ * would overwrite that entry. */
 static GPtrArray *
-collect_untracked_apps (BktFlatpak *self, BktManifestSet *manifests, GError **error)
+collect_untracked_apps (BktFlatpak *self, BktManifestSet *manifests)
 {
-  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  GPtrArray *found = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
 
   for (gsize s = 0; s < G_N_ELEMENTS (all_scopes); s++)
     {
-      g_autoptr(GError) local_error = NULL;
-      ScopeState *state = get_read_scope (self, all_scopes[s], &local_error);
+      ScopeState *state = read_scope (self, all_scopes[s]);
+      const char *scope = bkt_scope_to_string (all_scopes[s]);
       GHashTableIter iter;
       gpointer key, value;
 
-      if (local_error != NULL)
-        return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
       if (state == NULL)
         continue;
       g_hash_table_iter_init (&iter, state->app_by_id);
       while (g_hash_table_iter_next (&iter, &key, &value))
-        if (bkt_manifest_set_lookup (manifests, BKT_MANIFEST_FLATPAK_APPS, key) == NULL)
-          g_ptr_array_add (found, untracked_app_json (value, state->scope));
+        {
+          const char *origin = flatpak_installed_ref_get_origin (value);
+          g_autofree char *target = app_target (key);
+          g_autofree char *summary = NULL;
+          JsonObject *o;
+
+          if (bkt_manifest_set_lookup (manifests, BKT_MANIFEST_FLATPAK_APPS, key) != NULL)
+            continue;
+          summary = g_strdup_printf ("Installed from %s (%s), not in the manifest", origin, scope);
+          o = json_object_new ();
+          json_object_set_string_member (o, "target", target);
+          json_object_set_string_member (o, "summary", summary);
+          json_object_set_string_member (o, "id", key);
+          json_object_set_string_member (o, "origin", origin);
+          json_object_set_string_member (o, "scope", scope);
+          g_ptr_array_add (found, o);
+        }
     }
   g_ptr_array_sort (found, compare_json_targets);
-  return g_steal_pointer (&found);
+  return found;
 }
 
-/* Remotes live in a read scope, absent from the manifest, worth recording:
- * disabled ones are dropped, and so are the hidden "noenumerate" remotes
- * flatpak makes for .flatpakref installs unless an installed app comes from
- * them (then the app's entry needs them). */
+/* Remotes worth recording: not disabled, and not one of the hidden
+ * "noenumerate" remotes flatpak makes for .flatpakref installs unless an
+ * installed app comes from it (the app's entry then needs it). */
 static gboolean
 remote_is_recordable (ScopeState *state, FlatpakRemote *remote)
 {
@@ -697,51 +708,68 @@ remote_is_recordable (ScopeState *state, FlatpakRemote *remote)
   return FALSE;
 }
 
-static JsonObject *
-untracked_remote_json (FlatpakRemote *remote, BktScope scope)
-{
-  const char *name = flatpak_remote_get_name (remote);
-  g_autofree char *url = flatpak_remote_get_url (remote);
-  g_autofree char *target = remote_target (name);
-  g_autofree char *summary = g_strdup_printf ("Remote %s (%s), not in the manifest",
-                                              url != NULL ? url : "", bkt_scope_to_string (scope));
-  JsonObject *o = json_object_new ();
-
-  json_object_set_string_member (o, "target", target);
-  json_object_set_string_member (o, "summary", summary);
-  json_object_set_string_member (o, "name", name);
-  json_object_set_string_member (o, "url", url != NULL ? url : "");
-  json_object_set_string_member (o, "scope", bkt_scope_to_string (scope));
-  json_object_set_boolean_member (o, "gpg_verify", flatpak_remote_get_gpg_verify (remote));
-  return o;
-}
-
+/* Live remotes of read scopes absent from the manifest, as
+ * {"target","summary","name","url","scope","gpg_verify"}, sorted. */
 static GPtrArray *
-collect_untracked_remotes (BktFlatpak *self, BktManifestSet *manifests, GError **error)
+collect_untracked_remotes (BktFlatpak *self, BktManifestSet *manifests)
 {
-  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  GPtrArray *found = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
 
   for (gsize s = 0; s < G_N_ELEMENTS (all_scopes); s++)
     {
-      g_autoptr(GError) local_error = NULL;
-      ScopeState *state = get_read_scope (self, all_scopes[s], &local_error);
+      ScopeState *state = read_scope (self, all_scopes[s]);
+      const char *scope = bkt_scope_to_string (all_scopes[s]);
 
-      if (local_error != NULL)
-        return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
-      if (state == NULL)
-        continue;
-      for (guint i = 0; i < state->remotes->len; i++)
+      for (guint i = 0; state != NULL && i < state->remotes->len; i++)
         {
           FlatpakRemote *remote = g_ptr_array_index (state->remotes, i);
+          const char *name = flatpak_remote_get_name (remote);
+          g_autofree char *url = NULL;
+          g_autofree char *target = NULL;
+          g_autofree char *summary = NULL;
+          JsonObject *o;
 
-          if (bkt_manifest_set_lookup (manifests, BKT_MANIFEST_FLATPAK_REMOTES,
-                                       flatpak_remote_get_name (remote)) == NULL &&
-              remote_is_recordable (state, remote))
-            g_ptr_array_add (found, untracked_remote_json (remote, state->scope));
+          if (bkt_manifest_set_lookup (manifests, BKT_MANIFEST_FLATPAK_REMOTES, name) != NULL ||
+              !remote_is_recordable (state, remote))
+            continue;
+          url = flatpak_remote_get_url (remote);
+          target = remote_target (name);
+          summary = g_strdup_printf ("Remote %s (%s), not in the manifest", url != NULL ? url : "", scope);
+          o = json_object_new ();
+          json_object_set_string_member (o, "target", target);
+          json_object_set_string_member (o, "summary", summary);
+          json_object_set_string_member (o, "name", name);
+          json_object_set_string_member (o, "url", url != NULL ? url : "");
+          json_object_set_string_member (o, "scope", scope);
+          json_object_set_boolean_member (o, "gpg_verify", flatpak_remote_get_gpg_verify (remote));
+          g_ptr_array_add (found, o);
         }
     }
   g_ptr_array_sort (found, compare_json_targets);
-  return g_steal_pointer (&found);
+  return found;
+}
+
+static void
+capture_warn_app (BktFlatpak *self, JsonObject *entry, const char *id, BktScope scope,
+                  ScopeState *state, gpointer user_data)
+{
+  GPtrArray *warnings = user_data;
+  BktScope other = other_scope (scope);
+
+  if (scope_lookup_app (state, id) != NULL)
+    return;
+  if (scope_lookup_app (read_scope (self, other), id) != NULL)
+    g_ptr_array_add (warnings,
+                     g_strdup_printf ("flatpak:%s is declared for the %s installation but installed in the %s one; "
+                                      "run `bkt apply` to install it where declared or "
+                                      "`bkt flatpak add %s --scope %s` to declare it where it is",
+                                      id, bkt_scope_to_string (scope), bkt_scope_to_string (other),
+                                      id, bkt_scope_to_string (other)));
+  else
+    g_ptr_array_add (warnings,
+                     g_strdup_printf ("flatpak:%s is in the manifest but not installed (removed by hand?); "
+                                      "run `bkt apply` to reinstall or `bkt flatpak remove %s` to forget it",
+                                      id, id));
 }
 
 static gboolean
@@ -749,37 +777,33 @@ bkt_flatpak_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, GP
                           GPtrArray *warnings, GError **error)
 {
   BktFlatpak *self = BKT_FLATPAK (subsystem);
-  g_autoptr(GPtrArray) remotes = collect_untracked_remotes (self, manifests, error);
+  g_autoptr(GPtrArray) remotes = NULL;
   g_autoptr(GPtrArray) apps = NULL;
   g_autoptr(GPtrArray) new_warnings = g_ptr_array_new_with_free_func (g_free);
-  JsonArray *entries = manifest_entries (manifests, BKT_MANIFEST_FLATPAK_APPS);
 
-  if (remotes == NULL)
+  if (!bkt_flatpak_load_live (subsystem, NULL, error))
     return FALSE;
-  apps = collect_untracked_apps (self, manifests, error);
-  if (apps == NULL)
-    return FALSE;
+  remotes = collect_untracked_remotes (self, manifests);
+  apps = collect_untracked_apps (self, manifests);
 
   for (guint i = 0; i < remotes->len; i++)
     {
       JsonObject *o = g_ptr_array_index (remotes, i);
-      const char *name = json_object_get_string_member (o, "name");
-      const char *url = json_object_get_string_member (o, "url");
-      const char *scope = json_object_get_string_member (o, "scope");
-      g_autofree char *summary = g_strdup_printf ("Record %s (%s, %s)",
-                                                  json_object_get_string_member (o, "target"), url, scope);
+      const char *target = json_object_get_string_member (o, "target");
+      g_autofree char *summary = g_strdup_printf ("Record %s (%s, %s)", target,
+                                                  json_object_get_string_member (o, "url"),
+                                                  json_object_get_string_member (o, "scope"));
       g_autoptr(JsonObject) entry = json_object_new ();
 
-      json_object_set_string_member (entry, "name", name);
-      json_object_set_string_member (entry, "url", url);
-      json_object_set_string_member (entry, "scope", scope);
-      /* Only written when off, so ordinary entries keep the original
+      json_object_set_string_member (entry, "name", json_object_get_string_member (o, "name"));
+      json_object_set_string_member (entry, "url", json_object_get_string_member (o, "url"));
+      json_object_set_string_member (entry, "scope", json_object_get_string_member (o, "scope"));
+      /* Written only when off, so ordinary entries keep the original
        * format exactly. */
       if (!json_object_get_boolean_member (o, "gpg_verify"))
         json_object_set_boolean_member (entry, "gpg_verify", FALSE);
       g_ptr_array_add (ops, bkt_operation_new_record (SUBSYSTEM_NAME, BKT_MANIFEST_FLATPAK_REMOTES,
-                                                      json_object_get_string_member (o, "target"),
-                                                      summary, entry));
+                                                      target, summary, entry));
     }
 
   for (guint i = 0; i < apps->len; i++)
@@ -793,146 +817,91 @@ bkt_flatpak_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, GP
     }
 
   /* What only the manifest has cannot be captured: say so. */
-  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
-    {
-      JsonObject *entry = json_array_get_object_element (entries, i);
-      const char *id = entry != NULL ? entry_string (entry, "id", NULL) : NULL;
-      BktScope scope, other;
-      g_autoptr(GError) local_error = NULL;
-      ScopeState *state, *other_state;
-
-      if (id == NULL || !entry_scope (entry, &scope))
-        continue;
-      state = get_read_scope (self, scope, &local_error);
-      if (local_error != NULL)
-        return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
-      if (state == NULL || scope_lookup_app (state, id) != NULL)
-        continue;
-
-      other = scope == BKT_SCOPE_SYSTEM ? BKT_SCOPE_USER : BKT_SCOPE_SYSTEM;
-      other_state = get_read_scope (self, other, &local_error);
-      if (local_error != NULL)
-        return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
-      if (scope_lookup_app (other_state, id) != NULL)
-        g_ptr_array_add (new_warnings,
-                         g_strdup_printf ("flatpak:%s is declared for the %s installation but installed in the %s one; "
-                                          "run `bkt apply` to install it where declared or `bkt flatpak add %s --scope %s` "
-                                          "to declare it where it is",
-                                          id, bkt_scope_to_string (scope), bkt_scope_to_string (other),
-                                          id, bkt_scope_to_string (other)));
-      else
-        g_ptr_array_add (new_warnings,
-                         g_strdup_printf ("flatpak:%s is in the manifest but not installed (removed by hand?); "
-                                          "run `bkt apply` to reinstall or `bkt flatpak remove %s` to forget it",
-                                          id, id));
-    }
-
+  foreach_read_entry (self, manifests, BKT_MANIFEST_FLATPAK_APPS, capture_warn_app, new_warnings);
   g_ptr_array_sort (new_warnings, compare_strings);
   for (guint i = 0; i < new_warnings->len; i++)
     g_ptr_array_add (warnings, g_strdup (g_ptr_array_index (new_warnings, i)));
   return TRUE;
 }
 
-static JsonArray *
-json_array_from_objects (GPtrArray *objects)
+typedef struct {
+  gint64     tracked;
+  gint64     in_sync;
+  GPtrArray *drifted;   /* targets (char *) */
+} StatusCount;
+
+static void
+status_count_app (BktFlatpak *self, JsonObject *entry, const char *id, BktScope scope,
+                  ScopeState *state, gpointer user_data)
+{
+  StatusCount *count = user_data;
+
+  count->tracked++;
+  if (scope_lookup_app (state, id) != NULL)
+    count->in_sync++;
+  else
+    g_ptr_array_add (count->drifted, app_target (id));
+}
+
+static void
+status_count_remote (BktFlatpak *self, JsonObject *entry, const char *name, BktScope scope,
+                     ScopeState *state, gpointer user_data)
+{
+  StatusCount *count = user_data;
+  g_autoptr(BktOperation) op = plan_remote (entry, scope, state);
+
+  count->tracked++;
+  if (op == NULL)
+    count->in_sync++;
+  else
+    g_ptr_array_add (count->drifted, remote_target (name));
+}
+
+static void
+status_fill (JsonObject *o, StatusCount *count, GPtrArray *untracked, const char *drift_member)
 {
   JsonArray *array = json_array_new ();
 
-  for (guint i = 0; i < objects->len; i++)
-    json_array_add_object_element (array, json_object_ref (g_ptr_array_index (objects, i)));
-  return array;
+  json_object_set_int_member (o, "tracked", count->tracked);
+  json_object_set_int_member (o, "in_sync", count->in_sync);
+  for (guint i = 0; i < untracked->len; i++)
+    json_array_add_object_element (array, json_object_ref (g_ptr_array_index (untracked, i)));
+  json_object_set_array_member (o, "untracked", array);
+  g_ptr_array_sort (count->drifted, compare_strings);
+  array = json_array_new ();
+  for (guint i = 0; i < count->drifted->len; i++)
+    json_array_add_string_element (array, g_ptr_array_index (count->drifted, i));
+  json_object_set_array_member (o, drift_member, array);
 }
 
+/* {"tracked","in_sync","untracked":[apps],"missing":[targets],
+ *  "remotes":{"tracked","in_sync","untracked":[remotes],"drifted":[targets]}}
+ * Remotes are kept apart so that "untracked" is a list of apps only. */
 static JsonObject *
 bkt_flatpak_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError **error)
 {
   BktFlatpak *self = BKT_FLATPAK (subsystem);
-  g_autoptr(JsonObject) status = json_object_new ();
-  g_autoptr(GPtrArray) untracked = collect_untracked_apps (self, manifests, error);
-  g_autoptr(GPtrArray) untracked_remotes = NULL;
   g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) missing_remotes = g_ptr_array_new_with_free_func (g_free);
-  JsonArray *apps = manifest_entries (manifests, BKT_MANIFEST_FLATPAK_APPS);
-  JsonArray *remotes = manifest_entries (manifests, BKT_MANIFEST_FLATPAK_REMOTES);
-  JsonArray *array;
-  JsonObject *remote_status;
-  gint64 tracked = 0, in_sync = 0, remotes_tracked = 0, remotes_in_sync = 0;
+  g_autoptr(GPtrArray) drifted = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) untracked = NULL;
+  g_autoptr(GPtrArray) untracked_remotes = NULL;
+  StatusCount apps = { 0, 0, missing };
+  StatusCount remotes = { 0, 0, drifted };
+  JsonObject *status, *remote_status;
 
-  if (untracked == NULL)
+  if (!bkt_flatpak_load_live (subsystem, NULL, error))
     return NULL;
-  untracked_remotes = collect_untracked_remotes (self, manifests, error);
-  if (untracked_remotes == NULL)
-    return NULL;
+  foreach_read_entry (self, manifests, BKT_MANIFEST_FLATPAK_APPS, status_count_app, &apps);
+  foreach_read_entry (self, manifests, BKT_MANIFEST_FLATPAK_REMOTES, status_count_remote, &remotes);
+  untracked = collect_untracked_apps (self, manifests);
+  untracked_remotes = collect_untracked_remotes (self, manifests);
 
-  for (guint i = 0; apps != NULL && i < json_array_get_length (apps); i++)
-    {
-      JsonObject *entry = json_array_get_object_element (apps, i);
-      const char *id = entry != NULL ? entry_string (entry, "id", NULL) : NULL;
-      g_autoptr(GError) local_error = NULL;
-      BktScope scope;
-      ScopeState *state;
-
-      if (id == NULL || !entry_scope (entry, &scope))
-        continue;
-      state = get_read_scope (self, scope, &local_error);
-      if (local_error != NULL)
-        return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
-      if (state == NULL)
-        continue;
-      tracked++;
-      if (scope_lookup_app (state, id) != NULL)
-        in_sync++;
-      else
-        g_ptr_array_add (missing, app_target (id));
-    }
-
-  for (guint i = 0; remotes != NULL && i < json_array_get_length (remotes); i++)
-    {
-      JsonObject *entry = json_array_get_object_element (remotes, i);
-      const char *name = entry != NULL ? entry_string (entry, "name", NULL) : NULL;
-      g_autoptr(GError) local_error = NULL;
-      g_autoptr(BktOperation) op = NULL;
-      BktScope scope;
-      ScopeState *state;
-
-      if (name == NULL || !entry_scope (entry, &scope))
-        continue;
-      state = get_read_scope (self, scope, &local_error);
-      if (local_error != NULL)
-        return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
-      if (state == NULL)
-        continue;
-      remotes_tracked++;
-      op = plan_remote (entry, scope, state);
-      if (op == NULL)
-        remotes_in_sync++;
-      else
-        g_ptr_array_add (missing_remotes, remote_target (name));
-    }
-  g_ptr_array_sort (missing, compare_strings);
-  g_ptr_array_sort (missing_remotes, compare_strings);
-
-  json_object_set_int_member (status, "tracked", tracked);
-  json_object_set_int_member (status, "in_sync", in_sync);
-  json_object_set_array_member (status, "untracked", json_array_from_objects (untracked));
-  array = json_array_new ();
-  for (guint i = 0; i < missing->len; i++)
-    json_array_add_string_element (array, g_ptr_array_index (missing, i));
-  json_object_set_array_member (status, "missing", array);
-
-  /* Remotes separately, so "untracked" stays a list of apps as clients
-   * expect; "drifted" lists remotes missing or with another URL. */
+  status = json_object_new ();
+  status_fill (status, &apps, untracked, "missing");
   remote_status = json_object_new ();
-  json_object_set_int_member (remote_status, "tracked", remotes_tracked);
-  json_object_set_int_member (remote_status, "in_sync", remotes_in_sync);
-  json_object_set_array_member (remote_status, "untracked", json_array_from_objects (untracked_remotes));
-  array = json_array_new ();
-  for (guint i = 0; i < missing_remotes->len; i++)
-    json_array_add_string_element (array, g_ptr_array_index (missing_remotes, i));
-  json_object_set_array_member (remote_status, "drifted", array);
+  status_fill (remote_status, &remotes, untracked_remotes, "drifted");
   json_object_set_object_member (status, "remotes", remote_status);
-
-  return g_steal_pointer (&status);
+  return status;
 }
 
 /* ------------------------------------------------------------------------ */

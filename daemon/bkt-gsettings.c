@@ -198,6 +198,24 @@ entry_at (JsonArray *entries, guint i)
   return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 }
 
+/* Entry key → entry (borrowed from @entries).  Status and capture look up
+ * every key of every tracked schema: one pass here keeps that linear. */
+static GHashTable *
+index_entries (JsonArray *entries)
+{
+  GHashTable *index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = entry_at (entries, i);
+      char *key = entry != NULL ? bkt_manifest_entry_key (BKT_MANIFEST_GSETTINGS, entry) : NULL;
+
+      if (key != NULL)
+        g_hash_table_replace (index, key, entry);
+    }
+  return index;
+}
+
 static void
 append_ops (GPtrArray *ops, GPtrArray *new_ops)
 {
@@ -678,7 +696,7 @@ sorted_keys (GSettingsSchema *schema)
 /* Record ops for one schema (+path): keys the user changed that the
  * manifests lack, and manifest entries whose live value moved on. */
 static void
-capture_schema (BktGsettings *self, BktManifestSet *manifests, Setting *combo, GPtrArray *ops)
+capture_schema (BktGsettings *self, GHashTable *index, Setting *combo, GPtrArray *ops)
 {
   g_auto(GStrv) keys = sorted_keys (combo->schema);
 
@@ -686,7 +704,7 @@ capture_schema (BktGsettings *self, BktManifestSet *manifests, Setting *combo, G
     {
       g_auto(Setting) s = { 0 };
       g_autofree char *entry_key = make_entry_key (combo->schema_id, combo->path, keys[i]);
-      JsonObject *entry = bkt_manifest_set_lookup (manifests, BKT_MANIFEST_GSETTINGS, entry_key);
+      JsonObject *entry = g_hash_table_lookup (index, entry_key);
       GVariant *live;
 
       if (!resolve_key (self, combo->schema_id, combo->path, keys[i], FALSE, &s, NULL))
@@ -769,11 +787,12 @@ bkt_gsettings_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, 
                             GPtrArray *warnings, GError **error)
 {
   BktGsettings *self = BKT_GSETTINGS (subsystem);
-  g_autoptr(GPtrArray) combos = tracked_schemas (self, manifest_entries (manifests, NULL), warnings,
-                                                 "not captured");
+  JsonArray *entries = manifest_entries (manifests, NULL);
+  g_autoptr(GHashTable) index = index_entries (entries);
+  g_autoptr(GPtrArray) combos = tracked_schemas (self, entries, warnings, "not captured");
 
   for (guint i = 0; i < combos->len; i++)
-    capture_schema (self, manifests, g_ptr_array_index (combos, i), ops);
+    capture_schema (self, index, g_ptr_array_index (combos, i), ops);
   return TRUE;
 }
 
@@ -788,6 +807,7 @@ bkt_gsettings_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError
   g_autoptr(JsonArray) skipped = json_array_new ();
   g_autoptr(JsonArray) untracked = json_array_new ();
   g_autoptr(GPtrArray) combos = tracked_schemas (self, entries, NULL, NULL);
+  g_autoptr(GHashTable) index = index_entries (entries);
   guint tracked = entries != NULL ? json_array_get_length (entries) : 0;
   guint in_sync = 0;
 
@@ -825,7 +845,7 @@ bkt_gsettings_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError
           g_autofree char *entry_key = make_entry_key (combo->schema_id, combo->path, keys[i]);
           GVariant *user;
 
-          if (bkt_manifest_set_lookup (manifests, BKT_MANIFEST_GSETTINGS, entry_key) != NULL ||
+          if (g_hash_table_contains (index, entry_key) ||
               !resolve_key (self, combo->schema_id, combo->path, keys[i], FALSE, &s, NULL))
             continue;
           user = user_value (self, &s);
@@ -884,12 +904,13 @@ check_name (const char *what, const char *name, GError **error)
     return TRUE;
   if (name[0] == '\0')
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "%s must not be empty", what), FALSE;
-  if (name[0] == '-')
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                        "%s '%s' must not start with '-'", what, name), FALSE;
+  /* Checked first so that no message below quotes megabytes back. */
   if (strlen (name) > MAX_NAME_LENGTH)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                         "%s is longer than %d bytes", what, MAX_NAME_LENGTH), FALSE;
+  if (name[0] == '-')
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "%s '%s' must not start with '-'", what, name), FALSE;
   return TRUE;
 }
 
@@ -990,6 +1011,7 @@ change_capture (BktGsettings *self, BktManifestSet *manifests, GVariant *argumen
 {
   g_autofree char *schema_id = NULL, *path = NULL;
   g_auto(Setting) combo = { 0 };
+  g_autoptr(GHashTable) index = NULL;
 
   if (!string_arg (arguments, "schema", TRUE, &schema_id, error) ||
       !string_arg (arguments, "path", FALSE, &path, error) ||
@@ -997,7 +1019,8 @@ change_capture (BktGsettings *self, BktManifestSet *manifests, GVariant *argumen
       !check_name ("path", path, error) ||
       !resolve_schema (self, schema_id, path, TRUE, &combo, error))
     return FALSE;
-  capture_schema (self, manifests, &combo, ops);
+  index = index_entries (manifest_entries (manifests, NULL));
+  capture_schema (self, index, &combo, ops);
   return TRUE;
 }
 
@@ -1021,9 +1044,11 @@ bkt_gsettings_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, c
   else if (g_strcmp0 (action, "capture") == 0)
     ok = change_capture (self, manifests, arguments, new_ops, error);
   else
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
-                        "subsystem gsettings has no action “%s” (set, unset, capture)",
-                        action != NULL ? action : ""), FALSE;
+    {
+      g_autofree char *shown = shorten (action != NULL ? action : "");
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                          "subsystem gsettings has no action “%s” (set, unset, capture)", shown), FALSE;
+    }
   if (ok)
     append_ops (ops, new_ops);
   return ok;
@@ -1033,7 +1058,13 @@ bkt_gsettings_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, c
 
 /* The GSettings used for writing belong to the executing thread: created
  * here, with this thread's main context as their thread default, so no
- * signal of theirs is ever dispatched in another thread. */
+ * signal of theirs is ever dispatched in another thread.
+ *
+ * They work in delay-apply mode: each schema's changes reach the backend
+ * as one change set at the end (one keyfile rewrite or dconf change
+ * instead of one per key; a daemon killed halfway leaves each schema
+ * either untouched or done).  Everything that can make a change fail
+ * (schema, type, range, lock) is checked per operation before staging. */
 static GSettings *
 writer_settings (GHashTable *writers, Setting *s)
 {
@@ -1042,6 +1073,7 @@ writer_settings (GHashTable *writers, Setting *s)
   if (settings == NULL)
     {
       settings = g_settings_new_full (s->schema, NULL, s->path);
+      g_settings_delay (settings);
       g_hash_table_insert (writers, g_strdup (s->combo), settings);
     }
   return settings;
@@ -1105,7 +1137,10 @@ bkt_gsettings_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *
   BktGsettings *self = BKT_GSETTINGS (subsystem);
   g_autoptr(GMainContext) context = g_main_context_new ();
   g_autoptr(GHashTable) writers = NULL;
+  g_autoptr(GPtrArray) staged = g_ptr_array_new ();
   g_autoptr(GError) cancel_error = NULL;
+  GHashTableIter iter;
+  gpointer settings;
 
   g_main_context_push_thread_default (context);
   writers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
@@ -1125,13 +1160,22 @@ bkt_gsettings_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *
           continue;
         }
       bkt_exec_context_progress (ctx, op, 0.0, bkt_operation_get_summary (op));
-      execute_one (self, writers, op, &op_error);
+      if (execute_one (self, writers, op, &op_error))
+        g_ptr_array_add (staged, op);
+      else
+        bkt_exec_context_op_done (ctx, op, op_error);
       bkt_exec_context_progress (ctx, op, 1.0, NULL);
-      bkt_exec_context_op_done (ctx, op, op_error);
     }
 
+  /* What was staged before a cancellation is written too: those
+   * operations ran, only the later ones were kept from running. */
+  g_hash_table_iter_init (&iter, writers);
+  while (g_hash_table_iter_next (&iter, NULL, &settings))
+    g_settings_apply (settings);
   /* Writes may be queued in the backend: success means they reached it. */
   g_settings_sync ();
+  for (guint i = 0; i < staged->len; i++)
+    bkt_exec_context_op_done (ctx, g_ptr_array_index (staged, i), NULL);
   /* Change notifications queued for our GSettings hold references to them
    * and they hold the context: dispatch before letting go of either. */
   drain (context);

@@ -9,6 +9,7 @@
 static char *log_instance;
 static gboolean log_verbose;
 static gboolean log_journald;
+static gboolean log_quiet;
 
 static const char *
 level_name (GLogLevelFlags level)
@@ -31,6 +32,10 @@ writer (GLogLevelFlags   level,
 
   if (!log_verbose && (level & (G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG)))
     return G_LOG_WRITER_HANDLED;
+  /* A private instance shares the client's terminal: the client reports
+   * what matters, the daemon only its own warnings. */
+  if (log_quiet && !log_verbose && (level & G_LOG_LEVEL_MESSAGE))
+    return G_LOG_WRITER_HANDLED;
 
   if (log_journald)
     {
@@ -50,8 +55,9 @@ writer (GLogLevelFlags   level,
 }
 
 void
-bkt_log_setup (const char *instance, gboolean verbose)
+bkt_log_setup (const char *instance, gboolean verbose, gboolean quiet)
 {
+  log_quiet = quiet;
   g_free (log_instance);
   log_instance = g_strdup (instance);
   log_verbose = verbose || g_getenv ("G_MESSAGES_DEBUG") != NULL;

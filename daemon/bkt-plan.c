@@ -190,7 +190,9 @@ bkt_plan_json_describe (JsonObject *plan)
     g_string_append_printf (out, "%swarning: %s\n", i == 0 && n > 0 ? "\n" : "",
                             json_array_get_string_element (warnings, i));
 
-  if (n == 0)
+  if (n == 0 && g_strcmp0 (member_string (plan, "kind"), "capture") == 0)
+    g_string_append (out, "Nothing to capture: the manifests already record the live system.\n");
+  else if (n == 0)
     g_string_append (out, "Nothing to do: the system matches the manifests.\n");
   else
     g_string_append_printf (out, "\n%u operation(s) to perform\n", n);

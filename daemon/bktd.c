@@ -153,7 +153,7 @@ main (int argc, char **argv)
       return 2;
     }
   instance = opt_system ? BKT_INSTANCE_SYSTEM : BKT_INSTANCE_SESSION;
-  bkt_log_setup (opt_system ? "system" : "session", opt_verbose);
+  bkt_log_setup (opt_system ? "system" : "session", opt_verbose, opt_fd >= 0);
 
   /* Make sure our error names are registered before the first reply. */
   (void) BKT_ERROR;

@@ -100,7 +100,7 @@ bkt_error_return (GDBusMethodInvocation *invocation, GError *error)
 int
 bkt_error_exit_code (const GError *error)
 {
-  /* Documented in docs/bkt.1.md: 1 failed, 2 usage, 3 not authorised,
+  /* Documented in docs/bkt.1: 1 failed, 2 usage, 3 not authorised,
    * 4 daemon unreachable, 5 invalid input, 6 busy, 130 cancelled. */
   if (error == NULL)
     return 0;

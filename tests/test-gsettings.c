@@ -238,9 +238,11 @@ typedef struct
 {
   BktSubsystem *gs;
   GPtrArray    *ops;
+  GCancellable *cancellable;
   GPtrArray    *results;   /* "target: ok" or "target: message" */
   guint         n_progress;
   gboolean      ok;
+  GError       *error;
 } ExecRun;
 
 static void
@@ -264,11 +266,18 @@ exec_thread (gpointer data)
   static const BktExecCallbacks callbacks = { on_progress, on_op_done, NULL };
   ExecRun *run = data;
   g_autoptr(BktExecContext) ctx = bkt_exec_context_new (&callbacks, run);
-  g_autoptr(GError) error = NULL;
 
-  run->ok = bkt_subsystem_execute (run->gs, run->ops, ctx, NULL, &error);
-  g_assert_no_error (error);
+  run->ok = bkt_subsystem_execute (run->gs, run->ops, ctx, run->cancellable, &run->error);
   return NULL;
+}
+
+static void
+exec_run (ExecRun *run)
+{
+  run->results = g_ptr_array_new_with_free_func (g_free);
+  g_thread_join (g_thread_new ("exec", exec_thread, run));
+  g_assert_cmpuint (run->results->len, ==, run->ops->len);
+  drain_main_context ();
 }
 
 /* Only the live operations: "record"/"forget" are the engine's. */
@@ -276,17 +285,72 @@ static GPtrArray *
 execute (Fixture *fx, GPtrArray *ops)
 {
   g_autoptr(GPtrArray) live = g_ptr_array_new_with_free_func (g_object_unref);
-  ExecRun run = { fx->gs, live, g_ptr_array_new_with_free_func (g_free), 0, FALSE };
+  ExecRun run = { fx->gs, live, NULL };
 
   for (guint i = 0; i < ops->len; i++)
     if (bkt_operation_get_effect (g_ptr_array_index (ops, i)) != BKT_EFFECT_MANIFEST)
       g_ptr_array_add (live, g_object_ref (g_ptr_array_index (ops, i)));
-  g_thread_join (g_thread_new ("exec", exec_thread, &run));
+  exec_run (&run);
+  g_assert_no_error (run.error);
   g_assert_true (run.ok);
-  g_assert_cmpuint (run.results->len, ==, live->len);
   g_assert_cmpuint (run.n_progress, ==, 2 * live->len);
-  drain_main_context ();
   return run.results;
+}
+
+static BktOperation *
+set_op (const char *schema_id, const char *key, const char *value, const char *action)
+{
+  g_autoptr(JsonObject) details = json_object_new ();
+  g_autofree char *target = g_strdup_printf ("gsetting:%s.%s", schema_id, key);
+
+  json_object_set_string_member (details, "schema", schema_id);
+  json_object_set_string_member (details, "key", key);
+  json_object_set_string_member (details, "value", value);
+  return bkt_operation_new ("gsettings", action, target, BKT_SCOPE_USER, BKT_EFFECT_LIVE, NULL, details);
+}
+
+/* The executor re-validates (the plan may be older than the schemas) and
+ * gives every operation a result. */
+static void
+test_execute_errors (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  ExecRun run = { fx->gs, ops, NULL };
+  ExecRun cancelled = { fx->gs, ops, cancellable };
+  g_autofree char *count = NULL, *name = NULL;
+
+  g_ptr_array_add (ops, set_op ("org.bkt.test", "count", "1000", "set"));
+  g_ptr_array_add (ops, set_op ("org.example.absent", "foo", "1", "set"));
+  g_ptr_array_add (ops, set_op ("org.bkt.test", "count", "1", "frobnicate"));
+  g_ptr_array_add (ops, set_op ("org.bkt.test", "name", "'done'", "set"));
+  exec_run (&run);
+  g_assert_no_error (run.error);
+  g_assert_true (run.ok);
+  g_assert_cmpstr (g_ptr_array_index (run.results, 0), ==, "gsetting:org.bkt.test.count: value '1000' is out of "
+                   "range for org.bkt.test count: it must be between 0 and 100");
+  g_assert_cmpstr (g_ptr_array_index (run.results, 1), ==,
+                   "gsetting:org.example.absent.foo: schema org.example.absent is not installed");
+  g_assert_cmpstr (g_ptr_array_index (run.results, 2), ==,
+                   "gsetting:org.bkt.test.count: gsettings cannot execute “frobnicate”");
+  g_assert_cmpstr (g_ptr_array_index (run.results, 3), ==, "gsetting:org.bkt.test.name: ok");
+  count = live_get ("org.bkt.test", NULL, "count");
+  name = live_get ("org.bkt.test", NULL, "name");
+  g_assert_cmpstr (count, ==, "10");
+  g_assert_cmpstr (name, ==, "'done'");
+  g_ptr_array_unref (run.results);
+
+  live_set ("org.bkt.test", NULL, "name", "'before'");
+  g_cancellable_cancel (cancellable);
+  exec_run (&cancelled);
+  g_assert_false (cancelled.ok);
+  g_assert_error (cancelled.error, BKT_ERROR, BKT_ERROR_CANCELLED);
+  g_assert_cmpstr (g_ptr_array_index (cancelled.results, 3), ==, "gsetting:org.bkt.test.name: cancelled");
+  g_free (name);
+  name = live_get ("org.bkt.test", NULL, "name");
+  g_assert_cmpstr (name, ==, "'before'");
+  g_clear_error (&cancelled.error);
+  g_ptr_array_unref (cancelled.results);
 }
 
 /* ── apply ─────────────────────────────────────────────────────────────── */
@@ -848,6 +912,7 @@ main (int argc, char **argv)
   ADD ("apply/execute", test_apply_execute);
   ADD ("apply/missing-schema-or-key", test_apply_missing_schema_or_key);
   ADD ("apply/invalid-entry", test_apply_invalid_entry);
+  ADD ("execute/errors", test_execute_errors);
   ADD ("change/set", test_change_set);
   ADD ("change/unknown-schema", test_change_unknown_schema);
   ADD ("change/unknown-key", test_change_unknown_key);

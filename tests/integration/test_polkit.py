@@ -105,7 +105,7 @@ class RealPolkit(EnvTestCase):
         # bkt-user has not applied: their user app and settings drift, the system app is in place
         self.assertGreater(st['operations'], 0, st)
         gs = st['subsystems']['gsettings']
-        self.assertFalse(gs['in_sync'])
+        self.assertFalse(bktenv.synced(gs))
         self.assertEqual(len(gs['drift']), len(bktenv.TEST_SETTINGS), gs)
         res = env.bkt_run(USER, 'status')
         self.assertRc(res, 0, 'bkt status as non-wheel user')

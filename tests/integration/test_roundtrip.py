@@ -82,10 +82,10 @@ class RoundTrip(EnvTestCase):
         env.flatpak(ADMIN, 'user', 'install', '-y', '--noninteractive', 'bkt-test', 'org.test.App001')
         st = self.status(ADMIN)
         gs, fp = st['subsystems']['gsettings'], st['subsystems']['flatpak']
-        self.assertFalse(gs['in_sync'])
+        self.assertFalse(bktenv.synced(gs))
         self.assertIn('clock-format', targets(gs['drift']))
         self.assertIn('cursor-size', json.dumps(gs['untracked']))
-        self.assertFalse(fp['in_sync'])
+        self.assertFalse(bktenv.synced(fp))
         self.assertIn('org.test.Second', json.dumps(fp['missing']) + targets(fp['drift']))
         self.assertIn('org.test.App001', json.dumps(fp['untracked']))
         self.assertGreater(st['operations'], 0)

@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Without a session bus the client runs a private bktd --session over a
+socket pair (BKTD_PATH), with the same engine: status, plan and apply work,
+and the private daemon goes away with the client."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bktenv  # noqa: E402
+from bktenv import ADMIN, EnvTestCase  # noqa: E402
+
+NO_BUS = ('DBUS_SESSION_BUS_ADDRESS',)
+
+
+class NoSessionBus(EnvTestCase):
+    # session buses exist (unused here) but no bktd --session runs on them
+    ENV_KW = dict(polkit='real', users=(ADMIN,), session_daemons=False)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        env = cls.env
+        env.write_manifests(env.image_manifests_dir, remotes=bktenv.test_remotes(env),
+                            apps=bktenv.test_apps(), settings=bktenv.TEST_SETTINGS)
+
+    def private_bktd_pids(self):
+        out = []
+        for d in os.listdir('/proc'):
+            if not d.isdigit():
+                continue
+            try:
+                with open('/proc/%s/cmdline' % d, 'rb') as f:
+                    cmd = f.read().split(b'\0')
+            except OSError:
+                continue
+            if any(c.endswith(b'bktd') for c in cmd) and self.env._has_marker(int(d)):
+                out.append(int(d))
+        return out
+
+    def test_1_status(self):
+        env = self.env
+        res = env.bkt_run(ADMIN, 'status', unset=NO_BUS)
+        self.assertRc(res, 0, 'bkt status without a session bus')
+        self.assertIn('clock-format', res[1])
+        rc, st, err = env.bkt_json(ADMIN, 'status', '--json', unset=NO_BUS)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(st['instance'], 'session')
+        self.assertFalse(bktenv.synced(st['subsystems']['gsettings']))
+        self.assertEqual(self.private_bktd_pids(), [], 'the private bktd outlived the client')
+        self.assertIsNone(env.bus_owner_pid(ADMIN), 'something owns org.bkt.Daemon1 on the session bus')
+
+    def test_2_dry_run(self):
+        env = self.env
+        rc, plan, err = env.bkt_json(ADMIN, 'apply', '--dry-run', '--json', unset=NO_BUS)
+        self.assertEqual(rc, 0, err)
+        self.assertGreater(plan['count'], 0)
+        self.assertTrue(plan['system_request'])
+
+    def test_3_apply(self):
+        env = self.env
+        res = env.bkt_run(ADMIN, 'apply', unset=NO_BUS)
+        self.assertRc(res, 0, 'bkt apply without a session bus')
+        self.assertIn('org.test.Hello', env.installed_apps('system'))
+        self.assertIn('org.test.Second', env.installed_apps('user', ADMIN))
+        for s in bktenv.TEST_SETTINGS:
+            self.assertEqual(env.gsettings(ADMIN, 'get', s['schema'], s['key']), s['value'])
+        rc, st, err = env.bkt_json(ADMIN, 'status', '--json', unset=NO_BUS)
+        self.assertEqual(rc, 0, err)
+        self.assertInSync(st)
+        self.assertEqual(self.private_bktd_pids(), [], 'the private bktd outlived the client')
+
+    def test_4_gsetting_set_and_capture(self):
+        env = self.env
+        res = env.bkt_run(ADMIN, 'gsetting', 'set', 'org.gnome.desktop.interface', 'cursor-size', '40',
+                          unset=NO_BUS)
+        self.assertRc(res, 0, 'bkt gsetting set without a session bus')
+        self.assertEqual(env.gsettings(ADMIN, 'get', 'org.gnome.desktop.interface', 'cursor-size'), '40')
+        self.assertIn('cursor-size', open(os.path.join(env.overlay_dir(ADMIN), 'gsettings.json')).read())
+
+    def test_5_no_daemon_binary(self):
+        """Neither a session bus nor a bktd to start: a friendly 'daemon unreachable' (4)."""
+        env = self.env
+        res = env.bkt_run(ADMIN, 'status', unset=NO_BUS,
+                          env_extra={'BKTD_PATH': env.path('bin', 'no-such-bktd')})
+        self.assertRc(res, 4, 'bkt status with no session bus and no bktd')
+        self.assertTrue(res[2].strip(), 'no message')
+
+
+if __name__ == '__main__':
+    bktenv.main()
