@@ -45,4 +45,47 @@ gboolean bkt_json_doc_error_at (BktJsonDoc *self,
                                 const char *format,
                                 ...) G_GNUC_PRINTF (4, 5);
 
+/* ------------------------------------------------------------------ */
+/* Writing (bkt-json-writer.c)
+ *
+ * Layout as prettier writes .json files: 2-space indent, `"key": value`,
+ * and an object or array on one line when that line, including the comma
+ * that follows the value, fits in BKT_JSON_PRINT_WIDTH columns, else one
+ * member or element per line.  Objects on one line are `{ "a": 1 }`,
+ * arrays `[1, 2]`, empty ones `{}` and `[]`.  Strings escape '"', '\\'
+ * and control characters (\n, \t, ... or \u00XX) and keep other text,
+ * non-ASCII included, as it is; integers are written as integers and
+ * doubles with the fewest digits that read back as the same value (and a
+ * ".0" if they would otherwise read back as an integer). */
+
+#define BKT_JSON_PRINT_WIDTH 80
+
+typedef struct {
+  const char *indent;    /* indentation of the line the value starts on */
+  const char *unit;      /* one more level of indentation ("  " if NULL) */
+  gsize       column;    /* display width of what precedes the value on its line */
+  gsize       trailing;  /* characters following it on the line (1 for a comma) */
+  gboolean    expand;    /* expand the value itself even if it would fit */
+  /* Optional: the value as it was in a parsed document.  Objects that
+   * were expanded there (a line break between "{" and the first member)
+   * stay expanded, as prettier keeps them; members are matched by name,
+   * elements by position. */
+  BktJsonDoc *shape_doc;
+  JsonNode   *shape;
+} BktJsonLayout;
+
+/* @str as a JSON string literal. */
+void   bkt_json_append_string (GString *out, const char *str);
+/* @node on one line. */
+void   bkt_json_append_inline (GString *out, JsonNode *node);
+/* @node laid out for the position @layout describes.  Lines after the
+ * first are indented; no line break is written before or after. */
+void   bkt_json_append_pretty (GString *out, JsonNode *node, const BktJsonLayout *layout);
+/* Columns @text takes (wide characters two, combining marks none). */
+gsize  bkt_json_text_width    (const char *text, gssize length);
+/* A whole file: the top-level object always expanded, a member holding a
+ * non-empty array of objects (a list of entries) always one entry per
+ * line or more, anything else by the rule above; final newline. */
+char  *bkt_json_to_document   (JsonNode *root, gsize *length);
+
 G_END_DECLS

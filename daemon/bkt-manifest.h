@@ -60,10 +60,33 @@ JsonObject     *bkt_manifest_lookup      (BktManifest *self, const char *key);
  * its unknown members unless @entry sets them. */
 void     bkt_manifest_upsert (BktManifest *self, JsonObject *entry);
 gboolean bkt_manifest_remove (BktManifest *self, const char *key);
-/* Sort entries by key (merged views and files we write are sorted). */
+/* Sort entries by key, in byte order (merged views and new files are
+ * sorted).  On a manifest loaded from a file this orders the in-memory
+ * view only: the file's own order of its entries is its author's and
+ * bkt_manifest_to_data() keeps it, unsorted as it may be; only entries the
+ * file does not have yet get a sorted position (see below). */
 void     bkt_manifest_sort   (BktManifest *self);
 
-/* Pretty-printed, 2-space indent, final newline, stable member order. */
+/* The manifest as a file.
+ *
+ * Loaded from a file (load_file/load_data; not copies, merged views or
+ * load_node() on part of a document): the file's bytes, with only the
+ * entries that differ from the file rewritten, whatever formatting the
+ * rest of the file has.  Unchanged, the output is byte for byte the
+ * input.  A changed entry is rewritten in its place and indentation,
+ * on one line if it was on one line and still fits in 80 columns, else
+ * expanded; a removed entry goes with its line and its comma (the
+ * previous entry's comma, for the last one); a new entry goes, laid out
+ * like its neighbours, at its sorted position if the file's entries are
+ * sorted by key (byte order, or ignoring ASCII case as the original tool
+ * wrote them), else after the last one.  If the file had no list member
+ * and entries were added, or its top-level members changed, the whole
+ * file is written anew as below.
+ *
+ * Otherwise: written anew as prettier lays out JSON (see
+ * bkt_json_to_document()): 2-space indent, `"key": value`, each entry on
+ * one line if it fits in 80 columns else one member per line, members in
+ * their order, final newline. */
 char    *bkt_manifest_to_data (BktManifest *self, gsize *length);
 /* Atomic: write PATH.XXXXXX in the same directory, fsync, rename; the
  * parent directory is created (0700) if missing. */

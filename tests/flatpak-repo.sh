@@ -7,6 +7,8 @@
 #             app/org.test.Hello/ARCH/master
 #             app/org.test.Second/ARCH/stable   (a non-"master" branch on purpose:
 #                                                 installers must resolve branches)
+#             app/org.test.NoRuntime/ARCH/master (needs org.test.Nowhere, which no repo
+#                                                 has: it can never be installed)
 #             app/org.test.AppNNN/ARCH/master   (NNN = 001..N with --apps N)
 #
 # usage: flatpak-repo.sh [--apps N] DIR
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --apps) n_apps="${2:?--apps needs a number}"; shift 2 ;;
     --apps=*) n_apps="${1#--apps=}"; shift ;;
-    -h|--help) sed -n '3,17p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; exit 0 ;;
     -*) echo "flatpak-repo.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -79,12 +81,12 @@ fi
 # One app: metadata written directly (what `flatpak build-finish
 # --command=...` would produce) to save a process per app.
 build_app() {
-  local id="$1" branch="$2" app="$work/app-$1"
+  local id="$1" branch="$2" runtime="${3:-org.test.Platform}" app="$work/app-$1"
   has_ref "app/$id/$arch/$branch" && return 0
   # "export/" marks the build as finalized for build-export.
   mkdir -p "$app/files/bin" "$app/export"
-  printf '[Application]\nname=%s\nruntime=org.test.Platform/%s/master\nsdk=org.test.Platform/%s/master\ncommand=hello.sh\n' \
-    "$id" "$arch" "$arch" > "$app/metadata"
+  printf '[Application]\nname=%s\nruntime=%s/%s/master\nsdk=%s/%s/master\ncommand=hello.sh\n' \
+    "$id" "$runtime" "$arch" "$runtime" "$arch" > "$app/metadata"
   printf '#!/bin/sh\necho "Hello world, from %s"\n' "$id" > "$app/files/bin/hello.sh"
   chmod +x "$app/files/bin/hello.sh"
   export_quiet "$repo" "$app" "$branch"
@@ -93,6 +95,7 @@ build_app() {
 
 build_app org.test.Hello master
 build_app org.test.Second stable
+build_app org.test.NoRuntime master org.test.Nowhere
 for i in $(seq 1 "$n_apps"); do
   build_app "$(printf 'org.test.App%03d' "$i")" master
 done

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <sys/types.h>
@@ -21,18 +20,20 @@
  * the two installations; the tests run in order as one scenario and each
  * leaves the installations as the next one expects (noted per test).
  *
- * System bus: libflatpak asks malcontent (over the system bus) whether an
- * install is allowed, except for root.  The test points both buses at a
- * private dbus-daemon with nothing activatable, so the check finds no
- * accounts service and is skipped; nothing reaches the host's buses.
- * System-scope installs need root anyway (otherwise libflatpak goes
- * through its system helper), so without root the installing tests are
- * skipped. */
+ * Buses: libflatpak asks malcontent over the system bus whether an install
+ * is allowed, except for root, and after a transaction it asks both buses
+ * to ReloadConfig.  Both bus addresses point at a socket nobody listens
+ * on: as root nothing needs a bus, nothing reaches the host's buses, and
+ * libflatpak 1.14's leak of every ReloadConfig reply (64 bytes, which
+ * LeakSanitizer would report) never happens.  A non-root user install
+ * would need a private dbus-daemon as the system bus (malcontent's service
+ * is then missing and the check is skipped), but system-scope installs
+ * need root anyway (otherwise libflatpak goes through its system helper),
+ * so without root the installing tests are skipped. */
 
 static char *tmp_dir;
 static char *repo_url;
 static char *repo_link_url;  /* same repo, other URL: for modify-remote */
-static GPid bus_pid;
 static gboolean can_install;
 static guint manifest_counter;
 
@@ -54,50 +55,17 @@ set_env_dir (const char *variable, const char *name)
   g_setenv (variable, path, TRUE);
 }
 
+/* Both buses point at a socket nobody listens on: see the comment at the
+ * top.  Any attempt by libflatpak to reach a bus fails at once instead of
+ * touching the host's buses. */
 static void
-start_private_bus (void)
+isolate_buses (void)
 {
-  g_autofree char *config = tmp_path ("bus.conf");
-  g_autofree char *socket = tmp_path ("bus.socket");
-  g_autofree char *text = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
-  g_auto(GStrv) lines = NULL;
-  int status;
-  const char *argv[] = { "dbus-daemon", NULL, "--fork", "--print-address=1", "--print-pid=1", NULL };
-  g_autofree char *config_arg = NULL;
+  g_autofree char *socket = tmp_path ("no-bus.socket");
+  g_autofree char *address = g_strconcat ("unix:path=", socket, NULL);
 
-  text = g_strdup_printf ("<busconfig>\n"
-                          "  <type>session</type>\n"
-                          "  <listen>unix:path=%s</listen>\n"
-                          "  <policy context=\"default\">\n"
-                          "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                          "    <allow eavesdrop=\"true\"/>\n"
-                          "    <allow own=\"*\"/>\n"
-                          "  </policy>\n"
-                          "</busconfig>\n", socket);
-  g_assert_true (g_file_set_contents (config, text, -1, &error));
-  config_arg = g_strconcat ("--config-file=", config, NULL);
-  argv[1] = config_arg;
-
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error) ||
-      !g_spawn_check_wait_status (status, &error))
-    {
-      /* Without dbus-daemon, an address with nothing behind it: enough as
-       * root (the check is skipped), and nothing leaks to the host bus. */
-      g_autofree char *address = g_strconcat ("unix:path=", socket, NULL);
-      g_test_message ("no private bus (%s %s); using %s", error->message, err != NULL ? err : "", address);
-      g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", address, TRUE);
-      g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
-      return;
-    }
-  lines = g_strsplit (out, "\n", -1);
-  g_assert_cmpuint (g_strv_length (lines), >=, 2);
-  bus_pid = (GPid) g_ascii_strtoll (lines[1], NULL, 10);
-  g_assert_cmpint (bus_pid, >, 0);
-  g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", lines[0], TRUE);
-  g_setenv ("DBUS_SESSION_BUS_ADDRESS", lines[0], TRUE);
+  g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", address, TRUE);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
 }
 
 static gboolean
@@ -149,7 +117,7 @@ setup_environment (void)
   set_env_dir ("FLATPAK_SYSTEM_DIR", "flatpak-system");
   set_env_dir ("FLATPAK_CONFIG_DIR", "flatpak-config");
   g_setenv ("FLATPAK_TTY_PROGRESS", "0", TRUE);
-  start_private_bus ();
+  isolate_buses ();
 
   can_install = geteuid () == 0 && build_repo ();
 }
@@ -157,8 +125,6 @@ setup_environment (void)
 static void
 teardown_environment (void)
 {
-  if (bus_pid > 0)
-    kill (bus_pid, SIGTERM);
   if (g_getenv ("BKT_TEST_KEEP_TMP") == NULL)
     {
       /* flatpak leaves read-only trees behind: rm copes, a GFile walk
@@ -234,7 +200,7 @@ new_loaded (gboolean read_user, gboolean read_system)
   g_autoptr(BktSubsystem) fp = bkt_flatpak_new (read_user, read_system);
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (bkt_subsystem_load_live (fp, NULL, &error));
+  bkt_subsystem_load_live (fp, NULL, &error);
   g_assert_no_error (error);
   return g_steal_pointer (&fp);
 }
@@ -305,8 +271,8 @@ live_ops (GPtrArray *ops)
 typedef struct {
   GHashTable *results;   /* op id → "" or the error message */
   GHashTable *codes;     /* op id → BktError code (GINT_TO_POINTER), failures only */
-  guint       n_progress;
-  guint       n_messages;
+  GPtrArray  *progress;   /* "target fraction detail" */
+  GPtrArray  *messages;
   GMutex      lock;
 } Recorder;
 
@@ -315,6 +281,8 @@ recorder_clear (Recorder *r)
 {
   g_clear_pointer (&r->results, g_hash_table_unref);
   g_clear_pointer (&r->codes, g_hash_table_unref);
+  g_clear_pointer (&r->progress, g_ptr_array_unref);
+  g_clear_pointer (&r->messages, g_ptr_array_unref);
   g_mutex_clear (&r->lock);
 }
 
@@ -328,7 +296,8 @@ record_progress (gpointer user_data, BktOperation *op, double fraction, const ch
   g_assert_cmpfloat (fraction, >=, 0.0);
   g_assert_cmpfloat (fraction, <=, 1.0);
   g_mutex_lock (&r->lock);
-  r->n_progress++;
+  g_ptr_array_add (r->progress, g_strdup_printf ("%s %.2f %s", bkt_operation_get_target (op), fraction,
+                                                 detail != NULL ? detail : "-"));
   g_mutex_unlock (&r->lock);
 }
 
@@ -356,7 +325,7 @@ record_message (gpointer user_data, const char *text)
   Recorder *r = user_data;
 
   g_mutex_lock (&r->lock);
-  r->n_messages++;
+  g_ptr_array_add (r->messages, g_strdup (text));
   g_mutex_unlock (&r->lock);
 }
 
@@ -365,7 +334,8 @@ recorder_init (Recorder *r)
 {
   r->results = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   r->codes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  r->n_progress = r->n_messages = 0;
+  r->progress = g_ptr_array_new_with_free_func (g_free);
+  r->messages = g_ptr_array_new_with_free_func (g_free);
   g_mutex_init (&r->lock);
 }
 
@@ -500,6 +470,9 @@ assert_invalid (BktSubsystem *fp, BktManifestSet *m, const char *action, GVarian
 
   g_assert_null (ops);
   g_assert_error (error, BKT_ERROR, code);
+  /* Messages cross D-Bus: valid UTF-8, and a huge argument is not echoed. */
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  g_assert_cmpuint (strlen (error->message), <, 1024);
   g_test_message ("%s → %s", action, error->message);
 }
 
@@ -509,8 +482,10 @@ test_change_invalid (void)
   g_autoptr(BktSubsystem) fp = new_loaded (TRUE, TRUE);
   g_autoptr(BktManifestSet) m = load_manifests (NULL, NULL);
   g_autofree char *long_id = g_strnfill (300, 'a');
+  g_autofree char *huge = NULL;
   static const char * const bad_ids[] = { "-foo", "foo", "a..b", "org.example", "org.-x.App",
-                                          "org.example.", ".org.example.App", "org.1x.App", "org.ex ample.App" };
+                                          "org.example.", ".org.example.App", "org.1x.App", "org.ex ample.App",
+                                          "org.t\xc3\xa9st.App" };
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad_ids); i++)
     {
@@ -538,6 +513,15 @@ test_change_invalid (void)
                   BKT_ERROR_INVALID_ARGUMENT);
   assert_invalid (fp, m, "add", g_variant_new_parsed ("('org.test.Hello',)"), BKT_ERROR_INVALID_ARGUMENT);
   assert_invalid (fp, m, "frobnicate", g_variant_new_parsed ("@a{sv} {}"), BKT_ERROR_NOT_SUPPORTED);
+
+  /* 10 MB where a scope and a key are expected. */
+  huge = g_strnfill (10 * 1024 * 1024, 'x');
+  assert_invalid (fp, m, "add", g_variant_new_parsed ("{'id': <'org.test.Hello'>, 'scope': <%s>}", huge),
+                  BKT_ERROR_INVALID_ARGUMENT);
+  assert_invalid (fp, m, "add", g_variant_new_parsed ("{%s: <'x'>}", huge), BKT_ERROR_INVALID_ARGUMENT);
+  assert_invalid (fp, m, "add", g_variant_new_parsed ("{'id': <%s>}", huge), BKT_ERROR_INVALID_ARGUMENT);
+  assert_invalid (fp, m, "add", g_variant_new_parsed ("{'id': <'org.test.Hello'>, 'remote': <%s>}", huge),
+                  BKT_ERROR_INVALID_ARGUMENT);
 
   /* Valid ids get through validation (then fail on what is not there). */
   assert_invalid (fp, m, "remove", g_variant_new_parsed ("{'id': <'org.example.Not-There_2'>}"),
@@ -615,7 +599,16 @@ test_apply (void)
   g_test_message ("execute (2 remotes, runtime + 2 apps in 2 installations): %.2f s", seconds_since (start));
   for (guint i = 0; i < ops->len; i++)
     g_assert_cmpstr (g_hash_table_lookup (r.results, bkt_operation_get_id (g_ptr_array_index (ops, i))), ==, "");
-  g_assert_cmpuint (r.n_progress, >=, ops->len);
+  /* Every op moves to 1; the runtime flatpak adds for Hello is announced
+   * and its download counts towards Hello. */
+  g_assert_cmpuint (r.progress->len, >=, ops->len);
+  for (guint i = 0; i < r.progress->len; i++)
+    g_test_message ("progress: %s", (char *) g_ptr_array_index (r.progress, i));
+  for (guint i = 0; i < r.messages->len; i++)
+    g_test_message ("message: %s", (char *) g_ptr_array_index (r.messages, i));
+  g_assert_cmpuint (r.messages->len, ==, 1);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (r.messages, 0), "install runtime/org.test.Platform/"));
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (r.messages, 0), "(needed by flatpak:org.test.Hello)"));
 
   g_assert_true (is_installed (BKT_SCOPE_SYSTEM, "org.test.Hello", "master"));
   g_assert_true (is_installed (BKT_SCOPE_USER, "org.test.Second", "stable"));
@@ -755,7 +748,11 @@ test_drift (void)
                    "run `bkt apply` to reinstall or `bkt flatpak remove org.test.Hello` to forget it");
 
   /* From nothing, capture records the remotes too (gpg_verify kept off,
-   * or the entry could not recreate them). */
+   * or the entry could not recreate them); an app in both scopes is
+   * recorded once, system-wide, since the manifest holds one entry per id. */
+  hand_change (BKT_SCOPE_SYSTEM, "test", "org.test.Second", "stable");
+  g_clear_object (&fp);
+  fp = new_loaded (TRUE, TRUE);
   empty = load_manifests (NULL, NULL);
   g_assert_true (bkt_subsystem_plan_capture (fp, empty, all_ops, all_warnings, &error));
   g_assert_no_error (error);
@@ -771,7 +768,11 @@ test_drift (void)
   g_assert_cmpstr (json_object_get_string_member (entry, "url"), ==, repo_url);
   g_assert_cmpstr (json_object_get_string_member (entry, "scope"), ==, "user");
   g_assert_false (json_object_get_boolean_member (entry, "gpg_verify"));
+  entry = json_object_get_object_member (bkt_operation_get_details (g_ptr_array_index (all_ops, 3)), "entry");
+  g_assert_cmpstr (json_object_get_string_member (entry, "scope"), ==, "system");
+  g_assert_cmpstr (json_object_get_string_member (entry, "remote"), ==, "test");
   g_assert_cmpuint (all_warnings->len, ==, 0);
+  hand_change (BKT_SCOPE_SYSTEM, NULL, "org.test.Second", "stable");
 
   /* apply puts Hello back. */
   fix = plan_apply (fp, m, NULL);
@@ -910,6 +911,7 @@ test_partial_failure (void)
   g_autoptr(BktSubsystem) fp = NULL;
   g_autoptr(GPtrArray) missing = NULL;
   g_autoptr(GPtrArray) good = NULL;
+  g_autoptr(GPtrArray) no_runtime = NULL;
   g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GError) error = NULL;
   g_auto(Recorder) r = { 0 };
@@ -927,7 +929,13 @@ test_partial_failure (void)
   good = plan_change (fp, m, "add", g_variant_new_parsed ("{'id': <'org.test.App002'>, 'remote': <'test'>}"),
                       &error);
   g_assert_no_error (error);
+  /* In the remote, so `add` accepts it, but its runtime is nowhere: that
+   * fails a whole flatpak transaction before anything runs. */
+  no_runtime = plan_change (fp, m, "add", g_variant_new_parsed ("{'id': <'org.test.NoRuntime'>, "
+                                                                "'remote': <'test'>}"), &error);
+  g_assert_no_error (error);
   g_ptr_array_add (ops, g_object_ref (g_ptr_array_index (missing, 0)));
+  g_ptr_array_add (ops, g_object_ref (g_ptr_array_index (no_runtime, 0)));
   g_ptr_array_add (ops, g_object_ref (g_ptr_array_index (good, 0)));
   /* Also a remote that does not exist, forced. */
   {
@@ -946,6 +954,8 @@ test_partial_failure (void)
                    BKT_ERROR_NOT_FOUND);
   result = result_of (&r, ops, "install", "flatpak:org.test.Hello");
   g_assert_cmpstr (result, ==, "flatpak remote nowhere is not configured in the user installation");
+  result = result_of (&r, ops, "install", "flatpak:org.test.NoRuntime");
+  g_assert_nonnull (strstr (result, "requires the runtime org.test.Nowhere"));
   g_assert_cmpstr (result_of (&r, ops, "install", "flatpak:org.test.App002"), ==, "");
   g_assert_true (is_installed (BKT_SCOPE_SYSTEM, "org.test.App002", "master"));
   g_assert_false (is_installed (BKT_SCOPE_USER, "org.test.Hello", "master"));

@@ -127,6 +127,134 @@ entry_key_at (BktManifest *m, guint i)
   return bkt_manifest_entry_key (bkt_manifest_get_kind (m), entry);
 }
 
+/* Both hold the same entries (json_node_equal()), by key. */
+static void
+assert_same_entries (BktManifest *a, BktManifest *b)
+{
+  JsonArray *entries = bkt_manifest_get_entries (a);
+
+  g_assert_cmpuint (bkt_manifest_get_n_entries (a), ==, bkt_manifest_get_n_entries (b));
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonNode *node = json_array_get_element (entries, i);
+      g_autofree char *key = entry_key_at (a, i);
+      JsonObject *other = bkt_manifest_lookup (b, key);
+      g_autoptr(JsonNode) other_node = NULL;
+
+      g_assert_nonnull (other);
+      other_node = json_node_init_object (json_node_alloc (), other);
+      g_assert_true (json_node_equal (node, other_node));
+    }
+}
+
+/* The original distribution's file of @kind; its text in @contents if
+ * not NULL. */
+static BktManifest *
+load_fixture (BktManifestKind kind, char **contents)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "original",
+                                                 bkt_manifest_kind_file_name (kind), NULL);
+  g_autoptr(GError) error = NULL;
+  BktManifest *m = bkt_manifest_load_file (kind, path, &error);
+
+  g_assert_no_error (error);
+  if (contents != NULL)
+    *contents = read_file (path);
+  return m;
+}
+
+/* Saves @m into @dir, checks that the file is what to_data() gives and
+ * reads back to the entries @m holds; returns the file's contents. */
+static char *
+save_and_check (BktManifest *m, const char *dir)
+{
+  BktManifestKind kind = bkt_manifest_get_kind (m);
+  g_autofree char *path = g_build_filename (dir, bkt_manifest_kind_file_name (kind), NULL);
+  g_autofree char *data = bkt_manifest_to_data (m, NULL);
+  g_autoptr(BktManifest) back = NULL;
+  g_autoptr(GError) error = NULL;
+  char *contents;
+
+  g_assert_true (bkt_manifest_save (m, path, &error));
+  g_assert_no_error (error);
+  contents = read_file (path);
+  g_assert_cmpstr (contents, ==, data);
+  back = bkt_manifest_load_file (kind, path, &error);
+  g_assert_no_error (error);
+  assert_same_entries (m, back);
+  return contents;
+}
+
+/* Index of the first line of @text containing @needle. */
+static guint
+line_of (const char *text, const char *needle)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], needle) != NULL)
+      return i;
+  g_assert_not_reached ();
+  return 0;
+}
+
+static guint
+n_lines (const char *text)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  return g_strv_length (lines);
+}
+
+/* @after must be @before with its lines from @at on, @removed, replaced
+ * by @inserted, and nothing else changed: the lines outside that block
+ * are the longest common prefix and suffix of both texts. */
+static void
+assert_diff (const char *before, const char *after, guint at,
+             const char * const *removed, const char * const *inserted)
+{
+  g_auto(GStrv) a = g_strsplit (before, "\n", -1);
+  g_auto(GStrv) b = g_strsplit (after, "\n", -1);
+  guint na = g_strv_length (a), nb = g_strv_length (b);
+  guint p = 0, q = 0;
+  g_autoptr(GString) got_removed = g_string_new (NULL);
+  g_autoptr(GString) got_inserted = g_string_new (NULL);
+  g_autofree char *want_removed = g_strjoinv ("|\n", (GStrv) removed);
+  g_autofree char *want_inserted = g_strjoinv ("|\n", (GStrv) inserted);
+
+  while (p < na && p < nb && g_str_equal (a[p], b[p]))
+    p++;
+  while (q < na - p && q < nb - p && g_str_equal (a[na - 1 - q], b[nb - 1 - q]))
+    q++;
+  for (guint i = p; i < na - q; i++)
+    g_string_append_printf (got_removed, "%s%s", i > p ? "|\n" : "", a[i]);
+  for (guint i = p; i < nb - q; i++)
+    g_string_append_printf (got_inserted, "%s%s", i > p ? "|\n" : "", b[i]);
+
+  g_assert_cmpstr (got_removed->str, ==, want_removed);
+  g_assert_cmpstr (got_inserted->str, ==, want_inserted);
+  g_assert_cmpuint (p, ==, at);
+}
+
+#define LINES(...) ((const char * const []) { __VA_ARGS__, NULL })
+#define NO_LINES ((const char * const []) { NULL })
+
+static void
+upsert_json (BktManifest *m, const char *json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = json_from_string (json, &error);
+
+  g_assert_no_error (error);
+  bkt_manifest_upsert (m, json_node_get_object (node));
+}
+
+static void
+assert_data (BktManifest *m, const char *expected)
+{
+  g_autofree char *data = bkt_manifest_to_data (m, NULL);
+  g_assert_cmpstr (data, ==, expected);
+}
+
 /* ------------------------------------------------------------------ */
 /* Kinds and keys                                                       */
 
@@ -197,7 +325,9 @@ check_fixture (BktManifestKind kind, const char *file, const char *member)
   g_autoptr(GError) error = NULL;
   g_autoptr(BktManifest) m = bkt_manifest_load_file (kind, path, &error);
   g_autoptr(BktManifest) again = NULL;
+  g_autoptr(TmpDir) dir = make_tmp_dir ();
   g_autofree char *data = NULL;
+  g_autofree char *saved = NULL;
   guint expected = count_occurrences (contents, needle);
 
   g_assert_no_error (error);
@@ -215,6 +345,13 @@ check_fixture (BktManifestKind kind, const char *file, const char *member)
   g_assert_cmpuint (bkt_manifest_get_n_entries (again), ==, expected);
   g_assert_true (g_str_has_suffix (data, "}\n"));
   g_assert_nonnull (strstr (data, "\"$schema\""));
+
+  /* Byte for byte what it was, even sorted: sorting orders the view, not
+   * the file. */
+  g_assert_cmpstr (data, ==, contents);
+  bkt_manifest_sort (m);
+  saved = save_and_check (m, dir);
+  g_assert_cmpstr (saved, ==, contents);
 }
 
 static void
@@ -438,38 +575,44 @@ test_unknown_members_round_trip (void)
     "}\n";
   const char *expected =
     "{\n"
-    "  \"$schema\" : \"https://example.org/flatpak-apps.schema.json\",\n"
-    "  \"apps\" : [\n"
+    "  \"$schema\": \"https://example.org/flatpak-apps.schema.json\",\n"
+    "  \"apps\": [\n"
     "    {\n"
-    "      \"id\" : \"org.a.B\",\n"
-    "      \"remote\" : \"flathub\",\n"
-    "      \"scope\" : \"system\",\n"
-    "      \"x-note\" : {\n"
-    "        \"why\" : [\n"
-    "          1,\n"
-    "          2.5,\n"
-    "          true,\n"
-    "          null\n"
-    "        ]\n"
-    "      }\n"
+    "      \"id\": \"org.a.B\",\n"
+    "      \"remote\": \"flathub\",\n"
+    "      \"scope\": \"system\",\n"
+    "      \"x-note\": { \"why\": [1, 2.5, true, null] }\n"
     "    }\n"
     "  ],\n"
-    "  \"x-top\" : \"kept\"\n"
+    "  \"x-top\": \"kept\"\n"
     "}\n";
   g_autoptr(BktManifest) m = load_ok (BKT_MANIFEST_FLATPAK_APPS, "a.json", input);
+  g_autoptr(BktManifest) copy = bkt_manifest_copy (m);
   g_autoptr(BktManifest) again = NULL;
+  g_autoptr(BktManifest) again_copy = NULL;
   g_autofree char *data = NULL;
   g_autofree char *data2 = NULL;
+  g_autofree char *data3 = NULL;
   gsize length;
 
+  /* Not edited: the file as it was, however it is laid out. */
   data = bkt_manifest_to_data (m, &length);
+  g_assert_cmpstr (data, ==, input);
+  g_assert_cmpuint (length, ==, strlen (input));
+  g_clear_pointer (&data, g_free);
+
+  /* Written anew (a copy is not the file), unknown members included. */
+  data = bkt_manifest_to_data (copy, &length);
   g_assert_cmpstr (data, ==, expected);
   g_assert_cmpuint (length, ==, strlen (expected));
 
-  /* Stable: writing what we wrote changes nothing. */
+  /* Stable: writing what we wrote changes nothing, either way. */
   again = load_ok (BKT_MANIFEST_FLATPAK_APPS, "a.json", data);
   data2 = bkt_manifest_to_data (again, NULL);
   g_assert_cmpstr (data2, ==, data);
+  again_copy = bkt_manifest_copy (again);
+  data3 = bkt_manifest_to_data (again_copy, NULL);
+  g_assert_cmpstr (data3, ==, data);
 }
 
 static JsonObject *
@@ -588,12 +731,12 @@ test_new_entries_order (void)
   data = bkt_manifest_to_data (m, NULL);
   g_assert_cmpstr (data, ==,
                    "{\n"
-                   "  \"settings\" : [\n"
+                   "  \"settings\": [\n"
                    "    {\n"
-                   "      \"schema\" : \"org.gnome.desktop.interface\",\n"
-                   "      \"key\" : \"gtk-theme\",\n"
-                   "      \"value\" : \"'adw-gtk3'\",\n"
-                   "      \"comment\" : \"why\"\n"
+                   "      \"schema\": \"org.gnome.desktop.interface\",\n"
+                   "      \"key\": \"gtk-theme\",\n"
+                   "      \"value\": \"'adw-gtk3'\",\n"
+                   "      \"comment\": \"why\"\n"
                    "    }\n"
                    "  ]\n"
                    "}\n");
@@ -611,9 +754,11 @@ test_copy_is_deep (void)
   g_autofree char *d1 = NULL;
   g_autofree char *d2 = NULL;
 
+  /* The same entries, though only @m writes the file's own bytes. */
+  assert_same_entries (m, copy);
   d1 = bkt_manifest_to_data (m, NULL);
   d2 = bkt_manifest_to_data (copy, NULL);
-  g_assert_cmpstr (d1, ==, d2);
+  g_assert_cmpstr (d2, ==, "{\n  \"apps\": [\n    { \"id\": \"org.a.A\", \"remote\": \"flathub\", \"scope\": \"user\", \"x\": { \"y\": 1 } }\n  ]\n}\n");
   g_assert_cmpstr (bkt_manifest_get_origin (copy), ==, "a.json");
 
   bkt_manifest_upsert (copy, other);
@@ -626,6 +771,312 @@ test_copy_is_deep (void)
   g_assert_cmpstr (json_object_get_string_member (orig_entry, "remote"), ==, "flathub");
   g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (orig_entry, "x"), "y"), ==, 1);
   g_assert_cmpuint (bkt_manifest_get_n_entries (m), ==, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing: the file's own layout, and new files                       */
+
+/* flatpak-apps.json as distributed, with @upsert (an app "ID REMOTE
+ * SCOPE") or @remove applied, saved: the file differs from the original
+ * by exactly the block assert_diff() is given. */
+static void
+check_apps_edit (const char *dir, const char *upsert, const char *remove, guint at,
+                 const char * const *removed, const char * const *inserted)
+{
+  g_autofree char *orig = NULL;
+  g_autoptr(BktManifest) m = load_fixture (BKT_MANIFEST_FLATPAK_APPS, &orig);
+  g_autofree char *out = NULL;
+
+  if (upsert != NULL)
+    {
+      g_auto(GStrv) f = g_strsplit (upsert, " ", 3);
+      g_autoptr(JsonObject) app = new_app (f[0], f[1], f[2]);
+
+      bkt_manifest_upsert (m, app);
+    }
+  if (remove != NULL)
+    g_assert_true (bkt_manifest_remove (m, remove));
+  /* The engine sorts before saving: that orders the view only. */
+  bkt_manifest_sort (m);
+  out = save_and_check (m, dir);
+  assert_diff (orig, out, at, removed, inserted);
+}
+
+static void
+test_fixture_apps_edits (void)
+{
+  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autofree char *orig = NULL;
+  g_autoptr(BktManifest) m = load_fixture (BKT_MANIFEST_FLATPAK_APPS, &orig);
+  g_autoptr(JsonObject) xemu = new_app ("app.xemu.xemu", "flathub", "user");
+  g_autoptr(JsonObject) boxes = new_app ("org.gnome.Boxes", "flathub", "system");
+  g_autoptr(JsonObject) gradia = new_app ("be.alexandervanhee.gradia", "flathub", "user");
+  const char *vlc = "    { \"id\": \"org.videolan.VLC\", \"remote\": \"flathub\", \"scope\": \"system\" }";
+  g_autofree char *vlc_comma = g_strconcat (vlc, ",", NULL);
+  g_autofree char *out = NULL;
+
+  /* Added: one line at its place in the file's order (letters compared
+   * without case), though in memory the list is sorted by bytes. */
+  check_apps_edit (dir, "org.gnome.Boxes flathub system", NULL, line_of (orig, "\"org.gnome.baobab\"") + 1,
+                   NO_LINES, LINES ("    { \"id\": \"org.gnome.Boxes\", \"remote\": \"flathub\", \"scope\": \"system\" },"));
+  check_apps_edit (dir, "aa.example.First flathub system", NULL, 3,
+                   NO_LINES, LINES ("    { \"id\": \"aa.example.First\", \"remote\": \"flathub\", \"scope\": \"system\" },"));
+  /* Last: the entry before it gains a comma. */
+  check_apps_edit (dir, "zz.example.Last flathub user", NULL, n_lines (orig) - 4, LINES ("    }"),
+                   LINES ("    },", "    { \"id\": \"zz.example.Last\", \"remote\": \"flathub\", \"scope\": \"user\" }"));
+
+  /* Removed: its line goes, nothing else; the last one takes the comma
+   * of the entry before it. */
+  check_apps_edit (dir, NULL, "app.xemu.xemu", 3,
+                   LINES ("    { \"id\": \"app.xemu.xemu\", \"remote\": \"flathub\", \"scope\": \"user\" },"), NO_LINES);
+  check_apps_edit (dir, NULL, "org.virt_manager.virt-manager", line_of (orig, "org.videolan.VLC"),
+                   LINES (vlc_comma, "    {", "      \"id\": \"org.virt_manager.virt-manager\",",
+                          "      \"remote\": \"flathub\",", "      \"scope\": \"system\"", "    }"),
+                   LINES (vlc));
+
+  /* Replaced, expanded: stays expanded (though it would now fit on one
+   * line), members in their order; only the changed line differs. */
+  check_apps_edit (dir, "be.alexandervanhee.gradia flathub user", NULL,
+                   line_of (orig, "be.alexandervanhee.gradia") + 2,
+                   LINES ("      \"scope\": \"system\""), LINES ("      \"scope\": \"user\""));
+  /* Replaced, one line: stays so while it fits in 80 columns with its
+   * comma, is expanded when it no longer does. */
+  check_apps_edit (dir, "org.gnome.Logs flathub user", NULL, line_of (orig, "org.gnome.Logs"),
+                   LINES ("    { \"id\": \"org.gnome.Logs\", \"remote\": \"flathub\", \"scope\": \"system\" },"),
+                   LINES ("    { \"id\": \"org.gnome.Logs\", \"remote\": \"flathub\", \"scope\": \"user\" },"));
+  check_apps_edit (dir, "com.discordapp.Discord flathub-beta system", NULL, line_of (orig, "com.discordapp.Discord"),
+                   LINES ("    { \"id\": \"com.discordapp.Discord\", \"remote\": \"flathub\", \"scope\": \"system\" },"),
+                   LINES ("    {", "      \"id\": \"com.discordapp.Discord\",", "      \"remote\": \"flathub-beta\",",
+                          "      \"scope\": \"system\"", "    },"));
+
+  /* Changed in place through lookup(), not upsert(): noticed all the
+   * same.  Removed and added back as it was: nothing to write. */
+  json_object_set_string_member (bkt_manifest_lookup (m, "org.videolan.VLC"), "scope", "user");
+  out = save_and_check (m, dir);
+  assert_diff (orig, out, line_of (orig, "org.videolan.VLC"), LINES (vlc_comma),
+               LINES ("    { \"id\": \"org.videolan.VLC\", \"remote\": \"flathub\", \"scope\": \"user\" },"));
+  g_clear_pointer (&out, g_free);
+  g_clear_object (&m);
+  m = load_fixture (BKT_MANIFEST_FLATPAK_APPS, NULL);
+  g_assert_true (bkt_manifest_remove (m, "app.xemu.xemu"));
+  bkt_manifest_upsert (m, xemu);
+  out = save_and_check (m, dir);
+  g_assert_cmpstr (out, ==, orig);
+  g_clear_pointer (&out, g_free);
+
+  /* Everything at once: each change where it belongs, and the file reads
+   * back to what the manifest holds (save_and_check()). */
+  bkt_manifest_upsert (m, boxes);
+  bkt_manifest_upsert (m, gradia);
+  g_assert_true (bkt_manifest_remove (m, "org.gnome.Totem"));
+  g_assert_true (bkt_manifest_remove (m, "org.gnome.Weather"));
+  g_assert_true (bkt_manifest_remove (m, "org.virt_manager.virt-manager"));
+  bkt_manifest_sort (m);
+  out = save_and_check (m, dir);
+  g_assert_cmpuint (n_lines (out), ==, n_lines (orig) + 1 - 2 - 5);
+  g_assert_nonnull (strstr (out, "\"org.gnome.baobab\", \"remote\": \"flathub\", \"scope\": \"system\" },\n"
+                                 "    { \"id\": \"org.gnome.Boxes\""));
+  g_assert_nonnull (strstr (out, "\"org.gnome.TextEditor\", \"remote\": \"flathub\", \"scope\": \"system\" },\n"
+                                 "    {\n      \"id\": \"org.gustavoperedo.FontDownloader\""));
+  g_assert_nonnull (strstr (out, "\"be.alexandervanhee.gradia\",\n      \"remote\": \"flathub\",\n"
+                                 "      \"scope\": \"user\"\n    },\n"));
+  g_assert_true (g_str_has_suffix (out, "\"org.videolan.VLC\", \"remote\": \"flathub\", \"scope\": \"system\" }\n  ]\n}\n"));
+}
+
+static void
+test_fixture_gsettings_edits (void)
+{
+  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autofree char *orig = NULL;
+  g_autoptr(BktManifest) m = load_fixture (BKT_MANIFEST_GSETTINGS, &orig);
+  const char *key = "org.gnome.settings-daemon.plugins.power sleep-inactive-ac-type";
+  g_autoptr(GList) names = NULL;
+  g_autofree char *out = NULL;
+
+  /* A new value, the comment carried over as capture does: one line,
+   * the entry still expanded, its members in their order. */
+  upsert_json (m, "{\"schema\": \"org.gnome.settings-daemon.plugins.power\", \"key\": \"sleep-inactive-ac-type\","
+                  " \"value\": \"'suspend'\", \"comment\": \"Disable auto-suspend on AC power"
+                  " (keep battery behavior as system default)\"}");
+  names = json_object_get_members (bkt_manifest_lookup (m, key));
+  g_assert_cmpuint (g_list_length (names), ==, 4);
+  g_assert_cmpstr (g_list_nth_data (names, 2), ==, "value");
+  out = save_and_check (m, dir);
+  assert_diff (orig, out, line_of (orig, "sleep-inactive-ac-type") + 1,
+               LINES ("      \"value\": \"'nothing'\","), LINES ("      \"value\": \"'suspend'\","));
+  g_clear_pointer (&out, g_free);
+
+  /* The file is not sorted: a new setting goes last; too long for one
+   * line, it is expanded.  (The old last "    }" gains a comma, which a
+   * line diff sees as lines inserted before the new last "    }".) */
+  g_clear_object (&m);
+  m = load_fixture (BKT_MANIFEST_GSETTINGS, NULL);
+  upsert_json (m, "{\"schema\": \"org.gnome.desktop.wm.preferences\", \"key\": \"button-layout\","
+                  " \"value\": \"'appmenu:minimize,close'\"}");
+  bkt_manifest_sort (m);
+  out = save_and_check (m, dir);
+  assert_diff (orig, out, n_lines (orig) - 4, NO_LINES,
+               LINES ("    },", "    {", "      \"schema\": \"org.gnome.desktop.wm.preferences\",",
+                      "      \"key\": \"button-layout\",", "      \"value\": \"'appmenu:minimize,close'\""));
+  g_clear_pointer (&out, g_free);
+
+  /* All removed: an empty list, "$schema" kept. */
+  g_clear_object (&m);
+  m = load_fixture (BKT_MANIFEST_GSETTINGS, NULL);
+  while (bkt_manifest_get_n_entries (m) > 0)
+    {
+      g_autofree char *k = entry_key_at (m, 0);
+      g_assert_true (bkt_manifest_remove (m, k));
+    }
+  out = save_and_check (m, dir);
+  g_assert_cmpstr (out, ==, "{\n  \"$schema\": \"https://wycats.github.io/bootc/gsettings.schema.json\",\n"
+                            "  \"settings\": []\n}\n");
+}
+
+#define APP_B "{\"id\": \"org.b.B\", \"remote\": \"r\", \"scope\": \"system\"}"
+#define LINE_B "{ \"id\": \"org.b.B\", \"remote\": \"r\", \"scope\": \"system\" }"
+
+static void
+test_edit_layouts (void)
+{
+  g_autoptr(BktManifest) m = NULL;
+
+  /* Compact, sorted: inserted in order, with the file's separator. */
+  m = load_ok (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+               "{\"apps\": [{\"id\": \"org.a.A\", \"remote\": \"r\", \"scope\": \"user\"},"
+               " {\"id\": \"org.c.C\", \"remote\": \"r\", \"scope\": \"user\"}]}");
+  upsert_json (m, APP_B);
+  assert_data (m, "{\"apps\": [{\"id\": \"org.a.A\", \"remote\": \"r\", \"scope\": \"user\"}, " LINE_B ","
+                  " {\"id\": \"org.c.C\", \"remote\": \"r\", \"scope\": \"user\"}]}");
+  g_assert_true (bkt_manifest_remove (m, "org.a.A"));
+  g_assert_true (bkt_manifest_remove (m, "org.c.C"));
+  assert_data (m, "{\"apps\": [" LINE_B "]}");
+  g_clear_object (&m);
+
+  /* Not sorted: sort() leaves the file's order, new entries go last. */
+  m = load_ok (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+               "{\n  \"apps\": [\n    { \"id\": \"org.z.Z\", \"remote\": \"r\", \"scope\": \"user\" },\n"
+               "    { \"id\": \"org.a.A\", \"remote\": \"r\", \"scope\": \"user\" }\n  ]\n}\n");
+  bkt_manifest_sort (m);
+  assert_data (m, "{\n  \"apps\": [\n    { \"id\": \"org.z.Z\", \"remote\": \"r\", \"scope\": \"user\" },\n"
+                  "    { \"id\": \"org.a.A\", \"remote\": \"r\", \"scope\": \"user\" }\n  ]\n}\n");
+  upsert_json (m, APP_B);
+  bkt_manifest_sort (m);
+  assert_data (m, "{\n  \"apps\": [\n    { \"id\": \"org.z.Z\", \"remote\": \"r\", \"scope\": \"user\" },\n"
+                  "    { \"id\": \"org.a.A\", \"remote\": \"r\", \"scope\": \"user\" },\n    " LINE_B "\n  ]\n}\n");
+  g_clear_object (&m);
+
+  /* 4-space indent and CRLF line ends are the file's: kept. */
+  m = load_ok (BKT_MANIFEST_FLATPAK_APPS, "a.json",
+               "{\r\n    \"apps\": [\r\n        {\r\n            \"id\": \"org.a.A\",\r\n"
+               "            \"remote\": \"flathub\",\r\n            \"scope\": \"system\"\r\n        }\r\n    ]\r\n}\r\n");
+  upsert_json (m, "{\"id\": \"org.a.A\", \"remote\": \"flathub\", \"scope\": \"user\"}");
+  upsert_json (m, APP_B);
+  assert_data (m, "{\r\n    \"apps\": [\r\n        {\r\n            \"id\": \"org.a.A\",\r\n"
+                  "            \"remote\": \"flathub\",\r\n            \"scope\": \"user\"\r\n        },\r\n"
+                  "        " LINE_B "\r\n    ]\r\n}\r\n");
+  g_clear_object (&m);
+
+  /* An empty list gets its first entry.  No list at all: unchanged, the
+   * file as it was; with an entry, written anew. */
+  m = load_ok (BKT_MANIFEST_FLATPAK_APPS, "a.json", "{\n  \"apps\": [],\n  \"x\": 1\n}\n");
+  upsert_json (m, APP_B);
+  assert_data (m, "{\n  \"apps\": [\n    " LINE_B "\n  ],\n  \"x\": 1\n}\n");
+  g_clear_object (&m);
+  m = load_ok (BKT_MANIFEST_FLATPAK_APPS, "a.json", "{\"$schema\":\"s\"}");
+  assert_data (m, "{\"$schema\":\"s\"}");
+  upsert_json (m, APP_B);
+  assert_data (m, "{\n  \"$schema\": \"s\",\n  \"apps\": [\n    " LINE_B "\n  ]\n}\n");
+}
+
+static void
+test_new_file_layout (void)
+{
+  g_autoptr(BktManifest) empty = bkt_manifest_new_empty (BKT_MANIFEST_FLATPAK_APPS);
+  g_autoptr(BktManifest) m = bkt_manifest_new_empty (BKT_MANIFEST_FLATPAK_REMOTES);
+  g_autoptr(BktManifest) apps = bkt_manifest_new_empty (BKT_MANIFEST_FLATPAK_APPS);
+
+  assert_data (empty, "{\n  \"apps\": []\n}\n");
+
+  upsert_json (m, "{\"name\": \"flathub\", \"url\": \"https://dl.flathub.org/\", \"filtered\": true}");
+  upsert_json (m, "{\"name\": \"appcenter\", \"url\": \"https://flatpak.elementary.io/repo\", \"scope\": \"system\"}");
+  upsert_json (m, "{\"name\": \"mine\", \"url\": \"https://x/\", \"x-small\": {\"list\": [1, \"two\"], \"empty\": {}},"
+                  " \"x-big\": {\"list\": [1, \"two\"], \"empty\": {},"
+                  " \"note\": \"long enough that this object no longer fits on its line\"}}");
+  bkt_manifest_sort (m);
+  assert_data (m,
+               "{\n  \"remotes\": [\n"
+               "    {\n      \"name\": \"appcenter\",\n      \"url\": \"https://flatpak.elementary.io/repo\",\n"
+               "      \"scope\": \"system\"\n    },\n"
+               "    { \"name\": \"flathub\", \"url\": \"https://dl.flathub.org/\", \"filtered\": true },\n"
+               "    {\n      \"name\": \"mine\",\n      \"url\": \"https://x/\",\n"
+               "      \"x-small\": { \"list\": [1, \"two\"], \"empty\": {} },\n"
+               "      \"x-big\": {\n        \"list\": [1, \"two\"],\n        \"empty\": {},\n"
+               "        \"note\": \"long enough that this object no longer fits on its line\"\n      }\n"
+               "    }\n  ]\n}\n");
+
+  /* 80 columns with the comma fit, 81 do not; the last entry has no
+   * comma to count. */
+  upsert_json (apps, "{\"id\": \"zzz.bambulab.BambuStudio\", \"remote\": \"flathub\", \"scope\": \"system\"}");
+  upsert_json (apps, "{\"id\": \"com.fightcade.Fightcade\", \"remote\": \"flathub\", \"scope\": \"system\"}");
+  upsert_json (apps, "{\"id\": \"com.bambulab.BambuStudio\", \"remote\": \"flathub\", \"scope\": \"system\"}");
+  bkt_manifest_sort (apps);
+  assert_data (apps,
+               "{\n  \"apps\": [\n"
+               "    {\n      \"id\": \"com.bambulab.BambuStudio\",\n      \"remote\": \"flathub\",\n"
+               "      \"scope\": \"system\"\n    },\n"
+               "    { \"id\": \"com.fightcade.Fightcade\", \"remote\": \"flathub\", \"scope\": \"system\" },\n"
+               "    { \"id\": \"zzz.bambulab.BambuStudio\", \"remote\": \"flathub\", \"scope\": \"system\" }\n"
+               "  ]\n}\n");
+}
+
+static void
+test_unicode_and_escapes (void)
+{
+  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  const char *text = "caf\xC3\xA9 \"q\" back\\slash\ttab\nnl\r\x01\x1f/ \xE2\x9C\x93 \xE6\x97\xA5\xE6\x9C\xAC";
+  g_autoptr(BktManifest) m = bkt_manifest_new_empty (BKT_MANIFEST_FLATPAK_APPS);
+  g_autoptr(BktManifest) back = NULL;
+  g_autoptr(JsonObject) app = new_app ("org.u.U", "flathub", "user");
+  g_autofree char *out = NULL;
+  g_autofree char *out2 = NULL;
+  JsonArray *got;
+
+  json_object_set_string_member (app, "x-text", text);
+  json_object_set_member (app, "x-numbers",
+                          json_from_string ("[42, -9223372036854775808, 0.1, 2.0, -1.5e300, 0.3333333333333333]", NULL));
+  bkt_manifest_upsert (m, app);
+  out = bkt_manifest_to_data (m, NULL);
+  g_assert_nonnull (strstr (out, "\"x-text\": \"caf\xC3\xA9 \\\"q\\\" back\\\\slash\\ttab\\nnl\\r\\u0001\\u001f/ "
+                                 "\xE2\x9C\x93 \xE6\x97\xA5\xE6\x9C\xAC\""));
+  /* Numbers are filled in, as prettier does. */
+  g_assert_nonnull (strstr (out, "      \"x-numbers\": [\n"
+                                 "        42, -9223372036854775808, 0.1, 2.0, -1.5e+300, 0.3333333333333333\n"
+                                 "      ]\n"));
+
+  /* Read back: the same values, 2.0 still a double, 42 an integer. */
+  back = load_ok (BKT_MANIFEST_FLATPAK_APPS, "u.json", out);
+  assert_same_entries (m, back);
+  got = json_object_get_array_member (bkt_manifest_lookup (back, "org.u.U"), "x-numbers");
+  g_assert_cmpint (json_node_get_value_type (json_array_get_element (got, 1)), ==, G_TYPE_INT64);
+  g_assert_cmpint (json_node_get_value_type (json_array_get_element (got, 3)), ==, G_TYPE_DOUBLE);
+  g_assert_true (json_array_get_double_element (got, 5) == 1.0 / 3.0);
+
+  /* In a file written by hand, escapes spelled another way stay as they
+   * are unless their entry changes. */
+  g_clear_object (&back);
+  back = load_ok (BKT_MANIFEST_FLATPAK_APPS, "u.json",
+                  "{\"apps\": [\n  {\"id\": \"org.u.U\", \"remote\": \"flathub\", \"scope\": \"user\", \"x\": \"caf\\u00e9\\/\"}\n]}\n");
+  out2 = save_and_check (back, dir);
+  g_assert_nonnull (strstr (out2, "\"caf\\u00e9\\/\""));
+  g_clear_pointer (&out2, g_free);
+  bkt_manifest_upsert (back, app);
+  out2 = save_and_check (back, dir);
+  g_assert_nonnull (strstr (out2, "caf\xC3\xA9 \\\"q\\\""));
+
+  /* Wide characters take two columns, combining marks none. */
+  g_assert_cmpuint (bkt_json_text_width ("\xE6\x97\xA5\xE6\x9C\xAC", -1), ==, 4);
+  g_assert_cmpuint (bkt_json_text_width ("e\xCC\x81", -1), ==, 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1072,6 +1523,11 @@ main (int argc, char *argv[])
   g_test_add_func ("/manifest/upsert-drops-known-members", test_upsert_drops_known_members);
   g_test_add_func ("/manifest/new-entries-order", test_new_entries_order);
   g_test_add_func ("/manifest/copy-is-deep", test_copy_is_deep);
+  g_test_add_func ("/manifest/write/fixture-apps-edits", test_fixture_apps_edits);
+  g_test_add_func ("/manifest/write/fixture-gsettings-edits", test_fixture_gsettings_edits);
+  g_test_add_func ("/manifest/write/edit-layouts", test_edit_layouts);
+  g_test_add_func ("/manifest/write/new-file-layout", test_new_file_layout);
+  g_test_add_func ("/manifest/write/unicode-and-escapes", test_unicode_and_escapes);
   g_test_add_func ("/manifest/missing-and-unreadable", test_missing_and_unreadable);
   g_test_add_func ("/manifest/save-atomic", test_save_atomic);
   g_test_add_func ("/manifest/save-failure-leaves-no-tmp", test_save_failure_leaves_no_tmp);

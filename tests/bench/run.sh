@@ -6,7 +6,8 @@
 # MISS and non-zero only when something failed to run.
 #
 # usage: tests/bench/run.sh [--runs N] [--loop-runs N] [--apps N] [--keys N]
-#                           [--repo-cache DIR] [--bkt-apply] [--keep] [BUILDDIR]
+#                           [--schemas N] [--repo-cache DIR] [--bkt-apply] [--keep]
+#                           [BUILDDIR]
 #
 #   BUILDDIR          meson build directory with client/bkt and daemon/bktd
 #                     (default: $BKT_BUILDDIR, else SRCDIR/build)
@@ -14,46 +15,50 @@
 #   --loop-runs N     timed runs of the per-item shell loop (default 3)
 #   --apps N          flatpak apps in the reference load (default 50)
 #   --keys N          gsettings keys in the reference load (default 500)
+#   --schemas N       spread the keys over N schemas org.bkt.bench.s0… (default
+#                     1: all keys in org.bkt.bench)
 #   --repo-cache DIR  build/reuse the flatpak repo in DIR (it is kept);
 #                     default: a fresh one in the temporary directory
 #   --bkt-apply       bring the gsettings in step with `bkt apply` instead of
 #                     writing the keyfile directly (see docs/benchmarks.md:
-#                     one change set of >255 keys of a schema aborts bktd
-#                     in GLib's settings_backend_keys_changed)
+#                     a change set of more than 255 keys of one schema aborts
+#                     bktd in GLib, so use --schemas 2 or more with it)
 #   --keep            keep the temporary directory (its path is printed)
 #
 # Everything runs in a throwaway environment under one temporary directory:
-# HOME/XDG_* dirs, keyfile GSettings with a generated schema
-# (org.bkt.bench, keys key-000… of types s/i/b/as), a throwaway flatpak user
-# installation fed by tests/flatpak-repo.sh, a private session bus with a
-# warm `bktd --session --idle-timeout 0`, and a private system-like bus so
-# nothing on the host is touched.  See docs/benchmarks.md.
+# HOME/XDG_* dirs, keyfile GSettings with a generated schema (org.bkt.bench,
+# keys key-000… of types s/i/b/as, values that differ from the defaults), a
+# throwaway flatpak user installation fed by tests/flatpak-repo.sh, a private
+# session bus with a warm `bktd --session --idle-timeout 0`, and a private
+# system-like bus so nothing on the host is touched.  See docs/benchmarks.md.
 set -euo pipefail
 if locale -a 2>/dev/null | grep -qix "c.utf-\?8"; then export LC_ALL=C.UTF-8; else export LC_ALL=C; fi  # "." decimals
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
 
-runs=15 loop_runs=3 n_apps=50 n_keys=500 repo_cache="" keep=0 bkt_apply=0 builddir="${BKT_BUILDDIR:-}"
+runs=15 loop_runs=3 n_apps=50 n_keys=500 n_schemas=1 repo_cache="" keep=0 bkt_apply=0 builddir="${BKT_BUILDDIR:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="${2:?}"; shift 2 ;;
     --loop-runs) loop_runs="${2:?}"; shift 2 ;;
     --apps) n_apps="${2:?}"; shift 2 ;;
     --keys) n_keys="${2:?}"; shift 2 ;;
+    --schemas) n_schemas="${2:?}"; shift 2 ;;
     --repo-cache) repo_cache="${2:?}"; shift 2 ;;
     --keep) keep=1; shift ;;
     --bkt-apply) bkt_apply=1; shift ;;
-    -h|--help) sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 2 && !/^#/ { exit } NR > 3 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) builddir="$1"; shift ;;
   esac
 done
 builddir="${builddir:-$srcdir/build}"
-for v in "$runs" "$loop_runs" "$n_apps" "$n_keys"; do
+for v in "$runs" "$loop_runs" "$n_apps" "$n_keys" "$n_schemas"; do
   case "$v" in ''|*[!0-9]*|0) echo "run.sh: counts must be positive numbers" >&2; exit 2 ;; esac
 done
 [ "$n_keys" -le 1000 ] || { echo "run.sh: at most 1000 keys" >&2; exit 2; }
+[ "$n_schemas" -le "$n_keys" ] || { echo "run.sh: more schemas than keys" >&2; exit 2; }
 
 BKT="$builddir/client/bkt"
 BKTD="$builddir/daemon/bktd"
@@ -132,7 +137,7 @@ export DBUS_SYSTEM_BUS_ADDRESS
 
 # ---- reference load: gsettings schema and manifest ---------------------------------
 
-step "generating schema org.bkt.bench with $n_keys keys"
+step "generating $n_keys gsettings keys in $n_schemas schema(s)"
 key_type=(s i b as)
 default_of() {  # default_of N TYPE
   case "$2" in s) printf "'default-%03d'" "$1" ;; i) printf '%d' "$1" ;; b) printf 'false' ;; as) printf '[]' ;; esac
@@ -140,15 +145,26 @@ default_of() {  # default_of N TYPE
 value_of() {    # value_of N TYPE : the manifest value (differs from the default)
   case "$2" in s) printf "'bench-%03d'" "$1" ;; i) printf '%d' $(($1 + 1000)) ;; b) printf 'true' ;; as) printf "['bench', '%03d']" "$1" ;; esac
 }
+# key i: name key-NNN in schema key_schema[i] (consecutive blocks per schema)
+per_schema=$(( (n_keys + n_schemas - 1) / n_schemas ))
+schema_ids=() key_schema=()
+for ((j = 0; j < n_schemas; j++)); do
+  if [ "$n_schemas" = 1 ]; then schema_ids+=(org.bkt.bench); else schema_ids+=("org.bkt.bench.s$j"); fi
+done
+for ((i = 0; i < n_keys; i++)); do key_schema+=("${schema_ids[i / per_schema]}"); done
+schema_path() { local p="${1//.//}"; echo "/$p/"; }   # org.bkt.bench.s0 → /org/bkt/bench/s0/
 {
   echo '<?xml version="1.0" encoding="UTF-8"?>'
   echo '<schemalist>'
-  echo '  <schema id="org.bkt.bench" path="/org/bkt/bench/">'
-  for ((i = 0; i < n_keys; i++)); do
-    ty=${key_type[i % 4]}
-    printf '    <key name="key-%03d" type="%s"><default>%s</default></key>\n' "$i" "$ty" "$(default_of "$i" "$ty")"
+  for id in "${schema_ids[@]}"; do
+    printf '  <schema id="%s" path="%s">\n' "$id" "$(schema_path "$id")"
+    for ((i = 0; i < n_keys; i++)); do
+      [ "${key_schema[i]}" = "$id" ] || continue
+      ty=${key_type[i % 4]}
+      printf '    <key name="key-%03d" type="%s"><default>%s</default></key>\n' "$i" "$ty" "$(default_of "$i" "$ty")"
+    done
+    echo '  </schema>'
   done
-  echo '  </schema>'
   echo '</schemalist>'
 } > "$GSETTINGS_SCHEMA_DIR/org.bkt.bench.gschema.xml"
 glib-compile-schemas --strict "$GSETTINGS_SCHEMA_DIR" >>"$T/log" 2>&1 || die "glib-compile-schemas failed"
@@ -161,7 +177,7 @@ glib-compile-schemas --strict "$GSETTINGS_SCHEMA_DIR" >>"$T/log" 2>&1 || die "gl
     sep=','; [ "$i" -eq $((n_keys - 1)) ] && sep=''
     v=$(value_of "$i" "$ty")
     v=${v//\"/\\\"}
-    printf '    {"schema": "org.bkt.bench", "key": "key-%03d", "value": "%s"}%s\n' "$i" "$v" "$sep"
+    printf '    {"schema": "%s", "key": "key-%03d", "value": "%s"}%s\n' "${key_schema[i]}" "$i" "$v" "$sep"
   done
   echo '  ]'
   echo '}'
@@ -172,9 +188,12 @@ glib-compile-schemas --strict "$GSETTINGS_SCHEMA_DIR" >>"$T/log" 2>&1 || die "gl
 if [ "$bkt_apply" = 0 ]; then
   mkdir -p "$XDG_CONFIG_HOME/glib-2.0/settings"
   {
-    echo '[org/bkt/bench]'
-    for ((i = 0; i < n_keys; i++)); do
-      printf 'key-%03d=%s\n' "$i" "$(value_of "$i" "${key_type[i % 4]}")"
+    for id in "${schema_ids[@]}"; do
+      p=$(schema_path "$id"); printf '[%s]\n' "${p:1:-1}"
+      for ((i = 0; i < n_keys; i++)); do
+        [ "${key_schema[i]}" = "$id" ] || continue
+        printf 'key-%03d=%s\n' "$i" "$(value_of "$i" "${key_type[i % 4]}")"
+      done
     done
   } > "$XDG_CONFIG_HOME/glib-2.0/settings/keyfile"
 fi
@@ -250,13 +269,14 @@ if [ "$bkt_apply" = 1 ]; then
   step "bringing the live state in step with the manifests (bkt apply)"
   t0=$EPOCHREALTIME
   "$BKT" --manifests "$M" apply >>"$T/log" 2>&1 || { tail -n 5 "$T/bktd.log" >&2; die "bkt apply failed"; }
-  printf '  applied in %.1f s\n' "$(echo "$EPOCHREALTIME - $t0" | bc)" >&2
+  apply_ms=$(echo "($EPOCHREALTIME - $t0) * 1000" | bc)
+  printf '  applied in %.0f ms\n' "$apply_ms" >&2
 fi
 n=$(plan_count) || die "bkt apply --dry-run --json failed"
 [ "$n" = 0 ] || { "$BKT" --manifests "$M" apply --dry-run >&2 || true; die "not in sync after apply: $n operation(s) left"; }
 "$BKT" --manifests "$M" status >>"$T/log" 2>&1 || die "bkt status failed"
 # spot check: the live values really are the manifest's
-[ "$(gsettings get org.bkt.bench key-000)" = "'bench-000'" ] || die "gsettings: key-000 was not applied"
+[ "$(gsettings get "${key_schema[0]}" key-000)" = "'bench-000'" ] || die "gsettings: key-000 was not applied"
 flatpak info --user "${apps[0]}" >/dev/null 2>&1 || die "flatpak: ${apps[0]} is not installed"
 
 # ---- timing helpers ----------------------------------------------------------------
@@ -287,13 +307,13 @@ per_item_loop() {
   local k id
   for ((k = 0; k < n_keys; k++)); do
     printf -v key 'key-%03d' "$k"
-    gsettings get org.bkt.bench "$key" >/dev/null || return 1
+    gsettings get "${key_schema[k]}" "$key" >/dev/null || return 1
   done
   for id in "${apps[@]}"; do
     flatpak info --user "$id" >/dev/null || return 1
   done
 }
-loop_gsettings() { local k; for ((k = 0; k < n_keys; k++)); do printf -v key 'key-%03d' "$k"; gsettings get org.bkt.bench "$key" >/dev/null || return 1; done; }
+loop_gsettings() { local k; for ((k = 0; k < n_keys; k++)); do printf -v key 'key-%03d' "$k"; gsettings get "${key_schema[k]}" "$key" >/dev/null || return 1; done; }
 loop_flatpak() { local id; for id in "${apps[@]}"; do flatpak info --user "$id" >/dev/null || return 1; done; }
 
 # ---- the measurements --------------------------------------------------------------
@@ -304,6 +324,8 @@ step "warm daemon: $runs × bkt status, $runs × bkt apply --dry-run"
 time_runs warm_status "$runs" "$BKT" --manifests "$M" status
 time_runs warm_dryrun "$runs" "$BKT" --manifests "$M" apply --dry-run
 time_runs warm_version "$runs" "$BKT" version
+time_runs warm_status_gs "$runs" "$BKT" --manifests "$M" status --only gsettings
+time_runs warm_status_fp "$runs" "$BKT" --manifests "$M" status --only flatpak
 
 step "idle RSS of the warm bktd (after 2 s idle)"
 sleep 2
@@ -336,7 +358,7 @@ rss_idle_mib=$(mib "$rss_idle_kb")
 
 echo
 echo "bkt benchmark - $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPU(s), $(uname -sr)"
-echo "load: $n_apps flatpak apps (user installation, local repo), $n_keys gsettings keys (keyfile backend)"
+echo "load: $n_apps flatpak apps (user installation, local repo), $n_keys gsettings keys in $n_schemas schema(s) (keyfile backend)"
 echo "bkt: $BKT ($("$BKT" version 2>/dev/null | head -n 1 || echo '?'))"
 echo
 fmt='%-42s %10s %10s   %-12s %s\n'
@@ -345,6 +367,9 @@ printf "$fmt" "------" "------" "---" "------" "-------"
 row() { printf "$fmt" "$1" "$(stat "$2" median) ms" "$(stat "$2" p90) ms" "$3" "$4"; }
 row "bkt status, warm daemon ($runs runs)" warm_status "<= 50 ms" "$(verdict "$ws" 50)"
 row "bkt apply --dry-run in sync, warm ($runs)" warm_dryrun "<= 100 ms" "$(verdict "$wd" 100)"
+[ "$bkt_apply" = 1 ] && printf "$fmt" "bkt apply of $n_keys keys (1 run, warm)" "$(printf '%.1f' "$apply_ms") ms" "" "-" "info"
+row "  status --only gsettings, warm" warm_status_gs "-" "info"
+row "  status --only flatpak, warm" warm_status_fp "-" "info"
 row "bkt version, warm (client+bus floor)" warm_version "-" "info"
 row "bkt status, cold private bktd ($runs)" cold_status "-" "info"
 row "bkt apply --dry-run, cold private bktd" cold_dryrun "-" "info"

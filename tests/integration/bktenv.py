@@ -777,6 +777,7 @@ class BktEnv:
         """Run the real client as @user. Returns (rc, stdout, stderr) and prints them."""
         p = self.run_as(user, [self.bkt] + list(args), timeout=timeout, env_extra=env_extra, unset=unset,
                         quiet_ok=True)
+        self.check_sanitizer_output('bkt ' + ' '.join(args), p.stderr)
         if echo and not quiet():
             print('[bktenv] [%s]$ bkt %s   -> rc=%d (%.2fs)' % (user, ' '.join(shlex.quote(a) for a in args),
                                                                p.returncode, p.elapsed), flush=True)
@@ -785,6 +786,18 @@ class BktEnv:
             if p.stderr.strip():
                 print(textwrap.indent(shortened(p.stderr, 4000).rstrip(), '    err| '), flush=True)
         return p.returncode, p.stdout, p.stderr
+
+    SANITIZER_MARKERS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:',
+                         '== ERROR SUMMARY: ', 'GLib-CRITICAL', 'GLib-GIO-CRITICAL', 'GLib-GObject-CRITICAL')
+
+    def check_sanitizer_output(self, what, text):
+        """Sanitizer/valgrind/critical reports of the client (or a private bktd it ran, which shares its
+        stderr) fail the test at teardown even when the exit code looked right."""
+        for m in self.SANITIZER_MARKERS:
+            if m in text and not (m == '== ERROR SUMMARY: ' and '== ERROR SUMMARY: 0 errors' in text):
+                self.problems.append('%s printed "%s":\n%s' % (what, m, shortened(text, 12000)))
+                print('[bktenv] %s printed "%s" (fails the test at teardown)' % (what, m), flush=True)
+                return
 
     def bkt_json(self, user, *args, **kw):
         """Run bkt with --json (caller includes it); parse stdout. Raises on non-JSON output."""
@@ -800,8 +813,9 @@ class BktEnv:
         """gdbus call as @user. method is 'Iface.Method' or bare 'Method' (on @interface)."""
         if '.' not in method:
             method = interface + '.' + method
+        # "--": arguments may start with "-" (GVariant text of a string may be unquoted)
         argv = ['gdbus', 'call', '--' + bus, '--timeout', str(timeout), '--dest', dest, '--object-path', path,
-                '--method', method] + list(args)
+                '--method', method] + (['--'] + list(args) if args else [])
         p = self.run_as(user, argv, timeout=timeout + 30, env_extra=env_extra)
         log('  -> rc=%d %s %s' % (p.returncode, p.stdout.strip()[:300], p.stderr.strip()[:500]))
         return p
