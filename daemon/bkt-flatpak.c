@@ -550,7 +550,36 @@ typedef struct {
   GPtrArray      *remote_ops;
   GPtrArray      *app_ops;
   GPtrArray      *warnings;
+  BktManifestSet *manifests;
 } ApplyPlan;
+
+/* The manifest has one entry per remote name (usually system scope), but
+ * flatpak installs from the installation's own remotes: a user-scope app
+ * needs its remote in the user installation too.  Declared once, added
+ * wherever an app needs it. */
+static void
+plan_app_remote (ApplyPlan *plan, const char *name, BktScope scope, ScopeState *state)
+{
+  g_autofree char *target = remote_target (name);
+  JsonObject *decl;
+  BktScope declared;
+  BktOperation *op;
+
+  if (g_hash_table_contains (state->remote_by_name, name))
+    return;
+  decl = bkt_manifest_set_lookup (plan->manifests, BKT_MANIFEST_FLATPAK_REMOTES, name);
+  if (decl == NULL || !entry_scope (decl, &declared) || declared == scope)
+    return;
+  for (guint i = 0; i < plan->remote_ops->len; i++)
+    {
+      BktOperation *o = g_ptr_array_index (plan->remote_ops, i);
+      if (bkt_operation_get_scope (o) == scope && g_str_equal (bkt_operation_get_target (o), target))
+        return;
+    }
+  op = plan_remote (decl, scope, state);
+  if (op != NULL)
+    g_ptr_array_add (plan->remote_ops, op);
+}
 
 static void
 plan_apply_entry (BktFlatpak *self, JsonObject *entry, const char *key, BktScope scope,
@@ -567,6 +596,7 @@ plan_apply_entry (BktFlatpak *self, JsonObject *entry, const char *key, BktScope
   if (plan->kind != BKT_MANIFEST_FLATPAK_APPS || scope_lookup_app (state, key) != NULL)
     return;
   g_ptr_array_add (plan->app_ops, new_app_op (key, entry_string (entry, "remote", DEFAULT_REMOTE), scope, NULL));
+  plan_app_remote (plan, entry_string (entry, "remote", DEFAULT_REMOTE), scope, state);
   if (scope_lookup_app (read_scope (self, other), key) != NULL)
     g_ptr_array_add (plan->warnings,
                      g_strdup_printf ("flatpak:%s is installed in the %s installation but declared for the %s one: "
@@ -581,8 +611,8 @@ bkt_flatpak_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtr
   BktFlatpak *self = BKT_FLATPAK (subsystem);
   g_autoptr(GPtrArray) remote_ops = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) app_ops = g_ptr_array_new_with_free_func (g_object_unref);
-  ApplyPlan remotes = { BKT_MANIFEST_FLATPAK_REMOTES, remote_ops, app_ops, warnings };
-  ApplyPlan apps = { BKT_MANIFEST_FLATPAK_APPS, remote_ops, app_ops, warnings };
+  ApplyPlan remotes = { BKT_MANIFEST_FLATPAK_REMOTES, remote_ops, app_ops, warnings, manifests };
+  ApplyPlan apps = { BKT_MANIFEST_FLATPAK_APPS, remote_ops, app_ops, warnings, manifests };
 
   if (!bkt_flatpak_load_live (subsystem, NULL, error))
     return FALSE;
