@@ -570,7 +570,8 @@ dispatch (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *invocation,
   call_begin (self);
   r->daemon = g_object_ref (self);
   r->kind = kind;
-  r->invocation = g_object_ref (invocation);
+  /* The handler owns the invocation; it is consumed by the one reply. */
+  r->invocation = invocation;
 
   if (!parse_options (r, options, &error) ||
       (request_info[kind].tx_kind != NULL && !(kind == REQ_CAPTURE && r->dry_run) &&

@@ -65,7 +65,7 @@ BKTD="$builddir/daemon/bktd"
 for b in "$BKT" "$BKTD"; do
   [ -x "$b" ] || { echo "run.sh: $b not found (build first: meson setup BUILDDIR && ninja -C BUILDDIR)" >&2; exit 1; }
 done
-for t in dbus-daemon flatpak gsettings glib-compile-schemas gdbus /usr/bin/python3; do
+for t in dbus-daemon flatpak gsettings glib-compile-schemas gdbus bc /usr/bin/python3; do
   command -v "$t" >/dev/null || { echo "run.sh: $t is required" >&2; exit 1; }
 done
 

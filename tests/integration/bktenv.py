@@ -76,6 +76,27 @@ class EnvError(RuntimeError):
     """Setting up or tearing down the environment failed."""
 
 
+# environments started and not yet stopped: torn down on SIGTERM/SIGINT/SIGHUP (meson's timeout
+# sends SIGTERM) so that no daemon, bus or polkitd outlives the test
+_LIVE_ENVS = []
+
+
+def _teardown_on_signal(signum, frame):
+    print('[bktenv] signal %d: tearing down %d environment(s)' % (signum, len(_LIVE_ENVS)), flush=True)
+    for env in list(_LIVE_ENVS):
+        try:
+            env.stop()
+        except BaseException as e:  # noqa: BLE001
+            print('[bktenv] teardown after signal: %s' % e, flush=True)
+    os._exit(128 + signum)
+
+
+def _install_signal_handlers():
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        if signal.getsignal(sig) is not _teardown_on_signal:
+            signal.signal(sig, _teardown_on_signal)
+
+
 def quiet():
     return os.environ.get('BKT_TEST_QUIET') == '1'
 
@@ -383,6 +404,8 @@ class BktEnv:
         log('temp dir %s (valgrind: %s, polkit: %s)' % (self.T, 'yes' if self.valgrind else 'no',
                                                         self.polkit_mode))
         self.started = True
+        _install_signal_handlers()
+        _LIVE_ENVS.append(self)
         try:
             for d in ('logs', 'bin', 'home', 'run', 'image-manifests', 'system-services', 'valgrind',
                       'root-home'):
@@ -418,6 +441,8 @@ class BktEnv:
         if not self.started:
             return
         self.started = False
+        if self in _LIVE_ENVS:
+            _LIVE_ENVS.remove(self)
         log('teardown')
         # daemons that the buses activated or clients spawned are found by owner / marker
         for u in list(self.session_bus):
@@ -967,6 +992,23 @@ class BktEnv:
                     self.problems.append('leftover bktd process %d after teardown: %s' % (pid, cmd))
                 kill_pid(pid, 'leftover', 5)
 
+    @staticmethod
+    def _report_records(text, heads):
+        """The records (blank-line separated blocks) of a valgrind/sanitizer report that start with one
+        of @heads, deduplicated by their frames in our code: what a developer needs, not the whole log."""
+        blocks = re.split(r'\n(?:==\d+== ?)?\s*\n', text)
+        seen, out = set(), []
+        for b in blocks:
+            if not any(h in b for h in heads):
+                continue
+            ours = tuple(re.findall(r'\b[\w.-]+\.c:\d+', b))
+            key = ours or b
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(b.strip())
+        return '\n\n'.join(out)
+
     def _check_logs(self):
         vdir = self.path('valgrind')
         if os.path.isdir(vdir):
@@ -978,18 +1020,29 @@ class BktEnv:
                 bad = (m and int(m.group(1)) > 0) or (definite and definite.group(1) != '0')
                 # --quiet: a clean run prints nothing at all
                 if bad or ('Invalid ' in text) or ('uninitialised' in text) or ('definitely lost in' in text):
-                    self.problems.append('valgrind found problems in %s:\n%s' % (f, shortened(text, 20000)))
+                    recs = self._report_records(text, ('definitely lost in', 'Invalid ', 'uninitialised',
+                                                       'Mismatched', 'overlap', 'Syscall param'))
+                    self.problems.append('valgrind found problems in %s:\n%s' % (f, shortened(recs or text, 30000)))
                 else:
                     log('valgrind: %s clean' % f)
         ldir = self.path('logs')
         for f in sorted(os.listdir(ldir)) if os.path.isdir(ldir) else []:
+            if not f.startswith('bktd'):
+                continue
             with open(os.path.join(ldir, f), errors='replace') as fh:
                 text = fh.read()
-            for pat in ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:',
+            if 'ERROR: LeakSanitizer' in text:
+                recs = self._report_records(text, ('Direct leak',))
+                summary = re.findall(r'SUMMARY: AddressSanitizer: .*', text)
+                self.problems.append('%s: LeakSanitizer: %s\n%s' % (f, '; '.join(summary),
+                                                                     shortened(recs, 30000)))
+            for pat in ('ERROR: AddressSanitizer', 'runtime error:',
                         'GLib-CRITICAL', 'GLib-GObject-CRITICAL', 'GLib-GIO-CRITICAL', '-CRITICAL **',
                         'Trace/breakpoint trap', 'Segmentation fault'):
-                if pat in text and f.startswith('bktd'):
-                    self.problems.append('%s contains "%s":\n%s' % (f, pat, shortened(text, 12000)))
+                if pat in text:
+                    i = text.index(pat)
+                    self.problems.append('%s contains "%s":\n%s' % (f, pat, shortened(text[max(0, i - 2000):],
+                                                                                       12000)))
                     break
 
     def dump_logs(self):

@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bktenv  # noqa: E402
 from bktenv import ADMIN, EnvTestCase  # noqa: E402
 
-N_APPS = 12
+N_APPS = 40
 APPS = ['org.test.App%03d' % i for i in range(1, N_APPS + 1)]
 EXIT_FAILED, EXIT_UNREACHABLE, EXIT_BUSY = 1, 4, 6
 
