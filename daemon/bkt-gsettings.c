@@ -3,6 +3,10 @@
 
 #include <string.h>
 
+/* Only for g_settings_backend_get_default(): see run_confined(). */
+#define G_SETTINGS_ENABLE_BACKEND
+#include <gio/gsettingsbackend.h>
+
 #include "bkt-error.h"
 #include "bkt-gsettings.h"
 
@@ -18,15 +22,23 @@
 /* Values can be 64 KiB, but summaries and messages are lines for humans;
  * the details keep the full text. */
 #define MAX_SHOWN        100
+/* GSettings aborts (g_assert (l < 256) in gsettings.c) when one change
+ * notification names 256 or more keys of one GSettings object, and an
+ * applied change set is one notification to every GSettings watching that
+ * path.  Execute therefore applies at most this many keys at a time. */
+#define MAX_KEYS_PER_APPLY 255
 
 struct _BktGsettings
 {
   GObject                parent_instance;
+  /* The global default main context: GSettings is used only by its owner
+   * (see run_confined()), and so is everything below. */
+  GMainContext          *context;
   gboolean               loaded;
   GSettingsSchemaSource *source;       /* NULL when no schema is installed at all */
-  /* Plan-side caches, used from the thread that plans only: one GSettings
-   * per "schema[:path]" and each key read at most once per object, so one
-   * plan sees one state however often a key is looked at. */
+  /* Plan-side caches: one GSettings per "schema[:path]" and each key read
+   * at most once per object, so one plan sees one state however often a
+   * key is looked at. */
   GHashTable            *settings;     /* combo → GSettings */
   GHashTable            *values;       /* "combo key" → GVariant */
   GHashTable            *user_values;  /* "combo key" → GVariant or NULL */
@@ -80,15 +92,130 @@ variant_unref0 (gpointer v)
     g_variant_unref (v);
 }
 
+/* ── confinement ───────────────────────────────────────────────────────── */
+
+/* The daemon calls subsystems from GTask worker threads, two requests (say
+ * Status and Apply) may run at once, and GSettings is not made for that:
+ * the keyfile backend has no locking at all, and its GFileMonitor reloads
+ * the file in the main context that was current when the backend singleton
+ * was created, so a worker reading or writing meanwhile corrupts the heap
+ * ("double free", about one run in three).  Hence every use of GSettings,
+ * and of our caches of it, happens in the owner of the global default main
+ * context, one call at a time:
+ *
+ *  - if this thread can acquire it (nobody iterates it, as in the unit
+ *    tests, or this is the main thread inside a dispatch), right here;
+ *  - otherwise it is handed to the owner, and this thread blocks until it
+ *    ran.  The main thread only dispatches and never waits for a worker,
+ *    so that cannot deadlock.
+ *
+ * The context is pushed as thread default around the call so that the
+ * GSettings objects (and the backend, created here at first use so that
+ * its file monitor dispatches there) attach to it whatever the caller had
+ * pushed.  Callbacks of the execution context may thus run in the main
+ * thread: they only post events. */
+typedef gboolean (*ConfinedFunc) (BktGsettings *self, gpointer data);
+
+typedef struct
+{
+  BktGsettings *self;
+  ConfinedFunc  func;
+  gpointer      data;
+  gboolean      result;
+  gboolean      done;
+  GMutex        lock;
+  GCond         cond;
+} Confined;
+
+static gboolean
+confined_call (Confined *c)
+{
+  gboolean result;
+
+  g_main_context_push_thread_default (c->self->context);
+  /* GIO keeps the singleton: this only makes sure it exists. */
+  g_object_unref (g_settings_backend_get_default ());
+  result = c->func (c->self, c->data);
+  g_main_context_pop_thread_default (c->self->context);
+  return result;
+}
+
+static gboolean
+confined_dispatch (gpointer user_data)
+{
+  Confined *c = user_data;
+  gboolean result = confined_call (c);
+
+  g_mutex_lock (&c->lock);
+  c->result = result;
+  c->done = TRUE;
+  g_cond_signal (&c->cond);
+  g_mutex_unlock (&c->lock);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+run_confined (BktGsettings *self, ConfinedFunc func, gpointer data)
+{
+  Confined c = { self, func, data, FALSE, FALSE };
+  gboolean result;
+
+  if (g_main_context_acquire (self->context))
+    {
+      result = confined_call (&c);
+      g_main_context_release (self->context);
+      return result;
+    }
+  g_mutex_init (&c.lock);
+  g_cond_init (&c.cond);
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, confined_dispatch, &c, NULL);
+  g_mutex_lock (&c.lock);
+  while (!c.done)
+    g_cond_wait (&c.cond, &c.lock);
+  result = c.result;
+  g_mutex_unlock (&c.lock);
+  g_mutex_clear (&c.lock);
+  g_cond_clear (&c.cond);
+  return result;
+}
+
+/* The arguments of an entry point, for its confined body. */
+typedef struct
+{
+  BktManifestSet  *manifests;
+  const char      *action;
+  GVariant        *arguments;
+  GPtrArray       *ops;
+  GPtrArray       *warnings;
+  BktExecContext  *exec;
+  GCancellable    *cancellable;
+  JsonObject      *status;      /* out */
+  GError         **error;
+} Call;
+
+/* The last reference may go in any thread; the GSettings objects must go
+ * in the owner of the context, as they were made. */
+static gboolean
+clear_caches (BktGsettings *self, gpointer data)
+{
+  g_hash_table_remove_all (self->values);
+  g_hash_table_remove_all (self->user_values);
+  g_hash_table_remove_all (self->settings);
+  return TRUE;
+}
+
 static void
 bkt_gsettings_finalize (GObject *object)
 {
   BktGsettings *self = BKT_GSETTINGS (object);
 
+  if (g_hash_table_size (self->settings) > 0)
+    run_confined (self, clear_caches, NULL);
   g_clear_pointer (&self->values, g_hash_table_unref);
   g_clear_pointer (&self->user_values, g_hash_table_unref);
   g_clear_pointer (&self->settings, g_hash_table_unref);
   g_clear_pointer (&self->source, g_settings_schema_source_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
   G_OBJECT_CLASS (bkt_gsettings_parent_class)->finalize (object);
 }
 
@@ -101,6 +228,7 @@ bkt_gsettings_class_init (BktGsettingsClass *klass)
 static void
 bkt_gsettings_init (BktGsettings *self)
 {
+  self->context = g_main_context_ref (g_main_context_default ());
   self->settings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, variant_unref0);
   self->user_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, variant_unref0);
@@ -602,13 +730,19 @@ bkt_gsettings_get_name (BktSubsystem *subsystem)
   return SUBSYSTEM_NAME;
 }
 
+static gboolean
+load_live_confined (BktGsettings *self, gpointer data)
+{
+  ensure_loaded (self);
+  return TRUE;
+}
+
 /* Nothing to preload: values are read lazily, once each (see the caches),
  * because a manifest names a few keys among thousands installed. */
 static gboolean
 bkt_gsettings_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError **error)
 {
-  ensure_loaded (BKT_GSETTINGS (subsystem));
-  return TRUE;
+  return run_confined (BKT_GSETTINGS (subsystem), load_live_confined, NULL);
 }
 
 /* "ORIGIN: SCHEMA KEY: what is wrong", without saying SCHEMA KEY twice. */
@@ -627,12 +761,11 @@ set_manifest_error (JsonObject *entry, const char *origin, const GError *local_e
 }
 
 static gboolean
-bkt_gsettings_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *ops,
-                          GPtrArray *warnings, GError **error)
+plan_apply_confined (BktGsettings *self, gpointer data)
 {
-  BktGsettings *self = BKT_GSETTINGS (subsystem);
+  Call *call = data;
   BktManifest *manifest = NULL;
-  JsonArray *entries = manifest_entries (manifests, &manifest);
+  JsonArray *entries = manifest_entries (call->manifests, &manifest);
   g_autoptr(GPtrArray) new_ops = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) new_warnings = g_ptr_array_new_with_free_func (g_free);
 
@@ -663,17 +796,26 @@ bkt_gsettings_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GP
             }
           if (origin == NULL || !g_str_has_suffix (origin, file))
             origin = file;
-          return set_manifest_error (entry, origin, local_error, error);
+          return set_manifest_error (entry, origin, local_error, call->error);
         }
       live = live_value (self, &s);
       if (!g_variant_equal (live, value))
         g_ptr_array_add (new_ops, set_op_new (&s, value, live));
     }
   /* All or nothing: a failed plan leaves @ops as it was. */
-  append_ops (ops, new_ops);
-  for (guint i = 0; warnings != NULL && i < new_warnings->len; i++)
-    g_ptr_array_add (warnings, g_strdup (g_ptr_array_index (new_warnings, i)));
+  append_ops (call->ops, new_ops);
+  for (guint i = 0; call->warnings != NULL && i < new_warnings->len; i++)
+    g_ptr_array_add (call->warnings, g_strdup (g_ptr_array_index (new_warnings, i)));
   return TRUE;
+}
+
+static gboolean
+bkt_gsettings_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *ops,
+                          GPtrArray *warnings, GError **error)
+{
+  Call call = { .manifests = manifests, .ops = ops, .warnings = warnings, .error = error };
+
+  return run_confined (BKT_GSETTINGS (subsystem), plan_apply_confined, &call);
 }
 
 /* ── capture ───────────────────────────────────────────────────────────── */
@@ -783,26 +925,34 @@ tracked_schemas (BktGsettings *self, JsonArray *entries, GPtrArray *warnings, co
  * `bkt gsetting capture SCHEMA` (the "capture" change) widens it to one more
  * schema on request. */
 static gboolean
+plan_capture_confined (BktGsettings *self, gpointer data)
+{
+  Call *call = data;
+  JsonArray *entries = manifest_entries (call->manifests, NULL);
+  g_autoptr(GHashTable) index = index_entries (entries);
+  g_autoptr(GPtrArray) combos = tracked_schemas (self, entries, call->warnings, "not captured");
+
+  for (guint i = 0; i < combos->len; i++)
+    capture_schema (self, index, g_ptr_array_index (combos, i), call->ops);
+  return TRUE;
+}
+
+static gboolean
 bkt_gsettings_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *ops,
                             GPtrArray *warnings, GError **error)
 {
-  BktGsettings *self = BKT_GSETTINGS (subsystem);
-  JsonArray *entries = manifest_entries (manifests, NULL);
-  g_autoptr(GHashTable) index = index_entries (entries);
-  g_autoptr(GPtrArray) combos = tracked_schemas (self, entries, warnings, "not captured");
+  Call call = { .manifests = manifests, .ops = ops, .warnings = warnings, .error = error };
 
-  for (guint i = 0; i < combos->len; i++)
-    capture_schema (self, index, g_ptr_array_index (combos, i), ops);
-  return TRUE;
+  return run_confined (BKT_GSETTINGS (subsystem), plan_capture_confined, &call);
 }
 
 /* ── status ────────────────────────────────────────────────────────────── */
 
-static JsonObject *
-bkt_gsettings_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError **error)
+static gboolean
+status_confined (BktGsettings *self, gpointer data)
 {
-  BktGsettings *self = BKT_GSETTINGS (subsystem);
-  JsonArray *entries = manifest_entries (manifests, NULL);
+  Call *call = data;
+  JsonArray *entries = manifest_entries (call->manifests, NULL);
   g_autoptr(JsonObject) status = json_object_new ();
   g_autoptr(JsonArray) skipped = json_array_new ();
   g_autoptr(JsonArray) untracked = json_array_new ();
@@ -868,7 +1018,17 @@ bkt_gsettings_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError
   json_object_set_int_member (status, "in_sync", in_sync);
   json_object_set_array_member (status, "skipped", g_steal_pointer (&skipped));
   json_object_set_array_member (status, "untracked", g_steal_pointer (&untracked));
-  return g_steal_pointer (&status);
+  call->status = g_steal_pointer (&status);
+  return TRUE;
+}
+
+static JsonObject *
+bkt_gsettings_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError **error)
+{
+  Call call = { .manifests = manifests, .error = error };
+
+  run_confined (BKT_GSETTINGS (subsystem), status_confined, &call);
+  return call.status;
 }
 
 /* ── change ────────────────────────────────────────────────────────────── */
@@ -1025,80 +1185,86 @@ change_capture (BktGsettings *self, BktManifestSet *manifests, GVariant *argumen
 }
 
 static gboolean
+plan_change_confined (BktGsettings *self, gpointer data)
+{
+  Call *call = data;
+  g_autoptr(GPtrArray) new_ops = g_ptr_array_new_with_free_func (g_object_unref);
+  gboolean ok;
+
+  if (g_strcmp0 (call->action, "set") == 0)
+    ok = change_set (self, call->manifests, call->arguments, new_ops, call->error);
+  else if (g_strcmp0 (call->action, "unset") == 0)
+    ok = change_unset (self, call->manifests, call->arguments, new_ops, call->error);
+  else
+    ok = change_capture (self, call->manifests, call->arguments, new_ops, call->error);
+  if (ok)
+    append_ops (call->ops, new_ops);
+  return ok;
+}
+
+static gboolean
 bkt_gsettings_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const char *action,
                            GVariant *arguments, GPtrArray *ops, GError **error)
 {
-  BktGsettings *self = BKT_GSETTINGS (subsystem);
-  g_autoptr(GPtrArray) new_ops = g_ptr_array_new_with_free_func (g_object_unref);
-  gboolean ok;
+  Call call = { .manifests = manifests, .action = action, .arguments = arguments, .ops = ops, .error = error };
 
   if (arguments != NULL && !g_variant_is_of_type (arguments, G_VARIANT_TYPE_VARDICT))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                         "arguments must be a dictionary (a{sv}), not %s",
                         g_variant_get_type_string (arguments)), FALSE;
-
-  if (g_strcmp0 (action, "set") == 0)
-    ok = change_set (self, manifests, arguments, new_ops, error);
-  else if (g_strcmp0 (action, "unset") == 0)
-    ok = change_unset (self, manifests, arguments, new_ops, error);
-  else if (g_strcmp0 (action, "capture") == 0)
-    ok = change_capture (self, manifests, arguments, new_ops, error);
-  else
+  if (g_strcmp0 (action, "set") != 0 && g_strcmp0 (action, "unset") != 0 && g_strcmp0 (action, "capture") != 0)
     {
       g_autofree char *shown = shorten (action != NULL ? action : "");
       return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
                           "subsystem gsettings has no action “%s” (set, unset, capture)", shown), FALSE;
     }
-  if (ok)
-    append_ops (ops, new_ops);
-  return ok;
+  return run_confined (BKT_GSETTINGS (subsystem), plan_change_confined, &call);
 }
 
-/* ── execute (worker thread) ───────────────────────────────────────────── */
+/* ── execute ───────────────────────────────────────────────────────────── */
 
-/* The GSettings used for writing belong to the executing thread: created
- * here, with this thread's main context as their thread default, so no
- * signal of theirs is ever dispatched in another thread.
- *
- * They work in delay-apply mode: each schema's changes reach the backend
- * as one change set at the end (one keyfile rewrite or dconf change
- * instead of one per key; a daemon killed halfway leaves each schema
- * either untouched or done).  Everything that can make a change fail
- * (schema, type, range, lock) is checked per operation before staging. */
-static GSettings *
-writer_settings (GHashTable *writers, Setting *s)
+/* The GSettings used for writing work in delay-apply mode: each schema's
+ * changes reach the backend as one change set (one keyfile rewrite or
+ * dconf change instead of one per key; a daemon killed halfway leaves a
+ * schema of up to MAX_KEYS_PER_APPLY changed keys either untouched or
+ * done).  Everything that can make a change fail (schema, type, range,
+ * lock) is checked per operation before staging. */
+typedef struct
 {
-  GSettings *settings = g_hash_table_lookup (writers, s->combo);
+  GSettings *settings;
+  guint      n_staged;  /* since the last g_settings_apply() */
+} Writer;
 
-  if (settings == NULL)
+static void
+writer_free (Writer *w)
+{
+  g_object_unref (w->settings);
+  g_free (w);
+}
+
+static Writer *
+writer_for (GHashTable *writers, Setting *s)
+{
+  Writer *w = g_hash_table_lookup (writers, s->combo);
+
+  if (w == NULL)
     {
-      settings = g_settings_new_full (s->schema, NULL, s->path);
-      g_settings_delay (settings);
-      g_hash_table_insert (writers, g_strdup (s->combo), settings);
+      w = g_new0 (Writer, 1);
+      w->settings = g_settings_new_full (s->schema, NULL, s->path);
+      g_settings_delay (w->settings);
+      g_hash_table_insert (writers, g_strdup (s->combo), w);
     }
-  return settings;
+  return w;
 }
 
 static gboolean
-execute_one (BktGsettings *self, GHashTable *writers, BktOperation *op, GError **error)
+stage_one (GSettings *settings, Setting *s, BktOperation *op, GError **error)
 {
   const char *action = bkt_operation_get_action (op);
-  const char *schema_id = bkt_operation_get_detail_string (op, "schema");
-  const char *key_name = bkt_operation_get_detail_string (op, "key");
-  g_auto(Setting) s = { 0 };
-  GSettings *settings;
 
-  if (schema_id == NULL || key_name == NULL)
+  if (!g_settings_is_writable (settings, s->key_name))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
-                        "operation %s lacks a schema or key", bkt_operation_get_id (op)), FALSE;
-  /* Re-validate: the plan may be older than the installed schemas. */
-  if (!resolve_key (self, schema_id, bkt_operation_get_detail_string (op, "path"), key_name, FALSE, &s, error))
-    return FALSE;
-  settings = writer_settings (writers, &s);
-  if (!g_settings_is_writable (settings, key_name))
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
-                        "%s %s is locked by the system administrator", schema_id, key_name), FALSE;
-
+                        "%s %s is locked by the system administrator", s->schema_id, s->key_name), FALSE;
   if (g_strcmp0 (action, "set") == 0)
     {
       const char *text = bkt_operation_get_detail_string (op, "value");
@@ -1107,88 +1273,111 @@ execute_one (BktGsettings *self, GHashTable *writers, BktOperation *op, GError *
       if (text == NULL)
         return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
                             "operation %s lacks a value", bkt_operation_get_id (op)), FALSE;
-      if ((value = parse_value (&s, text, error)) == NULL)
+      if ((value = parse_value (s, text, error)) == NULL)
         return FALSE;
-      if (!g_settings_set_value (settings, key_name, value))
+      if (!g_settings_set_value (settings, s->key_name, value))
         return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
-                            "could not set %s %s", schema_id, key_name), FALSE;
+                            "could not set %s %s", s->schema_id, s->key_name), FALSE;
       return TRUE;
     }
   if (g_strcmp0 (action, "reset") == 0)
     {
-      g_settings_reset (settings, key_name);
+      g_settings_reset (settings, s->key_name);
       return TRUE;
     }
   return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
                       "gsettings cannot execute “%s”", action), FALSE;
 }
 
-static void
-drain (GMainContext *context)
+static gboolean
+execute_one (BktGsettings *self, GHashTable *writers, BktOperation *op, GError **error)
 {
-  while (g_main_context_iteration (context, FALSE))
-    ;
+  const char *schema_id = bkt_operation_get_detail_string (op, "schema");
+  const char *key_name = bkt_operation_get_detail_string (op, "key");
+  g_auto(Setting) s = { 0 };
+  Writer *w;
+
+  if (schema_id == NULL || key_name == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
+                        "operation %s lacks a schema or key", bkt_operation_get_id (op)), FALSE;
+  /* Re-validate: the plan may be older than the installed schemas. */
+  if (!resolve_key (self, schema_id, bkt_operation_get_detail_string (op, "path"), key_name, FALSE, &s, error))
+    return FALSE;
+  w = writer_for (writers, &s);
+  if (!stage_one (w->settings, &s, op, error))
+    return FALSE;
+  /* Counting operations, not distinct keys, errs on the safe side. */
+  if (++w->n_staged == MAX_KEYS_PER_APPLY)
+    {
+      g_settings_apply (w->settings);
+      w->n_staged = 0;
+    }
+  return TRUE;
 }
 
 static gboolean
-bkt_gsettings_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx,
-                       GCancellable *cancellable, GError **error)
+execute_confined (BktGsettings *self, gpointer data)
 {
-  BktGsettings *self = BKT_GSETTINGS (subsystem);
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(GHashTable) writers = NULL;
+  Call *call = data;
+  g_autoptr(GHashTable) writers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                         (GDestroyNotify) writer_free);
   g_autoptr(GPtrArray) staged = g_ptr_array_new ();
   g_autoptr(GError) cancel_error = NULL;
   GHashTableIter iter;
-  gpointer settings;
+  gpointer w;
 
-  g_main_context_push_thread_default (context);
-  writers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-
-  for (guint i = 0; i < ops->len; i++)
+  for (guint i = 0; i < call->ops->len; i++)
     {
-      BktOperation *op = g_ptr_array_index (ops, i);
+      BktOperation *op = g_ptr_array_index (call->ops, i);
       g_autoptr(GError) op_error = NULL;
 
       /* Every operation gets a result, including the ones a cancellation
        * kept from running. */
-      if (cancel_error == NULL && g_cancellable_is_cancelled (cancellable))
+      if (cancel_error == NULL && g_cancellable_is_cancelled (call->cancellable))
         g_set_error (&cancel_error, BKT_ERROR, BKT_ERROR_CANCELLED, "cancelled");
       if (cancel_error != NULL)
         {
-          bkt_exec_context_op_done (ctx, op, cancel_error);
+          bkt_exec_context_op_done (call->exec, op, cancel_error);
           continue;
         }
-      bkt_exec_context_progress (ctx, op, 0.0, bkt_operation_get_summary (op));
+      bkt_exec_context_progress (call->exec, op, 0.0, bkt_operation_get_summary (op));
       if (execute_one (self, writers, op, &op_error))
         g_ptr_array_add (staged, op);
       else
-        bkt_exec_context_op_done (ctx, op, op_error);
-      bkt_exec_context_progress (ctx, op, 1.0, NULL);
+        bkt_exec_context_op_done (call->exec, op, op_error);
+      bkt_exec_context_progress (call->exec, op, 1.0, NULL);
     }
 
   /* What was staged before a cancellation is written too: those
    * operations ran, only the later ones were kept from running. */
   g_hash_table_iter_init (&iter, writers);
-  while (g_hash_table_iter_next (&iter, NULL, &settings))
-    g_settings_apply (settings);
+  while (g_hash_table_iter_next (&iter, NULL, &w))
+    g_settings_apply (((Writer *) w)->settings);
   /* Writes may be queued in the backend: success means they reached it. */
   g_settings_sync ();
   for (guint i = 0; i < staged->len; i++)
-    bkt_exec_context_op_done (ctx, g_ptr_array_index (staged, i), NULL);
-  /* Change notifications queued for our GSettings hold references to them
-   * and they hold the context: dispatch before letting go of either. */
-  drain (context);
-  g_clear_pointer (&writers, g_hash_table_unref);
-  drain (context);
-  g_main_context_pop_thread_default (context);
+    bkt_exec_context_op_done (call->exec, g_ptr_array_index (staged, i), NULL);
 
   if (cancel_error != NULL)
     {
-      g_propagate_error (error, g_steal_pointer (&cancel_error));
+      g_propagate_error (call->error, g_steal_pointer (&cancel_error));
       return FALSE;
     }
   return TRUE;
+}
+
+/* The whole batch runs in the owner of the main context (run_confined()),
+ * which is busy meanwhile: a cancellation requested over D-Bus then is
+ * seen after it, by the engine's check before its next step.  It takes
+ * milliseconds (75 ms for 500 keys in the benchmark): the operations are
+ * in-memory edits, the writes one per schema and MAX_KEYS_PER_APPLY keys. */
+static gboolean
+bkt_gsettings_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx,
+                       GCancellable *cancellable, GError **error)
+{
+  Call call = { .ops = ops, .exec = ctx, .cancellable = cancellable, .error = error };
+
+  return run_confined (BKT_GSETTINGS (subsystem), execute_confined, &call);
 }
 
 static void

@@ -91,7 +91,9 @@ bkt_operation_new (const char *subsystem,
   self->subsystem = g_strdup (subsystem);
   self->action = g_strdup (action);
   self->target = g_strdup (target);
-  self->id = g_strdup_printf ("%s:%s:%s", subsystem, action, target);
+  /* The scope is part of the identity: the same remote may be added to
+   * both installations in one plan. */
+  self->id = g_strdup_printf ("%s:%s:%s@%s", subsystem, action, target, bkt_scope_to_string (scope));
   self->scope = scope;
   self->effect = effect;
   self->summary = g_strdup (summary != NULL ? summary : self->id);

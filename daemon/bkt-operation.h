@@ -42,7 +42,7 @@ BktOperation *bkt_operation_new (const char *subsystem,
                                  const char *summary,
                                  JsonObject *details);
 
-/* "subsystem:action:target", unique within a plan. */
+/* "subsystem:action:target@scope", unique within a plan. */
 const char *bkt_operation_get_id        (BktOperation *self);
 const char *bkt_operation_get_subsystem (BktOperation *self);
 const char *bkt_operation_get_action    (BktOperation *self);

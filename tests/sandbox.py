@@ -53,8 +53,8 @@ def main():
             return 2
 
     user = bktenv.ADMIN
-    # the system remote comes from the example manifest; the user's flatpak
-    # installation gets the same remote name so that the user-scope app resolves
+    # no remote is configured beforehand: the example manifest declares it (bktd adds a
+    # system-declared remote to the user installation when a user-scope app needs it)
     env = bktenv.BktEnv(polkit='real', users=(user,), system_remote=None, user_remote=None, name='sandbox')
     rc = 1
     try:
@@ -85,16 +85,6 @@ def main():
         bktenv.make_readable(dst)
         print('  image manifests     %s: copies of manifests/*.json; in %s only the URL %s was rewritten to %s'
               % (dst, ', '.join(rewritten) or '(none)', EXAMPLE_URL, env.repo_url))
-        remotes = json.load(open(os.path.join(dst, 'flatpak-remotes.json')))['remotes']
-        user_remotes = set(a['remote'] for a in json.load(open(os.path.join(dst, 'flatpak-apps.json')))['apps']
-                           if a.get('scope') == 'user')
-        declared_user = set(r['name'] for r in remotes if r.get('scope') == 'user')
-        for name in sorted(user_remotes - declared_user):
-            url = [r['url'] for r in remotes if r['name'] == name]
-            if url:
-                env.flatpak(user, 'user', 'remote-add', '--if-not-exists', '--no-gpg-verify', name, url[0])
-                print('  user remote         %s -> %s (flatpak --user remote-add: the manifest declares it '
-                      'for the system installation only)' % (name, url[0]))
         print()
 
         ok = True

@@ -16,6 +16,10 @@
 static char *tmp_root;     /* XDG_CONFIG_HOME, compiled schemas, manifests */
 static guint manifest_counter;
 
+/* org.bkt.many, generated at startup: more keys than one GSettings
+ * change notification may name (GLib asserts fewer than 256). */
+#define N_MANY_KEYS 300
+
 typedef struct
 {
   char         *dir;       /* this test's manifest directory */
@@ -850,21 +854,282 @@ test_status (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (item, "target"), ==, "gsetting:org.bkt.test.reloc:/org/bkt/reloc/a/.label");
 }
 
+/* ── many keys of one schema ───────────────────────────────────────────── */
+
+static char *
+many_key (guint i)
+{
+  return g_strdup_printf ("key-%03u", i);
+}
+
+/* One batch changing N_MANY_KEYS keys of one schema: execute must split
+ * it, or GSettings aborts the process when the change set is announced to
+ * the GSettings objects watching the schema (the planner's and ours). */
+static void
+test_apply_many (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GSettings) watcher = settings_new ("org.bkt.many", NULL);
+  g_autoptr(GString) json = g_string_new (NULL);
+  g_autoptr(BktManifestSet) set = NULL;
+  g_autoptr(GPtrArray) ops = NULL, results = NULL, again = NULL, reset_results = NULL;
+  g_autoptr(GPtrArray) resets = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < N_MANY_KEYS; i++)
+    {
+      g_autofree char *key = many_key (i);
+
+      g_string_append_printf (json, "%s{\"schema\": \"org.bkt.many\", \"key\": \"%s\", \"value\": \"%u\"}",
+                              i > 0 ? "," : "", key, i + 1);
+      g_ptr_array_add (resets, set_op ("org.bkt.many", key, "0", "reset"));
+    }
+  set = manifests_new (fx, json->str);
+  ops = plan_apply (fx, set, NULL);
+  g_assert_cmpuint (ops->len, ==, N_MANY_KEYS);
+  results = execute (fx, ops);
+  for (guint i = 0; i < results->len; i++)
+    g_assert_true (g_str_has_suffix (g_ptr_array_index (results, i), ": ok"));
+  for (guint i = 0; i < N_MANY_KEYS; i++)
+    {
+      g_autofree char *key = many_key (i);
+      g_autofree char *value = live_get ("org.bkt.many", NULL, key);
+      g_autofree char *expected = g_strdup_printf ("%u", i + 1);
+
+      g_assert_cmpstr (value, ==, expected);
+    }
+  fixture_reload (fx);
+  again = plan_apply (fx, set, NULL);
+  g_assert_cmpuint (again->len, ==, 0);
+
+  /* Resets are changes too, and leave the schema clean for other tests. */
+  reset_results = execute (fx, resets);
+  for (guint i = 0; i < N_MANY_KEYS; i++)
+    {
+      g_autofree char *key = many_key (i);
+      g_autofree char *expected = g_strdup_printf ("gsetting:org.bkt.many.%s: ok", key);
+
+      g_assert_cmpstr (g_ptr_array_index (reset_results, i), ==, expected);
+      g_assert_true (live_is_default ("org.bkt.many", NULL, key));
+    }
+}
+
+/* ── concurrency, as in the daemon ─────────────────────────────────────── */
+
+/* The daemon's main thread runs a main loop while requests plan, report
+ * status and execute in worker threads, any number at a time.  With
+ * GSettings used from those threads directly, this crashed ("double free
+ * or corruption", use after free under ASan) or lost writes to the
+ * keyfile backend's reload about one run in six. */
+#define N_PLANNERS    4
+#define N_ROUNDS      50
+#define N_STRESS_KEYS 100
+
+typedef struct
+{
+  const char *dir;        /* the manifests */
+  char       *keyfile;
+  GMainLoop  *loop;
+  gint        running;    /* threads not done yet */
+  guint       n_rewrites;
+} Stress;
+
+static void
+check_all_ok (GPtrArray *results)
+{
+  for (guint i = 0; i < results->len; i++)
+    if (!g_str_has_suffix (g_ptr_array_index (results, i), ": ok"))
+      g_error ("%s", (const char *) g_ptr_array_index (results, i));
+}
+
+/* stress_tick() sees it and ends the main loop: quitting from here could
+ * come before the loop runs, and be lost. */
+static void
+stress_thread_done (Stress *st)
+{
+  g_atomic_int_add (&st->running, -1);
+  g_main_context_wakeup (NULL);
+}
+
+static gpointer
+planner_thread (gpointer data)
+{
+  Stress *st = data;
+
+  for (guint round = 0; round < N_ROUNDS; round++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(BktManifestSet) set = bkt_manifest_set_load_dir (st->dir, &error);
+      g_autoptr(BktSubsystem) gs = bkt_gsettings_new ();
+      g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(GPtrArray) captured = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(GPtrArray) changed = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(GVariant) args = g_variant_ref_sink (g_variant_new_parsed (
+        "{'schema': <'org.bkt.test'>, 'key': <'ratio'>, 'value': <'2.5'>}"));
+      g_autoptr(JsonObject) status = NULL;
+
+      g_assert_no_error (error);
+      g_assert_true (bkt_subsystem_load_live (gs, NULL, &error));
+      g_assert_true (bkt_subsystem_plan_apply (gs, set, ops, NULL, &error));
+      for (guint i = 0; i < ops->len; i++)
+        g_assert_cmpstr (bkt_operation_get_action (g_ptr_array_index (ops, i)), ==, "set");
+      status = bkt_subsystem_status (gs, set, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (status);
+      g_assert_cmpint (json_object_get_int_member (status, "tracked"), ==, 8);
+      g_assert_true (bkt_subsystem_plan_capture (gs, set, captured, NULL, &error));
+      g_assert_true (bkt_subsystem_plan_change (gs, set, "set", args, changed, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (changed->len, >=, 1);
+    }
+  stress_thread_done (st);
+  return NULL;
+}
+
+static gpointer
+executor_thread (gpointer data)
+{
+  static const BktExecCallbacks callbacks = { on_progress, on_op_done, NULL };
+  Stress *st = data;
+
+  for (guint round = 0; round < N_ROUNDS; round++)
+    {
+      g_autoptr(BktSubsystem) gs = bkt_gsettings_new ();
+      g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_free);
+      g_autofree char *count = g_strdup_printf ("%u", round);
+      g_autofree char *name = g_strdup_printf ("'round %u'", round);
+      g_autoptr(GError) error = NULL;
+      ExecRun run = { gs, ops, NULL, results };
+      g_autoptr(BktExecContext) ctx = bkt_exec_context_new (&callbacks, &run);
+
+      g_ptr_array_add (ops, set_op ("org.bkt.test", "count", count, "set"));
+      g_ptr_array_add (ops, set_op ("org.bkt.test", "name", name, "set"));
+      g_ptr_array_add (ops, set_op ("org.bkt.test", "enabled", round % 2 ? "true" : "false", "set"));
+      g_ptr_array_add (ops, set_op ("org.bkt.test", "tags", "['a', 'b']", round % 2 ? "set" : "reset"));
+      /* A bigger keyfile makes each write and reload last longer. */
+      for (guint i = 0; i < N_STRESS_KEYS; i++)
+        {
+          g_autofree char *key = many_key (i);
+          g_ptr_array_add (ops, set_op ("org.bkt.many", key, count, "set"));
+        }
+      g_assert_true (bkt_subsystem_load_live (gs, NULL, &error));
+      g_assert_true (bkt_subsystem_execute (gs, ops, ctx, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (results->len, ==, ops->len);
+      check_all_ok (results);
+    }
+  stress_thread_done (st);
+  return NULL;
+}
+
+/* Meanwhile another program edits the keyfile: the backend reloads it
+ * from its file monitor, in the main context.  Rewritten in the main
+ * thread, so no write of the backend's gets lost in between. */
+static gboolean
+stress_tick (gpointer data)
+{
+  Stress *st = data;
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autofree char *value = g_strdup_printf ("'color %u'", ++st->n_rewrites);
+
+  if (g_atomic_int_get (&st->running) == 0)
+    {
+      g_main_loop_quit (st->loop);
+      return G_SOURCE_REMOVE;
+    }
+  (void) g_key_file_load_from_file (keyfile, st->keyfile, G_KEY_FILE_NONE, NULL);
+  g_key_file_set_value (keyfile, "org/bkt/other", "color", value);
+  g_assert_true (g_key_file_save_to_file (keyfile, st->keyfile, NULL));
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+test_concurrency (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) set = manifests_new (fx, all_kinds_manifest);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autofree char *keyfile = g_build_filename (tmp_root, "glib-2.0", "settings", "keyfile", NULL);
+  Stress st = { fx->dir, keyfile, loop, N_PLANNERS + 1 };
+  GThread *threads[N_PLANNERS + 1];
+  g_autofree char *count = NULL, *name = NULL;
+  g_autofree char *expected_count = g_strdup_printf ("%u", N_ROUNDS - 1);
+  g_autofree char *expected_name = g_strdup_printf ("'round %u'", N_ROUNDS - 1);
+
+  /* The keyfile must exist for the rewrites. */
+  live_set ("org.bkt.test.other", NULL, "color", "'green'");
+  for (guint i = 0; i < N_PLANNERS; i++)
+    threads[i] = g_thread_new ("planner", planner_thread, &st);
+  threads[N_PLANNERS] = g_thread_new ("executor", executor_thread, &st);
+  g_timeout_add (1, stress_tick, &st);
+  g_main_loop_run (loop);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+  drain_main_context ();
+
+  count = live_get ("org.bkt.test", NULL, "count");
+  name = live_get ("org.bkt.test", NULL, "name");
+  g_assert_cmpstr (count, ==, expected_count);
+  g_assert_cmpstr (name, ==, expected_name);
+  g_assert_cmpuint (st.n_rewrites, >, 0);
+  reset_schema ("org.bkt.many", NULL);
+}
+
 /* ── main ──────────────────────────────────────────────────────────────── */
 
+static void
+copy_file (const char *from, const char *to)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (from, &contents, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (to, contents, (gssize) length, &error);
+  g_assert_no_error (error);
+}
+
+static void
+write_many_schema (const char *schema_dir)
+{
+  g_autofree char *file = g_build_filename (schema_dir, "org.bkt.many.gschema.xml", NULL);
+  g_autoptr(GString) xml = g_string_new ("<schemalist>\n"
+                                         "  <schema id=\"org.bkt.many\" path=\"/org/bkt/many/\">\n");
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < N_MANY_KEYS; i++)
+    g_string_append_printf (xml, "    <key name=\"key-%03u\" type=\"i\"><default>0</default></key>\n", i);
+  g_string_append (xml, "  </schema>\n</schemalist>\n");
+  g_file_set_contents (file, xml->str, (gssize) xml->len, &error);
+  g_assert_no_error (error);
+}
+
+/* The test schemas plus a generated one, copied into a private directory
+ * and compiled there. */
 static void
 compile_schemas (void)
 {
   g_autofree char *schema_dir = g_build_filename (tmp_root, "schemas", NULL);
-  g_autofree char *target = g_strconcat ("--targetdir=", schema_dir, NULL);
   /* g_test_get_filename() only works inside test cases. */
   g_autofree char *source_dir = g_test_build_filename (G_TEST_DIST, "data", "schemas", NULL);
-  const char *argv[] = { "glib-compile-schemas", "--strict", target, source_dir, NULL };
+  g_autoptr(GDir) dir = NULL;
+  const char *argv[] = { "glib-compile-schemas", "--strict", schema_dir, NULL };
   g_autoptr(GError) error = NULL;
   g_autofree char *err_out = NULL;
+  const char *name;
   int status = 0;
 
   g_assert_cmpint (g_mkdir_with_parents (schema_dir, 0700), ==, 0);
+  dir = g_dir_open (source_dir, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".gschema.xml"))
+      {
+        g_autofree char *from = g_build_filename (source_dir, name, NULL);
+        g_autofree char *to = g_build_filename (schema_dir, name, NULL);
+
+        copy_file (from, to);
+      }
+  write_many_schema (schema_dir);
   g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
                 NULL, NULL, NULL, &err_out, &status, &error);
   g_assert_no_error (error);
@@ -912,6 +1177,7 @@ main (int argc, char **argv)
   ADD ("apply/execute", test_apply_execute);
   ADD ("apply/missing-schema-or-key", test_apply_missing_schema_or_key);
   ADD ("apply/invalid-entry", test_apply_invalid_entry);
+  ADD ("apply/many-keys", test_apply_many);
   ADD ("execute/errors", test_execute_errors);
   ADD ("change/set", test_change_set);
   ADD ("change/unknown-schema", test_change_unknown_schema);
@@ -922,6 +1188,7 @@ main (int argc, char **argv)
   ADD ("change/unset", test_change_unset);
   ADD ("capture", test_capture);
   ADD ("status", test_status);
+  ADD ("concurrency", test_concurrency);
 #undef ADD
 
   ret = g_test_run ();

@@ -20,9 +20,7 @@
 #   --repo-cache DIR  build/reuse the flatpak repo in DIR (it is kept);
 #                     default: a fresh one in the temporary directory
 #   --bkt-apply       bring the gsettings in step with `bkt apply` instead of
-#                     writing the keyfile directly (see docs/benchmarks.md:
-#                     a change set of more than 255 keys of one schema aborts
-#                     bktd in GLib, so use --schemas 2 or more with it)
+#                     writing the keyfile directly
 #   --keep            keep the temporary directory (its path is printed)
 #
 # Everything runs in a throwaway environment under one temporary directory:

@@ -323,7 +323,8 @@ class BktEnv:
 
     def __init__(self, polkit='real', flatpak=True, users=(ADMIN, USER), system_daemon=True,
                  session_daemons=True, system_remote='bkt-test', user_remote='bkt-test',
-                 valgrind=None, idle_timeout=3600, name='bkt', polkit_files=None, repo_apps=0):
+                 valgrind=None, idle_timeout=3600, name='bkt', polkit_files=None, repo_apps=0,
+                 system_activation=True):
         if polkit not in ('real', 'mock', 'none'):
             raise ValueError(polkit)
         self.polkit_mode = polkit
@@ -339,6 +340,7 @@ class BktEnv:
         # (policy, rules) to use instead of the source tree's (only the self-check does)
         self.polkit_files = polkit_files
         self.repo_apps = repo_apps   # extra apps org.test.App001.. in the repo
+        self.system_activation = system_activation   # the system bus may start bktd --system
         self.T = None
         self.procs = []          # Daemon objects, started by us, stopped in reverse order
         self.system_daemon = None
@@ -527,7 +529,7 @@ class BktEnv:
         if not os.path.exists(policy):
             raise EnvError('missing %s: the project\'s system bus policy' % policy)
         svc = self.path('system-services')
-        with open(os.path.join(svc, 'org.bkt.Daemon1.service'), 'w') as f:
+        with open(os.path.join(svc, 'org.bkt.Daemon1.service' if self.system_activation else 'none'), 'w') as f:
             f.write('[D-BUS Service]\nName=org.bkt.Daemon1\nExec=/bin/sh -c "exec %s --system --verbose '
                     '--idle-timeout %d >>%s 2>&1"\nUser=root\n'
                     % (self.path('bin', 'bktd-system'), self.idle_timeout,

@@ -9,7 +9,6 @@ with "-", and a 10 MB string over D-Bus to the system Manager.
 
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -32,6 +32,21 @@ class RoundTrip(EnvTestCase):
         env.write_manifests(env.image_manifests_dir, remotes=bktenv.test_remotes(env),
                             apps=bktenv.test_apps(), settings=bktenv.TEST_SETTINGS)
 
+    def test_0_operation_ids_unique(self):
+        """Every operation of a plan has its own id (results are matched to operations by id), also
+        when one remote is added to both installations for a user-scope app."""
+        env = self.env
+        d = os.path.join(env.home(ADMIN), 'ids')
+        env.write_manifests(d, remotes=bktenv.test_remotes(env, 'bkt-extra'),
+                            apps=bktenv.test_apps('bkt-extra', system=('org.test.Hello',),
+                                                  user=('org.test.App001',)), owner=ADMIN)
+        rc, plan, err = env.bkt_json(ADMIN, '--manifests', d, 'apply', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        ids = [op['id'] for op in plan['operations']]
+        dups = sorted(set(i for i in ids if ids.count(i) > 1))
+        self.assertEqual(dups, [], 'operation ids used twice in one plan: %s' % [
+            (op['id'], op['scope']) for op in plan['operations'] if op['id'] in dups])
+
     def test_1_apply(self):
         env = self.env
         rc, plan, err = env.bkt_json(ADMIN, 'apply', '--dry-run', '--json')
@@ -46,6 +61,8 @@ class RoundTrip(EnvTestCase):
         for op in plan['operations']:
             for member in ('id', 'subsystem', 'action', 'target', 'scope', 'effect', 'summary', 'details'):
                 self.assertIn(member, op, 'operation lacks %s: %s' % (member, op))
+        ids = [op['id'] for op in plan['operations']]
+        self.assertEqual(len(ids), len(set(ids)), 'duplicate operation ids: %s' % ids)
         self.assertTrue(plan['system_request'], 'a system app is to be installed, yet no system_request')
         # the dry run changed nothing
         self.assertNotIn('org.test.Hello', env.installed_apps('system'))
