@@ -949,7 +949,7 @@ test_partial_failure (void)
   g_assert_no_error (error);
   result = result_of (&r, ops, "install", "flatpak:org.test.Missing");
   g_assert_cmpstr (result, ==, "flatpak org.test.Missing not found in remote test");
-  g_assert_cmpint (GPOINTER_TO_INT (g_hash_table_lookup (r.codes, "flatpak:install:flatpak:org.test.Missing")), ==,
+  g_assert_cmpint (GPOINTER_TO_INT (g_hash_table_lookup (r.codes, "flatpak:install:flatpak:org.test.Missing@system")), ==,
                    BKT_ERROR_NOT_FOUND);
   result = result_of (&r, ops, "install", "flatpak:org.test.Hello");
   g_assert_cmpstr (result, ==, "flatpak remote nowhere is not configured in the user installation");
@@ -983,7 +983,7 @@ test_cancelled (void)
   g_cancellable_cancel (cancellable);
   g_assert_false (execute (live, &r, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_cmpint (GPOINTER_TO_INT (g_hash_table_lookup (r.codes, "flatpak:install:flatpak:org.test.App001")), ==,
+  g_assert_cmpint (GPOINTER_TO_INT (g_hash_table_lookup (r.codes, "flatpak:install:flatpak:org.test.App001@user")), ==,
                    BKT_ERROR_CANCELLED);
   g_assert_false (is_installed (BKT_SCOPE_USER, "org.test.App001", "master"));
 }
