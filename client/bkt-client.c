@@ -80,6 +80,7 @@ start_private_daemon (BktClient *self, GError **error)
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GError) spawn_error = NULL;
   const char *bktd = g_getenv ("BKTD_PATH");
   int fds[2];
 
@@ -91,12 +92,14 @@ start_private_daemon (BktClient *self, GError **error)
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_take_fd (launcher, fds[1], 3);
-  self->private_daemon = g_subprocess_launcher_spawn (launcher, error, bktd, "--session", "--fd", "3", NULL);
+  self->private_daemon = g_subprocess_launcher_spawn (launcher, &spawn_error, bktd, "--session", "--fd", "3", NULL);
   if (self->private_daemon == NULL)
     {
       close (fds[0]);
-      g_prefix_error (error, "cannot start a private %s: ", bktd);
-      return NULL;
+      /* Unreachable (exit code 4), whatever the spawn error was. */
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_AUTHORITY_UNAVAILABLE,
+                          "there is no session bus and a private %s could not be started: %s",
+                          bktd, spawn_error->message), NULL;
     }
   socket = g_socket_new_from_fd (fds[0], error);
   if (socket == NULL)
@@ -246,6 +249,7 @@ bkt_client_call (BktClient   *self,
         }
       if (self->wait && g_error_matches (local, BKT_ERROR, BKT_ERROR_BUSY))
         {
+          g_dbus_error_strip_remote_error (local);
           if (!waited)
             g_printerr ("bkt: %s\nbkt: waiting…\n", local->message);
           waited = TRUE;

@@ -158,13 +158,19 @@ static gboolean
 parse_options (Request *r, GVariant *options, GError **error)
 {
   GVariantIter iter;
-  const char *key;
-  GVariant *value;
   gboolean system = r->daemon->instance == BKT_INSTANCE_SYSTEM;
 
   g_variant_iter_init (&iter, options);
-  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+  for (;;)
     {
+      /* Not g_variant_iter_loop(): returning from its loop leaks. */
+      g_autoptr(GVariant) entry = g_variant_iter_next_value (&iter);
+      g_autoptr(GVariant) value = NULL;
+      const char *key;
+
+      if (entry == NULL)
+        break;
+      g_variant_get (entry, "{&sv}", &key, &value);
       if ((g_str_equal (key, "only") || g_str_equal (key, "exclude")) &&
           g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY))
         {
