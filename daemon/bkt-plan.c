@@ -145,6 +145,19 @@ member_string (JsonObject *o, const char *name)
   return json_node_get_string (n);
 }
 
+/* When the user sees the change, in words. */
+static const char *
+effect_text (const char *effect)
+{
+  if (g_strcmp0 (effect, "next-login") == 0)
+    return "at next login";
+  if (g_strcmp0 (effect, "reboot") == 0)
+    return "after reboot";
+  if (g_strcmp0 (effect, "manifest") == 0)
+    return "manifest only";
+  return "live";
+}
+
 char *
 bkt_plan_json_describe (JsonObject *plan)
 {
@@ -177,12 +190,7 @@ bkt_plan_json_describe (JsonObject *plan)
           g_string_append_printf (out, "%s%s\n", n > 0 ? "\n" : "", subsystem ? subsystem : "?");
           current = subsystem;
         }
-      if (g_strcmp0 (effect, "live") == 0 || effect == NULL)
-        g_string_append_printf (out, "  ▸ %s\n", summary ? summary : "?");
-      else if (g_strcmp0 (effect, "manifest") == 0)
-        g_string_append_printf (out, "  ▸ %s  (manifest)\n", summary ? summary : "?");
-      else
-        g_string_append_printf (out, "  ▸ %s  (takes effect: %s)\n", summary ? summary : "?", effect);
+      g_string_append_printf (out, "  ▸ %s  (%s)\n", summary ? summary : "?", effect_text (effect));
       n++;
     }
 
