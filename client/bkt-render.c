@@ -146,14 +146,12 @@ array_len (JsonObject *o, const char *name)
 static void
 print_items (JsonObject *subsystems, const char *list, const char *field, const char *bullet)
 {
-  JsonObjectIter iter;
-  const char *name;
-  JsonNode *node;
+  g_autoptr(GList) names = json_object_get_members (subsystems);
 
-  json_object_iter_init (&iter, subsystems);
-  while (json_object_iter_next (&iter, &name, &node))
+  /* json_object_get_members() keeps the daemon's (execution) order. */
+  for (GList *l = names; l != NULL; l = l->next)
     {
-      JsonObject *s = json_node_get_object (node);
+      JsonObject *s = json_object_get_object_member (subsystems, l->data);
       JsonArray *items;
 
       if (array_len (s, list) == 0)
@@ -178,9 +176,7 @@ void
 bkt_render_status (BktRenderer *r, JsonObject *status)
 {
   JsonObject *subsystems;
-  JsonObjectIter iter;
-  const char *name;
-  JsonNode *node;
+  g_autoptr(GList) names = NULL;
   guint drift = 0, untracked = 0;
 
   if (r->json)
@@ -190,10 +186,11 @@ bkt_render_status (BktRenderer *r, JsonObject *status)
     }
   subsystems = json_object_get_object_member (status, "subsystems");
   g_print ("%-12s %8s %8s %6s %10s\n", "SUBSYSTEM", "TRACKED", "IN SYNC", "DRIFT", "UNTRACKED");
-  json_object_iter_init (&iter, subsystems);
-  while (json_object_iter_next (&iter, &name, &node))
+  names = json_object_get_members (subsystems);
+  for (GList *l = names; l != NULL; l = l->next)
     {
-      JsonObject *s = json_node_get_object (node);
+      const char *name = l->data;
+      JsonObject *s = json_object_get_object_member (subsystems, name);
       guint d = array_len (s, "drift"), u = array_len (s, "untracked");
 
       drift += d;
