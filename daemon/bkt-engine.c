@@ -4,7 +4,9 @@
 #include "bkt-engine.h"
 #include "bkt-error.h"
 #include "bkt-flatpak.h"
+#include "bkt-extensions.h"
 #include "bkt-gsettings.h"
+#include "bkt-shims.h"
 
 struct _BktEngine
 {
@@ -16,10 +18,11 @@ struct _BktEngine
 
 G_DEFINE_TYPE (BktEngine, bkt_engine, G_TYPE_OBJECT)
 
-/* Execution order matters: settings before apps (an app's first start may
- * read them).  Later subsystems slot in as: shim → gsettings → extension →
- * flatpak → dnf. */
-static const char * const subsystem_names[] = { "gsettings", "flatpak", NULL };
+/* Execution order matters: shims first (cheap, and what a toolbox session
+ * started meanwhile finds), settings before extensions (an extension reads
+ * its settings when enabled) and before apps (an app's first start may
+ * read them).  dnf slots in last. */
+static const char * const subsystem_names[] = { "shim", "gsettings", "extension", "flatpak", NULL };
 
 const char * const *
 bkt_engine_subsystem_names (void)
@@ -70,6 +73,11 @@ create_subsystem (BktInstance instance, const char *name)
        * GSettings work at all. */
       return instance == BKT_INSTANCE_SESSION ? bkt_gsettings_new () : NULL;
     }
+  /* Shims and extensions belong to the user's home and session. */
+  if (g_str_equal (name, "shim"))
+    return instance == BKT_INSTANCE_SESSION ? bkt_shims_new () : NULL;
+  if (g_str_equal (name, "extension"))
+    return instance == BKT_INSTANCE_SESSION ? bkt_extensions_new () : NULL;
   if (g_str_equal (name, "flatpak"))
     {
       /* The session reads the system installation too (reading needs no
@@ -203,6 +211,9 @@ add_entries (JsonObject *status, BktManifestSet *manifests, const char *subsyste
     { "gsettings", "entries", BKT_MANIFEST_GSETTINGS },
     { "flatpak", "entries", BKT_MANIFEST_FLATPAK_APPS },
     { "flatpak", "remotes", BKT_MANIFEST_FLATPAK_REMOTES },
+    { "shim", "entries", BKT_MANIFEST_HOST_SHIMS },
+    /* extension: its status lists entries itself, as objects (the file
+     * may hold bare uuid strings). */
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (map); i++)

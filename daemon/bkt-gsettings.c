@@ -1391,3 +1391,90 @@ bkt_gsettings_subsystem_init (BktSubsystemInterface *iface)
   iface->status = bkt_gsettings_status;
   iface->execute = bkt_gsettings_execute;
 }
+
+/* ── string arrays for other subsystems ────────────────────────────────── */
+
+typedef struct
+{
+  const char         *schema_id;
+  const char         *key;
+  const char * const *value;  /* in: set */
+  gboolean            found;  /* out: get */
+  GStrv               result; /* out: get */
+  GError            **error;
+} StrvCall;
+
+static GSettingsSchema *
+strv_schema (BktGsettings *self, const char *schema_id, const char *key)
+{
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettingsSchemaKey) k = NULL;
+
+  ensure_loaded (self);
+  if (self->source == NULL)
+    return NULL;
+  schema = g_settings_schema_source_lookup (self->source, schema_id, TRUE);
+  if (schema == NULL || !g_settings_schema_has_key (schema, key))
+    return NULL;
+  k = g_settings_schema_get_key (schema, key);
+  if (!g_variant_type_equal (g_settings_schema_key_get_value_type (k), G_VARIANT_TYPE_STRING_ARRAY))
+    return NULL;
+  return g_steal_pointer (&schema);
+}
+
+static gboolean
+get_strv_confined (BktGsettings *self, gpointer data)
+{
+  StrvCall *call = data;
+  g_autoptr(GSettingsSchema) schema = strv_schema (self, call->schema_id, call->key);
+  g_autoptr(GSettings) settings = NULL;
+
+  call->found = schema != NULL;
+  if (schema == NULL)
+    return TRUE;
+  settings = g_settings_new_full (schema, NULL, NULL);
+  call->result = g_settings_get_strv (settings, call->key);
+  return TRUE;
+}
+
+static gboolean
+set_strv_confined (BktGsettings *self, gpointer data)
+{
+  StrvCall *call = data;
+  g_autoptr(GSettingsSchema) schema = strv_schema (self, call->schema_id, call->key);
+  g_autoptr(GSettings) settings = NULL;
+
+  if (schema == NULL)
+    return g_set_error (call->error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "GSettings schema %s with a key %s (as) "
+                        "is not installed", call->schema_id, call->key), FALSE;
+  settings = g_settings_new_full (schema, NULL, NULL);
+  if (!g_settings_is_writable (settings, call->key))
+    return g_set_error (call->error, BKT_ERROR, BKT_ERROR_FAILED, "%s %s is locked by the system administrator",
+                        call->schema_id, call->key), FALSE;
+  if (!g_settings_set_strv (settings, call->key, call->value))
+    return g_set_error (call->error, BKT_ERROR, BKT_ERROR_FAILED, "could not set %s %s",
+                        call->schema_id, call->key), FALSE;
+  g_settings_sync ();
+  return TRUE;
+}
+
+gboolean
+bkt_gsettings_get_strv (const char *schema_id, const char *key, gboolean *found, GStrv *value, GError **error)
+{
+  g_autoptr(BktGsettings) self = g_object_new (BKT_TYPE_GSETTINGS, NULL);
+  StrvCall call = { .schema_id = schema_id, .key = key, .error = error };
+
+  run_confined (self, get_strv_confined, &call);
+  *found = call.found;
+  *value = call.result != NULL ? call.result : g_new0 (char *, 1);
+  return TRUE;
+}
+
+gboolean
+bkt_gsettings_set_strv (const char *schema_id, const char *key, const char * const *value, GError **error)
+{
+  g_autoptr(BktGsettings) self = g_object_new (BKT_TYPE_GSETTINGS, NULL);
+  StrvCall call = { .schema_id = schema_id, .key = key, .value = value, .error = error };
+
+  return run_confined (self, set_strv_confined, &call);
+}

@@ -70,11 +70,15 @@ merge (BktManifest *image, BktManifest *user)
 
   for (guint i = 0; i < json_array_get_length (entries); i++)
     {
-      JsonObject *entry = json_array_get_object_element (entries, i);
-      g_autofree char *key = bkt_manifest_entry_key (kind, entry);
+      JsonNode *node = json_array_get_element (entries, i);
+      /* Node-wise: gnome-extensions entries may be bare uuid strings. */
+      g_autofree char *key = bkt_manifest_node_key (kind, node);
+      g_autoptr(JsonObject) entry = NULL;
 
-      if (bkt_manifest_lookup (merged, key) == NULL)
-        bkt_manifest_upsert (merged, entry);
+      if (key == NULL || bkt_manifest_lookup_node (merged, key) != NULL)
+        continue;
+      entry = bkt_manifest_node_to_object (kind, node);
+      bkt_manifest_upsert (merged, entry);
     }
   bkt_manifest_sort (merged);
   return merged;

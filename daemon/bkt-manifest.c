@@ -31,6 +31,8 @@ static const KindInfo kind_info[BKT_MANIFEST_N_KINDS] = {
   [BKT_MANIFEST_FLATPAK_REMOTES] = { "flatpak-remotes.json", "flatpak-remotes", "remotes" },
   [BKT_MANIFEST_FLATPAK_APPS] = { "flatpak-apps.json", "flatpak-apps", "apps" },
   [BKT_MANIFEST_GSETTINGS] = { "gsettings.json", "gsettings", "settings" },
+  [BKT_MANIFEST_GNOME_EXTENSIONS] = { "gnome-extensions.json", "gnome-extensions", "extensions" },
+  [BKT_MANIFEST_HOST_SHIMS] = { "host-shims.json", "host-shims", "shims" },
 };
 
 const char *
@@ -182,6 +184,64 @@ check_path (const char *value)
   return NULL;
 }
 
+/* Extension uuids name a directory under
+ * $XDG_DATA_HOME/gnome-shell/extensions, shim names a file in the shim
+ * directory: both must stay one path component that no tool reads as an
+ * option.  What extensions.gnome.org accepts ("name@domain", letters,
+ * digits, '.', '_', '-') fits in this. */
+static char *
+check_file_name (const char *value, const char *extra)
+{
+  if (value[0] == '\0')
+    return g_strdup ("must not be empty");
+  if (strlen (value) > 255)
+    return g_strdup ("is longer than 255 characters");
+  if (value[0] == '-' || value[0] == '.')
+    return g_strdup ("must not start with '-' or '.'");
+  if (strstr (value, "..") != NULL)
+    return g_strdup ("must not contain '..'");
+  for (const char *s = value; *s != '\0'; s++)
+    if (!g_ascii_isalnum (*s) && *s != '.' && *s != '_' && *s != '-' && strchr (extra, *s) == NULL)
+      return g_strdup_printf ("only letters, digits, '.', '_', '-'%s are allowed",
+                              extra[0] == '@' ? " and '@'" : " and '+'");
+  return NULL;
+}
+
+char *
+bkt_manifest_check_extension_uuid (const char *uuid)
+{
+  return check_file_name (uuid, "@");
+}
+
+char *
+bkt_manifest_check_shim_name (const char *name)
+{
+  return check_file_name (name, "+");
+}
+
+char *
+bkt_manifest_check_shim_host (const char *host)
+{
+  g_auto(GStrv) parts = NULL;
+
+  if (host[0] != '/')
+    return check_file_name (host, "+");
+  if (strlen (host) > 4096)
+    return g_strdup ("is longer than 4096 characters");
+  parts = g_strsplit (host + 1, "/", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      char *why = check_file_name (parts[i], "+");
+      if (why != NULL)
+        {
+          g_free (why);
+          return g_strdup ("must be a command name or an absolute path of letters, digits, '.', '_', '-' and '+' "
+                           "without \"..\" or empty elements");
+        }
+    }
+  return NULL;
+}
+
 typedef struct
 {
   const char *name;
@@ -217,6 +277,20 @@ static const MemberSpec setting_members[] = {
   { NULL }
 };
 
+static const MemberSpec extension_members[] = {
+  { "uuid", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", bkt_manifest_check_extension_uuid },
+  /* Absent means enabled: the bare-string form. */
+  { "enabled", JSON_NODE_VALUE, G_TYPE_BOOLEAN, FALSE, "a boolean", NULL },
+  { NULL }
+};
+
+static const MemberSpec shim_members[] = {
+  { "name", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", bkt_manifest_check_shim_name },
+  /* Absent means the host command of the same name. */
+  { "host", JSON_NODE_VALUE, G_TYPE_STRING, FALSE, "a string", bkt_manifest_check_shim_host },
+  { NULL }
+};
+
 static const MemberSpec *
 kind_members (BktManifestKind kind)
 {
@@ -225,6 +299,8 @@ kind_members (BktManifestKind kind)
     case BKT_MANIFEST_FLATPAK_REMOTES: return remote_members;
     case BKT_MANIFEST_FLATPAK_APPS: return app_members;
     case BKT_MANIFEST_GSETTINGS: return setting_members;
+    case BKT_MANIFEST_GNOME_EXTENSIONS: return extension_members;
+    case BKT_MANIFEST_HOST_SHIMS: return shim_members;
     case BKT_MANIFEST_N_KINDS:
     default:
       break;
@@ -310,10 +386,54 @@ bkt_manifest_entry_key (BktManifestKind kind, JsonObject *entry)
           return g_strdup_printf ("%s:%s %s", schema, path, key);
         return g_strdup_printf ("%s %s", schema, key);
       }
+    case BKT_MANIFEST_GNOME_EXTENSIONS:
+      return g_strdup (get_string (entry, "uuid"));
+    case BKT_MANIFEST_HOST_SHIMS:
+      return g_strdup (get_string (entry, "name"));
     case BKT_MANIFEST_N_KINDS:
     default:
       g_return_val_if_reached (NULL);
     }
+}
+
+/* Whether @node is a list element stored as a bare string, which only
+ * gnome-extensions.json has ("extensions": ["uuid", ...]). */
+static gboolean
+is_bare_entry (BktManifestKind kind, JsonNode *node)
+{
+  return kind == BKT_MANIFEST_GNOME_EXTENSIONS && node_is (node, JSON_NODE_VALUE, G_TYPE_STRING);
+}
+
+char *
+bkt_manifest_node_key (BktManifestKind kind, JsonNode *node)
+{
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+
+  if (node == NULL)
+    return NULL;
+  if (is_bare_entry (kind, node))
+    return g_strdup (json_node_get_string (node));
+  if (JSON_NODE_TYPE (node) == JSON_NODE_OBJECT)
+    return bkt_manifest_entry_key (kind, json_node_get_object (node));
+  return NULL;
+}
+
+JsonObject *
+bkt_manifest_node_to_object (BktManifestKind kind, JsonNode *node)
+{
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS, NULL);
+
+  if (node == NULL)
+    return NULL;
+  if (is_bare_entry (kind, node))
+    {
+      JsonObject *o = json_object_new ();
+      json_object_set_string_member (o, "uuid", json_node_get_string (node));
+      return o;
+    }
+  if (JSON_NODE_TYPE (node) == JSON_NODE_OBJECT)
+    return json_object_ref (json_node_get_object (node));
+  return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -534,16 +654,30 @@ bkt_manifest_load_node (BktManifestKind kind,
           char *key;
           JsonNode *first;
 
-          if (JSON_NODE_TYPE (entry) != JSON_NODE_OBJECT)
+          if (is_bare_entry (kind, entry))
             {
-              bkt_json_doc_error_at (doc, entry, error, "each entry of \"%s\" must be an object, got %s",
-                                     list_name, describe_node (entry));
+              g_autofree char *why = bkt_manifest_check_extension_uuid (json_node_get_string (entry));
+
+              if (why != NULL)
+                {
+                  bkt_json_doc_error_at (doc, entry, error, "invalid extension uuid \"%s\": %s",
+                                         json_node_get_string (entry), why);
+                  return NULL;
+                }
+            }
+          else if (JSON_NODE_TYPE (entry) != JSON_NODE_OBJECT)
+            {
+              bkt_json_doc_error_at (doc, entry, error, "each entry of \"%s\" must be %s, got %s",
+                                     list_name,
+                                     kind == BKT_MANIFEST_GNOME_EXTENSIONS ? "a uuid string or an object"
+                                                                            : "an object",
+                                     describe_node (entry));
               return NULL;
             }
-          if (!validate_entry (kind, doc, entry, error))
+          else if (!validate_entry (kind, doc, entry, error))
             return NULL;
 
-          key = bkt_manifest_entry_key (kind, json_node_get_object (entry));
+          key = bkt_manifest_node_key (kind, entry);
           first = g_hash_table_lookup (seen, key);
           if (first != NULL)
             {
@@ -730,13 +864,10 @@ find_entry (BktManifest *self, const char *key)
   for (guint i = 0; i < json_array_get_length (self->entries); i++)
     {
       JsonNode *node = json_array_get_element (self->entries, i);
-      g_autofree char *entry_key = NULL;
+      /* Entries are validated unless a caller put something else in
+       * through get_entries(): those have no key and are skipped. */
+      g_autofree char *entry_key = bkt_manifest_node_key (self->kind, node);
 
-      /* Entries are validated objects unless a caller put something else
-       * in through get_entries(); skip rather than crash. */
-      if (JSON_NODE_TYPE (node) != JSON_NODE_OBJECT)
-        continue;
-      entry_key = bkt_manifest_entry_key (self->kind, json_node_get_object (node));
       if (g_strcmp0 (entry_key, key) == 0)
         return (gint) i;
     }
@@ -746,6 +877,7 @@ find_entry (BktManifest *self, const char *key)
 JsonObject *
 bkt_manifest_lookup (BktManifest *self, const char *key)
 {
+  JsonNode *node;
   gint i;
 
   g_return_val_if_fail (BKT_IS_MANIFEST (self), NULL);
@@ -754,7 +886,32 @@ bkt_manifest_lookup (BktManifest *self, const char *key)
   i = find_entry (self, key);
   if (i < 0)
     return NULL;
-  return json_array_get_object_element (self->entries, (guint) i);
+  node = json_array_get_element (self->entries, (guint) i);
+  return JSON_NODE_TYPE (node) == JSON_NODE_OBJECT ? json_node_get_object (node) : NULL;
+}
+
+JsonNode *
+bkt_manifest_lookup_node (BktManifest *self, const char *key)
+{
+  gint i;
+
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  i = find_entry (self, key);
+  return i < 0 ? NULL : json_array_get_element (self->entries, (guint) i);
+}
+
+/* An extension entry that the bare string says all of. */
+static gboolean
+extension_entry_is_plain (JsonObject *entry)
+{
+  JsonNode *enabled = json_object_get_member (entry, "enabled");
+  guint n = json_object_get_size (entry);
+
+  if (enabled != NULL && (!node_is (enabled, JSON_NODE_VALUE, G_TYPE_BOOLEAN) || !json_node_get_boolean (enabled)))
+    return FALSE;
+  return n == (enabled != NULL ? 2u : 1u) && get_string (entry, "uuid") != NULL;
 }
 
 void
@@ -773,8 +930,21 @@ bkt_manifest_upsert (BktManifest *self, JsonObject *entry)
   i = find_entry (self, key);
   if (i < 0)
     {
-      /* Copied so the caller's object stays theirs to change. */
-      json_array_add_object_element (self->entries, object_deep_copy (entry));
+      if (self->kind == BKT_MANIFEST_GNOME_EXTENSIONS && extension_entry_is_plain (entry))
+        json_array_add_string_element (self->entries, key);
+      else
+        /* Copied so the caller's object stays theirs to change. */
+        json_array_add_object_element (self->entries, object_deep_copy (entry));
+      return;
+    }
+  if (is_bare_entry (self->kind, json_array_get_element (self->entries, (guint) i)))
+    {
+      JsonNode *node = json_array_get_element (self->entries, (guint) i);
+
+      if (extension_entry_is_plain (entry))
+        return;
+      merged = object_deep_copy (entry);
+      json_node_init_object (node, merged);
       return;
     }
 
@@ -852,8 +1022,7 @@ bkt_manifest_sort (BktManifest *self)
       JsonNode *node = json_array_get_element (self->entries, i);
 
       items[i].node = json_node_ref (node);
-      if (JSON_NODE_TYPE (node) == JSON_NODE_OBJECT)
-        items[i].key = bkt_manifest_entry_key (self->kind, json_node_get_object (node));
+      items[i].key = bkt_manifest_node_key (self->kind, node);
     }
 
   /* Stable, so entries with equal keys (only possible through direct
@@ -1027,10 +1196,8 @@ source_init (Source *src, BktManifest *self)
   for (guint i = 0; i < src->n; i++)
     {
       JsonNode *entry = json_array_get_element (src->list, i);
-      char *key = NULL;
+      char *key = bkt_manifest_node_key (self->kind, entry);
 
-      if (JSON_NODE_TYPE (entry) == JSON_NODE_OBJECT)
-        key = bkt_manifest_entry_key (self->kind, json_node_get_object (entry));
       if (key == NULL)
         return FALSE;
       g_ptr_array_add (src->keys, key);
@@ -1198,10 +1365,8 @@ to_data_preserving (BktManifest *self, gsize *length)
   for (guint i = 0; i < json_array_get_length (self->entries); i++)
     {
       JsonNode *node = json_array_get_element (self->entries, i);
-      char *key = NULL;
+      char *key = bkt_manifest_node_key (self->kind, node);
 
-      if (JSON_NODE_TYPE (node) == JSON_NODE_OBJECT)
-        key = bkt_manifest_entry_key (self->kind, json_node_get_object (node));
       if (key == NULL || g_hash_table_contains (now, key))
         {
           g_free (key);

@@ -11,6 +11,10 @@ typedef enum {
   BKT_MANIFEST_FLATPAK_REMOTES,   /* flatpak-remotes.json {"remotes":[{name,url,scope,filtered?}]} */
   BKT_MANIFEST_FLATPAK_APPS,      /* flatpak-apps.json {"apps":[{id,remote,scope}]} */
   BKT_MANIFEST_GSETTINGS,         /* gsettings.json {"settings":[{schema,key,value,comment?,path?}]} */
+  /* gnome-extensions.json {"extensions":[uuid | {uuid,enabled?}]}: the only
+   * kind whose entries may be bare strings (the original tool's form). */
+  BKT_MANIFEST_GNOME_EXTENSIONS,
+  BKT_MANIFEST_HOST_SHIMS,        /* host-shims.json {"shims":[{name,host?}]} */
   BKT_MANIFEST_N_KINDS
 } BktManifestKind;
 
@@ -23,8 +27,24 @@ const char *bkt_manifest_kind_list_member (BktManifestKind kind);
 gboolean    bkt_manifest_kind_from_name   (const char *name, BktManifestKind *out_kind);
 
 /* The identity of an entry: flatpak app → id, remote → name,
- * gsetting → "schema key" or "schema:path key" when a path is set. */
+ * gsetting → "schema key" or "schema:path key" when a path is set,
+ * extension → uuid, shim → name. */
 char *bkt_manifest_entry_key (BktManifestKind kind, JsonObject *entry);
+/* The same for an element of a manifest's list as it is stored: an object,
+ * or for gnome-extensions a bare uuid string.  NULL for anything else. */
+char *bkt_manifest_node_key  (BktManifestKind kind, JsonNode *node);
+/* An element of the list as an object (new reference): a bare extension
+ * uuid "U" reads as {"uuid": "U"}; NULL if @node is neither. */
+JsonObject *bkt_manifest_node_to_object (BktManifestKind kind, JsonNode *node);
+
+/* Name checks shared with the subsystems (NULL if fine, else the reason,
+ * newly allocated).  Extension uuids and shim names become directory and
+ * file names: no '/', no "..", no leading '-' or '.'. */
+char *bkt_manifest_check_extension_uuid (const char *uuid);
+char *bkt_manifest_check_shim_name      (const char *name);
+/* A shim's host command: a name like a shim's or an absolute path of the
+ * same characters. */
+char *bkt_manifest_check_shim_host      (const char *host);
 
 /* One manifest file, validated.  Unknown members (at the top level and in
  * entries, e.g. "$schema") are kept and written back. */
@@ -51,13 +71,19 @@ const char     *bkt_manifest_get_origin  (BktManifest *self); /* path or display
  * with bkt_json_doc_error_at(); NULL for empty manifests and copies.
  * Reflects the file as loaded, not later edits. */
 BktJsonDoc     *bkt_manifest_get_doc     (BktManifest *self);
-/* The list member's entries, each a JsonObject. */
+/* The list member's entries, each a JsonObject (gnome-extensions: or a
+ * string; see bkt_manifest_node_key()). */
 JsonArray      *bkt_manifest_get_entries (BktManifest *self);
 guint           bkt_manifest_get_n_entries (BktManifest *self);
+/* NULL if absent or stored as a bare string (use lookup_node). */
 JsonObject     *bkt_manifest_lookup      (BktManifest *self, const char *key);
+JsonNode       *bkt_manifest_lookup_node (BktManifest *self, const char *key);
 
 /* Insert or replace the entry with the same key.  A replaced entry keeps
- * its unknown members unless @entry sets them. */
+ * its unknown members unless @entry sets them.  gnome-extensions: a new
+ * entry that says no more than {"uuid"} (or "enabled": true) is stored as
+ * the bare string, and an entry stored as a string stays one while that
+ * holds, so files keep the form their author chose. */
 void     bkt_manifest_upsert (BktManifest *self, JsonObject *entry);
 gboolean bkt_manifest_remove (BktManifest *self, const char *key);
 /* Sort entries by key, in byte order (merged views and new files are

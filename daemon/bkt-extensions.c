@@ -1,0 +1,993 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "bkt-ego.h"
+#include "bkt-error.h"
+#include "bkt-extensions.h"
+#include "bkt-fsutil.h"
+#include "bkt-gsettings.h"
+#include "bkt-zip.h"
+
+#define SUBSYSTEM_NAME "extension"
+#define SHELL_SCHEMA "org.gnome.shell"
+#define KEY_ENABLED "enabled-extensions"
+#define KEY_DISABLED "disabled-extensions"
+#define SHELL_BUS_NAME "org.gnome.Shell"
+#define SHELL_PATH "/org/gnome/Shell"
+#define SHELL_EXT_IFACE "org.gnome.Shell.Extensions"
+#define MAX_METADATA_SIZE (256 * 1024)
+/* InstallRemoteExtension asks the user in a dialog. */
+#define SHELL_INSTALL_TIMEOUT_MS (10 * 60 * 1000)
+#define SHELL_CALL_TIMEOUT_MS (30 * 1000)
+
+typedef struct
+{
+  char     *uuid;
+  char     *path;
+  gboolean  user;            /* under the user's directory (ours to remove) */
+  GStrv     shell_versions;  /* metadata.json "shell-version" */
+} Installed;
+
+static void
+installed_free (Installed *i)
+{
+  g_free (i->uuid);
+  g_free (i->path);
+  g_strfreev (i->shell_versions);
+  g_free (i);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Installed, installed_free)
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+static gint
+compare_installed (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (((const Installed *) a)->uuid, ((const Installed *) b)->uuid);
+}
+
+struct _BktExtensions
+{
+  GObject     parent_instance;
+  char       *user_dir;
+  GHashTable *installed;      /* uuid → Installed */
+  GStrv       enabled;        /* org.gnome.shell enabled-extensions */
+  GStrv       disabled;
+  gboolean    have_schema;
+  gboolean    shell_running;
+  char       *shell_version;  /* "46.2", or NULL when unknown */
+  char       *shell_major;    /* "46" */
+};
+
+static void bkt_extensions_subsystem_init (BktSubsystemInterface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (BktExtensions, bkt_extensions, G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (BKT_TYPE_SUBSYSTEM, bkt_extensions_subsystem_init))
+
+static void
+bkt_extensions_finalize (GObject *object)
+{
+  BktExtensions *self = BKT_EXTENSIONS (object);
+
+  g_free (self->user_dir);
+  g_hash_table_unref (self->installed);
+  g_strfreev (self->enabled);
+  g_strfreev (self->disabled);
+  g_free (self->shell_version);
+  g_free (self->shell_major);
+  G_OBJECT_CLASS (bkt_extensions_parent_class)->finalize (object);
+}
+
+static void
+bkt_extensions_class_init (BktExtensionsClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bkt_extensions_finalize;
+}
+
+static void
+bkt_extensions_init (BktExtensions *self)
+{
+  self->user_dir = g_build_filename (g_get_user_data_dir (), "gnome-shell", "extensions", NULL);
+  self->installed = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) installed_free);
+  self->enabled = g_new0 (char *, 1);
+  self->disabled = g_new0 (char *, 1);
+}
+
+BktSubsystem *
+bkt_extensions_new (void)
+{
+  return BKT_SUBSYSTEM (g_object_new (BKT_TYPE_EXTENSIONS, NULL));
+}
+
+/* ── metadata.json ─────────────────────────────────────────────────────── */
+
+/* The uuid and shell versions of the extension in @dir, or NULL. */
+static Installed *
+read_metadata (const char *dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, "metadata.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  JsonNode *root, *uuid, *versions;
+  JsonObject *o;
+  Installed *i;
+  GStatBuf st;
+
+  if (g_lstat (path, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size > MAX_METADATA_SIZE)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s: missing or not a small regular file", path), NULL;
+  if (!g_file_get_contents (path, &contents, &length, error))
+    return NULL;
+  if (!json_parser_load_from_data (parser, contents, (gssize) length, NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s: not a JSON object", path), NULL;
+  o = json_node_get_object (root);
+  uuid = json_object_get_member (o, "uuid");
+  if (uuid == NULL || !JSON_NODE_HOLDS_VALUE (uuid) || json_node_get_value_type (uuid) != G_TYPE_STRING)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s: no \"uuid\" string", path), NULL;
+  i = g_new0 (Installed, 1);
+  i->uuid = g_strdup (json_node_get_string (uuid));
+  i->path = g_strdup (dir);
+  versions = json_object_get_member (o, "shell-version");
+  if (versions != NULL && JSON_NODE_HOLDS_ARRAY (versions))
+    {
+      JsonArray *a = json_node_get_array (versions);
+      g_autoptr(GPtrArray) v = g_ptr_array_new ();
+
+      for (guint k = 0; k < json_array_get_length (a); k++)
+        {
+          JsonNode *n = json_array_get_element (a, k);
+          if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
+            g_ptr_array_add (v, g_strdup (json_node_get_string (n)));
+        }
+      g_ptr_array_add (v, NULL);
+      i->shell_versions = (GStrv) g_ptr_array_free (g_steal_pointer (&v), FALSE);
+    }
+  return i;
+}
+
+/* Whether an extension declaring @versions runs on shell @major (unknown
+ * shell or no declaration: assumed compatible).  "45" matches 45.x; the
+ * pre-40 form "3.38" matches only itself. */
+static gboolean
+is_compatible (Installed *i, const char *major, const char *full)
+{
+  if (major == NULL || i->shell_versions == NULL)
+    return TRUE;
+  for (guint k = 0; i->shell_versions[k] != NULL; k++)
+    {
+      const char *v = i->shell_versions[k];
+      if (g_str_equal (v, major) || (full != NULL && g_str_has_prefix (full, v) &&
+                                     (full[strlen (v)] == '.' || full[strlen (v)] == '\0')))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* ── live state ────────────────────────────────────────────────────────── */
+
+static void
+scan_dir (BktExtensions *self, const char *dir, gboolean user)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      Installed *i;
+
+      /* Our own temporary and backup directories. */
+      if (name[0] == '.')
+        continue;
+      path = g_build_filename (dir, name, NULL);
+      i = read_metadata (path, NULL);
+      if (i == NULL)
+        continue;
+      /* The shell loads an extension from the directory named after it;
+       * a metadata uuid that differs is not that extension. */
+      if (!g_str_equal (i->uuid, name))
+        {
+          installed_free (i);
+          continue;
+        }
+      i->user = user;
+      /* User installations shadow system ones, as in the shell. */
+      if (!user && g_hash_table_contains (self->installed, i->uuid))
+        installed_free (i);
+      else
+        g_hash_table_replace (self->installed, i->uuid, i);
+    }
+}
+
+/* The running shell: its ShellVersion property, without auto-starting
+ * anything.  No session bus, no shell: not running. */
+static void
+probe_shell (BktExtensions *self, GCancellable *cancellable)
+{
+  const char *env = g_getenv ("BKT_GNOME_SHELL");
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  self->shell_running = FALSE;
+  if (g_strcmp0 (env, "absent") == 0)
+    return;
+  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, cancellable, NULL);
+  if (bus == NULL)
+    return;
+  reply = g_dbus_connection_call_sync (bus, SHELL_BUS_NAME, SHELL_PATH, "org.freedesktop.DBus.Properties", "Get",
+                                       g_variant_new ("(ss)", "org.gnome.Shell", "ShellVersion"),
+                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 2000,
+                                       cancellable, NULL);
+  if (reply == NULL)
+    return;
+  self->shell_running = TRUE;
+  g_variant_get (reply, "(v)", &value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING) && self->shell_version == NULL)
+    self->shell_version = g_variant_dup_string (value, NULL);
+}
+
+static gboolean
+bkt_extensions_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError **error)
+{
+  BktExtensions *self = BKT_EXTENSIONS (subsystem);
+  const char * const *data_dirs = g_get_system_data_dirs ();
+  const char *env_version = g_getenv ("BKT_SHELL_VERSION");
+  gboolean found_disabled = FALSE;
+
+  g_hash_table_remove_all (self->installed);
+  scan_dir (self, self->user_dir, TRUE);
+  for (guint k = 0; data_dirs[k] != NULL; k++)
+    {
+      g_autofree char *dir = g_build_filename (data_dirs[k], "gnome-shell", "extensions", NULL);
+      scan_dir (self, dir, FALSE);
+    }
+
+  g_clear_pointer (&self->shell_version, g_free);
+  g_clear_pointer (&self->shell_major, g_free);
+  /* The version the extensions must fit: set by hand (no shell running,
+   * or a toolbox), else the running shell's; else unknown, and nothing is
+   * called incompatible.  Not `gnome-shell --version`: starting the
+   * compositor binary from a daemon to ask is not worth it. */
+  if (env_version != NULL && env_version[0] != '\0')
+    self->shell_version = g_strdup (env_version);
+  probe_shell (self, cancellable);
+  if (self->shell_version != NULL)
+    {
+      const char *dot = strchr (self->shell_version, '.');
+      /* Since GNOME 40 extensions name the major version only. */
+      if (dot != NULL && g_ascii_strtoll (self->shell_version, NULL, 10) >= 40)
+        self->shell_major = g_strndup (self->shell_version, (gsize) (dot - self->shell_version));
+      else
+        self->shell_major = g_strdup (self->shell_version);
+    }
+
+  g_strfreev (self->enabled);
+  g_strfreev (self->disabled);
+  self->enabled = self->disabled = NULL;
+  bkt_gsettings_get_strv (SHELL_SCHEMA, KEY_ENABLED, &self->have_schema, &self->enabled, NULL);
+  bkt_gsettings_get_strv (SHELL_SCHEMA, KEY_DISABLED, &found_disabled, &self->disabled, NULL);
+  return TRUE;
+}
+
+static gboolean
+is_enabled (BktExtensions *self, const char *uuid)
+{
+  return g_strv_contains ((const char * const *) self->enabled, uuid);
+}
+
+/* ── manifest entries ──────────────────────────────────────────────────── */
+
+typedef struct
+{
+  const char *uuid;
+  gboolean    enabled;
+} Wanted;
+
+/* The manifest's extensions (bare strings and objects alike), borrowed
+ * from @manifests, in its (sorted) order. */
+static GArray *
+wanted_list (BktManifestSet *manifests)
+{
+  JsonArray *entries = bkt_manifest_get_entries (bkt_manifest_set_get (manifests, BKT_MANIFEST_GNOME_EXTENSIONS));
+  GArray *out = g_array_new (FALSE, TRUE, sizeof (Wanted));
+
+  for (guint k = 0; k < json_array_get_length (entries); k++)
+    {
+      JsonNode *node = json_array_get_element (entries, k);
+      Wanted w = { NULL, TRUE };
+
+      if (JSON_NODE_HOLDS_VALUE (node))
+        w.uuid = json_node_get_string (node);
+      else if (JSON_NODE_HOLDS_OBJECT (node))
+        {
+          JsonObject *o = json_node_get_object (node);
+          w.uuid = json_object_get_string_member_with_default (o, "uuid", NULL);
+          w.enabled = json_object_get_boolean_member_with_default (o, "enabled", TRUE);
+        }
+      if (w.uuid != NULL)
+        g_array_append_val (out, w);
+    }
+  return out;
+}
+
+static gboolean
+is_tracked (BktManifestSet *manifests, const char *uuid)
+{
+  return bkt_manifest_lookup_node (bkt_manifest_set_get (manifests, BKT_MANIFEST_GNOME_EXTENSIONS), uuid) != NULL;
+}
+
+static char *
+make_target (const char *uuid)
+{
+  return g_strconcat ("extension:", uuid, NULL);
+}
+
+static JsonObject *
+extension_entry (const char *uuid, gboolean enabled)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "uuid", uuid);
+  /* "enabled" only when false: the bare-string form is "enabled". */
+  if (!enabled)
+    json_object_set_boolean_member (o, "enabled", FALSE);
+  return o;
+}
+
+/* ── operations ────────────────────────────────────────────────────────── */
+
+static BktEffect
+live_effect (BktExtensions *self)
+{
+  return self->shell_running ? BKT_EFFECT_LIVE : BKT_EFFECT_NEXT_LOGIN;
+}
+
+static BktOperation *
+op_new (BktExtensions *self, const char *action, const char *uuid, gboolean enable, const char *summary)
+{
+  g_autoptr(JsonObject) details = json_object_new ();
+  g_autofree char *target = make_target (uuid);
+
+  json_object_set_string_member (details, "uuid", uuid);
+  if (g_str_equal (action, "install"))
+    json_object_set_boolean_member (details, "enable", enable);
+  return bkt_operation_new (SUBSYSTEM_NAME, action, target, BKT_SCOPE_USER, live_effect (self), summary, details);
+}
+
+static BktOperation *
+install_op (BktExtensions *self, const char *uuid, gboolean enable)
+{
+  g_autofree char *base = bkt_ego_base_url ();
+  g_autofree char *summary = g_strdup_printf ("Install extension:%s from %s%s", uuid, base,
+                                              enable ? " and enable it" : " (disabled)");
+  return op_new (self, "install", uuid, enable, summary);
+}
+
+static BktOperation *
+toggle_op (BktExtensions *self, const char *uuid, gboolean enable)
+{
+  g_autofree char *summary = g_strdup_printf ("%s extension:%s", enable ? "Enable" : "Disable", uuid);
+  return op_new (self, enable ? "enable" : "disable", uuid, FALSE, summary);
+}
+
+/* Enabling needs the shell or its schema; without either, say so once
+ * instead of planning operations that can only fail. */
+static gboolean
+can_toggle (BktExtensions *self, GPtrArray *warnings)
+{
+  if (self->shell_running || self->have_schema)
+    return TRUE;
+  if (warnings != NULL)
+    g_ptr_array_add (warnings, g_strdup ("extensions: GNOME Shell is not running and the org.gnome.shell "
+                                         "schema is not installed: enabled state left alone"));
+  return FALSE;
+}
+
+/* What makes @w true, appended to @ops. */
+static void
+plan_wanted (BktExtensions *self, const Wanted *w, GPtrArray *ops, gboolean *warned, GPtrArray *warnings)
+{
+  Installed *i = g_hash_table_lookup (self->installed, w->uuid);
+  gboolean toggle_ok;
+
+  if (i == NULL)
+    {
+      g_ptr_array_add (ops, install_op (self, w->uuid, w->enabled && (self->shell_running || self->have_schema)));
+      return;
+    }
+  if (w->enabled == is_enabled (self, w->uuid))
+    return;
+  toggle_ok = can_toggle (self, *warned ? NULL : warnings);
+  *warned = TRUE;
+  if (toggle_ok)
+    g_ptr_array_add (ops, toggle_op (self, w->uuid, w->enabled));
+}
+
+static gboolean
+bkt_extensions_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *ops,
+                           GPtrArray *warnings, GError **error)
+{
+  BktExtensions *self = BKT_EXTENSIONS (subsystem);
+  g_autoptr(GArray) wanted = wanted_list (manifests);
+  gboolean warned = FALSE;
+
+  for (guint k = 0; k < wanted->len; k++)
+    plan_wanted (self, &g_array_index (wanted, Wanted, k), ops, &warned, warnings);
+  return TRUE;
+}
+
+/* Enabled by hand → recorded; disabled by hand → recorded as
+ * "enabled": false; removed by hand → forgotten (from the user's overlay,
+ * which is where bkt put it; an image entry can only be reported). */
+static gboolean
+bkt_extensions_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *ops,
+                             GPtrArray *warnings, GError **error)
+{
+  BktExtensions *self = BKT_EXTENSIONS (subsystem);
+  g_autoptr(GArray) wanted = wanted_list (manifests);
+  g_autoptr(BktManifest) writable = NULL;
+  g_autoptr(GPtrArray) uuids = g_ptr_array_new ();
+
+  for (guint k = 0; self->enabled[k] != NULL; k++)
+    g_ptr_array_add (uuids, self->enabled[k]);
+  g_ptr_array_sort (uuids, compare_strings);
+  for (guint k = 0; k < uuids->len; k++)
+    {
+      const char *uuid = g_ptr_array_index (uuids, k);
+      g_autofree char *why = bkt_manifest_check_extension_uuid (uuid);
+      g_autoptr(JsonObject) entry = NULL;
+      g_autofree char *target = NULL, *summary = NULL;
+
+      if (is_tracked (manifests, uuid) || !g_hash_table_contains (self->installed, uuid))
+        continue;
+      if (why != NULL)
+        {
+          g_ptr_array_add (warnings, g_strdup_printf ("enabled extension “%s” cannot be recorded: %s", uuid, why));
+          continue;
+        }
+      entry = extension_entry (uuid, TRUE);
+      target = make_target (uuid);
+      summary = g_strdup_printf ("Record %s (enabled)", target);
+      g_ptr_array_add (ops, bkt_operation_new_record (SUBSYSTEM_NAME, BKT_MANIFEST_GNOME_EXTENSIONS, target,
+                                                      summary, entry));
+    }
+
+  for (guint k = 0; k < wanted->len; k++)
+    {
+      const Wanted *w = &g_array_index (wanted, Wanted, k);
+      g_autofree char *target = make_target (w->uuid);
+      g_autofree char *summary = NULL;
+
+      if (!g_hash_table_contains (self->installed, w->uuid))
+        {
+          if (writable == NULL)
+            writable = bkt_manifest_set_load_writable (manifests, BKT_MANIFEST_GNOME_EXTENSIONS, NULL);
+          if (writable != NULL && bkt_manifest_lookup_node (writable, w->uuid) != NULL)
+            {
+              summary = g_strdup_printf ("Forget %s (not installed any more)", target);
+              g_ptr_array_add (ops, bkt_operation_new_forget (SUBSYSTEM_NAME, BKT_MANIFEST_GNOME_EXTENSIONS,
+                                                              target, summary, w->uuid));
+            }
+          else
+            g_ptr_array_add (warnings, g_strdup_printf ("extension %s is in the image's manifest but not "
+                                                        "installed: `bkt extension sync` installs it", w->uuid));
+          continue;
+        }
+      if (w->enabled == is_enabled (self, w->uuid) || !(self->shell_running || self->have_schema))
+        continue;
+      {
+        g_autoptr(JsonObject) entry = extension_entry (w->uuid, !w->enabled);
+        summary = g_strdup_printf ("Record %s (%s)", target, w->enabled ? "disabled" : "enabled");
+        g_ptr_array_add (ops, bkt_operation_new_record (SUBSYSTEM_NAME, BKT_MANIFEST_GNOME_EXTENSIONS, target,
+                                                        summary, entry));
+      }
+    }
+  return TRUE;
+}
+
+/* ── changes ───────────────────────────────────────────────────────────── */
+
+static gboolean
+string_arg (GVariant *arguments, const char *name, char **out, GError **error)
+{
+  g_autoptr(GVariant) value = g_variant_lookup_value (arguments, name, NULL);
+
+  *out = NULL;
+  if (value == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "missing argument “%s”", name), FALSE;
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "argument “%s” must be a string", name), FALSE;
+  *out = g_variant_dup_string (value, NULL);
+  return TRUE;
+}
+
+static gboolean
+bool_arg (GVariant *arguments, const char *name)
+{
+  g_autoptr(GVariant) value = g_variant_lookup_value (arguments, name, G_VARIANT_TYPE_BOOLEAN);
+  return value != NULL && g_variant_get_boolean (value);
+}
+
+/* `add` asks extensions.gnome.org before anything changes, so a typo is
+ * caught now and not at the next sync. */
+static gboolean
+validate_remote (BktExtensions *self, const char *uuid, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(BktEgoInfo) info = bkt_ego_lookup (uuid, self->shell_major, NULL, &local_error);
+
+  if (info == NULL)
+    {
+      if (bkt_ego_is_network_error (local_error))
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "could not check %s: %s; use --force to record it "
+                            "anyway (it is installed by a later sync)", uuid, local_error->message), FALSE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (info->download_url == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "%s has no release for GNOME Shell %s "
+                        "(it has releases for: %s); use --force to record it anyway", uuid,
+                        self->shell_version, info->shell_versions ? info->shell_versions : "none"), FALSE;
+  return TRUE;
+}
+
+static gboolean
+bkt_extensions_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const char *action,
+                            GVariant *arguments, GPtrArray *ops, GError **error)
+{
+  BktExtensions *self = BKT_EXTENSIONS (subsystem);
+  g_autofree char *uuid = NULL, *why = NULL, *target = NULL;
+  Installed *installed;
+  gboolean tracked;
+  g_autoptr(GPtrArray) new_ops = g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (arguments == NULL || !g_variant_is_of_type (arguments, G_VARIANT_TYPE_VARDICT))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "arguments must be a dictionary (a{sv})"),
+           FALSE;
+  if (g_strcmp0 (action, "add") != 0 && g_strcmp0 (action, "remove") != 0 &&
+      g_strcmp0 (action, "enable") != 0 && g_strcmp0 (action, "disable") != 0)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                        "subsystem extension has no such action (add, remove, enable, disable)"), FALSE;
+  if (!string_arg (arguments, "uuid", &uuid, error))
+    return FALSE;
+  if ((why = bkt_manifest_check_extension_uuid (uuid)) != NULL)
+    {
+      if (strlen (uuid) > 255)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "invalid extension uuid: %s", why), FALSE;
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "invalid extension uuid “%s”: %s",
+                          uuid, why), FALSE;
+    }
+  target = make_target (uuid);
+  installed = g_hash_table_lookup (self->installed, uuid);
+  tracked = is_tracked (manifests, uuid);
+
+  if (g_str_equal (action, "add") || g_str_equal (action, "enable") || g_str_equal (action, "disable"))
+    {
+      gboolean enable = g_str_equal (action, "enable") || (g_str_equal (action, "add") && !bool_arg (arguments, "disabled"));
+      g_autoptr(JsonObject) entry = extension_entry (uuid, enable);
+      g_autofree char *summary = g_strdup_printf ("Record %s (%s)", target, enable ? "enabled" : "disabled");
+
+      if (installed == NULL)
+        {
+          if (!g_str_equal (action, "add"))
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "extension %s is not installed "
+                                "(`bkt extension add %s` installs it)", uuid, uuid), FALSE;
+          if (!bool_arg (arguments, "force") && !validate_remote (self, uuid, error))
+            return FALSE;
+          g_ptr_array_add (new_ops, install_op (self, uuid, enable && (self->shell_running || self->have_schema)));
+        }
+      else if (enable != is_enabled (self, uuid))
+        {
+          if (!can_toggle (self, NULL))
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "cannot %s %s: GNOME Shell is not "
+                                "running and the org.gnome.shell schema is not installed",
+                                enable ? "enable" : "disable", uuid), FALSE;
+          g_ptr_array_add (new_ops, toggle_op (self, uuid, enable));
+        }
+      g_ptr_array_add (new_ops, bkt_operation_new_record (SUBSYSTEM_NAME, BKT_MANIFEST_GNOME_EXTENSIONS, target,
+                                                          summary, entry));
+    }
+  else
+    {
+      if (!tracked && installed == NULL)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "extension %s is neither tracked nor installed",
+                            uuid), FALSE;
+      if (installed != NULL && installed->user)
+        {
+          g_autofree char *summary = g_strdup_printf ("Uninstall %s", target);
+          g_ptr_array_add (new_ops, op_new (self, "uninstall", uuid, FALSE, summary));
+        }
+      else if (installed != NULL && is_enabled (self, uuid) && can_toggle (self, NULL))
+        /* The image's copy stays; switching it off is what remains. */
+        g_ptr_array_add (new_ops, toggle_op (self, uuid, FALSE));
+      if (tracked)
+        {
+          g_autofree char *summary = g_strdup_printf ("Forget %s", target);
+          g_ptr_array_add (new_ops, bkt_operation_new_forget (SUBSYSTEM_NAME, BKT_MANIFEST_GNOME_EXTENSIONS,
+                                                              target, summary, uuid));
+        }
+    }
+  for (guint k = 0; k < new_ops->len; k++)
+    g_ptr_array_add (ops, g_object_ref (g_ptr_array_index (new_ops, k)));
+  return TRUE;
+}
+
+/* ── status ────────────────────────────────────────────────────────────── */
+
+/* {"tracked","untracked":[...],"installed","enabled","not_installed",
+ *  "shell_running","shell_version"|null,"incompatible":[uuid...],
+ *  "entries":[{"uuid","enabled","state","location"?,"compatible"}]}
+ * Counts are of tracked extensions; "untracked" are enabled ones the
+ * manifests lack (what capture would record). */
+static JsonObject *
+bkt_extensions_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError **error)
+{
+  BktExtensions *self = BKT_EXTENSIONS (subsystem);
+  g_autoptr(GArray) wanted = wanted_list (manifests);
+  g_autoptr(JsonObject) status = json_object_new ();
+  JsonArray *entries = json_array_new ();
+  JsonArray *untracked = json_array_new ();
+  JsonArray *incompatible = json_array_new ();
+  guint n_installed = 0, n_enabled = 0, n_missing = 0;
+  GHashTableIter iter;
+  gpointer value;
+  g_autoptr(GList) all = NULL;
+
+  for (guint k = 0; k < wanted->len; k++)
+    {
+      const Wanted *w = &g_array_index (wanted, Wanted, k);
+      Installed *i = g_hash_table_lookup (self->installed, w->uuid);
+      JsonObject *o = json_object_new ();
+      const char *state;
+
+      if (i == NULL)
+        state = "not installed", n_missing++;
+      else if (is_enabled (self, w->uuid))
+        state = "enabled", n_installed++, n_enabled++;
+      else
+        state = "installed", n_installed++;
+      json_object_set_string_member (o, "uuid", w->uuid);
+      json_object_set_boolean_member (o, "enabled", w->enabled);
+      json_object_set_string_member (o, "state", state);
+      if (i != NULL)
+        {
+          json_object_set_string_member (o, "location", i->user ? "user" : "system");
+          json_object_set_boolean_member (o, "compatible", is_compatible (i, self->shell_major, self->shell_version));
+        }
+      json_array_add_object_element (entries, o);
+    }
+
+  /* Sorted, so output is stable. */
+  g_hash_table_iter_init (&iter, self->installed);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    all = g_list_prepend (all, value);
+  all = g_list_sort (all, compare_installed);
+  for (GList *l = all; l != NULL; l = l->next)
+    {
+      Installed *i = l->data;
+      if ((is_tracked (manifests, i->uuid) || is_enabled (self, i->uuid)) &&
+          !is_compatible (i, self->shell_major, self->shell_version))
+        json_array_add_string_element (incompatible, i->uuid);
+    }
+  for (guint k = 0; self->enabled[k] != NULL; k++)
+    {
+      const char *uuid = self->enabled[k];
+      if (!is_tracked (manifests, uuid) && g_hash_table_contains (self->installed, uuid))
+        {
+          JsonObject *o = json_object_new ();
+          g_autofree char *target = make_target (uuid);
+          json_object_set_string_member (o, "target", target);
+          json_object_set_string_member (o, "summary", uuid);
+          json_array_add_object_element (untracked, o);
+        }
+    }
+
+  json_object_set_int_member (status, "tracked", wanted->len);
+  json_object_set_array_member (status, "untracked", untracked);
+  json_object_set_int_member (status, "installed", n_installed);
+  json_object_set_int_member (status, "enabled", n_enabled);
+  json_object_set_int_member (status, "not_installed", n_missing);
+  json_object_set_boolean_member (status, "shell_running", self->shell_running);
+  if (self->shell_version != NULL)
+    json_object_set_string_member (status, "shell_version", self->shell_version);
+  else
+    json_object_set_null_member (status, "shell_version");
+  json_object_set_array_member (status, "incompatible", incompatible);
+  json_object_set_array_member (status, "entries", entries);
+  return g_steal_pointer (&status);
+}
+
+/* ── execution ─────────────────────────────────────────────────────────── */
+
+gboolean
+bkt_extensions_install_from_ego (const char *user_dir, const char *uuid, const char *shell_major,
+                                 GCancellable *cancellable, GError **error)
+{
+  g_autoptr(BktEgoInfo) info = NULL;
+  g_autoptr(GBytes) zip = NULL;
+  g_autofree char *tmpl = NULL, *final = NULL, *aside = NULL;
+  g_autoptr(Installed) meta = NULL;
+  g_autoptr(GError) local_error = NULL;
+  char *tmp;
+
+  info = bkt_ego_lookup (uuid, shell_major, cancellable, error);
+  if (info == NULL)
+    return FALSE;
+  if (info->download_url == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "%s has no release for GNOME Shell %s "
+                        "(it has releases for: %s)", uuid, shell_major ? shell_major : "(unknown)",
+                        info->shell_versions ? info->shell_versions : "none"), FALSE;
+  zip = bkt_ego_download (info->download_url, cancellable, error);
+  if (zip == NULL)
+    return FALSE;
+
+  if (g_mkdir_with_parents (user_dir, 0755) < 0)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot create %s: %s", user_dir, g_strerror (errno)),
+           FALSE;
+  /* Beside the destination, hidden (scan_dir skips dot names, and so
+   * does the shell), so the final rename is atomic and a crash leaves
+   * at worst a dot directory, never a half extension. */
+  tmpl = g_strdup_printf ("%s/.%s.bkt-XXXXXX", user_dir, uuid);
+  tmp = g_mkdtemp_full (tmpl, 0755);
+  if (tmp == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot create a directory in %s: %s", user_dir,
+                        g_strerror (errno)), FALSE;
+  if (!bkt_zip_extract (zip, tmpl, &local_error))
+    goto fail;
+  meta = read_metadata (tmpl, &local_error);
+  if (meta == NULL)
+    {
+      g_autoptr(GError) e = g_steal_pointer (&local_error);
+      g_set_error (&local_error, BKT_ERROR, BKT_ERROR_FAILED, "the download of %s is not an extension (%s)",
+                   uuid, e->message);
+      goto fail;
+    }
+  if (!g_str_equal (meta->uuid, uuid))
+    {
+      g_set_error (&local_error, BKT_ERROR, BKT_ERROR_FAILED, "the download of %s is extension “%s” instead",
+                   uuid, meta->uuid);
+      goto fail;
+    }
+  final = g_build_filename (user_dir, uuid, NULL);
+  if (g_file_test (final, G_FILE_TEST_EXISTS))
+    {
+      aside = g_strdup_printf ("%s/.%s.old-XXXXXX", user_dir, uuid);
+      if (g_mkdtemp_full (aside, 0700) == NULL || g_rename (final, aside) < 0)
+        {
+          g_set_error (&local_error, BKT_ERROR, BKT_ERROR_FAILED, "cannot move the old %s aside: %s", final,
+                       g_strerror (errno));
+          g_clear_pointer (&aside, g_free);
+          goto fail;
+        }
+    }
+  if (g_rename (tmpl, final) < 0)
+    {
+      int saved = errno;
+      if (aside != NULL)
+        (void) g_rename (aside, final);
+      g_set_error (&local_error, BKT_ERROR, BKT_ERROR_FAILED, "cannot install %s: %s", final, g_strerror (saved));
+      g_clear_pointer (&aside, g_free);
+      goto fail;
+    }
+  if (aside != NULL)
+    (void) bkt_rm_rf (aside, NULL);
+  return TRUE;
+
+fail:
+  (void) bkt_rm_rf (tmpl, NULL);
+  if (aside != NULL)
+    (void) bkt_rm_rf (aside, NULL);
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+static GDBusConnection *
+shell_bus (GError **error)
+{
+  return g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
+}
+
+/* A boolean method of org.gnome.Shell.Extensions. */
+static gboolean
+shell_call (const char *method, const char *uuid, int timeout, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GDBusConnection) bus = shell_bus (&local_error);
+  g_autoptr(GVariant) reply = NULL;
+  const char *type = g_str_equal (method, "InstallRemoteExtension") ? "(s)" : "(b)";
+
+  if (bus != NULL)
+    reply = g_dbus_connection_call_sync (bus, SHELL_BUS_NAME, SHELL_PATH, SHELL_EXT_IFACE, method,
+                                         g_variant_new ("(s)", uuid), G_VARIANT_TYPE (type),
+                                         G_DBUS_CALL_FLAGS_NO_AUTO_START, timeout, NULL, &local_error);
+  if (reply == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "GNOME Shell %s(%s) failed: %s", method, uuid,
+                        local_error->message), FALSE;
+  if (g_str_equal (type, "(s)"))
+    {
+      const char *result;
+      g_variant_get (reply, "(&s)", &result);
+      if (!g_str_equal (result, "successful"))
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "GNOME Shell did not install %s: %s", uuid, result),
+               FALSE;
+      return TRUE;
+    }
+  {
+    gboolean ok;
+    g_variant_get (reply, "(b)", &ok);
+    if (!ok)
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "GNOME Shell refused to %s %s", method, uuid), FALSE;
+  }
+  return TRUE;
+}
+
+/* The keys, re-read now (the plan's view may be stale): @uuid added to or
+ * taken out of enabled-extensions, the other way round in
+ * disabled-extensions (the shell honours both). */
+static gboolean
+keys_toggle (const char *uuid, gboolean enable, gboolean drop, GError **error)
+{
+  g_auto(GStrv) enabled = NULL, disabled = NULL;
+  g_autoptr(GPtrArray) en = g_ptr_array_new (), dis = g_ptr_array_new ();
+  gboolean found, found_dis;
+
+  bkt_gsettings_get_strv (SHELL_SCHEMA, KEY_ENABLED, &found, &enabled, NULL);
+  bkt_gsettings_get_strv (SHELL_SCHEMA, KEY_DISABLED, &found_dis, &disabled, NULL);
+  if (!found)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "GNOME Shell is not running and the "
+                        SHELL_SCHEMA " schema is not installed: cannot %s %s", enable ? "enable" : "disable",
+                        uuid), FALSE;
+  for (guint k = 0; enabled[k] != NULL; k++)
+    if (!g_str_equal (enabled[k], uuid))
+      g_ptr_array_add (en, enabled[k]);
+  for (guint k = 0; disabled[k] != NULL; k++)
+    if (!g_str_equal (disabled[k], uuid))
+      g_ptr_array_add (dis, disabled[k]);
+  if (enable)
+    g_ptr_array_add (en, (char *) uuid);
+  else if (!drop)
+    g_ptr_array_add (dis, (char *) uuid);
+  g_ptr_array_add (en, NULL);
+  g_ptr_array_add (dis, NULL);
+  if (!bkt_gsettings_set_strv (SHELL_SCHEMA, KEY_ENABLED, (const char * const *) en->pdata, error))
+    return FALSE;
+  return !found_dis || bkt_gsettings_set_strv (SHELL_SCHEMA, KEY_DISABLED, (const char * const *) dis->pdata, error);
+}
+
+static gboolean
+toggle (BktExtensions *self, const char *uuid, gboolean enable, GError **error)
+{
+  if (self->shell_running)
+    return shell_call (enable ? "EnableExtension" : "DisableExtension", uuid, SHELL_CALL_TIMEOUT_MS, error);
+  return keys_toggle (uuid, enable, FALSE, error);
+}
+
+/* FALSE with @pending set: the server could not be reached; the caller
+ * reports the operation as pending rather than failed. */
+static gboolean
+execute_install (BktExtensions *self, BktOperation *op, const char *uuid, gboolean *pending,
+                 GCancellable *cancellable, GError **error)
+{
+  JsonObject *details = bkt_operation_get_details (op);
+  gboolean enable = json_object_get_boolean_member_with_default (details, "enable", TRUE);
+  g_autoptr(GError) local_error = NULL;
+
+  /* The shell's own installer knows only extensions.gnome.org and shows
+   * the user a dialog: used only for the real site with a running shell. */
+  if (self->shell_running && g_getenv ("BKT_EXTENSIONS_URL") == NULL)
+    return shell_call ("InstallRemoteExtension", uuid, SHELL_INSTALL_TIMEOUT_MS, error) &&
+           (enable || toggle (self, uuid, FALSE, error));
+  if (!bkt_extensions_install_from_ego (self->user_dir, uuid, self->shell_major, cancellable, &local_error))
+    {
+      *pending = bkt_ego_is_network_error (local_error);
+      if (*pending)
+        g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s", local_error->message);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  return !enable || toggle (self, uuid, TRUE, error);
+}
+
+static gboolean
+execute_uninstall (BktExtensions *self, const char *uuid, GError **error)
+{
+  Installed *i = g_hash_table_lookup (self->installed, uuid);
+  g_autofree char *path = g_build_filename (self->user_dir, uuid, NULL);
+
+  if (self->shell_running)
+    return shell_call ("UninstallExtension", uuid, SHELL_CALL_TIMEOUT_MS, error);
+  /* Only ever the user's copy: the path is rebuilt from the validated
+   * uuid, not taken from the plan. */
+  if (i != NULL && !i->user)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "%s is installed by the system image", uuid),
+           FALSE;
+  if (!bkt_rm_rf (path, error))
+    return FALSE;
+  /* Gone from both keys: a stale entry would enable a reinstall. */
+  {
+    g_auto(GStrv) enabled = NULL;
+    gboolean found;
+    bkt_gsettings_get_strv (SHELL_SCHEMA, KEY_ENABLED, &found, &enabled, NULL);
+    if (found)
+      return keys_toggle (uuid, FALSE, TRUE, error);
+  }
+  return TRUE;
+}
+
+static gboolean
+bkt_extensions_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx,
+                        GCancellable *cancellable, GError **error)
+{
+  BktExtensions *self = BKT_EXTENSIONS (subsystem);
+
+  for (guint k = 0; k < ops->len; k++)
+    {
+      BktOperation *op = g_ptr_array_index (ops, k);
+      const char *action = bkt_operation_get_action (op);
+      const char *uuid = bkt_operation_get_detail_string (op, "uuid");
+      g_autofree char *why = uuid != NULL ? bkt_manifest_check_extension_uuid (uuid) : g_strdup ("missing");
+      g_autoptr(GError) op_error = NULL;
+      gboolean pending = FALSE;
+
+      if (g_cancellable_is_cancelled (cancellable))
+        {
+          g_set_error (&op_error, BKT_ERROR, BKT_ERROR_CANCELLED, "cancelled");
+          bkt_exec_context_op_done (ctx, op, op_error);
+          continue;
+        }
+      bkt_exec_context_progress (ctx, op, 0.0, bkt_operation_get_summary (op));
+      if (why != NULL)
+        g_set_error (&op_error, BKT_ERROR, BKT_ERROR_FAILED, "bad extension uuid in operation: %s", why);
+      else if (g_str_equal (action, "install"))
+        execute_install (self, op, uuid, &pending, cancellable, &op_error);
+      else if (g_str_equal (action, "enable") || g_str_equal (action, "disable"))
+        toggle (self, uuid, g_str_equal (action, "enable"), &op_error);
+      else if (g_str_equal (action, "uninstall"))
+        execute_uninstall (self, uuid, &op_error);
+      else
+        g_set_error (&op_error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "extension cannot execute “%s”", action);
+
+      if (pending)
+        {
+          /* One unreachable server must not fail the whole apply: the
+           * extension stays "not installed", so the next sync retries. */
+          bkt_exec_context_message (ctx, "extension %s pending: %s (the next sync retries)", uuid,
+                                    op_error->message);
+          g_clear_error (&op_error);
+        }
+      bkt_exec_context_op_done (ctx, op, op_error);
+    }
+  return TRUE;
+}
+
+static const char *
+bkt_extensions_get_name (BktSubsystem *subsystem)
+{
+  return SUBSYSTEM_NAME;
+}
+
+static void
+bkt_extensions_subsystem_init (BktSubsystemInterface *iface)
+{
+  iface->get_name = bkt_extensions_get_name;
+  iface->load_live = bkt_extensions_load_live;
+  iface->plan_apply = bkt_extensions_plan_apply;
+  iface->plan_capture = bkt_extensions_plan_capture;
+  iface->plan_change = bkt_extensions_plan_change;
+  iface->status = bkt_extensions_status;
+  iface->execute = bkt_extensions_execute;
+}
