@@ -208,6 +208,20 @@ bkt_render_status (BktRenderer *r, JsonObject *status)
       g_print ("\nUntracked (run `bkt capture` to record):\n");
       print_items (subsystems, "untracked", "summary", "•");
     }
+  /* Extensions that the running shell will not load. */
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonObject *s = json_object_get_object_member (subsystems, l->data);
+
+      if (array_len (s, "incompatible") > 0)
+        {
+          JsonArray *a = json_object_get_array_member (s, "incompatible");
+          g_print ("\nIncompatible with GNOME Shell %s:\n",
+                   json_object_get_string_member_with_default (s, "shell_version", "?"));
+          for (guint i = 0; i < json_array_get_length (a); i++)
+            g_print ("  ! %s\n", json_array_get_string_element (a, i));
+        }
+    }
   if (array_len (status, "warnings") > 0)
     {
       JsonArray *w = json_object_get_array_member (status, "warnings");

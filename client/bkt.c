@@ -8,38 +8,9 @@
 #include "bkt-client.h"
 #include "bkt-error.h"
 #include "bkt-render.h"
+#include "bkt-cmd.h"
 
-/* Exit codes (documented in bkt(1)). */
-enum {
-  EXIT_OK = 0,
-  EXIT_FAILED = 1,
-  EXIT_USAGE = 2,
-};
-
-typedef struct {
-  /* global */
-  char     *manifests;
-  gboolean  dry_run;
-  gboolean  json;
-  gboolean  wait;
-  gboolean  verbose;
-  /* per command */
-  char     *only;
-  char     *exclude;
-  char     *remote;
-  char     *scope;
-  gboolean  force;
-  char     *comment;
-  char     *path;
-} Options;
-
-typedef struct {
-  Options      opt;
-  BktClient   *client;
-  BktRenderer  render;
-} Ctx;
-
-static int
+int
 fail (GError *error)
 {
   int code = bkt_error_exit_code (error);
@@ -76,7 +47,7 @@ global_entries (Options *o)
 
 /* Parse @argv for one command; leaves positional arguments in @argv.
  * Returns FALSE (and the exit code in @code) on --help or a usage error. */
-static gboolean
+gboolean
 parse_command (Ctx *ctx, const char *usage, const char *summary, const GOptionEntry *extra,
                int *argc, char ***argv, guint min_args, guint max_args, int *code)
 {
@@ -138,7 +109,7 @@ split_list (const char *list)
 }
 
 /* Options a{sv} for the session instance's Manager methods. */
-static GVariant *
+GVariant *
 session_options (Ctx *ctx, const char *only_override)
 {
   GVariantBuilder b;
@@ -264,7 +235,7 @@ cmd_status (Ctx *ctx, int argc, char **argv)
 
 /* ---- apply ------------------------------------------------------------------------- */
 
-static int
+int
 run_apply (Ctx *ctx, const char *only)
 {
   g_autoptr(JsonObject) plan = NULL;
@@ -347,7 +318,7 @@ cmd_apply (Ctx *ctx, int argc, char **argv)
 
 /* ---- capture ----------------------------------------------------------------------- */
 
-static int
+int
 run_capture (Ctx *ctx, const char *only)
 {
   g_autoptr(JsonObject) plan = NULL;
@@ -396,7 +367,7 @@ cmd_capture (Ctx *ctx, int argc, char **argv)
 
 /* ---- changes (flatpak add/remove, gsetting set/unset) --------------------------------- */
 
-static int
+int
 run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments)
 {
   g_autoptr(GVariant) args = g_variant_ref_sink (arguments);
@@ -457,7 +428,7 @@ run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *argum
   return finish_execution (ctx, plan, results, error);
 }
 
-static void
+void
 add_string (GVariantBuilder *b, const char *key, const char *value)
 {
   if (value != NULL)
@@ -710,6 +681,8 @@ print_usage (FILE *out)
            "  capture                record the live system in the manifests\n"
            "  flatpak (fp) …         add, remove, list, sync, capture flatpaks\n"
            "  gsetting (gs) …        set, unset, list, apply, capture settings\n"
+           "  extension (ext) …      add, remove, enable, disable, list, sync, capture GNOME Shell extensions\n"
+           "  shim …                 add, remove, list, sync toolbox shims for host commands\n"
            "  version                print the client and daemon versions\n\n"
            "Run “bkt COMMAND --help” for a command's options. See bkt(1).\n");
 }
@@ -749,6 +722,8 @@ main (int argc, char **argv)
     { "capture", NULL, cmd_capture },
     { "flatpak", "fp", cmd_flatpak },
     { "gsetting", "gs", cmd_gsetting },
+    { "extension", "ext", bkt_cmd_extension },
+    { "shim", NULL, bkt_cmd_shim },
     { "version", NULL, cmd_version },
   };
   g_autoptr(BktClient) client = NULL;
@@ -821,6 +796,7 @@ main (int argc, char **argv)
       g_free (ctx.opt.scope);
       g_free (ctx.opt.comment);
       g_free (ctx.opt.path);
+      g_free (ctx.opt.host);
       return code;
     }
   g_printerr ("bkt: unknown command “%s”\n\n", argv[first]);

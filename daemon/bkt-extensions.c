@@ -641,7 +641,7 @@ bkt_extensions_status (BktSubsystem *subsystem, BktManifestSet *manifests, GErro
   JsonArray *entries = json_array_new ();
   JsonArray *untracked = json_array_new ();
   JsonArray *incompatible = json_array_new ();
-  guint n_installed = 0, n_enabled = 0, n_missing = 0;
+  guint n_installed = 0, n_enabled = 0, n_missing = 0, n_in_sync = 0;
   GHashTableIter iter;
   gpointer value;
   g_autoptr(GList) all = NULL;
@@ -653,6 +653,8 @@ bkt_extensions_status (BktSubsystem *subsystem, BktManifestSet *manifests, GErro
       JsonObject *o = json_object_new ();
       const char *state;
 
+      if (i != NULL && w->enabled == is_enabled (self, w->uuid))
+        n_in_sync++;
       if (i == NULL)
         state = "not installed", n_missing++;
       else if (is_enabled (self, w->uuid))
@@ -696,6 +698,7 @@ bkt_extensions_status (BktSubsystem *subsystem, BktManifestSet *manifests, GErro
     }
 
   json_object_set_int_member (status, "tracked", wanted->len);
+  json_object_set_int_member (status, "in_sync", n_in_sync);
   json_object_set_array_member (status, "untracked", untracked);
   json_object_set_int_member (status, "installed", n_installed);
   json_object_set_int_member (status, "enabled", n_enabled);

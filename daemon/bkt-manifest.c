@@ -941,10 +941,27 @@ bkt_manifest_upsert (BktManifest *self, JsonObject *entry)
     {
       JsonNode *node = json_array_get_element (self->entries, (guint) i);
 
+      g_autoptr(GPtrArray) nodes = NULL;
+      guint n = json_array_get_length (self->entries);
+
       if (extension_entry_is_plain (entry))
         return;
-      merged = object_deep_copy (entry);
-      json_node_init_object (node, merged);
+      /* A string node cannot become an object node in place (it may be
+       * shared): rebuild the array with a new node at the same index,
+       * keeping the JsonArray itself as get_entries() handed it out. */
+      nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+      for (guint k = 0; k < n; k++)
+        g_ptr_array_add (nodes, json_node_ref (json_array_get_element (self->entries, k)));
+      while (json_array_get_length (self->entries) > 0)
+        json_array_remove_element (self->entries, json_array_get_length (self->entries) - 1);
+      for (guint k = 0; k < n; k++)
+        {
+          if (k == (guint) i)
+            json_array_add_object_element (self->entries, object_deep_copy (entry));
+          else
+            json_array_add_element (self->entries, json_node_ref (g_ptr_array_index (nodes, k)));
+        }
+      (void) node;
       return;
     }
 

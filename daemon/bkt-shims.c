@@ -441,6 +441,7 @@ bkt_shims_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError **e
   g_autoptr(GPtrArray) gone = orphans (self, manifests);
   JsonArray *untracked = json_array_new ();
   JsonArray *shims = json_array_new ();
+  guint n_in_sync = 0;
 
   for (guint i = 0; i < json_array_get_length (entries); i++)
     {
@@ -458,6 +459,8 @@ bkt_shims_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError **e
         state = "foreign";
       else
         state = g_strcmp0 (live->contents, want) == 0 ? "installed" : "outdated";
+      if (g_str_equal (state, "installed"))
+        n_in_sync++;
       json_object_set_string_member (o, "name", name);
       json_object_set_string_member (o, "host", host);
       json_object_set_string_member (o, "state", state);
@@ -474,6 +477,7 @@ bkt_shims_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError **e
       json_array_add_object_element (untracked, o);
     }
   json_object_set_int_member (status, "tracked", json_array_get_length (entries));
+  json_object_set_int_member (status, "in_sync", n_in_sync);
   json_object_set_array_member (status, "untracked", untracked);
   json_object_set_string_member (status, "dir", self->dir);
   json_object_set_array_member (status, "shims", shims);

@@ -72,15 +72,18 @@ crc32_update (guint32 crc, const guint8 *data, gsize len)
 /* A member name is one relative path of plain elements: nothing a
  * careless join could turn into a path outside @dest. */
 static gboolean
-check_name (const char *name, gsize len, GError **error)
+check_name (const char *raw, gsize len, GError **error)
 {
   g_auto(GStrv) parts = NULL;
+  g_autofree char *name = NULL;
   gsize n;
 
-  if (len == 0 || len > 1024 || memchr (name, '\0', len) != NULL)
+  if (len == 0 || len > 1024 || memchr (raw, '\0', len) != NULL)
     return corrupt (error, "a member has an empty, overlong or binary name");
-  if (name[0] == '/' || memchr (name, '\\', len) != NULL || memchr (name, ':', len) != NULL)
-    return corrupt (error, "member “%.*s” has an absolute or non-portable name", (int) len, name);
+  /* The name is not NUL-terminated in the archive. */
+  name = g_strndup (raw, len);
+  if (name[0] == '/' || strchr (name, '\\') != NULL || strchr (name, ':') != NULL)
+    return corrupt (error, "member “%s” has an absolute or non-portable name", name);
   parts = g_strsplit (name, "/", -1);
   n = g_strv_length (parts);
   for (gsize i = 0; i < n; i++)

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "bkt-client.h"
+#include "bkt-render.h"
+
+G_BEGIN_DECLS
+
+/* Shared by the command files (bkt.c, bkt-cmd-ext.c). */
+
+/* Exit codes (documented in bkt(1)). */
+enum {
+  EXIT_OK = 0,
+  EXIT_FAILED = 1,
+  EXIT_USAGE = 2,
+};
+
+typedef struct {
+  /* global */
+  char     *manifests;
+  gboolean  dry_run;
+  gboolean  json;
+  gboolean  wait;
+  gboolean  verbose;
+  /* per command */
+  char     *only;
+  char     *exclude;
+  char     *remote;
+  char     *scope;
+  gboolean  force;
+  char     *comment;
+  char     *path;
+  char     *host;
+  gboolean  disabled;
+} Options;
+
+typedef struct {
+  Options      opt;
+  BktClient   *client;
+  BktRenderer  render;
+} Ctx;
+
+/* Prints "bkt: MESSAGE" and returns the exit code for @error. */
+int       fail            (GError *error);
+/* Parse @argv for one command; leaves positional arguments in @argv.
+ * Returns FALSE (and the exit code in @code) on --help or a usage error. */
+gboolean  parse_command   (Ctx *ctx, const char *usage, const char *summary, const GOptionEntry *extra,
+                           int *argc, char ***argv, guint min_args, guint max_args, int *code);
+/* Options a{sv} for the session instance's Manager methods (floating). */
+GVariant *session_options (Ctx *ctx, const char *only_override);
+/* apply / capture limited to @only (NULL: --only/--exclude as given). */
+int       run_apply       (Ctx *ctx, const char *only);
+int       run_capture     (Ctx *ctx, const char *only);
+/* ChangePlan + Change of one subsystem action; takes @arguments (floating). */
+int       run_change      (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments);
+void      add_string      (GVariantBuilder *b, const char *key, const char *value);
+
+int       bkt_cmd_extension (Ctx *ctx, int argc, char **argv);
+int       bkt_cmd_shim      (Ctx *ctx, int argc, char **argv);
+
+G_END_DECLS
