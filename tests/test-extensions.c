@@ -146,6 +146,9 @@ query_value (GHashTable *query, const char *name)
 static void
 reply (SoupServerMessage *msg, guint status, const char *type, GBytes *body)
 {
+  /* No keep-alive: each bkt request uses a new session anyway, and no
+   * connection then outlives the test. */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
   soup_server_message_set_status (msg, status, NULL);
   if (body != NULL)
     soup_server_message_set_response (msg, type, SOUP_MEMORY_COPY, g_bytes_get_data (body, NULL),
@@ -276,7 +279,7 @@ handle (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
           return;
         }
     }
-  soup_server_message_set_status (msg, 404, NULL);
+  reply (msg, 404, NULL, NULL);
 }
 
 typedef struct
@@ -314,6 +317,8 @@ server_thread (gpointer data)
   g_mutex_unlock (&st->lock);
   g_main_loop_run (st->loop);
   soup_server_disconnect (server);
+  while (g_main_context_iteration (context, FALSE))
+    ;
   g_main_context_pop_thread_default (context);
   return NULL;
 }
