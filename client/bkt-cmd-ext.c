@@ -58,8 +58,8 @@ list_extensions (Ctx *ctx)
       const char *state = json_object_get_string_member_with_default (e, "state", "?");
       gboolean compatible = json_object_get_boolean_member_with_default (e, "compatible", TRUE);
 
-      g_print ("%-50s %-9s %-14s%s\n", json_object_get_string_member_with_default (e, "uuid", "?"),
-               want ? "enabled" : "disabled", state, compatible ? "" : "  (incompatible)");
+      g_print ("%-50s %-9s %s%s\n", json_object_get_string_member_with_default (e, "uuid", "?"),
+               want ? "enabled" : "disabled", state, compatible ? "" : " (incompatible)");
     }
   for (guint i = 0; untracked != NULL && i < json_array_get_length (untracked); i++)
     g_print ("%-50s (untracked: run `bkt extension capture`)\n",

@@ -324,7 +324,7 @@ class BktEnv:
     def __init__(self, polkit='real', flatpak=True, users=(ADMIN, USER), system_daemon=True,
                  session_daemons=True, system_remote='bkt-test', user_remote='bkt-test',
                  valgrind=None, idle_timeout=3600, name='bkt', polkit_files=None, repo_apps=0,
-                 system_activation=True):
+                 system_activation=True, extra_env=None):
         if polkit not in ('real', 'mock', 'none'):
             raise ValueError(polkit)
         self.polkit_mode = polkit
@@ -341,6 +341,8 @@ class BktEnv:
         self.polkit_files = polkit_files
         self.repo_apps = repo_apps   # extra apps org.test.App001.. in the repo
         self.system_activation = system_activation   # the system bus may start bktd --system
+        # added to every process's environment (e.g. BKT_EXTENSIONS_URL for the session daemons)
+        self.extra_env = dict(extra_env or {})
         self.T = None
         self.procs = []          # Daemon objects, started by us, stopped in reverse order
         self.system_daemon = None
@@ -483,12 +485,19 @@ class BktEnv:
             os.chmod(rd, 0o700)
 
     def _setup_schemas(self):
-        """Compile tests/data/schemas (if present) into T/schemas; installed schemas stay visible."""
+        """Compile tests/data/schemas (if present) into T/schemas, with the minimal org.gnome.shell of
+        tests/data/shell-schemas unless GNOME Shell's own is installed; installed schemas stay visible."""
         self.schema_dir = None
         src = os.path.join(SOURCE_DIR, 'tests', 'data', 'schemas')
+        shell_src = os.path.join(SOURCE_DIR, 'tests', 'data', 'shell-schemas')
         if os.path.isdir(src) and any(f.endswith('.gschema.xml') for f in os.listdir(src)):
             dst = self.path('schemas')
             shutil.copytree(src, dst)
+            if os.path.isdir(shell_src) and not os.path.exists(
+                    '/usr/share/glib-2.0/schemas/org.gnome.shell.gschema.xml'):
+                for f in os.listdir(shell_src):
+                    if f.endswith('.gschema.xml'):
+                        shutil.copy(os.path.join(shell_src, f), dst)
             run(['glib-compile-schemas', '--strict', dst])
             make_readable(dst)
             self.schema_dir = dst
@@ -724,12 +733,17 @@ class BktEnv:
     def _common_env(self):
         env = {'LANG': 'C.UTF-8', 'BKT_TEST_TAG': self.T,
                'BKT_IMAGE_MANIFESTS_DIR': self.image_manifests_dir,
-               'GSETTINGS_BACKEND': 'keyfile', 'NO_COLOR': '1'}
+               'GSETTINGS_BACKEND': 'keyfile', 'NO_COLOR': '1',
+               # GIO's GNOME proxy resolver reads org.gnome.system.proxy through GSettings from whatever
+               # thread first asks (libsoup, in a worker); the keyfile backend is not thread-safe, and
+               # tests talk to 127.0.0.1 only
+               'GIO_USE_PROXY_RESOLVER': 'dummy'}
         if getattr(self, 'schema_dir', None):
             env['GSETTINGS_SCHEMA_DIR'] = self.schema_dir
         for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'G_SLICE', 'G_MESSAGES_DEBUG'):
             if k in os.environ:
                 env[k] = os.environ[k]
+        env.update(getattr(self, 'extra_env', {}))
         return env
 
     def _daemon_debug_env(self):
@@ -884,12 +898,15 @@ class BktEnv:
         except FileNotFoundError:
             return ''
 
-    def write_manifests(self, directory, remotes=None, apps=None, settings=None, owner=None):
+    def write_manifests(self, directory, remotes=None, apps=None, settings=None, owner=None,
+                        extensions=None, shims=None):
         """Write manifest files into @directory (only those given)."""
         os.makedirs(directory, exist_ok=True)
         for fname, member, value in (('flatpak-remotes.json', 'remotes', remotes),
                                      ('flatpak-apps.json', 'apps', apps),
-                                     ('gsettings.json', 'settings', settings)):
+                                     ('gsettings.json', 'settings', settings),
+                                     ('gnome-extensions.json', 'extensions', extensions),
+                                     ('host-shims.json', 'shims', shims)):
             if value is None:
                 continue
             with open(os.path.join(directory, fname), 'w') as f:
