@@ -653,7 +653,9 @@ bkt_extensions_status (BktSubsystem *subsystem, BktManifestSet *manifests, GErro
       JsonObject *o = json_object_new ();
       const char *state;
 
-      if (i != NULL && w->enabled == is_enabled (self, w->uuid))
+      /* Without a shell or its schema the enabled state cannot be acted
+       * on (apply plans nothing for it): installed is all there is. */
+      if (i != NULL && (w->enabled == is_enabled (self, w->uuid) || !(self->shell_running || self->have_schema)))
         n_in_sync++;
       if (i == NULL)
         state = "not installed", n_missing++;
