@@ -184,64 +184,6 @@ check_path (const char *value)
   return NULL;
 }
 
-/* Extension uuids name a directory under
- * $XDG_DATA_HOME/gnome-shell/extensions, shim names a file in the shim
- * directory: both must stay one path component that no tool reads as an
- * option.  What extensions.gnome.org accepts ("name@domain", letters,
- * digits, '.', '_', '-') fits in this. */
-static char *
-check_file_name (const char *value, const char *extra)
-{
-  if (value[0] == '\0')
-    return g_strdup ("must not be empty");
-  if (strlen (value) > 255)
-    return g_strdup ("is longer than 255 characters");
-  if (value[0] == '-' || value[0] == '.')
-    return g_strdup ("must not start with '-' or '.'");
-  if (strstr (value, "..") != NULL)
-    return g_strdup ("must not contain '..'");
-  for (const char *s = value; *s != '\0'; s++)
-    if (!g_ascii_isalnum (*s) && *s != '.' && *s != '_' && *s != '-' && strchr (extra, *s) == NULL)
-      return g_strdup_printf ("only letters, digits, '.', '_', '-'%s are allowed",
-                              extra[0] == '@' ? " and '@'" : " and '+'");
-  return NULL;
-}
-
-char *
-bkt_manifest_check_extension_uuid (const char *uuid)
-{
-  return check_file_name (uuid, "@");
-}
-
-char *
-bkt_manifest_check_shim_name (const char *name)
-{
-  return check_file_name (name, "+");
-}
-
-char *
-bkt_manifest_check_shim_host (const char *host)
-{
-  g_auto(GStrv) parts = NULL;
-
-  if (host[0] != '/')
-    return check_file_name (host, "+");
-  if (strlen (host) > 4096)
-    return g_strdup ("is longer than 4096 characters");
-  parts = g_strsplit (host + 1, "/", -1);
-  for (guint i = 0; parts[i] != NULL; i++)
-    {
-      char *why = check_file_name (parts[i], "+");
-      if (why != NULL)
-        {
-          g_free (why);
-          return g_strdup ("must be a command name or an absolute path of letters, digits, '.', '_', '-' and '+' "
-                           "without \"..\" or empty elements");
-        }
-    }
-  return NULL;
-}
-
 typedef struct
 {
   const char *name;
