@@ -16,6 +16,7 @@ import io
 import json
 import os
 import stat
+import subprocess
 import sys
 import threading
 import urllib.parse
@@ -250,6 +251,70 @@ class ExtShims(EnvTestCase):
         self.assertIn('no extension “nope@bkt.test”', err)
         with open(os.path.join(env.overlay_dir(ADMIN), 'gnome-extensions.json')) as f:
             self.assertNotIn('second@bkt.test', f.read())
+
+    def shell_mock(self, method, *args):
+        """A control method of the mock shell (dbusmock's org.freedesktop.DBus.Mock)."""
+        p = self.env.run_as(ADMIN, ['gdbus', 'call', '--session', '--dest', 'org.gnome.Shell',
+                                    '--object-path', '/org/gnome/Shell',
+                                    '--method', 'org.freedesktop.DBus.Mock.' + method] + list(args))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def test_7_running_shell(self):
+        """With org.gnome.Shell on the session bus (a dbusmock stand-in: no real GNOME Shell here),
+        enabling and disabling go through org.gnome.Shell.Extensions and take effect live."""
+        env = self.env
+        logf = env.path('logs', 'dbusmock-shell.log')
+        with open(logf, 'w') as out:
+            popen = subprocess.Popen([bktenv.SYSTEM_PYTHON, '-m', 'dbusmock', '--session', 'org.gnome.Shell',
+                                      '/org/gnome/Shell', 'org.gnome.Shell'],
+                                     stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=env.session_env(ADMIN), start_new_session=True, **env.user_kwargs(ADMIN))
+        d = bktenv.Daemon('dbusmock-shell', popen.pid, logf, popen, user=ADMIN)
+        env.procs.append(d)
+        try:
+            env._wait_name('org.gnome.Shell', env.session_env(ADMIN), 20, bus='--session', proc=d, user=ADMIN)
+            self.shell_mock('AddProperty', 'org.gnome.Shell', 'ShellVersion', "<'46.0'>")
+            # like the real shell, the stand-in keeps enabled-extensions itself (and never touches
+            # disabled-extensions, which is how we tell its work from bkt's own key writing)
+            for method, op in (('EnableExtension', 'v.append(str(args[0]))'),
+                               ('DisableExtension', 'v.remove(str(args[0])) if str(args[0]) in v else None')):
+                code = ("import subprocess, ast; "
+                        "get = subprocess.run(['gsettings', 'get', 'org.gnome.shell', 'enabled-extensions'], "
+                        "capture_output=True, text=True).stdout; "
+                        "v = ast.literal_eval(get.replace('@as ', '')); %s; "
+                        "subprocess.run(['gsettings', 'set', 'org.gnome.shell', 'enabled-extensions', str(v)]); "
+                        "ret = True" % op)
+                self.shell_mock('AddMethod', 'org.gnome.Shell.Extensions', method, 's', 'b', '"%s"' % code)
+
+            rc, st, err = env.bkt_json(ADMIN, 'extension', 'list', '--json')
+            self.assertEqual(rc, 0, err)
+            self.assertTrue(st['shell_running'], st)
+            rc, plan, err = env.bkt_json(ADMIN, 'extension', 'enable', 'good@bkt.test', '--dry-run', '--json')
+            self.assertEqual(rc, 0, err)
+            self.assertEqual([op['effect'] for op in plan['operations']], ['live', 'manifest'])
+            self.assertNotIn('good@bkt.test', self.keys()['disabled-extensions'])
+            rc, out, err = env.bkt_run(ADMIN, 'extension', 'enable', 'good@bkt.test')
+            self.assertEqual(rc, 0, err)
+            self.assertIn('good@bkt.test', self.keys()['enabled-extensions'])
+            rc, out, err = env.bkt_run(ADMIN, 'extension', 'disable', 'good@bkt.test')
+            self.assertEqual(rc, 0, err)
+            calls = self.shell_mock('GetCalls')
+            self.assertIn("'EnableExtension', [<'good@bkt.test'>]", calls)
+            self.assertIn("'DisableExtension', [<'good@bkt.test'>]", calls)
+            # the shell's API did it: bkt wrote no key of its own
+            self.assertNotIn('good@bkt.test', self.keys()['enabled-extensions'])
+            self.assertNotIn('good@bkt.test', self.keys()['disabled-extensions'])
+            # a shell that refuses is a failed operation, and nothing is recorded
+            self.shell_mock('AddMethod', 'org.gnome.Shell.Extensions', 'EnableExtension', 's', 'b', 'ret = False')
+            rc, out, err = env.bkt_run(ADMIN, 'extension', 'enable', 'good@bkt.test')
+            self.assertEqual(rc, 1, err)
+            self.assertIn('GNOME Shell refused to EnableExtension good@bkt.test', out + err)
+            with open(os.path.join(env.overlay_dir(ADMIN), 'gnome-extensions.json')) as f:
+                self.assertIn({'uuid': 'good@bkt.test', 'enabled': False}, json.load(f)['extensions'])
+        finally:
+            bktenv.kill_pid(popen.pid, 'dbusmock-shell')
+            popen.wait(timeout=10)
 
 
 if __name__ == '__main__':
