@@ -224,6 +224,15 @@ probe_shell (BktExtensions *self, GCancellable *cancellable)
   self->shell_running = FALSE;
   if (g_strcmp0 (env, "absent") == 0)
     return;
+  /* Only a session bus that exists: without an address GLib would try to
+   * autolaunch one (dbus-launch, when $DISPLAY is set), which is no way
+   * to find out that no shell runs. */
+  if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") == NULL)
+    {
+      g_autofree char *path = g_build_filename (g_get_user_runtime_dir (), "bus", NULL);
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        return;
+    }
   bus = g_bus_get_sync (G_BUS_TYPE_SESSION, cancellable, NULL);
   if (bus == NULL)
     return;
@@ -904,7 +913,14 @@ execute_install (BktExtensions *self, BktOperation *op, const char *uuid, gboole
         g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
-  return !enable || toggle (self, uuid, TRUE, error);
+  if (!enable)
+    return TRUE;
+  /* A running shell has not seen the new directory (it scans at startup)
+   * and may refuse to enable what it does not know: then the key, which
+   * it reads at next login. */
+  if (self->shell_running && shell_call ("EnableExtension", uuid, SHELL_CALL_TIMEOUT_MS, NULL))
+    return TRUE;
+  return keys_toggle (uuid, TRUE, FALSE, error);
 }
 
 static gboolean

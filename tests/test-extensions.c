@@ -710,6 +710,23 @@ test_install (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (s, "incompatible")), ==, 0);
 }
 
+/* Shell version unknown: the newest release is taken, nothing is called
+ * incompatible. */
+static void
+test_install_unknown_shell (Fixture *fx, gconstpointer data)
+{
+  gboolean ok = FALSE;
+  g_autofree char *results = NULL;
+  g_autofree char *dir = g_build_filename (user_ext_dir, "old@bkt.test", NULL);
+
+  g_unsetenv ("BKT_SHELL_VERSION");
+  results = apply_one (fx, "old@bkt.test", NULL, &ok);
+  g_assert_cmpstr (results, ==, "install extension:old@bkt.test: ok\n");
+  g_assert_true (ok);
+  g_assert_true (g_file_test (dir, G_FILE_TEST_IS_DIR));
+  assert_no_leftovers ();
+}
+
 /* Every way the server or the download can be wrong: a clear error for
  * that operation, nothing installed, nothing half-installed. */
 static void
@@ -1029,6 +1046,7 @@ main (int argc, char **argv)
 #define ADD(name, func) g_test_add ("/extensions/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("install", test_install);
   ADD ("install-errors", test_install_errors);
+  ADD ("install-unknown-shell", test_install_unknown_shell);
   ADD ("network-failure", test_network_failure);
   ADD ("change", test_change);
   ADD ("capture", test_capture);
