@@ -455,7 +455,12 @@ punning_text (Ctx *ctx, JsonObject *plan, JsonArray *results)
 
   if (member_str (plan, "mode") == NULL && pr == NULL)
     return;
-  g_print ("\nLocally:   %s\n", g_str_equal (live, "none") ? "nothing (no local action in this mode)" : live);
+  const char *mode = member_str (plan, "mode");
+  gboolean acts = mode == NULL || g_str_equal (mode, "pr") || g_str_equal (mode, "local");
+
+  g_print ("\nLocally:   %s\n", !g_str_equal (live, "none") ? live
+                                : acts ? "nothing to do (already so)"
+                                : "nothing (no local action in this mode)");
   g_print ("Manifest:  %s\n", g_str_equal (record, "none") ? "user overlay unchanged"
                                 : g_str_equal (record, "done") ? "recorded in the user overlay" : record);
   if (journal != NULL)

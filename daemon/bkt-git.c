@@ -12,12 +12,12 @@ struct _BktGit
   BktRepo        *repo;
   char           *token;
   git_repository *git;
+  git_remote     *origin;   /* looked up once: each lookup costs libgit2 a regex */
 };
 
 G_DEFINE_TYPE (BktGit, bkt_git, G_TYPE_OBJECT)
 
 /* libgit2 handles freed by the g_auto machinery. */
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_remote, git_remote_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_reference, git_reference_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_commit, git_commit_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_tree, git_tree_free)
@@ -32,6 +32,7 @@ bkt_git_finalize (GObject *object)
 {
   BktGit *self = BKT_GIT (object);
 
+  g_clear_pointer (&self->origin, git_remote_free);
   g_clear_pointer (&self->git, git_repository_free);
   g_clear_object (&self->repo);
   if (self->token != NULL)
@@ -133,7 +134,6 @@ BktGit *
 bkt_git_open (BktRepo *repo, const char *token, gboolean may_clone, GError **error)
 {
   g_autoptr(BktGit) self = g_object_new (BKT_TYPE_GIT, NULL);
-  g_autoptr(git_remote) origin = NULL;
   g_autofree char *head = NULL;
   const char *path = bkt_repo_get_path (repo);
 
@@ -170,12 +170,12 @@ bkt_git_open (BktRepo *repo, const char *token, gboolean may_clone, GError **err
       return git_fail (error, BKT_ERROR_NOT_FOUND, what), NULL;
     }
 
-  if (git_remote_lookup (&origin, self->git, "origin") != 0)
+  if (git_remote_lookup (&self->origin, self->git, "origin") != 0)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
                         "the repo %s has no remote “origin”.  Fix: git -C %s remote add origin URL",
                         path, path), NULL;
   head = remote_head (self->git);
-  bkt_repo_complete (repo, git_remote_url (origin), head);
+  bkt_repo_complete (repo, git_remote_url (self->origin), head);
   return g_steal_pointer (&self);
 }
 
@@ -184,17 +184,13 @@ bkt_git_open (BktRepo *repo, const char *token, gboolean may_clone, GError **err
 static git_remote *
 lookup_origin (BktGit *self, GError **error)
 {
-  git_remote *origin = NULL;
-
-  if (git_remote_lookup (&origin, self->git, "origin") != 0)
-    return git_fail (error, BKT_ERROR_NOT_FOUND, "remote origin"), NULL;
-  return origin;
+  return self->origin;
 }
 
 gboolean
 bkt_git_fetch (BktGit *self, GError **error)
 {
-  g_autoptr(git_remote) origin = lookup_origin (self, error);
+  git_remote *origin = lookup_origin (self, error);
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
   CredState st = { self->token, 0, NULL };
   const char *branch = bkt_repo_get_default_branch (self->repo);
@@ -216,7 +212,7 @@ bkt_git_fetch (BktGit *self, GError **error)
 gboolean
 bkt_git_check_remote (BktGit *self, GError **error)
 {
-  g_autoptr(git_remote) origin = lookup_origin (self, error);
+  git_remote *origin = lookup_origin (self, error);
   git_remote_callbacks cb;
   CredState st = { self->token, 0, NULL };
   const git_remote_head **heads = NULL;
@@ -351,7 +347,7 @@ bkt_git_commit_and_push (BktGit *self, const char *branch_in, GHashTable *files,
   g_autoptr(git_signature) sig = NULL;
   g_autoptr(git_tree) tree = NULL;
   g_autoptr(git_reference) ref = NULL;
-  g_autoptr(git_remote) origin = NULL;
+  git_remote *origin = NULL;
   g_autofree char *branch = g_strdup (branch_in);
   g_autofree char *refname = g_strdup_printf ("refs/heads/%s", branch);
   g_autofree char *spec = NULL;

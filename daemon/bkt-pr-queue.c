@@ -36,6 +36,43 @@ bkt_pr_queue_init (BktPrQueue *self)
 {
 }
 
+static JsonNode *
+deep_copy (JsonNode *node)
+{
+  /* Through text: simple, obviously complete, and these are small. */
+  g_autofree char *text = json_to_string (node, FALSE);
+  JsonNode *copy = json_from_string (text, NULL);
+
+  g_assert (copy != NULL);
+  return copy;
+}
+
+JsonObject *
+bkt_pr_json_object_copy (JsonObject *object)
+{
+  g_autoptr(JsonNode) wrap = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(JsonNode) copy = NULL;
+
+  if (object == NULL)
+    return json_object_new ();
+  json_node_set_object (wrap, object);
+  copy = deep_copy (wrap);
+  return json_object_ref (json_node_get_object (copy));
+}
+
+JsonArray *
+bkt_pr_json_array_copy (JsonArray *array)
+{
+  g_autoptr(JsonNode) wrap = json_node_new (JSON_NODE_ARRAY);
+  g_autoptr(JsonNode) copy = NULL;
+
+  if (array == NULL)
+    return json_array_new ();
+  json_node_set_array (wrap, array);
+  copy = deep_copy (wrap);
+  return json_array_ref (json_node_get_array (copy));
+}
+
 char *
 bkt_pr_queue_default_path (void)
 {
@@ -108,18 +145,13 @@ save (BktPrQueue *self, GError **error)
 gint64
 bkt_pr_queue_add (BktPrQueue *self, JsonObject *entry, GError **error)
 {
-  g_autoptr(JsonNode) wrap = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr(JsonNode) copy = NULL;
   gint64 id = json_object_get_int_member_with_default (self->doc, "next_id", 1);
-  JsonObject *o;
+  JsonObject *o = bkt_pr_json_object_copy (entry);
 
-  json_node_set_object (wrap, entry);
-  copy = json_node_copy (wrap);
-  o = json_node_get_object (copy);
   json_object_set_int_member (o, "id", id);
   if (!json_object_has_member (o, "created"))
     json_object_set_int_member (o, "created", g_get_real_time () / G_USEC_PER_SEC);
-  json_array_add_element (entries (self), g_steal_pointer (&copy));
+  json_array_add_object_element (entries (self), o);
   json_object_set_int_member (self->doc, "next_id", id + 1);
   if (!save (self, error))
     return 0;
@@ -181,11 +213,9 @@ bkt_pr_queue_list (BktPrQueue *self, const char *state)
 JsonObject *
 bkt_pr_queue_to_json (BktPrQueue *self)
 {
-  g_autoptr(JsonNode) wrap = json_node_new (JSON_NODE_ARRAY);
   JsonObject *o = json_object_new ();
 
-  json_node_set_array (wrap, entries (self));
   json_object_set_string_member (o, "path", self->path);
-  json_object_set_member (o, "entries", json_node_copy (wrap));
+  json_object_set_array_member (o, "entries", bkt_pr_json_array_copy (entries (self)));
   return o;
 }

@@ -32,4 +32,9 @@ GPtrArray  *bkt_pr_queue_list   (BktPrQueue *self, const char *state);
 /* {"path", "entries": [...]} (a copy). */
 JsonObject *bkt_pr_queue_to_json (BktPrQueue *self);
 
+/* Deep copies (json_node_copy() shares objects and arrays): plans are
+ * immutable and the queue edits its entries, so neither may share. */
+JsonObject *bkt_pr_json_object_copy (JsonObject *object);
+JsonArray  *bkt_pr_json_array_copy  (JsonArray *array);
+
 G_END_DECLS

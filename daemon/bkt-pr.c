@@ -42,23 +42,13 @@ bkt_change_mode_proposes (BktChangeMode mode)
 static JsonObject *
 copy_object (JsonObject *o)
 {
-  g_autoptr(JsonNode) wrap = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr(JsonNode) copy = NULL;
-
-  json_node_set_object (wrap, o);
-  copy = json_node_copy (wrap);
-  return json_object_ref (json_node_get_object (copy));
+  return bkt_pr_json_object_copy (o);
 }
 
 static JsonArray *
 copy_array (JsonArray *a)
 {
-  g_autoptr(JsonNode) wrap = json_node_new (JSON_NODE_ARRAY);
-  g_autoptr(JsonNode) copy = NULL;
-
-  json_node_set_array (wrap, a);
-  copy = json_node_copy (wrap);
-  return json_array_ref (json_node_get_array (copy));
+  return bkt_pr_json_array_copy (a);
 }
 
 static const char *

@@ -10,6 +10,7 @@ and bkt.  Modes x commands x contexts, conflicting flags, preflight, the
 local journal and retry, and the token's absence from logs and D-Bus
 traffic."""
 
+import difflib
 import json
 import os
 import re
@@ -469,6 +470,128 @@ class Punning(EnvTestCase):
             self.assertNotIn(punenv.TOKEN, text, 'the token leaked into %s' % name)
             self.assertNotIn(punenv.TOKEN[4:20], text, 'part of the token leaked into %s' % name)
         self.assertNotIn('repo-dir', texts['monitor-system.txt'], 'the system instance saw repo options')
+
+    def assertOnlyChange(self, before, after, kind):
+        """@after is @before with one entry inserted ('insert'), replaced ('replace') or deleted
+        ('delete'): every other line byte for byte, at most a comma added to or dropped from the
+        neighbouring line."""
+        a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
+        ops = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != 'equal']
+        comma = 0
+        for tag, i1, i2, j1, j2 in ops:
+            if tag == kind:
+                continue
+            # the neighbour of an added/removed last entry gains/loses its comma
+            if tag == 'replace' and i2 - i1 == 1 and j2 - j1 == 1 and \
+                    a[i1].rstrip('\n').rstrip(',') == b[j1].rstrip('\n').rstrip(','):
+                comma += 1
+                continue
+            if tag == 'replace' and kind in ('insert', 'delete'):
+                # "}" → "}," plus the inserted lines, seen as one replace
+                old, new = a[i1:i2], b[j1:j2]
+                if kind == 'insert' and len(old) == 1 and new[0].rstrip('\n') == old[0].rstrip('\n') + ',':
+                    continue
+                if kind == 'delete' and len(new) == 1 and old[0].rstrip('\n') == new[0].rstrip('\n') + ',':
+                    continue
+            self.fail('unexpected %s of lines %d-%d:\n%s\n→\n%s' % (tag, i1, i2, ''.join(a[i1:i2]),
+                                                                 ''.join(b[j1:j2])))
+        self.assertLessEqual(comma, 1)
+        self.assertTrue(ops, 'nothing changed')
+
+    def test_12_custom_file_round_trip(self):
+        """A repo file with unknown fields, its own order and layout: only the change differs."""
+        w = self.world
+        custom = ('{\n'
+                  '    "x-maintainer": "ops@acme.example",\n'
+                  '    "settings": [\n'
+                  '        { "schema": "%s", "key": "icon-theme", "value": "\'Adwaita\'", "x-note": "keep me" },\n'
+                  '        {\n'
+                  '            "x-owner": "desk team",\n'
+                  '            "key": "clock-format",\n'
+                  '            "schema": "%s",\n'
+                  '            "value": "\'24h\'"\n'
+                  '        },\n'
+                  '        { "schema": "%s", "key": "font-name", "value": "\'Cantarell 11\'" }\n'
+                  '    ],\n'
+                  '    "x-trailer": [1, 2, 3]\n'
+                  '}\n') % (IFACE, IFACE, IFACE)
+        seed = self.env.path('git', 'custom-seed')
+        os.makedirs(os.path.join(seed, 'manifests'))
+        with open(os.path.join(seed, 'manifests', 'gsettings.json'), 'w') as fh:
+            fh.write(custom)
+        w.git(None, 'init', '-q', '-b', 'main', seed)
+        w.git(None, '-C', seed, 'add', '.')
+        w.git(None, '-C', seed, '-c', 'user.name=Seed', '-c', 'user.email=seed@example.com', 'commit', '-q', '-m', 's')
+        bare = os.path.join(w.remotes, punenv.OWNER, 'custom.git')
+        w.git(None, 'clone', '-q', '--bare', seed, bare)
+        bktenv.chown_tree(bare, ADMIN)
+        checkout = os.path.join(self.env.home(ADMIN), 'custom')
+        w.ugit('clone', '-q', 'file://' + bare, checkout)
+
+        cases = (
+            (['gsetting', 'set', IFACE, 'cursor-size', '77'], 'insert', 'cursor-size'),
+            (['gsetting', 'set', '--pr-only', IFACE, 'clock-format', "'12h'"], 'replace', '12h'),
+            (['gsetting', 'set', '--pr-only', IFACE, 'icon-theme', "'HighContrast'"], 'replace', 'keep me'),
+            (['gsetting', 'unset', '--pr-only', IFACE, 'font-name'], 'delete', None),
+        )
+        for args, kind, word in cases:
+            rc, res, err = self.bktj(*(args + ['--repo', checkout]))
+            self.assertEqual(rc, 0, err)
+            branch = res['pr']['branch']
+            after = w.show(bare, branch, 'manifests/gsettings.json')
+            self.assertOnlyChange(custom, after, kind)
+            if word:
+                self.assertIn(word, after)
+            self.assertIn('"x-maintainer": "ops@acme.example"', after)
+            self.assertIn('"x-trailer": [1, 2, 3]', after)
+        self.forge.take()
+
+    def test_13_modes_matrix(self):
+        """The modes on the commands not covered above: unset and remove with --local and
+        --pr-only, flatpak add --local."""
+        w = self.world
+        earlier = {e['id'] for e in self.journal()}
+        # gsetting unset --local: reset now, journaled, no PR
+        self.env.gsettings(ADMIN, 'set', IFACE, 'cursor-size', '40')
+        rc, res, err = self.bktj('gsetting', 'unset', '--local', IFACE, 'cursor-size')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.gs('cursor-size'), '24')
+        self.assertIsNone(res['pr'])
+        self.assertIn('journal', res)
+        # gsetting unset --pr-only: the repo's entry goes, nothing here changes
+        self.env.gsettings(ADMIN, 'set', IFACE, 'icon-theme', "'Adwaita'")
+        rc, res, err = self.bktj('gsetting', 'unset', '--pr-only', '--repo', w.checkout, IFACE, 'icon-theme')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.gs('icon-theme'), "'Adwaita'")
+        self.assertEqual(res['pr']['state'], 'opened')
+        names, diff = self.branch_diff(w.bare_file, res['pr']['branch'])
+        self.assertIn('-      "key": "icon-theme",', diff)
+        # flatpak add --local (user): installed, journaled, no PR
+        rc, res, err = self.bktj('flatpak', 'add', '--local', 'org.test.Second', '--remote', 'bkt-test',
+                                 '--scope', 'user')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('org.test.Second', self.env.installed_apps('user', ADMIN))
+        self.assertIsNone(res['pr'])
+        # flatpak remove --pr-only: still installed, PR (the repo lacks it: unchanged)
+        rc, res, err = self.bktj('flatpak', 'remove', '--pr-only', '--scope', 'user', '--repo', w.checkout,
+                                 'org.test.Second')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('org.test.Second', self.env.installed_apps('user', ADMIN))
+        self.assertEqual(res['pr']['state'], 'unchanged')
+        # flatpak remove --local: uninstalled, journaled, no PR
+        rc, res, err = self.bktj('flatpak', 'remove', '--local', '--scope', 'user', 'org.test.Second')
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('org.test.Second', self.env.installed_apps('user', ADMIN))
+        self.assertIsNone(res['pr'])
+        entries = [e for e in self.journal() if e['state'] == 'local' and e['id'] not in earlier]
+        self.assertEqual({(e['subsystem'], e['action']) for e in entries},
+                         {('gsettings', 'unset'), ('flatpak', 'add'), ('flatpak', 'remove')})
+        # and one PR for all three (add + remove of Second cancel out in the repo)
+        rc, res, err = self.bktj('local', 'commit', '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        self.assertIn(res['pr']['state'], ('opened', 'unchanged'))
+        self.assertEqual([e for e in self.journal() if e['state'] == 'local'], [])
+        self.forge.take()
 
 
 if __name__ == '__main__':
