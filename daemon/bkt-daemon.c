@@ -354,7 +354,9 @@ punned_change_plan (Request *r, BktPlan *change, GError **error)
         }
     }
   plan = bkt_pr_plan_change (change, r->mode, &target, r->subsystem, r->action, r->arguments, error);
-  if (plan != NULL && r->kind == REQ_CHANGE_PLAN && proposes && repo != NULL)
+  /* Only a dry run shows the PR before it exists: reading the repo (or
+   * cloning the managed one) must not delay a real change's local part. */
+  if (plan != NULL && r->kind == REQ_CHANGE_PLAN && r->dry_run && proposes && repo != NULL)
     {
       g_autoptr(GError) preview_error = NULL;
       r->preview = bkt_pr_preview (plan, &preview_error);

@@ -234,6 +234,70 @@ bkt_git_check_remote (BktGit *self, GError **error)
   return TRUE;
 }
 
+static char *
+identity_from_config (git_config *config, GError **error)
+{
+  g_autofree char *name = NULL, *email = NULL;
+  git_buf buf = GIT_BUF_INIT;
+
+  if (config != NULL && git_config_get_string_buf (&buf, config, "user.name") == 0)
+    {
+      name = g_strndup (buf.ptr, buf.size);
+      git_buf_dispose (&buf);
+    }
+  if (config != NULL && git_config_get_string_buf (&buf, config, "user.email") == 0)
+    {
+      email = g_strndup (buf.ptr, buf.size);
+      git_buf_dispose (&buf);
+    }
+  if (name == NULL || email == NULL || *name == '\0' || *email == '\0')
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                                "no git identity is configured.  Fix: git config --global user.name "
+                                "\"Your Name\" && git config --global user.email you@example.com"), NULL;
+  return g_strdup_printf ("%s <%s>", name, email);
+}
+
+char *
+bkt_git_default_identity (GError **error)
+{
+  git_config *config = NULL;
+  char *who;
+
+  git_libgit2_init ();
+  if (git_config_open_default (&config) != 0)
+    config = NULL;
+  who = identity_from_config (config, error);
+  if (config != NULL)
+    git_config_free (config);
+  return who;
+}
+
+gboolean
+bkt_git_check_url (const char *url, const char *token, GError **error)
+{
+  git_remote *remote = NULL;
+  git_remote_callbacks cb;
+  CredState st = { token, 0, NULL };
+  const git_remote_head **heads = NULL;
+  size_t n = 0;
+  gboolean ok;
+
+  git_libgit2_init ();
+  if (git_remote_create_detached (&remote, url) != 0)
+    return git_fail (error, BKT_ERROR_INVALID_ARGUMENT, url);
+  init_callbacks (&cb, &st);
+  ok = git_remote_connect (remote, GIT_DIRECTION_FETCH, &cb, NULL, NULL) == 0 &&
+       git_remote_ls (&heads, &n, remote) == 0;
+  if (!ok)
+    {
+      g_autofree char *what = g_strdup_printf ("cannot reach %s", url);
+      git_fail (error, BKT_ERROR_FAILED, what);
+    }
+  git_remote_disconnect (remote);
+  git_remote_free (remote);
+  return ok;
+}
+
 char *
 bkt_git_get_identity (BktGit *self, GError **error)
 {

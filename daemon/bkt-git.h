@@ -29,6 +29,11 @@ gboolean    bkt_git_fetch (BktGit *self, GError **error);
 gboolean    bkt_git_check_remote (BktGit *self, GError **error);
 /* "Name <email>" from the repo's, global or system git config. */
 char       *bkt_git_get_identity (BktGit *self, GError **error);
+/* The same without a repo (global and system config): for a managed clone
+ * that is not cloned yet. */
+char       *bkt_git_default_identity (GError **error);
+/* Connect to @url and list its refs, without a repo. */
+gboolean    bkt_git_check_url (const char *url, const char *token, GError **error);
 
 /* @path ("manifests/gsettings.json") as it is in the default branch
  * (origin's if fetched, else local); NULL with *exists = FALSE if the

@@ -593,21 +593,17 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
       }
     g_clear_error (&error);
 
-    if (git != NULL)
-      {
-        who = bkt_git_get_identity (git, &error);
-        add_check (checks, "identity", who != NULL, who ? who : error->message,
-                   who ? NULL : "git config --global user.name \"Your Name\"; "
-                                "git config --global user.email you@example.com");
-        ok &= who != NULL;
-        g_clear_error (&error);
-      }
+    who = git != NULL ? bkt_git_get_identity (git, &error) : bkt_git_default_identity (&error);
+    add_check (checks, "identity", who != NULL, who ? who : error->message,
+               who ? NULL : "git config --global user.name \"Your Name\"; "
+                            "git config --global user.email you@example.com");
+    ok &= who != NULL;
+    g_clear_error (&error);
 
     if (token != NULL)
       {
         g_autofree char *d = g_strdup_printf ("from %s", source);
         add_check (checks, "token", TRUE, d, NULL);
-        explicit_bzero (token, strlen (token));
       }
     else
       {
@@ -617,13 +613,16 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
         ok = FALSE;
       }
 
-    if (network && git != NULL)
+    if (network && (git != NULL || bkt_repo_get_url (repo) != NULL))
       {
-        gboolean reached = bkt_git_check_remote (git, &error);
+        gboolean reached = git != NULL ? bkt_git_check_remote (git, &error)
+                                       : bkt_git_check_url (bkt_repo_get_url (repo), token, &error);
         add_check (checks, "remote", reached, reached ? bkt_repo_get_url (repo) : error->message,
                    reached ? NULL : "check the network and the remote URL (git remote -v)");
         ok &= reached;
       }
+    if (token != NULL)
+      explicit_bzero (token, strlen (token));
   }
   json_object_set_boolean_member (out, "ok", ok);
   return out;

@@ -593,6 +593,27 @@ class Punning(EnvTestCase):
         self.assertEqual([e for e in self.journal() if e['state'] == 'local'], [])
         self.forge.take()
 
+    def test_14_managed_clone(self):
+        """No checkout anywhere: the managed clone of the URL in repo.json (read by a private
+        bktd started by bkt, which inherits BKT_REPO_JSON), cloned bare on first use."""
+        w, env = self.world, self.env
+        decl = env.path('repo.json')
+        with open(decl, 'w') as fh:
+            json.dump({'owner': 'acme', 'name': 'distro', 'url': w.file_url, 'default_branch': 'main'}, fh)
+        os.chmod(decl, 0o644)
+        source = os.path.join(env.home(ADMIN), '.local', 'share', 'bkt', 'source')
+        self.assertFalse(os.path.exists(source))
+        rc, res, err = self.bktj('gsetting', 'set', IFACE, 'cursor-size', '66',
+                                 env_extra={'BKT_REPO_JSON': decl}, unset=('DBUS_SESSION_BUS_ADDRESS',))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(res['pr']['state'], 'opened', res['pr'])
+        self.assertEqual(res['pr']['repo']['source'], 'managed')
+        self.assertEqual(res['pr']['repo']['path'], source)
+        self.assertTrue(os.path.isfile(os.path.join(source, 'HEAD')), 'the managed clone is bare')
+        self.assertIn(res['pr']['branch'], w.branches(w.bare_file))
+        reqs = self.forge.take()
+        self.check_pr_request(reqs[0], res['pr']['branch'], 'feat(manifests): set gsetting %s cursor-size' % IFACE)
+
 
 if __name__ == '__main__':
     bktenv.main()
