@@ -1085,8 +1085,26 @@ run_proposal (Ctx *ctx, const char *method, GVariant *params_in)
                            G_VARIANT_TYPE ("(o)"), &error);
   if (reply == NULL)
     return fail (error);
+  {
+    const char *path;
+    g_autoptr(JsonObject) tx_plan = NULL;
+
+    g_variant_get (reply, "(&o)", &path);
+    tx_plan = bkt_client_transaction_plan (ctx->client, BKT_TARGET_SESSION, path, NULL);
+    if (tx_plan != NULL)
+      {
+        g_clear_pointer (&plan, json_object_unref);
+        plan = g_steal_pointer (&tx_plan);
+      }
+    else
+      json_object_set_array_member (plan, "operations", json_array_new ());
+  }
   json_object_set_string_member (plan, "mode", "pr");
-  json_object_set_array_member (plan, "operations", json_array_new ());
+  if (!ctx->opt.json)
+    {
+      bkt_render_plan (&ctx->render, plan);
+      g_print ("\n");
+    }
   follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
   return finish_execution (ctx, plan, results, error);
 }
