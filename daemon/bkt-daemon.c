@@ -5,6 +5,7 @@
 #include "bkt-daemon.h"
 #include "bkt-dbus-generated.h"
 #include "bkt-error.h"
+#include "bkt-git.h"
 #include "bkt-pr.h"
 #include "bkt-transaction.h"
 
@@ -392,6 +393,12 @@ compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
        * missing repo fails at execution and the entries stay queued. */
       repo = bkt_repo_discover (r->repo_dir, r->cwd, NULL);
       target.repo = repo;
+      if (repo != NULL)
+        {
+          /* Opening it (no clone, no network) learns the forge repo's
+           * name from the origin remote, for the plan's text. */
+          g_autoptr(BktGit) git = bkt_git_open (repo, NULL, FALSE, NULL);
+        }
       if (r->kind == REQ_LOCAL_COMMIT)
         r->plan = bkt_pr_plan_local_commit (queue, r->ids ? (const gint64 *) r->ids->data : NULL,
                                             r->ids ? r->ids->len : 0, &target, &error);
