@@ -405,6 +405,31 @@ read_result (Follow *f, const char *dest)
   return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }
 
+JsonObject *
+bkt_client_transaction_plan (BktClient *self, BktTarget target, const char *path, GError **error)
+{
+  GDBusConnection *conn = get_connection (self, target, error);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  const char *dest;
+
+  if (conn == NULL)
+    return NULL;
+  dest = self->session_is_private && target == BKT_TARGET_SESSION ? NULL : BKT_BUS_NAME;
+  reply = g_dbus_connection_call_sync (conn, dest, path, "org.freedesktop.DBus.Properties",
+                                       "Get", g_variant_new ("(ss)", BKT_TX_IFACE, "Plan"),
+                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (reply == NULL)
+    return NULL;
+  g_variant_get (reply, "(v)", &value);
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING) ||
+      !json_parser_load_from_data (parser, g_variant_get_string (value, NULL), -1, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "the transaction %s has no readable plan", path), NULL;
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
 gboolean
 bkt_client_follow (BktClient                *self,
                    BktTarget                 target,

@@ -57,6 +57,11 @@ gboolean   bkt_client_follow (BktClient                *self,
                               JsonObject              **result,
                               GError                  **error);
 
+/* The Plan property of the transaction at @path (for transactions whose
+ * plan the caller did not ask for first, e.g. LocalCommit). */
+JsonObject *bkt_client_transaction_plan (BktClient *self, BktTarget target, const char *path,
+                                         GError **error);
+
 /* Is the session instance a private one (no session bus)? */
 gboolean   bkt_client_is_private (BktClient *self);
 

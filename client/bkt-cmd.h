@@ -32,12 +32,21 @@ typedef struct {
   char     *path;
   char     *host;
   gboolean  disabled;
+  /* punning (mutating commands, local commit, pr retry) */
+  gboolean  local;
+  gboolean  pr_only;
+  gboolean  skip_preflight;
+  char     *repo;
+  char     *context;
+  char     *select;
 } Options;
 
 typedef struct {
   Options      opt;
   BktClient   *client;
   BktRenderer  render;
+  char        *command_line;   /* as typed, quoted in a PR's body */
+  JsonObject  *tx_result;      /* the session transaction's Result */
 } Ctx;
 
 /* Prints "bkt: MESSAGE" and returns the exit code for @error. */
@@ -46,6 +55,11 @@ int       fail            (GError *error);
  * Returns FALSE (and the exit code in @code) on --help or a usage error. */
 gboolean  parse_command   (Ctx *ctx, const char *usage, const char *summary, const GOptionEntry *extra,
                            int *argc, char ***argv, guint min_args, guint max_args, int *code);
+/* The same, for mutating commands: adds --local, --pr-only, --repo,
+ * --skip-preflight and --context (see docs/punning.md). */
+gboolean  parse_command_full (Ctx *ctx, const char *usage, const char *summary, const GOptionEntry *extra,
+                              gboolean with_change_options, int *argc, char ***argv,
+                              guint min_args, guint max_args, int *code);
 /* Options a{sv} for the session instance's Manager methods (floating). */
 GVariant *session_options (Ctx *ctx, const char *only_override);
 /* apply / capture limited to @only (NULL: --only/--exclude as given). */

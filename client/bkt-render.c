@@ -100,6 +100,9 @@ on_operation (gpointer user_data, guint index, const char *id, gboolean success,
     g_print ("  ✓ %s\n", op_summary (r, id));
   else
     g_print ("  ✗ %s: %s\n", op_summary (r, id), error);
+  /* A pipe would hold the line until exit: whoever reads it (a script, a
+   * log) learns when the local action ended, not when the PR did. */
+  fflush (stdout);
 }
 
 static void

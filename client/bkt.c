@@ -47,9 +47,34 @@ global_entries (Options *o)
 
 /* Parse @argv for one command; leaves positional arguments in @argv.
  * Returns FALSE (and the exit code in @code) on --help or a usage error. */
+/* Options of every mutating command (and of local commit / pr retry). */
+static GOptionEntry *
+change_entries (Options *o)
+{
+  static GOptionEntry e[6];
+  const GOptionEntry tmpl[] = {
+    { "local", 0, 0, G_OPTION_ARG_NONE, &o->local, "Act and record here; no pull request (journaled for bkt local commit)", NULL },
+    { "pr-only", 0, 0, G_OPTION_ARG_NONE, &o->pr_only, "Only open the pull request; change nothing here", NULL },
+    { "repo", 0, 0, G_OPTION_ARG_FILENAME, &o->repo, "The distribution repo checkout", "DIR" },
+    { "skip-preflight", 0, 0, G_OPTION_ARG_NONE, &o->skip_preflight, "Act even if the pull request cannot be opened", NULL },
+    { "context", 0, 0, G_OPTION_ARG_STRING, &o->context, "host, dev (toolbox) or image (build time: record + PR only)", "CTX" },
+    { NULL }
+  };
+  memcpy (e, tmpl, sizeof tmpl);
+  return e;
+}
+
 gboolean
 parse_command (Ctx *ctx, const char *usage, const char *summary, const GOptionEntry *extra,
                int *argc, char ***argv, guint min_args, guint max_args, int *code)
+{
+  return parse_command_full (ctx, usage, summary, extra, FALSE, argc, argv, min_args, max_args, code);
+}
+
+gboolean
+parse_command_full (Ctx *ctx, const char *usage, const char *summary, const GOptionEntry *extra,
+                    gboolean with_change_options, int *argc, char ***argv,
+                    guint min_args, guint max_args, int *code)
 {
   g_autoptr(GOptionContext) octx = g_option_context_new (usage);
   g_autoptr(GError) error = NULL;
@@ -58,6 +83,8 @@ parse_command (Ctx *ctx, const char *usage, const char *summary, const GOptionEn
   g_option_context_add_main_entries (octx, global_entries (&ctx->opt), NULL);
   if (extra != NULL)
     g_option_context_add_main_entries (octx, extra, NULL);
+  if (with_change_options)
+    g_option_context_add_main_entries (octx, change_entries (&ctx->opt), NULL);
   g_option_context_set_description (octx,
     "Exit status: 0 ok, 1 operation failed, 2 usage error, 3 not authorised,\n"
     "4 daemon unreachable, 5 invalid input, 6 busy, 130 cancelled. See bkt(1).");
@@ -129,6 +156,105 @@ session_options (Ctx *ctx, const char *only_override)
   return g_variant_builder_end (&b);
 }
 
+/* ---- context and mode ------------------------------------------------------------ */
+
+/* Where bkt runs: "host", "dev" (a toolbox: host-level work goes to the
+ * host's bktd over the shared session bus) or "image" (any other
+ * container, e.g. an image build: nothing live to act on).
+ * BKT_CONTEXT_ROOT prefixes the marker files (tests). */
+static const char *
+detect_context (void)
+{
+  const char *root = g_getenv ("BKT_CONTEXT_ROOT");
+  g_autofree char *toolbox = g_build_filename (root ? root : "/", "run", ".toolboxenv", NULL);
+  g_autofree char *containerenv = g_build_filename (root ? root : "/", "run", ".containerenv", NULL);
+  const char *container = g_getenv ("container");
+
+  if (g_file_test (toolbox, G_FILE_TEST_EXISTS))
+    return "dev";
+  if (g_file_test (containerenv, G_FILE_TEST_EXISTS) || (container != NULL && *container != '\0'))
+    return "image";
+  return "host";
+}
+
+/* The mode sent to bktd, from --local/--pr-only/--context; NULL after
+ * printing a usage error (then *code is set). */
+static const char *
+change_mode (Ctx *ctx, int *code)
+{
+  const char *context;
+
+  if (ctx->opt.local && ctx->opt.pr_only)
+    {
+      g_printerr ("bkt: --local and --pr-only conflict: --local changes this machine without a pull "
+                  "request, --pr-only opens a pull request without changing this machine\n");
+      *code = EXIT_USAGE;
+      return NULL;
+    }
+  if (ctx->opt.context != NULL && !g_strv_contains ((const char * const[]) { "host", "dev", "image", NULL },
+                                                    ctx->opt.context))
+    {
+      g_printerr ("bkt: --context must be host, dev or image, not “%s”\n", ctx->opt.context);
+      *code = EXIT_USAGE;
+      return NULL;
+    }
+  context = ctx->opt.context ? ctx->opt.context : detect_context ();
+  if (ctx->opt.context == NULL)
+    ctx->opt.context = g_strdup (context);
+  if (g_str_equal (context, "image"))
+    {
+      if (ctx->opt.local)
+        {
+          g_printerr ("bkt: --local acts on this machine, but the context is “image” (build time: "
+                      "nothing live to act on).  Use --context host to act here.\n");
+          *code = EXIT_USAGE;
+          return NULL;
+        }
+      return ctx->opt.pr_only ? "pr-only" : "image";
+    }
+  if (g_str_equal (context, "dev") && g_getenv ("DBUS_SESSION_BUS_ADDRESS") == NULL && !ctx->opt.pr_only)
+    {
+      g_printerr ("bkt: inside a toolbox, changes are made on the host through the session bus, and "
+                  "this toolbox has none.\nNext steps: run it on the host (flatpak-spawn --host bkt …), "
+                  "enter the toolbox from a desktop session, or use --pr-only (or --context image) to "
+                  "only propose the change.\n");
+      *code = 4;
+      return NULL;
+    }
+  return ctx->opt.local ? "local" : ctx->opt.pr_only ? "pr-only" : "pr";
+}
+
+/* Options of a change or a proposal: session_options + where the repo is
+ * + the mode. */
+static GVariant *
+change_options (Ctx *ctx, const char *mode)
+{
+  g_autoptr(GVariant) base = g_variant_ref_sink (session_options (ctx, NULL));
+  g_autofree char *cwd = g_get_current_dir ();
+  GVariantBuilder b;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_iter_init (&iter, base);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    g_variant_builder_add (&b, "{sv}", key, value);
+  if (mode != NULL)
+    g_variant_builder_add (&b, "{sv}", "mode", g_variant_new_string (mode));
+  if (ctx->opt.repo != NULL)
+    {
+      g_autofree char *abs = g_canonicalize_filename (ctx->opt.repo, NULL);
+      g_variant_builder_add (&b, "{sv}", "repo-dir", g_variant_new_string (abs));
+    }
+  g_variant_builder_add (&b, "{sv}", "cwd", g_variant_new_string (cwd));
+  if (ctx->command_line != NULL)
+    g_variant_builder_add (&b, "{sv}", "command", g_variant_new_string (ctx->command_line));
+  if (ctx->opt.skip_preflight)
+    g_variant_builder_add (&b, "{sv}", "skip-preflight", g_variant_new_boolean (TRUE));
+  return g_variant_builder_end (&b);
+}
+
 static gboolean
 plan_has_scope (JsonObject *plan, const char *scope)
 {
@@ -171,6 +297,11 @@ follow (Ctx *ctx, BktTarget target, GVariant *reply, JsonObject *plan, JsonArray
   ok = bkt_client_follow (ctx->client, target, path, &bkt_render_follow_callbacks,
                           &ctx->render, &result, error);
   bkt_render_end_progress (&ctx->render);
+  if (result != NULL && target == BKT_TARGET_SESSION)
+    {
+      g_clear_pointer (&ctx->tx_result, json_object_unref);
+      ctx->tx_result = json_object_ref (result);
+    }
   if (result != NULL && json_object_has_member (result, "operations"))
     {
       JsonArray *ops = json_object_get_array_member (result, "operations");
@@ -178,6 +309,177 @@ follow (Ctx *ctx, BktTarget target, GVariant *reply, JsonObject *plan, JsonArray
         json_array_add_element (results, json_node_copy (json_array_get_element (ops, i)));
     }
   return ok;
+}
+
+/* ---- punning: what happened locally, in the manifest, in the repo ---------------- */
+
+static const char *
+member_str (JsonObject *o, const char *member)
+{
+  JsonNode *n;
+
+  if (o == NULL || (n = json_object_get_member (o, member)) == NULL ||
+      json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (n);
+}
+
+static JsonObject *
+member_obj (JsonObject *o, const char *member)
+{
+  JsonNode *n;
+
+  if (o == NULL || (n = json_object_get_member (o, member)) == NULL || !JSON_NODE_HOLDS_OBJECT (n))
+    return NULL;
+  return json_node_get_object (n);
+}
+
+/* Did operations of this kind run, and did they all succeed?
+ * @which: "live", "record" (manifest edits) */
+static const char *
+outcome (JsonObject *plan, JsonArray *results, const char *which)
+{
+  JsonArray *ops = json_object_get_array_member (plan, "operations");
+  guint planned = 0, ok = 0, failed = 0;
+
+  for (guint i = 0; ops != NULL && i < json_array_get_length (ops); i++)
+    {
+      JsonObject *op = json_array_get_object_element (ops, i);
+      const char *sub = member_str (op, "subsystem");
+      gboolean edit = g_strcmp0 (member_str (op, "effect"), "manifest") == 0;
+      const char *id = member_str (op, "id");
+
+      if (g_strcmp0 (sub, "pr") == 0 || edit != g_str_equal (which, "record"))
+        continue;
+      planned++;
+      for (guint j = 0; j < json_array_get_length (results); j++)
+        {
+          JsonObject *r = json_array_get_object_element (results, j);
+          if (g_strcmp0 (member_str (r, "id"), id) == 0)
+            {
+              if (json_object_get_boolean_member_with_default (r, "success", FALSE))
+                ok++;
+              else
+                failed++;
+              break;
+            }
+        }
+    }
+  if (planned == 0)
+    return "none";
+  if (failed > 0)
+    return "failed";
+  return ok == planned ? "done" : "not done";
+}
+
+static void
+punning_json (Ctx *ctx, JsonObject *plan, JsonObject *out)
+{
+  JsonArray *results = json_object_get_array_member (out, "results");
+  JsonObject *pr = member_obj (ctx->tx_result, "pr");
+  JsonObject *journal = member_obj (ctx->tx_result, "journal");
+  JsonObject *m = json_object_new ();
+
+  if (member_str (plan, "mode") == NULL && pr == NULL)
+    {
+      json_object_unref (m);
+      return;
+    }
+  json_object_set_string_member (out, "mode", member_str (plan, "mode") ? member_str (plan, "mode") : "pr");
+  if (ctx->opt.context != NULL)
+    json_object_set_string_member (out, "context", ctx->opt.context);
+  json_object_set_string_member (out, "local", outcome (plan, results, "live"));
+  json_object_set_string_member (m, "overlay", outcome (plan, results, "record"));
+  if (pr != NULL && member_str (pr, "diff") != NULL)
+    json_object_set_string_member (m, "diff", member_str (pr, "diff"));
+  json_object_set_object_member (out, "manifest", m);
+  if (pr != NULL)
+    json_object_set_object_member (out, "pr", json_object_ref (pr));
+  else
+    json_object_set_null_member (out, "pr");
+  if (ctx->tx_result != NULL && json_object_has_member (ctx->tx_result, "prs"))
+    json_object_set_member (out, "prs", json_node_copy (json_object_get_member (ctx->tx_result, "prs")));
+  if (journal != NULL)
+    json_object_set_object_member (out, "journal", json_object_ref (journal));
+}
+
+static void
+punning_text (Ctx *ctx, JsonObject *plan, JsonArray *results)
+{
+  JsonObject *pr = member_obj (ctx->tx_result, "pr");
+  JsonObject *journal = member_obj (ctx->tx_result, "journal");
+  const char *live = outcome (plan, results, "live");
+  const char *record = outcome (plan, results, "record");
+
+  if (member_str (plan, "mode") == NULL && pr == NULL)
+    return;
+  const char *mode = member_str (plan, "mode");
+  gboolean acts = mode == NULL || g_str_equal (mode, "pr") || g_str_equal (mode, "local");
+
+  g_print ("\nLocally:   %s\n", !g_str_equal (live, "none") ? live
+                                : acts ? "nothing to do (already so)"
+                                : "nothing (no local action in this mode)");
+  g_print ("Manifest:  %s\n", g_str_equal (record, "none") ? "user overlay unchanged"
+                                : g_str_equal (record, "done") ? "recorded in the user overlay" : record);
+  if (journal != NULL)
+    g_print ("Journal:   kept as local change #%" G_GINT64_FORMAT " (bkt local commit proposes it)\n",
+             json_object_get_int_member_with_default (journal, "id", 0));
+  if (pr == NULL)
+    {
+      if (journal == NULL)
+        g_print ("PR:        none\n");
+      return;
+    }
+  if (g_strcmp0 (member_str (pr, "state"), "opened") == 0)
+    g_print ("PR:        %s  (branch %s)\n", member_str (pr, "url"), member_str (pr, "branch"));
+  else if (g_strcmp0 (member_str (pr, "state"), "unchanged") == 0)
+    g_print ("PR:        none needed: the repo already has this change\n");
+  else if (g_strcmp0 (member_str (pr, "state"), "queued") == 0)
+    g_print ("PR:        not opened (%s); kept as #%" G_GINT64_FORMAT ": run bkt pr retry\n",
+             member_str (pr, "error"), json_object_get_int_member_with_default (pr, "queued_id", 0));
+  if (member_str (pr, "diff") != NULL && *member_str (pr, "diff") != '\0')
+    g_print ("\nRepo diff (%s):\n%s", member_str (member_obj (pr, "repo"), "path"), member_str (pr, "diff"));
+}
+
+/* --dry-run of a change: the PR it would open, after the local plan. */
+static void
+render_pr_preview (Ctx *ctx, JsonObject *plan)
+{
+  JsonObject *pr = member_obj (plan, "pr");
+  JsonObject *preflight = member_obj (plan, "preflight");
+
+  if (preflight != NULL && !json_object_get_boolean_member_with_default (preflight, "ok", TRUE))
+    {
+      JsonArray *checks = json_object_get_array_member (preflight, "checks");
+      g_print ("\nPreflight: the pull request would fail:\n");
+      for (guint i = 0; checks != NULL && i < json_array_get_length (checks); i++)
+        {
+          JsonObject *c = json_array_get_object_element (checks, i);
+          if (!json_object_get_boolean_member_with_default (c, "ok", FALSE))
+            g_print ("  ✗ %s: %s%s%s\n", member_str (c, "name"), member_str (c, "detail"),
+                     member_str (c, "fix") ? "\n    Fix: " : "", member_str (c, "fix") ? member_str (c, "fix") : "");
+        }
+    }
+  if (pr == NULL)
+    {
+      if (g_strcmp0 (member_str (plan, "mode"), "local") == 0)
+        g_print ("\nNo pull request (--local): the change is kept in the local journal.\n");
+      return;
+    }
+  if (member_str (pr, "error") != NULL)
+    {
+      g_print ("\nPull request: cannot be previewed: %s\n", member_str (pr, "error"));
+      return;
+    }
+  g_print ("\nPull request that would be opened against %s/%s (%s):\n",
+           member_str (member_obj (pr, "repo"), "owner"), member_str (member_obj (pr, "repo"), "name"),
+           member_str (member_obj (pr, "repo"), "path"));
+  g_print ("  Title:  %s\n  Branch: %s → %s\n", member_str (pr, "title"), member_str (pr, "branch"),
+           member_str (pr, "base"));
+  if (member_str (pr, "diff") != NULL && *member_str (pr, "diff") != '\0')
+    g_print ("\n%s", member_str (pr, "diff"));
+  else
+    g_print ("  (the repo already has this change: no pull request would be needed)\n");
 }
 
 static int
@@ -198,10 +500,14 @@ finish_execution (Ctx *ctx, JsonObject *plan, JsonArray *results, GError *error)
       json_object_set_boolean_member (out, "success", error == NULL);
       if (error != NULL)
         json_object_set_string_member (out, "error", error->message);
+      punning_json (ctx, plan, out);
       bkt_render_print_object (out);
     }
   else
-    g_print ("\n%u operation(s) done, %u failed\n", json_array_get_length (results) - n_failed, n_failed);
+    {
+      g_print ("\n%u operation(s) done, %u failed\n", json_array_get_length (results) - n_failed, n_failed);
+      punning_text (ctx, plan, results);
+    }
 
   if (error != NULL)
     return fail (error);
@@ -371,20 +677,43 @@ int
 run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments)
 {
   g_autoptr(GVariant) args = g_variant_ref_sink (arguments);
-  g_autoptr(GVariant) opts = g_variant_ref_sink (session_options (ctx, NULL));
+  g_autoptr(GVariant) opts = NULL;
+  g_autoptr(GVariant) plan_opts = NULL;
   g_autoptr(JsonObject) plan = NULL;
   g_autoptr(JsonArray) results = json_array_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
   JsonNode *sysreq;
+  const char *mode;
+  int code = EXIT_OK;
+
+  /* `gsetting capture SCHEMA` records what is already live: not a
+   * change to propose. */
+  if (g_str_equal (action, "capture"))
+    mode = NULL;
+  else if ((mode = change_mode (ctx, &code)) == NULL)
+    return code;
+  opts = g_variant_ref_sink (change_options (ctx, mode));
+  if (ctx->opt.dry_run)
+    {
+      /* A dry run reports a failing preflight instead of failing. */
+      GVariantDict d;
+      g_variant_dict_init (&d, opts);
+      g_variant_dict_insert (&d, "dry-run", "b", TRUE);
+      plan_opts = g_variant_ref_sink (g_variant_dict_end (&d));
+    }
+  else
+    plan_opts = g_variant_ref (opts);
 
   plan = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "ChangePlan",
-                               g_variant_new ("(ss@a{sv}@a{sv})", subsystem, action, args, opts), &error);
+                               g_variant_new ("(ss@a{sv}@a{sv})", subsystem, action, args, plan_opts), &error);
   if (plan == NULL)
     return fail (error);
   if (ctx->opt.dry_run)
     {
       bkt_render_plan (&ctx->render, plan);
+      if (!ctx->opt.json)
+        render_pr_preview (ctx, plan);
       return EXIT_OK;
     }
   if (!ctx->opt.json)
@@ -533,7 +862,7 @@ cmd_flatpak (Ctx *ctx, int argc, char **argv)
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   if (g_str_equal (sub, "add"))
     {
-      if (!parse_command (ctx, "ID - install a flatpak now and record it", NULL, add_entries,
+      if (!parse_command_full (ctx, "ID - install a flatpak now and record it", NULL, add_entries, TRUE,
                           &argc, &argv, 1, 1, &code))
         return code;
       add_string (&b, "id", argv[1]);
@@ -544,7 +873,7 @@ cmd_flatpak (Ctx *ctx, int argc, char **argv)
     }
   if (g_str_equal (sub, "remove"))
     {
-      if (!parse_command (ctx, "ID - uninstall a flatpak now and forget it", NULL, remove_entries,
+      if (!parse_command_full (ctx, "ID - uninstall a flatpak now and forget it", NULL, remove_entries, TRUE,
                           &argc, &argv, 1, 1, &code))
         return code;
       add_string (&b, "id", argv[1]);
@@ -607,7 +936,7 @@ cmd_gsetting (Ctx *ctx, int argc, char **argv)
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   if (g_str_equal (sub, "set"))
     {
-      if (!parse_command (ctx, "SCHEMA KEY VALUE - set a key now and record it", NULL, set_entries,
+      if (!parse_command_full (ctx, "SCHEMA KEY VALUE - set a key now and record it", NULL, set_entries, TRUE,
                           &argc, &argv, 3, 3, &code))
         {
           g_variant_builder_clear (&b);
@@ -622,7 +951,7 @@ cmd_gsetting (Ctx *ctx, int argc, char **argv)
     }
   if (g_str_equal (sub, "unset"))
     {
-      if (!parse_command (ctx, "SCHEMA KEY - reset a key now and forget it", NULL, path_entries,
+      if (!parse_command_full (ctx, "SCHEMA KEY - reset a key now and forget it", NULL, path_entries, TRUE,
                           &argc, &argv, 2, 2, &code))
         {
           g_variant_builder_clear (&b);
@@ -667,6 +996,186 @@ cmd_gsetting (Ctx *ctx, int argc, char **argv)
   return EXIT_USAGE;
 }
 
+/* ---- local journal and PR retry --------------------------------------------------------- */
+
+static int
+print_journal (Ctx *ctx, JsonObject *journal)
+{
+  JsonArray *entries = json_object_get_array_member (journal, "entries");
+
+  if (ctx->opt.json)
+    {
+      bkt_render_print_object (journal);
+      return EXIT_OK;
+    }
+  if (entries == NULL || json_array_get_length (entries) == 0)
+    {
+      g_print ("No local changes and no failed pull requests.\n");
+      return EXIT_OK;
+    }
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonObject *e = json_array_get_object_element (entries, i);
+      g_autoptr(GDateTime) t = g_date_time_new_from_unix_local (json_object_get_int_member_with_default (e, "created", 0));
+      g_autofree char *when = t ? g_date_time_format (t, "%Y-%m-%d %H:%M") : g_strdup ("?");
+
+      g_print ("#%-4" G_GINT64_FORMAT " %-7s %s  %s\n", json_object_get_int_member_with_default (e, "id", 0),
+               member_str (e, "state"), when, member_str (e, "summary") ? member_str (e, "summary") : "");
+      if (member_str (e, "command") != NULL)
+        g_print ("      %s\n", member_str (e, "command"));
+      if (member_str (e, "error") != NULL)
+        g_print ("      failed: %s\n", member_str (e, "error"));
+    }
+  return EXIT_OK;
+}
+
+/* LocalCommit / PrRetry: a transaction of pr operations only. */
+static int
+run_proposal (Ctx *ctx, const char *method, GVariant *params_in)
+{
+  g_autoptr(GVariant) params = g_variant_ref_sink (params_in);
+  g_autoptr(JsonArray) results = json_array_new ();
+  g_autoptr(JsonObject) plan = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager", method, params,
+                           G_VARIANT_TYPE ("(o)"), &error);
+  if (reply == NULL)
+    return fail (error);
+  {
+    const char *path;
+    g_autoptr(JsonObject) tx_plan = NULL;
+
+    g_variant_get (reply, "(&o)", &path);
+    tx_plan = bkt_client_transaction_plan (ctx->client, BKT_TARGET_SESSION, path, NULL);
+    if (tx_plan != NULL)
+      {
+        g_clear_pointer (&plan, json_object_unref);
+        plan = g_steal_pointer (&tx_plan);
+      }
+    else
+      json_object_set_array_member (plan, "operations", json_array_new ());
+  }
+  json_object_set_string_member (plan, "mode", "pr");
+  if (!ctx->opt.json)
+    {
+      bkt_render_plan (&ctx->render, plan);
+      g_print ("\n");
+    }
+  follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+  return finish_execution (ctx, plan, results, error);
+}
+
+static int
+cmd_local (Ctx *ctx, int argc, char **argv)
+{
+  const char *sub = argc > 1 ? argv[1] : NULL;
+  const GOptionEntry commit_entries[] = {
+    { "select", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.select, "Only these journal ids (comma-separated)", "IDS" },
+    { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+  int code;
+
+  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
+    {
+      g_print ("Usage: bkt local COMMAND\n\n"
+               "  list                      changes made with --local, and failed pull requests\n"
+               "  commit [--select IDS]     propose local changes as one pull request\n");
+      return sub == NULL ? EXIT_USAGE : EXIT_OK;
+    }
+  argc--;
+  argv++;
+  if (g_str_equal (sub, "list"))
+    {
+      g_autoptr(JsonObject) journal = NULL;
+
+      if (!parse_command (ctx, "- changes not proposed yet", NULL, NULL, &argc, &argv, 0, 0, &code))
+        return code;
+      journal = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "LocalList",
+                                      g_variant_new ("(@a{sv})", session_options (ctx, NULL)), &error);
+      if (journal == NULL)
+        return fail (error);
+      return print_journal (ctx, journal);
+    }
+  if (g_str_equal (sub, "commit"))
+    {
+      g_auto(GStrv) parts = NULL;
+      GVariantBuilder ids;
+
+      if (!parse_command (ctx, "- propose local changes as one pull request", NULL, commit_entries,
+                          &argc, &argv, 0, 0, &code))
+        return code;
+      g_variant_builder_init (&ids, G_VARIANT_TYPE ("ax"));
+      parts = split_list (ctx->opt.select);
+      for (guint i = 0; parts != NULL && parts[i] != NULL; i++)
+        {
+          const char *p = parts[i][0] == '#' ? parts[i] + 1 : parts[i];
+          gint64 id = 0;
+          if (!g_ascii_string_to_signed (p, 10, 1, G_MAXINT64, &id, NULL))
+            {
+              g_variant_builder_clear (&ids);
+              g_printerr ("bkt: --select takes journal ids like 1,3 (see bkt local list), not “%s”\n", parts[i]);
+              return EXIT_USAGE;
+            }
+          g_variant_builder_add (&ids, "x", id);
+        }
+      return run_proposal (ctx, "LocalCommit",
+                           g_variant_new ("(ax@a{sv})", &ids, change_options (ctx, NULL)));
+    }
+  g_printerr ("bkt: unknown local command “%s”; see bkt local --help\n", sub);
+  return EXIT_USAGE;
+}
+
+static int
+cmd_pr (Ctx *ctx, int argc, char **argv)
+{
+  const char *sub = argc > 1 ? argv[1] : NULL;
+  const GOptionEntry retry_entries[] = {
+    { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
+    { NULL }
+  };
+  g_autoptr(JsonObject) journal = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *entries;
+  gboolean any = FALSE;
+  int code;
+
+  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
+    {
+      g_print ("Usage: bkt pr COMMAND\n\n"
+               "  retry                     push and open again the pull requests that failed\n");
+      return sub == NULL ? EXIT_USAGE : EXIT_OK;
+    }
+  argc--;
+  argv++;
+  if (!g_str_equal (sub, "retry"))
+    {
+      g_printerr ("bkt: unknown pr command “%s”; see bkt pr --help\n", sub);
+      return EXIT_USAGE;
+    }
+  if (!parse_command (ctx, "- retry failed pull requests", NULL, retry_entries, &argc, &argv, 0, 0, &code))
+    return code;
+  journal = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "LocalList",
+                                  g_variant_new ("(@a{sv})", session_options (ctx, NULL)), &error);
+  if (journal == NULL)
+    return fail (error);
+  entries = json_object_get_array_member (journal, "entries");
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    any |= g_strcmp0 (member_str (json_array_get_object_element (entries, i), "state"), "failed") == 0;
+  if (!any)
+    {
+      if (ctx->opt.json)
+        g_print ("{\"success\": true, \"results\": [], \"pr\": null}\n");
+      else
+        g_print ("Nothing to retry: no failed pull requests are queued.\n");
+      return EXIT_OK;
+    }
+  return run_proposal (ctx, "PrRetry", g_variant_new ("(@a{sv})", change_options (ctx, NULL)));
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static void
@@ -674,7 +1183,10 @@ print_usage (FILE *out)
 {
   fprintf (out,
            "Usage: bkt [--manifests DIR] [-n|--dry-run] [--json] [--wait] COMMAND …\n\n"
-           "Keep your distribution's manifests and this machine in step.\n\n"
+           "Keep your distribution's manifests and this machine in step.\n"
+           "Every change (flatpak add/remove, gsetting set/unset) acts now, records it, and\n"
+           "opens a pull request to the distribution repo; --local: no PR; --pr-only: only\n"
+           "the PR.  See docs/punning.md.\n\n"
            "Commands:\n"
            "  status                 drift between manifests and the system\n"
            "  apply                  make the system match the manifests\n"
@@ -683,6 +1195,8 @@ print_usage (FILE *out)
            "  gsetting (gs) …        set, unset, list, apply, capture settings\n"
            "  extension (ext) …      add, remove, enable, disable, list, sync, capture GNOME Shell extensions\n"
            "  shim …                 add, remove, list, sync toolbox shims for host commands\n"
+           "  local list|commit      changes made with --local; propose them as one PR\n"
+           "  pr retry               retry pull requests that failed\n"
            "  version                print the client and daemon versions\n\n"
            "Run “bkt COMMAND --help” for a command's options. See bkt(1).\n");
 }
@@ -725,6 +1239,8 @@ main (int argc, char **argv)
     { "extension", "ext", bkt_cmd_extension },
     { "shim", NULL, bkt_cmd_shim },
     { "version", NULL, cmd_version },
+    { "local", NULL, cmd_local },
+    { "pr", NULL, cmd_pr },
   };
   g_autoptr(BktClient) client = NULL;
   Ctx ctx = { 0 };
@@ -748,8 +1264,9 @@ main (int argc, char **argv)
           g_print ("bkt %s\n", PACKAGE_VERSION);
           return EXIT_OK;
         }
-      /* -m/--manifests take a value */
-      if ((g_str_equal (argv[first], "--manifests") || g_str_equal (argv[first], "-m")) && first + 1 < argc)
+      /* -m/--manifests, --repo and --context take a value */
+      if ((g_str_equal (argv[first], "--manifests") || g_str_equal (argv[first], "-m") ||
+           g_str_equal (argv[first], "--repo") || g_str_equal (argv[first], "--context")) && first + 1 < argc)
         first++;
       first++;
     }
@@ -787,7 +1304,21 @@ main (int argc, char **argv)
       client = bkt_client_new ();
       bkt_client_set_interactive (client, isatty (STDIN_FILENO));
       ctx.client = client;
+      {
+        g_autoptr(GString) line = g_string_new ("bkt");
+        for (int j = 1; j < argc; j++)
+          {
+            g_autofree char *q = strpbrk (argv[j], " \t'\"$`\\") ? g_shell_quote (argv[j]) : g_strdup (argv[j]);
+            g_string_append_printf (line, " %s", q);
+          }
+        ctx.command_line = g_string_free (g_steal_pointer (&line), FALSE);
+      }
       code = commands[i].run (&ctx, n, args);
+      g_free (ctx.command_line);
+      g_clear_pointer (&ctx.tx_result, json_object_unref);
+      g_free (ctx.opt.repo);
+      g_free (ctx.opt.context);
+      g_free (ctx.opt.select);
       g_free (args[0]);
       g_free (ctx.opt.manifests);
       g_free (ctx.opt.only);

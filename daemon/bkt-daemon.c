@@ -5,6 +5,8 @@
 #include "bkt-daemon.h"
 #include "bkt-dbus-generated.h"
 #include "bkt-error.h"
+#include "bkt-git.h"
+#include "bkt-pr.h"
 #include "bkt-transaction.h"
 
 #define BKT_OBJECT_PATH "/org/bkt/Daemon1"
@@ -42,6 +44,9 @@ typedef enum {
   REQ_CHANGE,
   REQ_FLATPAK_INSTALL,
   REQ_FLATPAK_UNINSTALL,
+  REQ_LOCAL_LIST,
+  REQ_LOCAL_COMMIT,
+  REQ_PR_RETRY,
 } RequestKind;
 
 typedef struct {
@@ -60,7 +65,13 @@ static const RequestInfo request_info[] = {
   [REQ_CHANGE]            = { "Change",           NULL,              "change" },
   [REQ_FLATPAK_INSTALL]   = { "FlatpakInstall",   "org.bkt.flatpak", "flatpak-install" },
   [REQ_FLATPAK_UNINSTALL] = { "FlatpakUninstall", "org.bkt.flatpak", "flatpak-uninstall" },
+  [REQ_LOCAL_LIST]        = { "LocalList",        NULL,              NULL },
+  [REQ_LOCAL_COMMIT]      = { "LocalCommit",      NULL,              "local-commit" },
+  [REQ_PR_RETRY]          = { "PrRetry",          NULL,              "pr-retry" },
 };
+
+/* Bounds on what a client may hand us for the PR's text. */
+#define BKT_MAX_COMMAND 1024
 
 typedef struct {
   BktDaemon             *daemon;
@@ -78,6 +89,17 @@ typedef struct {
   char                  *action;
   GVariant              *arguments;
   char                  *target;      /* for polkit details */
+  /* punning (session instance) */
+  gboolean               mode_set;    /* absent: act + record only, as before punning */
+  BktChangeMode          mode;
+  char                  *repo_dir;
+  char                  *cwd;
+  char                  *command;
+  gboolean               skip_preflight;
+  GArray                *ids;         /* LocalCommit: gint64 */
+  JsonObject            *preview;     /* ChangePlan: the PR that would be opened */
+  JsonObject            *preflight;
+  JsonObject            *queue;       /* LocalList */
   /* results of the worker */
   BktManifestSet        *manifests;
   BktEngine             *engine;
@@ -97,6 +119,13 @@ request_free (Request *r)
   g_free (r->subsystem);
   g_free (r->action);
   g_free (r->target);
+  g_free (r->repo_dir);
+  g_free (r->cwd);
+  g_free (r->command);
+  g_clear_pointer (&r->ids, g_array_unref);
+  g_clear_pointer (&r->preview, json_object_unref);
+  g_clear_pointer (&r->preflight, json_object_unref);
+  g_clear_pointer (&r->queue, json_object_unref);
   g_clear_pointer (&r->arguments, g_variant_unref);
   g_clear_object (&r->manifests);
   g_clear_object (&r->engine);
@@ -217,6 +246,34 @@ parse_options (Request *r, GVariant *options, GError **error)
         r->force = g_variant_get_boolean (value);
       else if (g_str_equal (key, "record-only") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         ; /* accepted for compatibility: the session never runs system operations anyway */
+      else if (!system && g_str_equal (key, "mode") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          if (!bkt_change_mode_from_string (g_variant_get_string (value, NULL), &r->mode))
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "unknown mode “%s” (pr, local, pr-only, image)",
+                                g_variant_get_string (value, NULL)), FALSE;
+          r->mode_set = TRUE;
+        }
+      else if (!system && (g_str_equal (key, "repo-dir") || g_str_equal (key, "cwd")) &&
+               g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          char **dest = g_str_equal (key, "cwd") ? &r->cwd : &r->repo_dir;
+          g_free (*dest);
+          *dest = g_variant_dup_string (value, NULL);
+          if (!g_path_is_absolute (*dest))
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "\"%s\" must be an absolute path, not “%s”", key, *dest), FALSE;
+        }
+      else if (!system && g_str_equal (key, "command") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          gsize len = 0;
+          const char *c = g_variant_get_string (value, &len);
+          /* Only text for the PR body: cut, never refused. */
+          g_free (r->command);
+          r->command = g_utf8_make_valid (c, MIN (len, BKT_MAX_COMMAND));
+        }
+      else if (!system && g_str_equal (key, "skip-preflight") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        r->skip_preflight = g_variant_get_boolean (value);
       else
         return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                             "unknown option “%s” of type %s", key,
@@ -267,11 +324,88 @@ load_manifests (Request *r, GError **error)
   }
 }
 
+/* The change plan reshaped for its mode, with the preflight: what the PR
+ * will need is checked before anything is done (docs/punning.md). */
+static BktPlan *
+punned_change_plan (Request *r, BktPlan *change, GError **error)
+{
+  g_autoptr(BktRepo) repo = NULL;
+  g_autoptr(GError) repo_error = NULL;
+  BktPrTarget target = { NULL, r->repo_dir, r->cwd, r->command };
+  gboolean proposes = bkt_change_mode_proposes (r->mode);
+  BktPlan *plan;
+
+  if (!r->mode_set)
+    return g_object_ref (change);
+  if (proposes)
+    {
+      repo = bkt_repo_discover (r->repo_dir, r->cwd, &repo_error);
+      target.repo = repo;
+      if (!r->skip_preflight || r->kind == REQ_CHANGE_PLAN)
+        {
+          /* The network check costs a round trip: ChangePlan makes it (the
+           * client always asks for the plan first); Change re-checks what
+           * is local. */
+          r->preflight = bkt_pr_preflight (repo, repo_error, r->kind == REQ_CHANGE_PLAN);
+          if (!json_object_get_boolean_member (r->preflight, "ok") && !r->skip_preflight && !r->dry_run)
+            {
+              g_autofree char *msg = bkt_pr_preflight_message (r->preflight);
+              return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_FAILED, msg), NULL;
+            }
+        }
+    }
+  plan = bkt_pr_plan_change (change, r->mode, &target, r->subsystem, r->action, r->arguments, error);
+  /* Only a dry run shows the PR before it exists: reading the repo (or
+   * cloning the managed one) must not delay a real change's local part. */
+  if (plan != NULL && r->kind == REQ_CHANGE_PLAN && r->dry_run && proposes && repo != NULL)
+    {
+      g_autoptr(GError) preview_error = NULL;
+      r->preview = bkt_pr_preview (plan, &preview_error);
+      if (r->preview == NULL && preview_error != NULL)
+        {
+          r->preview = json_object_new ();
+          json_object_set_string_member (r->preview, "error", preview_error->message);
+        }
+    }
+  return plan;
+}
+
 static void
 compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c)
 {
   Request *r = task_data;
   g_autoptr(GError) error = NULL;
+
+  if (r->kind == REQ_LOCAL_LIST || r->kind == REQ_LOCAL_COMMIT || r->kind == REQ_PR_RETRY)
+    {
+      g_autoptr(BktPrQueue) queue = bkt_pr_queue_load (NULL, &error);
+      g_autoptr(BktRepo) repo = NULL;
+      BktPrTarget target = { NULL, r->repo_dir, r->cwd, r->command };
+
+      if (queue == NULL)
+        goto out;
+      if (r->kind == REQ_LOCAL_LIST)
+        {
+          r->queue = bkt_pr_queue_to_json (queue);
+          goto out;
+        }
+      /* Found now if possible, so the plan names where the PR goes; a
+       * missing repo fails at execution and the entries stay queued. */
+      repo = bkt_repo_discover (r->repo_dir, r->cwd, NULL);
+      target.repo = repo;
+      if (repo != NULL)
+        {
+          /* Opening it (no clone, no network) learns the forge repo's
+           * name from the origin remote, for the plan's text. */
+          g_autoptr(BktGit) git = bkt_git_open (repo, NULL, FALSE, NULL);
+        }
+      if (r->kind == REQ_LOCAL_COMMIT)
+        r->plan = bkt_pr_plan_local_commit (queue, r->ids ? (const gint64 *) r->ids->data : NULL,
+                                            r->ids ? r->ids->len : 0, &target, &error);
+      else
+        r->plan = bkt_pr_plan_retry (queue, &target, &error);
+      goto out;
+    }
 
   r->manifests = load_manifests (r, &error);
   if (r->manifests == NULL)
@@ -296,8 +430,12 @@ compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
       break;
     case REQ_CHANGE_PLAN:
     case REQ_CHANGE:
-      r->plan = bkt_engine_plan_change (r->engine, r->manifests, r->subsystem, r->action,
-                                        r->arguments, c, &error);
+      {
+        g_autoptr(BktPlan) change = bkt_engine_plan_change (r->engine, r->manifests, r->subsystem,
+                                                            r->action, r->arguments, c, &error);
+        if (change != NULL)
+          r->plan = punned_change_plan (r, change, &error);
+      }
       break;
     case REQ_FLATPAK_INSTALL:
     case REQ_FLATPAK_UNINSTALL:
@@ -412,11 +550,22 @@ tx_data_free (gpointer p)
 }
 
 static gboolean
+plan_has_local_work (BktPlan *plan)
+{
+  for (guint i = 0; i < bkt_plan_get_n_operations (plan); i++)
+    if (!g_str_equal (bkt_operation_get_subsystem (bkt_plan_get_operation (plan, i)), "pr"))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
 tx_execute (BktTransaction *tx, BktExecContext *ctx, JsonObject *result,
             GCancellable *cancellable, gpointer user_data, GError **error)
 {
   TxData *d = user_data;
   BktPlan *plan = bkt_transaction_get_plan (tx);
+  g_autoptr(GError) local_error = NULL;
+  gboolean local_ok = TRUE;
 
   /* Capture on the system instance computes; it never writes (root does
    * not touch a user's files): the plan itself is the result. */
@@ -425,7 +574,19 @@ tx_execute (BktTransaction *tx, BktExecContext *ctx, JsonObject *result,
       json_object_set_member (result, "capture", bkt_plan_to_json (plan));
       return TRUE;
     }
-  return bkt_engine_execute (d->engine, plan, d->manifests, ctx, cancellable, error);
+  /* The local part first, reported operation by operation as it ends, so
+   * the user has the change before any of the PR work starts. */
+  if (d->engine != NULL && plan_has_local_work (plan))
+    local_ok = bkt_engine_execute (d->engine, plan, d->manifests, ctx, cancellable, &local_error);
+  if (d->engine == NULL || bkt_engine_get_instance (d->engine) == BKT_INSTANCE_SESSION)
+    {
+      g_autoptr(GError) pr_error = NULL;
+      if (!bkt_pr_execute (plan, local_ok, ctx, result, cancellable, &pr_error) && local_error == NULL)
+        local_error = g_steal_pointer (&pr_error);
+    }
+  if (local_error != NULL)
+    return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
+  return TRUE;
 }
 
 static void
@@ -470,8 +631,8 @@ create_transaction (Request *r)
     }
 
   d = g_new0 (TxData, 1);
-  d->engine = g_object_ref (r->engine);
-  d->manifests = g_object_ref (r->manifests);
+  d->engine = r->engine ? g_object_ref (r->engine) : NULL;
+  d->manifests = r->manifests ? g_object_ref (r->manifests) : NULL;
   d->kind = r->kind;
   tx = bkt_transaction_new (self->connection, request_info[r->kind].tx_kind,
                             g_dbus_method_invocation_get_sender (r->invocation),
@@ -511,9 +672,9 @@ compute_done (GObject *source, GAsyncResult *res, gpointer user_data)
       return;
     }
 
-  if (r->kind == REQ_STATUS)
+  if (r->kind == REQ_STATUS || r->kind == REQ_LOCAL_LIST)
     {
-      g_autofree char *text = object_to_string (r->status);
+      g_autofree char *text = object_to_string (r->kind == REQ_STATUS ? r->status : r->queue);
       g_dbus_method_invocation_return_value (g_steal_pointer (&r->invocation),
                                              g_variant_new ("(s)", text));
     }
@@ -525,6 +686,15 @@ compute_done (GObject *source, GAsyncResult *res, gpointer user_data)
       g_autofree char *text = NULL;
 
       add_system_request (r, json_node_get_object (node));
+      if (r->mode_set)
+        {
+          JsonObject *o = json_node_get_object (node);
+          json_object_set_string_member (o, "mode", bkt_change_mode_to_string (r->mode));
+          if (r->preview != NULL)
+            json_object_set_object_member (o, "pr", json_object_ref (r->preview));
+          if (r->preflight != NULL)
+            json_object_set_object_member (o, "preflight", json_object_ref (r->preflight));
+        }
       text = node_to_string (node);
       g_dbus_method_invocation_return_value (g_steal_pointer (&r->invocation),
                                              g_variant_new ("(s)", text));
@@ -668,6 +838,50 @@ handle_change (BktDBusManager *m, GDBusMethodInvocation *inv, const char *subsys
 }
 
 static gboolean
+session_only (BktDaemon *self, GDBusMethodInvocation *inv, RequestKind kind)
+{
+  if (self->instance == BKT_INSTANCE_SESSION)
+    return TRUE;
+  /* The system instance never sees a repo, a token or a journal. */
+  bkt_error_return (inv, g_error_new (BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                                      "%s is a session-instance method", request_info[kind].method));
+  return FALSE;
+}
+
+static gboolean
+handle_local_list (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
+{
+  if (!session_only (self, inv, REQ_LOCAL_LIST))
+    return TRUE;
+  return dispatch (self, REQ_LOCAL_LIST, inv, options, NULL);
+}
+
+static gboolean
+handle_local_commit (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *ids,
+                     GVariant *options, BktDaemon *self)
+{
+  Request *r;
+  gsize n = 0;
+  const gint64 *v;
+
+  if (!session_only (self, inv, REQ_LOCAL_COMMIT))
+    return TRUE;
+  r = g_new0 (Request, 1);
+  v = g_variant_get_fixed_array (ids, &n, sizeof (gint64));
+  r->ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), n);
+  g_array_append_vals (r->ids, v, n);
+  return dispatch (self, REQ_LOCAL_COMMIT, inv, options, r);
+}
+
+static gboolean
+handle_pr_retry (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
+{
+  if (!session_only (self, inv, REQ_PR_RETRY))
+    return TRUE;
+  return dispatch (self, REQ_PR_RETRY, inv, options, NULL);
+}
+
+static gboolean
 handle_admin_flatpak (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv,
                       const char *remote, const char *id, GVariant *options)
 {
@@ -778,6 +992,9 @@ bkt_daemon_new (BktInstance instance, guint idle_timeout)
   g_signal_connect (self->manager, "handle-capture-plan", G_CALLBACK (handle_capture_plan), self);
   g_signal_connect (self->manager, "handle-change-plan", G_CALLBACK (handle_change_plan), self);
   g_signal_connect (self->manager, "handle-change", G_CALLBACK (handle_change), self);
+  g_signal_connect (self->manager, "handle-local-list", G_CALLBACK (handle_local_list), self);
+  g_signal_connect (self->manager, "handle-local-commit", G_CALLBACK (handle_local_commit), self);
+  g_signal_connect (self->manager, "handle-pr-retry", G_CALLBACK (handle_pr_retry), self);
 
   if (instance == BKT_INSTANCE_SYSTEM)
     {

@@ -190,7 +190,11 @@ bkt_plan_json_describe (JsonObject *plan)
           g_string_append_printf (out, "%s%s\n", n > 0 ? "\n" : "", subsystem ? subsystem : "?");
           current = subsystem;
         }
-      g_string_append_printf (out, "  ▸ %s  (%s)\n", summary ? summary : "?", effect_text (effect));
+      /* The "pr" operations change the distribution repo, not this
+       * machine: say so rather than "manifest only". */
+      g_string_append_printf (out, "  ▸ %s  (%s)\n", summary ? summary : "?",
+                              g_strcmp0 (subsystem, "pr") == 0 && g_strcmp0 (member_string (op, "action"), "journal") != 0
+                              ? "distribution repo" : effect_text (effect));
       n++;
     }
 

@@ -226,6 +226,10 @@ SYSTEM_BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus C
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
   </policy>
+  <!-- root may monitor the bus (dbus-monitor in the secrets test) -->
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
   <include>/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>
 {extra}
   <!-- the project's own policy, from the source tree -->
@@ -796,7 +800,8 @@ class BktEnv:
         pw = pwd.getpwnam(user)
         return {'user': pw.pw_uid, 'group': pw.pw_gid, 'extra_groups': os.getgrouplist(user, pw.pw_gid)}
 
-    def run_as(self, user, argv, env=None, timeout=300, input=None, env_extra=None, unset=(), quiet_ok=False):
+    def run_as(self, user, argv, env=None, timeout=300, input=None, env_extra=None, unset=(), quiet_ok=False,
+               cwd=None):
         """Run argv as @user (root: directly) with a clean env; returns CompletedProcess (text)."""
         if env is None:
             env = self.root_env() if user == 'root' else self.user_env(user)
@@ -809,15 +814,16 @@ class BktEnv:
             log('[%s]$ %s' % (user, ' '.join(shlex.quote(a) for a in argv)))
         t0 = time.monotonic()
         p = subprocess.run(list(argv), input=input, text=True, capture_output=True, timeout=timeout, env=env,
-                           cwd=env.get('HOME', '/'), stdin=None if input is not None else subprocess.DEVNULL,
+                           cwd=cwd or env.get('HOME', '/'), stdin=None if input is not None else subprocess.DEVNULL,
                            **self.user_kwargs(user))
         p.elapsed = time.monotonic() - t0
         return p
 
-    def bkt_run(self, user, *args, timeout=600, env_extra=None, unset=(), echo=True):
-        """Run the real client as @user. Returns (rc, stdout, stderr) and prints them."""
+    def bkt_run(self, user, *args, timeout=600, env_extra=None, unset=(), echo=True, cwd=None):
+        """Run the real client as @user (in @cwd, default their HOME). Returns (rc, stdout, stderr)
+        and prints them."""
         p = self.run_as(user, [self.bkt] + list(args), timeout=timeout, env_extra=env_extra, unset=unset,
-                        quiet_ok=True)
+                        quiet_ok=True, cwd=cwd)
         self.check_sanitizer_output('bkt ' + ' '.join(args), p.stderr)
         if echo and not quiet():
             print('[bktenv] [%s]$ bkt %s   -> rc=%d (%.2fs)' % (user, ' '.join(shlex.quote(a) for a in args),

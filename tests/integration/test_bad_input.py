@@ -220,7 +220,7 @@ class BadInput(EnvTestCase):
     def test_gsetting_set_valid_control(self):
         """The control case: a valid set works and is recorded (so the refusals above mean something)."""
         env = self.env
-        res = env.bkt_run(ADMIN, 'gsetting', 'set', IFACE, 'cursor-size', '32', '--comment', 'bigger')
+        res = env.bkt_run(ADMIN, 'gsetting', 'set', '--local', IFACE, 'cursor-size', '32', '--comment', 'bigger')
         self.assertRc(res, 0, 'valid gsetting set')
         self.assertEqual(env.gsettings(ADMIN, 'get', IFACE, 'cursor-size'), '32')
         with open(os.path.join(env.overlay_dir(ADMIN), 'gsettings.json')) as f:
@@ -228,7 +228,7 @@ class BadInput(EnvTestCase):
         entry = [s for s in doc['settings'] if s['key'] == 'cursor-size']
         self.assertEqual(entry and entry[0].get('value'), '32', doc)
         self.assertEqual(entry[0].get('comment'), 'bigger')
-        res = env.bkt_run(ADMIN, 'gsetting', 'unset', IFACE, 'cursor-size')
+        res = env.bkt_run(ADMIN, 'gsetting', 'unset', '--local', IFACE, 'cursor-size')
         self.assertRc(res, 0, 'gsetting unset')
 
     # -------------------------------------------------------------- bkt flatpak add

@@ -82,7 +82,7 @@ class NoSessionBus(EnvTestCase):
 
     def test_4_gsetting_set_and_capture(self):
         env = self.env
-        res = env.bkt_run(ADMIN, 'gsetting', 'set', 'org.gnome.desktop.interface', 'cursor-size', '40',
+        res = env.bkt_run(ADMIN, 'gsetting', 'set', '--local', 'org.gnome.desktop.interface', 'cursor-size', '40',
                           unset=NO_BUS)
         self.assertRc(res, 0, 'bkt gsetting set without a session bus')
         self.assertEqual(env.gsettings(ADMIN, 'get', 'org.gnome.desktop.interface', 'cursor-size'), '40')

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* The forge's REST API, with libsoup: GitHub's "create a pull request"
+ * (POST {api}/repos/{owner}/{repo}/pulls), which GitHub Enterprise
+ * ({host}/api/v3) and Forgejo/Gitea ({host}/api/v1) also speak. */
+
+/* The token for @api_url: $GITHUB_TOKEN, $GH_TOKEN, else gh's hosts file
+ * ($GH_CONFIG_DIR or $XDG_CONFIG_HOME/gh, hosts.yml, the oauth_token of the
+ * API's host).  NULL if none.  @source (may be NULL) says where it was
+ * found, for messages: never the token itself. */
+char *bkt_forge_find_token (const char *api_url, const char **source);
+
+/* Open a pull request; returns its html_url.  HTTP errors become
+ * BKT_ERROR_NOT_AUTHORIZED (401/403), BKT_ERROR_NOT_FOUND (404),
+ * BKT_ERROR_INVALID_ARGUMENT (422, with the forge's own reasons) or
+ * BKT_ERROR_FAILED (5xx, network), each saying what to do. */
+char *bkt_forge_open_pull_request (const char   *api_url,
+                                   const char   *owner,
+                                   const char   *name,
+                                   const char   *token,
+                                   const char   *title,
+                                   const char   *head,
+                                   const char   *base,
+                                   const char   *body,
+                                   GCancellable *cancellable,
+                                   GError      **error);
+
+G_END_DECLS

@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <git2.h>
+
+#include "bkt-error.h"
+#include "bkt-git.h"
+
+struct _BktGit
+{
+  GObject         parent_instance;
+  BktRepo        *repo;
+  char           *token;
+  git_repository *git;
+  git_remote     *origin;   /* looked up once: each lookup costs libgit2 a regex */
+};
+
+G_DEFINE_TYPE (BktGit, bkt_git, G_TYPE_OBJECT)
+
+/* libgit2 handles freed by the g_auto machinery. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_reference, git_reference_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_commit, git_commit_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_tree, git_tree_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_tree_entry, git_tree_entry_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_treebuilder, git_treebuilder_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_blob, git_blob_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_signature, git_signature_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_patch, git_patch_free)
+
+static void
+bkt_git_finalize (GObject *object)
+{
+  BktGit *self = BKT_GIT (object);
+
+  g_clear_pointer (&self->origin, git_remote_free);
+  g_clear_pointer (&self->git, git_repository_free);
+  g_clear_object (&self->repo);
+  if (self->token != NULL)
+    {
+      /* The token lives as briefly as we can make it. */
+      explicit_bzero (self->token, strlen (self->token));
+      g_free (self->token);
+    }
+  G_OBJECT_CLASS (bkt_git_parent_class)->finalize (object);
+}
+
+static void
+bkt_git_class_init (BktGitClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bkt_git_finalize;
+}
+
+static void
+bkt_git_init (BktGit *self)
+{
+}
+
+static gboolean
+git_fail (GError **error, BktError code, const char *what)
+{
+  const git_error *e = git_error_last ();
+
+  g_set_error (error, BKT_ERROR, code, "%s: %s", what, e != NULL && e->message != NULL ? e->message : "unknown git error");
+  return FALSE;
+}
+
+/* ---- credentials ----------------------------------------------------------- */
+
+typedef struct {
+  const char *token;
+  guint       attempts;
+  char       *rejected;   /* push: the first ref the remote refused */
+} CredState;
+
+static int
+credentials_cb (git_credential **out, const char *url, const char *username_from_url,
+                unsigned int allowed_types, void *payload)
+{
+  CredState *st = payload;
+
+  /* libgit2 asks again after a refusal: a second refusal of the same
+   * credentials is final, not a loop. */
+  if (st->attempts++ > 0)
+    {
+      git_error_set_str (GIT_ERROR_NET, "the remote refused the credentials (token or ssh-agent key)");
+      return GIT_EUSER;
+    }
+  if ((allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && st->token != NULL)
+    return git_credential_userpass_plaintext_new (out, "x-access-token", st->token);
+  if (allowed_types & GIT_CREDENTIAL_SSH_KEY)
+    return git_credential_ssh_key_from_agent (out, username_from_url ? username_from_url : "git");
+  if (allowed_types & GIT_CREDENTIAL_USERNAME)
+    return git_credential_username_new (out, username_from_url ? username_from_url : "git");
+  git_error_set_str (GIT_ERROR_NET, st->token == NULL
+                     ? "the remote wants credentials and no token is set (GITHUB_TOKEN, GH_TOKEN or gh auth login)"
+                     : "the remote wants credentials bkt cannot offer");
+  return GIT_EUSER;
+}
+
+static void
+init_callbacks (git_remote_callbacks *cb, CredState *st)
+{
+  git_remote_init_callbacks (cb, GIT_REMOTE_CALLBACKS_VERSION);
+  cb->credentials = credentials_cb;
+  cb->payload = st;
+}
+
+/* ---- open -------------------------------------------------------------------- */
+
+static char *
+remote_head (git_repository *git)
+{
+  g_autoptr(git_reference) ref = NULL;
+  const char *target;
+
+  /* A checkout knows origin's default branch as origin/HEAD; a bare clone
+   * as its own HEAD. */
+  if (git_reference_lookup (&ref, git, "refs/remotes/origin/HEAD") == 0 &&
+      (target = git_reference_symbolic_target (ref)) != NULL &&
+      g_str_has_prefix (target, "refs/remotes/origin/"))
+    return g_strdup (target + strlen ("refs/remotes/origin/"));
+  if (git_repository_is_bare (git))
+    {
+      g_clear_pointer (&ref, git_reference_free);
+      if (git_reference_lookup (&ref, git, "HEAD") == 0 &&
+          (target = git_reference_symbolic_target (ref)) != NULL &&
+          g_str_has_prefix (target, "refs/heads/"))
+        return g_strdup (target + strlen ("refs/heads/"));
+    }
+  return NULL;
+}
+
+BktGit *
+bkt_git_open (BktRepo *repo, const char *token, gboolean may_clone, GError **error)
+{
+  g_autoptr(BktGit) self = g_object_new (BKT_TYPE_GIT, NULL);
+  g_autofree char *head = NULL;
+  const char *path = bkt_repo_get_path (repo);
+
+  /* Reference counted by libgit2: every open balances nothing on purpose,
+   * the library stays initialised for the life of the daemon. */
+  git_libgit2_init ();
+  self->repo = g_object_ref (repo);
+  self->token = g_strdup (token);
+
+  if (bkt_repo_is_managed (repo) && !g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      git_clone_options opts = GIT_CLONE_OPTIONS_INIT;
+      CredState st = { self->token, 0, NULL };
+      g_autofree char *parent = g_path_get_dirname (path);
+
+      if (!may_clone)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                            "the managed clone %s does not exist yet", path), NULL;
+      if (g_mkdir_with_parents (parent, 0700) != 0)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot create %s: %s",
+                            parent, g_strerror (errno)), NULL;
+      /* Bare: nobody works in the managed clone, bkt only needs objects. */
+      opts.bare = 1;
+      init_callbacks (&opts.fetch_opts.callbacks, &st);
+      if (git_clone (&self->git, bkt_repo_get_url (repo), path, &opts) != 0)
+        {
+          g_autofree char *what = g_strdup_printf ("cloning %s into %s", bkt_repo_get_url (repo), path);
+          return git_fail (error, BKT_ERROR_FAILED, what), NULL;
+        }
+    }
+  else if (git_repository_open (&self->git, path) != 0)
+    {
+      g_autofree char *what = g_strdup_printf ("opening the repo %s", path);
+      return git_fail (error, BKT_ERROR_NOT_FOUND, what), NULL;
+    }
+
+  if (git_remote_lookup (&self->origin, self->git, "origin") != 0)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                        "the repo %s has no remote “origin”.  Fix: git -C %s remote add origin URL",
+                        path, path), NULL;
+  head = remote_head (self->git);
+  bkt_repo_complete (repo, git_remote_url (self->origin), head);
+  return g_steal_pointer (&self);
+}
+
+/* ---- remote work --------------------------------------------------------------- */
+
+static git_remote *
+lookup_origin (BktGit *self, GError **error)
+{
+  return self->origin;
+}
+
+gboolean
+bkt_git_fetch (BktGit *self, GError **error)
+{
+  git_remote *origin = lookup_origin (self, error);
+  git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
+  CredState st = { self->token, 0, NULL };
+  const char *branch = bkt_repo_get_default_branch (self->repo);
+  g_autofree char *spec = g_strdup_printf ("+refs/heads/%s:refs/remotes/origin/%s", branch, branch);
+  char *specs[] = { spec };
+  git_strarray refspecs = { specs, 1 };
+
+  if (origin == NULL)
+    return FALSE;
+  init_callbacks (&opts.callbacks, &st);
+  if (git_remote_fetch (origin, &refspecs, &opts, "bkt: fetch") != 0)
+    {
+      g_autofree char *what = g_strdup_printf ("fetching %s from %s", branch, git_remote_url (origin));
+      return git_fail (error, BKT_ERROR_FAILED, what);
+    }
+  return TRUE;
+}
+
+gboolean
+bkt_git_check_remote (BktGit *self, GError **error)
+{
+  git_remote *origin = lookup_origin (self, error);
+  git_remote_callbacks cb;
+  CredState st = { self->token, 0, NULL };
+  const git_remote_head **heads = NULL;
+  size_t n = 0;
+  gboolean ok;
+
+  if (origin == NULL)
+    return FALSE;
+  init_callbacks (&cb, &st);
+  if (git_remote_connect (origin, GIT_DIRECTION_FETCH, &cb, NULL, NULL) != 0)
+    {
+      g_autofree char *what = g_strdup_printf ("cannot reach %s", git_remote_url (origin));
+      return git_fail (error, BKT_ERROR_FAILED, what);
+    }
+  ok = git_remote_ls (&heads, &n, origin) == 0;
+  git_remote_disconnect (origin);
+  if (!ok)
+    return git_fail (error, BKT_ERROR_FAILED, "listing the remote's branches");
+  return TRUE;
+}
+
+static char *
+identity_from_config (git_config *config, GError **error)
+{
+  g_autofree char *name = NULL, *email = NULL;
+  git_buf buf = GIT_BUF_INIT;
+
+  if (config != NULL && git_config_get_string_buf (&buf, config, "user.name") == 0)
+    {
+      name = g_strndup (buf.ptr, buf.size);
+      git_buf_dispose (&buf);
+    }
+  if (config != NULL && git_config_get_string_buf (&buf, config, "user.email") == 0)
+    {
+      email = g_strndup (buf.ptr, buf.size);
+      git_buf_dispose (&buf);
+    }
+  if (name == NULL || email == NULL || *name == '\0' || *email == '\0')
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                                "no git identity is configured.  Fix: git config --global user.name "
+                                "\"Your Name\" && git config --global user.email you@example.com"), NULL;
+  return g_strdup_printf ("%s <%s>", name, email);
+}
+
+char *
+bkt_git_default_identity (GError **error)
+{
+  git_config *config = NULL;
+  char *who;
+
+  git_libgit2_init ();
+  if (git_config_open_default (&config) != 0)
+    config = NULL;
+  who = identity_from_config (config, error);
+  if (config != NULL)
+    git_config_free (config);
+  return who;
+}
+
+gboolean
+bkt_git_check_url (const char *url, const char *token, GError **error)
+{
+  git_remote *remote = NULL;
+  git_remote_callbacks cb;
+  CredState st = { token, 0, NULL };
+  const git_remote_head **heads = NULL;
+  size_t n = 0;
+  gboolean ok;
+
+  git_libgit2_init ();
+  if (git_remote_create_detached (&remote, url) != 0)
+    return git_fail (error, BKT_ERROR_INVALID_ARGUMENT, url);
+  init_callbacks (&cb, &st);
+  ok = git_remote_connect (remote, GIT_DIRECTION_FETCH, &cb, NULL, NULL) == 0 &&
+       git_remote_ls (&heads, &n, remote) == 0;
+  if (!ok)
+    {
+      g_autofree char *what = g_strdup_printf ("cannot reach %s", url);
+      git_fail (error, BKT_ERROR_FAILED, what);
+    }
+  git_remote_disconnect (remote);
+  git_remote_free (remote);
+  return ok;
+}
+
+char *
+bkt_git_get_identity (BktGit *self, GError **error)
+{
+  g_autoptr(git_signature) sig = NULL;
+
+  if (git_signature_default (&sig, self->git) != 0)
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                                "no git identity is configured.  Fix: git config --global user.name "
+                                "\"Your Name\" && git config --global user.email you@example.com"), NULL;
+  return g_strdup_printf ("%s <%s>", sig->name, sig->email);
+}
+
+/* ---- reading and building trees ------------------------------------------------ */
+
+static git_commit *
+base_commit (BktGit *self, GError **error)
+{
+  const char *branch = bkt_repo_get_default_branch (self->repo);
+  g_autofree char *remote_ref = g_strdup_printf ("refs/remotes/origin/%s", branch);
+  g_autofree char *local_ref = g_strdup_printf ("refs/heads/%s", branch);
+  git_commit *commit = NULL;
+  git_oid oid;
+
+  if (git_reference_name_to_id (&oid, self->git, remote_ref) != 0 &&
+      git_reference_name_to_id (&oid, self->git, local_ref) != 0)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                        "the repo %s has no branch “%s” (nor origin/%s).  Fix: set \"default_branch\" "
+                        "in repo.json, or git fetch origin",
+                        bkt_repo_get_path (self->repo), branch, branch), NULL;
+  if (git_commit_lookup (&commit, self->git, &oid) != 0)
+    return git_fail (error, BKT_ERROR_FAILED, "reading the default branch"), NULL;
+  return commit;
+}
+
+GBytes *
+bkt_git_read_file (BktGit *self, const char *path, gboolean *exists, GError **error)
+{
+  g_autoptr(git_commit) commit = base_commit (self, error);
+  g_autoptr(git_tree) tree = NULL;
+  g_autoptr(git_tree_entry) entry = NULL;
+  g_autoptr(git_blob) blob = NULL;
+  int rc;
+
+  *exists = FALSE;
+  if (commit == NULL)
+    return NULL;
+  if (git_commit_tree (&tree, commit) != 0)
+    return git_fail (error, BKT_ERROR_FAILED, "reading the default branch's tree"), NULL;
+  rc = git_tree_entry_bypath (&entry, tree, path);
+  if (rc == GIT_ENOTFOUND)
+    return g_bytes_new (NULL, 0);
+  if (rc != 0 || git_blob_lookup (&blob, self->git, git_tree_entry_id (entry)) != 0)
+    return git_fail (error, BKT_ERROR_FAILED, path), NULL;
+  *exists = TRUE;
+  return g_bytes_new (git_blob_rawcontent (blob), git_blob_rawsize (blob));
+}
+
+/* A copy of @base (NULL: empty) with @path set to @blob, written to the
+ * object store: the tree-level equivalent of editing one file. */
+static gboolean
+tree_with_file (git_repository *git, const git_tree *base, const char *path,
+                const git_oid *blob, git_oid *out, GError **error)
+{
+  g_autoptr(git_treebuilder) tb = NULL;
+  const char *slash = strchr (path, '/');
+  g_autofree char *head = slash ? g_strndup (path, slash - path) : g_strdup (path);
+  const git_tree_entry *existing = base ? git_tree_entry_byname (base, head) : NULL;
+
+  if (git_treebuilder_new (&tb, git, base) != 0)
+    return git_fail (error, BKT_ERROR_FAILED, "building a tree");
+  if (slash == NULL)
+    {
+      git_filemode_t mode = existing && git_tree_entry_filemode (existing) == GIT_FILEMODE_BLOB_EXECUTABLE
+                            ? GIT_FILEMODE_BLOB_EXECUTABLE : GIT_FILEMODE_BLOB;
+      if (git_treebuilder_insert (NULL, tb, head, blob, mode) != 0)
+        return git_fail (error, BKT_ERROR_FAILED, "building a tree");
+    }
+  else
+    {
+      g_autoptr(git_tree) sub = NULL;
+      git_oid sub_oid;
+
+      if (existing != NULL && git_tree_entry_type (existing) == GIT_OBJECT_TREE &&
+          git_tree_lookup (&sub, git, git_tree_entry_id (existing)) != 0)
+        return git_fail (error, BKT_ERROR_FAILED, "reading a tree");
+      if (!tree_with_file (git, sub, slash + 1, blob, &sub_oid, error))
+        return FALSE;
+      if (git_treebuilder_insert (NULL, tb, head, &sub_oid, GIT_FILEMODE_TREE) != 0)
+        return git_fail (error, BKT_ERROR_FAILED, "building a tree");
+    }
+  if (git_treebuilder_write (out, tb) != 0)
+    return git_fail (error, BKT_ERROR_FAILED, "writing a tree");
+  return TRUE;
+}
+
+static int
+push_update_cb (const char *refname, const char *status, void *data)
+{
+  CredState *st = data;
+
+  if (status != NULL && st->rejected == NULL)
+    st->rejected = g_strdup_printf ("%s: %s", refname, status);
+  return 0;
+}
+
+char *
+bkt_git_commit_and_push (BktGit *self, const char *branch_in, GHashTable *files,
+                         const char *message, char **branch_out, GError **error)
+{
+  g_autoptr(git_commit) parent = base_commit (self, error);
+  g_autoptr(git_signature) sig = NULL;
+  g_autoptr(git_tree) tree = NULL;
+  g_autoptr(git_reference) ref = NULL;
+  git_remote *origin = NULL;
+  g_autofree char *branch = g_strdup (branch_in);
+  g_autofree char *refname = g_strdup_printf ("refs/heads/%s", branch);
+  g_autofree char *spec = NULL;
+  char *specs[1];
+  git_strarray refspecs = { specs, 1 };
+  git_push_options opts = GIT_PUSH_OPTIONS_INIT;
+  CredState st = { self->token, 0, NULL };
+  GHashTableIter iter;
+  gpointer key, value;
+  git_oid tree_oid, commit_oid;
+  const git_commit *parents[1];
+  char hex[GIT_OID_HEXSZ + 1];
+
+  if (parent == NULL)
+    return NULL;
+  /* Two changes of the same thing within a second would share a name:
+   * the second gets "-2", and so on, never replacing the first. */
+  for (guint n = 2; ; n++)
+    {
+      g_autoptr(git_reference) existing = NULL;
+
+      if (git_reference_lookup (&existing, self->git, refname) != 0)
+        break;
+      g_free (branch);
+      g_free (refname);
+      branch = g_strdup_printf ("%s-%u", branch_in, n);
+      refname = g_strdup_printf ("refs/heads/%s", branch);
+    }
+  spec = g_strdup_printf ("%s:%s", refname, refname);
+  specs[0] = spec;
+  if (git_signature_default (&sig, self->git) != 0)
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                                "no git identity is configured.  Fix: git config --global user.name "
+                                "\"Your Name\" && git config --global user.email you@example.com"), NULL;
+  if (git_commit_tree (&tree, parent) != 0)
+    return git_fail (error, BKT_ERROR_FAILED, "reading the default branch's tree"), NULL;
+
+  g_hash_table_iter_init (&iter, files);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      gsize len;
+      const void *data = g_bytes_get_data (value, &len);
+      g_autoptr(git_tree) next = NULL;
+      git_oid blob;
+
+      if (git_blob_create_from_buffer (&blob, self->git, data, len) != 0)
+        return git_fail (error, BKT_ERROR_FAILED, "writing a blob"), NULL;
+      if (!tree_with_file (self->git, tree, key, &blob, &tree_oid, error))
+        return NULL;
+      if (git_tree_lookup (&next, self->git, &tree_oid) != 0)
+        return git_fail (error, BKT_ERROR_FAILED, "reading a tree"), NULL;
+      g_clear_pointer (&tree, git_tree_free);
+      tree = g_steal_pointer (&next);
+    }
+
+  parents[0] = parent;
+  if (git_commit_create (&commit_oid, self->git, NULL, sig, sig, "UTF-8", message, tree, 1, parents) != 0)
+    return git_fail (error, BKT_ERROR_FAILED, "committing"), NULL;
+  /* Only a branch ref: HEAD, the index and the working tree stay as the
+   * user left them. */
+  if (git_reference_create (&ref, self->git, refname, &commit_oid, 1, "bkt: proposed change") != 0)
+    return git_fail (error, BKT_ERROR_FAILED, "creating the branch"), NULL;
+
+  origin = lookup_origin (self, error);
+  if (origin == NULL)
+    return NULL;
+  init_callbacks (&opts.callbacks, &st);
+  opts.callbacks.push_update_reference = push_update_cb;
+  if (git_remote_push (origin, &refspecs, &opts) != 0)
+    {
+      g_autofree char *what = g_strdup_printf ("pushing %s to %s", branch, git_remote_url (origin));
+      g_free (st.rejected);
+      return git_fail (error, BKT_ERROR_FAILED, what), NULL;
+    }
+  if (st.rejected != NULL)
+    {
+      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "the remote %s rejected %s",
+                   git_remote_url (origin), st.rejected);
+      g_free (st.rejected);
+      return NULL;
+    }
+  git_oid_tostr (hex, sizeof hex, &commit_oid);
+  if (branch_out != NULL)
+    *branch_out = g_steal_pointer (&branch);
+  return g_strdup (hex);
+}
+
+/* ---- text ------------------------------------------------------------------------ */
+
+char *
+bkt_git_unified_diff (const char *path, GBytes *before, GBytes *after)
+{
+  g_autoptr(git_patch) patch = NULL;
+  git_buf buf = GIT_BUF_INIT;
+  gsize blen = 0, alen = 0;
+  const char *b = before ? g_bytes_get_data (before, &blen) : NULL;
+  const char *a = after ? g_bytes_get_data (after, &alen) : NULL;
+  char *out;
+
+  git_libgit2_init ();
+  if (blen == alen && (blen == 0 || memcmp (a, b, blen) == 0))
+    return g_strdup ("");
+  if (git_patch_from_buffers (&patch, b, blen, path, a, alen, path, NULL) != 0 ||
+      git_patch_to_buf (&buf, patch) != 0)
+    return g_strdup ("");
+  out = g_strndup (buf.ptr, buf.size);
+  git_buf_dispose (&buf);
+  return out;
+}
+
+char *
+bkt_git_branch_name (const char *subsystem, const char *action, const char *name, gint64 unix_time)
+{
+  g_autofree char *prefix = g_strdup_printf ("bkt/%s-%s-", subsystem, action);
+  g_autofree char *suffix = g_strdup_printf ("-%" G_GINT64_FORMAT, unix_time);
+  g_autofree char *clean = g_strdup (name);
+  gsize room;
+
+  /* git refuses "..", "@{", control characters, a leading "." and more:
+   * keeping only a safe alphabet avoids knowing every rule. */
+  g_strcanon (clean, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-", '-');
+  while (strstr (clean, "..") != NULL)
+    *strstr (clean, "..") = '-';
+  room = 100 - MIN (100, strlen (prefix) + strlen (suffix));
+  if (strlen (clean) > room)
+    clean[room] = '\0';
+  g_strcanon (prefix + 4, "abcdefghijklmnopqrstuvwxyz0123456789-", '-');
+  return g_strconcat (prefix, *clean == '.' ? "-" : "", clean, suffix, NULL);
+}

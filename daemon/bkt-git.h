@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "bkt-repo.h"
+
+G_BEGIN_DECLS
+
+/* The git side of a PR, with libgit2 only (no git or gh processes).
+ *
+ * The user's checkout is used as an object store and a remote, never as a
+ * working tree: commits are built from blobs and trees of the fetched
+ * default branch, so the working tree, the index and HEAD are never
+ * touched, however dirty they are.  Errors are BKT_ERROR_* with what to
+ * do about them. */
+#define BKT_TYPE_GIT (bkt_git_get_type ())
+G_DECLARE_FINAL_TYPE (BktGit, bkt_git, BKT, GIT, GObject)
+
+/* Opens @repo's checkout, or clones (bare) the managed one if it is
+ * missing and @may_clone; completes @repo from the origin remote.
+ * @token (may be NULL) is offered to HTTPS remotes as
+ * x-access-token:TOKEN; SSH remotes use the ssh-agent. */
+BktGit     *bkt_git_open (BktRepo *repo, const char *token, gboolean may_clone, GError **error);
+
+/* Update refs/remotes/origin/DEFAULT from the remote. */
+gboolean    bkt_git_fetch (BktGit *self, GError **error);
+/* Connect to origin and list its refs (the preflight's reachability). */
+gboolean    bkt_git_check_remote (BktGit *self, GError **error);
+/* "Name <email>" from the repo's, global or system git config. */
+char       *bkt_git_get_identity (BktGit *self, GError **error);
+/* The same without a repo (global and system config): for a managed clone
+ * that is not cloned yet. */
+char       *bkt_git_default_identity (GError **error);
+/* Connect to @url and list its refs, without a repo. */
+gboolean    bkt_git_check_url (const char *url, const char *token, GError **error);
+
+/* @path ("manifests/gsettings.json") as it is in the default branch
+ * (origin's if fetched, else local); NULL with *exists = FALSE if the
+ * branch does not have it. */
+GBytes     *bkt_git_read_file (BktGit *self, const char *path, gboolean *exists, GError **error);
+
+/* Commit @files (path → GBytes) onto the default branch as branch
+ * @branch (or @branch-N if the repo has that branch already: the name
+ * used is in @branch_out), authored by the configured identity, and push
+ * it to origin.  Returns the commit id. */
+char       *bkt_git_commit_and_push (BktGit *self, const char *branch, GHashTable *files,
+                                     const char *message, char **branch_out, GError **error);
+
+/* `git diff` of one file: "diff --git a/PATH b/PATH ..." (empty if equal). */
+char       *bkt_git_unified_diff (const char *path, GBytes *before, GBytes *after);
+
+/* A branch name: bkt/SUBSYSTEM-ACTION-NAME-UNIXTIME with anything outside
+ * [A-Za-z0-9._-] replaced and NAME cut so the whole is at most 100 bytes. */
+char       *bkt_git_branch_name (const char *subsystem, const char *action, const char *name, gint64 unix_time);
+
+G_END_DECLS

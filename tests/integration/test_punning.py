@@ -1,0 +1,623 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Command punning (issue 3): every mutating command acts, records, and opens
+a pull request against the distribution repo.
+
+Real git (bare remotes over file:// and smart HTTP on 127.0.0.1, checked with
+the git CLI), a forge API test server speaking GitHub's create-PR shapes
+(201, 401, 422, 5xx), real GSettings and flatpak, real polkitd, the real bktd
+and bkt.  Modes x commands x contexts, conflicting flags, preflight, the
+local journal and retry, and the token's absence from logs and D-Bus
+traffic."""
+
+import difflib
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bktenv  # noqa: E402
+import punenv  # noqa: E402
+from bktenv import ADMIN, EnvTestCase  # noqa: E402
+
+IFACE = 'org.gnome.desktop.interface'
+SEED = os.path.join(bktenv.SOURCE_DIR, 'tests', 'data', 'original')
+BRANCH_RE = re.compile(r'^bkt/[A-Za-z0-9._-]+-\d{9,}$')
+
+
+class Punning(EnvTestCase):
+    ENV_KW = dict(polkit='real', users=(ADMIN,), repo_apps=1)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:
+            cls.forge = punenv.Forge()
+            cls.world = punenv.GitWorld(cls.env, ADMIN, cls.forge, SEED)
+        except BaseException:
+            cls.tearDownClass()
+            raise
+        w = cls.world
+        # The user's checkout is dirty: a staged change, an unstaged one, an untracked file.
+        with open(os.path.join(w.checkout, 'README.md'), 'a') as fh:
+            fh.write('staged line\n')
+        w.ugit('-C', w.checkout, 'add', 'README.md')
+        with open(os.path.join(w.checkout, 'manifests', 'gsettings.json'), 'a') as fh:
+            fh.write('\n// my unsaved work\n')
+        with open(os.path.join(w.checkout, 'notes.txt'), 'w') as fh:
+            fh.write('untracked\n')
+        bktenv.chown_tree(w.checkout, ADMIN)
+        cls.checkout_state = cls.snapshot_checkout(w.checkout)
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, 'forge', None):
+            cls.forge.stop()
+        super().tearDownClass()
+
+    @classmethod
+    def snapshot_checkout(cls, path):
+        w = cls.world
+        files = {}
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames[:] = [d for d in dirnames if d != '.git']
+            for f in filenames:
+                with open(os.path.join(dirpath, f), 'rb') as fh:
+                    files[os.path.relpath(os.path.join(dirpath, f), path)] = fh.read()
+        return {'head': w.ugit('-C', path, 'rev-parse', 'HEAD'),
+                'symbolic': w.ugit('-C', path, 'symbolic-ref', 'HEAD'),
+                'status': w.ugit('-C', path, 'status', '--porcelain'),
+                'index': w.ugit('-C', path, 'diff', '--cached'),
+                'files': files}
+
+    def assertCheckoutUntouched(self):
+        now = self.snapshot_checkout(self.world.checkout)
+        for k in ('head', 'symbolic', 'status', 'index'):
+            self.assertEqual(now[k], self.checkout_state[k], 'the user checkout changed (%s)' % k)
+        self.assertEqual(now['files'], self.checkout_state['files'], 'the working tree changed')
+
+    # ------------------------------------------------------------- helpers
+    def bkt(self, *args, **kw):
+        return self.env.bkt_run(ADMIN, *args, **kw)
+
+    def bktj(self, *args, **kw):
+        return self.env.bkt_json(ADMIN, '--json', *args, **kw)
+
+    def gs(self, key):
+        return self.env.gsettings(ADMIN, 'get', IFACE, key)
+
+    def overlay(self, name):
+        p = os.path.join(self.env.overlay_dir(ADMIN), name)
+        if not os.path.exists(p):
+            return None
+        with open(p) as fh:
+            return fh.read()
+
+    def journal(self):
+        rc, j, err = self.bktj('local', 'list')
+        self.assertEqual(rc, 0, err)
+        return j['entries']
+
+    def branch_diff(self, bare, branch):
+        """(names of changed files, diff text) of @branch against main in @bare."""
+        w = self.world
+        names = w.git(None, '--git-dir', bare, 'diff', '--name-only', 'main', branch).split()
+        return names, w.git(None, '--git-dir', bare, 'diff', '-U0', 'main', branch)
+
+    def assertOnlyEntryLines(self, diff, added_words, removed_words=()):
+        """The diff adds the lines of one entry (and a comma on its neighbour) and removes
+        nothing else."""
+        plus = [l[1:] for l in diff.splitlines() if l.startswith('+') and not l.startswith('+++')]
+        minus = [l[1:] for l in diff.splitlines() if l.startswith('-') and not l.startswith('---')]
+        for word in added_words:
+            self.assertTrue(any(word in l for l in plus), '%s not added:\n%s' % (word, diff))
+        for l in minus:
+            # a line only loses/gains its trailing comma, or belongs to the removed entry
+            ok = (l + ',') in plus or l.rstrip(',') in plus or any(word in l for word in removed_words) \
+                or l.strip() in ('{', '}', '},')
+            self.assertTrue(ok, 'unexpected removed line %r in:\n%s' % (l, diff))
+        for l in plus:
+            ok = any(word in l for word in added_words) or (l.rstrip(',') in minus) or (l + ',') in minus \
+                or l.rstrip(',') + ',' in [m + ',' for m in minus] or l.strip() in ('{', '}', '},') \
+                or any(k in l for k in ('"schema"', '"key"', '"value"', '"remote"', '"scope"', '"id"'))
+            self.assertTrue(ok, 'unexpected added line %r in:\n%s' % (l, diff))
+
+    def check_pr_request(self, req, branch, title, repo='distro', command_words=()):
+        self.assertEqual(req['path'], '/repos/%s/%s/pulls' % (punenv.OWNER, repo))
+        self.assertEqual(req['headers'].get('Authorization'), 'Bearer ' + punenv.TOKEN)
+        body = req['body']
+        self.assertEqual(body['head'], branch)
+        self.assertEqual(body['base'], 'main')
+        self.assertEqual(body['title'], title)
+        for w in command_words:
+            self.assertIn(w, body['body'])
+
+    def check_commit(self, bare, branch):
+        w = self.world
+        author = w.git(None, '--git-dir', bare, 'log', '-1', '--format=%an <%ae>', branch).strip()
+        self.assertEqual(author, '%s <%s>' % (punenv.GIT_NAME, punenv.GIT_EMAIL))
+        parent = w.git(None, '--git-dir', bare, 'rev-parse', branch + '^').strip()
+        self.assertEqual(parent, w.git(None, '--git-dir', bare, 'rev-parse', 'main').strip(),
+                         'the branch does not start from the default branch')
+        return w.git(None, '--git-dir', bare, 'log', '-1', '--format=%s', branch).strip()
+
+    # --------------------------------------------------------------- tests
+    def test_01_conflicting_flags(self):
+        for args in (['gsetting', 'set', '--local', '--pr-only', IFACE, 'cursor-size', '30'],
+                     ['--local', '--pr-only', 'flatpak', 'add', 'org.test.App001'],
+                     ['flatpak', 'remove', '--local', '--pr-only', 'org.test.App001'],
+                     ['gsetting', 'unset', '--pr-only', '--local', IFACE, 'cursor-size'],
+                     ['gsetting', 'set', '--context', 'moon', IFACE, 'cursor-size', '30'],
+                     ['gsetting', 'set', '--context', 'image', '--local', IFACE, 'cursor-size', '30']):
+            rc, out, err = self.bkt(*args)
+            self.assertEqual(rc, 2, 'bkt %s: expected a usage error' % ' '.join(args))
+        self.assertEqual(self.forge.take(), [])
+
+    def test_02_dry_run(self):
+        w = self.world
+        before = w.bkt_branches(w.bare_file)
+        keyfile = self.env.read_keyfile(ADMIN)
+        rc, out, err = self.bkt('gsetting', 'set', '--dry-run', '--repo', w.checkout, IFACE, 'cursor-size', '32')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('Set gsetting:%s.cursor-size' % IFACE, out)
+        self.assertIn('Pull request that would be opened against acme/distro', out)
+        self.assertIn('feat(manifests): set gsetting %s cursor-size' % IFACE, out)
+        self.assertIn('+++ b/manifests/gsettings.json', out)
+        self.assertRegex(out, r'\n\+\s+"key": "cursor-size"|\n\+.*"cursor-size"')
+        rc, plan, err = self.bktj('gsetting', 'set', '--dry-run', '--repo', w.checkout, IFACE, 'cursor-size', '32')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(plan['mode'], 'pr')
+        self.assertTrue(plan['preflight']['ok'], plan['preflight'])
+        self.assertIn('cursor-size', plan['pr']['diff'])
+        self.assertEqual([op['subsystem'] for op in plan['operations']][-2:], ['pr', 'pr'])
+        # nothing changed anywhere
+        self.assertEqual(self.env.read_keyfile(ADMIN), keyfile)
+        self.assertIsNone(self.overlay('gsettings.json'))
+        self.assertEqual(w.bkt_branches(w.bare_file), before)
+        self.assertEqual(self.forge.take(), [])
+        self.assertCheckoutUntouched()
+
+    def test_03_default_gsetting_from_cwd(self):
+        """Default mode, repo found by walking up from the working directory (a subdirectory
+        of the dirty checkout), over file://."""
+        w = self.world
+        before = w.bkt_branches(w.bare_file)
+        rc, res, err = self.bktj('gsetting', 'set', IFACE, 'cursor-size', '32',
+                                 cwd=os.path.join(w.checkout, 'manifests'))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.gs('cursor-size'), '32')
+        self.assertIn('cursor-size', self.overlay('gsettings.json'))
+        self.assertEqual(res['local'], 'done')
+        self.assertEqual(res['manifest']['overlay'], 'done')
+        pr = res['pr']
+        self.assertEqual(pr['state'], 'opened', pr)
+        self.assertTrue(pr['url'].startswith('https://forge.example/acme/distro/pull/'))
+        new = w.bkt_branches(w.bare_file) - before
+        self.assertEqual(new, {pr['branch']})
+        self.assertRegex(pr['branch'], BRANCH_RE)
+        self.assertTrue(pr['branch'].startswith('bkt/gsetting-set-org.gnome.desktop.interface-cursor-size-'),
+                        pr['branch'])
+        names, diff = self.branch_diff(w.bare_file, pr['branch'])
+        self.assertEqual(names, ['manifests/gsettings.json'])
+        self.assertOnlyEntryLines(diff, ['cursor-size', '"32"', '"schema": "%s"' % IFACE])
+        title = 'feat(manifests): set gsetting %s cursor-size' % IFACE
+        self.assertEqual(self.check_commit(w.bare_file, pr['branch']), title)
+        self.assertIn('+++ b/manifests/gsettings.json', res['manifest']['diff'])
+        reqs = self.forge.take()
+        self.assertEqual(len(reqs), 1)
+        self.check_pr_request(reqs[0], pr['branch'], title, command_words=('bkt --json gsetting set',))
+        self.assertCheckoutUntouched()
+        # the reference file survives byte for byte apart from the entry
+        new_text = w.show(w.bare_file, pr['branch'], 'manifests/gsettings.json')
+        with open(os.path.join(SEED, 'gsettings.json')) as fh:
+            orig = fh.read()
+        self.assertTrue(new_text.startswith(orig[:orig.rindex('    }')]),
+                        'the lines before the new entry changed')
+
+    def test_04_flatpak_add_and_remove_over_http(self):
+        w = self.world
+        rc, res, err = self.bktj('flatpak', 'add', 'org.test.App001', '--remote', 'bkt-test', '--scope', 'user',
+                                 '--repo', w.checkout_http)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('org.test.App001', self.env.installed_apps('user', ADMIN))
+        pr = res['pr']
+        self.assertEqual(pr['state'], 'opened', pr)
+        self.assertIn(pr['branch'], w.branches(w.bare_http))
+        self.assertTrue(pr['branch'].startswith('bkt/flatpak-add-org.test.App001-'))
+        names, diff = self.branch_diff(w.bare_http, pr['branch'])
+        self.assertEqual(names, ['manifests/flatpak-apps.json'])
+        self.assertOnlyEntryLines(diff, ['org.test.App001'])
+        self.assertEqual(len([l for l in diff.splitlines() if l.startswith('+') and not l.startswith('+++')]), 1,
+                         'one-line entries stay one line:\n' + diff)
+        title = 'feat(manifests): add flatpak org.test.App001'
+        self.assertEqual(self.check_commit(w.bare_http, pr['branch']), title)
+        reqs = self.forge.take()
+        self.assertEqual(len(reqs), 1)
+        self.check_pr_request(reqs[0], pr['branch'], title, repo='distro-http',
+                              command_words=('flatpak add org.test.App001',))
+        # The branch holds the seed file with exactly one line more.
+        new_text = w.show(w.bare_http, pr['branch'], 'manifests/flatpak-apps.json').splitlines()
+        with open(os.path.join(SEED, 'flatpak-apps.json')) as fh:
+            orig = fh.read().splitlines()
+        self.assertEqual([l for l in new_text if 'org.test.App001' not in l], orig)
+
+        # remove: uninstall + PR dropping that line (the PR branches from the repo's main,
+        # which does not have App001: the repo's own entry for xemu goes in a second step)
+        rc, res, err = self.bktj('flatpak', 'remove', 'org.test.App001', '--scope', 'user',
+                                 '--repo', w.checkout_http)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('org.test.App001', self.env.installed_apps('user', ADMIN))
+        self.assertEqual(res['pr']['state'], 'unchanged', res['pr'])
+        self.assertEqual(self.forge.take(), [])
+
+    def test_05_unset_removes_repo_entry(self):
+        """gsetting unset of a key only the repo lists: the PR removes exactly that entry."""
+        w = self.world
+        rc, res, err = self.bktj('gsetting', 'unset', IFACE, 'gtk-theme', '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        pr = res['pr']
+        self.assertEqual(pr['state'], 'opened', pr)
+        names, diff = self.branch_diff(w.bare_file, pr['branch'])
+        self.assertEqual(names, ['manifests/gsettings.json'])
+        minus = [l for l in diff.splitlines() if l.startswith('-') and not l.startswith('---')]
+        self.assertTrue(any('gtk-theme' in l for l in minus), diff)
+        self.assertFalse(any('icon-theme' in l or 'cursor-theme' in l for l in minus), diff)
+        reqs = self.forge.take()
+        self.check_pr_request(reqs[0], pr['branch'], 'feat(manifests): unset gsetting %s gtk-theme' % IFACE)
+
+    def test_06_pr_only(self):
+        w = self.world
+        keyfile = self.env.read_keyfile(ADMIN)
+        overlay = self.overlay('gsettings.json')
+        rc, res, err = self.bktj('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-blink-time', '900')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.env.read_keyfile(ADMIN), keyfile, 'pr-only changed a setting')
+        self.assertEqual(self.overlay('gsettings.json'), overlay, 'pr-only recorded locally')
+        self.assertEqual(res['local'], 'none')
+        self.assertEqual(res['pr']['state'], 'opened')
+        names, diff = self.branch_diff(w.bare_file, res['pr']['branch'])
+        self.assertOnlyEntryLines(diff, ['cursor-blink-time', '900'])
+        self.assertEqual(len(self.forge.take()), 1)
+        # flatpak add --pr-only installs nothing
+        rc, res, err = self.bktj('flatpak', 'add', '--pr-only', 'org.test.App001', '--remote', 'bkt-test',
+                                 '--scope', 'user', '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('org.test.App001', self.env.installed_apps('user', ADMIN))
+        self.assertEqual(res['pr']['state'], 'opened')
+        self.assertEqual(len(self.forge.take()), 1)
+        self.assertCheckoutUntouched()
+
+    def test_07_local_journal_and_commit(self):
+        w = self.world
+        before = w.bkt_branches(w.bare_file)
+        rc, res, err = self.bktj('gsetting', 'set', '--local', IFACE, 'text-scaling-factor', '1.25')
+        self.assertEqual(rc, 0, err)
+        self.assertIsNone(res['pr'])
+        first = res['journal']['id']
+        rc, out, err = self.bkt('gsetting', 'set', '--local', IFACE, 'enable-animations', 'false')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('local change #', out)
+        self.assertEqual(self.gs('text-scaling-factor'), '1.25')
+        self.assertEqual(self.gs('enable-animations'), 'false')
+        self.assertEqual(self.forge.take(), [])
+        self.assertEqual(w.bkt_branches(w.bare_file), before)
+        local = [e for e in self.journal() if e['state'] == 'local']
+        self.assertEqual(len(local), 2, local)
+        rc, out, err = self.bkt('local', 'list')
+        self.assertIn('text-scaling-factor', out)
+        self.assertIn('enable-animations', out)
+
+        rc, res, err = self.bktj('local', 'commit', '--select', '%d,%d' % (first, first + 1), '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        pr = res['pr']
+        self.assertEqual(pr['state'], 'opened', pr)
+        names, diff = self.branch_diff(w.bare_file, pr['branch'])
+        self.assertEqual(names, ['manifests/gsettings.json'])
+        self.assertOnlyEntryLines(diff, ['text-scaling-factor', 'enable-animations', '1.25', 'false'])
+        reqs = self.forge.take()
+        self.assertEqual(len(reqs), 1)
+        self.assertTrue(reqs[0]['body']['title'].startswith('feat(manifests): 2 changes ('), reqs[0]['body'])
+        self.assertIn('text-scaling-factor', reqs[0]['body']['body'])
+        self.assertIn('enable-animations', reqs[0]['body']['body'])
+        self.assertEqual([e for e in self.journal() if e['state'] == 'local'], [])
+        rc, out, err = self.bkt('local', 'commit')
+        self.assertEqual(rc, 5, 'nothing left to commit')
+
+    def test_08_forge_errors_then_retry(self):
+        w = self.world
+        for status, words in ((401, ('401', 'Bad credentials')), (422, ('422', 'already exists')),
+                              (502, ('HTTP 502',))):
+            self.forge.fail_next(status)
+            rc, out, err = self.bkt('gsetting', 'set', '--repo', w.checkout, IFACE, 'cursor-size', str(status % 60))
+            self.assertNotEqual(rc, 0, 'a %d was not reported' % status)
+            for word in words:
+                self.assertIn(word, err + out)
+            self.assertIn('bkt pr retry', err + out)
+            self.assertEqual(self.gs('cursor-size'), str(status % 60), 'the local action did not happen')
+            self.assertNotIn(punenv.TOKEN, out + err)
+        failed = [e for e in self.journal() if e['state'] == 'failed']
+        self.assertEqual(len(failed), 3, failed)
+        branches = {e['branch'] for e in failed}
+        self.assertTrue(branches <= w.bkt_branches(w.bare_file), 'the pushed branches are on the remote')
+        self.forge.take()
+        rc, res, err = self.bktj('pr', 'retry', '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(p['state'] for p in res.get('prs', [res['pr']])), ['opened'] * 3)
+        reqs = self.forge.take()
+        self.assertEqual({r['body']['head'] for r in reqs}, branches, 'retry pushes no new branch')
+        self.assertEqual([e for e in self.journal() if e['state'] == 'failed'], [])
+        rc, out, err = self.bkt('pr', 'retry')
+        self.assertEqual(rc, 0)
+        self.assertIn('Nothing to retry', out)
+
+    def test_09_preflight(self):
+        w = self.world
+        hidden = w.hosts + '.hidden'
+        os.rename(w.hosts, hidden)
+        try:
+            rc, out, err = self.bkt('gsetting', 'set', '--repo', w.checkout, IFACE, 'cursor-size', '50')
+            self.assertEqual(rc, 1)
+            self.assertIn('token', err)
+            self.assertIn('Fix:', err)
+            self.assertNotEqual(self.gs('cursor-size'), '50', 'the local action ran despite the preflight')
+            # --local needs no PR
+            rc, res, err = self.bktj('gsetting', 'set', '--local', IFACE, 'cursor-size', '50')
+            self.assertEqual(rc, 0, err)
+            # --skip-preflight acts; the PR fails and is queued
+            rc, out, err = self.bkt('gsetting', 'set', '--skip-preflight', '--repo', w.checkout, IFACE,
+                                    'cursor-size', '51')
+            self.assertNotEqual(rc, 0, 'no token: the PR fails')
+            self.assertEqual(self.gs('cursor-size'), '51')
+            self.assertIn('bkt pr retry', err)
+        finally:
+            os.rename(hidden, w.hosts)
+        rc, res, err = self.bktj('pr', 'retry', '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        self.forge.take()
+        # no git identity
+        gc = os.path.join(self.env.home(ADMIN), '.gitconfig')
+        os.rename(gc, gc + '.hidden')
+        try:
+            rc, out, err = self.bkt('gsetting', 'set', '--repo', w.checkout, IFACE, 'cursor-size', '52')
+            self.assertEqual(rc, 1)
+            self.assertIn('user.email', err)
+        finally:
+            os.rename(gc + '.hidden', gc)
+        # no repo at all (no --repo, HOME is not a checkout, no repo.json)
+        rc, out, err = self.bkt('gsetting', 'set', IFACE, 'cursor-size', '53',
+                                env_extra={'BKT_REPO_JSON': '/nonexistent/repo.json'})
+        self.assertEqual(rc, 1)
+        self.assertIn('--repo DIR', err)
+        for j in self.journal():
+            self.assertNotEqual(j.get('command', '').find('cursor-size 53'), 0)
+
+    def test_10_contexts(self):
+        w = self.world
+        root = self.env.path('ctx')
+        for marker in ('toolbox/run/.toolboxenv', 'container/run/.containerenv'):
+            os.makedirs(os.path.dirname(os.path.join(root, marker)), exist_ok=True)
+            open(os.path.join(root, marker), 'w').close()
+        os.chmod(root, 0o755)
+        # image (explicit): record + PR, no live action
+        keyfile = self.env.read_keyfile(ADMIN)
+        rc, res, err = self.bktj('--context', 'image', 'gsetting', 'set', '--repo', w.checkout, IFACE,
+                                 'cursor-blink', 'false')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(res['mode'], 'image')
+        self.assertEqual(self.env.read_keyfile(ADMIN), keyfile)
+        self.assertIn('cursor-blink', self.overlay('gsettings.json'))
+        self.assertEqual(res['pr']['state'], 'opened')
+        # another container (detected): image
+        rc, res, err = self.bktj('gsetting', 'set', '--repo', w.checkout, IFACE, 'cursor-blink-timeout', '7',
+                                 env_extra={'BKT_CONTEXT_ROOT': os.path.join(root, 'container')})
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((res['context'], res['mode']), ('image', 'image'))
+        self.assertEqual(self.env.read_keyfile(ADMIN), keyfile)
+        # toolbox (detected): acts through the session bus (the host's bktd)
+        rc, res, err = self.bktj('gsetting', 'set', '--repo', w.checkout, IFACE, 'cursor-size', '33',
+                                 env_extra={'BKT_CONTEXT_ROOT': os.path.join(root, 'toolbox')})
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((res['context'], res['mode'], res['local']), ('dev', 'pr', 'done'))
+        self.assertEqual(self.gs('cursor-size'), '33')
+        # toolbox without a session bus: next steps, nothing done
+        rc, out, err = self.bkt('gsetting', 'set', '--repo', w.checkout, IFACE, 'cursor-size', '34',
+                                env_extra={'BKT_CONTEXT_ROOT': os.path.join(root, 'toolbox')},
+                                unset=('DBUS_SESSION_BUS_ADDRESS',))
+        self.assertEqual(rc, 4)
+        self.assertIn('Next steps', err)
+        self.assertEqual(self.gs('cursor-size'), '33')
+        # --local in a toolbox: act + record, no PR
+        rc, res, err = self.bktj('--context', 'dev', 'gsetting', 'set', '--local', IFACE, 'cursor-size', '35')
+        self.assertEqual(rc, 0, err)
+        self.assertIsNone(res['pr'])
+        self.forge.take()
+
+    def test_11_secrets_absent(self):
+        """The token appears in no log, no client output and no D-Bus message (dbus-monitor on
+        both private buses during a PR), and the system instance never gets a repo option."""
+        env, w = self.env, self.world
+        mon_session = subprocess.Popen(['dbus-monitor', '--address', env.session_bus[ADMIN]],
+                                       stdout=open(env.path('logs', 'monitor-session.txt'), 'w'),
+                                       stderr=subprocess.STDOUT, env=env.user_env(ADMIN),
+                                       **env.user_kwargs(ADMIN))
+        mon_system = subprocess.Popen(['dbus-monitor', '--system'],
+                                      stdout=open(env.path('logs', 'monitor-system.txt'), 'w'),
+                                      stderr=subprocess.STDOUT, env=env.root_env())
+        try:
+            import time
+            time.sleep(0.5)
+            rc, out, err = self.bkt('flatpak', 'add', 'org.test.App001', '--remote', 'bkt-test',
+                                    '--scope', 'system', '--repo', w.checkout, '-v')
+            self.assertEqual(rc, 0, err)
+            self.assertIn('https://forge.example/', out)
+            rc2, out2, err2 = self.bkt('pr', 'retry')
+            time.sleep(0.5)
+        finally:
+            for m in (mon_session, mon_system):
+                m.terminate()
+                m.wait(10)
+        self.assertGreaterEqual(len(self.forge.take()), 1)
+        texts = {}
+        for f in os.listdir(env.path('logs')):
+            with open(env.path('logs', f), errors='replace') as fh:
+                texts[f] = fh.read()
+        self.assertIn('FlatpakInstall', texts['monitor-system.txt'], 'the monitor saw nothing')
+        self.assertIn('ChangePlan', texts['monitor-session.txt'], 'the monitor saw nothing')
+        texts['bkt output'] = out + err + out2 + err2
+        for name, text in texts.items():
+            self.assertNotIn(punenv.TOKEN, text, 'the token leaked into %s' % name)
+            self.assertNotIn(punenv.TOKEN[4:20], text, 'part of the token leaked into %s' % name)
+        self.assertNotIn('repo-dir', texts['monitor-system.txt'], 'the system instance saw repo options')
+
+    def assertOnlyChange(self, before, after, kind):
+        """@after is @before with one entry inserted ('insert'), replaced ('replace') or deleted
+        ('delete'): every other line byte for byte, at most a comma added to or dropped from the
+        neighbouring line."""
+        a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
+        ops = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != 'equal']
+        comma = 0
+        for tag, i1, i2, j1, j2 in ops:
+            if tag == kind:
+                continue
+            # the neighbour of an added/removed last entry gains/loses its comma
+            if tag == 'replace' and i2 - i1 == 1 and j2 - j1 == 1 and \
+                    a[i1].rstrip('\n').rstrip(',') == b[j1].rstrip('\n').rstrip(','):
+                comma += 1
+                continue
+            if tag == 'replace' and kind in ('insert', 'delete'):
+                # "}" → "}," plus the inserted lines, seen as one replace
+                old, new = a[i1:i2], b[j1:j2]
+                if kind == 'insert' and len(old) == 1 and new[0].rstrip('\n') == old[0].rstrip('\n') + ',':
+                    continue
+                if kind == 'delete' and len(new) == 1 and old[0].rstrip('\n') == new[0].rstrip('\n') + ',':
+                    continue
+            self.fail('unexpected %s of lines %d-%d:\n%s\n→\n%s' % (tag, i1, i2, ''.join(a[i1:i2]),
+                                                                 ''.join(b[j1:j2])))
+        self.assertLessEqual(comma, 1)
+        self.assertTrue(ops, 'nothing changed')
+
+    def test_12_custom_file_round_trip(self):
+        """A repo file with unknown fields, its own order and layout: only the change differs."""
+        w = self.world
+        custom = ('{\n'
+                  '    "x-maintainer": "ops@acme.example",\n'
+                  '    "settings": [\n'
+                  '        { "schema": "%s", "key": "icon-theme", "value": "\'Adwaita\'", "x-note": "keep me" },\n'
+                  '        {\n'
+                  '            "x-owner": "desk team",\n'
+                  '            "key": "clock-format",\n'
+                  '            "schema": "%s",\n'
+                  '            "value": "\'24h\'"\n'
+                  '        },\n'
+                  '        { "schema": "%s", "key": "font-name", "value": "\'Cantarell 11\'" }\n'
+                  '    ],\n'
+                  '    "x-trailer": [1, 2, 3]\n'
+                  '}\n') % (IFACE, IFACE, IFACE)
+        seed = self.env.path('git', 'custom-seed')
+        os.makedirs(os.path.join(seed, 'manifests'))
+        with open(os.path.join(seed, 'manifests', 'gsettings.json'), 'w') as fh:
+            fh.write(custom)
+        w.git(None, 'init', '-q', '-b', 'main', seed)
+        w.git(None, '-C', seed, 'add', '.')
+        w.git(None, '-C', seed, '-c', 'user.name=Seed', '-c', 'user.email=seed@example.com', 'commit', '-q', '-m', 's')
+        bare = os.path.join(w.remotes, punenv.OWNER, 'custom.git')
+        w.git(None, 'clone', '-q', '--bare', seed, bare)
+        bktenv.chown_tree(bare, ADMIN)
+        checkout = os.path.join(self.env.home(ADMIN), 'custom')
+        w.ugit('clone', '-q', 'file://' + bare, checkout)
+
+        cases = (
+            (['gsetting', 'set', IFACE, 'cursor-size', '77'], 'insert', 'cursor-size'),
+            (['gsetting', 'set', '--pr-only', IFACE, 'clock-format', "'12h'"], 'replace', '12h'),
+            (['gsetting', 'set', '--pr-only', IFACE, 'icon-theme', "'HighContrast'"], 'replace', 'keep me'),
+            (['gsetting', 'unset', '--pr-only', IFACE, 'font-name'], 'delete', None),
+        )
+        for args, kind, word in cases:
+            rc, res, err = self.bktj(*(args + ['--repo', checkout]))
+            self.assertEqual(rc, 0, err)
+            branch = res['pr']['branch']
+            after = w.show(bare, branch, 'manifests/gsettings.json')
+            self.assertOnlyChange(custom, after, kind)
+            if word:
+                self.assertIn(word, after)
+            self.assertIn('"x-maintainer": "ops@acme.example"', after)
+            self.assertIn('"x-trailer": [1, 2, 3]', after)
+        self.forge.take()
+
+    def test_13_modes_matrix(self):
+        """The modes on the commands not covered above: unset and remove with --local and
+        --pr-only, flatpak add --local."""
+        w = self.world
+        earlier = {e['id'] for e in self.journal()}
+        # gsetting unset --local: reset now, journaled, no PR
+        self.env.gsettings(ADMIN, 'set', IFACE, 'cursor-size', '40')
+        rc, res, err = self.bktj('gsetting', 'unset', '--local', IFACE, 'cursor-size')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.gs('cursor-size'), '24')
+        self.assertIsNone(res['pr'])
+        self.assertIn('journal', res)
+        # gsetting unset --pr-only: the repo's entry goes, nothing here changes
+        self.env.gsettings(ADMIN, 'set', IFACE, 'icon-theme', "'Adwaita'")
+        rc, res, err = self.bktj('gsetting', 'unset', '--pr-only', '--repo', w.checkout, IFACE, 'icon-theme')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.gs('icon-theme'), "'Adwaita'")
+        self.assertEqual(res['pr']['state'], 'opened')
+        names, diff = self.branch_diff(w.bare_file, res['pr']['branch'])
+        self.assertIn('-      "key": "icon-theme",', diff)
+        # flatpak add --local (user): installed, journaled, no PR
+        rc, res, err = self.bktj('flatpak', 'add', '--local', 'org.test.Second', '--remote', 'bkt-test',
+                                 '--scope', 'user')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('org.test.Second', self.env.installed_apps('user', ADMIN))
+        self.assertIsNone(res['pr'])
+        # flatpak remove --pr-only: still installed, PR (the repo lacks it: unchanged)
+        rc, res, err = self.bktj('flatpak', 'remove', '--pr-only', '--scope', 'user', '--repo', w.checkout,
+                                 'org.test.Second')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('org.test.Second', self.env.installed_apps('user', ADMIN))
+        self.assertEqual(res['pr']['state'], 'unchanged')
+        # flatpak remove --local: uninstalled, journaled, no PR
+        rc, res, err = self.bktj('flatpak', 'remove', '--local', '--scope', 'user', 'org.test.Second')
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('org.test.Second', self.env.installed_apps('user', ADMIN))
+        self.assertIsNone(res['pr'])
+        entries = [e for e in self.journal() if e['state'] == 'local' and e['id'] not in earlier]
+        self.assertEqual({(e['subsystem'], e['action']) for e in entries},
+                         {('gsettings', 'unset'), ('flatpak', 'add'), ('flatpak', 'remove')})
+        # and one PR for all three (add + remove of Second cancel out in the repo)
+        rc, out, err = self.bkt('local', 'commit', '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('▸ Commit manifests/', out)
+        self.assertIn('✓ Open pull request “feat(manifests): ', out)
+        # (set then unset, add then remove: the repo may already say all of it)
+        self.assertRegex(out, r'PR:        (https://forge.example/acme/distro/pull/\d+|none needed)')
+        self.assertIn('against acme/distro', out)
+        self.assertEqual([e for e in self.journal() if e['state'] == 'local'], [])
+        self.forge.take()
+
+    def test_14_managed_clone(self):
+        """No checkout anywhere: the managed clone of the URL in repo.json (read by a private
+        bktd started by bkt, which inherits BKT_REPO_JSON), cloned bare on first use."""
+        w, env = self.world, self.env
+        decl = env.path('repo.json')
+        with open(decl, 'w') as fh:
+            json.dump({'owner': 'acme', 'name': 'distro', 'url': w.file_url, 'default_branch': 'main'}, fh)
+        os.chmod(decl, 0o644)
+        source = os.path.join(env.home(ADMIN), '.local', 'share', 'bkt', 'source')
+        self.assertFalse(os.path.exists(source))
+        rc, res, err = self.bktj('gsetting', 'set', IFACE, 'cursor-size', '66',
+                                 env_extra={'BKT_REPO_JSON': decl}, unset=('DBUS_SESSION_BUS_ADDRESS',))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(res['pr']['state'], 'opened', res['pr'])
+        self.assertEqual(res['pr']['repo']['source'], 'managed')
+        self.assertEqual(res['pr']['repo']['path'], source)
+        self.assertTrue(os.path.isfile(os.path.join(source, 'HEAD')), 'the managed clone is bare')
+        self.assertIn(res['pr']['branch'], w.branches(w.bare_file))
+        reqs = self.forge.take()
+        self.check_pr_request(reqs[0], res['pr']['branch'], 'feat(manifests): set gsetting %s cursor-size' % IFACE)
+
+
+if __name__ == '__main__':
+    bktenv.main()
