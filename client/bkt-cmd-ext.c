@@ -109,8 +109,8 @@ bkt_cmd_extension (Ctx *ctx, int argc, char **argv)
   argv++;
   if (g_str_equal (sub, "add"))
     {
-      if (!parse_command (ctx, "UUID - install a GNOME Shell extension now and record it", NULL, add_entries,
-                          &argc, &argv, 1, 1, &code))
+      if (!parse_command_full (ctx, "UUID - install a GNOME Shell extension now and record it", NULL, add_entries,
+                               TRUE, &argc, &argv, 1, 1, &code))
         return code;
       g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
       add_string (&b, "uuid", argv[1]);
@@ -121,7 +121,7 @@ bkt_cmd_extension (Ctx *ctx, int argc, char **argv)
   for (guint i = 0; i < G_N_ELEMENTS (one_uuid); i++)
     if (g_str_equal (sub, one_uuid[i].name))
       {
-        if (!parse_command (ctx, one_uuid[i].usage, NULL, NULL, &argc, &argv, 1, 1, &code))
+        if (!parse_command_full (ctx, one_uuid[i].usage, NULL, NULL, TRUE, &argc, &argv, 1, 1, &code))
           return code;
         g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
         add_string (&b, "uuid", argv[1]);
@@ -210,9 +210,9 @@ bkt_cmd_shim (Ctx *ctx, int argc, char **argv)
     {
       gboolean add = g_str_equal (sub, "add");
 
-      if (!parse_command (ctx, add ? "NAME - create a shim for a host command now and record it"
-                                   : "NAME - remove a shim now and forget it",
-                          NULL, add ? add_entries : NULL, &argc, &argv, 1, 1, &code))
+      if (!parse_command_full (ctx, add ? "NAME - create a shim for a host command now and record it"
+                                        : "NAME - remove a shim now and forget it",
+                               NULL, add ? add_entries : NULL, TRUE, &argc, &argv, 1, 1, &code))
         return code;
       g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
       add_string (&b, "name", argv[1]);
