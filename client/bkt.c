@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "bkt-admin.h"
 #include "bkt-client.h"
 #include "bkt-error.h"
 #include "bkt-render.h"
@@ -243,6 +244,7 @@ static int
 cmd_status (Ctx *ctx, int argc, char **argv)
 {
   g_autoptr(JsonObject) status = NULL;
+  g_autoptr(JsonObject) os = NULL;
   g_autoptr(GError) error = NULL;
   const GOptionEntry extra[] = {
     { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
@@ -258,7 +260,13 @@ cmd_status (Ctx *ctx, int argc, char **argv)
                                  g_variant_new ("(@a{sv})", session_options (ctx, NULL)), &error);
   if (status == NULL)
     return fail (error);
+  /* The OS image (bootc) from the system instance; never an error. */
+  os = bkt_admin_os_section (ctx->client);
+  if (ctx->opt.json)
+    json_object_set_object_member (status, "os", g_steal_pointer (&os));
   bkt_render_status (&ctx->render, status);
+  if (os != NULL)
+    bkt_admin_print_os_section (os);
   return EXIT_OK;
 }
 
@@ -696,6 +704,14 @@ cmd_gsetting (Ctx *ctx, int argc, char **argv)
   return EXIT_USAGE;
 }
 
+/* ---- admin (client/bkt-admin.c) ------------------------------------------------------ */
+
+static int
+cmd_admin (Ctx *ctx, int argc, char **argv)
+{
+  return bkt_admin_main (ctx->client, argc, argv);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static void
@@ -710,6 +726,7 @@ print_usage (FILE *out)
            "  capture                record the live system in the manifests\n"
            "  flatpak (fp) …         add, remove, list, sync, capture flatpaks\n"
            "  gsetting (gs) …        set, unset, list, apply, capture settings\n"
+           "  admin …                bootc (OS image) and systemctl, through the system daemon\n"
            "  version                print the client and daemon versions\n\n"
            "Run “bkt COMMAND --help” for a command's options. See bkt(1).\n");
 }
@@ -750,6 +767,7 @@ main (int argc, char **argv)
     { "flatpak", "fp", cmd_flatpak },
     { "gsetting", "gs", cmd_gsetting },
     { "version", NULL, cmd_version },
+    { "admin", NULL, cmd_admin },
   };
   g_autoptr(BktClient) client = NULL;
   Ctx ctx = { 0 };
