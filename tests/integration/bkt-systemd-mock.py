@@ -20,7 +20,9 @@ Manager methods, with systemd's behaviour for what bktd relies on:
   MaskUnitFiles(asbb) -> a(sss), UnmaskUnitFiles(asb) -> a(sss),
   GetUnitFileState(s) -> s, Reload(), Subscribe()
 Mock control (org.freedesktop.DBus.Mock): AddUnit(s name, s description,
-  b failing); dbusmock's GetCalls/ClearCalls record every call.
+  b failing); ManagerCalls() -> as (names of the Manager methods called so
+  far, in order; dbusmock's own GetCalls does not see template methods),
+  ClearManagerCalls().
 '''
 
 import dbus
@@ -36,6 +38,7 @@ SERVICE_IFACE = 'org.freedesktop.systemd1.Service'
 def load(mock, parameters):
     _base.load(mock, parameters)
     mock.failing = set()
+    mock.bkt_calls = []
 
 
 def _no_such_unit(name):
@@ -73,6 +76,16 @@ def AddUnit(self, name, description, failing):
     return _add(self, name, str(description))
 
 
+@dbus.service.method(MOCK_IFACE, in_signature='', out_signature='as')
+def ManagerCalls(self):
+    return dbus.Array(self.bkt_calls, signature='s')
+
+
+@dbus.service.method(MOCK_IFACE, in_signature='', out_signature='')
+def ClearManagerCalls(self):
+    self.bkt_calls.clear()
+
+
 def _job(self, name, result):
     job_id = self.next_job_id
     self.next_job_id += 1
@@ -101,16 +114,19 @@ def _activate(self, name):
 
 @dbus.service.method(MAIN_IFACE, in_signature='ss', out_signature='o')
 def StartUnit(self, name, _mode):
+    self.bkt_calls.append('StartUnit')
     return _activate(self, name)
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='ss', out_signature='o')
 def RestartUnit(self, name, _mode):
+    self.bkt_calls.append('RestartUnit')
     return _activate(self, name)
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='ss', out_signature='o')
 def ReloadUnit(self, name, _mode):
+    self.bkt_calls.append('ReloadUnit')
     o = _obj(self, name)
     if o.Get(UNIT_IFACE, 'ActiveState') != 'active':
         raise dbus.exceptions.DBusException('Unit %s is not active.' % name,
@@ -120,6 +136,7 @@ def ReloadUnit(self, name, _mode):
 
 @dbus.service.method(MAIN_IFACE, in_signature='ss', out_signature='o')
 def StopUnit(self, name, _mode):
+    self.bkt_calls.append('StopUnit')
     o = _obj(self, name)
     o.UpdateProperties(UNIT_IFACE, {'ActiveState': 'inactive', 'SubState': 'dead'})
     return _job(self, str(name), 'done')
@@ -127,12 +144,14 @@ def StopUnit(self, name, _mode):
 
 @dbus.service.method(MAIN_IFACE, in_signature='s', out_signature='o')
 def GetUnit(self, name):
+    self.bkt_calls.append('GetUnit')
     _obj(self, name)
     return self.units[str(name)]
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='s', out_signature='o')
 def LoadUnit(self, name):
+    self.bkt_calls.append('LoadUnit')
     if str(name) not in self.units:
         _add(self, str(name), '%s' % name, load_state='not-found', file_state='')
     return self.units[str(name)]
@@ -155,34 +174,41 @@ def _set_file_state(self, files, state):
 
 @dbus.service.method(MAIN_IFACE, in_signature='asbb', out_signature='ba(sss)')
 def EnableUnitFiles(self, files, _runtime, _force):
+    self.bkt_calls.append('EnableUnitFiles')
     return (True, _set_file_state(self, files, 'enabled'))
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='asb', out_signature='a(sss)')
 def DisableUnitFiles(self, files, _runtime):
+    self.bkt_calls.append('DisableUnitFiles')
     return _set_file_state(self, files, 'disabled')
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='asbb', out_signature='a(sss)')
 def MaskUnitFiles(self, files, _runtime, _force):
+    self.bkt_calls.append('MaskUnitFiles')
     return _set_file_state(self, files, 'masked')
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='asb', out_signature='a(sss)')
 def UnmaskUnitFiles(self, files, _runtime):
+    self.bkt_calls.append('UnmaskUnitFiles')
     return _set_file_state(self, files, 'disabled')
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='s', out_signature='s')
 def GetUnitFileState(self, name):
+    self.bkt_calls.append('GetUnitFileState')
     return _obj(self, name).Get(UNIT_IFACE, 'UnitFileState')
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='', out_signature='')
 def Reload(self):
+    self.bkt_calls.append('Reload')
     pass
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='', out_signature='')
 def Subscribe(self):
+    self.bkt_calls.append('Subscribe')
     pass

@@ -692,7 +692,7 @@ class BktEnv:
         log('dbusmock systemd (pid %d) with %s' % (popen.pid, template))
 
     def systemd_mock(self, method, *args, timeout=30, iface='org.freedesktop.DBus.Mock'):
-        """Call a method of the systemd mock's manager object as root (AddUnit, GetCalls, ClearCalls …)."""
+        """Call a method of the systemd mock's manager object as root (AddUnit, ManagerCalls …)."""
         argv = ['gdbus', 'call', '--system', '--timeout', str(timeout), '--dest', 'org.freedesktop.systemd1',
                 '--object-path', '/org/freedesktop/systemd1', '--method', iface + '.' + method] + \
             [str(a) for a in args]
@@ -700,8 +700,7 @@ class BktEnv:
 
     def systemd_calls(self):
         """Names of the manager methods the systemd mock received (dbusmock GetCalls)."""
-        out = self.systemd_mock('GetCalls')
-        return re.findall(r"\(uint64 \d+, '(\w+)'", out) or re.findall(r"'(\w+Unit\w*|Reload|Subscribe)'", out)
+        return re.findall(r"'(\w+)'", self.systemd_mock('ManagerCalls'))
 
     def mock_polkit(self, method, *args, timeout=30):
         """Call a dbusmock control method (SetAllowed, SetDelay, SimulateHang, ...)."""

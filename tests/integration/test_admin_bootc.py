@@ -223,6 +223,46 @@ class AdminBootc(EnvTestCase):
         env.set_bootc_mode('')
         self.assertRc(env.bkt_run(ADMIN, 'admin', 'bootc', 'upgrade', '-y'), 0)
 
+    def test_toolbox_falls_back_to_host(self):
+        """In a toolbox whose system bus does not reach bktd, bkt admin re-runs itself with
+        flatpak-spawn --host (a fake one here, which runs the command with the real bus)."""
+        env = self.env
+        import pwd
+        import shlex
+        d = env.path('toolbox')
+        os.makedirs(d, exist_ok=True)
+        fake = os.path.join(d, 'flatpak-spawn')
+        with open(fake, 'w') as f:
+            f.write('#!/bin/sh\n# fake flatpak-spawn: records its arguments, runs the command "on the host"\n'
+                    'printf "%%s\\n" "$@" > %s/spawn-args\n'
+                    '[ "$1" = --host ] && [ "$2" = bkt ] || exit 99\n'
+                    'shift 2\n'
+                    'DBUS_SYSTEM_BUS_ADDRESS=%s exec %s "$@"\n' % (d, env.system_bus_address, env.bkt))
+        os.chmod(fake, 0o755)
+        os.chmod(d, 0o777)
+        pw = pwd.getpwnam(ADMIN)
+        uenv = env.user_env(ADMIN)
+        uenv['PATH'] = d + ':' + uenv['PATH']
+        uenv['DBUS_SYSTEM_BUS_ADDRESS'] = 'unix:path=' + os.path.join(d, 'no-such-bus')
+        inner = ' '.join(shlex.quote(x) for x in
+                         ['setpriv', '--reuid=%d' % pw.pw_uid, '--regid=%d' % pw.pw_gid, '--init-groups',
+                          'env', '-i'] + ['%s=%s' % kv for kv in uenv.items()] +
+                         [env.bkt, 'admin', 'bootc', 'status', '--json'])
+        # a private mount namespace with its own /run, marked as a toolbox
+        script = 'mount -t tmpfs tmpfs /run && touch /run/.toolboxenv && cd / && exec ' + inner
+        p = env.run_as('root', ['unshare', '-m', '--propagation', 'private', 'sh', '-c', script])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('flatpak-spawn --host', p.stderr)
+        self.assertEqual(json.loads(p.stdout)['booted']['version'], '41.20261101.0')
+        with open(os.path.join(d, 'spawn-args')) as f:
+            self.assertEqual(f.read().split('\n')[:6], ['--host', 'bkt', 'admin', 'bootc', 'status', '--json'])
+        # BKT_NO_HOST_FALLBACK: the plain "not reachable" error
+        inner2 = inner.replace("env -i", "env -i BKT_NO_HOST_FALLBACK=1")
+        p = env.run_as('root', ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+                                'mount -t tmpfs tmpfs /run && touch /run/.toolboxenv && cd / && exec ' + inner2])
+        self.assertEqual(p.returncode, 4, p.stderr)
+        self.assertNotIn('flatpak-spawn', p.stderr)
+
     def spawn(self, *args):
         env = self.env
         return subprocess.Popen([env.bkt] + list(args), env=env.user_env(ADMIN), stdin=subprocess.DEVNULL,
