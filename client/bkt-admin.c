@@ -196,10 +196,11 @@ print_deployment (const char *label, JsonObject *e)
 static const char *
 next_action (JsonObject *st)
 {
-  if (obj (st, "staged") != NULL)
-    return "reboot to apply the staged update";
+  /* A queued rollback wins over a staged update: it is what boots next. */
   if (json_object_get_boolean_member_with_default (st, "rollback_queued", FALSE))
     return "reboot to boot the rollback image";
+  if (obj (st, "staged") != NULL)
+    return "reboot to apply the staged update";
   return NULL;
 }
 
@@ -217,6 +218,8 @@ print_bootc_status (JsonObject *st)
              str (rollback, "version") ? ")" : "");
   else
     g_print ("  %-9s none\n", "rollback");
+  if (json_object_get_boolean_member_with_default (st, "rollback_queued", FALSE))
+    g_print ("  %-9s the rollback image boots next\n", "queued");
   if (obj (st, "cached_update") != NULL)
     g_print ("  %-9s update available: version %s\n", "", str (obj (st, "cached_update"), "version") ?
              str (obj (st, "cached_update"), "version") : "?");

@@ -141,6 +141,8 @@ class AdminBootc(EnvTestCase):
         rc, st, err = env.bkt_json(ADMIN, 'admin', 'bootc', 'status', '--json')
         self.assertTrue(st['rollback_queued'])
         self.assertTrue(st['reboot_required'])
+        res = env.bkt_run(ADMIN, 'admin', 'bootc', 'status')
+        self.assertIn('reboot to boot the rollback image', res[1])
 
     def test_switch_needs_authentication_even_for_wheel(self):
         env = self.env
@@ -222,6 +224,23 @@ class AdminBootc(EnvTestCase):
         self.assertIn('503 Service Unavailable', res[2])
         env.set_bootc_mode('')
         self.assertRc(env.bkt_run(ADMIN, 'admin', 'bootc', 'upgrade', '-y'), 0)
+
+    def test_ctrl_c_cancels_upgrade(self):
+        """Ctrl-C in bkt cancels the transaction: bootc gets SIGTERM, nothing is staged, exit 130."""
+        env = self.env
+        env.set_bootc_mode('', delay=0.5)
+        p = self.spawn('admin', 'bootc', 'upgrade', '-y')
+        self.wait_for(lambda: self.changes(), 60, 'the double to start')
+        time.sleep(0.5)
+        os.kill(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 130, err)
+        self.assertIn('cancel', err.lower())
+        exits = [e for e in env.bootc_log() if e.get('event') == 'exit' and e['argv'][:1] == ['upgrade']]
+        self.assertEqual(exits, [], 'bootc was not stopped: %s' % exits)
+        env.set_bootc_mode('')
+        rc, st, err = env.bkt_json(ADMIN, 'admin', 'bootc', 'status', '--json')
+        self.assertIsNone(st['staged'])
 
     def test_toolbox_falls_back_to_host(self):
         """In a toolbox whose system bus does not reach bktd, bkt admin re-runs itself with
