@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "bkt-admin.h"
 #include "bkt-client.h"
 #include "bkt-error.h"
 #include "bkt-render.h"
@@ -520,6 +521,7 @@ static int
 cmd_status (Ctx *ctx, int argc, char **argv)
 {
   g_autoptr(JsonObject) status = NULL;
+  g_autoptr(JsonObject) os = NULL;
   g_autoptr(GError) error = NULL;
   const GOptionEntry extra[] = {
     { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
@@ -535,7 +537,13 @@ cmd_status (Ctx *ctx, int argc, char **argv)
                                  g_variant_new ("(@a{sv})", session_options (ctx, NULL)), &error);
   if (status == NULL)
     return fail (error);
+  /* The OS image (bootc) from the system instance; never an error. */
+  os = bkt_admin_os_section (ctx->client);
+  if (ctx->opt.json)
+    json_object_set_object_member (status, "os", g_steal_pointer (&os));
   bkt_render_status (&ctx->render, status);
+  if (os != NULL)
+    bkt_admin_print_os_section (os);
   return EXIT_OK;
 }
 
@@ -1176,6 +1184,14 @@ cmd_pr (Ctx *ctx, int argc, char **argv)
   return run_proposal (ctx, "PrRetry", g_variant_new ("(@a{sv})", change_options (ctx, NULL)));
 }
 
+/* ---- admin (client/bkt-admin.c) ------------------------------------------------------ */
+
+static int
+cmd_admin (Ctx *ctx, int argc, char **argv)
+{
+  return bkt_admin_main (ctx->client, argc, argv);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static void
@@ -1197,6 +1213,7 @@ print_usage (FILE *out)
            "  shim …                 add, remove, list, sync toolbox shims for host commands\n"
            "  local list|commit      changes made with --local; propose them as one PR\n"
            "  pr retry               retry pull requests that failed\n"
+           "  admin …                bootc (OS image) and systemctl, through the system daemon\n"
            "  version                print the client and daemon versions\n\n"
            "Run “bkt COMMAND --help” for a command's options. See bkt(1).\n");
 }
@@ -1241,6 +1258,7 @@ main (int argc, char **argv)
     { "version", NULL, cmd_version },
     { "local", NULL, cmd_local },
     { "pr", NULL, cmd_pr },
+    { "admin", NULL, cmd_admin },
   };
   g_autoptr(BktClient) client = NULL;
   Ctx ctx = { 0 };

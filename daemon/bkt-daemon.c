@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "bkt-admin-ops.h"
 #include "bkt-auth.h"
+#include "bkt-bootc.h"
 #include "bkt-daemon.h"
 #include "bkt-dbus-generated.h"
 #include "bkt-error.h"
 #include "bkt-git.h"
 #include "bkt-pr.h"
+#include "bkt-systemd.h"
 #include "bkt-transaction.h"
 
 #define BKT_OBJECT_PATH "/org/bkt/Daemon1"
@@ -47,7 +50,17 @@ typedef enum {
   REQ_LOCAL_LIST,
   REQ_LOCAL_COMMIT,
   REQ_PR_RETRY,
+  REQ_BOOTC_STATUS,
+  REQ_BOOTC_UPGRADE,
+  REQ_BOOTC_ROLLBACK,
+  REQ_BOOTC_SWITCH,
+  REQ_SYSTEMCTL_STATUS,
+  REQ_SYSTEMCTL_MANAGE,
 } RequestKind;
+
+/* Admin requests beyond flatpak: no manifests, a plan built from the
+ * validated arguments (bkt-admin-ops.c). */
+#define IS_ADMIN_REQUEST(kind) ((kind) >= REQ_BOOTC_STATUS)
 
 typedef struct {
   const char *method;
@@ -68,6 +81,12 @@ static const RequestInfo request_info[] = {
   [REQ_LOCAL_LIST]        = { "LocalList",        NULL,              NULL },
   [REQ_LOCAL_COMMIT]      = { "LocalCommit",      NULL,              "local-commit" },
   [REQ_PR_RETRY]          = { "PrRetry",          NULL,              "pr-retry" },
+  [REQ_BOOTC_STATUS]      = { "BootcStatus",      "org.bkt.admin.bootc.status",  NULL },
+  [REQ_BOOTC_UPGRADE]     = { "BootcUpgrade",     "org.bkt.admin.bootc.upgrade", "bootc-upgrade" },
+  [REQ_BOOTC_ROLLBACK]    = { "BootcRollback",    "org.bkt.admin.bootc.rollback", "bootc-rollback" },
+  [REQ_BOOTC_SWITCH]      = { "BootcSwitch",      "org.bkt.admin.bootc.switch",  "bootc-switch" },
+  [REQ_SYSTEMCTL_STATUS]  = { "SystemctlStatus",  "org.bkt.admin.systemctl.status", NULL },
+  [REQ_SYSTEMCTL_MANAGE]  = { "SystemctlManage",  "org.bkt.admin.systemctl.manage", "systemctl" },
 };
 
 /* Bounds on what a client may hand us for the PR's text. */
@@ -100,6 +119,8 @@ typedef struct {
   JsonObject            *preview;     /* ChangePlan: the PR that would be opened */
   JsonObject            *preflight;
   JsonObject            *queue;       /* LocalList */
+  GStrv                  details;     /* polkit details (admin), instead of target */
+  GStrv                  units;       /* SystemctlStatus */
   /* results of the worker */
   BktManifestSet        *manifests;
   BktEngine             *engine;
@@ -126,6 +147,8 @@ request_free (Request *r)
   g_clear_pointer (&r->preview, json_object_unref);
   g_clear_pointer (&r->preflight, json_object_unref);
   g_clear_pointer (&r->queue, json_object_unref);
+  g_strfreev (r->details);
+  g_strfreev (r->units);
   g_clear_pointer (&r->arguments, g_variant_unref);
   g_clear_object (&r->manifests);
   g_clear_object (&r->engine);
@@ -407,6 +430,16 @@ compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
       goto out;
     }
 
+  if (IS_ADMIN_REQUEST (r->kind))
+    {
+      /* Transactions already carry their plan; only the reads work here. */
+      if (r->kind == REQ_BOOTC_STATUS)
+        r->status = bkt_bootc_status (c, &error);
+      else if (r->kind == REQ_SYSTEMCTL_STATUS)
+        r->status = bkt_systemd_status (r->daemon->connection, (const char * const *) r->units, c, &error);
+      goto out;
+    }
+
   r->manifests = load_manifests (r, &error);
   if (r->manifests == NULL)
     goto out;
@@ -534,9 +567,10 @@ add_system_request (Request *r, JsonObject *plan_json)
 /* ---- transactions ----------------------------------------------------------- */
 
 typedef struct {
-  BktEngine      *engine;
-  BktManifestSet *manifests;
-  RequestKind     kind;
+  BktEngine       *engine;
+  BktManifestSet  *manifests;
+  GDBusConnection *connection;
+  RequestKind      kind;
 } TxData;
 
 static void
@@ -546,6 +580,7 @@ tx_data_free (gpointer p)
 
   g_clear_object (&d->engine);
   g_clear_object (&d->manifests);
+  g_clear_object (&d->connection);
   g_free (d);
 }
 
@@ -566,6 +601,9 @@ tx_execute (BktTransaction *tx, BktExecContext *ctx, JsonObject *result,
   BktPlan *plan = bkt_transaction_get_plan (tx);
   g_autoptr(GError) local_error = NULL;
   gboolean local_ok = TRUE;
+
+  if (IS_ADMIN_REQUEST (d->kind))
+    return bkt_admin_execute (plan, d->connection, ctx, result, cancellable, error);
 
   /* Capture on the system instance computes; it never writes (root does
    * not touch a user's files): the plan itself is the result. */
@@ -633,6 +671,7 @@ create_transaction (Request *r)
   d = g_new0 (TxData, 1);
   d->engine = r->engine ? g_object_ref (r->engine) : NULL;
   d->manifests = r->manifests ? g_object_ref (r->manifests) : NULL;
+  d->connection = g_object_ref (self->connection);
   d->kind = r->kind;
   tx = bkt_transaction_new (self->connection, request_info[r->kind].tx_kind,
                             g_dbus_method_invocation_get_sender (r->invocation),
@@ -673,6 +712,7 @@ compute_done (GObject *source, GAsyncResult *res, gpointer user_data)
     }
 
   if (r->kind == REQ_STATUS || r->kind == REQ_LOCAL_LIST)
+  if (r->kind == REQ_STATUS || r->kind == REQ_BOOTC_STATUS || r->kind == REQ_SYSTEMCTL_STATUS)
     {
       g_autofree char *text = object_to_string (r->kind == REQ_STATUS ? r->status : r->queue);
       g_dbus_method_invocation_return_value (g_steal_pointer (&r->invocation),
@@ -760,7 +800,10 @@ dispatch (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *invocation,
 
   if (self->instance == BKT_INSTANCE_SYSTEM)
     {
-      const char *details[] = { "org.bkt.target", r->target ? r->target : "manifests", NULL };
+      const char *target_details[] = { "org.bkt.target", r->target ? r->target : "manifests", NULL };
+      /* Computed before the call: the argument list also steals @r. */
+      const char * const *details = r->details ? (const char * const *) r->details : target_details;
+
       bkt_auth_check_async (self->auth, invocation, request_info[kind].action_id, details,
                             NULL, auth_done, g_steal_pointer (&r));
       return TRUE;
@@ -928,6 +971,118 @@ handle_flatpak_uninstall (BktDBusAdmin *a, GDBusMethodInvocation *inv, const cha
   return handle_admin_flatpak (self, REQ_FLATPAK_UNINSTALL, inv, NULL, id, options);
 }
 
+/* ---- admin: bootc and systemd ---------------------------------------------- */
+
+static gboolean
+empty_options (GVariant *options, GError **error)
+{
+  if (g_variant_n_children (options) == 0)
+    return TRUE;
+  return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                              "this method takes no options yet: pass {}"), FALSE;
+}
+
+/* Validated and planned before polkit: bad input is refused without
+ * asking anyone, and what polkit's agent shows is what will run. */
+static gboolean
+dispatch_admin (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv, Request *r, GError *error)
+{
+  g_autoptr(GVariant) none = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
+
+  if (error != NULL)
+    {
+      request_free (r);
+      bkt_error_return (inv, error);
+      return TRUE;
+    }
+  return dispatch (self, kind, inv, none, r);
+}
+
+static gboolean
+handle_bootc_status (BktDBusAdmin *a, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
+{
+  Request *r = g_new0 (Request, 1);
+  GError *error = NULL;
+
+  empty_options (options, &error);
+  return dispatch_admin (self, REQ_BOOTC_STATUS, inv, r, error);
+}
+
+static gboolean
+handle_bootc_change (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv, const char *action,
+                     const char *image, GVariant *options)
+{
+  Request *r = g_new0 (Request, 1);
+  GError *error = NULL;
+
+  r->plan = bkt_admin_plan_bootc (action, image, options, &error);
+  if (r->plan != NULL)
+    {
+      const char *details[] = { "org.bkt.image", image ? image : "(the booted image's stream)",
+                                "org.bkt.target", bkt_operation_get_summary (bkt_plan_get_operation (r->plan, 0)),
+                                NULL };
+      r->details = g_strdupv ((char **) details);
+    }
+  return dispatch_admin (self, kind, inv, r, error);
+}
+
+static gboolean
+handle_bootc_upgrade (BktDBusAdmin *a, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
+{
+  return handle_bootc_change (self, REQ_BOOTC_UPGRADE, inv, "upgrade", NULL, options);
+}
+
+static gboolean
+handle_bootc_rollback (BktDBusAdmin *a, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
+{
+  return handle_bootc_change (self, REQ_BOOTC_ROLLBACK, inv, "rollback", NULL, options);
+}
+
+static gboolean
+handle_bootc_switch (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *image, GVariant *options,
+                     BktDaemon *self)
+{
+  return handle_bootc_change (self, REQ_BOOTC_SWITCH, inv, "switch", image, options);
+}
+
+static gboolean
+handle_systemctl_status (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char * const *units,
+                         GVariant *options, BktDaemon *self)
+{
+  Request *r = g_new0 (Request, 1);
+  GError *error = NULL;
+
+  if (empty_options (options, &error))
+    r->units = bkt_admin_normalize_units (units, &error);
+  return dispatch_admin (self, REQ_SYSTEMCTL_STATUS, inv, r, error);
+}
+
+static gboolean
+handle_systemctl_manage (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *verb,
+                         const char * const *units, GVariant *options, BktDaemon *self)
+{
+  Request *r = g_new0 (Request, 1);
+  GError *error = NULL;
+
+  r->plan = bkt_admin_plan_systemctl (verb, units, options, &error);
+  if (r->plan != NULL)
+    {
+      g_autoptr(GString) names = g_string_new (NULL);
+      const char *details[] = { "org.bkt.verb", verb, "org.bkt.unit", NULL, NULL };
+
+      for (guint i = 0; i < bkt_plan_get_n_operations (r->plan); i++)
+        {
+          JsonObject *d = bkt_operation_get_details (bkt_plan_get_operation (r->plan, i));
+          if (names->len > 0)
+            g_string_append (names, ", ");
+          g_string_append (names, json_object_get_string_member_with_default (d, "unit", "(manager)"));
+        }
+      details[3] = names->str;
+      r->details = g_strdupv ((char **) details);
+    }
+  return dispatch_admin (self, REQ_SYSTEMCTL_MANAGE, inv, r, error);
+}
+
 /* ---- object ----------------------------------------------------------------- */
 
 static void
@@ -1002,6 +1157,12 @@ bkt_daemon_new (BktInstance instance, guint idle_timeout)
       self->admin = bkt_dbus_admin_skeleton_new ();
       g_signal_connect (self->admin, "handle-flatpak-install", G_CALLBACK (handle_flatpak_install), self);
       g_signal_connect (self->admin, "handle-flatpak-uninstall", G_CALLBACK (handle_flatpak_uninstall), self);
+      g_signal_connect (self->admin, "handle-bootc-status", G_CALLBACK (handle_bootc_status), self);
+      g_signal_connect (self->admin, "handle-bootc-upgrade", G_CALLBACK (handle_bootc_upgrade), self);
+      g_signal_connect (self->admin, "handle-bootc-rollback", G_CALLBACK (handle_bootc_rollback), self);
+      g_signal_connect (self->admin, "handle-bootc-switch", G_CALLBACK (handle_bootc_switch), self);
+      g_signal_connect (self->admin, "handle-systemctl-status", G_CALLBACK (handle_systemctl_status), self);
+      g_signal_connect (self->admin, "handle-systemctl-manage", G_CALLBACK (handle_systemctl_manage), self);
     }
   return self;
 }

@@ -31,6 +31,12 @@ Teardown kills only what this env started (by pid), checks the daemons' logs
 for valgrind and sanitizer reports, and removes the temp dir (kept with
 BKT_KEEP_TMP=1).
 
+Admin subsystems (issue 4): bootc=True points bktd --system at the bootc
+test double tests/bootc-double ($BKT_BOOTC) with its state, invocation log
+and mode in T/bootc ($BKT_BOOTC_DOUBLE_DIR; see bootc_log(), set_bootc_mode());
+systemd='mock' runs dbusmock with tests/integration/bkt-systemd-mock.py as
+org.freedesktop.systemd1 on the private system bus (see systemd_mock()).
+
 Environment knobs: BKT_SOURCE_DIR, BKT_BUILD_DIR (default: this file's tree
 and <source>/build), BKT_VALGRIND=1, BKT_KEEP_TMP=1, BKT_TEST_QUIET=1.
 """
@@ -237,6 +243,12 @@ SYSTEM_BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus C
 </busconfig>
 """
 
+# the systemd mock runs as root: it may own systemd's name (bktd, as root, may call it)
+MOCK_SYSTEMD_POLICY = """  <policy user="root">
+    <allow own="org.freedesktop.systemd1"/>
+    <allow send_destination="org.freedesktop.systemd1"/>
+  </policy>"""
+
 # dbusmock runs as root: let root own polkit's name on the mock bus
 MOCK_POLKIT_POLICY = """  <policy user="root">
     <allow own="org.freedesktop.PolicyKit1"/>
@@ -328,7 +340,7 @@ class BktEnv:
     def __init__(self, polkit='real', flatpak=True, users=(ADMIN, USER), system_daemon=True,
                  session_daemons=True, system_remote='bkt-test', user_remote='bkt-test',
                  valgrind=None, idle_timeout=3600, name='bkt', polkit_files=None, repo_apps=0,
-                 system_activation=True, extra_env=None):
+                 system_activation=True, extra_env=None, bootc=False, systemd=None):
         if polkit not in ('real', 'mock', 'none'):
             raise ValueError(polkit)
         self.polkit_mode = polkit
@@ -347,6 +359,9 @@ class BktEnv:
         self.system_activation = system_activation   # the system bus may start bktd --system
         # added to every process's environment (e.g. BKT_EXTENSIONS_URL for the session daemons)
         self.extra_env = dict(extra_env or {})
+        self.want_bootc = bootc          # bktd --system runs tests/bootc-double
+        self.systemd_mode = systemd      # None or 'mock'
+        self.systemd_proc = None
         self.T = None
         self.procs = []          # Daemon objects, started by us, stopped in reverse order
         self.system_daemon = None
@@ -429,6 +444,10 @@ class BktEnv:
                 self._start_real_polkitd()
             elif self.polkit_mode == 'mock':
                 self._start_mock_polkitd()
+            if self.want_bootc:
+                self._setup_bootc()
+            if self.systemd_mode == 'mock':
+                self._start_mock_systemd()
             if self.want_flatpak:
                 self._setup_flatpak()
             if self.want_system_daemon:
@@ -548,8 +567,10 @@ class BktEnv:
                     % (self.path('bin', 'bktd-system'), self.idle_timeout,
                        self.path('logs', 'bktd-system-activated.log')))
         sock = self.path('system_bus_socket')
-        conf = SYSTEM_BUS_CONF.format(socket=sock, servicedir=svc, bkt_policy=policy,
-                                      extra=MOCK_POLKIT_POLICY if self.polkit_mode == 'mock' else '')
+        extra = MOCK_POLKIT_POLICY if self.polkit_mode == 'mock' else ''
+        if self.systemd_mode == 'mock':
+            extra += '\n' + MOCK_SYSTEMD_POLICY
+        conf = SYSTEM_BUS_CONF.format(socket=sock, servicedir=svc, bkt_policy=policy, extra=extra)
         conf_path = self.path('system-bus.conf')
         with open(conf_path, 'w') as f:
             f.write(conf)
@@ -625,6 +646,74 @@ class BktEnv:
         self.procs.append(d)
         self._wait_name('org.freedesktop.PolicyKit1', env, 20, proc=d)
         log('dbusmock polkitd template (pid %d)' % popen.pid)
+
+    # ------------------------------------------------------------ bootc double
+    @property
+    def bootc_dir(self):
+        return self.path('bootc')
+
+    def _setup_bootc(self):
+        double = os.path.join(SOURCE_DIR, 'tests', 'bootc-double')
+        if not os.access(double, os.X_OK):
+            raise EnvError('%s is missing or not executable' % double)
+        os.makedirs(self.bootc_dir, exist_ok=True)
+        log('bootc test double %s, state in %s' % (double, self.bootc_dir))
+
+    def bootc_log(self):
+        """Invocations of the bootc double so far: list of {"argv", "uid", "event", ...}."""
+        p = os.path.join(self.bootc_dir, 'log.jsonl')
+        if not os.path.exists(p):
+            return []
+        with open(p) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def bootc_runs(self, command=None):
+        """argv of every started invocation (of @command only, if given)."""
+        return [e['argv'] for e in self.bootc_log()
+                if e.get('event') == 'start' and (command is None or (e['argv'][:1] == [command]))]
+
+    def bootc_state(self):
+        with open(os.path.join(self.bootc_dir, 'state.json')) as f:
+            return json.load(f)
+
+    def set_bootc_mode(self, mode='', delay=0.0):
+        """'' (normal), 'die-mid-upgrade' or 'fail-pull'; @delay seconds between progress events."""
+        with open(os.path.join(self.bootc_dir, 'mode'), 'w') as f:
+            f.write(mode)
+        with open(os.path.join(self.bootc_dir, 'delay'), 'w') as f:
+            f.write(str(delay))
+
+    def reset_bootc(self):
+        for f in ('state.json', 'log.jsonl', 'mode', 'delay'):
+            try:
+                os.unlink(os.path.join(self.bootc_dir, f))
+            except FileNotFoundError:
+                pass
+
+    # ------------------------------------------------------------ systemd mock
+    def _start_mock_systemd(self):
+        logf = self.path('logs', 'dbusmock-systemd.log')
+        template = os.path.join(HERE, 'bkt-systemd-mock.py')
+        env = self.root_env()
+        with open(logf, 'w') as out:
+            popen = subprocess.Popen([SYSTEM_PYTHON, '-m', 'dbusmock', '--system', '-t', template],
+                                     stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        d = Daemon('dbusmock-systemd', popen.pid, logf, popen)
+        self.procs.append(d)
+        self.systemd_proc = d
+        self._wait_name('org.freedesktop.systemd1', env, 20, proc=d)
+        log('dbusmock systemd (pid %d) with %s' % (popen.pid, template))
+
+    def systemd_mock(self, method, *args, timeout=30, iface='org.freedesktop.DBus.Mock'):
+        """Call a method of the systemd mock's manager object as root (AddUnit, ManagerCalls …)."""
+        argv = ['gdbus', 'call', '--system', '--timeout', str(timeout), '--dest', 'org.freedesktop.systemd1',
+                '--object-path', '/org/freedesktop/systemd1', '--method', iface + '.' + method] + \
+            [str(a) for a in args]
+        return run(argv, env=self.root_env(), timeout=timeout + 5).stdout
+
+    def systemd_calls(self):
+        """Names of the manager methods the systemd mock received (dbusmock GetCalls)."""
+        return re.findall(r"'(\w+)'", self.systemd_mock('ManagerCalls'))
 
     def mock_polkit(self, method, *args, timeout=30):
         """Call a dbusmock control method (SetAllowed, SetDelay, SimulateHang, ...)."""
@@ -742,6 +831,9 @@ class BktEnv:
                # thread first asks (libsoup, in a worker); the keyfile backend is not thread-safe, and
                # tests talk to 127.0.0.1 only
                'GIO_USE_PROXY_RESOLVER': 'dummy'}
+        if self.want_bootc:
+            env['BKT_BOOTC'] = os.path.join(SOURCE_DIR, 'tests', 'bootc-double')
+            env['BKT_BOOTC_DOUBLE_DIR'] = self.bootc_dir
         if getattr(self, 'schema_dir', None):
             env['GSETTINGS_SCHEMA_DIR'] = self.schema_dir
         for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'G_SLICE', 'G_MESSAGES_DEBUG'):

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "bkt-client.h"
+
+G_BEGIN_DECLS
+
+/* `bkt admin bootc …` and `bkt admin systemctl …`: privileged single
+ * operations of the system instance (org.bkt.Daemon1.Admin).  @argv[0] is
+ * the command name; global options may follow the arguments. */
+int         bkt_admin_main (BktClient *client, int argc, char **argv);
+
+/* The "os" section of `bkt status`: the system instance's BootcStatus, or
+ * why it is not available.  Never fails:
+ *   {"available": b, "reason": s (when not available), "bootc": {…}}. */
+JsonObject *bkt_admin_os_section (BktClient *client);
+void        bkt_admin_print_os_section (JsonObject *os);
+
+G_END_DECLS
