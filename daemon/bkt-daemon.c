@@ -711,10 +711,10 @@ compute_done (GObject *source, GAsyncResult *res, gpointer user_data)
       return;
     }
 
-  if (r->kind == REQ_STATUS || r->kind == REQ_LOCAL_LIST)
-  if (r->kind == REQ_STATUS || r->kind == REQ_BOOTC_STATUS || r->kind == REQ_SYSTEMCTL_STATUS)
+  if (r->kind == REQ_STATUS || r->kind == REQ_LOCAL_LIST ||
+      r->kind == REQ_BOOTC_STATUS || r->kind == REQ_SYSTEMCTL_STATUS)
     {
-      g_autofree char *text = object_to_string (r->kind == REQ_STATUS ? r->status : r->queue);
+      g_autofree char *text = object_to_string (r->kind == REQ_LOCAL_LIST ? r->queue : r->status);
       g_dbus_method_invocation_return_value (g_steal_pointer (&r->invocation),
                                              g_variant_new ("(s)", text));
     }
