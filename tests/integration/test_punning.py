@@ -433,6 +433,36 @@ class Punning(EnvTestCase):
         self.assertEqual(rc, 0, err)
         self.assertIsNone(res['pr'])
         self.forge.take()
+        # flatpak in the image context: recorded and proposed, not installed
+        rc, res, err = self.bktj('--context', 'image', 'flatpak', 'add', 'org.test.Hello', '--remote',
+                                 'bkt-test', '--scope', 'user', '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('org.test.Hello', self.env.installed_apps('user', ADMIN))
+        self.assertIn('org.test.Hello', self.overlay('flatpak-apps.json'))
+        self.assertEqual((res['local'], res['pr']['state']), ('none', 'opened'))
+        names, diff = self.branch_diff(w.bare_file, res['pr']['branch'])
+        self.assertEqual(names, ['manifests/flatpak-apps.json'])
+        # and its removal in the image context: forgotten and proposed, nothing uninstalled
+        rc, res, err = self.bktj('--context', 'image', 'flatpak', 'remove', 'org.test.Hello', '--scope', 'user',
+                                 '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('org.test.Hello', self.overlay('flatpak-apps.json'))
+        self.assertEqual(res['pr']['state'], 'unchanged')   # the repo's main never had it
+        # flatpak in a toolbox: installed on the host through the session bus, proposed
+        rc, res, err = self.bktj('flatpak', 'add', 'org.test.Hello', '--remote', 'bkt-test', '--scope', 'user',
+                                 '--repo', w.checkout, env_extra={'BKT_CONTEXT_ROOT': os.path.join(root, 'toolbox')})
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((res['context'], res['local'], res['pr']['state']), ('dev', 'done', 'opened'))
+        self.assertIn('org.test.Hello', self.env.installed_apps('user', ADMIN))
+        rc, res, err = self.bktj('flatpak', 'remove', '--pr-only', 'org.test.Hello', '--scope', 'user',
+                                 '--repo', w.checkout, env_extra={'BKT_CONTEXT_ROOT': os.path.join(root, 'toolbox')})
+        self.assertEqual(rc, 0, err)
+        self.assertIn('org.test.Hello', self.env.installed_apps('user', ADMIN))
+        rc, res, err = self.bktj('flatpak', 'remove', '--local', 'org.test.Hello', '--scope', 'user',
+                                 env_extra={'BKT_CONTEXT_ROOT': os.path.join(root, 'toolbox')})
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('org.test.Hello', self.env.installed_apps('user', ADMIN))
+        self.forge.take()
 
     def test_11_secrets_absent(self):
         """The token appears in no log, no client output and no D-Bus message (dbus-monitor on
