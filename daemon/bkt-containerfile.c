@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "bkt-containerfile.h"
+#include "bkt-error.h"
+
+static void
+section_free (gpointer p)
+{
+  BktContainerfileSection *s = p;
+
+  if (s == NULL)
+    return;
+  g_free (s->name);
+  g_free (s->body);
+  g_free (s);
+}
+
+/* A marker line, stripped of leading/trailing blanks and CR. */
+static char *
+marker_text (const char *line, gsize len)
+{
+  while (len > 0 && (line[0] == ' ' || line[0] == '\t'))
+    line++, len--;
+  while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+    len--;
+  return g_strndup (line, len);
+}
+
+static gboolean
+valid_name (const char *s, gsize len)
+{
+  if (len == 0)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!(g_ascii_isupper (s[i]) || g_ascii_isdigit (s[i]) || s[i] == '_'))
+      return FALSE;
+  return TRUE;
+}
+
+typedef enum { LINE_PLAIN, LINE_BEGIN, LINE_END } LineKind;
+
+/* Classifies a line; a line that starts like a marker ("# ===") but is not
+ * a well-formed one is reported rather than silently treated as text: a
+ * typo in a marker would otherwise leave a section unclosed or, worse,
+ * make bkt rewrite the wrong lines. */
+static LineKind
+classify (const char *line, gsize len, char **out_name, gboolean *out_malformed)
+{
+  g_autofree char *t = marker_text (line, len);
+  static const char begin_suffix[] = " (managed by bkt) ===";
+  gsize tl = strlen (t);
+
+  *out_malformed = FALSE;
+  *out_name = NULL;
+  if (!g_str_has_prefix (t, "# === "))
+    return LINE_PLAIN;
+  if (g_str_has_prefix (t, "# === END ") && g_str_has_suffix (t, " ===") && tl > 14)
+    {
+      const char *n = t + 10;
+      gsize nl = tl - 14;
+      if (valid_name (n, nl))
+        {
+          *out_name = g_strndup (n, nl);
+          return LINE_END;
+        }
+    }
+  if (g_str_has_suffix (t, begin_suffix) && tl > 6 + strlen (begin_suffix))
+    {
+      const char *n = t + 6;
+      gsize nl = tl - 6 - strlen (begin_suffix);
+      if (valid_name (n, nl))
+        {
+          *out_name = g_strndup (n, nl);
+          return LINE_BEGIN;
+        }
+    }
+  /* "# === something ===" that mentions bkt is a damaged marker; other
+   * banner comments in that style are the author's own. */
+  if (strstr (t, "managed by bkt") != NULL || g_str_has_prefix (t, "# === END "))
+    *out_malformed = TRUE;
+  return LINE_PLAIN;
+}
+
+/* Parses @data into sections; with @out_offsets also the byte offsets of
+ * each body (start, end) for regeneration. */
+static GPtrArray *
+parse (const char *display_name, const char *data, gsize length, GArray *out_offsets, GError **error)
+{
+  g_autoptr(GPtrArray) sections = g_ptr_array_new_with_free_func (section_free);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  BktContainerfileSection *open = NULL;
+  gsize body_start = 0;
+  guint line_no = 0;
+  gsize pos = 0;
+
+  if (display_name == NULL)
+    display_name = "Containerfile";
+
+  while (pos < length)
+    {
+      const char *nl = memchr (data + pos, '\n', length - pos);
+      gsize end = nl != NULL ? (gsize) (nl - data) + 1 : length;
+      g_autofree char *name = NULL;
+      gboolean malformed;
+      LineKind kind;
+
+      line_no++;
+      kind = classify (data + pos, end - pos - (nl != NULL ? 1 : 0), &name, &malformed);
+      if (malformed)
+        {
+          g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                       "%s:%u: malformed bkt marker (expected \"# === NAME (managed by bkt) ===\" "
+                       "or \"# === END NAME ===\", NAME in A-Z, 0-9, _)", display_name, line_no);
+          return NULL;
+        }
+      if (kind == LINE_BEGIN)
+        {
+          if (open != NULL)
+            {
+              g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                           "%s:%u: section %s begins inside section %s (opened on line %u); "
+                           "sections cannot nest", display_name, line_no, name, open->name,
+                           open->begin_line);
+              return NULL;
+            }
+          if (g_hash_table_contains (seen, name))
+            {
+              g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                           "%s:%u: section %s appears a second time (first on line %u)",
+                           display_name, line_no, name,
+                           GPOINTER_TO_UINT (g_hash_table_lookup (seen, name)));
+              return NULL;
+            }
+          g_hash_table_insert (seen, g_strdup (name), GUINT_TO_POINTER (line_no));
+          open = g_new0 (BktContainerfileSection, 1);
+          open->name = g_steal_pointer (&name);
+          open->begin_line = line_no;
+          body_start = end;
+        }
+      else if (kind == LINE_END)
+        {
+          if (open == NULL || strcmp (open->name, name) != 0)
+            {
+              if (open == NULL)
+                g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                             "%s:%u: END %s without its begin marker", display_name, line_no, name);
+              else
+                g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                             "%s:%u: END %s inside section %s (opened on line %u)",
+                             display_name, line_no, name, open->name, open->begin_line);
+              section_free (open);
+              return NULL;
+            }
+          open->end_line = line_no;
+          open->body = g_strndup (data + body_start, pos - body_start);
+          if (out_offsets != NULL)
+            {
+              gsize range[2] = { body_start, pos };
+              g_array_append_vals (out_offsets, range, 2);
+            }
+          g_ptr_array_add (sections, open);
+          open = NULL;
+        }
+      pos = end;
+    }
+
+  if (open != NULL)
+    {
+      g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                   "%s:%u: section %s is never closed (expected \"# === END %s ===\")",
+                   display_name, open->begin_line, open->name, open->name);
+      section_free (open);
+      return NULL;
+    }
+  return g_steal_pointer (&sections);
+}
+
+GPtrArray *
+bkt_containerfile_parse (const char *display_name, const char *data, gsize length, GError **error)
+{
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+  return parse (display_name, data, length, NULL, error);
+}
+
+char *
+bkt_containerfile_regenerate (const char *display_name, const char *data, gsize length,
+                              GHashTable *bodies, char ***out_changed, gsize *out_length,
+                              GError **error)
+{
+  g_autoptr(GArray) offsets = g_array_new (FALSE, FALSE, sizeof (gsize));
+  g_autoptr(GPtrArray) sections = NULL;
+  g_autoptr(GPtrArray) changed = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) out = g_string_sized_new (length + 256);
+  gsize copied = 0;
+
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+  g_return_val_if_fail (bodies != NULL, NULL);
+
+  sections = parse (display_name, data, length, offsets, error);
+  if (sections == NULL)
+    return NULL;
+
+  for (guint i = 0; i < sections->len; i++)
+    {
+      BktContainerfileSection *s = g_ptr_array_index (sections, i);
+      const char *body = g_hash_table_lookup (bodies, s->name);
+      gsize start = g_array_index (offsets, gsize, 2 * i);
+      gsize stop = g_array_index (offsets, gsize, 2 * i + 1);
+
+      if (body == NULL)
+        continue;
+      g_string_append_len (out, data + copied, (gssize) (start - copied));
+      g_string_append (out, body);
+      copied = stop;
+      if (strcmp (body, s->body) != 0)
+        g_ptr_array_add (changed, g_strdup (s->name));
+    }
+  g_string_append_len (out, data + copied, (gssize) (length - copied));
+
+  if (out_changed != NULL)
+    {
+      /* An empty array may have no storage at all: always hand back a vector. */
+      g_ptr_array_add (changed, NULL);
+      *out_changed = (char **) g_ptr_array_free (g_steal_pointer (&changed), FALSE);
+    }
+  if (out_length != NULL)
+    *out_length = out->len;
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* ── rendering ─────────────────────────────────────────────────────────── */
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Sorted, deduplicated copy (the strings are borrowed). */
+static GPtrArray *
+sorted_unique (const char *const *items)
+{
+  GPtrArray *a = g_ptr_array_new ();
+
+  for (gsize i = 0; items != NULL && items[i] != NULL; i++)
+    if (items[i][0] != '\0')
+      g_ptr_array_add (a, (gpointer) items[i]);
+  g_ptr_array_sort (a, compare_strings);
+  for (guint i = 1; i < a->len;)
+    {
+      if (strcmp (g_ptr_array_index (a, i - 1), g_ptr_array_index (a, i)) == 0)
+        g_ptr_array_remove_index (a, i);
+      else
+        i++;
+    }
+  return a;
+}
+
+/* "RUN COMMAND \" then one item per line, then "&& dnf clean all" so the
+ * layer carries no package metadata. */
+static void
+append_install (GString *out, const char *command, GPtrArray *items)
+{
+  g_string_append_printf (out, "RUN %s \\\n", command);
+  for (guint i = 0; i < items->len; i++)
+    g_string_append_printf (out, "        %s \\\n", (const char *) g_ptr_array_index (items, i));
+  g_string_append (out, "    && dnf clean all\n");
+}
+
+char *
+bkt_containerfile_render_packages (const char *const *packages, const char *const *groups)
+{
+  g_autoptr(GPtrArray) p = sorted_unique (packages);
+  g_autoptr(GPtrArray) g = sorted_unique (groups);
+  GString *out = g_string_new (NULL);
+
+  if (p->len == 0 && g->len == 0)
+    g_string_append (out, "# No packages in manifests/system-packages.json.\n");
+  if (g->len > 0)
+    append_install (out, "dnf group install -y", g);
+  if (p->len > 0)
+    append_install (out, "dnf install -y", p);
+  return g_string_free (out, FALSE);
+}
+
+char *
+bkt_containerfile_render_copr (const char *const *projects)
+{
+  g_autoptr(GPtrArray) p = sorted_unique (projects);
+  GString *out = g_string_new (NULL);
+
+  if (p->len == 0)
+    {
+      g_string_append (out, "# No COPR repositories in manifests/system-packages.json.\n");
+      return g_string_free (out, FALSE);
+    }
+  /* dnf5 has "copr" in dnf5-plugins, dnf4 in dnf-plugins-core: install
+   * whichever provides it first so the block works on either. */
+  g_string_append (out, "RUN dnf install -y 'dnf-command(copr)' \\\n");
+  for (guint i = 0; i < p->len; i++)
+    g_string_append_printf (out, "    && dnf copr enable -y %s \\\n", (const char *) g_ptr_array_index (p, i));
+  g_string_append (out, "    && dnf clean all\n");
+  return g_string_free (out, FALSE);
+}
+
+typedef struct { const char *name; const char *host; } Shim;
+
+static int
+compare_shims (gconstpointer a, gconstpointer b)
+{
+  return strcmp (((const Shim *) a)->name, ((const Shim *) b)->name);
+}
+
+char *
+bkt_containerfile_render_shims (const char *const *names, const char *const *hosts)
+{
+  g_autoptr(GArray) shims = g_array_new (FALSE, FALSE, sizeof (Shim));
+  GString *out = g_string_new (NULL);
+
+  for (gsize i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      Shim s = { names[i], hosts != NULL && hosts[i] != NULL && hosts[i][0] != '\0' ? hosts[i] : names[i] };
+      g_array_append_val (shims, s);
+    }
+  g_array_sort (shims, compare_shims);
+  if (shims->len == 0)
+    {
+      g_string_append (out, "# No shims in manifests/host-shims.json.\n");
+      return g_string_free (out, FALSE);
+    }
+  /* The same script the shim subsystem writes for a toolbox
+   * (bkt_shims_render()), minus its ownership marker: in the image the
+   * file is the image's.  printf rather than a heredoc: see the header. */
+  g_string_append (out, "RUN mkdir -p /usr/local/bin \\\n");
+  for (guint i = 0; i < shims->len; i++)
+    {
+      const Shim *s = &g_array_index (shims, Shim, i);
+      if (i > 0 && strcmp (s->name, g_array_index (shims, Shim, i - 1).name) == 0)
+        continue;
+      g_string_append_printf (out,
+                              "    && printf '#!/bin/sh\\nexec flatpak-spawn --host %%s \"$@\"\\n' '%s' > /usr/local/bin/%s \\\n"
+                              "    && chmod 0755 /usr/local/bin/%s \\\n",
+                              s->host, s->name, s->name);
+    }
+  /* The last command ends the instruction: no continuation after it. */
+  g_string_truncate (out, out->len - 3);
+  g_string_append_c (out, '\n');
+  return g_string_free (out, FALSE);
+}
