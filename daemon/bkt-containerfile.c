@@ -2,9 +2,14 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
 
 #include "bkt-containerfile.h"
 #include "bkt-error.h"
+#include "bkt-fsutil.h"
+#include "bkt-manifest.h"
 
 static void
 section_free (gpointer p)
@@ -349,4 +354,169 @@ bkt_containerfile_render_shims (const char *const *names, const char *const *hos
   g_string_truncate (out, out->len - 3);
   g_string_append_c (out, '\n');
   return g_string_free (out, FALSE);
+}
+
+/* ── from the manifests ────────────────────────────────────────────────── */
+
+/* A string array member of the manifest's top level, or an empty vector. */
+static GStrv
+string_list (JsonObject *root, const char *member, const char *origin, GError **error)
+{
+  JsonNode *node = root != NULL ? json_object_get_member (root, member) : NULL;
+  g_autoptr(GPtrArray) b = g_ptr_array_new_with_free_func (g_free);
+
+  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *a = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          JsonNode *e = json_array_get_element (a, i);
+          const char *s = JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_STRING
+                          ? json_node_get_string (e) : NULL;
+          g_autofree char *why = s != NULL ? bkt_manifest_check_package_name (s) : g_strdup ("must be a string");
+
+          if (why != NULL)
+            {
+              g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST, "%s: \"%s\"[%u] %s",
+                           origin, member, i, why);
+              return NULL;
+            }
+          g_ptr_array_add (b, g_strdup (s));
+        }
+    }
+  g_ptr_array_add (b, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&b), FALSE);
+}
+
+/* Enabled COPR projects of copr_repos [{name, enabled, gpg_check}];
+ * absent "enabled" means enabled, as the original tool read it. */
+static GStrv
+enabled_coprs (JsonObject *root, const char *origin, GError **error)
+{
+  JsonNode *node = root != NULL ? json_object_get_member (root, "copr_repos") : NULL;
+  g_autoptr(GPtrArray) b = g_ptr_array_new_with_free_func (g_free);
+
+  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *a = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          JsonNode *e = json_array_get_element (a, i);
+          JsonObject *o = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
+          const char *name = o != NULL ? json_object_get_string_member_with_default (o, "name", NULL) : NULL;
+          g_autofree char *why = name != NULL ? bkt_manifest_check_copr_name (name)
+                                              : g_strdup ("must be an object with a \"name\"");
+
+          if (why != NULL)
+            {
+              g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST, "%s: copr_repos[%u] %s",
+                           origin, i, why);
+              return NULL;
+            }
+          if (json_object_get_boolean_member_with_default (o, "enabled", TRUE))
+            g_ptr_array_add (b, g_strdup (name));
+        }
+    }
+  g_ptr_array_add (b, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&b), FALSE);
+}
+
+GHashTable *
+bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **error)
+{
+  g_autofree char *pkg_path = g_build_filename (manifest_dir, "system-packages.json", NULL);
+  g_autofree char *shim_path = g_build_filename (manifest_dir, "host-shims.json", NULL);
+  g_autoptr(BktManifest) pkgs = bkt_manifest_load_file (BKT_MANIFEST_SYSTEM_PACKAGES, pkg_path, error);
+  g_autoptr(BktManifest) shims = NULL;
+  g_autoptr(GHashTable) bodies = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_auto(GStrv) packages = NULL, groups = NULL, coprs = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) hosts = g_ptr_array_new ();
+  JsonObject *root = NULL;
+  JsonArray *entries;
+
+  if (pkgs == NULL)
+    return NULL;
+  shims = bkt_manifest_load_file (BKT_MANIFEST_HOST_SHIMS, shim_path, error);
+  if (shims == NULL)
+    return NULL;
+  if (bkt_manifest_get_doc (pkgs) != NULL)
+    {
+      JsonNode *r = bkt_json_doc_get_root (bkt_manifest_get_doc (pkgs));
+      root = r != NULL && JSON_NODE_HOLDS_OBJECT (r) ? json_node_get_object (r) : NULL;
+    }
+  packages = string_list (root, "packages", pkg_path, error);
+  if (packages == NULL)
+    return NULL;
+  groups = string_list (root, "groups", pkg_path, error);
+  if (groups == NULL)
+    return NULL;
+  coprs = enabled_coprs (root, pkg_path, error);
+  if (coprs == NULL)
+    return NULL;
+
+  entries = bkt_manifest_get_entries (shims);
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonObject *o = json_array_get_object_element (entries, i);
+      g_ptr_array_add (names, (gpointer) json_object_get_string_member (o, "name"));
+      g_ptr_array_add (hosts, (gpointer) json_object_get_string_member_with_default (o, "host", ""));
+    }
+
+  g_ptr_array_add (names, NULL);
+  g_ptr_array_add (hosts, NULL);
+  g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_SYSTEM_PACKAGES,
+                       bkt_containerfile_render_packages ((const char *const *) packages,
+                                                          (const char *const *) groups));
+  g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_COPR_REPOS,
+                       bkt_containerfile_render_copr ((const char *const *) coprs));
+  g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_HOST_SHIMS,
+                       bkt_containerfile_render_shims ((const char *const *) names->pdata,
+                                                       (const char *const *) hosts->pdata));
+  return g_steal_pointer (&bodies);
+}
+
+gboolean
+bkt_containerfile_sync_file (const char *path, const char *manifest_dir, gboolean check,
+                             char ***out_changed, GError **error)
+{
+  g_autoptr(GHashTable) bodies = NULL;
+  g_autofree char *data = NULL;
+  g_autofree char *out = NULL;
+  g_auto(GStrv) changed = NULL;
+  g_autofree char *display = g_path_get_basename (path);
+  gsize len = 0, out_len = 0;
+
+  if (!g_file_get_contents (path, &data, &len, error))
+    return FALSE;
+  bodies = bkt_containerfile_bodies_from_manifests (manifest_dir, error);
+  if (bodies == NULL)
+    return FALSE;
+  out = bkt_containerfile_regenerate (path, data, len, bodies, &changed, &out_len, error);
+  if (out == NULL)
+    return FALSE;
+  if (changed[0] != NULL)
+    {
+      if (check)
+        {
+          g_autofree char *list = g_strjoinv (", ", changed);
+          g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
+                       "%s is out of date with the manifests (%s): run `bkt containerfile sync`",
+                       display, list);
+          if (out_changed != NULL)
+            *out_changed = g_steal_pointer (&changed);
+          return FALSE;
+        }
+      GStatBuf st;
+      /* Keep the file's mode: it is the repo's, tracked by git. */
+      int mode = g_stat (path, &st) == 0 ? (int) (st.st_mode & 07777) : 0644;
+
+      if (!bkt_write_file_atomic (path, out, out_len, mode, error))
+        return FALSE;
+    }
+  if (out_changed != NULL)
+    *out_changed = g_steal_pointer (&changed);
+  return TRUE;
 }

@@ -60,3 +60,20 @@ char *bkt_containerfile_render_copr     (const char *const *projects);
 char *bkt_containerfile_render_shims    (const char *const *names, const char *const *hosts);
 
 G_END_DECLS
+
+G_BEGIN_DECLS
+
+/* The bodies of SYSTEM_PACKAGES, COPR_REPOS and HOST_SHIMS generated from
+ * @manifest_dir (the distribution repo's manifests/: system-packages.json
+ * packages, groups and enabled copr_repos; host-shims.json), for
+ * bkt_containerfile_regenerate().  Missing files are empty manifests; an
+ * invalid one (or an invalid copr_repos entry) is an error. */
+GHashTable *bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **error);
+
+/* Regenerate the file at @path in place (atomically, only if it changed).
+ * @check: change nothing, but fail with BKT_ERROR_FAILED naming the
+ * sections that are out of date.  @out_changed as for regenerate(). */
+gboolean bkt_containerfile_sync_file (const char *path, const char *manifest_dir, gboolean check,
+                                      char ***out_changed, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bkt-cmd.h"
+#include "bkt-containerfile.h"
+#include "bkt-error.h"
+#include "bkt-repo.h"
+
+/* `bkt containerfile` and `bkt dnf`: both run in the client, without the
+ * daemon.  The Containerfile is a file of the distribution repo that the
+ * user edits and commits; the dnf queries are the user's own, unprivileged
+ * reads of the package metadata. */
+
+/* ---- containerfile ------------------------------------------------------------------ */
+
+/* Where the Containerfile and the manifests it is generated from are:
+ * --file and -m win, else the distribution repo (bkt_repo_discover()). */
+static gboolean
+containerfile_paths (Ctx *ctx, const char *file, char **out_file, char **out_manifests, GError **error)
+{
+  g_autoptr(BktRepo) repo = NULL;
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *repo_dir = ctx->opt.repo != NULL ? g_canonicalize_filename (ctx->opt.repo, NULL) : NULL;
+
+  if (file == NULL || ctx->opt.manifests == NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      repo = bkt_repo_discover (repo_dir, cwd, &local_error);
+      /* With --file, the manifests beside it do when there is no repo. */
+      if (repo == NULL && file == NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  if (file != NULL)
+    *out_file = g_canonicalize_filename (file, NULL);
+  else
+    *out_file = g_build_filename (bkt_repo_get_path (repo), "Containerfile", NULL);
+  if (ctx->opt.manifests != NULL)
+    *out_manifests = g_canonicalize_filename (ctx->opt.manifests, NULL);
+  else if (repo != NULL)
+    *out_manifests = g_build_filename (bkt_repo_get_path (repo), "manifests", NULL);
+  else
+    {
+      g_autofree char *dir = g_path_get_dirname (*out_file);
+      *out_manifests = g_build_filename (dir, "manifests", NULL);
+    }
+  return TRUE;
+}
+
+int
+bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv)
+{
+  const char *sub = argc > 1 ? argv[1] : NULL;
+  g_autofree char *file_opt = NULL;
+  const GOptionEntry entries[] = {
+    { "file", 'f', 0, G_OPTION_ARG_FILENAME, &file_opt, "The Containerfile (default: the repo's)", "PATH" },
+    { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
+    { NULL }
+  };
+  g_autofree char *file = NULL;
+  g_autofree char *manifests = NULL;
+  g_auto(GStrv) changed = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean check;
+  int code;
+
+  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h")
+      || (!g_str_equal (sub, "sync") && !g_str_equal (sub, "check")))
+    {
+      FILE *out = sub != NULL && (g_str_equal (sub, "--help") || g_str_equal (sub, "-h")) ? stdout : stderr;
+      if (sub != NULL && out == stderr)
+        fprintf (out, "bkt: unknown containerfile command “%s”\n\n", sub);
+      fprintf (out, "Usage: bkt containerfile COMMAND [--file PATH] [--repo DIR] [-m DIR]\n\n"
+                    "  sync    regenerate the managed sections (SYSTEM_PACKAGES, COPR_REPOS, HOST_SHIMS)\n"
+                    "  check   exit 1 if a managed section is out of date (for CI)\n");
+      return out == stdout ? EXIT_OK : EXIT_USAGE;
+    }
+  check = g_str_equal (sub, "check");
+  argc--;
+  argv++;
+  if (!parse_command (ctx, check ? "- exit 1 if the Containerfile's managed sections are out of date"
+                                 : "- regenerate the Containerfile's managed sections from the manifests",
+                      NULL, entries, &argc, &argv, 0, 0, &code))
+    return code;
+
+  if (!containerfile_paths (ctx, file_opt, &file, &manifests, &error)
+      || !bkt_containerfile_sync_file (file, manifests, check, &changed, &error))
+    {
+      /* Drift is the answer `check` exists for, not a failure to run. */
+      if (check && changed != NULL && changed[0] != NULL && !ctx->opt.json)
+        {
+          g_printerr ("bkt: %s\n", error->message);
+          return EXIT_FAILED;
+        }
+      return fail (g_steal_pointer (&error));
+    }
+  if (ctx->opt.json)
+    {
+      g_autoptr(JsonObject) o = json_object_new ();
+      JsonArray *a = json_array_new ();
+      for (guint i = 0; changed[i] != NULL; i++)
+        json_array_add_string_element (a, changed[i]);
+      json_object_set_string_member (o, "file", file);
+      json_object_set_array_member (o, "changed", a);
+      bkt_render_print_object (o);
+    }
+  else if (changed[0] == NULL)
+    g_print ("%s: managed sections up to date\n", file);
+  else
+    {
+      g_autofree char *list = g_strjoinv (", ", changed);
+      g_print ("%s: regenerated %s\n", file, list);
+    }
+  return EXIT_OK;
+}
+
+/* ---- dnf ---------------------------------------------------------------------------- */
+
+static const char *const query_verbs[] = { "search", "info", "provides", "list", "repoquery", NULL };
+
+static gboolean
+in_toolbox (void)
+{
+  const char *root = g_getenv ("BKT_CONTEXT_ROOT");
+  g_autofree char *marker = g_build_filename (root ? root : "/", "run", ".toolboxenv", NULL);
+
+  return g_file_test (marker, G_FILE_TEST_EXISTS);
+}
+
+/* The command line that runs `dnf VERB ARGS…` where the packages are: the
+ * host's dnf5 else dnf; from a toolbox, on the host through flatpak-spawn,
+ * choosing there (the toolbox's own dnf would answer about the toolbox).
+ * BKT_DNF names the dnf to use (tests). */
+static GPtrArray *
+dnf_argv (const char *verb, char **args, GError **error)
+{
+  g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func (g_free);
+  const char *forced = g_getenv ("BKT_DNF");
+
+  if (in_toolbox ())
+    {
+      g_ptr_array_add (a, g_strdup ("flatpak-spawn"));
+      g_ptr_array_add (a, g_strdup ("--host"));
+      if (forced != NULL && *forced != '\0')
+        g_ptr_array_add (a, g_strdup (forced));
+      else
+        {
+          /* Arguments travel as "$@", never through the shell's parser. */
+          g_ptr_array_add (a, g_strdup ("sh"));
+          g_ptr_array_add (a, g_strdup ("-c"));
+          g_ptr_array_add (a, g_strdup ("if command -v dnf5 >/dev/null 2>&1; then exec dnf5 \"$@\"; "
+                                        "else exec dnf \"$@\"; fi"));
+          g_ptr_array_add (a, g_strdup ("dnf"));
+        }
+    }
+  else
+    {
+      char *path = forced != NULL && *forced != '\0' ? g_strdup (forced) : g_find_program_in_path ("dnf5");
+
+      if (path == NULL)
+        path = g_find_program_in_path ("dnf");
+      if (path == NULL)
+        {
+          g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "neither dnf5 nor dnf is installed");
+          return NULL;
+        }
+      g_ptr_array_add (a, path);
+    }
+  g_ptr_array_add (a, g_strdup (verb));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (a, g_strdup (args[i]));
+  g_ptr_array_add (a, NULL);
+  return g_steal_pointer (&a);
+}
+
+/* A query: the user's arguments go to dnf as they were typed, after the
+ * verb that bkt chose (so they cannot turn the query into another dnf
+ * command: `bkt dnf search install x` searches for "install").  bkt parses
+ * none of them, so `--json` or `-y` after the verb are dnf's, not ours.
+ * exec: dnf's output, exit status and signals are the user's directly. */
+static int
+run_query (const char *verb, char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) a = NULL;
+
+  for (guint i = 0; args[i] != NULL; i++)
+    if (!g_utf8_validate (args[i], -1, NULL))
+      {
+        g_printerr ("bkt: argument %u is not valid UTF-8\n", i + 1);
+        return EXIT_USAGE;
+      }
+  a = dnf_argv (verb, args, &error);
+  if (a == NULL)
+    return fail (g_steal_pointer (&error));
+  g_debug ("exec %s", (const char *) g_ptr_array_index (a, 0));
+  fflush (stdout);
+  execvp (g_ptr_array_index (a, 0), (char **) a->pdata);
+  g_printerr ("bkt: cannot run %s: %s\n", (const char *) g_ptr_array_index (a, 0), g_strerror (errno));
+  return EXIT_FAILED;
+}
+
+int
+bkt_cmd_dnf (Ctx *ctx, int argc, char **argv)
+{
+  const char *sub = argc > 1 ? argv[1] : NULL;
+
+  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
+    {
+      g_print ("Usage: bkt dnf COMMAND\n\n"
+               "  search|info|provides|list|repoquery ARGS…   the host's dnf5 (else dnf) with ARGS as given\n");
+      return sub == NULL ? EXIT_USAGE : EXIT_OK;
+    }
+  if (g_strv_contains (query_verbs, sub))
+    {
+      /* The arguments exactly as typed after the verb: not the argv the
+       * command table builds, which appends global options. */
+      char **typed = ctx->typed_args != NULL ? ctx->typed_args + 1 : argv + 2;
+      return run_query (sub, typed);
+    }
+  g_printerr ("bkt: unknown dnf command “%s” (see bkt dnf --help)\n", sub);
+  return EXIT_USAGE;
+}
