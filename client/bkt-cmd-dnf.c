@@ -9,6 +9,8 @@
 #include "bkt-cmd.h"
 #include "bkt-containerfile.h"
 #include "bkt-error.h"
+#include "bkt-manifest.h"
+#include "bkt-packages.h"
 #include "bkt-repo.h"
 
 /* `bkt containerfile` and `bkt dnf`: both run in the client, without the
@@ -208,6 +210,130 @@ run_query (const char *verb, char **args)
   return EXIT_FAILED;
 }
 
+/* The manifests as the session daemon reads them: -m DIR, else the image
+ * copy under the user's overlay. */
+static BktManifestSet *
+load_manifests (Ctx *ctx, GError **error)
+{
+  const char *image_dir = g_getenv ("BKT_IMAGE_MANIFESTS_DIR");
+  g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "bkt", "manifests", NULL);
+
+  if (ctx->opt.manifests != NULL)
+    return bkt_manifest_set_load_dir (ctx->opt.manifests, error);
+  return bkt_manifest_set_load_layered (image_dir ? image_dir : BKT_IMAGE_MANIFESTS_DIR, user_dir, error);
+}
+
+/* `rpm-ostree status --json` of the host (from a toolbox, through
+ * flatpak-spawn): an unprivileged read. */
+static char *
+rpm_ostree_status (GError **error)
+{
+  g_autoptr(GPtrArray) a = g_ptr_array_new ();
+  g_autoptr(GSubprocess) p = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  if (in_toolbox ())
+    {
+      g_ptr_array_add (a, (char *) "flatpak-spawn");
+      g_ptr_array_add (a, (char *) "--host");
+    }
+  g_ptr_array_add (a, (char *) bkt_packages_rpm_ostree ());
+  g_ptr_array_add (a, (char *) "status");
+  g_ptr_array_add (a, (char *) "--json");
+  g_ptr_array_add (a, NULL);
+  p = g_subprocess_newv ((const char *const *) a->pdata,
+                         G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, error);
+  if (p == NULL || !g_subprocess_communicate_utf8 (p, NULL, NULL, &out, &err, error))
+    return NULL;
+  if (!g_subprocess_get_successful (p))
+    {
+      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "rpm-ostree status failed: %s",
+                   err != NULL ? g_strstrip (err) : "");
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+static JsonArray *
+names_not_in (const char *const *a, const char *const *b)
+{
+  JsonArray *out = json_array_new ();
+
+  for (gsize i = 0; a != NULL && a[i] != NULL; i++)
+    if (b == NULL || !g_strv_contains (b, a[i]))
+      json_array_add_string_element (out, a[i]);
+  return out;
+}
+
+static void
+print_names (const char *title, JsonArray *a)
+{
+  if (json_array_get_length (a) == 0)
+    return;
+  g_print ("%s\n", title);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    g_print ("  %s\n", json_array_get_string_element (a, i));
+}
+
+/* Manifest packages against the packages requested in the booted
+ * deployment (and in a staged one, which needs a reboot). */
+static int
+dnf_diff (Ctx *ctx)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BktManifestSet) set = load_manifests (ctx, &error);
+  g_autoptr(GPtrArray) wanted = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *status = NULL;
+  g_auto(GStrv) booted = NULL;
+  g_auto(GStrv) pending = NULL;
+  g_autoptr(JsonObject) o = json_object_new ();
+  const char *const *target;
+  JsonArray *entries;
+
+  if (set == NULL)
+    return fail (g_steal_pointer (&error));
+  entries = bkt_manifest_get_entries (bkt_manifest_set_get (set, BKT_MANIFEST_SYSTEM_PACKAGES));
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      char *key = bkt_manifest_node_key (BKT_MANIFEST_SYSTEM_PACKAGES, json_array_get_element (entries, i));
+      if (key != NULL)
+        g_ptr_array_add (wanted, key);
+    }
+  g_ptr_array_add (wanted, NULL);
+  status = rpm_ostree_status (&error);
+  if (status == NULL)
+    return fail (g_steal_pointer (&error));
+  booted = bkt_packages_parse_status (status, -1, &pending, &error);
+  if (booted == NULL)
+    return fail (g_steal_pointer (&error));
+  /* What the next boot will have: the staged deployment if there is one. */
+  target = (const char *const *) (pending != NULL ? pending : booted);
+
+  json_object_set_array_member (o, "missing", names_not_in ((const char *const *) wanted->pdata, target));
+  json_object_set_array_member (o, "untracked", names_not_in (target, (const char *const *) wanted->pdata));
+  json_object_set_array_member (o, "pending_install", names_not_in (target, (const char *const *) booted));
+  json_object_set_array_member (o, "pending_removal", names_not_in ((const char *const *) booted, target));
+  json_object_set_boolean_member (o, "reboot_required", pending != NULL);
+  if (ctx->opt.json)
+    {
+      bkt_render_print_object (o);
+      return EXIT_OK;
+    }
+  print_names ("In the manifest, not layered (bkt dnf sync would install):",
+               json_object_get_array_member (o, "missing"));
+  print_names ("Layered, not in the manifest (bkt dnf capture would record):",
+               json_object_get_array_member (o, "untracked"));
+  print_names ("Installed at the next boot (reboot required):",
+               json_object_get_array_member (o, "pending_install"));
+  print_names ("Removed at the next boot (reboot required):",
+               json_object_get_array_member (o, "pending_removal"));
+  if (json_array_get_length (json_object_get_array_member (o, "missing")) == 0
+      && json_array_get_length (json_object_get_array_member (o, "untracked")) == 0)
+    g_print ("Layered packages match the manifest%s.\n", pending != NULL ? " (after a reboot)" : "");
+  return EXIT_OK;
+}
+
 int
 bkt_cmd_dnf (Ctx *ctx, int argc, char **argv)
 {
@@ -216,7 +342,8 @@ bkt_cmd_dnf (Ctx *ctx, int argc, char **argv)
   if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
     {
       g_print ("Usage: bkt dnf COMMAND\n\n"
-               "  search|info|provides|list|repoquery ARGS…   the host's dnf5 (else dnf) with ARGS as given\n");
+               "  search|info|provides|list|repoquery ARGS…   the host's dnf5 (else dnf) with ARGS as given\n"
+               "  diff [--json] [-m DIR]                      system-packages.json against rpm-ostree's layered packages\n");
       return sub == NULL ? EXIT_USAGE : EXIT_OK;
     }
   if (g_strv_contains (query_verbs, sub))
@@ -225,6 +352,17 @@ bkt_cmd_dnf (Ctx *ctx, int argc, char **argv)
        * command table builds, which appends global options. */
       char **typed = ctx->typed_args != NULL ? ctx->typed_args + 1 : argv + 2;
       return run_query (sub, typed);
+    }
+  if (g_str_equal (sub, "diff"))
+    {
+      int code;
+
+      argc--;
+      argv++;
+      if (!parse_command (ctx, "- system-packages.json against the packages layered with rpm-ostree", NULL, NULL,
+                          &argc, &argv, 0, 0, &code))
+        return code;
+      return dnf_diff (ctx);
     }
   g_printerr ("bkt: unknown dnf command “%s” (see bkt dnf --help)\n", sub);
   return EXIT_USAGE;

@@ -192,6 +192,57 @@ class DnfPassThroughTest(Base):
         self.assertEqual(rec[5:], ['dnf', 'search', 'a b', '-q'])
 
 
+class DnfDiffTest(Base):
+    """`bkt dnf diff` against tests/rpm-ostree-double's status --json."""
+
+    def setUp(self):
+        super().setUp()
+        self.manifests = os.path.join(self.tmp, 'manifests')
+        os.makedirs(self.manifests)
+        with open(os.path.join(self.manifests, 'system-packages.json'), 'w') as f:
+            json.dump({'packages': ['htop', 'zsh', 'fish'], 'copr_repos': []}, f)
+        self.state = os.path.join(self.tmp, 'rpm-ostree.json')
+        self.log = os.path.join(self.tmp, 'rpm-ostree.log')
+        self.env.update(BKT_RPM_OSTREE=os.path.join(SRC, 'tests', 'rpm-ostree-double'),
+                        RPM_OSTREE_DOUBLE_STATE=self.state, RPM_OSTREE_DOUBLE_LOG=self.log)
+
+    def set_state(self, booted, staged=None):
+        with open(self.state, 'w') as f:
+            json.dump({'booted': booted, 'staged': staged}, f)
+
+    def diff(self):
+        r = self.bkt('dnf', 'diff', '--json', '-m', self.manifests)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_diff(self):
+        self.set_state(['htop', 'vim-enhanced'])
+        d = self.diff()
+        self.assertEqual(d['missing'], ['fish', 'zsh'])
+        self.assertEqual(d['untracked'], ['vim-enhanced'])
+        self.assertFalse(d['reboot_required'])
+        with open(self.log) as f:
+            self.assertEqual([json.loads(line) for line in f], [['status', '--json']])
+
+        # Staged: judged by what the next boot has, with what is pending.
+        self.set_state(['htop', 'vim-enhanced'], staged=['fish', 'htop', 'zsh'])
+        d = self.diff()
+        self.assertEqual(d['missing'], [])
+        self.assertEqual(d['untracked'], [])
+        self.assertEqual(d['pending_install'], ['fish', 'zsh'])
+        self.assertEqual(d['pending_removal'], ['vim-enhanced'])
+        self.assertTrue(d['reboot_required'])
+        r = self.bkt('dnf', 'diff', '-m', self.manifests)
+        self.assertIn('match the manifest (after a reboot)', r.stdout)
+        self.assertIn('Removed at the next boot', r.stdout)
+
+    def test_rpm_ostree_failure(self):
+        env = dict(self.env, BKT_RPM_OSTREE='/bin/false')
+        r = self.bkt('dnf', 'diff', '-m', self.manifests, env=env)
+        self.assertEqual(r.returncode, EXIT_FAILED, r.stderr)
+        self.assertIn('rpm-ostree status failed', r.stderr)
+
+
 @unittest.skipUnless(shutil.which('dnf') and shutil.which('rpmbuild') and shutil.which('createrepo_c'),
                      'needs dnf, rpmbuild and createrepo_c')
 class RealDnfTest(Base):
