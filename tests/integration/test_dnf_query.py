@@ -175,10 +175,12 @@ class DnfPassThroughTest(Base):
 
     def test_unknown_verb_runs_nothing(self):
         env = dict(self.env, BKT_DNF=os.path.join(self.bin, 'dnf-standin'))
-        for verb in ('upgrade', '--setopt=x', 'install'):
+        for verb in ('upgrade', '--setopt=x', 'install', 'remove'):
             r = self.bkt('dnf', verb, 'htop', env=env)
             self.assertEqual(r.returncode, EXIT_USAGE, r.stderr)
             self.assertFalse(os.path.exists(self.record))
+            if verb in ('install', 'remove'):
+                self.assertIn('not implemented yet', r.stderr)
 
     def test_toolbox_goes_to_the_host(self):
         os.makedirs(os.path.join(self.tmp, 'ctx', 'run'))
