@@ -102,7 +102,7 @@ bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv)
           g_printerr ("bkt: %s\n", error->message);
           return EXIT_FAILED;
         }
-      return fail (g_steal_pointer (&error));
+      return fail (error);
     }
   if (ctx->opt.json)
     {
@@ -202,7 +202,7 @@ run_query (const char *verb, char **args)
       }
   a = dnf_argv (verb, args, &error);
   if (a == NULL)
-    return fail (g_steal_pointer (&error));
+    return fail (error);
   g_debug ("exec %s", (const char *) g_ptr_array_index (a, 0));
   fflush (stdout);
   execvp (g_ptr_array_index (a, 0), (char **) a->pdata);
@@ -292,7 +292,7 @@ dnf_diff (Ctx *ctx)
   JsonArray *entries;
 
   if (set == NULL)
-    return fail (g_steal_pointer (&error));
+    return fail (error);
   entries = bkt_manifest_get_entries (bkt_manifest_set_get (set, BKT_MANIFEST_SYSTEM_PACKAGES));
   for (guint i = 0; i < json_array_get_length (entries); i++)
     {
@@ -303,10 +303,10 @@ dnf_diff (Ctx *ctx)
   g_ptr_array_add (wanted, NULL);
   status = rpm_ostree_status (&error);
   if (status == NULL)
-    return fail (g_steal_pointer (&error));
+    return fail (error);
   booted = bkt_packages_parse_status (status, -1, &pending, &error);
   if (booted == NULL)
-    return fail (g_steal_pointer (&error));
+    return fail (error);
   /* What the next boot will have: the staged deployment if there is one. */
   target = (const char *const *) (pending != NULL ? pending : booted);
 

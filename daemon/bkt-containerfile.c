@@ -119,6 +119,7 @@ parse (const char *display_name, const char *data, gsize length, GArray *out_off
           g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                        "%s:%u: malformed bkt marker (expected \"# === NAME (managed by bkt) ===\" "
                        "or \"# === END NAME ===\", NAME in A-Z, 0-9, _)", display_name, line_no);
+          section_free (open);
           return NULL;
         }
       if (kind == LINE_BEGIN)
@@ -129,6 +130,7 @@ parse (const char *display_name, const char *data, gsize length, GArray *out_off
                            "%s:%u: section %s begins inside section %s (opened on line %u); "
                            "sections cannot nest", display_name, line_no, name, open->name,
                            open->begin_line);
+              section_free (open);
               return NULL;
             }
           if (g_hash_table_contains (seen, name))
