@@ -213,12 +213,21 @@ bkt_containerfile_regenerate (const char *display_name, const char *data, gsize 
   for (guint i = 0; i < sections->len; i++)
     {
       BktContainerfileSection *s = g_ptr_array_index (sections, i);
-      const char *body = g_hash_table_lookup (bodies, s->name);
+      const char *given = g_hash_table_lookup (bodies, s->name);
       gsize start = g_array_index (offsets, gsize, 2 * i);
       gsize stop = g_array_index (offsets, gsize, 2 * i + 1);
+      g_autofree char *crlf = NULL;
+      const char *body = given;
 
-      if (body == NULL)
+      if (given == NULL)
         continue;
+      /* A file written with CRLF line ends (its begin marker says so) gets
+       * CRLF bodies: one line-end style per file. */
+      if (start >= 2 && data[start - 2] == '\r' && strchr (given, '\r') == NULL)
+        {
+          g_auto(GStrv) lines = g_strsplit (given, "\n", -1);
+          body = crlf = g_strjoinv ("\r\n", lines);
+        }
       g_string_append_len (out, data + copied, (gssize) (start - copied));
       g_string_append (out, body);
       copied = stop;

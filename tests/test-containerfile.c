@@ -154,11 +154,19 @@ test_no_eol_crlf (void)
   g_autoptr(GHashTable) bodies = bodies_new ();
   g_autofree char *out = NULL;
 
-  g_hash_table_insert (bodies, (char *) "SYSTEM_PACKAGES", g_strdup ("RUN true\r\n"));
+  g_hash_table_insert (bodies, (char *) "SYSTEM_PACKAGES", g_strdup ("RUN true\n"));
   out = bkt_containerfile_regenerate (NULL, data, len, bodies, NULL, NULL, &error);
   g_assert_no_error (error);
-  /* Same body: the output is the input, last line without newline too. */
+  /* Same body in the file's CRLF: the output is the input, last line
+   * without newline too. */
   g_assert_cmpmem (out, strlen (out), data, len);
+  g_clear_pointer (&out, g_free);
+
+  g_hash_table_insert (bodies, (char *) "SYSTEM_PACKAGES", g_strdup ("RUN a \\\n    && b\n"));
+  out = bkt_containerfile_regenerate (NULL, data, len, bodies, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (out, ==, "FROM x\r\n# === SYSTEM_PACKAGES (managed by bkt) ===\r\nRUN a \\\r\n    && b\r\n"
+                            "# === END SYSTEM_PACKAGES ===\r\nRUN echo done");
 }
 
 typedef struct {
