@@ -47,6 +47,7 @@ typedef struct {
   BktRenderer  render;
   char        *command_line;   /* as typed, quoted in a PR's body */
   JsonObject  *tx_result;      /* the session transaction's Result */
+  char       **typed_args;     /* the arguments after the command, as typed (borrowed) */
 } Ctx;
 
 /* Prints "bkt: MESSAGE" and returns the exit code for @error. */
@@ -71,5 +72,7 @@ void      add_string      (GVariantBuilder *b, const char *key, const char *valu
 
 int       bkt_cmd_extension (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_shim      (Ctx *ctx, int argc, char **argv);
+int       bkt_cmd_dnf       (Ctx *ctx, int argc, char **argv);
+int       bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv);
 
 G_END_DECLS

@@ -1211,6 +1211,8 @@ print_usage (FILE *out)
            "  gsetting (gs) …        set, unset, list, apply, capture settings\n"
            "  extension (ext) …      add, remove, enable, disable, list, sync, capture GNOME Shell extensions\n"
            "  shim …                 add, remove, list, sync toolbox shims for host commands\n"
+           "  dnf …                  search, info, provides, list, repoquery: the host's dnf\n"
+           "  containerfile …        sync, check the Containerfile's managed sections\n"
            "  local list|commit      changes made with --local; propose them as one PR\n"
            "  pr retry               retry pull requests that failed\n"
            "  admin …                bootc (OS image) and systemctl, through the system daemon\n"
@@ -1255,6 +1257,8 @@ main (int argc, char **argv)
     { "gsetting", "gs", cmd_gsetting },
     { "extension", "ext", bkt_cmd_extension },
     { "shim", NULL, bkt_cmd_shim },
+    { "dnf", NULL, bkt_cmd_dnf },
+    { "containerfile", NULL, bkt_cmd_containerfile },
     { "version", NULL, cmd_version },
     { "local", NULL, cmd_local },
     { "pr", NULL, cmd_pr },
@@ -1331,6 +1335,7 @@ main (int argc, char **argv)
           }
         ctx.command_line = g_string_free (g_steal_pointer (&line), FALSE);
       }
+      ctx.typed_args = argv + first + 1;
       code = commands[i].run (&ctx, n, args);
       g_free (ctx.command_line);
       g_clear_pointer (&ctx.tx_result, json_object_unref);

@@ -66,3 +66,27 @@ bkt_manifest_check_shim_host (const char *host)
     }
   return NULL;
 }
+
+char *
+bkt_manifest_check_package_name (const char *name)
+{
+  return check_file_name (name, "+");
+}
+
+char *
+bkt_manifest_check_copr_name (const char *name)
+{
+  const char *slash = strchr (name, '/');
+  g_autofree char *owner = NULL;
+  g_autofree char *why = NULL;
+
+  if (slash == NULL || strchr (slash + 1, '/') != NULL)
+    return g_strdup ("must be OWNER/PROJECT");
+  owner = g_strndup (name[0] == '@' ? name + 1 : name, (gsize) (slash - name) - (name[0] == '@' ? 1 : 0));
+  why = check_file_name (owner, "+");
+  if (why == NULL)
+    why = check_file_name (slash + 1, "+");
+  if (why != NULL)
+    return g_strdup_printf ("must be OWNER/PROJECT (each part %s)", why);
+  return NULL;
+}

@@ -33,6 +33,8 @@ static const KindInfo kind_info[BKT_MANIFEST_N_KINDS] = {
   [BKT_MANIFEST_GSETTINGS] = { "gsettings.json", "gsettings", "settings" },
   [BKT_MANIFEST_GNOME_EXTENSIONS] = { "gnome-extensions.json", "gnome-extensions", "extensions" },
   [BKT_MANIFEST_HOST_SHIMS] = { "host-shims.json", "host-shims", "shims" },
+  [BKT_MANIFEST_SYSTEM_PACKAGES] = { "system-packages.json", "system-packages", "packages" },
+  [BKT_MANIFEST_TOOLBOX_PACKAGES] = { "toolbox-packages.json", "toolbox-packages", "packages" },
 };
 
 const char *
@@ -233,6 +235,18 @@ static const MemberSpec shim_members[] = {
   { NULL }
 };
 
+/* The object form a bare package name reads as (the file never has it). */
+static const MemberSpec package_members[] = {
+  { "name", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", bkt_manifest_check_package_name },
+  { NULL }
+};
+
+static gboolean
+is_package_kind (BktManifestKind kind)
+{
+  return kind == BKT_MANIFEST_SYSTEM_PACKAGES || kind == BKT_MANIFEST_TOOLBOX_PACKAGES;
+}
+
 static const MemberSpec *
 kind_members (BktManifestKind kind)
 {
@@ -243,6 +257,8 @@ kind_members (BktManifestKind kind)
     case BKT_MANIFEST_GSETTINGS: return setting_members;
     case BKT_MANIFEST_GNOME_EXTENSIONS: return extension_members;
     case BKT_MANIFEST_HOST_SHIMS: return shim_members;
+    case BKT_MANIFEST_SYSTEM_PACKAGES:
+    case BKT_MANIFEST_TOOLBOX_PACKAGES: return package_members;
     case BKT_MANIFEST_N_KINDS:
     default:
       break;
@@ -331,6 +347,8 @@ bkt_manifest_entry_key (BktManifestKind kind, JsonObject *entry)
     case BKT_MANIFEST_GNOME_EXTENSIONS:
       return g_strdup (get_string (entry, "uuid"));
     case BKT_MANIFEST_HOST_SHIMS:
+    case BKT_MANIFEST_SYSTEM_PACKAGES:
+    case BKT_MANIFEST_TOOLBOX_PACKAGES:
       return g_strdup (get_string (entry, "name"));
     case BKT_MANIFEST_N_KINDS:
     default:
@@ -338,12 +356,14 @@ bkt_manifest_entry_key (BktManifestKind kind, JsonObject *entry)
     }
 }
 
-/* Whether @node is a list element stored as a bare string, which only
- * gnome-extensions.json has ("extensions": ["uuid", ...]). */
+/* Whether @node is a list element stored as a bare string, which
+ * gnome-extensions.json ("extensions": ["uuid", ...]) and the package
+ * manifests ("packages": ["name", ...]) have. */
 static gboolean
 is_bare_entry (BktManifestKind kind, JsonNode *node)
 {
-  return kind == BKT_MANIFEST_GNOME_EXTENSIONS && node_is (node, JSON_NODE_VALUE, G_TYPE_STRING);
+  return (kind == BKT_MANIFEST_GNOME_EXTENSIONS || is_package_kind (kind))
+         && node_is (node, JSON_NODE_VALUE, G_TYPE_STRING);
 }
 
 char *
@@ -370,7 +390,7 @@ bkt_manifest_node_to_object (BktManifestKind kind, JsonNode *node)
   if (is_bare_entry (kind, node))
     {
       JsonObject *o = json_object_new ();
-      json_object_set_string_member (o, "uuid", json_node_get_string (node));
+      json_object_set_string_member (o, is_package_kind (kind) ? "name" : "uuid", json_node_get_string (node));
       return o;
     }
   if (JSON_NODE_TYPE (node) == JSON_NODE_OBJECT)
@@ -598,21 +618,25 @@ bkt_manifest_load_node (BktManifestKind kind,
 
           if (is_bare_entry (kind, entry))
             {
-              g_autofree char *why = bkt_manifest_check_extension_uuid (json_node_get_string (entry));
+              gboolean package = is_package_kind (kind);
+              g_autofree char *why = package ? bkt_manifest_check_package_name (json_node_get_string (entry))
+                                             : bkt_manifest_check_extension_uuid (json_node_get_string (entry));
 
               if (why != NULL)
                 {
-                  bkt_json_doc_error_at (doc, entry, error, "invalid extension uuid \"%s\": %s",
+                  bkt_json_doc_error_at (doc, entry, error, "invalid %s \"%s\": %s",
+                                         package ? "package name" : "extension uuid",
                                          json_node_get_string (entry), why);
                   return NULL;
                 }
             }
-          else if (JSON_NODE_TYPE (entry) != JSON_NODE_OBJECT)
+          else if (JSON_NODE_TYPE (entry) != JSON_NODE_OBJECT || is_package_kind (kind))
             {
               bkt_json_doc_error_at (doc, entry, error, "each entry of \"%s\" must be %s, got %s",
                                      list_name,
                                      kind == BKT_MANIFEST_GNOME_EXTENSIONS ? "a uuid string or an object"
-                                                                            : "an object",
+                                     : is_package_kind (kind) ? "a package name string"
+                                                              : "an object",
                                      describe_node (entry));
               return NULL;
             }
@@ -872,7 +896,8 @@ bkt_manifest_upsert (BktManifest *self, JsonObject *entry)
   i = find_entry (self, key);
   if (i < 0)
     {
-      if (self->kind == BKT_MANIFEST_GNOME_EXTENSIONS && extension_entry_is_plain (entry))
+      if ((self->kind == BKT_MANIFEST_GNOME_EXTENSIONS && extension_entry_is_plain (entry))
+          || is_package_kind (self->kind))
         json_array_add_string_element (self->entries, key);
       else
         /* Copied so the caller's object stays theirs to change. */
@@ -886,7 +911,8 @@ bkt_manifest_upsert (BktManifest *self, JsonObject *entry)
       g_autoptr(GPtrArray) nodes = NULL;
       guint n = json_array_get_length (self->entries);
 
-      if (extension_entry_is_plain (entry))
+      /* A package is its name: nothing else to record. */
+      if (is_package_kind (self->kind) || extension_entry_is_plain (entry))
         return;
       /* A string node cannot become an object node in place (it may be
        * shared): rebuild the array with a new node at the same index,

@@ -15,6 +15,12 @@ typedef enum {
    * kind whose entries may be bare strings (the original tool's form). */
   BKT_MANIFEST_GNOME_EXTENSIONS,
   BKT_MANIFEST_HOST_SHIMS,        /* host-shims.json {"shims":[{name,host?}]} */
+  /* system-packages.json / toolbox-packages.json {"packages":[name],
+   * "groups"?, "excluded"?, "copr_repos"?:[{name,enabled,gpg_check}]}:
+   * the original tool's format; entries are always bare package names
+   * (read as {"name": NAME}); the other members are kept as they are. */
+  BKT_MANIFEST_SYSTEM_PACKAGES,
+  BKT_MANIFEST_TOOLBOX_PACKAGES,
   BKT_MANIFEST_N_KINDS
 } BktManifestKind;
 
@@ -45,6 +51,12 @@ char *bkt_manifest_check_shim_name      (const char *name);
 /* A shim's host command: a name like a shim's or an absolute path of the
  * same characters. */
 char *bkt_manifest_check_shim_host      (const char *host);
+/* An RPM package name as bkt accepts it from users and manifests: 1-255
+ * of letters, digits, '.', '_', '-', '+', not starting with '-' or '.'
+ * (so that no tool reads it as an option) — what Fedora's names use. */
+char *bkt_manifest_check_package_name   (const char *name);
+/* A COPR project "OWNER/PROJECT" (OWNER may be "@group"). */
+char *bkt_manifest_check_copr_name      (const char *name);
 
 /* One manifest file, validated.  Unknown members (at the top level and in
  * entries, e.g. "$schema") are kept and written back. */

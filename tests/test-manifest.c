@@ -1506,6 +1506,93 @@ test_fixtures_as_layers (void)
                     ==, n_apps - n_user);
 }
 
+
+/* The package manifests: the original's empty files load and round-trip
+ * byte for byte; names are bare strings, validated; edits keep the other
+ * members (groups, excluded, copr_repos) as they are. */
+static void
+test_package_manifests (void)
+{
+  const BktManifestKind kinds[] = { BKT_MANIFEST_SYSTEM_PACKAGES, BKT_MANIFEST_TOOLBOX_PACKAGES };
+  static const char text[] =
+    "{\n"
+    "  \"packages\": [\n"
+    "    \"htop\",\n"
+    "    \"zsh\"\n"
+    "  ],\n"
+    "  \"groups\": [\"development-tools\"],\n"
+    "  \"excluded\": [],\n"
+    "  \"copr_repos\": [{ \"name\": \"atim/starship\", \"enabled\": true, \"gpg_check\": true }]\n"
+    "}\n";
+  static const char *const bad[] = {
+    "{\"packages\": [\"-rf\"]}",
+    "{\"packages\": [\"htop; rm -rf /\"]}",
+    "{\"packages\": [\"\"]}",
+    "{\"packages\": [{\"name\": \"htop\"}]}",
+    "{\"packages\": [\"htop\", \"htop\"]}",
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BktManifest) m = NULL;
+  g_autoptr(JsonObject) fish = json_object_new ();
+  g_autoptr(JsonObject) obj = NULL;
+  g_autofree char *data = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      g_autofree char *contents = NULL;
+      g_autoptr(BktManifest) f = load_fixture (kinds[i], &contents);
+      g_autofree char *out = bkt_manifest_to_data (f, NULL);
+
+      g_assert_cmpuint (bkt_manifest_get_n_entries (f), ==, 0);
+      g_assert_cmpstr (out, ==, contents);
+    }
+  g_assert_cmpstr (bkt_manifest_kind_name (BKT_MANIFEST_SYSTEM_PACKAGES), ==, "system-packages");
+  g_assert_cmpstr (bkt_manifest_kind_list_member (BKT_MANIFEST_TOOLBOX_PACKAGES), ==, "packages");
+
+  m = bkt_manifest_load_data (BKT_MANIFEST_SYSTEM_PACKAGES, "system-packages.json", text, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bkt_manifest_get_n_entries (m), ==, 2);
+  g_assert_nonnull (bkt_manifest_lookup_node (m, "zsh"));
+  obj = bkt_manifest_node_to_object (BKT_MANIFEST_SYSTEM_PACKAGES, bkt_manifest_lookup_node (m, "htop"));
+  g_assert_cmpstr (json_object_get_string_member (obj, "name"), ==, "htop");
+
+  json_object_set_string_member (fish, "name", "fish");
+  bkt_manifest_upsert (m, fish);
+  bkt_manifest_upsert (m, fish);   /* idempotent */
+  g_assert_true (bkt_manifest_remove (m, "zsh"));
+  data = bkt_manifest_to_data (m, NULL);
+  g_assert_cmpstr (data, ==,
+    "{\n"
+    "  \"packages\": [\n"
+    "    \"fish\",\n"
+    "    \"htop\"\n"
+    "  ],\n"
+    "  \"groups\": [\"development-tools\"],\n"
+    "  \"excluded\": [],\n"
+    "  \"copr_repos\": [{ \"name\": \"atim/starship\", \"enabled\": true, \"gpg_check\": true }]\n"
+    "}\n");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(BktManifest) b = bkt_manifest_load_data (BKT_MANIFEST_SYSTEM_PACKAGES, "system-packages.json",
+                                                         bad[i], -1, &error);
+      g_assert_null (b);
+      g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+      g_clear_error (&error);
+    }
+  {
+    g_autofree char *long_name = g_strnfill (300, 'a');
+    g_autofree char *why = bkt_manifest_check_package_name (long_name);
+    g_autofree char *ok = bkt_manifest_check_package_name ("gcc-c++");
+    g_autofree char *copr_ok = bkt_manifest_check_copr_name ("@group/proj.x");
+    g_autofree char *copr_bad = bkt_manifest_check_copr_name ("owner/../x");
+    g_assert_nonnull (why);
+    g_assert_null (ok);
+    g_assert_null (copr_ok);
+    g_assert_nonnull (copr_bad);
+  }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1537,6 +1624,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/manifest-set/content", test_content);
   g_test_add_func ("/manifest-set/system-content", test_system_content);
   g_test_add_func ("/manifest-set/fixtures-as-layers", test_fixtures_as_layers);
+  g_test_add_func ("/manifest/packages", test_package_manifests);
 
   return g_test_run ();
 }

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bkt-cmd.h"
+#include "bkt-containerfile.h"
+#include "bkt-error.h"
+#include "bkt-manifest.h"
+#include "bkt-packages.h"
+#include "bkt-repo.h"
+
+/* `bkt containerfile` and `bkt dnf`: both run in the client, without the
+ * daemon.  The Containerfile is a file of the distribution repo that the
+ * user edits and commits; the dnf queries are the user's own, unprivileged
+ * reads of the package metadata. */
+
+/* ---- containerfile ------------------------------------------------------------------ */
+
+/* Where the Containerfile and the manifests it is generated from are:
+ * --file and -m win, else the distribution repo (bkt_repo_discover()). */
+static gboolean
+containerfile_paths (Ctx *ctx, const char *file, char **out_file, char **out_manifests, GError **error)
+{
+  g_autoptr(BktRepo) repo = NULL;
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *repo_dir = ctx->opt.repo != NULL ? g_canonicalize_filename (ctx->opt.repo, NULL) : NULL;
+
+  if (file == NULL || ctx->opt.manifests == NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      repo = bkt_repo_discover (repo_dir, cwd, &local_error);
+      /* With --file, the manifests beside it do when there is no repo. */
+      if (repo == NULL && file == NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  if (file != NULL)
+    *out_file = g_canonicalize_filename (file, NULL);
+  else
+    *out_file = g_build_filename (bkt_repo_get_path (repo), "Containerfile", NULL);
+  if (ctx->opt.manifests != NULL)
+    *out_manifests = g_canonicalize_filename (ctx->opt.manifests, NULL);
+  else if (repo != NULL)
+    *out_manifests = g_build_filename (bkt_repo_get_path (repo), "manifests", NULL);
+  else
+    {
+      g_autofree char *dir = g_path_get_dirname (*out_file);
+      *out_manifests = g_build_filename (dir, "manifests", NULL);
+    }
+  return TRUE;
+}
+
+int
+bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv)
+{
+  const char *sub = argc > 1 ? argv[1] : NULL;
+  g_autofree char *file_opt = NULL;
+  const GOptionEntry entries[] = {
+    { "file", 'f', 0, G_OPTION_ARG_FILENAME, &file_opt, "The Containerfile (default: the repo's)", "PATH" },
+    { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
+    { NULL }
+  };
+  g_autofree char *file = NULL;
+  g_autofree char *manifests = NULL;
+  g_auto(GStrv) changed = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean check;
+  int code;
+
+  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h")
+      || (!g_str_equal (sub, "sync") && !g_str_equal (sub, "check")))
+    {
+      FILE *out = sub != NULL && (g_str_equal (sub, "--help") || g_str_equal (sub, "-h")) ? stdout : stderr;
+      if (sub != NULL && out == stderr)
+        fprintf (out, "bkt: unknown containerfile command “%s”\n\n", sub);
+      fprintf (out, "Usage: bkt containerfile COMMAND [--file PATH] [--repo DIR] [-m DIR]\n\n"
+                    "  sync    regenerate the managed sections (SYSTEM_PACKAGES, COPR_REPOS, HOST_SHIMS)\n"
+                    "  check   exit 1 if a managed section is out of date (for CI)\n");
+      return out == stdout ? EXIT_OK : EXIT_USAGE;
+    }
+  check = g_str_equal (sub, "check");
+  argc--;
+  argv++;
+  if (!parse_command (ctx, check ? "- exit 1 if the Containerfile's managed sections are out of date"
+                                 : "- regenerate the Containerfile's managed sections from the manifests",
+                      NULL, entries, &argc, &argv, 0, 0, &code))
+    return code;
+
+  if (!containerfile_paths (ctx, file_opt, &file, &manifests, &error)
+      || !bkt_containerfile_sync_file (file, manifests, check, &changed, &error))
+    {
+      /* Drift is the answer `check` exists for, not a failure to run. */
+      if (check && changed != NULL && changed[0] != NULL && !ctx->opt.json)
+        {
+          g_printerr ("bkt: %s\n", error->message);
+          return EXIT_FAILED;
+        }
+      return fail (error);
+    }
+  if (ctx->opt.json)
+    {
+      g_autoptr(JsonObject) o = json_object_new ();
+      JsonArray *a = json_array_new ();
+      for (guint i = 0; changed[i] != NULL; i++)
+        json_array_add_string_element (a, changed[i]);
+      json_object_set_string_member (o, "file", file);
+      json_object_set_array_member (o, "changed", a);
+      bkt_render_print_object (o);
+    }
+  else if (changed[0] == NULL)
+    g_print ("%s: managed sections up to date\n", file);
+  else
+    {
+      g_autofree char *list = g_strjoinv (", ", changed);
+      g_print ("%s: regenerated %s\n", file, list);
+    }
+  return EXIT_OK;
+}
+
+/* ---- dnf ---------------------------------------------------------------------------- */
+
+static const char *const query_verbs[] = { "search", "info", "provides", "list", "repoquery", NULL };
+
+static gboolean
+in_toolbox (void)
+{
+  const char *root = g_getenv ("BKT_CONTEXT_ROOT");
+  g_autofree char *marker = g_build_filename (root ? root : "/", "run", ".toolboxenv", NULL);
+
+  return g_file_test (marker, G_FILE_TEST_EXISTS);
+}
+
+/* The command line that runs `dnf VERB ARGS…` where the packages are: the
+ * host's dnf5 else dnf; from a toolbox, on the host through flatpak-spawn,
+ * choosing there (the toolbox's own dnf would answer about the toolbox).
+ * BKT_DNF names the dnf to use (tests). */
+static GPtrArray *
+dnf_argv (const char *verb, char **args, GError **error)
+{
+  g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func (g_free);
+  const char *forced = g_getenv ("BKT_DNF");
+
+  if (in_toolbox ())
+    {
+      g_ptr_array_add (a, g_strdup ("flatpak-spawn"));
+      g_ptr_array_add (a, g_strdup ("--host"));
+      if (forced != NULL && *forced != '\0')
+        g_ptr_array_add (a, g_strdup (forced));
+      else
+        {
+          /* Arguments travel as "$@", never through the shell's parser. */
+          g_ptr_array_add (a, g_strdup ("sh"));
+          g_ptr_array_add (a, g_strdup ("-c"));
+          g_ptr_array_add (a, g_strdup ("if command -v dnf5 >/dev/null 2>&1; then exec dnf5 \"$@\"; "
+                                        "else exec dnf \"$@\"; fi"));
+          g_ptr_array_add (a, g_strdup ("dnf"));
+        }
+    }
+  else
+    {
+      char *path = forced != NULL && *forced != '\0' ? g_strdup (forced) : g_find_program_in_path ("dnf5");
+
+      if (path == NULL)
+        path = g_find_program_in_path ("dnf");
+      if (path == NULL)
+        {
+          g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "neither dnf5 nor dnf is installed");
+          return NULL;
+        }
+      g_ptr_array_add (a, path);
+    }
+  g_ptr_array_add (a, g_strdup (verb));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (a, g_strdup (args[i]));
+  g_ptr_array_add (a, NULL);
+  return g_steal_pointer (&a);
+}
+
+/* A query: the user's arguments go to dnf as they were typed, after the
+ * verb that bkt chose (so they cannot turn the query into another dnf
+ * command: `bkt dnf search install x` searches for "install").  bkt parses
+ * none of them, so `--json` or `-y` after the verb are dnf's, not ours.
+ * exec: dnf's output, exit status and signals are the user's directly. */
+static int
+run_query (const char *verb, char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) a = NULL;
+
+  for (guint i = 0; args[i] != NULL; i++)
+    if (!g_utf8_validate (args[i], -1, NULL))
+      {
+        g_printerr ("bkt: argument %u is not valid UTF-8\n", i + 1);
+        return EXIT_USAGE;
+      }
+  a = dnf_argv (verb, args, &error);
+  if (a == NULL)
+    return fail (error);
+  g_debug ("exec %s", (const char *) g_ptr_array_index (a, 0));
+  fflush (stdout);
+  execvp (g_ptr_array_index (a, 0), (char **) a->pdata);
+  g_printerr ("bkt: cannot run %s: %s\n", (const char *) g_ptr_array_index (a, 0), g_strerror (errno));
+  return EXIT_FAILED;
+}
+
+/* The manifests as the session daemon reads them: -m DIR, else the image
+ * copy under the user's overlay. */
+static BktManifestSet *
+load_manifests (Ctx *ctx, GError **error)
+{
+  const char *image_dir = g_getenv ("BKT_IMAGE_MANIFESTS_DIR");
+  g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "bkt", "manifests", NULL);
+
+  if (ctx->opt.manifests != NULL)
+    return bkt_manifest_set_load_dir (ctx->opt.manifests, error);
+  return bkt_manifest_set_load_layered (image_dir ? image_dir : BKT_IMAGE_MANIFESTS_DIR, user_dir, error);
+}
+
+/* `rpm-ostree status --json` of the host (from a toolbox, through
+ * flatpak-spawn): an unprivileged read. */
+static char *
+rpm_ostree_status (GError **error)
+{
+  g_autoptr(GPtrArray) a = g_ptr_array_new ();
+  g_autoptr(GSubprocess) p = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  if (in_toolbox ())
+    {
+      g_ptr_array_add (a, (char *) "flatpak-spawn");
+      g_ptr_array_add (a, (char *) "--host");
+    }
+  g_ptr_array_add (a, (char *) bkt_packages_rpm_ostree ());
+  g_ptr_array_add (a, (char *) "status");
+  g_ptr_array_add (a, (char *) "--json");
+  g_ptr_array_add (a, NULL);
+  p = g_subprocess_newv ((const char *const *) a->pdata,
+                         G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, error);
+  if (p == NULL || !g_subprocess_communicate_utf8 (p, NULL, NULL, &out, &err, error))
+    return NULL;
+  if (!g_subprocess_get_successful (p))
+    {
+      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "rpm-ostree status failed: %s",
+                   err != NULL ? g_strstrip (err) : "");
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+static JsonArray *
+names_not_in (const char *const *a, const char *const *b)
+{
+  JsonArray *out = json_array_new ();
+
+  for (gsize i = 0; a != NULL && a[i] != NULL; i++)
+    if (b == NULL || !g_strv_contains (b, a[i]))
+      json_array_add_string_element (out, a[i]);
+  return out;
+}
+
+static void
+print_names (const char *title, JsonArray *a)
+{
+  if (json_array_get_length (a) == 0)
+    return;
+  g_print ("%s\n", title);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    g_print ("  %s\n", json_array_get_string_element (a, i));
+}
+
+/* Manifest packages against the packages requested in the booted
+ * deployment (and in a staged one, which needs a reboot). */
+static int
+dnf_diff (Ctx *ctx)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BktManifestSet) set = load_manifests (ctx, &error);
+  g_autoptr(GPtrArray) wanted = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *status = NULL;
+  g_auto(GStrv) booted = NULL;
+  g_auto(GStrv) pending = NULL;
+  g_autoptr(JsonObject) o = json_object_new ();
+  const char *const *target;
+  JsonArray *entries;
+
+  if (set == NULL)
+    return fail (error);
+  entries = bkt_manifest_get_entries (bkt_manifest_set_get (set, BKT_MANIFEST_SYSTEM_PACKAGES));
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      char *key = bkt_manifest_node_key (BKT_MANIFEST_SYSTEM_PACKAGES, json_array_get_element (entries, i));
+      if (key != NULL)
+        g_ptr_array_add (wanted, key);
+    }
+  g_ptr_array_add (wanted, NULL);
+  status = rpm_ostree_status (&error);
+  if (status == NULL)
+    return fail (error);
+  booted = bkt_packages_parse_status (status, -1, &pending, &error);
+  if (booted == NULL)
+    return fail (error);
+  /* What the next boot will have: the staged deployment if there is one. */
+  target = (const char *const *) (pending != NULL ? pending : booted);
+
+  json_object_set_array_member (o, "missing", names_not_in ((const char *const *) wanted->pdata, target));
+  json_object_set_array_member (o, "untracked", names_not_in (target, (const char *const *) wanted->pdata));
+  json_object_set_array_member (o, "pending_install", names_not_in (target, (const char *const *) booted));
+  json_object_set_array_member (o, "pending_removal", names_not_in ((const char *const *) booted, target));
+  json_object_set_boolean_member (o, "reboot_required", pending != NULL);
+  if (ctx->opt.json)
+    {
+      bkt_render_print_object (o);
+      return EXIT_OK;
+    }
+  print_names ("In the manifest, not layered (bkt dnf sync would install):",
+               json_object_get_array_member (o, "missing"));
+  print_names ("Layered, not in the manifest (bkt dnf capture would record):",
+               json_object_get_array_member (o, "untracked"));
+  print_names ("Installed at the next boot (reboot required):",
+               json_object_get_array_member (o, "pending_install"));
+  print_names ("Removed at the next boot (reboot required):",
+               json_object_get_array_member (o, "pending_removal"));
+  if (json_array_get_length (json_object_get_array_member (o, "missing")) == 0
+      && json_array_get_length (json_object_get_array_member (o, "untracked")) == 0)
+    g_print ("Layered packages match the manifest%s.\n", pending != NULL ? " (after a reboot)" : "");
+  return EXIT_OK;
+}
+
+int
+bkt_cmd_dnf (Ctx *ctx, int argc, char **argv)
+{
+  const char *sub = argc > 1 ? argv[1] : NULL;
+
+  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
+    {
+      g_print ("Usage: bkt dnf COMMAND\n\n"
+               "  search|info|provides|list|repoquery ARGS…   the host's dnf5 (else dnf) with ARGS as given\n"
+               "  diff [--json] [-m DIR]                      system-packages.json against rpm-ostree's layered packages\n");
+      return sub == NULL ? EXIT_USAGE : EXIT_OK;
+    }
+  if (g_strv_contains (query_verbs, sub))
+    {
+      /* The arguments exactly as typed after the verb: not the argv the
+       * command table builds, which appends global options. */
+      char **typed = ctx->typed_args != NULL ? ctx->typed_args + 1 : argv + 2;
+      return run_query (sub, typed);
+    }
+  if (g_str_equal (sub, "diff"))
+    {
+      int code;
+
+      argc--;
+      argv++;
+      if (!parse_command (ctx, "- system-packages.json against the packages layered with rpm-ostree", NULL, NULL,
+                          &argc, &argv, 0, 0, &code))
+        return code;
+      return dnf_diff (ctx);
+    }
+  if (g_strv_contains ((const char *const[]) { "install", "remove", "sync", "capture", "copr", NULL }, sub))
+    {
+      /* Said plainly, so that nobody takes the usage error for a typo. */
+      g_printerr ("bkt: “bkt dnf %s” is not implemented yet: edit manifests/system-packages.json in the "
+                  "distribution repo and run `bkt containerfile sync`; `bkt dnf diff` shows what the "
+                  "host has layered\n", sub);
+      return EXIT_USAGE;
+    }
+  g_printerr ("bkt: unknown dnf command “%s” (see bkt dnf --help)\n", sub);
+  return EXIT_USAGE;
+}

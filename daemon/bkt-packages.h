@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* RPM package helpers for `bkt dnf install/remove/sync/capture`: the
+ * checks made before any process starts, the one batched existence query,
+ * typo suggestions, and rpm-ostree's command lines and status.
+ *
+ * Not yet wired to a subsystem: the building blocks, tested on their own
+ * (tests/test-packages.c) against the real dnf and tests/rpm-ostree-double. */
+
+/* Every name must pass bkt_manifest_check_package_name(), and there must
+ * be at least one: BKT_ERROR_INVALID_ARGUMENT naming the first bad one.
+ * Called before any process is started, so that "-rf" or "htop; rm -rf /"
+ * never reach dnf or rpm-ostree. */
+gboolean bkt_packages_check_names (const char *const *names, GError **error);
+
+/* The dnf to ask: $BKT_DNF, else dnf5, else dnf from PATH.
+ * BKT_ERROR_NOT_FOUND if there is none. */
+char    *bkt_packages_find_dnf (GError **error);
+
+/* ONE `DNF repoquery --qf %{name} -- NAME…` for all of @names (validated
+ * first): the names it does not know, in the order given (possibly empty;
+ * NULL-terminated, g_strfreev).  NULL with @error if dnf fails. */
+char   **bkt_packages_find_missing (const char *dnf, const char *const *names,
+                                    GCancellable *cancellable, GError **error);
+/* Every package name the enabled repos have (one repoquery; for
+ * suggestions, only asked for after a miss). */
+char   **bkt_packages_list_available (const char *dnf, GCancellable *cancellable, GError **error);
+/* Up to @max names of @available close to @name (edit distance ≤ 2, or
+ * one contains the other), closest first; NULL-terminated. */
+char   **bkt_packages_suggest (const char *name, const char *const *available, guint max);
+
+/* The rpm-ostree to run: $BKT_RPM_OSTREE, else the build's (meson option
+ * rpm_ostree). */
+const char *bkt_packages_rpm_ostree (void);
+/* argv of ONE batched change: `RPM_OSTREE install|uninstall --idempotent
+ * [--apply-live] -- NAME…` (@names validated by the caller). */
+char   **bkt_packages_rpm_ostree_argv (const char *rpm_ostree, gboolean install,
+                                       const char *const *names, gboolean apply_live);
+
+/* From `rpm-ostree status --json`: the booted deployment's
+ * "requested-packages" (sorted; what the user layered), and whether a
+ * staged (pending) deployment exists, whose packages apply at the next
+ * boot (set @out_pending_packages to its requested-packages then, else
+ * NULL).  BKT_ERROR_FAILED if the document has no booted deployment. */
+char   **bkt_packages_parse_status (const char *json, gssize length, char ***out_pending_packages,
+                                    GError **error);
+
+G_END_DECLS
