@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "bkt-json.h"
 #include "bkt-admin.h"
 #include "bkt-client.h"
 #include "bkt-error.h"
@@ -314,17 +315,6 @@ follow (Ctx *ctx, BktTarget target, GVariant *reply, JsonObject *plan, JsonArray
 
 /* ---- punning: what happened locally, in the manifest, in the repo ---------------- */
 
-static const char *
-member_str (JsonObject *o, const char *member)
-{
-  JsonNode *n;
-
-  if (o == NULL || (n = json_object_get_member (o, member)) == NULL ||
-      json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
-
 static JsonObject *
 member_obj (JsonObject *o, const char *member)
 {
@@ -346,9 +336,9 @@ outcome (JsonObject *plan, JsonArray *results, const char *which)
   for (guint i = 0; ops != NULL && i < json_array_get_length (ops); i++)
     {
       JsonObject *op = json_array_get_object_element (ops, i);
-      const char *sub = member_str (op, "subsystem");
-      gboolean edit = g_strcmp0 (member_str (op, "effect"), "manifest") == 0;
-      const char *id = member_str (op, "id");
+      const char *sub = bkt_json_object_get_string (op, "subsystem");
+      gboolean edit = g_strcmp0 (bkt_json_object_get_string (op, "effect"), "manifest") == 0;
+      const char *id = bkt_json_object_get_string (op, "id");
 
       if (g_strcmp0 (sub, "pr") == 0 || edit != g_str_equal (which, "record"))
         continue;
@@ -356,7 +346,7 @@ outcome (JsonObject *plan, JsonArray *results, const char *which)
       for (guint j = 0; j < json_array_get_length (results); j++)
         {
           JsonObject *r = json_array_get_object_element (results, j);
-          if (g_strcmp0 (member_str (r, "id"), id) == 0)
+          if (g_strcmp0 (bkt_json_object_get_string (r, "id"), id) == 0)
             {
               if (json_object_get_boolean_member_with_default (r, "success", FALSE))
                 ok++;
@@ -381,18 +371,18 @@ punning_json (Ctx *ctx, JsonObject *plan, JsonObject *out)
   JsonObject *journal = member_obj (ctx->tx_result, "journal");
   JsonObject *m = json_object_new ();
 
-  if (member_str (plan, "mode") == NULL && pr == NULL)
+  if (bkt_json_object_get_string (plan, "mode") == NULL && pr == NULL)
     {
       json_object_unref (m);
       return;
     }
-  json_object_set_string_member (out, "mode", member_str (plan, "mode") ? member_str (plan, "mode") : "pr");
+  json_object_set_string_member (out, "mode", bkt_json_object_get_string (plan, "mode") ? bkt_json_object_get_string (plan, "mode") : "pr");
   if (ctx->opt.context != NULL)
     json_object_set_string_member (out, "context", ctx->opt.context);
   json_object_set_string_member (out, "local", outcome (plan, results, "live"));
   json_object_set_string_member (m, "overlay", outcome (plan, results, "record"));
-  if (pr != NULL && member_str (pr, "diff") != NULL)
-    json_object_set_string_member (m, "diff", member_str (pr, "diff"));
+  if (pr != NULL && bkt_json_object_get_string (pr, "diff") != NULL)
+    json_object_set_string_member (m, "diff", bkt_json_object_get_string (pr, "diff"));
   json_object_set_object_member (out, "manifest", m);
   if (pr != NULL)
     json_object_set_object_member (out, "pr", json_object_ref (pr));
@@ -412,9 +402,9 @@ punning_text (Ctx *ctx, JsonObject *plan, JsonArray *results)
   const char *live = outcome (plan, results, "live");
   const char *record = outcome (plan, results, "record");
 
-  if (member_str (plan, "mode") == NULL && pr == NULL)
+  if (bkt_json_object_get_string (plan, "mode") == NULL && pr == NULL)
     return;
-  const char *mode = member_str (plan, "mode");
+  const char *mode = bkt_json_object_get_string (plan, "mode");
   gboolean acts = mode == NULL || g_str_equal (mode, "pr") || g_str_equal (mode, "local");
 
   g_print ("\nLocally:   %s\n", !g_str_equal (live, "none") ? live
@@ -431,15 +421,15 @@ punning_text (Ctx *ctx, JsonObject *plan, JsonArray *results)
         g_print ("PR:        none\n");
       return;
     }
-  if (g_strcmp0 (member_str (pr, "state"), "opened") == 0)
-    g_print ("PR:        %s  (branch %s)\n", member_str (pr, "url"), member_str (pr, "branch"));
-  else if (g_strcmp0 (member_str (pr, "state"), "unchanged") == 0)
+  if (g_strcmp0 (bkt_json_object_get_string (pr, "state"), "opened") == 0)
+    g_print ("PR:        %s  (branch %s)\n", bkt_json_object_get_string (pr, "url"), bkt_json_object_get_string (pr, "branch"));
+  else if (g_strcmp0 (bkt_json_object_get_string (pr, "state"), "unchanged") == 0)
     g_print ("PR:        none needed: the repo already has this change\n");
-  else if (g_strcmp0 (member_str (pr, "state"), "queued") == 0)
+  else if (g_strcmp0 (bkt_json_object_get_string (pr, "state"), "queued") == 0)
     g_print ("PR:        not opened (%s); kept as #%" G_GINT64_FORMAT ": run bkt pr retry\n",
-             member_str (pr, "error"), json_object_get_int_member_with_default (pr, "queued_id", 0));
-  if (member_str (pr, "diff") != NULL && *member_str (pr, "diff") != '\0')
-    g_print ("\nRepo diff (%s):\n%s", member_str (member_obj (pr, "repo"), "path"), member_str (pr, "diff"));
+             bkt_json_object_get_string (pr, "error"), json_object_get_int_member_with_default (pr, "queued_id", 0));
+  if (bkt_json_object_get_string (pr, "diff") != NULL && *bkt_json_object_get_string (pr, "diff") != '\0')
+    g_print ("\nRepo diff (%s):\n%s", bkt_json_object_get_string (member_obj (pr, "repo"), "path"), bkt_json_object_get_string (pr, "diff"));
 }
 
 /* --dry-run of a change: the PR it would open, after the local plan. */
@@ -457,28 +447,28 @@ render_pr_preview (Ctx *ctx, JsonObject *plan)
         {
           JsonObject *c = json_array_get_object_element (checks, i);
           if (!json_object_get_boolean_member_with_default (c, "ok", FALSE))
-            g_print ("  ✗ %s: %s%s%s\n", member_str (c, "name"), member_str (c, "detail"),
-                     member_str (c, "fix") ? "\n    Fix: " : "", member_str (c, "fix") ? member_str (c, "fix") : "");
+            g_print ("  ✗ %s: %s%s%s\n", bkt_json_object_get_string (c, "name"), bkt_json_object_get_string (c, "detail"),
+                     bkt_json_object_get_string (c, "fix") ? "\n    Fix: " : "", bkt_json_object_get_string (c, "fix") ? bkt_json_object_get_string (c, "fix") : "");
         }
     }
   if (pr == NULL)
     {
-      if (g_strcmp0 (member_str (plan, "mode"), "local") == 0)
+      if (g_strcmp0 (bkt_json_object_get_string (plan, "mode"), "local") == 0)
         g_print ("\nNo pull request (--local): the change is kept in the local journal.\n");
       return;
     }
-  if (member_str (pr, "error") != NULL)
+  if (bkt_json_object_get_string (pr, "error") != NULL)
     {
-      g_print ("\nPull request: cannot be previewed: %s\n", member_str (pr, "error"));
+      g_print ("\nPull request: cannot be previewed: %s\n", bkt_json_object_get_string (pr, "error"));
       return;
     }
   g_print ("\nPull request that would be opened against %s/%s (%s):\n",
-           member_str (member_obj (pr, "repo"), "owner"), member_str (member_obj (pr, "repo"), "name"),
-           member_str (member_obj (pr, "repo"), "path"));
-  g_print ("  Title:  %s\n  Branch: %s → %s\n", member_str (pr, "title"), member_str (pr, "branch"),
-           member_str (pr, "base"));
-  if (member_str (pr, "diff") != NULL && *member_str (pr, "diff") != '\0')
-    g_print ("\n%s", member_str (pr, "diff"));
+           bkt_json_object_get_string (member_obj (pr, "repo"), "owner"), bkt_json_object_get_string (member_obj (pr, "repo"), "name"),
+           bkt_json_object_get_string (member_obj (pr, "repo"), "path"));
+  g_print ("  Title:  %s\n  Branch: %s → %s\n", bkt_json_object_get_string (pr, "title"), bkt_json_object_get_string (pr, "branch"),
+           bkt_json_object_get_string (pr, "base"));
+  if (bkt_json_object_get_string (pr, "diff") != NULL && *bkt_json_object_get_string (pr, "diff") != '\0')
+    g_print ("\n%s", bkt_json_object_get_string (pr, "diff"));
   else
     g_print ("  (the repo already has this change: no pull request would be needed)\n");
 }
@@ -1028,11 +1018,11 @@ print_journal (Ctx *ctx, JsonObject *journal)
       g_autofree char *when = t ? g_date_time_format (t, "%Y-%m-%d %H:%M") : g_strdup ("?");
 
       g_print ("#%-4" G_GINT64_FORMAT " %-7s %s  %s\n", json_object_get_int_member_with_default (e, "id", 0),
-               member_str (e, "state"), when, member_str (e, "summary") ? member_str (e, "summary") : "");
-      if (member_str (e, "command") != NULL)
-        g_print ("      %s\n", member_str (e, "command"));
-      if (member_str (e, "error") != NULL)
-        g_print ("      failed: %s\n", member_str (e, "error"));
+               bkt_json_object_get_string (e, "state"), when, bkt_json_object_get_string (e, "summary") ? bkt_json_object_get_string (e, "summary") : "");
+      if (bkt_json_object_get_string (e, "command") != NULL)
+        g_print ("      %s\n", bkt_json_object_get_string (e, "command"));
+      if (bkt_json_object_get_string (e, "error") != NULL)
+        g_print ("      failed: %s\n", bkt_json_object_get_string (e, "error"));
     }
   return EXIT_OK;
 }
@@ -1172,7 +1162,7 @@ cmd_pr (Ctx *ctx, int argc, char **argv)
     return fail (error);
   entries = json_object_get_array_member (journal, "entries");
   for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
-    any |= g_strcmp0 (member_str (json_array_get_object_element (entries, i), "state"), "failed") == 0;
+    any |= g_strcmp0 (bkt_json_object_get_string (json_array_get_object_element (entries, i), "state"), "failed") == 0;
   if (!any)
     {
       if (ctx->opt.json)

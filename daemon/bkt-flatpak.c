@@ -8,6 +8,7 @@
 
 #include "bkt-error.h"
 #include "bkt-flatpak.h"
+#include "bkt-text.h"
 
 /* Manifest entries handled here:
  *
@@ -348,29 +349,6 @@ validate_remote_name (const char *name, GError **error)
                      printable (name), MAX_NAME_LENGTH);
 }
 
-/* Case-insensitive Levenshtein distance, for "did you mean" only. */
-static guint
-edit_distance (const char *a, const char *b)
-{
-  gsize la = strlen (a), lb = strlen (b);
-  g_autofree guint *prev = g_new (guint, lb + 1);
-  g_autofree guint *cur = g_new (guint, lb + 1);
-
-  for (gsize j = 0; j <= lb; j++)
-    prev[j] = (guint) j;
-  for (gsize i = 1; i <= la; i++)
-    {
-      cur[0] = (guint) i;
-      for (gsize j = 1; j <= lb; j++)
-        {
-          guint cost = g_ascii_tolower (a[i - 1]) == g_ascii_tolower (b[j - 1]) ? 0 : 1;
-          cur[j] = MIN (MIN (prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + cost);
-        }
-      memcpy (prev, cur, (lb + 1) * sizeof (guint));
-    }
-  return prev[lb];
-}
-
 static const char *
 last_segment (const char *id)
 {
@@ -409,8 +387,10 @@ suggest_ids (const char *id, GHashTable *available)
     {
       g_autofree char *cand_last = g_ascii_strdown (last_segment (key), -1);
       g_autofree char *cand_full = g_ascii_strdown (key, -1);
-      guint d = edit_distance (want_last, cand_last);
-      Suggestion s = { key, MIN (d, MAX_EDIT_DISTANCE + 1) * 1024 + edit_distance (want_full, cand_full) };
+      /* Both sides are lower-cased already: case never counts. */
+      guint d = bkt_text_edit_distance (want_last, cand_last, G_MAXUINT - 1, FALSE);
+      guint d_full = bkt_text_edit_distance (want_full, cand_full, G_MAXUINT - 1, FALSE);
+      Suggestion s = { key, MIN (d, MAX_EDIT_DISTANCE + 1) * 1024 + d_full };
 
       /* Substrings catch "Boxes" typed under the wrong domain; too short a
        * needle would match everything. */

@@ -9,6 +9,7 @@
 
 #include "bkt-error.h"
 #include "bkt-gsettings.h"
+#include "bkt-text.h"
 
 #define SUBSYSTEM_NAME "gsettings"
 
@@ -353,44 +354,6 @@ append_ops (GPtrArray *ops, GPtrArray *new_ops)
 
 /* ── suggestions ───────────────────────────────────────────────────────── */
 
-/* Optimal string alignment distance (a transposition counts as one edit:
- * "tset" for "test" is the typo people make).  Gives up early past @max. */
-static guint
-edit_distance (const char *a, const char *b, guint max)
-{
-  gsize la = strlen (a), lb = strlen (b);
-  g_autofree guint *prev2 = NULL, *prev = NULL, *cur = NULL;
-
-  if ((la > lb ? la - lb : lb - la) > max)
-    return max + 1;
-  prev2 = g_new0 (guint, lb + 1);
-  prev = g_new0 (guint, lb + 1);
-  cur = g_new0 (guint, lb + 1);
-  for (gsize j = 0; j <= lb; j++)
-    prev[j] = (guint) j;
-  for (gsize i = 1; i <= la; i++)
-    {
-      guint row_min;
-      guint *tmp;
-
-      cur[0] = row_min = (guint) i;
-      for (gsize j = 1; j <= lb; j++)
-        {
-          guint cost = a[i - 1] == b[j - 1] ? 0 : 1;
-          guint d = MIN (MIN (prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + cost);
-
-          if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-            d = MIN (d, prev2[j - 2] + 1);
-          cur[j] = d;
-          row_min = MIN (row_min, d);
-        }
-      if (row_min > max)
-        return max + 1;
-      tmp = prev2, prev2 = prev, prev = cur, cur = tmp;
-    }
-  return MIN (prev[lb], max + 1);
-}
-
 typedef struct
 {
   guint       distance;
@@ -421,7 +384,7 @@ suggest (const char *wanted, const char * const *names)
 
   for (gsize i = 0; names != NULL && names[i] != NULL; i++)
     {
-      Candidate c = { edit_distance (wanted, names[i], max), names[i] };
+      Candidate c = { bkt_text_edit_distance (wanted, names[i], max, FALSE), names[i] };
 
       /* Short prefixes would match everything and help nobody. */
       if (c.distance > max && wanted_len >= 3 && g_str_has_prefix (names[i], wanted))

@@ -801,3 +801,14 @@ bkt_json_doc_error_at (BktJsonDoc *self,
                "%s:%u:%u: %s", self->filename, line, column, msg);
   return FALSE;
 }
+
+const char *
+bkt_json_object_get_string (JsonObject *o, const char *member)
+{
+  JsonNode *n;
+
+  if (o == NULL || (n = json_object_get_member (o, member)) == NULL ||
+      !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (n);
+}

@@ -88,4 +88,9 @@ gsize  bkt_json_text_width    (const char *text, gssize length);
  * line or more, anything else by the rule above; final newline. */
 char  *bkt_json_to_document   (JsonNode *root, gsize *length);
 
+/* The string member @member of @o, or NULL when @o is NULL, the member is
+ * missing or it is not a string: lookups in documents read from elsewhere
+ * must never abort on a wrong type. */
+const char *bkt_json_object_get_string (JsonObject *o, const char *member);
+
 G_END_DECLS

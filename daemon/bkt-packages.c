@@ -8,6 +8,7 @@
 #include "bkt-error.h"
 #include "bkt-manifest.h"
 #include "bkt-packages.h"
+#include "bkt-text.h"
 
 gboolean
 bkt_packages_check_names (const char *const *names, GError **error)
@@ -155,30 +156,6 @@ bkt_packages_list_available (const char *dnf, GCancellable *cancellable, GError 
   return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
 }
 
-/* Levenshtein distance, bounded: the rows stop mattering past @limit. */
-static guint
-edit_distance (const char *a, const char *b)
-{
-  gsize la = strlen (a), lb = strlen (b);
-  g_autofree guint *prev = g_new (guint, lb + 1);
-  g_autofree guint *cur = g_new (guint, lb + 1);
-
-  for (gsize j = 0; j <= lb; j++)
-    prev[j] = (guint) j;
-  for (gsize i = 1; i <= la; i++)
-    {
-      cur[0] = (guint) i;
-      for (gsize j = 1; j <= lb; j++)
-        {
-          guint sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-          guint del = prev[j] + 1, ins = cur[j - 1] + 1;
-          cur[j] = MIN (sub, MIN (del, ins));
-        }
-      memcpy (prev, cur, sizeof (guint) * (lb + 1));
-    }
-  return prev[lb];
-}
-
 typedef struct { const char *name; guint score; } Candidate;
 
 static int
@@ -206,7 +183,7 @@ bkt_packages_suggest (const char *name, const char *const *available, guint max)
       if (strcmp (n, name) == 0)
         continue;
       /* Only worth computing for names of about the same length. */
-      d = (ln > lname ? ln - lname : lname - ln) <= 2 ? edit_distance (name, n) : G_MAXUINT;
+      d = (ln > lname ? ln - lname : lname - ln) <= 2 ? bkt_text_edit_distance (name, n, G_MAXUINT - 1, FALSE) : G_MAXUINT;
       if (d <= 2)
         {
           Candidate cand = { n, d };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "bkt-json.h"
 #include "bkt-plan.h"
 
 struct _BktPlan
@@ -135,16 +136,6 @@ bkt_plan_describe (BktPlan *self)
   return bkt_plan_json_describe (json_node_get_object (node));
 }
 
-static const char *
-member_string (JsonObject *o, const char *name)
-{
-  JsonNode *n = json_object_get_member (o, name);
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
-
 /* When the user sees the change, in words. */
 static const char *
 effect_text (const char *effect)
@@ -177,9 +168,9 @@ bkt_plan_json_describe (JsonObject *plan)
   for (guint i = 0; ops != NULL && i < json_array_get_length (ops); i++)
     {
       JsonObject *op = json_array_get_object_element (ops, i);
-      const char *subsystem = op ? member_string (op, "subsystem") : NULL;
-      const char *summary = op ? member_string (op, "summary") : NULL;
-      const char *effect = op ? member_string (op, "effect") : NULL;
+      const char *subsystem = op ? bkt_json_object_get_string (op, "subsystem") : NULL;
+      const char *summary = op ? bkt_json_object_get_string (op, "summary") : NULL;
+      const char *effect = op ? bkt_json_object_get_string (op, "effect") : NULL;
 
       if (op == NULL)
         continue;
@@ -193,7 +184,7 @@ bkt_plan_json_describe (JsonObject *plan)
       /* The "pr" operations change the distribution repo, not this
        * machine: say so rather than "manifest only". */
       g_string_append_printf (out, "  ▸ %s  (%s)\n", summary ? summary : "?",
-                              g_strcmp0 (subsystem, "pr") == 0 && g_strcmp0 (member_string (op, "action"), "journal") != 0
+                              g_strcmp0 (subsystem, "pr") == 0 && g_strcmp0 (bkt_json_object_get_string (op, "action"), "journal") != 0
                               ? "distribution repo" : effect_text (effect));
       n++;
     }
@@ -202,7 +193,7 @@ bkt_plan_json_describe (JsonObject *plan)
     g_string_append_printf (out, "%swarning: %s\n", i == 0 && n > 0 ? "\n" : "",
                             json_array_get_string_element (warnings, i));
 
-  if (n == 0 && g_strcmp0 (member_string (plan, "kind"), "capture") == 0)
+  if (n == 0 && g_strcmp0 (bkt_json_object_get_string (plan, "kind"), "capture") == 0)
     g_string_append (out, "Nothing to capture: the manifests already record the live system.\n");
   else if (n == 0)
     g_string_append (out, "Nothing to do: the system matches the manifests.\n");

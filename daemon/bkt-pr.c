@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "bkt-json.h"
 #include "bkt-error.h"
 #include "bkt-forge.h"
 #include "bkt-git.h"
@@ -51,17 +52,6 @@ copy_array (JsonArray *a)
   return bkt_pr_json_array_copy (a);
 }
 
-static const char *
-str (JsonObject *o, const char *member)
-{
-  JsonNode *n;
-
-  if (o == NULL || (n = json_object_get_member (o, member)) == NULL ||
-      json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
-
 static void
 set_opt_string (JsonObject *o, const char *member, const char *value)
 {
@@ -77,10 +67,10 @@ set_opt_string (JsonObject *o, const char *member, const char *value)
 static char *
 describe_item (JsonObject *item)
 {
-  const char *sub = str (item, "subsystem");
+  const char *sub = bkt_json_object_get_string (item, "subsystem");
   const char *noun = g_strcmp0 (sub, "gsettings") == 0 ? "gsetting" : sub;
 
-  return g_strdup_printf ("%s %s %s", str (item, "action"), noun ? noun : "?", str (item, "name"));
+  return g_strdup_printf ("%s %s %s", bkt_json_object_get_string (item, "action"), noun ? noun : "?", bkt_json_object_get_string (item, "name"));
 }
 
 static char *
@@ -116,16 +106,16 @@ make_body (JsonArray *items, JsonArray *files)
     {
       JsonObject *item = json_array_get_object_element (items, i);
       g_autofree char *d = describe_item (item);
-      const char *summary = str (item, "summary");
-      const char *command = str (item, "command");
+      const char *summary = bkt_json_object_get_string (item, "summary");
+      const char *command = bkt_json_object_get_string (item, "command");
 
       g_string_append_printf (b, "- %s", d);
       if (summary != NULL)
         g_string_append_printf (b, ": %s", summary);
       if (command != NULL)
         g_string_append_printf (b, "\n  Command: `%s`", command);
-      if (str (item, "mode") != NULL)
-        g_string_append_printf (b, " (mode: %s)", str (item, "mode"));
+      if (bkt_json_object_get_string (item, "mode") != NULL)
+        g_string_append_printf (b, " (mode: %s)", bkt_json_object_get_string (item, "mode"));
       g_string_append_c (b, '\n');
     }
   g_string_append (b, "\nFiles:");
@@ -143,7 +133,7 @@ edited_files (JsonArray *edits)
 
   for (guint k = 0; k < BKT_MANIFEST_N_KINDS; k++)
     for (guint i = 0; i < json_array_get_length (edits); i++)
-      if (g_strcmp0 (str (json_array_get_object_element (edits, i), "manifest"),
+      if (g_strcmp0 (bkt_json_object_get_string (json_array_get_object_element (edits, i), "manifest"),
                      bkt_manifest_kind_name (k)) == 0)
         {
           g_autofree char *p = g_strconcat ("manifests/", bkt_manifest_kind_file_name (k), NULL);
@@ -159,11 +149,11 @@ edit_from_op (BktOperation *op)
   JsonObject *d = bkt_operation_get_details (op);
   JsonObject *e = json_object_new ();
 
-  json_object_set_string_member (e, "manifest", str (d, "manifest"));
+  json_object_set_string_member (e, "manifest", bkt_json_object_get_string (d, "manifest"));
   json_object_set_string_member (e, "action", bkt_operation_get_action (op));
   if (json_object_has_member (d, "entry"))
     json_object_set_object_member (e, "entry", copy_object (json_object_get_object_member (d, "entry")));
-  set_opt_string (e, "key", str (d, "key"));
+  set_opt_string (e, "key", bkt_json_object_get_string (d, "key"));
   return e;
 }
 
@@ -206,9 +196,9 @@ add_proposal_ops (GPtrArray *ops, const BktPrTarget *target, JsonArray *items, J
   else if (json_array_get_length (items) == 1)
     {
       JsonObject *item = json_array_get_object_element (items, 0);
-      branch = bkt_git_branch_name (g_strcmp0 (str (item, "subsystem"), "gsettings") == 0 ? "gsetting"
-                                    : str (item, "subsystem"),
-                                    str (item, "action"), str (item, "name"),
+      branch = bkt_git_branch_name (g_strcmp0 (bkt_json_object_get_string (item, "subsystem"), "gsettings") == 0 ? "gsetting"
+                                    : bkt_json_object_get_string (item, "subsystem"),
+                                    bkt_json_object_get_string (item, "action"), bkt_json_object_get_string (item, "name"),
                                     g_get_real_time () / G_USEC_PER_SEC);
     }
   else
@@ -348,7 +338,7 @@ bkt_pr_plan_local_commit (BktPrQueue *queue, const gint64 *ids, guint n_ids,
   for (guint j = 0; j < n_ids; j++)
     {
       JsonObject *e = bkt_pr_queue_lookup (queue, ids[j]);
-      if (e == NULL || g_strcmp0 (str (e, "state"), "local") != 0)
+      if (e == NULL || g_strcmp0 (bkt_json_object_get_string (e, "state"), "local") != 0)
         return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
                             "no local change #%" G_GINT64_FORMAT " (see bkt local list)", ids[j]), NULL;
     }
@@ -399,7 +389,7 @@ bkt_pr_plan_retry (BktPrQueue *queue, const BktPrTarget *target_in, GError **err
       json_array_add_int_element (ids, json_object_get_int_member_with_default (e, "id", 0));
       add_proposal_ops (ops, &target, json_object_get_array_member (e, "items"),
                         json_object_get_array_member (e, "edits"), ids,
-                        str (e, "title"), str (e, "body"), str (e, "branch"));
+                        bkt_json_object_get_string (e, "title"), bkt_json_object_get_string (e, "body"), bkt_json_object_get_string (e, "branch"));
     }
   return bkt_plan_new ("pr-retry", ops, NULL);
 }
@@ -430,15 +420,15 @@ apply_edits (BktManifestKind kind, const char *display, GBytes *before, gboolean
     {
       JsonObject *e = json_array_get_object_element (edits, i);
 
-      if (g_strcmp0 (str (e, "manifest"), bkt_manifest_kind_name (kind)) != 0)
+      if (g_strcmp0 (bkt_json_object_get_string (e, "manifest"), bkt_manifest_kind_name (kind)) != 0)
         continue;
-      if (g_strcmp0 (str (e, "action"), "record") == 0 && json_object_has_member (e, "entry"))
+      if (g_strcmp0 (bkt_json_object_get_string (e, "action"), "record") == 0 && json_object_has_member (e, "entry"))
         {
           g_autoptr(JsonObject) entry = copy_object (json_object_get_object_member (e, "entry"));
           bkt_manifest_upsert (m, entry);
         }
-      else if (str (e, "key") != NULL)
-        bkt_manifest_remove (m, str (e, "key"));
+      else if (bkt_json_object_get_string (e, "key") != NULL)
+        bkt_manifest_remove (m, bkt_json_object_get_string (e, "key"));
     }
   bkt_manifest_sort (m);
   data = bkt_manifest_to_data (m, &len);
@@ -490,7 +480,7 @@ repo_for (JsonObject *details, GError **error)
 
   if (n != NULL && JSON_NODE_HOLDS_OBJECT (n))
     return bkt_repo_new_from_json (json_node_get_object (n), error);
-  return bkt_repo_discover (str (details, "repo_dir"), str (details, "cwd"), error);
+  return bkt_repo_discover (bkt_json_object_get_string (details, "repo_dir"), bkt_json_object_get_string (details, "cwd"), error);
 }
 
 static BktOperation *
@@ -533,10 +523,10 @@ bkt_pr_preview (BktPlan *plan, GError **error)
 
   out = json_object_new ();
   json_object_set_object_member (out, "repo", bkt_repo_to_json (repo));
-  json_object_set_string_member (out, "branch", str (details, "branch"));
+  json_object_set_string_member (out, "branch", bkt_json_object_get_string (details, "branch"));
   json_object_set_string_member (out, "base", bkt_repo_get_default_branch (repo));
-  json_object_set_string_member (out, "title", str (details, "title"));
-  json_object_set_string_member (out, "body", str (details, "body"));
+  json_object_set_string_member (out, "title", bkt_json_object_get_string (details, "title"));
+  json_object_set_string_member (out, "body", bkt_json_object_get_string (details, "body"));
   json_object_set_array_member (out, "files", copy_array (json_object_get_array_member (details, "files")));
   json_object_set_string_member (out, "diff", diff);
   return out;
@@ -639,9 +629,9 @@ bkt_pr_preflight_message (JsonObject *preflight)
       JsonObject *c = json_array_get_object_element (checks, i);
       if (json_object_get_boolean_member_with_default (c, "ok", FALSE))
         continue;
-      g_string_append_printf (s, "\n  ✗ %s: %s", str (c, "name"), str (c, "detail") ? str (c, "detail") : "");
-      if (str (c, "fix") != NULL)
-        g_string_append_printf (s, "\n    Fix: %s", str (c, "fix"));
+      g_string_append_printf (s, "\n  ✗ %s: %s", bkt_json_object_get_string (c, "name"), bkt_json_object_get_string (c, "detail") ? bkt_json_object_get_string (c, "detail") : "");
+      if (bkt_json_object_get_string (c, "fix") != NULL)
+        g_string_append_printf (s, "\n    Fix: %s", bkt_json_object_get_string (c, "fix"));
     }
   g_string_append (s, "\nUse --local to act and record without a PR (bkt local commit proposes it later), "
                       "or --skip-preflight to act anyway.");
@@ -663,9 +653,9 @@ queue_failure (BktPrQueue *queue, JsonObject *details, BktRepo *repo, const char
   gint64 id;
 
   json_object_set_string_member (entry, "state", "failed");
-  json_object_set_string_member (entry, "summary", str (details, "title"));
-  json_object_set_string_member (entry, "title", str (details, "title"));
-  json_object_set_string_member (entry, "body", str (details, "body"));
+  json_object_set_string_member (entry, "summary", bkt_json_object_get_string (details, "title"));
+  json_object_set_string_member (entry, "title", bkt_json_object_get_string (details, "title"));
+  json_object_set_string_member (entry, "body", bkt_json_object_get_string (details, "body"));
   json_object_set_array_member (entry, "items", copy_array (json_object_get_array_member (details, "items")));
   json_object_set_array_member (entry, "edits", copy_array (json_object_get_array_member (details, "edits")));
   if (repo != NULL)
@@ -702,7 +692,7 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
               JsonObject *pr, GCancellable *cancellable, GError **error)
 {
   JsonObject *details = bkt_operation_get_details (cp ? cp : open);
-  g_autofree char *branch = g_strdup (str (details, "branch"));
+  g_autofree char *branch = g_strdup (bkt_json_object_get_string (details, "branch"));
   g_autoptr(GError) failure = NULL;
   g_autoptr(GError) queue_error = NULL;
   g_autoptr(BktRepo) repo = NULL;
@@ -713,7 +703,7 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
   gint64 qid;
 
   json_object_set_string_member (pr, "branch", branch);
-  json_object_set_string_member (pr, "title", str (details, "title"));
+  json_object_set_string_member (pr, "title", bkt_json_object_get_string (details, "title"));
   repo = repo_for (details, &failure);
   if (repo == NULL)
     goto failed;
@@ -745,7 +735,7 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
           bkt_exec_context_op_done (ctx, open, NULL);
           return settle_queue (queue, details, error);
         }
-      message = g_strdup_printf ("%s\n\n%s", str (details, "title"), str (details, "body"));
+      message = g_strdup_printf ("%s\n\n%s", bkt_json_object_get_string (details, "title"), bkt_json_object_get_string (details, "body"));
       bkt_exec_context_progress (ctx, cp, 0.5, "pushing");
       {
         g_autofree char *used = NULL;
@@ -770,8 +760,8 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
     }
   bkt_exec_context_progress (ctx, open, 0.5, "requesting");
   url = bkt_forge_open_pull_request (bkt_repo_get_api_url (repo), bkt_repo_get_owner (repo),
-                                     bkt_repo_get_name (repo), token, str (details, "title"), branch,
-                                     str (details, "base"), str (details, "body"), cancellable, &failure);
+                                     bkt_repo_get_name (repo), token, bkt_json_object_get_string (details, "title"), branch,
+                                     bkt_json_object_get_string (details, "base"), bkt_json_object_get_string (details, "body"), cancellable, &failure);
   explicit_bzero (token, strlen (token));
   if (url == NULL)
     goto failed;

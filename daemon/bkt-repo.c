@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "bkt-json.h"
 #include "bkt-error.h"
 #include "bkt-repo.h"
 
@@ -79,24 +80,13 @@ load_object (const char *path, GError **error)
   return json_object_ref (json_node_get_object (root));
 }
 
-static const char *
-string_member (JsonObject *o, const char *member)
-{
-  JsonNode *n;
-
-  if (o == NULL || (n = json_object_get_member (o, member)) == NULL ||
-      json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
-
 static void
 take_repo_json (BktRepo *self, JsonObject *o)
 {
-  set_if_unset (&self->url, string_member (o, "url"));
-  set_if_unset (&self->owner, string_member (o, "owner"));
-  set_if_unset (&self->name, string_member (o, "name"));
-  set_if_unset (&self->default_branch, string_member (o, "default_branch"));
+  set_if_unset (&self->url, bkt_json_object_get_string (o, "url"));
+  set_if_unset (&self->owner, bkt_json_object_get_string (o, "owner"));
+  set_if_unset (&self->name, bkt_json_object_get_string (o, "name"));
+  set_if_unset (&self->default_branch, bkt_json_object_get_string (o, "default_branch"));
 }
 
 static gboolean
@@ -145,7 +135,7 @@ bkt_repo_discover (const char *repo_dir, const char *cwd, GError **error)
   config = load_object (config_path, &local_error);
   if (local_error != NULL)
     return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
-  configured = string_member (config, "repo");
+  configured = bkt_json_object_get_string (config, "repo");
 
   if (repo_dir != NULL)
     {
@@ -194,7 +184,7 @@ bkt_repo_discover (const char *repo_dir, const char *cwd, GError **error)
 
       if (local_error != NULL)
         return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
-      if (string_member (decl, "url") == NULL)
+      if (bkt_json_object_get_string (decl, "url") == NULL)
         return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
                             "no distribution repo found.  Fix: run bkt inside a checkout of it, pass "
                             "--repo DIR, set \"repo\" in %s, or declare the repo's \"url\" in %s",
@@ -214,9 +204,9 @@ bkt_repo_discover (const char *repo_dir, const char *cwd, GError **error)
     }
 
   /* config.json may name the forge repo for any source. */
-  set_if_unset (&self->owner, string_member (config, "owner"));
-  set_if_unset (&self->name, string_member (config, "name"));
-  set_if_unset (&self->api_url, string_member (config, "api_url"));
+  set_if_unset (&self->owner, bkt_json_object_get_string (config, "owner"));
+  set_if_unset (&self->name, bkt_json_object_get_string (config, "name"));
+  set_if_unset (&self->api_url, bkt_json_object_get_string (config, "api_url"));
   if (self->api_url == NULL)
     self->api_url = g_strdup (DEFAULT_API_URL);
   while (g_str_has_suffix (self->api_url, "/"))
@@ -229,9 +219,9 @@ bkt_repo_new_from_json (JsonObject *o, GError **error)
 {
   g_autoptr(BktRepo) self = g_object_new (BKT_TYPE_REPO, NULL);
 
-  self->path = g_strdup (string_member (o, "path"));
-  self->source = g_strdup (string_member (o, "source"));
-  self->api_url = g_strdup (string_member (o, "api_url"));
+  self->path = g_strdup (bkt_json_object_get_string (o, "path"));
+  self->source = g_strdup (bkt_json_object_get_string (o, "source"));
+  self->api_url = g_strdup (bkt_json_object_get_string (o, "api_url"));
   if (self->path == NULL || self->source == NULL || self->api_url == NULL)
     return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                                 "incomplete repo description"), NULL;
