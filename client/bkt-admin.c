@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "bkt-admin.h"
+#include "bkt-cmd.h"
 #include "bkt-error.h"
 #include "bkt-render.h"
 
@@ -13,7 +14,7 @@
  * daemon that does not answer within this is reported as unreachable. */
 #define OS_SECTION_TIMEOUT_MS 5000
 
-enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_DECLINED = 130 };
+enum { EXIT_DECLINED = 130 };  /* EXIT_OK, EXIT_FAILED, EXIT_USAGE: bkt-cmd.h */
 
 typedef struct {
   BktClient   *client;
@@ -30,13 +31,6 @@ typedef struct {
   gboolean     now;
   char        *transport;
 } Admin;
-
-static int
-fail (GError *error)
-{
-  g_printerr ("bkt: %s\n", error->message);
-  return bkt_error_exit_code (error);
-}
 
 /* ---- toolbox ------------------------------------------------------------------ */
 
@@ -98,29 +92,8 @@ parse (Admin *a, const char *usage, const char *summary, const GOptionEntry *ext
   g_option_context_add_main_entries (octx, common, NULL);
   if (extra != NULL)
     g_option_context_add_main_entries (octx, extra, NULL);
-  g_option_context_set_description (octx,
-    "Exit status: 0 ok, 1 operation failed, 2 usage error, 3 not authorised,\n"
-    "4 daemon unreachable, 5 invalid input, 6 busy, 130 declined or cancelled. See bkt(1).");
-  if (!g_option_context_parse (octx, argc, argv, &error))
-    {
-      g_printerr ("bkt: %s\nRun “%s --help” for usage.\n", error->message, (*argv)[0]);
-      *code = EXIT_USAGE;
-      return FALSE;
-    }
-  for (int i = 1; i < *argc; i++)
-    if (g_str_equal ((*argv)[i], "--"))
-      {
-        memmove (&(*argv)[i], &(*argv)[i + 1], sizeof (char *) * (*argc - i));
-        (*argc)--;
-        break;
-      }
-  if ((guint) (*argc - 1) < min_args || (guint) (*argc - 1) > max_args)
-    {
-      g_autofree char *help = g_option_context_get_help (octx, TRUE, NULL);
-      g_printerr ("%s", help);
-      *code = EXIT_USAGE;
-      return FALSE;
-    }
+  if (!bkt_cmd_parse_context (octx, argc, argv, min_args, max_args, code))
+    return FALSE;
   if (a->verbose)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
   bkt_client_set_wait (a->client, a->wait);

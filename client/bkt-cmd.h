@@ -52,6 +52,10 @@ typedef struct {
 
 /* Prints "bkt: MESSAGE" and returns the exit code for @error. */
 int       fail            (GError *error);
+/* Parse with @octx (its entries set): exit-status text, "--" handling and
+ * the positional argument count.  FALSE with the exit code in @code. */
+gboolean  bkt_cmd_parse_context (GOptionContext *octx, int *argc, char ***argv,
+                                 guint min_args, guint max_args, int *code);
 /* Parse @argv for one command; leaves positional arguments in @argv.
  * Returns FALSE (and the exit code in @code) on --help or a usage error. */
 gboolean  parse_command   (Ctx *ctx, const char *usage, const char *summary, const GOptionEntry *extra,

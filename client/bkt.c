@@ -73,30 +73,23 @@ parse_command (Ctx *ctx, const char *usage, const char *summary, const GOptionEn
   return parse_command_full (ctx, usage, summary, extra, FALSE, argc, argv, min_args, max_args, code);
 }
 
+/* The common part of every command's parsing: the exit-status text, the
+ * parse itself, the "--" GOption leaves in place (it has done its job:
+ * what follows was not parsed as options), and the argument count. */
 gboolean
-parse_command_full (Ctx *ctx, const char *usage, const char *summary, const GOptionEntry *extra,
-                    gboolean with_change_options, int *argc, char ***argv,
-                    guint min_args, guint max_args, int *code)
+bkt_cmd_parse_context (GOptionContext *octx, int *argc, char ***argv,
+                       guint min_args, guint max_args, int *code)
 {
-  g_autoptr(GOptionContext) octx = g_option_context_new (usage);
   g_autoptr(GError) error = NULL;
 
-  g_option_context_set_summary (octx, summary);
-  g_option_context_add_main_entries (octx, global_entries (&ctx->opt), NULL);
-  if (extra != NULL)
-    g_option_context_add_main_entries (octx, extra, NULL);
-  if (with_change_options)
-    g_option_context_add_main_entries (octx, change_entries (&ctx->opt), NULL);
   g_option_context_set_description (octx,
     "Exit status: 0 ok, 1 operation failed, 2 usage error, 3 not authorised,\n"
-    "4 daemon unreachable, 5 invalid input, 6 busy, 130 cancelled. See bkt(1).");
+    "4 daemon unreachable, 5 invalid input, 6 busy, 130 cancelled or declined. See bkt(1).");
   if (!g_option_context_parse (octx, argc, argv, &error))
     {
       *code = usage_error (octx, error->message);
       return FALSE;
     }
-  /* GOption leaves a "--" in place; it has done its job (what follows was
-   * not parsed as options), so drop it before counting arguments. */
   for (int i = 1; i < *argc; i++)
     if (g_str_equal ((*argv)[i], "--"))
       {
@@ -111,6 +104,23 @@ parse_command_full (Ctx *ctx, const char *usage, const char *summary, const GOpt
       *code = EXIT_USAGE;
       return FALSE;
     }
+  return TRUE;
+}
+
+gboolean
+parse_command_full (Ctx *ctx, const char *usage, const char *summary, const GOptionEntry *extra,
+                    gboolean with_change_options, int *argc, char ***argv,
+                    guint min_args, guint max_args, int *code)
+{
+  g_autoptr(GOptionContext) octx = g_option_context_new (usage);
+  g_option_context_set_summary (octx, summary);
+  g_option_context_add_main_entries (octx, global_entries (&ctx->opt), NULL);
+  if (extra != NULL)
+    g_option_context_add_main_entries (octx, extra, NULL);
+  if (with_change_options)
+    g_option_context_add_main_entries (octx, change_entries (&ctx->opt), NULL);
+  if (!bkt_cmd_parse_context (octx, argc, argv, min_args, max_args, code))
+    return FALSE;
   if (ctx->opt.verbose)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
   bkt_client_set_wait (ctx->client, ctx->opt.wait);
