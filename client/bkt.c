@@ -744,7 +744,28 @@ run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *argum
       g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
       g_variant_builder_add (&b, "{sv}", "force",
                              g_variant_new_boolean (json_object_get_boolean_member_with_default (req, "force", FALSE)));
-      if (g_str_equal (method, "FlatpakInstall"))
+      if (g_str_equal (method, "PackagesInstall") || g_str_equal (method, "PackagesUninstall"))
+        {
+          JsonArray *pkgs = json_object_get_array_member (req, "packages");
+          g_autoptr(GPtrArray) names = g_ptr_array_new ();
+
+          for (guint i = 0; pkgs != NULL && i < json_array_get_length (pkgs); i++)
+            g_ptr_array_add (names, (gpointer) json_array_get_string_element (pkgs, i));
+          g_ptr_array_add (names, NULL);
+          /* Rebuilt: PackagesUninstall takes "now" only. */
+          g_variant_builder_clear (&b);
+          g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+          g_variant_builder_add (&b, "{sv}", "now",
+                                 g_variant_new_boolean (json_object_get_boolean_member_with_default (req, "now", FALSE)));
+          if (g_str_equal (method, "PackagesInstall"))
+            g_variant_builder_add (&b, "{sv}", "force",
+                                   g_variant_new_boolean (json_object_get_boolean_member_with_default (req, "force",
+                                                                                                      FALSE)));
+          sreply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Admin", method,
+                                    g_variant_new ("(^asa{sv})", (char **) names->pdata, &b),
+                                    G_VARIANT_TYPE ("(o)"), &error);
+        }
+      else if (g_str_equal (method, "FlatpakInstall"))
         sreply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Admin", method,
                                   g_variant_new ("(ssa{sv})",
                                                  json_object_get_string_member_with_default (req, "remote", ""),

@@ -176,6 +176,14 @@ change_name (const char *subsystem, GVariant *arguments)
   g_variant_lookup (arguments, "schema", "&s", &schema);
   g_variant_lookup (arguments, "key", "&s", &key);
   g_variant_lookup (arguments, "path", "&s", &path);
+  /* dnf changes name their packages, in the order given. */
+  if (g_strcmp0 (subsystem, "dnf") == 0)
+    {
+      g_autofree const char **packages = NULL;
+
+      if (g_variant_lookup (arguments, "packages", "^a&s", &packages) && packages[0] != NULL)
+        return g_strjoinv (" ", (char **) packages);
+    }
   if (g_strcmp0 (subsystem, "gsettings") == 0 && schema != NULL)
     return g_strdup_printf ("%s%s%s %s", schema, path ? ":" : "", path ? path : "", key ? key : "");
   return g_strdup (id ? id : "change");
@@ -300,6 +308,22 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
 
   /* Removing what only the repo lists (this machine's manifests do not
    * have it): the repo's entry goes all the same. */
+  if (json_array_get_length (edits) == 0 && g_str_equal (action, "remove") && g_str_equal (subsystem, "dnf"))
+    {
+      g_autofree const char **packages = NULL;
+
+      /* One forget per package, in the repo's system-packages.json. */
+      if (g_variant_lookup (arguments, "packages", "^a&s", &packages))
+        for (guint i = 0; packages[i] != NULL; i++)
+          {
+            JsonObject *e = json_object_new ();
+
+            json_object_set_string_member (e, "manifest", bkt_manifest_kind_name (BKT_MANIFEST_SYSTEM_PACKAGES));
+            json_object_set_string_member (e, "action", "forget");
+            json_object_set_string_member (e, "key", packages[i]);
+            json_array_add_object_element (edits, e);
+          }
+    }
   if (json_array_get_length (edits) == 0 && (g_str_equal (action, "remove") || g_str_equal (action, "unset")))
     {
       JsonObject *e = json_object_new ();
