@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "bkt-containerfile.h"
 #include "bkt-error.h"
 #include "bkt-forge.h"
 #include "bkt-git.h"
@@ -469,6 +470,46 @@ apply_edits (BktManifestKind kind, const char *display, GBytes *before, gboolean
   return g_bytes_new_take (data, len);
 }
 
+/* When the PR changes the repo's system-packages.json and the repo has a
+ * Containerfile, its SYSTEM_PACKAGES section is regenerated in the same
+ * commit, so that the image built from the merged PR layers what the
+ * manifest says.  A Containerfile without that section is left alone; a
+ * malformed one fails the PR (with its line), which stays queued for
+ * `bkt pr retry` once the file is fixed. */
+static gboolean
+add_containerfile (BktGit *git, GHashTable *files, GString *diff, GError **error)
+{
+  GBytes *packages = g_hash_table_lookup (files, "manifests/system-packages.json");
+  g_autoptr(GBytes) before = NULL;
+  g_autoptr(GBytes) after = NULL;
+  g_autofree char *d = NULL;
+  gboolean exists = FALSE, changed = FALSE;
+  const char *pk, *cf;
+  gsize pk_len = 0, cf_len = 0, out_len = 0;
+  char *out;
+
+  if (packages == NULL)
+    return TRUE;
+  before = bkt_git_read_file (git, "Containerfile", &exists, error);
+  if (before == NULL)
+    return FALSE;
+  if (!exists)
+    return TRUE;
+  pk = g_bytes_get_data (packages, &pk_len);
+  cf = g_bytes_get_data (before, &cf_len);
+  out = bkt_containerfile_regenerate_packages ("Containerfile", cf ? cf : "", cf_len, pk ? pk : "", pk_len,
+                                               &changed, &out_len, error);
+  if (out == NULL)
+    return FALSE;
+  after = g_bytes_new_take (out, out_len);
+  if (!changed)
+    return TRUE;
+  d = bkt_git_unified_diff ("Containerfile", before, after);
+  g_string_append (diff, d);
+  g_hash_table_insert (files, g_strdup ("Containerfile"), g_steal_pointer (&after));
+  return TRUE;
+}
+
 /* Every edited file: path → new content, and the whole diff.  Files the
  * edits leave as they are (the repo already says so) are left out. */
 static GHashTable *
@@ -503,6 +544,8 @@ edited_contents (BktGit *git, JsonArray *edits, char **diff_out, GError **error)
       g_string_append (diff, d);
       g_hash_table_insert (files, g_steal_pointer (&path), g_steal_pointer (&after));
     }
+  if (!add_containerfile (git, files, diff, error))
+    return NULL;
   *diff_out = g_string_free (g_steal_pointer (&diff), FALSE);
   return g_steal_pointer (&files);
 }

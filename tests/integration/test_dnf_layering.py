@@ -65,6 +65,23 @@ def _setup_dir():
     return d
 
 
+def _remove_dir():
+    global _DIR
+    if _DIR is not None:
+        shutil.rmtree(_DIR, True)
+        _DIR = None
+
+
+def write_state(booted, staged):
+    with open(os.path.join(_DIR, 'state.json'), 'w') as f:
+        json.dump({'booted': booted, 'staged': staged, 'available': None}, f)
+
+
+def read_state():
+    with open(os.path.join(_DIR, 'state.json')) as f:
+        return json.load(f)
+
+
 def _env_kw():
     d = _setup_dir()
     return dict(polkit='real', flatpak=False,
@@ -80,7 +97,7 @@ class DnfLayering(EnvTestCase):
     def setUpClass(cls):
         cls.ENV_KW = _env_kw()
         super().setUpClass()
-        cls.write_state(booted=[], staged=None)
+        write_state(booted=[], staged=None)
         with open(os.path.join(cls.env.image_manifests_dir, 'system-packages.json'), 'w') as f:
             json.dump({'packages': ['bkt-fish'], 'groups': [], 'excluded': [], 'copr_repos': []}, f)
         bktenv.make_readable(cls.env.image_manifests_dir)
@@ -88,20 +105,15 @@ class DnfLayering(EnvTestCase):
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        global _DIR
-        if _DIR is not None:
-            shutil.rmtree(_DIR, True)
-            _DIR = None
+        _remove_dir()
 
     # helpers ----------------------------------------------------------------
-    @classmethod
-    def write_state(cls, booted, staged):
-        with open(os.path.join(_DIR, 'state.json'), 'w') as f:
-            json.dump({'booted': booted, 'staged': staged, 'available': None}, f)
+    @staticmethod
+    def write_state(booted, staged):
+        write_state(booted, staged)
 
     def state(self):
-        with open(os.path.join(_DIR, 'state.json')) as f:
-            return json.load(f)
+        return read_state()
 
     def rpm_ostree_runs(self):
         with open(os.path.join(_DIR, 'rpm-ostree.log')) as f:
@@ -251,6 +263,66 @@ class DnfLayering(EnvTestCase):
         self.assertNotEqual(rc, 0)
         self.assertIn('neither layered nor in the manifests', err)
         self.assertEqual(len(self.changes()), n + 1)
+
+
+class DnfPr(EnvTestCase):
+    """The PR of `bkt dnf install/remove`: the repo's system-packages.json and the SYSTEM_PACKAGES
+    section of its Containerfile, in one commit."""
+    ENV_KW = None
+
+    @classmethod
+    def setUpClass(cls):
+        import punenv
+        cls.ENV_KW = dict(_env_kw(), users=(ADMIN,))
+        super().setUpClass()
+        write_state(booted=[], staged=None)
+        try:
+            cls.forge = punenv.Forge()
+            cls.world = punenv.GitWorld(cls.env, ADMIN, cls.forge, os.path.join(SRC, 'tests', 'data', 'original'))
+        except BaseException:
+            cls.tearDownClass()
+            raise
+        w = cls.world
+        shutil.copy(os.path.join(SRC, 'tests', 'data', 'containerfile', 'Containerfile.in'),
+                    os.path.join(w.checkout, 'Containerfile'))
+        bktenv.chown_tree(w.checkout, ADMIN)
+        w.ugit('-C', w.checkout, 'add', 'Containerfile')
+        w.ugit('-C', w.checkout, 'commit', '-q', '-m', 'Containerfile')
+        w.ugit('-C', w.checkout, 'push', '-q', 'origin', 'main')
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, 'forge', None):
+            cls.forge.stop()
+        super().tearDownClass()
+        _remove_dir()
+
+    def test_install_pr_regenerates_containerfile(self):
+        w = self.world
+        rc, res, err = self.env.bkt_json(ADMIN, '--json', 'dnf', 'install', 'bkt-htop', 'bkt-hello',
+                                         cwd=w.checkout)
+        self.assertEqual(rc, 0, err)
+        pr = res['pr']
+        self.assertEqual(pr['state'], 'opened', pr)
+        self.assertTrue(pr['branch'].startswith('bkt/dnf-add-'), pr)
+        names = w.git(None, '--git-dir', w.bare_file, 'diff', '--name-only', 'main', pr['branch']).split()
+        self.assertEqual(sorted(names), ['Containerfile', 'manifests/system-packages.json'])
+        cf = w.show(w.bare_file, pr['branch'], 'Containerfile')
+        section = cf.split('# === SYSTEM_PACKAGES (managed by bkt) ===\n')[1].split('# === END SYSTEM_PACKAGES')[0]
+        self.assertIn('bkt-hello', section)
+        self.assertIn('bkt-htop', section)
+        self.assertNotIn('zsh', section)
+        # everything outside the section is the file's own
+        with open(os.path.join(SRC, 'tests', 'data', 'containerfile', 'Containerfile.in')) as f:
+            orig = f.read()
+        self.assertEqual(cf.split('# === SYSTEM_PACKAGES')[0], orig.split('# === SYSTEM_PACKAGES')[0])
+        self.assertEqual(cf.split('# === END SYSTEM_PACKAGES ===')[1], orig.split('# === END SYSTEM_PACKAGES ===')[1])
+        pkgs = json.loads(w.show(w.bare_file, pr['branch'], 'manifests/system-packages.json'))['packages']
+        self.assertEqual(sorted(pkgs), ['bkt-hello', 'bkt-htop'])
+        reqs = self.forge.take()
+        self.assertEqual(len(reqs), 1)
+        self.assertEqual(reqs[0]['body']['title'], 'feat(manifests): add dnf bkt-htop bkt-hello')
+        self.assertEqual(read_state()['staged'], ['bkt-hello', 'bkt-htop'])
 
 
 if __name__ == '__main__':
