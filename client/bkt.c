@@ -730,6 +730,18 @@ run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *argum
       g_print ("\n");
     }
 
+  /* ChangePlan has just checked with dnf that the packages exist (the one
+   * batched repoquery of the command): Change re-plans without asking
+   * again.  Only a usability check; names are validated every time. */
+  if (g_str_equal (subsystem, "dnf"))
+    {
+      GVariantDict d;
+      g_variant_dict_init (&d, args);
+      g_variant_dict_insert (&d, "force", "b", TRUE);
+      g_variant_unref (args);
+      args = g_variant_ref_sink (g_variant_dict_end (&d));
+    }
+
   /* Act first (system part through the system instance, as this user),
    * record after: the session only records what succeeded. */
   sysreq = json_object_get_member (plan, "system_request");

@@ -537,16 +537,6 @@ plan_has_scope (BktPlan *plan, BktScope scope)
   return FALSE;
 }
 
-static gboolean
-arguments_force (GVariant *arguments)
-{
-  gboolean force = FALSE;
-
-  if (arguments != NULL && g_variant_is_of_type (arguments, G_VARIANT_TYPE_VARDICT))
-    g_variant_lookup (arguments, "force", "b", &force);
-  return force;
-}
-
 /* The part of a session plan that only the system instance may do, as the
  * content the caller forwards (see docs/architecture.md). */
 static void
@@ -588,7 +578,11 @@ add_system_request (Request *r, JsonObject *plan_json)
       json_object_set_string_member (req, "method", method);
       json_object_set_array_member (req, "packages", names);
       json_object_set_boolean_member (req, "now", now);
-      json_object_set_boolean_member (req, "force", r->force || arguments_force (r->arguments));
+      /* The session has just made the one existence check (or was told
+       * not to): the system instance need not ask dnf again.  Not a
+       * safety check — rpm-ostree refuses unknown packages itself — and
+       * names are validated there all the same. */
+      json_object_set_boolean_member (req, "force", TRUE);
       json_object_set_object_member (plan_json, "system_request", req);
       return;
     }

@@ -146,6 +146,7 @@ bkt_dnf_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError **
   const char *rpm_ostree = bkt_packages_rpm_ostree ();
   const char *argv[] = { rpm_ostree, "status", "--json", NULL };
   g_autofree char *out = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   if (self->loaded)
     return TRUE;
@@ -157,12 +158,19 @@ bkt_dnf_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError **
       self->unavailable_reason = g_strdup_printf ("%s is not installed (not an rpm-ostree system)", rpm_ostree);
       return TRUE;
     }
-  out = run_argv (argv, cancellable, error);
-  if (out == NULL)
-    return FALSE;
-  self->booted = bkt_packages_parse_status (out, -1, &self->staged, error);
+  out = run_argv (argv, cancellable, &local_error);
+  if (out != NULL)
+    self->booted = bkt_packages_parse_status (out, -1, &self->staged, &local_error);
   if (self->booted == NULL)
-    return g_prefix_error (error, "rpm-ostree status: "), FALSE;
+    {
+      if (g_error_matches (local_error, BKT_ERROR, BKT_ERROR_CANCELLED))
+        return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
+      /* Like a missing rpm-ostree: one broken subsystem must not take
+       * status and apply of all the others down with it.  Plans carry the
+       * reason as a warning and changes are refused with it. */
+      self->unavailable_reason = g_strdup_printf ("rpm-ostree status failed: %s", local_error->message);
+      return TRUE;
+    }
   self->available = TRUE;
   return TRUE;
 }

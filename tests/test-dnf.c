@@ -337,6 +337,17 @@ test_unavailable (void)
   g_assert_false (json_object_get_boolean_member (st, "available"));
   g_assert_false (change (s, set, "add", add, FALSE, ops, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+
+  /* A failing status is no worse than a missing rpm-ostree. */
+  g_clear_object (&s);
+  g_ptr_array_set_size (warnings, 0);
+  g_setenv ("BKT_RPM_OSTREE", "/bin/false", TRUE);
+  s = loaded ();
+  g_assert_true (bkt_subsystem_plan_apply (s, set, ops, warnings, &error));
+  g_assert_cmpuint (ops->len, ==, 0);
+  g_assert_cmpuint (warnings->len, ==, 1);
+  g_assert_nonnull (strstr (g_ptr_array_index (warnings, 0), "rpm-ostree status failed"));
   g_setenv ("BKT_RPM_OSTREE", saved, TRUE);
 }
 

@@ -210,6 +210,8 @@ class DnfLayering(EnvTestCase):
         rc, out, err = self.env.bkt_run(ADMIN, 'dnf', 'install', '--local', 'bkt-htop', 'bkt-hello')
         self.assertEqual(rc, 0, err)
         self.assertIn('reboot required', out)
+        # ONE existence check (the session's; the system instance is told it was made).
+        self.assertEqual(len([r for r in self.dnf_runs() if 'bkt-htop bkt-hello' in r]), 1, self.dnf_runs())
         # ONE call, exact argv, in the order given.
         self.assertEqual(self.changes(), [['install', '--idempotent', '--', 'bkt-htop', 'bkt-hello']])
         self.assertEqual(self.state()['staged'], ['bkt-hello', 'bkt-htop'])
