@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "bkt-json.h"
 #include "bkt-admin.h"
 #include "bkt-cmd.h"
 #include "bkt-error.h"
@@ -131,14 +132,6 @@ confirmed (Admin *a, const char *what, int *code)
 
 /* ---- rendering ---------------------------------------------------------------------- */
 
-static const char *
-str (JsonObject *o, const char *member)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
-           ? json_node_get_string (n) : NULL;
-}
-
 static JsonObject *
 obj (JsonObject *o, const char *member)
 {
@@ -154,16 +147,16 @@ print_deployment (const char *label, JsonObject *e)
       g_print ("  %-9s none\n", label);
       return;
     }
-  g_print ("  %-9s %s%s%s%s\n", label, str (e, "image") ? str (e, "image") : "(unknown image)",
-           str (e, "transport") && g_strcmp0 (str (e, "transport"), "registry") != 0 ? " (" : "",
-           str (e, "transport") && g_strcmp0 (str (e, "transport"), "registry") != 0 ? str (e, "transport") : "",
-           str (e, "transport") && g_strcmp0 (str (e, "transport"), "registry") != 0 ? ")" : "");
-  if (str (e, "version"))
-    g_print ("  %-9s version %s\n", "", str (e, "version"));
-  if (str (e, "digest"))
-    g_print ("  %-9s digest %s\n", "", str (e, "digest"));
-  if (str (e, "timestamp"))
-    g_print ("  %-9s built %s\n", "", str (e, "timestamp"));
+  g_print ("  %-9s %s%s%s%s\n", label, bkt_json_object_get_string (e, "image") ? bkt_json_object_get_string (e, "image") : "(unknown image)",
+           bkt_json_object_get_string (e, "transport") && g_strcmp0 (bkt_json_object_get_string (e, "transport"), "registry") != 0 ? " (" : "",
+           bkt_json_object_get_string (e, "transport") && g_strcmp0 (bkt_json_object_get_string (e, "transport"), "registry") != 0 ? bkt_json_object_get_string (e, "transport") : "",
+           bkt_json_object_get_string (e, "transport") && g_strcmp0 (bkt_json_object_get_string (e, "transport"), "registry") != 0 ? ")" : "");
+  if (bkt_json_object_get_string (e, "version"))
+    g_print ("  %-9s version %s\n", "", bkt_json_object_get_string (e, "version"));
+  if (bkt_json_object_get_string (e, "digest"))
+    g_print ("  %-9s digest %s\n", "", bkt_json_object_get_string (e, "digest"));
+  if (bkt_json_object_get_string (e, "timestamp"))
+    g_print ("  %-9s built %s\n", "", bkt_json_object_get_string (e, "timestamp"));
 }
 
 static const char *
@@ -186,16 +179,16 @@ print_bootc_status (JsonObject *st)
   print_deployment ("booted", obj (st, "booted"));
   print_deployment ("staged", obj (st, "staged"));
   if (rollback != NULL)
-    g_print ("  %-9s available: %s%s%s%s\n", "rollback", str (rollback, "image") ? str (rollback, "image") : "?",
-             str (rollback, "version") ? " (version " : "", str (rollback, "version") ? str (rollback, "version") : "",
-             str (rollback, "version") ? ")" : "");
+    g_print ("  %-9s available: %s%s%s%s\n", "rollback", bkt_json_object_get_string (rollback, "image") ? bkt_json_object_get_string (rollback, "image") : "?",
+             bkt_json_object_get_string (rollback, "version") ? " (version " : "", bkt_json_object_get_string (rollback, "version") ? bkt_json_object_get_string (rollback, "version") : "",
+             bkt_json_object_get_string (rollback, "version") ? ")" : "");
   else
     g_print ("  %-9s none\n", "rollback");
   if (json_object_get_boolean_member_with_default (st, "rollback_queued", FALSE))
     g_print ("  %-9s the rollback image boots next\n", "queued");
   if (obj (st, "cached_update") != NULL)
-    g_print ("  %-9s update available: version %s\n", "", str (obj (st, "cached_update"), "version") ?
-             str (obj (st, "cached_update"), "version") : "?");
+    g_print ("  %-9s update available: version %s\n", "", bkt_json_object_get_string (obj (st, "cached_update"), "version") ?
+             bkt_json_object_get_string (obj (st, "cached_update"), "version") : "?");
   if (next != NULL)
     g_print ("  %-9s %s\n", "next", next);
 }
@@ -249,9 +242,9 @@ bkt_admin_print_os_section (JsonObject *os)
   g_print ("\nOS image (bootc):\n");
   if (!json_object_get_boolean_member_with_default (os, "available", FALSE))
     {
-      g_print ("  %s%s%s%s\n", str (os, "reason") ? str (os, "reason") : "not available",
-               str (os, "detail") ? " (" : "", str (os, "detail") ? str (os, "detail") : "",
-               str (os, "detail") ? ")" : "");
+      g_print ("  %s%s%s%s\n", bkt_json_object_get_string (os, "reason") ? bkt_json_object_get_string (os, "reason") : "not available",
+               bkt_json_object_get_string (os, "detail") ? " (" : "", bkt_json_object_get_string (os, "detail") ? bkt_json_object_get_string (os, "detail") : "",
+               bkt_json_object_get_string (os, "detail") ? ")" : "");
       return;
     }
   print_bootc_status (obj (os, "bootc"));
@@ -357,7 +350,7 @@ run_transaction (Admin *a, const char *method, GVariant *params)
     }
   else if (ok && result != NULL)
     {
-      const char *output = str (result, "output");
+      const char *output = bkt_json_object_get_string (result, "output");
       JsonObject *st = obj (result, "status");
 
       if (output != NULL && *g_strstrip ((char *) output) != '\0')
@@ -554,16 +547,16 @@ systemctl_status (Admin *a, int argc, char **argv)
   for (guint i = 0; units != NULL && i < json_array_get_length (units); i++)
     {
       JsonObject *u = json_array_get_object_element (units, i);
-      const char *failure = str (u, "failure");
+      const char *failure = bkt_json_object_get_string (u, "failure");
 
-      g_print ("%s%s%s\n", str (u, "unit"), str (u, "description") ? " - " : "",
-               str (u, "description") ? str (u, "description") : "");
-      g_print ("     Loaded: %s%s%s%s\n", str (u, "load_state") ? str (u, "load_state") : "?",
-               str (u, "unit_file_state") && *str (u, "unit_file_state") ? " (" : "",
-               str (u, "unit_file_state") && *str (u, "unit_file_state") ? str (u, "unit_file_state") : "",
-               str (u, "unit_file_state") && *str (u, "unit_file_state") ? ")" : "");
-      g_print ("     Active: %s (%s)\n", str (u, "active_state") ? str (u, "active_state") : "?",
-               str (u, "sub_state") ? str (u, "sub_state") : "?");
+      g_print ("%s%s%s\n", bkt_json_object_get_string (u, "unit"), bkt_json_object_get_string (u, "description") ? " - " : "",
+               bkt_json_object_get_string (u, "description") ? bkt_json_object_get_string (u, "description") : "");
+      g_print ("     Loaded: %s%s%s%s\n", bkt_json_object_get_string (u, "load_state") ? bkt_json_object_get_string (u, "load_state") : "?",
+               bkt_json_object_get_string (u, "unit_file_state") && *bkt_json_object_get_string (u, "unit_file_state") ? " (" : "",
+               bkt_json_object_get_string (u, "unit_file_state") && *bkt_json_object_get_string (u, "unit_file_state") ? bkt_json_object_get_string (u, "unit_file_state") : "",
+               bkt_json_object_get_string (u, "unit_file_state") && *bkt_json_object_get_string (u, "unit_file_state") ? ")" : "");
+      g_print ("     Active: %s (%s)\n", bkt_json_object_get_string (u, "active_state") ? bkt_json_object_get_string (u, "active_state") : "?",
+               bkt_json_object_get_string (u, "sub_state") ? bkt_json_object_get_string (u, "sub_state") : "?");
       if (failure != NULL)
         g_print ("    Failure: %s\n", failure);
     }

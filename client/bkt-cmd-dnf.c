@@ -334,17 +334,115 @@ dnf_diff (Ctx *ctx)
   return EXIT_OK;
 }
 
+/* `bkt dnf list` without arguments: the tracked packages and their state,
+ * from the session instance's status of subsystem dnf. */
+static int
+dnf_list (Ctx *ctx)
+{
+  g_autoptr(JsonObject) status = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *s;
+  JsonArray *entries, *untracked;
+
+  status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
+                                 g_variant_new ("(@a{sv})", session_options (ctx, "dnf")), &error);
+  if (status == NULL)
+    return fail (error);
+  s = json_object_get_object_member (json_object_get_object_member (status, "subsystems"), "dnf");
+  if (s == NULL)
+    return EXIT_OK;
+  if (ctx->opt.json)
+    {
+      bkt_render_print_object (s);
+      return EXIT_OK;
+    }
+  if (!json_object_get_boolean_member_with_default (s, "available", FALSE))
+    g_print ("Layered packages cannot be read: %s\n", json_object_get_string_member_with_default (s, "reason", "?"));
+  entries = json_object_get_array_member (s, "entries");
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *e = json_array_get_object_element (entries, i);
+      g_print ("%-40s %s\n", json_object_get_string_member_with_default (e, "name", "?"),
+               json_object_get_string_member_with_default (e, "state", "?"));
+    }
+  untracked = json_object_get_array_member (s, "untracked");
+  for (guint i = 0; untracked != NULL && i < json_array_get_length (untracked); i++)
+    g_print ("%-40s layered, untracked (run `bkt dnf capture`)\n",
+             json_object_get_string_member_with_default (json_array_get_object_element (untracked, i), "name", "?"));
+  if (json_object_get_boolean_member_with_default (s, "reboot_required", FALSE))
+    g_print ("A staged deployment is pending: reboot to apply it.\n");
+  return EXIT_OK;
+}
+
+/* install/remove: punned changes like `bkt flatpak add` (act through
+ * bktd --system, record, open the PR). */
+static int
+dnf_change (Ctx *ctx, gboolean install, int argc, char **argv)
+{
+  const GOptionEntry install_entries[] = {
+    { "now", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.now, "Apply live (rpm-ostree --apply-live) instead of at the next boot", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.force, "Skip checking that the packages exist in the enabled repositories", NULL },
+    { NULL }
+  };
+  const GOptionEntry remove_entries[] = {
+    { "now", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.now, "Apply live (rpm-ostree --apply-live) instead of at the next boot", NULL },
+    { NULL }
+  };
+  GVariantBuilder b;
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  int code;
+
+  if (!parse_command_full (ctx, install ? "PKG… - layer RPM packages with rpm-ostree and record them"
+                                        : "PKG… - remove layered RPM packages and forget them",
+                           NULL, install ? install_entries : remove_entries, TRUE, &argc, &argv, 1, G_MAXUINT,
+                           &code))
+    return code;
+  for (int i = 1; i < argc; i++)
+    g_ptr_array_add (names, argv[i]);
+  g_ptr_array_add (names, NULL);
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "packages", g_variant_new_strv ((const char * const *) names->pdata, -1));
+  g_variant_builder_add (&b, "{sv}", "now", g_variant_new_boolean (ctx->opt.now));
+  g_variant_builder_add (&b, "{sv}", "force", g_variant_new_boolean (ctx->opt.force));
+  return run_change (ctx, "dnf", install ? "add" : "remove", g_variant_builder_end (&b));
+}
+
 int
 bkt_cmd_dnf (Ctx *ctx, int argc, char **argv)
 {
   const char *sub = argc > 1 ? argv[1] : NULL;
+  int code;
 
   if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
     {
       g_print ("Usage: bkt dnf COMMAND\n\n"
+               "  install PKG… [--now] [--force]              layer packages (rpm-ostree), record them, open the PR\n"
+               "  remove PKG… [--now]                         remove layered packages, forget them, open the PR\n"
+               "  sync                                        layer what system-packages.json lists (apply --only dnf)\n"
+               "  capture                                     record layered packages missing from the manifest\n"
+               "  list                                        tracked packages and their state\n"
                "  search|info|provides|list|repoquery ARGS…   the host's dnf5 (else dnf) with ARGS as given\n"
                "  diff [--json] [-m DIR]                      system-packages.json against rpm-ostree's layered packages\n");
       return sub == NULL ? EXIT_USAGE : EXIT_OK;
+    }
+  if (g_str_equal (sub, "install") || g_str_equal (sub, "remove"))
+    return dnf_change (ctx, g_str_equal (sub, "install"), argc - 1, argv + 1);
+  if (g_str_equal (sub, "sync") || g_str_equal (sub, "capture") ||
+      (g_str_equal (sub, "list") && ctx->typed_args != NULL && ctx->typed_args[0] != NULL &&
+       ctx->typed_args[1] == NULL))
+    {
+      argc--;
+      argv++;
+      if (!parse_command (ctx, g_str_equal (sub, "sync") ? "- layer what the package manifest lists"
+                               : g_str_equal (sub, "capture") ? "- record layered packages"
+                               : "- tracked packages and their state",
+                          NULL, NULL, &argc, &argv, 0, 0, &code))
+        return code;
+      if (g_str_equal (sub, "sync"))
+        return run_apply (ctx, "dnf");
+      if (g_str_equal (sub, "capture"))
+        return run_capture (ctx, "dnf");
+      return dnf_list (ctx);
     }
   if (g_strv_contains (query_verbs, sub))
     {
@@ -355,8 +453,6 @@ bkt_cmd_dnf (Ctx *ctx, int argc, char **argv)
     }
   if (g_str_equal (sub, "diff"))
     {
-      int code;
-
       argc--;
       argv++;
       if (!parse_command (ctx, "- system-packages.json against the packages layered with rpm-ostree", NULL, NULL,
@@ -364,7 +460,7 @@ bkt_cmd_dnf (Ctx *ctx, int argc, char **argv)
         return code;
       return dnf_diff (ctx);
     }
-  g_printerr ("bkt: unknown dnf command “%s”: bkt dnf runs search, info, provides, list, "
-              "repoquery and diff (see bkt dnf --help)\n", sub);
+  g_printerr ("bkt: unknown dnf command “%s”: bkt dnf runs install, remove, sync, capture, list, "
+              "search, info, provides, repoquery and diff (see bkt dnf --help)\n", sub);
   return EXIT_USAGE;
 }

@@ -32,6 +32,7 @@ typedef struct {
   char     *path;
   char     *host;
   gboolean  disabled;
+  gboolean  now;
   /* punning (mutating commands, local commit, pr retry) */
   gboolean  local;
   gboolean  pr_only;

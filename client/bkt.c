@@ -730,6 +730,18 @@ run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *argum
       g_print ("\n");
     }
 
+  /* ChangePlan has just checked with dnf that the packages exist (the one
+   * batched repoquery of the command): Change re-plans without asking
+   * again.  Only a usability check; names are validated every time. */
+  if (g_str_equal (subsystem, "dnf"))
+    {
+      GVariantDict d;
+      g_variant_dict_init (&d, args);
+      g_variant_dict_insert (&d, "force", "b", TRUE);
+      g_variant_unref (args);
+      args = g_variant_ref_sink (g_variant_dict_end (&d));
+    }
+
   /* Act first (system part through the system instance, as this user),
    * record after: the session only records what succeeded. */
   sysreq = json_object_get_member (plan, "system_request");
@@ -744,7 +756,28 @@ run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *argum
       g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
       g_variant_builder_add (&b, "{sv}", "force",
                              g_variant_new_boolean (json_object_get_boolean_member_with_default (req, "force", FALSE)));
-      if (g_str_equal (method, "FlatpakInstall"))
+      if (g_str_equal (method, "PackagesInstall") || g_str_equal (method, "PackagesUninstall"))
+        {
+          JsonArray *pkgs = json_object_get_array_member (req, "packages");
+          g_autoptr(GPtrArray) names = g_ptr_array_new ();
+
+          for (guint i = 0; pkgs != NULL && i < json_array_get_length (pkgs); i++)
+            g_ptr_array_add (names, (gpointer) json_array_get_string_element (pkgs, i));
+          g_ptr_array_add (names, NULL);
+          /* Rebuilt: PackagesUninstall takes "now" only. */
+          g_variant_builder_clear (&b);
+          g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+          g_variant_builder_add (&b, "{sv}", "now",
+                                 g_variant_new_boolean (json_object_get_boolean_member_with_default (req, "now", FALSE)));
+          if (g_str_equal (method, "PackagesInstall"))
+            g_variant_builder_add (&b, "{sv}", "force",
+                                   g_variant_new_boolean (json_object_get_boolean_member_with_default (req, "force",
+                                                                                                      FALSE)));
+          sreply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Admin", method,
+                                    g_variant_new ("(^asa{sv})", (char **) names->pdata, &b),
+                                    G_VARIANT_TYPE ("(o)"), &error);
+        }
+      else if (g_str_equal (method, "FlatpakInstall"))
         sreply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Admin", method,
                                   g_variant_new ("(ssa{sv})",
                                                  json_object_get_string_member_with_default (req, "remote", ""),

@@ -489,6 +489,41 @@ bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **erro
   return g_steal_pointer (&bodies);
 }
 
+char *
+bkt_containerfile_regenerate_packages (const char *display_name, const char *data, gsize length,
+                                       const char *packages_json, gsize packages_length,
+                                       gboolean *out_changed, gsize *out_length, GError **error)
+{
+  g_autoptr(BktManifest) pkgs = NULL;
+  g_autoptr(GHashTable) bodies = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_auto(GStrv) packages = NULL, groups = NULL, changed = NULL;
+  JsonObject *root = NULL;
+  char *out;
+
+  pkgs = bkt_manifest_load_data (BKT_MANIFEST_SYSTEM_PACKAGES, "manifests/system-packages.json",
+                                 packages_json, (gssize) packages_length, error);
+  if (pkgs == NULL)
+    return NULL;
+  if (bkt_manifest_get_doc (pkgs) != NULL)
+    {
+      JsonNode *r = bkt_json_doc_get_root (bkt_manifest_get_doc (pkgs));
+      root = r != NULL && JSON_NODE_HOLDS_OBJECT (r) ? json_node_get_object (r) : NULL;
+    }
+  packages = string_list (root, "packages", "manifests/system-packages.json", error);
+  if (packages == NULL)
+    return NULL;
+  groups = string_list (root, "groups", "manifests/system-packages.json", error);
+  if (groups == NULL)
+    return NULL;
+  g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_SYSTEM_PACKAGES,
+                       bkt_containerfile_render_packages ((const char *const *) packages,
+                                                          (const char *const *) groups));
+  out = bkt_containerfile_regenerate (display_name, data, length, bodies, &changed, out_length, error);
+  if (out != NULL && out_changed != NULL)
+    *out_changed = changed[0] != NULL;
+  return out;
+}
+
 gboolean
 bkt_containerfile_sync_file (const char *path, const char *manifest_dir, gboolean check,
                              char ***out_changed, GError **error)

@@ -70,6 +70,15 @@ G_BEGIN_DECLS
  * invalid one (or an invalid copr_repos entry) is an error. */
 GHashTable *bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **error);
 
+/* @data (a Containerfile) with its SYSTEM_PACKAGES section regenerated
+ * from @packages_json, the text of a system-packages.json (packages and
+ * groups; COPR and shim sections are left alone).  For the PR of a
+ * `bkt dnf install/remove`, which edits the repo's manifest in memory.
+ * @out_changed: whether the section's body differed. */
+char *bkt_containerfile_regenerate_packages (const char *display_name, const char *data, gsize length,
+                                             const char *packages_json, gsize packages_length,
+                                             gboolean *out_changed, gsize *out_length, GError **error);
+
 /* Regenerate the file at @path in place (atomically, only if it changed).
  * @check: change nothing, but fail with BKT_ERROR_FAILED naming the
  * sections that are out of date.  @out_changed as for regenerate(). */

@@ -8,6 +8,7 @@
 #include "bkt-dbus-generated.h"
 #include "bkt-error.h"
 #include "bkt-git.h"
+#include "bkt-packages.h"
 #include "bkt-pr.h"
 #include "bkt-systemd.h"
 #include "bkt-transaction.h"
@@ -47,6 +48,8 @@ typedef enum {
   REQ_CHANGE,
   REQ_FLATPAK_INSTALL,
   REQ_FLATPAK_UNINSTALL,
+  REQ_PACKAGES_INSTALL,
+  REQ_PACKAGES_UNINSTALL,
   REQ_LOCAL_LIST,
   REQ_LOCAL_COMMIT,
   REQ_PR_RETRY,
@@ -78,6 +81,8 @@ static const RequestInfo request_info[] = {
   [REQ_CHANGE]            = { "Change",           NULL,              "change" },
   [REQ_FLATPAK_INSTALL]   = { "FlatpakInstall",   "org.bkt.flatpak", "flatpak-install" },
   [REQ_FLATPAK_UNINSTALL] = { "FlatpakUninstall", "org.bkt.flatpak", "flatpak-uninstall" },
+  [REQ_PACKAGES_INSTALL]  = { "PackagesInstall",  "org.bkt.packages", "packages-install" },
+  [REQ_PACKAGES_UNINSTALL] = { "PackagesUninstall", "org.bkt.packages", "packages-uninstall" },
   [REQ_LOCAL_LIST]        = { "LocalList",        NULL,              NULL },
   [REQ_LOCAL_COMMIT]      = { "LocalCommit",      NULL,              "local-commit" },
   [REQ_PR_RETRY]          = { "PrRetry",          NULL,              "pr-retry" },
@@ -121,6 +126,7 @@ typedef struct {
   JsonObject            *queue;       /* LocalList */
   GStrv                  details;     /* polkit details (admin), instead of target */
   GStrv                  units;       /* SystemctlStatus */
+  gboolean               packages_authorized; /* Apply with packages: org.bkt.packages asked too */
   /* results of the worker */
   BktManifestSet        *manifests;
   BktEngine             *engine;
@@ -480,6 +486,16 @@ compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
           r->plan = bkt_plan_filter_scope (full, BKT_SCOPE_SYSTEM);
       }
       break;
+    case REQ_PACKAGES_INSTALL:
+    case REQ_PACKAGES_UNINSTALL:
+      {
+        g_autoptr(BktPlan) full = bkt_engine_plan_change (r->engine, r->manifests, "dnf",
+                                                          r->action, r->arguments, c, &error);
+        /* As for flatpaks: root layers, the session records. */
+        if (full != NULL)
+          r->plan = bkt_plan_filter_scope (full, BKT_SCOPE_SYSTEM);
+      }
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -536,6 +552,38 @@ add_system_request (Request *r, JsonObject *plan_json)
     {
       g_autofree char *content = bkt_manifest_set_to_system_content (r->manifests);
       json_object_set_string_member (plan_json, "system_request", content);
+      return;
+    }
+
+  /* A dnf change: all its system operations as ONE Admin call (one
+   * polkit check, one batched rpm-ostree run). */
+  if (g_strcmp0 (r->subsystem, "dnf") == 0)
+    {
+      JsonObject *req = json_object_new ();
+      JsonArray *names = json_array_new ();
+      gboolean now = FALSE;
+      const char *method = NULL;
+
+      for (guint i = 0; i < bkt_plan_get_n_operations (r->plan); i++)
+        {
+          BktOperation *op = bkt_plan_get_operation (r->plan, i);
+
+          if (bkt_operation_get_scope (op) != BKT_SCOPE_SYSTEM || !g_str_equal (bkt_operation_get_subsystem (op), "dnf")
+              || bkt_operation_get_effect (op) == BKT_EFFECT_MANIFEST)
+            continue;
+          method = g_str_equal (bkt_operation_get_action (op), "install") ? "PackagesInstall" : "PackagesUninstall";
+          now |= bkt_operation_get_effect (op) == BKT_EFFECT_LIVE;
+          json_array_add_string_element (names, bkt_operation_get_detail_string (op, "name"));
+        }
+      json_object_set_string_member (req, "method", method);
+      json_object_set_array_member (req, "packages", names);
+      json_object_set_boolean_member (req, "now", now);
+      /* The session has just made the one existence check (or was told
+       * not to): the system instance need not ask dnf again.  Not a
+       * safety check — rpm-ostree refuses unknown packages itself — and
+       * names are validated there all the same. */
+      json_object_set_boolean_member (req, "force", TRUE);
+      json_object_set_object_member (plan_json, "system_request", req);
       return;
     }
 
@@ -752,6 +800,29 @@ start_compute (Request *r)
   g_object_unref (task);
 }
 
+/* Whether Apply content declares layered packages ("system-packages" with
+ * a non-empty list).  Content that does not parse declares none here; the
+ * worker reports it properly. */
+static gboolean
+content_has_packages (const char *content)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root, *member;
+  JsonObject *doc;
+
+  if (content == NULL || !json_parser_load_from_data (parser, content, -1, NULL))
+    return FALSE;
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return FALSE;
+  member = json_object_get_member (json_node_get_object (root), "system-packages");
+  if (member == NULL || !JSON_NODE_HOLDS_OBJECT (member))
+    return FALSE;
+  doc = json_node_get_object (member);
+  member = json_object_get_member (doc, "packages");
+  return member != NULL && JSON_NODE_HOLDS_ARRAY (member) && json_array_get_length (json_node_get_array (member)) > 0;
+}
+
 static void
 auth_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -767,6 +838,17 @@ auth_done (GObject *source, GAsyncResult *res, gpointer user_data)
       bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
       request_free (r);
       call_end (self);
+      g_object_unref (self);
+      return;
+    }
+  /* Layering packages is org.bkt.packages whichever method asks for it:
+   * an Apply whose content declares packages needs both actions. */
+  if (r->kind == REQ_APPLY && !r->packages_authorized && content_has_packages (r->content))
+    {
+      const char *details[] = { "org.bkt.target", "system-packages", NULL };
+
+      r->packages_authorized = TRUE;
+      bkt_auth_check_async (self->auth, r->invocation, "org.bkt.packages", details, NULL, auth_done, r);
       g_object_unref (self);
       return;
     }
@@ -943,6 +1025,8 @@ handle_admin_flatpak (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *
   r->subsystem = g_strdup ("flatpak");
   r->action = g_strdup (kind == REQ_FLATPAK_INSTALL ? "add" : "remove");
   r->target = g_strdup_printf ("flatpak:%s", id);
+  /* Only flatpak is read: an app install must not depend on rpm-ostree. */
+  r->only = g_strsplit ("flatpak", ",", -1);
   g_variant_builder_init (&args, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&args, "{sv}", "id", g_variant_new_string (id));
   g_variant_builder_add (&args, "{sv}", "scope", g_variant_new_string ("system"));
@@ -969,6 +1053,74 @@ handle_flatpak_uninstall (BktDBusAdmin *a, GDBusMethodInvocation *inv, const cha
                           GVariant *options, BktDaemon *self)
 {
   return handle_admin_flatpak (self, REQ_FLATPAK_UNINSTALL, inv, NULL, id, options);
+}
+
+static gboolean
+handle_admin_packages (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv,
+                       const char * const *packages, GVariant *options)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) none = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
+  g_autofree char *joined = NULL;
+  GVariantBuilder args;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+  gboolean now = FALSE, force = FALSE;
+  Request *r;
+
+  /* Names and options checked before polkit and before any process. */
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    {
+      gboolean *dest = g_str_equal (key, "now") ? &now : g_str_equal (key, "force") ? &force : NULL;
+
+      if (dest == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN)
+          || (dest == &force && kind == REQ_PACKAGES_UNINSTALL))
+        {
+          error = g_error_new (BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "unknown option “%s” of type %s", key,
+                               g_variant_get_type_string (value));
+          /* Leaving g_variant_iter_loop() early: the value is ours to drop. */
+          g_variant_unref (value);
+          break;
+        }
+      *dest = g_variant_get_boolean (value);
+    }
+  if (error == NULL)
+    bkt_packages_check_names (packages, &error);
+  if (error != NULL)
+    {
+      bkt_error_return (inv, g_steal_pointer (&error));
+      return TRUE;
+    }
+
+  r = g_new0 (Request, 1);
+  r->subsystem = g_strdup ("dnf");
+  r->action = g_strdup (kind == REQ_PACKAGES_INSTALL ? "add" : "remove");
+  joined = g_strjoinv (" ", (char **) packages);
+  r->target = g_strdup_printf ("packages: %s", joined);
+  /* Only dnf is read: a package change has no business with flatpak. */
+  r->only = g_strsplit ("dnf", ",", -1);
+  g_variant_builder_init (&args, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&args, "{sv}", "packages", g_variant_new_strv (packages, -1));
+  g_variant_builder_add (&args, "{sv}", "now", g_variant_new_boolean (now));
+  g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
+  r->arguments = g_variant_ref_sink (g_variant_builder_end (&args));
+  return dispatch (self, kind, inv, none, r);
+}
+
+static gboolean
+handle_packages_install (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char * const *packages,
+                         GVariant *options, BktDaemon *self)
+{
+  return handle_admin_packages (self, REQ_PACKAGES_INSTALL, inv, packages, options);
+}
+
+static gboolean
+handle_packages_uninstall (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char * const *packages,
+                           GVariant *options, BktDaemon *self)
+{
+  return handle_admin_packages (self, REQ_PACKAGES_UNINSTALL, inv, packages, options);
 }
 
 /* ---- admin: bootc and systemd ---------------------------------------------- */
@@ -1157,6 +1309,8 @@ bkt_daemon_new (BktInstance instance, guint idle_timeout)
       self->admin = bkt_dbus_admin_skeleton_new ();
       g_signal_connect (self->admin, "handle-flatpak-install", G_CALLBACK (handle_flatpak_install), self);
       g_signal_connect (self->admin, "handle-flatpak-uninstall", G_CALLBACK (handle_flatpak_uninstall), self);
+      g_signal_connect (self->admin, "handle-packages-install", G_CALLBACK (handle_packages_install), self);
+      g_signal_connect (self->admin, "handle-packages-uninstall", G_CALLBACK (handle_packages_uninstall), self);
       g_signal_connect (self->admin, "handle-bootc-status", G_CALLBACK (handle_bootc_status), self);
       g_signal_connect (self->admin, "handle-bootc-upgrade", G_CALLBACK (handle_bootc_upgrade), self);
       g_signal_connect (self->admin, "handle-bootc-rollback", G_CALLBACK (handle_bootc_rollback), self);

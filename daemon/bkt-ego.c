@@ -5,6 +5,7 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
+#include "bkt-json.h"
 #include "bkt-ego.h"
 #include "bkt-error.h"
 
@@ -92,14 +93,6 @@ get (const char *url, gsize max, guint *out_status, GCancellable *cancellable, G
   return g_steal_pointer (&body);
 }
 
-static const char *
-member_string (JsonObject *o, const char *name)
-{
-  JsonNode *n = json_object_get_member (o, name);
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
-         ? json_node_get_string (n) : NULL;
-}
-
 static char *
 member_scalar (JsonObject *o, const char *name)
 {
@@ -159,13 +152,13 @@ bkt_ego_lookup (const char *uuid, const char *shell_major, GCancellable *cancell
     return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s: not the expected JSON object%s%s", url,
                         local_error ? ": " : "", local_error ? local_error->message : ""), NULL;
   o = json_node_get_object (root);
-  if (g_strcmp0 (member_string (o, "uuid"), uuid) != 0)
+  if (g_strcmp0 (bkt_json_object_get_string (o, "uuid"), uuid) != 0)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s: the server describes “%s”, not “%s”", url,
-                        member_string (o, "uuid") ? member_string (o, "uuid") : "nothing", uuid), NULL;
+                        bkt_json_object_get_string (o, "uuid") ? bkt_json_object_get_string (o, "uuid") : "nothing", uuid), NULL;
   info->uuid = g_strdup (uuid);
-  info->name = g_strdup (member_string (o, "name"));
+  info->name = g_strdup (bkt_json_object_get_string (o, "name"));
   info->version = member_scalar (o, "version");
-  download = member_string (o, "download_url");
+  download = bkt_json_object_get_string (o, "download_url");
 
   map = json_object_get_member (o, "shell_version_map");
   if (map != NULL && JSON_NODE_HOLDS_OBJECT (map))

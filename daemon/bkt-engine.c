@@ -3,6 +3,7 @@
 
 #include "bkt-engine.h"
 #include "bkt-error.h"
+#include "bkt-dnf.h"
 #include "bkt-flatpak.h"
 #include "bkt-extensions.h"
 #include "bkt-gsettings.h"
@@ -21,8 +22,9 @@ G_DEFINE_TYPE (BktEngine, bkt_engine, G_TYPE_OBJECT)
 /* Execution order matters: shims first (cheap, and what a toolbox session
  * started meanwhile finds), settings before extensions (an extension reads
  * its settings when enabled) and before apps (an app's first start may
- * read them).  dnf slots in last. */
-static const char * const subsystem_names[] = { "shim", "gsettings", "extension", "flatpak", NULL };
+ * read them).  Layered packages last: the slowest, and they only take
+ * effect at the next boot, so nothing else waits for them. */
+static const char * const subsystem_names[] = { "shim", "gsettings", "extension", "flatpak", "dnf", NULL };
 
 const char * const *
 bkt_engine_subsystem_names (void)
@@ -85,6 +87,10 @@ create_subsystem (BktInstance instance, const char *name)
       return instance == BKT_INSTANCE_SESSION ? bkt_flatpak_new (TRUE, TRUE)
                                               : bkt_flatpak_new (FALSE, TRUE);
     }
+  /* System scope only, read by both instances like system flatpaks: the
+   * session plans and shows status, the system instance executes. */
+  if (g_str_equal (name, "dnf"))
+    return bkt_dnf_new ();
   g_assert_not_reached ();
 }
 

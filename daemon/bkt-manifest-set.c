@@ -150,11 +150,13 @@ entry_scope (JsonObject *entry)
   return json_node_get_string (node);
 }
 
-/* Only the kinds the system instance acts on: gsettings are per user. */
+/* Only the kinds the system instance acts on: gsettings are per user.
+ * Layered packages are system-wide by nature (bare names, no scope). */
 static gboolean
 is_content_kind (BktManifestKind kind)
 {
-  return kind == BKT_MANIFEST_FLATPAK_REMOTES || kind == BKT_MANIFEST_FLATPAK_APPS;
+  return kind == BKT_MANIFEST_FLATPAK_REMOTES || kind == BKT_MANIFEST_FLATPAK_APPS ||
+         kind == BKT_MANIFEST_SYSTEM_PACKAGES;
 }
 
 BktManifestSet *
@@ -204,7 +206,8 @@ bkt_manifest_set_new_from_content (const char *json, GError **error)
       if (!bkt_manifest_kind_from_name (name, &kind) || !is_content_kind (kind))
         {
           bkt_json_doc_error_at (doc, member, error,
-                                 "unexpected member \"%s\" (expected \"flatpak-remotes\" or \"flatpak-apps\")",
+                                 "unexpected member \"%s\" (expected \"flatpak-remotes\", \"flatpak-apps\" "
+                                 "or \"system-packages\")",
                                  name);
           return NULL;
         }
@@ -217,7 +220,7 @@ bkt_manifest_set_new_from_content (const char *json, GError **error)
       /* The system instance runs as root: letting it act in a user's
        * scope would mean writing into that user's home on their behalf. */
       entries = bkt_manifest_get_entries (m);
-      for (guint i = 0; i < json_array_get_length (entries); i++)
+      for (guint i = 0; kind != BKT_MANIFEST_SYSTEM_PACKAGES && i < json_array_get_length (entries); i++)
         {
           JsonObject *entry = json_array_get_object_element (entries, i);
 
@@ -261,8 +264,15 @@ bkt_manifest_set_to_system_content (BktManifestSet *self)
       system = json_array_new ();
       for (guint i = 0; i < json_array_get_length (entries); i++)
         {
-          JsonObject *entry = json_array_get_object_element (entries, i);
+          JsonObject *entry;
 
+          /* Package entries are bare names and system-wide. */
+          if (k == BKT_MANIFEST_SYSTEM_PACKAGES)
+            {
+              json_array_add_element (system, json_node_copy (json_array_get_element (entries, i)));
+              continue;
+            }
+          entry = json_array_get_object_element (entries, i);
           /* Sharing the entry objects is fine: this tree only lives until
            * it is serialised below and is never modified. */
           if (g_strcmp0 (entry_scope (entry), "system") == 0)

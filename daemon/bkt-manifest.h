@@ -142,10 +142,12 @@ BktManifestSet *bkt_manifest_set_load_layered (const char *image_dir, const char
 /* Exactly one directory (bkt --manifests DIR); writes go there too. */
 BktManifestSet *bkt_manifest_set_load_dir     (const char *dir, GError **error);
 /* Content sent to the system instance: a JSON object whose members are
- * kind names ("flatpak-remotes", "flatpak-apps") holding a manifest file's
- * document.  Only system-scope entries are accepted; at most 4 MiB. */
+ * kind names ("flatpak-remotes", "flatpak-apps", "system-packages") holding
+ * a manifest file's document.  Only system-scope entries are accepted
+ * (packages have no scope: they are system-wide); at most 4 MiB. */
 BktManifestSet *bkt_manifest_set_new_from_content (const char *json, GError **error);
-/* The system-scope part (system remotes and apps) as such content. */
+/* The system-scope part (system remotes and apps, layered packages) as
+ * such content. */
 char           *bkt_manifest_set_to_system_content (BktManifestSet *self);
 
 BktManifest *bkt_manifest_set_get       (BktManifestSet *self, BktManifestKind kind);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "bkt-containerfile.h"
 #include "bkt-json.h"
 #include "bkt-error.h"
 #include "bkt-forge.h"
@@ -166,6 +167,14 @@ change_name (const char *subsystem, GVariant *arguments)
   g_variant_lookup (arguments, "schema", "&s", &schema);
   g_variant_lookup (arguments, "key", "&s", &key);
   g_variant_lookup (arguments, "path", "&s", &path);
+  /* dnf changes name their packages, in the order given. */
+  if (g_strcmp0 (subsystem, "dnf") == 0)
+    {
+      g_autofree const char **packages = NULL;
+
+      if (g_variant_lookup (arguments, "packages", "^a&s", &packages) && packages[0] != NULL)
+        return g_strjoinv (" ", (char **) packages);
+    }
   if (g_strcmp0 (subsystem, "gsettings") == 0 && schema != NULL)
     return g_strdup_printf ("%s%s%s %s", schema, path ? ":" : "", path ? path : "", key ? key : "");
   return g_strdup (id ? id : "change");
@@ -290,6 +299,22 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
 
   /* Removing what only the repo lists (this machine's manifests do not
    * have it): the repo's entry goes all the same. */
+  if (json_array_get_length (edits) == 0 && g_str_equal (action, "remove") && g_str_equal (subsystem, "dnf"))
+    {
+      g_autofree const char **packages = NULL;
+
+      /* One forget per package, in the repo's system-packages.json. */
+      if (g_variant_lookup (arguments, "packages", "^a&s", &packages))
+        for (guint i = 0; packages[i] != NULL; i++)
+          {
+            JsonObject *e = json_object_new ();
+
+            json_object_set_string_member (e, "manifest", bkt_manifest_kind_name (BKT_MANIFEST_SYSTEM_PACKAGES));
+            json_object_set_string_member (e, "action", "forget");
+            json_object_set_string_member (e, "key", packages[i]);
+            json_array_add_object_element (edits, e);
+          }
+    }
   if (json_array_get_length (edits) == 0 && (g_str_equal (action, "remove") || g_str_equal (action, "unset")))
     {
       JsonObject *e = json_object_new ();
@@ -435,6 +460,46 @@ apply_edits (BktManifestKind kind, const char *display, GBytes *before, gboolean
   return g_bytes_new_take (data, len);
 }
 
+/* When the PR changes the repo's system-packages.json and the repo has a
+ * Containerfile, its SYSTEM_PACKAGES section is regenerated in the same
+ * commit, so that the image built from the merged PR layers what the
+ * manifest says.  A Containerfile without that section is left alone; a
+ * malformed one fails the PR (with its line), which stays queued for
+ * `bkt pr retry` once the file is fixed. */
+static gboolean
+add_containerfile (BktGit *git, GHashTable *files, GString *diff, GError **error)
+{
+  GBytes *packages = g_hash_table_lookup (files, "manifests/system-packages.json");
+  g_autoptr(GBytes) before = NULL;
+  g_autoptr(GBytes) after = NULL;
+  g_autofree char *d = NULL;
+  gboolean exists = FALSE, changed = FALSE;
+  const char *pk, *cf;
+  gsize pk_len = 0, cf_len = 0, out_len = 0;
+  char *out;
+
+  if (packages == NULL)
+    return TRUE;
+  before = bkt_git_read_file (git, "Containerfile", &exists, error);
+  if (before == NULL)
+    return FALSE;
+  if (!exists)
+    return TRUE;
+  pk = g_bytes_get_data (packages, &pk_len);
+  cf = g_bytes_get_data (before, &cf_len);
+  out = bkt_containerfile_regenerate_packages ("Containerfile", cf ? cf : "", cf_len, pk ? pk : "", pk_len,
+                                               &changed, &out_len, error);
+  if (out == NULL)
+    return FALSE;
+  after = g_bytes_new_take (out, out_len);
+  if (!changed)
+    return TRUE;
+  d = bkt_git_unified_diff ("Containerfile", before, after);
+  g_string_append (diff, d);
+  g_hash_table_insert (files, g_strdup ("Containerfile"), g_steal_pointer (&after));
+  return TRUE;
+}
+
 /* Every edited file: path → new content, and the whole diff.  Files the
  * edits leave as they are (the repo already says so) are left out. */
 static GHashTable *
@@ -469,6 +534,8 @@ edited_contents (BktGit *git, JsonArray *edits, char **diff_out, GError **error)
       g_string_append (diff, d);
       g_hash_table_insert (files, g_steal_pointer (&path), g_steal_pointer (&after));
     }
+  if (!add_containerfile (git, files, diff, error))
+    return NULL;
   *diff_out = g_string_free (g_steal_pointer (&diff), FALSE);
   return g_steal_pointer (&files);
 }

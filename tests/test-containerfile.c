@@ -231,6 +231,51 @@ test_render_empty (void)
   g_assert_cmpstr (g, ==, "RUN dnf group install -y \\\n        development-tools \\\n    && dnf clean all\n");
 }
 
+/* The PR of a dnf change: SYSTEM_PACKAGES from the edited manifest text
+ * only; the COPR section (stale in the fixture) is left for
+ * `bkt containerfile sync`. */
+static void
+test_regenerate_packages (void)
+{
+  gsize len = 0, out_len = 0;
+  g_autofree char *data = read_data ("Containerfile.in", &len);
+  g_autofree char *out = NULL;
+  g_autofree char *same = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *manifest = "{\"packages\": [\"zsh\", \"fish\"], \"groups\": [], \"copr_repos\": []}";
+  const char *unchanged = "{\"packages\": [\"htop\", \"zsh\"]}";
+  gboolean changed = FALSE;
+
+  out = bkt_containerfile_regenerate_packages ("Containerfile", data, len, manifest, strlen (manifest),
+                                               &changed, &out_len, &error);
+  g_assert_no_error (error);
+  g_assert_true (changed);
+  g_assert_nonnull (strstr (out, "# === SYSTEM_PACKAGES (managed by bkt) ===\n"
+                                 "RUN dnf install -y \\\n        fish \\\n        zsh \\\n    && dnf clean all\n"
+                                 "# === END SYSTEM_PACKAGES ===\n"));
+  g_assert_nonnull (strstr (out, "RUN dnf copr enable -y old/stale\n"));
+
+  /* The fixture's body is not in bkt's layout: "unchanged" packages still
+   * rewrite it once; a second pass changes nothing. */
+  same = bkt_containerfile_regenerate_packages ("Containerfile", out, out_len, manifest, strlen (manifest),
+                                                &changed, &len, &error);
+  g_assert_no_error (error);
+  g_assert_false (changed);
+  g_assert_cmpstr (same, ==, out);
+
+  g_clear_pointer (&out, g_free);
+  out = bkt_containerfile_regenerate_packages ("Containerfile", "RUN x\n# === SYSTEM_PACKAGES (managed by bkt) ===\n",
+                                               strlen ("RUN x\n# === SYSTEM_PACKAGES (managed by bkt) ===\n"),
+                                               unchanged, strlen (unchanged), &changed, &out_len, &error);
+  g_assert_null (out);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  out = bkt_containerfile_regenerate_packages ("Containerfile", data, strlen (data), "{\"packages\": [\"-rf\"]}",
+                                               strlen ("{\"packages\": [\"-rf\"]}"), &changed, &out_len, &error);
+  g_assert_null (out);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -240,5 +285,6 @@ main (int argc, char **argv)
   g_test_add_func ("/containerfile/no-eol-crlf", test_no_eol_crlf);
   g_test_add_func ("/containerfile/malformed", test_malformed);
   g_test_add_func ("/containerfile/render-empty", test_render_empty);
+  g_test_add_func ("/containerfile/regenerate-packages", test_regenerate_packages);
   return g_test_run ();
 }

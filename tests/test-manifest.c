@@ -1402,7 +1402,8 @@ test_content (void)
   g_assert_no_error (error);
   g_assert_cmpuint (bkt_manifest_get_n_entries (bkt_manifest_set_get (set, BKT_MANIFEST_FLATPAK_APPS)), ==, 0);
   out = bkt_manifest_set_to_system_content (set);
-  g_assert_cmpstr (out, ==, "{\"flatpak-remotes\":{\"remotes\":[]},\"flatpak-apps\":{\"apps\":[]}}");
+  g_assert_cmpstr (out, ==, "{\"flatpak-remotes\":{\"remotes\":[]},\"flatpak-apps\":{\"apps\":[]},"
+                            "\"system-packages\":{\"packages\":[]}}");
 
   assert_content_error ("{\"flatpak-apps\": {\"apps\": [\n"
                         "  {\"id\": \"org.a.A\", \"remote\": \"flathub\", \"scope\": \"user\"}]}}",
@@ -1411,6 +1412,12 @@ test_content (void)
   assert_content_error ("{\"flatpak-remotes\": {\"remotes\": [{\"name\": \"r\", \"url\": \"u\", \"scope\": \"user\"}]}}",
                         BKT_ERROR_INVALID_MANIFEST,
                         "<request>:1:69: scope \"user\": the system instance only handles system scope");
+  /* Package names in content are checked like a file's, before any
+   * rpm-ostree could see them; toolbox packages are not the system's. */
+  assert_content_error ("{\"system-packages\": {\"packages\": [\"-rf\"]}}", BKT_ERROR_INVALID_MANIFEST, NULL);
+  assert_content_error ("{\"system-packages\": {\"packages\": [\"htop; rm -rf /\"]}}", BKT_ERROR_INVALID_MANIFEST,
+                        NULL);
+  assert_content_error ("{\"toolbox-packages\": {\"packages\": []}}", BKT_ERROR_INVALID_MANIFEST, NULL);
   /* Validated exactly like a file, positions in the request. */
   assert_content_error ("{\n\"flatpak-apps\": {\"apps\": [{\"id\": 1}]}}",
                         BKT_ERROR_INVALID_MANIFEST,
@@ -1421,9 +1428,9 @@ test_content (void)
                         "<request>:1:28: expected a JSON value, got '}'");
   /* Only the kinds the system instance handles. */
   assert_content_error ("{\"gsettings\": {\"settings\": []}}", BKT_ERROR_INVALID_MANIFEST,
-                        "<request>:1:15: unexpected member \"gsettings\" (expected \"flatpak-remotes\" or \"flatpak-apps\")");
+                        "<request>:1:15: unexpected member \"gsettings\" (expected \"flatpak-remotes\", \"flatpak-apps\" or \"system-packages\")");
   assert_content_error ("{\"other\": 1}", BKT_ERROR_INVALID_MANIFEST,
-                        "<request>:1:11: unexpected member \"other\" (expected \"flatpak-remotes\" or \"flatpak-apps\")");
+                        "<request>:1:11: unexpected member \"other\" (expected \"flatpak-remotes\", \"flatpak-apps\" or \"system-packages\")");
   assert_content_error ("[]", BKT_ERROR_INVALID_MANIFEST,
                         "<request>:1:1: manifest content must be a JSON object");
 
@@ -1463,6 +1470,9 @@ test_system_content (void)
               "]}");
   write_file (dir, "gsettings.json",
               "{\"settings\": [{\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"1\"}]}");
+  /* Packages are system-wide: all of them go, as bare names, without the
+   * members the system instance has no use for. */
+  write_file (dir, "system-packages.json", "{\"packages\": [\"zsh\", \"htop\"], \"groups\": []}");
 
   set = bkt_manifest_set_load_dir (dir, &error);
   g_assert_no_error (error);
@@ -1470,7 +1480,7 @@ test_system_content (void)
   g_assert_cmpstr (content, ==,
                    "{\"flatpak-remotes\":{\"remotes\":[{\"name\":\"flathub\",\"url\":\"https://dl.flathub.org/repo/\","
                    "\"filtered\":true}]},\"flatpak-apps\":{\"apps\":[{\"id\":\"org.s.System\",\"remote\":\"flathub\","
-                   "\"scope\":\"system\",\"x\":1}]}}");
+                   "\"scope\":\"system\",\"x\":1}]},\"system-packages\":{\"packages\":[\"htop\",\"zsh\"]}}");
 
   /* What the user instance sends, the system instance accepts. */
   back = bkt_manifest_set_new_from_content (content, &error);
@@ -1478,6 +1488,8 @@ test_system_content (void)
   g_assert_nonnull (bkt_manifest_set_lookup (back, BKT_MANIFEST_FLATPAK_APPS, "org.s.System"));
   g_assert_null (bkt_manifest_set_lookup (back, BKT_MANIFEST_FLATPAK_APPS, "org.u.User"));
   g_assert_nonnull (bkt_manifest_set_lookup (back, BKT_MANIFEST_FLATPAK_REMOTES, "flathub"));
+  g_assert_nonnull (bkt_manifest_lookup_node (bkt_manifest_set_get (back, BKT_MANIFEST_SYSTEM_PACKAGES), "zsh"));
+  g_assert_cmpuint (bkt_manifest_get_n_entries (bkt_manifest_set_get (back, BKT_MANIFEST_SYSTEM_PACKAGES)), ==, 2);
 }
 
 static void

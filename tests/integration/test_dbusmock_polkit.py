@@ -69,6 +69,27 @@ class MockPolkit(EnvTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn('/org/bkt/Daemon1/Transaction/', p.stdout)
 
+    def test_apply_with_packages_needs_packages_action(self):
+        """Layering is org.bkt.packages whichever method asks: Apply content that declares
+        system-packages needs it besides org.bkt.apply."""
+        env = self.env
+        arg = "{'manifest': <%s>}" % json.dumps(json.dumps({'system-packages': {'packages': ['htop']}}))
+        env.mock_polkit('SetAllowed', "['org.bkt.apply']")
+        p = env.gdbus_call(USER, 'Apply', arg)
+        self.assertErrorName(p, 'org.bkt.Error.NotAuthorized')
+        # content without packages needs org.bkt.apply only
+        p = env.gdbus_call(USER, 'Apply', APPLY_ARG)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        env.mock_polkit('SetAllowed', "['org.bkt.packages']")
+        p = env.gdbus_call(USER, 'Apply', arg)
+        self.assertErrorName(p, 'org.bkt.Error.NotAuthorized')
+        p = env.gdbus_call(USER, 'PackagesInstall', "['htop']", "{'force': <true>}", interface=bktenv.ADMIN_IFACE)
+        self.assertNotIn('NotAuthorized', p.stderr)
+        env.mock_polkit('SetAllowed', "['org.bkt.apply', 'org.bkt.packages']")
+        p = env.gdbus_call(USER, 'Apply', arg)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('/org/bkt/Daemon1/Transaction/', p.stdout)
+
     def test_delay_daemon_stays_responsive(self):
         env = self.env
         env.mock_polkit('AllowUnknown', 'true')

@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "bkt-dnf.h"
+#include "bkt-error.h"
+#include "bkt-packages.h"
+
+/* Manifest entries handled here:
+ *
+ *   system-packages.json  {"packages": [NAME, ...], ...}  (bare strings,
+ *                         read as {"name": NAME} by bkt-manifest)
+ *
+ * Targets are "package:NAME".  rpm-ostree is run through its CLI, not its
+ * D-Bus API (org.projectatomic.rpmostree1): the CLI is the interface the
+ * distribution documents and keeps stable, it already handles the
+ * transaction, its client-side locking and --idempotent, and one argv is
+ * what the tests' double can check exactly.  The price is coarse progress
+ * (start and end of the one call), which is fine for a change that takes
+ * effect at the next boot anyway. */
+
+#define SUBSYSTEM_NAME "dnf"
+#define STDERR_TAIL    2000
+#define MAX_SUGGESTIONS 3
+
+struct _BktDnf
+{
+  GObject    parent_instance;
+  gboolean   loaded;
+  /* FALSE when there is no rpm-ostree to ask (not an image-based system):
+   * then there is nothing to plan, only a warning when packages are
+   * declared. */
+  gboolean   available;
+  char      *unavailable_reason;
+  char     **booted;    /* requested-packages of the booted deployment, sorted */
+  char     **staged;    /* of the staged deployment, or NULL if none */
+};
+
+static void bkt_dnf_subsystem_init (BktSubsystemInterface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (BktDnf, bkt_dnf, G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (BKT_TYPE_SUBSYSTEM, bkt_dnf_subsystem_init))
+
+static void
+bkt_dnf_finalize (GObject *object)
+{
+  BktDnf *self = BKT_DNF (object);
+
+  g_free (self->unavailable_reason);
+  g_strfreev (self->booted);
+  g_strfreev (self->staged);
+  G_OBJECT_CLASS (bkt_dnf_parent_class)->finalize (object);
+}
+
+static void
+bkt_dnf_class_init (BktDnfClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bkt_dnf_finalize;
+}
+
+static void
+bkt_dnf_init (BktDnf *self)
+{
+}
+
+BktSubsystem *
+bkt_dnf_new (void)
+{
+  return BKT_SUBSYSTEM (g_object_new (BKT_TYPE_DNF, NULL));
+}
+
+/* Live state                                                                */
+
+/* The last @max bytes of @text (at a line start if there is one), so that
+ * an error carries rpm-ostree's reason without quoting megabytes. */
+static char *
+tail (const char *text, gsize max)
+{
+  g_autofree char *stripped = g_strstrip (g_strdup (text != NULL ? text : ""));
+  gsize len = strlen (stripped);
+  const char *start = stripped;
+
+  if (len > max)
+    {
+      const char *nl;
+
+      start = stripped + len - max;
+      nl = strchr (start, '\n');
+      if (nl != NULL && nl[1] != '\0')
+        start = nl + 1;
+    }
+  return g_strdup (start);
+}
+
+/* Runs @argv (never through a shell), returning its stdout.  Cancelling
+ * @cancellable kills the child: a cancelled transaction must not leave an
+ * rpm-ostree running on its behalf. */
+static char *
+run_argv (const char * const *argv, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
+                                  G_SUBPROCESS_FLAGS_STDIN_INHERIT, error);
+  if (proc == NULL)
+    return NULL;
+  if (!g_subprocess_communicate_utf8 (proc, NULL, cancellable, &out, &err, &local_error))
+    {
+      g_subprocess_force_exit (proc);
+      /* Reaped before returning, so no zombie outlives the request. */
+      g_subprocess_wait (proc, NULL, NULL);
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_CANCELLED, "%s was cancelled", argv[0]), NULL;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (!g_subprocess_get_if_exited (proc) || g_subprocess_get_exit_status (proc) != 0)
+    {
+      g_autofree char *why = tail (err, STDERR_TAIL);
+      g_autofree char *cmd = g_strjoinv (" ", (char **) argv);
+
+      if (g_subprocess_get_if_exited (proc))
+        g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "“%s” exited with status %d%s%s", cmd,
+                     g_subprocess_get_exit_status (proc), *why ? ": " : "", why);
+      else
+        g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "“%s” was killed by signal %d%s%s", cmd,
+                     g_subprocess_get_term_sig (proc), *why ? ": " : "", why);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+static const char *
+bkt_dnf_get_name (BktSubsystem *subsystem)
+{
+  return SUBSYSTEM_NAME;
+}
+
+static gboolean
+bkt_dnf_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError **error)
+{
+  BktDnf *self = BKT_DNF (subsystem);
+  const char *rpm_ostree = bkt_packages_rpm_ostree ();
+  const char *argv[] = { rpm_ostree, "status", "--json", NULL };
+  g_autofree char *out = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (self->loaded)
+    return TRUE;
+  self->loaded = TRUE;
+  /* Not an error: most machines bkt's tests (and a toolbox) run on have no
+   * rpm-ostree, and the other subsystems must still work there. */
+  if (!g_file_test (rpm_ostree, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      self->unavailable_reason = g_strdup_printf ("%s is not installed (not an rpm-ostree system)", rpm_ostree);
+      return TRUE;
+    }
+  out = run_argv (argv, cancellable, &local_error);
+  if (out != NULL)
+    self->booted = bkt_packages_parse_status (out, -1, &self->staged, &local_error);
+  if (self->booted == NULL)
+    {
+      if (g_error_matches (local_error, BKT_ERROR, BKT_ERROR_CANCELLED))
+        return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
+      /* Like a missing rpm-ostree: one broken subsystem must not take
+       * status and apply of all the others down with it.  Plans carry the
+       * reason as a warning and changes are refused with it. */
+      self->unavailable_reason = g_strdup_printf ("rpm-ostree status failed: %s", local_error->message);
+      return TRUE;
+    }
+  self->available = TRUE;
+  return TRUE;
+}
+
+/* What the next boot will have: the staged deployment's packages if one is
+ * pending (it already includes the booted ones still requested), else the
+ * booted one's.  Installing what is staged is not drift: it needs a reboot,
+ * not another deployment. */
+static const char * const *
+effective (BktDnf *self)
+{
+  return (const char * const *) (self->staged != NULL ? self->staged : self->booted);
+}
+
+/* The manifest's package names (borrowed from it), in its (sorted) order. */
+static GPtrArray *
+manifest_names (BktManifestSet *manifests)
+{
+  BktManifest *m = bkt_manifest_set_get (manifests, BKT_MANIFEST_SYSTEM_PACKAGES);
+  JsonArray *entries = bkt_manifest_get_entries (m);
+  GPtrArray *names = g_ptr_array_new ();
+
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonNode *n = json_array_get_element (entries, i);
+      if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
+        g_ptr_array_add (names, (gpointer) json_node_get_string (n));
+    }
+  return names;
+}
+
+static gboolean
+names_contain (GPtrArray *names, const char *name)
+{
+  for (guint i = 0; i < names->len; i++)
+    if (g_str_equal (g_ptr_array_index (names, i), name))
+      return TRUE;
+  return FALSE;
+}
+
+static BktOperation *
+new_package_op (const char *name, gboolean install, gboolean apply_live)
+{
+  g_autoptr(JsonObject) details = json_object_new ();
+  g_autofree char *target = g_strconcat ("package:", name, NULL);
+  g_autofree char *summary = NULL;
+
+  json_object_set_string_member (details, "name", name);
+  json_object_set_boolean_member (details, "apply_live", apply_live);
+  summary = g_strdup_printf ("%s %s (rpm-ostree%s)", install ? "Layer" : "Remove layered", target,
+                             apply_live ? ", applied live" : ", reboot required");
+  return bkt_operation_new (SUBSYSTEM_NAME, install ? "install" : "uninstall", target, BKT_SCOPE_SYSTEM,
+                            apply_live ? BKT_EFFECT_LIVE : BKT_EFFECT_REBOOT, summary, details);
+}
+
+static BktOperation *
+new_record_op (const char *name)
+{
+  g_autoptr(JsonObject) entry = json_object_new ();
+  g_autofree char *target = g_strconcat ("package:", name, NULL);
+  g_autofree char *summary = g_strdup_printf ("Record %s", target);
+
+  json_object_set_string_member (entry, "name", name);
+  return bkt_operation_new_record (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, target, summary, entry);
+}
+
+static BktOperation *
+new_forget_op (const char *name)
+{
+  g_autofree char *target = g_strconcat ("package:", name, NULL);
+  g_autofree char *summary = g_strdup_printf ("Forget %s", target);
+
+  return bkt_operation_new_forget (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, target, summary, name);
+}
+
+static void
+warn_unavailable (BktDnf *self, BktManifestSet *manifests, GPtrArray *warnings)
+{
+  g_autoptr(GPtrArray) names = manifest_names (manifests);
+
+  if (names->len > 0)
+    g_ptr_array_add (warnings, g_strdup_printf ("dnf: %u declared package(s) not checked: %s",
+                                                names->len, self->unavailable_reason));
+}
+
+static gboolean
+bkt_dnf_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *ops,
+                    GPtrArray *warnings, GError **error)
+{
+  BktDnf *self = BKT_DNF (subsystem);
+  g_autoptr(GPtrArray) names = NULL;
+
+  if (!self->available)
+    {
+      warn_unavailable (self, manifests, warnings);
+      return TRUE;
+    }
+  names = manifest_names (manifests);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      g_autofree char *why = bkt_manifest_check_package_name (name);
+
+      /* The manifest loader checked already; kept so that no name from a
+       * file can ever reach rpm-ostree's argv unchecked. */
+      if (why != NULL)
+        continue;
+      if (!g_strv_contains (effective (self), name))
+        g_ptr_array_add (ops, new_package_op (name, TRUE, FALSE));
+    }
+  return TRUE;
+}
+
+static gboolean
+bkt_dnf_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *ops,
+                      GPtrArray *warnings, GError **error)
+{
+  BktDnf *self = BKT_DNF (subsystem);
+  g_autoptr(GPtrArray) names = NULL;
+
+  if (!self->available)
+    {
+      warn_unavailable (self, manifests, warnings);
+      return TRUE;
+    }
+  names = manifest_names (manifests);
+  for (guint i = 0; self->booted[i] != NULL; i++)
+    if (!names_contain (names, self->booted[i]) && bkt_manifest_check_package_name (self->booted[i]) == NULL)
+      g_ptr_array_add (ops, new_record_op (self->booted[i]));
+  /* Not forgotten automatically: a package the manifest declares but the
+   * system dropped is more likely a failed layering than a change of mind. */
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      if (!g_strv_contains (effective (self), name))
+        g_ptr_array_add (warnings, g_strdup_printf ("dnf: package:%s is in the manifest but not layered "
+                                                    "(bkt dnf sync layers it; bkt dnf remove %s forgets it)",
+                                                    name, name));
+    }
+  return TRUE;
+}
+
+/* Changes                                                                   */
+
+static gboolean
+bool_arg (GVariant *arguments, const char *name, gboolean *out, GError **error)
+{
+  g_autoptr(GVariant) value = g_variant_lookup_value (arguments, name, NULL);
+
+  *out = FALSE;
+  if (value == NULL)
+    return TRUE;
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "argument “%s” must be a boolean", name),
+           FALSE;
+  *out = g_variant_get_boolean (value);
+  return TRUE;
+}
+
+/* ONE repoquery for all @names; a miss is an error naming every unknown
+ * package, with close names from the repos when there are any. */
+static gboolean
+check_exist (const char * const *names, GError **error)
+{
+  g_autofree char *dnf = bkt_packages_find_dnf (error);
+  g_auto(GStrv) missing = NULL;
+  g_auto(GStrv) available = NULL;
+  g_autoptr(GString) msg = NULL;
+
+  if (dnf == NULL)
+    return g_prefix_error (error, "cannot check that the packages exist (--force skips the check): "), FALSE;
+  missing = bkt_packages_find_missing (dnf, names, NULL, error);
+  if (missing == NULL)
+    return g_prefix_error (error, "cannot check that the packages exist (--force skips the check): "), FALSE;
+  if (missing[0] == NULL)
+    return TRUE;
+
+  available = bkt_packages_list_available (dnf, NULL, NULL);
+  msg = g_string_new (NULL);
+  for (guint i = 0; missing[i] != NULL; i++)
+    {
+      g_auto(GStrv) close = available ? bkt_packages_suggest (missing[i], (const char * const *) available,
+                                                              MAX_SUGGESTIONS)
+                                      : NULL;
+      if (msg->len > 0)
+        g_string_append (msg, "; ");
+      g_string_append_printf (msg, "no package “%s” in the enabled repositories", missing[i]);
+      if (close != NULL && close[0] != NULL)
+        {
+          g_autofree char *list = g_strjoinv (", ", close);
+          g_string_append_printf (msg, " (did you mean: %s?)", list);
+        }
+    }
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s", msg->str), FALSE;
+}
+
+static gboolean
+bkt_dnf_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const char *action,
+                     GVariant *arguments, GPtrArray *ops, GError **error)
+{
+  BktDnf *self = BKT_DNF (subsystem);
+  g_autoptr(GVariant) value = NULL;
+  g_autofree const char **names = NULL;
+  g_autoptr(GPtrArray) tracked = NULL;
+  gboolean add, now, force;
+
+  if (arguments == NULL || !g_variant_is_of_type (arguments, G_VARIANT_TYPE_VARDICT))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "arguments must be a dictionary (a{sv})"),
+           FALSE;
+  if (g_strcmp0 (action, "add") != 0 && g_strcmp0 (action, "remove") != 0)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "subsystem dnf has no such action (add, remove)"),
+           FALSE;
+  add = g_str_equal (action, "add");
+  value = g_variant_lookup_value (arguments, "packages", NULL);
+  if (value == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "argument “packages” (as) is required"),
+           FALSE;
+  if (!bool_arg (arguments, "now", &now, error) || !bool_arg (arguments, "force", &force, error))
+    return FALSE;
+  names = g_variant_get_strv (value, NULL);
+
+  /* Names first, before any process: "-rf" must never reach dnf. */
+  if (!bkt_packages_check_names (names, error))
+    return FALSE;
+  for (guint i = 0; names[i] != NULL; i++)
+    for (guint j = 0; j < i; j++)
+      if (g_str_equal (names[i], names[j]))
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "package “%s” is given twice", names[i]),
+               FALSE;
+  if (add && !force && !check_exist (names, error))
+    return FALSE;
+  if (!self->available)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "cannot layer packages: %s",
+                        self->unavailable_reason), FALSE;
+
+  tracked = manifest_names (manifests);
+  if (!add)
+    for (guint i = 0; names[i] != NULL; i++)
+      if (!g_strv_contains (effective (self), names[i]) && !names_contain (tracked, names[i]))
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                            "package “%s” is neither layered nor in the manifests", names[i]), FALSE;
+
+  /* Live operations first (executed as one rpm-ostree call), then the
+   * manifest edits, which the engine only makes for what succeeded. */
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      gboolean layered = g_strv_contains (effective (self), names[i]);
+      if (add != layered)
+        g_ptr_array_add (ops, new_package_op (names[i], add, now));
+    }
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      if (add)
+        g_ptr_array_add (ops, new_record_op (names[i]));
+      else if (names_contain (tracked, names[i]))
+        g_ptr_array_add (ops, new_forget_op (names[i]));
+    }
+  return TRUE;
+}
+
+/* Status                                                                    */
+
+static JsonObject *
+bkt_dnf_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError **error)
+{
+  BktDnf *self = BKT_DNF (subsystem);
+  g_autoptr(JsonObject) st = json_object_new ();
+  g_autoptr(GPtrArray) names = manifest_names (manifests);
+  JsonArray *untracked = json_array_new ();
+  JsonArray *missing = json_array_new ();
+  JsonArray *entries = json_array_new ();
+  JsonArray *layered = json_array_new ();
+  guint in_sync = 0;
+
+  json_object_set_boolean_member (st, "available", self->available);
+  if (!self->available)
+    json_object_set_string_member (st, "reason", self->unavailable_reason);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      JsonObject *e = json_object_new ();
+      g_autofree char *target = g_strconcat ("package:", name, NULL);
+      const char *state;
+
+      if (!self->available)
+        state = "unknown";
+      else if (g_strv_contains ((const char * const *) self->booted, name)
+               && (self->staged == NULL || g_strv_contains ((const char * const *) self->staged, name)))
+        state = "layered", in_sync++;
+      else if (g_strv_contains (effective (self), name))
+        state = "pending-reboot", in_sync++;
+      else
+        {
+          state = "missing";
+          json_array_add_string_element (missing, name);
+        }
+      json_object_set_string_member (e, "name", name);
+      json_object_set_string_member (e, "target", target);
+      json_object_set_string_member (e, "state", state);
+      json_array_add_object_element (entries, e);
+    }
+  for (guint i = 0; self->available && self->booted[i] != NULL; i++)
+    {
+      json_array_add_string_element (layered, self->booted[i]);
+      if (!names_contain (names, self->booted[i]))
+        {
+          JsonObject *o = json_object_new ();
+          g_autofree char *target = g_strconcat ("package:", self->booted[i], NULL);
+          g_autofree char *summary = g_strdup_printf ("Layered package %s, not in the manifest", self->booted[i]);
+
+          json_object_set_string_member (o, "target", target);
+          json_object_set_string_member (o, "summary", summary);
+          json_object_set_string_member (o, "name", self->booted[i]);
+          json_array_add_object_element (untracked, o);
+        }
+    }
+  json_object_set_int_member (st, "tracked", names->len);
+  json_object_set_int_member (st, "in_sync", in_sync);
+  json_object_set_array_member (st, "untracked", untracked);
+  json_object_set_array_member (st, "missing", missing);
+  json_object_set_array_member (st, "entries", entries);
+  json_object_set_array_member (st, "layered", layered);
+  json_object_set_boolean_member (st, "staged", self->staged != NULL);
+  /* A staged deployment is what a reboot brings; until then the booted
+   * system does not have its packages. */
+  json_object_set_boolean_member (st, "reboot_required", self->staged != NULL);
+  return g_steal_pointer (&st);
+}
+
+/* Execution                                                                 */
+
+/* ONE rpm-ostree call for @ops (all install or all uninstall). */
+static void
+run_batch (GPtrArray *ops, gboolean install, BktExecContext *ctx, GCancellable *cancellable)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean apply_live = FALSE;
+
+  if (ops->len == 0)
+    return;
+  for (guint i = 0; i < ops->len; i++)
+    {
+      BktOperation *op = g_ptr_array_index (ops, i);
+      g_ptr_array_add (names, (gpointer) bkt_operation_get_detail_string (op, "name"));
+      /* One call cannot be live for some packages only; a change asks for
+       * all or none. */
+      apply_live |= json_object_get_boolean_member_with_default (bkt_operation_get_details (op),
+                                                                  "apply_live", FALSE);
+      bkt_exec_context_progress (ctx, op, 0.0, "rpm-ostree");
+    }
+  g_ptr_array_add (names, NULL);
+
+  /* Checked again here, in the privileged process, whatever planned it. */
+  if (!bkt_packages_check_names ((const char * const *) names->pdata, &error))
+    goto report;
+  argv = bkt_packages_rpm_ostree_argv (bkt_packages_rpm_ostree (), install,
+                                       (const char * const *) names->pdata, apply_live);
+  out = run_argv ((const char * const *) argv, cancellable, &error);
+  if (out != NULL && *out != '\0')
+    {
+      g_autofree char *t = tail (out, STDERR_TAIL);
+      bkt_exec_context_message (ctx, "%s", t);
+    }
+
+report:
+  for (guint i = 0; i < ops->len; i++)
+    {
+      BktOperation *op = g_ptr_array_index (ops, i);
+      if (error == NULL)
+        bkt_exec_context_progress (ctx, op, 1.0, NULL);
+      bkt_exec_context_op_done (ctx, op, error);
+    }
+}
+
+static gboolean
+bkt_dnf_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx,
+                 GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GPtrArray) installs = g_ptr_array_new ();
+  g_autoptr(GPtrArray) uninstalls = g_ptr_array_new ();
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      BktOperation *op = g_ptr_array_index (ops, i);
+      const char *action = bkt_operation_get_action (op);
+
+      if (g_str_equal (action, "install"))
+        g_ptr_array_add (installs, op);
+      else if (g_str_equal (action, "uninstall"))
+        g_ptr_array_add (uninstalls, op);
+      else
+        {
+          g_autoptr(GError) e = g_error_new (BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "dnf: unknown action “%s”", action);
+          bkt_exec_context_op_done (ctx, op, e);
+        }
+    }
+  /* Removals first: a swap (remove A, add B) must not fail on a conflict
+   * between A and B. */
+  run_batch (uninstalls, FALSE, ctx, cancellable);
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  run_batch (installs, TRUE, ctx, cancellable);
+  return TRUE;
+}
+
+static void
+bkt_dnf_subsystem_init (BktSubsystemInterface *iface)
+{
+  iface->get_name = bkt_dnf_get_name;
+  iface->load_live = bkt_dnf_load_live;
+  iface->plan_apply = bkt_dnf_plan_apply;
+  iface->plan_capture = bkt_dnf_plan_capture;
+  iface->plan_change = bkt_dnf_plan_change;
+  iface->status = bkt_dnf_status;
+  iface->execute = bkt_dnf_execute;
+}
