@@ -1213,6 +1213,8 @@ print_usage (FILE *out)
            "  shim …                 add, remove, list, sync toolbox shims for host commands\n"
            "  dnf …                  search, info, provides, list, repoquery: the host's dnf\n"
            "  containerfile …        sync, check the Containerfile's managed sections\n"
+           "  changelog …            add, pending, validate, show, list, release, clear: the repo's changelog\n"
+           "  base …                 verify, list, info, assume, unassume: base image assumptions\n"
            "  local list|commit      changes made with --local; propose them as one PR\n"
            "  pr retry               retry pull requests that failed\n"
            "  admin …                bootc (OS image) and systemctl, through the system daemon\n"
@@ -1259,6 +1261,8 @@ main (int argc, char **argv)
     { "shim", NULL, bkt_cmd_shim },
     { "dnf", NULL, bkt_cmd_dnf },
     { "containerfile", NULL, bkt_cmd_containerfile },
+    { "changelog", NULL, bkt_cmd_changelog },
+    { "base", NULL, bkt_cmd_base },
     { "version", NULL, cmd_version },
     { "local", NULL, cmd_local },
     { "pr", NULL, cmd_pr },

@@ -1,0 +1,296 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Repo-side maintenance tools, client only, no session bus and no daemon:
+`bkt changelog` on a fixture distribution repo with real git history
+(round trips, release numbering across days with BKT_NOW, drafts blocking
+a release, bad input refused with file and line and nothing written) and
+`bkt base` (the original's assumptions file, assume/unassume writing
+changelog entries, verify against a real RPM database built with
+tests/rpm-repo.sh and dnf --installroot).  The commands are the ones the
+workflows in .github/workflows/ call.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+SRC = os.environ.get('BKT_SOURCE_DIR', os.path.join(os.path.dirname(__file__), '..', '..'))
+BUILD = os.environ.get('BKT_BUILD_DIR', os.path.join(SRC, 'build'))
+BKT = os.path.join(BUILD, 'client', 'bkt')
+ORIGINAL = os.path.join(SRC, 'tests', 'data', 'original', 'base-image-assumptions.json')
+EXIT_FAILED, EXIT_USAGE, EXIT_INVALID = 1, 2, 5
+
+
+def git(repo, *args):
+    subprocess.run(['git', '-C', repo, '-c', 'user.name=T', '-c', 'user.email=t@example.org'] + list(args),
+                   check=True, capture_output=True)
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='bkt-maint-')
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        home = os.path.join(self.tmp, 'home')
+        os.makedirs(home)
+        self.env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, '.config'),
+                        XDG_DATA_HOME=os.path.join(home, '.local', 'share'),
+                        BKT_REPO_JSON=os.path.join(self.tmp, 'no-repo.json'), LC_ALL='C.UTF-8')
+        # A CI container: no session bus, no daemon.
+        for k in ('DBUS_SESSION_BUS_ADDRESS', 'DBUS_SYSTEM_BUS_ADDRESS', 'BKT_NOW', 'BKT_RPM'):
+            self.env.pop(k, None)
+        self.env['DBUS_SESSION_BUS_ADDRESS'] = 'unix:path=' + os.path.join(self.tmp, 'no-bus')
+        self.repo = os.path.join(self.tmp, 'distro')
+        os.makedirs(os.path.join(self.repo, 'manifests'))
+        shutil.copy(ORIGINAL, os.path.join(self.repo, 'manifests'))
+        with open(os.path.join(self.repo, 'CHANGELOG.md'), 'w') as f:
+            f.write('# Changelog\n\nAll notable changes.\n\n<!-- changelog entries start -->\n')
+        git(self.repo, 'init', '-q', '-b', 'main')
+        git(self.repo, 'add', '.')
+        git(self.repo, 'commit', '-q', '-m', 'initial')
+
+    def bkt(self, *args, cwd=None, now=None):
+        env = dict(self.env)
+        if now:
+            env['BKT_NOW'] = now
+        return subprocess.run([BKT] + list(args), cwd=cwd or self.repo, env=env,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+
+    def ok(self, *args, **kw):
+        r = self.bkt(*args, **kw)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r
+
+    def snapshot(self):
+        out = {}
+        for d, _, files in os.walk(self.repo):
+            if '.git' in d.split(os.sep):
+                continue
+            for n in files:
+                p = os.path.join(d, n)
+                with open(p, 'rb') as f:
+                    out[os.path.relpath(p, self.repo)] = f.read()
+        return out
+
+    def pending(self):
+        d = os.path.join(self.repo, '.changelog', 'pending')
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+class ChangelogTest(Base):
+    def test_round_trip_and_release_across_days(self):
+        self.ok('changelog', 'add', 'added', 'flatpak', 'Add Firefox', '--pr', '12',
+                '--command', 'bkt flatpak add org.mozilla.firefox', '--manual-step', 'Log out and back in',
+                now='2026-01-05T09:00:00Z')
+        # the original's YAML entries are read too
+        with open(os.path.join(self.repo, '.changelog', 'pending', '20260105T100000Z-dnf.yaml'), 'w') as f:
+            f.write('timestamp: 2026-01-05T10:00:00Z\ntype: fixed\ncategory: dnf\n'
+                    'message: Fix the htop shim\ndraft: false\n')
+        git(self.repo, 'add', '.')
+        git(self.repo, 'commit', '-q', '-m', 'entries')
+        r = self.ok('changelog', 'pending', '--json')
+        entries = json.loads(r.stdout)['pending']
+        self.assertEqual([e['type'] for e in entries], ['added', 'fixed'])
+        self.assertEqual(entries[0]['manual_steps'], ['Log out and back in'])
+        self.ok('changelog', 'validate', '--no-drafts')
+
+        # released from a subdirectory: the repo's versions, not the cwd's
+        sub = os.path.join(self.repo, 'manifests')
+        self.assertIn('Released 2026.01.05.1', self.ok('changelog', 'release', cwd=sub, now='2026-01-05T11:00:00Z').stdout)
+        self.assertEqual(self.pending(), [])
+        self.ok('changelog', 'add', 'changed', 'gsetting', 'Dark style', now='2026-01-05T12:00:00Z')
+        self.assertIn('2026.01.05.2', self.ok('changelog', 'release', now='2026-01-05T13:00:00Z').stdout)
+        self.ok('changelog', 'add', 'security', 'base', 'Newer polkit', now='2026-01-06T01:00:00Z')
+        elsewhere = os.path.join(self.tmp, 'elsewhere')
+        os.makedirs(os.path.join(elsewhere, '.changelog', 'versions'))
+        open(os.path.join(elsewhere, '.changelog', 'versions', '2026.01.06.7.json'), 'w').close()
+        self.assertIn('2026.01.06.1', self.ok('--repo', self.repo, 'changelog', 'release', cwd=elsewhere,
+                                              now='2026-01-06T02:00:00Z').stdout)
+
+        listed = self.ok('changelog', 'list', '--json')
+        self.assertEqual(json.loads(listed.stdout)['versions'], ['2026.01.06.1', '2026.01.05.2', '2026.01.05.1'])
+        shown = self.ok('changelog', 'show', '2026.01.05.1').stdout
+        self.assertIn('### Added\n\n- **flatpak**: Add Firefox (`bkt flatpak add org.mozilla.firefox`) (#12)', shown)
+        self.assertIn('### Fixed\n\n- **dnf**: Fix the htop shim', shown)
+        self.assertIn('### Manual steps\n\n- Log out and back in', shown)
+        with open(os.path.join(self.repo, 'CHANGELOG.md')) as f:
+            md = f.read()
+        self.assertTrue(md.startswith('# Changelog\n\nAll notable changes.\n\n<!-- changelog entries start -->\n\n'
+                                      '## 2026.01.06.1 (2026-01-06)\n'), md)
+        self.assertLess(md.index('## 2026.01.05.2'), md.index('## 2026.01.05.1'))
+        self.assertEqual(self.ok('changelog', 'show').stdout, md)
+        with open(os.path.join(self.repo, '.changelog', 'versions', '2026.01.05.1.json')) as f:
+            doc = json.load(f)
+        self.assertEqual(doc['version'], '2026.01.05.1')
+        self.assertEqual(len(doc['entries']), 2)
+        git(self.repo, 'add', '-A')
+        git(self.repo, 'commit', '-q', '-m', 'release')
+
+    def test_drafts_block_release(self):
+        self.ok('changelog', 'add', 'added', 'extension', 'Add Dash to Dock', '--draft')
+        before = self.snapshot()
+        r = self.bkt('changelog', 'validate', '--no-drafts')
+        self.assertEqual(r.returncode, EXIT_FAILED)
+        self.assertIn('is a draft', r.stderr)
+        r = self.bkt('changelog', 'release')
+        self.assertEqual(r.returncode, EXIT_FAILED)
+        self.assertIn('draft', r.stderr)
+        self.assertEqual(self.snapshot(), before)
+        # validate without --no-drafts accepts drafts (a PR may carry them)
+        self.ok('changelog', 'validate')
+
+    def test_bad_input_nothing_written(self):
+        pend = os.path.join(self.repo, '.changelog', 'pending')
+        os.makedirs(pend)
+        cases = [
+            ('a.yaml', 'timestamp: 2026-01-05T10:00:00Z\ntype: improved\ncategory: dnf\nmessage: m\n',
+             '.changelog/pending/a.yaml:2: unknown type'),
+            ('b.yaml', 'timestamp: 2026-01-05T10:00:00Z\ntype: added\ncategory: nope\nmessage: m\n',
+             '.changelog/pending/b.yaml:3: unknown category'),
+            ('c.json', '{\n  "type": "added",\n  "message": \n}\n', '.changelog/pending/c.json:4:'),
+            ('d.yaml', 'x' * (64 * 1024 + 1), '.changelog/pending/d.yaml:1: too large'),
+            ('e..json', '{}', 'not a changelog entry name'),
+        ]
+        for name, text, message in cases:
+            with self.subTest(name=name):
+                with open(os.path.join(pend, name), 'w') as f:
+                    f.write(text)
+                before = self.snapshot()
+                for cmd in (['validate'], ['pending'], ['release']):
+                    r = self.bkt('changelog', *cmd)
+                    self.assertEqual(r.returncode, EXIT_INVALID, r.stdout + r.stderr)
+                    self.assertIn(message, r.stderr)
+                self.assertEqual(self.snapshot(), before)
+                os.unlink(os.path.join(pend, name))
+        for args in (['show', '../../etc/passwd'], ['release', '2026.01.05'], ['add', 'added', 'flatpack', 'm'],
+                     ['add', 'improved', 'dnf', 'm']):
+            before = self.snapshot()
+            r = self.bkt('changelog', *args)
+            self.assertEqual(r.returncode, EXIT_INVALID, r.stdout + r.stderr)
+            self.assertEqual(self.snapshot(), before)
+        r = self.bkt('changelog', 'clear')
+        self.assertEqual(r.returncode, EXIT_USAGE)
+        self.ok('changelog', 'add', 'fixed', 'docs', 'typo')
+        self.assertIn('Removed 1', self.ok('changelog', 'clear', '--confirm').stdout)
+        self.assertEqual(self.pending(), [])
+
+    def test_no_repo(self):
+        r = self.bkt('changelog', 'pending', cwd=self.tmp)
+        self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
+
+
+class BaseTest(Base):
+    def test_original_file_list_info(self):
+        r = self.ok('base', 'info')
+        self.assertIn('ghcr.io/ublue-os/bazzite-gnome:stable', r.stdout)
+        self.assertIn('8 packages, 2 services, 7 paths', r.stdout)
+        self.assertIn('rpm-ostree', self.ok('base', 'list').stdout)
+
+    def test_assume_unassume_write_changelog(self):
+        path = os.path.join(self.repo, 'manifests', 'base-image-assumptions.json')
+        with open(path) as f:
+            original = f.read()
+        self.ok('base', 'assume', 'grub2', '--reason', 'Boots the image', now='2026-02-01T00:00:00Z')
+        with open(path) as f:
+            added = f.read()
+        self.assertIn('{\n      "name": "grub2",\n      "reason": "Boots the image"\n    }', added)
+        entries = json.loads(self.ok('changelog', 'pending', '--json').stdout)['pending']
+        self.assertEqual(len(entries), 1)
+        self.assertEqual((entries[0]['type'], entries[0]['category']), ('added', 'base'))
+        self.assertIn('bkt base assume grub2', entries[0]['command'])
+        before = self.snapshot()
+        for args in (['assume', 'grub2'], ['unassume', 'nano'], ['assume', '--', '-rf']):
+            r = self.bkt('base', *args)
+            self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
+            self.assertEqual(self.snapshot(), before)
+        self.ok('base', 'unassume', 'grub2', now='2026-02-01T00:00:01Z')
+        with open(path) as f:
+            self.assertEqual(f.read(), original)
+        self.assertEqual(len(self.pending()), 2)
+
+    def test_bad_file(self):
+        path = os.path.join(self.repo, 'manifests', 'base-image-assumptions.json')
+        with open(path, 'w') as f:
+            f.write('{\n  "base_image": {"source": "x"},\n  "packages": [{"name": 3}]\n}\n')
+        r = self.bkt('base', 'verify')
+        self.assertEqual(r.returncode, EXIT_INVALID)
+        self.assertIn('base-image-assumptions.json:3:', r.stderr)
+
+
+@unittest.skipUnless(shutil.which('dnf') and shutil.which('rpmbuild') and shutil.which('createrepo_c')
+                     and shutil.which('rpm') and os.geteuid() == 0,
+                     'needs root, rpm, dnf, rpmbuild and createrepo_c')
+class VerifyRpmTest(Base):
+    """`bkt base verify --root` against an RPM database that dnf built."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rpmdir = tempfile.mkdtemp(prefix='bkt-maint-rpm-')
+        subprocess.run(['bash', os.path.join(SRC, 'tests', 'rpm-repo.sh'), cls.rpmdir], check=True,
+                       capture_output=True)
+        # Debian's rpm keeps its database in %_dbpath ~/.rpmdb (Fedora's
+        # is /usr/lib/sysimage/rpm): dnf and bkt must agree on HOME.
+        cls.home = os.path.join(cls.rpmdir, 'home')
+        subprocess.run([os.path.join(cls.rpmdir, 'dnf'), 'install', '-y', 'bkt-hello', 'bkt-fish'],
+                       check=True, capture_output=True, env=dict(os.environ, HOME=cls.home))
+        cls.root = os.path.join(cls.rpmdir, 'installroot')
+        for p in ('usr/lib/systemd/system/dbus.service', 'etc/systemd/system/polkit.service', 'usr/bin/flatpak'):
+            os.makedirs(os.path.dirname(os.path.join(cls.root, p)), exist_ok=True)
+            open(os.path.join(cls.root, p), 'w').close()
+        os.symlink('flatpak', os.path.join(cls.root, 'usr/bin/pkexec'))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.rpmdir, True)
+
+    def setUp(self):
+        super().setUp()
+        self.env['HOME'] = self.home
+
+    def write(self, packages, services=(), paths=()):
+        with open(os.path.join(self.repo, 'manifests', 'base-image-assumptions.json'), 'w') as f:
+            json.dump({'base_image': {'source': 'test'}, 'packages': [{'name': p, 'reason': 'r'} for p in packages],
+                       'services': list(services), 'paths': list(paths)}, f)
+
+    def test_all_present(self):
+        self.write(['bkt-hello', 'bkt-fish'], ['dbus.service', 'polkit.service'], ['/usr/bin/flatpak', '/usr/bin/pkexec'])
+        r = self.ok('base', 'verify', '--root', self.root, '--json')
+        report = json.loads(r.stdout)
+        self.assertTrue(report['ok'])
+        self.assertEqual(report['packages']['present'], ['bkt-hello 0:1.0-1', 'bkt-fish 0:1.0-1'])
+
+    def test_drift_reported(self):
+        self.write(['bkt-hello', 'bkt-htop', 'bkt-gone'], ['dbus.service', 'gdm.service'],
+                   ['/usr/bin/flatpak', '/usr/bin/podman'])
+        r = self.bkt('base', 'verify', '--root', self.root)
+        self.assertEqual(r.returncode, EXIT_FAILED, r.stdout + r.stderr)
+        self.assertIn('packages: 1/3 present\n  MISSING bkt-htop\n  MISSING bkt-gone\n', r.stdout)
+        self.assertIn('services: 1/2 present\n  MISSING gdm.service\n', r.stdout)
+        self.assertIn('paths: 1/2 present\n  MISSING /usr/bin/podman\n', r.stdout)
+        self.assertIn('DRIFT', r.stdout)
+
+    def test_one_batched_rpm_query(self):
+        log = os.path.join(self.tmp, 'rpm.log')
+        wrapper = os.path.join(self.tmp, 'rpm')
+        with open(wrapper, 'w') as f:
+            f.write('#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\nexec rpm "$@"\n' % log)
+        os.chmod(wrapper, 0o755)
+        self.env['BKT_RPM'] = wrapper
+        self.write(['bkt-hello', 'bkt-fish', 'bkt-htop'])
+        self.bkt('base', 'verify', '--root', self.root)
+        with open(log) as f:
+            calls = f.read().splitlines()
+        self.assertEqual(len(calls), 1, calls)
+        self.assertTrue(calls[0].endswith('--root %s -- bkt-hello bkt-fish bkt-htop' % self.root), calls)
+
+    def test_broken_database_is_an_error(self):
+        self.write(['bkt-hello'])
+        r = self.bkt('base', 'verify', '--root', os.path.join(self.tmp, 'no-root'))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertNotIn('All assumptions hold', r.stdout)
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
