@@ -829,3 +829,53 @@ bkt_changelog_clear (const char *repo_dir, GError **error)
       }
   return names->len;
 }
+
+/* ---- drafts for punned changes ------------------------------------------------------ */
+
+GBytes *
+bkt_changelog_draft_entry (const char *subsystem, const char *action, const char *name,
+                           const char *command, guint index, char **rel_path, GError **error)
+{
+  static const char *const added[] = { "add", "install", "enable", "record", "assume", NULL };
+  static const char *const removed[] = { "remove", "uninstall", "unset", "disable", "forget", "unassume", NULL };
+  g_autoptr(GDateTime) now = bkt_changelog_now (error);
+  g_autoptr(JsonObject) e = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *category = NULL;
+  g_autofree char *stamp = NULL;
+  g_autofree char *iso = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *file = NULL;
+  gsize len;
+  char *text;
+
+  if (now == NULL)
+    return NULL;
+  /* Subsystems are plural where the engine's are ("gsettings"); the
+   * categories are the command names. */
+  category = g_strdup (subsystem != NULL ? subsystem : "other");
+  if (g_str_has_suffix (category, "s") && !g_str_equal (category, "base"))
+    category[strlen (category) - 1] = '\0';
+  if (g_str_equal (category, "package"))
+    g_free (g_steal_pointer (&category)), category = g_strdup ("dnf");
+  if (!g_strv_contains (entry_categories, category))
+    g_free (g_steal_pointer (&category)), category = g_strdup ("other");
+  stamp = g_date_time_format (now, "%Y%m%dT%H%M%SZ");
+  iso = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+  message = g_strdup_printf ("%s %s %s", action != NULL ? action : "change", category, name != NULL ? name : "");
+  g_strchomp (message);
+  json_object_set_string_member (e, "timestamp", iso);
+  json_object_set_string_member (e, "type", g_strv_contains (added, action ? action : "") ? "added"
+                                            : g_strv_contains (removed, action ? action : "") ? "removed" : "changed");
+  json_object_set_string_member (e, "category", category);
+  json_object_set_string_member (e, "message", message);
+  if (command != NULL)
+    json_object_set_string_member (e, "command", command);
+  json_object_set_boolean_member (e, "draft", TRUE);
+  file = index == 0 ? g_strdup_printf ("%s-%s.json", stamp, category)
+                    : g_strdup_printf ("%s-%s-%u.json", stamp, category, index + 1);
+  *rel_path = g_build_filename (".changelog", "pending", file, NULL);
+  node = json_node_init_object (json_node_alloc (), e);
+  text = bkt_json_to_document (node, &len);
+  return g_bytes_new_take (text, len);
+}

@@ -60,4 +60,13 @@ char       *bkt_changelog_release (const char *repo_dir, const char *version, GE
 /* Remove every pending entry; returns how many. */
 guint       bkt_changelog_clear (const char *repo_dir, GError **error);
 
+/* The draft entry a punned change carries in its pull request (one per
+ * proposed item: @subsystem "flatpak", "gsettings", ...; @action "add",
+ * "set", "remove", ...; @name what changed; @command as typed or NULL).
+ * Returns the file's contents and, in @rel_path, its path in the repo
+ * (.changelog/pending/STAMP-CATEGORY[-INDEX].json).  Drafts block a
+ * release until a maintainer has reviewed the wording. */
+GBytes     *bkt_changelog_draft_entry (const char *subsystem, const char *action, const char *name,
+                                       const char *command, guint index, char **rel_path, GError **error);
+
 G_END_DECLS

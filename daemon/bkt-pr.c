@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "bkt-changelog.h"
 #include "bkt-error.h"
 #include "bkt-forge.h"
 #include "bkt-git.h"
@@ -745,6 +746,22 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
           bkt_exec_context_op_done (ctx, open, NULL);
           return settle_queue (queue, details, error);
         }
+      /* Every manifest change carries its changelog entry, as a draft:
+       * the wording is the maintainers' to review before release. */
+      {
+        JsonArray *items = json_object_get_array_member (details, "items");
+        for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
+          {
+            JsonObject *item = json_array_get_object_element (items, i);
+            g_autofree char *path = NULL;
+            GBytes *entry = bkt_changelog_draft_entry (str (item, "subsystem"), str (item, "action"),
+                                                       str (item, "name"), str (item, "command"), i,
+                                                       &path, &failure);
+            if (entry == NULL)
+              goto failed;
+            g_hash_table_insert (files, g_steal_pointer (&path), entry);
+          }
+      }
       message = g_strdup_printf ("%s\n\n%s", str (details, "title"), str (details, "body"));
       bkt_exec_context_progress (ctx, cp, 0.5, "pushing");
       {

@@ -287,6 +287,44 @@ test_release_needs_marker (void)
   remove_repo (repo);
 }
 
+/* What a punned change puts in its PR reads back as a valid draft. */
+static void
+test_draft_entry (void)
+{
+  const struct { const char *sub, *action, *type, *category; } cases[] = {
+    { "gsettings", "set", "changed", "gsetting" },
+    { "flatpak", "add", "added", "flatpak" },
+    { "extension", "remove", "removed", "extension" },
+    { "shims", "add", "added", "shim" },
+    { "mystery", "poke", "changed", "other" },
+  };
+
+  g_setenv ("BKT_NOW", "2026-03-04T05:06:07Z", TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *path = NULL;
+      g_autofree char *expected = NULL;
+      g_autoptr(GBytes) b = bkt_changelog_draft_entry (cases[i].sub, cases[i].action, "x.y", "bkt z", i, &path, &error);
+      g_autoptr(JsonObject) e = NULL;
+      gsize len;
+      const char *data;
+
+      g_assert_no_error (error);
+      data = g_bytes_get_data (b, &len);
+      e = bkt_changelog_parse_entry (path, data, len, FALSE, &error);
+      g_assert_no_error (error);
+      g_assert_true (json_object_get_boolean_member (e, "draft"));
+      g_assert_cmpstr (json_object_get_string_member (e, "type"), ==, cases[i].type);
+      g_assert_cmpstr (json_object_get_string_member (e, "category"), ==, cases[i].category);
+      g_assert_cmpstr (json_object_get_string_member (e, "command"), ==, "bkt z");
+      expected = i == 0 ? g_strdup_printf (".changelog/pending/20260304T050607Z-%s.json", cases[i].category)
+                        : g_strdup_printf (".changelog/pending/20260304T050607Z-%s-%u.json", cases[i].category, i + 1);
+      g_assert_cmpstr (path, ==, expected);
+    }
+  g_unsetenv ("BKT_NOW");
+}
+
 static void
 test_base_reference_loads (void)
 {
@@ -368,6 +406,7 @@ main (int argc, char **argv)
   g_test_add_func ("/changelog/bad-files", test_bad_files);
   g_test_add_func ("/changelog/release-across-days", test_release_across_days);
   g_test_add_func ("/changelog/release-needs-marker", test_release_needs_marker);
+  g_test_add_func ("/changelog/draft-entry", test_draft_entry);
   g_test_add_func ("/base/reference-loads", test_base_reference_loads);
   g_test_add_func ("/base/assume", test_base_assume);
   g_test_add_func ("/base/bad", test_base_bad);

@@ -104,7 +104,17 @@ class Punning(EnvTestCase):
         """(names of changed files, diff text) of @branch against main in @bare."""
         w = self.world
         names = w.git(None, '--git-dir', bare, 'diff', '--name-only', 'main', branch).split()
-        return names, w.git(None, '--git-dir', bare, 'diff', '-U0', 'main', branch)
+        # Every punned change carries a draft changelog entry (docs/maintenance.md).
+        drafts = [n for n in names if n.startswith('.changelog/pending/')]
+        self.assertTrue(drafts, 'no changelog entry in %s: %s' % (branch, names))
+        for d in drafts:
+            entry = json.loads(w.show(bare, branch, d))
+            self.assertIs(entry['draft'], True, entry)
+            self.assertIn(entry['type'], ('added', 'changed', 'removed'), entry)
+            self.assertIn(entry['category'], ('flatpak', 'gsetting', 'extension', 'shim', 'dnf'), entry)
+            self.assertTrue(entry['command'].startswith('bkt'), entry)
+        names = [n for n in names if n not in drafts]
+        return names, w.git(None, '--git-dir', bare, 'diff', '-U0', 'main', branch, '--', 'manifests')
 
     def assertOnlyEntryLines(self, diff, added_words, removed_words=()):
         """The diff adds the lines of one entry (and a comma on its neighbour) and removes
