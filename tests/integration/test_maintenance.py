@@ -219,6 +219,97 @@ class BaseTest(Base):
         self.assertIn('base-image-assumptions.json:3:', r.stderr)
 
 
+class WorkflowTest(Base):
+    """The commands and scripts of the reusable workflows, run on the fixture repo."""
+
+    def workflow_runs(self, name):
+        import yaml
+        with open(os.path.join(SRC, '.github', 'workflows', name)) as f:
+            doc = yaml.safe_load(f)
+        self.assertIn('workflow_call', doc[True] if True in doc else doc['on'])
+        return {step['name']: step['run'] for job in doc['jobs'].values() for step in job['steps'] if 'run' in step}
+
+    def run_step(self, script):
+        # The workflow's paths: bkt/build/client/bkt is the client, distro the repo.
+        script = script.replace('bkt/build/client/bkt', BKT)
+        return subprocess.run(['bash', '-ec', script], cwd=self.tmp, env=self.env, capture_output=True, text=True)
+
+    def changelog_required(self, base, head):
+        return subprocess.run(['bash', os.path.join(SRC, '.github', 'scripts', 'changelog-required.sh'), base, head],
+                              cwd=self.repo, capture_output=True, text=True)
+
+    def test_changelog_workflow(self):
+        runs = self.workflow_runs('distro-changelog.yml')
+        self.assertIn('changelog-required.sh', runs['Manifest changes carry a changelog entry'])
+        # a PR branch editing a manifest by hand, without an entry
+        git(self.repo, 'checkout', '-q', '-b', 'pr')
+        path = os.path.join(self.repo, 'manifests', 'base-image-assumptions.json')
+        with open(path) as f:
+            doc = json.load(f)
+        doc['paths'].append('/usr/bin/toolbox')
+        with open(path, 'w') as f:
+            json.dump(doc, f, indent=2)
+        git(self.repo, 'commit', '-q', '-am', 'hand edit')
+        r = self.changelog_required('main', 'pr')
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn('adds no .changelog/pending/ entry', r.stderr)
+        # with a draft entry: the entry check passes, the merge check does not
+        self.ok('changelog', 'add', 'added', 'base', 'Assume toolbox', '--draft')
+        git(self.repo, 'add', '-A')
+        git(self.repo, 'commit', '-q', '-m', 'entry')
+        self.assertEqual(self.changelog_required('main', 'pr').returncode, 0)
+        self.assertEqual(self.run_step(runs['Pending entries are valid']).returncode, 0)
+        r = self.run_step(runs['No draft entries on merge'])
+        self.assertEqual(r.returncode, EXIT_FAILED)
+        self.assertIn('is a draft', r.stderr)
+        for name in self.pending():
+            p = os.path.join(self.repo, '.changelog', 'pending', name)
+            with open(p) as f:
+                e = json.load(f)
+            e['draft'] = False
+            with open(p, 'w') as f:
+                json.dump(e, f)
+        self.assertEqual(self.run_step(runs['No draft entries on merge']).returncode, 0)
+        git(self.repo, 'commit', '-q', '-am', 'reviewed')
+        # a change outside manifests/ needs no entry
+        git(self.repo, 'checkout', '-q', 'main')
+        git(self.repo, 'checkout', '-q', '-b', 'docs')
+        with open(os.path.join(self.repo, 'README.md'), 'w') as f:
+            f.write('docs\n')
+        git(self.repo, 'add', '-A')
+        git(self.repo, 'commit', '-q', '-m', 'docs')
+        self.assertEqual(self.changelog_required('main', 'docs').returncode, 0)
+        # a broken entry fails validation with its file and line
+        os.makedirs(os.path.join(self.repo, '.changelog', 'pending'), exist_ok=True)
+        with open(os.path.join(self.repo, '.changelog', 'pending', 'x.yaml'), 'w') as f:
+            f.write('type: nope\n')
+        r = self.run_step(runs['Pending entries are valid'])
+        self.assertEqual(r.returncode, EXIT_INVALID)
+        self.assertIn('.changelog/pending/x.yaml:1:', r.stderr)
+
+    def test_verify_workflow_commands(self):
+        runs = self.workflow_runs('distro-verify-assumptions.yml')
+        script = runs['Verify the assumptions and the Containerfile']
+        self.assertIn('base verify --root /base --repo distro', script)
+        self.assertIn('containerfile check --repo distro', script)
+        # the Containerfile part on the fixture: up to date after a sync, drift is exit 1
+        shutil.copy(os.path.join(SRC, 'tests', 'data', 'containerfile', 'Containerfile.in'),
+                    os.path.join(self.repo, 'Containerfile'))
+        with open(os.path.join(self.repo, 'manifests', 'system-packages.json'), 'w') as f:
+            json.dump({'packages': ['htop'], 'groups': [], 'excluded': [], 'copr_repos': []}, f)
+        with open(os.path.join(self.repo, 'manifests', 'host-shims.json'), 'w') as f:
+            json.dump({'shims': []}, f)
+        self.ok('containerfile', 'sync', '--repo', self.repo)
+        check = [BKT, 'containerfile', 'check', '--repo', 'distro']
+        self.assertEqual(subprocess.run(check, cwd=self.tmp, env=self.env, capture_output=True).returncode, 0)
+        with open(os.path.join(self.repo, 'manifests', 'system-packages.json'), 'w') as f:
+            json.dump({'packages': ['htop', 'fish'], 'groups': [], 'excluded': [], 'copr_repos': []}, f)
+        self.assertEqual(subprocess.run(check, cwd=self.tmp, env=self.env, capture_output=True).returncode,
+                         EXIT_FAILED)
+        # base verify --root --repo distro: see VerifyRpmTest for a real RPM database; an
+        # empty root is drift on every package (rpm finds none), not an error.
+
+
 @unittest.skipUnless(shutil.which('dnf') and shutil.which('rpmbuild') and shutil.which('createrepo_c')
                      and shutil.which('rpm') and os.geteuid() == 0,
                      'needs root, rpm, dnf, rpmbuild and createrepo_c')
