@@ -1215,6 +1215,7 @@ print_usage (FILE *out)
            "  containerfile …        sync, check the Containerfile's managed sections\n"
            "  changelog …            add, pending, validate, show, list, release, clear: the repo's changelog\n"
            "  base …                 verify, list, info, assume, unassume: base image assumptions\n"
+           "  drift check            base assumptions, Containerfile and manifests vs system (exit 0/1/2)\n"
            "  local list|commit      changes made with --local; propose them as one PR\n"
            "  pr retry               retry pull requests that failed\n"
            "  admin …                bootc (OS image) and systemctl, through the system daemon\n"
@@ -1263,6 +1264,7 @@ main (int argc, char **argv)
     { "containerfile", NULL, bkt_cmd_containerfile },
     { "changelog", NULL, bkt_cmd_changelog },
     { "base", NULL, bkt_cmd_base },
+    { "drift", NULL, bkt_cmd_drift },
     { "version", NULL, cmd_version },
     { "local", NULL, cmd_local },
     { "pr", NULL, cmd_pr },

@@ -219,6 +219,84 @@ class BaseTest(Base):
         self.assertIn('base-image-assumptions.json:3:', r.stderr)
 
 
+class DriftTest(Base):
+    """`bkt drift check`: exit 0 none, 1 drift, 2 a check could not run."""
+
+    def setUp(self):
+        super().setUp()
+        with open(os.path.join(self.repo, 'manifests', 'base-image-assumptions.json'), 'w') as f:
+            json.dump({'base_image': {'source': 'test'}, 'packages': [], 'paths': ['/']}, f)
+        shutil.copy(os.path.join(SRC, 'tests', 'data', 'containerfile', 'Containerfile.in'),
+                    os.path.join(self.repo, 'Containerfile'))
+        self.ok('containerfile', 'sync')
+        # the manifests vs this system: a private bktd --session from the build tree
+        self.env['BKTD_PATH'] = os.path.join(BUILD, 'daemon', 'bktd')
+        self.env['DBUS_SYSTEM_BUS_ADDRESS'] = 'unix:path=' + os.path.join(self.tmp, 'no-system-bus')
+        self.env.pop('DBUS_SESSION_BUS_ADDRESS')
+
+    def drift(self, *args):
+        r = self.bkt('drift', 'check', '--json', *args)
+        return r.returncode, json.loads(r.stdout) if r.stdout else None, r.stderr
+
+    def test_none_then_each_kind(self):
+        rc, out, err = self.drift()
+        self.assertEqual(rc, 0, (out, err))
+        self.assertEqual(out['result'], 'none')
+        self.assertEqual([out[k]['state'] for k in ('base', 'containerfile', 'system')], ['ok', 'ok', 'ok'], out)
+
+        # manifests vs system: a shim the manifests list and the system lacks
+        with open(os.path.join(self.repo, 'manifests', 'host-shims.json'), 'w') as f:
+            json.dump({'shims': [{'name': 'podman'}]}, f)
+        self.ok('containerfile', 'sync')
+        rc, out, err = self.drift()
+        self.assertEqual(rc, 1, (out, err))
+        self.assertEqual(out['system']['state'], 'drift')
+        self.assertIn('shim:podman', out['system']['detail'])
+        self.assertEqual(out['containerfile']['state'], 'ok')
+
+        # the Containerfile out of date
+        with open(os.path.join(self.repo, 'manifests', 'system-packages.json'), 'w') as f:
+            json.dump({'packages': ['fish'], 'groups': [], 'excluded': [], 'copr_repos': []}, f)
+        rc, out, err = self.drift('--skip-system')
+        self.assertEqual(rc, 1)
+        self.assertEqual(out['containerfile']['state'], 'drift')
+        self.assertIn('SYSTEM_PACKAGES', out['containerfile']['detail'])
+        self.assertEqual(out['system']['state'], 'skipped')
+        self.ok('containerfile', 'sync')
+
+        # a base assumption that does not hold
+        with open(os.path.join(self.repo, 'manifests', 'base-image-assumptions.json'), 'w') as f:
+            json.dump({'base_image': {'source': 'test'}, 'packages': [], 'paths': ['/no/such/bkt-path']}, f)
+        rc, out, err = self.drift('--skip-system')
+        self.assertEqual(rc, 1)
+        self.assertEqual(out['base']['state'], 'drift')
+        self.assertEqual(out['base']['detail'], '/no/such/bkt-path')
+        r = self.bkt('drift', 'check', '--skip-system')
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('base           drift    /no/such/bkt-path', r.stdout)
+
+    def test_errors_are_2(self):
+        with open(os.path.join(self.repo, 'manifests', 'base-image-assumptions.json'), 'w') as f:
+            f.write('{"base_image": {"source": "x"}, "packages": [{"name": "-x"}]}')
+        rc, out, err = self.drift('--skip-system')
+        self.assertEqual(rc, 2)
+        self.assertEqual(out['base']['state'], 'error')
+        self.assertIn('base-image-assumptions.json:1:', out['base']['detail'])
+        with open(os.path.join(self.repo, 'Containerfile'), 'a') as f:
+            f.write('# === SYSTEM_PACKAGES (managed by bkt) ===\n')
+        rc, out, err = self.drift('--skip-system')
+        self.assertEqual(rc, 2)
+        self.assertEqual(out['containerfile']['state'], 'error')
+        r = self.bkt('drift', 'check', cwd=self.tmp)
+        self.assertEqual(r.returncode, 2)
+
+    def test_no_engine_in_ci(self):
+        self.env['BKTD_PATH'] = os.path.join(self.tmp, 'no-bktd')
+        rc, out, err = self.drift()
+        self.assertEqual(rc, 0, (out, err))
+        self.assertEqual(out['system']['state'], 'skipped')
+
+
 class WorkflowTest(Base):
     """The commands and scripts of the reusable workflows, run on the fixture repo."""
 
