@@ -384,8 +384,34 @@ class WorkflowTest(Base):
             json.dump({'packages': ['htop', 'fish'], 'groups': [], 'excluded': [], 'copr_repos': []}, f)
         self.assertEqual(subprocess.run(check, cwd=self.tmp, env=self.env, capture_output=True).returncode,
                          EXIT_FAILED)
-        # base verify --root --repo distro: see VerifyRpmTest for a real RPM database; an
-        # empty root is drift on every package (rpm finds none), not an error.
+        # base verify --root --repo distro: see VerifyRpmTest for a real RPM database.
+
+    def test_drift_workflow_report(self):
+        runs = self.workflow_runs('distro-drift.yml')
+        self.assertIn('drift-report.sh bkt/build/client/bkt distro /base report', runs['Drift check'])
+        self.assertIn('gh issue create', runs['Open or update the drift issue'])
+        script = os.path.join(SRC, '.github', 'scripts', 'drift-report.sh')
+        root = os.path.join(self.tmp, 'base')
+        os.makedirs(os.path.join(root, 'usr', 'bin'))
+        with open(os.path.join(self.repo, 'manifests', 'base-image-assumptions.json'), 'w') as f:
+            json.dump({'base_image': {'source': 'test'}, 'packages': [],
+                       'paths': ['/usr/bin', '/usr/bin/podman']}, f)
+        out = os.path.join(self.tmp, 'report')
+        r = subprocess.run(['bash', script, BKT, 'distro', root, out], cwd=self.tmp, env=self.env,
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        with open(os.path.join(out, 'drift.json')) as f:
+            self.assertEqual(json.load(f)['base']['detail'], '/usr/bin/podman')
+        with open(os.path.join(out, 'drift.md')) as f:
+            md = f.read()
+        self.assertIn('no longer provides', md)
+        self.assertIn('/usr/bin/podman', md)
+        open(os.path.join(root, 'usr', 'bin', 'podman'), 'w').close()
+        r = subprocess.run(['bash', script, BKT, 'distro', root, out], cwd=self.tmp, env=self.env,
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(out, 'drift.md')) as f:
+            self.assertIn('No drift.', f.read())
 
 
 @unittest.skipUnless(shutil.which('dnf') and shutil.which('rpmbuild') and shutil.which('createrepo_c')
