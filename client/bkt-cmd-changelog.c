@@ -8,6 +8,7 @@
 #include "bkt-changelog.h"
 #include "bkt-cmd.h"
 #include "bkt-error.h"
+#include "bkt-fsutil.h"
 #include "bkt-repo.h"
 
 /* `bkt changelog` and `bkt base`: repo-side maintenance tools.  They run
@@ -328,7 +329,13 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
       g_autofree char *message = NULL;
       g_autofree char *entry = NULL;
 
-      if (!bkt_base_set_package (file, argv[1], remove ? NULL : reason, remove, &error))
+      g_autofree char *before = NULL;
+      gsize before_len = 0;
+
+      /* Kept to put back if the changelog entry cannot be written: the
+       * two files change together or not at all. */
+      if (!g_file_get_contents (file, &before, &before_len, &error)
+          || !bkt_base_set_package (file, argv[1], remove ? NULL : reason, remove, &error))
         return fail (error);
       message = remove ? g_strdup_printf ("No longer assume the base image provides %s", argv[1])
                        : reason != NULL ? g_strdup_printf ("Assume the base image provides %s: %s", argv[1], reason)
@@ -339,7 +346,12 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
       json_object_set_string_member (e, "command", ctx->command_line);
       entry = bkt_changelog_add (repo, e, &error);
       if (entry == NULL)
-        return fail (error);
+        {
+          g_autoptr(GError) restore_error = NULL;
+          if (!bkt_write_file_atomic (file, before, before_len, 0644, &restore_error))
+            g_printerr ("bkt: could not restore %s: %s\n", file, restore_error->message);
+          return fail (error);
+        }
       g_print ("%s %s; changelog entry %s\n", remove ? "Unassumed" : "Assumed", argv[1], entry);
       return EXIT_OK;
     }

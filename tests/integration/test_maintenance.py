@@ -210,6 +210,15 @@ class BaseTest(Base):
             self.assertEqual(f.read(), original)
         self.assertEqual(len(self.pending()), 2)
 
+    def test_assume_without_changelog_writes_nothing(self):
+        # .changelog is a file: the entry cannot be written, so neither is the assumption
+        with open(os.path.join(self.repo, '.changelog'), 'w') as f:
+            f.write('not a directory\n')
+        before = self.snapshot()
+        r = self.bkt('base', 'assume', 'grub2')
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(self.snapshot(), before)
+
     def test_bad_file(self):
         path = os.path.join(self.repo, 'manifests', 'base-image-assumptions.json')
         with open(path, 'w') as f:
