@@ -478,7 +478,14 @@ render_pr_preview (Ctx *ctx, JsonObject *plan)
   g_print ("  Title:  %s\n  Branch: %s → %s\n", member_str (pr, "title"), member_str (pr, "branch"),
            member_str (pr, "base"));
   if (member_str (pr, "diff") != NULL && *member_str (pr, "diff") != '\0')
-    g_print ("\n%s", member_str (pr, "diff"));
+    {
+      JsonNode *cl = json_object_get_member (pr, "changelog");
+      JsonArray *entries = cl != NULL && JSON_NODE_HOLDS_ARRAY (cl) ? json_node_get_array (cl) : NULL;
+
+      for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+        g_print ("  Changelog: %s (draft)\n", json_array_get_string_element (entries, i));
+      g_print ("\n%s", member_str (pr, "diff"));
+    }
   else
     g_print ("  (the repo already has this change: no pull request would be needed)\n");
 }

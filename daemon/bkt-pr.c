@@ -507,6 +507,29 @@ find_op (BktPlan *plan, const char *action, guint from)
   return NULL;
 }
 
+/* Every manifest change carries its changelog entry, as a draft: the
+ * wording is the maintainers' to review before release (docs/maintenance.md).
+ * Adds one file per proposed item to @files; their paths to @paths. */
+static gboolean
+add_draft_entries (JsonObject *details, GHashTable *files, JsonArray *paths, GError **error)
+{
+  JsonArray *items = json_object_get_array_member (details, "items");
+
+  for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+      g_autofree char *path = NULL;
+      GBytes *entry = bkt_changelog_draft_entry (str (item, "subsystem"), str (item, "action"), str (item, "name"),
+                                                 str (item, "command"), i, &path, error);
+      if (entry == NULL)
+        return FALSE;
+      if (paths != NULL)
+        json_array_add_string_element (paths, path);
+      g_hash_table_insert (files, g_steal_pointer (&path), entry);
+    }
+  return TRUE;
+}
+
 JsonObject *
 bkt_pr_preview (BktPlan *plan, GError **error)
 {
@@ -516,6 +539,7 @@ bkt_pr_preview (BktPlan *plan, GError **error)
   g_autoptr(GHashTable) files = NULL;
   g_autofree char *diff = NULL;
   JsonObject *details, *out;
+  JsonArray *changelog;
 
   if (op == NULL)
     op = find_op (plan, "open-pr", 0);
@@ -532,7 +556,14 @@ bkt_pr_preview (BktPlan *plan, GError **error)
   if (files == NULL)
     return NULL;
 
+  changelog = json_array_new ();
+  if (g_hash_table_size (files) > 0 && !add_draft_entries (details, files, changelog, error))
+    {
+      json_array_unref (changelog);
+      return NULL;
+    }
   out = json_object_new ();
+  json_object_set_array_member (out, "changelog", changelog);
   json_object_set_object_member (out, "repo", bkt_repo_to_json (repo));
   json_object_set_string_member (out, "branch", str (details, "branch"));
   json_object_set_string_member (out, "base", bkt_repo_get_default_branch (repo));
@@ -746,22 +777,8 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
           bkt_exec_context_op_done (ctx, open, NULL);
           return settle_queue (queue, details, error);
         }
-      /* Every manifest change carries its changelog entry, as a draft:
-       * the wording is the maintainers' to review before release. */
-      {
-        JsonArray *items = json_object_get_array_member (details, "items");
-        for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
-          {
-            JsonObject *item = json_array_get_object_element (items, i);
-            g_autofree char *path = NULL;
-            GBytes *entry = bkt_changelog_draft_entry (str (item, "subsystem"), str (item, "action"),
-                                                       str (item, "name"), str (item, "command"), i,
-                                                       &path, &failure);
-            if (entry == NULL)
-              goto failed;
-            g_hash_table_insert (files, g_steal_pointer (&path), entry);
-          }
-      }
+      if (!add_draft_entries (details, files, NULL, &failure))
+        goto failed;
       message = g_strdup_printf ("%s\n\n%s", str (details, "title"), str (details, "body"));
       bkt_exec_context_progress (ctx, cp, 0.5, "pushing");
       {

@@ -176,11 +176,15 @@ class Punning(EnvTestCase):
         self.assertIn('feat(manifests): set gsetting %s cursor-size' % IFACE, out)
         self.assertIn('+++ b/manifests/gsettings.json', out)
         self.assertRegex(out, r'\n\+\s+"key": "cursor-size"|\n\+.*"cursor-size"')
+        self.assertRegex(out, r'  Changelog: \.changelog/pending/\S+-gsetting\.json \(draft\)')
         rc, plan, err = self.bktj('gsetting', 'set', '--dry-run', '--repo', w.checkout, IFACE, 'cursor-size', '32')
         self.assertEqual(rc, 0, err)
         self.assertEqual(plan['mode'], 'pr')
         self.assertTrue(plan['preflight']['ok'], plan['preflight'])
         self.assertIn('cursor-size', plan['pr']['diff'])
+        # the draft changelog entry the PR would carry
+        self.assertEqual(len(plan['pr']['changelog']), 1, plan['pr'])
+        self.assertRegex(plan['pr']['changelog'][0], r'^\.changelog/pending/\d{8}T\d{6}Z-gsetting\.json$')
         self.assertEqual([op['subsystem'] for op in plan['operations']][-2:], ['pr', 'pr'])
         # nothing changed anywhere
         self.assertEqual(self.env.read_keyfile(ADMIN), keyfile)
