@@ -9,6 +9,7 @@
 #include "bkt-cmd.h"
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
+#include "bkt-json.h"
 #include "bkt-repo.h"
 
 /* `bkt changelog` and `bkt base`: repo-side maintenance tools.  They run
@@ -276,7 +277,7 @@ int
 bkt_cmd_base (Ctx *ctx, int argc, char **argv)
 {
   const char *sub = argc > 1 ? argv[1] : NULL;
-  static const char *const subs[] = { "verify", "list", "info", "assume", "unassume", NULL };
+  static const char *const subs[] = { "verify", "list", "info", "assume", "unassume", "snapshot", NULL };
   g_autofree char *root = NULL;
   g_autofree char *file_opt = NULL;
   g_autofree char *reason = NULL;
@@ -301,7 +302,8 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
                       "  list                        the assumed packages, services and paths\n"
                       "  info                        the base image and how much is assumed\n"
                       "  assume PKG [--reason TEXT]  assume a package (writes a changelog entry)\n"
-                      "  unassume PKG                stop assuming it (writes a changelog entry)\n");
+                      "  unassume PKG                stop assuming it (writes a changelog entry)\n"
+                      "  snapshot [--root DIR]       print every installed package as assumptions, to review\n");
   change = g_str_equal (sub, "assume") || g_str_equal (sub, "unassume");
   argc--;
   argv++;
@@ -356,6 +358,23 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
       return EXIT_OK;
     }
 
+  if (g_str_equal (sub, "snapshot"))
+    {
+      g_autoptr(JsonObject) snap = NULL;
+      g_autoptr(JsonNode) node = NULL;
+      g_autofree char *text = NULL;
+
+      /* the current file gives the reasons; without one, a fresh start */
+      if (g_file_test (file, G_FILE_TEST_EXISTS) && (assumptions = bkt_base_load (file, &error)) == NULL)
+        return fail (error);
+      snap = bkt_base_snapshot (assumptions, root, &error);
+      if (snap == NULL)
+        return fail (error);
+      node = json_node_init_object (json_node_alloc (), snap);
+      text = bkt_json_to_document (node, NULL);
+      g_print ("%s", text);
+      return EXIT_OK;
+    }
   assumptions = bkt_base_load (file, &error);
   if (assumptions == NULL)
     return fail (error);

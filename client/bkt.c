@@ -1221,7 +1221,7 @@ print_usage (FILE *out)
            "  dnf …                  search, info, provides, list, repoquery: the host's dnf\n"
            "  containerfile …        sync, check the Containerfile's managed sections\n"
            "  changelog …            add, pending, validate, show, list, release, clear: the repo's changelog\n"
-           "  base …                 verify, list, info, assume, unassume: base image assumptions\n"
+           "  base …                 verify, list, info, assume, unassume, snapshot: base assumptions\n"
            "  drift check            base assumptions, Containerfile and manifests vs system (exit 0/1/2)\n"
            "  local list|commit      changes made with --local; propose them as one PR\n"
            "  pr retry               retry pull requests that failed\n"

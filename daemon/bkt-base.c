@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -41,6 +42,12 @@ path_ok (const char *s)
     if (g_str_equal (parts[i], ".."))
       return FALSE;
   return TRUE;
+}
+
+static int
+compare_strv (const void *a, const void *b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
 }
 
 static gboolean
@@ -259,6 +266,89 @@ bkt_base_verify (JsonObject *assumptions, const char *root, GError **error)
   ok = ok && json_array_get_length (missing) == 0;
   json_object_set_boolean_member (report, "ok", ok);
   return g_steal_pointer (&report);
+}
+
+JsonObject *
+bkt_base_snapshot (JsonObject *assumptions, const char *root, GError **error)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GHashTable) reasons = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(JsonObject) out = json_object_new ();
+  g_autoptr(JsonObject) report = NULL;
+  g_autofree char *stdout_text = NULL;
+  g_autofree char *stderr_text = NULL;
+  g_auto(GStrv) names = NULL;
+  const char *rpm = g_getenv ("BKT_RPM");
+  JsonArray *packages;
+  int status;
+
+  g_ptr_array_add (argv, (char *) (rpm != NULL && *rpm != '\0' ? rpm : "rpm"));
+  g_ptr_array_add (argv, "-qa");
+  g_ptr_array_add (argv, "--qf");
+  g_ptr_array_add (argv, "%{NAME}\\n");
+  if (root != NULL && !g_str_equal (root, "/"))
+    {
+      g_ptr_array_add (argv, "--root");
+      g_ptr_array_add (argv, (char *) root);
+    }
+  g_ptr_array_add (argv, NULL);
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &stdout_text,
+                     &stderr_text, &status, error))
+    return g_prefix_error (error, "cannot query the RPM database: "), NULL;
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "rpm -qa failed: %s", g_strstrip (stderr_text));
+      return NULL;
+    }
+  if (assumptions != NULL)
+    {
+      JsonArray *a = json_object_get_array_member (assumptions, "packages");
+      json_object_set_member (out, "base_image", json_node_copy (json_object_get_member (assumptions, "base_image")));
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          JsonObject *p = json_array_get_object_element (a, i);
+          g_hash_table_insert (reasons, (char *) json_object_get_string_member (p, "name"),
+                               (char *) json_object_get_string_member_with_default (p, "reason", ""));
+        }
+    }
+  else
+    {
+      JsonObject *b = json_object_new ();
+      json_object_set_string_member (b, "source", "");
+      json_object_set_object_member (out, "base_image", b);
+    }
+  /* after base_image, as in the original's file */
+  packages = json_array_new ();
+  json_object_set_array_member (out, "packages", packages);
+  names = g_strsplit (stdout_text, "\n", -1);
+  qsort (names, g_strv_length (names), sizeof (char *), compare_strv);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      JsonObject *p;
+      if (names[i][0] == '\0' || !package_name_ok (names[i]) || (i > 0 && g_str_equal (names[i], names[i - 1])))
+        continue;
+      p = json_object_new ();
+      json_object_set_string_member (p, "name", names[i]);
+      json_object_set_string_member (p, "reason", g_hash_table_lookup (reasons, names[i]) ?: "");
+      json_array_add_object_element (packages, p);
+    }
+  if (assumptions != NULL)
+    {
+      g_autoptr(JsonObject) only_files = json_object_new ();
+      json_object_set_array_member (only_files, "packages", json_array_new ());
+      if (json_object_has_member (assumptions, "services"))
+        json_object_set_member (only_files, "services", json_node_copy (json_object_get_member (assumptions, "services")));
+      if (json_object_has_member (assumptions, "paths"))
+        json_object_set_member (only_files, "paths", json_node_copy (json_object_get_member (assumptions, "paths")));
+      report = bkt_base_verify (only_files, root, error);
+      if (report == NULL)
+        return NULL;
+      json_object_set_member (out, "services", json_node_copy (json_object_get_member (
+                                json_object_get_object_member (report, "services"), "present")));
+      json_object_set_member (out, "paths", json_node_copy (json_object_get_member (
+                                json_object_get_object_member (report, "paths"), "present")));
+    }
+  return g_steal_pointer (&out);
 }
 
 /* The file with @root's values, laid out as @doc was.  Package entries are

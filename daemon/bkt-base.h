@@ -27,6 +27,13 @@ JsonObject *bkt_base_load (const char *path, GError **error);
  * or NULL when the check itself could not run (rpm missing, ...). */
 JsonObject *bkt_base_verify (JsonObject *assumptions, const char *root, GError **error);
 
+/* A new assumptions document from the system under @root: every installed
+ * package (one `rpm -qa`), sorted, with the reasons @assumptions (may be
+ * NULL) gives; its base_image, and its services and paths that are
+ * present.  For review: a snapshot is a starting point to filter, so it
+ * is printed, never written over the file. */
+JsonObject *bkt_base_snapshot (JsonObject *assumptions, const char *root, GError **error);
+
 /* Add (or, with @reason NULL and @remove, drop) a package assumption in
  * the file at @path, keeping the list sorted by name; writes the file
  * atomically.  Adding a package that is there, or removing one that is

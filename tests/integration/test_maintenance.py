@@ -489,6 +489,19 @@ class VerifyRpmTest(Base):
         self.assertEqual(len(calls), 1, calls)
         self.assertTrue(calls[0].endswith('--root %s -- bkt-hello bkt-fish bkt-htop' % self.root), calls)
 
+    def test_snapshot(self):
+        self.write(['bkt-fish'], ['dbus.service', 'gdm.service'], ['/usr/bin/flatpak', '/usr/bin/podman'])
+        path = os.path.join(self.repo, 'manifests', 'base-image-assumptions.json')
+        with open(path) as f:
+            before = f.read()
+        snap = json.loads(self.ok('base', 'snapshot', '--root', self.root).stdout)
+        self.assertEqual(snap['base_image'], {'source': 'test'})
+        self.assertEqual(snap['packages'], [{'name': 'bkt-fish', 'reason': 'r'}, {'name': 'bkt-hello', 'reason': ''}])
+        self.assertEqual(snap['services'], ['dbus.service'])
+        self.assertEqual(snap['paths'], ['/usr/bin/flatpak'])
+        with open(path) as f:
+            self.assertEqual(f.read(), before)
+
     def test_broken_database_is_an_error(self):
         self.write(['bkt-hello'])
         r = self.bkt('base', 'verify', '--root', os.path.join(self.tmp, 'no-root'))
