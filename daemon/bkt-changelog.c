@@ -354,7 +354,15 @@ read_bounded (const char *path, const char *display, char **data, gsize *length,
   if (st.st_size > BKT_CHANGELOG_MAX_FILE)
     return fail_at (error, display, 1, "too large (%lld bytes, at most %d)", (long long) st.st_size,
                     BKT_CHANGELOG_MAX_FILE);
-  return g_file_get_contents (path, data, length, error);
+  if (!g_file_get_contents (path, data, length, error))
+    return FALSE;
+  /* it may have grown since the lstat() */
+  if (*length > BKT_CHANGELOG_MAX_FILE)
+    {
+      g_clear_pointer (data, g_free);
+      return fail_at (error, display, 1, "too large (at most %d bytes)", BKT_CHANGELOG_MAX_FILE);
+    }
+  return TRUE;
 }
 
 static char *
