@@ -79,5 +79,8 @@ int       bkt_cmd_extension (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_shim      (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_dnf       (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv);
+int       bkt_cmd_changelog (Ctx *ctx, int argc, char **argv);
+int       bkt_cmd_base      (Ctx *ctx, int argc, char **argv);
+int       bkt_cmd_drift     (Ctx *ctx, int argc, char **argv);
 
 G_END_DECLS

@@ -478,7 +478,14 @@ render_pr_preview (Ctx *ctx, JsonObject *plan)
   g_print ("  Title:  %s\n  Branch: %s → %s\n", bkt_json_object_get_string (pr, "title"), bkt_json_object_get_string (pr, "branch"),
            bkt_json_object_get_string (pr, "base"));
   if (bkt_json_object_get_string (pr, "diff") != NULL && *bkt_json_object_get_string (pr, "diff") != '\0')
-    g_print ("\n%s", bkt_json_object_get_string (pr, "diff"));
+    {
+      JsonNode *cl = json_object_get_member (pr, "changelog");
+      JsonArray *entries = cl != NULL && JSON_NODE_HOLDS_ARRAY (cl) ? json_node_get_array (cl) : NULL;
+
+      for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+        g_print ("  Changelog: %s (draft)\n", json_array_get_string_element (entries, i));
+      g_print ("\n%s", bkt_json_object_get_string (pr, "diff"));
+    }
   else
     g_print ("  (the repo already has this change: no pull request would be needed)\n");
 }
@@ -1246,6 +1253,9 @@ print_usage (FILE *out)
            "  shim …                 add, remove, list, sync toolbox shims for host commands\n"
            "  dnf …                  search, info, provides, list, repoquery: the host's dnf\n"
            "  containerfile …        sync, check the Containerfile's managed sections\n"
+           "  changelog …            add, pending, validate, show, list, release, clear: the repo's changelog\n"
+           "  base …                 verify, list, info, assume, unassume, snapshot: base assumptions\n"
+           "  drift check            base assumptions, Containerfile and manifests vs system (exit 0/1/2)\n"
            "  local list|commit      changes made with --local; propose them as one PR\n"
            "  pr retry               retry pull requests that failed\n"
            "  admin …                bootc (OS image) and systemctl, through the system daemon\n"
@@ -1292,6 +1302,9 @@ main (int argc, char **argv)
     { "shim", NULL, bkt_cmd_shim },
     { "dnf", NULL, bkt_cmd_dnf },
     { "containerfile", NULL, bkt_cmd_containerfile },
+    { "changelog", NULL, bkt_cmd_changelog },
+    { "base", NULL, bkt_cmd_base },
+    { "drift", NULL, bkt_cmd_drift },
     { "version", NULL, cmd_version },
     { "local", NULL, cmd_local },
     { "pr", NULL, cmd_pr },

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "bkt-changelog.h"
 #include "bkt-containerfile.h"
 #include "bkt-json.h"
 #include "bkt-error.h"
@@ -563,6 +564,29 @@ find_op (BktPlan *plan, const char *action, guint from)
   return NULL;
 }
 
+/* Every manifest change carries its changelog entry, as a draft: the
+ * wording is the maintainers' to review before release (docs/maintenance.md).
+ * Adds one file per proposed item to @files; their paths to @paths. */
+static gboolean
+add_draft_entries (JsonObject *details, GHashTable *files, JsonArray *paths, GError **error)
+{
+  JsonArray *items = json_object_get_array_member (details, "items");
+
+  for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+      g_autofree char *path = NULL;
+      GBytes *entry = bkt_changelog_draft_entry (bkt_json_object_get_string (item, "subsystem"), bkt_json_object_get_string (item, "action"), bkt_json_object_get_string (item, "name"),
+                                                 bkt_json_object_get_string (item, "command"), i, &path, error);
+      if (entry == NULL)
+        return FALSE;
+      if (paths != NULL)
+        json_array_add_string_element (paths, path);
+      g_hash_table_insert (files, g_steal_pointer (&path), entry);
+    }
+  return TRUE;
+}
+
 JsonObject *
 bkt_pr_preview (BktPlan *plan, GError **error)
 {
@@ -572,6 +596,7 @@ bkt_pr_preview (BktPlan *plan, GError **error)
   g_autoptr(GHashTable) files = NULL;
   g_autofree char *diff = NULL;
   JsonObject *details, *out;
+  JsonArray *changelog;
 
   if (op == NULL)
     op = find_op (plan, "open-pr", 0);
@@ -588,7 +613,14 @@ bkt_pr_preview (BktPlan *plan, GError **error)
   if (files == NULL)
     return NULL;
 
+  changelog = json_array_new ();
+  if (g_hash_table_size (files) > 0 && !add_draft_entries (details, files, changelog, error))
+    {
+      json_array_unref (changelog);
+      return NULL;
+    }
   out = json_object_new ();
+  json_object_set_array_member (out, "changelog", changelog);
   json_object_set_object_member (out, "repo", bkt_repo_to_json (repo));
   json_object_set_string_member (out, "branch", bkt_json_object_get_string (details, "branch"));
   json_object_set_string_member (out, "base", bkt_repo_get_default_branch (repo));
@@ -802,6 +834,8 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
           bkt_exec_context_op_done (ctx, open, NULL);
           return settle_queue (queue, details, error);
         }
+      if (!add_draft_entries (details, files, NULL, &failure))
+        goto failed;
       message = g_strdup_printf ("%s\n\n%s", bkt_json_object_get_string (details, "title"), bkt_json_object_get_string (details, "body"));
       bkt_exec_context_progress (ctx, cp, 0.5, "pushing");
       {

@@ -53,7 +53,8 @@ BktPlan    *bkt_pr_plan_local_commit (BktPrQueue *queue, const gint64 *ids, guin
 BktPlan    *bkt_pr_plan_retry (BktPrQueue *queue, const BktPrTarget *target, GError **error);
 
 /* What the plan would propose, from the repo as it is (no fetch):
- * {"repo", "branch", "base", "title", "body", "files", "diff"}; NULL if the
+ * {"repo", "branch", "base", "title", "body", "files", "diff", "changelog"
+ * (the draft entries' paths)}; NULL if the
  * plan proposes nothing. */
 JsonObject *bkt_pr_preview (BktPlan *plan, GError **error);
 

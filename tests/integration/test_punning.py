@@ -104,7 +104,17 @@ class Punning(EnvTestCase):
         """(names of changed files, diff text) of @branch against main in @bare."""
         w = self.world
         names = w.git(None, '--git-dir', bare, 'diff', '--name-only', 'main', branch).split()
-        return names, w.git(None, '--git-dir', bare, 'diff', '-U0', 'main', branch)
+        # Every punned change carries a draft changelog entry (docs/maintenance.md).
+        drafts = [n for n in names if n.startswith('.changelog/pending/')]
+        self.assertTrue(drafts, 'no changelog entry in %s: %s' % (branch, names))
+        for d in drafts:
+            entry = json.loads(w.show(bare, branch, d))
+            self.assertIs(entry['draft'], True, entry)
+            self.assertIn(entry['type'], ('added', 'changed', 'removed'), entry)
+            self.assertIn(entry['category'], ('flatpak', 'gsetting', 'extension', 'shim', 'dnf'), entry)
+            self.assertTrue(entry['command'].startswith('bkt'), entry)
+        names = [n for n in names if n not in drafts]
+        return names, w.git(None, '--git-dir', bare, 'diff', '-U0', 'main', branch, '--', 'manifests')
 
     def assertOnlyEntryLines(self, diff, added_words, removed_words=()):
         """The diff adds the lines of one entry (and a comma on its neighbour) and removes
@@ -166,11 +176,15 @@ class Punning(EnvTestCase):
         self.assertIn('feat(manifests): set gsetting %s cursor-size' % IFACE, out)
         self.assertIn('+++ b/manifests/gsettings.json', out)
         self.assertRegex(out, r'\n\+\s+"key": "cursor-size"|\n\+.*"cursor-size"')
+        self.assertRegex(out, r'  Changelog: \.changelog/pending/\S+-gsetting\.json \(draft\)')
         rc, plan, err = self.bktj('gsetting', 'set', '--dry-run', '--repo', w.checkout, IFACE, 'cursor-size', '32')
         self.assertEqual(rc, 0, err)
         self.assertEqual(plan['mode'], 'pr')
         self.assertTrue(plan['preflight']['ok'], plan['preflight'])
         self.assertIn('cursor-size', plan['pr']['diff'])
+        # the draft changelog entry the PR would carry
+        self.assertEqual(len(plan['pr']['changelog']), 1, plan['pr'])
+        self.assertRegex(plan['pr']['changelog'][0], r'^\.changelog/pending/\d{8}T\d{6}Z-gsetting\.json$')
         self.assertEqual([op['subsystem'] for op in plan['operations']][-2:], ['pr', 'pr'])
         # nothing changed anywhere
         self.assertEqual(self.env.read_keyfile(ADMIN), keyfile)

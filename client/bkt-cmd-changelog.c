@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "bkt-base.h"
+#include "bkt-changelog.h"
+#include "bkt-cmd.h"
+#include "bkt-error.h"
+#include "bkt-fsutil.h"
+#include "bkt-json.h"
+#include "bkt-repo.h"
+
+/* `bkt changelog` and `bkt base`: repo-side maintenance tools.  They run
+ * in the client, without the daemon, because they read and write files of
+ * the distribution repo and are run by CI in containers that have no
+ * session bus (docs/maintenance.md). */
+
+static char *
+repo_path (Ctx *ctx, GError **error)
+{
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *repo_dir = ctx->opt.repo != NULL ? g_canonicalize_filename (ctx->opt.repo, NULL) : NULL;
+  g_autoptr(BktRepo) repo = bkt_repo_discover (repo_dir, cwd, error);
+
+  return repo != NULL ? g_strdup (bkt_repo_get_path (repo)) : NULL;
+}
+
+static int
+sub_usage (const char *what, const char *sub, const char *text)
+{
+  gboolean help = sub != NULL && (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"));
+  FILE *out = help ? stdout : stderr;
+
+  if (sub != NULL && !help)
+    fprintf (out, "bkt: unknown %s command “%s”\n\n", what, sub);
+  fputs (text, out);
+  return help ? EXIT_OK : EXIT_USAGE;
+}
+
+/* ---- changelog ---------------------------------------------------------------------- */
+
+static void
+print_entry (JsonObject *e)
+{
+  g_print ("%s%s  %s/%s: %s\n", json_object_get_string_member (e, "file"),
+           json_object_get_boolean_member (e, "draft") ? " [draft]" : "",
+           json_object_get_string_member (e, "type"), json_object_get_string_member (e, "category"),
+           json_object_get_string_member (e, "message"));
+  if (json_object_has_member (e, "manual_steps"))
+    {
+      JsonArray *a = json_object_get_array_member (e, "manual_steps");
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        g_print ("    manual step: %s\n", json_array_get_string_element (a, i));
+    }
+}
+
+static int
+changelog_pending (Ctx *ctx, const char *repo, gboolean validate, gboolean no_drafts)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) entries = bkt_changelog_load_pending (repo, &error);
+  guint drafts = 0;
+
+  if (entries == NULL)
+    return fail (error);
+  for (guint i = 0; i < entries->len; i++)
+    drafts += json_object_get_boolean_member (entries->pdata[i], "draft");
+  if (ctx->opt.json)
+    {
+      g_autoptr(JsonObject) o = json_object_new ();
+      JsonArray *a = json_array_new ();
+      for (guint i = 0; i < entries->len; i++)
+        json_array_add_object_element (a, json_object_ref (entries->pdata[i]));
+      json_object_set_array_member (o, "pending", a);
+      json_object_set_int_member (o, "drafts", drafts);
+      bkt_render_print_object (o);
+    }
+  else if (validate)
+    g_print ("%u pending entries valid (%u drafts)\n", entries->len, drafts);
+  else if (entries->len == 0)
+    g_print ("No pending changelog entries.\n");
+  else
+    for (guint i = 0; i < entries->len; i++)
+      print_entry (entries->pdata[i]);
+  if (no_drafts && drafts > 0)
+    {
+      for (guint i = 0; i < entries->len; i++)
+        if (json_object_get_boolean_member (entries->pdata[i], "draft"))
+          g_printerr ("bkt: .changelog/pending/%s is a draft: review it and set \"draft\" to false\n",
+                      json_object_get_string_member (entries->pdata[i], "file"));
+      return EXIT_FAILED;
+    }
+  return EXIT_OK;
+}
+
+static int
+changelog_show (Ctx *ctx, const char *repo, const char *version)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (version == NULL)
+    {
+      g_autofree char *path = g_build_filename (repo, "CHANGELOG.md", NULL);
+      g_autofree char *text = NULL;
+      if (!g_file_get_contents (path, &text, NULL, &error))
+        return fail (error);
+      g_print ("%s", text);
+    }
+  else
+    {
+      g_autoptr(JsonObject) doc = bkt_changelog_load_version (repo, version, &error);
+      g_autofree char *section = NULL;
+      if (doc == NULL)
+        return fail (error);
+      if (ctx->opt.json)
+        {
+          bkt_render_print_object (doc);
+          return EXIT_OK;
+        }
+      section = bkt_changelog_render_section (doc);
+      g_print ("%s", section);
+    }
+  return EXIT_OK;
+}
+
+static int
+changelog_list (Ctx *ctx, const char *repo)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) versions = bkt_changelog_list_versions (repo, &error);
+  g_autoptr(JsonArray) a = json_array_new ();
+
+  if (versions == NULL)
+    return fail (error);
+  /* newest first, as CHANGELOG.md reads */
+  for (guint i = g_strv_length (versions); i-- > 0;)
+    {
+      g_autoptr(JsonObject) doc = bkt_changelog_load_version (repo, versions[i], &error);
+      if (doc == NULL)
+        return fail (error);
+      if (ctx->opt.json)
+        json_array_add_string_element (a, versions[i]);
+      else
+        g_print ("%s  %s  %u entries\n", versions[i], json_object_get_string_member_with_default (doc, "date", "?"),
+                 json_array_get_length (json_object_get_array_member (doc, "entries")));
+    }
+  if (ctx->opt.json)
+    {
+      g_autoptr(JsonObject) o = json_object_new ();
+      json_object_set_array_member (o, "versions", json_array_ref (a));
+      bkt_render_print_object (o);
+    }
+  return EXIT_OK;
+}
+
+int
+bkt_cmd_changelog (Ctx *ctx, int argc, char **argv)
+{
+  const char *sub = argc > 1 ? argv[1] : NULL;
+  static const char *const subs[] = { "add", "pending", "validate", "show", "list", "release", "clear", NULL };
+  g_autofree char *command = NULL;
+  g_auto(GStrv) steps = NULL;
+  gint pr = 0;
+  gboolean draft = FALSE, confirm = FALSE, no_drafts = FALSE;
+  const GOptionEntry entries[] = {
+    { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
+    { "command", 0, 0, G_OPTION_ARG_STRING, &command, "add: the command that made the change", "CMD" },
+    { "pr", 0, 0, G_OPTION_ARG_INT, &pr, "add: the pull request number", "N" },
+    { "draft", 0, 0, G_OPTION_ARG_NONE, &draft, "add: a draft, to be reviewed before release", NULL },
+    { "manual-step", 0, 0, G_OPTION_ARG_STRING_ARRAY, &steps, "add: what users must do after upgrading (repeatable)", "TEXT" },
+    { "no-drafts", 0, 0, G_OPTION_ARG_NONE, &no_drafts, "validate: fail if any entry is a draft (CI, on merge)", NULL },
+    { "confirm", 0, 0, G_OPTION_ARG_NONE, &confirm, "clear: really remove every pending entry", NULL },
+    { NULL }
+  };
+  guint min = 0, max = 0;
+  g_autofree char *repo = NULL;
+  g_autoptr(GError) error = NULL;
+  int code;
+
+  if (sub == NULL || !g_strv_contains (subs, sub))
+    return sub_usage ("changelog", sub,
+                      "Usage: bkt changelog COMMAND [--repo DIR]\n\n"
+                      "  add TYPE CATEGORY MESSAGE   a pending entry (--command, --pr, --draft, --manual-step)\n"
+                      "  pending                     list the pending entries\n"
+                      "  validate [--no-drafts]      check the pending entries (for CI)\n"
+                      "  show [VERSION]              CHANGELOG.md, or one released version\n"
+                      "  list                        released versions\n"
+                      "  release [VERSION]           release the pending entries (default YYYY.MM.DD.N)\n"
+                      "  clear --confirm             remove every pending entry\n");
+  if (g_str_equal (sub, "add"))
+    min = max = 3;
+  else if (g_str_equal (sub, "show") || g_str_equal (sub, "release"))
+    max = 1;
+  argc--;
+  argv++;
+  if (!parse_command (ctx, "- the distribution repo's changelog (docs/maintenance.md)", NULL, entries,
+                      &argc, &argv, min, max, &code))
+    return code;
+  if (g_str_equal (sub, "clear") && !confirm)
+    {
+      g_printerr ("bkt: changelog clear removes every pending entry: add --confirm\n");
+      return EXIT_USAGE;
+    }
+  repo = repo_path (ctx, &error);
+  if (repo == NULL)
+    return fail (error);
+
+  if (g_str_equal (sub, "add"))
+    {
+      g_autoptr(JsonObject) e = json_object_new ();
+      g_autofree char *path = NULL;
+
+      json_object_set_string_member (e, "type", argv[1]);
+      json_object_set_string_member (e, "category", argv[2]);
+      json_object_set_string_member (e, "message", argv[3]);
+      if (command != NULL)
+        json_object_set_string_member (e, "command", command);
+      if (pr != 0)
+        json_object_set_int_member (e, "pr", pr);
+      json_object_set_boolean_member (e, "draft", draft);
+      if (steps != NULL)
+        {
+          JsonArray *a = json_array_new ();
+          for (guint i = 0; steps[i] != NULL; i++)
+            json_array_add_string_element (a, steps[i]);
+          json_object_set_array_member (e, "manual_steps", a);
+        }
+      path = bkt_changelog_add (repo, e, &error);
+      if (path == NULL)
+        return fail (error);
+      g_print ("%s\n", path);
+      return EXIT_OK;
+    }
+  if (g_str_equal (sub, "pending") || g_str_equal (sub, "validate"))
+    return changelog_pending (ctx, repo, g_str_equal (sub, "validate"), no_drafts);
+  if (g_str_equal (sub, "show"))
+    return changelog_show (ctx, repo, argc > 1 ? argv[1] : NULL);
+  if (g_str_equal (sub, "list"))
+    return changelog_list (ctx, repo);
+  if (g_str_equal (sub, "release"))
+    {
+      g_autofree char *v = bkt_changelog_release (repo, argc > 1 ? argv[1] : NULL, &error);
+      if (v == NULL)
+        return fail (error);
+      g_print ("Released %s\n", v);
+      return EXIT_OK;
+    }
+  {
+    guint n = bkt_changelog_clear (repo, &error);
+    if (error != NULL)
+      return fail (error);
+    g_print ("Removed %u pending entries\n", n);
+  }
+  return EXIT_OK;
+}
+
+/* ---- base --------------------------------------------------------------------------- */
+
+static void
+print_section (const char *what, JsonObject *report)
+{
+  JsonObject *s = json_object_get_object_member (report, what);
+  JsonArray *present = json_object_get_array_member (s, "present");
+  JsonArray *missing = json_object_get_array_member (s, "missing");
+  guint np = json_array_get_length (present), nm = json_array_get_length (missing);
+
+  if (np + nm == 0)
+    return;
+  g_print ("%s: %u/%u present\n", what, np, np + nm);
+  for (guint i = 0; i < nm; i++)
+    g_print ("  MISSING %s\n", json_array_get_string_element (missing, i));
+}
+
+int
+bkt_cmd_base (Ctx *ctx, int argc, char **argv)
+{
+  const char *sub = argc > 1 ? argv[1] : NULL;
+  static const char *const subs[] = { "verify", "list", "info", "assume", "unassume", "snapshot", NULL };
+  g_autofree char *root = NULL;
+  g_autofree char *file_opt = NULL;
+  g_autofree char *reason = NULL;
+  const GOptionEntry entries[] = {
+    { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
+    { "file", 'f', 0, G_OPTION_ARG_FILENAME, &file_opt, "The assumptions file (default: the repo's)", "PATH" },
+    { "root", 0, 0, G_OPTION_ARG_FILENAME, &root, "verify: the system root to check (default /)", "DIR" },
+    { "reason", 0, 0, G_OPTION_ARG_STRING, &reason, "assume: why the distribution needs it", "TEXT" },
+    { NULL }
+  };
+  g_autofree char *repo = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr(JsonObject) assumptions = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean change;
+  int code;
+
+  if (sub == NULL || !g_strv_contains (subs, sub))
+    return sub_usage ("base", sub,
+                      "Usage: bkt base COMMAND [--repo DIR] [--file PATH]\n\n"
+                      "  verify [--root DIR]         check the base image assumptions (exit 1 on drift)\n"
+                      "  list                        the assumed packages, services and paths\n"
+                      "  info                        the base image and how much is assumed\n"
+                      "  assume PKG [--reason TEXT]  assume a package (writes a changelog entry)\n"
+                      "  unassume PKG                stop assuming it (writes a changelog entry)\n"
+                      "  snapshot [--root DIR]       print every installed package as assumptions, to review\n");
+  change = g_str_equal (sub, "assume") || g_str_equal (sub, "unassume");
+  argc--;
+  argv++;
+  if (!parse_command (ctx, "- the base image assumptions (docs/maintenance.md)", NULL, entries,
+                      &argc, &argv, change ? 1 : 0, change ? 1 : 0, &code))
+    return code;
+  /* A changelog entry needs the repo; reading needs only the file. */
+  if (file_opt == NULL || change)
+    {
+      repo = repo_path (ctx, &error);
+      if (repo == NULL)
+        return fail (error);
+    }
+  if (file_opt != NULL)
+    file = g_canonicalize_filename (file_opt, NULL);
+  else if (ctx->opt.manifests != NULL)
+    file = g_build_filename (ctx->opt.manifests, BKT_BASE_FILE, NULL);
+  else
+    file = g_build_filename (repo, "manifests", BKT_BASE_FILE, NULL);
+
+  if (change)
+    {
+      gboolean remove = g_str_equal (sub, "unassume");
+      g_autoptr(JsonObject) e = json_object_new ();
+      g_autofree char *message = NULL;
+      g_autofree char *entry = NULL;
+
+      g_autofree char *before = NULL;
+      gsize before_len = 0;
+
+      /* Kept to put back if the changelog entry cannot be written: the
+       * two files change together or not at all. */
+      if (!g_file_get_contents (file, &before, &before_len, &error)
+          || !bkt_base_set_package (file, argv[1], remove ? NULL : reason, remove, &error))
+        return fail (error);
+      message = remove ? g_strdup_printf ("No longer assume the base image provides %s", argv[1])
+                       : reason != NULL ? g_strdup_printf ("Assume the base image provides %s: %s", argv[1], reason)
+                                        : g_strdup_printf ("Assume the base image provides %s", argv[1]);
+      json_object_set_string_member (e, "type", remove ? "removed" : "added");
+      json_object_set_string_member (e, "category", "base");
+      json_object_set_string_member (e, "message", message);
+      json_object_set_string_member (e, "command", ctx->command_line);
+      entry = bkt_changelog_add (repo, e, &error);
+      if (entry == NULL)
+        {
+          g_autoptr(GError) restore_error = NULL;
+          if (!bkt_write_file_atomic (file, before, before_len, 0644, &restore_error))
+            g_printerr ("bkt: could not restore %s: %s\n", file, restore_error->message);
+          return fail (error);
+        }
+      g_print ("%s %s; changelog entry %s\n", remove ? "Unassumed" : "Assumed", argv[1], entry);
+      return EXIT_OK;
+    }
+
+  if (g_str_equal (sub, "snapshot"))
+    {
+      g_autoptr(JsonObject) snap = NULL;
+      g_autoptr(JsonNode) node = NULL;
+      g_autofree char *text = NULL;
+
+      /* the current file gives the reasons; without one, a fresh start */
+      if (g_file_test (file, G_FILE_TEST_EXISTS) && (assumptions = bkt_base_load (file, &error)) == NULL)
+        return fail (error);
+      snap = bkt_base_snapshot (assumptions, root, &error);
+      if (snap == NULL)
+        return fail (error);
+      node = json_node_init_object (json_node_alloc (), snap);
+      text = bkt_json_to_document (node, NULL);
+      g_print ("%s", text);
+      return EXIT_OK;
+    }
+  assumptions = bkt_base_load (file, &error);
+  if (assumptions == NULL)
+    return fail (error);
+  if (g_str_equal (sub, "verify"))
+    {
+      g_autoptr(JsonObject) report = bkt_base_verify (assumptions, root, &error);
+      gboolean ok;
+
+      if (report == NULL)
+        return fail (error);
+      ok = json_object_get_boolean_member (report, "ok");
+      if (ctx->opt.json)
+        bkt_render_print_object (report);
+      else
+        {
+          g_print ("base image: %s\n",
+                   json_object_get_string_member (json_object_get_object_member (assumptions, "base_image"), "source"));
+          print_section ("packages", report);
+          print_section ("services", report);
+          print_section ("paths", report);
+          g_print ("%s\n", ok ? "All assumptions hold." : "DRIFT: the base image no longer provides the above.");
+        }
+      return ok ? EXIT_OK : EXIT_FAILED;
+    }
+  if (ctx->opt.json)
+    {
+      bkt_render_print_object (assumptions);
+      return EXIT_OK;
+    }
+  if (g_str_equal (sub, "info"))
+    {
+      JsonObject *b = json_object_get_object_member (assumptions, "base_image");
+      g_print ("base image: %s\n", json_object_get_string_member (b, "source"));
+      g_print ("last verified: %s\n", json_object_get_string_member_with_default (b, "last_verified_at", "never"));
+      if (json_object_has_member (b, "last_verified_digest"))
+        g_print ("digest: %s\n", json_object_get_string_member (b, "last_verified_digest"));
+      g_print ("assumed: %u packages, %u services, %u paths\n",
+               json_array_get_length (json_object_get_array_member (assumptions, "packages")),
+               json_object_has_member (assumptions, "services")
+                 ? json_array_get_length (json_object_get_array_member (assumptions, "services")) : 0,
+               json_object_has_member (assumptions, "paths")
+                 ? json_array_get_length (json_object_get_array_member (assumptions, "paths")) : 0);
+      return EXIT_OK;
+    }
+  {
+    JsonArray *p = json_object_get_array_member (assumptions, "packages");
+    for (guint i = 0; i < json_array_get_length (p); i++)
+      {
+        JsonObject *o = json_array_get_object_element (p, i);
+        g_print ("package  %-24s %s\n", json_object_get_string_member (o, "name"),
+                 json_object_get_string_member_with_default (o, "reason", ""));
+      }
+    for (guint k = 0; k < 2; k++)
+      {
+        const char *m = k == 0 ? "services" : "paths";
+        JsonArray *a = json_object_has_member (assumptions, m) ? json_object_get_array_member (assumptions, m) : NULL;
+        for (guint i = 0; a != NULL && i < json_array_get_length (a); i++)
+          g_print ("%-8s %s\n", k == 0 ? "service" : "path", json_array_get_string_element (a, i));
+      }
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "bkt-base.h"
+#include "bkt-changelog.h"
+#include "bkt-error.h"
+#include "bkt-fsutil.h"
+
+/* The changelog and base-assumption engines on scratch repos: both entry
+ * formats, errors with file and line, release numbering across days,
+ * refusals that leave every file as it was. */
+
+static char *
+scratch_repo (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("bkt-changelog-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+remove_repo (char *dir)
+{
+  g_autoptr(GError) error = NULL;
+
+  bkt_rm_rf (dir, &error);
+  g_assert_no_error (error);
+  g_free (dir);
+}
+
+static void
+put (const char *dir, const char *rel, const char *text)
+{
+  g_autofree char *path = g_build_filename (dir, rel, NULL);
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_autoptr(GError) error = NULL;
+
+  g_mkdir_with_parents (parent, 0755);
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+}
+
+static char *
+get (const char *dir, const char *rel)
+{
+  g_autofree char *path = g_build_filename (dir, rel, NULL);
+  char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  return text;
+}
+
+/* The original's YAML entry, as its `bkt changelog add` wrote it. */
+static const char original_yaml[] =
+  "timestamp: 2025-01-02T10:11:12Z\n"
+  "type: added\n"
+  "category: flatpak\n"
+  "message: 'Add Firefox: the browser'\n"
+  "command: bkt flatpak add org.mozilla.firefox\n"
+  "pr: 42\n"
+  "draft: false\n";
+
+static void
+test_yaml_original (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) e = bkt_changelog_parse_entry ("e.yaml", original_yaml, strlen (original_yaml), TRUE, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (e, "type"), ==, "added");
+  g_assert_cmpstr (json_object_get_string_member (e, "message"), ==, "Add Firefox: the browser");
+  g_assert_cmpstr (json_object_get_string_member (e, "command"), ==, "bkt flatpak add org.mozilla.firefox");
+  g_assert_cmpint (json_object_get_int_member (e, "pr"), ==, 42);
+  g_assert_false (json_object_get_boolean_member (e, "draft"));
+}
+
+static void
+test_yaml_manual_steps (void)
+{
+  const char *y = "---\n# a comment\ntimestamp: 2025-01-02T10:11:12Z\ntype: changed\ncategory: system\n"
+                  "message: \"Quoted \\\"x\\\"\"\ndraft: true\npr: null\nmanual_steps:\n  - Log out and in\n  - 'Run it''s thing'\n";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) e = bkt_changelog_parse_entry ("e.yaml", y, strlen (y), TRUE, &error);
+  JsonArray *steps;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (e, "message"), ==, "Quoted \"x\"");
+  g_assert_true (json_object_get_boolean_member (e, "draft"));
+  g_assert_false (json_object_has_member (e, "pr"));
+  steps = json_object_get_array_member (e, "manual_steps");
+  g_assert_cmpuint (json_array_get_length (steps), ==, 2);
+  g_assert_cmpstr (json_array_get_string_element (steps, 1), ==, "Run it's thing");
+}
+
+static void
+expect_error (const char *data, gboolean yaml, const char *message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) e = bkt_changelog_parse_entry ("f", data, strlen (data), yaml, &error);
+
+  g_assert_null (e);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  if (strstr (error->message, message) == NULL)
+    g_error ("expected “%s” in “%s”", message, error->message);
+}
+
+static void
+test_bad_entries (void)
+{
+  expect_error ("timestamp: 2025-01-02T10:11:12Z\ntype: improved\ncategory: dnf\nmessage: x\n", TRUE,
+                "f:2: unknown type “improved”");
+  expect_error ("timestamp: 2025-01-02T10:11:12Z\ntype: added\ncategory: flatpack\nmessage: x\n", TRUE,
+                "f:3: unknown category “flatpack”");
+  expect_error ("timestamp: x\ntype: added\ncategory: dnf\nmessage: m\n", TRUE, "f:1: “timestamp” is not an ISO 8601");
+  expect_error ("type: added\ntype: fixed\n", TRUE, "f:2: duplicate key “type”");
+  expect_error ("type: added\n  nested: 1\n", TRUE, "f:2: unexpected indentation");
+  expect_error ("type: [added]\n", TRUE, "f:1: unsupported YAML");
+  expect_error ("type: 'added\n", TRUE, "f:1: unterminated");
+  expect_error ("- x\n", TRUE, "f:1: a list item outside a list");
+  expect_error ("type: added\ncategory: dnf\nmessage: m\n", TRUE, "missing field “timestamp”");
+  expect_error ("{\n  \"timestamp\": \"2025-01-02T10:11:12Z\",\n  \"type\": \"added\",\n  \"category\": \"dnf\",\n"
+                "  \"message\": \"m\",\n  \"pr\": \"12\"\n}\n", FALSE, "f:6: “pr” must be a positive integer");
+  expect_error ("{\n  \"timestamp\": \"2025-01-02T10:11:12Z\",\n  \"type\": \"added\",\n  \"category\": \"dnf\",\n"
+                "  \"message\": \"m\",\n  \"colour\": 1\n}\n", FALSE, "f:6: unknown field “colour”");
+  expect_error ("{ \"type\": ", FALSE, "f:1:");
+  expect_error ("[]", FALSE, "f:1:1: a changelog entry must be an object");
+}
+
+static void
+test_bad_files (void)
+{
+  char *repo = scratch_repo ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autofree char *big = g_strnfill (BKT_CHANGELOG_MAX_FILE + 1, 'a');
+  g_autofree char *target = g_build_filename (repo, "outside.json", NULL);
+  g_autofree char *link = g_build_filename (repo, ".changelog", "pending", "link.json", NULL);
+
+  put (repo, ".changelog/pending/.gitkeep", "");
+  put (repo, ".changelog/pending/big.yaml", big);
+  entries = bkt_changelog_load_pending (repo, &error);
+  g_assert_null (entries);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  g_assert_nonnull (strstr (error->message, ".changelog/pending/big.yaml:1: too large"));
+  g_clear_error (&error);
+  {
+    g_autofree char *big_path = g_build_filename (repo, ".changelog", "pending", "big.yaml", NULL);
+    g_unlink (big_path);
+  }
+
+  put (repo, "outside.json", "{}");
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  entries = bkt_changelog_load_pending (repo, &error);
+  g_assert_null (entries);
+  g_assert_nonnull (strstr (error->message, "link.json:1: not a regular file"));
+  g_clear_error (&error);
+  g_unlink (link);
+
+  put (repo, ".changelog/pending/notes.txt", "x");
+  entries = bkt_changelog_load_pending (repo, &error);
+  g_assert_null (entries);
+  g_assert_nonnull (strstr (error->message, "notes.txt:1: not a changelog entry name"));
+  g_clear_error (&error);
+
+  g_assert_false (bkt_changelog_version_is_valid ("../../etc/passwd"));
+  g_assert_false (bkt_changelog_version_is_valid ("2026.1.5.1"));
+  g_assert_false (bkt_changelog_version_is_valid ("2026.01.05.0"));
+  g_assert_true (bkt_changelog_version_is_valid ("2026.01.05.12"));
+  g_assert_null (bkt_changelog_load_version (repo, "../x", &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
+  remove_repo (repo);
+}
+
+static char *
+add (const char *repo, const char *type, const char *category, gboolean draft, const char *step)
+{
+  g_autoptr(JsonObject) e = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  char *path;
+
+  json_object_set_string_member (e, "type", type);
+  json_object_set_string_member (e, "category", category);
+  json_object_set_string_member (e, "message", "a change");
+  json_object_set_boolean_member (e, "draft", draft);
+  if (step != NULL)
+    {
+      JsonArray *a = json_array_new ();
+      json_array_add_string_element (a, step);
+      json_object_set_array_member (e, "manual_steps", a);
+    }
+  path = bkt_changelog_add (repo, e, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+test_release_across_days (void)
+{
+  char *repo = scratch_repo ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *v = NULL;
+  g_autofree char *md = NULL;
+  g_autofree char *draft = NULL;
+  g_auto(GStrv) versions = NULL;
+  g_autoptr(JsonObject) doc = NULL;
+
+  g_setenv ("BKT_NOW", "2026-01-05T23:59:00Z", TRUE);
+  g_free (add (repo, "added", "flatpak", FALSE, "Log out"));
+  v = bkt_changelog_release (repo, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (v, ==, "2026.01.05.1");
+  g_clear_pointer (&v, g_free);
+
+  /* a second release the same day, then the next day starts at .1 */
+  g_free (add (repo, "fixed", "dnf", FALSE, NULL));
+  v = bkt_changelog_release (repo, NULL, &error);
+  g_assert_cmpstr (v, ==, "2026.01.05.2");
+  g_clear_pointer (&v, g_free);
+  g_setenv ("BKT_NOW", "2026-01-06", TRUE);
+  g_free (add (repo, "security", "base", FALSE, NULL));
+  v = bkt_changelog_release (repo, NULL, &error);
+  g_assert_cmpstr (v, ==, "2026.01.06.1");
+  g_clear_pointer (&v, g_free);
+
+  versions = bkt_changelog_list_versions (repo, &error);
+  g_assert_cmpuint (g_strv_length (versions), ==, 3);
+  g_assert_cmpstr (versions[0], ==, "2026.01.05.1");
+  g_assert_cmpstr (versions[2], ==, "2026.01.06.1");
+  doc = bkt_changelog_load_version (repo, "2026.01.05.1", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (doc, "manual_steps"), 0), ==, "Log out");
+
+  md = get (repo, "CHANGELOG.md");
+  g_assert_nonnull (strstr (md, BKT_CHANGELOG_MARKER "\n\n## 2026.01.06.1 (2026-01-06)\n\n### Security\n"));
+  g_assert_true (strstr (md, "## 2026.01.06.1") < strstr (md, "## 2026.01.05.2"));
+  g_assert_nonnull (strstr (md, "### Manual steps\n\n- Log out\n"));
+
+  /* a draft blocks the release and nothing changes */
+  g_clear_pointer (&md, g_free);
+  md = get (repo, "CHANGELOG.md");
+  draft = add (repo, "changed", "gsetting", TRUE, NULL);
+  v = bkt_changelog_release (repo, NULL, &error);
+  g_assert_null (v);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "draft"));
+  g_clear_error (&error);
+  {
+    g_autofree char *now = get (repo, "CHANGELOG.md");
+    g_assert_cmpstr (now, ==, md);
+    g_assert_true (g_file_test (draft, G_FILE_TEST_EXISTS));
+  }
+  /* an explicit version that exists is refused */
+  g_assert_cmpuint (bkt_changelog_clear (repo, &error), ==, 1);
+  g_free (add (repo, "changed", "gsetting", FALSE, NULL));
+  g_assert_null (bkt_changelog_release (repo, "2026.01.05.2", &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_FAILED);
+  g_clear_error (&error);
+  g_unsetenv ("BKT_NOW");
+  remove_repo (repo);
+}
+
+static void
+test_release_needs_marker (void)
+{
+  char *repo = scratch_repo ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) pending = NULL;
+  g_autofree char *versions = g_build_filename (repo, ".changelog", "versions", NULL);
+
+  put (repo, "CHANGELOG.md", "# Changelog\n\nhand written\n");
+  g_free (add (repo, "added", "docs", FALSE, NULL));
+  g_assert_null (bkt_changelog_release (repo, NULL, &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  g_assert_false (g_file_test (versions, G_FILE_TEST_EXISTS));
+  pending = bkt_changelog_load_pending (repo, NULL);
+  g_assert_cmpuint (pending->len, ==, 1);
+  g_clear_error (&error);
+  g_assert_null (bkt_changelog_release (repo, "2026.13", &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
+  remove_repo (repo);
+}
+
+/* What a punned change puts in its PR reads back as a valid draft. */
+static void
+test_draft_entry (void)
+{
+  const struct { const char *sub, *action, *type, *category; } cases[] = {
+    { "gsettings", "set", "changed", "gsetting" },
+    { "flatpak", "add", "added", "flatpak" },
+    { "extension", "remove", "removed", "extension" },
+    { "shims", "add", "added", "shim" },
+    { "mystery", "poke", "changed", "other" },
+  };
+
+  g_setenv ("BKT_NOW", "2026-03-04T05:06:07Z", TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *path = NULL;
+      g_autofree char *expected = NULL;
+      g_autoptr(GBytes) b = bkt_changelog_draft_entry (cases[i].sub, cases[i].action, "x.y", "bkt z", i, &path, &error);
+      g_autoptr(JsonObject) e = NULL;
+      gsize len;
+      const char *data;
+
+      g_assert_no_error (error);
+      data = g_bytes_get_data (b, &len);
+      e = bkt_changelog_parse_entry (path, data, len, FALSE, &error);
+      g_assert_no_error (error);
+      g_assert_true (json_object_get_boolean_member (e, "draft"));
+      g_assert_cmpstr (json_object_get_string_member (e, "type"), ==, cases[i].type);
+      g_assert_cmpstr (json_object_get_string_member (e, "category"), ==, cases[i].category);
+      g_assert_cmpstr (json_object_get_string_member (e, "command"), ==, "bkt z");
+      expected = i == 0 ? g_strdup_printf (".changelog/pending/20260304T050607Z-%s.json", cases[i].category)
+                        : g_strdup_printf (".changelog/pending/20260304T050607Z-%s-%u.json", cases[i].category, i + 1);
+      g_assert_cmpstr (path, ==, expected);
+    }
+  g_unsetenv ("BKT_NOW");
+}
+
+static void
+test_base_reference_loads (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "original", BKT_BASE_FILE, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) o = bkt_base_load (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "packages")), ==, 8);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "paths")), ==, 7);
+}
+
+static void
+test_base_assume (void)
+{
+  char *repo = scratch_repo ();
+  g_autofree char *src = g_test_build_filename (G_TEST_DIST, "data", "original", BKT_BASE_FILE, NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *path = g_build_filename (repo, BKT_BASE_FILE, NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) o = NULL;
+  JsonArray *p;
+
+  g_file_get_contents (src, &text, NULL, &error);
+  put (repo, BKT_BASE_FILE, text);
+  g_assert_true (bkt_base_set_package (path, "grub2", "Boots", FALSE, &error));
+  g_assert_no_error (error);
+  o = bkt_base_load (path, &error);
+  p = json_object_get_array_member (o, "packages");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (p, 4), "name"), ==, "grub2");
+  g_assert_cmpuint (json_array_get_length (p), ==, 9);
+
+  before = get (repo, BKT_BASE_FILE);
+  g_assert_false (bkt_base_set_package (path, "grub2", "again", FALSE, &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (bkt_base_set_package (path, "--root=/", NULL, FALSE, &error));
+  g_clear_error (&error);
+  g_assert_false (bkt_base_set_package (path, "nano", NULL, TRUE, &error));
+  g_clear_error (&error);
+  after = get (repo, BKT_BASE_FILE);
+  g_assert_cmpstr (before, ==, after);
+
+  g_assert_true (bkt_base_set_package (path, "grub2", NULL, TRUE, &error));
+  g_clear_pointer (&after, g_free);
+  after = get (repo, BKT_BASE_FILE);
+  /* removing what was added gives the original file back, byte for byte */
+  g_assert_cmpstr (after, ==, text);
+  remove_repo (repo);
+}
+
+static void
+test_base_bad (void)
+{
+  char *repo = scratch_repo ();
+  g_autofree char *path = g_build_filename (repo, BKT_BASE_FILE, NULL);
+  g_autoptr(GError) error = NULL;
+
+  put (repo, BKT_BASE_FILE, "{\n  \"base_image\": { \"source\": \"x\" },\n  \"packages\": [\n    { \"name\": \"-x\" }\n  ]\n}\n");
+  g_assert_null (bkt_base_load (path, &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  g_assert_nonnull (strstr (error->message, BKT_BASE_FILE ":4:15:"));
+  g_clear_error (&error);
+  put (repo, BKT_BASE_FILE, "{\n  \"base_image\": { \"source\": \"x\" },\n  \"packages\": [],\n  \"paths\": [\"/usr/../etc\"]\n}\n");
+  g_assert_null (bkt_base_load (path, &error));
+  g_assert_nonnull (strstr (error->message, ":4:13: not an absolute path"));
+  remove_repo (repo);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/changelog/yaml-original", test_yaml_original);
+  g_test_add_func ("/changelog/yaml-manual-steps", test_yaml_manual_steps);
+  g_test_add_func ("/changelog/bad-entries", test_bad_entries);
+  g_test_add_func ("/changelog/bad-files", test_bad_files);
+  g_test_add_func ("/changelog/release-across-days", test_release_across_days);
+  g_test_add_func ("/changelog/release-needs-marker", test_release_needs_marker);
+  g_test_add_func ("/changelog/draft-entry", test_draft_entry);
+  g_test_add_func ("/base/reference-loads", test_base_reference_loads);
+  g_test_add_func ("/base/assume", test_base_assume);
+  g_test_add_func ("/base/bad", test_base_bad);
+  return g_test_run ();
+}
