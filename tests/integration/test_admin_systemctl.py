@@ -10,10 +10,12 @@ JobRemoved, --now, daemon-reload, NoSuchUnit, a failing unit's result; status
 for both users; non-wheel refused with nothing called; unit name validation
 before polkit with nothing called.
 
-The real `systemd --user` recipe (test-env/systemd-recipe.sh) is not used
-here: it needs a delegated cgroup on the host and a namespace trick that
-must never go wrong on a developer's machine; the mock covers the D-Bus
-contract bktd relies on.
+The same commands against the REAL systemd manager (`systemd --user` run by
+the harness as an unprivileged user in a private mount namespace and a
+delegated cgroup, systemd='real') are in test_admin_systemd_real.py, which
+skips on hosts without the cgroup hierarchies it needs; this file keeps what
+only a mock can show: which manager methods were called (or, after a refusal
+or a bad name, not called), masks, and the exact D-Bus contract bktd relies on.
 """
 
 import json
