@@ -1267,6 +1267,12 @@ class BktEnv:
         except FileNotFoundError:
             return ''
 
+    def write_standard_manifests(self, apps=None, **extra):
+        """The image manifests most tests start from: the test remotes, the test apps (or @apps)
+        and TEST_SETTINGS, plus any other kinds in @extra (extensions=, shims=)."""
+        self.write_manifests(self.image_manifests_dir, remotes=test_remotes(self),
+                             apps=test_apps() if apps is None else apps, settings=TEST_SETTINGS, **extra)
+
     def write_manifests(self, directory, remotes=None, apps=None, settings=None, owner=None,
                         extensions=None, shims=None):
         """Write manifest files into @directory (only those given)."""

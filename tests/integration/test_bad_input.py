@@ -57,8 +57,7 @@ class BadInput(EnvTestCase):
     def setUpClass(cls):
         super().setUpClass()
         env = cls.env
-        env.write_manifests(env.image_manifests_dir, remotes=bktenv.test_remotes(env),
-                            apps=bktenv.test_apps(), settings=bktenv.TEST_SETTINGS)
+        env.write_standard_manifests()
         rc, out, err = env.bkt_run(ADMIN, 'apply')
         if rc != 0:
             raise AssertionError('baseline apply failed (rc=%d): %s' % (rc, err))

@@ -88,10 +88,8 @@ class ExtShims(EnvTestCase):
             cls.server.shutdown()
             raise
         env = cls.env
-        env.write_manifests(env.image_manifests_dir, remotes=bktenv.test_remotes(env), apps=bktenv.test_apps(),
-                            settings=bktenv.TEST_SETTINGS,
-                            extensions=['good@bkt.test', {'uuid': 'quiet@bkt.test', 'enabled': False}],
-                            shims=[{'name': 'podman'}, {'name': 'sc', 'host': 'systemctl'}])
+        env.write_standard_manifests(extensions=['good@bkt.test', {'uuid': 'quiet@bkt.test', 'enabled': False}],
+                                     shims=[{'name': 'podman'}, {'name': 'sc', 'host': 'systemctl'}])
 
     @classmethod
     def tearDownClass(cls):

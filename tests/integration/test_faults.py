@@ -33,9 +33,7 @@ class Faults(EnvTestCase):
         for scope, who in (('user', ADMIN), ('system', 'root')):
             if env.installed_apps(scope, ADMIN if scope == 'user' else None):
                 env.flatpak(who, scope, 'uninstall', '-y', '--noninteractive', '--all')
-        env.write_manifests(env.image_manifests_dir, remotes=bktenv.test_remotes(env),
-                            apps=bktenv.test_apps(system=APPS[:N_APPS // 2], user=APPS[N_APPS // 2:]),
-                            settings=bktenv.TEST_SETTINGS)
+        env.write_standard_manifests(apps=bktenv.test_apps(system=APPS[:N_APPS // 2], user=APPS[N_APPS // 2:]))
         for who, d in (('session', env.session_daemons.get(ADMIN)), ('system', env.system_daemon)):
             if d is None or not d.alive():
                 if who == 'session' and not env.bus_owner_pid(ADMIN):
@@ -204,8 +202,7 @@ class NoSystemDaemon(EnvTestCase):
 
     def test_missing_system_daemon(self):
         env = self.env
-        env.write_manifests(env.image_manifests_dir, remotes=bktenv.test_remotes(env),
-                            apps=bktenv.test_apps(), settings=bktenv.TEST_SETTINGS)
+        env.write_standard_manifests()
         res = env.bkt_run(ADMIN, 'status')
         self.assertRc(res, 0, 'bkt status without a system daemon (the session instance reads both installations)')
         res = env.bkt_run(ADMIN, 'apply')

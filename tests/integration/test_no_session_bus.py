@@ -23,8 +23,7 @@ class NoSessionBus(EnvTestCase):
     def setUpClass(cls):
         super().setUpClass()
         env = cls.env
-        env.write_manifests(env.image_manifests_dir, remotes=bktenv.test_remotes(env),
-                            apps=bktenv.test_apps(), settings=bktenv.TEST_SETTINGS)
+        env.write_standard_manifests()
 
     def private_bktd_pids(self):
         out = []

@@ -26,8 +26,7 @@ class RealPolkit(EnvTestCase):
     def setUpClass(cls):
         super().setUpClass()
         env = cls.env
-        env.write_manifests(env.image_manifests_dir, remotes=bktenv.test_remotes(env),
-                            apps=bktenv.test_apps(), settings=bktenv.TEST_SETTINGS)
+        env.write_standard_manifests()
 
     def live_snapshot(self, user):
         env = self.env

@@ -29,8 +29,7 @@ class RoundTrip(EnvTestCase):
     def setUpClass(cls):
         super().setUpClass()
         env = cls.env
-        env.write_manifests(env.image_manifests_dir, remotes=bktenv.test_remotes(env),
-                            apps=bktenv.test_apps(), settings=bktenv.TEST_SETTINGS)
+        env.write_standard_manifests()
 
     def test_0_operation_ids_unique(self):
         """Every operation of a plan has its own id (results are matched to operations by id), also
