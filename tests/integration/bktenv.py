@@ -25,6 +25,10 @@ One BktEnv, in a fresh temp dir (chmod 755), sets up:
     optionally under valgrind (BKT_VALGRIND=1; the logs are checked at
     teardown: errors or definite leaks fail the test), with keyfile
     GSettings and the test schemas (tests/data/schemas when present);
+  * gnome_shell=True: the real GNOME Shell (``gnome-shell --headless --wayland
+    --no-x11 --virtual-monitor``) as the first user on their session bus, with
+    the test extensions shell_extensions=(uuid, ...) written first; skipped
+    (with the reason) where it is missing or cannot start;
   * helpers to run ``bkt``, gdbus, gsettings and flatpak as a given user.
 
 Teardown kills only what this env started (by pid), checks the daemons' logs
@@ -160,6 +164,30 @@ def wait_pid_gone(pid, timeout):
             return True
         time.sleep(0.05)
     return False
+
+
+def shell_skip(why):
+    """The SkipTest of a GNOME Shell that cannot run here, announced (a skip must not go unnoticed)."""
+    print('[bktenv] SKIP: GNOME Shell cannot run here: %s' % why, flush=True)
+    return unittest.SkipTest('GNOME Shell unavailable: ' + why)
+
+
+def gnome_shell_unavailable():
+    """(None, version) when gnome-shell is installed and runnable, else (reason, None)."""
+    exe = shutil.which('gnome-shell', path=BASE_PATH)
+    if exe is None:
+        return 'gnome-shell is not installed (apt-get install gnome-shell gnome-shell-extension-prefs)', None
+    if not os.path.exists('/usr/share/glib-2.0/schemas/org.gnome.shell.gschema.xml'):
+        return 'the org.gnome.shell schema is not installed', None
+    try:
+        p = subprocess.run([exe, '--version'], capture_output=True, text=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as e:
+        return 'gnome-shell --version failed: %s' % e, None
+    m = re.search(r'GNOME Shell (\d+(?:\.\w+)*)', p.stdout)
+    if p.returncode != 0 or not m:
+        return 'gnome-shell --version: rc=%d %s %s' % (p.returncode, p.stdout.strip(), p.stderr.strip()), None
+    return None, m.group(1)
 
 
 def kill_pid(pid, name, term_timeout=10.0):
@@ -434,7 +462,8 @@ class BktEnv:
     def __init__(self, polkit='real', flatpak=True, users=(ADMIN, USER), system_daemon=True,
                  session_daemons=True, system_remote='bkt-test', user_remote='bkt-test',
                  valgrind=None, idle_timeout=3600, name='bkt', polkit_files=None, repo_apps=0,
-                 system_activation=True, extra_env=None, bootc=False, systemd=None):
+                 system_activation=True, extra_env=None, bootc=False, systemd=None, gnome_shell=False,
+                 shell_extensions=()):
         if polkit not in ('real', 'mock', 'none'):
             raise ValueError(polkit)
         self.polkit_mode = polkit
@@ -458,6 +487,12 @@ class BktEnv:
             raise ValueError(systemd)
         self.systemd_mode = systemd      # None, 'mock' or 'real'
         self.systemd_proc = None
+        # the real GNOME Shell (headless, Wayland, software rendering) as the first user on their session
+        # bus, with test extensions @shell_extensions (uuids) in their ~/.local/share/gnome-shell/extensions
+        self.want_gnome_shell = gnome_shell
+        self.shell_extensions = list(shell_extensions)
+        self.gnome_shell = None          # Daemon
+        self.gnome_shell_version = None  # '43.9'
         self.systemd_cgroup = None       # 'real': name of the delegated cgroup (in both hierarchies)
         self.T = None
         self.procs = []          # Daemon objects, started by us, stopped in reverse order
@@ -523,6 +558,10 @@ class BktEnv:
             if why:
                 print('[bktenv] SKIP: the real systemd manager cannot run here: %s' % why, flush=True)
                 raise unittest.SkipTest('real systemd manager unavailable: ' + why)
+        if self.want_gnome_shell:
+            why, self.gnome_shell_version = gnome_shell_unavailable()
+            if why:
+                raise shell_skip(why)
         t0 = time.monotonic()
         self.T = tempfile.mkdtemp(prefix='bkt-it-%s.' % self.name, dir='/tmp')
         os.chmod(self.T, 0o755)
@@ -558,6 +597,8 @@ class BktEnv:
                 self.start_system_daemon()
             for u in self.users:
                 self._start_session_bus(u)
+                if self.want_gnome_shell and u == self.users[0]:
+                    self._start_gnome_shell(u)
                 if self.want_session_daemons:
                     self.start_session_daemon(u)
         except BaseException:
@@ -1073,6 +1114,57 @@ class BktEnv:
         self.session_bus[user] = 'unix:path=' + sock
         self.procs.append(Daemon('session-bus-' + user, pid, user=user))
         log('session bus of %s: %s (pid %d)' % (user, self.session_bus[user], pid))
+
+    def _start_gnome_shell(self, user):
+        """gnome-shell --headless as @user on their session bus (their HOME, XDG dirs, keyfile GSettings
+        backend; the installed org.gnome.shell schema), with the test extensions in place first."""
+        major = self.gnome_shell_version.split('.')[0]
+        for uuid in self.shell_extensions:
+            d = os.path.join(self.home(user), '.local', 'share', 'gnome-shell', 'extensions', uuid)
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, 'metadata.json'), 'w') as f:
+                json.dump({'uuid': uuid, 'name': 'bkt test ' + uuid, 'description': 'bkt test extension',
+                           'shell-version': [major]}, f)
+            # the GNOME 43 style (no ES modules): init() returns an object with enable()/disable()
+            with open(os.path.join(d, 'extension.js'), 'w') as f:
+                f.write('class Extension {\n    enable() { log("bkt-test: enable %s"); }\n'
+                        '    disable() { log("bkt-test: disable %s"); }\n}\n\n'
+                        'function init() {\n    return new Extension();\n}\n' % (uuid, uuid))
+        chown_tree(self.home(user), user)
+        logf = self.path('logs', 'gnome-shell-%s.log' % user)
+        env = self.session_env(user)
+        env.update({'XDG_SESSION_TYPE': 'wayland', 'LIBGL_ALWAYS_SOFTWARE': '1', 'NO_AT_BRIDGE': '1'})
+        argv = ['gnome-shell', '--headless', '--wayland', '--no-x11', '--virtual-monitor', '1024x768']
+        log('starting as %s: %s' % (user, ' '.join(argv)))
+        out = open(logf, 'a')
+        popen = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                 cwd=env['HOME'], start_new_session=True, **self.user_kwargs(user))
+        out.close()
+        d = Daemon('gnome-shell-' + user, popen.pid, logf, popen, user=user)
+        self.procs.append(d)
+        self.gnome_shell = d
+        try:
+            self._wait_name('org.gnome.Shell', env, 60, bus='--session', proc=d, user=user)
+        except EnvError as e:
+            raise shell_skip('gnome-shell did not start: %s' % e)
+        # the name comes early; the Extensions API once the extension system is up
+        end = time.monotonic() + 60
+        while True:
+            p = self.run_as(user, ['gdbus', 'call', '--session', '--dest', 'org.gnome.Shell', '--object-path',
+                                   '/org/gnome/Shell', '--method', 'org.gnome.Shell.Extensions.ListExtensions'],
+                            env=env, quiet_ok=True, timeout=30)
+            if p.returncode == 0 and all(u in p.stdout for u in self.shell_extensions):
+                break
+            if not d.alive():
+                # no GPU/EGL, no seat ...: this host cannot run the shell, which is a skip, not a failure
+                raise shell_skip('gnome-shell exited (rc=%s); its log:\n%s' % (d.returncode(),
+                                                                                     shortened(d.log_text())))
+            if time.monotonic() > end:
+                raise shell_skip('gnome-shell: no Extensions API with %s within 60s: %s %s\nlog:\n%s' % (
+                    self.shell_extensions, p.stdout, p.stderr, shortened(d.log_text())))
+            time.sleep(0.1)
+        log('gnome-shell %s for %s running (pid %d), log %s' % (self.gnome_shell_version, user, popen.pid, logf))
+        return d
 
     def start_session_daemon(self, user):
         """(Re)start bktd --session as @user on their session bus."""

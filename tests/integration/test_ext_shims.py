@@ -8,7 +8,10 @@ the `bkt extension` / `bkt shim` commands.
 Extensions come from an extensions.gnome.org stand-in (http.server on
 127.0.0.1, the site's JSON shapes, real zip files); no GNOME Shell runs, so
 the enabled state goes through the org.gnome.shell keys (keyfile backend,
-the minimal schema of tests/data/shell-schemas).
+the installed org.gnome.shell schema, else the minimal one of
+tests/data/shell-schemas), and test_7 puts a dbusmock stand-in of
+org.gnome.Shell on the bus for the live path.  test_ext_real_shell runs the
+real GNOME Shell (headless) against bkt extension enable/disable/list/capture.
 """
 
 import http.server
