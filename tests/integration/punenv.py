@@ -197,3 +197,132 @@ class GitWorld:
 
     def stop(self):
         pass
+
+
+class SshRemote:
+    """A bare clone of @world's remote served over SSH on 127.0.0.1 by a private sshd
+    (run as root, its own host key, config, pid file and authorized_keys in the test's
+    temp dir, UsePAM no, StrictModes no) plus an ssh-agent run as @user holding the
+    user's key.  The test user logs in as itself: its shell is set to /bin/sh and its
+    password field to '*' (an unlocked account without a password: sshd refuses a
+    locked '!' account when PAM is off) for the duration, and restored by stop().
+    The host key goes into the user's ~/.ssh/known_hosts only when asked
+    (trust_host_key), so a test can first see an unknown host refused."""
+
+    SSHD = '/usr/sbin/sshd'
+
+    @staticmethod
+    def unavailable():
+        for exe in (SshRemote.SSHD, '/usr/bin/ssh-keygen', '/usr/bin/ssh-agent', '/usr/bin/ssh-add',
+                    '/usr/bin/ssh'):
+            if not os.access(exe, os.X_OK):
+                return '%s missing (openssh-server, openssh-client)' % exe
+        return None
+
+    def __init__(self, env, user, world):
+        self.env, self.user, self.world = env, user, world
+        self.sshd = self.agent_pid = None
+        self.saved_account = None
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
+        env, user, world = self.env, self.user, self.world
+        self.dir = env.path('ssh')
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        pw = pwd.getpwnam(user)
+        # the bare repo, owned by the user it is pushed as
+        self.bare = os.path.join(world.remotes, OWNER, 'distro-ssh.git')
+        world.git(None, 'clone', '-q', '--bare', '--single-branch', '-b', 'main', world.bare_http, self.bare)
+        bktenv.chown_tree(self.bare, user)
+        # host key and sshd config
+        self.host_key = os.path.join(self.dir, 'ssh_host_ed25519_key')
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'bkt-test-host', '-f',
+                        self.host_key], check=True, capture_output=True)
+        # the user's key (in their home) and authorized_keys
+        sshdir = os.path.join(env.home(user), '.ssh')
+        world.write_user_file(os.path.join(sshdir, 'placeholder'), '')
+        os.chmod(sshdir, 0o700)
+        self.user_key = os.path.join(sshdir, 'id_ed25519')
+        env.run_as(user, ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'bkt-test-user', '-f',
+                          self.user_key], quiet_ok=False)
+        self.authorized = os.path.join(self.dir, 'authorized_keys')
+        shutil.copy(self.user_key + '.pub', self.authorized)
+        os.chmod(self.authorized, 0o644)
+        self.known_hosts = os.path.join(sshdir, 'known_hosts')
+        self.port = free_port()
+        self.config = os.path.join(self.dir, 'sshd_config')
+        with open(self.config, 'w') as fh:
+            fh.write('ListenAddress 127.0.0.1\n'
+                     'HostKey %s\n'
+                     'PidFile %s\n'
+                     'AuthorizedKeysFile %s\n'
+                     'AllowUsers %s\n'
+                     'StrictModes no\nUsePAM no\nPasswordAuthentication no\n'
+                     'KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n'
+                     'PermitRootLogin no\nUseDNS no\nLogLevel VERBOSE\n'
+                     % (self.host_key, os.path.join(self.dir, 'sshd.pid'), self.authorized, user))
+        # the account: a shell git-upload-pack/git-receive-pack can run under, not locked
+        self.saved_account = (pw.pw_shell, self._shadow_password(user))
+        bktenv.run(['usermod', '-s', '/bin/sh', '-p', '*', user])
+        os.makedirs('/run/sshd', mode=0o755, exist_ok=True)   # sshd's privilege separation directory
+        self.log = os.path.join(env.path('logs'), 'sshd.log')
+        self.sshd = subprocess.Popen([self.SSHD, '-D', '-e', '-f', self.config, '-p', str(self.port)],
+                                     stdout=open(self.log, 'w'), stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        env.procs.append(bktenv.Daemon('sshd', self.sshd.pid, log_path=self.log, popen=self.sshd))
+        wait_port(self.port)
+        # ssh-agent as the user, on a socket in the temp dir
+        agent_dir = os.path.join(self.dir, 'agent')
+        os.makedirs(agent_dir)
+        bktenv.chown_tree(agent_dir, user)
+        self.agent_sock = os.path.join(agent_dir, 'agent.sock')
+        p = env.run_as(user, ['ssh-agent', '-s', '-a', self.agent_sock])
+        if p.returncode != 0:
+            raise bktenv.EnvError('ssh-agent: %s' % p.stderr)
+        m = [l for l in p.stdout.split(';') if 'SSH_AGENT_PID=' in l]
+        self.agent_pid = int(m[0].split('=')[1])
+        env.procs.append(bktenv.Daemon('ssh-agent', self.agent_pid, user=user))
+        p = env.run_as(user, ['ssh-add', self.user_key], env_extra={'SSH_AUTH_SOCK': self.agent_sock})
+        if p.returncode != 0:
+            raise bktenv.EnvError('ssh-add: %s' % p.stderr)
+        self.url = 'ssh://%s@127.0.0.1:%d%s' % (user, self.port, self.bare)
+
+    @staticmethod
+    def _shadow_password(user):
+        with open('/etc/shadow') as fh:
+            for line in fh:
+                f = line.split(':')
+                if f[0] == user:
+                    return f[1]
+        return '!'
+
+    def host_key_line(self):
+        with open(self.host_key + '.pub') as fh:
+            kind, key = fh.read().split()[:2]
+        return '[127.0.0.1]:%d %s %s\n' % (self.port, kind, key)
+
+    def trust_host_key(self):
+        self.world.write_user_file(self.known_hosts, self.host_key_line())
+
+    def ssh_command(self):
+        """GIT_SSH_COMMAND for the git CLI as the user: the agent, the known_hosts file, no prompts."""
+        return 'ssh -o BatchMode=yes -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=no' \
+            % self.known_hosts
+
+    def stop(self):
+        if self.agent_pid:
+            bktenv.kill_pid(self.agent_pid, 'ssh-agent')
+            self.agent_pid = None
+        if self.sshd:
+            bktenv.kill_pid(self.sshd.pid, 'sshd')
+            self.sshd.wait(timeout=10)
+            self.sshd = None
+        if self.saved_account:
+            shell, password = self.saved_account
+            bktenv.run(['usermod', '-s', shell, '-p', password, self.user])
+            self.saved_account = None

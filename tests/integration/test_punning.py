@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bktenv  # noqa: E402
@@ -661,6 +662,301 @@ class Punning(EnvTestCase):
         self.assertIn(res['pr']['branch'], w.branches(w.bare_file))
         reqs = self.forge.take()
         self.check_pr_request(reqs[0], res['pr']['branch'], 'feat(manifests): set gsetting %s cursor-size' % IFACE)
+
+
+    def test_15_ssh_push(self):
+        """origin over ssh:// (a private sshd on 127.0.0.1): the daemon pushes with the key in
+        the user's ssh-agent (SSH_AUTH_SOCK) and libgit2 checks the host key against
+        ~/.ssh/known_hosts: refused while the host is unknown, pushed once it is known."""
+        why = punenv.SshRemote.unavailable()
+        if why:
+            self.skipTest(why)
+        w, env = self.world, self.env
+        ssh = punenv.SshRemote(env, ADMIN, w)
+        try:
+            checkout = os.path.join(env.home(ADMIN), 'distro-ssh')
+            w.ugit('clone', '-q', 'file://' + ssh.bare, checkout)
+            w.ugit('-C', checkout, 'remote', 'set-url', 'origin', ssh.url)
+            agent = {'SSH_AUTH_SOCK': ssh.agent_sock}
+            # bkt starts its own bktd (no session bus), which inherits SSH_AUTH_SOCK
+            run = dict(env_extra=agent, unset=('DBUS_SESSION_BUS_ADDRESS',))
+            args = ('gsetting', 'set', '--pr-only', '--repo', checkout, IFACE, 'cursor-size', '48')
+            # unknown host key: no push, no PR
+            self.forge.take()
+            # (the preflight reaches the remote first and stops before anything is done)
+            rc, out, err = self.bkt(*args, **run)
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn('invalid or unknown remote ssh hostkey', err)
+            self.assertIn('nothing was done', err)
+            self.assertEqual(w.bkt_branches(ssh.bare), set(), 'pushed to an unknown host')
+            self.assertEqual(self.forge.take(), [])
+            # a known_hosts entry for another key is no better
+            other = os.path.join(ssh.dir, 'other_key')
+            subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', other], check=True,
+                           capture_output=True)
+            with open(other + '.pub') as fh:
+                w.write_user_file(ssh.known_hosts, '[127.0.0.1]:%d %s\n' % (ssh.port, ' '.join(fh.read().split()[:2])))
+            rc, out, err = self.bkt(*args, **run)
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn('hostkey', err)
+            self.assertEqual(w.bkt_branches(ssh.bare), set(), 'pushed to a host with a different key')
+            self.assertEqual(self.forge.take(), [])
+            # known host: pushed over ssh, PR opened
+            ssh.trust_host_key()
+            rc, res, err = self.bktj(*args, **run)
+            self.assertEqual(rc, 0, err + '\n' + open(ssh.log).read()[-3000:])
+            pr = res['pr']
+            self.assertEqual(pr['state'], 'opened', pr)
+            self.assertTrue(pr['url'].startswith('https://forge.example/acme/distro-ssh/pull/'), pr)
+            self.assertEqual(w.bkt_branches(ssh.bare), {pr['branch']})
+            # the git CLI sees the branch over ssh too
+            p = env.run_as(ADMIN, ['git', 'ls-remote', '--heads', ssh.url],
+                           env_extra=dict(agent, GIT_SSH_COMMAND=ssh.ssh_command()), quiet_ok=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn('refs/heads/' + pr['branch'], p.stdout)
+            names, diff = self.branch_diff(ssh.bare, pr['branch'])
+            self.assertEqual(names, ['manifests/gsettings.json'])
+            self.assertOnlyEntryLines(diff, ['cursor-size', '"48"', '"schema": "%s"' % IFACE])
+            title = 'feat(manifests): set gsetting %s cursor-size' % IFACE
+            self.assertEqual(self.check_commit(ssh.bare, pr['branch']), title)
+            reqs = self.forge.take()
+            self.assertEqual(len(reqs), 1)
+            self.check_pr_request(reqs[0], pr['branch'], title, repo='distro-ssh')
+            with open(ssh.log) as fh:
+                self.assertRegex(fh.read(), r'Accepted publickey for %s from 127\.0\.0\.1' % ADMIN)
+            # the session daemon on the user's bus, its SSH_AUTH_SOCK from its own environment
+            # (the client does not pass its own)
+            d = env.session_daemons[ADMIN]
+            bktenv.kill_pid(d.pid, d.name, 60 if env.valgrind else 10)
+            env.extra_env['SSH_AUTH_SOCK'] = ssh.agent_sock
+            env.start_session_daemon(ADMIN)
+            before = w.bkt_branches(ssh.bare)
+            rc, res, err = self.bktj('flatpak', 'add', '--pr-only', 'org.test.App001', '--remote', 'bkt-test',
+                                     '--scope', 'user', '--repo', checkout, unset=('SSH_AUTH_SOCK',))
+            self.assertEqual(rc, 0, err)
+            pr = res['pr']
+            self.assertEqual(pr['state'], 'opened', pr)
+            self.assertEqual(w.bkt_branches(ssh.bare) - before, {pr['branch']})
+            names, diff = self.branch_diff(ssh.bare, pr['branch'])
+            self.assertEqual(names, ['manifests/flatpak-apps.json'])
+            self.assertOnlyEntryLines(diff, ['org.test.App001', 'bkt-test'])
+            reqs = self.forge.take()
+            self.assertEqual(len(reqs), 1)
+            self.check_pr_request(reqs[0], pr['branch'], 'feat(manifests): add flatpak org.test.App001',
+                                  repo='distro-ssh')
+        finally:
+            ssh.stop()
+            if env.extra_env.pop('SSH_AUTH_SOCK', None):
+                # the next tests get a session daemon without the (now gone) agent
+                d = env.session_daemons[ADMIN]
+                bktenv.kill_pid(d.pid, d.name, 60 if env.valgrind else 10)
+                env.start_session_daemon(ADMIN)
+
+
+    # ------------------------------------------------- mode x command x context
+    def overlay_json(self, name):
+        text = self.overlay(name)
+        return json.loads(text) if text else {}
+
+    def edit_overlay(self, name, listkey, drop, add=None):
+        """Rewrite the user's overlay @name without the entries @drop matches (plus @add)."""
+        d = self.overlay_json(name)
+        items = [e for e in d.get(listkey, []) if not drop(e)]
+        if add is not None:
+            items.append(add)
+        d[listkey] = items
+        self.world.write_user_file(os.path.join(self.env.overlay_dir(ADMIN), name), json.dumps(d, indent=2) + '\n')
+
+    def overlay_entries(self, name, listkey, match):
+        return [e for e in self.overlay_json(name).get(listkey, []) if match(e)]
+
+    def test_16_mode_command_context_matrix(self):
+        """Every punned command without a separate harness (gsetting set/unset, flatpak
+        add/remove, shim add/remove) in every mode (default, --local, --pr-only) and every
+        context (host; dev = a toolbox, detected by run/.toolboxenv; image = another container,
+        detected by run/.containerenv): the local effect, the user overlay, and the PR branch
+        with exactly the intended lines and its draft changelog entry.  --local in the image
+        context is a usage error that changes nothing."""
+        w, env = self.world, self.env
+        root = env.path('ctx')
+        for marker in ('toolbox/run/.toolboxenv', 'container/run/.containerenv'):
+            os.makedirs(os.path.dirname(os.path.join(root, marker)), exist_ok=True)
+            open(os.path.join(root, marker), 'w').close()
+        os.chmod(root, 0o755)
+        contexts = {'host': None, 'dev': os.path.join(root, 'toolbox'), 'image': os.path.join(root, 'container')}
+        # The repo lists org.test.Second (installable from bkt-test), so removing it proposes a change.
+        work = os.path.join(env.home(ADMIN), 'matrix-work')
+        w.ugit('clone', '-q', w.file_url, work)
+        path = os.path.join(work, 'manifests', 'flatpak-apps.json')
+        with open(path) as fh:
+            text = fh.read()
+        text = text.replace('  "apps": [\n', '  "apps": [\n    { "id": "org.test.Second", "remote": "bkt-test", "scope": "user" },\n', 1)
+        with open(path, 'w') as fh:
+            fh.write(text)
+        w.ugit('-C', work, 'commit', '-q', '-am', 'list org.test.Second')
+        w.ugit('-C', work, 'push', '-q', 'origin', 'main')
+        shims = os.path.join(env.home(ADMIN), '.local', 'toolbox', 'shims')
+        env.gsettings(ADMIN, 'reset', IFACE, 'icon-theme')
+        icon_default = self.gs('icon-theme')
+        GS, FP, SH = 'gsettings.json', 'flatpak-apps.json', 'host-shims.json'
+
+        def gs_match(key):
+            return lambda e: e.get('schema') == IFACE and e.get('key') == key
+
+        def app_match(app):
+            return lambda e: e.get('id') == app
+
+        def shim_match(name):
+            return lambda e: e.get('name') == name
+
+        def installed(app):
+            return app in env.installed_apps('user', ADMIN)
+
+        # each: (name, argv, prepare(), local effect seen?, recorded in the overlay?, PR diff check)
+        def gset():
+            def prepare():
+                env.gsettings(ADMIN, 'reset', IFACE, 'cursor-size')
+                self.edit_overlay(GS, 'settings', gs_match('cursor-size'))
+            value = str(60 + len(done))
+            return (['gsetting', 'set', IFACE, 'cursor-size', value], prepare,
+                    lambda: self.gs('cursor-size') == value,
+                    lambda: [e.get('value') for e in self.overlay_entries(GS, 'settings', gs_match('cursor-size'))]
+                    == [value],
+                    ('manifests/gsettings.json', ['"key": "cursor-size"', '"value": "%s"' % value], []))
+
+        def gunset():
+            def prepare():
+                env.gsettings(ADMIN, 'set', IFACE, 'icon-theme', "'Foo'")
+                self.edit_overlay(GS, 'settings', gs_match('icon-theme'),
+                                  {'schema': IFACE, 'key': 'icon-theme', 'value': "'Foo'"})
+            return (['gsetting', 'unset', IFACE, 'icon-theme'], prepare,
+                    lambda: self.gs('icon-theme') == icon_default,
+                    lambda: not self.overlay_entries(GS, 'settings', gs_match('icon-theme')),
+                    ('manifests/gsettings.json', [], ['"key": "icon-theme"']))
+
+        def fadd():
+            app = 'org.test.App001'
+
+            def prepare():
+                if installed(app):
+                    env.flatpak(ADMIN, 'user', 'uninstall', '-y', '--noninteractive', app)
+                self.edit_overlay(FP, 'apps', app_match(app))
+            return (['flatpak', 'add', app, '--remote', 'bkt-test', '--scope', 'user'], prepare,
+                    lambda: installed(app),
+                    lambda: len(self.overlay_entries(FP, 'apps', app_match(app))) == 1,
+                    ('manifests/flatpak-apps.json', ['"%s"' % app], []))
+
+        def fremove():
+            app = 'org.test.Second'
+
+            def prepare():
+                if not installed(app):
+                    env.flatpak(ADMIN, 'user', 'install', '-y', '--noninteractive', 'bkt-test', app)
+                self.edit_overlay(FP, 'apps', app_match(app), {'id': app, 'remote': 'bkt-test', 'scope': 'user'})
+            return (['flatpak', 'remove', app, '--scope', 'user'], prepare,
+                    lambda: not installed(app),
+                    lambda: not self.overlay_entries(FP, 'apps', app_match(app)),
+                    ('manifests/flatpak-apps.json', [], ['"%s"' % app]))
+
+        def shadd():
+            name = 'mxshim'
+
+            def prepare():
+                if os.path.lexists(os.path.join(shims, name)):
+                    os.unlink(os.path.join(shims, name))
+                self.edit_overlay(SH, 'shims', shim_match(name))
+            return (['shim', 'add', name], prepare,
+                    lambda: os.path.exists(os.path.join(shims, name)),
+                    lambda: len(self.overlay_entries(SH, 'shims', shim_match(name))) == 1,
+                    ('manifests/host-shims.json', ['"name": "%s"' % name], []))
+
+        def shremove():
+            name = 'podman'
+
+            def prepare():
+                if not os.path.exists(os.path.join(shims, name)):
+                    rc, out, err = self.bkt('shim', 'add', '--local', name)
+                    self.assertEqual(rc, 0, err)
+                self.edit_overlay(SH, 'shims', shim_match(name), {'name': name})
+            return (['shim', 'remove', name], prepare,
+                    lambda: not os.path.exists(os.path.join(shims, name)),
+                    lambda: not self.overlay_entries(SH, 'shims', shim_match(name)),
+                    ('manifests/host-shims.json', [], ['"name": "%s"' % name]))
+
+        done = []
+        last_pr_end = {}
+        # an earlier test may have proposed one of these commands (same branch name) this second
+        time.sleep(int(time.time()) + 1.02 - time.time())
+        for ctx, ctx_root in contexts.items():
+            for cmd in (gset, gunset, fadd, fremove, shadd, shremove):
+                for mode in ('default', 'local', 'pr-only'):
+                    argv, prepare, effect, recorded, (file, added, removed) = cmd()
+                    case = '%s %s %s' % (ctx, ' '.join(argv[:2]), mode)
+                    done.append(case)
+                    prepare()
+                    args = list(argv)
+                    if mode != 'default':
+                        args.insert(2, '--' + mode)
+                    if mode != 'local':
+                        args += ['--repo', w.checkout]
+                        # branch names carry the time in seconds: one per command per second
+                        end = last_pr_end.get(cmd.__name__)
+                        if end is not None and int(time.time()) == int(end):
+                            time.sleep(int(end) + 1.02 - time.time())
+                    extra = {'BKT_CONTEXT_ROOT': ctx_root} if ctx_root else {}
+                    before = w.bkt_branches(w.bare_file)
+                    effect0, recorded0 = effect(), recorded()
+                    self.assertFalse(effect0 or recorded0, '%s: the precondition already holds' % case)
+                    if ctx == 'image' and mode == 'local':
+                        rc, out, err = self.bkt(*args, env_extra=extra)
+                        self.assertEqual(rc, 2, '%s: %s%s' % (case, out, err))
+                        self.assertFalse(effect() or recorded(), case)
+                        self.assertEqual(w.bkt_branches(w.bare_file), before, case)
+                        self.assertEqual(self.forge.take(), [], case)
+                        continue
+                    rc, res, err = self.bktj(*args, env_extra=extra)
+                    self.assertEqual(rc, 0, '%s: %s' % (case, err))
+                    if mode != 'local':
+                        last_pr_end[cmd.__name__] = time.time()
+                    self.assertEqual(res['context'], ctx, case)
+                    acts = ctx != 'image' and mode != 'pr-only'
+                    records = mode != 'pr-only'
+                    self.assertEqual(res['local'], 'done' if acts else 'none', case)
+                    self.assertEqual(effect(), acts, '%s: local effect' % case)
+                    self.assertEqual(recorded(), records, '%s: user overlay' % case)
+                    new = w.bkt_branches(w.bare_file) - before
+                    reqs = self.forge.take()
+                    if mode == 'local':
+                        self.assertIsNone(res['pr'], case)
+                        self.assertEqual(new, set(), case)
+                        self.assertEqual(reqs, [], case)
+                        self.assertIn('id', res['journal'], case)
+                        continue
+                    pr = res['pr']
+                    self.assertEqual(pr['state'], 'opened', '%s: %s' % (case, pr))
+                    self.assertEqual(new, {pr['branch']}, case)
+                    self.assertEqual(len(reqs), 1, case)
+                    self.assertEqual(reqs[0]['body']['head'], pr['branch'], case)
+                    names, diff = self.branch_diff(w.bare_file, pr['branch'])
+                    self.assertEqual(names, [file], case)
+                    plus = [l[1:].strip() for l in diff.splitlines() if l.startswith('+') and not l.startswith('+++')]
+                    minus = [l[1:].strip() for l in diff.splitlines() if l.startswith('-') and not l.startswith('---')]
+                    for word in added:
+                        self.assertTrue(any(word in l for l in plus), '%s: %s not added:\n%s' % (case, word, diff))
+                    for word in removed:
+                        self.assertTrue(any(word in l for l in minus), '%s: %s not removed:\n%s' % (case, word, diff))
+                    if added:
+                        self.assertOnlyEntryLines(diff, added)
+                    else:
+                        # a removal: only the entry's lines go (and a neighbour's comma)
+                        for l in plus:
+                            self.assertTrue(l.rstrip(',') in [m.rstrip(',') for m in minus], '%s: %r added:\n%s'
+                                            % (case, l, diff))
+                        entry_lines = [m for m in minus if m.rstrip(',') not in [p.rstrip(',') for p in plus]]
+                        self.assertTrue(all(any(k in m for k in (removed[0], '"schema"', '"value"', '"remote"',
+                                                                  '"scope"', '"comment"', '{', '}'))
+                                            for m in entry_lines), '%s:\n%s' % (case, diff))
+        self.assertEqual(len(done), 54)
 
 
 if __name__ == '__main__':
