@@ -188,6 +188,36 @@ ensure_agent (BktClient *self)
 
 /* ---- calls --------------------------------------------------------------------- */
 
+/* A private session instance is a peer, not a bus: no destination name. */
+static const char *
+destination (BktClient *self, BktTarget target)
+{
+  return self->session_is_private && target == BKT_TARGET_SESSION ? NULL : BKT_BUS_NAME;
+}
+
+/* A transaction's JSON property (Plan, Result), parsed; NULL if unreadable. */
+static JsonObject *
+get_tx_json (GDBusConnection *conn, const char *dest, const char *path, const char *property,
+             GError **error)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  reply = g_dbus_connection_call_sync (conn, dest, path, "org.freedesktop.DBus.Properties",
+                                       "Get", g_variant_new ("(ss)", BKT_TX_IFACE, property),
+                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (reply == NULL)
+    return NULL;
+  g_variant_get (reply, "(v)", &value);
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING) ||
+      !json_parser_load_from_data (parser, g_variant_get_string (value, NULL), -1, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "the transaction %s has no readable %s",
+                        path, property), NULL;
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
 static gboolean
 is_unreachable (const GError *error)
 {
@@ -227,8 +257,7 @@ bkt_client_call (BktClient   *self,
           flags |= G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION;
         }
       reply = g_dbus_connection_call_sync (conn,
-                                           self->session_is_private && target == BKT_TARGET_SESSION
-                                             ? NULL : BKT_BUS_NAME,
+                                           destination (self, target),
                                            BKT_OBJECT_PATH, interface_name, method, params,
                                            reply_type, flags, BKT_CALL_TIMEOUT_MS, NULL, &local);
       if (reply != NULL)
@@ -388,46 +417,17 @@ on_sigint (gpointer user_data)
 static JsonObject *
 read_result (Follow *f, const char *dest)
 {
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) value = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-
-  reply = g_dbus_connection_call_sync (f->conn, dest, f->path, "org.freedesktop.DBus.Properties",
-                                       "Get", g_variant_new ("(ss)", BKT_TX_IFACE, "Result"),
-                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
-  if (reply == NULL)
-    return NULL;
-  g_variant_get (reply, "(v)", &value);
-  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING) ||
-      !json_parser_load_from_data (parser, g_variant_get_string (value, NULL), -1, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return NULL;
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  return get_tx_json (f->conn, dest, f->path, "Result", NULL);
 }
 
 JsonObject *
 bkt_client_transaction_plan (BktClient *self, BktTarget target, const char *path, GError **error)
 {
   GDBusConnection *conn = get_connection (self, target, error);
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) value = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  const char *dest;
 
   if (conn == NULL)
     return NULL;
-  dest = self->session_is_private && target == BKT_TARGET_SESSION ? NULL : BKT_BUS_NAME;
-  reply = g_dbus_connection_call_sync (conn, dest, path, "org.freedesktop.DBus.Properties",
-                                       "Get", g_variant_new ("(ss)", BKT_TX_IFACE, "Plan"),
-                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
-  if (reply == NULL)
-    return NULL;
-  g_variant_get (reply, "(v)", &value);
-  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING) ||
-      !json_parser_load_from_data (parser, g_variant_get_string (value, NULL), -1, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "the transaction %s has no readable plan", path), NULL;
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  return get_tx_json (conn, destination (self, target), path, "Plan", error);
 }
 
 gboolean
@@ -450,7 +450,7 @@ bkt_client_follow (BktClient                *self,
 
   if (conn == NULL)
     return FALSE;
-  dest = self->session_is_private && target == BKT_TARGET_SESSION ? NULL : BKT_BUS_NAME;
+  dest = destination (self, target);
   f.self = self;
   f.conn = conn;
   f.path = path;

@@ -812,3 +812,74 @@ bkt_json_object_get_string (JsonObject *o, const char *member)
     return NULL;
   return json_node_get_string (n);
 }
+
+/* json_node_copy() shares the object/array (and even the JsonValue)
+ * between the copies, so editing one would edit the other. */
+JsonNode *
+bkt_json_node_deep_copy (JsonNode *node)
+{
+  JsonNode *copy = json_node_alloc ();
+
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObject *src = json_node_get_object (node);
+        g_autoptr(JsonObject) dst = json_object_new ();
+        g_autoptr(GList) names = json_object_get_members (src);
+
+        for (GList *l = names; l != NULL; l = l->next)
+          json_object_set_member (dst, l->data,
+                                  bkt_json_node_deep_copy (json_object_get_member (src, l->data)));
+        json_node_init_object (copy, dst);
+        break;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *src = json_node_get_array (node);
+        g_autoptr(JsonArray) dst = json_array_sized_new (json_array_get_length (src));
+
+        for (guint i = 0; i < json_array_get_length (src); i++)
+          json_array_add_element (dst, bkt_json_node_deep_copy (json_array_get_element (src, i)));
+        json_node_init_array (copy, dst);
+        break;
+      }
+    case JSON_NODE_NULL:
+      json_node_init_null (copy);
+      break;
+    case JSON_NODE_VALUE:
+    default:
+      switch (json_node_get_value_type (node))
+        {
+        case G_TYPE_STRING: json_node_init_string (copy, json_node_get_string (node)); break;
+        case G_TYPE_BOOLEAN: json_node_init_boolean (copy, json_node_get_boolean (node)); break;
+        case G_TYPE_INT64: json_node_init_int (copy, json_node_get_int (node)); break;
+        case G_TYPE_DOUBLE: json_node_init_double (copy, json_node_get_double (node)); break;
+        default: json_node_init_null (copy); break;
+        }
+      break;
+    }
+  return copy;
+}
+
+JsonObject *
+bkt_json_object_deep_copy (JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_alloc ();
+  g_autoptr(JsonNode) copy = NULL;
+
+  json_node_init_object (node, object);
+  copy = bkt_json_node_deep_copy (node);
+  return json_node_dup_object (copy);
+}
+
+JsonArray *
+bkt_json_array_deep_copy (JsonArray *array)
+{
+  g_autoptr(JsonNode) node = json_node_alloc ();
+  g_autoptr(JsonNode) copy = NULL;
+
+  json_node_init_array (node, array);
+  copy = bkt_json_node_deep_copy (node);
+  return json_node_dup_array (copy);
+}

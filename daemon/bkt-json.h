@@ -93,4 +93,10 @@ char  *bkt_json_to_document   (JsonNode *root, gsize *length);
  * must never abort on a wrong type. */
 const char *bkt_json_object_get_string (JsonObject *o, const char *member);
 
+/* Deep copies: json_node_copy() shares objects and arrays, and sealed or
+ * shared trees must never be edited through a copy. */
+JsonNode   *bkt_json_node_deep_copy   (JsonNode *node);
+JsonObject *bkt_json_object_deep_copy (JsonObject *object);
+JsonArray  *bkt_json_array_deep_copy  (JsonArray *array);
+
 G_END_DECLS

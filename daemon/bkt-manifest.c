@@ -402,66 +402,6 @@ bkt_manifest_node_to_object (BktManifestKind kind, JsonNode *node)
 /* ------------------------------------------------------------------ */
 /* Deep copies                                                          */
 
-/* json_node_copy() shares the object/array (and even the JsonValue)
- * between the copies, so editing one would edit the other. */
-static JsonNode *
-node_deep_copy (JsonNode *node)
-{
-  JsonNode *copy = json_node_alloc ();
-
-  switch (JSON_NODE_TYPE (node))
-    {
-    case JSON_NODE_OBJECT:
-      {
-        JsonObject *src = json_node_get_object (node);
-        g_autoptr(JsonObject) dst = json_object_new ();
-        g_autoptr(GList) names = json_object_get_members (src);
-
-        for (GList *l = names; l != NULL; l = l->next)
-          json_object_set_member (dst, l->data,
-                                  node_deep_copy (json_object_get_member (src, l->data)));
-        json_node_init_object (copy, dst);
-        break;
-      }
-    case JSON_NODE_ARRAY:
-      {
-        JsonArray *src = json_node_get_array (node);
-        g_autoptr(JsonArray) dst = json_array_sized_new (json_array_get_length (src));
-
-        for (guint i = 0; i < json_array_get_length (src); i++)
-          json_array_add_element (dst, node_deep_copy (json_array_get_element (src, i)));
-        json_node_init_array (copy, dst);
-        break;
-      }
-    case JSON_NODE_NULL:
-      json_node_init_null (copy);
-      break;
-    case JSON_NODE_VALUE:
-    default:
-      switch (json_node_get_value_type (node))
-        {
-        case G_TYPE_STRING: json_node_init_string (copy, json_node_get_string (node)); break;
-        case G_TYPE_BOOLEAN: json_node_init_boolean (copy, json_node_get_boolean (node)); break;
-        case G_TYPE_INT64: json_node_init_int (copy, json_node_get_int (node)); break;
-        case G_TYPE_DOUBLE: json_node_init_double (copy, json_node_get_double (node)); break;
-        default: json_node_init_null (copy); break;
-        }
-      break;
-    }
-  return copy;
-}
-
-static JsonObject *
-object_deep_copy (JsonObject *object)
-{
-  g_autoptr(JsonNode) node = json_node_alloc ();
-  g_autoptr(JsonNode) copy = NULL;
-
-  json_node_init_object (node, object);
-  copy = node_deep_copy (node);
-  return json_node_dup_object (copy);
-}
-
 /* ------------------------------------------------------------------ */
 /* BktManifest                                                          */
 
@@ -538,7 +478,7 @@ bkt_manifest_copy (BktManifest *self)
 
   g_return_val_if_fail (BKT_IS_MANIFEST (self), NULL);
 
-  root = node_deep_copy (self->root);
+  root = bkt_json_node_deep_copy (self->root);
   return manifest_new_with_root (self->kind, self->origin, root);
 }
 
@@ -902,7 +842,7 @@ bkt_manifest_upsert (BktManifest *self, JsonObject *entry)
         json_array_add_string_element (self->entries, key);
       else
         /* Copied so the caller's object stays theirs to change. */
-        json_array_add_object_element (self->entries, object_deep_copy (entry));
+        json_array_add_object_element (self->entries, bkt_json_object_deep_copy (entry));
       return;
     }
   if (is_bare_entry (self->kind, json_array_get_element (self->entries, (guint) i)))
@@ -926,7 +866,7 @@ bkt_manifest_upsert (BktManifest *self, JsonObject *entry)
       for (guint k = 0; k < n; k++)
         {
           if (k == (guint) i)
-            json_array_add_object_element (self->entries, object_deep_copy (entry));
+            json_array_add_object_element (self->entries, bkt_json_object_deep_copy (entry));
           else
             json_array_add_element (self->entries, json_node_ref (g_ptr_array_index (nodes, k)));
         }
@@ -950,13 +890,13 @@ bkt_manifest_upsert (BktManifest *self, JsonObject *entry)
         JsonNode *value = json_object_get_member (entry, name);
 
         if (value != NULL)
-          json_object_set_member (merged, name, node_deep_copy (value));
+          json_object_set_member (merged, name, bkt_json_node_deep_copy (value));
         else if (!is_known_member (self->kind, name))
-          json_object_set_member (merged, name, node_deep_copy (json_object_get_member (old, name)));
+          json_object_set_member (merged, name, bkt_json_node_deep_copy (json_object_get_member (old, name)));
       }
     for (GList *l = new_names; l != NULL; l = l->next)
       if (!json_object_has_member (merged, l->data))
-        json_object_set_member (merged, l->data, node_deep_copy (json_object_get_member (entry, l->data)));
+        json_object_set_member (merged, l->data, bkt_json_node_deep_copy (json_object_get_member (entry, l->data)));
   }
 
   /* JsonArray has no replace: swap the element in place through its

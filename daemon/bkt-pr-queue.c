@@ -3,6 +3,7 @@
 
 #include <glib/gstdio.h>
 
+#include "bkt-json.h"
 #include "bkt-error.h"
 #include "bkt-pr-queue.h"
 
@@ -36,41 +37,17 @@ bkt_pr_queue_init (BktPrQueue *self)
 {
 }
 
-static JsonNode *
-deep_copy (JsonNode *node)
-{
-  /* Through text: simple, obviously complete, and these are small. */
-  g_autofree char *text = json_to_string (node, FALSE);
-  JsonNode *copy = json_from_string (text, NULL);
-
-  g_assert (copy != NULL);
-  return copy;
-}
-
+/* NULL-tolerant: queue entries may lack a member. */
 JsonObject *
 bkt_pr_json_object_copy (JsonObject *object)
 {
-  g_autoptr(JsonNode) wrap = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr(JsonNode) copy = NULL;
-
-  if (object == NULL)
-    return json_object_new ();
-  json_node_set_object (wrap, object);
-  copy = deep_copy (wrap);
-  return json_object_ref (json_node_get_object (copy));
+  return object != NULL ? bkt_json_object_deep_copy (object) : json_object_new ();
 }
 
 JsonArray *
 bkt_pr_json_array_copy (JsonArray *array)
 {
-  g_autoptr(JsonNode) wrap = json_node_new (JSON_NODE_ARRAY);
-  g_autoptr(JsonNode) copy = NULL;
-
-  if (array == NULL)
-    return json_array_new ();
-  json_node_set_array (wrap, array);
-  copy = deep_copy (wrap);
-  return json_array_ref (json_node_get_array (copy));
+  return array != NULL ? bkt_json_array_deep_copy (array) : json_array_new ();
 }
 
 char *
