@@ -140,8 +140,8 @@ relay_progress (gpointer user_data, double fraction, const char *detail)
 }
 
 static gboolean
-execute_bootc (BktOperation *op, BktExecContext *ctx, JsonObject *result, GCancellable *cancellable,
-               GError **error)
+execute_bootc (BktOperation *op, GDBusConnection *connection, BktExecContext *ctx, JsonObject *result,
+               GCancellable *cancellable, GError **error)
 {
   JsonObject *d = bkt_operation_get_details (op);
   const char *action = bkt_operation_get_action (op);
@@ -175,7 +175,7 @@ execute_bootc (BktOperation *op, BktExecContext *ctx, JsonObject *result, GCance
   g_ptr_array_add (args, NULL);
 
   bkt_exec_context_progress (ctx, op, 0, NULL);
-  ok = bkt_bootc_run ((const char * const *) args->pdata, progress_fd, relay_progress, &relay, &output,
+  ok = bkt_bootc_run (connection, (const char * const *) args->pdata, progress_fd, relay_progress, &relay, &output,
                       cancellable, error);
   bkt_exec_context_op_done (ctx, op, ok ? NULL : *error);
   if (!ok)
@@ -323,6 +323,6 @@ bkt_admin_execute (BktPlan *plan, GDBusConnection *connection, BktExecContext *c
   g_return_val_if_fail (bkt_plan_get_n_operations (plan) > 0, FALSE);
   op = bkt_plan_get_operation (plan, 0);
   if (g_str_equal (bkt_operation_get_subsystem (op), "bootc"))
-    return execute_bootc (op, ctx, result, cancellable, error);
+    return execute_bootc (op, connection, ctx, result, cancellable, error);
   return execute_systemd (plan, connection, ctx, cancellable, error);
 }

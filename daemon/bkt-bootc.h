@@ -53,9 +53,19 @@ typedef void (*BktBootcProgressFunc) (gpointer user_data, double fraction, const
 /* Runs bootc with @args (after the binary name), with --progress-fd when
  * @progress_fd is TRUE (upgrade and switch accept it).  Progress events
  * reach @progress from this thread.  On failure, the error carries the exit
- * status and the tail of bootc's stderr.  @output receives bootc's stdout.
- * Cancelling @cancellable sends SIGTERM to bootc. */
-gboolean bkt_bootc_run (const char * const   *args,
+ * status and the tail of bootc's stderr.  @output receives bootc's stdout
+ * (with @progress_fd in a unit: stdout and stderr together, see below).
+ *
+ * @systemd: NULL, or the system bus.  When systemd runs the system, bootc
+ * runs in a transient service of its own (bkt_systemd_run_transient())
+ * instead of as our child: bktd --system is sandboxed (bktd.service:
+ * read-only /, few capabilities), and bootc needs the whole system (it
+ * writes /sysroot, /boot and /etc and mounts).  The unit also outlives us:
+ * an upgrade goes on if bktd exits or crashes.  Without systemd bootc is a
+ * child process.  Cancelling @cancellable stops bootc with SIGTERM either
+ * way (bootc stages atomically). */
+gboolean bkt_bootc_run (GDBusConnection      *systemd,
+                        const char * const   *args,
                         gboolean              progress_fd,
                         BktBootcProgressFunc  progress,
                         gpointer              user_data,

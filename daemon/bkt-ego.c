@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bkt-json.h"
+#include "bkt-config.h"
 #include "bkt-ego.h"
 #include "bkt-error.h"
 
@@ -28,11 +29,19 @@ bkt_ego_info_free (BktEgoInfo *info)
 }
 
 char *
-bkt_ego_base_url (void)
+bkt_ego_base_url (gboolean *custom, GError **error)
 {
-  const char *env = g_getenv ("BKT_EXTENSIONS_URL");
-  g_autofree char *base = g_strdup (env != NULL && env[0] != '\0' ? env : DEFAULT_BASE_URL);
-  gsize len = strlen (base);
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *base = bkt_config_setting ("BKT_EXTENSIONS_URL", "extensions_url", FALSE, &local_error);
+  gsize len;
+
+  if (local_error != NULL)
+    return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
+  if (custom != NULL)
+    *custom = base != NULL;
+  if (base == NULL)
+    base = g_strdup (DEFAULT_BASE_URL);
+  len = strlen (base);
 
   while (len > 0 && base[len - 1] == '/')
     base[--len] = '\0';
@@ -118,18 +127,22 @@ compare_versions (gconstpointer a, gconstpointer b)
 BktEgoInfo *
 bkt_ego_lookup (const char *uuid, const char *shell_major, GCancellable *cancellable, GError **error)
 {
-  g_autofree char *base = bkt_ego_base_url ();
+  g_autofree char *base = bkt_ego_base_url (NULL, error);
   g_autofree char *q_uuid = g_uri_escape_string (uuid, NULL, FALSE);
   g_autofree char *url = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(BktEgoInfo) info = g_new0 (BktEgoInfo, 1);
+  g_autoptr(BktEgoInfo) info = NULL;
   g_autoptr(GError) local_error = NULL;
   JsonNode *root;
   JsonObject *o;
   JsonNode *map;
   const char *download;
   guint status;
+
+  if (base == NULL)
+    return NULL;
+  info = g_new0 (BktEgoInfo, 1);
 
   if (shell_major != NULL)
     {

@@ -31,7 +31,10 @@ typedef struct
 void        bkt_ego_info_free (BktEgoInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BktEgoInfo, bkt_ego_info_free)
 
-char       *bkt_ego_base_url (void);
+/* $BKT_EXTENSIONS_URL, else "extensions_url" in config.json, else
+ * https://extensions.gnome.org; without trailing slashes.  @custom: TRUE
+ * when it is not the default.  NULL when config.json is broken. */
+char       *bkt_ego_base_url (gboolean *custom, GError **error);
 /* @shell_major may be NULL (unknown): then the newest version is taken. */
 BktEgoInfo *bkt_ego_lookup   (const char *uuid, const char *shell_major, GCancellable *cancellable, GError **error);
 /* At most 64 MiB. */

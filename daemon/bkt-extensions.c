@@ -66,6 +66,8 @@ struct _BktExtensions
   gboolean    shell_running;
   char       *shell_version;  /* "46.2", or NULL when unknown */
   char       *shell_major;    /* "46" */
+  char       *ego_url;        /* extensions.gnome.org or the configured mirror */
+  gboolean    ego_custom;     /* not the real site: the shell cannot install from it */
 };
 
 static void bkt_extensions_subsystem_init (BktSubsystemInterface *iface);
@@ -84,6 +86,7 @@ bkt_extensions_finalize (GObject *object)
   g_strfreev (self->disabled);
   g_free (self->shell_version);
   g_free (self->shell_major);
+  g_free (self->ego_url);
   G_OBJECT_CLASS (bkt_extensions_parent_class)->finalize (object);
 }
 
@@ -256,6 +259,10 @@ bkt_extensions_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GE
   const char *env_version = g_getenv ("BKT_SHELL_VERSION");
   gboolean found_disabled = FALSE;
 
+  g_clear_pointer (&self->ego_url, g_free);
+  self->ego_url = bkt_ego_base_url (&self->ego_custom, error);
+  if (self->ego_url == NULL)
+    return FALSE;
   g_hash_table_remove_all (self->installed);
   scan_dir (self, self->user_dir, TRUE);
   for (guint k = 0; data_dirs[k] != NULL; k++)
@@ -379,8 +386,7 @@ op_new (BktExtensions *self, const char *action, const char *uuid, gboolean enab
 static BktOperation *
 install_op (BktExtensions *self, const char *uuid, gboolean enable)
 {
-  g_autofree char *base = bkt_ego_base_url ();
-  g_autofree char *summary = g_strdup_printf ("Install extension:%s from %s%s", uuid, base,
+  g_autofree char *summary = g_strdup_printf ("Install extension:%s from %s%s", uuid, self->ego_url,
                                               enable ? " and enable it" : " (disabled)");
   return op_new (self, "install", uuid, enable, summary);
 }
@@ -901,7 +907,7 @@ execute_install (BktExtensions *self, BktOperation *op, const char *uuid, gboole
 
   /* The shell's own installer knows only extensions.gnome.org and shows
    * the user a dialog: used only for the real site with a running shell. */
-  if (self->shell_running && g_getenv ("BKT_EXTENSIONS_URL") == NULL)
+  if (self->shell_running && !self->ego_custom)
     return shell_call ("InstallRemoteExtension", uuid, SHELL_INSTALL_TIMEOUT_MS, error) &&
            (enable || toggle (self, uuid, FALSE, error));
   if (!bkt_extensions_install_from_ego (self->user_dir, uuid, self->shell_major, cancellable, &local_error))

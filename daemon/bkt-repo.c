@@ -3,6 +3,7 @@
 
 #include "bkt-json.h"
 #include "bkt-error.h"
+#include "bkt-config.h"
 #include "bkt-repo.h"
 
 #define DEFAULT_API_URL "https://api.github.com"
@@ -127,14 +128,14 @@ BktRepo *
 bkt_repo_discover (const char *repo_dir, const char *cwd, GError **error)
 {
   g_autoptr(BktRepo) self = g_object_new (BKT_TYPE_REPO, NULL);
-  g_autofree char *config_path = g_build_filename (g_get_user_config_dir (), "bkt", "config.json", NULL);
+  g_autofree char *config_path = bkt_config_path ();
   g_autoptr(JsonObject) config = NULL;
   g_autoptr(GError) local_error = NULL;
   const char *configured;
 
-  config = load_object (config_path, &local_error);
-  if (local_error != NULL)
-    return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
+  config = bkt_config_load (error);
+  if (config == NULL)
+    return NULL;
   configured = bkt_json_object_get_string (config, "repo");
 
   if (repo_dir != NULL)

@@ -8,6 +8,7 @@
 
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
+#include "bkt-config.h"
 #include "bkt-shims.h"
 
 #define SUBSYSTEM_NAME "shim"
@@ -63,7 +64,6 @@ bkt_shims_class_init (BktShimsClass *klass)
 static void
 bkt_shims_init (BktShims *self)
 {
-  self->dir = bkt_shims_get_dir ();
   self->live = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) live_shim_free);
 }
 
@@ -74,14 +74,21 @@ bkt_shims_new (void)
 }
 
 char *
-bkt_shims_get_dir (void)
+bkt_shims_get_dir (GError **error)
 {
-  const char *env = g_getenv ("BKT_SHIM_DIR");
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *dir = bkt_config_setting ("BKT_SHIM_DIR", "shim_dir", TRUE, &local_error);
 
-  if (env != NULL && env[0] != '\0')
-    return g_strdup (env);
+  if (local_error != NULL)
+    return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
   /* toolbox puts ~/.local/toolbox/shims on PATH of its containers. */
-  return g_build_filename (g_get_home_dir (), ".local", "toolbox", "shims", NULL);
+  if (dir == NULL)
+    return g_build_filename (g_get_home_dir (), ".local", "toolbox", "shims", NULL);
+  /* Relative to what?  The daemon's working directory is nobody's choice. */
+  if (!g_path_is_absolute (dir))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "the shim directory must be an absolute path (got “%s”)", dir), NULL;
+  return g_canonicalize_filename (dir, NULL);
 }
 
 /* The host command is validated (bkt_manifest_check_shim_host(): letters,
@@ -112,6 +119,10 @@ bkt_shims_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError 
   g_autoptr(GError) local_error = NULL;
   const char *name;
 
+  g_clear_pointer (&self->dir, g_free);
+  self->dir = bkt_shims_get_dir (error);
+  if (self->dir == NULL)
+    return FALSE;
   g_hash_table_remove_all (self->live);
   dir = g_dir_open (self->dir, 0, &local_error);
   if (dir == NULL)

@@ -16,8 +16,10 @@ G_DECLARE_FINAL_TYPE (BktShims, bkt_shims, BKT, SHIMS, GObject)
 #define BKT_SHIM_MARKER "# bkt-shim v1"
 
 BktSubsystem *bkt_shims_new (void);
-/* The directory shims live in (newly allocated). */
-char         *bkt_shims_get_dir (void);
+/* The directory shims live in: $BKT_SHIM_DIR, else "shim_dir" in
+ * config.json, else ~/.local/toolbox/shims.  It must be absolute.  NULL
+ * with an error when config.json is broken or the setting is relative. */
+char         *bkt_shims_get_dir (GError **error);
 /* The exact bytes of the shim for @name running host command @host. */
 char         *bkt_shims_render (const char *name, const char *host);
 

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <sys/wait.h>
+
+#include <gio/gunixfdlist.h>
+
 #include "bkt-error.h"
 #include "bkt-systemd.h"
 
@@ -236,9 +240,16 @@ bkt_systemd_status (GDBusConnection    *connection,
 
 /* ---- jobs -------------------------------------------------------------------- */
 
+/* Watches JobRemoved on the thread-default main context of whoever created
+ * it.  The subscription is made before the call that creates the job: its
+ * callbacks are queued to that context, so a job that ends before the
+ * call's reply arrives is not missed.  Subscribe() makes systemd emit job
+ * signals at all. */
 typedef struct {
-  GHashTable *removed;   /* job path → result, seen so far */
-  GMainContext *context;
+  GDBusConnection *c;
+  GMainContext    *context;
+  GHashTable      *removed;   /* job path → result, seen so far */
+  guint            sub;
 } JobWatch;
 
 static void
@@ -255,12 +266,58 @@ on_job_removed (GDBusConnection *c, const char *sender, const char *path, const 
   g_hash_table_insert (w->removed, g_strdup (job), g_strdup (result));
 }
 
+static void
+job_watch_begin (JobWatch *w, GDBusConnection *c, GCancellable *cancellable)
+{
+  g_autoptr(GVariant) reply = NULL;
+
+  w->c = c;
+  w->context = g_main_context_ref_thread_default ();
+  w->removed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  w->sub = g_dbus_connection_signal_subscribe (c, SD_NAME, SD_MANAGER, "JobRemoved", SD_PATH, NULL,
+                                               G_DBUS_SIGNAL_FLAGS_NONE, on_job_removed, w, NULL);
+  reply = call (c, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL, NULL, cancellable, NULL);
+}
+
+static void
+job_watch_end (JobWatch *w)
+{
+  g_dbus_connection_signal_unsubscribe (w->c, w->sub);
+  /* Unsubscribing queues the user data's release on the context: drain
+   * it before @w goes out of scope. */
+  while (g_main_context_pending (w->context))
+    g_main_context_iteration (w->context, FALSE);
+  g_clear_pointer (&w->removed, g_hash_table_unref);
+  g_clear_pointer (&w->context, g_main_context_unref);
+}
+
 static gboolean
-on_job_timeout (gpointer user_data)
+on_flag_timeout (gpointer user_data)
 {
   gboolean *timed_out = user_data;
   *timed_out = TRUE;
   return G_SOURCE_REMOVE;
+}
+
+/* Iterates until @job is removed (its result returned), @cancellable is
+ * cancelled or @timeout_s seconds pass (0: no limit); NULL then. */
+static const char *
+job_watch_wait (JobWatch *w, const char *job, guint timeout_s, GCancellable *cancellable, gboolean *timed_out)
+{
+  g_autoptr(GSource) timeout = NULL;
+
+  *timed_out = FALSE;
+  if (timeout_s > 0)
+    {
+      timeout = g_timeout_source_new_seconds (timeout_s);
+      g_source_set_callback (timeout, on_flag_timeout, timed_out, NULL);
+      g_source_attach (timeout, w->context);
+    }
+  while (!g_hash_table_contains (w->removed, job) && !*timed_out && !g_cancellable_is_cancelled (cancellable))
+    g_main_context_iteration (w->context, TRUE);
+  if (timeout != NULL)
+    g_source_destroy (timeout);
+  return g_hash_table_lookup (w->removed, job);
 }
 
 /* StartUnit & co. return a job; its end is the JobRemoved signal with the
@@ -269,36 +326,21 @@ static gboolean
 run_job (GDBusConnection *c, const char *method, const char *unit, GCancellable *cancellable, GError **error)
 {
   g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(GHashTable) removed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GSource) timeout = NULL;
-  JobWatch w = { removed, context };
+  JobWatch w = { 0 };
   gboolean timed_out = FALSE;
   const char *job, *result;
-  guint sub;
   gboolean ok = FALSE;
 
   g_main_context_push_thread_default (context);
-  /* Subscribe to the signal before the call: its callbacks are queued to
-   * this thread's context, so a job that ends before the reply arrives
-   * is not missed.  Subscribe() makes systemd emit job signals at all. */
-  sub = g_dbus_connection_signal_subscribe (c, SD_NAME, SD_MANAGER, "JobRemoved", SD_PATH, NULL,
-                                            G_DBUS_SIGNAL_FLAGS_NONE, on_job_removed, &w, NULL);
-  reply = call (c, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL, NULL, cancellable, NULL);
-  g_clear_pointer (&reply, g_variant_unref);
+  job_watch_begin (&w, c, cancellable);
   reply = call (c, SD_PATH, SD_MANAGER, method, g_variant_new ("(ss)", unit, "replace"), "(o)", unit,
                 cancellable, error);
   if (reply == NULL)
     goto out;
   g_variant_get (reply, "(&o)", &job);
 
-  timeout = g_timeout_source_new_seconds (JOB_TIMEOUT_SECONDS);
-  g_source_set_callback (timeout, on_job_timeout, &timed_out, NULL);
-  g_source_attach (timeout, context);
-  while (!g_hash_table_contains (removed, job) && !timed_out && !g_cancellable_is_cancelled (cancellable))
-    g_main_context_iteration (context, TRUE);
-  g_source_destroy (timeout);
-
+  result = job_watch_wait (&w, job, JOB_TIMEOUT_SECONDS, cancellable, &timed_out);
   if (g_cancellable_is_cancelled (cancellable))
     {
       g_set_error (error, BKT_ERROR, BKT_ERROR_CANCELLED,
@@ -311,7 +353,6 @@ run_job (GDBusConnection *c, const char *method, const char *unit, GCancellable 
                    unit, job, JOB_TIMEOUT_SECONDS);
       goto out;
     }
-  result = g_hash_table_lookup (removed, job);
   if (g_str_equal (result, "done") || g_str_equal (result, "skipped"))
     ok = TRUE;
   else
@@ -324,14 +365,151 @@ run_job (GDBusConnection *c, const char *method, const char *unit, GCancellable 
     }
 
 out:
-  g_dbus_connection_signal_unsubscribe (c, sub);
+  job_watch_end (&w);
   g_main_context_pop_thread_default (context);
-  /* Unsubscribing queues the user data's release on @context: drain it
-   * before @w goes out of scope. */
-  while (g_main_context_pending (context))
-    g_main_context_iteration (context, FALSE);
   return ok;
 }
+
+/* ---- transient units ------------------------------------------------------------ */
+
+gboolean
+bkt_systemd_available (GDBusConnection *c)
+{
+  g_autoptr(GVariant) reply = NULL;
+  gboolean has = FALSE;
+
+  if (c == NULL)
+    return FALSE;
+  reply = g_dbus_connection_call_sync (c, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "NameHasOwner", g_variant_new ("(s)", SD_NAME), G_VARIANT_TYPE ("(b)"),
+                                       G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, NULL);
+  if (reply != NULL)
+    g_variant_get (reply, "(b)", &has);
+  return has;
+}
+
+/* How long a stop request may take before we stop waiting: systemd's own
+ * TimeoutStopSec= (90 s) plus a margin; after it systemd has killed the
+ * unit with SIGKILL anyway. */
+#define STOP_WAIT_SECONDS 100
+
+static void
+read_exit (GDBusConnection *c, const char *name, BktSystemdExit *exit)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) props = NULL;
+  const char *path;
+
+  exit->code = 0;
+  exit->status = 0;
+  reply = call (c, SD_PATH, SD_MANAGER, "GetUnit", g_variant_new ("(s)", name), "(o)", name, NULL, NULL);
+  if (reply == NULL)
+    return;   /* collected already: it succeeded (only failed units stay loaded) */
+  g_variant_get (reply, "(&o)", &path);
+  props = get_all (c, path, SD_SERVICE, NULL);
+  if (props != NULL)
+    {
+      g_variant_lookup (props, "ExecMainCode", "i", &exit->code);
+      g_variant_lookup (props, "ExecMainStatus", "i", &exit->status);
+    }
+}
+
+gboolean
+bkt_systemd_run_transient (GDBusConnection    *c,
+                           const char         *name,
+                           const char         *description,
+                           const char * const *argv,
+                           const char * const *env,
+                           int                 stdout_fd,
+                           int                 stderr_fd,
+                           GCancellable       *cancellable,
+                           BktSystemdExit     *exit,
+                           GError            **error)
+{
+  g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) reset = NULL;
+  GVariantBuilder props, exec;
+  JobWatch w = { 0 };
+  gboolean timed_out = FALSE, ok = FALSE;
+  const char *job, *result;
+  int out_idx, err_idx;
+
+  exit->code = CLD_EXITED;
+  exit->status = 0;
+  out_idx = g_unix_fd_list_append (fds, stdout_fd, error);
+  err_idx = out_idx >= 0 ? g_unix_fd_list_append (fds, stderr_fd, error) : -1;
+  if (err_idx < 0)
+    return FALSE;
+
+  g_variant_builder_init (&exec, G_VARIANT_TYPE ("a(sasb)"));
+  g_variant_builder_add (&exec, "(s^asb)", argv[0], argv, FALSE);
+  g_variant_builder_init (&props, G_VARIANT_TYPE ("a(sv)"));
+  g_variant_builder_add (&props, "(sv)", "Description", g_variant_new_string (description));
+  /* oneshot: the start job ends when the command does, with result
+   * "done" or "failed", which is what we wait for. */
+  g_variant_builder_add (&props, "(sv)", "Type", g_variant_new_string ("oneshot"));
+  g_variant_builder_add (&props, "(sv)", "ExecStart", g_variant_builder_end (&exec));
+  /* An image pull takes as long as it takes; a oneshot's default start
+   * timeout (90 s) would kill it. */
+  g_variant_builder_add (&props, "(sv)", "TimeoutStartUSec", g_variant_new_uint64 (G_MAXUINT64));
+  g_variant_builder_add (&props, "(sv)", "StandardInput", g_variant_new_string ("null"));
+  g_variant_builder_add (&props, "(sv)", "StandardOutputFileDescriptor", g_variant_new_handle (out_idx));
+  g_variant_builder_add (&props, "(sv)", "StandardErrorFileDescriptor", g_variant_new_handle (err_idx));
+  if (env != NULL && env[0] != NULL)
+    g_variant_builder_add (&props, "(sv)", "Environment", g_variant_new_strv (env, -1));
+
+  job_watch_begin (&w, c, cancellable);
+  reply = g_dbus_connection_call_with_unix_fd_list_sync (c, SD_NAME, SD_PATH, SD_MANAGER, "StartTransientUnit",
+                                                         g_variant_new ("(ssa(sv)a(sa(sv)))", name, "fail",
+                                                                        &props, NULL),
+                                                         G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE,
+                                                         CALL_TIMEOUT_MS, fds, NULL, cancellable, error);
+  if (reply == NULL)
+    {
+      translate_error (error, name);
+      goto out;
+    }
+  g_variant_get (reply, "(&o)", &job);
+
+  /* No timeout: systemd ends the job when the command ends. */
+  result = job_watch_wait (&w, job, 0, cancellable, &timed_out);
+  if (result == NULL)
+    {
+      /* Cancelled: stop the unit (SIGTERM to the command, SIGKILL after
+       * TimeoutStopSec=) and wait until its start job is gone, so that
+       * nothing is left running when we report the cancellation. */
+      g_autoptr(GVariant) stop = call (c, SD_PATH, SD_MANAGER, "StopUnit", g_variant_new ("(ss)", name, "replace"),
+                                       "(o)", name, NULL, NULL);
+      const char *stop_job;
+
+      job_watch_wait (&w, job, STOP_WAIT_SECONDS, NULL, &timed_out);
+      if (stop != NULL)
+        {
+          g_variant_get (stop, "(&o)", &stop_job);
+          job_watch_wait (&w, stop_job, STOP_WAIT_SECONDS, NULL, &timed_out);
+        }
+      g_set_error (error, BKT_ERROR, BKT_ERROR_CANCELLED, "%s was cancelled", description);
+      goto out;
+    }
+  if (g_str_equal (result, "done"))
+    ok = TRUE;
+  else if (g_str_equal (result, "failed"))
+    {
+      read_exit (c, name, exit);
+      ok = TRUE;
+    }
+  else
+    g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s: systemd ended its job with result “%s”", name, result);
+
+out:
+  /* A failed unit stays loaded (and in `systemctl --failed`) until reset;
+   * it is ours, so clean it up.  Harmless when it is gone already. */
+  reset = call (c, SD_PATH, SD_MANAGER, "ResetFailedUnit", g_variant_new ("(s)", name), NULL, NULL, NULL, NULL);
+  job_watch_end (&w);
+  return ok;
+}
+
 
 static gboolean
 reload_manager (GDBusConnection *c, GCancellable *cancellable, GError **error)

@@ -53,4 +53,39 @@ gboolean bkt_systemd_run (GDBusConnection *connection,
                           GCancellable    *cancellable,
                           GError         **error);
 
+/* TRUE when org.freedesktop.systemd1 has an owner on @connection: the
+ * system is run by systemd and transient units are available. */
+gboolean bkt_systemd_available (GDBusConnection *connection);
+
+/* How a command run by bkt_systemd_run_transient() ended, as systemd
+ * reports it in the unit's ExecMainCode/ExecMainStatus: @code is CLD_EXITED,
+ * CLD_KILLED or CLD_DUMPED (0: systemd did not say), @status the exit status
+ * or the signal number. */
+typedef struct {
+  int code;
+  int status;
+} BktSystemdExit;
+
+/* Runs @argv (argv[0] an absolute path) as a transient oneshot service
+ * called @name, outside this process's sandbox and lifetime, with stdout
+ * and stderr connected to @stdout_fd and @stderr_fd (passed to systemd, not
+ * closed here), @env as its only additions to the manager's environment,
+ * no start timeout, and waits for it to end while iterating the calling
+ * thread's default main context (so the caller's reads of those
+ * descriptors progress meanwhile).  TRUE when the command ran (whatever its
+ * exit status, in @exit); FALSE when systemd could not start it.
+ * Cancelling @cancellable stops the unit (SIGTERM, as systemd does) and
+ * waits for it to end, then fails with BKT_ERROR_CANCELLED.  A failed unit is
+ * reset afterwards so that it does not linger in `systemctl --failed`. */
+gboolean bkt_systemd_run_transient (GDBusConnection    *connection,
+                                    const char         *name,
+                                    const char         *description,
+                                    const char * const *argv,
+                                    const char * const *env,
+                                    int                 stdout_fd,
+                                    int                 stderr_fd,
+                                    GCancellable       *cancellable,
+                                    BktSystemdExit     *exit,
+                                    GError            **error);
+
 G_END_DECLS

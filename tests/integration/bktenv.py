@@ -935,6 +935,15 @@ class BktEnv:
             raise EnvError('systemctl --user start dbus.service failed (rc=%d): %s\nsystemd log:\n%s'
                            % (p.returncode, p.stderr, shortened(d.log_text())))
         self._wait_name('org.freedesktop.systemd1', self.root_env(), 30, proc=d)
+        if self.want_bootc:
+            # bktd --system runs bootc upgrade/rollback/switch in transient units of this manager: they
+            # run as its user with its environment (not bktd's), so the double's state directory and
+            # "root" come from there
+            os.chmod(self.bootc_dir, 0o777)
+            p = self.systemctl_user('set-environment', 'BKT_BOOTC_DOUBLE_DIR=' + self.bootc_dir,
+                                    'BKT_BOOTC_DOUBLE_ROOT_UID=%d' % pw.pw_uid)
+            if p.returncode != 0:
+                raise EnvError('systemctl --user set-environment failed: %s' % p.stderr)
         log('real systemd --user (pid %d) as %s owns org.freedesktop.systemd1 after %.2fs (cgroup %s, units in %s)'
             % (popen.pid, u, time.monotonic() - t0, self.systemd_cgroup, unitdir))
 
@@ -1197,6 +1206,10 @@ class BktEnv:
         if self.want_bootc:
             env['BKT_BOOTC'] = os.path.join(SOURCE_DIR, 'tests', 'bootc-double')
             env['BKT_BOOTC_DOUBLE_DIR'] = self.bootc_dir
+            if self.systemd_mode == 'real':
+                # the double, run as root by bktd (status) or as the manager's user (in units), shares
+                # its files with both (see _start_real_systemd)
+                env['BKT_BOOTC_DOUBLE_ROOT_UID'] = str(pwd.getpwnam(SYSTEMD_USER).pw_uid)
         if getattr(self, 'schema_dir', None):
             env['GSETTINGS_SCHEMA_DIR'] = self.schema_dir
         for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'G_SLICE', 'G_MESSAGES_DEBUG'):

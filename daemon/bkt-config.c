@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "bkt-config.h"
+#include "bkt-error.h"
+
+char *
+bkt_config_path (void)
+{
+  return g_build_filename (g_get_user_config_dir (), "bkt", "config.json", NULL);
+}
+
+JsonObject *
+bkt_config_load (GError **error)
+{
+  g_autofree char *path = bkt_config_path ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *root;
+
+  if (!json_parser_load_from_file (parser, path, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return json_object_new ();
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "%s: %s", path, local_error->message),
+             NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "%s: not a JSON object", path), NULL;
+  return json_object_ref (json_node_get_object (root));
+}
+
+char *
+bkt_config_setting (const char *env, const char *key, gboolean is_path, GError **error)
+{
+  const char *value = env != NULL ? g_getenv (env) : NULL;
+  g_autoptr(JsonObject) config = NULL;
+  JsonNode *node;
+
+  if (value != NULL && value[0] != '\0')
+    return g_strdup (value);
+  config = bkt_config_load (error);
+  if (config == NULL)
+    return NULL;
+  node = json_object_get_member (config, key);
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return NULL;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING ||
+      json_node_get_string (node)[0] == '\0')
+    {
+      g_autofree char *path = bkt_config_path ();
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                          "%s: \"%s\" must be a non-empty string", path, key), NULL;
+    }
+  value = json_node_get_string (node);
+  if (is_path && g_str_has_prefix (value, "~/"))
+    return g_build_filename (g_get_home_dir (), value + 2, NULL);
+  return g_strdup (value);
+}
