@@ -22,6 +22,9 @@ bkt_config_load (GError **error)
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return json_object_new ();
+      /* json-glib names the file (with line and column) itself. */
+      if (g_str_has_prefix (local_error->message, path))
+        return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, local_error->message), NULL;
       return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "%s: %s", path, local_error->message),
              NULL;
     }
