@@ -239,48 +239,56 @@ static int
 changelog_motd (gboolean all)
 {
   g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) docs = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = image_versions_dir ();
   g_autofree char *seen = NULL;
+  g_auto(GStrv) names = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
-  const char *newest;
-  guint shown = 0, first;
+  guint n, first;
 
-  docs = load_image_versions (dir, warnings, &error);
-  if (docs == NULL)
+  /* Every login runs this: only the versions to show are read (status
+   * reads and checks them all). */
+  names = bkt_changelog_list_versions_in (dir, &error);
+  if (names == NULL)
     return fail (error);
   seen = read_seen (warnings);
-  for (guint i = 0; i < warnings->len; i++)
-    g_printerr ("bkt: %s\n", (char *) warnings->pdata[i]);
-  if (docs->len == 0)
-    return warnings->len > 0 ? EXIT_FAILED : EXIT_OK;
-  newest = doc_version (docs->pdata[docs->len - 1]);
+  n = g_strv_length (names);
   /* The versions after the one recorded (without a record, the running
    * one only); --all: the newest again when nothing is new.  Newest
    * first, as CHANGELOG.md reads. */
-  first = seen == NULL ? docs->len - 1 : docs->len;
-  for (guint i = 0; seen != NULL && i < docs->len; i++)
-    if (bkt_changelog_compare_versions (doc_version (docs->pdata[i]), seen) > 0)
+  first = seen == NULL ? n - 1 : n;
+  for (guint i = 0; seen != NULL && i < n; i++)
+    if (bkt_changelog_compare_versions (names[i], seen) > 0)
       {
         first = i;
         break;
       }
-  if (first == docs->len && all)
-    first = docs->len - 1;
-  for (guint i = docs->len; i-- > first;)
+  if (first == n && all)
+    first = n - 1;
+  for (guint i = n; n > 0 && i-- > first;)
     {
-      g_autofree char *text = bkt_changelog_render_short (docs->pdata[i], TRUE);
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(JsonObject) doc = bkt_changelog_load_version_in (dir, dir, names[i], &local_error);
+      g_autofree char *text = NULL;
+
+      if (doc == NULL)
+        {
+          g_ptr_array_add (warnings, g_strdup (local_error->message));
+          continue;
+        }
+      json_object_set_string_member (doc, "version", names[i]);
+      text = bkt_changelog_render_short (doc, TRUE);
       g_string_append_printf (out, "\n%s", text);
-      shown++;
     }
-  if (shown > 0)
+  for (guint i = 0; i < warnings->len; i++)
+    g_printerr ("bkt: %s\n", (char *) warnings->pdata[i]);
+  if (out->len > 0)
     {
       g_print ("What's new in this image (bkt changelog show VERSION for details):\n%s\n", out->str);
       fflush (stdout);
     }
   /* Recorded after printing, so a failed print shows it again next time. */
-  if (g_strcmp0 (seen, newest) != 0 && !write_seen (newest, &error))
+  if (n > 0 && g_strcmp0 (seen, names[n - 1]) != 0 && !write_seen (names[n - 1], &error))
     return fail (error);
   return warnings->len > 0 ? EXIT_FAILED : EXIT_OK;
 }
