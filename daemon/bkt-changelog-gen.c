@@ -135,16 +135,31 @@ load_old_manifest (BktManifestKind kind, Side *s, GError **error)
   return bkt_manifest_load_data (kind, s->old_name, data, (gssize) len, error);
 }
 
+/* Both sides' bytes: @old_data NULL if the revision lacks the file,
+ * @new_data NULL if the working tree does. */
+static gboolean
+read_sides (Side *s, const char **old_data, gsize *old_len, char **new_data, gsize *new_len, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  *old_len = 0;
+  *old_data = s->old_data != NULL ? g_bytes_get_data (s->old_data, old_len) : NULL;
+  *new_len = 0;
+  *new_data = read_new (s->new_path, s->display, new_len, &local_error);
+  if (local_error != NULL)
+    return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
+  return TRUE;
+}
+
 static BktManifest *
 load_new_manifest (BktManifestKind kind, Side *s, GError **error)
 {
-  g_autoptr(GError) local_error = NULL;
   g_autofree char *data = NULL;
-  gsize len = 0;
+  const char *old_data;
+  gsize old_len, len;
 
-  data = read_new (s->new_path, s->display, &len, &local_error);
-  if (local_error != NULL)
-    return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
+  if (!read_sides (s, &old_data, &old_len, &data, &len, error))
+    return NULL;
   if (data == NULL)
     return bkt_manifest_new_empty (kind);
   return bkt_manifest_load_data (kind, s->display, data, (gssize) len, error);
@@ -387,19 +402,14 @@ diff_base (Gen *g, Side *s, GError **error)
 {
   g_autoptr(JsonObject) old = NULL;
   g_autoptr(JsonObject) new = NULL;
-  g_autoptr(GError) local_error = NULL;
   g_autofree char *data = NULL;
-  gsize len = 0;
+  const char *old_data;
+  gsize old_len, len;
 
-  if (s->old_data != NULL)
-    {
-      const char *d = g_bytes_get_data (s->old_data, &len);
-      if ((old = bkt_base_load_data (s->old_name, d, len, error)) == NULL)
-        return FALSE;
-    }
-  data = read_new (s->new_path, s->display, &len, &local_error);
-  if (local_error != NULL)
-    return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
+  if (!read_sides (s, &old_data, &old_len, &data, &len, error))
+    return FALSE;
+  if (old_data != NULL && (old = bkt_base_load_data (s->old_name, old_data, old_len, error)) == NULL)
+    return FALSE;
   if (data != NULL && (new = bkt_base_load_data (s->display, data, len, error)) == NULL)
     return FALSE;
   if (old != NULL && new != NULL)
@@ -485,20 +495,15 @@ diff_upstream (Gen *g, Side *s, GError **error)
 {
   g_autoptr(BktJsonDoc) old = NULL;
   g_autoptr(BktJsonDoc) new = NULL;
-  g_autoptr(GError) local_error = NULL;
   g_autofree char *data = NULL;
   JsonArray *old_list = NULL, *new_list = NULL;
-  gsize len = 0;
+  const char *old_data;
+  gsize old_len, len;
 
-  if (s->old_data != NULL)
-    {
-      const char *d = g_bytes_get_data (s->old_data, &len);
-      if ((old = load_upstreams (s->old_name, d, len, &old_list, error)) == NULL)
-        return FALSE;
-    }
-  data = read_new (s->new_path, s->display, &len, &local_error);
-  if (local_error != NULL)
-    return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
+  if (!read_sides (s, &old_data, &old_len, &data, &len, error))
+    return FALSE;
+  if (old_data != NULL && (old = load_upstreams (s->old_name, old_data, old_len, &old_list, error)) == NULL)
+    return FALSE;
   if (data != NULL && (new = load_upstreams (s->display, data, len, &new_list, error)) == NULL)
     return FALSE;
   diff_lists (g, s->display, old_list, new_list, member_key_of, (gpointer) "name", describe_upstream, NULL);

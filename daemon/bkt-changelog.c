@@ -691,6 +691,16 @@ bkt_changelog_load_version_in (const char *dir, const char *display_dir, const c
   return json_object_ref (json_node_get_object (root));
 }
 
+/* "VERSION (DATE)" and a newline, after @prefix */
+static void
+append_heading (GString *s, const char *prefix, JsonObject *doc)
+{
+  g_string_append_printf (s, "%s%s", prefix, json_object_get_string_member_with_default (doc, "version", "?"));
+  if (json_object_has_member (doc, "date"))
+    g_string_append_printf (s, " (%s)", json_object_get_string_member (doc, "date"));
+  g_string_append (s, "\n");
+}
+
 char *
 bkt_changelog_render_section (JsonObject *doc)
 {
@@ -699,10 +709,7 @@ bkt_changelog_render_section (JsonObject *doc)
   JsonArray *steps = json_object_has_member (doc, "manual_steps")
     ? json_object_get_array_member (doc, "manual_steps") : NULL;
 
-  g_string_append_printf (s, "## %s", json_object_get_string_member_with_default (doc, "version", "?"));
-  if (json_object_has_member (doc, "date"))
-    g_string_append_printf (s, " (%s)", json_object_get_string_member (doc, "date"));
-  g_string_append (s, "\n");
+  append_heading (s, "## ", doc);
   for (guint t = 0; entry_types[t] != NULL; t++)
     {
       gboolean header = FALSE;
@@ -742,10 +749,7 @@ bkt_changelog_render_short (JsonObject *doc, gboolean entries_too)
   JsonArray *steps = json_object_has_member (doc, "manual_steps")
     ? json_object_get_array_member (doc, "manual_steps") : NULL;
 
-  g_string_append_printf (s, "%s", json_object_get_string_member_with_default (doc, "version", "?"));
-  if (json_object_has_member (doc, "date"))
-    g_string_append_printf (s, " (%s)", json_object_get_string_member (doc, "date"));
-  g_string_append (s, "\n");
+  append_heading (s, "", doc);
   /* in the release's order of types, as CHANGELOG.md has them */
   for (guint t = 0; entries_too && entry_types[t] != NULL; t++)
     for (guint i = 0; i < json_array_get_length (entries); i++)
