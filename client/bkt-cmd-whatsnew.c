@@ -208,8 +208,14 @@ bkt_image_changelog_print (JsonObject *section)
   JsonArray *pending = json_object_get_array_member (section, "pending_manual_steps");
   JsonArray *warnings = json_object_get_array_member (section, "warnings");
 
+  gboolean available = json_object_get_boolean_member_with_default (section, "available", FALSE);
+
+  /* An image without a changelog (not a distribution's, or one that does
+   * not ship it) is no news: nothing in the text, the reason in JSON. */
+  if (!available && (warnings == NULL || json_array_get_length (warnings) == 0))
+    return;
   g_print ("\nImage changelog:\n");
-  if (!json_object_get_boolean_member_with_default (section, "available", FALSE))
+  if (!available)
     g_print ("  %s\n", bkt_json_object_get_string (section, "reason"));
   else
     {
