@@ -17,8 +17,8 @@
  * the distribution repo and are run by CI in containers that have no
  * session bus (docs/maintenance.md). */
 
-static char *
-repo_path (Ctx *ctx, GError **error)
+char *
+bkt_cmd_repo_path (Ctx *ctx, GError **error)
 {
   g_autofree char *cwd = g_get_current_dir ();
   g_autofree char *repo_dir = ctx->opt.repo != NULL ? g_canonicalize_filename (ctx->opt.repo, NULL) : NULL;
@@ -179,16 +179,20 @@ bkt_cmd_changelog (Ctx *ctx, int argc, char **argv)
   g_autoptr(GError) error = NULL;
   int code;
 
+  if (sub != NULL && (g_str_equal (sub, "generate") || g_str_equal (sub, "motd")))
+    return bkt_cmd_changelog_more (ctx, argc, argv);
   if (sub == NULL || !g_strv_contains (subs, sub))
     return sub_usage ("changelog", sub,
                       "Usage: bkt changelog COMMAND [--repo DIR]\n\n"
                       "  add TYPE CATEGORY MESSAGE   a pending entry (--command, --pr, --draft, --manual-step)\n"
+                      "  generate [--base REF] [--write]  entries for the manifest changes since REF\n"
                       "  pending                     list the pending entries\n"
                       "  validate [--no-drafts]      check the pending entries (for CI)\n"
                       "  show [VERSION]              CHANGELOG.md, or one released version\n"
                       "  list                        released versions\n"
                       "  release [VERSION]           release the pending entries (default YYYY.MM.DD.N)\n"
-                      "  clear --confirm             remove every pending entry\n");
+                      "  clear --confirm             remove every pending entry\n"
+                      "  motd [--all]                what's new in this image, once (login shells)\n");
   if (g_str_equal (sub, "add"))
     min = max = 3;
   else if (g_str_equal (sub, "show") || g_str_equal (sub, "release"))
@@ -203,7 +207,7 @@ bkt_cmd_changelog (Ctx *ctx, int argc, char **argv)
       g_printerr ("bkt: changelog clear removes every pending entry: add --confirm\n");
       return EXIT_USAGE;
     }
-  repo = repo_path (ctx, &error);
+  repo = bkt_cmd_repo_path (ctx, &error);
   if (repo == NULL)
     return fail (error);
 
@@ -313,7 +317,7 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
   /* A changelog entry needs the repo; reading needs only the file. */
   if (file_opt == NULL || change)
     {
-      repo = repo_path (ctx, &error);
+      repo = bkt_cmd_repo_path (ctx, &error);
       if (repo == NULL)
         return fail (error);
     }
@@ -339,9 +343,7 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
       if (!g_file_get_contents (file, &before, &before_len, &error)
           || !bkt_base_set_package (file, argv[1], remove ? NULL : reason, remove, &error))
         return fail (error);
-      message = remove ? g_strdup_printf ("No longer assume the base image provides %s", argv[1])
-                       : reason != NULL ? g_strdup_printf ("Assume the base image provides %s: %s", argv[1], reason)
-                                        : g_strdup_printf ("Assume the base image provides %s", argv[1]);
+      message = bkt_base_change_message (NULL, argv[1], remove ? NULL : reason, remove);
       json_object_set_string_member (e, "type", remove ? "removed" : "added");
       json_object_set_string_member (e, "category", "base");
       json_object_set_string_member (e, "message", message);

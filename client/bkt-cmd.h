@@ -82,5 +82,15 @@ int       bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_changelog (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_base      (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_drift     (Ctx *ctx, int argc, char **argv);
+/* changelog generate and motd (bkt-cmd-whatsnew.c); @argv[1] is the subcommand. */
+int       bkt_cmd_changelog_more (Ctx *ctx, int argc, char **argv);
+/* The distribution repo the maintenance commands work on (--repo, ...). */
+char     *bkt_cmd_repo_path (Ctx *ctx, GError **error);
+/* The "changelog" section of `bkt status`: the running image's release
+ * (the booted version from @os, the "os" section, or the newest version
+ * the image ships), the manual steps since the acknowledged version, and
+ * warnings for malformed version files.  Never fails. */
+JsonObject *bkt_image_changelog_section (JsonObject *os);
+void      bkt_image_changelog_print (JsonObject *section);
 
 G_END_DECLS

@@ -529,6 +529,7 @@ cmd_status (Ctx *ctx, int argc, char **argv)
 {
   g_autoptr(JsonObject) status = NULL;
   g_autoptr(JsonObject) os = NULL;
+  g_autoptr(JsonObject) changelog = NULL;
   g_autoptr(GError) error = NULL;
   const GOptionEntry extra[] = {
     { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
@@ -544,13 +545,20 @@ cmd_status (Ctx *ctx, int argc, char **argv)
                                  g_variant_new ("(@a{sv})", session_options (ctx, NULL)), &error);
   if (status == NULL)
     return fail (error);
-  /* The OS image (bootc) from the system instance; never an error. */
+  /* The OS image (bootc) from the system instance and the image's
+   * changelog (bkt-cmd-whatsnew.c); never errors. */
   os = bkt_admin_os_section (ctx->client);
+  changelog = bkt_image_changelog_section (os);
   if (ctx->opt.json)
-    json_object_set_object_member (status, "os", g_steal_pointer (&os));
+    {
+      json_object_set_object_member (status, "os", g_steal_pointer (&os));
+      json_object_set_object_member (status, "changelog", g_steal_pointer (&changelog));
+    }
   bkt_render_status (&ctx->render, status);
   if (os != NULL)
     bkt_admin_print_os_section (os);
+  if (changelog != NULL)
+    bkt_image_changelog_print (changelog);
   return EXIT_OK;
 }
 

@@ -78,24 +78,18 @@ check_string_list (BktJsonDoc *doc, JsonObject *root, const char *member, gboole
 }
 
 static BktJsonDoc *
-load_doc (const char *path, GError **error)
+load_doc_data (const char *display, const char *data, gsize length, GError **error)
 {
-  g_autofree char *data = NULL;
-  g_autofree char *display = g_path_get_basename (path);
   g_autoptr(BktJsonDoc) doc = NULL;
-  gsize length;
   JsonNode *root;
   JsonObject *o;
   JsonNode *n;
-  GStatBuf st;
 
-  if (g_stat (path, &st) == 0 && st.st_size > 1024 * 1024)
+  if (length > 1024 * 1024)
     {
       g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST, "%s:1:1: too large", display);
       return NULL;
     }
-  if (!g_file_get_contents (path, &data, &length, error))
-    return NULL;
   doc = bkt_json_doc_parse (display, data, (gssize) length, error);
   if (doc == NULL)
     return NULL;
@@ -127,6 +121,44 @@ load_doc (const char *path, GError **error)
       || !check_string_list (doc, o, "paths", path_ok, "an absolute path without “..”", error))
     return NULL;
   return g_steal_pointer (&doc);
+}
+
+static BktJsonDoc *
+load_doc (const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  g_autofree char *display = g_path_get_basename (path);
+  gsize length;
+  GStatBuf st;
+
+  if (g_stat (path, &st) == 0 && st.st_size > 1024 * 1024)
+    {
+      g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST, "%s:1:1: too large", display);
+      return NULL;
+    }
+  if (!g_file_get_contents (path, &data, &length, error))
+    return NULL;
+  return load_doc_data (display, data, length, error);
+}
+
+JsonObject *
+bkt_base_load_data (const char *display, const char *data, gsize length, GError **error)
+{
+  g_autoptr(BktJsonDoc) doc = load_doc_data (display, data, length, error);
+
+  return doc != NULL ? json_object_ref (json_node_get_object (bkt_json_doc_get_root (doc))) : NULL;
+}
+
+char *
+bkt_base_change_message (const char *what, const char *name, const char *reason, gboolean remove)
+{
+  g_autofree char *thing = what != NULL ? g_strdup_printf ("%s %s", what, name) : g_strdup (name);
+
+  if (remove)
+    return g_strdup_printf ("No longer assume the base image provides %s", thing);
+  if (reason != NULL)
+    return g_strdup_printf ("Assume the base image provides %s: %s", thing, reason);
+  return g_strdup_printf ("Assume the base image provides %s", thing);
 }
 
 JsonObject *

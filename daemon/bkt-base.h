@@ -18,6 +18,13 @@ G_BEGIN_DECLS
 /* Load and check @path; returns the root object. */
 JsonObject *bkt_base_load (const char *path, GError **error);
 
+/* The same for a document read elsewhere (git history); @display names it. */
+JsonObject *bkt_base_load_data (const char *display, const char *data, gsize length, GError **error);
+/* The changelog message of assuming (or with @remove no longer assuming)
+ * @name, a package (@what NULL), "service" or "path": `bkt base assume`
+ * writes it and `bkt changelog generate` recognises it. */
+char       *bkt_base_change_message (const char *what, const char *name, const char *reason, gboolean remove);
+
 /* Check @assumptions against the system under @root ("/" or NULL for this
  * one): packages with one `rpm -q` for all of them ($BKT_RPM names the rpm
  * to run), services as unit files under ROOT/{usr/lib,etc}/systemd/system,

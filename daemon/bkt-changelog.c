@@ -548,6 +548,13 @@ GStrv
 bkt_changelog_list_versions (const char *repo_dir, GError **error)
 {
   g_autofree char *dir = versions_dir (repo_dir);
+
+  return bkt_changelog_list_versions_in (dir, error);
+}
+
+GStrv
+bkt_changelog_list_versions_in (const char *dir, GError **error)
+{
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GDir) d = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -589,6 +596,64 @@ bkt_changelog_next_version (const char *repo_dir, GDateTime *now, GError **error
 JsonObject *
 bkt_changelog_load_version (const char *repo_dir, const char *version, GError **error)
 {
+  g_autofree char *dir = versions_dir (repo_dir);
+
+  return bkt_changelog_load_version_in (dir, ".changelog/versions", version, error);
+}
+
+/* A version file's entries are shown to users (status, motd) long after
+ * release: the same checks as a pending entry, at the entry's position. */
+static gboolean
+check_version_doc (BktJsonDoc *doc, JsonObject *root, GError **error)
+{
+  JsonArray *entries = json_object_get_array_member (root, "entries");
+  JsonNode *n;
+
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonNode *e = json_array_get_element (entries, i);
+      g_autoptr(JsonObject) raw = NULL;
+      g_autoptr(JsonObject) ok = NULL;
+      g_autoptr(GError) local_error = NULL;
+      const char *msg;
+
+      if (!JSON_NODE_HOLDS_OBJECT (e))
+        return bkt_json_doc_error_at (doc, e, error, "an entry must be an object");
+      raw = bkt_json_object_deep_copy (json_node_get_object (e));
+      ok = canonical_entry ("", raw, NULL, &local_error);
+      if (ok == NULL)
+        {
+          /* canonical_entry's "FILE:LINE: " prefix is replaced by the entry's position */
+          msg = strstr (local_error->message, ": ");
+          return bkt_json_doc_error_at (doc, e, error, "%s", msg != NULL ? msg + 2 : local_error->message);
+        }
+    }
+  for (guint k = 0; k < 3; k++)
+    {
+      const char *m = (const char *[]) { "version", "date", "released_at" }[k];
+      n = json_object_get_member (root, m);
+      if (n != NULL && (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING))
+        return bkt_json_doc_error_at (doc, n, error, "“%s” must be a string", m);
+    }
+  n = json_object_get_member (root, "manual_steps");
+  if (n != NULL)
+    {
+      JsonArray *a = JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+      if (a == NULL)
+        return bkt_json_doc_error_at (doc, n, error, "“manual_steps” must be a list of strings");
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          JsonNode *s = json_array_get_element (a, i);
+          if (!JSON_NODE_HOLDS_VALUE (s) || json_node_get_value_type (s) != G_TYPE_STRING)
+            return bkt_json_doc_error_at (doc, s, error, "a manual step must be a string");
+        }
+    }
+  return TRUE;
+}
+
+JsonObject *
+bkt_changelog_load_version_in (const char *dir, const char *display_dir, const char *version, GError **error)
+{
   g_autofree char *name = NULL;
   g_autofree char *path = NULL;
   g_autofree char *display = NULL;
@@ -604,8 +669,8 @@ bkt_changelog_load_version (const char *repo_dir, const char *version, GError **
       return NULL;
     }
   name = g_strdup_printf ("%s.json", version);
-  path = g_build_filename (repo_dir, ".changelog", "versions", name, NULL);
-  display = g_build_filename (".changelog", "versions", name, NULL);
+  path = g_build_filename (dir, name, NULL);
+  display = g_build_filename (display_dir, name, NULL);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "no version %s (bkt changelog list)", version);
@@ -621,7 +686,19 @@ bkt_changelog_load_version (const char *repo_dir, const char *version, GError **
       || !json_object_has_member (json_node_get_object (root), "entries")
       || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (json_node_get_object (root), "entries")))
     return bkt_json_doc_error_at (doc, root, error, "a version file is an object with an “entries” list"), NULL;
+  if (!check_version_doc (doc, json_node_get_object (root), error))
+    return NULL;
   return json_object_ref (json_node_get_object (root));
+}
+
+/* "VERSION (DATE)" and a newline, after @prefix */
+static void
+append_heading (GString *s, const char *prefix, JsonObject *doc)
+{
+  g_string_append_printf (s, "%s%s", prefix, json_object_get_string_member_with_default (doc, "version", "?"));
+  if (json_object_has_member (doc, "date"))
+    g_string_append_printf (s, " (%s)", json_object_get_string_member (doc, "date"));
+  g_string_append (s, "\n");
 }
 
 char *
@@ -632,10 +709,7 @@ bkt_changelog_render_section (JsonObject *doc)
   JsonArray *steps = json_object_has_member (doc, "manual_steps")
     ? json_object_get_array_member (doc, "manual_steps") : NULL;
 
-  g_string_append_printf (s, "## %s", json_object_get_string_member_with_default (doc, "version", "?"));
-  if (json_object_has_member (doc, "date"))
-    g_string_append_printf (s, " (%s)", json_object_get_string_member (doc, "date"));
-  g_string_append (s, "\n");
+  append_heading (s, "## ", doc);
   for (guint t = 0; entry_types[t] != NULL; t++)
     {
       gboolean header = FALSE;
@@ -665,6 +739,41 @@ bkt_changelog_render_section (JsonObject *doc)
         g_string_append_printf (s, "- %s\n", json_array_get_string_element (steps, i));
     }
   return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+char *
+bkt_changelog_render_short (JsonObject *doc, gboolean entries_too)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  JsonArray *entries = json_object_get_array_member (doc, "entries");
+  JsonArray *steps = json_object_has_member (doc, "manual_steps")
+    ? json_object_get_array_member (doc, "manual_steps") : NULL;
+
+  append_heading (s, "", doc);
+  /* in the release's order of types, as CHANGELOG.md has them */
+  for (guint t = 0; entries_too && entry_types[t] != NULL; t++)
+    for (guint i = 0; i < json_array_get_length (entries); i++)
+      {
+        JsonObject *e = json_array_get_object_element (entries, i);
+
+        if (g_strcmp0 (json_object_get_string_member_with_default (e, "type", ""), entry_types[t]) == 0)
+          g_string_append_printf (s, "  %-10s %s: %s\n", entry_types[t],
+                                  json_object_get_string_member_with_default (e, "category", "?"),
+                                  json_object_get_string_member_with_default (e, "message", ""));
+      }
+  if (steps != NULL && json_array_get_length (steps) > 0)
+    {
+      g_string_append (s, "  Manual steps:\n");
+      for (guint i = 0; i < json_array_get_length (steps); i++)
+        g_string_append_printf (s, "    - %s\n", json_array_get_string_element (steps, i));
+    }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+gint
+bkt_changelog_compare_versions (const char *a, const char *b)
+{
+  return compare_versions (&a, &b);
 }
 
 /* CHANGELOG.md with @section inserted after the marker line.  A file

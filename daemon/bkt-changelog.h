@@ -50,8 +50,18 @@ gboolean    bkt_changelog_version_is_valid (const char *version);
 char       *bkt_changelog_next_version (const char *repo_dir, GDateTime *now, GError **error);
 /* A released version's document ({version, date, entries, manual_steps}). */
 JsonObject *bkt_changelog_load_version (const char *repo_dir, const char *version, GError **error);
+/* The same for the version files of any directory (the image's copy,
+ * /usr/share/bkt/changelog/versions); @display_dir names it in errors. */
+GStrv       bkt_changelog_list_versions_in (const char *dir, GError **error);
+JsonObject *bkt_changelog_load_version_in  (const char *dir, const char *display_dir,
+                                            const char *version, GError **error);
+/* <0, 0, >0 as YYYY.MM.DD.N @a is older, the same, newer than @b (both valid). */
+gint        bkt_changelog_compare_versions (const char *a, const char *b);
 /* The CHANGELOG.md section for a version document. */
 char       *bkt_changelog_render_section (JsonObject *version_doc);
+/* A terminal's view of a version: "VERSION (DATE)", one line per entry
+ * ("  TYPE  CATEGORY: MESSAGE", when @entries_too) and its manual steps. */
+char       *bkt_changelog_render_short   (JsonObject *version_doc, gboolean entries_too);
 
 /* Release the pending entries as @version (NULL: the next one).  Refuses
  * while any entry is a draft, when nothing is pending, and when @version

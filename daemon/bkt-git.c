@@ -541,3 +541,114 @@ bkt_git_branch_name (const char *subsystem, const char *action, const char *name
   g_strcanon (prefix + 4, "abcdefghijklmnopqrstuvwxyz0123456789-", '-');
   return g_strconcat (prefix, *clean == '.' ? "-" : "", clean, suffix, NULL);
 }
+
+/* ---- reading a checkout's history (bkt changelog generate) ------------------------- */
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_repository, git_repository_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (git_object, git_object_free)
+
+/* The default branch as this checkout knows it, newest knowledge first:
+ * what origin says its HEAD is, origin's main/master, then local ones. */
+static gboolean
+default_branch_oid (git_repository *git, git_oid *oid, char **name)
+{
+  static const char *const candidates[] = {
+    "refs/remotes/origin/main", "refs/remotes/origin/master", "refs/heads/main", "refs/heads/master", NULL
+  };
+  g_autoptr(git_reference) head = NULL;
+
+  if (git_reference_lookup (&head, git, "refs/remotes/origin/HEAD") == 0 &&
+      git_reference_symbolic_target (head) != NULL &&
+      git_reference_name_to_id (oid, git, git_reference_symbolic_target (head)) == 0)
+    {
+      *name = g_strdup (git_reference_symbolic_target (head) + strlen ("refs/remotes/"));
+      return TRUE;
+    }
+  for (guint i = 0; candidates[i] != NULL; i++)
+    if (git_reference_name_to_id (oid, git, candidates[i]) == 0)
+      {
+        *name = g_strdup (candidates[i] + (g_str_has_prefix (candidates[i], "refs/heads/")
+                                           ? strlen ("refs/heads/") : strlen ("refs/remotes/")));
+        return TRUE;
+      }
+  return FALSE;
+}
+
+GHashTable *
+bkt_git_read_files_at (const char *repo_path, const char *ref, const char *const *paths,
+                       char **described, GError **error)
+{
+  g_autoptr(git_repository) git = NULL;
+  g_autoptr(git_commit) commit = NULL;
+  g_autoptr(git_tree) tree = NULL;
+  g_autoptr(GHashTable) files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
+  g_autofree char *what = NULL;
+  char hex[GIT_OID_HEXSZ + 1];
+  git_oid oid;
+
+  git_libgit2_init ();
+  /* A revision is never read as an option, here or by anything after us. */
+  if (ref != NULL && (ref[0] == '-' || ref[0] == '\0'))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "not a git revision: “%s”", ref), NULL;
+  if (git_repository_open (&git, repo_path) != 0)
+    {
+      g_autofree char *w = g_strdup_printf ("opening the repo %s", repo_path);
+      return git_fail (error, BKT_ERROR_NOT_FOUND, w), NULL;
+    }
+  if (ref != NULL)
+    {
+      g_autoptr(git_object) obj = NULL;
+      if (git_revparse_single (&obj, git, ref) != 0)
+        {
+          g_autofree char *w = g_strdup_printf ("no revision “%s” in %s", ref, repo_path);
+          return git_fail (error, BKT_ERROR_NOT_FOUND, w), NULL;
+        }
+      if (git_object_peel ((git_object **) &commit, obj, GIT_OBJECT_COMMIT) != 0)
+        {
+          g_autofree char *w = g_strdup_printf ("“%s” is not a commit", ref);
+          return git_fail (error, BKT_ERROR_INVALID_ARGUMENT, w), NULL;
+        }
+      what = g_strdup (ref);
+    }
+  else
+    {
+      g_autofree char *branch = NULL;
+      git_oid head, base;
+
+      if (git_reference_name_to_id (&head, git, "HEAD") != 0)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                            "the repo %s has no commit yet: nothing to compare with (--base REF)", repo_path), NULL;
+      /* What this branch changes: everything since it left the default
+       * branch, committed or not.  On the default branch itself (or with
+       * none known) that is the working tree's changes against HEAD. */
+      if (default_branch_oid (git, &base, &branch) && git_merge_base (&oid, git, &head, &base) == 0)
+        what = g_strdup_printf ("merge-base with %s", branch);
+      else
+        {
+          oid = head;
+          what = g_strdup ("HEAD");
+        }
+      if (git_commit_lookup (&commit, git, &oid) != 0)
+        return git_fail (error, BKT_ERROR_FAILED, "reading the base commit"), NULL;
+    }
+  if (git_commit_tree (&tree, commit) != 0)
+    return git_fail (error, BKT_ERROR_FAILED, "reading the base commit's tree"), NULL;
+  for (guint i = 0; paths[i] != NULL; i++)
+    {
+      g_autoptr(git_tree_entry) entry = NULL;
+      g_autoptr(git_blob) blob = NULL;
+      int rc = git_tree_entry_bypath (&entry, tree, paths[i]);
+
+      if (rc == GIT_ENOTFOUND)
+        continue;
+      if (rc != 0 || git_tree_entry_type (entry) != GIT_OBJECT_BLOB
+          || git_blob_lookup (&blob, git, git_tree_entry_id (entry)) != 0)
+        return git_fail (error, BKT_ERROR_FAILED, paths[i]), NULL;
+      g_hash_table_insert (files, g_strdup (paths[i]),
+                           g_bytes_new (git_blob_rawcontent (blob), git_blob_rawsize (blob)));
+    }
+  git_oid_tostr (hex, sizeof hex, git_commit_id (commit));
+  if (described != NULL)
+    *described = g_strdup_printf ("%s (%.12s)", what, hex);
+  return g_steal_pointer (&files);
+}

@@ -40,6 +40,16 @@ gboolean    bkt_git_check_url (const char *url, const char *token, GError **erro
  * branch does not have it. */
 GBytes     *bkt_git_read_file (BktGit *self, const char *path, gboolean *exists, GError **error);
 
+/* Files of the checkout at @repo_path as they are in revision @ref (git
+ * rev-parse syntax; one starting with "-" is refused), or with @ref NULL
+ * in the merge-base of HEAD with the default branch (origin/HEAD's target,
+ * else origin/main, origin/master, main, master), else in HEAD.  Returns
+ * path → GBytes for those of @paths the commit has (a missing one is not
+ * in the table); @described (may be NULL): e.g. "merge-base with
+ * origin/main (0123456789ab)".  Local only: nothing is fetched. */
+GHashTable *bkt_git_read_files_at (const char *repo_path, const char *ref, const char *const *paths,
+                                   char **described, GError **error);
+
 /* Commit @files (path → GBytes) onto the default branch as branch
  * @branch (or @branch-N if the repo has that branch already: the name
  * used is in @branch_out), authored by the configured identity, and push

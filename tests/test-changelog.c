@@ -7,6 +7,7 @@
 
 #include "bkt-base.h"
 #include "bkt-changelog.h"
+#include "bkt-changelog-gen.h"
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
 
@@ -396,6 +397,216 @@ test_base_bad (void)
   remove_repo (repo);
 }
 
+/* ---- generate ------------------------------------------------------------------------ */
+
+static void
+git (const char *dir, const char *const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+
+  g_ptr_array_add (argv, (char *) "git");
+  g_ptr_array_add (argv, (char *) "-C");
+  g_ptr_array_add (argv, (char *) dir);
+  g_ptr_array_add (argv, (char *) "-c");
+  g_ptr_array_add (argv, (char *) "user.name=T");
+  g_ptr_array_add (argv, (char *) "-c");
+  g_ptr_array_add (argv, (char *) "user.email=t@example.org");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                NULL, NULL, NULL, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("git failed: %s", err);
+}
+
+static char *
+entries_text (JsonObject *result)
+{
+  JsonArray *a = json_object_get_array_member (result, "entries");
+  g_autoptr(GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonObject *e = json_array_get_object_element (a, i);
+      g_string_append_printf (s, "%s %s: %s\n", json_object_get_string_member (e, "type"),
+                              json_object_get_string_member (e, "category"), json_object_get_string_member (e, "message"));
+    }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* Real git history: a branch changing several manifests, compared with its
+ * merge-base, then with --write the drafts cover everything. */
+static void
+test_generate (void)
+{
+  g_autofree char *dir = scratch_repo ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) result = NULL;
+  g_autoptr(JsonObject) again = NULL;
+  g_autoptr(JsonObject) from_head = NULL;
+  g_autoptr(GPtrArray) pending = NULL;
+  g_auto(GStrv) written = NULL;
+  g_autofree char *text = NULL;
+
+  put (dir, "manifests/flatpak-apps.json",
+       "{\"apps\": [{\"id\": \"org.a.A\", \"remote\": \"flathub\", \"scope\": \"system\"},\n"
+       "  {\"id\": \"org.b.B\", \"remote\": \"flathub\", \"scope\": \"system\"}]}\n");
+  put (dir, "manifests/gsettings.json",
+       "{\"settings\": [{\"schema\": \"org.gnome.desktop.interface\", \"key\": \"color-scheme\", \"value\": \"'default'\"}]}\n");
+  put (dir, "manifests/gnome-extensions.json", "{\"extensions\": [\"a@x\", \"b@x\"]}\n");
+  put (dir, "manifests/system-packages.json", "{\"packages\": [\"vim\"], \"copr_repos\": []}\n");
+  git (dir, (const char *[]) { "init", "-q", "-b", "main", NULL });
+  git (dir, (const char *[]) { "add", ".", NULL });
+  git (dir, (const char *[]) { "commit", "-q", "-m", "initial", NULL });
+  git (dir, (const char *[]) { "checkout", "-q", "-b", "topic", NULL });
+  /* committed on the branch */
+  put (dir, "manifests/flatpak-apps.json",
+       "{\"apps\": [{\"id\": \"org.b.B\", \"remote\": \"flathub\", \"scope\": \"user\"},\n"
+       "  {\"id\": \"org.c.C\", \"remote\": \"flathub\", \"scope\": \"system\"}]}\n");
+  put (dir, "manifests/host-shims.json", "{\"shims\": [{\"name\": \"podman\"}]}\n");
+  git (dir, (const char *[]) { "commit", "-qam", "apps", NULL });
+  git (dir, (const char *[]) { "add", ".", NULL });
+  git (dir, (const char *[]) { "commit", "-qm", "shims", NULL });
+  /* and uncommitted */
+  put (dir, "manifests/gsettings.json",
+       "{\"settings\": [{\"schema\": \"org.gnome.desktop.interface\", \"key\": \"color-scheme\", \"value\": \"'prefer-dark'\"}]}\n");
+  put (dir, "manifests/gnome-extensions.json", "{\"extensions\": [{\"uuid\": \"a@x\", \"enabled\": false}]}\n");
+  put (dir, "manifests/system-packages.json",
+       "{\"packages\": [\"vim\", \"htop\"], \"copr_repos\": [{\"name\": \"atim/starship\", \"enabled\": true, \"gpg_check\": true}]}\n");
+  put (dir, "upstream/manifest.json",
+       "{\"upstreams\": [{\"name\": \"starship\", \"source\": {\"type\": \"github\"}, \"pinned\": {\"version\": \"1.2.3\"}}]}\n");
+
+  result = bkt_changelog_generate (dir, NULL, &error);
+  g_assert_no_error (error);
+  text = entries_text (result);
+  g_assert_cmpstr (text, ==,
+                   "changed flatpak: change flatpak org.b.B\n"
+                   "added flatpak: add flatpak org.c.C\n"
+                   "removed flatpak: remove flatpak org.a.A\n"
+                   "changed gsetting: set gsetting org.gnome.desktop.interface color-scheme\n"
+                   "changed extension: disable extension a@x\n"
+                   "removed extension: remove extension b@x\n"
+                   "added shim: add shim podman\n"
+                   "added dnf: add dnf htop\n"
+                   "added dnf: add dnf copr atim/starship\n"
+                   "added upstream: add upstream starship 1.2.3\n");
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (result, "base"), "merge-base with main ("));
+  /* an explicit base: HEAD has the committed part */
+  from_head = bkt_changelog_generate (dir, "HEAD", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (from_head, "entries")), ==, 6);
+
+  /* a pending entry of a punned PR covers its change; a dnf one all its packages */
+  {
+    g_autoptr(JsonObject) e = json_object_new ();
+    g_autofree char *p = NULL;
+    g_autoptr(JsonObject) r2 = NULL;
+    json_object_set_string_member (e, "type", "added");
+    json_object_set_string_member (e, "category", "dnf");
+    json_object_set_string_member (e, "message", "add dnf htop btop");
+    p = bkt_changelog_add (dir, e, &error);
+    g_assert_no_error (error);
+    r2 = bkt_changelog_generate (dir, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (r2, "entries")), ==, 9);
+    g_assert_cmpint (json_object_get_int_member (r2, "covered"), ==, 1);
+  }
+
+  written = bkt_changelog_generate_write (dir, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (written), ==, 10);
+  pending = bkt_changelog_load_pending (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pending->len, ==, 11);
+  for (guint i = 0; i < pending->len; i++)
+    if (!g_str_equal (json_object_get_string_member (pending->pdata[i], "message"), "add dnf htop btop"))
+      g_assert_true (json_object_get_boolean_member (pending->pdata[i], "draft"));
+  again = bkt_changelog_generate (dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (again, "entries")), ==, 0);
+
+  /* bad input: a malformed manifest on either side names it; a revision
+   * is never an option */
+  g_clear_pointer (&result, json_object_unref);
+  result = bkt_changelog_generate (dir, "--output=/tmp/x", &error);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  result = bkt_changelog_generate (dir, "no-such-branch", &error);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  put (dir, "manifests/host-shims.json", "{\"shims\": [{\"name\": \"podman\"},]}\n");
+  result = bkt_changelog_generate (dir, NULL, &error);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  g_assert_true (g_str_has_prefix (error->message, "manifests/host-shims.json:1:"));
+  g_clear_error (&error);
+  put (dir, "upstream/manifest.json", "{\"upstreams\": [{\"source\": {}}]}\n");
+  put (dir, "manifests/host-shims.json", "{\"shims\": [{\"name\": \"podman\"}]}\n");
+  result = bkt_changelog_generate (dir, NULL, &error);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  g_assert_true (g_str_has_prefix (error->message, "upstream/manifest.json:1:16: "));
+  g_clear_error (&error);
+  remove_repo (g_steal_pointer (&dir));
+}
+
+/* Version files are read for status and motd long after release: a bad
+ * one is an error at its position. */
+static void
+test_bad_version_files (void)
+{
+  g_autofree char *dir = scratch_repo ();
+  g_autofree char *vdir = g_build_filename (dir, "versions", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) doc = NULL;
+  g_auto(GStrv) versions = NULL;
+  g_autofree char *text = NULL;
+
+  put (dir, "versions/2026.01.05.1.json",
+       "{\"version\": \"2026.01.05.1\", \"date\": \"2026-01-05\", \"entries\": [\n"
+       "  {\"timestamp\": \"2026-01-05T10:00:00Z\", \"type\": \"added\", \"category\": \"flatpak\", \"message\": \"Add Firefox\"},\n"
+       "  {\"timestamp\": \"2026-01-05T10:00:00Z\", \"type\": \"fixed\", \"category\": \"dnf\", \"message\": \"Fix htop\"}],\n"
+       " \"manual_steps\": [\"Log out\"]}\n");
+  put (dir, "versions/2026.01.06.1.json",
+       "{\"entries\": [\n  {\"timestamp\": \"2026-01-06T10:00:00Z\", \"type\": \"improved\", \"category\": \"dnf\", \"message\": \"x\"}]}\n");
+  put (dir, "versions/2026.01.07.1.json", "{\"entries\": [], \"manual_steps\": [1]}\n");
+  put (dir, "versions/2026.01.08.1.json", "{\"entries\": [}\n");
+  put (dir, "versions/notes.txt", "not a version\n");
+  versions = bkt_changelog_list_versions_in (vdir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (versions), ==, 4);
+  g_assert_cmpint (bkt_changelog_compare_versions ("2026.01.05.2", "2026.01.05.10"), <, 0);
+  g_assert_cmpint (bkt_changelog_compare_versions ("2026.02.01.1", "2026.01.31.9"), >, 0);
+
+  doc = bkt_changelog_load_version_in (vdir, "V", "2026.01.05.1", &error);
+  g_assert_no_error (error);
+  text = bkt_changelog_render_short (doc, TRUE);
+  g_assert_cmpstr (text, ==, "2026.01.05.1 (2026-01-05)\n"
+                             "  added      flatpak: Add Firefox\n"
+                             "  fixed      dnf: Fix htop\n"
+                             "  Manual steps:\n"
+                             "    - Log out\n");
+  g_clear_pointer (&doc, json_object_unref);
+  doc = bkt_changelog_load_version_in (vdir, "V", "2026.01.06.1", &error);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  g_assert_cmpstr (error->message, ==, "V/2026.01.06.1.json:2:3: unknown type “improved” (expected added, "
+                                       "changed, removed, fixed, security or deprecated)");
+  g_clear_error (&error);
+  doc = bkt_changelog_load_version_in (vdir, "V", "2026.01.07.1", &error);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  g_assert_true (g_str_has_prefix (error->message, "V/2026.01.07.1.json:1:"));
+  g_assert_nonnull (strstr (error->message, "manual step"));
+  g_clear_error (&error);
+  doc = bkt_changelog_load_version_in (vdir, "V", "2026.01.08.1", &error);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  g_assert_true (g_str_has_prefix (error->message, "V/2026.01.08.1.json:1:"));
+  g_clear_error (&error);
+  remove_repo (g_steal_pointer (&dir));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -407,6 +618,8 @@ main (int argc, char **argv)
   g_test_add_func ("/changelog/release-across-days", test_release_across_days);
   g_test_add_func ("/changelog/release-needs-marker", test_release_needs_marker);
   g_test_add_func ("/changelog/draft-entry", test_draft_entry);
+  g_test_add_func ("/changelog/generate", test_generate);
+  g_test_add_func ("/changelog/bad-version-files", test_bad_version_files);
   g_test_add_func ("/base/reference-loads", test_base_reference_loads);
   g_test_add_func ("/base/assume", test_base_assume);
   g_test_add_func ("/base/bad", test_base_bad);

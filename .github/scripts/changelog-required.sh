@@ -4,7 +4,7 @@
 # manifests/ but add or modify no entry under .changelog/pending/ (a
 # distribution repo's PR check; docs/maintenance.md).  Run in the repo.
 # A punned change's PR carries a draft entry already; hand-made manifest
-# changes need `bkt changelog add`.
+# changes need `bkt changelog generate --write` or `bkt changelog add`.
 set -euo pipefail
 if [ $# -ne 2 ]; then
   echo "usage: $0 BASE HEAD" >&2
@@ -19,5 +19,5 @@ if grep -q '^\.changelog/pending/' <<<"$changed"; then
   echo "manifest changes carry a changelog entry"
   exit 0
 fi
-echo "::error::this change edits manifests/ but adds no .changelog/pending/ entry: run bkt changelog add TYPE CATEGORY MESSAGE" >&2
+echo "::error::this change edits manifests/ but adds no .changelog/pending/ entry: run bkt changelog generate --base $1 --write (drafts for every manifest change) or bkt changelog add TYPE CATEGORY MESSAGE" >&2
 exit 1

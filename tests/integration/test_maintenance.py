@@ -426,6 +426,251 @@ class WorkflowTest(Base):
 @unittest.skipUnless(shutil.which('dnf') and shutil.which('rpmbuild') and shutil.which('createrepo_c')
                      and shutil.which('rpm') and os.geteuid() == 0,
                      'needs root, rpm, dnf, rpmbuild and createrepo_c')
+class GenerateTest(Base):
+    """`bkt changelog generate` on the fixture repo's real git history: the
+    entries the manifest changes imply, exactly; --write; then nothing new."""
+
+    def setUp(self):
+        super().setUp()
+        # origin knows main: the default base is the merge-base with origin/main
+        origin = os.path.join(self.tmp, 'origin.git')
+        subprocess.run(['git', 'clone', '-q', '--bare', self.repo, origin], check=True)
+        git(self.repo, 'remote', 'add', 'origin', origin)
+        git(self.repo, 'fetch', '-q', 'origin')
+        git(self.repo, 'remote', 'set-head', 'origin', 'main')
+        self.write('manifests/flatpak-apps.json', {'apps': [
+            {'id': 'org.gnome.Calculator', 'remote': 'flathub', 'scope': 'system'},
+            {'id': 'org.gnome.Maps', 'remote': 'flathub', 'scope': 'system'}]})
+        self.write('manifests/host-shims.json', {'shims': [{'name': 'podman'}, {'name': 'ujust'}]})
+        git(self.repo, 'add', '.')
+        git(self.repo, 'commit', '-q', '-m', 'apps and shims')
+        git(self.repo, 'push', '-q', 'origin', 'main')
+        git(self.repo, 'fetch', '-q', 'origin')
+
+    def write(self, rel, doc):
+        p = os.path.join(self.repo, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, 'w') as f:
+            json.dump(doc, f, indent=2)
+
+    def messages(self, *args):
+        r = self.ok('changelog', 'generate', '--json', *args)
+        out = json.loads(r.stdout)
+        return out, ['%s %s: %s' % (e['type'], e['category'], e['message']) for e in out['entries']]
+
+    def test_generate_write_then_nothing(self):
+        out, msgs = self.messages()
+        self.assertEqual(msgs, [])
+        self.assertTrue(out['base'].startswith('merge-base with origin/main ('), out['base'])
+        # a local commit (not pushed) and uncommitted changes in several manifests
+        self.write('manifests/flatpak-apps.json', {'apps': [
+            {'id': 'org.gnome.Maps', 'remote': 'flathub', 'scope': 'user'},
+            {'id': 'org.mozilla.firefox', 'remote': 'flathub', 'scope': 'system'}]})
+        git(self.repo, 'commit', '-q', '-am', 'apps')
+        self.write('manifests/host-shims.json', {'shims': [{'name': 'podman'}]})
+        self.write('manifests/gsettings.json', {'settings': [
+            {'schema': 'org.gnome.desktop.interface', 'key': 'color-scheme', 'value': "'prefer-dark'"}]})
+        self.write('manifests/toolbox-packages.json', {'packages': ['ripgrep']})
+        self.write('manifests/system-packages.json', {'packages': ['htop'], 'groups': [], 'excluded': [],
+                                                      'copr_repos': [{'name': 'atim/starship', 'enabled': True,
+                                                                      'gpg_check': True}]})
+        # `bkt base assume` wrote its entry already: generate recognises it
+        self.ok('base', 'assume', 'zsh', '--reason', 'The login shell')
+        self.ok('base', 'unassume', 'flatpak')
+        with open(os.path.join(self.repo, 'manifests', 'base-image-assumptions.json')) as f:
+            base = json.load(f)
+        base['paths'] = base.get('paths', []) + ['/usr/bin/zsh']
+        self.write('manifests/base-image-assumptions.json', base)
+        self.write('upstream/manifest.json', {'upstreams': [
+            {'name': 'starship', 'source': {'type': 'github', 'repo': 'starship/starship'},
+             'pinned': {'version': 'v1.20.0', 'sha256': 'ab' * 32, 'pinned_at': '2026-01-01T00:00:00Z'},
+             'policy': 'minor'}]})
+        before = self.pending()
+        out, msgs = self.messages()
+        self.assertEqual(msgs, [
+            'changed flatpak: change flatpak org.gnome.Maps',
+            'added flatpak: add flatpak org.mozilla.firefox',
+            'removed flatpak: remove flatpak org.gnome.Calculator',
+            'added gsetting: set gsetting org.gnome.desktop.interface color-scheme',
+            'removed shim: remove shim ujust',
+            'added dnf: add dnf htop',
+            'added dnf: add dnf copr atim/starship',
+            'added toolbox: add toolbox ripgrep',
+            'added base: Assume the base image provides path /usr/bin/zsh',
+            'added upstream: add upstream starship v1.20.0',
+        ])
+        self.assertEqual(out['covered'], 2)   # assume zsh, unassume flatpak
+        self.assertEqual(self.pending(), before, 'a preview writes nothing')
+        # text output says the same
+        r = self.ok('changelog', 'generate')
+        self.assertIn('  added    toolbox: add toolbox ripgrep\n', r.stdout)
+        self.assertIn('(2 covered by pending entries already)', r.stdout)
+
+        r = self.ok('changelog', 'generate', '--write', '--json')
+        written = json.loads(r.stdout)['written']
+        self.assertEqual(len(written), 10)
+        self.assertEqual(len(self.pending()), len(before) + 10)
+        for p in written:
+            with open(p) as f:
+                self.assertTrue(json.load(f)['draft'], p)
+        # drafts block a release until reviewed; validate accepts them
+        self.ok('changelog', 'validate')
+        self.assertEqual(self.bkt('changelog', 'validate', '--no-drafts').returncode, EXIT_FAILED)
+        again = self.pending()
+        out, msgs = self.messages('--write')
+        self.assertEqual(msgs, [])
+        self.assertEqual(self.pending(), again)
+
+        # --base: against the local commit only the uncommitted part
+        out, msgs = self.messages('--base', 'HEAD')
+        self.assertEqual(msgs, [])
+        self.assertEqual(out['covered'], 9)   # the flatpak changes are committed
+        self.assertTrue(out['base'].startswith('HEAD ('), out)
+
+    def test_bad_input(self):
+        snap = self.snapshot()
+        r = self.bkt('changelog', 'generate', '--base', '--upload-pack=touch /tmp/x', '--write')
+        self.assertNotEqual(r.returncode, 0)
+        r = self.bkt('changelog', 'generate', '--base=-x', '--write')
+        self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
+        self.assertIn('not a git revision', r.stderr)
+        r = self.bkt('changelog', 'generate', '--base', 'no-such-ref')
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('no revision “no-such-ref”', r.stderr)
+        with open(os.path.join(self.repo, 'manifests', 'host-shims.json'), 'w') as f:
+            f.write('{"shims": [\n  {"name": "podman"},\n  {"name": 7}\n]}\n')
+        r = self.bkt('changelog', 'generate', '--write')
+        self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
+        self.assertRegex(r.stderr, r'manifests/host-shims\.json:3:\d+: ')
+        # a malformed file in history names the commit and the path
+        git(self.repo, 'commit', '-q', '-am', 'broken shims')
+        with open(os.path.join(self.repo, 'manifests', 'host-shims.json'), 'w') as f:
+            f.write('{"shims": []}\n')
+        r = self.bkt('changelog', 'generate', '--base', 'HEAD')
+        self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
+        self.assertIn('HEAD:manifests/host-shims.json:3:', r.stderr)
+        snap.pop('manifests/host-shims.json')
+        now = self.snapshot()
+        now.pop('manifests/host-shims.json')
+        self.assertEqual(now, snap, 'a refused generate writes nothing')
+
+
+class MotdTest(Base):
+    """`bkt changelog motd`: what is new in the image since it was last
+    shown, once; and the /etc/profile.d snippet that calls it."""
+
+    def setUp(self):
+        super().setUp()
+        self.image = os.path.join(self.tmp, 'image')
+        self.env['BKT_IMAGE_CHANGELOG_DIR'] = self.image
+        self.env['XDG_STATE_HOME'] = os.path.join(self.tmp, 'state')
+        self.ok('changelog', 'add', 'added', 'flatpak', 'Add Firefox', '--manual-step', 'Log out and back in',
+                now='2026-01-05T09:00:00Z')
+        self.ok('changelog', 'release', now='2026-01-05T10:00:00Z')
+        self.ship()
+
+    def ship(self):
+        """The Containerfile's COPY .changelog/versions/ /usr/share/bkt/changelog/versions/"""
+        shutil.rmtree(self.image, True)
+        shutil.copytree(os.path.join(self.repo, '.changelog', 'versions'), os.path.join(self.image, 'versions'))
+
+    def seen(self):
+        with open(os.path.join(self.tmp, 'state', 'bkt', 'motd-seen')) as f:
+            return f.read()
+
+    def test_once_then_new_version(self):
+        r = self.ok('changelog', 'motd')
+        self.assertEqual(r.stdout, "What's new in this image (bkt changelog show VERSION for details):\n\n"
+                                   '2026.01.05.1 (2026-01-05)\n'
+                                   '  added      flatpak: Add Firefox\n'
+                                   '  Manual steps:\n'
+                                   '    - Log out and back in\n\n')
+        self.assertEqual(self.seen(), '2026.01.05.1\n')
+        self.assertEqual(self.ok('changelog', 'motd').stdout, '')
+        self.assertIn('2026.01.05.1 (2026-01-05)', self.ok('changelog', 'motd', '--all').stdout)
+        self.assertEqual(self.ok('changelog', 'motd').stdout, '')
+        # two new releases: both, newest first, not the seen one
+        self.ok('changelog', 'add', 'changed', 'gsetting', 'Dark style', now='2026-01-06T09:00:00Z')
+        self.ok('changelog', 'release', now='2026-01-06T10:00:00Z')
+        self.ok('changelog', 'add', 'fixed', 'dnf', 'Fix htop', '--manual-step', 'Reboot', now='2026-01-07T09:00:00Z')
+        self.ok('changelog', 'release', now='2026-01-07T10:00:00Z')
+        self.ship()
+        out = self.ok('changelog', 'motd').stdout
+        self.assertLess(out.index('2026.01.07.1'), out.index('2026.01.06.1'))
+        self.assertNotIn('2026.01.05.1', out)
+        self.assertIn('    - Reboot\n', out)
+        self.assertEqual(self.seen(), '2026.01.07.1\n')
+        self.assertEqual(self.ok('changelog', 'motd').stdout, '')
+
+    def test_no_versions_and_bad_files(self):
+        shutil.rmtree(self.image)
+        self.assertEqual(self.ok('changelog', 'motd').stdout, '')
+        self.ship()
+        # a garbled record is a warning, then as if there were none
+        os.makedirs(os.path.join(self.tmp, 'state', 'bkt'))
+        with open(os.path.join(self.tmp, 'state', 'bkt', 'motd-seen'), 'w') as f:
+            f.write('../../etc\n')
+        r = self.bkt('changelog', 'motd')
+        self.assertEqual(r.returncode, EXIT_FAILED)
+        self.assertIn('motd-seen:1: not a version', r.stderr)
+        self.assertIn('2026.01.05.1', r.stdout)
+        self.assertEqual(self.seen(), '2026.01.05.1\n')
+        # a malformed version file names itself; the others still print
+        with open(os.path.join(self.image, 'versions', '2026.01.06.1.json'), 'w') as f:
+            f.write('{"entries": [\n  {"type": "added", "category": "dnf", "message": "x"}]}\n')
+        with open(os.path.join(self.image, 'versions', '2026.01.07.1.json'), 'w') as f:
+            json.dump({'version': '2026.01.07.1', 'date': '2026-01-07', 'entries': [
+                {'timestamp': '2026-01-07T00:00:00Z', 'type': 'added', 'category': 'shim', 'message': 'Add podman'}]},
+                f)
+        r = self.bkt('changelog', 'motd')
+        self.assertEqual(r.returncode, EXIT_FAILED)
+        self.assertIn(os.path.join(self.image, 'versions', '2026.01.06.1.json') + ':2:3: missing field “timestamp”',
+                      r.stderr)
+        self.assertIn('shim: Add podman', r.stdout)
+
+    def login_shell(self, login, path):
+        """The profile.d snippet sourced by an interactive bash with a terminal."""
+        import pty
+        snippet = os.path.join(SRC, 'data', 'bkt-motd.sh')
+        env = dict(self.env, PATH=path + ':/usr/bin:/bin', HOME=os.path.join(self.tmp, 'home'), TERM='dumb')
+        argv = ['bash', '--noprofile', '--norc', '-i'] + (['-l'] if login else []) + \
+               ['-c', '. %s; echo "rc=$? [$_bkt_login]"' % snippet]
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execvpe('bash', argv, env)
+        out = b''
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.waitpid(pid, 0)
+        return out.decode().replace('\r\n', '\n')
+
+    def test_profile_snippet(self):
+        bindir = os.path.dirname(BKT)
+        out = self.login_shell(False, bindir)
+        self.assertNotIn("What's new", out)
+        out = self.login_shell(True, bindir)
+        self.assertIn("What's new in this image", out)
+        self.assertIn('rc=0 []', out)
+        self.assertEqual(self.seen(), '2026.01.05.1\n')
+        out = self.login_shell(True, bindir)
+        self.assertNotIn("What's new", out)
+        # bkt failing: quiet, and the shell goes on
+        fake = os.path.join(self.tmp, 'fakebin')
+        os.makedirs(fake)
+        with open(os.path.join(fake, 'bkt'), 'w') as f:
+            f.write('#!/bin/sh\necho "bkt: broken" >&2\nexit 1\n')
+        os.chmod(os.path.join(fake, 'bkt'), 0o755)
+        out = self.login_shell(True, fake)
+        self.assertNotIn('broken', out)
+        self.assertIn('rc=0 []', out)
+
+
 class VerifyRpmTest(Base):
     """`bkt base verify --root` against an RPM database that dnf built."""
 
