@@ -69,12 +69,13 @@ def main():
         print('  local repo          %s (runtime org.test.Platform, apps org.test.Hello, org.test.Second)'
               % env.repo_dir)
         print('  GSettings           keyfile backend, %s' % env.keyfile(user))
+        print('  host shims          %s' % os.path.join(env.home(user), '.local', 'toolbox', 'shims'))
 
         # the bundled example, as the image would ship it, with its repo URL pointed at the sandbox
         src = os.path.join(SOURCE_DIR, 'manifests')
         dst = env.image_manifests_dir
         rewritten = []
-        for fname in ('flatpak-remotes.json', 'flatpak-apps.json', 'gsettings.json'):
+        for fname in sorted(f for f in os.listdir(src) if f.endswith('.json')):
             with open(os.path.join(src, fname)) as f:
                 text = f.read()
             if EXAMPLE_URL in text:
@@ -105,6 +106,14 @@ def main():
             mark = 'ok' if v == s['value'] else 'DIFFERS (manifest %s)' % s['value']
             print('  gsettings get %s %s: %s %s' % (s['schema'], s['key'], v, mark))
             ok &= v == s['value']
+        shim_dir = os.path.join(env.home(user), '.local', 'toolbox', 'shims')
+        for s in json.load(open(os.path.join(dst, 'host-shims.json')))['shims']:
+            path = os.path.join(shim_dir, s['name'])
+            want = "exec flatpak-spawn --host '%s' \"$@\"" % s.get('host', s['name'])
+            good = os.access(path, os.X_OK) and want in open(path).read()
+            print('  shim %s: %s' % (path, 'ok (runs the host\'s %s)' % s.get('host', s['name']) if good
+                                     else 'MISSING or wrong'))
+            ok &= good
         rc = 0 if ok else 1
     except Exception as e:  # noqa: BLE001
         print('sandbox failed: %s' % e, file=sys.stderr)
