@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "bkt-dnf.h"
 #include "bkt-error.h"
 #include "bkt-packages.h"
+#include "bkt-rpm-ostree-progress.h"
+#include "bkt-spawn.h"
 
 /* Manifest entries handled here:
  *
@@ -16,12 +20,12 @@
  * D-Bus API (org.projectatomic.rpmostree1): the CLI is the interface the
  * distribution documents and keeps stable, it already handles the
  * transaction, its client-side locking and --idempotent, and one argv is
- * what the tests' double can check exactly.  The price is coarse progress
- * (start and end of the one call), which is fine for a change that takes
- * effect at the next boot anyway. */
+ * what the tests' double can check exactly.  Its progress comes from the
+ * phases it prints (bkt-rpm-ostree-progress.c), relayed as they happen. */
 
 #define SUBSYSTEM_NAME "dnf"
 #define STDERR_TAIL    2000
+#define STDERR_TAIL_LINES 12
 #define MAX_SUGGESTIONS 3
 
 struct _BktDnf
@@ -72,65 +76,60 @@ bkt_dnf_new (void)
 
 /* Live state                                                                */
 
-/* The last @max bytes of @text (at a line start if there is one), so that
- * an error carries rpm-ostree's reason without quoting megabytes. */
-static char *
-tail (const char *text, gsize max)
+typedef struct {
+  GPtrArray            *ops;   /* to report progress on, or NULL */
+  BktExecContext       *ctx;
+  BktRpmOstreeProgress  progress;
+} Relay;
+
+static void
+on_stdout (gpointer user_data, const char *data, gsize len)
 {
-  g_autofree char *stripped = g_strstrip (g_strdup (text != NULL ? text : ""));
-  gsize len = strlen (stripped);
-  const char *start = stripped;
+  Relay *r = user_data;
 
-  if (len > max)
-    {
-      const char *nl;
-
-      start = stripped + len - max;
-      nl = strchr (start, '\n');
-      if (nl != NULL && nl[1] != '\0')
-        start = nl + 1;
-    }
-  return g_strdup (start);
+  if (r->ops == NULL || !bkt_rpm_ostree_progress_feed (&r->progress, data, len))
+    return;
+  for (guint i = 0; i < r->ops->len; i++)
+    bkt_exec_context_progress (r->ctx, g_ptr_array_index (r->ops, i), r->progress.fraction, r->progress.detail);
 }
 
-/* Runs @argv (never through a shell), returning its stdout.  Cancelling
- * @cancellable kills the child: a cancelled transaction must not leave an
- * rpm-ostree running on its behalf. */
+/* Runs @argv (never through a shell), returning its stdout, and relays
+ * rpm-ostree's phases as progress of @ops while it runs when @ops is not
+ * NULL.  Cancelling @cancellable kills the child: a cancelled transaction
+ * must not leave an rpm-ostree running on its behalf. */
 static char *
-run_argv (const char * const *argv, GCancellable *cancellable, GError **error)
+run_argv (const char * const *argv, GPtrArray *ops, BktExecContext *ctx, GCancellable *cancellable,
+          GError **error)
 {
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autofree char *out = NULL, *err = NULL;
-  g_autoptr(GError) local_error = NULL;
+  BktSpawnSpec spec = {
+    .argv = argv,
+    .progress_fd = -1,
+    .on_stdout = on_stdout,
+    .cancel_signal = SIGKILL,
+  };
+  BktSpawnResult result = { 0 };
+  Relay relay = { ops, ctx, { { 0 } } };
+  char *out = NULL;
 
-  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
-                                  G_SUBPROCESS_FLAGS_STDIN_INHERIT, error);
-  if (proc == NULL)
-    return NULL;
-  if (!g_subprocess_communicate_utf8 (proc, NULL, cancellable, &out, &err, &local_error))
+  bkt_rpm_ostree_progress_init (&relay.progress);
+  spec.user_data = &relay;
+  if (!bkt_spawn_run (&spec, cancellable, &result, error))
+    ;
+  else if (g_cancellable_is_cancelled (cancellable))
+    g_set_error (error, BKT_ERROR, BKT_ERROR_CANCELLED, "%s was cancelled", argv[0]);
+  else if (result.code != CLD_EXITED || result.status != 0)
     {
-      g_subprocess_force_exit (proc);
-      /* Reaped before returning, so no zombie outlives the request. */
-      g_subprocess_wait (proc, NULL, NULL);
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return g_set_error (error, BKT_ERROR, BKT_ERROR_CANCELLED, "%s was cancelled", argv[0]), NULL;
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
-  if (!g_subprocess_get_if_exited (proc) || g_subprocess_get_exit_status (proc) != 0)
-    {
-      g_autofree char *why = tail (err, STDERR_TAIL);
+      g_autofree char *why = bkt_spawn_tail (result.err, STDERR_TAIL_LINES, STDERR_TAIL);
+      g_autofree char *how = bkt_spawn_describe_exit (result.code, result.status);
       g_autofree char *cmd = g_strjoinv (" ", (char **) argv);
 
-      if (g_subprocess_get_if_exited (proc))
-        g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "“%s” exited with status %d%s%s", cmd,
-                     g_subprocess_get_exit_status (proc), *why ? ": " : "", why);
-      else
-        g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "“%s” was killed by signal %d%s%s", cmd,
-                     g_subprocess_get_term_sig (proc), *why ? ": " : "", why);
-      return NULL;
+      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "“%s” %s%s%s", cmd, how, *why ? ": " : "", why);
     }
-  return g_steal_pointer (&out);
+  else
+    out = g_steal_pointer (&result.out);
+  bkt_rpm_ostree_progress_clear (&relay.progress);
+  bkt_spawn_result_clear (&result);
+  return out;
 }
 
 static const char *
@@ -158,7 +157,7 @@ bkt_dnf_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError **
       self->unavailable_reason = g_strdup_printf ("%s is not installed (not an rpm-ostree system)", rpm_ostree);
       return TRUE;
     }
-  out = run_argv (argv, cancellable, &local_error);
+  out = run_argv (argv, NULL, NULL, cancellable, &local_error);
   if (out != NULL)
     self->booted = bkt_packages_parse_status (out, -1, &self->staged, &local_error);
   if (self->booted == NULL)
@@ -531,10 +530,12 @@ run_batch (GPtrArray *ops, gboolean install, BktExecContext *ctx, GCancellable *
     goto report;
   argv = bkt_packages_rpm_ostree_argv (bkt_packages_rpm_ostree (), install,
                                        (const char * const *) names->pdata, apply_live);
-  out = run_argv ((const char * const *) argv, cancellable, &error);
+  out = run_argv ((const char * const *) argv, ops, ctx, cancellable, &error);
   if (out != NULL && *out != '\0')
     {
-      g_autofree char *t = tail (out, STDERR_TAIL);
+      /* The summary after the phases: "Added: …", "Changes queued for
+       * next boot …". */
+      g_autofree char *t = bkt_spawn_tail (out, STDERR_TAIL_LINES, STDERR_TAIL);
       bkt_exec_context_message (ctx, "%s", t);
     }
 

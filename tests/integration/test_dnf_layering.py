@@ -12,10 +12,12 @@ invocations too, proving that bad names never reach any process.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bktenv  # noqa: E402
@@ -87,7 +89,9 @@ def _env_kw():
     return dict(polkit='real', flatpak=False,
                 extra_env={'BKT_RPM_OSTREE': DOUBLE, 'BKT_DNF': os.path.join(d, 'rpm', 'dnf'),
                            'RPM_OSTREE_DOUBLE_STATE': os.path.join(d, 'state.json'),
-                           'RPM_OSTREE_DOUBLE_LOG': os.path.join(d, 'rpm-ostree.log')})
+                           'RPM_OSTREE_DOUBLE_LOG': os.path.join(d, 'rpm-ostree.log'),
+                           # each phase the double prints takes this long, so progress arrives phase by phase
+                           'RPM_OSTREE_DOUBLE_DELAY': '0.03'})
 
 
 class DnfLayering(EnvTestCase):
@@ -207,8 +211,29 @@ class DnfLayering(EnvTestCase):
         self.assertEqual(self.state()['staged'], None)
 
     def test_5_wheel_batched_install(self):
-        rc, out, err = self.env.bkt_run(ADMIN, 'dnf', 'install', '--local', 'bkt-htop', 'bkt-hello')
+        # watch the transaction's Progress signals on the system bus while it runs
+        mon = subprocess.Popen(['gdbus', 'monitor', '--system', '--dest', bktenv.BUS_NAME],
+                               env=self.env.root_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            time.sleep(0.5)
+            rc, out, err = self.env.bkt_run(ADMIN, 'dnf', 'install', '--local', 'bkt-htop', 'bkt-hello')
+            time.sleep(0.5)
+        finally:
+            mon.terminate()
+            text = mon.communicate(timeout=10)[0]
         self.assertEqual(rc, 0, err)
+        # rpm-ostree's phases, relayed as they happen, the percentage never going back
+        progress = re.findall(r"\.Progress \(uint32 (\d+), '([^']*)', '([^']*)'\)", text)
+        # (the operation is named by its summary; the percentage is the whole transaction's)
+        details = [d for _, op, d in progress if op.startswith('Layer package:bkt-htop')]
+        for phase in ('Checking out tree 0f3c9a1', 'Resolving dependencies', 'Importing packages (2/2)',
+                      'Writing OSTree commit', 'Staging deployment'):
+            self.assertIn(phase, details, 'phase not relayed: %s' % progress)
+        percents = [int(p) for p, op, _ in progress if op.startswith('Layer package:bkt-htop')]
+        self.assertEqual(percents, sorted(percents), percents)
+        self.assertGreater(len(set(percents)), 8, percents)
+        # the summary after the phases is a transaction message
+        self.assertIn('Added:', out + err)
         self.assertIn('reboot required', out)
         # ONE existence check (the session's; the system instance is told it was made).
         self.assertEqual(len([r for r in self.dnf_runs() if 'bkt-htop bkt-hello' in r]), 1, self.dnf_runs())
