@@ -884,9 +884,6 @@ class Punning(EnvTestCase):
                     ('manifests/host-shims.json', [], ['"name": "%s"' % name]))
 
         done = []
-        last_pr_end = {}
-        # an earlier test may have proposed one of these commands (same branch name) this second
-        time.sleep(int(time.time()) + 1.02 - time.time())
         for ctx, ctx_root in contexts.items():
             for cmd in (gset, gunset, fadd, fremove, shadd, shremove):
                 for mode in ('default', 'local', 'pr-only'):
@@ -899,10 +896,6 @@ class Punning(EnvTestCase):
                         args.insert(2, '--' + mode)
                     if mode != 'local':
                         args += ['--repo', w.checkout]
-                        # branch names carry the time in seconds: one per command per second
-                        end = last_pr_end.get(cmd.__name__)
-                        if end is not None and int(time.time()) == int(end):
-                            time.sleep(int(end) + 1.02 - time.time())
                     extra = {'BKT_CONTEXT_ROOT': ctx_root} if ctx_root else {}
                     before = w.bkt_branches(w.bare_file)
                     effect0, recorded0 = effect(), recorded()
@@ -916,8 +909,6 @@ class Punning(EnvTestCase):
                         continue
                     rc, res, err = self.bktj(*args, env_extra=extra)
                     self.assertEqual(rc, 0, '%s: %s' % (case, err))
-                    if mode != 'local':
-                        last_pr_end[cmd.__name__] = time.time()
                     self.assertEqual(res['context'], ctx, case)
                     acts = ctx != 'image' and mode != 'pr-only'
                     records = mode != 'pr-only'
@@ -957,6 +948,46 @@ class Punning(EnvTestCase):
                                                                   '"scope"', '"comment"', '{', '}'))
                                             for m in entry_lines), '%s:\n%s' % (case, diff))
         self.assertEqual(len(done), 54)
+
+    def test_17_same_change_two_clones_same_second(self):
+        """The same change proposed from two clones within the same second: the branch name
+        (bkt/...-UNIXTIME) is taken on the remote but not in the second clone, which sees the
+        remote's refs and pushes NAME-2; both PRs open, nothing is queued, neither branch
+        replaces the other."""
+        w = self.world
+        clones = []
+        for name in ('twin-a', 'twin-b'):
+            path = os.path.join(self.env.home(ADMIN), name)
+            w.ugit('clone', '-q', w.file_url, path)
+            clones.append(path)
+        self.forge.take()
+        failed0 = len([e for e in self.journal() if e.get('state') == 'failed'])
+        for attempt in range(5):
+            # start just after a second boundary, so that both commands fit in one second
+            time.sleep(int(time.time()) + 1.02 - time.time())
+            before = w.bkt_branches(w.bare_file)
+            results = []
+            for i, clone in enumerate(clones):
+                rc, res, err = self.bktj('gsetting', 'set', '--pr-only', IFACE, 'cursor-blink-time',
+                                         str(1200 + attempt), '--repo', clone)
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(res['pr']['state'], 'opened', res['pr'])
+                results.append(res['pr'])
+            a, b = results[0]['branch'], results[1]['branch']
+            stamp = re.compile(r'-(\d{9,})(?:-\d+)?$')
+            self.assertNotEqual(a, b)
+            self.assertEqual(w.bkt_branches(w.bare_file) - before, {a, b})
+            reqs = self.forge.take()
+            self.assertEqual([r['body']['head'] for r in reqs], [a, b])
+            self.assertEqual(len([e for e in self.journal() if e.get('state') == 'failed']), failed0)
+            # each branch holds its own commit, made in its own clone
+            for br, clone in ((a, clones[0]), (b, clones[1])):
+                self.assertEqual(w.git(None, '--git-dir', w.bare_file, 'rev-parse', br).strip(),
+                                 w.ugit('-C', clone, 'rev-parse', br).strip())
+            if stamp.search(a).group(1) == stamp.search(b).group(1):
+                self.assertEqual(b, a + '-2', 'the second clone did not see the remote branch')
+                return
+        self.fail('five attempts never fitted both commands in one second')
 
 
 if __name__ == '__main__':
