@@ -451,6 +451,7 @@ push_new_branch (BktGit *self, const char *branch_in, const git_oid *commit, GEr
       CredState ls_st = { self->token, 0, NULL };
       const git_remote_head **heads = NULL;
       size_t n_heads = 0;
+      int rc;
 
       init_callbacks (&cb, &ls_st);
       if (git_remote_connect (remote, GIT_DIRECTION_PUSH, &cb, NULL, NULL) != 0 ||
@@ -479,15 +480,23 @@ push_new_branch (BktGit *self, const char *branch_in, const git_oid *commit, GEr
       specs[0] = spec;
       init_callbacks (&opts.callbacks, &st);
       opts.callbacks.push_update_reference = push_update_cb;
-      if (git_remote_push (remote, &refspecs, &opts) != 0)
+      rc = git_remote_push (remote, &refspecs, &opts);
+      if (rc != 0 && rc != GIT_ENONFASTFORWARD)
         {
           g_autofree char *what = g_strdup_printf ("pushing %s to %s", branch, git_remote_url (remote));
           g_free (st.rejected);
           git_reference_delete (ref);
           return git_fail (error, BKT_ERROR_FAILED, what), NULL;
         }
-      if (st.rejected == NULL)
+      if (rc == 0 && st.rejected == NULL)
         return g_steal_pointer (&branch);
+      if (st.rejected == NULL)
+        {
+          /* libgit2 itself refuses to replace a remote ref whose commit
+           * it does not have: the same race, seen before the upload. */
+          const git_error *e = git_error_last ();
+          st.rejected = g_strdup_printf ("%s: %s", refname, e && e->message ? e->message : "not a fast-forward");
+        }
       /* Refused: most likely the name was taken since the listing.  The
        * local ref goes too, so that the next name is computed afresh. */
       g_clear_error (&last);
