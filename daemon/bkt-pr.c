@@ -645,6 +645,42 @@ add_check (JsonArray *checks, const char *name, gboolean ok, const char *detail,
   json_array_add_object_element (checks, c);
 }
 
+/* A remote found reachable is not asked again for a minute: the client
+ * asks for the plan (ChangePlan) and then makes the change (Change), and
+ * both run the whole preflight; the second must not cost a second round
+ * trip.  A failure is never remembered. */
+#define REACH_TTL_USEC (60 * G_USEC_PER_SEC)
+static GMutex reach_lock;
+static GHashTable *reach_seen;   /* URL → monotonic time it answered */
+
+static gboolean
+reached_recently (const char *url)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&reach_lock);
+  gpointer t;
+
+  if (url == NULL || reach_seen == NULL || !g_hash_table_lookup_extended (reach_seen, url, NULL, &t))
+    return FALSE;
+  return g_get_monotonic_time () - *(gint64 *) t < REACH_TTL_USEC;
+}
+
+static void
+remember_reached (const char *url)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&reach_lock);
+  gint64 *t = g_new (gint64, 1);
+
+  if (url == NULL)
+    {
+      g_free (t);
+      return;
+    }
+  if (reach_seen == NULL)
+    reach_seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  *t = g_get_monotonic_time ();
+  g_hash_table_replace (reach_seen, g_strdup (url), t);
+}
+
 JsonObject *
 bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
 {
@@ -704,8 +740,12 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
 
     if (network && (git != NULL || bkt_repo_get_url (repo) != NULL))
       {
-        gboolean reached = git != NULL ? bkt_git_check_remote (git, &error)
-                                       : bkt_git_check_url (bkt_repo_get_url (repo), token, &error);
+        const char *url = bkt_repo_get_url (repo);
+        gboolean reached = reached_recently (url) ||
+                           (git != NULL ? bkt_git_check_remote (git, &error)
+                                        : bkt_git_check_url (url, token, &error));
+        if (reached)
+          remember_reached (url);
         add_check (checks, "remote", reached, reached ? bkt_repo_get_url (repo) : error->message,
                    reached ? NULL : "check the network and the remote URL (git remote -v)");
         ok &= reached;
@@ -713,6 +753,42 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
     if (token != NULL)
       explicit_bzero (token, strlen (token));
   }
+  json_object_set_boolean_member (out, "ok", ok);
+  return out;
+}
+
+JsonObject *
+bkt_pr_preflight_plan (BktPlan *plan)
+{
+  JsonObject *out = json_object_new ();
+  JsonArray *checks = json_array_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gboolean ok = TRUE;
+
+  json_object_set_array_member (out, "checks", checks);
+  for (guint i = 0; i < bkt_plan_get_n_operations (plan); i++)
+    {
+      BktOperation *op = bkt_plan_get_operation (plan, i);
+      const char *action = bkt_operation_get_action (op);
+      g_autoptr(GError) repo_error = NULL;
+      g_autoptr(BktRepo) repo = NULL;
+      g_autoptr(JsonObject) one = NULL;
+      JsonArray *one_checks;
+
+      if (!g_str_equal (bkt_operation_get_subsystem (op), SUBSYSTEM) ||
+          !(g_str_equal (action, "commit-push") || g_str_equal (action, "open-pr")))
+        continue;
+      repo = repo_for (bkt_operation_get_details (op), &repo_error);
+      /* One check per repo: a commit-push and its open-pr, or several
+       * retries, go to the same place. */
+      if (repo != NULL && !g_hash_table_add (seen, g_strdup (bkt_repo_get_path (repo))))
+        continue;
+      one = bkt_pr_preflight (repo, repo_error, TRUE);
+      ok &= json_object_get_boolean_member (one, "ok");
+      one_checks = json_object_get_array_member (one, "checks");
+      for (guint j = 0; j < json_array_get_length (one_checks); j++)
+        json_array_add_element (checks, json_array_dup_element (one_checks, j));
+    }
   json_object_set_boolean_member (out, "ok", ok);
   return out;
 }

@@ -989,6 +989,76 @@ class Punning(EnvTestCase):
                 return
         self.fail('five attempts never fitted both commands in one second')
 
+    def test_18_preflight_local_commit_and_retry(self):
+        """bkt local commit and bkt pr retry run the same preflight as a change: a missing
+        token, a missing identity or an unreachable remote stops them with the fix before
+        anything is pushed or taken off the queue; --skip-preflight goes ahead."""
+        w, env = self.world, self.env
+        self.forge.take()
+        before = w.bkt_branches(w.bare_file)
+        rc, res, err = self.bktj('gsetting', 'set', '--local', IFACE, 'cursor-blink-timeout', '7')
+        self.assertEqual(rc, 0, err)
+        jid = res['journal']['id']
+
+        def local_ids():
+            return [e['id'] for e in self.journal() if e['state'] == 'local']
+
+        def failed_ids():
+            return [e['id'] for e in self.journal() if e['state'] == 'failed']
+
+        failed0 = failed_ids()
+        # an unreachable remote: a checkout whose origin nothing listens on
+        dead = os.path.join(env.home(ADMIN), 'dead-remote')
+        w.ugit('clone', '-q', w.file_url, dead)
+        w.ugit('-C', dead, 'remote', 'set-url', 'origin', 'http://127.0.0.1:%d/acme/distro.git' % punenv.free_port())
+        rc, out, err = self.bkt('local', 'commit', '--repo', dead)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn('✗ remote:', err)
+        self.assertIn('Fix: check the network', err)
+        self.assertIn(jid, local_ids())
+        hidden = w.hosts + '.hidden'
+        os.rename(w.hosts, hidden)
+        try:
+            rc, out, err = self.bkt('local', 'commit', '--repo', w.checkout)
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn('✗ token:', err)
+            self.assertIn('Fix: gh auth login', err)
+            self.assertIn('--skip-preflight', err)
+            self.assertIn(jid, local_ids(), 'the entry left the journal')
+            self.assertEqual(w.bkt_branches(w.bare_file), before, 'pushed despite the preflight')
+            self.assertEqual(self.forge.take(), [])
+            # --skip-preflight: pushed, the request fails (no token) and is queued
+            rc, out, err = self.bkt('local', 'commit', '--skip-preflight', '--repo', w.checkout)
+            self.assertNotEqual(rc, 0)
+            self.assertIn('bkt pr retry', err)
+            self.assertNotIn(jid, local_ids())
+            queued = [i for i in failed_ids() if i not in failed0]
+            self.assertEqual(len(queued), 1, self.journal())
+            self.assertEqual(len(w.bkt_branches(w.bare_file) - before), 1)
+            # pr retry: the same preflight
+            rc, out, err = self.bkt('pr', 'retry', '--repo', w.checkout)
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn('✗ token:', err)
+            self.assertEqual(self.forge.take(), [])
+            self.assertIn(queued[0], failed_ids())
+        finally:
+            os.rename(hidden, w.hosts)
+        gc = os.path.join(env.home(ADMIN), '.gitconfig')
+        os.rename(gc, gc + '.hidden')
+        try:
+            rc, out, err = self.bkt('pr', 'retry', '--repo', w.checkout)
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn('✗ identity:', err)
+            self.assertIn('Fix: git config --global user.name', err)
+            self.assertEqual(self.forge.take(), [])
+        finally:
+            os.rename(gc + '.hidden', gc)
+        rc, res, err = self.bktj('pr', 'retry', '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual({p['state'] for p in res['prs']}, {'opened'})
+        self.assertEqual(failed_ids(), [])
+        self.forge.take()
+
 
 if __name__ == '__main__':
     bktenv.main()
