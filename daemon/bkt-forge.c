@@ -6,6 +6,7 @@
 
 #include "bkt-error.h"
 #include "bkt-forge.h"
+#include "bkt-keyring.h"
 
 /* The host whose gh login applies to @api_url: api.github.com is
  * github.com's API; an Enterprise or Forgejo API lives on its own host. */
@@ -95,13 +96,29 @@ bkt_forge_find_token (const char *api_url, const char **source)
           return g_strdup (v);
         }
     }
-  /* libsecret would come next; it is not a build dependency (see
-   * docs/punning.md), so gh's own store is the last place. */
   host = login_host (api_url);
   token = token_from_gh_hosts (host);
-  if (token != NULL && source)
-    *source = "gh hosts.yml";
-  return token;
+  if (token != NULL)
+    {
+      if (source)
+        *source = "gh hosts.yml";
+      return token;
+    }
+  /* gh >= 2.24 keeps its token in the keyring, not in hosts.yml. */
+  switch (bkt_keyring_gh_token (host, &token))
+    {
+    case BKT_KEYRING_FOUND:
+      if (source)
+        *source = "the keyring (Secret Service)";
+      return token;
+    case BKT_KEYRING_LOCKED:
+      if (source)
+        *source = BKT_FORGE_SOURCE_LOCKED_KEYRING;
+      return NULL;
+    case BKT_KEYRING_NONE:
+    default:
+      return NULL;
+    }
 }
 
 /* The forge's own explanation: "message" and each errors[].message. */

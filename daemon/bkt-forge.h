@@ -11,8 +11,12 @@ G_BEGIN_DECLS
 
 /* The token for @api_url: $GITHUB_TOKEN, $GH_TOKEN, else gh's hosts file
  * ($GH_CONFIG_DIR or $XDG_CONFIG_HOME/gh, hosts.yml, the oauth_token of the
- * API's host).  NULL if none.  @source (may be NULL) says where it was
- * found, for messages: never the token itself. */
+ * API's host), else gh's item in the Secret Service keyring (service
+ * "gh:HOST", bkt-keyring.h).  NULL if none.  @source (may be NULL) says
+ * where it was found, for messages: never the token itself; with NULL
+ * returned it is BKT_FORGE_SOURCE_LOCKED_KEYRING when the keyring has the
+ * token but is locked (bkt never unlocks it: that would prompt). */
+#define BKT_FORGE_SOURCE_LOCKED_KEYRING "locked keyring"
 char *bkt_forge_find_token (const char *api_url, const char **source);
 
 /* Open a pull request; returns its html_url.  HTTP errors become

@@ -730,9 +730,18 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
         g_autofree char *d = g_strdup_printf ("from %s", source);
         add_check (checks, "token", TRUE, d, NULL);
       }
+    else if (g_strcmp0 (source, BKT_FORGE_SOURCE_LOCKED_KEYRING) == 0)
+      {
+        add_check (checks, "token", FALSE, "gh's token is in the keyring, which is locked",
+                   "unlock the login keyring (log in to the desktop session, or unlock “Login” in "
+                   "Passwords and Keys), or export GITHUB_TOKEN in the session (systemctl --user "
+                   "set-environment GITHUB_TOKEN=…) and restart bktd");
+        ok = FALSE;
+      }
     else
       {
-        add_check (checks, "token", FALSE, "no forge token: GITHUB_TOKEN, GH_TOKEN and gh's hosts.yml are empty",
+        add_check (checks, "token", FALSE, "no forge token: GITHUB_TOKEN, GH_TOKEN, gh's hosts.yml and the keyring "
+                                           "have none",
                    "gh auth login, or export GITHUB_TOKEN in the session (systemctl --user "
                    "set-environment GITHUB_TOKEN=…) and restart bktd");
         ok = FALSE;
@@ -931,7 +940,7 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
   if (token == NULL)
     {
       failure = g_error_new_literal (BKT_ERROR, BKT_ERROR_NOT_AUTHORIZED,
-                                     "no forge token (GITHUB_TOKEN, GH_TOKEN, gh's hosts.yml).  Fix: gh auth "
+                                     "no forge token (GITHUB_TOKEN, GH_TOKEN, gh's hosts.yml, the keyring).  Fix: gh auth "
                                      "login, then bkt pr retry");
       goto failed;
     }

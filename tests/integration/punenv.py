@@ -199,6 +199,84 @@ class GitWorld:
         pass
 
 
+# Run as the user with /usr/bin/python3: stores an item the way gh >= 2.24 does through
+# zalando/go-keyring (attributes service=gh:HOST, username=USER; "" for the active account)
+# in the default collection, over a "plain" Secret Service session; or locks the collection.
+_SECRET_TOOL = r"""
+import sys
+from gi.repository import Gio, GLib
+bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+def call(path, iface, method, params, reply):
+    return bus.call_sync('org.freedesktop.secrets', path, iface, method, params,
+                         GLib.VariantType(reply), Gio.DBusCallFlags.NONE, 5000, None).unpack()
+default = '/org/freedesktop/secrets/aliases/default'
+if sys.argv[1] == 'store':
+    service, username = sys.argv[2], sys.argv[3]
+    secret = sys.stdin.read().encode()
+    _, session = call('/org/freedesktop/secrets', 'org.freedesktop.Secret.Service', 'OpenSession',
+                      GLib.Variant('(sv)', ('plain', GLib.Variant('s', ''))), '(vo)')
+    props = {'org.freedesktop.Secret.Item.Label': GLib.Variant('s', 'gh:%s %s' % (service, username)),
+             'org.freedesktop.Secret.Item.Attributes': GLib.Variant('a{ss}', {'service': service,
+                                                                               'username': username})}
+    item, prompt = call(default, 'org.freedesktop.Secret.Collection', 'CreateItem',
+                        GLib.Variant('(a{sv}(oayays)b)', (props, (session, b'', secret, 'text/plain'), True)),
+                        '(oo)')
+    assert prompt == '/', prompt
+    print(item)
+elif sys.argv[1] in ('lock', 'unlock'):
+    done, prompt = call('/org/freedesktop/secrets', 'org.freedesktop.Secret.Service',
+                        sys.argv[1].capitalize(), GLib.Variant('(ao)', ([default],)), '(aoo)')
+    print(done, prompt)
+"""
+
+
+class Keyring:
+    """gnome-keyring-daemon (secrets component only) as @user on their private session bus, with a
+    fresh login keyring in their (test) HOME unlocked by a password on stdin: a real Secret Service."""
+
+    EXE = '/usr/bin/gnome-keyring-daemon'
+
+    @staticmethod
+    def unavailable():
+        if not os.access(Keyring.EXE, os.X_OK):
+            return '%s missing (gnome-keyring)' % Keyring.EXE
+        return None
+
+    def __init__(self, env, user):
+        self.env, self.user = env, user
+        self.log = os.path.join(env.path('logs'), 'gnome-keyring-%s.log' % user)
+        uenv = env.session_env(user)
+        out = open(self.log, 'w')
+        self.popen = subprocess.Popen([self.EXE, '--foreground', '--unlock', '--components=secrets'],
+                                      stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, env=uenv,
+                                      cwd=uenv['HOME'], start_new_session=True, **env.user_kwargs(user))
+        out.close()
+        self.popen.stdin.write(b'bkt-test-keyring-password')
+        self.popen.stdin.close()
+        self.proc = bktenv.Daemon('gnome-keyring-' + user, self.popen.pid, self.log, self.popen, user=user)
+        env.procs.append(self.proc)
+        env._wait_name('org.freedesktop.secrets', uenv, 20, bus='--session', proc=self.proc, user=user)
+
+    def tool(self, *args, input=None):
+        bktenv.log('[%s] secret service: %s' % (self.user, ' '.join(args)))
+        p = self.env.run_as(self.user, ['/usr/bin/python3', '-c', _SECRET_TOOL] + list(args), input=input,
+                            quiet_ok=True)
+        if p.returncode != 0:
+            raise AssertionError('secret tool %s: %s' % (args, p.stderr))
+        return p.stdout
+
+    def store(self, service, username, secret):
+        return self.tool('store', service, username, input=secret)
+
+    def lock(self):
+        return self.tool('lock')
+
+    def stop(self):
+        if self.popen.poll() is None:
+            bktenv.kill_pid(self.popen.pid, 'gnome-keyring-daemon')
+            self.popen.wait(timeout=10)
+
+
 class SshRemote:
     """A bare clone of @world's remote served over SSH on 127.0.0.1 by a private sshd
     (run as root, its own host key, config, pid file and authorized_keys in the test's

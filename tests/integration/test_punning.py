@@ -1059,6 +1059,54 @@ class Punning(EnvTestCase):
         self.assertEqual(failed_ids(), [])
         self.forge.take()
 
+    def test_19_keyring_token(self):
+        """gh >= 2.24 keeps its token in the keyring: with no GITHUB_TOKEN/GH_TOKEN and no token in
+        hosts.yml, the session daemon reads it from a real Secret Service (gnome-keyring on the
+        user's session bus) by gh's attributes (service gh:HOST of the API base), opens the PR with
+        it and never logs it; a locked keyring stops the preflight with the fix."""
+        why = punenv.Keyring.unavailable()
+        if why:
+            self.skipTest(why)
+        w, env = self.world, self.env
+        keyring = punenv.Keyring(env, ADMIN)
+        hidden = w.hosts + '.hidden'
+        os.rename(w.hosts, hidden)
+        try:
+            self.forge.take()
+            # another host's token and another service's item must not be taken
+            keyring.store('gh:github.com', '', 'ghp_notThisHostsToken')
+            keyring.store('other-app', '', 'not-a-gh-token')
+            rc, out, err = self.bkt('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '41')
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn('✗ token:', err)
+            keyring.store('gh:127.0.0.1', '', punenv.TOKEN)
+            rc, res, err = self.bktj('gsetting', 'set', '--pr-only', '--dry-run', '--repo', w.checkout, IFACE,
+                                     'cursor-size', '41')
+            self.assertEqual(rc, 0, err)
+            token_check = [c for c in res['preflight']['checks'] if c['name'] == 'token'][0]
+            self.assertTrue(token_check['ok'], token_check)
+            self.assertIn('keyring', token_check['detail'])
+            rc, res, err = self.bktj('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '41')
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(res['pr']['state'], 'opened', res['pr'])
+            reqs = self.forge.take()
+            self.assertEqual(len(reqs), 1)
+            self.check_pr_request(reqs[0], res['pr']['branch'], 'feat(manifests): set gsetting %s cursor-size' % IFACE)
+            self.assertNotIn(punenv.TOKEN, out + err + json.dumps(res))
+            for name in os.listdir(env.path('logs')):
+                if name.startswith('bktd'):
+                    self.assertNotIn(punenv.TOKEN, env.daemon_log(name[:-4]), name)
+            # locked: found but not readable; bkt does not unlock (that would prompt)
+            keyring.lock()
+            rc, out, err = self.bkt('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '42')
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn('✗ token: gh\'s token is in the keyring, which is locked', err)
+            self.assertIn('Fix: unlock the login keyring', err)
+            self.assertEqual(self.forge.take(), [])
+        finally:
+            os.rename(hidden, w.hosts)
+            keyring.stop()
+
 
 if __name__ == '__main__':
     bktenv.main()
