@@ -34,4 +34,25 @@ char *bkt_forge_open_pull_request (const char   *api_url,
                                    GCancellable *cancellable,
                                    GError      **error);
 
+/* How long a new fork may take to appear (forking is asynchronous). */
+#define BKT_FORGE_FORK_WAIT_SECONDS 60
+
+/* Where a proposal for @owner/@name is pushed.  @fork_mode "never", or
+ * "auto" when the token's user may push there (GET /repos/{o}/{r} →
+ * permissions.push): origin, *@fork_owner = *@fork_url = NULL.  Else
+ * ("always", or "auto" without push access) the user's fork, created with
+ * POST /repos/{o}/{r}/forks and waited for: its owner (the PR's head is
+ * "OWNER:BRANCH") and the URL to push to (ssh_url if @ssh, else
+ * clone_url). */
+gboolean bkt_forge_push_target (const char   *api_url,
+                                const char   *owner,
+                                const char   *name,
+                                const char   *token,
+                                const char   *fork_mode,
+                                gboolean      ssh,
+                                char        **fork_owner,
+                                char        **fork_url,
+                                GCancellable *cancellable,
+                                GError      **error);
+
 G_END_DECLS

@@ -189,7 +189,7 @@ change_name (const char *subsystem, GVariant *arguments)
 static void
 add_proposal_ops (GPtrArray *ops, const BktPrTarget *target, JsonArray *items, JsonArray *edits,
                   JsonArray *queue_ids, const char *title_in, const char *body_in,
-                  const char *pushed_branch)
+                  const char *pushed_branch, const char *head_owner)
 {
   g_autoptr(JsonObject) details = json_object_new ();
   g_autoptr(JsonArray) files = edited_files (edits);
@@ -231,6 +231,8 @@ add_proposal_ops (GPtrArray *ops, const BktPrTarget *target, JsonArray *items, J
   json_object_set_array_member (details, "edits", copy_array (edits));
   json_object_set_array_member (details, "files", copy_array (files));
   json_object_set_array_member (details, "queue_ids", queue_ids ? copy_array (queue_ids) : json_array_new ());
+  /* A branch already pushed to a fork: the PR's head is "OWNER:BRANCH". */
+  set_opt_string (details, "head_owner", head_owner);
 
   {
     g_auto(GStrv) names = g_new0 (char *, json_array_get_length (files) + 1);
@@ -347,7 +349,7 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
                                                BKT_EFFECT_MANIFEST, summary, details));
     }
   else
-    add_proposal_ops (ops, target, items, edits, NULL, NULL, NULL, NULL);
+    add_proposal_ops (ops, target, items, edits, NULL, NULL, NULL, NULL, NULL);
   return bkt_plan_new ("change", ops, bkt_plan_get_warnings (change));
 }
 
@@ -387,7 +389,7 @@ bkt_pr_plan_local_commit (BktPrQueue *queue, const gint64 *ids, guint n_ids,
   if (json_array_get_length (items) == 0)
     return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
                                 "there are no local changes to commit (bkt --local … journals them)"), NULL;
-  add_proposal_ops (ops, target, items, edits, queue_ids, NULL, NULL, NULL);
+  add_proposal_ops (ops, target, items, edits, queue_ids, NULL, NULL, NULL, NULL);
   return bkt_plan_new ("local-commit", ops, NULL);
 }
 
@@ -415,7 +417,8 @@ bkt_pr_plan_retry (BktPrQueue *queue, const BktPrTarget *target_in, GError **err
       json_array_add_int_element (ids, json_object_get_int_member_with_default (e, "id", 0));
       add_proposal_ops (ops, &target, json_object_get_array_member (e, "items"),
                         json_object_get_array_member (e, "edits"), ids,
-                        bkt_json_object_get_string (e, "title"), bkt_json_object_get_string (e, "body"), bkt_json_object_get_string (e, "branch"));
+                        bkt_json_object_get_string (e, "title"), bkt_json_object_get_string (e, "body"),
+                        bkt_json_object_get_string (e, "branch"), bkt_json_object_get_string (e, "head_owner"));
     }
   return bkt_plan_new ("pr-retry", ops, NULL);
 }
@@ -691,8 +694,11 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
   json_object_set_array_member (out, "checks", checks);
   if (repo == NULL)
     {
+      /* A broken config.json is not a missing repo: the fix is the file. */
       add_check (checks, "repo", FALSE, repo_error ? repo_error->message : "not found",
-                 "run bkt inside a checkout of the distribution repo, or pass --repo DIR");
+                 g_error_matches (repo_error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT)
+                 ? "correct ~/.config/bkt/config.json (see docs/punning.md)"
+                 : "run bkt inside a checkout of the distribution repo, or pass --repo DIR");
       json_object_set_boolean_member (out, "ok", FALSE);
       return out;
     }
@@ -828,7 +834,7 @@ bkt_pr_preflight_message (JsonObject *preflight)
  * it was made from, so that `bkt pr retry` has everything. */
 static gint64
 queue_failure (BktPrQueue *queue, JsonObject *details, BktRepo *repo, const char *pushed_branch,
-               const GError *failure, GError **error)
+               const char *head_owner, const GError *failure, GError **error)
 {
   g_autoptr(JsonObject) entry = json_object_new ();
   JsonArray *qids = json_object_get_array_member (details, "queue_ids");
@@ -845,6 +851,8 @@ queue_failure (BktPrQueue *queue, JsonObject *details, BktRepo *repo, const char
   if (repo != NULL)
     json_object_set_object_member (entry, "repo", bkt_repo_to_json (repo));
   set_opt_string (entry, "branch", pushed_branch);
+  if (pushed_branch != NULL && head_owner != NULL)
+    json_object_set_string_member (entry, "head_owner", head_owner);
   json_object_set_string_member (entry, "error", failure->message);
   id = bkt_pr_queue_add (queue, entry, error);
   if (id == 0)
@@ -868,6 +876,13 @@ settle_queue (BktPrQueue *queue, JsonObject *details, GError **error)
   return n == 0 || bkt_pr_queue_remove (queue, ids, n, error);
 }
 
+/* scp-like "user@host:path" or ssh://: the fork is pushed to over SSH too. */
+static gboolean
+is_ssh_url (const char *url)
+{
+  return url != NULL && (g_str_has_prefix (url, "ssh://") || strstr (url, "://") == NULL);
+}
+
 /* One proposal: @cp (commit-push, NULL when the branch is already pushed)
  * then @open (open-pr).  Fills @pr; FALSE with @error when it failed (and
  * was queued). */
@@ -883,6 +898,8 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
   g_autoptr(BktGit) git = NULL;
   g_autofree char *token = NULL;
   g_autofree char *url = NULL;
+  g_autofree char *head_owner = g_strdup (bkt_json_object_get_string (details, "head_owner"));
+  g_autofree char *head = NULL;
   gboolean pushed = cp == NULL;
   gint64 qid;
 
@@ -921,6 +938,29 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
         }
       if (!add_draft_entries (details, files, NULL, &failure))
         goto failed;
+      /* Without push access to the repo (or with "fork": "always"), the
+       * branch goes to the user's fork.  Without a token there is no
+       * asking: origin, and the PR request fails into the queue. */
+      if (token != NULL)
+        {
+          g_autofree char *fork_url = NULL;
+
+          bkt_exec_context_progress (ctx, cp, 0.3, "checking push access");
+          g_clear_pointer (&head_owner, g_free);
+          if (!bkt_forge_push_target (bkt_repo_get_api_url (repo), bkt_repo_get_owner (repo), bkt_repo_get_name (repo),
+                                      token, bkt_repo_get_fork (repo), is_ssh_url (bkt_repo_get_url (repo)),
+                                      &head_owner, &fork_url, cancellable, &failure))
+            goto failed;
+          if (fork_url != NULL)
+            {
+              bkt_exec_context_message (ctx, "No push access to %s/%s: pushing to the fork %s/%s",
+                                        bkt_repo_get_owner (repo), bkt_repo_get_name (repo), head_owner,
+                                        bkt_repo_get_name (repo));
+              if (!bkt_git_set_push_url (git, fork_url, &failure))
+                goto failed;
+              json_object_set_string_member (pr, "fork", fork_url);
+            }
+        }
       message = g_strdup_printf ("%s\n\n%s", bkt_json_object_get_string (details, "title"), bkt_json_object_get_string (details, "body"));
       bkt_exec_context_progress (ctx, cp, 0.5, "pushing");
       {
@@ -945,8 +985,10 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
       goto failed;
     }
   bkt_exec_context_progress (ctx, open, 0.5, "requesting");
+  head = head_owner != NULL ? g_strdup_printf ("%s:%s", head_owner, branch) : g_strdup (branch);
+  json_object_set_string_member (pr, "head", head);
   url = bkt_forge_open_pull_request (bkt_repo_get_api_url (repo), bkt_repo_get_owner (repo),
-                                     bkt_repo_get_name (repo), token, bkt_json_object_get_string (details, "title"), branch,
+                                     bkt_repo_get_name (repo), token, bkt_json_object_get_string (details, "title"), head,
                                      bkt_json_object_get_string (details, "base"), bkt_json_object_get_string (details, "body"), cancellable, &failure);
   explicit_bzero (token, strlen (token));
   if (url == NULL)
@@ -960,7 +1002,7 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
 failed:
   if (token != NULL)
     explicit_bzero (token, strlen (token));
-  qid = queue_failure (queue, details, repo, pushed ? branch : NULL, failure, &queue_error);
+  qid = queue_failure (queue, details, repo, pushed ? branch : NULL, head_owner, failure, &queue_error);
   json_object_set_string_member (pr, "state", "queued");
   json_object_set_string_member (pr, "error", failure->message);
   if (qid > 0)

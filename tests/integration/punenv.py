@@ -42,19 +42,66 @@ def wait_port(port, timeout=20):
     raise bktenv.EnvError('nothing listens on 127.0.0.1:%d' % port)
 
 
+FORK_OWNER = 'ada'
+
+
 class Forge:
     """GitHub's POST /repos/{owner}/{repo}/pulls: 201 with html_url/number, or a queued error
-    (401 Bad credentials, 422 Validation Failed, 5xx) as GitHub documents them."""
+    (401 Bad credentials, 422 Validation Failed, 5xx) as GitHub documents them.  Also
+    GET /repos/{owner}/{repo} (the repository with the token user's "permissions": push as set
+    in self.push, default true) and POST /repos/{owner}/{repo}/forks (202 with the fork, owned by
+    FORK_OWNER; self.on_fork(owner, repo) makes the real bare repo and returns its clone URL; the
+    fork answers GET with 404 self.fork_delay times first, as GitHub forks asynchronously)."""
 
     def __init__(self):
         self.requests = []
+        self.gets = []
         self.responses = []     # (status, body) used once each, then 201s
+        self.push = {}          # repo name -> may the token's user push
+        self.forks = {}         # (owner, name) -> [GETs still answered 404, clone_url]
+        self.on_fork = None
+        self.fork_delay = 2
         self.lock = threading.Lock()
         forge = self
+
+        def repo_json(owner, name, push, clone_url):
+            return {'name': name, 'full_name': '%s/%s' % (owner, name), 'owner': {'login': owner},
+                    'fork': owner == FORK_OWNER, 'clone_url': clone_url,
+                    'ssh_url': 'git@forge.example:%s/%s.git' % (owner, name),
+                    'permissions': {'admin': False, 'maintain': False, 'push': push, 'triage': push,
+                                    'pull': True}}
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def log_message(self, *a):
                 pass
+
+            def reply(self, status, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header('Content-Type', 'application/json; charset=utf-8')
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                parts = self.path.strip('/').split('/')
+                with forge.lock:
+                    forge.gets.append({'path': self.path, 'headers': dict(self.headers.items())})
+                    if len(parts) != 3 or parts[0] != 'repos':
+                        status, obj = 404, {'message': 'Not Found'}
+                    elif (parts[1], parts[2]) in forge.forks:
+                        fork = forge.forks[(parts[1], parts[2])]
+                        if fork[0] > 0:
+                            fork[0] -= 1
+                            status, obj = 404, {'message': 'Not Found'}
+                        else:
+                            status, obj = 200, repo_json(parts[1], parts[2], True, fork[1])
+                    elif parts[1] == OWNER:
+                        status, obj = 200, repo_json(OWNER, parts[2], forge.push.get(parts[2], True),
+                                                     'https://forge.example/%s/%s.git' % (OWNER, parts[2]))
+                    else:
+                        status, obj = 404, {'message': 'Not Found'}
+                self.reply(status, obj)
 
             def do_POST(self):
                 length = int(self.headers.get('Content-Length') or 0)
@@ -63,6 +110,17 @@ class Forge:
                     body = json.loads(raw)
                 except ValueError:
                     body = None
+                parts = self.path.strip('/').split('/')
+                if len(parts) == 4 and parts[0] == 'repos' and parts[3] == 'forks':
+                    with forge.lock:
+                        forge.requests.append({'path': self.path, 'headers': dict(self.headers.items()),
+                                               'body': body})
+                        key = (FORK_OWNER, parts[2])
+                        if key not in forge.forks:
+                            forge.forks[key] = [forge.fork_delay, forge.on_fork(parts[1], parts[2])]
+                        clone_url = forge.forks[key][1]
+                    self.reply(202, repo_json(FORK_OWNER, parts[2], True, clone_url))
+                    return
                 with forge.lock:
                     forge.requests.append({'path': self.path, 'headers': dict(self.headers.items()),
                                            'body': body})
@@ -101,6 +159,11 @@ class Forge:
     def take(self):
         with self.lock:
             r, self.requests = self.requests, []
+        return r
+
+    def take_gets(self):
+        with self.lock:
+            r, self.gets = self.gets, []
         return r
 
     def stop(self):

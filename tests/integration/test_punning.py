@@ -1107,6 +1107,86 @@ class Punning(EnvTestCase):
             os.rename(hidden, w.hosts)
             keyring.stop()
 
+    def test_20_fork_workflow(self):
+        """The token's user cannot push to the distribution repo (GET /repos/acme/distro says
+        permissions.push false): bkt forks it (POST .../forks), waits until the fork answers, pushes
+        the branch to the fork (a real bare repo served over smart HTTP) and opens the PR with head
+        "OWNER:BRANCH"; a failed PR request keeps that head for bkt pr retry.  "fork": "never"
+        pushes to origin without asking; a wrong value is a clear error."""
+        w, env = self.world, self.env
+        config = os.path.join(env.config_home(ADMIN), 'bkt', 'config.json')
+
+        def make_fork(owner, name):
+            bare = os.path.join(w.remotes, punenv.FORK_OWNER, name + '.git')
+            os.makedirs(os.path.dirname(bare), exist_ok=True)
+            bktenv.chown_tree(os.path.dirname(bare), ADMIN)
+            # cloned as its owner (git refuses another user's repo); served by the smart HTTP server
+            w.ugit('clone', '-q', '--bare', os.path.join(w.remotes, owner, name + '.git'), bare)
+            return 'http://127.0.0.1:%d/%s/%s.git' % (w.http_port, punenv.FORK_OWNER, name)
+
+        fork_bare = os.path.join(w.remotes, punenv.FORK_OWNER, 'distro.git')
+        self.forge.on_fork = make_fork
+        self.forge.push['distro'] = False
+        self.forge.take()
+        self.forge.take_gets()
+        upstream0 = w.bkt_branches(w.bare_file)
+        try:
+            rc, res, err = self.bktj('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '45')
+            self.assertEqual(rc, 0, err)
+            pr = res['pr']
+            self.assertEqual(pr['state'], 'opened', pr)
+            branch = pr['branch']
+            self.assertEqual(pr['head'], '%s:%s' % (punenv.FORK_OWNER, branch))
+            reqs = self.forge.take()
+            self.assertEqual([r['path'] for r in reqs], ['/repos/acme/distro/forks', '/repos/acme/distro/pulls'])
+            self.check_pr_request(reqs[1], '%s:%s' % (punenv.FORK_OWNER, branch),
+                                  'feat(manifests): set gsetting %s cursor-size' % IFACE)
+            gets = [g['path'] for g in self.forge.take_gets()]
+            self.assertEqual(gets[0], '/repos/acme/distro')
+            # waited for the fork: two 404s, then 200
+            self.assertEqual(gets[1:], ['/repos/%s/distro' % punenv.FORK_OWNER] * 3)
+            self.assertEqual(w.bkt_branches(w.bare_file), upstream0, 'pushed to the upstream repo')
+            self.assertIn(branch, w.bkt_branches(fork_bare))
+            names, diff = self.branch_diff(fork_bare, branch)
+            self.assertEqual(names, ['manifests/gsettings.json'])
+            self.assertOnlyEntryLines(diff, ['"key": "cursor-size"', '"value": "45"'])
+            self.check_commit(fork_bare, branch)
+
+            # the fork exists: used again; a failed request keeps the fork's head for the retry
+            self.forge.fail_next(502)
+            rc, out, err = self.bkt('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '46')
+            self.assertNotEqual(rc, 0)
+            self.assertIn('bkt pr retry', err)
+            failed = [e for e in self.journal() if e['state'] == 'failed']
+            self.assertEqual(len(failed), 1, failed)
+            self.assertEqual(failed[0]['head_owner'], punenv.FORK_OWNER)
+            self.assertIn(failed[0]['branch'], w.bkt_branches(fork_bare))
+            self.forge.take()
+            rc, res, err = self.bktj('pr', 'retry', '--repo', w.checkout)
+            self.assertEqual(rc, 0, err)
+            reqs = self.forge.take()
+            self.assertEqual([r['body']['head'] for r in reqs], ['%s:%s' % (punenv.FORK_OWNER, failed[0]['branch'])])
+
+            # "fork": "never": straight to origin, no question asked
+            w.write_user_file(config, json.dumps({'api_url': self.forge.url, 'fork': 'never'}) + '\n')
+            self.forge.take_gets()
+            rc, res, err = self.bktj('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '47')
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(res['pr']['head'], res['pr']['branch'])
+            self.assertIn(res['pr']['branch'], w.bkt_branches(w.bare_file))
+            self.assertEqual([r['path'] for r in self.forge.take()], ['/repos/acme/distro/pulls'])
+            self.assertEqual(self.forge.take_gets(), [])
+
+            w.write_user_file(config, json.dumps({'api_url': self.forge.url, 'fork': 'sometimes'}) + '\n')
+            rc, out, err = self.bkt('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '48')
+            self.assertNotEqual(rc, 0)
+            self.assertIn('"fork" in %s is “sometimes”' % config, err)
+            self.assertIn('Fix: correct ~/.config/bkt/config.json', err)
+            self.assertEqual(self.forge.take(), [])
+        finally:
+            self.forge.push.pop('distro', None)
+            w.write_user_file(config, json.dumps({'api_url': self.forge.url}) + '\n')
+
 
 if __name__ == '__main__':
     bktenv.main()
