@@ -876,11 +876,20 @@ settle_queue (BktPrQueue *queue, JsonObject *details, GError **error)
   return n == 0 || bkt_pr_queue_remove (queue, ids, n, error);
 }
 
-/* scp-like "user@host:path" or ssh://: the fork is pushed to over SSH too. */
+/* ssh://… or scp-like "user@host:path" (a colon before any slash; a
+ * plain path is not): the fork is pushed to over SSH too. */
 static gboolean
 is_ssh_url (const char *url)
 {
-  return url != NULL && (g_str_has_prefix (url, "ssh://") || strstr (url, "://") == NULL);
+  const char *colon, *slash;
+
+  if (url == NULL)
+    return FALSE;
+  if (g_str_has_prefix (url, "ssh://"))
+    return TRUE;
+  colon = strchr (url, ':');
+  slash = strchr (url, '/');
+  return strstr (url, "://") == NULL && colon != NULL && (slash == NULL || colon < slash);
 }
 
 /* One proposal: @cp (commit-push, NULL when the branch is already pushed)
@@ -953,9 +962,10 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
             goto failed;
           if (fork_url != NULL)
             {
-              bkt_exec_context_message (ctx, "No push access to %s/%s: pushing to the fork %s/%s",
+              bkt_exec_context_message (ctx, "Pushing to the fork of %s/%s owned by %s (%s)",
                                         bkt_repo_get_owner (repo), bkt_repo_get_name (repo), head_owner,
-                                        bkt_repo_get_name (repo));
+                                        g_str_equal (bkt_repo_get_fork (repo), "always")
+                                        ? "\"fork\": \"always\"" : "no push access to the repo");
               if (!bkt_git_set_push_url (git, fork_url, &failure))
                 goto failed;
               json_object_set_string_member (pr, "fork", fork_url);

@@ -1177,6 +1177,18 @@ class Punning(EnvTestCase):
             self.assertEqual([r['path'] for r in self.forge.take()], ['/repos/acme/distro/pulls'])
             self.assertEqual(self.forge.take_gets(), [])
 
+            # "fork": "always": the fork even with push access, without asking
+            self.forge.push.pop('distro', None)
+            w.write_user_file(config, json.dumps({'api_url': self.forge.url, 'fork': 'always'}) + '\n')
+            rc, res, err = self.bktj('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '49')
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(res['pr']['head'], '%s:%s' % (punenv.FORK_OWNER, res['pr']['branch']))
+            self.assertIn(res['pr']['branch'], w.bkt_branches(fork_bare))
+            self.assertNotIn(res['pr']['branch'], w.bkt_branches(w.bare_file))
+            self.assertEqual([r['path'] for r in self.forge.take()],
+                             ['/repos/acme/distro/forks', '/repos/acme/distro/pulls'])
+            self.assertNotIn('/repos/acme/distro', [g['path'] for g in self.forge.take_gets()])
+
             w.write_user_file(config, json.dumps({'api_url': self.forge.url, 'fork': 'sometimes'}) + '\n')
             rc, out, err = self.bkt('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '48')
             self.assertNotEqual(rc, 0)
