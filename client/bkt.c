@@ -1130,6 +1130,7 @@ cmd_local (Ctx *ctx, int argc, char **argv)
   const GOptionEntry commit_entries[] = {
     { "select", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.select, "Only these journal ids (comma-separated)", "IDS" },
     { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
+    { "skip-preflight", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.skip_preflight, "Go ahead even if the checks fail", NULL },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -1191,6 +1192,7 @@ cmd_pr (Ctx *ctx, int argc, char **argv)
   const char *sub = argc > 1 ? argv[1] : NULL;
   const GOptionEntry retry_entries[] = {
     { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
+    { "skip-preflight", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.skip_preflight, "Go ahead even if the checks fail", NULL },
     { NULL }
   };
   g_autoptr(JsonObject) journal = NULL;

@@ -353,6 +353,20 @@ load_manifests (Request *r, GError **error)
   }
 }
 
+/* The preflight's verdict for @r: failed checks stop the request with
+ * their fixes, unless --skip-preflight or a dry run (which shows them). */
+static gboolean
+preflight_passes (Request *r, GError **error)
+{
+  g_autofree char *msg = NULL;
+
+  if (json_object_get_boolean_member (r->preflight, "ok") || r->skip_preflight || r->dry_run)
+    return TRUE;
+  msg = bkt_pr_preflight_message (r->preflight);
+  g_set_error_literal (error, BKT_ERROR, BKT_ERROR_FAILED, msg);
+  return FALSE;
+}
+
 /* The change plan reshaped for its mode, with the preflight: what the PR
  * will need is checked before anything is done (docs/punning.md). */
 static BktPlan *
@@ -372,15 +386,12 @@ punned_change_plan (Request *r, BktPlan *change, GError **error)
       target.repo = repo;
       if (!r->skip_preflight || r->kind == REQ_CHANGE_PLAN)
         {
-          /* The network check costs a round trip: ChangePlan makes it (the
-           * client always asks for the plan first); Change re-checks what
-           * is local. */
-          r->preflight = bkt_pr_preflight (repo, repo_error, r->kind == REQ_CHANGE_PLAN);
-          if (!json_object_get_boolean_member (r->preflight, "ok") && !r->skip_preflight && !r->dry_run)
-            {
-              g_autofree char *msg = bkt_pr_preflight_message (r->preflight);
-              return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_FAILED, msg), NULL;
-            }
+          /* The whole preflight on both calls: the remote's answer to
+           * ChangePlan (which the client asks first) is remembered for a
+           * minute, so Change does not pay the round trip twice. */
+          r->preflight = bkt_pr_preflight (repo, repo_error, TRUE);
+          if (!preflight_passes (r, error))
+            return NULL;
         }
     }
   plan = bkt_pr_plan_change (change, r->mode, &target, r->subsystem, r->action, r->arguments, error);
@@ -433,6 +444,14 @@ compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
                                             r->ids ? r->ids->len : 0, &target, &error);
       else
         r->plan = bkt_pr_plan_retry (queue, &target, &error);
+      /* Opening a PR later needs what opening it now needs: the same
+       * checks, before anything is pushed or taken off the queue. */
+      if (r->plan != NULL && !r->skip_preflight)
+        {
+          r->preflight = bkt_pr_preflight_plan (r->plan);
+          if (!preflight_passes (r, &error))
+            g_clear_object (&r->plan);
+        }
       goto out;
     }
 

@@ -11,8 +11,12 @@ G_BEGIN_DECLS
 
 /* The token for @api_url: $GITHUB_TOKEN, $GH_TOKEN, else gh's hosts file
  * ($GH_CONFIG_DIR or $XDG_CONFIG_HOME/gh, hosts.yml, the oauth_token of the
- * API's host).  NULL if none.  @source (may be NULL) says where it was
- * found, for messages: never the token itself. */
+ * API's host), else gh's item in the Secret Service keyring (service
+ * "gh:HOST", bkt-keyring.h).  NULL if none.  @source (may be NULL) says
+ * where it was found, for messages: never the token itself; with NULL
+ * returned it is BKT_FORGE_SOURCE_LOCKED_KEYRING when the keyring has the
+ * token but is locked (bkt never unlocks it: that would prompt). */
+#define BKT_FORGE_SOURCE_LOCKED_KEYRING "locked keyring"
 char *bkt_forge_find_token (const char *api_url, const char **source);
 
 /* Open a pull request; returns its html_url.  HTTP errors become
@@ -29,5 +33,26 @@ char *bkt_forge_open_pull_request (const char   *api_url,
                                    const char   *body,
                                    GCancellable *cancellable,
                                    GError      **error);
+
+/* How long a new fork may take to appear (forking is asynchronous). */
+#define BKT_FORGE_FORK_WAIT_SECONDS 60
+
+/* Where a proposal for @owner/@name is pushed.  @fork_mode "never", or
+ * "auto" when the token's user may push there (GET /repos/{o}/{r} →
+ * permissions.push): origin, *@fork_owner = *@fork_url = NULL.  Else
+ * ("always", or "auto" without push access) the user's fork, created with
+ * POST /repos/{o}/{r}/forks and waited for: its owner (the PR's head is
+ * "OWNER:BRANCH") and the URL to push to (ssh_url if @ssh, else
+ * clone_url). */
+gboolean bkt_forge_push_target (const char   *api_url,
+                                const char   *owner,
+                                const char   *name,
+                                const char   *token,
+                                const char   *fork_mode,
+                                gboolean      ssh,
+                                char        **fork_owner,
+                                char        **fork_url,
+                                GCancellable *cancellable,
+                                GError      **error);
 
 G_END_DECLS

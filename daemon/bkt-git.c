@@ -13,6 +13,7 @@ struct _BktGit
   char           *token;
   git_repository *git;
   git_remote     *origin;   /* looked up once: each lookup costs libgit2 a regex */
+  git_remote     *push_remote;  /* a fork to push to instead of origin, or NULL */
 };
 
 G_DEFINE_TYPE (BktGit, bkt_git, G_TYPE_OBJECT)
@@ -32,6 +33,7 @@ bkt_git_finalize (GObject *object)
 {
   BktGit *self = BKT_GIT (object);
 
+  g_clear_pointer (&self->push_remote, git_remote_free);
   g_clear_pointer (&self->origin, git_remote_free);
   g_clear_pointer (&self->git, git_repository_free);
   g_clear_object (&self->repo);
@@ -403,6 +405,111 @@ push_update_cb (const char *refname, const char *status, void *data)
   return 0;
 }
 
+/* Does @refs (the remote's advertisement) or the local repo have
+ * refs/heads/@branch? */
+static gboolean
+branch_taken (git_repository *git, const git_remote_head **refs, size_t n, const char *refname)
+{
+  g_autoptr(git_reference) existing = NULL;
+
+  if (git_reference_lookup (&existing, git, refname) == 0)
+    return TRUE;
+  for (size_t i = 0; i < n; i++)
+    if (g_strcmp0 (refs[i]->name, refname) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* How many times a push that lost a race for its branch name is tried
+ * again under the next free name. */
+#define PUSH_ATTEMPTS 5
+
+/* Push @commit as a new branch named @branch_in, or @branch_in-N when
+ * that name is taken locally or on the remote: two clones making the same
+ * change within the same second must not collide.  The remote's refs are
+ * listed on the push connection itself (no extra round trip), and a push
+ * refused because someone else took the name meanwhile (a race between
+ * the listing and the push) is tried again under the next name. */
+static char *
+push_new_branch (BktGit *self, const char *branch_in, const git_oid *commit, GError **error)
+{
+  g_autoptr(GError) last = NULL;
+  git_remote *remote = self->push_remote ? self->push_remote : self->origin;
+  guint n = 1;
+
+  for (guint attempt = 0; attempt < PUSH_ATTEMPTS; attempt++)
+    {
+      g_autoptr(git_reference) ref = NULL;
+      g_autofree char *branch = NULL;
+      g_autofree char *refname = NULL;
+      g_autofree char *spec = NULL;
+      char *specs[1];
+      git_strarray refspecs = { specs, 1 };
+      git_push_options opts = GIT_PUSH_OPTIONS_INIT;
+      git_remote_callbacks cb;
+      CredState st = { self->token, 0, NULL };
+      CredState ls_st = { self->token, 0, NULL };
+      const git_remote_head **heads = NULL;
+      size_t n_heads = 0;
+      int rc;
+
+      init_callbacks (&cb, &ls_st);
+      if (git_remote_connect (remote, GIT_DIRECTION_PUSH, &cb, NULL, NULL) != 0 ||
+          git_remote_ls (&heads, &n_heads, remote) != 0)
+        {
+          g_autofree char *what = g_strdup_printf ("cannot reach %s", git_remote_url (remote));
+          git_remote_disconnect (remote);
+          return git_fail (error, BKT_ERROR_FAILED, what), NULL;
+        }
+      for (;; n++)
+        {
+          g_free (branch);
+          g_free (refname);
+          branch = n == 1 ? g_strdup (branch_in) : g_strdup_printf ("%s-%u", branch_in, n);
+          refname = g_strdup_printf ("refs/heads/%s", branch);
+          if (!branch_taken (self->git, heads, n_heads, refname))
+            break;
+        }
+      git_remote_disconnect (remote);
+
+      /* Only a branch ref: HEAD, the index and the working tree stay as
+       * the user left them. */
+      if (git_reference_create (&ref, self->git, refname, commit, 0, "bkt: proposed change") != 0)
+        return git_fail (error, BKT_ERROR_FAILED, "creating the branch"), NULL;
+      spec = g_strdup_printf ("%s:%s", refname, refname);
+      specs[0] = spec;
+      init_callbacks (&opts.callbacks, &st);
+      opts.callbacks.push_update_reference = push_update_cb;
+      rc = git_remote_push (remote, &refspecs, &opts);
+      if (rc != 0 && rc != GIT_ENONFASTFORWARD)
+        {
+          g_autofree char *what = g_strdup_printf ("pushing %s to %s", branch, git_remote_url (remote));
+          g_free (st.rejected);
+          git_reference_delete (ref);
+          return git_fail (error, BKT_ERROR_FAILED, what), NULL;
+        }
+      if (rc == 0 && st.rejected == NULL)
+        return g_steal_pointer (&branch);
+      if (st.rejected == NULL)
+        {
+          /* libgit2 itself refuses to replace a remote ref whose commit
+           * it does not have: the same race, seen before the upload. */
+          const git_error *e = git_error_last ();
+          st.rejected = g_strdup_printf ("%s: %s", refname, e && e->message ? e->message : "not a fast-forward");
+        }
+      /* Refused: most likely the name was taken since the listing.  The
+       * local ref goes too, so that the next name is computed afresh. */
+      g_clear_error (&last);
+      g_set_error (&last, BKT_ERROR, BKT_ERROR_FAILED, "the remote %s rejected %s",
+                   git_remote_url (remote), st.rejected);
+      g_free (st.rejected);
+      git_reference_delete (ref);
+      n++;
+    }
+  g_propagate_error (error, g_steal_pointer (&last));
+  return NULL;
+}
+
 char *
 bkt_git_commit_and_push (BktGit *self, const char *branch_in, GHashTable *files,
                          const char *message, char **branch_out, GError **error)
@@ -410,15 +517,7 @@ bkt_git_commit_and_push (BktGit *self, const char *branch_in, GHashTable *files,
   g_autoptr(git_commit) parent = base_commit (self, error);
   g_autoptr(git_signature) sig = NULL;
   g_autoptr(git_tree) tree = NULL;
-  g_autoptr(git_reference) ref = NULL;
-  git_remote *origin = NULL;
-  g_autofree char *branch = g_strdup (branch_in);
-  g_autofree char *refname = g_strdup_printf ("refs/heads/%s", branch);
-  g_autofree char *spec = NULL;
-  char *specs[1];
-  git_strarray refspecs = { specs, 1 };
-  git_push_options opts = GIT_PUSH_OPTIONS_INIT;
-  CredState st = { self->token, 0, NULL };
+  g_autofree char *branch = NULL;
   GHashTableIter iter;
   gpointer key, value;
   git_oid tree_oid, commit_oid;
@@ -427,21 +526,6 @@ bkt_git_commit_and_push (BktGit *self, const char *branch_in, GHashTable *files,
 
   if (parent == NULL)
     return NULL;
-  /* Two changes of the same thing within a second would share a name:
-   * the second gets "-2", and so on, never replacing the first. */
-  for (guint n = 2; ; n++)
-    {
-      g_autoptr(git_reference) existing = NULL;
-
-      if (git_reference_lookup (&existing, self->git, refname) != 0)
-        break;
-      g_free (branch);
-      g_free (refname);
-      branch = g_strdup_printf ("%s-%u", branch_in, n);
-      refname = g_strdup_printf ("refs/heads/%s", branch);
-    }
-  spec = g_strdup_printf ("%s:%s", refname, refname);
-  specs[0] = spec;
   if (git_signature_default (&sig, self->git) != 0)
     return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
                                 "no git identity is configured.  Fix: git config --global user.name "
@@ -470,33 +554,24 @@ bkt_git_commit_and_push (BktGit *self, const char *branch_in, GHashTable *files,
   parents[0] = parent;
   if (git_commit_create (&commit_oid, self->git, NULL, sig, sig, "UTF-8", message, tree, 1, parents) != 0)
     return git_fail (error, BKT_ERROR_FAILED, "committing"), NULL;
-  /* Only a branch ref: HEAD, the index and the working tree stay as the
-   * user left them. */
-  if (git_reference_create (&ref, self->git, refname, &commit_oid, 1, "bkt: proposed change") != 0)
-    return git_fail (error, BKT_ERROR_FAILED, "creating the branch"), NULL;
-
-  origin = lookup_origin (self, error);
-  if (origin == NULL)
+  branch = push_new_branch (self, branch_in, &commit_oid, error);
+  if (branch == NULL)
     return NULL;
-  init_callbacks (&opts.callbacks, &st);
-  opts.callbacks.push_update_reference = push_update_cb;
-  if (git_remote_push (origin, &refspecs, &opts) != 0)
-    {
-      g_autofree char *what = g_strdup_printf ("pushing %s to %s", branch, git_remote_url (origin));
-      g_free (st.rejected);
-      return git_fail (error, BKT_ERROR_FAILED, what), NULL;
-    }
-  if (st.rejected != NULL)
-    {
-      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "the remote %s rejected %s",
-                   git_remote_url (origin), st.rejected);
-      g_free (st.rejected);
-      return NULL;
-    }
   git_oid_tostr (hex, sizeof hex, &commit_oid);
   if (branch_out != NULL)
     *branch_out = g_steal_pointer (&branch);
   return g_strdup (hex);
+}
+
+gboolean
+bkt_git_set_push_url (BktGit *self, const char *url, GError **error)
+{
+  g_clear_pointer (&self->push_remote, git_remote_free);
+  if (url == NULL)
+    return TRUE;
+  if (git_remote_create_anonymous (&self->push_remote, self->git, url) != 0)
+    return git_fail (error, BKT_ERROR_INVALID_ARGUMENT, url);
+  return TRUE;
 }
 
 /* ---- text ------------------------------------------------------------------------ */

@@ -50,10 +50,13 @@ GBytes     *bkt_git_read_file (BktGit *self, const char *path, gboolean *exists,
 GHashTable *bkt_git_read_files_at (const char *repo_path, const char *ref, const char *const *paths,
                                    char **described, GError **error);
 
+/* Push to @url (a fork of origin) instead of origin; NULL: origin. */
+gboolean    bkt_git_set_push_url (BktGit *self, const char *url, GError **error);
+
 /* Commit @files (path → GBytes) onto the default branch as branch
- * @branch (or @branch-N if the repo has that branch already: the name
- * used is in @branch_out), authored by the configured identity, and push
- * it to origin.  Returns the commit id. */
+ * @branch (or @branch-N if the repo or the remote has that branch
+ * already: the name used is in @branch_out), authored by the configured identity, and push
+ * it to origin (or the push URL).  Returns the commit id. */
 char       *bkt_git_commit_and_push (BktGit *self, const char *branch, GHashTable *files,
                                      const char *message, char **branch_out, GError **error);
 

@@ -189,7 +189,7 @@ change_name (const char *subsystem, GVariant *arguments)
 static void
 add_proposal_ops (GPtrArray *ops, const BktPrTarget *target, JsonArray *items, JsonArray *edits,
                   JsonArray *queue_ids, const char *title_in, const char *body_in,
-                  const char *pushed_branch)
+                  const char *pushed_branch, const char *head_owner)
 {
   g_autoptr(JsonObject) details = json_object_new ();
   g_autoptr(JsonArray) files = edited_files (edits);
@@ -231,6 +231,8 @@ add_proposal_ops (GPtrArray *ops, const BktPrTarget *target, JsonArray *items, J
   json_object_set_array_member (details, "edits", copy_array (edits));
   json_object_set_array_member (details, "files", copy_array (files));
   json_object_set_array_member (details, "queue_ids", queue_ids ? copy_array (queue_ids) : json_array_new ());
+  /* A branch already pushed to a fork: the PR's head is "OWNER:BRANCH". */
+  set_opt_string (details, "head_owner", head_owner);
 
   {
     g_auto(GStrv) names = g_new0 (char *, json_array_get_length (files) + 1);
@@ -347,7 +349,7 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
                                                BKT_EFFECT_MANIFEST, summary, details));
     }
   else
-    add_proposal_ops (ops, target, items, edits, NULL, NULL, NULL, NULL);
+    add_proposal_ops (ops, target, items, edits, NULL, NULL, NULL, NULL, NULL);
   return bkt_plan_new ("change", ops, bkt_plan_get_warnings (change));
 }
 
@@ -387,7 +389,7 @@ bkt_pr_plan_local_commit (BktPrQueue *queue, const gint64 *ids, guint n_ids,
   if (json_array_get_length (items) == 0)
     return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
                                 "there are no local changes to commit (bkt --local … journals them)"), NULL;
-  add_proposal_ops (ops, target, items, edits, queue_ids, NULL, NULL, NULL);
+  add_proposal_ops (ops, target, items, edits, queue_ids, NULL, NULL, NULL, NULL);
   return bkt_plan_new ("local-commit", ops, NULL);
 }
 
@@ -415,7 +417,8 @@ bkt_pr_plan_retry (BktPrQueue *queue, const BktPrTarget *target_in, GError **err
       json_array_add_int_element (ids, json_object_get_int_member_with_default (e, "id", 0));
       add_proposal_ops (ops, &target, json_object_get_array_member (e, "items"),
                         json_object_get_array_member (e, "edits"), ids,
-                        bkt_json_object_get_string (e, "title"), bkt_json_object_get_string (e, "body"), bkt_json_object_get_string (e, "branch"));
+                        bkt_json_object_get_string (e, "title"), bkt_json_object_get_string (e, "body"),
+                        bkt_json_object_get_string (e, "branch"), bkt_json_object_get_string (e, "head_owner"));
     }
   return bkt_plan_new ("pr-retry", ops, NULL);
 }
@@ -645,6 +648,42 @@ add_check (JsonArray *checks, const char *name, gboolean ok, const char *detail,
   json_array_add_object_element (checks, c);
 }
 
+/* A remote found reachable is not asked again for a minute: the client
+ * asks for the plan (ChangePlan) and then makes the change (Change), and
+ * both run the whole preflight; the second must not cost a second round
+ * trip.  A failure is never remembered. */
+#define REACH_TTL_USEC (60 * G_USEC_PER_SEC)
+static GMutex reach_lock;
+static GHashTable *reach_seen;   /* URL → monotonic time it answered */
+
+static gboolean
+reached_recently (const char *url)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&reach_lock);
+  gpointer t;
+
+  if (url == NULL || reach_seen == NULL || !g_hash_table_lookup_extended (reach_seen, url, NULL, &t))
+    return FALSE;
+  return g_get_monotonic_time () - *(gint64 *) t < REACH_TTL_USEC;
+}
+
+static void
+remember_reached (const char *url)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&reach_lock);
+  gint64 *t = g_new (gint64, 1);
+
+  if (url == NULL)
+    {
+      g_free (t);
+      return;
+    }
+  if (reach_seen == NULL)
+    reach_seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  *t = g_get_monotonic_time ();
+  g_hash_table_replace (reach_seen, g_strdup (url), t);
+}
+
 JsonObject *
 bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
 {
@@ -655,8 +694,11 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
   json_object_set_array_member (out, "checks", checks);
   if (repo == NULL)
     {
+      /* A broken config.json is not a missing repo: the fix is the file. */
       add_check (checks, "repo", FALSE, repo_error ? repo_error->message : "not found",
-                 "run bkt inside a checkout of the distribution repo, or pass --repo DIR");
+                 g_error_matches (repo_error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT)
+                 ? "correct ~/.config/bkt/config.json (see docs/punning.md)"
+                 : "run bkt inside a checkout of the distribution repo, or pass --repo DIR");
       json_object_set_boolean_member (out, "ok", FALSE);
       return out;
     }
@@ -694,9 +736,18 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
         g_autofree char *d = g_strdup_printf ("from %s", source);
         add_check (checks, "token", TRUE, d, NULL);
       }
+    else if (g_strcmp0 (source, BKT_FORGE_SOURCE_LOCKED_KEYRING) == 0)
+      {
+        add_check (checks, "token", FALSE, "gh's token is in the keyring, which is locked",
+                   "unlock the login keyring (log in to the desktop session, or unlock “Login” in "
+                   "Passwords and Keys), or export GITHUB_TOKEN in the session (systemctl --user "
+                   "set-environment GITHUB_TOKEN=…) and restart bktd");
+        ok = FALSE;
+      }
     else
       {
-        add_check (checks, "token", FALSE, "no forge token: GITHUB_TOKEN, GH_TOKEN and gh's hosts.yml are empty",
+        add_check (checks, "token", FALSE, "no forge token: GITHUB_TOKEN, GH_TOKEN, gh's hosts.yml and the keyring "
+                                           "have none",
                    "gh auth login, or export GITHUB_TOKEN in the session (systemctl --user "
                    "set-environment GITHUB_TOKEN=…) and restart bktd");
         ok = FALSE;
@@ -704,8 +755,12 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
 
     if (network && (git != NULL || bkt_repo_get_url (repo) != NULL))
       {
-        gboolean reached = git != NULL ? bkt_git_check_remote (git, &error)
-                                       : bkt_git_check_url (bkt_repo_get_url (repo), token, &error);
+        const char *url = bkt_repo_get_url (repo);
+        gboolean reached = reached_recently (url) ||
+                           (git != NULL ? bkt_git_check_remote (git, &error)
+                                        : bkt_git_check_url (url, token, &error));
+        if (reached)
+          remember_reached (url);
         add_check (checks, "remote", reached, reached ? bkt_repo_get_url (repo) : error->message,
                    reached ? NULL : "check the network and the remote URL (git remote -v)");
         ok &= reached;
@@ -713,6 +768,42 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
     if (token != NULL)
       explicit_bzero (token, strlen (token));
   }
+  json_object_set_boolean_member (out, "ok", ok);
+  return out;
+}
+
+JsonObject *
+bkt_pr_preflight_plan (BktPlan *plan)
+{
+  JsonObject *out = json_object_new ();
+  JsonArray *checks = json_array_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gboolean ok = TRUE;
+
+  json_object_set_array_member (out, "checks", checks);
+  for (guint i = 0; i < bkt_plan_get_n_operations (plan); i++)
+    {
+      BktOperation *op = bkt_plan_get_operation (plan, i);
+      const char *action = bkt_operation_get_action (op);
+      g_autoptr(GError) repo_error = NULL;
+      g_autoptr(BktRepo) repo = NULL;
+      g_autoptr(JsonObject) one = NULL;
+      JsonArray *one_checks;
+
+      if (!g_str_equal (bkt_operation_get_subsystem (op), SUBSYSTEM) ||
+          !(g_str_equal (action, "commit-push") || g_str_equal (action, "open-pr")))
+        continue;
+      repo = repo_for (bkt_operation_get_details (op), &repo_error);
+      /* One check per repo: a commit-push and its open-pr, or several
+       * retries, go to the same place. */
+      if (repo != NULL && !g_hash_table_add (seen, g_strdup (bkt_repo_get_path (repo))))
+        continue;
+      one = bkt_pr_preflight (repo, repo_error, TRUE);
+      ok &= json_object_get_boolean_member (one, "ok");
+      one_checks = json_object_get_array_member (one, "checks");
+      for (guint j = 0; j < json_array_get_length (one_checks); j++)
+        json_array_add_element (checks, json_array_dup_element (one_checks, j));
+    }
   json_object_set_boolean_member (out, "ok", ok);
   return out;
 }
@@ -743,7 +834,7 @@ bkt_pr_preflight_message (JsonObject *preflight)
  * it was made from, so that `bkt pr retry` has everything. */
 static gint64
 queue_failure (BktPrQueue *queue, JsonObject *details, BktRepo *repo, const char *pushed_branch,
-               const GError *failure, GError **error)
+               const char *head_owner, const GError *failure, GError **error)
 {
   g_autoptr(JsonObject) entry = json_object_new ();
   JsonArray *qids = json_object_get_array_member (details, "queue_ids");
@@ -760,6 +851,8 @@ queue_failure (BktPrQueue *queue, JsonObject *details, BktRepo *repo, const char
   if (repo != NULL)
     json_object_set_object_member (entry, "repo", bkt_repo_to_json (repo));
   set_opt_string (entry, "branch", pushed_branch);
+  if (pushed_branch != NULL && head_owner != NULL)
+    json_object_set_string_member (entry, "head_owner", head_owner);
   json_object_set_string_member (entry, "error", failure->message);
   id = bkt_pr_queue_add (queue, entry, error);
   if (id == 0)
@@ -783,6 +876,22 @@ settle_queue (BktPrQueue *queue, JsonObject *details, GError **error)
   return n == 0 || bkt_pr_queue_remove (queue, ids, n, error);
 }
 
+/* ssh://… or scp-like "user@host:path" (a colon before any slash; a
+ * plain path is not): the fork is pushed to over SSH too. */
+static gboolean
+is_ssh_url (const char *url)
+{
+  const char *colon, *slash;
+
+  if (url == NULL)
+    return FALSE;
+  if (g_str_has_prefix (url, "ssh://"))
+    return TRUE;
+  colon = strchr (url, ':');
+  slash = strchr (url, '/');
+  return strstr (url, "://") == NULL && colon != NULL && (slash == NULL || colon < slash);
+}
+
 /* One proposal: @cp (commit-push, NULL when the branch is already pushed)
  * then @open (open-pr).  Fills @pr; FALSE with @error when it failed (and
  * was queued). */
@@ -798,6 +907,8 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
   g_autoptr(BktGit) git = NULL;
   g_autofree char *token = NULL;
   g_autofree char *url = NULL;
+  g_autofree char *head_owner = g_strdup (bkt_json_object_get_string (details, "head_owner"));
+  g_autofree char *head = NULL;
   gboolean pushed = cp == NULL;
   gint64 qid;
 
@@ -836,6 +947,30 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
         }
       if (!add_draft_entries (details, files, NULL, &failure))
         goto failed;
+      /* Without push access to the repo (or with "fork": "always"), the
+       * branch goes to the user's fork.  Without a token there is no
+       * asking: origin, and the PR request fails into the queue. */
+      if (token != NULL)
+        {
+          g_autofree char *fork_url = NULL;
+
+          bkt_exec_context_progress (ctx, cp, 0.3, "checking push access");
+          g_clear_pointer (&head_owner, g_free);
+          if (!bkt_forge_push_target (bkt_repo_get_api_url (repo), bkt_repo_get_owner (repo), bkt_repo_get_name (repo),
+                                      token, bkt_repo_get_fork (repo), is_ssh_url (bkt_repo_get_url (repo)),
+                                      &head_owner, &fork_url, cancellable, &failure))
+            goto failed;
+          if (fork_url != NULL)
+            {
+              bkt_exec_context_message (ctx, "Pushing to the fork of %s/%s owned by %s (%s)",
+                                        bkt_repo_get_owner (repo), bkt_repo_get_name (repo), head_owner,
+                                        g_str_equal (bkt_repo_get_fork (repo), "always")
+                                        ? "\"fork\": \"always\"" : "no push access to the repo");
+              if (!bkt_git_set_push_url (git, fork_url, &failure))
+                goto failed;
+              json_object_set_string_member (pr, "fork", fork_url);
+            }
+        }
       message = g_strdup_printf ("%s\n\n%s", bkt_json_object_get_string (details, "title"), bkt_json_object_get_string (details, "body"));
       bkt_exec_context_progress (ctx, cp, 0.5, "pushing");
       {
@@ -855,13 +990,15 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
   if (token == NULL)
     {
       failure = g_error_new_literal (BKT_ERROR, BKT_ERROR_NOT_AUTHORIZED,
-                                     "no forge token (GITHUB_TOKEN, GH_TOKEN, gh's hosts.yml).  Fix: gh auth "
+                                     "no forge token (GITHUB_TOKEN, GH_TOKEN, gh's hosts.yml, the keyring).  Fix: gh auth "
                                      "login, then bkt pr retry");
       goto failed;
     }
   bkt_exec_context_progress (ctx, open, 0.5, "requesting");
+  head = head_owner != NULL ? g_strdup_printf ("%s:%s", head_owner, branch) : g_strdup (branch);
+  json_object_set_string_member (pr, "head", head);
   url = bkt_forge_open_pull_request (bkt_repo_get_api_url (repo), bkt_repo_get_owner (repo),
-                                     bkt_repo_get_name (repo), token, bkt_json_object_get_string (details, "title"), branch,
+                                     bkt_repo_get_name (repo), token, bkt_json_object_get_string (details, "title"), head,
                                      bkt_json_object_get_string (details, "base"), bkt_json_object_get_string (details, "body"), cancellable, &failure);
   explicit_bzero (token, strlen (token));
   if (url == NULL)
@@ -875,7 +1012,7 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
 failed:
   if (token != NULL)
     explicit_bzero (token, strlen (token));
-  qid = queue_failure (queue, details, repo, pushed ? branch : NULL, failure, &queue_error);
+  qid = queue_failure (queue, details, repo, pushed ? branch : NULL, head_owner, failure, &queue_error);
   json_object_set_string_member (pr, "state", "queued");
   json_object_set_string_member (pr, "error", failure->message);
   if (qid > 0)

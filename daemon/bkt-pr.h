@@ -62,6 +62,9 @@ JsonObject *bkt_pr_preview (BktPlan *plan, GError **error);
  * @repo NULL: discovery failed with @repo_error.  @network: also connect
  * to the remote. */
 JsonObject *bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network);
+/* The same checks for every repo @plan's "pr" operations propose to
+ * (LocalCommit, PrRetry), with the network check. */
+JsonObject *bkt_pr_preflight_plan (BktPlan *plan);
 /* The failed checks as one message with their fixes. */
 char       *bkt_pr_preflight_message (JsonObject *preflight);
 

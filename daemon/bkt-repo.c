@@ -18,6 +18,7 @@ struct _BktRepo
   char     *name;
   char     *default_branch;
   char     *api_url;
+  char     *fork;     /* "auto", "always" or "never" */
 };
 
 G_DEFINE_TYPE (BktRepo, bkt_repo, G_TYPE_OBJECT)
@@ -34,6 +35,7 @@ bkt_repo_finalize (GObject *object)
   g_free (self->name);
   g_free (self->default_branch);
   g_free (self->api_url);
+  g_free (self->fork);
   G_OBJECT_CLASS (bkt_repo_parent_class)->finalize (object);
 }
 
@@ -124,6 +126,12 @@ find_repo_json (void)
   return g_steal_pointer (&image);
 }
 
+static gboolean
+valid_fork (const char *fork)
+{
+  return g_strcmp0 (fork, "auto") == 0 || g_strcmp0 (fork, "always") == 0 || g_strcmp0 (fork, "never") == 0;
+}
+
 BktRepo *
 bkt_repo_discover (const char *repo_dir, const char *cwd, GError **error)
 {
@@ -212,6 +220,13 @@ bkt_repo_discover (const char *repo_dir, const char *cwd, GError **error)
     self->api_url = g_strdup (DEFAULT_API_URL);
   while (g_str_has_suffix (self->api_url, "/"))
     self->api_url[strlen (self->api_url) - 1] = '\0';
+  set_if_unset (&self->fork, bkt_json_object_get_string (config, "fork"));
+  if (self->fork == NULL)
+    self->fork = g_strdup ("auto");
+  if (!valid_fork (self->fork))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "\"fork\" in %s is “%s”; it takes \"auto\", \"always\" or \"never\"",
+                        config_path, self->fork), NULL;
   return g_steal_pointer (&self);
 }
 
@@ -227,6 +242,9 @@ bkt_repo_new_from_json (JsonObject *o, GError **error)
     return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                                 "incomplete repo description"), NULL;
   take_repo_json (self, o);
+  /* Entries queued before "fork" existed: the default. */
+  self->fork = g_strdup (valid_fork (bkt_json_object_get_string (o, "fork")) ? bkt_json_object_get_string (o, "fork")
+                                                                             : "auto");
   return g_steal_pointer (&self);
 }
 
@@ -243,6 +261,7 @@ bkt_repo_to_json (BktRepo *self)
   OPT ("owner", self->owner);
   OPT ("name", self->name);
   OPT ("default_branch", self->default_branch);
+  OPT ("fork", self->fork);
 #undef OPT
   return o;
 }
@@ -254,6 +273,7 @@ const char *bkt_repo_get_url (BktRepo *self) { return self->url; }
 const char *bkt_repo_get_owner (BktRepo *self) { return self->owner; }
 const char *bkt_repo_get_name (BktRepo *self) { return self->name; }
 const char *bkt_repo_get_api_url (BktRepo *self) { return self->api_url; }
+const char *bkt_repo_get_fork (BktRepo *self) { return self->fork; }
 
 const char *
 bkt_repo_get_default_branch (BktRepo *self)

@@ -34,6 +34,9 @@ const char *bkt_repo_get_name           (BktRepo *self);
 const char *bkt_repo_get_default_branch (BktRepo *self);
 /* REST API base, e.g. https://api.github.com (no trailing slash). */
 const char *bkt_repo_get_api_url        (BktRepo *self);
+/* "fork" in config.json: "auto" (fork when the token's user cannot push
+ * to the repo; the default), "always" or "never". */
+const char *bkt_repo_get_fork           (BktRepo *self);
 
 /* Fill what discovery could not know from the origin remote's URL and
  * its HEAD; values already set are kept. */

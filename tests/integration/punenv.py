@@ -42,19 +42,66 @@ def wait_port(port, timeout=20):
     raise bktenv.EnvError('nothing listens on 127.0.0.1:%d' % port)
 
 
+FORK_OWNER = 'ada'
+
+
 class Forge:
     """GitHub's POST /repos/{owner}/{repo}/pulls: 201 with html_url/number, or a queued error
-    (401 Bad credentials, 422 Validation Failed, 5xx) as GitHub documents them."""
+    (401 Bad credentials, 422 Validation Failed, 5xx) as GitHub documents them.  Also
+    GET /repos/{owner}/{repo} (the repository with the token user's "permissions": push as set
+    in self.push, default true) and POST /repos/{owner}/{repo}/forks (202 with the fork, owned by
+    FORK_OWNER; self.on_fork(owner, repo) makes the real bare repo and returns its clone URL; the
+    fork answers GET with 404 self.fork_delay times first, as GitHub forks asynchronously)."""
 
     def __init__(self):
         self.requests = []
+        self.gets = []
         self.responses = []     # (status, body) used once each, then 201s
+        self.push = {}          # repo name -> may the token's user push
+        self.forks = {}         # (owner, name) -> [GETs still answered 404, clone_url]
+        self.on_fork = None
+        self.fork_delay = 2
         self.lock = threading.Lock()
         forge = self
+
+        def repo_json(owner, name, push, clone_url):
+            return {'name': name, 'full_name': '%s/%s' % (owner, name), 'owner': {'login': owner},
+                    'fork': owner == FORK_OWNER, 'clone_url': clone_url,
+                    'ssh_url': 'git@forge.example:%s/%s.git' % (owner, name),
+                    'permissions': {'admin': False, 'maintain': False, 'push': push, 'triage': push,
+                                    'pull': True}}
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def log_message(self, *a):
                 pass
+
+            def reply(self, status, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header('Content-Type', 'application/json; charset=utf-8')
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                parts = self.path.strip('/').split('/')
+                with forge.lock:
+                    forge.gets.append({'path': self.path, 'headers': dict(self.headers.items())})
+                    if len(parts) != 3 or parts[0] != 'repos':
+                        status, obj = 404, {'message': 'Not Found'}
+                    elif (parts[1], parts[2]) in forge.forks:
+                        fork = forge.forks[(parts[1], parts[2])]
+                        if fork[0] > 0:
+                            fork[0] -= 1
+                            status, obj = 404, {'message': 'Not Found'}
+                        else:
+                            status, obj = 200, repo_json(parts[1], parts[2], True, fork[1])
+                    elif parts[1] == OWNER:
+                        status, obj = 200, repo_json(OWNER, parts[2], forge.push.get(parts[2], True),
+                                                     'https://forge.example/%s/%s.git' % (OWNER, parts[2]))
+                    else:
+                        status, obj = 404, {'message': 'Not Found'}
+                self.reply(status, obj)
 
             def do_POST(self):
                 length = int(self.headers.get('Content-Length') or 0)
@@ -63,6 +110,17 @@ class Forge:
                     body = json.loads(raw)
                 except ValueError:
                     body = None
+                parts = self.path.strip('/').split('/')
+                if len(parts) == 4 and parts[0] == 'repos' and parts[3] == 'forks':
+                    with forge.lock:
+                        forge.requests.append({'path': self.path, 'headers': dict(self.headers.items()),
+                                               'body': body})
+                        key = (FORK_OWNER, parts[2])
+                        if key not in forge.forks:
+                            forge.forks[key] = [forge.fork_delay, forge.on_fork(parts[1], parts[2])]
+                        clone_url = forge.forks[key][1]
+                    self.reply(202, repo_json(FORK_OWNER, parts[2], True, clone_url))
+                    return
                 with forge.lock:
                     forge.requests.append({'path': self.path, 'headers': dict(self.headers.items()),
                                            'body': body})
@@ -101,6 +159,11 @@ class Forge:
     def take(self):
         with self.lock:
             r, self.requests = self.requests, []
+        return r
+
+    def take_gets(self):
+        with self.lock:
+            r, self.gets = self.gets, []
         return r
 
     def stop(self):
@@ -197,6 +260,84 @@ class GitWorld:
 
     def stop(self):
         pass
+
+
+# Run as the user with /usr/bin/python3: stores an item the way gh >= 2.24 does through
+# zalando/go-keyring (attributes service=gh:HOST, username=USER; "" for the active account)
+# in the default collection, over a "plain" Secret Service session; or locks the collection.
+_SECRET_TOOL = r"""
+import sys
+from gi.repository import Gio, GLib
+bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+def call(path, iface, method, params, reply):
+    return bus.call_sync('org.freedesktop.secrets', path, iface, method, params,
+                         GLib.VariantType(reply), Gio.DBusCallFlags.NONE, 5000, None).unpack()
+default = '/org/freedesktop/secrets/aliases/default'
+if sys.argv[1] == 'store':
+    service, username = sys.argv[2], sys.argv[3]
+    secret = sys.stdin.read().encode()
+    _, session = call('/org/freedesktop/secrets', 'org.freedesktop.Secret.Service', 'OpenSession',
+                      GLib.Variant('(sv)', ('plain', GLib.Variant('s', ''))), '(vo)')
+    props = {'org.freedesktop.Secret.Item.Label': GLib.Variant('s', 'gh:%s %s' % (service, username)),
+             'org.freedesktop.Secret.Item.Attributes': GLib.Variant('a{ss}', {'service': service,
+                                                                               'username': username})}
+    item, prompt = call(default, 'org.freedesktop.Secret.Collection', 'CreateItem',
+                        GLib.Variant('(a{sv}(oayays)b)', (props, (session, b'', secret, 'text/plain'), True)),
+                        '(oo)')
+    assert prompt == '/', prompt
+    print(item)
+elif sys.argv[1] in ('lock', 'unlock'):
+    done, prompt = call('/org/freedesktop/secrets', 'org.freedesktop.Secret.Service',
+                        sys.argv[1].capitalize(), GLib.Variant('(ao)', ([default],)), '(aoo)')
+    print(done, prompt)
+"""
+
+
+class Keyring:
+    """gnome-keyring-daemon (secrets component only) as @user on their private session bus, with a
+    fresh login keyring in their (test) HOME unlocked by a password on stdin: a real Secret Service."""
+
+    EXE = '/usr/bin/gnome-keyring-daemon'
+
+    @staticmethod
+    def unavailable():
+        if not os.access(Keyring.EXE, os.X_OK):
+            return '%s missing (gnome-keyring)' % Keyring.EXE
+        return None
+
+    def __init__(self, env, user):
+        self.env, self.user = env, user
+        self.log = os.path.join(env.path('logs'), 'gnome-keyring-%s.log' % user)
+        uenv = env.session_env(user)
+        out = open(self.log, 'w')
+        self.popen = subprocess.Popen([self.EXE, '--foreground', '--unlock', '--components=secrets'],
+                                      stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, env=uenv,
+                                      cwd=uenv['HOME'], start_new_session=True, **env.user_kwargs(user))
+        out.close()
+        self.popen.stdin.write(b'bkt-test-keyring-password')
+        self.popen.stdin.close()
+        self.proc = bktenv.Daemon('gnome-keyring-' + user, self.popen.pid, self.log, self.popen, user=user)
+        env.procs.append(self.proc)
+        env._wait_name('org.freedesktop.secrets', uenv, 20, bus='--session', proc=self.proc, user=user)
+
+    def tool(self, *args, input=None):
+        bktenv.log('[%s] secret service: %s' % (self.user, ' '.join(args)))
+        p = self.env.run_as(self.user, ['/usr/bin/python3', '-c', _SECRET_TOOL] + list(args), input=input,
+                            quiet_ok=True)
+        if p.returncode != 0:
+            raise AssertionError('secret tool %s: %s' % (args, p.stderr))
+        return p.stdout
+
+    def store(self, service, username, secret):
+        return self.tool('store', service, username, input=secret)
+
+    def lock(self):
+        return self.tool('lock')
+
+    def stop(self):
+        if self.popen.poll() is None:
+            bktenv.kill_pid(self.popen.pid, 'gnome-keyring-daemon')
+            self.popen.wait(timeout=10)
 
 
 class SshRemote:

@@ -884,9 +884,6 @@ class Punning(EnvTestCase):
                     ('manifests/host-shims.json', [], ['"name": "%s"' % name]))
 
         done = []
-        last_pr_end = {}
-        # an earlier test may have proposed one of these commands (same branch name) this second
-        time.sleep(int(time.time()) + 1.02 - time.time())
         for ctx, ctx_root in contexts.items():
             for cmd in (gset, gunset, fadd, fremove, shadd, shremove):
                 for mode in ('default', 'local', 'pr-only'):
@@ -899,10 +896,6 @@ class Punning(EnvTestCase):
                         args.insert(2, '--' + mode)
                     if mode != 'local':
                         args += ['--repo', w.checkout]
-                        # branch names carry the time in seconds: one per command per second
-                        end = last_pr_end.get(cmd.__name__)
-                        if end is not None and int(time.time()) == int(end):
-                            time.sleep(int(end) + 1.02 - time.time())
                     extra = {'BKT_CONTEXT_ROOT': ctx_root} if ctx_root else {}
                     before = w.bkt_branches(w.bare_file)
                     effect0, recorded0 = effect(), recorded()
@@ -916,8 +909,6 @@ class Punning(EnvTestCase):
                         continue
                     rc, res, err = self.bktj(*args, env_extra=extra)
                     self.assertEqual(rc, 0, '%s: %s' % (case, err))
-                    if mode != 'local':
-                        last_pr_end[cmd.__name__] = time.time()
                     self.assertEqual(res['context'], ctx, case)
                     acts = ctx != 'image' and mode != 'pr-only'
                     records = mode != 'pr-only'
@@ -957,6 +948,262 @@ class Punning(EnvTestCase):
                                                                   '"scope"', '"comment"', '{', '}'))
                                             for m in entry_lines), '%s:\n%s' % (case, diff))
         self.assertEqual(len(done), 54)
+
+    def test_17_same_change_two_clones_same_second(self):
+        """The same change proposed from two clones within the same second: the branch name
+        (bkt/...-UNIXTIME) is taken on the remote but not in the second clone, which sees the
+        remote's refs and pushes NAME-2; both PRs open, nothing is queued, neither branch
+        replaces the other.  "The same second" without depending on the speed of the machine
+        (ASan, valgrind): the first clone's proposal is real, and its name is then also taken
+        on the remote (git push from the first clone) for every second the second clone's
+        proposal can land in."""
+        w = self.world
+        clones = []
+        for name in ('twin-a', 'twin-b'):
+            path = os.path.join(self.env.home(ADMIN), name)
+            w.ugit('clone', '-q', w.file_url, path)
+            clones.append(path)
+        self.forge.take()
+        failed0 = len([e for e in self.journal() if e.get('state') == 'failed'])
+        before = w.bkt_branches(w.bare_file)
+        rc, res, err = self.bktj('gsetting', 'set', '--pr-only', IFACE, 'cursor-blink-time', '1200',
+                                 '--repo', clones[0])
+        self.assertEqual(rc, 0, err)
+        a = res['pr']['branch']
+        self.assertRegex(a, BRANCH_RE)
+        stem, stamp = a.rsplit('-', 1)
+        commit_a = w.git(None, '--git-dir', w.bare_file, 'rev-parse', a).strip()
+        now = int(time.time())
+        taken = ['%s-%d' % (stem, t) for t in range(int(stamp), now + 600) if '%s-%d' % (stem, t) != a]
+        w.ugit('-C', clones[0], 'push', '-q', 'origin', *['%s:refs/heads/%s' % (a, t) for t in taken])
+        taken_set = set(taken) | {a}
+        rc, res, err = self.bktj('gsetting', 'set', '--pr-only', IFACE, 'cursor-blink-time', '1200',
+                                 '--repo', clones[1])
+        self.assertEqual(rc, 0, err)
+        b = res['pr']['branch']
+        self.assertEqual(res['pr']['state'], 'opened', res['pr'])
+        self.assertTrue(b.endswith('-2') and b[:-2] in taken_set, '%s: the remote name was not seen' % b)
+        self.assertEqual(w.bkt_branches(w.bare_file) - before - set(taken), {a, b})
+        reqs = self.forge.take()
+        self.assertEqual([r['body']['head'] for r in reqs], [a, b])
+        self.assertEqual(len([e for e in self.journal() if e.get('state') == 'failed']), failed0)
+        # neither replaced the other: each branch holds the commit made in its own clone
+        self.assertEqual(w.git(None, '--git-dir', w.bare_file, 'rev-parse', a).strip(), commit_a)
+        self.assertEqual(w.git(None, '--git-dir', w.bare_file, 'rev-parse', b).strip(),
+                         w.ugit('-C', clones[1], 'rev-parse', b).strip())
+        self.assertNotEqual(commit_a, w.ugit('-C', clones[1], 'rev-parse', b).strip())
+        # the second clone has no local ref of the first's names: only the remote told it
+        self.assertEqual(w.ugit('-C', clones[1], 'for-each-ref', 'refs/heads/' + b[:-2]).strip(), '')
+
+    def test_18_preflight_local_commit_and_retry(self):
+        """bkt local commit and bkt pr retry run the same preflight as a change: a missing
+        token, a missing identity or an unreachable remote stops them with the fix before
+        anything is pushed or taken off the queue; --skip-preflight goes ahead."""
+        w, env = self.world, self.env
+        self.forge.take()
+        before = w.bkt_branches(w.bare_file)
+        rc, res, err = self.bktj('gsetting', 'set', '--local', IFACE, 'cursor-blink-timeout', '7')
+        self.assertEqual(rc, 0, err)
+        jid = res['journal']['id']
+
+        def local_ids():
+            return [e['id'] for e in self.journal() if e['state'] == 'local']
+
+        def failed_ids():
+            return [e['id'] for e in self.journal() if e['state'] == 'failed']
+
+        failed0 = failed_ids()
+        # an unreachable remote: a checkout whose origin nothing listens on
+        dead = os.path.join(env.home(ADMIN), 'dead-remote')
+        w.ugit('clone', '-q', w.file_url, dead)
+        w.ugit('-C', dead, 'remote', 'set-url', 'origin', 'http://127.0.0.1:%d/acme/distro.git' % punenv.free_port())
+        rc, out, err = self.bkt('local', 'commit', '--repo', dead)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn('✗ remote:', err)
+        self.assertIn('Fix: check the network', err)
+        self.assertIn(jid, local_ids())
+        hidden = w.hosts + '.hidden'
+        os.rename(w.hosts, hidden)
+        try:
+            rc, out, err = self.bkt('local', 'commit', '--repo', w.checkout)
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn('✗ token:', err)
+            self.assertIn('Fix: gh auth login', err)
+            self.assertIn('--skip-preflight', err)
+            self.assertIn(jid, local_ids(), 'the entry left the journal')
+            self.assertEqual(w.bkt_branches(w.bare_file), before, 'pushed despite the preflight')
+            self.assertEqual(self.forge.take(), [])
+            # --skip-preflight: pushed, the request fails (no token) and is queued
+            rc, out, err = self.bkt('local', 'commit', '--skip-preflight', '--repo', w.checkout)
+            self.assertNotEqual(rc, 0)
+            self.assertIn('bkt pr retry', err)
+            self.assertNotIn(jid, local_ids())
+            queued = [i for i in failed_ids() if i not in failed0]
+            self.assertEqual(len(queued), 1, self.journal())
+            self.assertEqual(len(w.bkt_branches(w.bare_file) - before), 1)
+            # pr retry: the same preflight
+            rc, out, err = self.bkt('pr', 'retry', '--repo', w.checkout)
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn('✗ token:', err)
+            self.assertEqual(self.forge.take(), [])
+            self.assertIn(queued[0], failed_ids())
+        finally:
+            os.rename(hidden, w.hosts)
+        gc = os.path.join(env.home(ADMIN), '.gitconfig')
+        os.rename(gc, gc + '.hidden')
+        try:
+            rc, out, err = self.bkt('pr', 'retry', '--repo', w.checkout)
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn('✗ identity:', err)
+            self.assertIn('Fix: git config --global user.name', err)
+            self.assertEqual(self.forge.take(), [])
+        finally:
+            os.rename(gc + '.hidden', gc)
+        rc, res, err = self.bktj('pr', 'retry', '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual({p['state'] for p in res['prs']}, {'opened'})
+        self.assertEqual(failed_ids(), [])
+        self.forge.take()
+
+    def test_19_keyring_token(self):
+        """gh >= 2.24 keeps its token in the keyring: with no GITHUB_TOKEN/GH_TOKEN and no token in
+        hosts.yml, the session daemon reads it from a real Secret Service (gnome-keyring on the
+        user's session bus) by gh's attributes (service gh:HOST of the API base), opens the PR with
+        it and never logs it; a locked keyring stops the preflight with the fix."""
+        why = punenv.Keyring.unavailable()
+        if why:
+            self.skipTest(why)
+        w, env = self.world, self.env
+        keyring = punenv.Keyring(env, ADMIN)
+        hidden = w.hosts + '.hidden'
+        os.rename(w.hosts, hidden)
+        try:
+            self.forge.take()
+            # another host's token and another service's item must not be taken
+            keyring.store('gh:github.com', '', 'ghp_notThisHostsToken')
+            keyring.store('other-app', '', 'not-a-gh-token')
+            rc, out, err = self.bkt('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '41')
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn('✗ token:', err)
+            keyring.store('gh:127.0.0.1', '', punenv.TOKEN)
+            rc, res, err = self.bktj('gsetting', 'set', '--pr-only', '--dry-run', '--repo', w.checkout, IFACE,
+                                     'cursor-size', '41')
+            self.assertEqual(rc, 0, err)
+            token_check = [c for c in res['preflight']['checks'] if c['name'] == 'token'][0]
+            self.assertTrue(token_check['ok'], token_check)
+            self.assertIn('keyring', token_check['detail'])
+            rc, res, err = self.bktj('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '41')
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(res['pr']['state'], 'opened', res['pr'])
+            reqs = self.forge.take()
+            self.assertEqual(len(reqs), 1)
+            self.check_pr_request(reqs[0], res['pr']['branch'], 'feat(manifests): set gsetting %s cursor-size' % IFACE)
+            self.assertNotIn(punenv.TOKEN, out + err + json.dumps(res))
+            for name in os.listdir(env.path('logs')):
+                if name.startswith('bktd'):
+                    self.assertNotIn(punenv.TOKEN, env.daemon_log(name[:-4]), name)
+            # locked: found but not readable; bkt does not unlock (that would prompt)
+            keyring.lock()
+            rc, out, err = self.bkt('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '42')
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn('✗ token: gh\'s token is in the keyring, which is locked', err)
+            self.assertIn('Fix: unlock the login keyring', err)
+            self.assertEqual(self.forge.take(), [])
+        finally:
+            os.rename(hidden, w.hosts)
+            keyring.stop()
+
+    def test_20_fork_workflow(self):
+        """The token's user cannot push to the distribution repo (GET /repos/acme/distro says
+        permissions.push false): bkt forks it (POST .../forks), waits until the fork answers, pushes
+        the branch to the fork (a real bare repo served over smart HTTP) and opens the PR with head
+        "OWNER:BRANCH"; a failed PR request keeps that head for bkt pr retry.  "fork": "never"
+        pushes to origin without asking; a wrong value is a clear error."""
+        w, env = self.world, self.env
+        config = os.path.join(env.config_home(ADMIN), 'bkt', 'config.json')
+
+        def make_fork(owner, name):
+            bare = os.path.join(w.remotes, punenv.FORK_OWNER, name + '.git')
+            os.makedirs(os.path.dirname(bare), exist_ok=True)
+            bktenv.chown_tree(os.path.dirname(bare), ADMIN)
+            # cloned as its owner (git refuses another user's repo); served by the smart HTTP server
+            w.ugit('clone', '-q', '--bare', os.path.join(w.remotes, owner, name + '.git'), bare)
+            return 'http://127.0.0.1:%d/%s/%s.git' % (w.http_port, punenv.FORK_OWNER, name)
+
+        fork_bare = os.path.join(w.remotes, punenv.FORK_OWNER, 'distro.git')
+        self.forge.on_fork = make_fork
+        self.forge.push['distro'] = False
+        self.forge.take()
+        self.forge.take_gets()
+        upstream0 = w.bkt_branches(w.bare_file)
+        try:
+            rc, res, err = self.bktj('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '45')
+            self.assertEqual(rc, 0, err)
+            pr = res['pr']
+            self.assertEqual(pr['state'], 'opened', pr)
+            branch = pr['branch']
+            self.assertEqual(pr['head'], '%s:%s' % (punenv.FORK_OWNER, branch))
+            reqs = self.forge.take()
+            self.assertEqual([r['path'] for r in reqs], ['/repos/acme/distro/forks', '/repos/acme/distro/pulls'])
+            self.check_pr_request(reqs[1], '%s:%s' % (punenv.FORK_OWNER, branch),
+                                  'feat(manifests): set gsetting %s cursor-size' % IFACE)
+            gets = [g['path'] for g in self.forge.take_gets()]
+            self.assertEqual(gets[0], '/repos/acme/distro')
+            # waited for the fork: two 404s, then 200
+            self.assertEqual(gets[1:], ['/repos/%s/distro' % punenv.FORK_OWNER] * 3)
+            self.assertEqual(w.bkt_branches(w.bare_file), upstream0, 'pushed to the upstream repo')
+            self.assertIn(branch, w.bkt_branches(fork_bare))
+            names, diff = self.branch_diff(fork_bare, branch)
+            self.assertEqual(names, ['manifests/gsettings.json'])
+            self.assertOnlyEntryLines(diff, ['"key": "cursor-size"', '"value": "45"'])
+            self.check_commit(fork_bare, branch)
+
+            # the fork exists: used again; a failed request keeps the fork's head for the retry
+            self.forge.fail_next(502)
+            rc, out, err = self.bkt('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '46')
+            self.assertNotEqual(rc, 0)
+            self.assertIn('bkt pr retry', err)
+            failed = [e for e in self.journal() if e['state'] == 'failed']
+            self.assertEqual(len(failed), 1, failed)
+            self.assertEqual(failed[0]['head_owner'], punenv.FORK_OWNER)
+            self.assertIn(failed[0]['branch'], w.bkt_branches(fork_bare))
+            self.forge.take()
+            rc, res, err = self.bktj('pr', 'retry', '--repo', w.checkout)
+            self.assertEqual(rc, 0, err)
+            reqs = self.forge.take()
+            self.assertEqual([r['body']['head'] for r in reqs], ['%s:%s' % (punenv.FORK_OWNER, failed[0]['branch'])])
+
+            # "fork": "never": straight to origin, no question asked
+            w.write_user_file(config, json.dumps({'api_url': self.forge.url, 'fork': 'never'}) + '\n')
+            self.forge.take_gets()
+            rc, res, err = self.bktj('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '47')
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(res['pr']['head'], res['pr']['branch'])
+            self.assertIn(res['pr']['branch'], w.bkt_branches(w.bare_file))
+            self.assertEqual([r['path'] for r in self.forge.take()], ['/repos/acme/distro/pulls'])
+            self.assertEqual(self.forge.take_gets(), [])
+
+            # "fork": "always": the fork even with push access, without asking
+            self.forge.push.pop('distro', None)
+            w.write_user_file(config, json.dumps({'api_url': self.forge.url, 'fork': 'always'}) + '\n')
+            rc, res, err = self.bktj('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '49')
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(res['pr']['head'], '%s:%s' % (punenv.FORK_OWNER, res['pr']['branch']))
+            self.assertIn(res['pr']['branch'], w.bkt_branches(fork_bare))
+            self.assertNotIn(res['pr']['branch'], w.bkt_branches(w.bare_file))
+            self.assertEqual([r['path'] for r in self.forge.take()],
+                             ['/repos/acme/distro/forks', '/repos/acme/distro/pulls'])
+            self.assertNotIn('/repos/acme/distro', [g['path'] for g in self.forge.take_gets()])
+
+            w.write_user_file(config, json.dumps({'api_url': self.forge.url, 'fork': 'sometimes'}) + '\n')
+            rc, out, err = self.bkt('gsetting', 'set', '--pr-only', '--repo', w.checkout, IFACE, 'cursor-size', '48')
+            self.assertNotEqual(rc, 0)
+            self.assertIn('"fork" in %s is “sometimes”' % config, err)
+            self.assertIn('Fix: correct ~/.config/bkt/config.json', err)
+            self.assertEqual(self.forge.take(), [])
+        finally:
+            self.forge.push.pop('distro', None)
+            w.write_user_file(config, json.dumps({'api_url': self.forge.url}) + '\n')
 
 
 if __name__ == '__main__':
