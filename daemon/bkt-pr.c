@@ -156,6 +156,8 @@ edit_from_op (BktOperation *op)
   if (json_object_has_member (d, "entry"))
     json_object_set_object_member (e, "entry", copy_object (json_object_get_object_member (d, "entry")));
   set_opt_string (e, "key", bkt_json_object_get_string (d, "key"));
+  if (bkt_json_object_get_string (d, "member") != NULL)
+    json_object_set_string_member (e, "member", bkt_json_object_get_string (d, "member"));
   return e;
 }
 
@@ -168,10 +170,15 @@ change_name (const char *subsystem, GVariant *arguments)
   g_variant_lookup (arguments, "schema", "&s", &schema);
   g_variant_lookup (arguments, "key", "&s", &key);
   g_variant_lookup (arguments, "path", "&s", &path);
-  /* dnf changes name their packages, in the order given. */
+  /* dnf changes name their packages, in the order given (COPR changes
+   * their project). */
   if (g_strcmp0 (subsystem, "dnf") == 0)
     {
       g_autofree const char **packages = NULL;
+      const char *project = NULL;
+
+      if (g_variant_lookup (arguments, "name", "&s", &project))
+        return g_strdup (project);
 
       if (g_variant_lookup (arguments, "packages", "^a&s", &packages) && packages[0] != NULL)
         return g_strjoinv (" ", (char **) packages);
@@ -448,13 +455,9 @@ apply_edits (BktManifestKind kind, const char *display, GBytes *before, gboolean
 
       if (g_strcmp0 (bkt_json_object_get_string (e, "manifest"), bkt_manifest_kind_name (kind)) != 0)
         continue;
-      if (g_strcmp0 (bkt_json_object_get_string (e, "action"), "record") == 0 && json_object_has_member (e, "entry"))
-        {
-          g_autoptr(JsonObject) entry = copy_object (json_object_get_object_member (e, "entry"));
-          bkt_manifest_upsert (m, entry);
-        }
-      else if (bkt_json_object_get_string (e, "key") != NULL)
-        bkt_manifest_remove (m, bkt_json_object_get_string (e, "key"));
+      bkt_manifest_apply_edit (m, bkt_json_object_get_string (e, "action"), bkt_json_object_get_string (e, "member"),
+                               json_object_has_member (e, "entry") ? json_object_get_object_member (e, "entry") : NULL,
+                               bkt_json_object_get_string (e, "key"));
     }
   bkt_manifest_sort (m);
   data = bkt_manifest_to_data (m, &len);
