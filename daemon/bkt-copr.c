@@ -134,11 +134,19 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
+static gint
+compare_objects (gconstpointer a, gconstpointer b)
+{
+  return strcmp (json_object_get_string_member (*(JsonObject *const *) a, "name"),
+                 json_object_get_string_member (*(JsonObject *const *) b, "name"));
+}
+
 JsonArray *
 bkt_copr_scan (const char *dir)
 {
   g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) found = g_ptr_array_new ();
   JsonArray *out = json_array_new ();
   const char *entry;
 
@@ -147,7 +155,6 @@ bkt_copr_scan (const char *dir)
   while ((entry = g_dir_read_name (d)) != NULL)
     if (g_str_has_prefix (entry, FILE_PREFIX) && g_str_has_suffix (entry, ".repo"))
       g_ptr_array_add (files, g_strdup (entry));
-  g_ptr_array_sort (files, compare_names);
   for (guint i = 0; i < files->len; i++)
     {
       const char *file = g_ptr_array_index (files, i);
@@ -168,8 +175,12 @@ bkt_copr_scan (const char *dir)
        * unless its file says otherwise. */
       json_object_set_boolean_member (o, "enabled", repo_bool (kf, id, "enabled", TRUE));
       json_object_set_boolean_member (o, "gpg_check", repo_bool (kf, id, "gpgcheck", TRUE));
-      json_array_add_object_element (out, o);
+      g_ptr_array_add (found, o);
     }
+  /* By project name, as everything else lists them ("@g/…" first). */
+  g_ptr_array_sort (found, compare_objects);
+  for (guint i = 0; i < found->len; i++)
+    json_array_add_object_element (out, g_ptr_array_index (found, i));
   return out;
 }
 

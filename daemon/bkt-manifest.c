@@ -1171,7 +1171,8 @@ to_data_preserving (BktManifest *self, gsize *length)
     }
   view.list = list;
   view.entries = self->entries;
-  view.other = NULL;
+  /* Pass 1 wrote copr_repos, in the file's order rather than memory's. */
+  view.other = first != NULL ? BKT_MANIFEST_COPR_MEMBER : NULL;
   return bkt_manifest_view_to_data_preserving (&view, length);
 }
 

@@ -465,25 +465,30 @@ apply_edits (BktManifestKind kind, const char *display, GBytes *before, gboolean
 }
 
 /* When the PR changes the repo's system-packages.json and the repo has a
- * Containerfile, its SYSTEM_PACKAGES section is regenerated in the same
+ * Containerfile, its SYSTEM_PACKAGES and COPR_REPOS sections are regenerated in the same
  * commit, so that the image built from the merged PR layers what the
  * manifest says.  A Containerfile without that section is left alone; a
  * malformed one fails the PR (with its line), which stays queued for
  * `bkt pr retry` once the file is fixed. */
 static gboolean
-add_containerfile (BktGit *git, GHashTable *files, GString *diff, GError **error)
+add_containerfile (BktGit *git, GHashTable *files, JsonArray *edits, GString *diff, GError **error)
 {
   GBytes *packages = g_hash_table_lookup (files, "manifests/system-packages.json");
   g_autoptr(GBytes) before = NULL;
   g_autoptr(GBytes) after = NULL;
   g_autofree char *d = NULL;
-  gboolean exists = FALSE, changed = FALSE;
+  gboolean exists = FALSE, changed = FALSE, with_coprs = FALSE;
   const char *pk, *cf;
   gsize pk_len = 0, cf_len = 0, out_len = 0;
   char *out;
 
   if (packages == NULL)
     return TRUE;
+  /* COPR_REPOS only when copr_repos is what changed: a package's PR
+   * should not carry an unrelated section's drift. */
+  for (guint i = 0; i < json_array_get_length (edits); i++)
+    with_coprs |= g_strcmp0 (bkt_json_object_get_string (json_array_get_object_element (edits, i), "member"),
+                             BKT_MANIFEST_COPR_MEMBER) == 0;
   before = bkt_git_read_file (git, "Containerfile", &exists, error);
   if (before == NULL)
     return FALSE;
@@ -492,7 +497,7 @@ add_containerfile (BktGit *git, GHashTable *files, GString *diff, GError **error
   pk = g_bytes_get_data (packages, &pk_len);
   cf = g_bytes_get_data (before, &cf_len);
   out = bkt_containerfile_regenerate_packages ("Containerfile", cf ? cf : "", cf_len, pk ? pk : "", pk_len,
-                                               &changed, &out_len, error);
+                                               with_coprs, &changed, &out_len, error);
   if (out == NULL)
     return FALSE;
   after = g_bytes_new_take (out, out_len);
@@ -538,7 +543,7 @@ edited_contents (BktGit *git, JsonArray *edits, char **diff_out, GError **error)
       g_string_append (diff, d);
       g_hash_table_insert (files, g_steal_pointer (&path), g_steal_pointer (&after));
     }
-  if (!add_containerfile (git, files, diff, error))
+  if (!add_containerfile (git, files, edits, diff, error))
     return NULL;
   *diff_out = g_string_free (g_steal_pointer (&diff), FALSE);
   return g_steal_pointer (&files);

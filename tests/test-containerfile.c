@@ -246,7 +246,7 @@ test_regenerate_packages (void)
   const char *unchanged = "{\"packages\": [\"htop\", \"zsh\"]}";
   gboolean changed = FALSE;
 
-  out = bkt_containerfile_regenerate_packages ("Containerfile", data, len, manifest, strlen (manifest),
+  out = bkt_containerfile_regenerate_packages ("Containerfile", data, len, manifest, strlen (manifest), FALSE,
                                                &changed, &out_len, &error);
   g_assert_no_error (error);
   g_assert_true (changed);
@@ -257,7 +257,7 @@ test_regenerate_packages (void)
 
   /* The fixture's body is not in bkt's layout: "unchanged" packages still
    * rewrite it once; a second pass changes nothing. */
-  same = bkt_containerfile_regenerate_packages ("Containerfile", out, out_len, manifest, strlen (manifest),
+  same = bkt_containerfile_regenerate_packages ("Containerfile", out, out_len, manifest, strlen (manifest), FALSE,
                                                 &changed, &len, &error);
   g_assert_no_error (error);
   g_assert_false (changed);
@@ -266,12 +266,12 @@ test_regenerate_packages (void)
   g_clear_pointer (&out, g_free);
   out = bkt_containerfile_regenerate_packages ("Containerfile", "RUN x\n# === SYSTEM_PACKAGES (managed by bkt) ===\n",
                                                strlen ("RUN x\n# === SYSTEM_PACKAGES (managed by bkt) ===\n"),
-                                               unchanged, strlen (unchanged), &changed, &out_len, &error);
+                                               unchanged, strlen (unchanged), FALSE, &changed, &out_len, &error);
   g_assert_null (out);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   out = bkt_containerfile_regenerate_packages ("Containerfile", data, strlen (data), "{\"packages\": [\"-rf\"]}",
-                                               strlen ("{\"packages\": [\"-rf\"]}"), &changed, &out_len, &error);
+                                               strlen ("{\"packages\": [\"-rf\"]}"), FALSE, &changed, &out_len, &error);
   g_assert_null (out);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
 }
