@@ -491,8 +491,9 @@ bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **erro
 
 char *
 bkt_containerfile_regenerate_packages (const char *display_name, const char *data, gsize length,
-                                       const char *packages_json, gsize packages_length, gboolean with_coprs,
-                                       gboolean *out_changed, gsize *out_length, GError **error)
+                                       const char *packages_json, gsize packages_length, gboolean with_packages,
+                                       gboolean with_coprs, gboolean *out_changed, gsize *out_length,
+                                       GError **error)
 {
   g_autoptr(BktManifest) pkgs = NULL;
   g_autoptr(GHashTable) bodies = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
@@ -518,9 +519,10 @@ bkt_containerfile_regenerate_packages (const char *display_name, const char *dat
   coprs = enabled_coprs (root, "manifests/system-packages.json", error);
   if (coprs == NULL)
     return NULL;
-  g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_SYSTEM_PACKAGES,
-                       bkt_containerfile_render_packages ((const char *const *) packages,
-                                                          (const char *const *) groups));
+  if (with_packages)
+    g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_SYSTEM_PACKAGES,
+                         bkt_containerfile_render_packages ((const char *const *) packages,
+                                                            (const char *const *) groups));
   if (with_coprs)
     g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_COPR_REPOS,
                          bkt_containerfile_render_copr ((const char *const *) coprs));

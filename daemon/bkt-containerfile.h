@@ -70,16 +70,17 @@ G_BEGIN_DECLS
  * invalid one (or an invalid copr_repos entry) is an error. */
 GHashTable *bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **error);
 
-/* @data (a Containerfile) with its SYSTEM_PACKAGES section (and with
- * @with_coprs its COPR_REPOS section) regenerated from @packages_json,
- * the text of a system-packages.json (packages, groups, enabled
- * copr_repos; the shim section is left alone).  For the PR of a
- * `bkt dnf install/remove` or `bkt dnf copr …`, which edit the repo's
- * manifest in memory; a package change leaves COPR_REPOS as it is.
+/* @data (a Containerfile) with its SYSTEM_PACKAGES section (with
+ * @with_packages) and its COPR_REPOS section (with @with_coprs)
+ * regenerated from @packages_json, the text of a system-packages.json
+ * (packages, groups, enabled copr_repos; the shim section is left alone).
+ * For the PR of a `bkt dnf install/remove` or `bkt dnf copr …`, which
+ * edit the repo's manifest in memory: each regenerates the section its
+ * edit concerns, so that a PR does not carry another section's drift.
  * @out_changed: whether a section's body differed. */
 char *bkt_containerfile_regenerate_packages (const char *display_name, const char *data, gsize length,
                                              const char *packages_json, gsize packages_length,
-                                             gboolean with_coprs, gboolean *out_changed, gsize *out_length, GError **error);
+                                             gboolean with_packages, gboolean with_coprs, gboolean *out_changed, gsize *out_length, GError **error);
 
 /* Regenerate the file at @path in place (atomically, only if it changed).
  * @check: change nothing, but fail with BKT_ERROR_FAILED naming the

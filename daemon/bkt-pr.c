@@ -477,18 +477,27 @@ add_containerfile (BktGit *git, GHashTable *files, JsonArray *edits, GString *di
   g_autoptr(GBytes) before = NULL;
   g_autoptr(GBytes) after = NULL;
   g_autofree char *d = NULL;
-  gboolean exists = FALSE, changed = FALSE, with_coprs = FALSE;
+  gboolean exists = FALSE, changed = FALSE, with_packages = FALSE, with_coprs = FALSE;
   const char *pk, *cf;
   gsize pk_len = 0, cf_len = 0, out_len = 0;
   char *out;
 
   if (packages == NULL)
     return TRUE;
-  /* COPR_REPOS only when copr_repos is what changed: a package's PR
-   * should not carry an unrelated section's drift. */
+  /* The section of what the edits change only: a PR should not carry an
+   * unrelated section's drift (`bkt containerfile sync` fixes that). */
   for (guint i = 0; i < json_array_get_length (edits); i++)
-    with_coprs |= g_strcmp0 (bkt_json_object_get_string (json_array_get_object_element (edits, i), "member"),
-                             BKT_MANIFEST_COPR_MEMBER) == 0;
+    {
+      JsonObject *e = json_array_get_object_element (edits, i);
+
+      if (g_strcmp0 (bkt_json_object_get_string (e, "manifest"),
+                     bkt_manifest_kind_name (BKT_MANIFEST_SYSTEM_PACKAGES)) != 0)
+        continue;
+      if (g_strcmp0 (bkt_json_object_get_string (e, "member"), BKT_MANIFEST_COPR_MEMBER) == 0)
+        with_coprs = TRUE;
+      else
+        with_packages = TRUE;
+    }
   before = bkt_git_read_file (git, "Containerfile", &exists, error);
   if (before == NULL)
     return FALSE;
@@ -497,7 +506,7 @@ add_containerfile (BktGit *git, GHashTable *files, JsonArray *edits, GString *di
   pk = g_bytes_get_data (packages, &pk_len);
   cf = g_bytes_get_data (before, &cf_len);
   out = bkt_containerfile_regenerate_packages ("Containerfile", cf ? cf : "", cf_len, pk ? pk : "", pk_len,
-                                               with_coprs, &changed, &out_len, error);
+                                               with_packages, with_coprs, &changed, &out_len, error);
   if (out == NULL)
     return FALSE;
   after = g_bytes_new_take (out, out_len);

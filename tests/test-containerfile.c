@@ -246,7 +246,7 @@ test_regenerate_packages (void)
   const char *unchanged = "{\"packages\": [\"htop\", \"zsh\"]}";
   gboolean changed = FALSE;
 
-  out = bkt_containerfile_regenerate_packages ("Containerfile", data, len, manifest, strlen (manifest), FALSE,
+  out = bkt_containerfile_regenerate_packages ("Containerfile", data, len, manifest, strlen (manifest), TRUE, FALSE,
                                                &changed, &out_len, &error);
   g_assert_no_error (error);
   g_assert_true (changed);
@@ -257,21 +257,39 @@ test_regenerate_packages (void)
 
   /* The fixture's body is not in bkt's layout: "unchanged" packages still
    * rewrite it once; a second pass changes nothing. */
-  same = bkt_containerfile_regenerate_packages ("Containerfile", out, out_len, manifest, strlen (manifest), FALSE,
+  same = bkt_containerfile_regenerate_packages ("Containerfile", out, out_len, manifest, strlen (manifest), TRUE, FALSE,
                                                 &changed, &len, &error);
   g_assert_no_error (error);
   g_assert_false (changed);
   g_assert_cmpstr (same, ==, out);
 
+  /* A COPR change regenerates COPR_REPOS only. */
+  g_clear_pointer (&out, g_free);
+  {
+    const char *coprs = "{\"packages\": [\"fish\"], \"copr_repos\": [{\"name\": \"b/two\"}, "
+                        "{\"name\": \"a/one\", \"enabled\": true}, {\"name\": \"c/off\", \"enabled\": false}]}";
+    out = bkt_containerfile_regenerate_packages ("Containerfile", data, strlen (data), coprs, strlen (coprs), FALSE,
+                                                 TRUE, &changed, &out_len, &error);
+    g_assert_no_error (error);
+    g_assert_true (changed);
+    g_assert_nonnull (strstr (out, "# === COPR_REPOS (managed by bkt) ===\n"
+                                   "RUN dnf install -y 'dnf-command(copr)' \\\n"
+                                   "    && dnf copr enable -y a/one \\\n"
+                                   "    && dnf copr enable -y b/two \\\n"
+                                   "    && dnf clean all\n"
+                                   "# === END COPR_REPOS ===\n"));
+    /* SYSTEM_PACKAGES as it was */
+    g_assert_nonnull (strstr (out, "        zsh \\\n        htop \\\n"));
+  }
   g_clear_pointer (&out, g_free);
   out = bkt_containerfile_regenerate_packages ("Containerfile", "RUN x\n# === SYSTEM_PACKAGES (managed by bkt) ===\n",
                                                strlen ("RUN x\n# === SYSTEM_PACKAGES (managed by bkt) ===\n"),
-                                               unchanged, strlen (unchanged), FALSE, &changed, &out_len, &error);
+                                               unchanged, strlen (unchanged), TRUE, FALSE, &changed, &out_len, &error);
   g_assert_null (out);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   out = bkt_containerfile_regenerate_packages ("Containerfile", data, strlen (data), "{\"packages\": [\"-rf\"]}",
-                                               strlen ("{\"packages\": [\"-rf\"]}"), FALSE, &changed, &out_len, &error);
+                                               strlen ("{\"packages\": [\"-rf\"]}"), TRUE, FALSE, &changed, &out_len, &error);
   g_assert_null (out);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
 }
