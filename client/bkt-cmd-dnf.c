@@ -453,16 +453,12 @@ copr_list (Ctx *ctx)
   if (ctx->opt.json)
     {
       g_autoptr(JsonNode) n = json_node_new (JSON_NODE_ARRAY);
-      g_autoptr(JsonGenerator) gen = json_generator_new ();
-      g_autofree char *text = NULL;
 
-      json_node_set_array (n, coprs != NULL ? coprs : json_array_new ());
-      if (coprs == NULL)
-        json_array_unref (json_node_get_array (n));
-      json_generator_set_root (gen, n);
-      json_generator_set_pretty (gen, TRUE);
-      text = json_generator_to_data (gen, NULL);
-      g_print ("%s\n", text);
+      if (coprs != NULL)
+        json_node_set_array (n, coprs);
+      else
+        json_node_take_array (n, json_array_new ());
+      bkt_render_print_json (n);
       return EXIT_OK;
     }
   if (coprs == NULL || json_array_get_length (coprs) == 0)

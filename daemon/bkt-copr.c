@@ -184,17 +184,26 @@ bkt_copr_scan (const char *dir)
   return out;
 }
 
+/* DIR/FILE of @name, checked again: the callers run as root. */
+static char *
+repo_path (const char *dir, const char *name, GError **error)
+{
+  g_autofree char *file = NULL;
+
+  if (!bkt_copr_check_name (name, error))
+    return NULL;
+  file = bkt_copr_file_name (name);
+  return g_build_filename (dir, file, NULL);
+}
+
 gboolean
 bkt_copr_write (const char *dir, const char *name, gboolean enabled, gboolean gpg_check, GError **error)
 {
-  g_autofree char *file = NULL;
-  g_autofree char *path = NULL;
+  g_autofree char *path = repo_path (dir, name, error);
   g_autofree char *content = NULL;
 
-  if (!bkt_copr_check_name (name, error))
+  if (path == NULL)
     return FALSE;
-  file = bkt_copr_file_name (name);
-  path = g_build_filename (dir, file, NULL);
   content = bkt_copr_repo_file (name, enabled, gpg_check);
   return bkt_write_file_atomic (path, content, strlen (content), 0644, error);
 }
@@ -202,13 +211,10 @@ bkt_copr_write (const char *dir, const char *name, gboolean enabled, gboolean gp
 gboolean
 bkt_copr_remove (const char *dir, const char *name, GError **error)
 {
-  g_autofree char *file = NULL;
-  g_autofree char *path = NULL;
+  g_autofree char *path = repo_path (dir, name, error);
 
-  if (!bkt_copr_check_name (name, error))
+  if (path == NULL)
     return FALSE;
-  file = bkt_copr_file_name (name);
-  path = g_build_filename (dir, file, NULL);
   if (g_unlink (path) < 0 && errno != ENOENT)
     {
       int saved = errno;

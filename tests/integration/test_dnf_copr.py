@@ -12,22 +12,18 @@ tests/rpm-ostree-double for rpm-ostree.
 
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bktenv  # noqa: E402
 from bktenv import ADMIN, USER, EnvTestCase  # noqa: E402
+import test_dnf_layering as L  # noqa: E402  (the repos, the double, the logs, the PR world)
 
 SRC = bktenv.SOURCE_DIR
-DOUBLE = os.path.join(SRC, 'tests', 'rpm-ostree-double')
 EXIT_NOT_AUTHORIZED = 3
 EXIT_INVALID = 5
 HUB = 'copr.fedorainfracloud.org'
-
-_DIR = None
+COPR = 'bkt/tools'   # the second local repo, named and ided as this COPR project
 
 
 def repo_file(name, enabled=True, gpg_check=True):
@@ -44,75 +40,20 @@ def file_name(name):
     owner, project = name.split('/')
     return '_copr:%s:%s:%s.repo' % (HUB, 'group_' + owner[1:] if owner.startswith('@') else owner, project)
 
-
-def _setup_dir():
-    global _DIR
-    if _DIR is not None:
-        return _DIR
-    d = tempfile.mkdtemp(prefix='bkt-dnf-copr-', dir='/tmp')
-    os.chmod(d, 0o1777)
-    rr = os.path.join(d, 'rpm')
-    os.makedirs(rr)
-    p = subprocess.run(['bash', os.path.join(SRC, 'tests', 'rpm-repo.sh'), rr], capture_output=True, text=True,
-                       env=dict(os.environ, RPM_REPO_COPR='bkt/tools'))
-    if p.returncode == 77:
-        import unittest
-        raise unittest.SkipTest('rpm-repo.sh: %s' % p.stderr.strip())
-    if p.returncode != 0:
-        raise bktenv.EnvError('rpm-repo.sh failed: %s' % p.stderr)
-    with open(os.path.join(rr, 'dnf')) as f:
-        wrapper = f.read().replace('--setopt=cachedir=%s/cache' % rr, '--setopt=cachedir=%s/cache-$(id -u)' % rr)
-    wrapper = wrapper.replace('verb="$1"; shift\n',
-                              'echo "$*" | tr "\\n" " " >> %s/dnf.log; echo >> %s/dnf.log\nverb="$1"; shift\n'
-                              % (d, d))
-    with open(os.path.join(rr, 'dnf'), 'w') as f:
-        f.write(wrapper)
-    for name in ('dnf.log', 'rpm-ostree.log', 'state.json'):
-        open(os.path.join(d, name), 'a').close()
-        os.chmod(os.path.join(d, name), 0o666)
-    subprocess.run(['chmod', '-R', 'a+rwX', rr], check=True)
-    tmp = os.path.join(rr, 'installroot', 'var', 'tmp')
-    os.makedirs(tmp, exist_ok=True)
-    os.chmod(tmp, 0o1777)
-    # The repo directory bktd --system writes: root's, readable by all (like /etc/yum.repos.d).
-    os.makedirs(os.path.join(d, 'yum.repos.d'))
-    os.chmod(os.path.join(d, 'yum.repos.d'), 0o755)
-    with open(os.path.join(d, 'state.json'), 'w') as f:
-        json.dump({'booted': [], 'staged': None, 'available': None}, f)
-    _DIR = d
-    return d
-
-
-def _remove_dir():
-    global _DIR
-    if _DIR is not None:
-        shutil.rmtree(_DIR, True)
-        _DIR = None
-
-
-def _env_kw():
-    d = _setup_dir()
-    return dict(polkit='real', flatpak=False,
-                extra_env={'BKT_RPM_OSTREE': DOUBLE, 'BKT_DNF': os.path.join(d, 'rpm', 'dnf'),
-                           'BKT_YUM_REPOS_DIR': os.path.join(d, 'yum.repos.d'),
-                           'RPM_OSTREE_DOUBLE_STATE': os.path.join(d, 'state.json'),
-                           'RPM_OSTREE_DOUBLE_LOG': os.path.join(d, 'rpm-ostree.log')})
-
-
 class CoprMixin:
     def repos(self):
-        return sorted(os.listdir(os.path.join(_DIR, 'yum.repos.d')))
+        return sorted(os.listdir(os.path.join(L._DIR, 'yum.repos.d')))
 
     def repo_text(self, name):
-        with open(os.path.join(_DIR, 'yum.repos.d', file_name(name))) as f:
+        with open(os.path.join(L._DIR, 'yum.repos.d', file_name(name))) as f:
             return f.read()
 
     def changes(self):
-        with open(os.path.join(_DIR, 'rpm-ostree.log')) as f:
+        with open(os.path.join(L._DIR, 'rpm-ostree.log')) as f:
             return [a for a in (json.loads(line) for line in f if line.strip()) if a[:1] != ['status']]
 
     def dnf_runs(self):
-        with open(os.path.join(_DIR, 'dnf.log')) as f:
+        with open(os.path.join(L._DIR, 'dnf.log')) as f:
             return [line.rstrip('\n') for line in f if line.strip()]
 
 
@@ -121,7 +62,7 @@ class DnfCopr(CoprMixin, EnvTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.ENV_KW = _env_kw()
+        cls.ENV_KW = L._env_kw(COPR)
         super().setUpClass()
         with open(os.path.join(cls.env.image_manifests_dir, 'system-packages.json'), 'w') as f:
             json.dump({'packages': [], 'groups': [], 'excluded': [], 'copr_repos': []}, f)
@@ -130,7 +71,7 @@ class DnfCopr(CoprMixin, EnvTestCase):
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        _remove_dir()
+        L._remove_dir()
 
     def overlay(self, user=ADMIN):
         p = os.path.join(self.env.overlay_dir(user), 'system-packages.json')
@@ -199,7 +140,7 @@ class DnfCopr(CoprMixin, EnvTestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(self.repos(), [file_name('bkt/tools')])
         self.assertEqual(self.repo_text('bkt/tools'), repo_file('bkt/tools'))
-        st = os.stat(os.path.join(_DIR, 'yum.repos.d', file_name('bkt/tools')))
+        st = os.stat(os.path.join(L._DIR, 'yum.repos.d', file_name('bkt/tools')))
         self.assertEqual((st.st_uid, st.st_mode & 0o777), (0, 0o644))
         self.assertEqual(self.coprs(), [{'name': 'bkt/tools', 'enabled': True, 'gpg_check': True}])
         # Tracked now: the package is accepted.
@@ -223,7 +164,7 @@ class DnfCopr(CoprMixin, EnvTestCase):
 
     def test_6_sync_and_capture(self):
         env = self.env
-        d = os.path.join(_DIR, 'yum.repos.d')
+        d = os.path.join(L._DIR, 'yum.repos.d')
         # Drift: one file gone, one flipped by hand, one added by hand.
         os.unlink(os.path.join(d, file_name('bkt/tools')))
         with open(os.path.join(d, file_name('@team/extras')), 'w') as f:
@@ -231,7 +172,7 @@ class DnfCopr(CoprMixin, EnvTestCase):
         with open(os.path.join(d, file_name('other/thing')), 'w') as f:
             f.write(repo_file('other/thing', gpg_check=False))
         # And the layered packages lost (a rollback): packages must wait for their repos.
-        with open(os.path.join(_DIR, 'state.json'), 'w') as f:
+        with open(os.path.join(L._DIR, 'state.json'), 'w') as f:
             json.dump({'booted': [], 'staged': None, 'available': None}, f)
         rc, plan, err = env.bkt_json(ADMIN, 'apply', '--dry-run', '--json', '--only', 'dnf')
         self.assertEqual(rc, 0, err)
@@ -282,36 +223,11 @@ class DnfCopr(CoprMixin, EnvTestCase):
         self.assertEqual(self.overlay()['packages'], ['bkt-hello', 'bkt-starship'])
 
 
-class DnfCoprPr(CoprMixin, EnvTestCase):
+class DnfCoprPr(CoprMixin, L.PrWorld, EnvTestCase):
     """The PR of `bkt dnf copr enable`: copr_repos in the repo's system-packages.json, edited in place,
     and the COPR_REPOS section of its Containerfile, in one commit."""
     ENV_KW = None
-
-    @classmethod
-    def setUpClass(cls):
-        import punenv
-        cls.ENV_KW = dict(_env_kw(), users=(ADMIN,))
-        super().setUpClass()
-        try:
-            cls.forge = punenv.Forge()
-            cls.world = punenv.GitWorld(cls.env, ADMIN, cls.forge, os.path.join(SRC, 'tests', 'data', 'original'))
-        except BaseException:
-            cls.tearDownClass()
-            raise
-        w = cls.world
-        shutil.copy(os.path.join(SRC, 'tests', 'data', 'containerfile', 'Containerfile.in'),
-                    os.path.join(w.checkout, 'Containerfile'))
-        bktenv.chown_tree(w.checkout, ADMIN)
-        w.ugit('-C', w.checkout, 'add', 'Containerfile')
-        w.ugit('-C', w.checkout, 'commit', '-q', '-m', 'Containerfile')
-        w.ugit('-C', w.checkout, 'push', '-q', 'origin', 'main')
-
-    @classmethod
-    def tearDownClass(cls):
-        if getattr(cls, 'forge', None):
-            cls.forge.stop()
-        super().tearDownClass()
-        _remove_dir()
+    COPR = COPR
 
     def test_enable_pr(self):
         w = self.world
