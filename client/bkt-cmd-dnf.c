@@ -532,7 +532,7 @@ dnf_copr (Ctx *ctx, int argc, char **argv)
   /* Checked here too, so that a bad name is refused before any daemon
    * is asked (bktd checks again: the bus is a trust boundary). */
   if (!bkt_copr_check_name (argv[1], &error))
-    return fail (g_steal_pointer (&error));
+    return fail (error);
   action = g_strconcat ("copr-", verb, NULL);
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (argv[1]));

@@ -197,6 +197,14 @@ live_of (const char *json)
   return json_array_ref (json_node_get_array (n));
 }
 
+/* bkt_copr_plan_change() with arguments in GVariant text. */
+static gboolean
+change (JsonArray *live, BktManifest *m, const char *action, const char *args, GPtrArray *ops, GError **error)
+{
+  g_autoptr(GVariant) v = g_variant_ref_sink (g_variant_new_parsed (args));
+  return bkt_copr_plan_change (live, m, action, v, ops, error);
+}
+
 static void
 test_plans (void)
 {
@@ -224,46 +232,38 @@ test_plans (void)
   g_ptr_array_set_size (ops, 0);
 
   /* enable: the manifest's gpg_check stands unless given. */
-  g_assert_true (bkt_copr_plan_change (live, m, "copr-enable",
-                                       g_variant_new_parsed ("{'name': <'a/off'>}"), ops, &error));
+  g_assert_true (change (live, m, "copr-enable", "{'name': <'a/off'>}", ops, &error));
   g_free (d);
   d = describe (ops);
   g_assert_cmpstr (d, ==, "record copr:a/off [copr_repos] e=1 g=0");
   g_ptr_array_set_size (ops, 0);
-  g_assert_true (bkt_copr_plan_change (live, m, "copr-enable",
-                                       g_variant_new_parsed ("{'name': <'c/new'>, 'gpg_check': <false>}"), ops,
-                                       &error));
+  g_assert_true (change (live, m, "copr-enable", "{'name': <'c/new'>, 'gpg_check': <false>}", ops, &error));
   g_free (d);
   d = describe (ops);
   g_assert_cmpstr (d, ==, "copr-enable copr:c/new e=1 g=0;record copr:c/new [copr_repos] e=1 g=0");
   g_ptr_array_set_size (ops, 0);
-  g_assert_true (bkt_copr_plan_change (live, m, "copr-disable",
-                                       g_variant_new_parsed ("{'name': <'b/untracked'>}"), ops, &error));
+  g_assert_true (change (live, m, "copr-disable", "{'name': <'b/untracked'>}", ops, &error));
   g_free (d);
   d = describe (ops);
   g_assert_cmpstr (d, ==, "copr-disable copr:b/untracked e=0 g=0;record copr:b/untracked [copr_repos] e=0 g=0");
   g_ptr_array_set_size (ops, 0);
-  g_assert_true (bkt_copr_plan_change (live, m, "copr-remove",
-                                       g_variant_new_parsed ("{'name': <'a/in-sync'>}"), ops, &error));
+  g_assert_true (change (live, m, "copr-remove", "{'name': <'a/in-sync'>}", ops, &error));
   g_free (d);
   d = describe (ops);
   g_assert_cmpstr (d, ==, "copr-remove copr:a/in-sync e=0 g=1;forget copr:a/in-sync [copr_repos]");
   g_ptr_array_set_size (ops, 0);
 
   /* Refused: unknown project, bad names, bad options. */
-  g_assert_false (bkt_copr_plan_change (live, m, "copr-disable", g_variant_new_parsed ("{'name': <'z/z'>}"), ops,
-                                        &error));
+  g_assert_false (change (live, m, "copr-disable", "{'name': <'z/z'>}", ops, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND);
   g_clear_error (&error);
-  g_assert_false (bkt_copr_plan_change (live, m, "copr-enable", g_variant_new_parsed ("{'name': <'-rf'>}"), ops,
-                                        &error));
+  g_assert_false (change (live, m, "copr-enable", "{'name': <'-rf'>}", ops, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
-  g_assert_false (bkt_copr_plan_change (live, m, "copr-enable",
-                                        g_variant_new_parsed ("{'name': <'a/b'>, 'gpg_check': <'no'>}"), ops, &error));
+  g_assert_false (change (live, m, "copr-enable", "{'name': <'a/b'>, 'gpg_check': <'no'>}", ops, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
-  g_assert_false (bkt_copr_plan_change (live, m, "copr-enable", g_variant_new_parsed ("@a{sv} {}"), ops, &error));
+  g_assert_false (change (live, m, "copr-enable", "@a{sv} {}", ops, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   g_assert_cmpuint (ops->len, ==, 0);
