@@ -54,8 +54,9 @@ char *bkt_containerfile_regenerate (const char *display_name, const char *data, 
  * Items are expected to be validated names (bkt_manifest_check_*); they
  * are written unquoted. */
 char *bkt_containerfile_render_packages (const char *const *packages, const char *const *groups);
-/* COPR projects "OWNER/PROJECT" to enable in the image. */
-char *bkt_containerfile_render_copr     (const char *const *projects);
+/* COPR projects "OWNER/PROJECT" to enable in the image; those of
+ * @no_gpgcheck (a subset) get gpgcheck=0 in the repo file dnf saved. */
+char *bkt_containerfile_render_copr     (const char *const *projects, const char *const *no_gpgcheck);
 /* Shims: @names[i] runs the host's @hosts[i] through flatpak-spawn. */
 char *bkt_containerfile_render_shims    (const char *const *names, const char *const *hosts);
 

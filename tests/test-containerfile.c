@@ -76,7 +76,7 @@ test_regenerate (void)
 
   g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_SYSTEM_PACKAGES,
                        bkt_containerfile_render_packages (packages, NULL));
-  g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_COPR_REPOS, bkt_containerfile_render_copr (coprs));
+  g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_COPR_REPOS, bkt_containerfile_render_copr (coprs, NULL));
   g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_HOST_SHIMS,
                        bkt_containerfile_render_shims (shim_names, shim_hosts));
   /* A section the file does not have is not added. */
@@ -220,7 +220,7 @@ static void
 test_render_empty (void)
 {
   g_autofree char *p = bkt_containerfile_render_packages (NULL, NULL);
-  g_autofree char *c = bkt_containerfile_render_copr (NULL);
+  g_autofree char *c = bkt_containerfile_render_copr (NULL, NULL);
   g_autofree char *s = bkt_containerfile_render_shims (NULL, NULL);
   const char *groups[] = { "development-tools", NULL };
   g_autofree char *g = bkt_containerfile_render_packages (NULL, groups);
@@ -267,15 +267,18 @@ test_regenerate_packages (void)
   g_clear_pointer (&out, g_free);
   {
     const char *coprs = "{\"packages\": [\"fish\"], \"copr_repos\": [{\"name\": \"b/two\"}, "
-                        "{\"name\": \"a/one\", \"enabled\": true}, {\"name\": \"c/off\", \"enabled\": false}]}";
+                        "{\"name\": \"@a/one\", \"enabled\": true, \"gpg_check\": false}, "
+                        "{\"name\": \"c/off\", \"enabled\": false}]}";
     out = bkt_containerfile_regenerate_packages ("Containerfile", data, strlen (data), coprs, strlen (coprs), FALSE,
                                                  TRUE, &changed, &out_len, &error);
     g_assert_no_error (error);
     g_assert_true (changed);
     g_assert_nonnull (strstr (out, "# === COPR_REPOS (managed by bkt) ===\n"
                                    "RUN dnf install -y 'dnf-command(copr)' \\\n"
-                                   "    && dnf copr enable -y a/one \\\n"
+                                   "    && dnf copr enable -y @a/one \\\n"
                                    "    && dnf copr enable -y b/two \\\n"
+                                   "    && sed -i 's/^gpgcheck=1$/gpgcheck=0/' "
+                                   "'/etc/yum.repos.d/_copr:copr.fedorainfracloud.org:group_a:one.repo' \\\n"
                                    "    && dnf clean all\n"
                                    "# === END COPR_REPOS ===\n"));
     /* SYSTEM_PACKAGES as it was */
