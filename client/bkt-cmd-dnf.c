@@ -416,7 +416,7 @@ bkt_cmd_dnf_copr_args (JsonObject *req)
   GVariantBuilder b;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  if (g_strcmp0 (json_object_get_string_member_with_default (req, "method", ""), "CoprEnable") == 0)
+  if (g_strcmp0 (json_object_get_string_member_with_default (req, "method", ""), "CoprRemove") != 0)
     g_variant_builder_add (&b, "{sv}", "gpg_check",
                            g_variant_new_boolean (json_object_get_boolean_member_with_default (req, "gpg_check", TRUE)));
   return g_variant_new ("(sa{sv})", json_object_get_string_member_with_default (req, "project", ""), &b);

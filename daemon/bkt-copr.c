@@ -360,9 +360,9 @@ bkt_copr_plan_change (JsonArray *live, BktManifest *m, const char *action, GVari
   if (!bkt_copr_check_name (name, error))
     return FALSE;
   gpg = g_variant_lookup_value (arguments, "gpg_check", NULL);
-  if (gpg != NULL && (!g_variant_is_of_type (gpg, G_VARIANT_TYPE_BOOLEAN) || !g_str_equal (action, "copr-enable")))
+  if (gpg != NULL && (!g_variant_is_of_type (gpg, G_VARIANT_TYPE_BOOLEAN) || g_str_equal (action, "copr-remove")))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                        "argument “gpg_check” must be a boolean, for copr-enable only"), FALSE;
+                        "argument “gpg_check” must be a boolean, for copr-enable and copr-disable only"), FALSE;
   w = find_by_name (wanted, name);
   l = find_by_name (live, name);
   /* The manifest's choice stands unless the caller makes one. */

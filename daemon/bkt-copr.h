@@ -63,8 +63,9 @@ JsonArray *bkt_copr_manifest_entries (BktManifest *m);
 void       bkt_copr_plan_apply   (JsonArray *live, BktManifest *m, GPtrArray *ops);
 /* Repo files present but not in copr_repos → record. */
 void       bkt_copr_plan_capture (JsonArray *live, BktManifest *m, GPtrArray *ops);
-/* Actions "copr-enable" {name s, gpg_check b?}, "copr-disable" {name s},
- * "copr-remove" {name s}; the name is checked before anything else. */
+/* Actions "copr-enable" and "copr-disable" {name s, gpg_check b?} (default:
+ * the manifest's, else the file's, else TRUE), "copr-remove" {name s}; the
+ * name is checked before anything else. */
 gboolean   bkt_copr_plan_change  (JsonArray *live, BktManifest *m, const char *action, GVariant *arguments,
                                   GPtrArray *ops, GError **error);
 gboolean   bkt_copr_is_copr_op   (BktOperation *op);

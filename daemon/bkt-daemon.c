@@ -581,7 +581,8 @@ add_system_request (Request *r, JsonObject *plan_json)
           if (bkt_operation_get_scope (op) != BKT_SCOPE_SYSTEM || !g_str_equal (bkt_operation_get_subsystem (op), "dnf")
               || bkt_operation_get_effect (op) == BKT_EFFECT_MANIFEST)
             continue;
-          /* A COPR change is one repo file: its own Admin method. */
+          /* A COPR change is one repo file: its own Admin method, told the
+           * manifest's gpg_check so that the file matches the record. */
           if (bkt_copr_is_copr_op (op))
             {
               const char *action = bkt_operation_get_action (op);
@@ -1173,7 +1174,7 @@ handle_admin_copr (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv
   g_variant_iter_init (&iter, options);
   while (error == NULL && g_variant_iter_loop (&iter, "{&sv}", &key, &value))
     {
-      if (kind != REQ_COPR_ENABLE || !g_str_equal (key, "gpg_check")
+      if (kind == REQ_COPR_REMOVE || !g_str_equal (key, "gpg_check")
           || !g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         {
           error = g_error_new (BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "unknown option “%s” of type %s", key,

@@ -263,6 +263,9 @@ test_plans (void)
   g_assert_false (change (live, m, "copr-enable", "{'name': <'a/b'>, 'gpg_check': <'no'>}", ops, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
+  g_assert_false (change (live, m, "copr-remove", "{'name': <'a/in-sync'>, 'gpg_check': <true>}", ops, &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
   g_assert_false (change (live, m, "copr-enable", "@a{sv} {}", ops, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);

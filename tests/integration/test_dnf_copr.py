@@ -100,7 +100,7 @@ class DnfCopr(CoprMixin, EnvTestCase):
         # Unknown options are refused the same way.
         p = env.gdbus_call(ADMIN, 'CoprEnable', 'bkt/tools', "{'gpg_check': <'no'>}", interface=bktenv.ADMIN_IFACE)
         self.assertErrorName(p, 'org.bkt.Error.InvalidArgument')
-        p = env.gdbus_call(ADMIN, 'CoprDisable', 'bkt/tools', "{'gpg_check': <true>}", interface=bktenv.ADMIN_IFACE)
+        p = env.gdbus_call(ADMIN, 'CoprRemove', 'bkt/tools', "{'gpg_check': <true>}", interface=bktenv.ADMIN_IFACE)
         self.assertErrorName(p, 'org.bkt.Error.InvalidArgument')
         self.assertEqual(self.repos(), [], 'a repo file was written for a bad name')
         self.assertIsNone(self.overlay())
