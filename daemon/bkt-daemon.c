@@ -2,9 +2,9 @@
 #include "config.h"
 
 #include "bkt-admin-ops.h"
-#include "bkt-copr.h"
 #include "bkt-auth.h"
 #include "bkt-bootc.h"
+#include "bkt-copr.h"
 #include "bkt-daemon.h"
 #include "bkt-dbus-generated.h"
 #include "bkt-error.h"

@@ -365,7 +365,9 @@ only_in_untracked_copr (GPtrArray *repos, BktManifest *m)
 
 /* ONE repoquery for all @names; a miss is an error naming every unknown
  * package, with close names from the repos when there are any.  A
- * package that only an untracked COPR has is refused with the fix. */
+ * package that only an untracked COPR has is refused with the fix, when
+ * there is a manifest @m to compare with (NULL: the system instance's
+ * Admin call, which knows no manifest; the session has checked). */
 static gboolean
 check_exist (const char * const *names, BktManifest *m, GError **error)
 {
@@ -383,7 +385,7 @@ check_exist (const char * const *names, BktManifest *m, GError **error)
   for (guint i = 0; names[i] != NULL; i++)
     {
       GPtrArray *repos = g_hash_table_lookup (found, names[i]);
-      g_autofree char *copr = repos != NULL ? only_in_untracked_copr (repos, m) : NULL;
+      g_autofree char *copr = repos != NULL && m != NULL ? only_in_untracked_copr (repos, m) : NULL;
 
       if (repos == NULL)
         g_ptr_array_add (missing, (gpointer) names[i]);
@@ -453,7 +455,10 @@ bkt_dnf_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const c
       if (g_str_equal (names[i], names[j]))
         return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "package “%s” is given twice", names[i]),
                FALSE;
-  if (add && !force && !check_exist (names, bkt_manifest_set_get (manifests, BKT_MANIFEST_SYSTEM_PACKAGES), error))
+  /* Content sets (no write dir) are the system instance's: no manifest. */
+  if (add && !force
+      && !check_exist (names, bkt_manifest_set_get_write_dir (manifests) != NULL
+                              ? bkt_manifest_set_get (manifests, BKT_MANIFEST_SYSTEM_PACKAGES) : NULL, error))
     return FALSE;
   if (!self->available)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "cannot layer packages: %s",
