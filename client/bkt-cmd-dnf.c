@@ -8,6 +8,7 @@
 
 #include "bkt-cmd.h"
 #include "bkt-containerfile.h"
+#include "bkt-copr.h"
 #include "bkt-error.h"
 #include "bkt-manifest.h"
 #include "bkt-packages.h"
@@ -407,6 +408,139 @@ dnf_change (Ctx *ctx, gboolean install, int argc, char **argv)
   return run_change (ctx, "dnf", install ? "add" : "remove", g_variant_builder_end (&b));
 }
 
+/* ---- dnf copr ---------------------------------------------------------------------- */
+
+GVariant *
+bkt_cmd_dnf_copr_args (JsonObject *req)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (g_strcmp0 (json_object_get_string_member_with_default (req, "method", ""), "CoprRemove") != 0)
+    g_variant_builder_add (&b, "{sv}", "gpg_check",
+                           g_variant_new_boolean (json_object_get_boolean_member_with_default (req, "gpg_check", TRUE)));
+  return g_variant_new ("(sa{sv})", json_object_get_string_member_with_default (req, "project", ""), &b);
+}
+
+static const char *
+copr_state_text (JsonNode *n)
+{
+  JsonObject *o = n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+
+  if (o == NULL)
+    return "-";
+  if (json_object_get_boolean_member_with_default (o, "enabled", TRUE))
+    return json_object_get_boolean_member_with_default (o, "gpg_check", TRUE) ? "enabled" : "enabled, no gpgcheck";
+  return json_object_get_boolean_member_with_default (o, "gpg_check", TRUE) ? "disabled" : "disabled, no gpgcheck";
+}
+
+/* The manifest's copr_repos against the repo files, from the session
+ * instance's status of subsystem dnf. */
+static int
+copr_list (Ctx *ctx)
+{
+  g_autoptr(JsonObject) status = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *s;
+  JsonArray *coprs;
+
+  status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
+                                 g_variant_new ("(@a{sv})", session_options (ctx, "dnf")), &error);
+  if (status == NULL)
+    return fail (error);
+  s = json_object_get_object_member (json_object_get_object_member (status, "subsystems"), "dnf");
+  coprs = s != NULL && json_object_has_member (s, "copr") ? json_object_get_array_member (s, "copr") : NULL;
+  if (ctx->opt.json)
+    {
+      g_autoptr(JsonNode) n = json_node_new (JSON_NODE_ARRAY);
+
+      if (coprs != NULL)
+        json_node_set_array (n, coprs);
+      else
+        json_node_take_array (n, json_array_new ());
+      bkt_render_print_json (n);
+      return EXIT_OK;
+    }
+  if (coprs == NULL || json_array_get_length (coprs) == 0)
+    {
+      g_print ("No COPR repositories in the manifest or in %s.\n", bkt_copr_repos_dir ());
+      return EXIT_OK;
+    }
+  g_print ("%-40s %-22s %-22s %s\n", "PROJECT", "MANIFEST", "SYSTEM", "STATE");
+  for (guint i = 0; i < json_array_get_length (coprs); i++)
+    {
+      JsonObject *e = json_array_get_object_element (coprs, i);
+      const char *state = json_object_get_string_member_with_default (e, "state", "?");
+
+      g_print ("%-40s %-22s %-22s %s\n", json_object_get_string_member_with_default (e, "name", "?"),
+               copr_state_text (json_object_get_member (e, "manifest")),
+               copr_state_text (json_object_get_member (e, "system")),
+               g_str_equal (state, "untracked") ? "untracked (run `bkt dnf capture`)"
+               : g_str_equal (state, "in-sync") ? "in sync"
+               : g_str_equal (state, "missing") ? "missing (run `bkt dnf sync`)"
+               : "differs (run `bkt dnf sync`)");
+    }
+  return EXIT_OK;
+}
+
+/* `bkt dnf copr enable|disable|remove OWNER/PROJECT`: punned changes (the
+ * repo file through bktd --system, copr_repos recorded, the PR with the
+ * Containerfile's COPR_REPOS section). */
+static int
+dnf_copr (Ctx *ctx, int argc, char **argv)
+{
+  const char *verb = argc > 1 ? argv[1] : NULL;
+  gboolean no_gpgcheck = FALSE;
+  const GOptionEntry enable_entries[] = {
+    { "no-gpgcheck", 0, 0, G_OPTION_ARG_NONE, &no_gpgcheck, "Write gpgcheck=0 and record \"gpg_check\": false", NULL },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *action = NULL;
+  GVariantBuilder b;
+  int code;
+
+  if (verb == NULL || g_str_equal (verb, "--help") || g_str_equal (verb, "-h")
+      || (!g_str_equal (verb, "enable") && !g_str_equal (verb, "disable") && !g_str_equal (verb, "remove")
+          && !g_str_equal (verb, "list")))
+    {
+      FILE *out = verb != NULL && (g_str_equal (verb, "--help") || g_str_equal (verb, "-h")) ? stdout : stderr;
+      if (verb != NULL && out == stderr)
+        fprintf (out, "bkt: unknown dnf copr command “%s”\n\n", verb);
+      fprintf (out, "Usage: bkt dnf copr COMMAND\n\n"
+                    "  enable OWNER/PROJECT [--no-gpgcheck]   write the repo file, record it in copr_repos, open the PR\n"
+                    "  disable OWNER/PROJECT                  set enabled=0 in the repo file and the manifest, open the PR\n"
+                    "  remove OWNER/PROJECT                   delete the repo file, forget it, open the PR\n"
+                    "  list                                   copr_repos against the repo files\n");
+      return out == stdout ? EXIT_OK : EXIT_USAGE;
+    }
+  argc--;
+  argv++;
+  if (g_str_equal (verb, "list"))
+    {
+      if (!parse_command (ctx, "- COPR repositories: the manifest's copr_repos and the repo files", NULL, NULL,
+                          &argc, &argv, 0, 0, &code))
+        return code;
+      return copr_list (ctx);
+    }
+  if (!parse_command_full (ctx, g_str_equal (verb, "enable") ? "OWNER/PROJECT - enable a COPR repository and record it"
+                                : g_str_equal (verb, "disable") ? "OWNER/PROJECT - disable a COPR repository"
+                                : "OWNER/PROJECT - remove a COPR repository and forget it",
+                           NULL, g_str_equal (verb, "enable") ? enable_entries : NULL, TRUE, &argc, &argv, 1, 1,
+                           &code))
+    return code;
+  /* Checked here too, so that a bad name is refused before any daemon
+   * is asked (bktd checks again: the bus is a trust boundary). */
+  if (!bkt_copr_check_name (argv[1], &error))
+    return fail (error);
+  action = g_strconcat ("copr-", verb, NULL);
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (argv[1]));
+  if (no_gpgcheck)
+    g_variant_builder_add (&b, "{sv}", "gpg_check", g_variant_new_boolean (FALSE));
+  return run_change (ctx, "dnf", action, g_variant_builder_end (&b));
+}
+
 int
 bkt_cmd_dnf (Ctx *ctx, int argc, char **argv)
 {
@@ -421,10 +555,14 @@ bkt_cmd_dnf (Ctx *ctx, int argc, char **argv)
                "  sync                                        layer what system-packages.json lists (apply --only dnf)\n"
                "  capture                                     record layered packages missing from the manifest\n"
                "  list                                        tracked packages and their state\n"
+               "  copr enable|disable|remove OWNER/PROJECT    COPR repo files, recorded in copr_repos, PR\n"
+               "  copr list                                   copr_repos against the repo files\n"
                "  search|info|provides|list|repoquery ARGS…   the host's dnf5 (else dnf) with ARGS as given\n"
                "  diff [--json] [-m DIR]                      system-packages.json against rpm-ostree's layered packages\n");
       return sub == NULL ? EXIT_USAGE : EXIT_OK;
     }
+  if (g_str_equal (sub, "copr"))
+    return dnf_copr (ctx, argc - 1, argv + 1);
   if (g_str_equal (sub, "install") || g_str_equal (sub, "remove"))
     return dnf_change (ctx, g_str_equal (sub, "install"), argc - 1, argv + 1);
   if (g_str_equal (sub, "sync") || g_str_equal (sub, "capture") ||
@@ -460,7 +598,7 @@ bkt_cmd_dnf (Ctx *ctx, int argc, char **argv)
         return code;
       return dnf_diff (ctx);
     }
-  g_printerr ("bkt: unknown dnf command “%s”: bkt dnf runs install, remove, sync, capture, list, "
+  g_printerr ("bkt: unknown dnf command “%s”: bkt dnf runs install, remove, copr, sync, capture, list, "
               "search, info, provides, repoquery and diff (see bkt dnf --help)\n", sub);
   return EXIT_USAGE;
 }

@@ -78,6 +78,9 @@ void      add_string      (GVariantBuilder *b, const char *key, const char *valu
 int       bkt_cmd_extension (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_shim      (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_dnf       (Ctx *ctx, int argc, char **argv);
+/* The (sa{sv}) arguments of Admin.CoprEnable/CoprDisable/CoprRemove for a
+ * ChangePlan system_request (floating). */
+GVariant *bkt_cmd_dnf_copr_args (JsonObject *req);
 int       bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_changelog (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_base      (Ctx *ctx, int argc, char **argv);

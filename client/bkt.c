@@ -792,6 +792,12 @@ run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *argum
                                     g_variant_new ("(^asa{sv})", (char **) names->pdata, &b),
                                     G_VARIANT_TYPE ("(o)"), &error);
         }
+      else if (g_str_has_prefix (method, "Copr"))
+        {
+          g_variant_builder_clear (&b);   /* they take their own options */
+          sreply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Admin", method,
+                                    bkt_cmd_dnf_copr_args (req), G_VARIANT_TYPE ("(o)"), &error);
+        }
       else if (g_str_equal (method, "FlatpakInstall"))
         sreply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Admin", method,
                                   g_variant_new ("(ssa{sv})",

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "bkt-containerfile.h"
+#include "bkt-copr.h"
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
 #include "bkt-manifest.h"
@@ -303,9 +304,10 @@ bkt_containerfile_render_packages (const char *const *packages, const char *cons
 }
 
 char *
-bkt_containerfile_render_copr (const char *const *projects)
+bkt_containerfile_render_copr (const char *const *projects, const char *const *no_gpgcheck)
 {
   g_autoptr(GPtrArray) p = sorted_unique (projects);
+  g_autoptr(GPtrArray) n = sorted_unique (no_gpgcheck);
   GString *out = g_string_new (NULL);
 
   if (p->len == 0)
@@ -318,6 +320,13 @@ bkt_containerfile_render_copr (const char *const *projects)
   g_string_append (out, "RUN dnf install -y 'dnf-command(copr)' \\\n");
   for (guint i = 0; i < p->len; i++)
     g_string_append_printf (out, "    && dnf copr enable -y %s \\\n", (const char *) g_ptr_array_index (p, i));
+  /* "gpg_check": false as on the host: the file dnf saved has COPR's
+   * gpgcheck=1 (the same file name with dnf4's and dnf5's plugin). */
+  for (guint i = 0; i < n->len; i++)
+    {
+      g_autofree char *file = bkt_copr_file_name (g_ptr_array_index (n, i));
+      g_string_append_printf (out, "    && sed -i 's/^gpgcheck=1$/gpgcheck=0/' '/etc/yum.repos.d/%s' \\\n", file);
+    }
   g_string_append (out, "    && dnf clean all\n");
   return g_string_free (out, FALSE);
 }
@@ -401,12 +410,14 @@ string_list (JsonObject *root, const char *member, const char *origin, GError **
 }
 
 /* Enabled COPR projects of copr_repos [{name, enabled, gpg_check}];
- * absent "enabled" means enabled, as the original tool read it. */
+ * absent "enabled" means enabled, as the original tool read it.  Those of
+ * them with "gpg_check": false in @out_no_gpgcheck. */
 static GStrv
-enabled_coprs (JsonObject *root, const char *origin, GError **error)
+enabled_coprs (JsonObject *root, const char *origin, GStrv *out_no_gpgcheck, GError **error)
 {
   JsonNode *node = root != NULL ? json_object_get_member (root, "copr_repos") : NULL;
   g_autoptr(GPtrArray) b = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) n = g_ptr_array_new_with_free_func (g_free);
 
   if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
     {
@@ -426,10 +437,15 @@ enabled_coprs (JsonObject *root, const char *origin, GError **error)
                            origin, i, why);
               return NULL;
             }
-          if (json_object_get_boolean_member_with_default (o, "enabled", TRUE))
-            g_ptr_array_add (b, g_strdup (name));
+          if (!json_object_get_boolean_member_with_default (o, "enabled", TRUE))
+            continue;
+          g_ptr_array_add (b, g_strdup (name));
+          if (!json_object_get_boolean_member_with_default (o, "gpg_check", TRUE))
+            g_ptr_array_add (n, g_strdup (name));
         }
     }
+  g_ptr_array_add (n, NULL);
+  *out_no_gpgcheck = (GStrv) g_ptr_array_free (g_steal_pointer (&n), FALSE);
   g_ptr_array_add (b, NULL);
   return (GStrv) g_ptr_array_free (g_steal_pointer (&b), FALSE);
 }
@@ -442,7 +458,7 @@ bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **erro
   g_autoptr(BktManifest) pkgs = bkt_manifest_load_file (BKT_MANIFEST_SYSTEM_PACKAGES, pkg_path, error);
   g_autoptr(BktManifest) shims = NULL;
   g_autoptr(GHashTable) bodies = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  g_auto(GStrv) packages = NULL, groups = NULL, coprs = NULL;
+  g_auto(GStrv) packages = NULL, groups = NULL, coprs = NULL, no_gpg = NULL;
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
   g_autoptr(GPtrArray) hosts = g_ptr_array_new ();
   JsonObject *root = NULL;
@@ -464,7 +480,7 @@ bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **erro
   groups = string_list (root, "groups", pkg_path, error);
   if (groups == NULL)
     return NULL;
-  coprs = enabled_coprs (root, pkg_path, error);
+  coprs = enabled_coprs (root, pkg_path, &no_gpg, error);
   if (coprs == NULL)
     return NULL;
 
@@ -482,7 +498,7 @@ bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **erro
                        bkt_containerfile_render_packages ((const char *const *) packages,
                                                           (const char *const *) groups));
   g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_COPR_REPOS,
-                       bkt_containerfile_render_copr ((const char *const *) coprs));
+                       bkt_containerfile_render_copr ((const char *const *) coprs, (const char *const *) no_gpg));
   g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_HOST_SHIMS,
                        bkt_containerfile_render_shims ((const char *const *) names->pdata,
                                                        (const char *const *) hosts->pdata));
@@ -491,12 +507,13 @@ bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **erro
 
 char *
 bkt_containerfile_regenerate_packages (const char *display_name, const char *data, gsize length,
-                                       const char *packages_json, gsize packages_length,
-                                       gboolean *out_changed, gsize *out_length, GError **error)
+                                       const char *packages_json, gsize packages_length, gboolean with_packages,
+                                       gboolean with_coprs, gboolean *out_changed, gsize *out_length,
+                                       GError **error)
 {
   g_autoptr(BktManifest) pkgs = NULL;
   g_autoptr(GHashTable) bodies = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  g_auto(GStrv) packages = NULL, groups = NULL, changed = NULL;
+  g_auto(GStrv) packages = NULL, groups = NULL, coprs = NULL, no_gpg = NULL, changed = NULL;
   JsonObject *root = NULL;
   char *out;
 
@@ -515,9 +532,17 @@ bkt_containerfile_regenerate_packages (const char *display_name, const char *dat
   groups = string_list (root, "groups", "manifests/system-packages.json", error);
   if (groups == NULL)
     return NULL;
-  g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_SYSTEM_PACKAGES,
-                       bkt_containerfile_render_packages ((const char *const *) packages,
-                                                          (const char *const *) groups));
+  coprs = enabled_coprs (root, "manifests/system-packages.json", &no_gpg, error);
+  if (coprs == NULL)
+    return NULL;
+  if (with_packages)
+    g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_SYSTEM_PACKAGES,
+                         bkt_containerfile_render_packages ((const char *const *) packages,
+                                                            (const char *const *) groups));
+  if (with_coprs)
+    g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_COPR_REPOS,
+                         bkt_containerfile_render_copr ((const char *const *) coprs,
+                                                        (const char *const *) no_gpg));
   out = bkt_containerfile_regenerate (display_name, data, length, bodies, &changed, out_length, error);
   if (out != NULL && out_changed != NULL)
     *out_changed = changed[0] != NULL;

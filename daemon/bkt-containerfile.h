@@ -54,8 +54,9 @@ char *bkt_containerfile_regenerate (const char *display_name, const char *data, 
  * Items are expected to be validated names (bkt_manifest_check_*); they
  * are written unquoted. */
 char *bkt_containerfile_render_packages (const char *const *packages, const char *const *groups);
-/* COPR projects "OWNER/PROJECT" to enable in the image. */
-char *bkt_containerfile_render_copr     (const char *const *projects);
+/* COPR projects "OWNER/PROJECT" to enable in the image; those of
+ * @no_gpgcheck (a subset) get gpgcheck=0 in the repo file dnf saved. */
+char *bkt_containerfile_render_copr     (const char *const *projects, const char *const *no_gpgcheck);
 /* Shims: @names[i] runs the host's @hosts[i] through flatpak-spawn. */
 char *bkt_containerfile_render_shims    (const char *const *names, const char *const *hosts);
 
@@ -70,14 +71,17 @@ G_BEGIN_DECLS
  * invalid one (or an invalid copr_repos entry) is an error. */
 GHashTable *bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **error);
 
-/* @data (a Containerfile) with its SYSTEM_PACKAGES section regenerated
- * from @packages_json, the text of a system-packages.json (packages and
- * groups; COPR and shim sections are left alone).  For the PR of a
- * `bkt dnf install/remove`, which edits the repo's manifest in memory.
- * @out_changed: whether the section's body differed. */
+/* @data (a Containerfile) with its SYSTEM_PACKAGES section (with
+ * @with_packages) and its COPR_REPOS section (with @with_coprs)
+ * regenerated from @packages_json, the text of a system-packages.json
+ * (packages, groups, enabled copr_repos; the shim section is left alone).
+ * For the PR of a `bkt dnf install/remove` or `bkt dnf copr …`, which
+ * edit the repo's manifest in memory: each regenerates the section its
+ * edit concerns, so that a PR does not carry another section's drift.
+ * @out_changed: whether a section's body differed. */
 char *bkt_containerfile_regenerate_packages (const char *display_name, const char *data, gsize length,
                                              const char *packages_json, gsize packages_length,
-                                             gboolean *out_changed, gsize *out_length, GError **error);
+                                             gboolean with_packages, gboolean with_coprs, gboolean *out_changed, gsize *out_length, GError **error);
 
 /* Regenerate the file at @path in place (atomically, only if it changed).
  * @check: change nothing, but fail with BKT_ERROR_FAILED naming the

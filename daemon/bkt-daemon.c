@@ -4,6 +4,7 @@
 #include "bkt-admin-ops.h"
 #include "bkt-auth.h"
 #include "bkt-bootc.h"
+#include "bkt-copr.h"
 #include "bkt-daemon.h"
 #include "bkt-dbus-generated.h"
 #include "bkt-error.h"
@@ -50,6 +51,9 @@ typedef enum {
   REQ_FLATPAK_UNINSTALL,
   REQ_PACKAGES_INSTALL,
   REQ_PACKAGES_UNINSTALL,
+  REQ_COPR_ENABLE,
+  REQ_COPR_DISABLE,
+  REQ_COPR_REMOVE,
   REQ_LOCAL_LIST,
   REQ_LOCAL_COMMIT,
   REQ_PR_RETRY,
@@ -83,6 +87,9 @@ static const RequestInfo request_info[] = {
   [REQ_FLATPAK_UNINSTALL] = { "FlatpakUninstall", "org.bkt.flatpak", "flatpak-uninstall" },
   [REQ_PACKAGES_INSTALL]  = { "PackagesInstall",  "org.bkt.packages", "packages-install" },
   [REQ_PACKAGES_UNINSTALL] = { "PackagesUninstall", "org.bkt.packages", "packages-uninstall" },
+  [REQ_COPR_ENABLE]       = { "CoprEnable",       "org.bkt.packages", "copr-enable" },
+  [REQ_COPR_DISABLE]      = { "CoprDisable",      "org.bkt.packages", "copr-disable" },
+  [REQ_COPR_REMOVE]       = { "CoprRemove",       "org.bkt.packages", "copr-remove" },
   [REQ_LOCAL_LIST]        = { "LocalList",        NULL,              NULL },
   [REQ_LOCAL_COMMIT]      = { "LocalCommit",      NULL,              "local-commit" },
   [REQ_PR_RETRY]          = { "PrRetry",          NULL,              "pr-retry" },
@@ -507,6 +514,9 @@ compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
       break;
     case REQ_PACKAGES_INSTALL:
     case REQ_PACKAGES_UNINSTALL:
+    case REQ_COPR_ENABLE:
+    case REQ_COPR_DISABLE:
+    case REQ_COPR_REMOVE:
       {
         g_autoptr(BktPlan) full = bkt_engine_plan_change (r->engine, r->manifests, "dnf",
                                                           r->action, r->arguments, c, &error);
@@ -590,6 +600,23 @@ add_system_request (Request *r, JsonObject *plan_json)
           if (bkt_operation_get_scope (op) != BKT_SCOPE_SYSTEM || !g_str_equal (bkt_operation_get_subsystem (op), "dnf")
               || bkt_operation_get_effect (op) == BKT_EFFECT_MANIFEST)
             continue;
+          /* A COPR change is one repo file: its own Admin method, told the
+           * manifest's gpg_check so that the file matches the record. */
+          if (bkt_copr_is_copr_op (op))
+            {
+              const char *action = bkt_operation_get_action (op);
+
+              json_object_set_string_member (req, "method", g_str_equal (action, "copr-enable") ? "CoprEnable"
+                                                            : g_str_equal (action, "copr-disable") ? "CoprDisable"
+                                                                                                   : "CoprRemove");
+              json_object_set_string_member (req, "project", bkt_operation_get_detail_string (op, "name"));
+              json_object_set_boolean_member (req, "gpg_check",
+                                              json_object_get_boolean_member_with_default (
+                                                bkt_operation_get_details (op), "gpg_check", TRUE));
+              json_array_unref (names);
+              json_object_set_object_member (plan_json, "system_request", req);
+              return;
+            }
           method = g_str_equal (bkt_operation_get_action (op), "install") ? "PackagesInstall" : "PackagesUninstall";
           now |= bkt_operation_get_effect (op) == BKT_EFFECT_LIVE;
           json_array_add_string_element (names, bkt_operation_get_detail_string (op, "name"));
@@ -838,8 +865,14 @@ content_has_packages (const char *content)
   if (member == NULL || !JSON_NODE_HOLDS_OBJECT (member))
     return FALSE;
   doc = json_node_get_object (member);
-  member = json_object_get_member (doc, "packages");
-  return member != NULL && JSON_NODE_HOLDS_ARRAY (member) && json_array_get_length (json_node_get_array (member)) > 0;
+  /* COPR repos are repo files under /etc/yum.repos.d: packages too. */
+  for (guint i = 0; i < 2; i++)
+    {
+      member = json_object_get_member (doc, i == 0 ? "packages" : BKT_MANIFEST_COPR_MEMBER);
+      if (member != NULL && JSON_NODE_HOLDS_ARRAY (member) && json_array_get_length (json_node_get_array (member)) > 0)
+        return TRUE;
+    }
+  return FALSE;
 }
 
 static void
@@ -1142,6 +1175,76 @@ handle_packages_uninstall (BktDBusAdmin *a, GDBusMethodInvocation *inv, const ch
   return handle_admin_packages (self, REQ_PACKAGES_UNINSTALL, inv, packages, options);
 }
 
+/* COPR repo files: the name is checked here, before polkit is asked. */
+static gboolean
+handle_admin_copr (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv, const char *project,
+                   GVariant *options)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) none = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
+  GVariantBuilder args;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+  gboolean gpg_check = TRUE, gpg_set = FALSE;
+  Request *r;
+
+  bkt_copr_check_name (project, &error);
+  g_variant_iter_init (&iter, options);
+  while (error == NULL && g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    {
+      if (kind == REQ_COPR_REMOVE || !g_str_equal (key, "gpg_check")
+          || !g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        {
+          error = g_error_new (BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "unknown option “%s” of type %s", key,
+                               g_variant_get_type_string (value));
+          /* Leaving g_variant_iter_loop() early: the value is ours to drop. */
+          g_variant_unref (value);
+          break;
+        }
+      gpg_check = g_variant_get_boolean (value);
+      gpg_set = TRUE;
+    }
+  if (error != NULL)
+    {
+      bkt_error_return (inv, g_steal_pointer (&error));
+      return TRUE;
+    }
+
+  r = g_new0 (Request, 1);
+  r->subsystem = g_strdup ("dnf");
+  r->action = g_strdup (request_info[kind].tx_kind);
+  r->target = g_strdup_printf ("copr:%s", project);
+  r->only = g_strsplit ("dnf", ",", -1);
+  g_variant_builder_init (&args, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&args, "{sv}", "name", g_variant_new_string (project));
+  if (gpg_set)
+    g_variant_builder_add (&args, "{sv}", "gpg_check", g_variant_new_boolean (gpg_check));
+  r->arguments = g_variant_ref_sink (g_variant_builder_end (&args));
+  return dispatch (self, kind, inv, none, r);
+}
+
+static gboolean
+handle_copr_enable (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *project, GVariant *options,
+                    BktDaemon *self)
+{
+  return handle_admin_copr (self, REQ_COPR_ENABLE, inv, project, options);
+}
+
+static gboolean
+handle_copr_disable (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *project, GVariant *options,
+                     BktDaemon *self)
+{
+  return handle_admin_copr (self, REQ_COPR_DISABLE, inv, project, options);
+}
+
+static gboolean
+handle_copr_remove (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *project, GVariant *options,
+                    BktDaemon *self)
+{
+  return handle_admin_copr (self, REQ_COPR_REMOVE, inv, project, options);
+}
+
 /* ---- admin: bootc and systemd ---------------------------------------------- */
 
 static gboolean
@@ -1329,6 +1432,9 @@ bkt_daemon_new (BktInstance instance, guint idle_timeout)
       g_signal_connect (self->admin, "handle-flatpak-install", G_CALLBACK (handle_flatpak_install), self);
       g_signal_connect (self->admin, "handle-flatpak-uninstall", G_CALLBACK (handle_flatpak_uninstall), self);
       g_signal_connect (self->admin, "handle-packages-install", G_CALLBACK (handle_packages_install), self);
+      g_signal_connect (self->admin, "handle-copr-enable", G_CALLBACK (handle_copr_enable), self);
+      g_signal_connect (self->admin, "handle-copr-disable", G_CALLBACK (handle_copr_disable), self);
+      g_signal_connect (self->admin, "handle-copr-remove", G_CALLBACK (handle_copr_remove), self);
       g_signal_connect (self->admin, "handle-packages-uninstall", G_CALLBACK (handle_packages_uninstall), self);
       g_signal_connect (self->admin, "handle-bootc-status", G_CALLBACK (handle_bootc_status), self);
       g_signal_connect (self->admin, "handle-bootc-upgrade", G_CALLBACK (handle_bootc_upgrade), self);

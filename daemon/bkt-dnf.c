@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "bkt-copr.h"
 #include "bkt-dnf.h"
 #include "bkt-error.h"
 #include "bkt-packages.h"
@@ -39,6 +40,7 @@ struct _BktDnf
   char      *unavailable_reason;
   char     **booted;    /* requested-packages of the booted deployment, sorted */
   char     **staged;    /* of the staged deployment, or NULL if none */
+  JsonArray *coprs;     /* the COPR repo files, bkt_copr_scan() */
 };
 
 static void bkt_dnf_subsystem_init (BktSubsystemInterface *iface);
@@ -54,6 +56,7 @@ bkt_dnf_finalize (GObject *object)
   g_free (self->unavailable_reason);
   g_strfreev (self->booted);
   g_strfreev (self->staged);
+  g_clear_pointer (&self->coprs, json_array_unref);
   G_OBJECT_CLASS (bkt_dnf_parent_class)->finalize (object);
 }
 
@@ -150,6 +153,9 @@ bkt_dnf_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError **
   if (self->loaded)
     return TRUE;
   self->loaded = TRUE;
+  /* Repo files are read on every system, rpm-ostree or not: a COPR is a
+   * dnf repo before it is anything to rpm-ostree. */
+  self->coprs = bkt_copr_scan (bkt_copr_repos_dir ());
   /* Not an error: most machines bkt's tests (and a toolbox) run on have no
    * rpm-ostree, and the other subsystems must still work there. */
   if (!g_file_test (rpm_ostree, G_FILE_TEST_IS_EXECUTABLE))
@@ -262,6 +268,8 @@ bkt_dnf_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArra
   BktDnf *self = BKT_DNF (subsystem);
   g_autoptr(GPtrArray) names = NULL;
 
+  /* Repos first: a package may come from one of them. */
+  bkt_copr_plan_apply (self->coprs, bkt_manifest_set_get (manifests, BKT_MANIFEST_SYSTEM_PACKAGES), ops);
   if (!self->available)
     {
       warn_unavailable (self, manifests, warnings);
@@ -290,6 +298,7 @@ bkt_dnf_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrAr
   BktDnf *self = BKT_DNF (subsystem);
   g_autoptr(GPtrArray) names = NULL;
 
+  bkt_copr_plan_capture (self->coprs, bkt_manifest_set_get (manifests, BKT_MANIFEST_SYSTEM_PACKAGES), ops);
   if (!self->available)
     {
       warn_unavailable (self, manifests, warnings);
@@ -329,34 +338,75 @@ bool_arg (GVariant *arguments, const char *name, gboolean *out, GError **error)
   return TRUE;
 }
 
+/* The COPR project of @name's repos if every repo that has it is a COPR
+ * that copr_repos does not list (so the image, built from the manifest,
+ * would not find it), else NULL. */
+static char *
+only_in_untracked_copr (GPtrArray *repos, BktManifest *m)
+{
+  g_autofree char *untracked = NULL;
+
+  for (guint i = 0; i < repos->len; i++)
+    {
+      const char *id = g_ptr_array_index (repos, i);
+      g_autofree char *copr = NULL;
+
+      if (!g_str_has_prefix (id, "copr:"))
+        return NULL;
+      copr = bkt_copr_name_from_repo_id (id);
+      if (copr != NULL && bkt_manifest_lookup_in (m, BKT_MANIFEST_COPR_MEMBER, copr) != NULL)
+        return NULL;
+      if (untracked == NULL)
+        untracked = copr != NULL ? g_steal_pointer (&copr) : g_strdup (id);
+    }
+  return g_steal_pointer (&untracked);
+}
+
 /* ONE repoquery for all @names; a miss is an error naming every unknown
- * package, with close names from the repos when there are any. */
+ * package, with close names from the repos when there are any.  A
+ * package that only an untracked COPR has is refused with the fix, when
+ * there is a manifest @m to compare with (NULL: the system instance's
+ * Admin call, which knows no manifest; the session has checked). */
 static gboolean
-check_exist (const char * const *names, GError **error)
+check_exist (const char * const *names, BktManifest *m, GError **error)
 {
   g_autofree char *dnf = bkt_packages_find_dnf (error);
-  g_auto(GStrv) missing = NULL;
+  g_autoptr(GHashTable) found = NULL;
+  g_autoptr(GPtrArray) missing = g_ptr_array_new ();
   g_auto(GStrv) available = NULL;
   g_autoptr(GString) msg = NULL;
 
   if (dnf == NULL)
     return g_prefix_error (error, "cannot check that the packages exist (--force skips the check): "), FALSE;
-  missing = bkt_packages_find_missing (dnf, names, NULL, error);
-  if (missing == NULL)
+  found = bkt_packages_query_repos (dnf, names, NULL, error);
+  if (found == NULL)
     return g_prefix_error (error, "cannot check that the packages exist (--force skips the check): "), FALSE;
-  if (missing[0] == NULL)
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      GPtrArray *repos = g_hash_table_lookup (found, names[i]);
+      g_autofree char *copr = repos != NULL && m != NULL ? only_in_untracked_copr (repos, m) : NULL;
+
+      if (repos == NULL)
+        g_ptr_array_add (missing, (gpointer) names[i]);
+      else if (copr != NULL)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                            "%s is only in COPR %s, which the manifest does not track: "
+                            "run `bkt dnf copr enable %s` first", names[i], copr, copr), FALSE;
+    }
+  if (missing->len == 0)
     return TRUE;
 
   available = bkt_packages_list_available (dnf, NULL, NULL);
   msg = g_string_new (NULL);
-  for (guint i = 0; missing[i] != NULL; i++)
+  for (guint i = 0; i < missing->len; i++)
     {
-      g_auto(GStrv) close = available ? bkt_packages_suggest (missing[i], (const char * const *) available,
+      const char *name = g_ptr_array_index (missing, i);
+      g_auto(GStrv) close = available ? bkt_packages_suggest (name, (const char * const *) available,
                                                               MAX_SUGGESTIONS)
                                       : NULL;
       if (msg->len > 0)
         g_string_append (msg, "; ");
-      g_string_append_printf (msg, "no package “%s” in the enabled repositories", missing[i]);
+      g_string_append_printf (msg, "no package “%s” in the enabled repositories", name);
       if (close != NULL && close[0] != NULL)
         {
           g_autofree char *list = g_strjoinv (", ", close);
@@ -379,8 +429,13 @@ bkt_dnf_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const c
   if (arguments == NULL || !g_variant_is_of_type (arguments, G_VARIANT_TYPE_VARDICT))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "arguments must be a dictionary (a{sv})"),
            FALSE;
+  if (g_strcmp0 (action, "copr-enable") == 0 || g_strcmp0 (action, "copr-disable") == 0
+      || g_strcmp0 (action, "copr-remove") == 0)
+    return bkt_copr_plan_change (self->coprs, bkt_manifest_set_get (manifests, BKT_MANIFEST_SYSTEM_PACKAGES),
+                                 action, arguments, ops, error);
   if (g_strcmp0 (action, "add") != 0 && g_strcmp0 (action, "remove") != 0)
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "subsystem dnf has no such action (add, remove)"),
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                        "subsystem dnf has no such action (add, remove, copr-enable, copr-disable, copr-remove)"),
            FALSE;
   add = g_str_equal (action, "add");
   value = g_variant_lookup_value (arguments, "packages", NULL);
@@ -399,7 +454,10 @@ bkt_dnf_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const c
       if (g_str_equal (names[i], names[j]))
         return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "package “%s” is given twice", names[i]),
                FALSE;
-  if (add && !force && !check_exist (names, error))
+  /* Content sets (no write dir) are the system instance's: no manifest. */
+  if (add && !force
+      && !check_exist (names, bkt_manifest_set_get_write_dir (manifests) != NULL
+                              ? bkt_manifest_set_get (manifests, BKT_MANIFEST_SYSTEM_PACKAGES) : NULL, error))
     return FALSE;
   if (!self->available)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "cannot layer packages: %s",
@@ -493,6 +551,8 @@ bkt_dnf_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError **err
   json_object_set_array_member (st, "entries", entries);
   json_object_set_array_member (st, "layered", layered);
   json_object_set_boolean_member (st, "staged", self->staged != NULL);
+  json_object_set_array_member (st, "copr", bkt_copr_status (self->coprs,
+                                                             bkt_manifest_set_get (manifests, BKT_MANIFEST_SYSTEM_PACKAGES)));
   /* A staged deployment is what a reboot brings; until then the booted
    * system does not have its packages. */
   json_object_set_boolean_member (st, "reboot_required", self->staged != NULL);
@@ -561,7 +621,11 @@ bkt_dnf_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx,
       BktOperation *op = g_ptr_array_index (ops, i);
       const char *action = bkt_operation_get_action (op);
 
-      if (g_str_equal (action, "install"))
+      /* Repo files first and one by one: they are quick, and the
+         * packages may come from them. */
+      if (bkt_copr_is_copr_op (op))
+        bkt_copr_execute (op, ctx);
+      else if (g_str_equal (action, "install"))
         g_ptr_array_add (installs, op);
       else if (g_str_equal (action, "uninstall"))
         g_ptr_array_add (uninstalls, op);

@@ -330,19 +330,11 @@ execute_manifest_edits (BktEngine *self, GPtrArray *edits, GHashTable *failed_ta
               if (m == NULL)
                 break;
             }
-          if (g_str_equal (bkt_operation_get_action (op), "record"))
-            {
-              JsonObject *entry = json_object_get_object_member (details, "entry");
-              /* The plan's entry is sealed; the manifest owns a copy. */
-              g_autoptr(JsonNode) copy = NULL;
-              g_autoptr(JsonNode) wrap = json_node_new (JSON_NODE_OBJECT);
-
-              json_node_set_object (wrap, entry);
-              copy = json_node_copy (wrap);
-              bkt_manifest_upsert (m, json_node_get_object (copy));
-            }
-          else
-            bkt_manifest_remove (m, bkt_operation_get_detail_string (op, "key"));
+          /* The plan's entry is sealed; the manifest takes a copy. */
+          bkt_manifest_apply_edit (m, bkt_operation_get_action (op), bkt_json_object_get_string (details, "member"),
+                                   json_object_has_member (details, "entry")
+                                   ? json_object_get_object_member (details, "entry") : NULL,
+                                   bkt_operation_get_detail_string (op, "key"));
           g_ptr_array_add (done, op);
         }
 

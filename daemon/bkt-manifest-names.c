@@ -28,7 +28,7 @@ check_file_name (const char *value, const char *extra)
   for (const char *s = value; *s != '\0'; s++)
     if (!g_ascii_isalnum (*s) && *s != '.' && *s != '_' && *s != '-' && strchr (extra, *s) == NULL)
       return g_strdup_printf ("only letters, digits, '.', '_', '-'%s are allowed",
-                              extra[0] == '@' ? " and '@'" : " and '+'");
+                              extra[0] == '@' ? " and '@'" : extra[0] == '+' ? " and '+'" : "");
   return NULL;
 }
 
@@ -73,20 +73,36 @@ bkt_manifest_check_package_name (const char *name)
   return check_file_name (name, "+");
 }
 
+/* COPR's own rules for user, group and project names are narrower than
+ * the package-name rule: no '+'.  Each part is bounded so that the repo
+ * file name ("_copr:copr.fedorainfracloud.org:group_OWNER:PROJECT.repo")
+ * stays under NAME_MAX. */
+#define COPR_PART_MAX 100
+
+static char *
+check_copr_part (const char *part)
+{
+  if (strlen (part) > COPR_PART_MAX)
+    return g_strdup_printf ("is longer than %d characters", COPR_PART_MAX);
+  return check_file_name (part, "");
+}
+
 char *
 bkt_manifest_check_copr_name (const char *name)
 {
   const char *slash = strchr (name, '/');
+  gboolean group = name[0] == '@';
   g_autofree char *owner = NULL;
   g_autofree char *why = NULL;
 
   if (slash == NULL || strchr (slash + 1, '/') != NULL)
-    return g_strdup ("must be OWNER/PROJECT");
-  owner = g_strndup (name[0] == '@' ? name + 1 : name, (gsize) (slash - name) - (name[0] == '@' ? 1 : 0));
-  why = check_file_name (owner, "+");
-  if (why == NULL)
-    why = check_file_name (slash + 1, "+");
+    return g_strdup ("must be OWNER/PROJECT (one '/')");
+  owner = g_strndup (name + (group ? 1 : 0), (gsize) (slash - name) - (group ? 1 : 0));
+  why = check_copr_part (owner);
   if (why != NULL)
-    return g_strdup_printf ("must be OWNER/PROJECT (each part %s)", why);
+    return g_strdup_printf ("the owner %s", why);
+  why = check_copr_part (slash + 1);
+  if (why != NULL)
+    return g_strdup_printf ("the project %s", why);
   return NULL;
 }

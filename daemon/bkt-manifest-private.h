@@ -11,14 +11,23 @@ G_BEGIN_DECLS
 /* What the edit-preserving writer needs to know of a BktManifest. */
 typedef struct {
   BktManifestKind kind;
-  BktJsonDoc     *doc;      /* the file it was loaded from, or NULL */
-  JsonNode       *root;     /* its current root object */
-  JsonArray      *entries;  /* the root's list member */
+  const char     *filename; /* for the re-parse's messages */
+  const char     *data;     /* the file's bytes, to be edited */
+  gsize           length;
+  JsonNode       *root;     /* the manifest's current root object */
+  const char     *list;     /* the list member to rewrite: the kind's, or
+                             * a secondary list ("copr_repos", keyed by
+                             * its entries' "name") */
+  JsonArray      *entries;  /* the root's @list member */
+  const char     *other;    /* a member that may differ too (rewritten by
+                             * another pass), or NULL */
 } BktManifestView;
 
-/* The loaded file's bytes with only the changed entries rewritten, or NULL
- * when that is not possible (not loaded from a file, or edits outside the
- * list): the caller then serialises the whole document. */
+/* @data with only the changed entries of @list rewritten, or NULL when
+ * that is not possible (edits outside @list and @other): the caller then
+ * serialises the whole document.  The caller makes sure @root was loaded
+ * from a file; a manifest with two lists edited is written in two passes
+ * (the second one's @data being the first one's output). */
 char *bkt_manifest_view_to_data_preserving (const BktManifestView *self, gsize *length);
 
 G_END_DECLS

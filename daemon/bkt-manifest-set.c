@@ -80,6 +80,16 @@ merge (BktManifest *image, BktManifest *user)
       entry = bkt_manifest_node_to_object (kind, node);
       bkt_manifest_upsert (merged, entry);
     }
+  /* copr_repos merges the same way, by name: the user's entry wins. */
+  entries = bkt_manifest_get_list (image, BKT_MANIFEST_COPR_MEMBER);
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *e = json_array_get_object_element (entries, i);
+      const char *name = e != NULL ? json_object_get_string_member_with_default (e, "name", NULL) : NULL;
+
+      if (name != NULL && bkt_manifest_lookup_in (merged, BKT_MANIFEST_COPR_MEMBER, name) == NULL)
+        bkt_manifest_upsert_in (merged, BKT_MANIFEST_COPR_MEMBER, e);
+    }
   bkt_manifest_sort (merged);
   return merged;
 }
@@ -282,6 +292,13 @@ bkt_manifest_set_to_system_content (BktManifestSet *self)
       doc = json_object_new ();
       json_object_set_array_member (doc, bkt_manifest_kind_list_member ((BktManifestKind) k),
                                     json_array_ref (system));
+      /* The COPR repos the system instance writes, as declared. */
+      if (k == BKT_MANIFEST_SYSTEM_PACKAGES
+          && bkt_manifest_get_list (self->manifests[k], BKT_MANIFEST_COPR_MEMBER) != NULL
+          && json_array_get_length (bkt_manifest_get_list (self->manifests[k], BKT_MANIFEST_COPR_MEMBER)) > 0)
+        json_object_set_array_member (doc, BKT_MANIFEST_COPR_MEMBER,
+                                      json_array_ref (bkt_manifest_get_list (self->manifests[k],
+                                                                             BKT_MANIFEST_COPR_MEMBER)));
       json_object_set_object_member (content, bkt_manifest_kind_name ((BktManifestKind) k),
                                      json_object_ref (doc));
     }

@@ -98,18 +98,36 @@ entry_span (Source *src, guint i)
   return bkt_json_doc_get_span (src->doc, json_array_get_element (src->list, i));
 }
 
+/* The key of an entry of the view's list: the kind's key for its own
+ * list, "name" for a secondary list (copr_repos). */
+static char *
+view_key (const BktManifestView *view, JsonNode *node)
+{
+  JsonNode *name;
+
+  if (g_str_equal (view->list, bkt_manifest_kind_list_member (view->kind)))
+    return bkt_manifest_node_key (view->kind, node);
+  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_OBJECT)
+    return NULL;
+  name = json_object_get_member (json_node_get_object (node), "name");
+  if (name == NULL || JSON_NODE_TYPE (name) != JSON_NODE_VALUE || json_node_get_value_type (name) != G_TYPE_STRING)
+    return NULL;
+  return g_strdup (json_node_get_string (name));
+}
+
 static gboolean
-object_members_equal_except (JsonObject *a, JsonObject *b, const char *except)
+object_members_equal_except (JsonObject *a, JsonObject *b, const char *except, const char *except2)
 {
   g_autoptr(GList) names = json_object_get_members (a);
   guint n_a = 0;
-  guint n_b = json_object_get_size (b) - (json_object_has_member (b, except) ? 1 : 0);
+  guint n_b = json_object_get_size (b) - (json_object_has_member (b, except) ? 1 : 0)
+              - (except2 != NULL && json_object_has_member (b, except2) ? 1 : 0);
 
   for (GList *l = names; l != NULL; l = l->next)
     {
       JsonNode *other;
 
-      if (g_str_equal (l->data, except))
+      if (g_str_equal (l->data, except) || g_strcmp0 (l->data, except2) == 0)
         continue;
       n_a++;
       other = json_object_get_member (b, l->data);
@@ -124,27 +142,28 @@ object_members_equal_except (JsonObject *a, JsonObject *b, const char *except)
 static gboolean
 source_init (Source *src, const BktManifestView *self)
 {
-  const char *list_name = bkt_manifest_kind_list_member (self->kind);
+  const char *list_name = self->list;
   JsonNode *root;
   JsonNode *list_node;
   JsonNode *now_list;
   const BktJsonSpan *first;
 
-  if (self->doc == NULL || bkt_json_doc_get_root (self->doc) != self->root)
+  if (self->data == NULL || self->root == NULL)
     return FALSE;
   now_list = json_object_get_member (json_node_get_object (self->root), list_name);
   if (now_list == NULL || JSON_NODE_TYPE (now_list) != JSON_NODE_ARRAY ||
       json_node_get_array (now_list) != self->entries)
     return FALSE;
 
-  src->data = bkt_json_doc_get_data (self->doc, &src->length);
-  src->doc = bkt_json_doc_parse (bkt_json_doc_get_filename (self->doc), src->data,
-                                 (gssize) src->length, NULL);
+  src->data = self->data;
+  src->length = self->length;
+  src->doc = bkt_json_doc_parse (self->filename, src->data, (gssize) src->length, NULL);
   if (src->doc == NULL)
     return FALSE;
   root = bkt_json_doc_get_root (src->doc);
   if (JSON_NODE_TYPE (root) != JSON_NODE_OBJECT ||
-      !object_members_equal_except (json_node_get_object (self->root), json_node_get_object (root), list_name))
+      !object_members_equal_except (json_node_get_object (self->root), json_node_get_object (root), list_name,
+                                    self->other))
     return FALSE;
   /* A file without the list member has no layout for entries; the
    * caller copies it if no entries were added. */
@@ -161,7 +180,7 @@ source_init (Source *src, const BktManifestView *self)
   for (guint i = 0; i < src->n; i++)
     {
       JsonNode *entry = json_array_get_element (src->list, i);
-      char *key = bkt_manifest_node_key (self->kind, entry);
+      char *key = view_key (self, entry);
 
       if (key == NULL)
         return FALSE;
@@ -330,7 +349,7 @@ bkt_manifest_view_to_data_preserving (const BktManifestView *self, gsize *length
   for (guint i = 0; i < json_array_get_length (self->entries); i++)
     {
       JsonNode *node = json_array_get_element (self->entries, i);
-      char *key = bkt_manifest_node_key (self->kind, node);
+      char *key = view_key (self, node);
 
       if (key == NULL || g_hash_table_contains (now, key))
         {

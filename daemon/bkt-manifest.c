@@ -511,6 +511,55 @@ validate_entry (BktManifestKind kind, BktJsonDoc *doc, JsonNode *entry_node, GEr
   return TRUE;
 }
 
+static gboolean
+validate_coprs (BktJsonDoc *doc, JsonNode *root, GError **error)
+{
+  JsonNode *list = json_object_get_member (json_node_get_object (root), BKT_MANIFEST_COPR_MEMBER);
+  g_autoptr(GHashTable) seen = NULL;
+  JsonArray *a;
+
+  if (list == NULL)
+    return TRUE;
+  if (JSON_NODE_TYPE (list) != JSON_NODE_ARRAY)
+    return bkt_json_doc_error_at (doc, list, error, "\"%s\" must be an array, got %s",
+                                  BKT_MANIFEST_COPR_MEMBER, describe_node (list));
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
+  a = json_node_get_array (list);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      JsonObject *o;
+      JsonNode *name;
+      g_autofree char *why = NULL;
+      static const char *const flags[] = { "enabled", "gpg_check" };
+
+      if (JSON_NODE_TYPE (e) != JSON_NODE_OBJECT)
+        return bkt_json_doc_error_at (doc, e, error, "each entry of \"%s\" must be an object, got %s",
+                                      BKT_MANIFEST_COPR_MEMBER, describe_node (e));
+      o = json_node_get_object (e);
+      name = json_object_get_member (o, "name");
+      if (name == NULL)
+        return bkt_json_doc_error_at (doc, e, error, "entry is missing the required member \"name\"");
+      if (!node_is (name, JSON_NODE_VALUE, G_TYPE_STRING))
+        return bkt_json_doc_error_at (doc, name, error, "\"name\" must be a string, got %s", describe_node (name));
+      why = bkt_manifest_check_copr_name (json_node_get_string (name));
+      if (why != NULL)
+        return bkt_json_doc_error_at (doc, name, error, "invalid COPR project \"%s\": %s",
+                                      json_node_get_string (name), why);
+      if (g_hash_table_contains (seen, json_node_get_string (name)))
+        return bkt_json_doc_error_at (doc, e, error, "duplicate COPR project \"%s\"", json_node_get_string (name));
+      g_hash_table_add (seen, (gpointer) json_node_get_string (name));
+      for (guint f = 0; f < G_N_ELEMENTS (flags); f++)
+        {
+          JsonNode *v = json_object_get_member (o, flags[f]);
+          if (v != NULL && !node_is (v, JSON_NODE_VALUE, G_TYPE_BOOLEAN))
+            return bkt_json_doc_error_at (doc, v, error, "\"%s\" must be a boolean, got %s", flags[f],
+                                          describe_node (v));
+        }
+    }
+  return TRUE;
+}
+
 BktManifest *
 bkt_manifest_load_node (BktManifestKind kind,
                         BktJsonDoc     *doc,
@@ -598,6 +647,11 @@ bkt_manifest_load_node (BktManifestKind kind,
           g_hash_table_insert (seen, key, entry);
         }
     }
+
+  /* copr_repos is checked like the list: its names become file names
+   * under /etc/yum.repos.d and URLs, on the system instance too. */
+  if (is_package_kind (kind) && !validate_coprs (doc, node, error))
+    return NULL;
 
   self = manifest_new_with_root (kind, bkt_json_doc_get_filename (doc), node);
   self->doc = g_object_ref (doc);
@@ -919,6 +973,124 @@ bkt_manifest_remove (BktManifest *self, const char *key)
   return TRUE;
 }
 
+/* Secondary lists                                                      */
+
+static JsonArray *
+secondary_list (BktManifest *self, const char *member, gboolean create)
+{
+  JsonObject *root = json_node_get_object (self->root);
+  JsonNode *node = json_object_get_member (root, member);
+
+  if (node != NULL && JSON_NODE_TYPE (node) == JSON_NODE_ARRAY)
+    return json_node_get_array (node);
+  if (!create)
+    return NULL;
+  json_object_set_array_member (root, member, json_array_new ());
+  return json_object_get_array_member (root, member);
+}
+
+static gint
+find_named (JsonArray *list, const char *name)
+{
+  for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+    {
+      JsonNode *n = json_array_get_element (list, i);
+      if (JSON_NODE_TYPE (n) == JSON_NODE_OBJECT
+          && g_strcmp0 (get_string (json_node_get_object (n), "name"), name) == 0)
+        return (gint) i;
+    }
+  return -1;
+}
+
+JsonArray *
+bkt_manifest_get_list (BktManifest *self, const char *member)
+{
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), NULL);
+  return secondary_list (self, member, FALSE);
+}
+
+JsonObject *
+bkt_manifest_lookup_in (BktManifest *self, const char *member, const char *name)
+{
+  JsonArray *list;
+  gint i;
+
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), NULL);
+  list = secondary_list (self, member, FALSE);
+  i = find_named (list, name);
+  return i < 0 ? NULL : json_array_get_object_element (list, (guint) i);
+}
+
+void
+bkt_manifest_upsert_in (BktManifest *self, const char *member, JsonObject *entry)
+{
+  const char *name;
+  JsonArray *list;
+  gint i;
+
+  g_return_if_fail (BKT_IS_MANIFEST (self));
+  name = get_string (entry, "name");
+  g_return_if_fail (name != NULL);
+  list = secondary_list (self, member, TRUE);
+  i = find_named (list, name);
+  if (i < 0)
+    {
+      json_array_add_object_element (list, bkt_json_object_deep_copy (entry));
+      return;
+    }
+  {
+    JsonObject *old = json_array_get_object_element (list, (guint) i);
+    g_autoptr(GList) names = json_object_get_members (entry);
+    g_autoptr(JsonObject) merged = bkt_json_object_deep_copy (old);
+
+    /* Members @entry sets replace the old ones in their place; the others
+     * (unknown to us) stay. */
+    for (GList *l = names; l != NULL; l = l->next)
+      json_object_set_member (merged, l->data, bkt_json_node_deep_copy (json_object_get_member (entry, l->data)));
+    json_node_set_object (json_array_get_element (list, (guint) i), merged);
+  }
+}
+
+gboolean
+bkt_manifest_remove_in (BktManifest *self, const char *member, const char *name)
+{
+  JsonArray *list;
+  gint i;
+
+  g_return_val_if_fail (BKT_IS_MANIFEST (self), FALSE);
+  list = secondary_list (self, member, FALSE);
+  i = find_named (list, name);
+  if (i < 0)
+    return FALSE;
+  json_array_remove_element (list, (guint) i);
+  return TRUE;
+}
+
+void
+bkt_manifest_apply_edit (BktManifest *self, const char *action, const char *member,
+                         JsonObject *entry, const char *key)
+{
+  g_return_if_fail (BKT_IS_MANIFEST (self));
+
+  if (g_strcmp0 (action, "record") == 0 && entry != NULL)
+    {
+      /* The caller's entry (often a sealed plan's) stays theirs. */
+      g_autoptr(JsonObject) copy = bkt_json_object_deep_copy (entry);
+
+      if (member != NULL)
+        bkt_manifest_upsert_in (self, member, copy);
+      else
+        bkt_manifest_upsert (self, copy);
+    }
+  else if (key != NULL)
+    {
+      if (member != NULL)
+        bkt_manifest_remove_in (self, member, key);
+      else
+        bkt_manifest_remove (self, key);
+    }
+}
+
 typedef struct
 {
   char *key;
@@ -966,17 +1138,53 @@ bkt_manifest_sort (BktManifest *self)
     }
 }
 
+/* The file's bytes with the edits of both lists (the kind's and, for
+ * package manifests, copr_repos) made in place: copr_repos first, against
+ * the file; then the kind's list against that result.  NULL if either
+ * pass cannot keep the file's layout. */
+static char *
+to_data_preserving (BktManifest *self, gsize *length)
+{
+  const char *list = kind_info[self->kind].list_member;
+  JsonNode *coprs = is_package_kind (self->kind)
+                    ? json_object_get_member (json_node_get_object (self->root), BKT_MANIFEST_COPR_MEMBER) : NULL;
+  g_autofree char *first = NULL;
+  BktManifestView view;
+  gsize len = 0;
+
+  if (self->doc == NULL || bkt_json_doc_get_root (self->doc) != self->root)
+    return NULL;
+  view.kind = self->kind;
+  view.filename = bkt_json_doc_get_filename (self->doc);
+  view.data = bkt_json_doc_get_data (self->doc, &view.length);
+  view.root = self->root;
+  if (coprs != NULL && JSON_NODE_TYPE (coprs) == JSON_NODE_ARRAY)
+    {
+      view.list = BKT_MANIFEST_COPR_MEMBER;
+      view.entries = json_node_get_array (coprs);
+      view.other = list;
+      first = bkt_manifest_view_to_data_preserving (&view, &len);
+      if (first == NULL)
+        return NULL;
+      view.data = first;
+      view.length = len;
+    }
+  view.list = list;
+  view.entries = self->entries;
+  /* Pass 1 wrote copr_repos, in the file's order rather than memory's. */
+  view.other = first != NULL ? BKT_MANIFEST_COPR_MEMBER : NULL;
+  return bkt_manifest_view_to_data_preserving (&view, length);
+}
+
 char *
 bkt_manifest_to_data (BktManifest *self, gsize *length)
 {
   gsize len = 0;
   char *data;
-  BktManifestView view;
 
   g_return_val_if_fail (BKT_IS_MANIFEST (self), NULL);
 
-  view = (BktManifestView) { self->kind, self->doc, self->root, self->entries };
-  data = bkt_manifest_view_to_data_preserving (&view, &len);
+  data = to_data_preserving (self, &len);
   if (data == NULL)
     data = bkt_json_to_document (self->root, &len);
   if (length != NULL)

@@ -55,7 +55,10 @@ char *bkt_manifest_check_shim_host      (const char *host);
  * of letters, digits, '.', '_', '-', '+', not starting with '-' or '.'
  * (so that no tool reads it as an option) — what Fedora's names use. */
 char *bkt_manifest_check_package_name   (const char *name);
-/* A COPR project "OWNER/PROJECT" (OWNER may be "@group"). */
+/* A COPR project "OWNER/PROJECT" as COPR names them: OWNER a user or
+ * "@group", each part 1-100 of letters, digits, '.', '_', '-', not
+ * starting with '-' or '.', no "..", exactly one '/' (each becomes part
+ * of a repo file name under /etc/yum.repos.d and of URLs). */
 char *bkt_manifest_check_copr_name      (const char *name);
 
 /* One manifest file, validated.  Unknown members (at the top level and in
@@ -104,6 +107,24 @@ gboolean bkt_manifest_remove (BktManifest *self, const char *key);
  * bkt_manifest_to_data() keeps it, unsorted as it may be; only entries the
  * file does not have yet get a sorted position (see below). */
 void     bkt_manifest_sort   (BktManifest *self);
+
+/* Secondary lists: a top-level array member other than the kind's list
+ * whose entries are objects keyed by their "name" — the package
+ * manifests' copr_repos [{name, enabled, gpg_check}].  Edited in place
+ * (bkt_manifest_to_data() keeps the file's layout for both lists). */
+#define BKT_MANIFEST_COPR_MEMBER "copr_repos"
+/* NULL if the manifest has no such member. */
+JsonArray  *bkt_manifest_get_list   (BktManifest *self, const char *member);
+JsonObject *bkt_manifest_lookup_in  (BktManifest *self, const char *member, const char *name);
+/* Insert, or set @entry's members on the entry of the same name (the
+ * others are kept); the member is created if missing. */
+void        bkt_manifest_upsert_in  (BktManifest *self, const char *member, JsonObject *entry);
+gboolean    bkt_manifest_remove_in  (BktManifest *self, const char *member, const char *name);
+/* One manifest edit as operations and PR journals carry it: @action
+ * "record" upserts (a copy of) @entry, anything else removes @key; in
+ * @member's secondary list if @member is not NULL, else in the kind's. */
+void        bkt_manifest_apply_edit (BktManifest *self, const char *action, const char *member,
+                                     JsonObject *entry, const char *key);
 
 /* The manifest as a file.
  *

@@ -99,13 +99,14 @@ parse_names (const char *out)
   return set;
 }
 
-char **
-bkt_packages_find_missing (const char *dnf, const char *const *names, GCancellable *cancellable,
-                           GError **error)
+GHashTable *
+bkt_packages_query_repos (const char *dnf, const char *const *names, GCancellable *cancellable,
+                          GError **error)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GHashTable) found = NULL;
+  g_autoptr(GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify) g_ptr_array_unref);
+  g_auto(GStrv) lines = NULL;
   g_autofree char *out = NULL;
 
   if (!bkt_packages_check_names (names, error))
@@ -113,7 +114,9 @@ bkt_packages_find_missing (const char *dnf, const char *const *names, GCancellab
   g_ptr_array_add (argv, (char *) dnf);
   g_ptr_array_add (argv, (char *) "repoquery");
   g_ptr_array_add (argv, (char *) "--qf");
-  g_ptr_array_add (argv, (char *) "%{name}\\n");
+  /* The repo of each match too, in the same one query: which repos
+   * provide a package decides whether an untracked COPR is needed. */
+  g_ptr_array_add (argv, (char *) "%{name} %{repoid}\\n");
   /* Names are validated, so none can be an option; "--" says so to dnf
    * as well. */
   g_ptr_array_add (argv, (char *) "--");
@@ -124,7 +127,39 @@ bkt_packages_find_missing (const char *dnf, const char *const *names, GCancellab
   out = run_capture ((const char *const *) argv->pdata, cancellable, error);
   if (out == NULL)
     return NULL;
-  found = parse_names (out);
+  lines = g_strsplit (out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *l = g_strstrip (lines[i]);
+      char *sp = strchr (l, ' ');
+      GPtrArray *repos;
+
+      if (*l == '\0')
+        continue;
+      if (sp != NULL)
+        *sp++ = '\0';
+      repos = g_hash_table_lookup (found, l);
+      if (repos == NULL)
+        {
+          repos = g_ptr_array_new_with_free_func (g_free);
+          g_hash_table_insert (found, g_strdup (l), repos);
+        }
+      if (sp != NULL && *g_strstrip (sp) != '\0'
+          && !g_ptr_array_find_with_equal_func (repos, sp, g_str_equal, NULL))
+        g_ptr_array_add (repos, g_strdup (sp));
+    }
+  return g_steal_pointer (&found);
+}
+
+char **
+bkt_packages_find_missing (const char *dnf, const char *const *names, GCancellable *cancellable,
+                           GError **error)
+{
+  g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) found = bkt_packages_query_repos (dnf, names, cancellable, error);
+
+  if (found == NULL)
+    return NULL;
   for (gsize i = 0; names[i] != NULL; i++)
     if (!g_hash_table_contains (found, names[i]))
       g_ptr_array_add (missing, g_strdup (names[i]));

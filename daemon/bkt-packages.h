@@ -22,9 +22,14 @@ gboolean bkt_packages_check_names (const char *const *names, GError **error);
  * BKT_ERROR_NOT_FOUND if there is none. */
 char    *bkt_packages_find_dnf (GError **error);
 
-/* ONE `DNF repoquery --qf %{name} -- NAME…` for all of @names (validated
- * first): the names it does not know, in the order given (possibly empty;
- * NULL-terminated, g_strfreev).  NULL with @error if dnf fails. */
+/* ONE `DNF repoquery --qf "%{name} %{repoid}" -- NAME…` for all of
+ * @names (validated first): name → GPtrArray of the ids of the repos that
+ * have it (char *), for the names dnf knows.  NULL with @error if dnf
+ * fails. */
+GHashTable *bkt_packages_query_repos (const char *dnf, const char *const *names,
+                                      GCancellable *cancellable, GError **error);
+/* The same query: the names dnf does not know, in the order given
+ * (possibly empty; NULL-terminated, g_strfreev). */
 char   **bkt_packages_find_missing (const char *dnf, const char *const *names,
                                     GCancellable *cancellable, GError **error);
 /* Every package name the enabled repos have (one repoquery; for

@@ -156,6 +156,8 @@ edit_from_op (BktOperation *op)
   if (json_object_has_member (d, "entry"))
     json_object_set_object_member (e, "entry", copy_object (json_object_get_object_member (d, "entry")));
   set_opt_string (e, "key", bkt_json_object_get_string (d, "key"));
+  if (bkt_json_object_get_string (d, "member") != NULL)
+    json_object_set_string_member (e, "member", bkt_json_object_get_string (d, "member"));
   return e;
 }
 
@@ -168,10 +170,15 @@ change_name (const char *subsystem, GVariant *arguments)
   g_variant_lookup (arguments, "schema", "&s", &schema);
   g_variant_lookup (arguments, "key", "&s", &key);
   g_variant_lookup (arguments, "path", "&s", &path);
-  /* dnf changes name their packages, in the order given. */
+  /* dnf changes name their packages, in the order given (COPR changes
+   * their project). */
   if (g_strcmp0 (subsystem, "dnf") == 0)
     {
       g_autofree const char **packages = NULL;
+      const char *project = NULL;
+
+      if (g_variant_lookup (arguments, "name", "&s", &project))
+        return g_strdup (project);
 
       if (g_variant_lookup (arguments, "packages", "^a&s", &packages) && packages[0] != NULL)
         return g_strjoinv (" ", (char **) packages);
@@ -451,13 +458,9 @@ apply_edits (BktManifestKind kind, const char *display, GBytes *before, gboolean
 
       if (g_strcmp0 (bkt_json_object_get_string (e, "manifest"), bkt_manifest_kind_name (kind)) != 0)
         continue;
-      if (g_strcmp0 (bkt_json_object_get_string (e, "action"), "record") == 0 && json_object_has_member (e, "entry"))
-        {
-          g_autoptr(JsonObject) entry = copy_object (json_object_get_object_member (e, "entry"));
-          bkt_manifest_upsert (m, entry);
-        }
-      else if (bkt_json_object_get_string (e, "key") != NULL)
-        bkt_manifest_remove (m, bkt_json_object_get_string (e, "key"));
+      bkt_manifest_apply_edit (m, bkt_json_object_get_string (e, "action"), bkt_json_object_get_string (e, "member"),
+                               json_object_has_member (e, "entry") ? json_object_get_object_member (e, "entry") : NULL,
+                               bkt_json_object_get_string (e, "key"));
     }
   bkt_manifest_sort (m);
   data = bkt_manifest_to_data (m, &len);
@@ -465,25 +468,39 @@ apply_edits (BktManifestKind kind, const char *display, GBytes *before, gboolean
 }
 
 /* When the PR changes the repo's system-packages.json and the repo has a
- * Containerfile, its SYSTEM_PACKAGES section is regenerated in the same
+ * Containerfile, its SYSTEM_PACKAGES and COPR_REPOS sections are regenerated in the same
  * commit, so that the image built from the merged PR layers what the
  * manifest says.  A Containerfile without that section is left alone; a
  * malformed one fails the PR (with its line), which stays queued for
  * `bkt pr retry` once the file is fixed. */
 static gboolean
-add_containerfile (BktGit *git, GHashTable *files, GString *diff, GError **error)
+add_containerfile (BktGit *git, GHashTable *files, JsonArray *edits, GString *diff, GError **error)
 {
   GBytes *packages = g_hash_table_lookup (files, "manifests/system-packages.json");
   g_autoptr(GBytes) before = NULL;
   g_autoptr(GBytes) after = NULL;
   g_autofree char *d = NULL;
-  gboolean exists = FALSE, changed = FALSE;
+  gboolean exists = FALSE, changed = FALSE, with_packages = FALSE, with_coprs = FALSE;
   const char *pk, *cf;
   gsize pk_len = 0, cf_len = 0, out_len = 0;
   char *out;
 
   if (packages == NULL)
     return TRUE;
+  /* The section of what the edits change only: a PR should not carry an
+   * unrelated section's drift (`bkt containerfile sync` fixes that). */
+  for (guint i = 0; i < json_array_get_length (edits); i++)
+    {
+      JsonObject *e = json_array_get_object_element (edits, i);
+
+      if (g_strcmp0 (bkt_json_object_get_string (e, "manifest"),
+                     bkt_manifest_kind_name (BKT_MANIFEST_SYSTEM_PACKAGES)) != 0)
+        continue;
+      if (g_strcmp0 (bkt_json_object_get_string (e, "member"), BKT_MANIFEST_COPR_MEMBER) == 0)
+        with_coprs = TRUE;
+      else
+        with_packages = TRUE;
+    }
   before = bkt_git_read_file (git, "Containerfile", &exists, error);
   if (before == NULL)
     return FALSE;
@@ -492,7 +509,7 @@ add_containerfile (BktGit *git, GHashTable *files, GString *diff, GError **error
   pk = g_bytes_get_data (packages, &pk_len);
   cf = g_bytes_get_data (before, &cf_len);
   out = bkt_containerfile_regenerate_packages ("Containerfile", cf ? cf : "", cf_len, pk ? pk : "", pk_len,
-                                               &changed, &out_len, error);
+                                               with_packages, with_coprs, &changed, &out_len, error);
   if (out == NULL)
     return FALSE;
   after = g_bytes_new_take (out, out_len);
@@ -538,7 +555,7 @@ edited_contents (BktGit *git, JsonArray *edits, char **diff_out, GError **error)
       g_string_append (diff, d);
       g_hash_table_insert (files, g_steal_pointer (&path), g_steal_pointer (&after));
     }
-  if (!add_containerfile (git, files, diff, error))
+  if (!add_containerfile (git, files, edits, diff, error))
     return NULL;
   *diff_out = g_string_free (g_steal_pointer (&diff), FALSE);
   return g_steal_pointer (&files);

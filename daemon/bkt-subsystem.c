@@ -63,12 +63,14 @@ bkt_subsystem_execute (BktSubsystem *self, GPtrArray *ops, BktExecContext *ctx,
 }
 
 static BktOperation *
-manifest_edit_new (const char *subsystem, const char *action, BktManifestKind kind,
+manifest_edit_new (const char *subsystem, const char *action, BktManifestKind kind, const char *member,
                    const char *target, const char *summary, JsonObject *entry, const char *key)
 {
   g_autoptr(JsonObject) details = json_object_new ();
 
   json_object_set_string_member (details, "manifest", bkt_manifest_kind_name (kind));
+  if (member != NULL)
+    json_object_set_string_member (details, "member", member);
   if (entry != NULL)
     {
       JsonNode *n = json_node_new (JSON_NODE_OBJECT);
@@ -88,12 +90,27 @@ bkt_operation_new_record (const char *subsystem, BktManifestKind kind,
                           const char *target, const char *summary, JsonObject *entry)
 {
   g_autofree char *key = bkt_manifest_entry_key (kind, entry);
-  return manifest_edit_new (subsystem, "record", kind, target, summary, entry, key);
+  return manifest_edit_new (subsystem, "record", kind, NULL, target, summary, entry, key);
+}
+
+BktOperation *
+bkt_operation_new_record_in (const char *subsystem, BktManifestKind kind, const char *member,
+                             const char *target, const char *summary, JsonObject *entry)
+{
+  const char *name = json_object_get_string_member_with_default (entry, "name", NULL);
+  return manifest_edit_new (subsystem, "record", kind, member, target, summary, entry, name);
+}
+
+BktOperation *
+bkt_operation_new_forget_in (const char *subsystem, BktManifestKind kind, const char *member,
+                             const char *target, const char *summary, const char *name)
+{
+  return manifest_edit_new (subsystem, "forget", kind, member, target, summary, NULL, name);
 }
 
 BktOperation *
 bkt_operation_new_forget (const char *subsystem, BktManifestKind kind,
                           const char *target, const char *summary, const char *key)
 {
-  return manifest_edit_new (subsystem, "forget", kind, target, summary, NULL, key);
+  return manifest_edit_new (subsystem, "forget", kind, NULL, target, summary, NULL, key);
 }

@@ -67,5 +67,11 @@ BktOperation *bkt_operation_new_record (const char *subsystem, BktManifestKind k
                                         const char *target, const char *summary, JsonObject *entry);
 BktOperation *bkt_operation_new_forget (const char *subsystem, BktManifestKind kind,
                                         const char *target, const char *summary, const char *key);
+/* The same in a secondary list of @kind's file (bkt_manifest_upsert_in():
+ * "copr_repos"), entries keyed by "name"; details carry "member". */
+BktOperation *bkt_operation_new_record_in (const char *subsystem, BktManifestKind kind, const char *member,
+                                           const char *target, const char *summary, JsonObject *entry);
+BktOperation *bkt_operation_new_forget_in (const char *subsystem, BktManifestKind kind, const char *member,
+                                           const char *target, const char *summary, const char *name);
 
 G_END_DECLS

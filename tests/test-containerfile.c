@@ -76,7 +76,7 @@ test_regenerate (void)
 
   g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_SYSTEM_PACKAGES,
                        bkt_containerfile_render_packages (packages, NULL));
-  g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_COPR_REPOS, bkt_containerfile_render_copr (coprs));
+  g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_COPR_REPOS, bkt_containerfile_render_copr (coprs, NULL));
   g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_HOST_SHIMS,
                        bkt_containerfile_render_shims (shim_names, shim_hosts));
   /* A section the file does not have is not added. */
@@ -220,7 +220,7 @@ static void
 test_render_empty (void)
 {
   g_autofree char *p = bkt_containerfile_render_packages (NULL, NULL);
-  g_autofree char *c = bkt_containerfile_render_copr (NULL);
+  g_autofree char *c = bkt_containerfile_render_copr (NULL, NULL);
   g_autofree char *s = bkt_containerfile_render_shims (NULL, NULL);
   const char *groups[] = { "development-tools", NULL };
   g_autofree char *g = bkt_containerfile_render_packages (NULL, groups);
@@ -246,7 +246,7 @@ test_regenerate_packages (void)
   const char *unchanged = "{\"packages\": [\"htop\", \"zsh\"]}";
   gboolean changed = FALSE;
 
-  out = bkt_containerfile_regenerate_packages ("Containerfile", data, len, manifest, strlen (manifest),
+  out = bkt_containerfile_regenerate_packages ("Containerfile", data, len, manifest, strlen (manifest), TRUE, FALSE,
                                                &changed, &out_len, &error);
   g_assert_no_error (error);
   g_assert_true (changed);
@@ -257,21 +257,42 @@ test_regenerate_packages (void)
 
   /* The fixture's body is not in bkt's layout: "unchanged" packages still
    * rewrite it once; a second pass changes nothing. */
-  same = bkt_containerfile_regenerate_packages ("Containerfile", out, out_len, manifest, strlen (manifest),
+  same = bkt_containerfile_regenerate_packages ("Containerfile", out, out_len, manifest, strlen (manifest), TRUE, FALSE,
                                                 &changed, &len, &error);
   g_assert_no_error (error);
   g_assert_false (changed);
   g_assert_cmpstr (same, ==, out);
 
+  /* A COPR change regenerates COPR_REPOS only. */
+  g_clear_pointer (&out, g_free);
+  {
+    const char *coprs = "{\"packages\": [\"fish\"], \"copr_repos\": [{\"name\": \"b/two\"}, "
+                        "{\"name\": \"@a/one\", \"enabled\": true, \"gpg_check\": false}, "
+                        "{\"name\": \"c/off\", \"enabled\": false}]}";
+    out = bkt_containerfile_regenerate_packages ("Containerfile", data, strlen (data), coprs, strlen (coprs), FALSE,
+                                                 TRUE, &changed, &out_len, &error);
+    g_assert_no_error (error);
+    g_assert_true (changed);
+    g_assert_nonnull (strstr (out, "# === COPR_REPOS (managed by bkt) ===\n"
+                                   "RUN dnf install -y 'dnf-command(copr)' \\\n"
+                                   "    && dnf copr enable -y @a/one \\\n"
+                                   "    && dnf copr enable -y b/two \\\n"
+                                   "    && sed -i 's/^gpgcheck=1$/gpgcheck=0/' "
+                                   "'/etc/yum.repos.d/_copr:copr.fedorainfracloud.org:group_a:one.repo' \\\n"
+                                   "    && dnf clean all\n"
+                                   "# === END COPR_REPOS ===\n"));
+    /* SYSTEM_PACKAGES as it was */
+    g_assert_nonnull (strstr (out, "        zsh \\\n        htop \\\n"));
+  }
   g_clear_pointer (&out, g_free);
   out = bkt_containerfile_regenerate_packages ("Containerfile", "RUN x\n# === SYSTEM_PACKAGES (managed by bkt) ===\n",
                                                strlen ("RUN x\n# === SYSTEM_PACKAGES (managed by bkt) ===\n"),
-                                               unchanged, strlen (unchanged), &changed, &out_len, &error);
+                                               unchanged, strlen (unchanged), TRUE, FALSE, &changed, &out_len, &error);
   g_assert_null (out);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   out = bkt_containerfile_regenerate_packages ("Containerfile", data, strlen (data), "{\"packages\": [\"-rf\"]}",
-                                               strlen ("{\"packages\": [\"-rf\"]}"), &changed, &out_len, &error);
+                                               strlen ("{\"packages\": [\"-rf\"]}"), TRUE, FALSE, &changed, &out_len, &error);
   g_assert_null (out);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
 }

@@ -123,7 +123,7 @@ test_find_missing_real_dnf (void)
   /* ONE batched query with every name, after "--". */
   log = read_text (dnf_log);
   g_assert_cmpuint (count_lines (log, "repoquery"), ==, 1);
-  g_assert_cmpstr (log, ==, "repoquery --qf %{name}\\n -- bkt-hello bkt-hotp bkt-fish no-such-thing\n");
+  g_assert_cmpstr (log, ==, "repoquery --qf %{name} %{repoid}\\n -- bkt-hello bkt-hotp bkt-fish no-such-thing\n");
 
   none = bkt_packages_find_missing (dnf_wrapper, (const char *const[]) { "bkt-htop", NULL }, NULL, &error);
   g_assert_no_error (error);

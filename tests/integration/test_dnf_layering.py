@@ -30,10 +30,11 @@ EXIT_NOT_AUTHORIZED = 3
 _DIR = None
 
 
-def _setup_dir():
+def _setup_dir(copr=None):
     """The repo, the double's state and the logs, in a directory made before the environment starts
     (its paths go into every process's environment).  World-writable: the session daemons run the
-    double (status) and dnf (repoquery) as the test users, bktd --system as root."""
+    double (status) and dnf (repoquery) as the test users, bktd --system as root.  @copr: the
+    OWNER/PROJECT of a second repo named and ided like a COPR one (rpm-repo.sh's RPM_REPO_COPR)."""
     global _DIR
     if _DIR is not None:
         return _DIR
@@ -41,7 +42,8 @@ def _setup_dir():
     os.chmod(d, 0o1777)
     rr = os.path.join(d, 'rpm')
     os.makedirs(rr)
-    p = subprocess.run(['bash', os.path.join(SRC, 'tests', 'rpm-repo.sh'), rr], capture_output=True, text=True)
+    p = subprocess.run(['bash', os.path.join(SRC, 'tests', 'rpm-repo.sh'), rr], capture_output=True, text=True,
+                       env=dict(os.environ, RPM_REPO_COPR=copr or ''))
     if p.returncode == 77:
         import unittest
         raise unittest.SkipTest('rpm-repo.sh: %s' % p.stderr.strip())
@@ -63,7 +65,12 @@ def _setup_dir():
     tmp = os.path.join(rr, 'installroot', 'var', 'tmp')
     os.makedirs(tmp, exist_ok=True)
     os.chmod(tmp, 0o1777)
+    # The repo directory bktd --system writes COPR repos in: root's, readable by all (like
+    # /etc/yum.repos.d).
+    os.makedirs(os.path.join(d, 'yum.repos.d'))
+    os.chmod(os.path.join(d, 'yum.repos.d'), 0o755)
     _DIR = d
+    write_state(booted=[], staged=None)
     return d
 
 
@@ -84,10 +91,11 @@ def read_state():
         return json.load(f)
 
 
-def _env_kw():
-    d = _setup_dir()
+def _env_kw(copr=None):
+    d = _setup_dir(copr)
     return dict(polkit='real', flatpak=False,
                 extra_env={'BKT_RPM_OSTREE': DOUBLE, 'BKT_DNF': os.path.join(d, 'rpm', 'dnf'),
+                           'BKT_YUM_REPOS_DIR': os.path.join(d, 'yum.repos.d'),
                            'RPM_OSTREE_DOUBLE_STATE': os.path.join(d, 'state.json'),
                            'RPM_OSTREE_DOUBLE_LOG': os.path.join(d, 'rpm-ostree.log'),
                            # each phase the double prints takes this long, so progress arrives phase by phase
@@ -292,15 +300,15 @@ class DnfLayering(EnvTestCase):
         self.assertEqual(len(self.changes()), n + 1)
 
 
-class DnfPr(EnvTestCase):
-    """The PR of `bkt dnf install/remove`: the repo's system-packages.json and the SYSTEM_PACKAGES
-    section of its Containerfile, in one commit."""
-    ENV_KW = None
+class PrWorld:
+    """A distribution repo (tests/data/original plus the Containerfile fixture) pushed to a local git
+    server, and a forge stand-in: for the PRs of `bkt dnf …`."""
+    COPR = None
 
     @classmethod
     def setUpClass(cls):
         import punenv
-        cls.ENV_KW = dict(_env_kw(), users=(ADMIN,))
+        cls.ENV_KW = dict(_env_kw(cls.COPR), users=(ADMIN,))
         super().setUpClass()
         write_state(booted=[], staged=None)
         try:
@@ -323,6 +331,12 @@ class DnfPr(EnvTestCase):
             cls.forge.stop()
         super().tearDownClass()
         _remove_dir()
+
+
+class DnfPr(PrWorld, EnvTestCase):
+    """The PR of `bkt dnf install/remove`: the repo's system-packages.json and the SYSTEM_PACKAGES
+    section of its Containerfile, in one commit."""
+    ENV_KW = None
 
     def test_install_pr_regenerates_containerfile(self):
         w = self.world
