@@ -336,35 +336,17 @@ static gboolean
 check_exist (const char * const *names, GError **error)
 {
   g_autofree char *dnf = bkt_packages_find_dnf (error);
-  g_auto(GStrv) missing = NULL;
-  g_auto(GStrv) available = NULL;
-  g_autoptr(GString) msg = NULL;
+  const char *prefix[] = { dnf, NULL };
+  g_autoptr(GError) local_error = NULL;
 
   if (dnf == NULL)
     return g_prefix_error (error, "cannot check that the packages exist (--force skips the check): "), FALSE;
-  missing = bkt_packages_find_missing (dnf, names, NULL, error);
-  if (missing == NULL)
-    return g_prefix_error (error, "cannot check that the packages exist (--force skips the check): "), FALSE;
-  if (missing[0] == NULL)
+  if (bkt_packages_check_exist (prefix, names, MAX_SUGGESTIONS, NULL, &local_error))
     return TRUE;
-
-  available = bkt_packages_list_available (dnf, NULL, NULL);
-  msg = g_string_new (NULL);
-  for (guint i = 0; missing[i] != NULL; i++)
-    {
-      g_auto(GStrv) close = available ? bkt_packages_suggest (missing[i], (const char * const *) available,
-                                                              MAX_SUGGESTIONS)
-                                      : NULL;
-      if (msg->len > 0)
-        g_string_append (msg, "; ");
-      g_string_append_printf (msg, "no package “%s” in the enabled repositories", missing[i]);
-      if (close != NULL && close[0] != NULL)
-        {
-          g_autofree char *list = g_strjoinv (", ", close);
-          g_string_append_printf (msg, " (did you mean: %s?)", list);
-        }
-    }
-  return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s", msg->str), FALSE;
+  if (!g_error_matches (local_error, BKT_ERROR, BKT_ERROR_NOT_FOUND))
+    g_prefix_error (&local_error, "cannot check that the packages exist (--force skips the check): ");
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
 }
 
 static gboolean

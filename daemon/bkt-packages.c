@@ -99,9 +99,18 @@ parse_names (const char *out)
   return set;
 }
 
+/* @dnf: the program and any arguments that come before dnf's verb (a
+ * route into a container: `toolbox run -c NAME dnf`). */
+static void
+add_prefix (GPtrArray *argv, const char * const *dnf)
+{
+  for (gsize i = 0; dnf[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) dnf[i]);
+}
+
 char **
-bkt_packages_find_missing (const char *dnf, const char *const *names, GCancellable *cancellable,
-                           GError **error)
+bkt_packages_find_missing_argv (const char * const *dnf, const char * const *names, GCancellable *cancellable,
+                                GError **error)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
@@ -110,7 +119,7 @@ bkt_packages_find_missing (const char *dnf, const char *const *names, GCancellab
 
   if (!bkt_packages_check_names (names, error))
     return NULL;
-  g_ptr_array_add (argv, (char *) dnf);
+  add_prefix (argv, dnf);
   g_ptr_array_add (argv, (char *) "repoquery");
   g_ptr_array_add (argv, (char *) "--qf");
   g_ptr_array_add (argv, (char *) "%{name}\\n");
@@ -133,15 +142,30 @@ bkt_packages_find_missing (const char *dnf, const char *const *names, GCancellab
 }
 
 char **
-bkt_packages_list_available (const char *dnf, GCancellable *cancellable, GError **error)
+bkt_packages_find_missing (const char *dnf, const char *const *names, GCancellable *cancellable,
+                           GError **error)
 {
-  const char *argv[] = { dnf, "repoquery", "--qf", "%{name}\\n", NULL };
-  g_autofree char *out = run_capture (argv, cancellable, error);
+  const char *prefix[] = { dnf, NULL };
+
+  return bkt_packages_find_missing_argv (prefix, names, cancellable, error);
+}
+
+char **
+bkt_packages_list_available_argv (const char * const *dnf, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *out = NULL;
   g_autoptr(GHashTable) set = NULL;
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
   GHashTableIter it;
   gpointer key;
 
+  add_prefix (argv, dnf);
+  g_ptr_array_add (argv, (char *) "repoquery");
+  g_ptr_array_add (argv, (char *) "--qf");
+  g_ptr_array_add (argv, (char *) "%{name}\\n");
+  g_ptr_array_add (argv, NULL);
+  out = run_capture ((const char *const *) argv->pdata, cancellable, error);
   if (out == NULL)
     return NULL;
   set = parse_names (out);
@@ -154,6 +178,48 @@ bkt_packages_list_available (const char *dnf, GCancellable *cancellable, GError 
   g_ptr_array_sort (names, compare_names);
   g_ptr_array_add (names, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+char **
+bkt_packages_list_available (const char *dnf, GCancellable *cancellable, GError **error)
+{
+  const char *prefix[] = { dnf, NULL };
+
+  return bkt_packages_list_available_argv (prefix, cancellable, error);
+}
+
+gboolean
+bkt_packages_check_exist (const char * const *dnf, const char * const *names, guint max_suggestions,
+                          GCancellable *cancellable, GError **error)
+{
+  g_auto(GStrv) missing = NULL;
+  g_auto(GStrv) available = NULL;
+  g_autoptr(GString) msg = NULL;
+
+  missing = bkt_packages_find_missing_argv (dnf, names, cancellable, error);
+  if (missing == NULL)
+    return FALSE;
+  if (missing[0] == NULL)
+    return TRUE;
+
+  /* Only after a miss: listing every package is the slow query. */
+  available = bkt_packages_list_available_argv (dnf, cancellable, NULL);
+  msg = g_string_new (NULL);
+  for (guint i = 0; missing[i] != NULL; i++)
+    {
+      g_auto(GStrv) close = available ? bkt_packages_suggest (missing[i], (const char * const *) available,
+                                                              max_suggestions)
+                                      : NULL;
+      if (msg->len > 0)
+        g_string_append (msg, "; ");
+      g_string_append_printf (msg, "no package “%s” in the enabled repositories", missing[i]);
+      if (close != NULL && close[0] != NULL)
+        {
+          g_autofree char *list = g_strjoinv (", ", close);
+          g_string_append_printf (msg, " (did you mean: %s?)", list);
+        }
+    }
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s", msg->str), FALSE;
 }
 
 typedef struct { const char *name; guint score; } Candidate;

@@ -30,6 +30,16 @@ char   **bkt_packages_find_missing (const char *dnf, const char *const *names,
 /* Every package name the enabled repos have (one repoquery; for
  * suggestions, only asked for after a miss). */
 char   **bkt_packages_list_available (const char *dnf, GCancellable *cancellable, GError **error);
+/* The same with @dnf the argv prefix that runs dnf (NULL-terminated; e.g.
+ * {"toolbox", "run", "-c", NAME, "dnf"}: the repos of a container). */
+char   **bkt_packages_find_missing_argv (const char * const *dnf, const char *const *names,
+                                         GCancellable *cancellable, GError **error);
+char   **bkt_packages_list_available_argv (const char * const *dnf, GCancellable *cancellable, GError **error);
+/* The check `install` makes: ONE find_missing; after a miss, ONE listing
+ * for suggestions and BKT_ERROR_NOT_FOUND naming every unknown package
+ * ("no package “X” in the enabled repositories (did you mean: Y?)"). */
+gboolean bkt_packages_check_exist (const char * const *dnf, const char * const *names, guint max_suggestions,
+                                   GCancellable *cancellable, GError **error);
 /* Up to @max names of @available close to @name (edit distance ≤ 2, or
  * one contains the other), closest first; NULL-terminated. */
 char   **bkt_packages_suggest (const char *name, const char *const *available, guint max);
