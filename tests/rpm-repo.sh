@@ -4,13 +4,16 @@
 # with rpmbuild + createrepo_c, and DIR/dnf, the real dnf pointed at it and
 # nothing else (throwaway reposdir, installroot and cache), taking bkt's
 # argv unchanged after its own options.  Exit 77 if the tools are missing.
+# RPM_REPO_EXTRA="name …" adds more such packages (tests/bench/dev.sh, test_dev.py).
 set -euo pipefail
 dir=$1
 for t in dnf rpmbuild createrepo_c; do
   command -v "$t" >/dev/null || { echo "no $t" >&2; exit 77; }
 done
 mkdir -p "$dir/rpmbuild/SPECS" "$dir/repo" "$dir/repos.d" "$dir/installroot" "$dir/home"
-for p in bkt-hello:"Greets the tests" bkt-htop:"Process viewer stand-in" bkt-fish:"A shell stand-in"; do
+extra=()
+for n in ${RPM_REPO_EXTRA:-}; do extra+=("$n:Extra test package $n"); done
+for p in bkt-hello:"Greets the tests" bkt-htop:"Process viewer stand-in" bkt-fish:"A shell stand-in" "${extra[@]}"; do
   name=${p%%:*} summary=${p#*:}
   cat > "$dir/rpmbuild/SPECS/$name.spec" <<SPEC
 Name: $name
