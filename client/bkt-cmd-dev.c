@@ -557,7 +557,7 @@ dev_dnf_change (Ctx *ctx, gboolean install, int argc, char **argv)
       if (!ctx->opt.json)
         {
           bkt_render_plan (&ctx->render, json_node_get_object (plan_json));
-          print_argv (ctx->opt.dry_run ? "Would run: " : "Runs: ", (const char * const *) dnf_argv);
+          print_argv (ctx->opt.dry_run ? "Would run: " : "Command: ", (const char * const *) dnf_argv);
         }
       g_free (ctx->opt.only);
       ctx->opt.only = g_strdup ("toolbox");

@@ -92,9 +92,30 @@ class Dev(unittest.TestCase):
         with open(os.path.join(self.config, 'bkt', 'config.json'), 'w') as f:
             json.dump(obj, f)
 
+    SANITIZER_MARKERS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:',
+                         'GLib-CRITICAL', 'GLib-GIO-CRITICAL', 'GLib-GObject-CRITICAL')
+
     def bkt(self, *args, env=None, stdin=subprocess.DEVNULL):
-        p = subprocess.run([BKT] + list(args), cwd=self.tmp, env=env or self.env, stdin=stdin,
-                           capture_output=True, text=True, timeout=300)
+        """The client; under valgrind with BKT_VALGRIND=1 (its report fails the test), and any
+        sanitizer report or GLib critical on its stderr fails the test too."""
+        prefix = []
+        vlog = os.path.join(self.tmp, 'valgrind.%p.log')
+        if os.environ.get('BKT_VALGRIND') == '1':
+            prefix = ['valgrind', '--quiet', '--error-exitcode=97', '--leak-check=full',
+                      '--errors-for-leak-kinds=definite', '--show-leak-kinds=definite', '--num-callers=30',
+                      '--suppressions=' + os.path.join(SRC, 'tests', 'valgrind.supp'), '--log-file=' + vlog]
+        p = subprocess.run(prefix + [BKT] + list(args), cwd=self.tmp, env=env or self.env, stdin=stdin,
+                           capture_output=True, text=True, timeout=600)
+        for m in self.SANITIZER_MARKERS:
+            self.assertNotIn(m, p.stderr, 'bkt %s:\n%s' % (' '.join(args), p.stderr))
+        for f in os.listdir(self.tmp):
+            if f.startswith('valgrind.') and f.endswith('.log'):
+                with open(os.path.join(self.tmp, f)) as fh:
+                    # "--PID-- WARNING: unhandled syscall 434" (pidfd_open, which GSubprocess tries) is
+                    # valgrind's own limitation, not a report
+                    report = ''.join(l for l in fh if not l.startswith('--'))
+                os.unlink(os.path.join(self.tmp, f))
+                self.assertEqual(report.strip(), '', 'valgrind, bkt %s:\n%s' % (' '.join(args), report))
         return p
 
     def bktj(self, *args, **kw):
