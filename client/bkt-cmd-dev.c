@@ -83,22 +83,6 @@ read_context_file (const char *rel)
   return text;
 }
 
-/* KEY="value" of /run/.containerenv (podman writes name and image). */
-static char *
-containerenv_value (const char *text, const char *key)
-{
-  g_auto(GStrv) lines = g_strsplit (text != NULL ? text : "", "\n", -1);
-  gsize klen = strlen (key);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (strncmp (lines[i], key, klen) == 0 && lines[i][klen] == '=')
-      {
-        char *v = g_shell_unquote (lines[i] + klen + 1, NULL);
-        return v != NULL ? v : g_strdup (lines[i] + klen + 1);
-      }
-  return NULL;
-}
-
 static gboolean
 resolve_target (const char *container_opt, Target *t, GError **error)
 {
@@ -110,8 +94,8 @@ resolve_target (const char *container_opt, Target *t, GError **error)
   if (inside)
     {
       g_autofree char *env = read_context_file ("run/.containerenv");
-      own = containerenv_value (env, "name");
-      t->own_image = containerenv_value (env, "image");
+      own = bkt_toolbox_file_value (env, "name");
+      t->own_image = bkt_toolbox_file_value (env, "image");
     }
   if (container_opt != NULL)
     t->container = g_strdup (container_opt);

@@ -226,26 +226,6 @@ new_package_op (const char *name, gboolean install, gboolean apply_live)
                             apply_live ? BKT_EFFECT_LIVE : BKT_EFFECT_REBOOT, summary, details);
 }
 
-static BktOperation *
-new_record_op (const char *name)
-{
-  g_autoptr(JsonObject) entry = json_object_new ();
-  g_autofree char *target = g_strconcat ("package:", name, NULL);
-  g_autofree char *summary = g_strdup_printf ("Record %s", target);
-
-  json_object_set_string_member (entry, "name", name);
-  return bkt_operation_new_record (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, target, summary, entry);
-}
-
-static BktOperation *
-new_forget_op (const char *name)
-{
-  g_autofree char *target = g_strconcat ("package:", name, NULL);
-  g_autofree char *summary = g_strdup_printf ("Forget %s", target);
-
-  return bkt_operation_new_forget (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, target, summary, name);
-}
-
 static void
 warn_unavailable (BktDnf *self, BktManifestSet *manifests, GPtrArray *warnings)
 {
@@ -299,7 +279,7 @@ bkt_dnf_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrAr
   names = manifest_names (manifests);
   for (guint i = 0; self->booted[i] != NULL; i++)
     if (!names_contain (names, self->booted[i]) && bkt_manifest_check_package_name (self->booted[i]) == NULL)
-      g_ptr_array_add (ops, new_record_op (self->booted[i]));
+      g_ptr_array_add (ops, bkt_packages_record_op (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, self->booted[i]));
   /* Not forgotten automatically: a package the manifest declares but the
    * system dropped is more likely a failed layering than a change of mind. */
   for (guint i = 0; i < names->len; i++)
@@ -406,9 +386,9 @@ bkt_dnf_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const c
   for (guint i = 0; names[i] != NULL; i++)
     {
       if (add)
-        g_ptr_array_add (ops, new_record_op (names[i]));
+        g_ptr_array_add (ops, bkt_packages_record_op (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, names[i]));
       else if (names_contain (tracked, names[i]))
-        g_ptr_array_add (ops, new_forget_op (names[i]));
+        g_ptr_array_add (ops, bkt_packages_forget_op (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, names[i]));
     }
   return TRUE;
 }

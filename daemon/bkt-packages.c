@@ -268,6 +268,26 @@ bkt_packages_suggest (const char *name, const char *const *available, guint max)
   return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
 }
 
+BktOperation *
+bkt_packages_record_op (const char *subsystem, BktManifestKind kind, const char *name)
+{
+  g_autoptr(JsonObject) entry = json_object_new ();
+  g_autofree char *target = g_strconcat ("package:", name, NULL);
+  g_autofree char *summary = g_strdup_printf ("Record %s in %s", target, bkt_manifest_kind_file_name (kind));
+
+  json_object_set_string_member (entry, "name", name);
+  return bkt_operation_new_record (subsystem, kind, target, summary, entry);
+}
+
+BktOperation *
+bkt_packages_forget_op (const char *subsystem, BktManifestKind kind, const char *name)
+{
+  g_autofree char *target = g_strconcat ("package:", name, NULL);
+  g_autofree char *summary = g_strdup_printf ("Forget %s in %s", target, bkt_manifest_kind_file_name (kind));
+
+  return bkt_operation_new_forget (subsystem, kind, target, summary, name);
+}
+
 const char *
 bkt_packages_rpm_ostree (void)
 {

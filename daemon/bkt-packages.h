@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "bkt-subsystem.h"
+
 G_BEGIN_DECLS
 
 /* RPM package helpers for `bkt dnf install/remove/sync/capture`: the
@@ -43,6 +45,13 @@ gboolean bkt_packages_check_exist (const char * const *dnf, const char * const *
 /* Up to @max names of @available close to @name (edit distance ≤ 2, or
  * one contains the other), closest first; NULL-terminated. */
 char   **bkt_packages_suggest (const char *name, const char *const *available, guint max);
+
+/* The manifest edits of a package change, shared by the dnf
+ * (system-packages.json) and toolbox (toolbox-packages.json) subsystems:
+ * "Record package:NAME in FILE" ({"name": NAME}, stored as the bare
+ * string) and "Forget package:NAME in FILE". */
+BktOperation *bkt_packages_record_op (const char *subsystem, BktManifestKind kind, const char *name);
+BktOperation *bkt_packages_forget_op (const char *subsystem, BktManifestKind kind, const char *name);
 
 /* The rpm-ostree to run: $BKT_RPM_OSTREE, else the build's (meson option
  * rpm_ostree). */

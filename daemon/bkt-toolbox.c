@@ -86,9 +86,8 @@ bkt_toolbox_check_name (const char *name)
   return NULL;
 }
 
-/* The value of KEY= in os-release text, unquoted (newly allocated). */
-static char *
-os_release_value (const char *text, const char *key)
+char *
+bkt_toolbox_file_value (const char *text, const char *key)
 {
   g_auto(GStrv) lines = g_strsplit (text != NULL ? text : "", "\n", -1);
   gsize klen = strlen (key);
@@ -126,8 +125,8 @@ bkt_toolbox_default_name (JsonObject *config, const char *os_release_text, GErro
       return g_strdup (configured);
     }
   /* What `toolbox create` without arguments names its container. */
-  id = os_release_value (os_release_text, "ID");
-  version = os_release_value (os_release_text, "VERSION_ID");
+  id = bkt_toolbox_file_value (os_release_text, "ID");
+  version = bkt_toolbox_file_value (os_release_text, "VERSION_ID");
   if (id == NULL || version == NULL || (!g_str_equal (id, "fedora") && !g_str_equal (id, "rhel")))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
                         "no default development toolbox on this system (os-release ID “%s”): name it with "
@@ -275,26 +274,6 @@ bkt_toolbox_diff (const char * const *wanted, const char * const *installed, con
 
 /* ---- plans ---------------------------------------------------------------------- */
 
-static BktOperation *
-new_record_op (const char *name)
-{
-  g_autoptr(JsonObject) entry = json_object_new ();
-  g_autofree char *target = g_strconcat ("package:", name, NULL);
-  g_autofree char *summary = g_strdup_printf ("Record %s in toolbox-packages.json", target);
-
-  json_object_set_string_member (entry, "name", name);
-  return bkt_operation_new_record (SUBSYSTEM_NAME, BKT_MANIFEST_TOOLBOX_PACKAGES, target, summary, entry);
-}
-
-static BktOperation *
-new_forget_op (const char *name)
-{
-  g_autofree char *target = g_strconcat ("package:", name, NULL);
-  g_autofree char *summary = g_strdup_printf ("Forget %s in toolbox-packages.json", target);
-
-  return bkt_operation_new_forget (SUBSYSTEM_NAME, BKT_MANIFEST_TOOLBOX_PACKAGES, target, summary, name);
-}
-
 BktPlan *
 bkt_toolbox_plan (const char *container, gboolean install, const char * const *names,
                   gboolean with_manifest_edits)
@@ -314,7 +293,8 @@ bkt_toolbox_plan (const char *container, gboolean install, const char * const *n
                                                BKT_SCOPE_USER, BKT_EFFECT_LIVE, summary, details));
     }
   for (gsize i = 0; with_manifest_edits && names != NULL && names[i] != NULL; i++)
-    g_ptr_array_add (ops, install ? new_record_op (names[i]) : new_forget_op (names[i]));
+    g_ptr_array_add (ops, install ? bkt_packages_record_op (SUBSYSTEM_NAME, BKT_MANIFEST_TOOLBOX_PACKAGES, names[i])
+                                   : bkt_packages_forget_op (SUBSYSTEM_NAME, BKT_MANIFEST_TOOLBOX_PACKAGES, names[i]));
   return bkt_plan_new ("change", ops, NULL);
 }
 
@@ -387,9 +367,9 @@ bkt_toolbox_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, con
       /* The live part (dnf in the container) is the client's, done before
        * Change: only the manifest edit is planned here. */
       if (add)
-        g_ptr_array_add (ops, new_record_op (names[i]));
+        g_ptr_array_add (ops, bkt_packages_record_op (SUBSYSTEM_NAME, BKT_MANIFEST_TOOLBOX_PACKAGES, names[i]));
       else if (known)
-        g_ptr_array_add (ops, new_forget_op (names[i]));
+        g_ptr_array_add (ops, bkt_packages_forget_op (SUBSYSTEM_NAME, BKT_MANIFEST_TOOLBOX_PACKAGES, names[i]));
     }
   return TRUE;
 }

@@ -35,6 +35,10 @@ typedef enum {
  * at most 64 bytes.  NULL if fine, else the reason (newly allocated). */
 char  *bkt_toolbox_check_name (const char *name);
 
+/* The value of KEY=VALUE in os-release or /run/.containerenv text, shell
+ * unquoted; NULL if absent (newly allocated). */
+char  *bkt_toolbox_file_value (const char *text, const char *key);
+
 /* The default container name: @config's "dev_container" (config.json)
  * when set, else toolbox's own default "ID-toolbox-VERSION_ID" from
  * os-release (@os_release_text; fedora, rhel).  BKT_ERROR_INVALID_ARGUMENT
