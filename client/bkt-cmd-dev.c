@@ -469,7 +469,7 @@ strv_to_json (const char * const *v)
 }
 
 static int
-dev_dnf_change (Ctx *ctx, gboolean install, int argc, char **argv)
+dev_dnf_change (Ctx *ctx, gboolean install, const char *container, int argc, char **argv)
 {
   g_auto(DevOptions) o = { 0 };
   const GOptionEntry entries[] = {
@@ -508,7 +508,7 @@ dev_dnf_change (Ctx *ctx, gboolean install, int argc, char **argv)
           g_printerr ("bkt: package “%s” is given twice\n", (const char *) g_ptr_array_index (names, i));
           return 5;
         }
-  if (!resolve_target (o.container, &t, &error))
+  if (!resolve_target (o.container != NULL ? o.container : container, &t, &error))
     return fail (error);
 
   dnf_argv = bkt_toolbox_dnf_change_argv (t.route, t.program, t.container, t.is_root, t.dnf, install,
@@ -645,16 +645,15 @@ dev_dnf (Ctx *ctx, int argc, char **argv)
     }
   if (g_str_equal (verb, "install") || g_str_equal (verb, "remove"))
     {
-      /* argv: "bkt dev dnf", then everything after the verb (GOption
-       * finds --container and the rest wherever they are). */
-      int i = 1;
+      /* The command's argv from the verb on (GOption finds --container
+       * and the rest wherever they are): this argv and the typed
+       * arguments are aligned, argv[0] being "dnf". */
+      int i = ctx->typed_args != NULL ? (int) (typed - ctx->typed_args) : 1;
 
-      while (i < argc && !g_str_equal (argv[i], verb))
-        i++;
-      if (i >= argc)
+      if (i < 1 || i >= argc || !g_str_equal (argv[i], verb))
         return EXIT_USAGE;
       argv[i] = argv[0];
-      return dev_dnf_change (ctx, g_str_equal (verb, "install"), argc - i, argv + i);
+      return dev_dnf_change (ctx, g_str_equal (verb, "install"), container, argc - i, argv + i);
     }
   if (g_strv_contains (query_verbs, verb) || g_str_equal (verb, "upgrade"))
     return dev_dnf_passthrough (container, verb, typed + 1);
