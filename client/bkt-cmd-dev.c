@@ -395,12 +395,12 @@ typedef struct {
   Target             *target;
   gboolean            install;
   const char * const *names;
+  JsonNode           *plan;    /* bkt_toolbox_plan() without the edits: the live operations */
 } Act;
 
 static gboolean
-act_dnf (Ctx *ctx, gpointer data, GError **error)
+act_dnf (Ctx *ctx, Act *a, GError **error)
 {
-  Act *a = data;
   g_auto(GStrv) argv = bkt_toolbox_dnf_change_argv (a->target->route, a->target->program, a->target->container,
                                                     a->target->is_root, a->target->dnf, a->install, a->names);
 
@@ -408,6 +408,52 @@ act_dnf (Ctx *ctx, gpointer data, GError **error)
   if (!bkt_packages_check_names (a->names, error))
     return FALSE;
   return run_visible (ctx, (const char * const *) argv, error);
+}
+
+/* --pr: the live operations join the session's plan (its records and the
+ * pull request), at the front, so that one plan and one result list say
+ * what happened where. */
+static void
+act_plan (Ctx *ctx, gpointer data, JsonObject *plan)
+{
+  Act *a = data;
+  JsonArray *mine = json_object_get_array_member (json_node_get_object (a->plan), "operations");
+  JsonArray *theirs = json_object_get_array_member (plan, "operations");
+  JsonArray *all = json_array_new ();
+
+  for (guint i = 0; i < json_array_get_length (mine); i++)
+    json_array_add_element (all, json_node_copy (json_array_get_element (mine, i)));
+  for (guint i = 0; theirs != NULL && i < json_array_get_length (theirs); i++)
+    json_array_add_element (all, json_node_copy (json_array_get_element (theirs, i)));
+  json_object_set_array_member (plan, "operations", all);
+  json_object_set_int_member (plan, "count", json_array_get_length (all));
+}
+
+static gboolean
+act_run (Ctx *ctx, gpointer data, JsonArray *results, GError **error)
+{
+  Act *a = data;
+  JsonArray *mine = json_object_get_array_member (json_node_get_object (a->plan), "operations");
+  g_autoptr(GError) local_error = NULL;
+  gboolean ok = act_dnf (ctx, a, &local_error);
+
+  for (guint i = 0; i < json_array_get_length (mine); i++)
+    {
+      JsonObject *op = json_array_get_object_element (mine, i);
+      JsonObject *r = json_object_new ();
+
+      json_object_set_string_member (r, "id", json_object_get_string_member (op, "id"));
+      json_object_set_string_member (r, "summary", json_object_get_string_member (op, "summary"));
+      json_object_set_boolean_member (r, "success", ok);
+      if (ok)
+        json_object_set_null_member (r, "error");
+      else
+        json_object_set_string_member (r, "error", local_error->message);
+      json_array_add_object_element (results, r);
+    }
+  if (!ok)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return ok;
 }
 
 /* The record without a PR: the user's overlay (or -m DIR), one atomic,
@@ -487,7 +533,7 @@ dev_dnf_change (Ctx *ctx, gboolean install, const char *container, int argc, cha
   g_autoptr(JsonNode) plan_json = NULL;
   g_auto(GStrv) dnf_argv = NULL;
   g_autofree char *path = NULL;
-  Act act;
+  Act act = { 0 };
   int code;
 
   if (!parse_command (ctx, install ? "PKG… - install packages into the development toolbox and record them"
@@ -513,7 +559,7 @@ dev_dnf_change (Ctx *ctx, gboolean install, const char *container, int argc, cha
 
   dnf_argv = bkt_toolbox_dnf_change_argv (t.route, t.program, t.container, t.is_root, t.dnf, install,
                                           (const char * const *) names->pdata);
-  plan = bkt_toolbox_plan (t.container, install, (const char * const *) names->pdata, !o.pr);
+  plan = bkt_toolbox_plan (t.container, install, (const char * const *) names->pdata, TRUE);
   plan_json = bkt_plan_to_json (plan);
 
   /* ONE repoquery in the container's repos (they may differ from the
@@ -533,23 +579,24 @@ dev_dnf_change (Ctx *ctx, gboolean install, const char *container, int argc, cha
   act.names = (const char * const *) names->pdata;
   if (o.pr)
     {
+      const BktClientAct hooks = { act_plan, act_run, &act };
+      g_autoptr(BktPlan) live = bkt_toolbox_plan (t.container, install, (const char * const *) names->pdata, FALSE);
       GVariantBuilder b;
 
       /* The record and the proposal are the session daemon's (subsystem
        * toolbox, which only exists when named); the dnf call is ours,
        * after its preflight. */
+      act.plan = bkt_plan_to_json (live);
       if (!ctx->opt.json)
-        {
-          bkt_render_plan (&ctx->render, json_node_get_object (plan_json));
-          print_argv (ctx->opt.dry_run ? "Would run: " : "Command: ", (const char * const *) dnf_argv);
-        }
+        print_argv (ctx->opt.dry_run ? "Would run: " : "Command: ", (const char * const *) dnf_argv);
       g_free (ctx->opt.only);
       ctx->opt.only = g_strdup ("toolbox");
       g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
       g_variant_builder_add (&b, "{sv}", "packages",
                              g_variant_new_strv ((const char * const *) names->pdata, -1));
-      return run_change_acting (ctx, "toolbox", install ? "add" : "remove", g_variant_builder_end (&b),
-                                act_dnf, &act);
+      code = run_change_acting (ctx, "toolbox", install ? "add" : "remove", g_variant_builder_end (&b), &hooks);
+      json_node_unref (act.plan);
+      return code;
     }
 
   if (ctx->opt.dry_run)

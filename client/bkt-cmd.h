@@ -80,11 +80,18 @@ int       run_apply       (Ctx *ctx, const char *only);
 int       run_capture     (Ctx *ctx, const char *only);
 /* ChangePlan + Change of one subsystem action; takes @arguments (floating). */
 int       run_change      (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments);
-/* The same, calling @act between the plan (preflight included) and the
- * execution: the client's own live part; FALSE stops with its error. */
-typedef gboolean (*BktActFunc) (Ctx *ctx, gpointer data, GError **error);
+/* The same, with a live part of the client's own (bkt dev: dnf in the
+ * user's toolbox): @act->plan puts its operations at the front of the
+ * session's plan before it is shown; @act->act does them after the plan
+ * (preflight included) and before anything is recorded, appending one
+ * result each; FALSE stops with its error, nothing recorded or proposed. */
+typedef struct {
+  void     (*plan) (Ctx *ctx, gpointer data, JsonObject *plan);
+  gboolean (*act)  (Ctx *ctx, gpointer data, JsonArray *results, GError **error);
+  gpointer   data;
+} BktClientAct;
 int       run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments,
-                             BktActFunc act, gpointer act_data);
+                             const BktClientAct *act);
 void      add_string      (GVariantBuilder *b, const char *key, const char *value);
 
 int       bkt_cmd_extension (Ctx *ctx, int argc, char **argv);

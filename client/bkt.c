@@ -691,12 +691,12 @@ cmd_capture (Ctx *ctx, int argc, char **argv)
 int
 run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments)
 {
-  return run_change_acting (ctx, subsystem, action, arguments, NULL, NULL);
+  return run_change_acting (ctx, subsystem, action, arguments, NULL);
 }
 
 int
 run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments,
-                   BktActFunc act, gpointer act_data)
+                   const BktClientAct *act)
 {
   g_autoptr(GVariant) args = g_variant_ref_sink (arguments);
   g_autoptr(GVariant) opts = NULL;
@@ -731,6 +731,8 @@ run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant
                                g_variant_new ("(ss@a{sv}@a{sv})", subsystem, action, args, plan_opts), &error);
   if (plan == NULL)
     return fail (error);
+  if (act != NULL)
+    act->plan (ctx, act->data, plan);
   if (ctx->opt.dry_run)
     {
       bkt_render_plan (&ctx->render, plan);
@@ -758,7 +760,7 @@ run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant
 
   /* The client's own live part (bkt dev: dnf in the user's toolbox),
    * after the preflight and before anything is recorded. */
-  if (act != NULL && !act (ctx, act_data, &error))
+  if (act != NULL && !act->act (ctx, act->data, results, &error))
     return finish_execution (ctx, plan, results, error);
 
   /* Act first (system part through the system instance, as this user),

@@ -518,6 +518,11 @@ class DevPr(EnvTestCase):
         out = subprocess.run(['rpm', '--root', root, '--dbpath', '/usr/lib/sysimage/rpm', '-qa', '--qf', '%{NAME}\n'],
                              capture_output=True, text=True)
         self.assertIn('bkt-fish', out.stdout.split())
+        # one plan: the client's dnf first, then the session's record and PR
+        ops = [(o['subsystem'], o['action']) for o in res['plan']['operations']]
+        self.assertEqual(ops, [('toolbox', 'install'), ('toolbox', 'record'), ('pr', 'commit-push'), ('pr', 'open-pr')])
+        self.assertTrue(all(r['success'] for r in res['results']), res['results'])
+        self.assertEqual((res['local'], res['manifest']['overlay']), ('done', 'done'))
         pr = res['pr']
         self.assertEqual(pr['state'], 'opened', pr)
         self.assertTrue(pr['branch'].startswith('bkt/toolbox-add-bkt-fish-'), pr['branch'])
@@ -534,6 +539,21 @@ class DevPr(EnvTestCase):
         with open(os.path.join(self.env.overlay_dir(ADMIN), 'toolbox-packages.json')) as f:
             self.assertEqual(json.load(f)['packages'], ['bkt-fish'])
         self.assertFalse(os.path.exists(os.path.join(self.env.overlay_dir(ADMIN), 'system-packages.json')))
+
+        # --dry-run: the plan and the PR it would open, nothing run or written
+        log = os.path.join(_pr_dir(), 'toolbox', 'log')
+        with open(log) as f:
+            n = len(f.read().splitlines())
+        rc, out, err = self.env.bkt_run(ADMIN, 'dev', 'dnf', 'install', '--pr', '--dry-run', 'bkt-htop',
+                                        '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('Install package:bkt-htop into toolbox %s' % NAME, out)
+        self.assertIn('Would run: %s run -c %s sudo dnf install -y -- bkt-htop' % (DOUBLE, NAME), out)
+        self.assertIn('Title:  feat(manifests): add toolbox bkt-htop', out)
+        with open(log) as f:
+            calls = [json.loads(line) for line in f.read().splitlines()[n:]]
+        self.assertEqual([c for c in calls if 'install' in c], [], calls)
+        self.assertEqual(self.forge.take(), [])
 
         # a failing preflight (no repo anywhere) stops before dnf runs
         log = os.path.join(_pr_dir(), 'toolbox', 'log')
