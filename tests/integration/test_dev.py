@@ -378,6 +378,16 @@ class Dev(unittest.TestCase):
         p = self.bkt('dev', 'dnf', '-c', 'nope', 'info', 'bkt-fish')
         self.assertEqual(p.returncode, 1)
         self.assertIn('container nope not found', p.stderr)
+        # upgrade: dnf's own arguments, with sudo, nothing recorded
+        p = self.bkt('dev', 'dnf', 'upgrade', '-y')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.log()[-1], ['run', '-c', NAME, 'sudo', 'dnf', 'upgrade', '-y'])
+        self.assertFalse(os.path.exists(self.overlay))
+        # other dnf commands are refused before anything runs
+        n = len(self.log())
+        p = self.bkt('dev', 'dnf', 'autoremove')
+        self.assertEqual(p.returncode, EXIT_USAGE)
+        self.assertEqual(len(self.log()), n)
         # --container before install too (and a container named like a verb)
         p = self.bkt('dev', 'dnf', '-c', 'install', 'install', 'bkt-fish')
         self.assertEqual(p.returncode, EXIT_FAILED, p.stderr)
