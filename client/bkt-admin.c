@@ -106,9 +106,15 @@ parse (Admin *a, const char *usage, const char *summary, const GOptionEntry *ext
 static gboolean
 confirmed (Admin *a, const char *what, int *code)
 {
+  return bkt_admin_confirm (a->confirm, what, code);
+}
+
+gboolean
+bkt_admin_confirm (gboolean confirm, const char *what, int *code)
+{
   char line[64];
 
-  if (a->confirm)
+  if (confirm)
     return TRUE;
   if (!isatty (STDIN_FILENO))
     {

@@ -18,4 +18,9 @@ int         bkt_admin_main (BktClient *client, int argc, char **argv);
 JsonObject *bkt_admin_os_section (BktClient *client);
 void        bkt_admin_print_os_section (JsonObject *os);
 
+/* A mutating command's clear yes: @confirm (--confirm/-y), or "yes" typed
+ * on a terminal.  FALSE with *@code set (2 without a terminal, 130 when
+ * declined) after saying why. */
+gboolean    bkt_admin_confirm (gboolean confirm, const char *what, int *code);
+
 G_END_DECLS

@@ -132,10 +132,7 @@ static const char *const query_verbs[] = { "search", "info", "provides", "list",
 static gboolean
 in_toolbox (void)
 {
-  const char *root = g_getenv ("BKT_CONTEXT_ROOT");
-  g_autofree char *marker = g_build_filename (root ? root : "/", "run", ".toolboxenv", NULL);
-
-  return g_file_test (marker, G_FILE_TEST_EXISTS);
+  return g_str_equal (bkt_cmd_detect_context (), "dev");
 }
 
 /* The command line that runs `dnf VERB ARGS…` where the packages are: the
@@ -211,10 +208,8 @@ run_query (const char *verb, char **args)
   return EXIT_FAILED;
 }
 
-/* The manifests as the session daemon reads them: -m DIR, else the image
- * copy under the user's overlay. */
-static BktManifestSet *
-load_manifests (Ctx *ctx, GError **error)
+BktManifestSet *
+bkt_cmd_load_manifests (Ctx *ctx, GError **error)
 {
   const char *image_dir = g_getenv ("BKT_IMAGE_MANIFESTS_DIR");
   g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "bkt", "manifests", NULL);
@@ -283,7 +278,7 @@ static int
 dnf_diff (Ctx *ctx)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(BktManifestSet) set = load_manifests (ctx, &error);
+  g_autoptr(BktManifestSet) set = bkt_cmd_load_manifests (ctx, &error);
   g_autoptr(GPtrArray) wanted = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *status = NULL;
   g_auto(GStrv) booted = NULL;

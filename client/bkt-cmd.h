@@ -3,6 +3,7 @@
 
 #include "bkt-client.h"
 #include "bkt-render.h"
+#include "bkt-manifest.h"
 
 G_BEGIN_DECLS
 
@@ -66,6 +67,12 @@ gboolean  parse_command   (Ctx *ctx, const char *usage, const char *summary, con
 gboolean  parse_command_full (Ctx *ctx, const char *usage, const char *summary, const GOptionEntry *extra,
                               gboolean with_change_options, int *argc, char ***argv,
                               guint min_args, guint max_args, int *code);
+/* Where bkt runs: "host", "dev" (a toolbox: /run/.toolboxenv) or "image"
+ * (another container); BKT_CONTEXT_ROOT prefixes the markers (tests). */
+const char *bkt_cmd_detect_context (void);
+/* The manifests as the session daemon reads them: -m DIR, else the image
+ * copy under the user's overlay. */
+BktManifestSet *bkt_cmd_load_manifests (Ctx *ctx, GError **error);
 /* Options a{sv} for the session instance's Manager methods (floating). */
 GVariant *session_options (Ctx *ctx, const char *only_override);
 /* apply / capture limited to @only (NULL: --only/--exclude as given). */
@@ -73,6 +80,18 @@ int       run_apply       (Ctx *ctx, const char *only);
 int       run_capture     (Ctx *ctx, const char *only);
 /* ChangePlan + Change of one subsystem action; takes @arguments (floating). */
 int       run_change      (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments);
+/* The same, with a live part of the client's own (bkt dev: dnf in the
+ * user's toolbox): @act->plan puts its operations at the front of the
+ * session's plan before it is shown; @act->act does them after the plan
+ * (preflight included) and before anything is recorded, appending one
+ * result each; FALSE stops with its error, nothing recorded or proposed. */
+typedef struct {
+  void     (*plan) (Ctx *ctx, gpointer data, JsonObject *plan);
+  gboolean (*act)  (Ctx *ctx, gpointer data, JsonArray *results, GError **error);
+  gpointer   data;
+} BktClientAct;
+int       run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments,
+                             const BktClientAct *act);
 void      add_string      (GVariantBuilder *b, const char *key, const char *value);
 
 int       bkt_cmd_extension (Ctx *ctx, int argc, char **argv);
@@ -81,6 +100,7 @@ int       bkt_cmd_dnf       (Ctx *ctx, int argc, char **argv);
 /* The (sa{sv}) arguments of Admin.CoprEnable/CoprDisable/CoprRemove for a
  * ChangePlan system_request (floating). */
 GVariant *bkt_cmd_dnf_copr_args (JsonObject *req);
+int       bkt_cmd_dev       (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_changelog (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_base      (Ctx *ctx, int argc, char **argv);

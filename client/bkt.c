@@ -174,8 +174,8 @@ session_options (Ctx *ctx, const char *only_override)
  * host's bktd over the shared session bus) or "image" (any other
  * container, e.g. an image build: nothing live to act on).
  * BKT_CONTEXT_ROOT prefixes the marker files (tests). */
-static const char *
-detect_context (void)
+const char *
+bkt_cmd_detect_context (void)
 {
   const char *root = g_getenv ("BKT_CONTEXT_ROOT");
   g_autofree char *toolbox = g_build_filename (root ? root : "/", "run", ".toolboxenv", NULL);
@@ -210,7 +210,7 @@ change_mode (Ctx *ctx, int *code)
       *code = EXIT_USAGE;
       return NULL;
     }
-  context = ctx->opt.context ? ctx->opt.context : detect_context ();
+  context = ctx->opt.context ? ctx->opt.context : bkt_cmd_detect_context ();
   if (ctx->opt.context == NULL)
     ctx->opt.context = g_strdup (context);
   if (g_str_equal (context, "image"))
@@ -699,6 +699,13 @@ cmd_capture (Ctx *ctx, int argc, char **argv)
 int
 run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments)
 {
+  return run_change_acting (ctx, subsystem, action, arguments, NULL);
+}
+
+int
+run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments,
+                   const BktClientAct *act)
+{
   g_autoptr(GVariant) args = g_variant_ref_sink (arguments);
   g_autoptr(GVariant) opts = NULL;
   g_autoptr(GVariant) plan_opts = NULL;
@@ -732,6 +739,8 @@ run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *argum
                                g_variant_new ("(ss@a{sv}@a{sv})", subsystem, action, args, plan_opts), &error);
   if (plan == NULL)
     return fail (error);
+  if (act != NULL)
+    act->plan (ctx, act->data, plan);
   if (ctx->opt.dry_run)
     {
       bkt_render_plan (&ctx->render, plan);
@@ -756,6 +765,11 @@ run_change (Ctx *ctx, const char *subsystem, const char *action, GVariant *argum
       g_variant_unref (args);
       args = g_variant_ref_sink (g_variant_dict_end (&d));
     }
+
+  /* The client's own live part (bkt dev: dnf in the user's toolbox),
+   * after the preflight and before anything is recorded. */
+  if (act != NULL && !act->act (ctx, act->data, results, &error))
+    return finish_execution (ctx, plan, results, error);
 
   /* Act first (system part through the system instance, as this user),
    * record after: the session only records what succeeded. */
@@ -1268,6 +1282,7 @@ print_usage (FILE *out)
            "  extension (ext) …      add, remove, enable, disable, list, sync, capture GNOME Shell extensions\n"
            "  shim …                 add, remove, list, sync toolbox shims for host commands\n"
            "  dnf …                  search, info, provides, list, repoquery: the host's dnf\n"
+           "  dev …                  dnf, enter, status, update: the development toolbox\n"
            "  containerfile …        sync, check the Containerfile's managed sections\n"
            "  changelog …            add, pending, validate, show, list, release, clear: the repo's changelog\n"
            "  base …                 verify, list, info, assume, unassume, snapshot: base assumptions\n"
@@ -1317,6 +1332,7 @@ main (int argc, char **argv)
     { "extension", "ext", bkt_cmd_extension },
     { "shim", NULL, bkt_cmd_shim },
     { "dnf", NULL, bkt_cmd_dnf },
+    { "dev", NULL, bkt_cmd_dev },
     { "containerfile", NULL, bkt_cmd_containerfile },
     { "changelog", NULL, bkt_cmd_changelog },
     { "base", NULL, bkt_cmd_base },

@@ -231,26 +231,6 @@ new_package_op (const char *name, gboolean install, gboolean apply_live)
                             apply_live ? BKT_EFFECT_LIVE : BKT_EFFECT_REBOOT, summary, details);
 }
 
-static BktOperation *
-new_record_op (const char *name)
-{
-  g_autoptr(JsonObject) entry = json_object_new ();
-  g_autofree char *target = g_strconcat ("package:", name, NULL);
-  g_autofree char *summary = g_strdup_printf ("Record %s", target);
-
-  json_object_set_string_member (entry, "name", name);
-  return bkt_operation_new_record (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, target, summary, entry);
-}
-
-static BktOperation *
-new_forget_op (const char *name)
-{
-  g_autofree char *target = g_strconcat ("package:", name, NULL);
-  g_autofree char *summary = g_strdup_printf ("Forget %s", target);
-
-  return bkt_operation_new_forget (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, target, summary, name);
-}
-
 static void
 warn_unavailable (BktDnf *self, BktManifestSet *manifests, GPtrArray *warnings)
 {
@@ -307,7 +287,7 @@ bkt_dnf_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrAr
   names = manifest_names (manifests);
   for (guint i = 0; self->booted[i] != NULL; i++)
     if (!names_contain (names, self->booted[i]) && bkt_manifest_check_package_name (self->booted[i]) == NULL)
-      g_ptr_array_add (ops, new_record_op (self->booted[i]));
+      g_ptr_array_add (ops, bkt_packages_record_op (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, self->booted[i]));
   /* Not forgotten automatically: a package the manifest declares but the
    * system dropped is more likely a failed layering than a change of mind. */
   for (guint i = 0; i < names->len; i++)
@@ -371,49 +351,29 @@ static gboolean
 check_exist (const char * const *names, BktManifest *m, GError **error)
 {
   g_autofree char *dnf = bkt_packages_find_dnf (error);
+  const char *prefix[] = { dnf, NULL };
   g_autoptr(GHashTable) found = NULL;
-  g_autoptr(GPtrArray) missing = g_ptr_array_new ();
-  g_auto(GStrv) available = NULL;
-  g_autoptr(GString) msg = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   if (dnf == NULL)
     return g_prefix_error (error, "cannot check that the packages exist (--force skips the check): "), FALSE;
-  found = bkt_packages_query_repos (dnf, names, NULL, error);
-  if (found == NULL)
-    return g_prefix_error (error, "cannot check that the packages exist (--force skips the check): "), FALSE;
-  for (guint i = 0; names[i] != NULL; i++)
+  if (!bkt_packages_check_exist (prefix, names, MAX_SUGGESTIONS, &found, NULL, &local_error))
     {
-      GPtrArray *repos = g_hash_table_lookup (found, names[i]);
-      g_autofree char *copr = repos != NULL && m != NULL ? only_in_untracked_copr (repos, m) : NULL;
+      if (!g_error_matches (local_error, BKT_ERROR, BKT_ERROR_NOT_FOUND))
+        g_prefix_error (&local_error, "cannot check that the packages exist (--force skips the check): ");
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  for (guint i = 0; m != NULL && names[i] != NULL; i++)
+    {
+      g_autofree char *copr = only_in_untracked_copr (g_hash_table_lookup (found, names[i]), m);
 
-      if (repos == NULL)
-        g_ptr_array_add (missing, (gpointer) names[i]);
-      else if (copr != NULL)
+      if (copr != NULL)
         return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                             "%s is only in COPR %s, which the manifest does not track: "
                             "run `bkt dnf copr enable %s` first", names[i], copr, copr), FALSE;
     }
-  if (missing->len == 0)
-    return TRUE;
-
-  available = bkt_packages_list_available (dnf, NULL, NULL);
-  msg = g_string_new (NULL);
-  for (guint i = 0; i < missing->len; i++)
-    {
-      const char *name = g_ptr_array_index (missing, i);
-      g_auto(GStrv) close = available ? bkt_packages_suggest (name, (const char * const *) available,
-                                                              MAX_SUGGESTIONS)
-                                      : NULL;
-      if (msg->len > 0)
-        g_string_append (msg, "; ");
-      g_string_append_printf (msg, "no package “%s” in the enabled repositories", name);
-      if (close != NULL && close[0] != NULL)
-        {
-          g_autofree char *list = g_strjoinv (", ", close);
-          g_string_append_printf (msg, " (did you mean: %s?)", list);
-        }
-    }
-  return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s", msg->str), FALSE;
+  return TRUE;
 }
 
 static gboolean
@@ -481,9 +441,9 @@ bkt_dnf_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const c
   for (guint i = 0; names[i] != NULL; i++)
     {
       if (add)
-        g_ptr_array_add (ops, new_record_op (names[i]));
+        g_ptr_array_add (ops, bkt_packages_record_op (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, names[i]));
       else if (names_contain (tracked, names[i]))
-        g_ptr_array_add (ops, new_forget_op (names[i]));
+        g_ptr_array_add (ops, bkt_packages_forget_op (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, names[i]));
     }
   return TRUE;
 }

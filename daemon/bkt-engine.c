@@ -8,6 +8,7 @@
 #include "bkt-extensions.h"
 #include "bkt-gsettings.h"
 #include "bkt-shims.h"
+#include "bkt-toolbox.h"
 
 struct _BktEngine
 {
@@ -24,7 +25,16 @@ G_DEFINE_TYPE (BktEngine, bkt_engine, G_TYPE_OBJECT)
  * its settings when enabled) and before apps (an app's first start may
  * read them).  Layered packages last: the slowest, and they only take
  * effect at the next boot, so nothing else waits for them. */
-static const char * const subsystem_names[] = { "shim", "gsettings", "extension", "flatpak", "dnf", NULL };
+static const char * const subsystem_names[] = { "shim", "gsettings", "extension", "flatpak", "dnf", "toolbox", NULL };
+
+/* Subsystems that only exist when a request names them (--only, a
+ * change): the development toolbox is the user's container, updated by
+ * `bkt dev update`, not part of the host's apply, capture and status. */
+static gboolean
+on_request_only (const char *name)
+{
+  return g_str_equal (name, "toolbox");
+}
 
 const char * const *
 bkt_engine_subsystem_names (void)
@@ -91,6 +101,9 @@ create_subsystem (BktInstance instance, const char *name)
    * session plans and shows status, the system instance executes. */
   if (g_str_equal (name, "dnf"))
     return bkt_dnf_new ();
+  /* Records of the user's manifests only (bkt dev … --pr). */
+  if (g_str_equal (name, "toolbox"))
+    return instance == BKT_INSTANCE_SESSION ? bkt_toolbox_new () : NULL;
   g_assert_not_reached ();
 }
 
@@ -114,6 +127,8 @@ bkt_engine_new (BktInstance          instance,
       BktSubsystem *s;
 
       if (only != NULL && only[0] != NULL && !g_strv_contains (only, name))
+        continue;
+      if (on_request_only (name) && (only == NULL || !g_strv_contains (only, name)))
         continue;
       if (exclude != NULL && g_strv_contains (exclude, name))
         continue;

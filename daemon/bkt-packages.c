@@ -99,9 +99,18 @@ parse_names (const char *out)
   return set;
 }
 
+/* @dnf: the program and any arguments that come before dnf's verb (a
+ * route into a container: `toolbox run -c NAME dnf`). */
+static void
+add_prefix (GPtrArray *argv, const char * const *dnf)
+{
+  for (gsize i = 0; dnf[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) dnf[i]);
+}
+
 GHashTable *
-bkt_packages_query_repos (const char *dnf, const char *const *names, GCancellable *cancellable,
-                          GError **error)
+bkt_packages_query_repos_argv (const char * const *dnf, const char *const *names, GCancellable *cancellable,
+                               GError **error)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -111,7 +120,7 @@ bkt_packages_query_repos (const char *dnf, const char *const *names, GCancellabl
 
   if (!bkt_packages_check_names (names, error))
     return NULL;
-  g_ptr_array_add (argv, (char *) dnf);
+  add_prefix (argv, dnf);
   g_ptr_array_add (argv, (char *) "repoquery");
   g_ptr_array_add (argv, (char *) "--qf");
   /* The repo of each match too, in the same one query: which repos
@@ -151,12 +160,20 @@ bkt_packages_query_repos (const char *dnf, const char *const *names, GCancellabl
   return g_steal_pointer (&found);
 }
 
+GHashTable *
+bkt_packages_query_repos (const char *dnf, const char *const *names, GCancellable *cancellable, GError **error)
+{
+  const char *prefix[] = { dnf, NULL };
+
+  return bkt_packages_query_repos_argv (prefix, names, cancellable, error);
+}
+
 char **
-bkt_packages_find_missing (const char *dnf, const char *const *names, GCancellable *cancellable,
-                           GError **error)
+bkt_packages_find_missing_argv (const char * const *dnf, const char * const *names, GCancellable *cancellable,
+                                GError **error)
 {
   g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GHashTable) found = bkt_packages_query_repos (dnf, names, cancellable, error);
+  g_autoptr(GHashTable) found = bkt_packages_query_repos_argv (dnf, names, cancellable, error);
 
   if (found == NULL)
     return NULL;
@@ -168,15 +185,30 @@ bkt_packages_find_missing (const char *dnf, const char *const *names, GCancellab
 }
 
 char **
-bkt_packages_list_available (const char *dnf, GCancellable *cancellable, GError **error)
+bkt_packages_find_missing (const char *dnf, const char *const *names, GCancellable *cancellable,
+                           GError **error)
 {
-  const char *argv[] = { dnf, "repoquery", "--qf", "%{name}\\n", NULL };
-  g_autofree char *out = run_capture (argv, cancellable, error);
+  const char *prefix[] = { dnf, NULL };
+
+  return bkt_packages_find_missing_argv (prefix, names, cancellable, error);
+}
+
+char **
+bkt_packages_list_available_argv (const char * const *dnf, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *out = NULL;
   g_autoptr(GHashTable) set = NULL;
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
   GHashTableIter it;
   gpointer key;
 
+  add_prefix (argv, dnf);
+  g_ptr_array_add (argv, (char *) "repoquery");
+  g_ptr_array_add (argv, (char *) "--qf");
+  g_ptr_array_add (argv, (char *) "%{name}\\n");
+  g_ptr_array_add (argv, NULL);
+  out = run_capture ((const char *const *) argv->pdata, cancellable, error);
   if (out == NULL)
     return NULL;
   set = parse_names (out);
@@ -189,6 +221,56 @@ bkt_packages_list_available (const char *dnf, GCancellable *cancellable, GError 
   g_ptr_array_sort (names, compare_names);
   g_ptr_array_add (names, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+char **
+bkt_packages_list_available (const char *dnf, GCancellable *cancellable, GError **error)
+{
+  const char *prefix[] = { dnf, NULL };
+
+  return bkt_packages_list_available_argv (prefix, cancellable, error);
+}
+
+gboolean
+bkt_packages_check_exist (const char * const *dnf, const char * const *names, guint max_suggestions,
+                          GHashTable **found_out, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GHashTable) found = bkt_packages_query_repos_argv (dnf, names, cancellable, error);
+  g_autoptr(GPtrArray) missing = g_ptr_array_new ();
+  g_auto(GStrv) available = NULL;
+  g_autoptr(GString) msg = NULL;
+
+  if (found == NULL)
+    return FALSE;
+  for (gsize i = 0; names[i] != NULL; i++)
+    if (!g_hash_table_contains (found, names[i]))
+      g_ptr_array_add (missing, (gpointer) names[i]);
+  if (missing->len == 0)
+    {
+      if (found_out != NULL)
+        *found_out = g_steal_pointer (&found);
+      return TRUE;
+    }
+
+  /* Only after a miss: listing every package is the slow query. */
+  available = bkt_packages_list_available_argv (dnf, cancellable, NULL);
+  msg = g_string_new (NULL);
+  for (guint i = 0; i < missing->len; i++)
+    {
+      const char *name = g_ptr_array_index (missing, i);
+      g_auto(GStrv) close = available ? bkt_packages_suggest (name, (const char * const *) available,
+                                                              max_suggestions)
+                                      : NULL;
+      if (msg->len > 0)
+        g_string_append (msg, "; ");
+      g_string_append_printf (msg, "no package “%s” in the enabled repositories", name);
+      if (close != NULL && close[0] != NULL)
+        {
+          g_autofree char *list = g_strjoinv (", ", close);
+          g_string_append_printf (msg, " (did you mean: %s?)", list);
+        }
+    }
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s", msg->str), FALSE;
 }
 
 typedef struct { const char *name; guint score; } Candidate;
@@ -235,6 +317,26 @@ bkt_packages_suggest (const char *name, const char *const *available, guint max)
     g_ptr_array_add (out, g_strdup (g_array_index (c, Candidate, i).name));
   g_ptr_array_add (out, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+}
+
+BktOperation *
+bkt_packages_record_op (const char *subsystem, BktManifestKind kind, const char *name)
+{
+  g_autoptr(JsonObject) entry = json_object_new ();
+  g_autofree char *target = g_strconcat ("package:", name, NULL);
+  g_autofree char *summary = g_strdup_printf ("Record %s in %s", target, bkt_manifest_kind_file_name (kind));
+
+  json_object_set_string_member (entry, "name", name);
+  return bkt_operation_new_record (subsystem, kind, target, summary, entry);
+}
+
+BktOperation *
+bkt_packages_forget_op (const char *subsystem, BktManifestKind kind, const char *name)
+{
+  g_autofree char *target = g_strconcat ("package:", name, NULL);
+  g_autofree char *summary = g_strdup_printf ("Forget %s in %s", target, bkt_manifest_kind_file_name (kind));
+
+  return bkt_operation_new_forget (subsystem, kind, target, summary, name);
 }
 
 const char *

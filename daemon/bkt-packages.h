@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "bkt-subsystem.h"
+
 G_BEGIN_DECLS
 
 /* RPM package helpers for `bkt dnf install/remove/sync/capture`: the
@@ -35,9 +37,29 @@ char   **bkt_packages_find_missing (const char *dnf, const char *const *names,
 /* Every package name the enabled repos have (one repoquery; for
  * suggestions, only asked for after a miss). */
 char   **bkt_packages_list_available (const char *dnf, GCancellable *cancellable, GError **error);
+/* The same with @dnf the argv prefix that runs dnf (NULL-terminated; e.g.
+ * {"toolbox", "run", "-c", NAME, "dnf"}: the repos of a container). */
+char   **bkt_packages_find_missing_argv (const char * const *dnf, const char *const *names,
+                                         GCancellable *cancellable, GError **error);
+char   **bkt_packages_list_available_argv (const char * const *dnf, GCancellable *cancellable, GError **error);
+GHashTable *bkt_packages_query_repos_argv (const char * const *dnf, const char *const *names,
+                                           GCancellable *cancellable, GError **error);
+/* The check `install` makes: ONE query_repos; after a miss, ONE listing
+ * for suggestions and BKT_ERROR_NOT_FOUND naming every unknown package
+ * ("no package “X” in the enabled repositories (did you mean: Y?)").
+ * @found_out (may be NULL): when all exist, the query's name → repo ids. */
+gboolean bkt_packages_check_exist (const char * const *dnf, const char * const *names, guint max_suggestions,
+                                   GHashTable **found_out, GCancellable *cancellable, GError **error);
 /* Up to @max names of @available close to @name (edit distance ≤ 2, or
  * one contains the other), closest first; NULL-terminated. */
 char   **bkt_packages_suggest (const char *name, const char *const *available, guint max);
+
+/* The manifest edits of a package change, shared by the dnf
+ * (system-packages.json) and toolbox (toolbox-packages.json) subsystems:
+ * "Record package:NAME in FILE" ({"name": NAME}, stored as the bare
+ * string) and "Forget package:NAME in FILE". */
+BktOperation *bkt_packages_record_op (const char *subsystem, BktManifestKind kind, const char *name);
+BktOperation *bkt_packages_forget_op (const char *subsystem, BktManifestKind kind, const char *name);
 
 /* The rpm-ostree to run: $BKT_RPM_OSTREE, else the build's (meson option
  * rpm_ostree). */

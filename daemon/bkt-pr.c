@@ -170,9 +170,9 @@ change_name (const char *subsystem, GVariant *arguments)
   g_variant_lookup (arguments, "schema", "&s", &schema);
   g_variant_lookup (arguments, "key", "&s", &key);
   g_variant_lookup (arguments, "path", "&s", &path);
-  /* dnf changes name their packages, in the order given (COPR changes
-   * their project). */
-  if (g_strcmp0 (subsystem, "dnf") == 0)
+  /* dnf and toolbox changes name their packages, in the order given
+   * (COPR changes their project). */
+  if (g_strcmp0 (subsystem, "dnf") == 0 || g_strcmp0 (subsystem, "toolbox") == 0)
     {
       g_autofree const char **packages = NULL;
       const char *project = NULL;
@@ -309,17 +309,20 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
 
   /* Removing what only the repo lists (this machine's manifests do not
    * have it): the repo's entry goes all the same. */
-  if (json_array_get_length (edits) == 0 && g_str_equal (action, "remove") && g_str_equal (subsystem, "dnf"))
+  if (json_array_get_length (edits) == 0 && g_str_equal (action, "remove")
+      && (g_str_equal (subsystem, "dnf") || g_str_equal (subsystem, "toolbox")))
     {
+      BktManifestKind kind = g_str_equal (subsystem, "dnf") ? BKT_MANIFEST_SYSTEM_PACKAGES
+                                                              : BKT_MANIFEST_TOOLBOX_PACKAGES;
       g_autofree const char **packages = NULL;
 
-      /* One forget per package, in the repo's system-packages.json. */
+      /* One forget per package, in the repo's system- or toolbox-packages.json. */
       if (g_variant_lookup (arguments, "packages", "^a&s", &packages))
         for (guint i = 0; packages[i] != NULL; i++)
           {
             JsonObject *e = json_object_new ();
 
-            json_object_set_string_member (e, "manifest", bkt_manifest_kind_name (BKT_MANIFEST_SYSTEM_PACKAGES));
+            json_object_set_string_member (e, "manifest", bkt_manifest_kind_name (kind));
             json_object_set_string_member (e, "action", "forget");
             json_object_set_string_member (e, "key", packages[i]);
             json_array_add_object_element (edits, e);

@@ -83,6 +83,14 @@ load_object (const char *path, GError **error)
   return json_object_ref (json_node_get_object (root));
 }
 
+JsonObject *
+bkt_repo_load_user_config (GError **error)
+{
+  g_autofree char *path = g_build_filename (g_get_user_config_dir (), "bkt", "config.json", NULL);
+
+  return load_object (path, error);
+}
+
 static void
 take_repo_json (BktRepo *self, JsonObject *o)
 {

@@ -10,6 +10,7 @@
 # as `dnf copr enable` writes it (DIR/repos.d/_copr:copr.fedorainfracloud.org:
 # OWNER:PROJECT.repo, id copr:copr.fedorainfracloud.org:OWNER:PROJECT), which
 # DIR/dnf enables too.
+# RPM_REPO_EXTRA="name …" adds more such packages (tests/bench/dev.sh, test_dev.py).
 set -euo pipefail
 dir=$1
 for t in dnf rpmbuild createrepo_c; do
@@ -33,7 +34,9 @@ SPEC
   HOME=$dir/home rpmbuild --quiet --define "_topdir $dir/rpmbuild" -bb "$dir/rpmbuild/SPECS/$1.spec" >/dev/null
   find "$dir/rpmbuild/RPMS" -name "$1-1.0-1*.rpm" -exec cp {} "$3/" \;
 }
-for p in bkt-hello:"Greets the tests" bkt-htop:"Process viewer stand-in" bkt-fish:"A shell stand-in"; do
+extra=()
+for n in ${RPM_REPO_EXTRA:-}; do extra+=("$n:Extra test package $n"); done
+for p in bkt-hello:"Greets the tests" bkt-htop:"Process viewer stand-in" bkt-fish:"A shell stand-in" "${extra[@]}"; do
   build "${p%%:*}" "${p#*:}" "$dir/repo"
 done
 createrepo_c -q "$dir/repo"
