@@ -8,6 +8,7 @@
 
 #include "bkt-admin.h"
 #include "bkt-cmd.h"
+#include "bkt-config.h"
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
 #include "bkt-manifest.h"
@@ -104,7 +105,7 @@ resolve_target (const char *container_opt, Target *t, GError **error)
   else
     {
       g_autoptr(GError) local_error = NULL;
-      g_autoptr(JsonObject) config = bkt_repo_load_user_config (&local_error);
+      g_autoptr(JsonObject) config = bkt_config_load (&local_error);
       g_autofree char *os_release = NULL;
 
       if (local_error != NULL)

@@ -11,9 +11,8 @@ bkt_config_path (void)
 }
 
 JsonObject *
-bkt_config_load (GError **error)
+bkt_config_load_file (const char *path, GError **error)
 {
-  g_autofree char *path = bkt_config_path ();
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local_error = NULL;
   JsonNode *root;
@@ -21,7 +20,7 @@ bkt_config_load (GError **error)
   if (!json_parser_load_from_file (parser, path, &local_error))
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return json_object_new ();
+        return NULL;
       /* json-glib names the file (with line and column) itself. */
       if (g_str_has_prefix (local_error->message, path))
         return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, local_error->message), NULL;
@@ -32,6 +31,18 @@ bkt_config_load (GError **error)
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "%s: not a JSON object", path), NULL;
   return json_object_ref (json_node_get_object (root));
+}
+
+JsonObject *
+bkt_config_load (GError **error)
+{
+  g_autofree char *path = bkt_config_path ();
+  g_autoptr(GError) local_error = NULL;
+  JsonObject *config = bkt_config_load_file (path, &local_error);
+
+  if (local_error != NULL)
+    return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
+  return config != NULL ? config : json_object_new ();
 }
 
 char *

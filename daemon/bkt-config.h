@@ -10,6 +10,12 @@ G_BEGIN_DECLS
  * it is tiny, and the session daemon lives long enough for the user to
  * edit it between two commands. */
 
+/* A small JSON object file (config.json, repo.json): NULL without error
+ * when it does not exist; BKT_ERROR_INVALID_ARGUMENT naming the file when
+ * it exists but is broken (silently ignoring it would put things
+ * elsewhere). */
+JsonObject *bkt_config_load_file (const char *path, GError **error);
+
 /* The path of config.json. */
 char *bkt_config_path (void);
 

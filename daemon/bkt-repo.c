@@ -57,40 +57,6 @@ set_if_unset (char **field, const char *value)
     *field = g_strdup (value);
 }
 
-/* A small JSON file of strings (config.json, repo.json); NULL if missing.
- * A file that exists but is broken is an error: silently ignoring the
- * user's configuration would send a PR somewhere else. */
-static JsonObject *
-load_object (const char *path, GError **error)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) local_error = NULL;
-  JsonNode *root;
-
-  if (!json_parser_load_from_file (parser, path, &local_error))
-    {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return NULL;
-      g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "%s: %s", path, local_error->message);
-      return NULL;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "%s: not a JSON object", path);
-      return NULL;
-    }
-  return json_object_ref (json_node_get_object (root));
-}
-
-JsonObject *
-bkt_repo_load_user_config (GError **error)
-{
-  g_autofree char *path = g_build_filename (g_get_user_config_dir (), "bkt", "config.json", NULL);
-
-  return load_object (path, error);
-}
-
 static void
 take_repo_json (BktRepo *self, JsonObject *o)
 {
@@ -197,7 +163,7 @@ bkt_repo_discover (const char *repo_dir, const char *cwd, GError **error)
   if (self->path == NULL)
     {
       g_autofree char *repo_json_path = find_repo_json ();
-      g_autoptr(JsonObject) decl = load_object (repo_json_path, &local_error);
+      g_autoptr(JsonObject) decl = bkt_config_load_file (repo_json_path, &local_error);
 
       if (local_error != NULL)
         return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
@@ -216,7 +182,7 @@ bkt_repo_discover (const char *repo_dir, const char *cwd, GError **error)
        * distributions do): it names the forge repo better than a remote
        * URL can. */
       g_autofree char *own = g_build_filename (self->path, "repo.json", NULL);
-      g_autoptr(JsonObject) decl = load_object (own, NULL);
+      g_autoptr(JsonObject) decl = bkt_config_load_file (own, NULL);
       take_repo_json (self, decl);
     }
 

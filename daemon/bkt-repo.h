@@ -16,11 +16,6 @@ G_BEGIN_DECLS
 #define BKT_TYPE_REPO (bkt_repo_get_type ())
 G_DECLARE_FINAL_TYPE (BktRepo, bkt_repo, BKT, REPO, GObject)
 
-/* $XDG_CONFIG_HOME/bkt/config.json as an object (new reference); NULL
- * without error when there is none, BKT_ERROR_INVALID_ARGUMENT naming the
- * file when it is not a JSON object. */
-JsonObject *bkt_repo_load_user_config (GError **error);
-
 /* @repo_dir, @cwd: absolute paths or NULL.  BKT_ERROR_NOT_FOUND, with the
  * ways to fix it, when there is no repo at all. */
 BktRepo    *bkt_repo_discover        (const char *repo_dir, const char *cwd, GError **error);
