@@ -192,7 +192,7 @@ class Dev(unittest.TestCase):
         # one batched existence query, one batched install, exact argv
         log = self.log()
         repoqueries = [a for a in log if 'repoquery' in a]
-        self.assertEqual(repoqueries, [['run', '-c', NAME, 'dnf', 'repoquery', '--qf', '%{name}\\n', '--',
+        self.assertEqual(repoqueries, [['run', '-c', NAME, 'dnf', 'repoquery', '--qf', '%{name} %{repoid}\\n', '--',
                                         'bkt-fish', 'bkt-htop']])
         self.assertEqual(self.dnf_changes(), [['run', '-c', NAME, 'sudo', 'dnf', 'install', '-y', '--',
                                                'bkt-fish', 'bkt-htop']])
@@ -448,7 +448,7 @@ class Dev(unittest.TestCase):
         self.assertEqual(self.log(), [], 'the toolbox CLI was used from inside')
         with open(wlog) as f:
             calls = f.read().splitlines()
-        self.assertEqual(calls, ['dnf repoquery --qf %{name}\\n -- bkt-fish', 'dnf install -y -- bkt-fish'])
+        self.assertEqual(calls, ['dnf repoquery --qf %{name} %{repoid}\\n -- bkt-fish', 'dnf install -y -- bkt-fish'])
         rc, st, err = self.bktj('dev', 'status', env=env)
         self.assertEqual((st['exists'], st['image'], st['missing']), (True, IMAGE, []))
         p = self.bkt('dev', 'status', '--container', 'other', env=env)
