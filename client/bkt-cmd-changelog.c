@@ -17,8 +17,8 @@
  * the distribution repo and are run by CI in containers that have no
  * session bus (docs/maintenance.md). */
 
-static char *
-repo_path (Ctx *ctx, GError **error)
+char *
+bkt_cmd_repo_path (Ctx *ctx, GError **error)
 {
   g_autofree char *cwd = g_get_current_dir ();
   g_autofree char *repo_dir = ctx->opt.repo != NULL ? g_canonicalize_filename (ctx->opt.repo, NULL) : NULL;
@@ -27,8 +27,8 @@ repo_path (Ctx *ctx, GError **error)
   return repo != NULL ? g_strdup (bkt_repo_get_path (repo)) : NULL;
 }
 
-static int
-sub_usage (const char *what, const char *sub, const char *text)
+int
+bkt_cmd_sub_usage (const char *what, const char *sub, const char *text)
 {
   gboolean help = sub != NULL && (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"));
   FILE *out = help ? stdout : stderr;
@@ -180,7 +180,7 @@ bkt_cmd_changelog (Ctx *ctx, int argc, char **argv)
   int code;
 
   if (sub == NULL || !g_strv_contains (subs, sub))
-    return sub_usage ("changelog", sub,
+    return bkt_cmd_sub_usage ("changelog", sub,
                       "Usage: bkt changelog COMMAND [--repo DIR]\n\n"
                       "  add TYPE CATEGORY MESSAGE   a pending entry (--command, --pr, --draft, --manual-step)\n"
                       "  pending                     list the pending entries\n"
@@ -203,7 +203,7 @@ bkt_cmd_changelog (Ctx *ctx, int argc, char **argv)
       g_printerr ("bkt: changelog clear removes every pending entry: add --confirm\n");
       return EXIT_USAGE;
     }
-  repo = repo_path (ctx, &error);
+  repo = bkt_cmd_repo_path (ctx, &error);
   if (repo == NULL)
     return fail (error);
 
@@ -296,7 +296,7 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
   int code;
 
   if (sub == NULL || !g_strv_contains (subs, sub))
-    return sub_usage ("base", sub,
+    return bkt_cmd_sub_usage ("base", sub,
                       "Usage: bkt base COMMAND [--repo DIR] [--file PATH]\n\n"
                       "  verify [--root DIR]         check the base image assumptions (exit 1 on drift)\n"
                       "  list                        the assumed packages, services and paths\n"
@@ -313,7 +313,7 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
   /* A changelog entry needs the repo; reading needs only the file. */
   if (file_opt == NULL || change)
     {
-      repo = repo_path (ctx, &error);
+      repo = bkt_cmd_repo_path (ctx, &error);
       if (repo == NULL)
         return fail (error);
     }

@@ -75,6 +75,12 @@ int       run_capture     (Ctx *ctx, const char *only);
 int       run_change      (Ctx *ctx, const char *subsystem, const char *action, GVariant *arguments);
 void      add_string      (GVariantBuilder *b, const char *key, const char *value);
 
+/* The distribution repo's path (--repo, config.json, the working
+ * directory...: bkt_repo_discover()), for the repo-side tools. */
+char     *bkt_cmd_repo_path (Ctx *ctx, GError **error);
+/* "unknown WHAT command" (unless @sub is --help) and @text; the exit code. */
+int       bkt_cmd_sub_usage (const char *what, const char *sub, const char *text);
+
 int       bkt_cmd_extension (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_shim      (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_dnf       (Ctx *ctx, int argc, char **argv);
@@ -82,5 +88,6 @@ int       bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_changelog (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_base      (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_drift     (Ctx *ctx, int argc, char **argv);
+int       bkt_cmd_upstream  (Ctx *ctx, int argc, char **argv);
 
 G_END_DECLS

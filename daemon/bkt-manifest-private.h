@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared by bkt-manifest.c and bkt-manifest-writer.c only. */
+/* Shared by bkt-manifest.c, bkt-manifest-writer.c and bkt-upstream.c only. */
 
 #include "bkt-json.h"
 #include "bkt-manifest.h"
@@ -14,6 +14,9 @@ typedef struct {
   BktJsonDoc     *doc;      /* the file it was loaded from, or NULL */
   JsonNode       *root;     /* its current root object */
   JsonArray      *entries;  /* the root's list member */
+  /* Set for a list of objects that is no BktManifestKind's (the upstream
+   * pins): the list member's name; entries are keyed by their "name". */
+  const char     *list_member;
 } BktManifestView;
 
 /* The loaded file's bytes with only the changed entries rewritten, or NULL

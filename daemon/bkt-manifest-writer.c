@@ -119,12 +119,24 @@ object_members_equal_except (JsonObject *a, JsonObject *b, const char *except)
   return n_a == n_b;
 }
 
+static char *
+view_node_key (const BktManifestView *self, JsonNode *node)
+{
+  const char *name;
+
+  if (self->list_member == NULL)
+    return bkt_manifest_node_key (self->kind, node);
+  name = node != NULL && JSON_NODE_HOLDS_OBJECT (node)
+         ? bkt_json_object_get_string (json_node_get_object (node), "name") : NULL;
+  return g_strdup (name);
+}
+
 /* Sets up @src from the file @self was loaded from.  FALSE if there is
  * none or the edits are not confined to the list's entries. */
 static gboolean
 source_init (Source *src, const BktManifestView *self)
 {
-  const char *list_name = bkt_manifest_kind_list_member (self->kind);
+  const char *list_name = self->list_member != NULL ? self->list_member : bkt_manifest_kind_list_member (self->kind);
   JsonNode *root;
   JsonNode *list_node;
   JsonNode *now_list;
@@ -161,7 +173,7 @@ source_init (Source *src, const BktManifestView *self)
   for (guint i = 0; i < src->n; i++)
     {
       JsonNode *entry = json_array_get_element (src->list, i);
-      char *key = bkt_manifest_node_key (self->kind, entry);
+      char *key = view_node_key (self, entry);
 
       if (key == NULL)
         return FALSE;
@@ -330,7 +342,7 @@ bkt_manifest_view_to_data_preserving (const BktManifestView *self, gsize *length
   for (guint i = 0; i < json_array_get_length (self->entries); i++)
     {
       JsonNode *node = json_array_get_element (self->entries, i);
-      char *key = bkt_manifest_node_key (self->kind, node);
+      char *key = view_node_key (self, node);
 
       if (key == NULL || g_hash_table_contains (now, key))
         {
