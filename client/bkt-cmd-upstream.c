@@ -270,9 +270,10 @@ resolve_url (JsonObject *u, const char *version, JsonObject *fetched, JsonObject
     *out_release = NULL;
   if (g_str_equal (bkt_upstream_get_type (u), "url"))
     return g_strdup (json_object_get_string_member (json_object_get_object_member (u, "source"), "url"));
-  if (fetched == NULL && pin_of (u, "url") != NULL && g_strcmp0 (pin_of (u, "version"), version) == 0)
-    return g_strdup (pin_of (u, "url"));
   f = fetched != NULL && json_object_has_member (fetched, name) ? json_object_get_object_member (fetched, name) : NULL;
+  /* The pin's own URL when the API was not asked about this upstream. */
+  if (f == NULL && pin_of (u, "url") != NULL && g_strcmp0 (pin_of (u, "version"), version) == 0)
+    return g_strdup (pin_of (u, "url"));
   if (f == NULL || json_object_has_member (f, "error"))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s: %s", name,
                         f != NULL ? json_object_get_string_member (f, "error") : "not fetched"), NULL;
