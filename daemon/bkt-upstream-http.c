@@ -349,9 +349,10 @@ store_cache (Request *r, const char *etag, GBytes *body)
   node = json_node_init_object (json_node_alloc (), o);
   json_generator_set_root (gen, node);
   text = json_generator_to_data (gen, &len);
-  /* A cache that cannot be written only costs a full answer next time. */
+  /* A cache that cannot be written only costs a full answer next time;
+   * atomic but not durable: no fsync for a cache. */
   if (g_mkdir_with_parents (dir, 0700) == 0)
-    bkt_write_file_atomic (r->cache_path, text, len, 0600, NULL);
+    g_file_set_contents_full (r->cache_path, text, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL);
 }
 
 static void

@@ -59,6 +59,9 @@ class FakeGitHub:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = 'HTTP/1.1'
+            # headers and body are two writes: without this, Nagle and the
+            # client's delayed ACK add 40 ms to every answer with a body
+            disable_nagle_algorithm = True
 
             def log_message(self, *a):
                 pass
@@ -111,7 +114,10 @@ class FakeGitHub:
                     return self.send(200, server.assets[path], [('Content-Type', 'application/octet-stream')])
                 return self.send(404, b'{"message": "Not Found"}')
 
-        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            request_queue_size = 128  # the default 5 drops concurrent SYNs: 1 s retransmits
+
+        self.httpd = Server(('127.0.0.1', 0), Handler)
         self.httpd.daemon_threads = True
         self.base = 'http://127.0.0.1:%d' % self.httpd.server_address[1]
         self.api = self.base + '/api'
