@@ -134,6 +134,14 @@ save_with_entries (Up *up, GPtrArray *messages, const char *type, GError **error
   return TRUE;
 }
 
+/* @fetched's answer for the upstream @name, or NULL if it was not asked. */
+static JsonObject *
+fetched_for (JsonObject *fetched, const char *name)
+{
+  return fetched != NULL && json_object_has_member (fetched, name) ? json_object_get_object_member (fetched, name)
+                                                                   : NULL;
+}
+
 /* ---- list, info ------------------------------------------------------------------- */
 
 static int
@@ -224,7 +232,7 @@ cmd_check (Up *up, const char *name)
     {
       JsonObject *u = json_array_get_object_element (list, i);
       const char *n = json_object_get_string_member (u, "name");
-      JsonObject *f = json_object_has_member (fetched, n) ? json_object_get_object_member (fetched, n) : NULL;
+      JsonObject *f = fetched_for (fetched, n);
       JsonObject *r = bkt_upstream_evaluate (u, f, up->pre);
 
       errors |= g_str_equal (json_object_get_string_member (r, "state"), "error");
@@ -270,7 +278,7 @@ resolve_url (JsonObject *u, const char *version, JsonObject *fetched, JsonObject
     *out_release = NULL;
   if (g_str_equal (bkt_upstream_get_type (u), "url"))
     return g_strdup (json_object_get_string_member (json_object_get_object_member (u, "source"), "url"));
-  f = fetched != NULL && json_object_has_member (fetched, name) ? json_object_get_object_member (fetched, name) : NULL;
+  f = fetched_for (fetched, name);
   /* The pin's own URL when the API was not asked about this upstream. */
   if (f == NULL && pin_of (u, "url") != NULL && g_strcmp0 (pin_of (u, "version"), version) == 0)
     return g_strdup (pin_of (u, "url"));
@@ -323,7 +331,7 @@ cmd_update (Up *up, const char *name)
     {
       JsonObject *u = json_array_get_object_element (list, i);
       const char *n = json_object_get_string_member (u, "name");
-      JsonObject *f = json_object_has_member (fetched, n) ? json_object_get_object_member (fetched, n) : NULL;
+      JsonObject *f = fetched_for (fetched, n);
       g_autoptr(JsonObject) r = bkt_upstream_evaluate (u, f, up->pre);
       const char *state = json_object_get_string_member (r, "state");
       g_autofree char *old = g_strdup (pin_of (u, "version"));
@@ -712,8 +720,14 @@ cmd_generate (Up *up, gboolean check)
       g_print ("Containerfile: UPSTREAM_PINS out of date (run bkt upstream generate)\n");
       return check ? EXIT_FAILED : EXIT_OK;
     }
-  if (!bkt_write_file_atomic (path, out, out_len, 0644, &error))
-    return fail (error);
+  {
+    GStatBuf st;
+    /* Keep the file's mode: it is the repo's, tracked by git. */
+    int mode = g_stat (path, &st) == 0 ? (int) (st.st_mode & 07777) : 0644;
+
+    if (!bkt_write_file_atomic (path, out, out_len, mode, &error))
+      return fail (error);
+  }
   g_print ("Containerfile: UPSTREAM_PINS regenerated\n");
   return EXIT_OK;
 }

@@ -99,6 +99,8 @@ class FakeGitHub:
                         return self.send(403, b'{"message": "API rate limit exceeded"}',
                                          [('X-RateLimit-Remaining', '0'), ('X-RateLimit-Reset', str(reset)),
                                           ('Content-Type', 'application/json')])
+                    if fault == 'retry-after':
+                        return self.send(429, b'{"message": "secondary rate limit"}', [('Retry-After', '60')])
                     if fault == '5xx' or (fault == '5xx-once' and server.hits[self.path] == 1):
                         return self.send(502, b'{"message": "Bad gateway"}')
                     if repo not in server.repos or m.group(2) not in server.repos[repo]:
@@ -339,6 +341,12 @@ class CheckTest(Base):
         self.assertEqual(self.gh.hits['/api/repos/acme/cal/releases?per_page=100'], 2)
         # the others are still answered
         self.assertEqual(out['pa']['state'], 'update-available')
+        # a secondary limit: 429 + Retry-After, said so, not retried either
+        self.gh.faults['acme/beta'] = 'retry-after'
+        r, out = self.check()
+        self.assertEqual(r.returncode, EXIT_FAILED)
+        self.assertEqual(out['beta']['detail'], 'GitHub API rate limit (HTTP 429): retry after 60 seconds; not retried')
+        self.assertEqual(self.gh.hits['/api/repos/acme/beta/releases?per_page=100'], 2)  # once per check
 
     def test_5xx(self):
         self.fixture()
@@ -356,6 +364,31 @@ class CheckTest(Base):
         self.assertEqual(out['pa']['state'], 'update-available')
         r = self.bkt('upstream', 'check')
         self.assertRegex(r.stdout, r'cal-minor .*error: the API failed \(HTTP 502: Bad gateway\) after 3 attempts')
+
+
+class NewManifestTest(Base):
+    def test_add_creates_the_manifest(self):
+        self.commit()
+        self.gh.tag('acme/tagged', 'v3.0.0', 'c' * 40)
+        self.gh.tag('acme/tagged', 'v3.1.0-rc1', 'd' * 40)
+        r = self.bkt('upstream', 'list')
+        self.assertEqual(r.returncode, EXIT_INVALID)
+        self.assertIn('upstream/manifest.json: no such file (bkt upstream add creates it)', r.stderr)
+        self.ok('upstream', 'add', 'tagged', '--github', 'acme/tagged', '--tag', '--policy', 'major')
+        with open(self.manifest) as f:
+            doc = json.load(f)
+        self.assertEqual(doc['upstreams'], [{
+            'name': 'tagged', 'source': {'type': 'github', 'repo': 'acme/tagged', 'release_type': 'tag'},
+            'policy': 'major',
+            'pinned': {'version': 'v3.0.0', 'commit': 'c' * 40,
+                       'url': self.gh.api + '/repos/acme/tagged/tarball/v3.0.0',
+                       'sha256': sha(b'tarball acme/tagged v3.0.0'), 'pinned_at': NOW}}])
+        self.ok('upstream', 'verify')
+        # a pre-release tag (semver) is not taken without --pre
+        r = self.ok('upstream', 'update', 'tagged')
+        self.assertIn('tagged: v3.0.0 (major)', r.stdout)
+        self.ok('upstream', 'update', 'tagged', '--pre')
+        self.assertEqual(self.load()['tagged']['pinned']['version'], 'v3.1.0-rc1')
 
 
 class ReferenceTest(Base):
