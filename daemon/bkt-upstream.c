@@ -519,7 +519,8 @@ bkt_upstream_evaluate (JsonObject *upstream, JsonObject *fetched, gboolean allow
       const char *s = json_object_get_string_member (v, "version");
       gboolean pre = json_object_get_boolean_member (v, "prerelease");
 
-      if ((pre || bkt_version_is_prerelease (s)) && !pre_ok)
+      /* A tag the pin could not hold (spaces, '/') is not a candidate. */
+      if (((pre || bkt_version_is_prerelease (s)) && !pre_ok) || !plain_value (s, VERSION_CHARS) || strlen (s) > 128)
         continue;
       if (latest == NULL || bkt_version_compare (s, latest) > 0)
         latest = s;

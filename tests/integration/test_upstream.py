@@ -255,6 +255,7 @@ class CheckTest(Base):
         for tag in ('2024.01.05', '2024.02.01'):
             gh.release('acme/cal', tag)
         gh.release('acme/cal', '2024.03.01-draft', draft=True)
+        gh.release('acme/cal', 'release/2099.01.01')  # a tag no pin can hold: ignored
         for name in ('2024-11-18', '2025-01-02', '2024-06-30'):
             gh.tag('acme/icons', name, hashlib.sha1(name.encode()).hexdigest())
         ups = [upstream('pa', 'acme/tool', 'v1.2.3', 'patch'),
