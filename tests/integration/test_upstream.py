@@ -329,6 +329,20 @@ class CheckTest(Base):
         r3, out3 = self.check('--sequential')
         self.assertEqual(r3.returncode, 0, r3.stderr)
 
+    def test_api_from_config_json(self):
+        self.fixture()
+        cfg = os.path.join(self.env['XDG_CONFIG_HOME'], 'bkt')
+        os.makedirs(cfg)
+        with open(os.path.join(cfg, 'config.json'), 'w') as f:
+            json.dump({'github_api_url': self.gh.api + '/'}, f)
+        r = self.bkt('upstream', 'check', 'pa', '--json', env={'BKT_GITHUB_API': ''})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)['upstreams'][0]['allowed'], 'v1.2.4')
+        # the environment wins over config.json
+        r = self.bkt('upstream', 'check', 'pa', env={'BKT_GITHUB_API': 'http://127.0.0.1:9/nowhere'})
+        self.assertEqual(r.returncode, EXIT_FAILED)
+        self.assertIn('cannot reach http://127.0.0.1:9/nowhere', r.stdout)
+
     def test_rate_limit(self):
         self.fixture()
         self.gh.faults['acme/cal'] = 'ratelimit'
