@@ -305,8 +305,10 @@ bkt_upstream_manifest_load (const char *path, const char *display, gboolean miss
       if (!missing_ok)
         return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
                             "%s: no such file (bkt upstream add creates it)", self->display), NULL;
-      self->root = json_node_init_object (json_node_alloc (), json_object_new ());
-      json_object_set_array_member (json_node_get_object (self->root), "upstreams", json_array_new ());
+      g_autoptr(JsonObject) top = json_object_new ();
+
+      json_object_set_array_member (top, "upstreams", json_array_new ());
+      self->root = json_node_init_object (json_node_alloc (), top);
       self->upstreams = json_object_get_array_member (json_node_get_object (self->root), "upstreams");
       return g_steal_pointer (&self);
     }
@@ -440,7 +442,8 @@ bkt_upstream_set_pin (JsonObject *upstream, const char *version, const char *com
                       const char *sha256, GDateTime *now)
 {
   static const char *const known[] = { "version", "commit", "url", "sha256", "pinned_at", NULL };
-  JsonObject *old = json_object_get_object_member (upstream, "pinned");
+  JsonObject *old = json_object_has_member (upstream, "pinned") ? json_object_get_object_member (upstream, "pinned")
+                                                                 : NULL;
   JsonObject *pin = json_object_new ();
   g_autofree char *at = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
   g_autoptr(GList) members = old != NULL ? json_object_get_members (old) : NULL;

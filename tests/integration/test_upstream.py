@@ -180,7 +180,8 @@ class Base(unittest.TestCase):
                         XDG_DATA_HOME=os.path.join(home, '.local', 'share'),
                         XDG_CACHE_HOME=os.path.join(home, '.cache'),
                         BKT_REPO_JSON=os.path.join(self.tmp, 'no-repo.json'), LC_ALL='C.UTF-8',
-                        BKT_GITHUB_API=self.gh.api, GITHUB_TOKEN=TOKEN, BKT_NOW=NOW)
+                        BKT_GITHUB_API=self.gh.api, GITHUB_TOKEN=TOKEN, BKT_NOW=NOW,
+                        G_DEBUG='fatal-criticals')
         for k in ('DBUS_SESSION_BUS_ADDRESS', 'DBUS_SYSTEM_BUS_ADDRESS', 'GH_TOKEN', 'GH_CONFIG_DIR'):
             self.env.pop(k, None)
         self.env['DBUS_SESSION_BUS_ADDRESS'] = 'unix:path=' + os.path.join(self.tmp, 'no-bus')
@@ -212,8 +213,9 @@ class Base(unittest.TestCase):
         r = subprocess.run(cmd, cwd=self.repo, env=dict(self.env, **(env or {})), stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=300)
         self.assertNotEqual(r.returncode, 99, r.stderr)
-        # the token is never printed
+        # the token is never printed; no GLib/json-glib warnings either
         self.assertNotIn(TOKEN, r.stdout + r.stderr)
+        self.assertNotRegex(r.stderr, r'-(CRITICAL|WARNING) \*\*')
         return r
 
     def ok(self, *args, **kw):
