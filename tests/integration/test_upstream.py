@@ -206,11 +206,13 @@ class Base(unittest.TestCase):
 
     def bkt(self, *args, env=None):
         cmd = [BKT] + list(args)
+        env = dict(env or {})
         if os.environ.get('BKT_VALGRIND') == '1':
+            env['G_SLICE'] = 'always-malloc'  # slices would hide leaked objects
             cmd = ['valgrind', '--quiet', '--error-exitcode=99', '--leak-check=full',
                    '--errors-for-leak-kinds=definite',
                    '--suppressions=' + os.path.join(SRC, 'tests', 'valgrind.supp')] + cmd
-        r = subprocess.run(cmd, cwd=self.repo, env=dict(self.env, **(env or {})), stdin=subprocess.DEVNULL,
+        r = subprocess.run(cmd, cwd=self.repo, env=dict(self.env, **env), stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=300)
         self.assertNotEqual(r.returncode, 99, r.stderr)
         # the token is never printed; no GLib/json-glib warnings either
