@@ -321,10 +321,10 @@ cmd_update (Up *up, const char *name)
   g_autoptr(JsonArray) list = targets (up, name, FALSE, &error);
   g_autoptr(JsonObject) fetched = NULL;
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GDateTime) now = bkt_changelog_now (&error);
+  g_autoptr(GDateTime) now = NULL;
   gboolean errors = FALSE;
 
-  if (list == NULL || now == NULL)
+  if (list == NULL || (now = bkt_changelog_now (&error)) == NULL)
     return fail (error);
   fetched = bkt_upstream_fetch (up->http, list);
   for (guint i = 0; i < json_array_get_length (list); i++)
@@ -390,11 +390,11 @@ cmd_pin (Up *up, const char *name, const char *version)
   g_autoptr(JsonArray) list = targets (up, name, FALSE, &error);
   g_autoptr(JsonObject) fetched = NULL;
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GDateTime) now = bkt_changelog_now (&error);
+  g_autoptr(GDateTime) now = NULL;
   g_autofree char *old = NULL;
   JsonObject *u;
 
-  if (list == NULL || now == NULL)
+  if (list == NULL || (now = bkt_changelog_now (&error)) == NULL)
     return fail (error);
   u = json_array_get_object_element (list, 0);
   old = g_strdup (pin_of (u, "version"));
@@ -428,14 +428,55 @@ fetch_unpinned_urls (Up *up, JsonArray *list)
   return json_array_get_length (need) > 0 ? bkt_upstream_fetch (up->http, need) : NULL;
 }
 
+/* The download URL of each of @list's pins (NULL where it cannot be
+ * found, with the reason in @errors), all downloaded at once: sha256 or
+ * error per upstream, in @list's order. */
+static void
+download_pins (Up *up, JsonArray *list, GPtrArray **out_urls, GPtrArray **out_sha, GPtrArray **out_errors)
+{
+  g_autoptr(JsonObject) fetched = fetch_unpinned_urls (up, list);
+  g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) todo = g_ptr_array_new ();
+  g_autoptr(GPtrArray) sha = NULL, errors = NULL;
+  guint n = json_array_get_length (list);
+
+  *out_sha = g_ptr_array_new_with_free_func (g_free);
+  *out_errors = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_set_size (*out_sha, n);
+  g_ptr_array_set_size (*out_errors, n);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *u = json_array_get_object_element (list, i);
+      g_autoptr(GError) error = NULL;
+      char *url = resolve_url (u, pin_of (u, "version"), fetched, NULL, &error);
+
+      g_ptr_array_add (urls, url);
+      if (url == NULL)
+        g_ptr_array_index (*out_errors, i) = g_strdup (error->message);
+      else
+        g_ptr_array_add (todo, url);
+    }
+  g_ptr_array_add (todo, NULL);
+  bkt_upstream_download_many (up->http, (const char *const *) todo->pdata, &sha, &errors);
+  for (guint i = 0, k = 0; i < n; i++)
+    if (g_ptr_array_index (urls, i) != NULL)
+      {
+        g_ptr_array_index (*out_sha, i) = g_steal_pointer (&g_ptr_array_index (sha, k));
+        g_ptr_array_index (*out_errors, i) = g_steal_pointer (&g_ptr_array_index (errors, k));
+        k++;
+      }
+  if (out_urls != NULL)
+    *out_urls = g_steal_pointer (&urls);
+}
+
 static int
 cmd_lock (Up *up, const char *name)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonArray) all = targets (up, name, TRUE, &error);
   g_autoptr(JsonArray) list = json_array_new ();
-  g_autoptr(JsonObject) fetched = NULL;
-  gboolean errors = FALSE;
+  g_autoptr(GPtrArray) sha = NULL, errors = NULL;
+  gboolean failed = FALSE;
   guint locked = 0;
 
   if (all == NULL)
@@ -451,36 +492,33 @@ cmd_lock (Up *up, const char *name)
       g_print ("Every pin has its checksum.\n");
       return EXIT_OK;
     }
-  fetched = fetch_unpinned_urls (up, list);
+  if (up->ctx->opt.dry_run)
+    {
+      for (guint i = 0; i < json_array_get_length (list); i++)
+        g_print ("%s %s: would lock\n", json_object_get_string_member (json_array_get_object_element (list, i), "name"),
+                 pin_of (json_array_get_object_element (list, i), "version"));
+      return EXIT_OK;
+    }
+  download_pins (up, list, NULL, &sha, &errors);
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *u = json_array_get_object_element (list, i);
-      const char *n = json_object_get_string_member (u, "name");
-      g_autofree char *url = resolve_url (u, pin_of (u, "version"), fetched, NULL, &error);
-      g_autofree char *sha = NULL;
+      const char *s = g_ptr_array_index (sha, i);
 
-      if (url != NULL && up->ctx->opt.dry_run)
+      if (s == NULL)
         {
-          g_print ("%s %s: would lock from %s\n", n, pin_of (u, "version"), url);
-          continue;
-        }
-      if (url != NULL)
-        sha = bkt_upstream_download_sha256 (up->http, url, &error);
-      if (sha == NULL)
-        {
-          g_printerr ("bkt: %s\n", error->message);
-          g_clear_error (&error);
-          errors = TRUE;
+          g_printerr ("bkt: %s\n", (char *) g_ptr_array_index (errors, i));
+          failed = TRUE;
           continue;
         }
       /* Only the checksum: the pin itself (version, when) does not move. */
-      json_object_set_string_member (json_object_get_object_member (u, "pinned"), "sha256", sha);
-      g_print ("%s %s: sha256 %s\n", n, pin_of (u, "version"), sha);
+      json_object_set_string_member (json_object_get_object_member (u, "pinned"), "sha256", s);
+      g_print ("%s %s: sha256 %s\n", json_object_get_string_member (u, "name"), pin_of (u, "version"), s);
       locked++;
     }
   if (locked > 0 && !bkt_upstream_manifest_save (up->manifest, NULL, &error))
     return fail (error);
-  return errors ? EXIT_FAILED : EXIT_OK;
+  return failed ? EXIT_FAILED : EXIT_OK;
 }
 
 static int
@@ -488,56 +526,59 @@ cmd_verify (Up *up, const char *name)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonArray) list = targets (up, name, TRUE, &error);
-  g_autoptr(JsonObject) fetched = NULL;
+  g_autoptr(JsonArray) locked = json_array_new ();
   g_autoptr(JsonArray) report = json_array_new ();
+  g_autoptr(GPtrArray) urls = NULL, sha = NULL, errors = NULL;
   guint bad = 0;
 
   if (list == NULL)
     return fail (error);
-  fetched = fetch_unpinned_urls (up, list);
+  /* Nothing to download for a pin without a checksum. */
   for (guint i = 0; i < json_array_get_length (list); i++)
+    if (!g_str_equal (pin_of (json_array_get_object_element (list, i), "sha256"), BKT_UPSTREAM_ZERO_SHA256))
+      json_array_add_object_element (locked, json_object_ref (json_array_get_object_element (list, i)));
+  download_pins (up, locked, &urls, &sha, &errors);
+  for (guint i = 0, k = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *u = json_array_get_object_element (list, i);
       const char *n = json_object_get_string_member (u, "name");
       const char *want = pin_of (u, "sha256");
       JsonObject *r = json_object_new ();
-      g_autofree char *url = NULL;
-      g_autofree char *got = NULL;
+      const char *url = NULL, *got = NULL, *why = NULL;
       const char *state;
 
+      if (g_str_equal (want, BKT_UPSTREAM_ZERO_SHA256))
+        state = "not-locked";
+      else
+        {
+          url = g_ptr_array_index (urls, k);
+          got = g_ptr_array_index (sha, k);
+          why = g_ptr_array_index (errors, k);
+          k++;
+          state = got == NULL ? "error" : g_str_equal (got, want) ? "ok" : "mismatch";
+        }
       json_object_set_string_member (r, "name", n);
       json_object_set_string_member (r, "version", pin_of (u, "version"));
       json_object_set_string_member (r, "expected", want);
-      if (g_str_equal (want, BKT_UPSTREAM_ZERO_SHA256))
-        state = "not-locked";
-      else if ((url = resolve_url (u, pin_of (u, "version"), fetched, NULL, &error)) == NULL
-               || (got = bkt_upstream_download_sha256 (up->http, url, &error)) == NULL)
-        {
-          state = "error";
-          json_object_set_string_member (r, "detail", error->message);
-          g_clear_error (&error);
-        }
-      else
-        state = g_str_equal (got, want) ? "ok" : "mismatch";
       if (url != NULL)
         json_object_set_string_member (r, "url", url);
       if (got != NULL)
         json_object_set_string_member (r, "actual", got);
+      if (why != NULL)
+        json_object_set_string_member (r, "detail", why);
       json_object_set_string_member (r, "state", state);
       json_array_add_object_element (report, r);
-      if (!g_str_equal (state, "ok"))
-        {
-          bad++;
-          /* Loudly, on stderr, whatever the output format: CI logs. */
-          if (g_str_equal (state, "mismatch"))
-            g_printerr ("bkt: CHECKSUM MISMATCH: %s %s from %s: expected sha256 %s, got %s\n", n,
-                        pin_of (u, "version"), url, want, got);
-          else if (g_str_equal (state, "not-locked"))
-            g_printerr ("bkt: %s %s has no checksum (all zeros): run bkt upstream lock\n", n, pin_of (u, "version"));
-          else
-            g_printerr ("bkt: %s %s could not be verified: %s\n", n, pin_of (u, "version"),
-                        json_object_get_string_member (r, "detail"));
-        }
+      if (g_str_equal (state, "ok"))
+        continue;
+      bad++;
+      /* Loudly, on stderr, whatever the output format: CI logs. */
+      if (g_str_equal (state, "mismatch"))
+        g_printerr ("bkt: CHECKSUM MISMATCH: %s %s from %s: expected sha256 %s, got %s\n", n, pin_of (u, "version"),
+                    url, want, got);
+      else if (g_str_equal (state, "not-locked"))
+        g_printerr ("bkt: %s %s has no checksum (all zeros): run bkt upstream lock\n", n, pin_of (u, "version"));
+      else
+        g_printerr ("bkt: %s %s could not be verified: %s\n", n, pin_of (u, "version"), why);
     }
   if (up->ctx->opt.json)
     {

@@ -513,51 +513,180 @@ bkt_upstream_fetch (BktUpstreamHttp *http, JsonArray *upstreams)
 
 /* ---- downloads -------------------------------------------------------------------- */
 
+/* Downloads run like the API requests: all at once on one session and one
+ * main context, each streamed through its own SHA-256 in 64 KiB reads, so
+ * verify of N pins takes about as long as the largest one. */
+
+typedef struct Downloads Downloads;
+
+typedef struct {
+  Downloads    *all;
+  guint         index;
+  char         *url;
+  guint         attempt;
+  SoupMessage  *msg;
+  GInputStream *in;
+  GChecksum    *sum;
+  guchar        buf[65536];
+} Download;
+
+struct Downloads {
+  BktUpstreamHttp *http;
+  SoupSession     *session;
+  GMainContext    *context;
+  guint            running;
+  GPtrArray       *sha;     /* per URL, or NULL */
+  GPtrArray       *error;   /* per URL, or NULL */
+};
+
+static void download_start (Download *d);
+
+static void
+download_done (Download *d, char *sha, char *error)
+{
+  g_ptr_array_index (d->all->sha, d->index) = sha;
+  g_ptr_array_index (d->all->error, d->index) = error;
+  d->all->running--;
+  g_free (d->url);
+  g_clear_object (&d->msg);
+  g_clear_object (&d->in);
+  g_checksum_free (d->sum);
+  g_free (d);
+}
+
+static gboolean
+download_retry_cb (gpointer data)
+{
+  download_start (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* 5xx and network errors: again after a while, a bounded number of times. */
+static void
+download_failed (Download *d, guint status, const char *why)
+{
+  g_autoptr(GSource) timer = NULL;
+
+  if (d->attempt >= d->all->http->attempts || (status != 0 && status < 500))
+    {
+      download_done (d, NULL, status != 0 && status < 500
+                                ? g_strdup_printf ("cannot download %s: %s", d->url, why)
+                                : g_strdup_printf ("cannot download %s: %s (%u attempts)", d->url, why, d->attempt));
+      return;
+    }
+  g_clear_object (&d->in);
+  timer = g_timeout_source_new (d->all->http->retry_delay_ms * d->attempt);
+  g_source_set_callback (timer, download_retry_cb, d, NULL);
+  g_source_attach (timer, d->all->context);
+}
+
+static void
+on_read (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Download *d = data;
+  g_autoptr(GError) error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), res, &error);
+
+  if (n < 0)
+    download_failed (d, 0, error->message);
+  else if (n == 0)
+    download_done (d, g_strdup (g_checksum_get_string (d->sum)), NULL);
+  else
+    {
+      g_checksum_update (d->sum, d->buf, (gsize) n);
+      g_input_stream_read_async (d->in, d->buf, sizeof d->buf, G_PRIORITY_DEFAULT, NULL, on_read, d);
+    }
+}
+
+static void
+on_sent (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Download *d = data;
+  g_autoptr(GError) error = NULL;
+  guint status;
+
+  d->in = soup_session_send_finish (SOUP_SESSION (source), res, &error);
+  if (d->in == NULL)
+    {
+      download_failed (d, 0, error->message);
+      return;
+    }
+  status = soup_message_get_status (d->msg);
+  if (status != 200)
+    {
+      g_autofree char *limit = rate_limit_message (d->msg);
+      g_autofree char *why = limit != NULL ? g_steal_pointer (&limit)
+                                           : g_strdup_printf ("HTTP %u %s", status,
+                                                              soup_status_get_phrase (status) != NULL
+                                                                ? soup_status_get_phrase (status) : "");
+      download_failed (d, status, why);
+      return;
+    }
+  g_input_stream_read_async (d->in, d->buf, sizeof d->buf, G_PRIORITY_DEFAULT, NULL, on_read, d);
+}
+
+static void
+download_start (Download *d)
+{
+  d->attempt++;
+  g_checksum_reset (d->sum);
+  g_clear_object (&d->msg);
+  d->msg = soup_message_new ("GET", d->url);
+  if (d->msg == NULL)
+    {
+      download_done (d, NULL, g_strdup_printf ("not a valid URL: %s", d->url));
+      return;
+    }
+  add_headers (d->all->http, d->msg, FALSE);
+  soup_session_send_async (d->all->session, d->msg, G_PRIORITY_DEFAULT, NULL, on_sent, d);
+}
+
+gboolean
+bkt_upstream_download_many (BktUpstreamHttp *http, const char *const *urls, GPtrArray **out_sha256,
+                            GPtrArray **out_errors)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  guint n = urls != NULL ? g_strv_length ((char **) urls) : 0;
+  Downloads all = { http, NULL, context, 0, g_ptr_array_new_with_free_func (g_free),
+                    g_ptr_array_new_with_free_func (g_free) };
+  gboolean ok = TRUE;
+
+  g_ptr_array_set_size (all.sha, n);
+  g_ptr_array_set_size (all.error, n);
+  g_main_context_push_thread_default (context);
+  all.session = new_session ();
+  for (guint i = 0; i < n; i++)
+    {
+      Download *d = g_new0 (Download, 1);
+
+      d->all = &all;
+      d->index = i;
+      d->url = g_strdup (urls[i]);
+      d->sum = g_checksum_new (G_CHECKSUM_SHA256);
+      all.running++;
+      download_start (d);
+    }
+  while (all.running > 0)
+    g_main_context_iteration (context, TRUE);
+  g_object_unref (all.session);
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_pop_thread_default (context);
+  for (guint i = 0; i < n; i++)
+    ok &= g_ptr_array_index (all.error, i) == NULL;
+  *out_sha256 = all.sha;
+  *out_errors = all.error;
+  return ok;
+}
+
 char *
 bkt_upstream_download_sha256 (BktUpstreamHttp *http, const char *url, GError **error)
 {
-  g_autoptr(SoupSession) session = new_session ();
-  g_autoptr(GError) local_error = NULL;
+  const char *urls[] = { url, NULL };
+  g_autoptr(GPtrArray) sha = NULL;
+  g_autoptr(GPtrArray) errors = NULL;
 
-  for (guint attempt = 1;; attempt++)
-    {
-      g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
-      g_autoptr(GInputStream) in = NULL;
-      g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-      guint status;
-      guchar buf[65536];
-      gssize n;
-
-      if (msg == NULL)
-        return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "not a valid URL: %s", url), NULL;
-      add_headers (http, msg, FALSE);
-      g_clear_error (&local_error);
-      in = soup_session_send (session, msg, NULL, &local_error);
-      status = soup_message_get_status (msg);
-      if (in != NULL && status == 200)
-        {
-          /* Streamed: an image-sized asset never sits in memory. */
-          while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, &local_error)) > 0)
-            g_checksum_update (sum, buf, (gsize) n);
-          if (n == 0)
-            return g_strdup (g_checksum_get_string (sum));
-        }
-      if (in != NULL && status < 500 && local_error == NULL)
-        {
-          g_autofree char *limit = rate_limit_message (msg);
-          return g_set_error (error, BKT_ERROR, status == 404 ? BKT_ERROR_NOT_FOUND : BKT_ERROR_FAILED,
-                              "cannot download %s: %s", url,
-                              limit != NULL ? limit : soup_status_get_phrase (status) != NULL
-                                                      ? soup_status_get_phrase (status) : "HTTP error"), NULL;
-        }
-      if (attempt >= http->attempts)
-        {
-          if (local_error != NULL)
-            return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot download %s: %s (%u attempts)", url,
-                                local_error->message, attempt), NULL;
-          return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot download %s: HTTP %u (%u attempts)", url,
-                              status, attempt), NULL;
-        }
-      g_usleep ((gulong) http->retry_delay_ms * attempt * 1000);
-    }
+  if (!bkt_upstream_download_many (http, urls, &sha, &errors))
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_FAILED, g_ptr_array_index (errors, 0)), NULL;
+  return g_steal_pointer (&g_ptr_array_index (sha, 0));
 }

@@ -90,6 +90,11 @@ JsonObject *bkt_upstream_fetch (BktUpstreamHttp *http, JsonArray *upstreams);
 
 /* Download @url and return its sha256 (hex), streamed. */
 char *bkt_upstream_download_sha256 (BktUpstreamHttp *http, const char *url, GError **error);
+/* The same for every URL of @urls at once: @out_sha256 and @out_errors
+ * hold, per URL, its sha256 or why it failed (the other one NULL).  FALSE
+ * if any failed. */
+gboolean bkt_upstream_download_many (BktUpstreamHttp *http, const char *const *urls, GPtrArray **out_sha256,
+                                     GPtrArray **out_errors);
 
 /* ---- decisions -------------------------------------------------------------------- */
 

@@ -113,6 +113,12 @@ class FakeGitHub:
                         return self.send(304, b'', [('ETag', etag)])
                     return self.send(200, body, [('ETag', etag), ('Content-Type', 'application/json')])
                 if path in server.assets:
+                    time.sleep(server.delay / 3)
+                    with server.lock:
+                        fail = server.faults.get(path, 0)  # a number of 503s still to answer
+                        server.faults[path] = max(0, fail - 1)
+                    if fail:
+                        return self.send(503, b'busy')
                     return self.send(200, server.assets[path], [('Content-Type', 'application/octet-stream')])
                 return self.send(404, b'{"message": "Not Found"}')
 
@@ -526,8 +532,22 @@ class ReferenceTest(Base):
         self.ok('upstream', 'pin', 'getnf', '0.3.0')  # with or without the v
         self.assertEqual(self.load()['getnf']['pinned']['version'], 'v0.3.0')
         self.assertEqual(len(self.pending()), 2)
+        # every pin downloaded at once; a 503 is retried
+        self.gh.max_in_flight = 0
+        self.gh.faults['/download/starship/starship/v1.24.1/starship-x86_64-unknown-linux-gnu.tar.gz'] = 1
         r = self.ok('upstream', 'verify', '--json')
         self.assertTrue(json.loads(r.stdout)['ok'])
+        self.assertGreaterEqual(self.gh.max_in_flight, 4, 'downloads were not concurrent')
+        self.assertEqual(self.gh.hits['/download/starship/starship/v1.24.1/starship-x86_64-unknown-linux-gnu.tar.gz'],
+                         3)  # lock, then verify's 503 and its retry
+        # a download that is gone is that pin's error, not retried
+        del self.gh.assets['/api/repos/rvaiya/keyd/tarball/v2.6.0']
+        r = self.bkt('upstream', 'verify')
+        self.assertEqual(r.returncode, EXIT_FAILED)
+        self.assertIn('keyd v2.6.0 could not be verified: cannot download %s/api/repos/rvaiya/keyd/tarball/v2.6.0: '
+                      'HTTP 404 Not Found' % self.gh.base, r.stderr)
+        self.assertEqual(self.gh.hits['/api/repos/rvaiya/keyd/tarball/v2.6.0'], 3)  # lock, verify, this one
+        self.gh.assets['/api/repos/rvaiya/keyd/tarball/v2.6.0'] = b'tarball rvaiya/keyd v2.6.0'
         # an asset changed behind its pin: verify fails loudly, names it
         path = '/download/ful1e5/Bibata_Cursor/v2.0.7/Bibata-Modern-Ice.tar.xz'
         self.gh.assets[path] = b'tampered'
