@@ -268,7 +268,8 @@ cmd_check (Up *up, const char *name)
 /* The download URL of @u at @version: source.url for url upstreams, the
  * pin's url when it is that version's, else the release's asset. */
 static char *
-resolve_url (JsonObject *u, const char *version, JsonObject *fetched, JsonObject **out_release, GError **error)
+resolve_url (BktUpstreamHttp *http, JsonObject *u, const char *version, JsonObject *fetched,
+             JsonObject **out_release, GError **error)
 {
   const char *name = json_object_get_string_member (u, "name");
   JsonObject *f;
@@ -287,8 +288,13 @@ resolve_url (JsonObject *u, const char *version, JsonObject *fetched, JsonObject
                         f != NULL ? json_object_get_string_member (f, "error") : "not fetched"), NULL;
   rel = bkt_upstream_find_version (f, version);
   if (rel == NULL)
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s has no %s %s", name,
-                        bkt_upstream_uses_tags (u) ? "tag" : "release", version), NULL;
+    {
+      /* Older than the first page of the list: asked for by its tag. */
+      rel = bkt_upstream_fetch_version (http, u, version, error);
+      if (rel == NULL)
+        return g_prefix_error (error, "%s: ", name), NULL;
+      json_array_add_object_element (json_object_get_array_member (f, "versions"), rel);
+    }
   if (out_release != NULL)
     *out_release = rel;
   return bkt_upstream_asset_url (u, rel, error);
@@ -299,7 +305,7 @@ static gboolean
 repin (Up *up, JsonObject *u, const char *version, JsonObject *fetched, GDateTime *now, GError **error)
 {
   JsonObject *rel = NULL;
-  g_autofree char *url = resolve_url (u, version, fetched, &rel, error);
+  g_autofree char *url = resolve_url (up->http, u, version, fetched, &rel, error);
   g_autofree char *sha = NULL;
   const char *v = rel != NULL ? json_object_get_string_member (rel, "version") : version;
 
@@ -353,7 +359,7 @@ cmd_update (Up *up, const char *name)
         }
       if (up->ctx->opt.dry_run)
         {
-          g_autofree char *url = resolve_url (u, to, fetched, NULL, &error);
+          g_autofree char *url = resolve_url (up->http, u, to, fetched, NULL, &error);
           if (url == NULL)
             {
               g_printerr ("bkt: %s\n", error->message);
@@ -396,6 +402,11 @@ cmd_pin (Up *up, const char *name, const char *version)
 
   if (list == NULL || (now = bkt_changelog_now (&error)) == NULL)
     return fail (error);
+  if (!bkt_upstream_version_ok (version))
+    {
+      g_printerr ("bkt: not a version a pin can hold: “%s” (letters, digits and . _ + ~ -, starting with a letter or digit)\n", version);
+      return EXIT_USAGE;
+    }
   u = json_array_get_object_element (list, 0);
   old = g_strdup (pin_of (u, "version"));
   if (up->ctx->opt.dry_run)
@@ -448,7 +459,7 @@ download_pins (Up *up, JsonArray *list, GPtrArray **out_urls, GPtrArray **out_sh
     {
       JsonObject *u = json_array_get_object_element (list, i);
       g_autoptr(GError) error = NULL;
-      char *url = resolve_url (u, pin_of (u, "version"), fetched, NULL, &error);
+      char *url = resolve_url (up->http, u, pin_of (u, "version"), fetched, NULL, &error);
 
       g_ptr_array_add (urls, url);
       if (url == NULL)

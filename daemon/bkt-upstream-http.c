@@ -154,23 +154,27 @@ is_hex40 (const char *s)
   return TRUE;
 }
 
-/* GitHub's releases or tags list as our versions list. */
+/* GitHub's releases or tags list (or, @single, one release) as our
+ * versions list. */
 static JsonObject *
-parse_versions (GBytes *body, gboolean tags, GError **error)
+parse_versions (GBytes *body, gboolean tags, gboolean single, GError **error)
 {
   g_autoptr(JsonParser) p = json_parser_new ();
   gsize len = 0;
   const char *data = g_bytes_get_data (body, &len);
   JsonNode *root;
+  g_autoptr(JsonArray) one = json_array_new ();
   JsonArray *in, *out;
   JsonObject *result;
 
   if (data == NULL || !json_parser_load_from_data (p, data, (gssize) len, error))
     return g_prefix_error (error, "the API's answer is not JSON: "), NULL;
   root = json_parser_get_root (p);
-  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
+  if (single && root != NULL && JSON_NODE_HOLDS_OBJECT (root))
+    json_array_add_element (one, json_node_ref (root));
+  else if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
     return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_FAILED, "the API's answer is not a list"), NULL;
-  in = json_node_get_array (root);
+  in = single ? one : json_node_get_array (root);
   out = json_array_new ();
   for (guint i = 0; i < json_array_get_length (in); i++)
     {
@@ -401,7 +405,7 @@ on_response (GObject *source, GAsyncResult *res, gpointer data)
           finish_error (r, "the API answered 304 Not Modified to a request without a cached answer");
           return;
         }
-      result = parse_versions (use, r->tags, &error);
+      result = parse_versions (use, r->tags, FALSE, &error);
       if (result == NULL)
         {
           finish_error (r, "%s", error->message);
@@ -509,6 +513,56 @@ bkt_upstream_fetch (BktUpstreamHttp *http, JsonArray *upstreams)
   g_main_context_pop_thread_default (context);
   g_free (f.rate_limit_message);
   return f.results;
+}
+
+JsonObject *
+bkt_upstream_fetch_version (BktUpstreamHttp *http, JsonObject *upstream, const char *version, GError **error)
+{
+  const char *repo = json_object_get_string_member (json_object_get_object_member (upstream, "source"), "repo");
+  g_autofree char *tag = g_uri_escape_string (version, NULL, FALSE);
+  g_autoptr(SoupSession) session = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(JsonObject) found = NULL;
+  g_autofree char *url = NULL;
+  guint status;
+
+  if (bkt_upstream_uses_tags (upstream))
+    {
+      /* GitHub serves any tag's tarball; the commit is not known here. */
+      JsonObject *v = json_object_new ();
+
+      json_object_set_string_member (v, "version", version);
+      json_object_set_boolean_member (v, "prerelease", FALSE);
+      url = g_strdup_printf ("%s/repos/%s/tarball/%s", http->api_url, repo, tag);
+      json_object_set_string_member (v, "tarball_url", url);
+      json_object_set_array_member (v, "assets", json_array_new ());
+      return v;
+    }
+  url = g_strdup_printf ("%s/repos/%s/releases/tags/%s", http->api_url, repo, tag);
+  msg = soup_message_new ("GET", url);
+  if (msg == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "not a valid API URL: %s", url), NULL;
+  add_headers (http, msg, TRUE);
+  session = new_session ();
+  body = soup_session_send_and_read (session, msg, NULL, error);
+  if (body == NULL)
+    return g_prefix_error (error, "cannot reach %s: ", http->api_url), NULL;
+  status = soup_message_get_status (msg);
+  if (status == 404)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s has no release %s", repo, version), NULL;
+  if (status != 200)
+    {
+      g_autofree char *limit = rate_limit_message (msg);
+      g_autofree char *reason = api_reason (body);
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s", limit != NULL ? limit : reason), NULL;
+    }
+  found = parse_versions (body, FALSE, TRUE, error);
+  if (found == NULL)
+    return NULL;
+  if (json_array_get_length (json_object_get_array_member (found, "versions")) != 1)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s has no release %s", repo, version), NULL;
+  return json_object_ref (json_array_get_object_element (json_object_get_array_member (found, "versions"), 0));
 }
 
 /* ---- downloads -------------------------------------------------------------------- */

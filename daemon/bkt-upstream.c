@@ -125,7 +125,11 @@ url_ok (const char *url)
          && plain_value (url, ":/._-~%?&=+#@,;!*()[]");
 }
 
-#define VERSION_CHARS "._+~-"
+gboolean
+bkt_upstream_version_ok (const char *version)
+{
+  return plain_value (version, "._+~-") && g_ascii_isalnum (version[0]) && strlen (version) <= 128;
+}
 
 static const char *
 member_string (BktJsonDoc *doc, JsonObject *o, JsonNode *where, const char *member, gboolean required,
@@ -215,9 +219,10 @@ check_upstream (BktJsonDoc *doc, JsonNode *node, GError **error)
     return bkt_json_doc_error_at (doc, n != NULL ? n : node, error, "%s: \"pinned\" must be an object", name_v);
   pin = json_node_get_object (n);
   STR (pin, n, version, TRUE);
-  if (!plain_value (version_v, VERSION_CHARS) || strlen (version_v) > 128)
+  if (!bkt_upstream_version_ok (version_v))
     return bkt_json_doc_error_at (doc, json_object_get_member (pin, "version"), error,
-                                  "version “%s” may only have letters, digits and . _ + ~ -", version_v);
+                                  "version “%s” may only have letters, digits and . _ + ~ -, starting with "
+                                  "a letter or digit", version_v);
   STR (pin, n, commit, FALSE);
   if (commit_v != NULL && !hex_of_length (commit_v, 40) && !hex_of_length (commit_v, 64))
     return bkt_json_doc_error_at (doc, json_object_get_member (pin, "commit"), error,
@@ -523,7 +528,7 @@ bkt_upstream_evaluate (JsonObject *upstream, JsonObject *fetched, gboolean allow
       gboolean pre = json_object_get_boolean_member (v, "prerelease");
 
       /* A tag the pin could not hold (spaces, '/') is not a candidate. */
-      if (((pre || bkt_version_is_prerelease (s)) && !pre_ok) || !plain_value (s, VERSION_CHARS) || strlen (s) > 128)
+      if (((pre || bkt_version_is_prerelease (s)) && !pre_ok) || !bkt_upstream_version_ok (s))
         continue;
       if (latest == NULL || bkt_version_compare (s, latest) > 0)
         latest = s;

@@ -51,6 +51,11 @@ char *bkt_upstream_check_name (const char *name);
 /* The same for "OWNER/REPO". */
 char *bkt_upstream_check_repo (const char *repo);
 
+/* TRUE if a pin can hold @version: 1-128 letters, digits and . _ + ~ -,
+ * the first a letter or digit (it goes into URLs and Containerfile ARG
+ * lines). */
+gboolean bkt_upstream_version_ok (const char *version);
+
 BktUpstreamPolicy bkt_upstream_get_policy (JsonObject *upstream);
 /* "github" or "url" */
 const char *bkt_upstream_get_type (JsonObject *upstream);
@@ -87,6 +92,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BktUpstreamHttp, bkt_upstream_http_free)
  * newest first, drafts left out; or { "error": "message" } for an upstream
  * whose request failed (the others are still answered). */
 JsonObject *bkt_upstream_fetch (BktUpstreamHttp *http, JsonArray *upstreams);
+
+/* One version of @upstream, for a version older than the list that
+ * bkt_upstream_fetch() reads (one page of 100): GET
+ * {api}/repos/OWNER/REPO/releases/tags/VERSION, or for tags the tag's
+ * tarball.  An element like those of the fetched "versions". */
+JsonObject *bkt_upstream_fetch_version (BktUpstreamHttp *http, JsonObject *upstream, const char *version,
+                                        GError **error);
 
 /* Download @url and return its sha256 (hex), streamed. */
 char *bkt_upstream_download_sha256 (BktUpstreamHttp *http, const char *url, GError **error);

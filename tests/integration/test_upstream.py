@@ -112,6 +112,13 @@ class FakeGitHub:
                             server.not_modified += 1
                         return self.send(304, b'', [('ETag', etag)])
                     return self.send(200, body, [('ETag', etag), ('Content-Type', 'application/json')])
+                m = re.match(r'^/api/repos/([^/]+/[^/]+)/releases/tags/([^/]+)$', path)
+                if m:
+                    repo = server.repos.get(m.group(1), {})
+                    for rel in repo.get('releases', []) + repo.get('older', []):
+                        if rel['tag_name'] == m.group(2):
+                            return self.send(200, json.dumps(rel).encode(), [('Content-Type', 'application/json')])
+                    return self.send(404, b'{"message": "Not Found"}')
                 if path in server.assets:
                     time.sleep(server.delay / 3)
                     with server.lock:
@@ -135,8 +142,9 @@ class FakeGitHub:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def release(self, repo, tag, assets=(), prerelease=False, draft=False, commitish='main'):
-        """A release with assets (name -> bytes), GitHub's shape."""
+    def release(self, repo, tag, assets=(), prerelease=False, draft=False, commitish='main', older=False):
+        """A release with assets (name -> bytes), GitHub's shape; @older: past the
+        first page of the list, found only by its tag."""
         rel = {'tag_name': tag, 'name': tag, 'draft': draft, 'prerelease': prerelease,
                'target_commitish': commitish,
                'tarball_url': '%s/api/repos/%s/tarball/%s' % (self.base, repo, tag),
@@ -147,7 +155,7 @@ class FakeGitHub:
             self.assets[p] = data
             rel['assets'].append({'name': name, 'size': len(data), 'browser_download_url': self.base + p})
         self.assets['/api/repos/%s/tarball/%s' % (repo, tag)] = ('tarball %s %s' % (repo, tag)).encode()
-        self.repos.setdefault(repo, {}).setdefault('releases', []).append(rel)
+        self.repos.setdefault(repo, {}).setdefault('older' if older else 'releases', []).append(rel)
         return rel
 
     def tag(self, repo, name, sha):
@@ -556,6 +564,25 @@ class ReferenceTest(Base):
         self.assertIn('CHECKSUM MISMATCH: bibata-cursor v2.0.7 from %s%s: expected sha256 %s, got %s'
                       % (self.gh.base, path, sha(self.assets[('bibata', 'v2.0.7')]), sha(b'tampered')), r.stderr)
         self.assertIn('1 of 6 pins FAILED', r.stdout)
+
+    def test_pin_older_than_the_list(self):
+        self.fixture()
+        self.gh.release('ful1e5/Bibata_Cursor', 'v1.0.0', [('Bibata-Modern-Ice.tar.xz', b'old bibata')], older=True)
+        self.ok('upstream', 'pin', 'bibata-cursor', 'v1.0.0')
+        pin = self.load()['bibata-cursor']['pinned']
+        self.assertEqual((pin['version'], pin['sha256']), ('v1.0.0', sha(b'old bibata')))
+        self.assertEqual(self.gh.hits['/api/repos/ful1e5/Bibata_Cursor/releases/tags/v1.0.0'], 1)
+        before = self.snapshot()
+        r = self.bkt('upstream', 'pin', 'bibata-cursor', 'v9.9.9')
+        self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
+        self.assertIn('bibata-cursor: ful1e5/Bibata_Cursor has no release v9.9.9', r.stderr)
+        hits = dict(self.gh.hits)
+        for bad in ('1.0/../x', '1.0 $(id)', '-x'):
+            r = self.bkt('upstream', 'pin', 'bibata-cursor', '--', bad)
+            self.assertEqual(r.returncode, EXIT_USAGE, r.stderr)
+            self.assertIn('not a version a pin can hold', r.stderr)
+        self.assertEqual(self.gh.hits, hits)
+        self.assertEqual(self.snapshot(), before)
 
     def test_workflow_command(self):
         import yaml
