@@ -27,8 +27,8 @@ bkt_cmd_repo_path (Ctx *ctx, GError **error)
   return repo != NULL ? g_strdup (bkt_repo_get_path (repo)) : NULL;
 }
 
-static int
-sub_usage (const char *what, const char *sub, const char *text)
+int
+bkt_cmd_sub_usage (const char *what, const char *sub, const char *text)
 {
   gboolean help = sub != NULL && (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"));
   FILE *out = help ? stdout : stderr;
@@ -182,7 +182,7 @@ bkt_cmd_changelog (Ctx *ctx, int argc, char **argv)
   if (sub != NULL && (g_str_equal (sub, "generate") || g_str_equal (sub, "motd")))
     return bkt_cmd_changelog_more (ctx, argc, argv);
   if (sub == NULL || !g_strv_contains (subs, sub))
-    return sub_usage ("changelog", sub,
+    return bkt_cmd_sub_usage ("changelog", sub,
                       "Usage: bkt changelog COMMAND [--repo DIR]\n\n"
                       "  add TYPE CATEGORY MESSAGE   a pending entry (--command, --pr, --draft, --manual-step)\n"
                       "  generate [--base REF] [--write]  entries for the manifest changes since REF\n"
@@ -300,7 +300,7 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
   int code;
 
   if (sub == NULL || !g_strv_contains (subs, sub))
-    return sub_usage ("base", sub,
+    return bkt_cmd_sub_usage ("base", sub,
                       "Usage: bkt base COMMAND [--repo DIR] [--file PATH]\n\n"
                       "  verify [--root DIR]         check the base image assumptions (exit 1 on drift)\n"
                       "  list                        the assumed packages, services and paths\n"

@@ -94,6 +94,12 @@ int       run_change_acting (Ctx *ctx, const char *subsystem, const char *action
                              const BktClientAct *act);
 void      add_string      (GVariantBuilder *b, const char *key, const char *value);
 
+/* The distribution repo's path (--repo, config.json, the working
+ * directory...: bkt_repo_discover()), for the repo-side tools. */
+char     *bkt_cmd_repo_path (Ctx *ctx, GError **error);
+/* "unknown WHAT command" (unless @sub is --help) and @text; the exit code. */
+int       bkt_cmd_sub_usage (const char *what, const char *sub, const char *text);
+
 int       bkt_cmd_extension (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_shim      (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_dnf       (Ctx *ctx, int argc, char **argv);
@@ -115,5 +121,6 @@ char     *bkt_cmd_repo_path (Ctx *ctx, GError **error);
  * warnings for malformed version files.  Never fails. */
 JsonObject *bkt_image_changelog_section (JsonObject *os);
 void      bkt_image_changelog_print (JsonObject *section);
+int       bkt_cmd_upstream  (Ctx *ctx, int argc, char **argv);
 
 G_END_DECLS

@@ -1287,6 +1287,7 @@ print_usage (FILE *out)
            "  changelog …            add, pending, validate, show, list, release, clear: the repo's changelog\n"
            "  base …                 verify, list, info, assume, unassume, snapshot: base assumptions\n"
            "  drift check            base assumptions, Containerfile and manifests vs system (exit 0/1/2)\n"
+           "  upstream …             list, info, check, update, pin, add, remove, lock, verify, generate: pins\n"
            "  local list|commit      changes made with --local; propose them as one PR\n"
            "  pr retry               retry pull requests that failed\n"
            "  admin …                bootc (OS image) and systemctl, through the system daemon\n"
@@ -1337,6 +1338,7 @@ main (int argc, char **argv)
     { "changelog", NULL, bkt_cmd_changelog },
     { "base", NULL, bkt_cmd_base },
     { "drift", NULL, bkt_cmd_drift },
+    { "upstream", NULL, bkt_cmd_upstream },
     { "version", NULL, cmd_version },
     { "local", NULL, cmd_local },
     { "pr", NULL, cmd_pr },

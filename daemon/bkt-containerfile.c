@@ -8,6 +8,7 @@
 
 #include "bkt-containerfile.h"
 #include "bkt-copr.h"
+#include "bkt-upstream.h"
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
 #include "bkt-manifest.h"
@@ -502,6 +503,17 @@ bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **erro
   g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_HOST_SHIMS,
                        bkt_containerfile_render_shims ((const char *const *) names->pdata,
                                                        (const char *const *) hosts->pdata));
+  {
+    /* The upstream pins live beside manifests/, in upstream/manifest.json
+     * (the original's layout); no file is no pins. */
+    g_autofree char *repo = g_path_get_dirname (manifest_dir);
+    g_autofree char *up_path = g_build_filename (repo, BKT_UPSTREAM_FILE, NULL);
+    g_autoptr(BktUpstreamManifest) up = bkt_upstream_manifest_load (up_path, up_path, TRUE, error);
+
+    if (up == NULL)
+      return NULL;
+    g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_UPSTREAM_PINS, bkt_upstream_render_pins (up));
+  }
   return g_steal_pointer (&bodies);
 }
 

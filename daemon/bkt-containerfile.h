@@ -23,6 +23,8 @@ G_BEGIN_DECLS
 #define BKT_CONTAINERFILE_SYSTEM_PACKAGES "SYSTEM_PACKAGES"
 #define BKT_CONTAINERFILE_COPR_REPOS      "COPR_REPOS"
 #define BKT_CONTAINERFILE_HOST_SHIMS      "HOST_SHIMS"
+/* ARG lines of the upstream pins (upstream/manifest.json, bkt-upstream.h) */
+#define BKT_CONTAINERFILE_UPSTREAM_PINS   "UPSTREAM_PINS"
 
 typedef struct {
   char  *name;

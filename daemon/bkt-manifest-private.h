@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared by bkt-manifest.c and bkt-manifest-writer.c only. */
+/* Shared by bkt-manifest.c, bkt-manifest-writer.c and bkt-upstream.c only. */
 
 #include "bkt-json.h"
 #include "bkt-manifest.h"

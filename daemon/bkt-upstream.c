@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "bkt-error.h"
+#include "bkt-fsutil.h"
+#include "bkt-manifest-private.h"
+#include "bkt-upstream.h"
+
+/* The upstream pins manifest.  The file is the distribution's, written by
+ * hand and by the original tool: it is read with positions (errors say
+ * FILE:LINE:COLUMN) and edited in place in the parsed tree, so the
+ * manifest writer can copy every upstream that did not change byte for
+ * byte and an update is a diff of the pin's lines only. */
+
+/* A file this large is not an upstream list: refused unread. */
+#define MAX_FILE (4 * 1024 * 1024)
+
+struct _BktUpstreamManifest
+{
+  GObject     parent_instance;
+  char       *path;
+  char       *display;
+  BktJsonDoc *doc;      /* NULL for a new file */
+  JsonNode   *root;     /* the doc's root, edited in place */
+  JsonArray  *upstreams;
+};
+
+G_DEFINE_FINAL_TYPE (BktUpstreamManifest, bkt_upstream_manifest, G_TYPE_OBJECT)
+
+static void
+bkt_upstream_manifest_finalize (GObject *object)
+{
+  BktUpstreamManifest *self = BKT_UPSTREAM_MANIFEST (object);
+
+  g_free (self->path);
+  g_free (self->display);
+  g_clear_object (&self->doc);
+  g_clear_pointer (&self->root, json_node_unref);
+  G_OBJECT_CLASS (bkt_upstream_manifest_parent_class)->finalize (object);
+}
+
+static void
+bkt_upstream_manifest_class_init (BktUpstreamManifestClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bkt_upstream_manifest_finalize;
+}
+
+static void
+bkt_upstream_manifest_init (BktUpstreamManifest *self)
+{
+}
+
+/* ---- names and values ------------------------------------------------------------- */
+
+char *
+bkt_upstream_check_name (const char *name)
+{
+  gsize len = name != NULL ? strlen (name) : 0;
+
+  if (len == 0 || len > 64)
+    return g_strdup ("must be 1 to 64 characters");
+  if (!g_ascii_isalnum (name[0]))
+    return g_strdup ("must start with a letter or digit");
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (name[i]) && strchr ("._-", name[i]) == NULL)
+      return g_strdup_printf ("may only have letters, digits, '.', '_' and '-' (not “%c”)", name[i]);
+  if (strstr (name, "..") != NULL)
+    return g_strdup ("may not contain “..”");
+  return NULL;
+}
+
+char *
+bkt_upstream_check_repo (const char *repo)
+{
+  g_auto(GStrv) parts = repo != NULL ? g_strsplit (repo, "/", -1) : NULL;
+
+  if (parts == NULL || g_strv_length (parts) != 2)
+    return g_strdup ("must be OWNER/REPO");
+  /* GitHub's own rule (".github" is a repo name); it goes into an API path. */
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *p = parts[i];
+      if (*p == '\0' || *p == '-' || g_str_equal (p, ".") || g_str_equal (p, "..") || strlen (p) > 100)
+        return g_strdup_printf ("must be OWNER/REPO (not “%s”)", p);
+      for (; *p != '\0'; p++)
+        if (!g_ascii_isalnum (*p) && strchr ("._-", *p) == NULL)
+          return g_strdup_printf ("must be OWNER/REPO of letters, digits, '.', '_' and '-'");
+    }
+  return NULL;
+}
+
+/* Pinned values go into URLs and unquoted Containerfile ARG lines: no
+ * whitespace, quotes, '$', '\\' or '`' can get there. */
+static gboolean
+plain_value (const char *s, const char *extra)
+{
+  if (s == NULL || *s == '\0' || strlen (s) > 2048)
+    return FALSE;
+  for (; *s != '\0'; s++)
+    if (!g_ascii_isalnum (*s) && strchr (extra, *s) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+hex_of_length (const char *s, gsize len)
+{
+  if (s == NULL || strlen (s) != len)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isxdigit (s[i]) || g_ascii_isupper (s[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+url_ok (const char *url)
+{
+  return url != NULL && (g_str_has_prefix (url, "https://") || g_str_has_prefix (url, "http://"))
+         && plain_value (url, ":/._-~%?&=+#@,;!*()[]");
+}
+
+gboolean
+bkt_upstream_version_ok (const char *version)
+{
+  return plain_value (version, "._+~-") && g_ascii_isalnum (version[0]) && strlen (version) <= 128;
+}
+
+static const char *
+member_string (BktJsonDoc *doc, JsonObject *o, JsonNode *where, const char *member, gboolean required,
+               GError **error)
+{
+  JsonNode *n = json_object_get_member (o, member);
+
+  if (n == NULL)
+    {
+      if (required)
+        bkt_json_doc_error_at (doc, where, error, "missing \"%s\"", member);
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    {
+      bkt_json_doc_error_at (doc, n, error, "\"%s\" must be a string", member);
+      return NULL;
+    }
+  return json_node_get_string (n);
+}
+
+#define STR(o, where, m, req) \
+  G_STMT_START { \
+    local = NULL; \
+    m##_v = member_string (doc, o, where, #m, req, &local); \
+    if (local != NULL) \
+      return g_propagate_error (error, local), FALSE; \
+  } G_STMT_END
+
+static gboolean
+check_upstream (BktJsonDoc *doc, JsonNode *node, GError **error)
+{
+  GError *local = NULL;
+  JsonObject *o, *src, *pin;
+  JsonNode *n;
+  const char *name_v, *description_v, *type_v, *repo_v, *asset_pattern_v, *release_type_v, *url_v;
+  const char *version_v, *commit_v, *sha256_v, *pinned_at_v, *policy_v;
+  g_autofree char *why = NULL;
+  BktUpstreamPolicy policy;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return bkt_json_doc_error_at (doc, node, error, "an upstream must be an object");
+  o = json_node_get_object (node);
+  STR (o, node, name, TRUE);
+  if ((why = bkt_upstream_check_name (name_v)) != NULL)
+    return bkt_json_doc_error_at (doc, json_object_get_member (o, "name"), error, "upstream name “%s” %s",
+                                  name_v, why);
+  STR (o, node, description, FALSE);
+  (void) description_v;  /* only its type is checked */
+  STR (o, node, policy, FALSE);
+  if (policy_v != NULL && !bkt_upstream_policy_from_string (policy_v, &policy))
+    return bkt_json_doc_error_at (doc, json_object_get_member (o, "policy"), error,
+                                  "unknown policy “%s” (expected pin, patch, minor or major)", policy_v);
+
+  n = json_object_get_member (o, "source");
+  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n))
+    return bkt_json_doc_error_at (doc, n != NULL ? n : node, error, "%s: \"source\" must be an object", name_v);
+  src = json_node_get_object (n);
+  STR (src, n, type, TRUE);
+  if (g_str_equal (type_v, "github"))
+    {
+      STR (src, n, repo, TRUE);
+      if ((why = bkt_upstream_check_repo (repo_v)) != NULL)
+        return bkt_json_doc_error_at (doc, json_object_get_member (src, "repo"), error, "repo “%s” %s", repo_v, why);
+      STR (src, n, asset_pattern, FALSE);
+      if (asset_pattern_v != NULL && (*asset_pattern_v == '\0' || strchr (asset_pattern_v, '/') != NULL))
+        return bkt_json_doc_error_at (doc, json_object_get_member (src, "asset_pattern"), error,
+                                      "\"asset_pattern\" must be a non-empty file name pattern");
+      STR (src, n, release_type, FALSE);
+      if (release_type_v != NULL && !g_str_equal (release_type_v, "release") && !g_str_equal (release_type_v, "tag"))
+        return bkt_json_doc_error_at (doc, json_object_get_member (src, "release_type"), error,
+                                      "unknown release_type “%s” (expected release or tag)", release_type_v);
+    }
+  else if (g_str_equal (type_v, "url"))
+    {
+      STR (src, n, url, TRUE);
+      if (!url_ok (url_v))
+        return bkt_json_doc_error_at (doc, json_object_get_member (src, "url"), error,
+                                      "\"url\" must be an http(s) URL without spaces or quotes");
+    }
+  else
+    return bkt_json_doc_error_at (doc, json_object_get_member (src, "type"), error,
+                                  "unknown source type “%s” (expected github or url)", type_v);
+
+  n = json_object_get_member (o, "pinned");
+  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n))
+    return bkt_json_doc_error_at (doc, n != NULL ? n : node, error, "%s: \"pinned\" must be an object", name_v);
+  pin = json_node_get_object (n);
+  STR (pin, n, version, TRUE);
+  if (!bkt_upstream_version_ok (version_v))
+    return bkt_json_doc_error_at (doc, json_object_get_member (pin, "version"), error,
+                                  "version “%s” may only have letters, digits and . _ + ~ -, starting with "
+                                  "a letter or digit", version_v);
+  STR (pin, n, commit, FALSE);
+  if (commit_v != NULL && !hex_of_length (commit_v, 40) && !hex_of_length (commit_v, 64))
+    return bkt_json_doc_error_at (doc, json_object_get_member (pin, "commit"), error,
+                                  "\"commit\" must be a full lowercase hex commit id");
+  STR (pin, n, url, FALSE);
+  if (url_v != NULL && !url_ok (url_v))
+    return bkt_json_doc_error_at (doc, json_object_get_member (pin, "url"), error,
+                                  "\"url\" must be an http(s) URL without spaces or quotes");
+  STR (pin, n, sha256, TRUE);
+  if (!hex_of_length (sha256_v, 64))
+    return bkt_json_doc_error_at (doc, json_object_get_member (pin, "sha256"), error,
+                                  "\"sha256\" must be 64 lowercase hex digits (all zeros: not locked yet)");
+  STR (pin, n, pinned_at, TRUE);
+  {
+    g_autoptr(GDateTime) t = g_date_time_new_from_iso8601 (pinned_at_v, NULL);
+    if (t == NULL)
+      return bkt_json_doc_error_at (doc, json_object_get_member (pin, "pinned_at"), error,
+                                    "\"pinned_at\" must be an ISO 8601 date-time (2026-01-05T10:00:00Z)");
+  }
+  n = json_object_get_member (o, "install");
+  if (n != NULL && !JSON_NODE_HOLDS_OBJECT (n))
+    return bkt_json_doc_error_at (doc, n, error, "\"install\" must be an object");
+  return TRUE;
+}
+
+/* The Containerfile ARG name part: NAME upper-cased, '.' and '-' as '_'. */
+static char *
+arg_name (const char *name)
+{
+  char *s = g_ascii_strup (name, -1);
+
+  g_strdelimit (s, ".-", '_');
+  return s;
+}
+
+static gboolean
+check_root (BktJsonDoc *doc, JsonNode *root, GError **error)
+{
+  JsonNode *list;
+  JsonArray *a;
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    return bkt_json_doc_error_at (doc, root, error, "the upstream manifest must be an object");
+  list = json_object_get_member (json_node_get_object (root), "upstreams");
+  if (list == NULL || !JSON_NODE_HOLDS_ARRAY (list))
+    return bkt_json_doc_error_at (doc, list != NULL ? list : root, error, "\"upstreams\" must be a list");
+  a = json_node_get_array (list);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      const char *name;
+      g_autofree char *key = NULL;
+      JsonNode *first;
+
+      if (!check_upstream (doc, e, error))
+        return FALSE;
+      name = json_object_get_string_member (json_node_get_object (e), "name");
+      key = arg_name (name);
+      first = g_hash_table_lookup (names, key);
+      if (first != NULL)
+        {
+          const BktJsonSpan *span = doc != NULL ? bkt_json_doc_get_span (doc, first) : NULL;
+          return bkt_json_doc_error_at (doc, e, error,
+                                        "duplicate upstream “%s” (same as the one on line %u, as a Containerfile "
+                                        "ARG name)", name, span != NULL ? span->line : 0);
+        }
+      g_hash_table_insert (names, g_steal_pointer (&key), e);
+    }
+  return TRUE;
+}
+
+BktUpstreamManifest *
+bkt_upstream_manifest_load (const char *path, const char *display, gboolean missing_ok, GError **error)
+{
+  g_autoptr(BktUpstreamManifest) self = g_object_new (BKT_TYPE_UPSTREAM_MANIFEST, NULL);
+  g_autofree char *data = NULL;
+  gsize length = 0;
+  GStatBuf st;
+
+  self->path = g_strdup (path);
+  self->display = g_strdup (display != NULL ? display : path);
+  if (g_lstat (path, &st) != 0 && errno == ENOENT)
+    {
+      if (!missing_ok)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                            "%s: no such file (bkt upstream add creates it)", self->display), NULL;
+      g_autoptr(JsonObject) top = json_object_new ();
+
+      json_object_set_array_member (top, "upstreams", json_array_new ());
+      self->root = json_node_init_object (json_node_alloc (), top);
+      self->upstreams = json_object_get_array_member (json_node_get_object (self->root), "upstreams");
+      return g_steal_pointer (&self);
+    }
+  if (g_lstat (path, &st) == 0 && (!S_ISREG (st.st_mode) || st.st_size > MAX_FILE))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST, "%s:1: %s", self->display,
+                        S_ISREG (st.st_mode) ? "larger than 4 MiB, not read" : "not a regular file"), NULL;
+  if (!g_file_get_contents (path, &data, &length, error))
+    return NULL;
+  self->doc = bkt_json_doc_parse (self->display, data, (gssize) length, error);
+  if (self->doc == NULL)
+    return NULL;
+  if (!check_root (self->doc, bkt_json_doc_get_root (self->doc), error))
+    return NULL;
+  self->root = json_node_ref (bkt_json_doc_get_root (self->doc));
+  self->upstreams = json_object_get_array_member (json_node_get_object (self->root), "upstreams");
+  return g_steal_pointer (&self);
+}
+
+JsonArray *
+bkt_upstream_manifest_get_upstreams (BktUpstreamManifest *self)
+{
+  return self->upstreams;
+}
+
+const char *
+bkt_upstream_manifest_get_path (BktUpstreamManifest *self)
+{
+  return self->path;
+}
+
+JsonObject *
+bkt_upstream_manifest_lookup (BktUpstreamManifest *self, const char *name)
+{
+  for (guint i = 0; i < json_array_get_length (self->upstreams); i++)
+    {
+      JsonObject *o = json_array_get_object_element (self->upstreams, i);
+      if (g_strcmp0 (json_object_get_string_member (o, "name"), name) == 0)
+        return o;
+    }
+  return NULL;
+}
+
+gboolean
+bkt_upstream_manifest_add (BktUpstreamManifest *self, JsonObject *upstream, GError **error)
+{
+  const char *name = bkt_json_object_get_string (upstream, "name");
+
+  if (bkt_upstream_manifest_lookup (self, name) != NULL)
+    {
+      json_object_unref (upstream);
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "upstream %s exists already", name), FALSE;
+    }
+  json_array_add_object_element (self->upstreams, upstream);
+  return TRUE;
+}
+
+gboolean
+bkt_upstream_manifest_remove (BktUpstreamManifest *self, const char *name, GError **error)
+{
+  for (guint i = 0; i < json_array_get_length (self->upstreams); i++)
+    if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element (self->upstreams, i), "name"),
+                   name) == 0)
+      {
+        json_array_remove_element (self->upstreams, i);
+        return TRUE;
+      }
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "no upstream named “%s” in %s", name, self->display),
+         FALSE;
+}
+
+char *
+bkt_upstream_manifest_to_data (BktUpstreamManifest *self, gsize *length, GError **error)
+{
+  BktManifestView view = { 0 };
+  g_autofree char *data = NULL;
+
+  /* The pins are a list keyed by "name", like copr_repos: the writer's
+   * secondary-list mode (the kind is only a placeholder). */
+  if (self->doc != NULL)
+    {
+      view.filename = bkt_json_doc_get_filename (self->doc);
+      view.data = bkt_json_doc_get_data (self->doc, &view.length);
+      view.root = self->root;
+      view.list = "upstreams";
+      view.entries = self->upstreams;
+      data = bkt_manifest_view_to_data_preserving (&view, length);
+    }
+  g_autoptr(BktJsonDoc) check = NULL;
+
+  if (data == NULL)
+    data = bkt_json_to_document (self->root, length);
+  /* What is written must load: the edits went through the same checks. */
+  check = bkt_json_doc_parse (self->display, data, (gssize) *length, error);
+  if (check == NULL || !check_root (check, bkt_json_doc_get_root (check), error))
+    return NULL;
+  return g_steal_pointer (&data);
+}
+
+gboolean
+bkt_upstream_manifest_save (BktUpstreamManifest *self, GBytes **old_data, GError **error)
+{
+  gsize len = 0;
+  g_autofree char *data = bkt_upstream_manifest_to_data (self, &len, error);
+  g_autofree char *dir = g_path_get_dirname (self->path);
+
+  if (data == NULL)
+    return FALSE;
+  if (old_data != NULL)
+    {
+      gsize old_len = 0;
+      const char *old = self->doc != NULL ? bkt_json_doc_get_data (self->doc, &old_len) : NULL;
+      *old_data = old != NULL ? g_bytes_new (old, old_len) : NULL;
+    }
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot create %s: %s", dir, g_strerror (errno)), FALSE;
+  return bkt_write_file_atomic (self->path, data, len, 0644, error);
+}
+
+BktUpstreamPolicy
+bkt_upstream_get_policy (JsonObject *upstream)
+{
+  BktUpstreamPolicy p = BKT_UPSTREAM_POLICY_PIN;
+
+  bkt_upstream_policy_from_string (bkt_json_object_get_string (upstream, "policy"), &p);
+  return p;
+}
+
+const char *
+bkt_upstream_get_type (JsonObject *upstream)
+{
+  return bkt_json_object_get_string (json_object_get_object_member (upstream, "source"), "type");
+}
+
+gboolean
+bkt_upstream_uses_tags (JsonObject *upstream)
+{
+  return g_strcmp0 (bkt_json_object_get_string (json_object_get_object_member (upstream, "source"), "release_type"),
+                    "tag") == 0;
+}
+
+void
+bkt_upstream_set_pin (JsonObject *upstream, const char *version, const char *commit, const char *url,
+                      const char *sha256, GDateTime *now)
+{
+  static const char *const known[] = { "version", "commit", "url", "sha256", "pinned_at", NULL };
+  JsonObject *old = json_object_has_member (upstream, "pinned") ? json_object_get_object_member (upstream, "pinned")
+                                                                 : NULL;
+  JsonObject *pin = json_object_new ();
+  g_autofree char *at = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+  g_autoptr(GList) members = old != NULL ? json_object_get_members (old) : NULL;
+
+  /* The original's order; members bkt does not know stay, after them. */
+  json_object_set_string_member (pin, "version", version);
+  if (commit != NULL)
+    json_object_set_string_member (pin, "commit", commit);
+  if (url != NULL)
+    json_object_set_string_member (pin, "url", url);
+  json_object_set_string_member (pin, "sha256", sha256);
+  json_object_set_string_member (pin, "pinned_at", at);
+  for (GList *l = members; l != NULL; l = l->next)
+    if (!g_strv_contains (known, l->data))
+      json_object_set_member (pin, l->data, json_node_copy (json_object_get_member (old, l->data)));
+  json_object_set_object_member (upstream, "pinned", pin);
+}
+
+/* ---- decisions -------------------------------------------------------------------- */
+
+JsonObject *
+bkt_upstream_find_version (JsonObject *fetched, const char *version)
+{
+  JsonArray *a = fetched != NULL && json_object_has_member (fetched, "versions")
+                 ? json_object_get_array_member (fetched, "versions") : NULL;
+
+  for (guint i = 0; a != NULL && i < json_array_get_length (a); i++)
+    {
+      JsonObject *v = json_array_get_object_element (a, i);
+      if (g_str_equal (json_object_get_string_member (v, "version"), version))
+        return v;
+    }
+  /* "1.2.3" for a tag "v1.2.3" and the other way round */
+  for (guint i = 0; a != NULL && i < json_array_get_length (a); i++)
+    {
+      JsonObject *v = json_array_get_object_element (a, i);
+      const char *s = json_object_get_string_member (v, "version");
+      if ((s[0] == 'v' && g_str_equal (s + 1, version)) || (version[0] == 'v' && g_str_equal (version + 1, s)))
+        return v;
+    }
+  return NULL;
+}
+
+JsonObject *
+bkt_upstream_evaluate (JsonObject *upstream, JsonObject *fetched, gboolean allow_pre)
+{
+  JsonObject *r = json_object_new ();
+  BktUpstreamPolicy policy = bkt_upstream_get_policy (upstream);
+  const char *pinned = json_object_get_string_member (json_object_get_object_member (upstream, "pinned"), "version");
+  gboolean pre_ok = allow_pre || bkt_version_is_prerelease (pinned);
+  const char *latest = NULL, *allowed = NULL;
+  JsonArray *a;
+
+  json_object_set_string_member (r, "name", json_object_get_string_member (upstream, "name"));
+  json_object_set_string_member (r, "policy", bkt_upstream_policy_to_string (policy));
+  json_object_set_string_member (r, "pinned", pinned);
+  if (g_str_equal (bkt_upstream_get_type (upstream), "url"))
+    {
+      json_object_set_string_member (r, "state", "not-checked");
+      json_object_set_string_member (r, "detail", "source type url: no releases to check");
+      return r;
+    }
+  if (fetched == NULL || json_object_has_member (fetched, "error"))
+    {
+      json_object_set_string_member (r, "state", "error");
+      json_object_set_string_member (r, "detail", fetched != NULL ? json_object_get_string_member (fetched, "error")
+                                                                  : "not fetched");
+      return r;
+    }
+  /* The newest by version order, not by the API's order: tags come
+   * sorted as text. */
+  a = json_object_get_array_member (fetched, "versions");
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonObject *v = json_array_get_object_element (a, i);
+      const char *s = json_object_get_string_member (v, "version");
+      gboolean pre = json_object_get_boolean_member (v, "prerelease");
+
+      /* A tag the pin could not hold (spaces, '/') is not a candidate. */
+      if (((pre || bkt_version_is_prerelease (s)) && !pre_ok) || !bkt_upstream_version_ok (s))
+        continue;
+      if (latest == NULL || bkt_version_compare (s, latest) > 0)
+        latest = s;
+      if (bkt_upstream_policy_allows (policy, pinned, s, pre, allow_pre)
+          && (allowed == NULL || bkt_version_compare (s, allowed) > 0))
+        allowed = s;
+    }
+  if (latest != NULL)
+    json_object_set_string_member (r, "latest", latest);
+  if (allowed != NULL)
+    json_object_set_string_member (r, "allowed", allowed);
+  if (json_object_get_boolean_member_with_default (fetched, "cached", FALSE))
+    json_object_set_boolean_member (r, "cached", TRUE);
+  json_object_set_string_member (r, "state",
+                                 allowed != NULL ? "update-available"
+                                 : latest != NULL && bkt_version_compare (latest, pinned) > 0 ? "outside-policy"
+                                 : "up-to-date");
+  return r;
+}
+
+char *
+bkt_upstream_asset_url (JsonObject *upstream, JsonObject *release, GError **error)
+{
+  const char *pattern = bkt_json_object_get_string (json_object_get_object_member (upstream, "source"),
+                                                    "asset_pattern");
+  const char *version = json_object_get_string_member (release, "version");
+  JsonArray *assets = json_object_get_array_member (release, "assets");
+  g_autoptr(GPatternSpec) spec = NULL;
+  g_autoptr(GString) names = g_string_new (NULL);
+  const char *found = NULL;
+  guint matches = 0;
+
+  if (pattern == NULL || bkt_upstream_uses_tags (upstream))
+    {
+      const char *t = bkt_json_object_get_string (release, "tarball_url");
+      if (t == NULL)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s %s has no source tarball",
+                            json_object_get_string_member (upstream, "name"), version), NULL;
+      return g_strdup (t);
+    }
+  spec = g_pattern_spec_new (pattern);
+  for (guint i = 0; i < json_array_get_length (assets); i++)
+    {
+      JsonObject *as = json_array_get_object_element (assets, i);
+      const char *n = json_object_get_string_member (as, "name");
+      g_string_append_printf (names, "%s%s", names->len > 0 ? ", " : "", n);
+      if (g_pattern_spec_match_string (spec, n))
+        {
+          matches++;
+          found = json_object_get_string_member (as, "url");
+        }
+    }
+  if (matches != 1)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s %s: %s assets match “%s” (assets: %s)",
+                        json_object_get_string_member (upstream, "name"), version, matches == 0 ? "no" : "several",
+                        pattern, names->len > 0 ? names->str : "none"), NULL;
+  return g_strdup (found);
+}
+
+char *
+bkt_upstream_render_pins (BktUpstreamManifest *self)
+{
+  GString *out = g_string_new (NULL);
+  guint n = json_array_get_length (self->upstreams);
+
+  if (n == 0)
+    g_string_append (out, "# No upstreams in upstream/manifest.json.\n");
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *o = json_array_get_object_element (self->upstreams, i);
+      JsonObject *pin = json_object_get_object_member (o, "pinned");
+      g_autofree char *arg = arg_name (json_object_get_string_member (o, "name"));
+      static const char *const members[] = { "version", "sha256", "url", "commit" };
+      static const char *const suffixes[] = { "VERSION", "SHA256", "URL", "COMMIT" };
+
+      /* Values were checked at load: no spaces, quotes or '$', so no
+       * quoting is needed. */
+      for (guint k = 0; k < G_N_ELEMENTS (members); k++)
+        if (json_object_has_member (pin, members[k]))
+          g_string_append_printf (out, "ARG UPSTREAM_%s_%s=%s\n", arg, suffixes[k],
+                                  json_object_get_string_member (pin, members[k]));
+    }
+  return g_string_free (out, FALSE);
+}
