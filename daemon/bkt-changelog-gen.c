@@ -479,15 +479,25 @@ describe_upstream (Gen *g, const char *source, const char *key, JsonNode *old, J
   const char *ov = old != NULL ? pinned_version (old) : NULL;
   const char *nv = new != NULL ? pinned_version (new) : NULL;
 
+  /* Worded as `bkt upstream add|remove|update` word their entries
+   * (client/bkt-cmd-upstream.c), so that theirs cover these. */
   if (old == NULL)
-    emit (g, source, "added", "upstream", "add upstream %s%s%s", key, nv ? " " : "", nv ? nv : "");
+    {
+      JsonNode *src = json_object_get_member (json_node_get_object (new), "source");
+      const char *from = src != NULL && JSON_NODE_HOLDS_OBJECT (src)
+                         ? bkt_json_object_get_string (json_node_get_object (src), "repo") : NULL;
+      if (from == NULL && src != NULL && JSON_NODE_HOLDS_OBJECT (src))
+        from = bkt_json_object_get_string (json_node_get_object (src), "url");
+      emit (g, source, "added", "upstream", "Add upstream %s (%s) at %s", key, from ? from : "?",
+            nv ? nv : "unpinned");
+    }
   else if (new == NULL)
-    emit (g, source, "removed", "upstream", "remove upstream %s", key);
+    emit (g, source, "removed", "upstream", "Remove upstream %s", key);
   else if (g_strcmp0 (ov, nv) != 0)
-    emit (g, source, "changed", "upstream", "update upstream %s from %s to %s", key, ov ? ov : "unpinned",
+    emit (g, source, "changed", "upstream", "Update %s from %s to %s", key, ov ? ov : "unpinned",
           nv ? nv : "unpinned");
   else if (!json_node_equal (old, new))
-    emit (g, source, "changed", "upstream", "change upstream %s", key);
+    emit (g, source, "changed", "upstream", "Change upstream %s", key);
 }
 
 static gboolean

@@ -494,7 +494,7 @@ test_generate (void)
                    "added shim: add shim podman\n"
                    "added dnf: add dnf htop\n"
                    "added dnf: add dnf copr atim/starship\n"
-                   "added upstream: add upstream starship 1.2.3\n");
+                   "added upstream: Add upstream starship (?) at 1.2.3\n");
   g_assert_true (g_str_has_prefix (json_object_get_string_member (result, "base"), "merge-base with main ("));
   /* an explicit base: HEAD has the committed part */
   from_head = bkt_changelog_generate (dir, "HEAD", &error);

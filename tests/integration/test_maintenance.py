@@ -497,7 +497,7 @@ class GenerateTest(Base):
             'added dnf: add dnf copr atim/starship',
             'added toolbox: add toolbox ripgrep',
             'added base: Assume the base image provides path /usr/bin/zsh',
-            'added upstream: add upstream starship v1.20.0',
+            'added upstream: Add upstream starship (starship/starship) at v1.20.0',
         ])
         self.assertEqual(out['covered'], 2)   # assume zsh, unassume flatpak
         self.assertEqual(self.pending(), before, 'a preview writes nothing')
