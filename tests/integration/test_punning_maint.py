@@ -111,7 +111,7 @@ class PunningMaint(EnvTestCase):
         with open(os.path.join(w.checkout, 'notes.txt'), 'w') as fh:
             fh.write('untracked\n')
         bktenv.chown_tree(w.checkout, ADMIN)
-        cls.checkout_state = cls.snapshot(w.checkout)
+        cls.checkout_state = w.snapshot(w.checkout)
 
     @classmethod
     def tearDownClass(cls):
@@ -120,20 +120,8 @@ class PunningMaint(EnvTestCase):
                 getattr(cls, s).stop()
         super().tearDownClass()
 
-    @classmethod
-    def snapshot(cls, path):
-        files = {}
-        for dirpath, dirnames, filenames in os.walk(path):
-            dirnames[:] = [d for d in dirnames if d != '.git']
-            for f in filenames:
-                with open(os.path.join(dirpath, f), 'rb') as fh:
-                    files[os.path.relpath(os.path.join(dirpath, f), path)] = fh.read()
-        w = cls.world
-        return {'head': w.ugit('-C', path, 'rev-parse', 'HEAD'), 'status': w.ugit('-C', path, 'status', '--porcelain'),
-                'files': files}
-
     def assertCheckoutUntouched(self):
-        self.assertEqual(self.snapshot(self.world.checkout), self.checkout_state, 'the checkout changed')
+        self.assertEqual(self.world.snapshot(self.world.checkout), self.checkout_state, 'the checkout changed')
 
     # ------------------------------------------------------------- helpers
     def bkt(self, *args, **kw):
