@@ -15,6 +15,8 @@
  * default branch, each edited with the writer of its format, which keeps
  * every byte the edits do not concern (docs/punning.md). */
 
+G_DEFINE_QUARK (bkt-pr-stale-error-quark, bkt_pr_stale_error)
+
 /* The documents a PR may edit besides the manifest kinds: the repo-side
  * ones of docs/maintenance.md.  Their edits' "manifest". */
 #define DOC_UPSTREAM "upstream"
@@ -91,12 +93,35 @@ apply_upstream (const char *doc, const char *path, GBytes *before, gboolean exis
   for (guint i = 0; i < json_array_get_length (edits); i++)
     {
       JsonObject *e = json_array_get_object_element (edits, i);
+      JsonObject *entry = json_object_has_member (e, "entry") ? json_object_get_object_member (e, "entry") : NULL;
+      const char *name = entry != NULL ? bkt_json_object_get_string (entry, "name") : bkt_json_object_get_string (e, "key");
+      const char *from = bkt_json_object_get_string (e, "from");
+      JsonObject *there = NULL;
 
-      if (edit_is_for (e, doc))
-        bkt_upstream_manifest_apply_edit (m, bkt_json_object_get_string (e, "action"),
-                                          json_object_has_member (e, "entry")
-                                          ? json_object_get_object_member (e, "entry") : NULL,
-                                          bkt_json_object_get_string (e, "key"));
+      if (!edit_is_for (e, doc))
+        continue;
+      there = name != NULL ? bkt_upstream_manifest_lookup (m, name) : NULL;
+      /* A new pin for an upstream the branch no longer has is no add. */
+      if (entry != NULL && there == NULL && !json_object_has_member (entry, "source"))
+        return g_set_error (error, BKT_PR_STALE_ERROR, 0,
+                            "%s on the default branch has no upstream “%s” (removed since this checkout was "
+                            "updated?): update the checkout, then run the command again", path, name), NULL;
+      /* An update moves the pin from the version the checkout has: a branch
+       * that has moved it elsewhere since (not to this very version) would
+       * be moved back. */
+      if (from != NULL && there != NULL && entry != NULL)
+        {
+          const char *branch_v = bkt_json_object_get_string (json_object_get_object_member (there, "pinned"), "version");
+          const char *new_v = bkt_json_object_get_string (json_object_get_object_member (entry, "pinned"), "version");
+
+          if (g_strcmp0 (branch_v, from) != 0 && g_strcmp0 (branch_v, new_v) != 0)
+            return g_set_error (error, BKT_PR_STALE_ERROR, 0,
+                                "%s on the default branch pins %s at %s, not at %s as this checkout does: update "
+                                "the checkout (git pull), then run the command again", path, name, branch_v, from),
+                   NULL;
+        }
+      bkt_upstream_manifest_apply_edit (m, bkt_json_object_get_string (e, "action"), entry,
+                                        bkt_json_object_get_string (e, "key"));
     }
   data = bkt_upstream_manifest_to_data (m, &len, error);
   if (data == NULL)

@@ -19,6 +19,13 @@ G_BEGIN_DECLS
  * the fetched default branch and edited with its own format-preserving
  * writer. */
 
+/* An edit that no longer fits the default branch (the checkout it was
+ * made from is behind: the pin has moved, the upstream is gone).  No
+ * retry can fix it, so such a change is not queued.  Never crosses
+ * D-Bus as such (bkt-pr.c reports it as org.bkt.Error.InvalidArgument). */
+#define BKT_PR_STALE_ERROR (bkt_pr_stale_error_quark ())
+GQuark      bkt_pr_stale_error_quark (void);
+
 /* The repo paths @edits touch, in a fixed order. */
 JsonArray  *bkt_pr_edited_files (JsonArray *edits);
 /* Every edited file: path → new content (GBytes), and the whole diff in

@@ -62,9 +62,11 @@ pr_words (const char *scope, const char *describe, const char *type, const char 
   return o;
 }
 
+/* @from: the version an update or a lock expects the branch's pin to
+ * have (bkt-pr-files.c refuses to move a pin that moved elsewhere). */
 static BktPlan *
 one_edit (const char *subsystem, const char *action, const char *doc, const char *name, JsonObject *entry,
-          const char *summary, JsonObject *words)
+          const char *from, const char *summary, JsonObject *words)
 {
   g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(JsonObject) details = json_object_new ();
@@ -74,6 +76,8 @@ one_edit (const char *subsystem, const char *action, const char *doc, const char
   if (entry != NULL)
     json_object_set_object_member (details, "entry", json_object_ref (entry));
   json_object_set_string_member (details, "key", name);
+  if (from != NULL)
+    json_object_set_string_member (details, "from", from);
   json_object_set_object_member (details, "pr", words);
   g_ptr_array_add (ops, bkt_operation_new (subsystem, entry != NULL ? "record" : "forget", target,
                                            BKT_SCOPE_USER, BKT_EFFECT_MANIFEST, summary, details));
@@ -101,7 +105,7 @@ plan_upstream (const char *action, GVariant *arguments, GError **error)
     {
       message = bkt_upstream_change_message (action, name, NULL, NULL, NULL, &type);
       describe = g_strdup_printf ("remove %s", name);
-      return one_edit ("upstream", action, "upstream", name, NULL, message,
+      return one_edit ("upstream", action, "upstream", name, NULL, NULL, message,
                        pr_words ("upstream", describe, type, message));
     }
   if (!g_str_equal (action, "update") && !g_str_equal (action, "pin") && !g_str_equal (action, "lock")
@@ -140,7 +144,10 @@ plan_upstream (const char *action, GVariant *arguments, GError **error)
   describe = g_str_equal (action, "lock") ? g_strdup_printf ("lock %s %s", name, to)
              : g_strdup_printf ("%s %s %s %s", action, name, g_str_equal (action, "add") ? "at" : "to", to);
   summary = g_strdup (message);
-  return one_edit ("upstream", action, "upstream", name, entry, summary,
+  /* pin moves to the version asked for whatever the branch has; update
+   * and lock start from the checkout's pin. */
+  return one_edit ("upstream", action, "upstream", name, entry,
+                   g_str_equal (action, "update") || g_str_equal (action, "lock") ? from : NULL, summary,
                    pr_words ("upstream", describe, type, message));
 }
 
@@ -172,7 +179,7 @@ plan_base (const char *action, GVariant *arguments, GError **error)
       if (reason != NULL)
         json_object_set_string_member (entry, "reason", reason);
     }
-  return one_edit ("base", action, "base-image-assumptions", name, entry, message,
+  return one_edit ("base", action, "base-image-assumptions", name, entry, NULL, message,
                    pr_words ("base", describe, remove ? "removed" : "added", message));
 }
 

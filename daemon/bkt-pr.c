@@ -148,6 +148,9 @@ edit_from_op (BktOperation *op)
   set_opt_string (e, "key", bkt_json_object_get_string (d, "key"));
   if (bkt_json_object_get_string (d, "member") != NULL)
     json_object_set_string_member (e, "member", bkt_json_object_get_string (d, "member"));
+  /* The version an upstream update moves from (bkt-pr-maint.c). */
+  if (bkt_json_object_get_string (d, "from") != NULL)
+    json_object_set_string_member (e, "from", bkt_json_object_get_string (d, "from"));
   return e;
 }
 
@@ -830,6 +833,22 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
       if (git == NULL || !bkt_git_fetch (git, &failure))
         goto failed;
       files = bkt_pr_edited_contents (git, json_object_get_array_member (details, "edits"), &diff, &failure);
+      if (files == NULL && failure->domain == BKT_PR_STALE_ERROR)
+        {
+          /* The branch has moved past what the change was made from: no
+           * retry can fix that, so nothing is queued (and an entry this
+           * came from goes). */
+          g_autoptr(GError) e = g_error_new_literal (BKT_ERROR, BKT_ERROR_FAILED, "not opened: nothing was pushed");
+
+          json_object_set_string_member (pr, "state", "stale");
+          json_object_set_string_member (pr, "error", failure->message);
+          bkt_exec_context_op_done (ctx, cp, failure);
+          bkt_exec_context_op_done (ctx, open, e);
+          if (!settle_queue (queue, details, error))
+            return FALSE;
+          return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "the pull request was not opened: %s",
+                              failure->message), FALSE;
+        }
       if (files == NULL)
         goto failed;
       json_object_set_string_member (pr, "diff", diff);

@@ -30,6 +30,7 @@ SEED = os.path.join(bktenv.SOURCE_DIR, 'tests', 'data', 'original')
 NO_BUS = ('DBUS_SESSION_BUS_ADDRESS',)
 LAZYGIT = 'jesseduffield/lazygit'
 FZF = 'junegunn/fzf'
+JQ_TARBALL = b'tarball jqlang/jq jq-1.7.1'   # FakeGitHub's source tarball: jq has no asset_pattern
 
 
 def sha(data):
@@ -60,6 +61,7 @@ class PunningMaint(EnvTestCase):
             gh.release(LAZYGIT, v, [(asset(v), cls.bytes[v])])
         gh.release(FZF, '0.50.0', [('fzf-0.50.0-linux_amd64.tar.gz', b'fzf 0.50.0')])
         gh.release(FZF, '0.51.0', [('fzf-0.51.0-linux_amd64.tar.gz', b'fzf 0.51.0')])
+        gh.release('jqlang/jq', 'jq-1.7.1', [('jq-linux-amd64', b'jq 1.7.1')])
         gh.release('sharkdp/bat', 'v0.24.0', [('bat-v0.24.0-x86_64-unknown-linux-gnu.tar.gz', b'bat')])
         old_url = '%s/download/%s/v0.57.0/%s' % (gh.base, LAZYGIT, asset('v0.57.0'))
         fzf_url = '%s/download/%s/0.50.0/fzf-0.50.0-linux_amd64.tar.gz' % (gh.base, FZF)
@@ -72,6 +74,15 @@ class PunningMaint(EnvTestCase):
       "source": { "type": "github", "repo": "%s", "asset_pattern": "fzf-*-linux_amd64.tar.gz" },
       "policy": "minor",
       "pinned": { "version": "0.50.0", "url": "%s", "sha256": "%s", "pinned_at": "2025-01-01T00:00:00Z" }
+    },
+    {
+      "name": "jq",
+      "source": { "type": "github", "repo": "jqlang/jq" },
+      "pinned": {
+        "version": "jq-1.7.1",
+        "sha256": "%s",
+        "pinned_at": "2025-01-01T00:00:00Z"
+      }
     },
     {
       "name": "lazygit",
@@ -92,7 +103,7 @@ class PunningMaint(EnvTestCase):
     }
   ]
 }
-''' % (FZF, fzf_url, sha(b'fzf 0.50.0'), LAZYGIT, old_url, sha(cls.bytes['v0.57.0']))
+''' % (FZF, fzf_url, sha(b'fzf 0.50.0'), '0' * 64, LAZYGIT, old_url, sha(cls.bytes['v0.57.0']))
         os.makedirs(os.path.join(w.checkout, 'upstream'), exist_ok=True)
         with open(os.path.join(w.checkout, 'upstream', 'manifest.json'), 'w') as fh:
             fh.write(manifest)
@@ -231,7 +242,8 @@ class PunningMaint(EnvTestCase):
         self.assertIn('        "version": "v0.58.0",', plus)
         self.assertIn('        "sha256": "%s",' % sha(self.bytes['v0.58.0']), plus)
         new = json.loads(w.show(w.bare_file, branch, 'upstream/manifest.json'))
-        self.assertEqual(new['upstreams'][1]['pinned']['url'],
+        lazygit = [u for u in new['upstreams'] if u['name'] == 'lazygit'][0]
+        self.assertEqual(lazygit['pinned']['url'],
                          '%s/download/%s/v0.58.0/%s' % (self.gh.base, LAZYGIT, asset('v0.58.0')))
         plus, minus = self.changed_lines(branch, 'Containerfile')
         self.assertEqual(len(plus), 3, plus)
@@ -392,6 +404,44 @@ class PunningMaint(EnvTestCase):
         self.assertEqual(self.branches(), before)
         self.assertEqual(self.forge.take(), [])
         self.assertEqual(self.journal(), [])
+        self.assertCheckoutUntouched()
+
+    def test_10_all_lock_and_a_moved_pin(self):
+        """The default branch pins lazygit at v1.0.0 now (test_07's PR merged) while the checkout
+        still has v0.57.0: an update (to v0.58.0) would move it back, so it is refused and nothing
+        is queued; `update --all` still opens fzf's PR; `lock` proposes jq's checksum only."""
+        w = self.world
+        pin_branch = [b for b in self.branches() if b.startswith('bkt/upstream-pin-lazygit-')][0]
+        w.ugit('--git-dir', w.bare_file, 'update-ref', 'refs/heads/main', 'refs/heads/' + pin_branch)
+        before = self.branches()
+        rc, out, err = self.bkt('upstream', 'update', 'lazygit', '--pr', '--repo', w.checkout)
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn('pins lazygit at v1.0.0, not at v0.57.0 as this checkout does', err)
+        self.assertIn('git pull', err)
+        self.assertEqual(self.branches(), before)
+        self.assertEqual(self.forge.take(), [])
+        self.assertEqual(self.journal(), [], 'a change no retry can fix was queued')
+
+        rc, out, err = self.bkt('upstream', 'update', '--all', '--pr', '--repo', w.checkout)
+        self.assertNotEqual(rc, 0, 'the lazygit part failed')
+        branch = self.new_branch(before, 'upstream-update-fzf')
+        self.check_request('feat(upstream): update fzf to 0.51.0', branch, ('bkt upstream update --all --pr',))
+        self.assertEqual(self.pr_files(branch, 'upstream', 'changed', 'Update fzf from 0.50.0 to 0.51.0',
+                                       'bkt upstream update --all'), ['Containerfile', 'upstream/manifest.json'])
+        self.assertEqual(self.journal(), [])
+
+        before = self.branches()
+        rc, out, err = self.bkt('upstream', 'lock', '--pr', '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        branch = self.new_branch(before, 'upstream-lock-jq')
+        self.check_request('feat(upstream): lock jq jq-1.7.1', branch, ('bkt upstream lock --pr',))
+        self.pr_files(branch, 'upstream', 'changed', 'Change upstream jq', 'bkt upstream lock')
+        plus, minus = self.changed_lines(branch, 'upstream/manifest.json')
+        self.assertEqual(len(plus), 1, plus)
+        self.assertEqual(plus[0].replace(sha(JQ_TARBALL), '0' * 64), minus[0])
+        plus, minus = self.changed_lines(branch, 'Containerfile')
+        self.assertEqual((plus, minus), (['ARG UPSTREAM_JQ_SHA256=' + sha(JQ_TARBALL)],
+                                         ['ARG UPSTREAM_JQ_SHA256=' + '0' * 64]))
         self.assertCheckoutUntouched()
 
 
