@@ -328,6 +328,12 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
           g_printerr ("bkt: --pr proposes a change: base assume and unassume take it, not %s\n", sub);
           return EXIT_USAGE;
         }
+      if (file_opt != NULL || ctx->opt.manifests != NULL)
+        {
+          g_printerr ("bkt: --pr proposes a change to the repo's own manifests/" BKT_BASE_FILE
+                      ", not to another file\n");
+          return EXIT_USAGE;
+        }
       /* The typed edit, applied by the session daemon to the repo's own
        * file as the default branch has it (docs/punning.md): this
        * checkout's file is neither read nor written. */

@@ -393,6 +393,7 @@ cmd_update (Up *up, const char *name)
   gboolean errors = FALSE;
   const char *type = NULL;
   int code = EXIT_OK;
+  guint proposed = 0;
 
   if (list == NULL || (now = bkt_changelog_now (&error)) == NULL)
     return fail (error);
@@ -445,6 +446,7 @@ cmd_update (Up *up, const char *name)
       if (up->ctx->opt.pr_only)
         {
           code = worse (code, propose (up, "update", u, old));
+          proposed++;
           continue;
         }
       g_ptr_array_add (messages, bkt_upstream_change_message ("update", n, old, to, NULL, &type));
@@ -453,7 +455,7 @@ cmd_update (Up *up, const char *name)
    * each pin is right on its own; the exit status says something failed. */
   if (messages->len > 0 && !save_with_entries (up, messages, type, &error))
     return fail (error);
-  if (messages->len == 0 && !up->ctx->opt.dry_run && !errors && !up->ctx->opt.pr_only)
+  if (messages->len == 0 && proposed == 0 && (!up->ctx->opt.dry_run || up->ctx->opt.pr_only) && !errors)
     say (up, "Nothing to update.\n");
   return errors ? EXIT_FAILED : code;
 }
@@ -919,6 +921,11 @@ bkt_cmd_upstream (Ctx *ctx, int argc, char **argv)
                                             sub))
     {
       g_printerr ("bkt: --pr proposes a change: upstream update, pin, add, remove and lock take it, not %s\n", sub);
+      return EXIT_USAGE;
+    }
+  if (ctx->opt.pr_only && file_opt != NULL)
+    {
+      g_printerr ("bkt: --pr proposes a change to the repo's own " BKT_UPSTREAM_FILE ", not to --file's\n");
       return EXIT_USAGE;
     }
   /* Names become file names and ARG names, and never options. */

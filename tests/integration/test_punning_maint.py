@@ -397,7 +397,9 @@ class PunningMaint(EnvTestCase):
                            (('base', 'assume', '--pr', '--repo', w.checkout, '../x'), '../x'),
                            (('upstream', 'update', '--pr', '--repo', w.checkout, '--', '../x'), '../x'),
                            (('upstream', 'check', '--pr', '--repo', w.checkout), '--pr'),
-                           (('base', 'list', '--pr', '--repo', w.checkout), '--pr')):
+                           (('base', 'list', '--pr', '--repo', w.checkout), '--pr'),
+                           (('base', 'assume', 'x', '--pr', '--file', '/tmp/a.json'), 'another file'),
+                           (('upstream', 'remove', 'fzf', '--pr', '--file', '/tmp/m.json'), '--file')):
             rc, out, err = self.bkt(*args)
             self.assertNotEqual(rc, 0, 'bkt %s' % ' '.join(args))
             self.assertIn(word, err)
