@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include "bkt-changelog.h"
-#include "bkt-containerfile.h"
 #include "bkt-json.h"
 #include "bkt-error.h"
 #include "bkt-forge.h"

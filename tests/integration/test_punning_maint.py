@@ -403,6 +403,13 @@ class PunningMaint(EnvTestCase):
             rc, out, err = self.bkt(*args)
             self.assertNotEqual(rc, 0, 'bkt %s' % ' '.join(args))
             self.assertIn(word, err)
+        # Over D-Bus: a repo-side change is proposed only; any other mode (or none) is refused.
+        for opts in ("{'mode': <'pr'>}", "{'mode': <'local'>}", '@a{sv} {}'):
+            p = self.env.gdbus_call(ADMIN, 'ChangePlan', "'base'", "'assume'", "{'name': <'skopeo'>}", opts,
+                                    bus='session')
+            self.assertNotEqual(p.returncode, 0, opts)
+            self.assertIn('org.bkt.Error.InvalidArgument', p.stderr)
+            self.assertIn('proposed as a pull request only', p.stderr)
         self.assertEqual(self.branches(), before)
         self.assertEqual(self.forge.take(), [])
         self.assertEqual(self.journal(), [])
