@@ -290,6 +290,10 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
     { "file", 'f', 0, G_OPTION_ARG_FILENAME, &file_opt, "The assumptions file (default: the repo's)", "PATH" },
     { "root", 0, 0, G_OPTION_ARG_FILENAME, &root, "verify: the system root to check (default /)", "DIR" },
     { "reason", 0, 0, G_OPTION_ARG_STRING, &reason, "assume: why the distribution needs it", "TEXT" },
+    { "pr", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.pr_only,
+      "assume, unassume: propose the change as a pull request (the checkout is not edited)", NULL },
+    { "skip-preflight", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.skip_preflight,
+      "with --pr: go ahead when a check fails (the PR then waits in the queue)", NULL },
     { NULL }
   };
   g_autofree char *repo = NULL;
@@ -307,13 +311,38 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
                       "  info                        the base image and how much is assumed\n"
                       "  assume PKG [--reason TEXT]  assume a package (writes a changelog entry)\n"
                       "  unassume PKG                stop assuming it (writes a changelog entry)\n"
-                      "  snapshot [--root DIR]       print every installed package as assumptions, to review\n");
+                      "  snapshot [--root DIR]       print every installed package as assumptions, to review\n\n"
+                      "assume and unassume take --pr: propose the change as a pull request\n");
   change = g_str_equal (sub, "assume") || g_str_equal (sub, "unassume");
   argc--;
   argv++;
   if (!parse_command (ctx, "- the base image assumptions (docs/maintenance.md)", NULL, entries,
                       &argc, &argv, change ? 1 : 0, change ? 1 : 0, &code))
     return code;
+  if (ctx->opt.pr_only)
+    {
+      GVariantBuilder b;
+
+      if (!change)
+        {
+          g_printerr ("bkt: --pr proposes a change: base assume and unassume take it, not %s\n", sub);
+          return EXIT_USAGE;
+        }
+      if (file_opt != NULL || ctx->opt.manifests != NULL)
+        {
+          g_printerr ("bkt: --pr proposes a change to the repo's own manifests/" BKT_BASE_FILE
+                      ", not to another file\n");
+          return EXIT_USAGE;
+        }
+      /* The typed edit, applied by the session daemon to the repo's own
+       * file as the default branch has it (docs/punning.md): this
+       * checkout's file is neither read nor written. */
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      add_string (&b, "name", argv[1]);
+      if (g_str_equal (sub, "assume"))
+        add_string (&b, "reason", reason);
+      return run_change (ctx, "base", sub, g_variant_builder_end (&b));
+    }
   /* A changelog entry needs the repo; reading needs only the file. */
   if (file_opt == NULL || change)
     {

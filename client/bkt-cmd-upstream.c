@@ -39,6 +39,23 @@ up_clear (Up *up)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Up, up_clear)
 
+/* Progress and results of the changing commands: on stderr with --json,
+ * where stdout carries the --pr result's JSON. */
+static void G_GNUC_PRINTF (2, 3)
+say (Up *up, const char *format, ...)
+{
+  g_autofree char *text = NULL;
+  va_list ap;
+
+  va_start (ap, format);
+  text = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  if (up->ctx->opt.json)
+    g_printerr ("%s", text);
+  else
+    g_print ("%s", text);
+}
+
 static gboolean
 check_name_arg (const char *name, GError **error)
 {
@@ -130,8 +147,53 @@ save_with_entries (Up *up, GPtrArray *messages, const char *type, GError **error
       g_ptr_array_add (written, path);
     }
   for (guint i = 0; i < written->len; i++)
-    g_print ("Changelog entry %s\n", (char *) written->pdata[i]);
+    say (up, "Changelog entry %s\n", (char *) written->pdata[i]);
   return TRUE;
+}
+
+/* --pr: the change as a pull request against the distribution repo,
+ * through the session daemon (docs/punning.md).  What is sent is the
+ * typed edit — the upstream's name, the pin this command computed (and
+ * for add its source), the version it replaces — never the file: the
+ * session daemon applies it to the repo's own upstream/manifest.json as
+ * the default branch has it.  The checkout is left as it is. */
+static int
+propose (Up *up, const char *action, JsonObject *u, const char *from)
+{
+  GVariantBuilder b;
+  JsonObject *pin = json_object_get_object_member (u, "pinned");
+  JsonObject *src = json_object_get_object_member (u, "source");
+  static const char *const pin_members[] = { "version", "commit", "url", "sha256", "pinned_at", NULL };
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  add_string (&b, "name", json_object_get_string_member (u, "name"));
+  add_string (&b, "from", from);
+  if (!g_str_equal (action, "remove") && pin != NULL)
+    {
+      GVariantBuilder p;
+
+      g_variant_builder_init (&p, G_VARIANT_TYPE ("a{ss}"));
+      for (guint i = 0; pin_members[i] != NULL; i++)
+        if (bkt_json_object_get_string (pin, pin_members[i]) != NULL)
+          g_variant_builder_add (&p, "{ss}", pin_members[i], bkt_json_object_get_string (pin, pin_members[i]));
+      g_variant_builder_add (&b, "{sv}", "pinned", g_variant_builder_end (&p));
+    }
+  if (g_str_equal (action, "add"))
+    {
+      add_string (&b, "github", bkt_json_object_get_string (src, "repo"));
+      add_string (&b, "asset-pattern", bkt_json_object_get_string (src, "asset_pattern"));
+      add_string (&b, "release-type", bkt_json_object_get_string (src, "release_type"));
+      add_string (&b, "policy", bkt_json_object_get_string (u, "policy"));
+      add_string (&b, "description", bkt_json_object_get_string (u, "description"));
+    }
+  return run_change (up->ctx, "upstream", action, g_variant_builder_end (&b));
+}
+
+/* The worse of two exit codes. */
+static int
+worse (int a, int b)
+{
+  return a != EXIT_OK ? a : b;
 }
 
 /* @fetched's answer for the upstream @name, or NULL if it was not asked. */
@@ -311,7 +373,7 @@ repin (Up *up, JsonObject *u, const char *version, JsonObject *fetched, GDateTim
 
   if (url == NULL)
     return FALSE;
-  g_print ("Downloading %s %s: %s\n", json_object_get_string_member (u, "name"), v, url);
+  say (up, "Downloading %s %s: %s\n", json_object_get_string_member (u, "name"), v, url);
   sha = bkt_upstream_download_sha256 (up->http, url, error);
   if (sha == NULL)
     return FALSE;
@@ -329,6 +391,9 @@ cmd_update (Up *up, const char *name)
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GDateTime) now = NULL;
   gboolean errors = FALSE;
+  const char *type = NULL;
+  int code = EXIT_OK;
+  guint proposed = 0;
 
   if (list == NULL || (now = bkt_changelog_now (&error)) == NULL)
     return fail (error);
@@ -351,13 +416,13 @@ cmd_update (Up *up, const char *name)
         }
       if (to == NULL)
         {
-          g_print ("%s: %s (%s)%s%s\n", n, g_str_equal (state, "not-checked") ? "not checked: source type url" : old,
+          say (up, "%s: %s (%s)%s%s\n", n, g_str_equal (state, "not-checked") ? "not checked: source type url" : old,
                    json_object_get_string_member (r, "policy"),
                    g_str_equal (state, "outside-policy") ? ", newer outside the policy: " : "",
                    g_str_equal (state, "outside-policy") ? json_object_get_string_member (r, "latest") : "");
           continue;
         }
-      if (up->ctx->opt.dry_run)
+      if (up->ctx->opt.dry_run && !up->ctx->opt.pr_only)
         {
           g_autofree char *url = resolve_url (up->http, u, to, fetched, NULL, &error);
           if (url == NULL)
@@ -367,7 +432,7 @@ cmd_update (Up *up, const char *name)
               errors = TRUE;
               continue;
             }
-          g_print ("%s: would update %s → %s (%s)\n", n, old, to, url);
+          say (up, "%s: would update %s → %s (%s)\n", n, old, to, url);
           continue;
         }
       if (!repin (up, u, to, fetched, now, &error))
@@ -377,16 +442,22 @@ cmd_update (Up *up, const char *name)
           errors = TRUE;
           continue;
         }
-      g_print ("%s: %s → %s (sha256 %s)\n", n, old, to, pin_of (u, "sha256"));
-      g_ptr_array_add (messages, g_strdup_printf ("Update %s from %s to %s", n, old, to));
+      say (up, "%s: %s → %s (sha256 %s)\n", n, old, to, pin_of (u, "sha256"));
+      if (up->ctx->opt.pr_only)
+        {
+          code = worse (code, propose (up, "update", u, old));
+          proposed++;
+          continue;
+        }
+      g_ptr_array_add (messages, bkt_upstream_change_message ("update", n, old, to, NULL, &type));
     }
   /* What could be updated is written even when another upstream failed:
    * each pin is right on its own; the exit status says something failed. */
-  if (messages->len > 0 && !save_with_entries (up, messages, "changed", &error))
+  if (messages->len > 0 && !save_with_entries (up, messages, type, &error))
     return fail (error);
-  if (messages->len == 0 && !up->ctx->opt.dry_run && !errors)
-    g_print ("Nothing to update.\n");
-  return errors ? EXIT_FAILED : EXIT_OK;
+  if (messages->len == 0 && proposed == 0 && (!up->ctx->opt.dry_run || up->ctx->opt.pr_only) && !errors)
+    say (up, "Nothing to update.\n");
+  return errors ? EXIT_FAILED : code;
 }
 
 static int
@@ -398,6 +469,7 @@ cmd_pin (Up *up, const char *name, const char *version)
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GDateTime) now = NULL;
   g_autofree char *old = NULL;
+  const char *type = NULL;
   JsonObject *u;
 
   if (list == NULL || (now = bkt_changelog_now (&error)) == NULL)
@@ -409,17 +481,19 @@ cmd_pin (Up *up, const char *name, const char *version)
     }
   u = json_array_get_object_element (list, 0);
   old = g_strdup (pin_of (u, "version"));
-  if (up->ctx->opt.dry_run)
+  if (up->ctx->opt.dry_run && !up->ctx->opt.pr_only)
     {
-      g_print ("%s: would pin %s → %s\n", name, old, version);
+      say (up, "%s: would pin %s → %s\n", name, old, version);
       return EXIT_OK;
     }
   fetched = bkt_upstream_fetch (up->http, list);
   if (!repin (up, u, version, fetched, now, &error))
     return fail (error);
-  g_print ("%s: %s → %s (sha256 %s)\n", name, old, pin_of (u, "version"), pin_of (u, "sha256"));
-  g_ptr_array_add (messages, g_strdup_printf ("Pin %s to %s (was %s)", name, pin_of (u, "version"), old));
-  if (!save_with_entries (up, messages, "changed", &error))
+  say (up, "%s: %s → %s (sha256 %s)\n", name, old, pin_of (u, "version"), pin_of (u, "sha256"));
+  if (up->ctx->opt.pr_only)
+    return propose (up, "pin", u, old);
+  g_ptr_array_add (messages, bkt_upstream_change_message ("pin", name, old, pin_of (u, "version"), NULL, &type));
+  if (!save_with_entries (up, messages, type, &error))
     return fail (error);
   return EXIT_OK;
 }
@@ -489,6 +563,7 @@ cmd_lock (Up *up, const char *name)
   g_autoptr(GPtrArray) sha = NULL, errors = NULL;
   gboolean failed = FALSE;
   guint locked = 0;
+  int code = EXIT_OK;
 
   if (all == NULL)
     return fail (error);
@@ -500,13 +575,13 @@ cmd_lock (Up *up, const char *name)
     }
   if (json_array_get_length (list) == 0)
     {
-      g_print ("Every pin has its checksum.\n");
+      say (up, "Every pin has its checksum.\n");
       return EXIT_OK;
     }
-  if (up->ctx->opt.dry_run)
+  if (up->ctx->opt.dry_run && !up->ctx->opt.pr_only)
     {
       for (guint i = 0; i < json_array_get_length (list); i++)
-        g_print ("%s %s: would lock\n", json_object_get_string_member (json_array_get_object_element (list, i), "name"),
+        say (up, "%s %s: would lock\n", json_object_get_string_member (json_array_get_object_element (list, i), "name"),
                  pin_of (json_array_get_object_element (list, i), "version"));
       return EXIT_OK;
     }
@@ -524,12 +599,14 @@ cmd_lock (Up *up, const char *name)
         }
       /* Only the checksum: the pin itself (version, when) does not move. */
       json_object_set_string_member (json_object_get_object_member (u, "pinned"), "sha256", s);
-      g_print ("%s %s: sha256 %s\n", json_object_get_string_member (u, "name"), pin_of (u, "version"), s);
+      say (up, "%s %s: sha256 %s\n", json_object_get_string_member (u, "name"), pin_of (u, "version"), s);
       locked++;
+      if (up->ctx->opt.pr_only)
+        code = worse (code, propose (up, "lock", u, pin_of (u, "version")));
     }
-  if (locked > 0 && !bkt_upstream_manifest_save (up->manifest, NULL, &error))
+  if (locked > 0 && !up->ctx->opt.pr_only && !bkt_upstream_manifest_save (up->manifest, NULL, &error))
     return fail (error);
-  return failed ? EXIT_FAILED : EXIT_OK;
+  return failed ? EXIT_FAILED : code;
 }
 
 static int
@@ -622,26 +699,16 @@ cmd_add (Up *up, const char *name, const char *github, const char *pattern, cons
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *why = NULL;
-  g_autoptr(JsonObject) u = json_object_new ();
-  JsonObject *src = json_object_new ();
+  g_autoptr(JsonObject) u = NULL;
   g_autoptr(JsonArray) list = json_array_new ();
   g_autoptr(JsonObject) fetched = NULL;
   g_autoptr(GDateTime) now = NULL;
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_free);
   const char *to = version;
   g_autofree char *chosen = NULL;
+  const char *type = NULL;
   BktUpstreamPolicy p;
 
-  json_object_set_string_member (u, "name", name);
-  if (description != NULL)
-    json_object_set_string_member (u, "description", description);
-  json_object_set_object_member (u, "source", src);
-  json_object_set_string_member (src, "type", "github");
-  json_object_set_string_member (src, "repo", github != NULL ? github : "");
-  if (pattern != NULL)
-    json_object_set_string_member (src, "asset_pattern", pattern);
-  if (tag)
-    json_object_set_string_member (src, "release_type", "tag");
   if (!check_name_arg (name, &error))
     return fail (error);
   if (github == NULL)
@@ -659,8 +726,7 @@ cmd_add (Up *up, const char *name, const char *github, const char *pattern, cons
       g_printerr ("bkt: unknown policy “%s” (expected pin, patch, minor or major)\n", policy);
       return EXIT_USAGE;
     }
-  if (policy != NULL)
-    json_object_set_string_member (u, "policy", policy);
+  u = bkt_upstream_new_entry (name, description, github, pattern, tag, policy);
   if (bkt_upstream_manifest_lookup (up->manifest, name) != NULL)
     {
       g_set_error (&error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "upstream %s exists already", name);
@@ -691,20 +757,24 @@ cmd_add (Up *up, const char *name, const char *github, const char *pattern, cons
       chosen = g_strdup (to);
       to = chosen;
     }
-  if (up->ctx->opt.dry_run)
+  if (up->ctx->opt.dry_run && !up->ctx->opt.pr_only)
     {
-      g_print ("would add %s (%s) pinned at %s\n", name, github, to);
+      say (up, "would add %s (%s) pinned at %s\n", name, github, to);
       return EXIT_OK;
     }
   if (!repin (up, u, to, fetched, now, &error))
     return fail (error);
+  if (up->ctx->opt.pr_only)
+    return propose (up, "add", u, NULL);
   if (!bkt_upstream_manifest_add (up->manifest, g_steal_pointer (&u), &error))
     return fail (error);
-  g_ptr_array_add (messages, g_strdup_printf ("Add upstream %s (%s) at %s", name, github,
-                                              pin_of (bkt_upstream_manifest_lookup (up->manifest, name), "version")));
-  if (!save_with_entries (up, messages, "added", &error))
+  g_ptr_array_add (messages, bkt_upstream_change_message ("add", name, NULL,
+                                                          pin_of (bkt_upstream_manifest_lookup (up->manifest, name),
+                                                                  "version"),
+                                                          github, &type));
+  if (!save_with_entries (up, messages, type, &error))
     return fail (error);
-  g_print ("Added %s at %s\n", name, pin_of (bkt_upstream_manifest_lookup (up->manifest, name), "version"));
+  say (up, "Added %s at %s\n", name, pin_of (bkt_upstream_manifest_lookup (up->manifest, name), "version"));
   return EXIT_OK;
 }
 
@@ -713,20 +783,24 @@ cmd_remove (Up *up, const char *name)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_free);
+  const char *type = NULL;
+  JsonObject *u = lookup (up, name, &error);
 
-  if (lookup (up, name, &error) == NULL)
+  if (u == NULL)
     return fail (error);
+  if (up->ctx->opt.pr_only)
+    return propose (up, "remove", u, NULL);
   if (up->ctx->opt.dry_run)
     {
-      g_print ("would remove %s\n", name);
+      say (up, "would remove %s\n", name);
       return EXIT_OK;
     }
   if (!bkt_upstream_manifest_remove (up->manifest, name, &error))
     return fail (error);
-  g_ptr_array_add (messages, g_strdup_printf ("Remove upstream %s", name));
-  if (!save_with_entries (up, messages, "removed", &error))
+  g_ptr_array_add (messages, bkt_upstream_change_message ("remove", name, NULL, NULL, NULL, &type));
+  if (!save_with_entries (up, messages, type, &error))
     return fail (error);
-  g_print ("Removed %s\n", name);
+  say (up, "Removed %s\n", name);
   return EXIT_OK;
 }
 
@@ -806,6 +880,10 @@ bkt_cmd_upstream (Ctx *ctx, int argc, char **argv)
     { "version", 0, 0, G_OPTION_ARG_STRING, &version, "add: the version to pin (default the newest)", "V" },
     { "description", 0, 0, G_OPTION_ARG_STRING, &description, "add: what it is", "TEXT" },
     { "check", 0, 0, G_OPTION_ARG_NONE, &check, "generate: exit 1 if the section is out of date", NULL },
+    { "pr", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.pr_only,
+      "update, pin, add, remove, lock: propose the change as a pull request (the checkout is not edited)", NULL },
+    { "skip-preflight", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.skip_preflight,
+      "with --pr: go ahead when a check fails (the PR then waits in the queue)", NULL },
     { "sequential", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &sequential, "check: one request at a time", NULL },
     { NULL }
   };
@@ -826,7 +904,8 @@ bkt_cmd_upstream (Ctx *ctx, int argc, char **argv)
                               "  remove NAME                 stop tracking an upstream\n"
                               "  lock [NAME]                 fill in missing (all-zero) checksums\n"
                               "  verify [NAME]               download every pin and check its sha256 (CI)\n"
-                              "  generate [--check]          the Containerfile's UPSTREAM_PINS section\n");
+                              "  generate [--check]          the Containerfile's UPSTREAM_PINS section\n\n"
+                              "update, pin, add, remove and lock take --pr: propose the change as a pull request\n");
   if (g_str_equal (sub, "info") || g_str_equal (sub, "add") || g_str_equal (sub, "remove"))
     min = max = 1;
   else if (g_str_equal (sub, "pin"))
@@ -838,6 +917,17 @@ bkt_cmd_upstream (Ctx *ctx, int argc, char **argv)
   if (!parse_command (ctx, "- the distribution's pinned upstreams (docs/maintenance.md)", NULL, entries,
                       &argc, &argv, min, max, &code))
     return code;
+  if (ctx->opt.pr_only && !g_strv_contains ((const char *const[]) { "update", "pin", "add", "remove", "lock", NULL },
+                                            sub))
+    {
+      g_printerr ("bkt: --pr proposes a change: upstream update, pin, add, remove and lock take it, not %s\n", sub);
+      return EXIT_USAGE;
+    }
+  if (ctx->opt.pr_only && file_opt != NULL)
+    {
+      g_printerr ("bkt: --pr proposes a change to the repo's own " BKT_UPSTREAM_FILE ", not to --file's\n");
+      return EXIT_USAGE;
+    }
   /* Names become file names and ARG names, and never options. */
   if (argc > 1 && !check_name_arg (argv[1], &error))
     return fail (error);

@@ -440,32 +440,29 @@ assumptions_to_text (BktJsonDoc *doc, JsonNode *root, gsize *length)
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
-gboolean
-bkt_base_set_package (const char *path, const char *name, const char *reason, gboolean remove, GError **error)
+/* @doc with the package @name assumed (with @reason) or, with @remove, no
+ * longer assumed; the new text, or NULL with @error.  @strict: assuming
+ * what is assumed or unassuming what is not is an error; else that is no
+ * change (the same text), and assuming an assumed package with another
+ * reason gives it that reason in its place. */
+static char *
+edit_package (BktJsonDoc *doc, const char *name, const char *reason, gboolean remove, gboolean strict,
+              gsize *length, GError **error)
 {
-  g_autoptr(BktJsonDoc) doc = NULL;
   g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonArray) out = json_array_new ();
   JsonArray *packages;
-  JsonArray *out = json_array_new ();
   gboolean there = FALSE;
   gboolean added = FALSE;
-  g_autofree char *text = NULL;
-  gsize len;
+  gboolean changed = FALSE;
 
   if (!package_name_ok (name))
-    {
-      json_array_unref (out);
-      g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "not a package name: “%s”", name);
-      return FALSE;
-    }
-  doc = load_doc (path, error);
-  if (doc == NULL)
-    {
-      json_array_unref (out);
-      return FALSE;
-    }
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "not a package name: “%s”", name), NULL;
   root = json_node_copy (bkt_json_doc_get_root (doc));
   packages = json_object_get_array_member (json_node_get_object (root), "packages");
+  /* Known first: a file whose list is not sorted has it anywhere. */
+  for (guint i = 0; i < json_array_get_length (packages) && !there; i++)
+    there = g_str_equal (json_object_get_string_member (json_array_get_object_element (packages, i), "name"), name);
   for (guint i = 0; i < json_array_get_length (packages); i++)
     {
       JsonObject *p = json_array_get_object_element (packages, i);
@@ -473,34 +470,50 @@ bkt_base_set_package (const char *path, const char *name, const char *reason, gb
 
       if (g_str_equal (n, name))
         {
-          there = TRUE;
           if (remove)
-            continue;
+            {
+              changed = TRUE;
+              continue;
+            }
+          if (!strict && reason != NULL && g_strcmp0 (bkt_json_object_get_string (p, "reason"), reason) != 0)
+            {
+              g_autoptr(JsonObject) np = bkt_json_object_deep_copy (p);
+
+              json_object_set_string_member (np, "reason", reason);
+              json_array_add_object_element (out, g_steal_pointer (&np));
+              changed = TRUE;
+              continue;
+            }
         }
       /* keep the list sorted by name, as the original's snapshot wrote it */
-      if (!remove && !added && strcmp (n, name) > 0)
+      if (!remove && !there && !added && strcmp (n, name) > 0)
         {
           JsonObject *np = json_object_new ();
           json_object_set_string_member (np, "name", name);
           json_object_set_string_member (np, "reason", reason != NULL ? reason : "");
           json_array_add_object_element (out, np);
-          added = TRUE;
+          added = changed = TRUE;
         }
       json_array_add_object_element (out, json_object_ref (p));
     }
-  if (there != remove)
-    {
-      json_array_unref (out);
-      g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, remove ? "%s is not assumed" : "%s is assumed already",
-                   name);
-      return FALSE;
-    }
-  if (!remove && !added)
+  if (strict && there != remove)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        remove ? "%s is not assumed" : "%s is assumed already", name), NULL;
+  if (!remove && !there && !added)
     {
       JsonObject *np = json_object_new ();
       json_object_set_string_member (np, "name", name);
       json_object_set_string_member (np, "reason", reason != NULL ? reason : "");
       json_array_add_object_element (out, np);
+      changed = TRUE;
+    }
+  if (!changed)
+    {
+      gsize len = 0;
+      const char *data = bkt_json_doc_get_data (doc, &len);
+
+      *length = len;
+      return g_strndup (data, len);
     }
   {
     /* A new top-level object: json_node_copy() shares the doc's, and the
@@ -511,12 +524,44 @@ bkt_base_set_package (const char *path, const char *name, const char *reason, gb
 
     for (GList *l = names; l != NULL; l = l->next)
       if (g_str_equal (l->data, "packages"))
-        json_object_set_array_member (top, "packages", out);
+        json_object_set_array_member (top, "packages", json_array_ref (out));
       else
         json_object_set_member (top, l->data, json_node_copy (json_object_get_member (old, l->data)));
     json_node_unref (root);
     root = json_node_init_object (json_node_alloc (), top);
   }
-  text = assumptions_to_text (doc, root, &len);
-  return bkt_write_file_atomic (path, text, len, 0644, error);
+  return assumptions_to_text (doc, root, length);
+}
+
+gboolean
+bkt_base_set_package (const char *path, const char *name, const char *reason, gboolean remove, GError **error)
+{
+  g_autoptr(BktJsonDoc) doc = NULL;
+  g_autofree char *text = NULL;
+  gsize len = 0;
+
+  if (!package_name_ok (name))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "not a package name: “%s”", name), FALSE;
+  doc = load_doc (path, error);
+  if (doc == NULL)
+    return FALSE;
+  text = edit_package (doc, name, reason, remove, TRUE, &len, error);
+  return text != NULL && bkt_write_file_atomic (path, text, len, 0644, error);
+}
+
+char *
+bkt_base_edit_data (const char *display, const char *data, gsize length, const char *name, const char *reason,
+                    gboolean remove, gsize *out_length, GError **error)
+{
+  g_autoptr(BktJsonDoc) doc = load_doc_data (display, data, length, error);
+
+  if (doc == NULL)
+    return NULL;
+  return edit_package (doc, name, reason, remove, FALSE, out_length, error);
+}
+
+gboolean
+bkt_base_package_name_ok (const char *name)
+{
+  return package_name_ok (name);
 }

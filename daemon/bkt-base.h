@@ -48,4 +48,13 @@ JsonObject *bkt_base_snapshot (JsonObject *assumptions, const char *root, GError
 gboolean    bkt_base_set_package (const char *path, const char *name, const char *reason,
                                   gboolean remove, GError **error);
 
+/* The same on a document's bytes (the repo's file as a branch has it),
+ * for a pull request: assuming an assumed package (with its reason, or
+ * none given) or unassuming one that is not assumed is no change (the
+ * same bytes); another reason replaces the entry's.  The new text. */
+char       *bkt_base_edit_data (const char *display, const char *data, gsize length, const char *name,
+                                const char *reason, gboolean remove, gsize *out_length, GError **error);
+/* The names assumptions accept (RPM names; never an option). */
+gboolean    bkt_base_package_name_ok (const char *name);
+
 G_END_DECLS

@@ -953,6 +953,14 @@ GBytes *
 bkt_changelog_draft_entry (const char *subsystem, const char *action, const char *name,
                            const char *command, guint index, char **rel_path, GError **error)
 {
+  return bkt_changelog_draft_entry_full (subsystem, action, name, NULL, NULL, command, index, rel_path, error);
+}
+
+GBytes *
+bkt_changelog_draft_entry_full (const char *subsystem, const char *action, const char *name,
+                                const char *type, const char *message_in, const char *command,
+                                guint index, char **rel_path, GError **error)
+{
   static const char *const added[] = { "add", "install", "enable", "record", "assume", NULL };
   static const char *const removed[] = { "remove", "uninstall", "unset", "disable", "forget", "unassume", NULL };
   g_autoptr(GDateTime) now = bkt_changelog_now (error);
@@ -979,10 +987,13 @@ bkt_changelog_draft_entry (const char *subsystem, const char *action, const char
     g_free (g_steal_pointer (&category)), category = g_strdup ("other");
   stamp = g_date_time_format (now, "%Y%m%dT%H%M%SZ");
   iso = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
-  message = g_strdup_printf ("%s %s %s", action != NULL ? action : "change", category, name != NULL ? name : "");
+  message = message_in != NULL ? g_strdup (message_in)
+                               : g_strdup_printf ("%s %s %s", action != NULL ? action : "change", category,
+                                                  name != NULL ? name : "");
   g_strchomp (message);
   json_object_set_string_member (e, "timestamp", iso);
-  json_object_set_string_member (e, "type", g_strv_contains (added, action ? action : "") ? "added"
+  json_object_set_string_member (e, "type", type != NULL ? type
+                                            : g_strv_contains (added, action ? action : "") ? "added"
                                             : g_strv_contains (removed, action ? action : "") ? "removed" : "changed");
   json_object_set_string_member (e, "category", category);
   json_object_set_string_member (e, "message", message);

@@ -78,5 +78,11 @@ guint       bkt_changelog_clear (const char *repo_dir, GError **error);
  * release until a maintainer has reviewed the wording. */
 GBytes     *bkt_changelog_draft_entry (const char *subsystem, const char *action, const char *name,
                                        const char *command, guint index, char **rel_path, GError **error);
+/* The same with the entry's @type and @message given (NULL: derived as
+ * above): a repo-side change (bkt upstream, bkt base) words its draft as
+ * its local command words its entry. */
+GBytes     *bkt_changelog_draft_entry_full (const char *subsystem, const char *action, const char *name,
+                                            const char *type, const char *message, const char *command,
+                                            guint index, char **rel_path, GError **error);
 
 G_END_DECLS

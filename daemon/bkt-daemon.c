@@ -11,6 +11,7 @@
 #include "bkt-git.h"
 #include "bkt-packages.h"
 #include "bkt-pr.h"
+#include "bkt-pr-maint.h"
 #include "bkt-systemd.h"
 #include "bkt-transaction.h"
 
@@ -496,8 +497,22 @@ compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
     case REQ_CHANGE_PLAN:
     case REQ_CHANGE:
       {
-        g_autoptr(BktPlan) change = bkt_engine_plan_change (r->engine, r->manifests, r->subsystem,
-                                                            r->action, r->arguments, c, &error);
+        g_autoptr(BktPlan) change = NULL;
+
+        /* bkt upstream/base --pr: a repo-side change, proposed only (its
+         * edit is not the user overlay's; nothing acts here). */
+        if (bkt_pr_maint_is_subsystem (r->subsystem))
+          {
+            if (!r->mode_set || r->mode != BKT_CHANGE_MODE_PR_ONLY)
+              g_set_error (&error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                           "a %s change is proposed as a pull request only (mode “pr-only”: bkt %s … --pr); "
+                           "without --pr bkt edits the checkout itself", r->subsystem, r->subsystem);
+            else
+              change = bkt_pr_maint_plan_change (r->subsystem, r->action, r->arguments, &error);
+          }
+        else
+          change = bkt_engine_plan_change (r->engine, r->manifests, r->subsystem, r->action, r->arguments, c,
+                                           &error);
         if (change != NULL)
           r->plan = punned_change_plan (r, change, &error);
       }

@@ -2,13 +2,14 @@
 #include "config.h"
 
 #include "bkt-changelog.h"
-#include "bkt-containerfile.h"
 #include "bkt-json.h"
 #include "bkt-error.h"
 #include "bkt-forge.h"
 #include "bkt-git.h"
 #include "bkt-manifest.h"
 #include "bkt-pr.h"
+#include "bkt-pr-files.h"
+#include "bkt-pr-maint.h"
 
 #define SUBSYSTEM "pr"
 /* A PR title must stay readable in a list of PRs. */
@@ -72,6 +73,9 @@ describe_item (JsonObject *item)
   const char *sub = bkt_json_object_get_string (item, "subsystem");
   const char *noun = g_strcmp0 (sub, "gsettings") == 0 ? "gsetting" : sub;
 
+  /* Repo-side changes word themselves ("update lazygit to v0.58.0"). */
+  if (bkt_json_object_get_string (item, "describe") != NULL)
+    return g_strdup (bkt_json_object_get_string (item, "describe"));
   return g_strdup_printf ("%s %s %s", bkt_json_object_get_string (item, "action"), noun ? noun : "?", bkt_json_object_get_string (item, "name"));
 }
 
@@ -79,7 +83,10 @@ static char *
 make_title (JsonArray *items)
 {
   guint n = json_array_get_length (items);
-  g_autoptr(GString) t = g_string_new ("feat(manifests): ");
+  const char *scope = n == 1 ? bkt_json_object_get_string (json_array_get_object_element (items, 0), "scope") : NULL;
+  g_autoptr(GString) t = g_string_new (NULL);
+
+  g_string_printf (t, "feat(%s): ", scope != NULL ? scope : "manifests");
 
   if (n == 1)
     {
@@ -127,24 +134,6 @@ make_body (JsonArray *items, JsonArray *files)
   return g_string_free (g_steal_pointer (&b), FALSE);
 }
 
-/* The repo files the edits touch, "manifests/FILE.json", in kind order. */
-static JsonArray *
-edited_files (JsonArray *edits)
-{
-  JsonArray *files = json_array_new ();
-
-  for (guint k = 0; k < BKT_MANIFEST_N_KINDS; k++)
-    for (guint i = 0; i < json_array_get_length (edits); i++)
-      if (g_strcmp0 (bkt_json_object_get_string (json_array_get_object_element (edits, i), "manifest"),
-                     bkt_manifest_kind_name (k)) == 0)
-        {
-          g_autofree char *p = g_strconcat ("manifests/", bkt_manifest_kind_file_name (k), NULL);
-          json_array_add_string_element (files, p);
-          break;
-        }
-  return files;
-}
-
 static JsonObject *
 edit_from_op (BktOperation *op)
 {
@@ -158,6 +147,9 @@ edit_from_op (BktOperation *op)
   set_opt_string (e, "key", bkt_json_object_get_string (d, "key"));
   if (bkt_json_object_get_string (d, "member") != NULL)
     json_object_set_string_member (e, "member", bkt_json_object_get_string (d, "member"));
+  /* The version an upstream update moves from (bkt-pr-maint.c). */
+  if (bkt_json_object_get_string (d, "from") != NULL)
+    json_object_set_string_member (e, "from", bkt_json_object_get_string (d, "from"));
   return e;
 }
 
@@ -170,6 +162,8 @@ change_name (const char *subsystem, GVariant *arguments)
   g_variant_lookup (arguments, "schema", "&s", &schema);
   g_variant_lookup (arguments, "key", "&s", &key);
   g_variant_lookup (arguments, "path", "&s", &path);
+  if (bkt_pr_maint_is_subsystem (subsystem) && g_variant_lookup (arguments, "name", "&s", &id))
+    return g_strdup (id);
   /* dnf and toolbox changes name their packages, in the order given
    * (COPR changes their project). */
   if (g_strcmp0 (subsystem, "dnf") == 0 || g_strcmp0 (subsystem, "toolbox") == 0)
@@ -199,7 +193,7 @@ add_proposal_ops (GPtrArray *ops, const BktPrTarget *target, JsonArray *items, J
                   const char *pushed_branch, const char *head_owner)
 {
   g_autoptr(JsonObject) details = json_object_new ();
-  g_autoptr(JsonArray) files = edited_files (edits);
+  g_autoptr(JsonArray) files = bkt_pr_edited_files (edits);
   g_autofree char *title = title_in ? g_strdup (title_in) : make_title (items);
   g_autofree char *body = body_in ? g_strdup (body_in) : make_body (items, files);
   g_autofree char *branch = NULL;
@@ -277,6 +271,7 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
   g_autoptr(JsonObject) item = json_object_new ();
   g_autofree char *name = change_name (subsystem, arguments);
   const char *live_summary = NULL, *edit_summary = NULL;
+  JsonObject *words = NULL;
 
   for (guint i = 0; i < bkt_plan_get_n_operations (change); i++)
     {
@@ -285,9 +280,15 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
 
       if (is_edit)
         {
+          JsonObject *d = bkt_operation_get_details (op);
+
           json_array_add_object_element (edits, edit_from_op (op));
           if (edit_summary == NULL)
             edit_summary = bkt_operation_get_summary (op);
+          /* A repo-side change's own words for the title and the draft
+           * entry (bkt-pr-maint.c). */
+          if (words == NULL && json_object_has_member (d, "pr"))
+            words = json_object_get_object_member (d, "pr");
         }
       else if (live_summary == NULL)
         live_summary = bkt_operation_get_summary (op);
@@ -305,6 +306,12 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
   set_opt_string (item, "summary", live_summary ? live_summary : edit_summary);
   set_opt_string (item, "command", target->command);
   json_object_set_string_member (item, "mode", bkt_change_mode_to_string (mode));
+  if (words != NULL)
+    {
+      g_autoptr(GList) members = json_object_get_members (words);
+      for (GList *l = members; l != NULL; l = l->next)
+        json_object_set_string_member (item, l->data, bkt_json_object_get_string (words, l->data));
+    }
   json_array_add_object_element (items, json_object_ref (item));
 
   /* Removing what only the repo lists (this machine's manifests do not
@@ -433,137 +440,6 @@ bkt_pr_plan_retry (BktPrQueue *queue, const BktPrTarget *target_in, GError **err
   return bkt_plan_new ("pr-retry", ops, NULL);
 }
 
-/* ---- the repo's files, edited -------------------------------------------------------- */
-
-/* @before edited with every edit of its kind: the manifest writer keeps
- * every byte of the file that the edits do not concern. */
-static GBytes *
-apply_edits (BktManifestKind kind, const char *display, GBytes *before, gboolean exists,
-             JsonArray *edits, GError **error)
-{
-  g_autoptr(BktManifest) m = NULL;
-  gsize len = 0;
-  char *data;
-
-  if (exists)
-    {
-      const char *raw = g_bytes_get_data (before, &len);
-      m = bkt_manifest_load_data (kind, display, raw ? raw : "", (gssize) len, error);
-      if (m == NULL)
-        return NULL;
-    }
-  else
-    m = bkt_manifest_new_empty (kind);
-
-  for (guint i = 0; i < json_array_get_length (edits); i++)
-    {
-      JsonObject *e = json_array_get_object_element (edits, i);
-
-      if (g_strcmp0 (bkt_json_object_get_string (e, "manifest"), bkt_manifest_kind_name (kind)) != 0)
-        continue;
-      bkt_manifest_apply_edit (m, bkt_json_object_get_string (e, "action"), bkt_json_object_get_string (e, "member"),
-                               json_object_has_member (e, "entry") ? json_object_get_object_member (e, "entry") : NULL,
-                               bkt_json_object_get_string (e, "key"));
-    }
-  bkt_manifest_sort (m);
-  data = bkt_manifest_to_data (m, &len);
-  return g_bytes_new_take (data, len);
-}
-
-/* When the PR changes the repo's system-packages.json and the repo has a
- * Containerfile, its SYSTEM_PACKAGES and COPR_REPOS sections are regenerated in the same
- * commit, so that the image built from the merged PR layers what the
- * manifest says.  A Containerfile without that section is left alone; a
- * malformed one fails the PR (with its line), which stays queued for
- * `bkt pr retry` once the file is fixed. */
-static gboolean
-add_containerfile (BktGit *git, GHashTable *files, JsonArray *edits, GString *diff, GError **error)
-{
-  GBytes *packages = g_hash_table_lookup (files, "manifests/system-packages.json");
-  g_autoptr(GBytes) before = NULL;
-  g_autoptr(GBytes) after = NULL;
-  g_autofree char *d = NULL;
-  gboolean exists = FALSE, changed = FALSE, with_packages = FALSE, with_coprs = FALSE;
-  const char *pk, *cf;
-  gsize pk_len = 0, cf_len = 0, out_len = 0;
-  char *out;
-
-  if (packages == NULL)
-    return TRUE;
-  /* The section of what the edits change only: a PR should not carry an
-   * unrelated section's drift (`bkt containerfile sync` fixes that). */
-  for (guint i = 0; i < json_array_get_length (edits); i++)
-    {
-      JsonObject *e = json_array_get_object_element (edits, i);
-
-      if (g_strcmp0 (bkt_json_object_get_string (e, "manifest"),
-                     bkt_manifest_kind_name (BKT_MANIFEST_SYSTEM_PACKAGES)) != 0)
-        continue;
-      if (g_strcmp0 (bkt_json_object_get_string (e, "member"), BKT_MANIFEST_COPR_MEMBER) == 0)
-        with_coprs = TRUE;
-      else
-        with_packages = TRUE;
-    }
-  before = bkt_git_read_file (git, "Containerfile", &exists, error);
-  if (before == NULL)
-    return FALSE;
-  if (!exists)
-    return TRUE;
-  pk = g_bytes_get_data (packages, &pk_len);
-  cf = g_bytes_get_data (before, &cf_len);
-  out = bkt_containerfile_regenerate_packages ("Containerfile", cf ? cf : "", cf_len, pk ? pk : "", pk_len,
-                                               with_packages, with_coprs, &changed, &out_len, error);
-  if (out == NULL)
-    return FALSE;
-  after = g_bytes_new_take (out, out_len);
-  if (!changed)
-    return TRUE;
-  d = bkt_git_unified_diff ("Containerfile", before, after);
-  g_string_append (diff, d);
-  g_hash_table_insert (files, g_strdup ("Containerfile"), g_steal_pointer (&after));
-  return TRUE;
-}
-
-/* Every edited file: path → new content, and the whole diff.  Files the
- * edits leave as they are (the repo already says so) are left out. */
-static GHashTable *
-edited_contents (BktGit *git, JsonArray *edits, char **diff_out, GError **error)
-{
-  g_autoptr(GHashTable) files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                       (GDestroyNotify) g_bytes_unref);
-  g_autoptr(GString) diff = g_string_new (NULL);
-  g_autoptr(JsonArray) paths = edited_files (edits);
-
-  for (guint k = 0; k < BKT_MANIFEST_N_KINDS; k++)
-    {
-      g_autofree char *path = g_strconcat ("manifests/", bkt_manifest_kind_file_name (k), NULL);
-      g_autoptr(GBytes) before = NULL;
-      g_autoptr(GBytes) after = NULL;
-      g_autofree char *d = NULL;
-      gboolean exists = FALSE, wanted = FALSE;
-
-      for (guint i = 0; i < json_array_get_length (paths); i++)
-        wanted |= g_str_equal (json_array_get_string_element (paths, i), path);
-      if (!wanted)
-        continue;
-      before = bkt_git_read_file (git, path, &exists, error);
-      if (before == NULL)
-        return NULL;
-      after = apply_edits (k, path, before, exists, edits, error);
-      if (after == NULL)
-        return NULL;
-      if (exists && g_bytes_equal (before, after))
-        continue;
-      d = bkt_git_unified_diff (path, before, after);
-      g_string_append (diff, d);
-      g_hash_table_insert (files, g_steal_pointer (&path), g_steal_pointer (&after));
-    }
-  if (!add_containerfile (git, files, edits, diff, error))
-    return NULL;
-  *diff_out = g_string_free (g_steal_pointer (&diff), FALSE);
-  return g_steal_pointer (&files);
-}
-
 static BktRepo *
 repo_for (JsonObject *details, GError **error)
 {
@@ -599,8 +475,12 @@ add_draft_entries (JsonObject *details, GHashTable *files, JsonArray *paths, GEr
     {
       JsonObject *item = json_array_get_object_element (items, i);
       g_autofree char *path = NULL;
-      GBytes *entry = bkt_changelog_draft_entry (bkt_json_object_get_string (item, "subsystem"), bkt_json_object_get_string (item, "action"), bkt_json_object_get_string (item, "name"),
-                                                 bkt_json_object_get_string (item, "command"), i, &path, error);
+      GBytes *entry = bkt_changelog_draft_entry_full (bkt_json_object_get_string (item, "subsystem"),
+                                                      bkt_json_object_get_string (item, "action"),
+                                                      bkt_json_object_get_string (item, "name"),
+                                                      bkt_json_object_get_string (item, "changelog_type"),
+                                                      bkt_json_object_get_string (item, "changelog_message"),
+                                                      bkt_json_object_get_string (item, "command"), i, &path, error);
       if (entry == NULL)
         return FALSE;
       if (paths != NULL)
@@ -632,7 +512,7 @@ bkt_pr_preview (BktPlan *plan, GError **error)
   git = bkt_git_open (repo, NULL, TRUE, error);
   if (git == NULL)
     return NULL;
-  files = edited_contents (git, json_object_get_array_member (details, "edits"), &diff, error);
+  files = bkt_pr_edited_contents (git, json_object_get_array_member (details, "edits"), &diff, error);
   if (files == NULL)
     return NULL;
 
@@ -951,7 +831,23 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
       git = bkt_git_open (repo, token, TRUE, &failure);
       if (git == NULL || !bkt_git_fetch (git, &failure))
         goto failed;
-      files = edited_contents (git, json_object_get_array_member (details, "edits"), &diff, &failure);
+      files = bkt_pr_edited_contents (git, json_object_get_array_member (details, "edits"), &diff, &failure);
+      if (files == NULL && failure->domain == BKT_PR_STALE_ERROR)
+        {
+          /* The branch has moved past what the change was made from: no
+           * retry can fix that, so nothing is queued (and an entry this
+           * came from goes). */
+          g_autoptr(GError) e = g_error_new_literal (BKT_ERROR, BKT_ERROR_FAILED, "not opened: nothing was pushed");
+
+          json_object_set_string_member (pr, "state", "stale");
+          json_object_set_string_member (pr, "error", failure->message);
+          bkt_exec_context_op_done (ctx, cp, failure);
+          bkt_exec_context_op_done (ctx, open, e);
+          if (!settle_queue (queue, details, error))
+            return FALSE;
+          return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "the pull request was not opened: %s",
+                              failure->message), FALSE;
+        }
       if (files == NULL)
         goto failed;
       json_object_set_string_member (pr, "diff", diff);

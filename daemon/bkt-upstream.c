@@ -248,6 +248,30 @@ check_upstream (BktJsonDoc *doc, JsonNode *node, GError **error)
   return TRUE;
 }
 
+gboolean
+bkt_upstream_check_change (JsonObject *entry, GError **error)
+{
+  g_autoptr(JsonObject) copy = bkt_json_object_deep_copy (entry);
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(BktJsonDoc) doc = NULL;
+  g_autofree char *text = NULL;
+  gsize len = 0;
+
+  /* A new pin alone is checked as an upstream with a placeholder source:
+   * the source is the one the repo's file has. */
+  if (!json_object_has_member (copy, "source"))
+    {
+      JsonObject *src = json_object_new ();
+      json_object_set_string_member (src, "type", "url");
+      json_object_set_string_member (src, "url", "https://localhost/");
+      json_object_set_object_member (copy, "source", src);
+    }
+  node = json_node_init_object (json_node_alloc (), copy);
+  text = bkt_json_to_document (node, &len);
+  doc = bkt_json_doc_parse ("the upstream change", text, (gssize) len, error);
+  return doc != NULL && check_upstream (doc, bkt_json_doc_get_root (doc), error);
+}
+
 /* The Containerfile ARG name part: NAME upper-cased, '.' and '-' as '_'. */
 static char *
 arg_name (const char *name)
@@ -295,21 +319,17 @@ check_root (BktJsonDoc *doc, JsonNode *root, GError **error)
   return TRUE;
 }
 
-BktUpstreamManifest *
-bkt_upstream_manifest_load (const char *path, const char *display, gboolean missing_ok, GError **error)
+/* @data (the file's bytes, or NULL for a missing file: an empty manifest)
+ * checked and parsed. */
+static BktUpstreamManifest *
+manifest_from_data (const char *path, const char *display, const char *data, gsize length, GError **error)
 {
   g_autoptr(BktUpstreamManifest) self = g_object_new (BKT_TYPE_UPSTREAM_MANIFEST, NULL);
-  g_autofree char *data = NULL;
-  gsize length = 0;
-  GStatBuf st;
 
   self->path = g_strdup (path);
   self->display = g_strdup (display != NULL ? display : path);
-  if (g_lstat (path, &st) != 0 && errno == ENOENT)
+  if (data == NULL)
     {
-      if (!missing_ok)
-        return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
-                            "%s: no such file (bkt upstream add creates it)", self->display), NULL;
       g_autoptr(JsonObject) top = json_object_new ();
 
       json_object_set_array_member (top, "upstreams", json_array_new ());
@@ -317,11 +337,9 @@ bkt_upstream_manifest_load (const char *path, const char *display, gboolean miss
       self->upstreams = json_object_get_array_member (json_node_get_object (self->root), "upstreams");
       return g_steal_pointer (&self);
     }
-  if (g_lstat (path, &st) == 0 && (!S_ISREG (st.st_mode) || st.st_size > MAX_FILE))
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST, "%s:1: %s", self->display,
-                        S_ISREG (st.st_mode) ? "larger than 4 MiB, not read" : "not a regular file"), NULL;
-  if (!g_file_get_contents (path, &data, &length, error))
-    return NULL;
+  if (length > MAX_FILE)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST, "%s:1: larger than 4 MiB, not read",
+                        self->display), NULL;
   self->doc = bkt_json_doc_parse (self->display, data, (gssize) length, error);
   if (self->doc == NULL)
     return NULL;
@@ -330,6 +348,34 @@ bkt_upstream_manifest_load (const char *path, const char *display, gboolean miss
   self->root = json_node_ref (bkt_json_doc_get_root (self->doc));
   self->upstreams = json_object_get_array_member (json_node_get_object (self->root), "upstreams");
   return g_steal_pointer (&self);
+}
+
+BktUpstreamManifest *
+bkt_upstream_manifest_load (const char *path, const char *display, gboolean missing_ok, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize length = 0;
+  GStatBuf st;
+
+  if (g_lstat (path, &st) != 0 && errno == ENOENT)
+    {
+      if (!missing_ok)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                            "%s: no such file (bkt upstream add creates it)", display != NULL ? display : path), NULL;
+      return manifest_from_data (path, display, NULL, 0, error);
+    }
+  if (g_lstat (path, &st) == 0 && (!S_ISREG (st.st_mode) || st.st_size > MAX_FILE))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST, "%s:1: %s", display != NULL ? display : path,
+                        S_ISREG (st.st_mode) ? "larger than 4 MiB, not read" : "not a regular file"), NULL;
+  if (!g_file_get_contents (path, &data, &length, error))
+    return NULL;
+  return manifest_from_data (path, display, data, length, error);
+}
+
+BktUpstreamManifest *
+bkt_upstream_manifest_load_data (const char *display, const char *data, gsize length, GError **error)
+{
+  return manifest_from_data (NULL, display, data, length, error);
 }
 
 JsonArray *
@@ -458,11 +504,19 @@ void
 bkt_upstream_set_pin (JsonObject *upstream, const char *version, const char *commit, const char *url,
                       const char *sha256, GDateTime *now)
 {
+  g_autofree char *at = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+
+  bkt_upstream_set_pin_at (upstream, version, commit, url, sha256, at);
+}
+
+void
+bkt_upstream_set_pin_at (JsonObject *upstream, const char *version, const char *commit, const char *url,
+                         const char *sha256, const char *pinned_at)
+{
   static const char *const known[] = { "version", "commit", "url", "sha256", "pinned_at", NULL };
   JsonObject *old = json_object_has_member (upstream, "pinned") ? json_object_get_object_member (upstream, "pinned")
                                                                  : NULL;
   JsonObject *pin = json_object_new ();
-  g_autofree char *at = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
   g_autoptr(GList) members = old != NULL ? json_object_get_members (old) : NULL;
 
   /* The original's order; members bkt does not know stay, after them. */
@@ -472,11 +526,114 @@ bkt_upstream_set_pin (JsonObject *upstream, const char *version, const char *com
   if (url != NULL)
     json_object_set_string_member (pin, "url", url);
   json_object_set_string_member (pin, "sha256", sha256);
-  json_object_set_string_member (pin, "pinned_at", at);
+  json_object_set_string_member (pin, "pinned_at", pinned_at);
   for (GList *l = members; l != NULL; l = l->next)
     if (!g_strv_contains (known, l->data))
       json_object_set_member (pin, l->data, json_node_copy (json_object_get_member (old, l->data)));
   json_object_set_object_member (upstream, "pinned", pin);
+}
+
+JsonObject *
+bkt_upstream_new_entry (const char *name, const char *description, const char *github, const char *asset_pattern,
+                        gboolean tag, const char *policy)
+{
+  JsonObject *u = json_object_new ();
+  JsonObject *src = json_object_new ();
+
+  json_object_set_string_member (u, "name", name);
+  if (description != NULL)
+    json_object_set_string_member (u, "description", description);
+  json_object_set_object_member (u, "source", src);
+  json_object_set_string_member (src, "type", "github");
+  json_object_set_string_member (src, "repo", github != NULL ? github : "");
+  if (asset_pattern != NULL)
+    json_object_set_string_member (src, "asset_pattern", asset_pattern);
+  if (tag)
+    json_object_set_string_member (src, "release_type", "tag");
+  if (policy != NULL)
+    json_object_set_string_member (u, "policy", policy);
+  return u;
+}
+
+char *
+bkt_upstream_change_message (const char *action, const char *name, const char *from, const char *to,
+                             const char *github, const char **type)
+{
+  *type = "changed";
+  if (g_strcmp0 (action, "update") == 0)
+    return g_strdup_printf ("Update %s from %s to %s", name, from, to);
+  if (g_strcmp0 (action, "pin") == 0)
+    return g_strdup_printf ("Pin %s to %s (was %s)", name, to, from);
+  if (g_strcmp0 (action, "add") == 0)
+    {
+      *type = "added";
+      return g_strdup_printf ("Add upstream %s (%s) at %s", name, github, to);
+    }
+  if (g_strcmp0 (action, "remove") == 0)
+    {
+      *type = "removed";
+      return g_strdup_printf ("Remove upstream %s", name);
+    }
+  /* lock: the words `bkt changelog generate` uses for a pin whose version
+   * did not move, so that this entry covers it. */
+  return g_strdup_printf ("Change upstream %s", name);
+}
+
+/* Do @a and @b pin the same download (pinned_at aside)? */
+static gboolean
+same_pin (JsonObject *a, JsonObject *b)
+{
+  static const char *const members[] = { "version", "commit", "url", "sha256" };
+
+  if (a == NULL || b == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    if (g_strcmp0 (bkt_json_object_get_string (a, members[i]), bkt_json_object_get_string (b, members[i])) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+bkt_upstream_manifest_apply_edit (BktUpstreamManifest *self, const char *action, JsonObject *entry,
+                                  const char *key)
+{
+  const char *name = entry != NULL ? bkt_json_object_get_string (entry, "name") : key;
+  JsonObject *old = name != NULL ? bkt_upstream_manifest_lookup (self, name) : NULL;
+
+  if (g_strcmp0 (action, "record") != 0)
+    return name != NULL && bkt_upstream_manifest_remove (self, name, NULL);
+  if (entry == NULL || name == NULL)
+    return FALSE;
+  if (old == NULL)
+    {
+      json_array_add_object_element (self->upstreams, bkt_json_object_deep_copy (entry));
+      return TRUE;
+    }
+  {
+    g_autoptr(GList) members = json_object_get_members (entry);
+
+    for (GList *l = members; l != NULL; l = l->next)
+      {
+        JsonNode *n = json_object_get_member (entry, l->data);
+
+        /* A pin keeps the members bkt does not know, as set_pin does. */
+        if (g_str_equal (l->data, "pinned") && JSON_NODE_HOLDS_OBJECT (n))
+          {
+            JsonObject *p = json_node_get_object (n);
+
+            /* The same pin made again: it was pinned when the branch says. */
+            if (same_pin (json_object_get_object_member (old, "pinned"), p))
+              continue;
+            bkt_upstream_set_pin_at (old, bkt_json_object_get_string (p, "version"),
+                                     bkt_json_object_get_string (p, "commit"), bkt_json_object_get_string (p, "url"),
+                                     bkt_json_object_get_string (p, "sha256"),
+                                     bkt_json_object_get_string (p, "pinned_at"));
+          }
+        else
+          json_object_set_member (old, l->data, bkt_json_node_deep_copy (n));
+      }
+  }
+  return TRUE;
 }
 
 /* ---- decisions -------------------------------------------------------------------- */

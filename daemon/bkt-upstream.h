@@ -30,12 +30,24 @@ G_DECLARE_FINAL_TYPE (BktUpstreamManifest, bkt_upstream_manifest, BKT, UPSTREAM_
  * a missing file is an empty manifest (saved as a new file). */
 BktUpstreamManifest *bkt_upstream_manifest_load (const char *path, const char *display, gboolean missing_ok,
                                                  GError **error);
+/* The same from the file's bytes (@data NULL: a missing file, an empty
+ * manifest): the repo's file as a branch has it.  Saving it needs a path:
+ * use to_data(). */
+BktUpstreamManifest *bkt_upstream_manifest_load_data (const char *display, const char *data, gsize length,
+                                                      GError **error);
 /* The upstreams, in file order; edit them in place and save. */
 JsonArray  *bkt_upstream_manifest_get_upstreams (BktUpstreamManifest *self);
 JsonObject *bkt_upstream_manifest_lookup        (BktUpstreamManifest *self, const char *name);
 /* Add @upstream (taken) / remove the one named @name. */
 gboolean    bkt_upstream_manifest_add    (BktUpstreamManifest *self, JsonObject *upstream, GError **error);
 gboolean    bkt_upstream_manifest_remove (BktUpstreamManifest *self, const char *name, GError **error);
+/* One edit as pull requests carry it (bkt-pr-files.c): @action "record"
+ * sets @entry's members on the upstream of the same name ("pinned" as
+ * bkt_upstream_set_pin_at() does, keeping the pin's unknown members) or
+ * adds a copy of it; anything else removes the upstream @key.  FALSE when
+ * there was nothing to remove. */
+gboolean    bkt_upstream_manifest_apply_edit (BktUpstreamManifest *self, const char *action, JsonObject *entry,
+                                              const char *key);
 /* The file's new bytes: the file as loaded with only the changed
  * upstreams' bytes rewritten (bkt-manifest-writer.c), checked again. */
 char       *bkt_upstream_manifest_to_data (BktUpstreamManifest *self, gsize *length, GError **error);
@@ -65,6 +77,22 @@ gboolean    bkt_upstream_uses_tags (JsonObject *upstream);
  * "url" set or removed).  @now for pinned_at. */
 void bkt_upstream_set_pin (JsonObject *upstream, const char *version, const char *commit, const char *url,
                            const char *sha256, GDateTime *now);
+/* The same with @pinned_at as written (ISO 8601). */
+void bkt_upstream_set_pin_at (JsonObject *upstream, const char *version, const char *commit, const char *url,
+                              const char *sha256, const char *pinned_at);
+/* A new upstream (without its pin) as `bkt upstream add` writes it:
+ * name, description?, source {type github, repo, asset_pattern?,
+ * release_type? "tag"}, policy?. */
+JsonObject *bkt_upstream_new_entry (const char *name, const char *description, const char *github,
+                                    const char *asset_pattern, gboolean tag, const char *policy);
+/* Check an upstream as a change carries it (a whole upstream, or
+ * {"name", "pinned"}) as the file's are checked. */
+gboolean bkt_upstream_check_change (JsonObject *entry, GError **error);
+/* The changelog message (and entry type, static) of an upstream change:
+ * @action update, pin, add, remove or lock; the local commands and their
+ * pull requests' draft entries word it the same. */
+char *bkt_upstream_change_message (const char *action, const char *name, const char *from, const char *to,
+                                   const char *github, const char **type);
 
 /* ---- the GitHub API (bkt-upstream-http.c) ---------------------------------------- */
 

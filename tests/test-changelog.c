@@ -379,6 +379,63 @@ test_base_assume (void)
   remove_repo (repo);
 }
 
+/* The pull request's edit (bkt base … --pr): no error for what the
+ * branch already says, another reason replaces the entry's. */
+static void
+test_base_edit_data (void)
+{
+  g_autofree char *src = g_test_build_filename (G_TEST_DIST, "data", "original", BKT_BASE_FILE, NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *same = NULL;
+  g_autofree char *none = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *added = NULL;
+  g_autofree char *back = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize len = 0, n = 0;
+
+  g_assert_true (g_file_get_contents (src, &text, &len, NULL));
+  same = bkt_base_edit_data ("f", text, len, "flatpak", NULL, FALSE, &n, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (same, ==, text);
+  none = bkt_base_edit_data ("f", text, len, "nano", NULL, TRUE, &n, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (none, ==, text);
+  reason = bkt_base_edit_data ("f", text, len, "flatpak", "Apps", FALSE, &n, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (reason, "\"reason\": \"Apps\""));
+  g_assert_null (strstr (reason, "Core to bkt flatpak commands"));
+  added = bkt_base_edit_data ("f", text, len, "grub2", "Boots", FALSE, &n, &error);
+  g_assert_no_error (error);
+  back = bkt_base_edit_data ("f", added, n, "grub2", NULL, TRUE, &n, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back, ==, text);
+  g_assert_null (bkt_base_edit_data ("f", text, len, "-x", NULL, FALSE, &n, &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
+}
+
+/* A repo-side change's draft uses its command's words. */
+static void
+test_draft_entry_words (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GBytes) b = bkt_changelog_draft_entry_full ("upstream", "update", "lazygit", "changed",
+                                                        "Update lazygit from v1 to v2", "bkt upstream update lazygit --pr",
+                                                        0, &path, &error);
+  g_autoptr(JsonParser) p = json_parser_new ();
+  JsonObject *o;
+
+  g_assert_no_error (error);
+  g_assert_true (json_parser_load_from_data (p, g_bytes_get_data (b, NULL), (gssize) g_bytes_get_size (b), NULL));
+  o = json_node_get_object (json_parser_get_root (p));
+  g_assert_cmpstr (json_object_get_string_member (o, "message"), ==, "Update lazygit from v1 to v2");
+  g_assert_cmpstr (json_object_get_string_member (o, "type"), ==, "changed");
+  g_assert_cmpstr (json_object_get_string_member (o, "category"), ==, "upstream");
+  g_assert_true (json_object_get_boolean_member (o, "draft"));
+  g_assert_true (g_str_has_suffix (path, "-upstream.json"));
+}
+
 static void
 test_base_bad (void)
 {
@@ -623,5 +680,7 @@ main (int argc, char **argv)
   g_test_add_func ("/base/reference-loads", test_base_reference_loads);
   g_test_add_func ("/base/assume", test_base_assume);
   g_test_add_func ("/base/bad", test_base_bad);
+  g_test_add_func ("/base/edit-data", test_base_edit_data);
+  g_test_add_func ("/changelog/draft-entry-words", test_draft_entry_words);
   return g_test_run ();
 }

@@ -207,6 +207,96 @@ test_set_pin_minimal_diff (void)
   g_assert_cmpstr (diff->pdata[3], ==, "        \"pinned_at\": \"2026-01-05T10:00:00Z\"");
 }
 
+/* The edit a pull request carries (bkt upstream … --pr), applied to the
+ * file's bytes as a branch has them. */
+static void
+test_apply_edit (void)
+{
+  g_autofree char *orig = original_path ();
+  g_autofree char *text = NULL;
+  gsize len = 0, out_len = 0;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BktUpstreamManifest) m = NULL;
+  g_autoptr(JsonObject) entry = json_object_new ();
+  JsonObject *pin = json_object_new ();
+  g_autofree char *out = NULL;
+  g_autoptr(GPtrArray) diff = NULL;
+
+  g_assert_true (g_file_get_contents (orig, &text, &len, NULL));
+  m = bkt_upstream_manifest_load_data ("upstream/manifest.json", text, len, &error);
+  g_assert_no_error (error);
+  g_assert_null (bkt_upstream_manifest_get_path (m));
+  json_object_set_string_member (entry, "name", "getnf");
+  json_object_set_object_member (entry, "pinned", pin);
+  json_object_set_string_member (pin, "version", "v0.4.0");
+  json_object_set_string_member (pin, "commit", "1111111111111111111111111111111111111111");
+  json_object_set_string_member (pin, "sha256", "2222222222222222222222222222222222222222222222222222222222222222");
+  json_object_set_string_member (pin, "pinned_at", "2026-01-05T10:00:00Z");
+  g_assert_true (bkt_upstream_check_change (entry, &error));
+  g_assert_no_error (error);
+  g_assert_true (bkt_upstream_manifest_apply_edit (m, "record", entry, NULL));
+  out = bkt_upstream_manifest_to_data (m, &out_len, &error);
+  g_assert_no_error (error);
+  diff = changed_lines (text, out);
+  g_assert_cmpuint (diff->len, ==, 4);
+  g_assert_cmpstr (diff->pdata[0], ==, "        \"version\": \"v0.4.0\",");
+
+  /* The same pin made again: it keeps its pinned_at, no change. */
+  {
+    g_autoptr(BktUpstreamManifest) again = bkt_upstream_manifest_load_data ("m", out, out_len, &error);
+    g_autofree char *out2 = NULL;
+    gsize out2_len = 0;
+
+    g_assert_no_error (error);
+    json_object_set_string_member (pin, "pinned_at", "2027-01-01T00:00:00Z");
+    g_assert_true (bkt_upstream_manifest_apply_edit (again, "record", entry, NULL));
+    out2 = bkt_upstream_manifest_to_data (again, &out2_len, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (out2, ==, out);
+    /* forget: the upstream goes; forgetting it again is nothing */
+    g_assert_true (bkt_upstream_manifest_apply_edit (again, "forget", NULL, "getnf"));
+    g_assert_false (bkt_upstream_manifest_apply_edit (again, "forget", NULL, "getnf"));
+    g_assert_null (bkt_upstream_manifest_lookup (again, "getnf"));
+  }
+
+  /* A bad pin is refused as the file's own would be. */
+  json_object_set_string_member (pin, "sha256", "abc");
+  g_assert_false (bkt_upstream_check_change (entry, &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+  g_assert_nonnull (strstr (error->message, "\"sha256\" must be 64 lowercase hex digits"));
+  g_clear_error (&error);
+  json_object_set_string_member (entry, "name", "../x");
+  g_assert_false (bkt_upstream_check_change (entry, &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
+}
+
+/* A branch without the file: an add writes a new one. */
+static void
+test_apply_edit_new_file (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BktUpstreamManifest) m = bkt_upstream_manifest_load_data ("upstream/manifest.json", NULL, 0, &error);
+  g_autoptr(JsonObject) u = bkt_upstream_new_entry ("bat", NULL, "sharkdp/bat", "bat-*.tar.gz", FALSE, "patch");
+  g_autoptr(BktUpstreamManifest) back = NULL;
+  g_autofree char *out = NULL;
+  const char *type = NULL;
+  g_autofree char *msg = bkt_upstream_change_message ("add", "bat", NULL, "v1", "sharkdp/bat", &type);
+  gsize len = 0;
+
+  g_assert_no_error (error);
+  bkt_upstream_set_pin_at (u, "v1", NULL, "https://example.org/bat.tar.gz",
+                           "2222222222222222222222222222222222222222222222222222222222222222", "2026-01-05T10:00:00Z");
+  g_assert_true (bkt_upstream_check_change (u, &error));
+  g_assert_true (bkt_upstream_manifest_apply_edit (m, "record", u, NULL));
+  out = bkt_upstream_manifest_to_data (m, &len, &error);
+  g_assert_no_error (error);
+  back = bkt_upstream_manifest_load_data ("x", out, len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bkt_upstream_get_type (bkt_upstream_manifest_lookup (back, "bat")), ==, "github");
+  g_assert_cmpstr (msg, ==, "Add upstream bat (sharkdp/bat) at v1");
+  g_assert_cmpstr (type, ==, "added");
+}
+
 static void
 test_render_pins (void)
 {
@@ -290,6 +380,8 @@ main (int argc, char **argv)
   g_test_add_func ("/upstream/original-roundtrip", test_original_roundtrip);
   g_test_add_func ("/upstream/set-pin-minimal-diff", test_set_pin_minimal_diff);
   g_test_add_func ("/upstream/render-pins", test_render_pins);
+  g_test_add_func ("/upstream/apply-edit", test_apply_edit);
+  g_test_add_func ("/upstream/apply-edit-new-file", test_apply_edit_new_file);
   g_test_add_func ("/upstream/bad-files", test_bad_files);
   return g_test_run ();
 }

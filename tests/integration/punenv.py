@@ -248,6 +248,21 @@ class GitWorld:
             raise AssertionError('git %s failed: %s' % (' '.join(args), p.stderr))
         return p.stdout
 
+    def snapshot(self, path):
+        """What a checkout is (HEAD, its branch, status, index, every file outside .git), to show
+        that proposing a change left it alone."""
+        files = {}
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames[:] = [d for d in dirnames if d != '.git']
+            for f in filenames:
+                with open(os.path.join(dirpath, f), 'rb') as fh:
+                    files[os.path.relpath(os.path.join(dirpath, f), path)] = fh.read()
+        return {'head': self.ugit('-C', path, 'rev-parse', 'HEAD'),
+                'symbolic': self.ugit('-C', path, 'symbolic-ref', 'HEAD'),
+                'status': self.ugit('-C', path, 'status', '--porcelain'),
+                'index': self.ugit('-C', path, 'diff', '--cached'),
+                'files': files}
+
     def branches(self, bare):
         return set(self.git(None, '--git-dir', bare, 'for-each-ref', '--format=%(refname:short)',
                             'refs/heads').split())

@@ -60,18 +60,7 @@ class Punning(EnvTestCase):
 
     @classmethod
     def snapshot_checkout(cls, path):
-        w = cls.world
-        files = {}
-        for dirpath, dirnames, filenames in os.walk(path):
-            dirnames[:] = [d for d in dirnames if d != '.git']
-            for f in filenames:
-                with open(os.path.join(dirpath, f), 'rb') as fh:
-                    files[os.path.relpath(os.path.join(dirpath, f), path)] = fh.read()
-        return {'head': w.ugit('-C', path, 'rev-parse', 'HEAD'),
-                'symbolic': w.ugit('-C', path, 'symbolic-ref', 'HEAD'),
-                'status': w.ugit('-C', path, 'status', '--porcelain'),
-                'index': w.ugit('-C', path, 'diff', '--cached'),
-                'files': files}
+        return cls.world.snapshot(path)
 
     def assertCheckoutUntouched(self):
         now = self.snapshot_checkout(self.world.checkout)
