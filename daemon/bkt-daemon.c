@@ -6,6 +6,7 @@
 #include "bkt-bootc.h"
 #include "bkt-copr.h"
 #include "bkt-daemon.h"
+#include "bkt-daemon-private.h"
 #include "bkt-dbus-generated.h"
 #include "bkt-error.h"
 #include "bkt-git.h"
@@ -40,36 +41,7 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_TYPE (BktDaemon, bkt_daemon, G_TYPE_OBJECT)
 
-typedef enum {
-  REQ_STATUS,
-  REQ_PLAN,
-  REQ_APPLY,
-  REQ_CAPTURE_PLAN,
-  REQ_CAPTURE,
-  REQ_CHANGE_PLAN,
-  REQ_CHANGE,
-  REQ_FLATPAK_INSTALL,
-  REQ_FLATPAK_UNINSTALL,
-  REQ_PACKAGES_INSTALL,
-  REQ_PACKAGES_UNINSTALL,
-  REQ_COPR_ENABLE,
-  REQ_COPR_DISABLE,
-  REQ_COPR_REMOVE,
-  REQ_LOCAL_LIST,
-  REQ_LOCAL_COMMIT,
-  REQ_PR_RETRY,
-  REQ_BOOTC_STATUS,
-  REQ_BOOTC_UPGRADE,
-  REQ_BOOTC_ROLLBACK,
-  REQ_BOOTC_SWITCH,
-  REQ_SYSTEMCTL_STATUS,
-  REQ_SYSTEMCTL_MANAGE,
-} RequestKind;
-
-/* Admin requests beyond flatpak: no manifests, a plan built from the
- * validated arguments (bkt-admin-ops.c). */
-#define IS_ADMIN_REQUEST(kind) ((kind) >= REQ_BOOTC_STATUS)
-
+/* Per method: its name (logs), its polkit action and its transaction. */
 typedef struct {
   const char *method;
   const char *action_id;   /* polkit, system instance */
@@ -103,47 +75,16 @@ static const RequestInfo request_info[] = {
 };
 
 /* Bounds on what a client may hand us for the PR's text. */
+const char *
+bkt_daemon_request_tx_kind (RequestKind kind)
+{
+  return request_info[kind].tx_kind;
+}
+
 #define BKT_MAX_COMMAND 1024
 
-typedef struct {
-  BktDaemon             *daemon;
-  RequestKind            kind;
-  GDBusMethodInvocation *invocation;
-  /* options */
-  GStrv                  only;
-  GStrv                  exclude;
-  char                  *manifests_dir;
-  char                  *content;
-  gboolean               dry_run;
-  gboolean               force;
-  /* change */
-  char                  *subsystem;
-  char                  *action;
-  GVariant              *arguments;
-  char                  *target;      /* for polkit details */
-  /* punning (session instance) */
-  gboolean               mode_set;    /* absent: act + record only, as before punning */
-  BktChangeMode          mode;
-  char                  *repo_dir;
-  char                  *cwd;
-  char                  *command;
-  gboolean               skip_preflight;
-  GArray                *ids;         /* LocalCommit: gint64 */
-  JsonObject            *preview;     /* ChangePlan: the PR that would be opened */
-  JsonObject            *preflight;
-  JsonObject            *queue;       /* LocalList */
-  GStrv                  details;     /* polkit details (admin), instead of target */
-  GStrv                  units;       /* SystemctlStatus */
-  gboolean               packages_authorized; /* Apply with packages: org.bkt.packages asked too */
-  /* results of the worker */
-  BktManifestSet        *manifests;
-  BktEngine             *engine;
-  BktPlan               *plan;
-  JsonObject            *status;
-} Request;
-
-static void
-request_free (Request *r)
+void
+bkt_daemon_request_free (Request *r)
 {
   g_clear_object (&r->daemon);
   g_clear_object (&r->invocation);
@@ -171,7 +112,7 @@ request_free (Request *r)
   g_free (r);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Request, request_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Request, bkt_daemon_request_free)
 
 /* ---- idle exit ------------------------------------------------------------ */
 
@@ -321,8 +262,8 @@ parse_options (Request *r, GVariant *options, GError **error)
 
 /* ---- identifiers crossing the bus ------------------------------------------- */
 
-static gboolean
-check_name (const char *what, const char *value, GError **error)
+gboolean
+bkt_daemon_check_name (const char *what, const char *value, GError **error)
 {
   gsize len = strlen (value);
 
@@ -856,7 +797,7 @@ start_compute (Request *r)
 {
   GTask *task = g_task_new (r->daemon, NULL, compute_done, NULL);
 
-  g_task_set_task_data (task, r, (GDestroyNotify) request_free);
+  g_task_set_task_data (task, r, (GDestroyNotify) bkt_daemon_request_free);
   g_task_run_in_thread (task, compute_in_thread);
   g_object_unref (task);
 }
@@ -903,7 +844,7 @@ auth_done (GObject *source, GAsyncResult *res, gpointer user_data)
                         "MESSAGE", "refused %s for %s: %s", request_info[r->kind].method,
                         g_dbus_method_invocation_get_sender (r->invocation), error->message);
       bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
-      request_free (r);
+      bkt_daemon_request_free (r);
       call_end (self);
       g_object_unref (self);
       return;
@@ -925,8 +866,8 @@ auth_done (GObject *source, GAsyncResult *res, gpointer user_data)
 
 /* Every request enters here: options, Busy, polkit (system), then work in
  * a thread so that reading flatpak or GSettings never blocks the bus. */
-static gboolean
-dispatch (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *invocation,
+gboolean
+bkt_daemon_dispatch (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *invocation,
           GVariant *options, Request *prepared)
 {
   g_autoptr(Request) r = prepared ? prepared : g_new0 (Request, 1);
@@ -966,31 +907,31 @@ dispatch (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *invocation,
 static gboolean
 handle_status (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
 {
-  return dispatch (self, REQ_STATUS, inv, options, NULL);
+  return bkt_daemon_dispatch (self, REQ_STATUS, inv, options, NULL);
 }
 
 static gboolean
 handle_plan (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
 {
-  return dispatch (self, REQ_PLAN, inv, options, NULL);
+  return bkt_daemon_dispatch (self, REQ_PLAN, inv, options, NULL);
 }
 
 static gboolean
 handle_apply (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
 {
-  return dispatch (self, REQ_APPLY, inv, options, NULL);
+  return bkt_daemon_dispatch (self, REQ_APPLY, inv, options, NULL);
 }
 
 static gboolean
 handle_capture (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
 {
-  return dispatch (self, REQ_CAPTURE, inv, options, NULL);
+  return bkt_daemon_dispatch (self, REQ_CAPTURE, inv, options, NULL);
 }
 
 static gboolean
 handle_capture_plan (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
 {
-  return dispatch (self, REQ_CAPTURE_PLAN, inv, options, NULL);
+  return bkt_daemon_dispatch (self, REQ_CAPTURE_PLAN, inv, options, NULL);
 }
 
 static gboolean
@@ -1012,7 +953,7 @@ handle_change_common (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *
   r->subsystem = g_strdup (subsystem);
   r->action = g_strdup (action);
   r->arguments = g_variant_ref (arguments);
-  return dispatch (self, kind, inv, options, r);
+  return bkt_daemon_dispatch (self, kind, inv, options, r);
 }
 
 static gboolean
@@ -1045,7 +986,7 @@ handle_local_list (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *opti
 {
   if (!session_only (self, inv, REQ_LOCAL_LIST))
     return TRUE;
-  return dispatch (self, REQ_LOCAL_LIST, inv, options, NULL);
+  return bkt_daemon_dispatch (self, REQ_LOCAL_LIST, inv, options, NULL);
 }
 
 static gboolean
@@ -1062,7 +1003,7 @@ handle_local_commit (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *id
   v = g_variant_get_fixed_array (ids, &n, sizeof (gint64));
   r->ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), n);
   g_array_append_vals (r->ids, v, n);
-  return dispatch (self, REQ_LOCAL_COMMIT, inv, options, r);
+  return bkt_daemon_dispatch (self, REQ_LOCAL_COMMIT, inv, options, r);
 }
 
 static gboolean
@@ -1070,306 +1011,7 @@ handle_pr_retry (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *option
 {
   if (!session_only (self, inv, REQ_PR_RETRY))
     return TRUE;
-  return dispatch (self, REQ_PR_RETRY, inv, options, NULL);
-}
-
-static gboolean
-handle_admin_flatpak (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv,
-                      const char *remote, const char *id, GVariant *options)
-{
-  g_autoptr(GError) error = NULL;
-  GVariantBuilder args;
-  Request *r;
-
-  if (!check_name ("flatpak id", id, &error) ||
-      (remote != NULL && !check_name ("remote name", remote, &error)))
-    {
-      bkt_error_return (inv, g_steal_pointer (&error));
-      return TRUE;
-    }
-
-  r = g_new0 (Request, 1);
-  r->subsystem = g_strdup ("flatpak");
-  r->action = g_strdup (kind == REQ_FLATPAK_INSTALL ? "add" : "remove");
-  r->target = g_strdup_printf ("flatpak:%s", id);
-  /* Only flatpak is read: an app install must not depend on rpm-ostree. */
-  r->only = g_strsplit ("flatpak", ",", -1);
-  g_variant_builder_init (&args, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&args, "{sv}", "id", g_variant_new_string (id));
-  g_variant_builder_add (&args, "{sv}", "scope", g_variant_new_string ("system"));
-  if (remote != NULL)
-    g_variant_builder_add (&args, "{sv}", "remote", g_variant_new_string (remote));
-  {
-    gboolean force = FALSE;
-    g_variant_lookup (options, "force", "b", &force);
-    g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
-  }
-  r->arguments = g_variant_ref_sink (g_variant_builder_end (&args));
-  return dispatch (self, kind, inv, options, r);
-}
-
-static gboolean
-handle_flatpak_install (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *remote,
-                        const char *id, GVariant *options, BktDaemon *self)
-{
-  return handle_admin_flatpak (self, REQ_FLATPAK_INSTALL, inv, remote, id, options);
-}
-
-static gboolean
-handle_flatpak_uninstall (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *id,
-                          GVariant *options, BktDaemon *self)
-{
-  return handle_admin_flatpak (self, REQ_FLATPAK_UNINSTALL, inv, NULL, id, options);
-}
-
-static gboolean
-handle_admin_packages (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv,
-                       const char * const *packages, GVariant *options)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) none = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
-  g_autofree char *joined = NULL;
-  GVariantBuilder args;
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
-  gboolean now = FALSE, force = FALSE;
-  Request *r;
-
-  /* Names and options checked before polkit and before any process. */
-  g_variant_iter_init (&iter, options);
-  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
-    {
-      gboolean *dest = g_str_equal (key, "now") ? &now : g_str_equal (key, "force") ? &force : NULL;
-
-      if (dest == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN)
-          || (dest == &force && kind == REQ_PACKAGES_UNINSTALL))
-        {
-          error = g_error_new (BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "unknown option “%s” of type %s", key,
-                               g_variant_get_type_string (value));
-          /* Leaving g_variant_iter_loop() early: the value is ours to drop. */
-          g_variant_unref (value);
-          break;
-        }
-      *dest = g_variant_get_boolean (value);
-    }
-  if (error == NULL)
-    bkt_packages_check_names (packages, &error);
-  if (error != NULL)
-    {
-      bkt_error_return (inv, g_steal_pointer (&error));
-      return TRUE;
-    }
-
-  r = g_new0 (Request, 1);
-  r->subsystem = g_strdup ("dnf");
-  r->action = g_strdup (kind == REQ_PACKAGES_INSTALL ? "add" : "remove");
-  joined = g_strjoinv (" ", (char **) packages);
-  r->target = g_strdup_printf ("packages: %s", joined);
-  /* Only dnf is read: a package change has no business with flatpak. */
-  r->only = g_strsplit ("dnf", ",", -1);
-  g_variant_builder_init (&args, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&args, "{sv}", "packages", g_variant_new_strv (packages, -1));
-  g_variant_builder_add (&args, "{sv}", "now", g_variant_new_boolean (now));
-  g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
-  r->arguments = g_variant_ref_sink (g_variant_builder_end (&args));
-  return dispatch (self, kind, inv, none, r);
-}
-
-static gboolean
-handle_packages_install (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char * const *packages,
-                         GVariant *options, BktDaemon *self)
-{
-  return handle_admin_packages (self, REQ_PACKAGES_INSTALL, inv, packages, options);
-}
-
-static gboolean
-handle_packages_uninstall (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char * const *packages,
-                           GVariant *options, BktDaemon *self)
-{
-  return handle_admin_packages (self, REQ_PACKAGES_UNINSTALL, inv, packages, options);
-}
-
-/* COPR repo files: the name is checked here, before polkit is asked. */
-static gboolean
-handle_admin_copr (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv, const char *project,
-                   GVariant *options)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) none = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
-  GVariantBuilder args;
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
-  gboolean gpg_check = TRUE, gpg_set = FALSE;
-  Request *r;
-
-  bkt_copr_check_name (project, &error);
-  g_variant_iter_init (&iter, options);
-  while (error == NULL && g_variant_iter_loop (&iter, "{&sv}", &key, &value))
-    {
-      if (kind == REQ_COPR_REMOVE || !g_str_equal (key, "gpg_check")
-          || !g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
-        {
-          error = g_error_new (BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "unknown option “%s” of type %s", key,
-                               g_variant_get_type_string (value));
-          /* Leaving g_variant_iter_loop() early: the value is ours to drop. */
-          g_variant_unref (value);
-          break;
-        }
-      gpg_check = g_variant_get_boolean (value);
-      gpg_set = TRUE;
-    }
-  if (error != NULL)
-    {
-      bkt_error_return (inv, g_steal_pointer (&error));
-      return TRUE;
-    }
-
-  r = g_new0 (Request, 1);
-  r->subsystem = g_strdup ("dnf");
-  r->action = g_strdup (request_info[kind].tx_kind);
-  r->target = g_strdup_printf ("copr:%s", project);
-  r->only = g_strsplit ("dnf", ",", -1);
-  g_variant_builder_init (&args, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&args, "{sv}", "name", g_variant_new_string (project));
-  if (gpg_set)
-    g_variant_builder_add (&args, "{sv}", "gpg_check", g_variant_new_boolean (gpg_check));
-  r->arguments = g_variant_ref_sink (g_variant_builder_end (&args));
-  return dispatch (self, kind, inv, none, r);
-}
-
-static gboolean
-handle_copr_enable (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *project, GVariant *options,
-                    BktDaemon *self)
-{
-  return handle_admin_copr (self, REQ_COPR_ENABLE, inv, project, options);
-}
-
-static gboolean
-handle_copr_disable (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *project, GVariant *options,
-                     BktDaemon *self)
-{
-  return handle_admin_copr (self, REQ_COPR_DISABLE, inv, project, options);
-}
-
-static gboolean
-handle_copr_remove (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *project, GVariant *options,
-                    BktDaemon *self)
-{
-  return handle_admin_copr (self, REQ_COPR_REMOVE, inv, project, options);
-}
-
-/* ---- admin: bootc and systemd ---------------------------------------------- */
-
-static gboolean
-empty_options (GVariant *options, GError **error)
-{
-  if (g_variant_n_children (options) == 0)
-    return TRUE;
-  return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                              "this method takes no options yet: pass {}"), FALSE;
-}
-
-/* Validated and planned before polkit: bad input is refused without
- * asking anyone, and what polkit's agent shows is what will run. */
-static gboolean
-dispatch_admin (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv, Request *r, GError *error)
-{
-  g_autoptr(GVariant) none = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
-
-  if (error != NULL)
-    {
-      request_free (r);
-      bkt_error_return (inv, error);
-      return TRUE;
-    }
-  return dispatch (self, kind, inv, none, r);
-}
-
-static gboolean
-handle_bootc_status (BktDBusAdmin *a, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
-{
-  Request *r = g_new0 (Request, 1);
-  GError *error = NULL;
-
-  empty_options (options, &error);
-  return dispatch_admin (self, REQ_BOOTC_STATUS, inv, r, error);
-}
-
-static gboolean
-handle_bootc_change (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv, const char *action,
-                     const char *image, GVariant *options)
-{
-  Request *r = g_new0 (Request, 1);
-  GError *error = NULL;
-
-  r->plan = bkt_admin_plan_bootc (action, image, options, &error);
-  if (r->plan != NULL)
-    {
-      const char *details[] = { "org.bkt.image", image ? image : "(the booted image's stream)",
-                                "org.bkt.target", bkt_operation_get_summary (bkt_plan_get_operation (r->plan, 0)),
-                                NULL };
-      r->details = g_strdupv ((char **) details);
-    }
-  return dispatch_admin (self, kind, inv, r, error);
-}
-
-static gboolean
-handle_bootc_upgrade (BktDBusAdmin *a, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
-{
-  return handle_bootc_change (self, REQ_BOOTC_UPGRADE, inv, "upgrade", NULL, options);
-}
-
-static gboolean
-handle_bootc_rollback (BktDBusAdmin *a, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
-{
-  return handle_bootc_change (self, REQ_BOOTC_ROLLBACK, inv, "rollback", NULL, options);
-}
-
-static gboolean
-handle_bootc_switch (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *image, GVariant *options,
-                     BktDaemon *self)
-{
-  return handle_bootc_change (self, REQ_BOOTC_SWITCH, inv, "switch", image, options);
-}
-
-static gboolean
-handle_systemctl_status (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char * const *units,
-                         GVariant *options, BktDaemon *self)
-{
-  Request *r = g_new0 (Request, 1);
-  GError *error = NULL;
-
-  if (empty_options (options, &error))
-    r->units = bkt_admin_normalize_units (units, &error);
-  return dispatch_admin (self, REQ_SYSTEMCTL_STATUS, inv, r, error);
-}
-
-static gboolean
-handle_systemctl_manage (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *verb,
-                         const char * const *units, GVariant *options, BktDaemon *self)
-{
-  Request *r = g_new0 (Request, 1);
-  GError *error = NULL;
-
-  r->plan = bkt_admin_plan_systemctl (verb, units, options, &error);
-  if (r->plan != NULL)
-    {
-      g_autoptr(GString) names = g_string_new (NULL);
-      const char *details[] = { "org.bkt.verb", verb, "org.bkt.unit", NULL, NULL };
-
-      for (guint i = 0; i < bkt_plan_get_n_operations (r->plan); i++)
-        {
-          JsonObject *d = bkt_operation_get_details (bkt_plan_get_operation (r->plan, i));
-          if (names->len > 0)
-            g_string_append (names, ", ");
-          g_string_append (names, json_object_get_string_member_with_default (d, "unit", "(manager)"));
-        }
-      details[3] = names->str;
-      r->details = g_strdupv ((char **) details);
-    }
-  return dispatch_admin (self, REQ_SYSTEMCTL_MANAGE, inv, r, error);
+  return bkt_daemon_dispatch (self, REQ_PR_RETRY, inv, options, NULL);
 }
 
 /* ---- object ----------------------------------------------------------------- */
@@ -1444,19 +1086,7 @@ bkt_daemon_new (BktInstance instance, guint idle_timeout)
     {
       self->auth = bkt_auth_new ();
       self->admin = bkt_dbus_admin_skeleton_new ();
-      g_signal_connect (self->admin, "handle-flatpak-install", G_CALLBACK (handle_flatpak_install), self);
-      g_signal_connect (self->admin, "handle-flatpak-uninstall", G_CALLBACK (handle_flatpak_uninstall), self);
-      g_signal_connect (self->admin, "handle-packages-install", G_CALLBACK (handle_packages_install), self);
-      g_signal_connect (self->admin, "handle-copr-enable", G_CALLBACK (handle_copr_enable), self);
-      g_signal_connect (self->admin, "handle-copr-disable", G_CALLBACK (handle_copr_disable), self);
-      g_signal_connect (self->admin, "handle-copr-remove", G_CALLBACK (handle_copr_remove), self);
-      g_signal_connect (self->admin, "handle-packages-uninstall", G_CALLBACK (handle_packages_uninstall), self);
-      g_signal_connect (self->admin, "handle-bootc-status", G_CALLBACK (handle_bootc_status), self);
-      g_signal_connect (self->admin, "handle-bootc-upgrade", G_CALLBACK (handle_bootc_upgrade), self);
-      g_signal_connect (self->admin, "handle-bootc-rollback", G_CALLBACK (handle_bootc_rollback), self);
-      g_signal_connect (self->admin, "handle-bootc-switch", G_CALLBACK (handle_bootc_switch), self);
-      g_signal_connect (self->admin, "handle-systemctl-status", G_CALLBACK (handle_systemctl_status), self);
-      g_signal_connect (self->admin, "handle-systemctl-manage", G_CALLBACK (handle_systemctl_manage), self);
+      bkt_daemon_admin_connect (self->admin, self);
     }
   return self;
 }
