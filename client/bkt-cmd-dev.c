@@ -8,6 +8,7 @@
 
 #include "bkt-admin.h"
 #include "bkt-cmd.h"
+#include "bkt-spawn.h"
 #include "bkt-config.h"
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
@@ -167,27 +168,6 @@ wrap (Target *t, gboolean privileged, const char * const *cmd)
   return bkt_toolbox_wrap_argv (t->route, t->program, t->container, privileged, t->is_root, cmd);
 }
 
-/* Runs @argv and returns its stdout; stderr becomes the error. */
-static char *
-capture (const char * const *argv, GError **error)
-{
-  g_autoptr(GSubprocess) p = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-
-  p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, error);
-  if (p == NULL || !g_subprocess_communicate_utf8 (p, NULL, NULL, &out, &err, error))
-    return NULL;
-  if (!g_subprocess_get_successful (p))
-    {
-      g_autofree char *cmd = g_strjoinv (" ", (char **) argv);
-      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "“%s” failed: %s", cmd,
-                   err != NULL && *g_strstrip (err) != '\0' ? err : "no message");
-      return NULL;
-    }
-  return g_steal_pointer (&out);
-}
-
 /* Runs @argv on the user's terminal (dnf's progress is theirs); with
  * --json its output goes to stderr so stdout stays one JSON document. */
 static gboolean
@@ -250,7 +230,7 @@ read_exists (Target *t, Live *live, GError **error)
   if (t->route == BKT_TOOLBOX_ROUTE_TOOLBOX)
     {
       const char *argv[] = { t->program, "list", "--containers", NULL };
-      g_autofree char *out = capture (argv, error);
+      g_autofree char *out = bkt_spawn_capture (argv, NULL, error);
 
       if (out == NULL)
         return FALSE;
@@ -260,7 +240,7 @@ read_exists (Target *t, Live *live, GError **error)
   {
     const char *argv[] = { t->program, "container", "inspect", "--format", "{{.ImageName}}", t->container, NULL };
     g_autoptr(GError) local_error = NULL;
-    g_autofree char *out = capture (argv, &local_error);
+    g_autofree char *out = bkt_spawn_capture (argv, NULL, &local_error);
 
     live->exists = out != NULL;
     if (out != NULL)
@@ -275,7 +255,7 @@ read_installed (Target *t, Live *live, GError **error)
 {
   const char *cmd[] = { t->rpm, "-qa", "--qf", "%{NAME}\\n", NULL };
   g_auto(GStrv) argv = wrap (t, FALSE, cmd);
-  g_autofree char *out = capture ((const char * const *) argv, error);
+  g_autofree char *out = bkt_spawn_capture ((const char * const *) argv, NULL, error);
 
   if (out == NULL)
     return FALSE;

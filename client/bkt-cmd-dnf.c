@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "bkt-cmd.h"
+#include "bkt-spawn.h"
 #include "bkt-containerfile.h"
 #include "bkt-copr.h"
 #include "bkt-error.h"
@@ -225,9 +226,7 @@ static char *
 rpm_ostree_status (GError **error)
 {
   g_autoptr(GPtrArray) a = g_ptr_array_new ();
-  g_autoptr(GSubprocess) p = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
+  char *out;
 
   if (in_toolbox ())
     {
@@ -238,17 +237,10 @@ rpm_ostree_status (GError **error)
   g_ptr_array_add (a, (char *) "status");
   g_ptr_array_add (a, (char *) "--json");
   g_ptr_array_add (a, NULL);
-  p = g_subprocess_newv ((const char *const *) a->pdata,
-                         G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, error);
-  if (p == NULL || !g_subprocess_communicate_utf8 (p, NULL, NULL, &out, &err, error))
-    return NULL;
-  if (!g_subprocess_get_successful (p))
-    {
-      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "rpm-ostree status failed: %s",
-                   err != NULL ? g_strstrip (err) : "");
-      return NULL;
-    }
-  return g_steal_pointer (&out);
+  out = bkt_spawn_capture ((const char *const *) a->pdata, NULL, error);
+  if (out == NULL)
+    g_prefix_error (error, "rpm-ostree status failed: ");
+  return out;
 }
 
 static JsonArray *

@@ -25,8 +25,8 @@
  * phases it prints (bkt-rpm-ostree-progress.c), relayed as they happen. */
 
 #define SUBSYSTEM_NAME "dnf"
-#define STDERR_TAIL    2000
-#define STDERR_TAIL_LINES 12
+#define OUTPUT_TAIL    2000
+#define OUTPUT_TAIL_LINES 12
 #define MAX_SUGGESTIONS 3
 
 struct _BktDnf
@@ -116,19 +116,7 @@ run_argv (const char * const *argv, GPtrArray *ops, BktExecContext *ctx, GCancel
 
   bkt_rpm_ostree_progress_init (&relay.progress);
   spec.user_data = &relay;
-  if (!bkt_spawn_run (&spec, cancellable, &result, error))
-    ;
-  else if (g_cancellable_is_cancelled (cancellable))
-    g_set_error (error, BKT_ERROR, BKT_ERROR_CANCELLED, "%s was cancelled", argv[0]);
-  else if (result.code != CLD_EXITED || result.status != 0)
-    {
-      g_autofree char *why = bkt_spawn_tail (result.err, STDERR_TAIL_LINES, STDERR_TAIL);
-      g_autofree char *how = bkt_spawn_describe_exit (result.code, result.status);
-      g_autofree char *cmd = g_strjoinv (" ", (char **) argv);
-
-      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "“%s” %s%s%s", cmd, how, *why ? ": " : "", why);
-    }
-  else
+  if (bkt_spawn_run (&spec, cancellable, &result, error) && bkt_spawn_check (argv, &result, cancellable, error))
     out = g_steal_pointer (&result.out);
   bkt_rpm_ostree_progress_clear (&relay.progress);
   bkt_spawn_result_clear (&result);
@@ -555,7 +543,7 @@ run_batch (GPtrArray *ops, gboolean install, BktExecContext *ctx, GCancellable *
     {
       /* The summary after the phases: "Added: …", "Changes queued for
        * next boot …". */
-      g_autofree char *t = bkt_spawn_tail (out, STDERR_TAIL_LINES, STDERR_TAIL);
+      g_autofree char *t = bkt_spawn_tail (out, OUTPUT_TAIL_LINES, OUTPUT_TAIL);
       bkt_exec_context_message (ctx, "%s", t);
     }
 

@@ -8,6 +8,7 @@
 #include "bkt-error.h"
 #include "bkt-manifest.h"
 #include "bkt-packages.h"
+#include "bkt-spawn.h"
 #include "bkt-text.h"
 
 gboolean
@@ -56,29 +57,6 @@ static int
 compare_names (gconstpointer a, gconstpointer b)
 {
   return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-/* Runs @argv, returning its stdout; dnf's stderr becomes the error. */
-static char *
-run_capture (const char *const *argv, GCancellable *cancellable, GError **error)
-{
-  g_autoptr(GSubprocess) p = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-
-  p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE
-                                 | G_SUBPROCESS_FLAGS_STDIN_INHERIT, error);
-  if (p == NULL)
-    return NULL;
-  if (!g_subprocess_communicate_utf8 (p, NULL, cancellable, &out, &err, error))
-    return NULL;
-  if (!g_subprocess_get_successful (p))
-    {
-      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s %s failed: %s", argv[0], argv[1],
-                   err != NULL && *err != '\0' ? g_strstrip (err) : "no message");
-      return NULL;
-    }
-  return g_steal_pointer (&out);
 }
 
 /* Names printed one per line (dnf4 adds the newline to --qf, dnf5 does
@@ -133,7 +111,7 @@ bkt_packages_query_repos_argv (const char * const *dnf, const char *const *names
     g_ptr_array_add (argv, (char *) names[i]);
   g_ptr_array_add (argv, NULL);
 
-  out = run_capture ((const char *const *) argv->pdata, cancellable, error);
+  out = bkt_spawn_capture ((const char *const *) argv->pdata, cancellable, error);
   if (out == NULL)
     return NULL;
   lines = g_strsplit (out, "\n", -1);
@@ -208,7 +186,7 @@ bkt_packages_list_available_argv (const char * const *dnf, GCancellable *cancell
   g_ptr_array_add (argv, (char *) "--qf");
   g_ptr_array_add (argv, (char *) "%{name}\\n");
   g_ptr_array_add (argv, NULL);
-  out = run_capture ((const char *const *) argv->pdata, cancellable, error);
+  out = bkt_spawn_capture ((const char *const *) argv->pdata, cancellable, error);
   if (out == NULL)
     return NULL;
   set = parse_names (out);

@@ -249,6 +249,41 @@ bkt_spawn_run (const BktSpawnSpec *spec, GCancellable *cancellable, BktSpawnResu
   return TRUE;
 }
 
+/* How much of a failed program's stderr an error carries. */
+#define FAIL_TAIL_LINES 12
+#define FAIL_TAIL_BYTES 2000
+
+gboolean
+bkt_spawn_check (const char * const *argv, const BktSpawnResult *result, GCancellable *cancellable,
+                 GError **error)
+{
+  g_autofree char *why = NULL;
+  g_autofree char *how = NULL;
+  g_autofree char *cmd = NULL;
+
+  if (g_cancellable_is_cancelled (cancellable))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_CANCELLED, "%s was cancelled", argv[0]), FALSE;
+  if (result->code == CLD_EXITED && result->status == 0)
+    return TRUE;
+  why = bkt_spawn_tail (result->err, FAIL_TAIL_LINES, FAIL_TAIL_BYTES);
+  how = bkt_spawn_describe_exit (result->code, result->status);
+  cmd = g_strjoinv (" ", (char **) argv);
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "“%s” %s%s%s", cmd, how, *why ? ": " : "", why), FALSE;
+}
+
+char *
+bkt_spawn_capture (const char * const *argv, GCancellable *cancellable, GError **error)
+{
+  BktSpawnSpec spec = { .argv = argv, .progress_fd = -1, .cancel_signal = SIGTERM };
+  BktSpawnResult result = { 0 };
+  char *out = NULL;
+
+  if (bkt_spawn_run (&spec, cancellable, &result, error) && bkt_spawn_check (argv, &result, cancellable, error))
+    out = g_steal_pointer (&result.out);
+  bkt_spawn_result_clear (&result);
+  return out;
+}
+
 void
 bkt_spawn_result_clear (BktSpawnResult *result)
 {

@@ -40,6 +40,16 @@ gboolean bkt_spawn_run (const BktSpawnSpec *spec,
                         BktSpawnResult     *result,
                         GError            **error);
 
+/* After bkt_spawn_run(): BKT_ERROR_CANCELLED when @cancellable was
+ * cancelled, BKT_ERROR_FAILED "“CMD” exited with status N: TAIL" (or "was
+ * killed by signal N") when the program did not succeed; TRUE otherwise. */
+gboolean bkt_spawn_check (const char * const *argv, const BktSpawnResult *result, GCancellable *cancellable,
+                          GError **error);
+
+/* Runs @argv (stdin inherited, SIGTERM when cancelled) and returns its
+ * stdout; any failure is an error as bkt_spawn_check() words it. */
+char *bkt_spawn_capture (const char * const *argv, GCancellable *cancellable, GError **error);
+
 /* "exited with status 2" / "was killed by signal 9", for messages. */
 char *bkt_spawn_describe_exit (int code, int status);
 

@@ -200,6 +200,25 @@ test_spawn_progress_fd (void)
   bkt_spawn_result_clear (&r);
 }
 
+static void
+test_spawn_capture (void)
+{
+  const char * const ok[] = { "/bin/sh", "-c", "echo hello", NULL };
+  const char * const bad[] = { "/bin/sh", "-c", "printf 'n%so\\n' is; echo 'error: the reason' >&2; exit 4", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = bkt_spawn_capture (ok, NULL, &error);
+  g_autofree char *none = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (out, ==, "hello\n");
+  none = bkt_spawn_capture (bad, NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_FAILED);
+  /* the command, how it ended, and stderr's reason (not stdout) */
+  g_assert_nonnull (strstr (error->message, "exited with status 4: error: the reason"));
+  g_assert_null (strstr (error->message, "niso"));   /* what it printed on stdout */
+}
+
 static gboolean
 cancel_later (gpointer user_data)
 {
@@ -243,6 +262,7 @@ main (int argc, char **argv)
   g_test_add_func ("/spawn/rpm-ostree-progress", test_rpm_ostree_progress);
   g_test_add_func ("/spawn/exit", test_spawn_exit);
   g_test_add_func ("/spawn/progress-fd", test_spawn_progress_fd);
+  g_test_add_func ("/spawn/capture", test_spawn_capture);
   g_test_add_func ("/spawn/cancel", test_spawn_cancel);
   return g_test_run ();
 }
