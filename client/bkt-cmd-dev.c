@@ -27,7 +27,7 @@
  * see the bus's environment, not the user's shell, and would add a second
  * place for dnf's output to be mangled.  The session daemon is used for
  * exactly one thing: the pull request of `--pr` (subsystem "toolbox",
- * which records and proposes; see daemon/bkt-toolbox.h). */
+ * which records and proposes; see daemon/subsystems/toolbox/bkt-toolbox.h). */
 
 #define MAX_SUGGESTIONS 3
 

@@ -8,7 +8,7 @@
 #include "bkt-error.h"
 #include "bkt-toolbox.h"
 
-/* The pure parts of `bkt dev` (daemon/bkt-toolbox.c): container names,
+/* The pure parts of `bkt dev` (daemon/subsystems/toolbox/bkt-toolbox.c): container names,
  * the default name, the argv of each route into the container, toolbox's
  * `list` output, rpm's names, the missing/extra diff, and the subsystem's
  * change plan (records only). */
