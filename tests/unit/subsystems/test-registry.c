@@ -208,6 +208,8 @@ test_app_id_plan (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = bkt_test_dir_mkdir (tmp, "manifests");
 
+  /* an empty manifest: a directory holding none is an error */
+  bkt_test_dir_write (tmp, "manifests/flatpak-apps.json", "{}");
   m = bkt_manifest_set_load_dir (dir, &error);
   g_assert_no_error (error);
   g_assert_true (bkt_subsystem_load_live (fp, NULL, &error));
