@@ -102,6 +102,15 @@ class ActiveLocalSession(SessionCase):
         self.assertNotIn('NotAuthorized', p.get('error', ''))
 
 
+    def test_3_system_scope_uninstall_succeeds(self):
+        """The success path of the system-scope FlatpakUninstall: the app is gone afterwards."""
+        env = self.env
+        self.assertIn(APP, env.installed_apps('system'))
+        p = admin_call(env, 'FlatpakUninstall', "('%s', @a{sv} {})" % APP)
+        self.assertDone(p)
+        self.assertNotIn(APP, env.installed_apps('system'))
+
+
 class RemoteSession(SessionCase):
     """An SSH login of a wheel member: active, but not local (no seat)."""
     ENV_KW = dict(polkit='real', sessions={ADMIN: 'remote'})
