@@ -228,7 +228,24 @@ bkt_cmd_print_group_help (FILE *out, const char *path, const char *summary, cons
       label = c->alias ? g_strdup_printf ("%s (%s)", c->name, c->alias) : g_strdup (c->name);
       fprintf (out, "  %-*s  %s\n", (int) width, label, c->summary);
     }
-  fprintf (out, "\nRun “%s help COMMAND” or “%s COMMAND --help” for a command's options. See bkt(1).\n",
+  fprintf (out, "\nGlobal options (before or after the command name, at every level):\n ");
+  {
+    Options scratch = { 0 };
+    const GOptionEntry *first = global_entries (&scratch);
+
+    for (const GOptionEntry *e = first; e->long_name != NULL; e++)
+      {
+        if (e != first)
+          fputc (',', out);
+        if (e->short_name != 0)
+          fprintf (out, " -%c/", e->short_name);
+        else
+          fputc (' ', out);
+        fprintf (out, "--%s%s%s", e->long_name, e->arg_description ? " " : "",
+                 e->arg_description ? e->arg_description : "");
+      }
+  }
+  fprintf (out, "\n\nRun “%s help COMMAND” or “%s COMMAND --help” for a command's options. See bkt(1).\n",
            path, path);
 }
 

@@ -84,6 +84,14 @@ changelog_show (Ctx *ctx, const char *repo, const char *version)
       g_autofree char *text = NULL;
       if (!g_file_get_contents (path, &text, NULL, &error))
         return fail (error);
+      if (ctx->opt.json)
+        {
+          g_autoptr(JsonObject) o = json_object_new ();
+          json_object_set_string_member (o, "file", path);
+          json_object_set_string_member (o, "markdown", text);
+          bkt_render_print_object (o);
+          return EXIT_OK;
+        }
       g_print ("%s", text);
     }
   else

@@ -49,6 +49,25 @@ containerfile_paths (Ctx *ctx, const char *file, char **out_file, char **out_man
   return TRUE;
 }
 
+/* {"file", "changed": [SECTION…], "up_to_date": b, "error": s} */
+static void
+print_json (const char *file, char **changed, const char *error)
+{
+  g_autoptr(JsonObject) o = json_object_new ();
+  JsonArray *a = json_array_new ();
+
+  for (guint i = 0; changed[i] != NULL; i++)
+    json_array_add_string_element (a, changed[i]);
+  json_object_set_string_member (o, "file", file);
+  json_object_set_array_member (o, "changed", a);
+  if (error != NULL)
+    {
+      json_object_set_boolean_member (o, "up_to_date", FALSE);
+      json_object_set_string_member (o, "error", error);
+    }
+  bkt_render_print_object (o);
+}
+
 static int
 containerfile_run (Ctx *ctx, int argc, char **argv)
 {
@@ -74,23 +93,18 @@ containerfile_run (Ctx *ctx, int argc, char **argv)
       || !bkt_containerfile_sync_file (file, manifests, check, &changed, &error))
     {
       /* Drift is the answer `check` exists for, not a failure to run. */
-      if (check && changed != NULL && changed[0] != NULL && !ctx->opt.json)
+      if (check && changed != NULL && changed[0] != NULL)
         {
-          g_printerr ("bkt: %s\n", error->message);
+          if (ctx->opt.json)
+            print_json (file, changed, error->message);
+          else
+            g_printerr ("bkt: %s\n", error->message);
           return EXIT_FAILED;
         }
       return fail (error);
     }
   if (ctx->opt.json)
-    {
-      g_autoptr(JsonObject) o = json_object_new ();
-      JsonArray *a = json_array_new ();
-      for (guint i = 0; changed[i] != NULL; i++)
-        json_array_add_string_element (a, changed[i]);
-      json_object_set_string_member (o, "file", file);
-      json_object_set_array_member (o, "changed", a);
-      bkt_render_print_object (o);
-    }
+    print_json (file, changed, NULL);
   else if (changed[0] == NULL)
     g_print ("%s: managed sections up to date\n", file);
   else

@@ -254,6 +254,7 @@ bkt_cmd_changelog_motd (Ctx *ctx, int argc, char **argv)
   g_autofree char *seen = NULL;
   g_auto(GStrv) names = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(JsonArray) shown = json_array_new ();
   guint n, first;
 
   if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
@@ -291,10 +292,18 @@ bkt_cmd_changelog_motd (Ctx *ctx, int argc, char **argv)
       json_object_set_string_member (doc, "version", names[i]);
       text = bkt_changelog_render_short (doc, TRUE);
       g_string_append_printf (out, "\n%s", text);
+      json_array_add_object_element (shown, json_object_ref (doc));
     }
   for (guint i = 0; i < warnings->len; i++)
     g_printerr ("bkt: %s\n", (char *) warnings->pdata[i]);
-  if (out->len > 0)
+  if (ctx->opt.json)
+    {
+      g_autoptr(JsonObject) o = json_object_new ();
+      json_object_set_array_member (o, "versions", g_steal_pointer (&shown));
+      json_object_set_array_member (o, "warnings", strings_array (warnings));
+      bkt_render_print_object (o);
+    }
+  else if (out->len > 0)
     {
       g_print ("What's new in this image (bkt changelog show VERSION for details):\n%s\n", out->str);
       fflush (stdout);
