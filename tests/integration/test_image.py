@@ -40,6 +40,7 @@ class ImageContainerfile(unittest.TestCase):
                     'XDG_CONFIG_HOME': os.path.join(home, '.config'),
                     'XDG_DATA_HOME': os.path.join(home, '.local', 'share'),
                     'BKT_REPO_JSON': os.path.join(self.tmp, 'no-repo.json'),
+                    'BKT_TOOL_PATH': os.path.join(BUILD, 'client', 'bkt-tool'),
                     'DBUS_SESSION_BUS_ADDRESS': 'unix:path=' + os.path.join(self.tmp, 'no-bus')}
         self.repo = os.path.join(self.tmp, 'distro')
         shutil.copytree(os.path.join(SRC, 'manifests'), os.path.join(self.repo, 'manifests'),
