@@ -66,6 +66,7 @@ bkt_reply_plan_new (JsonObject *plan)
       op.id = bkt_json_object_get_string (o, "id");
       op.subsystem = bkt_json_object_get_string (o, "subsystem");
       op.scope = bkt_json_object_get_string (o, "scope");
+      op.summary = bkt_json_object_get_string (o, "summary");
       op.manifest_edit = g_strcmp0 (bkt_json_object_get_string (o, "effect"), "manifest") == 0;
       op.proposal = g_strcmp0 (op.subsystem, "pr") == 0;
       g_array_append_val (view->ops, op);

@@ -20,6 +20,7 @@ typedef struct {
   const char *id;
   const char *subsystem;
   const char *scope;        /* "user", "system" or NULL */
+  const char *summary;      /* what it does, one line (or NULL) */
   gboolean    manifest_edit; /* effect "manifest": a record in the user overlay */
   gboolean    proposal;     /* subsystem "pr": the pull request itself */
   /* from the results, once bkt_reply_set_results() has run */
