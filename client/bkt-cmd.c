@@ -8,6 +8,7 @@
 
 #include "bkt-cmd.h"
 #include "bkt-error.h"
+#include "bkt-fsutil.h"
 #include "bkt-repo.h"
 
 /* What every command shares: the command tables' dispatch and help, option
@@ -189,6 +190,8 @@ parse_command_full (Ctx *ctx, const GOptionEntry *extra, gboolean with_change_op
     g_option_context_add_main_entries (octx, change_entries (&ctx->opt), NULL);
   if (!bkt_cmd_parse_context (octx, ctx->path, cmd->usage, argc, argv, min_args, max_args, code))
     return FALSE;
+  /* -n: from here on every file write of this process is refused. */
+  bkt_fs_set_dry_run (ctx->opt.dry_run);
   if (ctx->opt.verbose)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
   if (ctx->client != NULL)

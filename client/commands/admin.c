@@ -8,6 +8,7 @@
 #include "admin.h"
 #include "commands.h"
 #include "bkt-error.h"
+#include "bkt-fsutil.h"
 #include "bkt-render.h"
 
 #define ADMIN_IFACE "org.bkt.Daemon1.Admin"
@@ -94,6 +95,7 @@ parse (Admin *a, const GOptionEntry *extra, int *argc, char ***argv, guint min_a
     g_option_context_add_main_entries (octx, extra, NULL);
   if (!bkt_cmd_parse_context (octx, a->ctx->path, cmd->usage, argc, argv, min_args, max_args, code))
     return FALSE;
+  bkt_fs_set_dry_run (a->dry_run);
   if (a->verbose)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
   bkt_client_set_wait (a->client, a->wait);

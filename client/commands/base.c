@@ -126,7 +126,11 @@ base_run (Ctx *ctx, int argc, char **argv)
             g_printerr ("bkt: could not restore %s: %s\n", file, restore_error->message);
           return fail (error);
         }
-      g_print ("%s %s; changelog entry %s\n", remove ? "Unassumed" : "Assumed", argv[1], entry);
+      if (ctx->opt.dry_run)
+        g_print ("Would %s %s in %s; changelog entry %s (--dry-run: nothing written)\n",
+                 remove ? "unassume" : "assume", argv[1], file, entry);
+      else
+        g_print ("%s %s; changelog entry %s\n", remove ? "Unassumed" : "Assumed", argv[1], entry);
       return EXIT_OK;
     }
 

@@ -202,7 +202,7 @@ changelog_run (Ctx *ctx, int argc, char **argv)
       path = bkt_changelog_add (repo, e, &error);
       if (path == NULL)
         return fail (error);
-      g_print ("%s\n", path);
+      g_print (ctx->opt.dry_run ? "Would write %s (--dry-run: nothing written)\n" : "%s\n", path);
       return EXIT_OK;
     }
   if (g_str_equal (sub, "pending") || g_str_equal (sub, "validate"))
@@ -216,14 +216,15 @@ changelog_run (Ctx *ctx, int argc, char **argv)
       g_autofree char *v = bkt_changelog_release (repo, argc > 1 ? argv[1] : NULL, &error);
       if (v == NULL)
         return fail (error);
-      g_print ("Released %s\n", v);
+      g_print (ctx->opt.dry_run ? "Would release %s (--dry-run: nothing written)\n" : "Released %s\n", v);
       return EXIT_OK;
     }
   {
     guint n = bkt_changelog_clear (repo, &error);
     if (error != NULL)
       return fail (error);
-    g_print ("Removed %u pending entries\n", n);
+    g_print (ctx->opt.dry_run ? "Would remove %u pending entries (--dry-run: nothing removed)\n"
+                              : "Removed %u pending entries\n", n);
   }
   return EXIT_OK;
 }
@@ -261,7 +262,8 @@ changelog_generate (Ctx *ctx, const char *repo, const char *base, gboolean write
       JsonObject *e = json_array_get_object_element (entries, i);
       g_print ("  %-8s %s: %s%s%s\n", json_object_get_string_member (e, "type"),
                json_object_get_string_member (e, "category"), json_object_get_string_member (e, "message"),
-               written != NULL ? "  → " : "", written != NULL ? written[i] : "");
+               written == NULL ? "" : ctx->opt.dry_run ? "  → would write " : "  → ",
+               written != NULL ? written[i] : "");
     }
   if (json_array_get_length (entries) == 0)
     g_print ("  no new entries\n");

@@ -49,9 +49,9 @@ containerfile_paths (Ctx *ctx, const char *file, char **out_file, char **out_man
   return TRUE;
 }
 
-/* {"file", "changed": [SECTION…], "up_to_date": b, "error": s} */
+/* {"file", "changed": [SECTION…], "written": b, "up_to_date": b, "error": s} */
 static void
-print_json (const char *file, char **changed, const char *error)
+print_json (const char *file, char **changed, gboolean written, const char *error)
 {
   g_autoptr(JsonObject) o = json_object_new ();
   JsonArray *a = json_array_new ();
@@ -60,6 +60,7 @@ print_json (const char *file, char **changed, const char *error)
     json_array_add_string_element (a, changed[i]);
   json_object_set_string_member (o, "file", file);
   json_object_set_array_member (o, "changed", a);
+  json_object_set_boolean_member (o, "written", written);
   if (error != NULL)
     {
       json_object_set_boolean_member (o, "up_to_date", FALSE);
@@ -89,28 +90,35 @@ containerfile_run (Ctx *ctx, int argc, char **argv)
   if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
 
+  /* sync --dry-run compares as check does and writes nothing */
   if (!containerfile_paths (ctx, file_opt, &file, &manifests, &error)
-      || !bkt_containerfile_sync_file (file, manifests, check, &changed, &error))
+      || !bkt_containerfile_sync_file (file, manifests, check || ctx->opt.dry_run, &changed, &error))
     {
       /* Drift is the answer `check` exists for, not a failure to run. */
       if (check && changed != NULL && changed[0] != NULL)
         {
           if (ctx->opt.json)
-            print_json (file, changed, error->message);
+            print_json (file, changed, FALSE, error->message);
           else
             g_printerr ("bkt: %s\n", error->message);
           return EXIT_FAILED;
         }
-      return fail (error);
+      if (!check && changed != NULL && changed[0] != NULL)
+        g_clear_error (&error);
+      else
+        return fail (error);
     }
   if (ctx->opt.json)
-    print_json (file, changed, NULL);
+    print_json (file, changed, !check && !ctx->opt.dry_run && changed[0] != NULL, NULL);
   else if (changed[0] == NULL)
     g_print ("%s: managed sections up to date\n", file);
   else
     {
       g_autofree char *list = g_strjoinv (", ", changed);
-      g_print ("%s: regenerated %s\n", file, list);
+      if (ctx->opt.dry_run)
+        g_print ("%s: would regenerate %s (--dry-run: nothing written)\n", file, list);
+      else
+        g_print ("%s: regenerated %s\n", file, list);
     }
   return EXIT_OK;
 }

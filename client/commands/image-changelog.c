@@ -65,12 +65,8 @@ write_seen (const char *version, GError **error)
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *text = g_strdup_printf ("%s\n", version);
 
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int errsv = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s", dir, g_strerror (errsv));
-      return FALSE;
-    }
+  if (!bkt_fs_mkdir_p (dir, 0700, error))
+    return FALSE;
   return bkt_write_file_atomic (path, text, strlen (text), 0644, error);
 }
 
@@ -309,7 +305,7 @@ bkt_cmd_changelog_motd (Ctx *ctx, int argc, char **argv)
       fflush (stdout);
     }
   /* Recorded after printing, so a failed print shows it again next time. */
-  if (n > 0 && g_strcmp0 (seen, names[n - 1]) != 0 && !write_seen (names[n - 1], &error))
+  if (n > 0 && g_strcmp0 (seen, names[n - 1]) != 0 && !bkt_fs_dry_run () && !write_seen (names[n - 1], &error))
     return fail (error);
   return warnings->len > 0 ? EXIT_FAILED : EXIT_OK;
 }
