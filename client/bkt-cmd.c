@@ -311,7 +311,12 @@ bkt_cmd_dispatch (Ctx *ctx, const BktCommand *table, int argc, char **argv)
         if (i != word)
           args[n++] = argv[i];
       args[n++] = (char *) "--help";
-      return bkt_cmd_dispatch (ctx, table, n, args);
+      /* Commands that pass their arguments on as typed (dnf queries) see
+       * this argv instead, --help included. */
+      ctx->typed_args = NULL;
+      code = bkt_cmd_dispatch (ctx, table, n, args);
+      ctx->typed_args = saved_typed;
+      return code;
     }
 
   cmd = find_command (table, argv[word]);

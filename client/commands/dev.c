@@ -647,7 +647,7 @@ dev_dnf (Ctx *ctx, int argc, char **argv)
   g_autofree char *container = NULL;
   /* `bkt dev dnf` passes the arguments on as typed (ctx->typed_args):
    * only --container NAME before the verb is bkt's. */
-  char **typed = ctx->typed_args;
+  char **typed = ctx->typed_args != NULL ? ctx->typed_args : argv + 1;
   const char *verb;
 
   typed = take_leading_container (typed, &container);
@@ -672,7 +672,7 @@ dev_dnf (Ctx *ctx, int argc, char **argv)
       };
       gboolean install = g_str_equal (verb, "install");
       g_autofree char *path = g_strdup_printf ("%s %s", ctx->path, verb);
-      int i = (int) (typed - ctx->typed_args) + 1;
+      int i = ctx->typed_args != NULL ? (int) (typed - ctx->typed_args) + 1 : (int) (typed - argv);
 
       if (i < 1 || i >= argc || !g_str_equal (argv[i], verb))
         return EXIT_USAGE;
