@@ -167,6 +167,44 @@ bkt_cmd_parse_context (GOptionContext *octx, const char *path, const char *usage
   return FALSE;
 }
 
+/* Is @name a command of @group? */
+static gboolean
+is_sibling (const BktCommand *group, const char *name)
+{
+  for (const BktCommand *c = group; group != NULL && c->name != NULL; c++)
+    if (g_str_equal (c->name, name))
+      return TRUE;
+  return FALSE;
+}
+
+/* The entries of @extra this command takes (see parse_command()), with
+ * the "CMD: " prefix left out of their description. */
+static GArray *
+entries_for_command (Ctx *ctx, const GOptionEntry *extra)
+{
+  GArray *out = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
+
+  for (const GOptionEntry *e = extra; e != NULL && e->long_name != NULL; e++)
+    {
+      const char *colon = e->description != NULL ? strstr (e->description, ": ") : NULL;
+      g_autofree char *prefix = colon != NULL ? g_strndup (e->description, colon - e->description) : NULL;
+      g_auto(GStrv) names = prefix != NULL ? g_strsplit (prefix, ", ", -1) : NULL;
+      gboolean scoped = names != NULL && names[0] != NULL;
+      GOptionEntry copy = *e;
+
+      for (guint i = 0; scoped && names[i] != NULL; i++)
+        scoped = is_sibling (ctx->group, names[i]);
+      if (scoped)
+        {
+          if (!g_strv_contains ((const char * const *) names, ctx->command->name))
+            continue;
+          copy.description = colon + 2;
+        }
+      g_array_append_val (out, copy);
+    }
+  return out;
+}
+
 gboolean
 parse_command (Ctx *ctx, const GOptionEntry *extra,
                int *argc, char ***argv, guint min_args, guint max_args, int *code)
@@ -182,10 +220,10 @@ parse_command_full (Ctx *ctx, const GOptionEntry *extra, gboolean with_change_op
   g_autofree char *params = g_strdup_printf ("%s%s%s", cmd->usage ? cmd->usage : "",
                                              cmd->usage ? " - " : "- ", cmd->summary);
   g_autoptr(GOptionContext) octx = g_option_context_new (params);
+  g_autoptr(GArray) own = entries_for_command (ctx, extra);
 
   g_option_context_add_main_entries (octx, global_entries (&ctx->opt), NULL);
-  if (extra != NULL)
-    g_option_context_add_main_entries (octx, extra, NULL);
+  g_option_context_add_main_entries (octx, (const GOptionEntry *) own->data, NULL);
   if (with_change_options)
     g_option_context_add_main_entries (octx, change_entries (&ctx->opt), NULL);
   if (!bkt_cmd_parse_context (octx, ctx->path, cmd->usage, argc, argv, min_args, max_args, code))
@@ -359,6 +397,7 @@ bkt_cmd_dispatch (Ctx *ctx, const BktCommand *table, int argc, char **argv)
     }
 
   ctx->command = cmd;
+  ctx->group = table;
   ctx->path = sub_path;
   g_set_prgname (sub_path);
   code = cmd->subcommands != NULL ? bkt_cmd_dispatch (ctx, cmd->subcommands, n, args)

@@ -58,6 +58,7 @@ typedef struct {
   char       **typed_args;     /* the arguments after the command, as typed (borrowed) */
   char       **argv;           /* main's argv (borrowed): for bkt-tool and the host fallback */
   const BktCommand *command;   /* the command running */
+  const BktCommand *group;     /* the table it was found in (its siblings) */
   const char  *path;           /* its full path, "bkt flatpak add" (borrowed) */
 } Ctx;
 
@@ -102,7 +103,11 @@ gboolean  bkt_cmd_parse_context (GOptionContext *octx, const char *path, const c
                                  int *argc, char ***argv, guint min_args, guint max_args, int *code);
 /* Parse @argv for the current command (ctx->command: its usage and
  * summary); leaves positional arguments in @argv.  Returns FALSE (and the
- * exit code in @code) on --help or a usage error. */
+ * exit code in @code) on --help or a usage error.
+ * A group whose commands share one function may share one @extra table:
+ * an entry whose description starts with "CMD[, CMD…]: ", all of them
+ * names in the group (e.g. "add: the pull request number"), is an option
+ * of those commands only — the others neither list nor accept it. */
 gboolean  parse_command   (Ctx *ctx, const GOptionEntry *extra,
                            int *argc, char ***argv, guint min_args, guint max_args, int *code);
 /* The same, for mutating commands: adds --local, --pr-only, --repo,

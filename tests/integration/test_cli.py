@@ -130,6 +130,24 @@ class Cli(EnvTestCase):
         self.assertEqual(rc, 0, err)
         self.assertRegex(out, r'\n  daemon-reload +')
 
+    def test_options_only_where_they_apply(self):
+        """A group whose commands share one function scopes its options per command: changelog add
+        takes --draft, validate does not list or accept it; --confirm is clear's."""
+        rc, add, err = self.bkt('changelog', 'add', '--help')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('--draft', add)
+        self.assertIn('a draft, to be reviewed', add)        # the "add: " scope is not shown
+        rc, validate, err = self.bkt('changelog', 'validate', '--help')
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('--draft', validate)
+        self.assertNotIn('--confirm', validate)
+        rc, out, err = self.bkt('changelog', 'list', '--confirm', cwd=self.repo())
+        self.assertEqual(rc, 2, err)
+        self.assertEqual(err.splitlines()[0], 'bkt: changelog list: Unknown option --confirm')
+        rc, out, err = self.bkt('base', 'snapshot', '--help')
+        self.assertIn('--root', out)
+        self.assertNotIn('--reason', out)
+
     def test_missing_and_extra_arguments(self):
         cases = [
             (('gs', 'set', 'org.gnome.desktop.interface'), 'bkt: gsetting set: missing KEY and VALUE',
