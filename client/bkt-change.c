@@ -4,7 +4,6 @@
 #include <stdio.h>
 
 #include "bkt-cmd.h"
-#include "bkt-json.h"
 #include "bkt-reply.h"
 
 /* The change flow every mutating command shares: ask the session daemon
@@ -14,14 +13,14 @@
 
 /* Follow a transaction and collect its per-operation results. */
 static gboolean
-follow (Ctx *ctx, BktTarget target, GVariant *reply, JsonObject *plan, JsonArray *results, GError **error)
+follow (Ctx *ctx, BktTarget target, GVariant *reply, BktReplyPlan *view, JsonArray *results, GError **error)
 {
   g_autoptr(JsonObject) result = NULL;
   const char *path;
   gboolean ok;
 
   g_variant_get (reply, "(&o)", &path);
-  ctx->render.plan = plan;
+  ctx->render.plan = view;
   ok = bkt_client_follow (ctx->client, target, path, &bkt_render_follow_callbacks,
                           &ctx->render, &result, error);
   bkt_render_end_progress (&ctx->render);
@@ -104,23 +103,17 @@ punning_text (BktReplyPlan *view, BktReplyResult *res)
 }
 
 static void
-render_preflight (JsonObject *preflight)
+render_preflight (BktReplyPlan *view)
 {
-  JsonArray *checks;
-
-  if (preflight == NULL || json_object_get_boolean_member_with_default (preflight, "ok", TRUE))
+  if (!view->preflight_failed)
     return;
-  checks = json_object_get_array_member (preflight, "checks");
   g_print ("\nPreflight: the pull request would fail:\n");
-  for (guint i = 0; checks != NULL && i < json_array_get_length (checks); i++)
+  for (guint i = 0; i < view->preflight->len; i++)
     {
-      JsonObject *c = json_array_get_object_element (checks, i);
-      const char *fix = bkt_json_object_get_string (c, "fix");
+      const BktReplyCheck *c = &g_array_index (view->preflight, BktReplyCheck, i);
 
-      if (!json_object_get_boolean_member_with_default (c, "ok", FALSE))
-        g_print ("  ✗ %s: %s%s%s\n", bkt_json_object_get_string (c, "name"),
-                 bkt_json_object_get_string (c, "detail"),
-                 fix ? "\n    Fix: " : "", fix ? fix : "");
+      if (!c->ok)
+        g_print ("  ✗ %s: %s%s%s\n", c->name, c->detail, c->fix ? "\n    Fix: " : "", c->fix ? c->fix : "");
     }
 }
 
@@ -130,7 +123,7 @@ render_pr_preview (BktReplyPlan *view)
 {
   const BktReplyPr *pr = &view->pr_preview;
 
-  render_preflight (view->preflight);
+  render_preflight (view);
   if (!view->has_pr_preview)
     {
       if (g_strcmp0 (view->mode, "local") == 0)
@@ -238,7 +231,7 @@ run_apply (Ctx *ctx, const char *only)
                              g_variant_new_string (json_node_get_string (view->system_request)));
       reply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Manager", "Apply",
                                g_variant_new ("(a{sv})", &b), G_VARIANT_TYPE ("(o)"), &error);
-      if (reply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, reply, plan, results, &error))
+      if (reply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, reply, view, results, &error))
         return finish_execution (ctx, view, results, error);
     }
 
@@ -249,7 +242,7 @@ run_apply (Ctx *ctx, const char *only)
         g_autoptr(GVariant) reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager",
                                                      "Apply", g_variant_new ("(@a{sv})", opts),
                                                      G_VARIANT_TYPE ("(o)"), &error);
-        if (reply == NULL || !follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error))
+        if (reply == NULL || !follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error))
           return finish_execution (ctx, view, results, error);
         break;
       }
@@ -286,7 +279,7 @@ run_capture (Ctx *ctx, const char *only)
   reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager", "Capture",
                            g_variant_new ("(@a{sv})", opts), G_VARIANT_TYPE ("(o)"), &error);
   if (reply != NULL)
-    follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+    follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
 }
 
@@ -420,7 +413,7 @@ run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant
   if (view->system_request != NULL && JSON_NODE_HOLDS_OBJECT (view->system_request))
     {
       g_autoptr(GVariant) sreply = system_request_call (ctx, json_node_get_object (view->system_request), &error);
-      if (sreply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, sreply, plan, results, &error))
+      if (sreply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, sreply, view, results, &error))
         return finish_execution (ctx, view, results, error);
     }
 
@@ -428,7 +421,7 @@ run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant
                            g_variant_new ("(ss@a{sv}@a{sv})", subsystem, action, args, opts),
                            G_VARIANT_TYPE ("(o)"), &error);
   if (reply != NULL)
-    follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+    follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
 }
 
@@ -463,6 +456,6 @@ run_proposal (Ctx *ctx, const char *method, GVariant *params_in)
       bkt_render_plan (&ctx->render, plan);
       g_print ("\n");
     }
-  follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+  follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
 }

@@ -320,6 +320,7 @@ run_transaction (Admin *a, const char *method, GVariant *params)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) result = NULL;
   g_autoptr(JsonObject) plan = NULL;
+  g_autoptr(BktReplyPlan) view = NULL;
   BktRenderer render;
   const char *path;
   gboolean ok;
@@ -339,7 +340,8 @@ run_transaction (Admin *a, const char *method, GVariant *params)
     }
   g_variant_get (reply, "(&o)", &path);
   plan = tx_plan (path);
-  render.plan = plan;
+  view = plan != NULL ? bkt_reply_plan_new (plan) : NULL;
+  render.plan = view;
   ok = bkt_client_follow (a->client, BKT_TARGET_SYSTEM, path, &bkt_render_follow_callbacks, &render,
                           &result, &error);
   bkt_render_end_progress (&render);
