@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "bkt-cmd.h"
+#include "bkt-error.h"
 #include "bkt-reply.h"
 
 /* The change flow every mutating command shares: ask the session daemon
@@ -458,4 +459,45 @@ run_proposal (Ctx *ctx, const char *method, GVariant *params_in)
     }
   follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
+}
+
+/* ---- rows shared by the subsystem groups ---------------------------------------------- */
+
+int
+bkt_cmd_run_sync (Ctx *ctx, int argc, char **argv)
+{
+  int code;
+
+  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+    return code;
+  return run_apply (ctx, ctx->command->data);
+}
+
+int
+bkt_cmd_run_capture (Ctx *ctx, int argc, char **argv)
+{
+  int code;
+
+  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+    return code;
+  return run_capture (ctx, ctx->command->data);
+}
+
+JsonObject *
+bkt_cmd_subsystem_status (Ctx *ctx, const char *subsystem, JsonObject **out_all, GError **error)
+{
+  JsonObject *status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
+                                             g_variant_new ("(@a{sv})", session_options (ctx, subsystem)), error);
+  JsonObject *subsystems;
+
+  if (status == NULL)
+    return NULL;
+  *out_all = status;
+  subsystems = json_object_get_object_member (status, "subsystems");
+  if (subsystems == NULL || !json_object_has_member (subsystems, subsystem))
+    {
+      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "the daemon reports no %s subsystem", subsystem);
+      return NULL;
+    }
+  return json_object_get_object_member (subsystems, subsystem);
 }

@@ -407,45 +407,33 @@ bkt_cmd_dispatch (Ctx *ctx, const BktCommand *table, int argc, char **argv)
   return code;
 }
 
-/* ---- rows shared by the subsystem groups ---------------------------------------------- */
-
-int
-bkt_cmd_run_sync (Ctx *ctx, int argc, char **argv)
+/* Mutating commands need a clear yes: --confirm/-y, or an answer on a
+ * terminal.  A script without the flag is refused rather than guessed. */
+gboolean
+bkt_cmd_confirm (gboolean confirm, const char *what, int *code)
 {
-  int code;
+  char line[64];
 
-  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
-    return code;
-  return run_apply (ctx, ctx->command->data);
-}
-
-int
-bkt_cmd_run_capture (Ctx *ctx, int argc, char **argv)
-{
-  int code;
-
-  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
-    return code;
-  return run_capture (ctx, ctx->command->data);
-}
-
-JsonObject *
-bkt_cmd_subsystem_status (Ctx *ctx, const char *subsystem, JsonObject **out_all, GError **error)
-{
-  JsonObject *status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
-                                             g_variant_new ("(@a{sv})", session_options (ctx, subsystem)), error);
-  JsonObject *subsystems;
-
-  if (status == NULL)
-    return NULL;
-  *out_all = status;
-  subsystems = json_object_get_object_member (status, "subsystems");
-  if (subsystems == NULL || !json_object_has_member (subsystems, subsystem))
+  if (confirm)
+    return TRUE;
+  if (!isatty (STDIN_FILENO))
     {
-      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "the daemon reports no %s subsystem", subsystem);
-      return NULL;
+      g_printerr ("bkt: refusing to %s without confirmation: pass --confirm (or -y), or run the "
+                  "command on a terminal and answer “yes”\n", what);
+      *code = EXIT_USAGE;
+      return FALSE;
     }
-  return json_object_get_object_member (subsystems, subsystem);
+  g_print ("This will %s.\nContinue? [y/N] ", what);
+  fflush (stdout);
+  if (fgets (line, sizeof line, stdin) != NULL)
+    {
+      g_strstrip (line);
+      if (g_ascii_strcasecmp (line, "y") == 0 || g_ascii_strcasecmp (line, "yes") == 0)
+        return TRUE;
+    }
+  g_print ("Nothing done.\n");
+  *code = EXIT_DECLINED;
+  return FALSE;
 }
 
 /* ---- main ------------------------------------------------------------------------------ */

@@ -18,6 +18,7 @@ enum {
   EXIT_OK = 0,
   EXIT_FAILED = 1,
   EXIT_USAGE = 2,
+  EXIT_DECLINED = 130,
 };
 
 typedef struct {
@@ -135,7 +136,12 @@ void      add_string      (GVariantBuilder *b, const char *key, const char *valu
  * directory...: bkt_repo_discover()), for the repo-side tools. */
 char     *bkt_cmd_repo_path (Ctx *ctx, GError **error);
 
-/* Rows shared by the subsystem groups: apply (`sync`) or capture of the
+/* A mutating command's clear yes: @confirm (--confirm/-y), or "yes" typed
+ * on a terminal.  FALSE with *@code set (2 without a terminal, 130 when
+ * declined) after saying why. */
+gboolean  bkt_cmd_confirm (gboolean confirm, const char *what, int *code);
+
+/* (bkt-change.c) Rows shared by the subsystem groups: apply (`sync`) or capture of the
  * subsystem the row's data names. */
 int       bkt_cmd_run_sync    (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_run_capture (Ctx *ctx, int argc, char **argv);

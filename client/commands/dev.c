@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "admin.h"
 #include "commands.h"
 #include "bkt-spawn.h"
 #include "bkt-config.h"
@@ -875,7 +874,7 @@ dev_update (Ctx *ctx, int argc, char **argv)
             g_print ("Would %s first.\n", what);
           return EXIT_OK;
         }
-      if (!bkt_admin_confirm (o.confirm, what, &code))
+      if (!bkt_cmd_confirm (o.confirm, what, &code))
         return code;
       if (!rebuild (ctx, &t, &live, image, &error))
         return fail (error);
