@@ -495,11 +495,32 @@ bkt_cmd_main (BktClient *client, const char *summary, const BktCommand *table, i
 
 /* ---- repo tools: bkt-tool ------------------------------------------------------------- */
 
+/* Which bkt-tool: BKT_TOOL_PATH; else, for a bkt run from where it was
+ * built (not from BKT_BINDIR), the bkt-tool built beside it, so that a
+ * build tree never runs an installed tool of another version; else the
+ * installed one. */
+static char *
+tool_path (void)
+{
+  const char *env = g_getenv ("BKT_TOOL_PATH");
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = self != NULL ? g_path_get_dirname (self) : NULL;
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  if (dir != NULL && !g_str_equal (dir, BKT_BINDIR))
+    {
+      g_autofree char *sibling = g_build_filename (dir, "bkt-tool", NULL);
+      if (g_file_test (sibling, G_FILE_TEST_IS_EXECUTABLE))
+        return g_steal_pointer (&sibling);
+    }
+  return g_strdup (BKT_LIBEXECDIR "/bkt-tool");
+}
+
 int
 bkt_cmd_exec_tool (Ctx *ctx, int argc, char **argv)
 {
-  const char *env = g_getenv ("BKT_TOOL_PATH");
-  const char *tool = env != NULL && *env != '\0' ? env : BKT_LIBEXECDIR "/bkt-tool";
+  g_autofree char *tool = tool_path ();
   g_autoptr(GPtrArray) a = g_ptr_array_new ();
 
   g_ptr_array_add (a, (char *) tool);

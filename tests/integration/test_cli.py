@@ -93,6 +93,10 @@ class Cli(EnvTestCase):
         found = self.heavy(images['bkt-tool'])
         self.assertTrue(any(x.startswith('libgit2') for x in found), found)
         self.assertTrue(any(x.startswith('libsoup') for x in found), found)
+        # without BKT_TOOL_PATH, a bkt run from the build tree runs the bkt-tool built beside it
+        rc, out, err = self.bkt('help', 'changelog', unset=('BKT_TOOL_PATH',))
+        self.assertEqual(rc, 0, err)
+        self.assertIn('Usage: bkt changelog [OPTION…] COMMAND', out)
         # and the installed layout: ldd agrees for the binaries themselves
         for binary, want_heavy in ((self.env.bkt, False), (os.path.join(bktenv.BUILD_DIR, 'client', 'bkt-tool'), True)):
             ldd = subprocess.run(['ldd', binary], capture_output=True, text=True, check=True).stdout
