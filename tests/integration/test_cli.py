@@ -219,7 +219,8 @@ class Cli(EnvTestCase):
             (('version',), (0,)), (('status',), (0,)), (('apply', '--dry-run'), (0,)),
             (('capture', '--dry-run'), (0,)),
             (('flatpak', 'list'), (0,)), (('gsetting', 'list'), (0,)), (('extension', 'list'), (0,)),
-            (('shim', 'list'), (0,)), (('dnf', 'copr', 'list'), (0,)), (('local', 'list'), (0,)),
+            (('shim', 'list'), (0,)), (('dnf', 'list'), (0,)), (('dnf', 'copr', 'list'), (0,)),
+            (('local', 'list'), (0,)),
             (('admin', 'bootc', 'status'), (0,)), (('changelog', 'motd', '--all'), (0,)),
         ]
         repo_reads = [
@@ -229,8 +230,11 @@ class Cli(EnvTestCase):
             (('upstream', 'list'), (0,)), (('upstream', 'info', upstream), (0,)),
             (('containerfile', 'check'), (0, 1)), (('drift', 'check', '--skip-system'), (0, 1)),
         ]
-        for args, answers in daemon_reads + [(a + ('--repo', repo), ok) for a, ok in repo_reads]:
-            rc, out, err = self.bkt('--json', *args, cwd=repo)
+        # dnf diff reads `rpm-ostree status --json` itself: the double (no state: nothing layered)
+        double = os.path.join(bktenv.SOURCE_DIR, 'tests', 'doubles', 'rpm-ostree-double')
+        client_reads = [(('dnf', 'diff', '-m', os.path.join(repo, 'manifests')), (0, 1))]
+        for args, answers in daemon_reads + client_reads + [(a + ('--repo', repo), ok) for a, ok in repo_reads]:
+            rc, out, err = self.bkt('--json', *args, cwd=repo, env_extra={'BKT_RPM_OSTREE': double})
             self.assertIn(rc, answers, 'bkt --json %s: rc=%d %s' % (' '.join(args), rc, err))
             try:
                 doc = json.loads(out)
