@@ -5,6 +5,8 @@
 
 #include "bkt-cmd.h"
 #include "bkt-error.h"
+#include "bkt-image.h"
+#include "bkt-json.h"
 #include "bkt-reply.h"
 
 /* The change flow every mutating command shares: ask the session daemon
@@ -179,11 +181,107 @@ finish_execution (Ctx *ctx, BktReplyPlan *view, JsonArray *results, GError *erro
 
 /* ---- apply and capture --------------------------------------------------------------- */
 
+static int apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view);
+
+/* --scope: only this scope's operations stay in the plan; the other part is
+ * left to whoever owns it (bkt-apply.service runs the system part as root,
+ * bkt-apply-user.service the user's at login). */
+static void
+keep_scope (JsonObject *plan, const char *scope)
+{
+  JsonArray *ops = json_object_get_array_member (plan, "operations");
+  JsonArray *kept = json_array_new ();
+  guint left = 0;
+
+  for (guint i = 0; ops != NULL && i < json_array_get_length (ops); i++)
+    {
+      JsonObject *op = json_array_get_object_element (ops, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (op, "scope", ""), scope) == 0)
+        json_array_add_element (kept, json_node_copy (json_array_get_element (ops, i)));
+      else
+        left++;
+    }
+  json_object_set_array_member (plan, "operations", kept);
+  json_object_set_int_member (plan, "count", json_array_get_length (kept));
+  if (g_str_equal (scope, "user"))
+    json_object_set_null_member (plan, "system_request");
+  if (left > 0)
+    {
+      JsonArray *w = json_object_get_array_member (plan, "warnings");
+      g_autofree char *text = g_strdup_printf ("%u operation(s) of the other scope left out (--scope %s)", left, scope);
+      if (w == NULL)
+        json_object_set_array_member (plan, "warnings", (w = json_array_new ()));
+      json_array_add_string_element (w, text);
+    }
+}
+
+/* The desktop notification of --notify: only when something changed or
+ * failed (a login with nothing to do stays quiet). */
+static void
+notify_outcome (BktReplyPlan *view, int code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) body = g_string_new (NULL);
+  g_autofree char *summary = NULL;
+
+  if (view == NULL || (view->n_ok == 0 && view->n_failed == 0 && code == EXIT_OK))
+    return;
+  for (guint i = 0, shown = 0; i < view->ops->len && shown < 5; i++, shown++)
+    {
+      const char *what = g_array_index (view->ops, BktReplyOp, i).summary;
+      g_string_append_printf (body, "%s%s", body->len ? "\n" : "", what != NULL ? what : "");
+    }
+  if (view->ops->len > 5)
+    g_string_append_printf (body, "\n… and %u more", view->ops->len - 5);
+  if (code != EXIT_OK || view->n_failed > 0)
+    summary = g_strdup_printf ("Your distribution's settings: %u of %u change(s) failed — run bkt status",
+                               view->n_failed, view->n_ok + view->n_failed);
+  else
+    summary = g_strdup_printf ("Your distribution's settings: %u change(s) applied", view->n_ok);
+  if (!bkt_notify (summary, body->str, code != EXIT_OK, &error))
+    g_debug ("no desktop notification: %s", error->message);
+}
+
 int
 run_apply (Ctx *ctx, const char *only)
 {
-  g_autoptr(JsonObject) plan = NULL;
   g_autoptr(BktReplyPlan) view = NULL;
+  g_autofree char *dir = NULL, *digest = NULL, *stamp = NULL;
+  g_autoptr(GError) error = NULL;
+  int code;
+
+  if (ctx->opt.if_image_changed)
+    {
+      dir = bkt_image_manifests_dir (ctx->opt.manifests);
+      digest = bkt_image_manifests_digest (dir, &error);
+      if (digest == NULL)
+        return fail (error);
+      stamp = bkt_image_stamp_path (ctx->opt.scope);
+      if (bkt_image_stamp_matches (stamp, digest))
+        {
+          if (ctx->opt.json)
+            g_print ("{\"applied_already\":true,\"manifests\":\"%s\",\"stamp\":\"%s\"}\n", dir, stamp);
+          else
+            g_print ("The image's manifests (%s) were applied here already (%s): nothing to do.\n", dir, stamp);
+          return EXIT_OK;
+        }
+    }
+  code = apply_plan (ctx, only, &view);
+  if (code == EXIT_OK && digest != NULL && !ctx->opt.dry_run)
+    {
+      if (!bkt_image_stamp_write (stamp, digest, &error))
+        return fail (error);
+    }
+  if (ctx->opt.notify && !ctx->opt.dry_run)
+    notify_outcome (view, code);
+  return code;
+}
+
+static int
+apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view)
+{
+  g_autoptr(JsonObject) plan = NULL;
+  BktReplyPlan *view = NULL;
   g_autoptr(JsonArray) results = json_array_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) opts = g_variant_ref_sink (session_options (ctx, only));
@@ -192,7 +290,9 @@ run_apply (Ctx *ctx, const char *only)
                                g_variant_new ("(@a{sv})", opts), &error);
   if (plan == NULL)
     return fail (error);
-  view = bkt_reply_plan_new (plan);
+  if (ctx->opt.scope != NULL)
+    keep_scope (plan, ctx->opt.scope);
+  view = *out_view = bkt_reply_plan_new (plan);
   if (ctx->opt.dry_run)
     {
       bkt_render_plan (&ctx->render, plan);

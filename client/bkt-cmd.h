@@ -46,6 +46,9 @@ typedef struct {
   char     *repo;
   char     *context;
   char     *select;
+  /* apply: once per image, and say so on the desktop (docs/image.md) */
+  gboolean  if_image_changed;
+  gboolean  notify;
 } Options;
 
 typedef struct BktCommand BktCommand;
