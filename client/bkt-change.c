@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "bkt-cmd.h"
+#include "bkt-error.h"
 #include "bkt-image.h"
 #include "bkt-json.h"
 #include "bkt-reply.h"
@@ -15,14 +16,14 @@
 
 /* Follow a transaction and collect its per-operation results. */
 static gboolean
-follow (Ctx *ctx, BktTarget target, GVariant *reply, JsonObject *plan, JsonArray *results, GError **error)
+follow (Ctx *ctx, BktTarget target, GVariant *reply, BktReplyPlan *view, JsonArray *results, GError **error)
 {
   g_autoptr(JsonObject) result = NULL;
   const char *path;
   gboolean ok;
 
   g_variant_get (reply, "(&o)", &path);
-  ctx->render.plan = plan;
+  ctx->render.plan = view;
   ok = bkt_client_follow (ctx->client, target, path, &bkt_render_follow_callbacks,
                           &ctx->render, &result, error);
   bkt_render_end_progress (&ctx->render);
@@ -105,23 +106,17 @@ punning_text (BktReplyPlan *view, BktReplyResult *res)
 }
 
 static void
-render_preflight (JsonObject *preflight)
+render_preflight (BktReplyPlan *view)
 {
-  JsonArray *checks;
-
-  if (preflight == NULL || json_object_get_boolean_member_with_default (preflight, "ok", TRUE))
+  if (!view->preflight_failed)
     return;
-  checks = json_object_get_array_member (preflight, "checks");
   g_print ("\nPreflight: the pull request would fail:\n");
-  for (guint i = 0; checks != NULL && i < json_array_get_length (checks); i++)
+  for (guint i = 0; i < view->preflight->len; i++)
     {
-      JsonObject *c = json_array_get_object_element (checks, i);
-      const char *fix = bkt_json_object_get_string (c, "fix");
+      const BktReplyCheck *c = &g_array_index (view->preflight, BktReplyCheck, i);
 
-      if (!json_object_get_boolean_member_with_default (c, "ok", FALSE))
-        g_print ("  ✗ %s: %s%s%s\n", bkt_json_object_get_string (c, "name"),
-                 bkt_json_object_get_string (c, "detail"),
-                 fix ? "\n    Fix: " : "", fix ? fix : "");
+      if (!c->ok)
+        g_print ("  ✗ %s: %s%s%s\n", c->name, c->detail, c->fix ? "\n    Fix: " : "", c->fix ? c->fix : "");
     }
 }
 
@@ -131,7 +126,7 @@ render_pr_preview (BktReplyPlan *view)
 {
   const BktReplyPr *pr = &view->pr_preview;
 
-  render_preflight (view->preflight);
+  render_preflight (view);
   if (!view->has_pr_preview)
     {
       if (g_strcmp0 (view->mode, "local") == 0)
@@ -337,7 +332,7 @@ apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view)
                              g_variant_new_string (json_node_get_string (view->system_request)));
       reply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Manager", "Apply",
                                g_variant_new ("(a{sv})", &b), G_VARIANT_TYPE ("(o)"), &error);
-      if (reply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, reply, plan, results, &error))
+      if (reply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, reply, view, results, &error))
         return finish_execution (ctx, view, results, error);
     }
 
@@ -348,7 +343,7 @@ apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view)
         g_autoptr(GVariant) reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager",
                                                      "Apply", g_variant_new ("(@a{sv})", opts),
                                                      G_VARIANT_TYPE ("(o)"), &error);
-        if (reply == NULL || !follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error))
+        if (reply == NULL || !follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error))
           return finish_execution (ctx, view, results, error);
         break;
       }
@@ -385,7 +380,7 @@ run_capture (Ctx *ctx, const char *only)
   reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager", "Capture",
                            g_variant_new ("(@a{sv})", opts), G_VARIANT_TYPE ("(o)"), &error);
   if (reply != NULL)
-    follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+    follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
 }
 
@@ -519,7 +514,7 @@ run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant
   if (view->system_request != NULL && JSON_NODE_HOLDS_OBJECT (view->system_request))
     {
       g_autoptr(GVariant) sreply = system_request_call (ctx, json_node_get_object (view->system_request), &error);
-      if (sreply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, sreply, plan, results, &error))
+      if (sreply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, sreply, view, results, &error))
         return finish_execution (ctx, view, results, error);
     }
 
@@ -527,7 +522,7 @@ run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant
                            g_variant_new ("(ss@a{sv}@a{sv})", subsystem, action, args, opts),
                            G_VARIANT_TYPE ("(o)"), &error);
   if (reply != NULL)
-    follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+    follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
 }
 
@@ -562,6 +557,47 @@ run_proposal (Ctx *ctx, const char *method, GVariant *params_in)
       bkt_render_plan (&ctx->render, plan);
       g_print ("\n");
     }
-  follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+  follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
+}
+
+/* ---- rows shared by the subsystem groups ---------------------------------------------- */
+
+int
+bkt_cmd_run_sync (Ctx *ctx, int argc, char **argv)
+{
+  int code;
+
+  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+    return code;
+  return run_apply (ctx, ctx->command->data);
+}
+
+int
+bkt_cmd_run_capture (Ctx *ctx, int argc, char **argv)
+{
+  int code;
+
+  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+    return code;
+  return run_capture (ctx, ctx->command->data);
+}
+
+JsonObject *
+bkt_cmd_subsystem_status (Ctx *ctx, const char *subsystem, JsonObject **out_all, GError **error)
+{
+  JsonObject *status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
+                                             g_variant_new ("(@a{sv})", session_options (ctx, subsystem)), error);
+  JsonObject *subsystems;
+
+  if (status == NULL)
+    return NULL;
+  *out_all = status;
+  subsystems = json_object_get_object_member (status, "subsystems");
+  if (subsystems == NULL || !json_object_has_member (subsystems, subsystem))
+    {
+      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "the daemon reports no %s subsystem", subsystem);
+      return NULL;
+    }
+  return json_object_get_object_member (subsystems, subsystem);
 }

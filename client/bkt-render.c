@@ -53,18 +53,9 @@ bkt_render_end_progress (BktRenderer *r)
 static const char *
 op_summary (BktRenderer *r, const char *id)
 {
-  JsonArray *ops;
+  const BktReplyOp *op = bkt_reply_plan_find (r->plan, id);
 
-  if (r->plan == NULL || !json_object_has_member (r->plan, "operations"))
-    return id;
-  ops = json_object_get_array_member (r->plan, "operations");
-  for (guint i = 0; i < json_array_get_length (ops); i++)
-    {
-      JsonObject *op = json_array_get_object_element (ops, i);
-      if (g_strcmp0 (json_object_get_string_member_with_default (op, "id", ""), id) == 0)
-        return json_object_get_string_member_with_default (op, "summary", id);
-    }
-  return id;
+  return op != NULL && op->summary != NULL ? op->summary : id;
 }
 
 static void
