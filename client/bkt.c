@@ -559,7 +559,9 @@ cmd_status (Ctx *ctx, int argc, char **argv)
     bkt_admin_print_os_section (os);
   if (changelog != NULL)
     bkt_image_changelog_print (changelog);
-  return EXIT_OK;
+  /* An entry that cannot be checked here is not "in sync": say so in the
+   * exit status too (bkt(1)). */
+  return json_object_get_int_member_with_default (status, "unknown", 0) > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 /* ---- apply ------------------------------------------------------------------------- */
@@ -842,6 +844,25 @@ add_string (GVariantBuilder *b, const char *key, const char *value)
 
 /* ---- flatpak ------------------------------------------------------------------------- */
 
+/* Whether the daemon could not check @entry (status "unknown": a schema or
+ * key that is not installed here). */
+static gboolean
+entry_is_unknown (JsonObject *subsystem_status, JsonObject *entry)
+{
+  JsonArray *unknown = json_object_has_member (subsystem_status, "unknown")
+                       ? json_object_get_array_member (subsystem_status, "unknown") : NULL;
+
+  for (guint i = 0; unknown != NULL && i < json_array_get_length (unknown); i++)
+    {
+      JsonObject *u = json_array_get_object_element (unknown, i);
+      if (u != NULL && bkt_json_object_get_string (u, "schema") != NULL &&
+          g_strcmp0 (bkt_json_object_get_string (u, "schema"), bkt_json_object_get_string (entry, "schema")) == 0 &&
+          g_strcmp0 (bkt_json_object_get_string (u, "key"), bkt_json_object_get_string (entry, "key")) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static int
 list_subsystem (Ctx *ctx, const char *subsystem)
 {
@@ -866,7 +887,7 @@ list_subsystem (Ctx *ctx, const char *subsystem)
   for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
     {
       JsonObject *e = json_array_get_object_element (entries, i);
-      const char *state = "in sync";
+      const char *state = entry_is_unknown (s, e) ? "unknown schema/key" : "in sync";
 
       for (guint j = 0; drift != NULL && j < json_array_get_length (drift); j++)
         {
