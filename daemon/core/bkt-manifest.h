@@ -167,7 +167,9 @@ G_DECLARE_FINAL_TYPE (BktManifestSet, bkt_manifest_set, BKT, MANIFEST_SET, GObje
  * by key, the user's entry wins, result sorted by key.  Either dir may be
  * missing.  Writes (capture, change) go to @user_dir. */
 BktManifestSet *bkt_manifest_set_load_layered (const char *image_dir, const char *user_dir, GError **error);
-/* Exactly one directory (bkt --manifests DIR); writes go there too. */
+/* Exactly one directory (bkt --manifests DIR); writes go there too.  A
+ * @dir that does not exist, is not a directory or holds none of the
+ * manifest files is BKT_ERROR_NOT_FOUND naming it (never read as empty). */
 BktManifestSet *bkt_manifest_set_load_dir     (const char *dir, GError **error);
 /* Content sent to the system instance: a JSON object whose members are
  * kind names ("flatpak-remotes", "flatpak-apps", "system-packages") holding
