@@ -122,6 +122,14 @@ check_system (Ctx *ctx, int *code)
             : JSON_NODE_HOLDS_VALUE (n) ? json_node_get_string (n) : "?";
           g_string_append_printf (drift, "%s%s", drift->len ? "; " : "", what ? what : "?");
         }
+      /* An entry that cannot be checked here is not "no drift". */
+      d = sub != NULL && json_object_has_member (sub, "unknown") ? json_object_get_array_member (sub, "unknown") : NULL;
+      for (guint i = 0; d != NULL && i < json_array_get_length (d); i++)
+        {
+          JsonObject *u = json_array_get_object_element (d, i);
+          const char *what = u != NULL ? json_object_get_string_member_with_default (u, "summary", "?") : "?";
+          g_string_append_printf (drift, "%scannot be checked: %s", drift->len ? "; " : "", what);
+        }
     }
   if (drift->len > 0)
     {
