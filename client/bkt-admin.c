@@ -8,6 +8,7 @@
 #include "bkt-admin.h"
 #include "bkt-cmd.h"
 #include "bkt-error.h"
+#include "bkt-fsutil.h"
 #include "bkt-render.h"
 
 #define ADMIN_IFACE "org.bkt.Daemon1.Admin"
@@ -95,6 +96,7 @@ parse (Admin *a, const char *usage, const char *summary, const GOptionEntry *ext
     g_option_context_add_main_entries (octx, extra, NULL);
   if (!bkt_cmd_parse_context (octx, argc, argv, min_args, max_args, code))
     return FALSE;
+  bkt_fs_set_dry_run (a->dry_run);
   if (a->verbose)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
   bkt_client_set_wait (a->client, a->wait);

@@ -234,7 +234,7 @@ bkt_cmd_changelog (Ctx *ctx, int argc, char **argv)
       path = bkt_changelog_add (repo, e, &error);
       if (path == NULL)
         return fail (error);
-      g_print ("%s\n", path);
+      g_print (ctx->opt.dry_run ? "Would write %s (--dry-run: nothing written)\n" : "%s\n", path);
       return EXIT_OK;
     }
   if (g_str_equal (sub, "pending") || g_str_equal (sub, "validate"))
@@ -248,14 +248,15 @@ bkt_cmd_changelog (Ctx *ctx, int argc, char **argv)
       g_autofree char *v = bkt_changelog_release (repo, argc > 1 ? argv[1] : NULL, &error);
       if (v == NULL)
         return fail (error);
-      g_print ("Released %s\n", v);
+      g_print (ctx->opt.dry_run ? "Would release %s (--dry-run: nothing written)\n" : "Released %s\n", v);
       return EXIT_OK;
     }
   {
     guint n = bkt_changelog_clear (repo, &error);
     if (error != NULL)
       return fail (error);
-    g_print ("Removed %u pending entries\n", n);
+    g_print (ctx->opt.dry_run ? "Would remove %u pending entries (--dry-run: nothing removed)\n"
+                              : "Removed %u pending entries\n", n);
   }
   return EXIT_OK;
 }
@@ -385,7 +386,11 @@ bkt_cmd_base (Ctx *ctx, int argc, char **argv)
             g_printerr ("bkt: could not restore %s: %s\n", file, restore_error->message);
           return fail (error);
         }
-      g_print ("%s %s; changelog entry %s\n", remove ? "Unassumed" : "Assumed", argv[1], entry);
+      if (ctx->opt.dry_run)
+        g_print ("Would %s %s in %s; changelog entry %s (--dry-run: nothing written)\n",
+                 remove ? "unassume" : "assume", argv[1], file, entry);
+      else
+        g_print ("%s %s; changelog entry %s\n", remove ? "Unassumed" : "Assumed", argv[1], entry);
       return EXIT_OK;
     }
 

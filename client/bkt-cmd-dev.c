@@ -302,9 +302,8 @@ save_base (const char *container, const char * const *names, GError **error)
   g_autofree char *joined = g_strjoinv ("\n", (char **) names);
   g_autofree char *text = g_strconcat (joined, "\n", NULL);
 
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    return g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "cannot create %s: %s", dir,
-                        g_strerror (errno)), FALSE;
+  if (!bkt_fs_mkdir_p (dir, 0700, error))
+    return FALSE;
   return bkt_write_file_atomic (path, text, strlen (text), 0600, error);
 }
 

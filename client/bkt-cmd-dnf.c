@@ -95,8 +95,9 @@ bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv)
                       NULL, entries, &argc, &argv, 0, 0, &code))
     return code;
 
+  /* sync --dry-run compares as check does and writes nothing */
   if (!containerfile_paths (ctx, file_opt, &file, &manifests, &error)
-      || !bkt_containerfile_sync_file (file, manifests, check, &changed, &error))
+      || !bkt_containerfile_sync_file (file, manifests, check || ctx->opt.dry_run, &changed, &error))
     {
       /* Drift is the answer `check` exists for, not a failure to run. */
       if (check && changed != NULL && changed[0] != NULL && !ctx->opt.json)
@@ -104,7 +105,10 @@ bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv)
           g_printerr ("bkt: %s\n", error->message);
           return EXIT_FAILED;
         }
-      return fail (error);
+      if (!check && changed != NULL && changed[0] != NULL)
+        g_clear_error (&error);
+      else
+        return fail (error);
     }
   if (ctx->opt.json)
     {
@@ -114,6 +118,7 @@ bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv)
         json_array_add_string_element (a, changed[i]);
       json_object_set_string_member (o, "file", file);
       json_object_set_array_member (o, "changed", a);
+      json_object_set_boolean_member (o, "written", !check && !ctx->opt.dry_run && changed[0] != NULL);
       bkt_render_print_object (o);
     }
   else if (changed[0] == NULL)
@@ -121,7 +126,10 @@ bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv)
   else
     {
       g_autofree char *list = g_strjoinv (", ", changed);
-      g_print ("%s: regenerated %s\n", file, list);
+      if (ctx->opt.dry_run)
+        g_print ("%s: would regenerate %s (--dry-run: nothing written)\n", file, list);
+      else
+        g_print ("%s: regenerated %s\n", file, list);
     }
   return EXIT_OK;
 }

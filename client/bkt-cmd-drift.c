@@ -85,6 +85,9 @@ check_containerfile (const char *file, const char *manifests, int *code)
       *code = MAX (*code, DRIFT_FOUND);
       return section_new ("drift", list);
     }
+  /* no managed section: nothing to compare, and the message says how to add one */
+  if (g_error_matches (error, BKT_ERROR, BKT_ERROR_NOT_FOUND))
+    return section_new ("skipped", error->message);
   *code = DRIFT_ERROR;
   return section_new ("error", error->message);
 }

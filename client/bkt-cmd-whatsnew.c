@@ -67,12 +67,8 @@ write_seen (const char *version, GError **error)
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *text = g_strdup_printf ("%s\n", version);
 
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int errsv = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s", dir, g_strerror (errsv));
-      return FALSE;
-    }
+  if (!bkt_fs_mkdir_p (dir, 0700, error))
+    return FALSE;
   return bkt_write_file_atomic (path, text, strlen (text), 0644, error);
 }
 
@@ -294,7 +290,7 @@ changelog_motd (gboolean all)
       fflush (stdout);
     }
   /* Recorded after printing, so a failed print shows it again next time. */
-  if (n > 0 && g_strcmp0 (seen, names[n - 1]) != 0 && !write_seen (names[n - 1], &error))
+  if (n > 0 && g_strcmp0 (seen, names[n - 1]) != 0 && !bkt_fs_dry_run () && !write_seen (names[n - 1], &error))
     return fail (error);
   return warnings->len > 0 ? EXIT_FAILED : EXIT_OK;
 }
@@ -332,7 +328,8 @@ changelog_generate (Ctx *ctx, const char *repo, const char *base, gboolean write
       JsonObject *e = json_array_get_object_element (entries, i);
       g_print ("  %-8s %s: %s%s%s\n", json_object_get_string_member (e, "type"),
                json_object_get_string_member (e, "category"), json_object_get_string_member (e, "message"),
-               written != NULL ? "  → " : "", written != NULL ? written[i] : "");
+               written == NULL ? "" : ctx->opt.dry_run ? "  → would write " : "  → ",
+               written != NULL ? written[i] : "");
     }
   if (json_array_get_length (entries) == 0)
     g_print ("  no new entries\n");

@@ -9,6 +9,7 @@
 #include "bkt-admin.h"
 #include "bkt-client.h"
 #include "bkt-error.h"
+#include "bkt-fsutil.h"
 #include "bkt-render.h"
 #include "bkt-cmd.h"
 
@@ -121,6 +122,8 @@ parse_command_full (Ctx *ctx, const char *usage, const char *summary, const GOpt
     g_option_context_add_main_entries (octx, change_entries (&ctx->opt), NULL);
   if (!bkt_cmd_parse_context (octx, argc, argv, min_args, max_args, code))
     return FALSE;
+  /* -n: from here on every file write of this process is refused. */
+  bkt_fs_set_dry_run (ctx->opt.dry_run);
   if (ctx->opt.verbose)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
   bkt_client_set_wait (ctx->client, ctx->opt.wait);

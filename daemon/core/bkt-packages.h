@@ -12,7 +12,7 @@ G_BEGIN_DECLS
  * typo suggestions, and rpm-ostree's command lines and status.
  *
  * Not yet wired to a subsystem: the building blocks, tested on their own
- * (tests/test-packages.c) against the real dnf and tests/rpm-ostree-double. */
+ * (tests/unit/core/test-packages.c) against the real dnf and tests/doubles/rpm-ostree-double. */
 
 /* Every name must pass bkt_manifest_check_package_name(), and there must
  * be at least one: BKT_ERROR_INVALID_ARGUMENT naming the first bad one.

@@ -184,7 +184,7 @@ parse_options (Request *r, GVariant *options, GError **error)
           GStrv *dest = g_str_equal (key, "only") ? &r->only : &r->exclude;
           g_strfreev (*dest);
           *dest = g_variant_dup_strv (value, NULL);
-          if (!bkt_engine_check_subsystem_names ((const char * const *) *dest, error))
+          if (!bkt_engine_check_subsystem_names (*dest, error))
             return FALSE;
         }
       else if (g_str_equal (key, "manifests-dir") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))

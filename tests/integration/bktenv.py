@@ -36,9 +36,9 @@ for valgrind and sanitizer reports, and removes the temp dir (kept with
 BKT_KEEP_TMP=1).
 
 Admin subsystems (issue 4): bootc=True points bktd --system at the bootc
-test double tests/bootc-double ($BKT_BOOTC) with its state, invocation log
+test double tests/doubles/bootc-double ($BKT_BOOTC) with its state, invocation log
 and mode in T/bootc ($BKT_BOOTC_DOUBLE_DIR; see bootc_log(), set_bootc_mode());
-systemd='mock' runs dbusmock with tests/integration/bkt-systemd-mock.py as
+systemd='mock' runs dbusmock with tests/doubles/bkt-systemd-mock.py as
 org.freedesktop.systemd1 on the private system bus (see systemd_mock());
 systemd='real' runs the REAL manager, `systemd --user` as the unprivileged
 bkt-user, exporting org.freedesktop.systemd1 on the private system bus (see
@@ -492,7 +492,7 @@ class BktEnv:
         self.system_activation = system_activation   # the system bus may start bktd --system
         # added to every process's environment (e.g. BKT_EXTENSIONS_URL for the session daemons)
         self.extra_env = dict(extra_env or {})
-        self.want_bootc = bootc          # bktd --system runs tests/bootc-double
+        self.want_bootc = bootc          # bktd --system runs tests/doubles/bootc-double
         if systemd not in (None, 'mock', 'real'):
             raise ValueError(systemd)
         self.systemd_mode = systemd      # None, 'mock' or 'real'
@@ -821,7 +821,7 @@ class BktEnv:
         return self.path('bootc')
 
     def _setup_bootc(self):
-        double = os.path.join(SOURCE_DIR, 'tests', 'bootc-double')
+        double = os.path.join(SOURCE_DIR, 'tests', 'doubles', 'bootc-double')
         if not os.access(double, os.X_OK):
             raise EnvError('%s is missing or not executable' % double)
         os.makedirs(self.bootc_dir, exist_ok=True)
@@ -861,7 +861,7 @@ class BktEnv:
     # ------------------------------------------------------------ systemd mock
     def _start_mock_systemd(self):
         logf = self.path('logs', 'dbusmock-systemd.log')
-        template = os.path.join(HERE, 'bkt-systemd-mock.py')
+        template = os.path.join(SOURCE_DIR, 'tests', 'doubles', 'bkt-systemd-mock.py')
         env = self.root_env()
         with open(logf, 'w') as out:
             popen = subprocess.Popen([SYSTEM_PYTHON, '-m', 'dbusmock', '--system', '-t', template],
@@ -1223,7 +1223,7 @@ class BktEnv:
                # tests talk to 127.0.0.1 only
                'GIO_USE_PROXY_RESOLVER': 'dummy'}
         if self.want_bootc:
-            env['BKT_BOOTC'] = os.path.join(SOURCE_DIR, 'tests', 'bootc-double')
+            env['BKT_BOOTC'] = os.path.join(SOURCE_DIR, 'tests', 'doubles', 'bootc-double')
             env['BKT_BOOTC_DOUBLE_DIR'] = self.bootc_dir
             if self.systemd_mode == 'real':
                 # the double, run as root by bktd (status) or as the manager's user (in units), shares

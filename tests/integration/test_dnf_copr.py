@@ -7,7 +7,7 @@ The real polkitd with the shipped policy and rules (org.bkt.packages), the real 
 repo files into a directory of the test ($BKT_YUM_REPOS_DIR, set for the daemons as a unit would,
 never by a caller), the real dnf against two local RPM repos built by tests/rpm-repo.sh — one of them
 named and ided like a COPR repo (copr:copr.fedorainfracloud.org:bkt:tools) — and
-tests/rpm-ostree-double for rpm-ostree.
+tests/doubles/rpm-ostree-double for rpm-ostree.
 """
 
 import json
