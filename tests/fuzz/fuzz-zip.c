@@ -52,6 +52,14 @@ remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw
   return 0;
 }
 
+static gboolean
+dir_is_empty (const char *path)
+{
+  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
+
+  return d != NULL && g_dir_read_name (d) == NULL;
+}
+
 static void
 setup (void)
 {
@@ -78,8 +86,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     abort ();
   (void) bkt_zip_extract (zip, dest, &error);
 
+  /* Walked only when something was extracted (most inputs stop at the
+   * headers): the walk is most of a run's cost. */
   unpacked = 0;
-  if (nftw (dest, check_entry, 16, FTW_PHYS) != 0)
+  if (!dir_is_empty (dest) && nftw (dest, check_entry, 16, FTW_PHYS) != 0)
     abort ();
   if (unpacked > BKT_ZIP_MAX_SIZE)
     abort ();
@@ -90,7 +100,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         fprintf (stderr, "fuzz-zip: %s/%s was created outside the destination\n", base, name);
         abort ();
       }
-  nftw (dest, remove_entry, 16, FTW_PHYS | FTW_DEPTH);
+  if (!dir_is_empty (dest))
+    nftw (dest, remove_entry, 16, FTW_PHYS | FTW_DEPTH);
   if (g_rmdir (dest) != 0)
     abort ();
   return 0;
