@@ -16,6 +16,7 @@
 #include <ftw.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +62,13 @@ dir_is_empty (const char *path)
 }
 
 static void
+cleanup (void)
+{
+  g_rmdir (dest);
+  g_rmdir (base);
+}
+
+static void
 setup (void)
 {
   const char *tmp = g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR) ? "/dev/shm" : g_get_tmp_dir ();
@@ -69,6 +77,7 @@ setup (void)
   if (g_mkdtemp (base) == NULL)
     abort ();
   dest = g_build_filename (base, "dest", NULL);
+  atexit (cleanup);
 }
 
 int
