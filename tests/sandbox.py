@@ -5,7 +5,9 @@ example manifests (manifests/), as a wheel user, against a throwaway world.
 
     meson setup build && meson compile -C build && /usr/bin/python3 tests/sandbox.py
 
-Run as root on Debian 12 (or Fedora) with the packages listed in .ci/run.
+Run as root on Debian 12 (or Fedora) with the packages listed in .ci/run, from a
+checkout anywhere root can read: the test users run bkt and bktd as `meson install
+--destdir` put them into a world-readable directory of the sandbox's own.
 Everything happens inside one temp dir: a private system bus with bkt's own
 bus policy, the real polkitd with bkt's polkit policy and rules (in a private
 mount namespace), the real bktd --system (root) and bktd --session (the
@@ -46,11 +48,13 @@ def main():
     if os.geteuid() != 0:
         print('tests/sandbox.py must run as root (it creates test users and a private polkitd).', file=sys.stderr)
         return 2
-    for exe in ('daemon/bktd', 'client/bkt'):
-        if not os.access(os.path.join(bktenv.BUILD_DIR, exe), os.X_OK):
-            print('%s/%s is not built: meson setup build && meson compile -C build'
-                  % (bktenv.BUILD_DIR, exe), file=sys.stderr)
-            return 2
+    # the test users run the INSTALLED bkt and bktd (meson install --destdir into a world-readable
+    # directory of the sandbox's own), so the checkout may be anywhere root can read, a 0700 home too
+    try:
+        installed = bktenv.install()
+    except bktenv.EnvError as e:
+        print('%s\nbuild first: meson setup build && meson compile -C build' % e, file=sys.stderr)
+        return 2
 
     user = bktenv.ADMIN
     # no remote is configured beforehand: the example manifest declares it (bktd adds a
@@ -60,6 +64,7 @@ def main():
     try:
         env.start()
         print('bkt sandbox in %s' % env.T)
+        print('  bkt, bktd           installed by meson install --destdir %s' % installed.destdir)
         print('  private system bus  %s  (policy: data/org.bkt.Daemon1.conf)' % env.system_bus_address)
         print('  polkitd             real, with polkit/org.bkt.policy and polkit/50-bkt.rules')
         print('  bktd --system       pid %d (root)' % env.system_daemon.pid)

@@ -24,7 +24,7 @@ import bktenv  # noqa: E402
 from bktenv import ADMIN, USER, EnvTestCase  # noqa: E402
 
 SRC = bktenv.SOURCE_DIR
-DOUBLE = os.path.join(SRC, 'tests', 'doubles', 'rpm-ostree-double')
+DOUBLE = bktenv.double('rpm-ostree-double')
 EXIT_NOT_AUTHORIZED = 3
 
 _DIR = None
@@ -45,8 +45,7 @@ def _setup_dir(copr=None):
     p = subprocess.run(['bash', os.path.join(SRC, 'tests', 'rpm-repo.sh'), rr], capture_output=True, text=True,
                        env=dict(os.environ, RPM_REPO_COPR=copr or ''))
     if p.returncode == 77:
-        import unittest
-        raise unittest.SkipTest('rpm-repo.sh: %s' % p.stderr.strip())
+        raise bktenv.skip_without(p.stderr.strip().replace('no ', '', 1), 'rpm-repo.sh builds the local RPM repo')
     if p.returncode != 0:
         raise bktenv.EnvError('rpm-repo.sh failed: %s' % p.stderr)
     # A cache per user (dnf's files are private to whoever made them) and a log of every run.

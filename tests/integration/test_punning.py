@@ -659,7 +659,7 @@ class Punning(EnvTestCase):
         ~/.ssh/known_hosts: refused while the host is unknown, pushed once it is known."""
         why = punenv.SshRemote.unavailable()
         if why:
-            self.skipTest(why)
+            raise bktenv.skip_without('openssh-server', why)
         w, env = self.world, self.env
         ssh = punenv.SshRemote(env, ADMIN, w)
         try:
@@ -1061,7 +1061,7 @@ class Punning(EnvTestCase):
         it and never logs it; a locked keyring stops the preflight with the fix."""
         why = punenv.Keyring.unavailable()
         if why:
-            self.skipTest(why)
+            raise bktenv.skip_without('gnome-keyring', why)
         w, env = self.world, self.env
         keyring = punenv.Keyring(env, ADMIN)
         hidden = w.hosts + '.hidden'
