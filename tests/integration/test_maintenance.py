@@ -530,8 +530,13 @@ class GenerateTest(Base):
 
     def test_bad_input(self):
         snap = self.snapshot()
-        r = self.bkt('changelog', 'generate', '--base', '--upload-pack=touch /tmp/x', '--write')
-        self.assertNotEqual(r.returncode, 0)
+        # an option smuggled in as the revision: refused as such, and nothing it names ever runs
+        marker = os.path.join(self.tmp, 'upload-pack-ran')
+        injected = '--upload-pack=touch ' + marker
+        r = self.bkt('changelog', 'generate', '--base', injected, '--write')
+        self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
+        self.assertEqual(r.stderr, 'bkt: not a git revision: “%s”\n' % injected)
+        self.assertFalse(os.path.exists(marker), 'the injected --upload-pack command ran')
         r = self.bkt('changelog', 'generate', '--base=-x', '--write')
         self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
         self.assertIn('not a git revision', r.stderr)
