@@ -1742,7 +1742,7 @@ class EnvTestCase(unittest.TestCase):
     def assertErrorName(self, proc, name):
         """A gdbus call failed with the D-Bus error @name."""
         self.assertNotEqual(proc.returncode, 0, 'call succeeded, expected %s: %s' % (name, proc.stdout))
-        self.assertIn('GDBus.Error:' + name, proc.stderr, 'expected error %s, got: %s' % (name, proc.stderr))
+        self.assertIn('GDBus.Error:%s:' % name, proc.stderr, 'expected error %s, got: %s' % (name, proc.stderr))
 
     def assertRc(self, res, expected, what=''):
         rc, out, err = res
