@@ -1684,12 +1684,17 @@ def test_apps(name='bkt-test', system=('org.test.Hello',), user=('org.test.Secon
             [{'id': a, 'remote': name, 'scope': 'user'} for a in user])
 
 
-def synced(sub):
-    """A status subsystem entry is in sync: "in_sync" counts the tracked entries in sync
-    (a boolean is accepted too), and nothing drifts or is missing."""
-    in_sync = sub.get('in_sync')
-    ok = in_sync is True or (not isinstance(in_sync, bool) and in_sync == sub.get('tracked'))
-    return ok and not sub.get('drift') and not sub.get('missing')
+def synced(sub, declared=True):
+    """A status subsystem entry is in sync: it counts its tracked entries ("tracked", a number),
+    all of them are in sync, and nothing drifts, is missing or could not be checked ("skipped").
+    @declared: the manifests declare entries of this subsystem, so some must be tracked (0 tracked
+    and 0 in sync is also what a status that checked nothing shows)."""
+    tracked, in_sync = sub.get('tracked'), sub.get('in_sync')
+    if not isinstance(tracked, int) or isinstance(tracked, bool) or in_sync != tracked:
+        return False
+    if declared and tracked == 0:
+        return False
+    return not sub.get('drift') and not sub.get('missing') and not sub.get('skipped')
 
 
 def gvariant_text(value):
@@ -1730,11 +1735,15 @@ class EnvTestCase(unittest.TestCase):
             self.assertIn(member, st, 'bkt status --json lacks "%s": %s' % (member, st))
         return st
 
-    def assertInSync(self, st, subsystems=('flatpak', 'gsettings')):
+    def assertInSync(self, st, subsystems=('flatpak', 'gsettings'), empty=()):
+        """@subsystems are in sync, each with entries tracked unless named in @empty (the
+        manifests declare none of it)."""
         for name in subsystems:
             sub = st['subsystems'].get(name)
             self.assertIsNotNone(sub, 'status lacks subsystem %s: %s' % (name, st))
-            self.assertTrue(synced(sub), '%s not in sync: %s' % (name, json.dumps(sub, indent=1)))
+            self.assertTrue(synced(sub, declared=name not in empty),
+                            '%s not in sync%s: %s' % (name, '' if name in empty else ' (or tracks nothing)',
+                                                      json.dumps(sub, indent=1)))
             self.assertEqual(sub.get('drift'), [], '%s drift: %s' % (name, sub.get('drift')))
             if 'missing' in sub:
                 self.assertEqual(sub.get('missing'), [], '%s missing: %s' % (name, sub.get('missing')))
