@@ -104,15 +104,27 @@ def main():
             ok &= p.returncode == 0
 
         print('Checking the throwaway world directly:')
-        print('  flatpak --system list: %s' % ', '.join(sorted(env.installed_apps('system', user))))
-        print('  flatpak --user list:   %s' % ', '.join(sorted(env.installed_apps('user', user))))
-        for s in json.load(open(os.path.join(dst, 'gsettings.json')))['settings']:
+        installed = {'system': env.installed_apps('system', user), 'user': env.installed_apps('user', user)}
+        print('  flatpak --system list: %s' % ', '.join(sorted(installed['system'])))
+        print('  flatpak --user list:   %s' % ', '.join(sorted(installed['user'])))
+        declared = json.load(open(os.path.join(dst, 'flatpak-apps.json')))['apps']
+        ok &= bool(declared)  # an example that declares no app proves nothing
+        for app in declared:
+            scope = app.get('scope', 'system')  # absent means system (docs/manifests.md)
+            good = app['id'] in installed[scope]
+            print('  flatpak %s (%s): %s' % (app['id'], scope, 'installed' if good else 'NOT INSTALLED'))
+            ok &= good
+        settings = json.load(open(os.path.join(dst, 'gsettings.json')))['settings']
+        ok &= bool(settings)
+        for s in settings:
             v = env.gsettings(user, 'get', s['schema'], s['key'])
             mark = 'ok' if v == s['value'] else 'DIFFERS (manifest %s)' % s['value']
             print('  gsettings get %s %s: %s %s' % (s['schema'], s['key'], v, mark))
             ok &= v == s['value']
         shim_dir = os.path.join(env.home(user), '.local', 'toolbox', 'shims')
-        for s in json.load(open(os.path.join(dst, 'host-shims.json')))['shims']:
+        shims = json.load(open(os.path.join(dst, 'host-shims.json')))['shims']
+        ok &= bool(shims)
+        for s in shims:
             path = os.path.join(shim_dir, s['name'])
             want = "exec flatpak-spawn --host '%s' \"$@\"" % s.get('host', s['name'])
             good = os.access(path, os.X_OK) and want in open(path).read()
