@@ -22,6 +22,11 @@ gboolean bkt_packages_check_names (const char *const *names, GError **error);
 
 /* The dnf to ask: $BKT_DNF, else dnf5, else dnf from PATH.
  * BKT_ERROR_NOT_FOUND if there is none. */
+/* "--setopt=logdir=DIR" for the host's dnf when the unit gave us a
+ * LogsDirectory= ($LOGS_DIRECTORY: /var/log is read-only under
+ * ProtectSystem=strict and dnf refuses to run without its log files);
+ * NULL otherwise. */
+char    *bkt_packages_dnf_logdir_option (void);
 char    *bkt_packages_find_dnf (GError **error);
 
 /* ONE `DNF repoquery --qf "%{name} %{repoid}" -- NAME…` for all of

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "bkt-changelog.h"
 #include "bkt-json.h"
 #include "bkt-error.h"
@@ -64,6 +66,46 @@ set_opt_string (JsonObject *o, const char *member, const char *value)
     json_object_set_null_member (o, member);
 }
 
+/* ---- the subsystems a change can name ------------------------------------------- */
+
+/* What a change of each live subsystem is called, the manifest it edits
+ * and the argument that names its item: one table, so that a PR never
+ * falls back to another kind's file or to a placeholder name. */
+typedef struct {
+  const char      *subsystem;
+  const char      *noun;        /* in titles, branch names: "add shim htop" */
+  BktManifestKind  kind;
+  int              also;        /* a second manifest it may edit, or -1 */
+  const char      *name_arg;    /* the ChangePlan argument naming the item */
+} ChangeKind;
+
+static const ChangeKind change_kinds[] = {
+  /* an app's remote may be recorded with it */
+  { "flatpak",   "flatpak",   BKT_MANIFEST_FLATPAK_APPS,     BKT_MANIFEST_FLATPAK_REMOTES, "id" },
+  { "gsettings", "gsetting",  BKT_MANIFEST_GSETTINGS,        -1, "key" },
+  { "extension", "extension", BKT_MANIFEST_GNOME_EXTENSIONS, -1, "uuid" },
+  { "shim",      "shim",      BKT_MANIFEST_HOST_SHIMS,       -1, "name" },
+  { "dnf",       "dnf",       BKT_MANIFEST_SYSTEM_PACKAGES,  -1, "packages" },
+  { "toolbox",   "toolbox",   BKT_MANIFEST_TOOLBOX_PACKAGES, -1, "packages" },
+};
+
+static const ChangeKind *
+change_kind (const char *subsystem)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (change_kinds); i++)
+    if (g_strcmp0 (subsystem, change_kinds[i].subsystem) == 0)
+      return &change_kinds[i];
+  return NULL;
+}
+
+static const char *
+subsystem_noun (const char *subsystem)
+{
+  const ChangeKind *k = change_kind (subsystem);
+
+  return k != NULL ? k->noun : subsystem;
+}
+
 /* ---- describing a change ------------------------------------------------------- */
 
 /* "add flatpak org.gnome.Boxes", "set gsetting org.gnome.desktop.interface clock-format" */
@@ -71,7 +113,7 @@ static char *
 describe_item (JsonObject *item)
 {
   const char *sub = bkt_json_object_get_string (item, "subsystem");
-  const char *noun = g_strcmp0 (sub, "gsettings") == 0 ? "gsetting" : sub;
+  const char *noun = subsystem_noun (sub);
 
   /* Repo-side changes word themselves ("update lazygit to v0.58.0"). */
   if (bkt_json_object_get_string (item, "describe") != NULL)
@@ -153,33 +195,128 @@ edit_from_op (BktOperation *op)
   return e;
 }
 
+/* The item a change names, from the argument its subsystem names it by
+ * (change_kinds); NULL when the arguments do not name one. */
 static char *
 change_name (const char *subsystem, GVariant *arguments)
 {
-  const char *id = NULL, *schema = NULL, *key = NULL, *path = NULL;
+  const ChangeKind *k = change_kind (subsystem);
+  const char *name = NULL, *schema = NULL, *path = NULL;
 
-  g_variant_lookup (arguments, "id", "&s", &id);
-  g_variant_lookup (arguments, "schema", "&s", &schema);
-  g_variant_lookup (arguments, "key", "&s", &key);
-  g_variant_lookup (arguments, "path", "&s", &path);
-  if (bkt_pr_maint_is_subsystem (subsystem) && g_variant_lookup (arguments, "name", "&s", &id))
-    return g_strdup (id);
+  if (bkt_pr_maint_is_subsystem (subsystem) && g_variant_lookup (arguments, "name", "&s", &name))
+    return g_strdup (name);
+  if (k == NULL)
+    return NULL;
   /* dnf and toolbox changes name their packages, in the order given
    * (COPR changes their project). */
-  if (g_strcmp0 (subsystem, "dnf") == 0 || g_strcmp0 (subsystem, "toolbox") == 0)
+  if (g_str_equal (k->name_arg, "packages"))
     {
       g_autofree const char **packages = NULL;
-      const char *project = NULL;
 
-      if (g_variant_lookup (arguments, "name", "&s", &project))
-        return g_strdup (project);
-
+      if (g_variant_lookup (arguments, "name", "&s", &name))
+        return g_strdup (name);
       if (g_variant_lookup (arguments, "packages", "^a&s", &packages) && packages[0] != NULL)
         return g_strjoinv (" ", (char **) packages);
+      return NULL;
     }
-  if (g_strcmp0 (subsystem, "gsettings") == 0 && schema != NULL)
-    return g_strdup_printf ("%s%s%s %s", schema, path ? ":" : "", path ? path : "", key ? key : "");
-  return g_strdup (id ? id : "change");
+  g_variant_lookup (arguments, k->name_arg, "&s", &name);
+  if (k->kind == BKT_MANIFEST_GSETTINGS)
+    {
+      /* a key of a schema, or the whole schema (gsetting capture SCHEMA) */
+      if (!g_variant_lookup (arguments, "schema", "&s", &schema))
+        return NULL;
+      g_variant_lookup (arguments, "path", "&s", &path);
+      return g_strdup_printf ("%s%s%s%s%s", schema, path ? ":" : "", path ? path : "",
+                              name ? " " : "", name ? name : "");
+    }
+  return name != NULL && *name != '\0' ? g_strdup (name) : NULL;
+}
+
+/* An edit of another manifest than the one of the change's kind would
+ * put the change in the wrong file of the repo. */
+static gboolean
+check_edit_kinds (const ChangeKind *k, JsonArray *edits, GError **error)
+{
+  for (guint i = 0; k != NULL && i < json_array_get_length (edits); i++)
+    {
+      const char *m = bkt_json_object_get_string (json_array_get_object_element (edits, i), "manifest");
+      if (g_strcmp0 (m, bkt_manifest_kind_name (k->kind)) != 0
+          && (k->also < 0 || g_strcmp0 (m, bkt_manifest_kind_name ((BktManifestKind) k->also)) != 0))
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
+                            "a %s change would edit %s, not %s: refusing to propose it", k->noun,
+                            m ? m : "(none)", bkt_manifest_kind_name (k->kind)), FALSE;
+    }
+  return TRUE;
+}
+
+static JsonObject *
+forget_edit (BktManifestKind kind, const char *key)
+{
+  JsonObject *e = json_object_new ();
+
+  json_object_set_string_member (e, "manifest", bkt_manifest_kind_name (kind));
+  json_object_set_string_member (e, "action", "forget");
+  json_object_set_string_member (e, "key", key);
+  return e;
+}
+
+/* The command as anyone would type it, for the PR body and the draft
+ * changelog entry, which land in a public repo: without the options that
+ * only say where this machine keeps things (--repo, -m/--manifests) or
+ * how this run went (-n, --json, --wait, -v, --skip-preflight), and with
+ * the user's home as "~".  A line that does not parse is kept, with the
+ * home replaced all the same. */
+static char *
+public_command (const char *typed)
+{
+  static const char * const with_value[] = { "--repo", "-m", "--manifests", NULL };
+  static const char * const run_only[] = { "-n", "--dry-run", "--json", "--wait", "-v", "--verbose",
+                                           "--skip-preflight", NULL };
+  const char *home = g_get_home_dir ();
+  g_autofree char *home_slash = g_strconcat (home, "/", NULL);
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  if (typed == NULL)
+    return NULL;
+  if (!g_shell_parse_argv (typed, NULL, &argv, NULL))
+    {
+      g_auto(GStrv) parts = g_strsplit (typed, home_slash, -1);
+      return g_strjoinv ("~/", parts);
+    }
+  for (guint i = 0; argv[i] != NULL; i++)
+    {
+      const char *a = argv[i];
+      g_autofree char *shown = NULL;
+
+      if (g_str_equal (a, "--"))
+        {
+          /* after it, arguments only */
+          for (; argv[i] != NULL; i++)
+            {
+              g_autofree char *q = strpbrk (argv[i], " \t'\"$`\\") ? g_shell_quote (argv[i]) : g_strdup (argv[i]);
+              g_string_append_printf (out, "%s%s", out->len ? " " : "", q);
+            }
+          break;
+        }
+      if (g_strv_contains (with_value, a))
+        {
+          i += argv[i + 1] != NULL;
+          continue;
+        }
+      if (g_strv_contains (run_only, a) || g_str_has_prefix (a, "--repo=")
+          || g_str_has_prefix (a, "--manifests=") || (g_str_has_prefix (a, "-m") && a[2] != '\0'))
+        continue;
+      shown = g_str_has_prefix (a, home_slash) ? g_strconcat ("~/", a + strlen (home_slash), NULL) : g_strdup (a);
+      if (strpbrk (shown, " \t'\"$`\\") != NULL)
+        {
+          g_autofree char *q = g_shell_quote (shown);
+          g_free (shown);
+          shown = g_steal_pointer (&q);
+        }
+      g_string_append_printf (out, "%s%s", out->len ? " " : "", shown);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 /* ---- building pr operations ------------------------------------------------------ */
@@ -207,8 +344,7 @@ add_proposal_ops (GPtrArray *ops, const BktPrTarget *target, JsonArray *items, J
   else if (json_array_get_length (items) == 1)
     {
       JsonObject *item = json_array_get_object_element (items, 0);
-      branch = bkt_git_branch_name (g_strcmp0 (bkt_json_object_get_string (item, "subsystem"), "gsettings") == 0 ? "gsetting"
-                                    : bkt_json_object_get_string (item, "subsystem"),
+      branch = bkt_git_branch_name (subsystem_noun (bkt_json_object_get_string (item, "subsystem")),
                                     bkt_json_object_get_string (item, "action"), bkt_json_object_get_string (item, "name"),
                                     g_get_real_time () / G_USEC_PER_SEC);
     }
@@ -270,8 +406,13 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
   g_autoptr(JsonArray) items = json_array_new ();
   g_autoptr(JsonObject) item = json_object_new ();
   g_autofree char *name = change_name (subsystem, arguments);
+  const ChangeKind *kind = change_kind (subsystem);
   const char *live_summary = NULL, *edit_summary = NULL;
   JsonObject *words = NULL;
+
+  if (name == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "%s %s: the arguments name no item to propose", action, subsystem), NULL;
 
   for (guint i = 0; i < bkt_plan_get_n_operations (change); i++)
     {
@@ -304,7 +445,10 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
   json_object_set_string_member (item, "action", action);
   json_object_set_string_member (item, "name", name);
   set_opt_string (item, "summary", live_summary ? live_summary : edit_summary);
-  set_opt_string (item, "command", target->command);
+  {
+    g_autofree char *command = public_command (target->command);
+    set_opt_string (item, "command", command);
+  }
   json_object_set_string_member (item, "mode", bkt_change_mode_to_string (mode));
   if (words != NULL)
     {
@@ -314,38 +458,25 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
     }
   json_array_add_object_element (items, json_object_ref (item));
 
-  /* Removing what only the repo lists (this machine's manifests do not
-   * have it): the repo's entry goes all the same. */
-  if (json_array_get_length (edits) == 0 && g_str_equal (action, "remove")
-      && (g_str_equal (subsystem, "dnf") || g_str_equal (subsystem, "toolbox")))
+  /* Removing what only the repo lists (the image layer has it, this
+   * machine's overlay does not): the repo's entry goes all the same, from
+   * the file of the item's kind. */
+  if (json_array_get_length (edits) == 0 && kind != NULL
+      && (g_str_equal (action, "remove") || g_str_equal (action, "unset")))
     {
-      BktManifestKind kind = g_str_equal (subsystem, "dnf") ? BKT_MANIFEST_SYSTEM_PACKAGES
-                                                              : BKT_MANIFEST_TOOLBOX_PACKAGES;
       g_autofree const char **packages = NULL;
 
-      /* One forget per package, in the repo's system- or toolbox-packages.json. */
-      if (g_variant_lookup (arguments, "packages", "^a&s", &packages))
+      /* dnf and toolbox: one forget per package; the others by the name
+       * change_name() gives (gsettings: "schema key", as its entries are keyed) */
+      if (g_str_equal (kind->name_arg, "packages")
+          && g_variant_lookup (arguments, "packages", "^a&s", &packages))
         for (guint i = 0; packages[i] != NULL; i++)
-          {
-            JsonObject *e = json_object_new ();
-
-            json_object_set_string_member (e, "manifest", bkt_manifest_kind_name (kind));
-            json_object_set_string_member (e, "action", "forget");
-            json_object_set_string_member (e, "key", packages[i]);
-            json_array_add_object_element (edits, e);
-          }
+          json_array_add_object_element (edits, forget_edit (kind->kind, packages[i]));
+      else
+        json_array_add_object_element (edits, forget_edit (kind->kind, name));
     }
-  if (json_array_get_length (edits) == 0 && (g_str_equal (action, "remove") || g_str_equal (action, "unset")))
-    {
-      JsonObject *e = json_object_new ();
-      gboolean gs = g_str_equal (subsystem, "gsettings");
-
-      json_object_set_string_member (e, "manifest", bkt_manifest_kind_name (gs ? BKT_MANIFEST_GSETTINGS
-                                                                              : BKT_MANIFEST_FLATPAK_APPS));
-      json_object_set_string_member (e, "action", "forget");
-      json_object_set_string_member (e, "key", name);
-      json_array_add_object_element (edits, e);
-    }
+  if (!check_edit_kinds (kind, edits, error))
+    return NULL;
   if (json_array_get_length (edits) == 0 && bkt_change_mode_proposes (mode))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                         "%s %s %s changes no manifest: there is nothing to propose", action,
@@ -640,16 +771,16 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
       {
         add_check (checks, "token", FALSE, "gh's token is in the keyring, which is locked",
                    "unlock the login keyring (log in to the desktop session, or unlock “Login” in "
-                   "Passwords and Keys), or export GITHUB_TOKEN in the session (systemctl --user "
-                   "set-environment GITHUB_TOKEN=…) and restart bktd");
+                   "Passwords and Keys), or keep gh's token in its hosts.yml instead "
+                   "(gh auth login --insecure-storage: a file only you can read)");
         ok = FALSE;
       }
     else
       {
         add_check (checks, "token", FALSE, "no forge token: GITHUB_TOKEN, GH_TOKEN, gh's hosts.yml and the keyring "
                                            "have none",
-                   "gh auth login, or export GITHUB_TOKEN in the session (systemctl --user "
-                   "set-environment GITHUB_TOKEN=…) and restart bktd");
+                   "gh auth login (bktd reads gh's keyring entry or hosts.yml; a GITHUB_TOKEN in "
+                   "bktd's own environment works too, but not one set for the whole session)");
         ok = FALSE;
       }
 
@@ -658,7 +789,7 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
         const char *url = bkt_repo_get_url (repo);
         gboolean reached = reached_recently (url) ||
                            (git != NULL ? bkt_git_check_remote (git, &error)
-                                        : bkt_git_check_url (url, token, &error));
+                                        : bkt_git_check_url (url, token, bkt_repo_get_api_url (repo), &error));
         if (reached)
           remember_reached (url);
         add_check (checks, "remote", reached, reached ? bkt_repo_get_url (repo) : error->message,

@@ -546,7 +546,8 @@ bkt_base_set_package (const char *path, const char *name, const char *reason, gb
   if (doc == NULL)
     return FALSE;
   text = edit_package (doc, name, reason, remove, TRUE, &len, error);
-  return text != NULL && bkt_write_file_atomic (path, text, len, 0644, error);
+  /* --dry-run: the edit is checked (assumed already, not assumed...) and not written */
+  return text != NULL && (bkt_fs_dry_run () || bkt_write_file_atomic (path, text, len, 0644, error));
 }
 
 char *

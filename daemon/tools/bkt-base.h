@@ -44,7 +44,8 @@ JsonObject *bkt_base_snapshot (JsonObject *assumptions, const char *root, GError
 /* Add (or, with @reason NULL and @remove, drop) a package assumption in
  * the file at @path, keeping the list sorted by name; writes the file
  * atomically.  Adding a package that is there, or removing one that is
- * not, is BKT_ERROR_INVALID_ARGUMENT and writes nothing. */
+ * not, is BKT_ERROR_INVALID_ARGUMENT and writes nothing; so does
+ * --dry-run (bkt_fs_dry_run()) once the edit is checked. */
 gboolean    bkt_base_set_package (const char *path, const char *name, const char *reason,
                                   gboolean remove, GError **error);
 

@@ -561,6 +561,27 @@ bkt_containerfile_regenerate_packages (const char *display_name, const char *dat
   return out;
 }
 
+/* A file without any section of @bodies would be "up to date" without a
+ * single line compared: say so, and how to add one, instead. */
+static gboolean
+has_managed_section (const char *path, const char *data, gsize len, GHashTable *bodies, GError **error)
+{
+  g_autoptr(GPtrArray) sections = bkt_containerfile_parse (path, data, len, error);
+
+  if (sections == NULL)
+    return FALSE;
+  for (guint i = 0; i < sections->len; i++)
+    if (g_hash_table_contains (bodies, ((BktContainerfileSection *) sections->pdata[i])->name))
+      return TRUE;
+  g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+               "%s has no section managed by bkt, so nothing was checked or written; "
+               "add one where its RUN line belongs, as the pair of marker lines\n"
+               "  # === SYSTEM_PACKAGES (managed by bkt) ===\n"
+               "  # === END SYSTEM_PACKAGES ===\n"
+               "(likewise COPR_REPOS and HOST_SHIMS), then run `bkt containerfile sync`", path);
+  return FALSE;
+}
+
 gboolean
 bkt_containerfile_sync_file (const char *path, const char *manifest_dir, gboolean check,
                              char ***out_changed, GError **error)
@@ -575,7 +596,7 @@ bkt_containerfile_sync_file (const char *path, const char *manifest_dir, gboolea
   if (!g_file_get_contents (path, &data, &len, error))
     return FALSE;
   bodies = bkt_containerfile_bodies_from_manifests (manifest_dir, error);
-  if (bodies == NULL)
+  if (bodies == NULL || !has_managed_section (path, data, len, bodies, error))
     return FALSE;
   out = bkt_containerfile_regenerate (path, data, len, bodies, &changed, &out_len, error);
   if (out == NULL)

@@ -87,7 +87,9 @@ char *bkt_containerfile_regenerate_packages (const char *display_name, const cha
 
 /* Regenerate the file at @path in place (atomically, only if it changed).
  * @check: change nothing, but fail with BKT_ERROR_FAILED naming the
- * sections that are out of date.  @out_changed as for regenerate(). */
+ * sections that are out of date.  @out_changed as for regenerate().  A
+ * file with none of the sections bkt generates is BKT_ERROR_NOT_FOUND
+ * (saying how to add one): nothing would be compared. */
 gboolean bkt_containerfile_sync_file (const char *path, const char *manifest_dir, gboolean check,
                                       char ***out_changed, GError **error);
 

@@ -347,7 +347,7 @@ store_cache (Request *r, const char *etag, GBytes *body)
   text = json_generator_to_data (gen, &len);
   /* A cache that cannot be written only costs a full answer next time;
    * atomic but not durable: no fsync for a cache. */
-  if (g_mkdir_with_parents (dir, 0700) == 0)
+  if (!bkt_fs_dry_run () && g_mkdir_with_parents (dir, 0700) == 0)
     g_file_set_contents_full (r->cache_path, text, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL);
 }
 

@@ -73,6 +73,9 @@ import textwrap
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import logind  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.abspath(os.environ.get('BKT_SOURCE_DIR') or os.path.join(HERE, '..', '..'))
 BUILD_DIR = os.path.abspath(os.environ.get('BKT_BUILD_DIR') or os.path.join(SOURCE_DIR, 'build'))
@@ -565,10 +568,17 @@ class BktEnv:
                  session_daemons=True, system_remote='bkt-test', user_remote='bkt-test',
                  valgrind=None, idle_timeout=3600, name='bkt', polkit_files=None, repo_apps=0,
                  system_activation=True, extra_env=None, bootc=False, systemd=None, gnome_shell=False,
-                 shell_extensions=()):
+                 shell_extensions=(), sessions=None):
         if polkit not in ('real', 'mock', 'none'):
             raise ValueError(polkit)
         self.polkit_mode = polkit
+        # login sessions as the real polkitd sees them (tests/integration/logind.py): user -> 'active',
+        # 'inactive' or 'remote'.  By default the wheel user works in front of the machine (an active
+        # local session: 50-bkt.rules grants only there); the other user has no session.
+        if sessions is None:
+            sessions = {ADMIN: 'active'} if polkit == 'real' and ADMIN in users else {}
+        self.want_sessions = dict(sessions)
+        self.logind = None
         self.want_flatpak = flatpak
         self.users = list(users)
         self.want_system_daemon = system_daemon
@@ -684,6 +694,11 @@ class BktEnv:
             os.chmod(self.path('logs'), 0o777 | 0o1000)
             os.chmod(self.path('valgrind'), 0o777 | 0o1000)
             ensure_users()
+            if self.want_sessions:
+                self.logind = logind.LoginSessions(self.path('logind'), str(os.getpid()) + str(len(_LIVE_ENVS)))
+                for u, kind in self.want_sessions.items():
+                    self.logind.add(u, pwd.getpwnam(u).pw_uid, kind)
+                log('login sessions for polkitd: %s' % self.want_sessions)
             self._setup_homes()
             self._setup_schemas()
             self._write_wrappers()
@@ -736,6 +751,9 @@ class BktEnv:
                 self.problems.append('%s (pid %d) did not exit on SIGTERM' % (d.name, d.pid))
         self.procs = []
         self._kill_leftovers()
+        if self.logind:
+            self.problems.extend(self.logind.cleanup())
+            self.logind = None
         self._check_logs()
         if os.environ.get('BKT_KEEP_TMP') == '1':
             log('keeping %s (BKT_KEEP_TMP=1)' % self.T)
@@ -877,7 +895,8 @@ class BktEnv:
     def _start_real_polkitd(self):
         pk = self._polkit_dirs()
         logf = self.path('logs', 'polkitd.log')
-        script = ('mount --bind {pk}/actions /usr/share/polkit-1/actions && '
+        script = ((self.logind.polkitd_mounts() if self.logind else '') +
+                  'mount --bind {pk}/actions /usr/share/polkit-1/actions && '
                   'mount --bind {pk}/rules.d /etc/polkit-1/rules.d && '
                   'mount --bind {pk}/empty /usr/share/polkit-1/rules.d && '
                   'exec {polkitd} --no-debug').format(pk=pk, polkitd=POLKITD)
@@ -1304,6 +1323,8 @@ class BktEnv:
     # ------------------------------------------------------------ environments
     def _common_env(self):
         env = {'LANG': 'C.UTF-8', 'BKT_TEST_TAG': self.T,
+               # the repo tools bkt execs (installed in libexecdir; here the build's)
+               'BKT_TOOL_PATH': os.path.join(BUILD_DIR, 'client', 'bkt-tool'),
                'BKT_IMAGE_MANIFESTS_DIR': self.image_manifests_dir,
                'GSETTINGS_BACKEND': 'keyfile', 'NO_COLOR': '1',
                # GIO's GNOME proxy resolver reads org.gnome.system.proxy through GSettings from whatever
@@ -1370,13 +1391,24 @@ class BktEnv:
         return self.user_env(user, session_bus=True)
 
     # ------------------------------------------------------------ running things
-    @staticmethod
-    def user_kwargs(user):
-        """subprocess kwargs that run a child as @user (with all their groups); {} for root."""
+    def user_kwargs(self, user, session=True):
+        """subprocess kwargs that run a child as @user (with all their groups), in their login session
+        if they have one (unless @session is False: a cron job or user service); {} for root."""
         if user == 'root':
             return {}
         pw = pwd.getpwnam(user)
-        return {'user': pw.pw_uid, 'group': pw.pw_gid, 'extra_groups': os.getgrouplist(user, pw.pw_gid)}
+        groups = os.getgrouplist(user, pw.pw_gid)
+        if not (session and self.logind and self.logind.kind(user)):
+            return {'user': pw.pw_uid, 'group': pw.pw_gid, 'extra_groups': groups}
+        sessions = self.logind
+
+        def enter_session_then_drop_privileges():
+            # runs in the child, still root: the cgroup move needs it
+            sessions.join(user)
+            os.setgroups(groups)
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+        return {'preexec_fn': enter_session_then_drop_privileges}
 
     def run_as(self, user, argv, env=None, timeout=300, input=None, env_extra=None, unset=(), quiet_ok=False,
                cwd=None):

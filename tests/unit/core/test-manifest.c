@@ -367,10 +367,10 @@ test_invalid_values (void)
   /* App ids. */
   assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
                      "{\"apps\": [{\"id\": \"firefox\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
-                     "a.json:1:18: invalid \"id\" \"firefox\": needs at least two elements separated by '.'");
+                     "a.json:1:18: invalid \"id\" \"firefox\": needs at least three elements separated by '.' (reverse DNS such as org.example.App)");
   assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
                      "{\"apps\": [{\"id\": \"org.9lives.App\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
-                     "a.json:1:18: invalid \"id\" \"org.9lives.App\": element \"9lives\" must not start with a digit or '-'");
+                     "a.json:1:18: invalid \"id\" \"org.9lives.App\": has an element starting with a digit");
   assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
                      "{\"apps\": [{\"id\": \"-org.a.B\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
                      "a.json:1:18: invalid \"id\" \"-org.a.B\": must not start with '-'");
@@ -379,7 +379,7 @@ test_invalid_values (void)
                      "a.json:1:18: invalid \"id\" \"org..B\": has an empty element");
   assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
                      "{\"apps\": [{\"id\": \"org.a b.C\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
-                     "a.json:1:18: invalid \"id\" \"org.a b.C\": only letters, digits, '_', '-' and '.' are allowed");
+                     "a.json:1:18: invalid \"id\" \"org.a b.C\": must not contain ' ' (only letters, digits, '_', '.' and, in the last element, '-')");
   assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
                      "{\"apps\": [{\"id\": \"org.a.B\", \"remote\": \"-flathub\", \"scope\": \"user\"}]}",
                      "a.json:1:39: invalid \"remote\" \"-flathub\": must not start with '-'");

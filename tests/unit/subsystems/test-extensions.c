@@ -404,11 +404,12 @@ load (Fixture *fx, const char *json)
 {
   g_autoptr(GError) error = NULL;
 
-  if (json != NULL)
-    {
-      g_autofree char *path = g_build_filename (fx->manifests, "gnome-extensions.json", NULL);
-      bkt_test_write_file (path, json);
-    }
+  {
+    g_autofree char *path = g_build_filename (fx->manifests, "gnome-extensions.json", NULL);
+    /* no json: an empty manifest (a directory without any is an error) */
+    if (json != NULL || !g_file_test (path, G_FILE_TEST_EXISTS))
+      bkt_test_write_file (path, json != NULL ? json : "{}");
+  }
   g_clear_object (&fx->set);
   fx->set = bkt_manifest_set_load_dir (fx->manifests, &error);
   g_assert_no_error (error);

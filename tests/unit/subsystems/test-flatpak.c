@@ -167,6 +167,12 @@ load_manifests (const char *remotes_json, const char *apps_json)
       g_autofree char *path = g_build_filename (dir, "flatpak-apps.json", NULL);
       g_assert_true (g_file_set_contents (path, apps_json, -1, &error));
     }
+  if (remotes_json == NULL && apps_json == NULL)
+    {
+      /* no manifest at all: an empty one (a directory without any is an error) */
+      g_autofree char *path = g_build_filename (dir, "flatpak-apps.json", NULL);
+      g_assert_true (g_file_set_contents (path, "{}", -1, &error));
+    }
   set = bkt_manifest_set_load_dir (dir, &error);
   g_assert_no_error (error);
   return set;

@@ -68,8 +68,9 @@ manifests_with (Fixture *fx, const char *json)
   g_autoptr(GError) error = NULL;
   BktManifestSet *set;
 
-  if (json != NULL)
-    bkt_test_write_file (path, json);
+  /* no json: an empty manifest (a directory without any is an error) */
+  if (json != NULL || !g_file_test (path, G_FILE_TEST_EXISTS))
+    bkt_test_write_file (path, json != NULL ? json : "{}");
   set = bkt_manifest_set_load_dir (fx->manifests, &error);
   g_assert_no_error (error);
   return set;
