@@ -295,6 +295,7 @@ class Installed:
         self.files = {b: self.destdir + i for b, i in json.loads(p.stdout).items()}
         self.bkt = self.built(os.path.join('client', 'bkt'))
         self.bktd = self.built(os.path.join('daemon', 'bktd'))
+        self.bkt_tool = self.built(os.path.join('client', 'bkt-tool'))
         self.doubles = os.path.join(self.root, 'doubles')
         shutil.copytree(os.path.join(SOURCE_DIR, 'tests', 'doubles'), self.doubles)
         self.valgrind_supp = os.path.join(self.root, 'valgrind.supp')
@@ -338,6 +339,8 @@ def install():
     global _INSTALLED
     if _INSTALLED is None:
         _INSTALLED = Installed()
+        # what the installed bkt execs, for the tests that run it with their own environment
+        os.environ['BKT_TOOL_PATH'] = _INSTALLED.bkt_tool
         if os.environ.get('BKT_KEEP_TMP') != '1':
             atexit.register(_INSTALLED.remove)
     return _INSTALLED
@@ -1323,8 +1326,8 @@ class BktEnv:
     # ------------------------------------------------------------ environments
     def _common_env(self):
         env = {'LANG': 'C.UTF-8', 'BKT_TEST_TAG': self.T,
-               # the repo tools bkt execs (installed in libexecdir; here the build's)
-               'BKT_TOOL_PATH': os.path.join(BUILD_DIR, 'client', 'bkt-tool'),
+               # the repo tools bkt execs (installed in libexecdir; here the test install's)
+               'BKT_TOOL_PATH': install().bkt_tool,
                'BKT_IMAGE_MANIFESTS_DIR': self.image_manifests_dir,
                'GSETTINGS_BACKEND': 'keyfile', 'NO_COLOR': '1',
                # GIO's GNOME proxy resolver reads org.gnome.system.proxy through GSettings from whatever
