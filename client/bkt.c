@@ -1108,6 +1108,58 @@ print_journal (Ctx *ctx, JsonObject *journal)
   return EXIT_OK;
 }
 
+/* --dry-run of local commit / pr retry: the journal entries in @state
+ * that would be proposed (--select narrows local commit). */
+static int
+proposal_preview (Ctx *ctx, const char *state)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) journal = NULL;
+  g_autoptr(JsonArray) chosen = json_array_new ();
+  g_auto(GStrv) select = split_list (ctx->opt.select);
+  JsonArray *entries;
+
+  journal = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "LocalList",
+                                  g_variant_new ("(@a{sv})", session_options (ctx, NULL)), &error);
+  if (journal == NULL)
+    return fail (error);
+  entries = json_object_get_array_member (journal, "entries");
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *e = json_array_get_object_element (entries, i);
+      g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member_with_default (e, "id", 0));
+      g_autofree char *hash_id = g_strconcat ("#", id, NULL);
+
+      if (g_strcmp0 (bkt_json_object_get_string (e, "state"), state) != 0)
+        continue;
+      if (select != NULL && !g_strv_contains ((const char * const *) select, id)
+          && !g_strv_contains ((const char * const *) select, hash_id))
+        continue;
+      json_array_add_object_element (chosen, json_object_ref (e));
+    }
+  if (ctx->opt.json)
+    {
+      g_autoptr(JsonObject) out = json_object_new ();
+      json_object_set_boolean_member (out, "dry_run", TRUE);
+      json_object_set_array_member (out, "entries", json_array_ref (chosen));
+      bkt_render_print_object (out);
+      return EXIT_OK;
+    }
+  if (json_array_get_length (chosen) == 0)
+    g_print ("Nothing to propose: no %s changes in the journal.\n", state);
+  else
+    g_print ("Would %s (--dry-run: nothing pushed or opened):\n",
+             g_str_equal (state, "failed") ? "retry these pull requests" : "propose these local changes as one pull request");
+  for (guint i = 0; i < json_array_get_length (chosen); i++)
+    {
+      JsonObject *e = json_array_get_object_element (chosen, i);
+      g_print ("  #%" G_GINT64_FORMAT " %s %s %s\n", json_object_get_int_member_with_default (e, "id", 0),
+               bkt_json_object_get_string (e, "action"), bkt_json_object_get_string (e, "subsystem"),
+               bkt_json_object_get_string (e, "name"));
+    }
+  return EXIT_OK;
+}
+
 /* LocalCommit / PrRetry: a transaction of pr operations only. */
 static int
 run_proposal (Ctx *ctx, const char *method, GVariant *params_in)
@@ -1118,6 +1170,10 @@ run_proposal (Ctx *ctx, const char *method, GVariant *params_in)
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
 
+  /* LocalCommit and PrRetry create the transaction that pushes: a dry
+   * run only reads the journal and says what they would propose. */
+  if (ctx->opt.dry_run)
+    return proposal_preview (ctx, g_str_equal (method, "PrRetry") ? "failed" : "local");
   reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager", method, params,
                            G_VARIANT_TYPE ("(o)"), &error);
   if (reply == NULL)
