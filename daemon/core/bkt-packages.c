@@ -52,6 +52,19 @@ bkt_packages_find_dnf (GError **error)
   return path;
 }
 
+char *
+bkt_packages_dnf_logdir_option (void)
+{
+  const char *dirs = g_getenv ("LOGS_DIRECTORY");
+  g_autofree char *first = NULL;
+
+  if (dirs == NULL || *dirs != '/')
+    return NULL;
+  /* systemd separates several LogsDirectory= paths with ':'. */
+  first = g_strndup (dirs, strcspn (dirs, ":"));
+  return g_strdup_printf ("--setopt=logdir=%s", first);
+}
+
 /* g_ptr_array_sort() hands over pointers to the elements. */
 static int
 compare_names (gconstpointer a, gconstpointer b)

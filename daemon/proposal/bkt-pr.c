@@ -771,16 +771,16 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
       {
         add_check (checks, "token", FALSE, "gh's token is in the keyring, which is locked",
                    "unlock the login keyring (log in to the desktop session, or unlock “Login” in "
-                   "Passwords and Keys), or export GITHUB_TOKEN in the session (systemctl --user "
-                   "set-environment GITHUB_TOKEN=…) and restart bktd");
+                   "Passwords and Keys), or keep gh's token in its hosts.yml instead "
+                   "(gh auth login --insecure-storage: a file only you can read)");
         ok = FALSE;
       }
     else
       {
         add_check (checks, "token", FALSE, "no forge token: GITHUB_TOKEN, GH_TOKEN, gh's hosts.yml and the keyring "
                                            "have none",
-                   "gh auth login, or export GITHUB_TOKEN in the session (systemctl --user "
-                   "set-environment GITHUB_TOKEN=…) and restart bktd");
+                   "gh auth login (bktd reads gh's keyring entry or hosts.yml; a GITHUB_TOKEN in "
+                   "bktd's own environment works too, but not one set for the whole session)");
         ok = FALSE;
       }
 
@@ -789,7 +789,7 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
         const char *url = bkt_repo_get_url (repo);
         gboolean reached = reached_recently (url) ||
                            (git != NULL ? bkt_git_check_remote (git, &error)
-                                        : bkt_git_check_url (url, token, &error));
+                                        : bkt_git_check_url (url, token, bkt_repo_get_api_url (repo), &error));
         if (reached)
           remember_reached (url);
         add_check (checks, "remote", reached, reached ? bkt_repo_get_url (repo) : error->message,

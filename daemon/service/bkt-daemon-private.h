@@ -78,6 +78,8 @@ typedef struct {
   GStrv                  details;     /* polkit details (admin), instead of target */
   GStrv                  units;       /* SystemctlStatus */
   gboolean               packages_authorized; /* Apply with packages: org.bkt.packages asked too */
+  gboolean               insecure_authorized; /* org.bkt.insecure-repo asked too */
+  gboolean               insecure;    /* disables a repo's signature checks (CoprEnable gpg_check=false) */
   /* results of the worker */
   BktManifestSet        *manifests;
   BktEngine             *engine;

@@ -184,7 +184,7 @@ parse_options (Request *r, GVariant *options, GError **error)
           GStrv *dest = g_str_equal (key, "only") ? &r->only : &r->exclude;
           g_strfreev (*dest);
           *dest = g_variant_dup_strv (value, NULL);
-          if (!bkt_engine_check_subsystem_names ((const char * const *) *dest, error))
+          if (!bkt_engine_check_subsystem_names (*dest, error))
             return FALSE;
         }
       else if (g_str_equal (key, "manifests-dir") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
@@ -802,33 +802,48 @@ start_compute (Request *r)
   g_object_unref (task);
 }
 
-/* Whether Apply content declares layered packages ("system-packages" with
- * a non-empty list).  Content that does not parse declares none here; the
- * worker reports it properly. */
-static gboolean
-content_has_packages (const char *content)
+/* What Apply content declares beyond org.bkt.apply: layered packages or
+ * COPR repos ("system-packages" with a non-empty list: org.bkt.packages),
+ * and among the COPR repos an enabled one with "gpg_check": false
+ * (org.bkt.insecure-repo; asked even when the repo file is already there,
+ * since every Apply re-asserts it).  Content that does not parse declares
+ * nothing here; the worker reports it properly. */
+static void
+content_scan (const char *content, gboolean *packages, gboolean *insecure)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonNode *root, *member;
   JsonObject *doc;
 
+  *packages = *insecure = FALSE;
   if (content == NULL || !json_parser_load_from_data (parser, content, -1, NULL))
-    return FALSE;
+    return;
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return FALSE;
+    return;
   member = json_object_get_member (json_node_get_object (root), "system-packages");
   if (member == NULL || !JSON_NODE_HOLDS_OBJECT (member))
-    return FALSE;
+    return;
   doc = json_node_get_object (member);
   /* COPR repos are repo files under /etc/yum.repos.d: packages too. */
   for (guint i = 0; i < 2; i++)
     {
       member = json_object_get_member (doc, i == 0 ? "packages" : BKT_MANIFEST_COPR_MEMBER);
       if (member != NULL && JSON_NODE_HOLDS_ARRAY (member) && json_array_get_length (json_node_get_array (member)) > 0)
-        return TRUE;
+        *packages = TRUE;
     }
-  return FALSE;
+  member = json_object_get_member (doc, BKT_MANIFEST_COPR_MEMBER);
+  if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member))
+    return;
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (member)); i++)
+    {
+      JsonNode *e = json_array_get_element (json_node_get_array (member), i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
+
+      if (o != NULL && json_object_get_boolean_member_with_default (o, "enabled", TRUE)
+          && !json_object_get_boolean_member_with_default (o, "gpg_check", TRUE))
+        *insecure = TRUE;
+    }
 }
 
 static void
@@ -851,12 +866,31 @@ auth_done (GObject *source, GAsyncResult *res, gpointer user_data)
     }
   /* Layering packages is org.bkt.packages whichever method asks for it:
    * an Apply whose content declares packages needs both actions. */
-  if (r->kind == REQ_APPLY && !r->packages_authorized && content_has_packages (r->content))
+  if (r->kind == REQ_APPLY && !r->packages_authorized)
     {
-      const char *details[] = { "org.bkt.target", "system-packages", NULL };
+      gboolean packages;
 
+      content_scan (r->content, &packages, &r->insecure);
       r->packages_authorized = TRUE;
-      bkt_auth_check_async (self->auth, r->invocation, "org.bkt.packages", details, NULL, auth_done, r);
+      if (packages)
+        {
+          const char *details[] = { "org.bkt.target", "system-packages", NULL };
+
+          bkt_auth_check_async (self->auth, r->invocation, "org.bkt.packages", details, NULL, auth_done, r);
+          g_object_unref (self);
+          return;
+        }
+    }
+  /* A source without signature checks: its own action, asked last (after
+   * the method's own action granted it a reason to ask at all). */
+  if (r->insecure && !r->insecure_authorized)
+    {
+      g_autofree char *what = g_strdup_printf ("%s, gpg_check=false",
+                                               r->kind == REQ_APPLY ? "copr_repos of the manifests" : r->target);
+      const char *details[] = { "org.bkt.target", what, NULL };
+
+      r->insecure_authorized = TRUE;
+      bkt_auth_check_async (self->auth, r->invocation, "org.bkt.insecure-repo", details, NULL, auth_done, r);
       g_object_unref (self);
       return;
     }

@@ -15,10 +15,10 @@ typedef enum {
 #define BKT_TYPE_ENGINE (bkt_engine_get_type ())
 G_DECLARE_FINAL_TYPE (BktEngine, bkt_engine, BKT, ENGINE, GObject)
 
-/* Known subsystem names in execution order. */
-const char * const *bkt_engine_subsystem_names (void);
-/* FALSE with BKT_ERROR_INVALID_ARGUMENT if a name is unknown. */
-gboolean bkt_engine_check_subsystem_names (const char * const *names, GError **error);
+/* Replaces aliases ("gsetting") by the registry's names in place; FALSE
+ * with BKT_ERROR_INVALID_ARGUMENT if a name is unknown.  The subsystems,
+ * their names and order are in bkt-subsystem-registry.[ch]. */
+gboolean bkt_engine_check_subsystem_names (char **names, GError **error);
 
 /* A fresh engine reads live state once; create one per request.
  * @only/@exclude: subsystem filters (NULL = no filter). */

@@ -36,9 +36,9 @@ for valgrind and sanitizer reports, and removes the temp dir (kept with
 BKT_KEEP_TMP=1).
 
 Admin subsystems (issue 4): bootc=True points bktd --system at the bootc
-test double tests/bootc-double ($BKT_BOOTC) with its state, invocation log
+test double tests/doubles/bootc-double ($BKT_BOOTC) with its state, invocation log
 and mode in T/bootc ($BKT_BOOTC_DOUBLE_DIR; see bootc_log(), set_bootc_mode());
-systemd='mock' runs dbusmock with tests/integration/bkt-systemd-mock.py as
+systemd='mock' runs dbusmock with tests/doubles/bkt-systemd-mock.py as
 org.freedesktop.systemd1 on the private system bus (see systemd_mock());
 systemd='real' runs the REAL manager, `systemd --user` as the unprivileged
 bkt-user, exporting org.freedesktop.systemd1 on the private system bus (see
@@ -65,6 +65,9 @@ import tempfile
 import textwrap
 import time
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import logind  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.abspath(os.environ.get('BKT_SOURCE_DIR') or os.path.join(HERE, '..', '..'))
@@ -463,10 +466,17 @@ class BktEnv:
                  session_daemons=True, system_remote='bkt-test', user_remote='bkt-test',
                  valgrind=None, idle_timeout=3600, name='bkt', polkit_files=None, repo_apps=0,
                  system_activation=True, extra_env=None, bootc=False, systemd=None, gnome_shell=False,
-                 shell_extensions=()):
+                 shell_extensions=(), sessions=None):
         if polkit not in ('real', 'mock', 'none'):
             raise ValueError(polkit)
         self.polkit_mode = polkit
+        # login sessions as the real polkitd sees them (tests/integration/logind.py): user -> 'active',
+        # 'inactive' or 'remote'.  By default the wheel user works in front of the machine (an active
+        # local session: 50-bkt.rules grants only there); the other user has no session.
+        if sessions is None:
+            sessions = {ADMIN: 'active'} if polkit == 'real' and ADMIN in users else {}
+        self.want_sessions = dict(sessions)
+        self.logind = None
         self.want_flatpak = flatpak
         self.users = list(users)
         self.want_system_daemon = system_daemon
@@ -482,7 +492,7 @@ class BktEnv:
         self.system_activation = system_activation   # the system bus may start bktd --system
         # added to every process's environment (e.g. BKT_EXTENSIONS_URL for the session daemons)
         self.extra_env = dict(extra_env or {})
-        self.want_bootc = bootc          # bktd --system runs tests/bootc-double
+        self.want_bootc = bootc          # bktd --system runs tests/doubles/bootc-double
         if systemd not in (None, 'mock', 'real'):
             raise ValueError(systemd)
         self.systemd_mode = systemd      # None, 'mock' or 'real'
@@ -577,6 +587,11 @@ class BktEnv:
             os.chmod(self.path('logs'), 0o777 | 0o1000)
             os.chmod(self.path('valgrind'), 0o777 | 0o1000)
             ensure_users()
+            if self.want_sessions:
+                self.logind = logind.LoginSessions(self.path('logind'), str(os.getpid()) + str(len(_LIVE_ENVS)))
+                for u, kind in self.want_sessions.items():
+                    self.logind.add(u, pwd.getpwnam(u).pw_uid, kind)
+                log('login sessions for polkitd: %s' % self.want_sessions)
             self._setup_homes()
             self._setup_schemas()
             self._write_wrappers()
@@ -629,6 +644,9 @@ class BktEnv:
                 self.problems.append('%s (pid %d) did not exit on SIGTERM' % (d.name, d.pid))
         self.procs = []
         self._kill_leftovers()
+        if self.logind:
+            self.problems.extend(self.logind.cleanup())
+            self.logind = None
         self._check_logs()
         if os.environ.get('BKT_KEEP_TMP') == '1':
             log('keeping %s (BKT_KEEP_TMP=1)' % self.T)
@@ -770,7 +788,8 @@ class BktEnv:
     def _start_real_polkitd(self):
         pk = self._polkit_dirs()
         logf = self.path('logs', 'polkitd.log')
-        script = ('mount --bind {pk}/actions /usr/share/polkit-1/actions && '
+        script = ((self.logind.polkitd_mounts() if self.logind else '') +
+                  'mount --bind {pk}/actions /usr/share/polkit-1/actions && '
                   'mount --bind {pk}/rules.d /etc/polkit-1/rules.d && '
                   'mount --bind {pk}/empty /usr/share/polkit-1/rules.d && '
                   'exec {polkitd} --no-debug').format(pk=pk, polkitd=POLKITD)
@@ -802,7 +821,7 @@ class BktEnv:
         return self.path('bootc')
 
     def _setup_bootc(self):
-        double = os.path.join(SOURCE_DIR, 'tests', 'bootc-double')
+        double = os.path.join(SOURCE_DIR, 'tests', 'doubles', 'bootc-double')
         if not os.access(double, os.X_OK):
             raise EnvError('%s is missing or not executable' % double)
         os.makedirs(self.bootc_dir, exist_ok=True)
@@ -842,7 +861,7 @@ class BktEnv:
     # ------------------------------------------------------------ systemd mock
     def _start_mock_systemd(self):
         logf = self.path('logs', 'dbusmock-systemd.log')
-        template = os.path.join(HERE, 'bkt-systemd-mock.py')
+        template = os.path.join(SOURCE_DIR, 'tests', 'doubles', 'bkt-systemd-mock.py')
         env = self.root_env()
         with open(logf, 'w') as out:
             popen = subprocess.Popen([SYSTEM_PYTHON, '-m', 'dbusmock', '--system', '-t', template],
@@ -1204,7 +1223,7 @@ class BktEnv:
                # tests talk to 127.0.0.1 only
                'GIO_USE_PROXY_RESOLVER': 'dummy'}
         if self.want_bootc:
-            env['BKT_BOOTC'] = os.path.join(SOURCE_DIR, 'tests', 'bootc-double')
+            env['BKT_BOOTC'] = os.path.join(SOURCE_DIR, 'tests', 'doubles', 'bootc-double')
             env['BKT_BOOTC_DOUBLE_DIR'] = self.bootc_dir
             if self.systemd_mode == 'real':
                 # the double, run as root by bktd (status) or as the manager's user (in units), shares
@@ -1260,13 +1279,24 @@ class BktEnv:
         return self.user_env(user, session_bus=True)
 
     # ------------------------------------------------------------ running things
-    @staticmethod
-    def user_kwargs(user):
-        """subprocess kwargs that run a child as @user (with all their groups); {} for root."""
+    def user_kwargs(self, user, session=True):
+        """subprocess kwargs that run a child as @user (with all their groups), in their login session
+        if they have one (unless @session is False: a cron job or user service); {} for root."""
         if user == 'root':
             return {}
         pw = pwd.getpwnam(user)
-        return {'user': pw.pw_uid, 'group': pw.pw_gid, 'extra_groups': os.getgrouplist(user, pw.pw_gid)}
+        groups = os.getgrouplist(user, pw.pw_gid)
+        if not (session and self.logind and self.logind.kind(user)):
+            return {'user': pw.pw_uid, 'group': pw.pw_gid, 'extra_groups': groups}
+        sessions = self.logind
+
+        def enter_session_then_drop_privileges():
+            # runs in the child, still root: the cgroup move needs it
+            sessions.join(user)
+            os.setgroups(groups)
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+        return {'preexec_fn': enter_session_then_drop_privileges}
 
     def run_as(self, user, argv, env=None, timeout=300, input=None, env_extra=None, unset=(), quiet_ok=False,
                cwd=None):

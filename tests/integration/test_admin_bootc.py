@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """bkt admin bootc through bktd --system, with the real polkitd and the shipped
-policy/rules, and the bootc test double (tests/bootc-double) as bootc.
+policy/rules, and the bootc test double (tests/doubles/bootc-double) as bootc.
 
 * wheel user: status, upgrade (with progress relayed from --progress-fd),
   rollback without a password; switch refused without interaction (the rules

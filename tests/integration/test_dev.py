@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """`bkt dev`: the development toolbox and manifests/toolbox-packages.json.
 
-toolbox is not packaged on Debian: tests/toolbox-double stands for it (the
+toolbox is not packaged on Debian: tests/doubles/toolbox-double stands for it (the
 real CLI's arguments, `list` output and errors), mapping each container to
 an install root in which the REAL dnf (against the local RPM repo built by
 tests/rpm-repo.sh) and the REAL rpm run.  Its log of invocations proves
@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 SRC = os.environ.get('BKT_SOURCE_DIR', os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.environ.get('BKT_BUILD_DIR', os.path.join(SRC, 'build'))
 BKT = os.path.join(BUILD, 'client', 'bkt')
-DOUBLE = os.path.join(SRC, 'tests', 'toolbox-double')
+DOUBLE = os.path.join(SRC, 'tests', 'doubles', 'toolbox-double')
 REFERENCE = os.path.join(SRC, 'tests', 'data', 'original')
 EXIT_FAILED, EXIT_USAGE, EXIT_INVALID = 1, 2, 5
 NAME = 'devbox'

@@ -4,7 +4,7 @@
 
 The real polkitd with the shipped policy and rules (org.bkt.packages), the
 real dnf against a local RPM repo built by tests/rpm-repo.sh (validation,
-typo suggestions), and tests/rpm-ostree-double standing for rpm-ostree
+typo suggestions), and tests/doubles/rpm-ostree-double standing for rpm-ostree
 (recording every invocation's argv, so that batching, exact arguments and
 "nothing ran" are asserted from its log).  The dnf wrapper logs its
 invocations too, proving that bad names never reach any process.
@@ -24,7 +24,7 @@ import bktenv  # noqa: E402
 from bktenv import ADMIN, USER, EnvTestCase  # noqa: E402
 
 SRC = bktenv.SOURCE_DIR
-DOUBLE = os.path.join(SRC, 'tests', 'rpm-ostree-double')
+DOUBLE = os.path.join(SRC, 'tests', 'doubles', 'rpm-ostree-double')
 EXIT_NOT_AUTHORIZED = 3
 
 _DIR = None

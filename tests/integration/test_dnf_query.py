@@ -199,7 +199,7 @@ class DnfPassThroughTest(Base):
 
 
 class DnfDiffTest(Base):
-    """`bkt dnf diff` against tests/rpm-ostree-double's status --json."""
+    """`bkt dnf diff` against tests/doubles/rpm-ostree-double's status --json."""
 
     def setUp(self):
         super().setUp()
@@ -209,7 +209,7 @@ class DnfDiffTest(Base):
             json.dump({'packages': ['htop', 'zsh', 'fish'], 'copr_repos': []}, f)
         self.state = os.path.join(self.tmp, 'rpm-ostree.json')
         self.log = os.path.join(self.tmp, 'rpm-ostree.log')
-        self.env.update(BKT_RPM_OSTREE=os.path.join(SRC, 'tests', 'rpm-ostree-double'),
+        self.env.update(BKT_RPM_OSTREE=os.path.join(SRC, 'tests', 'doubles', 'rpm-ostree-double'),
                         RPM_OSTREE_DOUBLE_STATE=self.state, RPM_OSTREE_DOUBLE_LOG=self.log)
 
     def set_state(self, booted, staged=None):

@@ -144,9 +144,17 @@ class ExtShims(EnvTestCase):
             rc, st, err = self.env.bkt_json(ADMIN, 'status', '--json', '--only', name)
             self.assertEqual(rc, 0, err)
             self.assertEqual(set(st['subsystems']), {name})
-        rc, out, err = self.env.bkt_run(ADMIN, 'apply', '--dry-run', '--only', 'shims')
+        # Names as users type them (the registry's aliases) select the same
+        # subsystem; anything else is refused with the known names.
+        for alias, name in (('shims', 'shim'), ('ext', 'extension'), ('extensions', 'extension'),
+                            ('gsetting', 'gsettings'), ('gs', 'gsettings')):
+            rc, st, err = self.env.bkt_json(ADMIN, 'status', '--json', '--only', alias)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(set(st['subsystems']), {name}, alias)
+        self.assertEqual(self.plan('--only', 'ext')['operations'], self.plan('--only', 'extension')['operations'])
+        rc, out, err = self.env.bkt_run(ADMIN, 'apply', '--dry-run', '--only', 'shimz')
         self.assertEqual(rc, 5, err)
-        self.assertIn('unknown subsystem', err)
+        self.assertIn('unknown subsystem “shimz” (known: shim, gsettings, extension, flatpak, dnf, toolbox)', err)
 
     def test_3_apply(self):
         env = self.env

@@ -339,7 +339,8 @@ static gboolean
 check_exist (const char * const *names, BktManifest *m, GError **error)
 {
   g_autofree char *dnf = bkt_packages_find_dnf (error);
-  const char *prefix[] = { dnf, NULL };
+  g_autofree char *logdir = bkt_packages_dnf_logdir_option ();
+  const char *prefix[] = { dnf, logdir, NULL };
   g_autoptr(GHashTable) found = NULL;
   g_autoptr(GError) local_error = NULL;
 

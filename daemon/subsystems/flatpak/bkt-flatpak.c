@@ -293,44 +293,19 @@ append_sorted (GPtrArray *dest, GPtrArray *src, GCompareFunc compare)
 
 /* Validation                                                                */
 
-static gboolean
-is_name_char (char c, gboolean first, gboolean allow_dash)
-{
-  return g_ascii_isalpha (c) || c == '_' || (!first && (g_ascii_isdigit (c) || (allow_dash && c == '-')));
-}
-
-/* flatpak's rules for application ids (flatpak_is_valid_name() is not
- * public API): at most 255 characters, at least three dot-separated
- * segments, each starting with a letter or '_', then letters, digits and
- * '_'; '-' only in the last segment.  So a leading '-' never gets through
- * and an id can never be mistaken for an option further down. */
+/* The one rule for application ids, shared with the manifest loader
+ * (flatpak's own, see bkt_manifest_check_flatpak_app_id()): an id that
+ * loads from a manifest is one the plan accepts, and the other way round. */
 static gboolean
 validate_app_id (const char *id, GError **error)
 {
-  gsize len = id != NULL ? strlen (id) : 0;
-  const char *last_dot;
-  guint dots = 0;
+  g_autofree char *why = NULL;
 
-  if (len == 0 || len > MAX_NAME_LENGTH || !g_utf8_validate (id, -1, NULL))
-    return fail (error, BKT_ERROR_INVALID_ARGUMENT, "invalid flatpak application id: %s",
-                 len == 0 ? "none given" : len > MAX_NAME_LENGTH ? "longer than 255 characters" : "not UTF-8");
-
-  last_dot = strrchr (id, '.');
-  for (const char *s = id; *s != '\0'; s++)
-    {
-      gboolean first = s == id || s[-1] == '.';
-
-      if (*s == '.' && (first || s[1] == '\0'))
-        return fail (error, BKT_ERROR_INVALID_ARGUMENT, "invalid flatpak application id “%s”: empty segment", id);
-      if (*s == '.')
-        dots++;
-      else if (!is_name_char (*s, first, last_dot == NULL || s > last_dot))
-        return fail (error, BKT_ERROR_INVALID_ARGUMENT, "invalid flatpak application id “%s”: unexpected “%c”%s",
-                     id, g_ascii_isprint (*s) ? *s : '?', first ? " at the start of a segment" : "");
-    }
-  if (dots < 2)
-    return fail (error, BKT_ERROR_INVALID_ARGUMENT,
-                 "invalid flatpak application id “%s”: expected reverse-DNS such as org.example.App", id);
+  if (id == NULL)
+    return fail (error, BKT_ERROR_INVALID_ARGUMENT, "invalid flatpak application id: none given");
+  why = bkt_manifest_check_flatpak_app_id (id);
+  if (why != NULL)
+    return fail (error, BKT_ERROR_INVALID_ARGUMENT, "invalid flatpak application id “%s”: %s", printable (id), why);
   return TRUE;
 }
 

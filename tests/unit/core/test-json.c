@@ -5,6 +5,7 @@
 
 #include "bkt-error.h"
 #include "bkt-json.h"
+#include "bkt-test.h"
 
 /* Parse @data (with an explicit length, so embedded NULs reach the parser)
  * and assert it fails with exactly @expected_message. */
@@ -354,7 +355,7 @@ test_member_order (void)
 int
 main (int argc, char *argv[])
 {
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
 
   g_test_add_func ("/json/syntax-positions", test_syntax_positions);
   g_test_add_func ("/json/truncated", test_truncated);

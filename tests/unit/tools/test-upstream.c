@@ -9,6 +9,7 @@
 #include "bkt-fsutil.h"
 #include "bkt-semver.h"
 #include "bkt-upstream.h"
+#include "bkt-test.h"
 
 /* Versions, policies and the upstream manifest: the original's file loads
  * unchanged and is written back byte for byte; a new pin changes only the
@@ -126,7 +127,7 @@ test_policy_table (void)
 static char *
 original_path (void)
 {
-  return g_test_build_filename (G_TEST_DIST, "data", "original", "upstream-manifest.json", NULL);
+  return bkt_test_data_path ("original", "upstream-manifest.json", NULL);
 }
 
 static BktUpstreamManifest *
@@ -134,7 +135,7 @@ load_copy (const char *dir, const char *text, GError **error)
 {
   g_autofree char *path = g_build_filename (dir, "manifest.json", NULL);
 
-  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  bkt_test_write_file (path, text);
   return bkt_upstream_manifest_load (path, "upstream/manifest.json", FALSE, error);
 }
 
@@ -149,7 +150,8 @@ test_original_roundtrip (void)
   gsize len = 0, out_len = 0;
   JsonArray *a;
 
-  g_assert_true (g_file_get_contents (orig, &text, &len, NULL));
+  text = bkt_test_read_file (orig);
+  len = strlen (text);
   m = bkt_upstream_manifest_load (orig, NULL, FALSE, &error);
   g_assert_no_error (error);
   a = bkt_upstream_manifest_get_upstreams (m);
@@ -192,7 +194,7 @@ test_set_pin_minimal_diff (void)
   g_autoptr(GPtrArray) diff = NULL;
   gsize out_len = 0;
 
-  g_assert_true (g_file_get_contents (orig, &text, NULL, NULL));
+  text = bkt_test_read_file (orig);
   m = bkt_upstream_manifest_load (orig, NULL, FALSE, &error);
   g_assert_no_error (error);
   bkt_upstream_set_pin (bkt_upstream_manifest_lookup (m, "getnf"), "v0.4.0",
@@ -222,7 +224,8 @@ test_apply_edit (void)
   g_autofree char *out = NULL;
   g_autoptr(GPtrArray) diff = NULL;
 
-  g_assert_true (g_file_get_contents (orig, &text, &len, NULL));
+  text = bkt_test_read_file (orig);
+  len = strlen (text);
   m = bkt_upstream_manifest_load_data ("upstream/manifest.json", text, len, &error);
   g_assert_no_error (error);
   g_assert_null (bkt_upstream_manifest_get_path (m));
@@ -335,10 +338,10 @@ test_bad_files (void)
       "  \"pinned\": { \"version\": \"1.0 $(x)\", \"sha256\": \"abc\", \"pinned_at\": \"x\" } } ] }",
       "upstream/manifest.json:2:26: version “1.0 $(x)” may only" },
   };
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("upstream");
+  const char *dir = tmp->path;
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("bkt-upstream-XXXXXX", &error);
 
-  g_assert_no_error (error);
   for (guint i = 0; i < G_N_ELEMENTS (table); i++)
     {
       g_autoptr(BktUpstreamManifest) m = NULL;
@@ -366,14 +369,12 @@ test_bad_files (void)
     g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
     g_assert_nonnull (strstr (error->message, "duplicate upstream “bibata_cursor”"));
   }
-  bkt_rm_rf (dir, NULL);
-  g_free (g_steal_pointer (&dir));
 }
 
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
   g_test_add_func ("/semver/compare", test_compare);
   g_test_add_func ("/semver/parse", test_parse);
   g_test_add_func ("/semver/policy-table", test_policy_table);

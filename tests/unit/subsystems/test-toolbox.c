@@ -7,6 +7,7 @@
 
 #include "bkt-error.h"
 #include "bkt-toolbox.h"
+#include "bkt-test.h"
 
 /* The pure parts of `bkt dev` (daemon/subsystems/toolbox/bkt-toolbox.c): container names,
  * the default name, the argv of each route into the container, toolbox's
@@ -149,7 +150,8 @@ test_plan_change (void)
   g_autoptr(BktManifestSet) set = NULL;
   g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("bkt-toolbox-XXXXXX", NULL);
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("toolbox");
+  const char *dir = tmp->path;
   g_autofree char *file = g_build_filename (dir, "toolbox-packages.json", NULL);
   const char *bad[] = { "-rf", NULL };
   const char *pkgs[] = { "gcc", "htop", NULL };
@@ -157,7 +159,7 @@ test_plan_change (void)
   g_autoptr(GVariant) bad_args = NULL;
   g_autoptr(BktPlan) plan = NULL;
 
-  g_assert_true (g_file_set_contents (file, "{\"packages\": [\"gcc\"]}\n", -1, NULL));
+  bkt_test_write_file (file, "{\"packages\": [\"gcc\"]}\n");
   set = bkt_manifest_set_load_dir (dir, &error);
   g_assert_no_error (error);
   bad_args = g_variant_ref_sink (g_variant_new_parsed ("{'packages': <%^as>}", bad));
@@ -190,15 +192,12 @@ test_plan_change (void)
   g_assert_cmpuint (bkt_plan_get_n_operations (plan), ==, 4);
   g_assert_cmpstr (bkt_operation_get_action (bkt_plan_get_operation (plan, 0)), ==, "install");
   g_assert_cmpstr (bkt_operation_get_action (bkt_plan_get_operation (plan, 3)), ==, "record");
-
-  g_unlink (file);
-  g_rmdir (dir);
 }
 
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
   g_test_add_func ("/toolbox/names", test_names);
   g_test_add_func ("/toolbox/default-name", test_default_name);
   g_test_add_func ("/toolbox/argv", test_argv);

@@ -7,6 +7,7 @@
 #include "bkt-bootc.h"
 #include "bkt-error.h"
 #include "bkt-systemd.h"
+#include "bkt-test.h"
 
 static void
 test_image_refs (void)
@@ -187,7 +188,7 @@ test_plans (void)
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
   g_test_add_func ("/admin/bootc/image-refs", test_image_refs);
   g_test_add_func ("/admin/bootc/progress", test_progress);
   g_test_add_func ("/admin/bootc/status", test_status);

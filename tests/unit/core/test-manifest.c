@@ -9,72 +9,10 @@
 
 #include "bkt-error.h"
 #include "bkt-manifest.h"
+#include "bkt-test.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                              */
-
-/* rm -rf, for the temporary directories each test makes. */
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-
-  if (dir != NULL)
-    {
-      const char *name;
-
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-    }
-  g_remove (path);
-}
-
-typedef char TmpDir;
-
-static void
-tmp_dir_free (TmpDir *path)
-{
-  remove_tree (path);
-  g_free (path);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TmpDir, tmp_dir_free)
-
-static TmpDir *
-make_tmp_dir (void)
-{
-  g_autoptr(GError) error = NULL;
-  char *path = g_dir_make_tmp ("bkt-test-manifest-XXXXXX", &error);
-
-  g_assert_no_error (error);
-  return path;
-}
-
-static void
-write_file (const char *dir, const char *name, const char *contents)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  g_file_set_contents (path, contents, -1, &error);
-  g_assert_no_error (error);
-}
-
-static char *
-read_file (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  char *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
-}
 
 static guint
 count_occurrences (const char *haystack, const char *needle)
@@ -152,14 +90,14 @@ assert_same_entries (BktManifest *a, BktManifest *b)
 static BktManifest *
 load_fixture (BktManifestKind kind, char **contents)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "original",
+  g_autofree char *path = bkt_test_data_path ("original",
                                                  bkt_manifest_kind_file_name (kind), NULL);
   g_autoptr(GError) error = NULL;
   BktManifest *m = bkt_manifest_load_file (kind, path, &error);
 
   g_assert_no_error (error);
   if (contents != NULL)
-    *contents = read_file (path);
+    *contents = bkt_test_read_file (path);
   return m;
 }
 
@@ -177,7 +115,7 @@ save_and_check (BktManifest *m, const char *dir)
 
   g_assert_true (bkt_manifest_save (m, path, &error));
   g_assert_no_error (error);
-  contents = read_file (path);
+  contents = bkt_test_read_file (path);
   g_assert_cmpstr (contents, ==, data);
   back = bkt_manifest_load_file (kind, path, &error);
   g_assert_no_error (error);
@@ -319,13 +257,14 @@ test_entry_key (void)
 static void
 check_fixture (BktManifestKind kind, const char *file, const char *member)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "original", file, NULL);
-  g_autofree char *contents = read_file (path);
+  g_autofree char *path = bkt_test_data_path ("original", file, NULL);
+  g_autofree char *contents = bkt_test_read_file (path);
   g_autofree char *needle = g_strdup_printf ("\"%s\"", member);
   g_autoptr(GError) error = NULL;
   g_autoptr(BktManifest) m = bkt_manifest_load_file (kind, path, &error);
   g_autoptr(BktManifest) again = NULL;
-  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("manifest");
+  const char *dir = tmp->path;
   g_autofree char *data = NULL;
   g_autofree char *saved = NULL;
   guint expected = count_occurrences (contents, needle);
@@ -357,7 +296,7 @@ check_fixture (BktManifestKind kind, const char *file, const char *member)
 static void
 test_original_fixtures (void)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "original", "flatpak-apps.json", NULL);
+  g_autofree char *path = bkt_test_data_path ("original", "flatpak-apps.json", NULL);
   g_autoptr(BktManifest) apps = NULL;
   g_autoptr(GError) error = NULL;
   JsonObject *entry;
@@ -428,10 +367,10 @@ test_invalid_values (void)
   /* App ids. */
   assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
                      "{\"apps\": [{\"id\": \"firefox\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
-                     "a.json:1:18: invalid \"id\" \"firefox\": needs at least two elements separated by '.'");
+                     "a.json:1:18: invalid \"id\" \"firefox\": needs at least three elements separated by '.' (reverse DNS such as org.example.App)");
   assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
                      "{\"apps\": [{\"id\": \"org.9lives.App\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
-                     "a.json:1:18: invalid \"id\" \"org.9lives.App\": element \"9lives\" must not start with a digit or '-'");
+                     "a.json:1:18: invalid \"id\" \"org.9lives.App\": has an element starting with a digit");
   assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
                      "{\"apps\": [{\"id\": \"-org.a.B\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
                      "a.json:1:18: invalid \"id\" \"-org.a.B\": must not start with '-'");
@@ -440,7 +379,7 @@ test_invalid_values (void)
                      "a.json:1:18: invalid \"id\" \"org..B\": has an empty element");
   assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
                      "{\"apps\": [{\"id\": \"org.a b.C\", \"remote\": \"flathub\", \"scope\": \"user\"}]}",
-                     "a.json:1:18: invalid \"id\" \"org.a b.C\": only letters, digits, '_', '-' and '.' are allowed");
+                     "a.json:1:18: invalid \"id\" \"org.a b.C\": must not contain ' ' (only letters, digits, '_', '.' and, in the last element, '-')");
   assert_load_error (BKT_MANIFEST_FLATPAK_APPS, "a.json",
                      "{\"apps\": [{\"id\": \"org.a.B\", \"remote\": \"-flathub\", \"scope\": \"user\"}]}",
                      "a.json:1:39: invalid \"remote\" \"-flathub\": must not start with '-'");
@@ -538,13 +477,14 @@ test_duplicates (void)
 static void
 test_syntax_error_names_file (void)
 {
-  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("manifest");
+  const char *dir = tmp->path;
   g_autofree char *path = g_build_filename (dir, "flatpak-apps.json", NULL);
   g_autofree char *expected = g_strdup_printf ("%s:4:15: expected ',' or '}' after object member, got '\"'", path);
   g_autoptr(BktManifest) m = NULL;
   g_autoptr(GError) error = NULL;
 
-  write_file (dir, "flatpak-apps.json",
+  bkt_test_write_in (dir, "flatpak-apps.json",
               "{\n"
               "  \"apps\": [\n"
               "    {\n"
@@ -805,7 +745,8 @@ check_apps_edit (const char *dir, const char *upsert, const char *remove, guint 
 static void
 test_fixture_apps_edits (void)
 {
-  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("manifest");
+  const char *dir = tmp->path;
   g_autofree char *orig = NULL;
   g_autoptr(BktManifest) m = load_fixture (BKT_MANIFEST_FLATPAK_APPS, &orig);
   g_autoptr(JsonObject) xemu = new_app ("app.xemu.xemu", "flathub", "user");
@@ -886,7 +827,8 @@ test_fixture_apps_edits (void)
 static void
 test_fixture_gsettings_edits (void)
 {
-  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("manifest");
+  const char *dir = tmp->path;
   g_autofree char *orig = NULL;
   g_autoptr(BktManifest) m = load_fixture (BKT_MANIFEST_GSETTINGS, &orig);
   const char *key = "org.gnome.settings-daemon.plugins.power sleep-inactive-ac-type";
@@ -1033,7 +975,8 @@ test_new_file_layout (void)
 static void
 test_unicode_and_escapes (void)
 {
-  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("manifest");
+  const char *dir = tmp->path;
   const char *text = "caf\xC3\xA9 \"q\" back\\slash\ttab\nnl\r\x01\x1f/ \xE2\x9C\x93 \xE6\x97\xA5\xE6\x9C\xAC";
   g_autoptr(BktManifest) m = bkt_manifest_new_empty (BKT_MANIFEST_FLATPAK_APPS);
   g_autoptr(BktManifest) back = NULL;
@@ -1085,7 +1028,8 @@ test_unicode_and_escapes (void)
 static void
 test_missing_and_unreadable (void)
 {
-  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("manifest");
+  const char *dir = tmp->path;
   g_autofree char *missing = g_build_filename (dir, "nope", "flatpak-apps.json", NULL);
   g_autofree char *as_dir = g_build_filename (dir, "gsettings.json", NULL);
   g_autofree char *big = g_build_filename (dir, "flatpak-remotes.json", NULL);
@@ -1116,7 +1060,7 @@ test_missing_and_unreadable (void)
   contents[0] = '{';
   contents[8 * 1024 * 1024] = '}';
   contents[8 * 1024 * 1024 + 1] = '\0';
-  write_file (dir, "flatpak-remotes.json", contents);
+  bkt_test_write_in (dir, "flatpak-remotes.json", contents);
   m3 = bkt_manifest_load_file (BKT_MANIFEST_FLATPAK_REMOTES, big, &error);
   g_assert_null (m3);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
@@ -1127,7 +1071,8 @@ test_missing_and_unreadable (void)
 static void
 test_save_atomic (void)
 {
-  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("manifest");
+  const char *dir = tmp->path;
   g_autofree char *sub = g_build_filename (dir, "a", "b", NULL);
   g_autofree char *path = g_build_filename (sub, "flatpak-apps.json", NULL);
   g_autoptr(BktManifest) m = bkt_manifest_new_empty (BKT_MANIFEST_FLATPAK_APPS);
@@ -1146,7 +1091,7 @@ test_save_atomic (void)
   g_assert_true (bkt_manifest_save (m, path, &error));
   umask (old_umask);
   g_assert_no_error (error);
-  written = read_file (path);
+  written = bkt_test_read_file (path);
   expected = bkt_manifest_to_data (m, NULL);
   g_assert_cmpstr (written, ==, expected);
   g_assert_cmpint (g_stat (path, &st), ==, 0);
@@ -1159,7 +1104,7 @@ test_save_atomic (void)
   g_assert_true (bkt_manifest_remove (m, "org.a.A"));
   g_assert_true (bkt_manifest_save (m, path, &error));
   g_assert_no_error (error);
-  written2 = read_file (path);
+  written2 = bkt_test_read_file (path);
   g_assert_null (strstr (written2, "org.a.A"));
   g_assert_cmpuint (count_dir_entries (sub), ==, 1);
 }
@@ -1167,7 +1112,8 @@ test_save_atomic (void)
 static void
 test_save_failure_leaves_no_tmp (void)
 {
-  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("manifest");
+  const char *dir = tmp->path;
   g_autofree char *target = g_build_filename (dir, "gsettings.json", NULL);
   g_autofree char *inside = g_build_filename (target, "keep", NULL);
   g_autofree char *kept = NULL;
@@ -1179,18 +1125,18 @@ test_save_failure_leaves_no_tmp (void)
   /* The target is a non-empty directory: rename() fails after the
    * temporary file was written.  Tests run as root, so a read-only
    * directory would not make anything fail. */
-  write_file (target, "keep", "precious");
+  bkt_test_write_in (target, "keep", "precious");
   g_assert_false (bkt_manifest_save (m, target, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_FAILED);
   g_assert_nonnull (strstr (error->message, target));
   g_clear_error (&error);
   /* No gsettings.json.XXXXXX left behind, the old content untouched. */
   g_assert_cmpuint (count_dir_entries (dir), ==, 1);
-  kept = read_file (inside);
+  kept = bkt_test_read_file (inside);
   g_assert_cmpstr (kept, ==, "precious");
 
   /* The parent cannot be created: nothing is written at all. */
-  write_file (dir, "file", "not a dir");
+  bkt_test_write_in (dir, "file", "not a dir");
   g_assert_false (bkt_manifest_save (m, below_file, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_FAILED);
   g_clear_error (&error);
@@ -1203,7 +1149,8 @@ test_save_failure_leaves_no_tmp (void)
 static void
 test_layered_merge (void)
 {
-  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("manifest");
+  const char *dir = tmp->path;
   g_autofree char *image = g_build_filename (dir, "image", NULL);
   g_autofree char *user = g_build_filename (dir, "user", NULL);
   g_autoptr(BktManifestSet) set = NULL;
@@ -1217,18 +1164,18 @@ test_layered_merge (void)
   g_autofree char *k2 = NULL;
   g_autofree char *k3 = NULL;
 
-  write_file (image, "flatpak-apps.json",
+  bkt_test_write_in (image, "flatpak-apps.json",
               "{\"apps\": [\n"
               "  {\"id\": \"org.z.Image\", \"remote\": \"flathub\", \"scope\": \"system\"},\n"
               "  {\"id\": \"org.b.Both\", \"remote\": \"flathub\", \"scope\": \"system\", \"x-image\": 1},\n"
               "  {\"id\": \"org.a.Image\", \"remote\": \"flathub\", \"scope\": \"system\"}\n"
               "]}");
-  write_file (user, "flatpak-apps.json",
+  bkt_test_write_in (user, "flatpak-apps.json",
               "{\"apps\": [\n"
               "  {\"id\": \"org.y.User\", \"remote\": \"flathub\", \"scope\": \"user\"},\n"
               "  {\"id\": \"org.b.Both\", \"remote\": \"mine\", \"scope\": \"user\"}\n"
               "]}");
-  write_file (image, "gsettings.json",
+  bkt_test_write_in (image, "gsettings.json",
               "{\"settings\": [{\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"1\"}]}");
 
   set = bkt_manifest_set_load_layered (image, user, &error);
@@ -1275,7 +1222,8 @@ test_layered_merge (void)
 static void
 test_layered_errors (void)
 {
-  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("manifest");
+  const char *dir = tmp->path;
   g_autofree char *missing = g_build_filename (dir, "missing", NULL);
   g_autofree char *expected = NULL;
   g_autoptr(BktManifestSet) empty = NULL;
@@ -1288,7 +1236,7 @@ test_layered_errors (void)
     g_assert_cmpuint (bkt_manifest_get_n_entries (bkt_manifest_set_get (empty, k)), ==, 0);
 
   /* A broken user file is an error, not silently ignored. */
-  write_file (dir, "flatpak-remotes.json", "{\"remotes\": [}");
+  bkt_test_write_in (dir, "flatpak-remotes.json", "{\"remotes\": [}");
   broken = bkt_manifest_set_load_layered (missing, dir, &error);
   g_assert_null (broken);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
@@ -1299,7 +1247,8 @@ test_layered_errors (void)
 static void
 test_load_dir_and_writable (void)
 {
-  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("manifest");
+  const char *dir = tmp->path;
   g_autofree char *path = g_build_filename (dir, "flatpak-apps.json", NULL);
   g_autoptr(BktManifestSet) set = NULL;
   g_autoptr(BktManifest) raw = NULL;
@@ -1311,7 +1260,7 @@ test_load_dir_and_writable (void)
   g_autofree char *k2 = NULL;
   g_autofree char *saved = NULL;
 
-  write_file (dir, "flatpak-apps.json",
+  bkt_test_write_in (dir, "flatpak-apps.json",
               "{\"apps\": [\n"
               "  {\"id\": \"org.z.Z\", \"remote\": \"flathub\", \"scope\": \"system\"},\n"
               "  {\"id\": \"org.a.A\", \"remote\": \"flathub\", \"scope\": \"system\"}\n"
@@ -1333,7 +1282,7 @@ test_load_dir_and_writable (void)
   bkt_manifest_upsert (raw, app);
   g_assert_true (bkt_manifest_set_save_writable (set, raw, &error));
   g_assert_no_error (error);
-  saved = read_file (path);
+  saved = bkt_test_read_file (path);
   g_assert_nonnull (strstr (saved, "org.m.M"));
   g_assert_cmpuint (count_dir_entries (dir), ==, 1);
 
@@ -1452,27 +1401,28 @@ test_content (void)
 static void
 test_system_content (void)
 {
-  g_autoptr(TmpDir) dir = make_tmp_dir ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("manifest");
+  const char *dir = tmp->path;
   g_autoptr(BktManifestSet) set = NULL;
   g_autoptr(BktManifestSet) back = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *content = NULL;
 
-  write_file (dir, "flatpak-remotes.json",
+  bkt_test_write_in (dir, "flatpak-remotes.json",
               "{\"remotes\": [\n"
               "  {\"name\": \"flathub\", \"url\": \"https://dl.flathub.org/repo/\", \"filtered\": true},\n"
               "  {\"name\": \"mine\", \"url\": \"https://x/\", \"scope\": \"user\"}\n"
               "]}");
-  write_file (dir, "flatpak-apps.json",
+  bkt_test_write_in (dir, "flatpak-apps.json",
               "{\"apps\": [\n"
               "  {\"id\": \"org.u.User\", \"remote\": \"flathub\", \"scope\": \"user\"},\n"
               "  {\"id\": \"org.s.System\", \"remote\": \"flathub\", \"scope\": \"system\", \"x\": 1}\n"
               "]}");
-  write_file (dir, "gsettings.json",
+  bkt_test_write_in (dir, "gsettings.json",
               "{\"settings\": [{\"schema\": \"a.b\", \"key\": \"k\", \"value\": \"1\"}]}");
   /* Packages are system-wide: all of them go, as bare names, without the
    * members the system instance has no use for. */
-  write_file (dir, "system-packages.json", "{\"packages\": [\"zsh\", \"htop\"], \"groups\": []}");
+  bkt_test_write_in (dir, "system-packages.json", "{\"packages\": [\"zsh\", \"htop\"], \"groups\": []}");
 
   set = bkt_manifest_set_load_dir (dir, &error);
   g_assert_no_error (error);
@@ -1497,9 +1447,9 @@ test_fixtures_as_layers (void)
 {
   /* The original distribution's directory works as the image layer, and
    * its system part goes through the content path unchanged. */
-  g_autofree char *image = g_test_build_filename (G_TEST_DIST, "data", "original", NULL);
-  g_autofree char *apps_path = g_test_build_filename (G_TEST_DIST, "data", "original", "flatpak-apps.json", NULL);
-  g_autofree char *apps_text = read_file (apps_path);
+  g_autofree char *image = bkt_test_data_path ("original", NULL);
+  g_autofree char *apps_path = bkt_test_data_path ("original", "flatpak-apps.json", NULL);
+  g_autofree char *apps_text = bkt_test_read_file (apps_path);
   g_autoptr(BktManifestSet) set = NULL;
   g_autoptr(BktManifestSet) sys = NULL;
   g_autoptr(GError) error = NULL;
@@ -1608,7 +1558,7 @@ test_package_manifests (void)
 int
 main (int argc, char *argv[])
 {
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
 
   g_test_add_func ("/manifest/kinds", test_kinds);
   g_test_add_func ("/manifest/entry-key", test_entry_key);

@@ -9,15 +9,17 @@
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
 #include "bkt-packages.h"
+#include "bkt-test.h"
 
 /* The building blocks of `bkt dnf install/remove/sync`: names refused
  * before any process, ONE batched existence query against the real dnf
  * and a local RPM repo (tests/rpm-repo.sh), typo suggestions, and
- * rpm-ostree's command lines and status through tests/rpm-ostree-double. */
+ * rpm-ostree's command lines and status through tests/doubles/rpm-ostree-double. */
 
-static char *tmp_dir;
+static const char *tmp_dir;
 static char *dnf_wrapper;   /* logs each call, then runs the real dnf on the local repo */
 static char *dnf_log;
+static char *missing_tool;  /* what rpm-repo.sh lacked ("rpmbuild", …) */
 
 static char *
 read_text (const char *path)
@@ -83,7 +85,7 @@ have_repo (void)
 {
   if (dnf_wrapper == NULL)
     {
-      g_test_skip ("no dnf, rpmbuild or createrepo_c");
+      bkt_test_skip_without (missing_tool, "the local RPM repo (tests/rpm-repo.sh)");
       return FALSE;
     }
   return TRUE;
@@ -190,7 +192,7 @@ run_double (const char *const *argv)
 static void
 test_rpm_ostree_double_status (void)
 {
-  g_autofree char *dbl = g_test_build_filename (G_TEST_DIST, "rpm-ostree-double", NULL);
+  g_autofree char *dbl = bkt_test_double_path ("rpm-ostree-double");
   g_autofree char *state = g_build_filename (tmp_dir, "rpm-ostree-state.json", NULL);
   g_autofree char *log = g_build_filename (tmp_dir, "rpm-ostree.log", NULL);
   const char *const pkgs[] = { "zsh", "htop", NULL };
@@ -250,7 +252,7 @@ test_rpm_ostree_double_status (void)
 static void
 build_repo (void)
 {
-  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "rpm-repo.sh", NULL);
+  g_autofree char *script = bkt_test_source_path ("rpm-repo.sh");
   g_autofree char *dir = g_build_filename (tmp_dir, "rpm", NULL);
   g_autofree char *out = NULL, *err = NULL, *wrapper_text = NULL;
   g_autoptr(GError) error = NULL;
@@ -260,7 +262,11 @@ build_repo (void)
   g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
                                &out, &err, &status, &error));
   if (WIFEXITED (status) && WEXITSTATUS (status) == 77)
-    return;
+    {
+      /* rpm-repo.sh says "no TOOL". */
+      missing_tool = g_strdup (g_str_has_prefix (err, "no ") ? g_strstrip (err + 3) : "rpm-repo.sh");
+      return;
+    }
   if (!g_spawn_check_exit_status (status, &error))
     g_error ("rpm-repo.sh failed: %s\n%s%s", error->message, out, err);
   dnf_log = g_build_filename (tmp_dir, "dnf.log", NULL);
@@ -273,12 +279,12 @@ build_repo (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr(BktTestDir) tmp = NULL;
   int ret;
 
-  g_test_init (&argc, &argv, NULL);
-  tmp_dir = g_dir_make_tmp ("bkt-packages-XXXXXX", &error);
-  g_assert_no_error (error);
+  bkt_test_init (&argc, &argv);
+  tmp = bkt_test_dir_new ("packages");
+  tmp_dir = tmp->path;
   /* rpmbuild and dnf write into $HOME. */
   g_setenv ("HOME", tmp_dir, TRUE);
   g_setenv ("BKT_RPM_OSTREE", "/x/rpm-ostree", TRUE);
@@ -292,9 +298,8 @@ main (int argc, char **argv)
   g_test_add_func ("/packages/rpm-ostree-double-status", test_rpm_ostree_double_status);
   ret = g_test_run ();
 
-  bkt_rm_rf (tmp_dir, NULL);
-  g_free (tmp_dir);
   g_free (dnf_wrapper);
   g_free (dnf_log);
+  g_free (missing_tool);
   return ret;
 }

@@ -7,29 +7,27 @@
 
 #include "bkt-dnf.h"
 #include "bkt-error.h"
+#include "bkt-test.h"
 
-/* The dnf subsystem against tests/rpm-ostree-double: plans from one
+/* The dnf subsystem against tests/doubles/rpm-ostree-double: plans from one
  * `status --json`, validation before any process, one batched call per
  * verb with the exact argv, per-operation results with rpm-ostree's
  * reason, and a machine without rpm-ostree. */
 
-static char *tmp_dir;
+static BktTestDir *tmp;
 
 static char *
 path (const char *name)
 {
-  return g_build_filename (tmp_dir, name, NULL);
+  return bkt_test_dir_path (tmp, name);
 }
 
 static void
 set_state (const char *json)
 {
-  g_autofree char *p = path ("state.json");
   g_autofree char *log = path ("log");
-  g_autoptr(GError) error = NULL;
 
-  g_file_set_contents (p, json, -1, &error);
-  g_assert_no_error (error);
+  bkt_test_dir_write (tmp, "state.json", json);
   g_unlink (log);
 }
 
@@ -37,12 +35,9 @@ set_state (const char *json)
 static char *
 read_log (void)
 {
-  g_autofree char *p = path ("log");
-  char *text = NULL;
+  char *text = bkt_test_dir_read (tmp, "log");
 
-  if (!g_file_get_contents (p, &text, NULL, NULL))
-    return g_strdup ("");
-  return text;
+  return text != NULL ? text : g_strdup ("");
 }
 
 static BktManifestSet *
@@ -53,9 +48,7 @@ manifests (const char *json)
   g_autoptr(GError) error = NULL;
   BktManifestSet *set;
 
-  g_mkdir_with_parents (dir, 0700);
-  g_file_set_contents (file, json, -1, &error);
-  g_assert_no_error (error);
+  bkt_test_write_file (file, json);
   set = bkt_manifest_set_load_dir (dir, &error);
   g_assert_no_error (error);
   return set;
@@ -287,8 +280,7 @@ test_execute_batched (void)
                    "[\"status\", \"--json\"]\n"
                    "[\"uninstall\", \"--idempotent\", \"--\", \"old\"]\n"
                    "[\"install\", \"--idempotent\", \"--\", \"x\", \"y\"]\n");
-  g_file_get_contents (state_path, &state, NULL, &error);
-  g_assert_no_error (error);
+  state = bkt_test_read_file (state_path);
   g_assert_nonnull (strstr (state, "\"staged\": [\"x\", \"y\"]"));
 }
 
@@ -359,10 +351,9 @@ main (int argc, char **argv)
   g_autofree char *log = NULL;
   int ret;
 
-  g_test_init (&argc, &argv, NULL);
-  tmp_dir = g_dir_make_tmp ("bkt-test-dnf-XXXXXX", NULL);
-  g_assert_nonnull (tmp_dir);
-  dbl = g_test_build_filename (G_TEST_DIST, "rpm-ostree-double", NULL);
+  bkt_test_init (&argc, &argv);
+  tmp = bkt_test_dir_new ("dnf");
+  dbl = bkt_test_double_path ("rpm-ostree-double");
   state = path ("state.json");
   log = path ("log");
   g_setenv ("BKT_RPM_OSTREE", dbl, TRUE);
@@ -380,19 +371,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dnf/unavailable", test_unavailable);
   ret = g_test_run ();
 
-  /* Everything the tests made, by name (no recursive delete needed). */
-  {
-    const char *files[] = { "log", "state.json", "m/system-packages.json", NULL };
-    g_autofree char *m = path ("m");
-
-    for (guint i = 0; files[i] != NULL; i++)
-      {
-        g_autofree char *f = path (files[i]);
-        g_unlink (f);
-      }
-    g_rmdir (m);
-    g_rmdir (tmp_dir);
-  }
-  g_free (tmp_dir);
+  bkt_test_dir_free (tmp);
   return ret;
 }

@@ -14,6 +14,7 @@
 #include "bkt-fsutil.h"
 #include "bkt-manifest.h"
 #include "bkt-zip.h"
+#include "bkt-test.h"
 
 /* GNOME Shell extensions without a shell: an extensions.gnome.org stand-in
  * (a SoupServer on 127.0.0.1 in its own thread, answering with the JSON
@@ -22,7 +23,7 @@
  * extension keys, and private XDG directories.  BKT_GNOME_SHELL=absent
  * keeps the subsystem from asking any session bus for a shell. */
 
-static char *tmp_root;
+static const char *tmp_root;
 static char *user_ext_dir;   /* $XDG_DATA_HOME/gnome-shell/extensions */
 static char *server_url;
 
@@ -325,28 +326,6 @@ server_thread (gpointer data)
 
 /* ── helpers ───────────────────────────────────────────────────────────── */
 
-static void
-write_text (const char *path, const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-}
-
-static char *
-read_text (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  char *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
-}
-
 static GSettings *
 shell_settings (void)
 {
@@ -378,7 +357,7 @@ install_by_hand (const char *base, const char *uuid, const char *shell_version)
 {
   g_autofree char *path = g_build_filename (base, uuid, "metadata.json", NULL);
   g_autofree char *json = g_strdup_printf ("{\"uuid\": \"%s\", \"shell-version\": [\"%s\"]}", uuid, shell_version);
-  write_text (path, json);
+  bkt_test_write_file (path, json);
 }
 
 /* Nothing but finished extensions in the user's directory: no temporary
@@ -429,7 +408,7 @@ load (Fixture *fx, const char *json)
     g_autofree char *path = g_build_filename (fx->manifests, "gnome-extensions.json", NULL);
     /* no json: an empty manifest (a directory without any is an error) */
     if (json != NULL || !g_file_test (path, G_FILE_TEST_EXISTS))
-      write_text (path, json != NULL ? json : "{}");
+      bkt_test_write_file (path, json != NULL ? json : "{}");
   }
   g_clear_object (&fx->set);
   fx->set = bkt_manifest_set_load_dir (fx->manifests, &error);
@@ -526,8 +505,8 @@ apply_one (Fixture *fx, const char *uuid, char **messages, gboolean *ok)
 static void
 test_original_fixture (void)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "original", "gnome-extensions.json", NULL);
-  g_autofree char *contents = read_text (path);
+  g_autofree char *path = bkt_test_data_path ("original", "gnome-extensions.json", NULL);
+  g_autofree char *contents = bkt_test_read_file (path);
   g_autoptr(GError) error = NULL;
   g_autoptr(BktManifest) m = bkt_manifest_load_file (BKT_MANIFEST_GNOME_EXTENSIONS, path, &error);
   g_autofree char *data = NULL;
@@ -621,8 +600,8 @@ test_layered (void)
   g_autoptr(BktManifestSet) set = NULL;
   JsonArray *entries;
 
-  write_text (ipath, "{\"extensions\": [\"b@x\", \"a@x\"]}");
-  write_text (upath, "{\"extensions\": [{\"uuid\": \"b@x\", \"enabled\": false}]}");
+  bkt_test_write_file (ipath, "{\"extensions\": [\"b@x\", \"a@x\"]}");
+  bkt_test_write_file (upath, "{\"extensions\": [{\"uuid\": \"b@x\", \"enabled\": false}]}");
   set = bkt_manifest_set_load_layered (image, user, &error);
   g_assert_no_error (error);
   entries = bkt_manifest_get_entries (bkt_manifest_set_get (set, BKT_MANIFEST_GNOME_EXTENSIONS));
@@ -653,7 +632,7 @@ test_zip (void)
   g_assert_cmpint (g_mkdir (dest, 0700), ==, 0);
   g_assert_true (bkt_zip_extract (good, dest, &error));
   g_assert_no_error (error);
-  js = read_text (js_path);
+  js = bkt_test_read_file (js_path);
   g_assert_true (g_str_has_prefix (js, "export default class Test"));
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -848,7 +827,7 @@ test_change (Fixture *fx, gconstpointer data)
       results = execute (engine, plan, set, NULL, &ok);
       if (!ok)
         g_error ("%s: %s", steps[i].action, results);
-      file = read_text (manifest);
+      file = bkt_test_read_file (manifest);
       g_assert_cmpstr (file, ==, steps[i].file);
     }
   g_assert_false (key_has ("enabled-extensions", "good@bkt.test"));
@@ -910,7 +889,7 @@ test_capture (Fixture *fx, gconstpointer data)
                              "record extension:switched-off@bkt.test");
   results = execute (engine, plan, set, NULL, &ok);
   g_assert_true (ok);
-  file = read_text (manifest);
+  file = bkt_test_read_file (manifest);
   g_assert_cmpstr (file, ==, "{\n  \"extensions\": [\n    \"byhand@bkt.test\",\n    \"kept@bkt.test\",\n"
                              "    { \"uuid\": \"switched-off@bkt.test\", \"enabled\": false }\n  ]\n}\n");
 
@@ -987,15 +966,15 @@ static void
 compile_schemas (void)
 {
   g_autofree char *dir = g_build_filename (tmp_root, "schemas", NULL);
-  g_autofree char *src = g_test_build_filename (G_TEST_DIST, "data", "shell-schemas", "org.gnome.shell.gschema.xml",
+  g_autofree char *src = bkt_test_data_path ("shell-schemas", "org.gnome.shell.gschema.xml",
                                                 NULL);
   g_autofree char *dst = g_build_filename (dir, "org.gnome.shell.gschema.xml", NULL);
-  g_autofree char *contents = read_text (src);
+  g_autofree char *contents = bkt_test_read_file (src);
   const char *argv[] = { "glib-compile-schemas", "--strict", dir, NULL };
   g_autoptr(GError) error = NULL;
   int status = 0;
 
-  write_text (dst, contents);
+  bkt_test_write_file (dst, contents);
   g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
                 NULL, &status, &error);
   g_assert_no_error (error);
@@ -1007,14 +986,15 @@ int
 main (int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(BktTestDir) root = NULL;
   ServerThread st = { 0 };
   GThread *thread;
   g_autofree char *config = NULL, *data = NULL, *sysdata = NULL;
   int ret;
 
   /* Before anything reads them: GLib caches the XDG directories. */
-  tmp_root = g_dir_make_tmp ("bkt-test-extensions-XXXXXX", &error);
-  g_assert_no_error (error);
+  root = bkt_test_dir_new ("extensions");
+  tmp_root = root->path;
   config = g_build_filename (tmp_root, "config", NULL);
   data = g_build_filename (tmp_root, "data", NULL);
   sysdata = g_build_filename (tmp_root, "sysdata", NULL);
@@ -1028,7 +1008,7 @@ main (int argc, char **argv)
   g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
   user_ext_dir = g_build_filename (data, "gnome-shell", "extensions", NULL);
 
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
   compile_schemas ();
 
   g_mutex_init (&st.lock);
@@ -1061,8 +1041,6 @@ main (int argc, char **argv)
   g_free (st.url);
   g_mutex_clear (&st.lock);
   g_cond_clear (&st.cond);
-  bkt_rm_rf (tmp_root, NULL);
-  g_free (tmp_root);
   g_free (user_ext_dir);
   return ret;
 }

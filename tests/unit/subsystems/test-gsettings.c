@@ -8,12 +8,13 @@
 #include "bkt-error.h"
 #include "bkt-gsettings.h"
 #include "bkt-manifest.h"
+#include "bkt-test.h"
 
 /* Real GSettings (keyfile backend) with the schemas in tests/data/schemas,
  * compiled at startup into a private directory.  The environment is set
  * before anything touches GSettings: GLib reads it only once. */
 
-static char *tmp_root;     /* XDG_CONFIG_HOME, compiled schemas, manifests */
+static const char *tmp_root;     /* XDG_CONFIG_HOME, compiled schemas, manifests */
 static guint manifest_counter;
 
 /* org.bkt.many, generated at startup: more keys than one GSettings
@@ -138,8 +139,7 @@ manifests_new (Fixture *fx, const char *settings_json)
   g_autoptr(GError) error = NULL;
   BktManifestSet *set;
 
-  g_assert_true (g_file_set_contents (file, doc, -1, &error));
-  g_assert_no_error (error);
+  bkt_test_write_file (file, doc);
   set = bkt_manifest_set_load_dir (fx->dir, &error);
   g_assert_no_error (error);
   g_assert_nonnull (set);
@@ -1060,7 +1060,7 @@ test_concurrency (Fixture *fx, gconstpointer data)
     threads[i] = g_thread_new ("planner", planner_thread, &st);
   threads[N_PLANNERS] = g_thread_new ("executor", executor_thread, &st);
   g_timeout_add (1, stress_tick, &st);
-  g_main_loop_run (loop);
+  bkt_test_loop_run (loop, 60);
   for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
     g_thread_join (threads[i]);
   drain_main_context ();
@@ -1076,31 +1076,16 @@ test_concurrency (Fixture *fx, gconstpointer data)
 /* ── main ──────────────────────────────────────────────────────────────── */
 
 static void
-copy_file (const char *from, const char *to)
-{
-  g_autofree char *contents = NULL;
-  gsize length = 0;
-  g_autoptr(GError) error = NULL;
-
-  g_file_get_contents (from, &contents, &length, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (to, contents, (gssize) length, &error);
-  g_assert_no_error (error);
-}
-
-static void
 write_many_schema (const char *schema_dir)
 {
   g_autofree char *file = g_build_filename (schema_dir, "org.bkt.many.gschema.xml", NULL);
   g_autoptr(GString) xml = g_string_new ("<schemalist>\n"
                                          "  <schema id=\"org.bkt.many\" path=\"/org/bkt/many/\">\n");
-  g_autoptr(GError) error = NULL;
 
   for (guint i = 0; i < N_MANY_KEYS; i++)
     g_string_append_printf (xml, "    <key name=\"key-%03u\" type=\"i\"><default>0</default></key>\n", i);
   g_string_append (xml, "  </schema>\n</schemalist>\n");
-  g_file_set_contents (file, xml->str, (gssize) xml->len, &error);
-  g_assert_no_error (error);
+  bkt_test_write_file (file, xml->str);
 }
 
 /* The test schemas plus a generated one, copied into a private directory
@@ -1110,7 +1095,7 @@ compile_schemas (void)
 {
   g_autofree char *schema_dir = g_build_filename (tmp_root, "schemas", NULL);
   /* g_test_get_filename() only works inside test cases. */
-  g_autofree char *source_dir = g_test_build_filename (G_TEST_DIST, "data", "schemas", NULL);
+  g_autofree char *source_dir = bkt_test_data_path ("schemas", NULL);
   g_autoptr(GDir) dir = NULL;
   const char *argv[] = { "glib-compile-schemas", "--strict", schema_dir, NULL };
   g_autoptr(GError) error = NULL;
@@ -1127,7 +1112,9 @@ compile_schemas (void)
         g_autofree char *from = g_build_filename (source_dir, name, NULL);
         g_autofree char *to = g_build_filename (schema_dir, name, NULL);
 
-        copy_file (from, to);
+        g_autofree char *text = bkt_test_read_file (from);
+
+        bkt_test_write_file (to, text);
       }
   write_many_schema (schema_dir);
   g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
@@ -1138,37 +1125,17 @@ compile_schemas (void)
   g_setenv ("GSETTINGS_SCHEMA_DIR", schema_dir, TRUE);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        (void) g_unlink (child);
-    }
-  (void) g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
-  g_autoptr(GError) error = NULL;
-  int ret;
+  g_autoptr(BktTestDir) root = bkt_test_dir_new ("gsettings");
 
   /* Before g_test_init() and any GSettings use: GLib reads these once. */
-  tmp_root = g_dir_make_tmp ("bkt-test-gsettings-XXXXXX", &error);
-  g_assert_no_error (error);
+  tmp_root = root->path;
   g_setenv ("XDG_CONFIG_HOME", tmp_root, TRUE);
   g_setenv ("GSETTINGS_BACKEND", "keyfile", TRUE);
 
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
   compile_schemas ();
 
 #define ADD(name, func) g_test_add ("/gsettings/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
@@ -1191,8 +1158,5 @@ main (int argc, char **argv)
   ADD ("concurrency", test_concurrency);
 #undef ADD
 
-  ret = g_test_run ();
-  remove_tree (tmp_root);
-  g_free (tmp_root);
-  return ret;
+  return g_test_run ();
 }

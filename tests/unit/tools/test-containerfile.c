@@ -5,6 +5,7 @@
 
 #include "bkt-containerfile.h"
 #include "bkt-error.h"
+#include "bkt-test.h"
 
 /* Managed sections of a Containerfile: only the section bodies change, the
  * rest of a real-world file (comments, continuation lines, other RUN blocks,
@@ -14,7 +15,7 @@
 static char *
 read_data (const char *name, gsize *length)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "containerfile", name, NULL);
+  g_autofree char *path = bkt_test_data_path ("containerfile", name, NULL);
   g_autoptr(GError) error = NULL;
   char *data = NULL;
 
@@ -300,7 +301,7 @@ test_regenerate_packages (void)
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
   g_test_add_func ("/containerfile/parse-real-world", test_parse_real_world);
   g_test_add_func ("/containerfile/regenerate", test_regenerate);
   g_test_add_func ("/containerfile/no-eol-crlf", test_no_eol_crlf);

@@ -12,6 +12,7 @@
 #include "bkt-git.h"
 #include "bkt-pr-queue.h"
 #include "bkt-repo.h"
+#include "bkt-test.h"
 
 static void
 test_branch_names (void)
@@ -83,7 +84,8 @@ test_repo_from_url (void)
 static void
 test_token_lookup (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("bkt-test-pr-XXXXXX", NULL);
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("pr");
+  const char *dir = tmp->path;
   g_autofree char *hosts = g_build_filename (dir, "hosts.yml", NULL);
   const char *source = NULL;
   char *t;
@@ -91,12 +93,12 @@ test_token_lookup (void)
   g_unsetenv ("GITHUB_TOKEN");
   g_unsetenv ("GH_TOKEN");
   g_setenv ("GH_CONFIG_DIR", dir, TRUE);
-  g_assert_true (g_file_set_contents (hosts,
-                                      "github.com:\n"
-                                      "    user: someone\n"
-                                      "    oauth_token: gho_github\n"
-                                      "ghe.example.com:\n"
-                                      "    oauth_token: \"gho_enterprise\"\n", -1, NULL));
+  bkt_test_write_file (hosts,
+                       "github.com:\n"
+                       "    user: someone\n"
+                       "    oauth_token: gho_github\n"
+                       "ghe.example.com:\n"
+                       "    oauth_token: \"gho_enterprise\"\n");
   t = bkt_forge_find_token ("https://api.github.com", &source);
   g_assert_cmpstr (t, ==, "gho_github");
   g_assert_cmpstr (source, ==, "gh hosts.yml");
@@ -118,8 +120,6 @@ test_token_lookup (void)
   g_unsetenv ("GITHUB_TOKEN");
   g_unsetenv ("GH_TOKEN");
   g_unsetenv ("GH_CONFIG_DIR");
-  g_unlink (hosts);
-  g_rmdir (dir);
 }
 
 /* ---- the forge client against a SoupServer ----------------------------------------- */
@@ -188,6 +188,7 @@ forge_call (const char *api, char **url, GError **error)
   Call c = { api, NULL, NULL, FALSE };
   GThread *t = g_thread_new ("forge-call", call_thread, &c);
 
+  /* done is set by the other thread: wake the context now and then. */
   while (!g_atomic_int_get (&c.done))
     g_main_context_iteration (NULL, TRUE);
   g_thread_join (t);
@@ -271,7 +272,8 @@ test_forge (void)
 static void
 test_queue (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("bkt-test-queue-XXXXXX", NULL);
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("queue");
+  const char *dir = tmp->path;
   g_autofree char *path = g_build_filename (dir, "sub", "pr-queue.json", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(BktPrQueue) q = bkt_pr_queue_load (path, &error);
@@ -299,22 +301,16 @@ test_queue (void)
   /* ids are never reused */
   g_assert_cmpint (bkt_pr_queue_add (again, e, &error), ==, 3);
   g_clear_object (&again);
-  g_assert_true (g_file_set_contents (path, "[not a queue", -1, NULL));
+  bkt_test_write_file (path, "[not a queue");
   again = bkt_pr_queue_load (path, &error);
   g_assert_null (again);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_FAILED);
-  g_unlink (path);
-  {
-    g_autofree char *sub = g_path_get_dirname (path);
-    g_rmdir (sub);
-  }
-  g_rmdir (dir);
 }
 
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
   g_test_add_func ("/pr/branch-names", test_branch_names);
   g_test_add_func ("/pr/repo-from-url", test_repo_from_url);
   g_test_add_func ("/pr/token-lookup", test_token_lookup);

@@ -9,6 +9,7 @@
 #include "bkt-error.h"
 #include "bkt-rpm-ostree-progress.h"
 #include "bkt-spawn.h"
+#include "bkt-test.h"
 
 static void
 collect_line (gpointer user_data, const char *line)
@@ -256,7 +257,7 @@ test_spawn_cancel (void)
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
   g_test_add_func ("/spawn/line-buffer", test_line_buffer);
   g_test_add_func ("/spawn/tail", test_tail);
   g_test_add_func ("/spawn/rpm-ostree-progress", test_rpm_ostree_progress);

@@ -4,7 +4,7 @@
 Based on dbusmock's stock "systemd" template and the project's shared
 extension (test-env/dbusmock-systemd-ext.py, copied and extended here so the
 tests do not depend on files outside the repository).  Load with
-  /usr/bin/python3 -m dbusmock --system -t tests/integration/bkt-systemd-mock.py
+  /usr/bin/python3 -m dbusmock --system -t tests/doubles/bkt-systemd-mock.py
 
 Manager methods, with systemd's behaviour for what bktd relies on:
   StartUnit/StopUnit/RestartUnit/ReloadUnit(s name, s mode) -> o job

@@ -10,53 +10,11 @@
 #include "bkt-changelog-gen.h"
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
+#include "bkt-test.h"
 
 /* The changelog and base-assumption engines on scratch repos: both entry
  * formats, errors with file and line, release numbering across days,
  * refusals that leave every file as it was. */
-
-static char *
-scratch_repo (void)
-{
-  g_autoptr(GError) error = NULL;
-  char *dir = g_dir_make_tmp ("bkt-changelog-XXXXXX", &error);
-
-  g_assert_no_error (error);
-  return dir;
-}
-
-static void
-remove_repo (char *dir)
-{
-  g_autoptr(GError) error = NULL;
-
-  bkt_rm_rf (dir, &error);
-  g_assert_no_error (error);
-  g_free (dir);
-}
-
-static void
-put (const char *dir, const char *rel, const char *text)
-{
-  g_autofree char *path = g_build_filename (dir, rel, NULL);
-  g_autofree char *parent = g_path_get_dirname (path);
-  g_autoptr(GError) error = NULL;
-
-  g_mkdir_with_parents (parent, 0755);
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-}
-
-static char *
-get (const char *dir, const char *rel)
-{
-  g_autofree char *path = g_build_filename (dir, rel, NULL);
-  char *text = NULL;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return NULL;
-  return text;
-}
 
 /* The original's YAML entry, as its `bkt changelog add` wrote it. */
 static const char original_yaml[] =
@@ -137,15 +95,16 @@ test_bad_entries (void)
 static void
 test_bad_files (void)
 {
-  char *repo = scratch_repo ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("changelog");
+  const char *repo = tmp->path;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) entries = NULL;
   g_autofree char *big = g_strnfill (BKT_CHANGELOG_MAX_FILE + 1, 'a');
   g_autofree char *target = g_build_filename (repo, "outside.json", NULL);
   g_autofree char *link = g_build_filename (repo, ".changelog", "pending", "link.json", NULL);
 
-  put (repo, ".changelog/pending/.gitkeep", "");
-  put (repo, ".changelog/pending/big.yaml", big);
+  bkt_test_dir_write (tmp, ".changelog/pending/.gitkeep", "");
+  bkt_test_dir_write (tmp, ".changelog/pending/big.yaml", big);
   entries = bkt_changelog_load_pending (repo, &error);
   g_assert_null (entries);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
@@ -156,7 +115,7 @@ test_bad_files (void)
     g_unlink (big_path);
   }
 
-  put (repo, "outside.json", "{}");
+  bkt_test_dir_write (tmp, "outside.json", "{}");
   g_assert_cmpint (symlink (target, link), ==, 0);
   entries = bkt_changelog_load_pending (repo, &error);
   g_assert_null (entries);
@@ -164,7 +123,7 @@ test_bad_files (void)
   g_clear_error (&error);
   g_unlink (link);
 
-  put (repo, ".changelog/pending/notes.txt", "x");
+  bkt_test_dir_write (tmp, ".changelog/pending/notes.txt", "x");
   entries = bkt_changelog_load_pending (repo, &error);
   g_assert_null (entries);
   g_assert_nonnull (strstr (error->message, "notes.txt:1: not a changelog entry name"));
@@ -176,7 +135,6 @@ test_bad_files (void)
   g_assert_true (bkt_changelog_version_is_valid ("2026.01.05.12"));
   g_assert_null (bkt_changelog_load_version (repo, "../x", &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
-  remove_repo (repo);
 }
 
 static char *
@@ -204,7 +162,8 @@ add (const char *repo, const char *type, const char *category, gboolean draft, c
 static void
 test_release_across_days (void)
 {
-  char *repo = scratch_repo ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("changelog");
+  const char *repo = tmp->path;
   g_autoptr(GError) error = NULL;
   g_autofree char *v = NULL;
   g_autofree char *md = NULL;
@@ -238,14 +197,14 @@ test_release_across_days (void)
   g_assert_no_error (error);
   g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (doc, "manual_steps"), 0), ==, "Log out");
 
-  md = get (repo, "CHANGELOG.md");
+  md = bkt_test_dir_read (tmp, "CHANGELOG.md");
   g_assert_nonnull (strstr (md, BKT_CHANGELOG_MARKER "\n\n## 2026.01.06.1 (2026-01-06)\n\n### Security\n"));
   g_assert_true (strstr (md, "## 2026.01.06.1") < strstr (md, "## 2026.01.05.2"));
   g_assert_nonnull (strstr (md, "### Manual steps\n\n- Log out\n"));
 
   /* a draft blocks the release and nothing changes */
   g_clear_pointer (&md, g_free);
-  md = get (repo, "CHANGELOG.md");
+  md = bkt_test_dir_read (tmp, "CHANGELOG.md");
   draft = add (repo, "changed", "gsetting", TRUE, NULL);
   v = bkt_changelog_release (repo, NULL, &error);
   g_assert_null (v);
@@ -253,7 +212,7 @@ test_release_across_days (void)
   g_assert_nonnull (strstr (error->message, "draft"));
   g_clear_error (&error);
   {
-    g_autofree char *now = get (repo, "CHANGELOG.md");
+    g_autofree char *now = bkt_test_dir_read (tmp, "CHANGELOG.md");
     g_assert_cmpstr (now, ==, md);
     g_assert_true (g_file_test (draft, G_FILE_TEST_EXISTS));
   }
@@ -264,18 +223,18 @@ test_release_across_days (void)
   g_assert_error (error, BKT_ERROR, BKT_ERROR_FAILED);
   g_clear_error (&error);
   g_unsetenv ("BKT_NOW");
-  remove_repo (repo);
 }
 
 static void
 test_release_needs_marker (void)
 {
-  char *repo = scratch_repo ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("changelog");
+  const char *repo = tmp->path;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) pending = NULL;
   g_autofree char *versions = g_build_filename (repo, ".changelog", "versions", NULL);
 
-  put (repo, "CHANGELOG.md", "# Changelog\n\nhand written\n");
+  bkt_test_dir_write (tmp, "CHANGELOG.md", "# Changelog\n\nhand written\n");
   g_free (add (repo, "added", "docs", FALSE, NULL));
   g_assert_null (bkt_changelog_release (repo, NULL, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
@@ -285,7 +244,6 @@ test_release_needs_marker (void)
   g_clear_error (&error);
   g_assert_null (bkt_changelog_release (repo, "2026.13", &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
-  remove_repo (repo);
 }
 
 /* What a punned change puts in its PR reads back as a valid draft. */
@@ -329,7 +287,7 @@ test_draft_entry (void)
 static void
 test_base_reference_loads (void)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "original", BKT_BASE_FILE, NULL);
+  g_autofree char *path = bkt_test_data_path ("original", BKT_BASE_FILE, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) o = bkt_base_load (path, &error);
 
@@ -341,8 +299,9 @@ test_base_reference_loads (void)
 static void
 test_base_assume (void)
 {
-  char *repo = scratch_repo ();
-  g_autofree char *src = g_test_build_filename (G_TEST_DIST, "data", "original", BKT_BASE_FILE, NULL);
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("changelog");
+  const char *repo = tmp->path;
+  g_autofree char *src = bkt_test_data_path ("original", BKT_BASE_FILE, NULL);
   g_autofree char *text = NULL;
   g_autofree char *path = g_build_filename (repo, BKT_BASE_FILE, NULL);
   g_autofree char *before = NULL;
@@ -352,7 +311,7 @@ test_base_assume (void)
   JsonArray *p;
 
   g_file_get_contents (src, &text, NULL, &error);
-  put (repo, BKT_BASE_FILE, text);
+  bkt_test_dir_write (tmp, BKT_BASE_FILE, text);
   g_assert_true (bkt_base_set_package (path, "grub2", "Boots", FALSE, &error));
   g_assert_no_error (error);
   o = bkt_base_load (path, &error);
@@ -360,7 +319,7 @@ test_base_assume (void)
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (p, 4), "name"), ==, "grub2");
   g_assert_cmpuint (json_array_get_length (p), ==, 9);
 
-  before = get (repo, BKT_BASE_FILE);
+  before = bkt_test_dir_read (tmp, BKT_BASE_FILE);
   g_assert_false (bkt_base_set_package (path, "grub2", "again", FALSE, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
@@ -368,15 +327,14 @@ test_base_assume (void)
   g_clear_error (&error);
   g_assert_false (bkt_base_set_package (path, "nano", NULL, TRUE, &error));
   g_clear_error (&error);
-  after = get (repo, BKT_BASE_FILE);
+  after = bkt_test_dir_read (tmp, BKT_BASE_FILE);
   g_assert_cmpstr (before, ==, after);
 
   g_assert_true (bkt_base_set_package (path, "grub2", NULL, TRUE, &error));
   g_clear_pointer (&after, g_free);
-  after = get (repo, BKT_BASE_FILE);
+  after = bkt_test_dir_read (tmp, BKT_BASE_FILE);
   /* removing what was added gives the original file back, byte for byte */
   g_assert_cmpstr (after, ==, text);
-  remove_repo (repo);
 }
 
 /* The pull request's edit (bkt base … --pr): no error for what the
@@ -384,7 +342,7 @@ test_base_assume (void)
 static void
 test_base_edit_data (void)
 {
-  g_autofree char *src = g_test_build_filename (G_TEST_DIST, "data", "original", BKT_BASE_FILE, NULL);
+  g_autofree char *src = bkt_test_data_path ("original", BKT_BASE_FILE, NULL);
   g_autofree char *text = NULL;
   g_autofree char *same = NULL;
   g_autofree char *none = NULL;
@@ -439,19 +397,19 @@ test_draft_entry_words (void)
 static void
 test_base_bad (void)
 {
-  char *repo = scratch_repo ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("changelog");
+  const char *repo = tmp->path;
   g_autofree char *path = g_build_filename (repo, BKT_BASE_FILE, NULL);
   g_autoptr(GError) error = NULL;
 
-  put (repo, BKT_BASE_FILE, "{\n  \"base_image\": { \"source\": \"x\" },\n  \"packages\": [\n    { \"name\": \"-x\" }\n  ]\n}\n");
+  bkt_test_dir_write (tmp, BKT_BASE_FILE, "{\n  \"base_image\": { \"source\": \"x\" },\n  \"packages\": [\n    { \"name\": \"-x\" }\n  ]\n}\n");
   g_assert_null (bkt_base_load (path, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
   g_assert_nonnull (strstr (error->message, BKT_BASE_FILE ":4:15:"));
   g_clear_error (&error);
-  put (repo, BKT_BASE_FILE, "{\n  \"base_image\": { \"source\": \"x\" },\n  \"packages\": [],\n  \"paths\": [\"/usr/../etc\"]\n}\n");
+  bkt_test_dir_write (tmp, BKT_BASE_FILE, "{\n  \"base_image\": { \"source\": \"x\" },\n  \"packages\": [],\n  \"paths\": [\"/usr/../etc\"]\n}\n");
   g_assert_null (bkt_base_load (path, &error));
   g_assert_nonnull (strstr (error->message, ":4:13: not an absolute path"));
-  remove_repo (repo);
 }
 
 /* ---- generate ------------------------------------------------------------------------ */
@@ -501,7 +459,8 @@ entries_text (JsonObject *result)
 static void
 test_generate (void)
 {
-  g_autofree char *dir = scratch_repo ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("changelog");
+  const char *dir = tmp->path;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) result = NULL;
   g_autoptr(JsonObject) again = NULL;
@@ -510,32 +469,32 @@ test_generate (void)
   g_auto(GStrv) written = NULL;
   g_autofree char *text = NULL;
 
-  put (dir, "manifests/flatpak-apps.json",
+  bkt_test_dir_write (tmp, "manifests/flatpak-apps.json",
        "{\"apps\": [{\"id\": \"org.a.A\", \"remote\": \"flathub\", \"scope\": \"system\"},\n"
        "  {\"id\": \"org.b.B\", \"remote\": \"flathub\", \"scope\": \"system\"}]}\n");
-  put (dir, "manifests/gsettings.json",
+  bkt_test_dir_write (tmp, "manifests/gsettings.json",
        "{\"settings\": [{\"schema\": \"org.gnome.desktop.interface\", \"key\": \"color-scheme\", \"value\": \"'default'\"}]}\n");
-  put (dir, "manifests/gnome-extensions.json", "{\"extensions\": [\"a@x\", \"b@x\"]}\n");
-  put (dir, "manifests/system-packages.json", "{\"packages\": [\"vim\"], \"copr_repos\": []}\n");
+  bkt_test_dir_write (tmp, "manifests/gnome-extensions.json", "{\"extensions\": [\"a@x\", \"b@x\"]}\n");
+  bkt_test_dir_write (tmp, "manifests/system-packages.json", "{\"packages\": [\"vim\"], \"copr_repos\": []}\n");
   git (dir, (const char *[]) { "init", "-q", "-b", "main", NULL });
   git (dir, (const char *[]) { "add", ".", NULL });
   git (dir, (const char *[]) { "commit", "-q", "-m", "initial", NULL });
   git (dir, (const char *[]) { "checkout", "-q", "-b", "topic", NULL });
   /* committed on the branch */
-  put (dir, "manifests/flatpak-apps.json",
+  bkt_test_dir_write (tmp, "manifests/flatpak-apps.json",
        "{\"apps\": [{\"id\": \"org.b.B\", \"remote\": \"flathub\", \"scope\": \"user\"},\n"
        "  {\"id\": \"org.c.C\", \"remote\": \"flathub\", \"scope\": \"system\"}]}\n");
-  put (dir, "manifests/host-shims.json", "{\"shims\": [{\"name\": \"podman\"}]}\n");
+  bkt_test_dir_write (tmp, "manifests/host-shims.json", "{\"shims\": [{\"name\": \"podman\"}]}\n");
   git (dir, (const char *[]) { "commit", "-qam", "apps", NULL });
   git (dir, (const char *[]) { "add", ".", NULL });
   git (dir, (const char *[]) { "commit", "-qm", "shims", NULL });
   /* and uncommitted */
-  put (dir, "manifests/gsettings.json",
+  bkt_test_dir_write (tmp, "manifests/gsettings.json",
        "{\"settings\": [{\"schema\": \"org.gnome.desktop.interface\", \"key\": \"color-scheme\", \"value\": \"'prefer-dark'\"}]}\n");
-  put (dir, "manifests/gnome-extensions.json", "{\"extensions\": [{\"uuid\": \"a@x\", \"enabled\": false}]}\n");
-  put (dir, "manifests/system-packages.json",
+  bkt_test_dir_write (tmp, "manifests/gnome-extensions.json", "{\"extensions\": [{\"uuid\": \"a@x\", \"enabled\": false}]}\n");
+  bkt_test_dir_write (tmp, "manifests/system-packages.json",
        "{\"packages\": [\"vim\", \"htop\"], \"copr_repos\": [{\"name\": \"atim/starship\", \"enabled\": true, \"gpg_check\": true}]}\n");
-  put (dir, "upstream/manifest.json",
+  bkt_test_dir_write (tmp, "upstream/manifest.json",
        "{\"upstreams\": [{\"name\": \"starship\", \"source\": {\"type\": \"github\"}, \"pinned\": {\"version\": \"1.2.3\"}}]}\n");
 
   result = bkt_changelog_generate (dir, NULL, &error);
@@ -596,18 +555,17 @@ test_generate (void)
   result = bkt_changelog_generate (dir, "no-such-branch", &error);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND);
   g_clear_error (&error);
-  put (dir, "manifests/host-shims.json", "{\"shims\": [{\"name\": \"podman\"},]}\n");
+  bkt_test_dir_write (tmp, "manifests/host-shims.json", "{\"shims\": [{\"name\": \"podman\"},]}\n");
   result = bkt_changelog_generate (dir, NULL, &error);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
   g_assert_true (g_str_has_prefix (error->message, "manifests/host-shims.json:1:"));
   g_clear_error (&error);
-  put (dir, "upstream/manifest.json", "{\"upstreams\": [{\"source\": {}}]}\n");
-  put (dir, "manifests/host-shims.json", "{\"shims\": [{\"name\": \"podman\"}]}\n");
+  bkt_test_dir_write (tmp, "upstream/manifest.json", "{\"upstreams\": [{\"source\": {}}]}\n");
+  bkt_test_dir_write (tmp, "manifests/host-shims.json", "{\"shims\": [{\"name\": \"podman\"}]}\n");
   result = bkt_changelog_generate (dir, NULL, &error);
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
   g_assert_true (g_str_has_prefix (error->message, "upstream/manifest.json:1:16: "));
   g_clear_error (&error);
-  remove_repo (g_steal_pointer (&dir));
 }
 
 /* Version files are read for status and motd long after release: a bad
@@ -615,23 +573,24 @@ test_generate (void)
 static void
 test_bad_version_files (void)
 {
-  g_autofree char *dir = scratch_repo ();
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("changelog");
+  const char *dir = tmp->path;
   g_autofree char *vdir = g_build_filename (dir, "versions", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) doc = NULL;
   g_auto(GStrv) versions = NULL;
   g_autofree char *text = NULL;
 
-  put (dir, "versions/2026.01.05.1.json",
+  bkt_test_dir_write (tmp, "versions/2026.01.05.1.json",
        "{\"version\": \"2026.01.05.1\", \"date\": \"2026-01-05\", \"entries\": [\n"
        "  {\"timestamp\": \"2026-01-05T10:00:00Z\", \"type\": \"added\", \"category\": \"flatpak\", \"message\": \"Add Firefox\"},\n"
        "  {\"timestamp\": \"2026-01-05T10:00:00Z\", \"type\": \"fixed\", \"category\": \"dnf\", \"message\": \"Fix htop\"}],\n"
        " \"manual_steps\": [\"Log out\"]}\n");
-  put (dir, "versions/2026.01.06.1.json",
+  bkt_test_dir_write (tmp, "versions/2026.01.06.1.json",
        "{\"entries\": [\n  {\"timestamp\": \"2026-01-06T10:00:00Z\", \"type\": \"improved\", \"category\": \"dnf\", \"message\": \"x\"}]}\n");
-  put (dir, "versions/2026.01.07.1.json", "{\"entries\": [], \"manual_steps\": [1]}\n");
-  put (dir, "versions/2026.01.08.1.json", "{\"entries\": [}\n");
-  put (dir, "versions/notes.txt", "not a version\n");
+  bkt_test_dir_write (tmp, "versions/2026.01.07.1.json", "{\"entries\": [], \"manual_steps\": [1]}\n");
+  bkt_test_dir_write (tmp, "versions/2026.01.08.1.json", "{\"entries\": [}\n");
+  bkt_test_dir_write (tmp, "versions/notes.txt", "not a version\n");
   versions = bkt_changelog_list_versions_in (vdir, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_strv_length (versions), ==, 4);
@@ -661,13 +620,12 @@ test_bad_version_files (void)
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
   g_assert_true (g_str_has_prefix (error->message, "V/2026.01.08.1.json:1:"));
   g_clear_error (&error);
-  remove_repo (g_steal_pointer (&dir));
 }
 
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
   g_test_add_func ("/changelog/yaml-original", test_yaml_original);
   g_test_add_func ("/changelog/yaml-manual-steps", test_yaml_manual_steps);
   g_test_add_func ("/changelog/bad-entries", test_bad_entries);

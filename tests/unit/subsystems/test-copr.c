@@ -9,13 +9,14 @@
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
 #include "bkt-manifest.h"
+#include "bkt-test.h"
 
 /* COPR: the strict name rule, the repo file exactly as `dnf copr enable`
  * writes it, scanning a repo directory, the subsystem's plans, execution
  * in a directory, and copr_repos as a manifest list (validated with
  * positions, edited in place). */
 
-static char *tmp_dir;
+static const char *tmp_dir;
 
 static void
 test_names (void)
@@ -119,9 +120,9 @@ test_scan_write_remove (void)
   g_autoptr(GError) error = NULL;
   GStatBuf st;
 
-  g_file_set_contents (other, "[fedora]\nenabled=1\n", -1, NULL);
+  bkt_test_write_file (other, "[fedora]\nenabled=1\n");
   /* A file whose section is not its name's repo is not ours. */
-  g_file_set_contents (bogus, "[something-else]\nenabled=1\n", -1, NULL);
+  bkt_test_write_file (bogus, "[something-else]\nenabled=1\n");
   g_assert_true (bkt_copr_write (dir, "atim/starship", TRUE, FALSE, &error));
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
@@ -421,10 +422,11 @@ test_manifest_invalid (void)
 int
 main (int argc, char **argv)
 {
-  int ret;
+  g_autoptr(BktTestDir) tmp = NULL;
 
-  g_test_init (&argc, &argv, NULL);
-  tmp_dir = g_dir_make_tmp ("bkt-test-copr-XXXXXX", NULL);
+  bkt_test_init (&argc, &argv);
+  tmp = bkt_test_dir_new ("copr");
+  tmp_dir = tmp->path;
   g_test_add_func ("/copr/names", test_names);
   g_test_add_func ("/copr/repo-file", test_repo_file);
   g_test_add_func ("/copr/scan-write-remove", test_scan_write_remove);
@@ -432,8 +434,5 @@ main (int argc, char **argv)
   g_test_add_func ("/copr/execute", test_execute);
   g_test_add_func ("/copr/manifest-list", test_manifest_list);
   g_test_add_func ("/copr/manifest-invalid", test_manifest_invalid);
-  ret = g_test_run ();
-  bkt_rm_rf (tmp_dir, NULL);
-  g_free (tmp_dir);
-  return ret;
+  return g_test_run ();
 }

@@ -11,6 +11,7 @@
 #include "bkt-fsutil.h"
 #include "bkt-manifest.h"
 #include "bkt-shims.h"
+#include "bkt-test.h"
 
 /* The shim subsystem through the engine, as the daemon drives it: a
  * private shim directory (BKT_SHIM_DIR), a manifest directory, and a
@@ -19,7 +20,8 @@
 
 typedef struct
 {
-  char *root;
+  BktTestDir *tmp;
+  const char *root;
   char *shim_dir;
   char *manifests;
   char *bin;       /* the stand-in flatpak-spawn */
@@ -27,33 +29,12 @@ typedef struct
 } Fixture;
 
 static void
-write_text (const char *path, const char *text)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-}
-
-static char *
-read_text (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  char *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
-}
-
-static void
 fixture_setup (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *spawn = NULL;
 
-  fx->root = g_dir_make_tmp ("bkt-test-shims-XXXXXX", &error);
-  g_assert_no_error (error);
+  fx->tmp = bkt_test_dir_new ("shims");
+  fx->root = fx->tmp->path;
   fx->shim_dir = g_build_filename (fx->root, "shims", NULL);
   fx->manifests = g_build_filename (fx->root, "manifests", NULL);
   fx->bin = g_build_filename (fx->root, "bin", NULL);
@@ -65,15 +46,14 @@ fixture_setup (Fixture *fx, gconstpointer data)
   /* printf '%s\0' keeps every byte of every argument, with nothing
    * interpreted: the record is exactly the argv flatpak-spawn got. */
   spawn = g_build_filename (fx->bin, "flatpak-spawn", NULL);
-  write_text (spawn, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > \"$BKT_TEST_RECORD\"\n");
+  bkt_test_write_file (spawn, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > \"$BKT_TEST_RECORD\"\n");
   g_assert_cmpint (g_chmod (spawn, 0755), ==, 0);
 }
 
 static void
 fixture_teardown (Fixture *fx, gconstpointer data)
 {
-  bkt_rm_rf (fx->root, NULL);
-  g_free (fx->root);
+  g_clear_pointer (&fx->tmp, bkt_test_dir_free);
   g_free (fx->shim_dir);
   g_free (fx->manifests);
   g_free (fx->bin);
@@ -90,7 +70,7 @@ manifests_with (Fixture *fx, const char *json)
 
   /* no json: an empty manifest (a directory without any is an error) */
   if (json != NULL || !g_file_test (path, G_FILE_TEST_EXISTS))
-    write_text (path, json != NULL ? json : "{}");
+    bkt_test_write_file (path, json != NULL ? json : "{}");
   set = bkt_manifest_set_load_dir (fx->manifests, &error);
   g_assert_no_error (error);
   return set;
@@ -182,8 +162,8 @@ args (const char *name, const char *host)
 static void
 test_original_fixture (void)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "original", "host-shims.json", NULL);
-  g_autofree char *contents = read_text (path);
+  g_autofree char *path = bkt_test_data_path ("original", "host-shims.json", NULL);
+  g_autofree char *contents = bkt_test_read_file (path);
   g_autoptr(GError) error = NULL;
   g_autoptr(BktManifest) m = bkt_manifest_load_file (BKT_MANIFEST_HOST_SHIMS, path, &error);
   g_autofree char *data = NULL;
@@ -242,7 +222,7 @@ test_sync (Fixture *fx, gconstpointer data)
 
   /* A file of the user's where one shim would go. */
   g_assert_cmpint (g_mkdir_with_parents (fx->shim_dir, 0755), ==, 0);
-  write_text (foreign_path, "#!/bin/sh\necho mine\n");
+  bkt_test_write_file (foreign_path, "#!/bin/sh\necho mine\n");
 
   plan = bkt_engine_plan_apply (engine, set, NULL, &error);
   g_assert_no_error (error);
@@ -256,10 +236,10 @@ test_sync (Fixture *fx, gconstpointer data)
 
   g_assert_cmpint (g_stat (podman_path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0755);
-  podman = read_text (podman_path);
+  podman = bkt_test_read_file (podman_path);
   g_assert_nonnull (strstr (podman, "\n" BKT_SHIM_MARKER " "));
   g_assert_nonnull (strstr (podman, "exec flatpak-spawn --host 'podman' \"$@\"\n"));
-  foreign = read_text (foreign_path);
+  foreign = bkt_test_read_file (foreign_path);
   g_assert_cmpstr (foreign, ==, "#!/bin/sh\necho mine\n");
 
   /* In sync now. */
@@ -287,10 +267,10 @@ test_sync (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (messages, "0 created, 1 updated, 1 removed"));
   g_assert_false (g_file_test (sc_path, G_FILE_TEST_EXISTS));
   g_clear_pointer (&foreign, g_free);
-  foreign = read_text (foreign_path);
+  foreign = bkt_test_read_file (foreign_path);
   g_assert_cmpstr (foreign, ==, "#!/bin/sh\necho mine\n");
   g_clear_pointer (&podman, g_free);
-  podman = read_text (podman_path);
+  podman = bkt_test_read_file (podman_path);
   g_assert_nonnull (strstr (podman, "--host 'podman-remote' \"$@\""));
 }
 
@@ -371,7 +351,7 @@ test_change (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (text, ==, "create shim:ujust\nrecord shim:ujust");
   results = execute (engine, plan, set, NULL, &error);
   g_assert_no_error (error);
-  saved = read_text (manifest);
+  saved = bkt_test_read_file (manifest);
   g_assert_cmpstr (saved, ==, "{\n  \"shims\": [\n    { \"name\": \"ujust\" }\n  ]\n}\n");
 
   g_clear_object (&plan);
@@ -381,7 +361,7 @@ test_change (Fixture *fx, gconstpointer data)
   results = execute (engine, plan, set, NULL, &error);
   g_assert_no_error (error);
   g_clear_pointer (&saved, g_free);
-  saved = read_text (manifest);
+  saved = bkt_test_read_file (manifest);
   g_assert_nonnull (strstr (saved, "{ \"name\": \"jc\", \"host\": \"journalctl\" }"));
 
   {
@@ -400,7 +380,7 @@ test_change (Fixture *fx, gconstpointer data)
     g_assert_no_error (error);
     g_assert_false (g_file_test (shim, G_FILE_TEST_EXISTS));
     g_clear_pointer (&saved, g_free);
-    saved = read_text (manifest);
+    saved = bkt_test_read_file (manifest);
     g_assert_null (strstr (saved, "ujust"));
   }
 }
@@ -437,7 +417,7 @@ test_bad_names (Fixture *fx, gconstpointer data)
     g_autoptr(BktEngine) engine2 = NULL;
 
     g_assert_cmpint (g_mkdir_with_parents (fx->shim_dir, 0755), ==, 0);
-    write_text (mine, "user's\n");
+    bkt_test_write_file (mine, "user's\n");
     engine2 = shim_engine ();
     plan = bkt_engine_plan_change (engine2, set, "shim", "add", a, NULL, &error);
     g_assert_null (plan);
@@ -465,7 +445,7 @@ test_capture_and_status (Fixture *fx, gconstpointer data)
   orphan = bkt_shims_render ("bootc", "bootc");
   {
     g_autofree char *path = g_build_filename (fx->shim_dir, "bootc", NULL);
-    write_text (path, orphan);
+    bkt_test_write_file (path, orphan);
   }
   plan = bkt_engine_plan_capture (engine, empty, NULL, &error);
   g_assert_no_error (error);
@@ -486,7 +466,7 @@ test_capture_and_status (Fixture *fx, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
 
   g_test_add_func ("/shims/manifest/original", test_original_fixture);
   g_test_add_func ("/shims/manifest/validation", test_manifest_validation);

@@ -11,6 +11,7 @@
 
 #include "bkt-error.h"
 #include "bkt-flatpak.h"
+#include "bkt-test.h"
 
 /* BktFlatpak against real libflatpak: a local unsigned repo built by
  * tests/flatpak-repo.sh and throwaway system and user installations
@@ -31,7 +32,10 @@
  * need root anyway (otherwise libflatpak goes through its system helper),
  * so without root the installing tests are skipped. */
 
-static char *tmp_dir;
+static BktTestDir *tmp;
+static const char *tmp_dir;
+/* What the install tests lack ("root", "flatpak"), or NULL. */
+static const char *install_lacks;
 static char *repo_url;
 static char *repo_link_url;  /* same repo, other URL: for modify-remote */
 static gboolean can_install;
@@ -71,7 +75,7 @@ isolate_buses (void)
 static gboolean
 build_repo (void)
 {
-  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "flatpak-repo.sh", NULL);
+  g_autofree char *script = bkt_test_source_path ("flatpak-repo.sh");
   g_autofree char *dir = tmp_path ("repo-build");
   g_autofree char *repo = NULL;
   g_autofree char *link = NULL;
@@ -101,10 +105,8 @@ build_repo (void)
 static void
 setup_environment (void)
 {
-  g_autoptr(GError) error = NULL;
-
-  tmp_dir = g_dir_make_tmp ("bkt-test-flatpak-XXXXXX", &error);
-  g_assert_no_error (error);
+  tmp = bkt_test_dir_new ("flatpak");
+  tmp_dir = tmp->path;
 
   /* Before anything touches libflatpak or GIO: flatpak caches these. */
   set_env_dir ("HOME", "home");
@@ -118,22 +120,18 @@ setup_environment (void)
   set_env_dir ("FLATPAK_CONFIG_DIR", "flatpak-config");
   isolate_buses ();
 
-  can_install = geteuid () == 0 && build_repo ();
+  if (geteuid () != 0)
+    install_lacks = "root";
+  else if (!build_repo ())
+    install_lacks = "flatpak";
+  can_install = install_lacks == NULL;
 }
 
 static void
 teardown_environment (void)
 {
-  if (g_getenv ("BKT_TEST_KEEP_TMP") == NULL)
-    {
-      /* flatpak leaves read-only trees behind: rm copes, a GFile walk
-       * would need chmods. */
-      const char *argv[] = { "rm", "-rf", tmp_dir, NULL };
-      g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
-    }
-  else
-    g_printerr ("# kept %s\n", tmp_dir);
-  g_clear_pointer (&tmp_dir, g_free);
+  g_clear_pointer (&tmp, bkt_test_dir_free);
+  tmp_dir = NULL;
   g_clear_pointer (&repo_url, g_free);
   g_clear_pointer (&repo_link_url, g_free);
 }
@@ -142,7 +140,7 @@ static gboolean
 require_install (void)
 {
   if (!can_install)
-    g_test_skip ("needs root and the flatpak CLI to build the test repo");
+    bkt_test_skip_without (install_lacks, "system installations and the test repo (tests/flatpak-repo.sh)");
   return can_install;
 }
 
@@ -999,7 +997,7 @@ main (int argc, char **argv)
 {
   int ret;
 
-  g_test_init (&argc, &argv, NULL);
+  bkt_test_init (&argc, &argv);
   setup_environment ();
 
   g_test_add_func ("/flatpak/change-invalid", test_change_invalid);
