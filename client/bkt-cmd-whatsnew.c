@@ -238,7 +238,7 @@ bkt_image_changelog_print (JsonObject *section)
 /* ---- motd ------------------------------------------------------------------------------------ */
 
 static int
-changelog_motd (gboolean all)
+changelog_motd (gboolean all, gboolean login)
 {
   g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
@@ -289,6 +289,13 @@ changelog_motd (gboolean all)
       g_print ("What's new in this image (bkt changelog show VERSION for details):\n%s\n", out->str);
       fflush (stdout);
     }
+  /* Nothing to show: said, except by the login snippet (--login), which
+   * must stay quiet on every login after the first. */
+  else if (!login && n == 0)
+    g_print ("This image ships no changelog (%s has no versions).\n", dir);
+  else if (!login)
+    g_print ("Nothing new in this image since %s (bkt changelog motd --all shows it again).\n",
+             seen != NULL ? seen : names[n - 1]);
   /* Recorded after printing, so a failed print shows it again next time. */
   if (n > 0 && g_strcmp0 (seen, names[n - 1]) != 0 && !bkt_fs_dry_run () && !write_seen (names[n - 1], &error))
     return fail (error);
@@ -345,7 +352,7 @@ bkt_cmd_changelog_more (Ctx *ctx, int argc, char **argv)
 {
   gboolean motd = g_str_equal (argv[1], "motd");
   g_autofree char *base = NULL;
-  gboolean write = FALSE, all = FALSE;
+  gboolean write = FALSE, all = FALSE, login = FALSE;
   const GOptionEntry gen_entries[] = {
     { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
     { "base", 0, 0, G_OPTION_ARG_STRING, &base, "Compare with this git revision (default: the merge-base with the default branch)", "REF" },
@@ -354,6 +361,7 @@ bkt_cmd_changelog_more (Ctx *ctx, int argc, char **argv)
   };
   const GOptionEntry motd_entries[] = {
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, "Print even if seen already", NULL },
+    { "login", 0, 0, G_OPTION_ARG_NONE, &login, "As the login snippet: print nothing when nothing is new", NULL },
     { NULL }
   };
   g_autofree char *repo = NULL;
@@ -367,7 +375,7 @@ bkt_cmd_changelog_more (Ctx *ctx, int argc, char **argv)
                       NULL, motd ? motd_entries : gen_entries, &argc, &argv, 0, 0, &code))
     return code;
   if (motd)
-    return changelog_motd (all);
+    return changelog_motd (all, login);
   repo = bkt_cmd_repo_path (ctx, &error);
   if (repo == NULL)
     return fail (error);

@@ -94,7 +94,16 @@ class ChangelogTest(Base):
         entries = json.loads(r.stdout)['pending']
         self.assertEqual([e['type'] for e in entries], ['added', 'fixed'])
         self.assertEqual(entries[0]['manual_steps'], ['Log out and back in'])
-        self.ok('changelog', 'validate', '--no-drafts')
+        self.ok('changelog', 'validate')
+        # the original's form of add: -t TYPE -c CATEGORY MESSAGE [--draft]
+        r = self.ok('changelog', 'add', '-t', 'changed', '-c', 'gsetting', 'Use the dark style', '--draft',
+                    now='2026-01-05T11:00:00Z')
+        with open(r.stdout.strip()) as f:
+            e = json.load(f)
+        self.assertEqual((e['type'], e['category'], e['message'], e['draft']),
+                         ('changed', 'gsetting', 'Use the dark style', True))
+        self.assertEqual(self.bkt('changelog', 'add', '-t', 'changed', 'gsetting').returncode, EXIT_USAGE)
+        os.unlink(r.stdout.strip())
 
         # released from a subdirectory: the repo's versions, not the cwd's
         sub = os.path.join(self.repo, 'manifests')
@@ -128,6 +137,14 @@ class ChangelogTest(Base):
         git(self.repo, 'add', '-A')
         git(self.repo, 'commit', '-q', '-m', 'release')
 
+    def test_show_without_changelog_md(self):
+        os.unlink(os.path.join(self.repo, 'CHANGELOG.md'))
+        r = self.bkt('changelog', 'show')
+        self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
+        self.assertIn('has no CHANGELOG.md yet: `bkt changelog release` creates it', r.stderr)
+        self.assertIn('<!-- changelog entries start -->', r.stderr)
+        self.assertNotIn('Failed to open', r.stderr)
+
     def test_drafts_block_release(self):
         self.ok('changelog', 'add', 'added', 'extension', 'Add Dash to Dock', '--draft')
         before = self.snapshot()
@@ -138,8 +155,13 @@ class ChangelogTest(Base):
         self.assertEqual(r.returncode, EXIT_FAILED)
         self.assertIn('draft', r.stderr)
         self.assertEqual(self.snapshot(), before)
-        # validate without --no-drafts accepts drafts (a PR may carry them)
-        self.ok('changelog', 'validate')
+        # validate fails on drafts by default (the original's behaviour: distribution CI
+        # blocks them on merge), naming the fix; --allow-drafts accepts them (a PR may carry them)
+        r = self.bkt('changelog', 'validate')
+        self.assertEqual(r.returncode, EXIT_FAILED, r.stdout + r.stderr)
+        self.assertIn('is a draft', r.stderr)
+        self.assertIn('--allow-drafts', r.stderr)
+        self.ok('changelog', 'validate', '--allow-drafts')
 
     def test_bad_input_nothing_written(self):
         pend = os.path.join(self.repo, '.changelog', 'pending')
@@ -251,7 +273,11 @@ class DriftTest(Base):
         rc, out, err = self.drift()
         self.assertEqual(rc, 0, (out, err))
         self.assertEqual(out['result'], 'none')
-        self.assertEqual([out[k]['state'] for k in ('base', 'containerfile', 'system')], ['ok', 'ok', 'ok'], out)
+        # the repo's manifests/ holds only the base assumptions: nothing to compare with the
+        # system, said as such (not "ok")
+        self.assertEqual([out[k]['state'] for k in ('base', 'containerfile', 'system')], ['ok', 'ok', 'skipped'],
+                         out)
+        self.assertIn('holds no manifest', out['system']['detail'])
 
         # manifests vs system: a shim the manifests list and the system lacks
         with open(os.path.join(self.repo, 'manifests', 'host-shims.json'), 'w') as f:
@@ -513,9 +539,9 @@ class GenerateTest(Base):
         for p in written:
             with open(p) as f:
                 self.assertTrue(json.load(f)['draft'], p)
-        # drafts block a release until reviewed; validate accepts them
-        self.ok('changelog', 'validate')
-        self.assertEqual(self.bkt('changelog', 'validate', '--no-drafts').returncode, EXIT_FAILED)
+        # drafts block a release until reviewed; validate accepts them only when allowed
+        self.ok('changelog', 'validate', '--allow-drafts')
+        self.assertEqual(self.bkt('changelog', 'validate').returncode, EXIT_FAILED)
         again = self.pending()
         out, msgs = self.messages('--write')
         self.assertEqual(msgs, [])
@@ -586,9 +612,11 @@ class MotdTest(Base):
                                    '  Manual steps:\n'
                                    '    - Log out and back in\n\n')
         self.assertEqual(self.seen(), '2026.01.05.1\n')
-        self.assertEqual(self.ok('changelog', 'motd').stdout, '')
+        # nothing new: said when asked, silent as the login snippet (--login)
+        self.assertEqual(self.ok('changelog', 'motd').stdout, "Nothing new in this image since 2026.01.05.1 (bkt changelog motd --all shows it again).\n")
+        self.assertEqual(self.ok('changelog', 'motd', '--login').stdout, '')
         self.assertIn('2026.01.05.1 (2026-01-05)', self.ok('changelog', 'motd', '--all').stdout)
-        self.assertEqual(self.ok('changelog', 'motd').stdout, '')
+        self.assertEqual(self.ok('changelog', 'motd', '--login').stdout, '')
         # two new releases: both, newest first, not the seen one
         self.ok('changelog', 'add', 'changed', 'gsetting', 'Dark style', now='2026-01-06T09:00:00Z')
         self.ok('changelog', 'release', now='2026-01-06T10:00:00Z')
@@ -600,11 +628,13 @@ class MotdTest(Base):
         self.assertNotIn('2026.01.05.1', out)
         self.assertIn('    - Reboot\n', out)
         self.assertEqual(self.seen(), '2026.01.07.1\n')
-        self.assertEqual(self.ok('changelog', 'motd').stdout, '')
+        self.assertEqual(self.ok('changelog', 'motd', '--login').stdout, '')
+        self.assertIn('Nothing new in this image since 2026.01.07.1', self.ok('changelog', 'motd').stdout)
 
     def test_no_versions_and_bad_files(self):
         shutil.rmtree(self.image)
-        self.assertEqual(self.ok('changelog', 'motd').stdout, '')
+        self.assertEqual(self.ok('changelog', 'motd', '--login').stdout, '')
+        self.assertIn('This image ships no changelog', self.ok('changelog', 'motd').stdout)
         self.ship()
         # a garbled record is a warning, then as if there were none
         os.makedirs(os.path.join(self.tmp, 'state', 'bkt'))
