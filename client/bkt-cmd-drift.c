@@ -59,8 +59,18 @@ check_base (const char *file, const char *root, int *code)
           for (guint i = 0; i < json_array_get_length (m); i++)
             g_string_append_printf (missing, "%s%s", missing->len ? ", " : "", json_array_get_string_element (m, i));
         }
-      s = section_new ("drift", missing->str);
-      *code = MAX (*code, DRIFT_FOUND);
+      if (missing->len > 0)
+        {
+          s = section_new ("drift", missing->str);
+          *code = MAX (*code, DRIFT_FOUND);
+        }
+      else
+        {
+          /* nothing missing, but the packages could not be looked up */
+          s = section_new ("unverified", json_object_get_string_member (
+                             json_object_get_object_member (report, "packages"), "unknown_reason"));
+          *code = DRIFT_ERROR;
+        }
     }
   else
     s = section_new ("ok", NULL);

@@ -204,6 +204,36 @@ class ChangelogTest(Base):
 
 
 class BaseTest(Base):
+    def test_verify_without_package_records(self):
+        """A root whose RPM database records nothing (a host that does not use rpm): the
+        packages are "not recorded", never MISSING, and the result is "not verified"
+        (exit 7), not drift; a path that is really missing is still drift (exit 1)."""
+        root = os.path.join(self.tmp, 'root')
+        os.makedirs(os.path.join(root, 'usr', 'bin'))
+        open(os.path.join(root, 'usr', 'bin', 'flatpak'), 'w').close()
+        with open(os.path.join(self.repo, 'manifests', 'base-image-assumptions.json'), 'w') as f:
+            json.dump({'base_image': {'source': 'test'}, 'packages': [{'name': 'flatpak', 'reason': 'apps'}],
+                       'paths': ['/usr/bin/flatpak']}, f)
+        r = self.bkt('base', 'verify', '--root', root)
+        self.assertEqual(r.returncode, 7, r.stdout + r.stderr)
+        self.assertNotIn('MISSING', r.stdout)
+        self.assertIn('NOT RECORDED flatpak', r.stdout)
+        self.assertIn('the RPM database has no record of any package', r.stdout)
+        self.assertIn('NOT VERIFIED', r.stdout)
+        out = json.loads(self.bkt('base', 'verify', '--root', root, '--json').stdout)
+        self.assertEqual(out['packages']['unknown'], ['flatpak'])
+        self.assertEqual(out['packages']['missing'], [])
+        self.assertTrue(out['unverified'])
+        self.assertFalse(out['ok'])
+        # drift check: a check that could not run (2), not drift
+        r = self.bkt('drift', 'check', '--root', root, '--skip-system', '--json')
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout)['base']['state'], 'unverified')
+        os.unlink(os.path.join(root, 'usr', 'bin', 'flatpak'))
+        r = self.bkt('base', 'verify', '--root', root)
+        self.assertEqual(r.returncode, EXIT_FAILED, r.stdout + r.stderr)
+        self.assertIn('MISSING /usr/bin/flatpak', r.stdout)
+
     def test_original_file_list_info(self):
         r = self.ok('base', 'info')
         self.assertIn('ghcr.io/ublue-os/bazzite-gnome:stable', r.stdout)
