@@ -203,6 +203,35 @@ class ChangelogTest(Base):
         self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
 
 
+class ContainerfileTest(Base):
+    def test_no_managed_sections(self):
+        """Nothing to compare is not "up to date": say there is no section and how to add one."""
+        with open(os.path.join(self.repo, 'Containerfile'), 'w') as f:
+            f.write('FROM quay.io/fedora/fedora-silverblue:41\nRUN dnf install -y zsh\n')
+        before = self.snapshot()
+        for sub in ('check', 'sync'):
+            r = self.bkt('containerfile', sub)
+            self.assertEqual(r.returncode, EXIT_INVALID, r.stdout + r.stderr)
+            self.assertNotIn('up to date', r.stdout + r.stderr)
+            self.assertIn('has no section managed by bkt, so nothing was checked or written', r.stderr)
+            self.assertIn('# === SYSTEM_PACKAGES (managed by bkt) ===\n  # === END SYSTEM_PACKAGES ===', r.stderr)
+        self.assertEqual(self.snapshot(), before)
+        r = self.bkt('drift', 'check', '--skip-system', '--json')
+        self.assertEqual(json.loads(r.stdout)['containerfile']['state'], 'skipped', r.stdout)
+
+    def test_dry_run_sync_writes_nothing(self):
+        shutil.copy(os.path.join(SRC, 'tests', 'data', 'containerfile', 'Containerfile.in'),
+                    os.path.join(self.repo, 'Containerfile'))
+        before = self.snapshot()
+        for args in (['-n', 'containerfile', 'sync'], ['containerfile', 'sync', '--dry-run']):
+            r = self.ok(*args)
+            self.assertIn('would regenerate COPR_REPOS, SYSTEM_PACKAGES, HOST_SHIMS (--dry-run: nothing written)',
+                          r.stdout)
+            self.assertEqual(self.snapshot(), before)
+        self.assertIn(': regenerated', self.ok('containerfile', 'sync').stdout)
+        self.assertNotEqual(self.snapshot(), before)
+
+
 class BaseTest(Base):
     def test_verify_without_package_records(self):
         """A root whose RPM database records nothing (a host that does not use rpm): the
