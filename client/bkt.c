@@ -285,6 +285,42 @@ plan_has_scope (JsonObject *plan, const char *scope)
   return FALSE;
 }
 
+/* Before acting on a plan with a system part: is bktd --system there?
+ * If not, nothing is done, and the user learns which part needs it, how
+ * to start it, and how to apply the rest without it. */
+static gboolean
+system_part_reachable (Ctx *ctx, JsonObject *plan, int *code)
+{
+  JsonArray *ops = json_object_get_array_member (plan, "operations");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) subs = g_ptr_array_new ();
+  g_autofree char *list = NULL;
+  guint n = 0;
+
+  if (bkt_client_system_reachable (ctx->client, &error))
+    return TRUE;
+  for (guint i = 0; ops != NULL && i < json_array_get_length (ops); i++)
+    {
+      JsonObject *op = json_array_get_object_element (ops, i);
+      const char *sub = bkt_json_object_get_string (op, "subsystem");
+
+      if (g_strcmp0 (bkt_json_object_get_string (op, "scope"), "system") != 0
+          || g_strcmp0 (bkt_json_object_get_string (op, "effect"), "manifest") == 0)
+        continue;
+      n++;
+      if (sub != NULL && !g_ptr_array_find_with_equal_func (subs, sub, g_str_equal, NULL))
+        g_ptr_array_add (subs, (gpointer) sub);
+    }
+  g_ptr_array_add (subs, NULL);
+  list = g_strjoinv (",", (char **) subs->pdata);
+  g_printerr ("bkt: nothing was done: the system part of this plan (%u operation(s) of %s) needs the system "
+              "daemon bktd: %s.\n"
+              "  Start it: sudo systemctl start bktd.service (installed, the system bus also starts it on demand).\n"
+              "  Or apply only the rest now: bkt apply --exclude %s\n", n, list, error->message, list);
+  *code = bkt_error_exit_code (error);
+  return FALSE;
+}
+
 static gboolean
 plan_has_session_work (JsonObject *plan)
 {
@@ -596,6 +632,13 @@ run_apply (Ctx *ctx, const char *only)
     {
       bkt_render_plan (&ctx->render, plan);
       g_print ("\n");
+    }
+  sysreq = json_object_get_member (plan, "system_request");
+  if (sysreq != NULL && JSON_NODE_HOLDS_VALUE (sysreq) && plan_has_scope (plan, "system"))
+    {
+      int code;
+      if (!system_part_reachable (ctx, plan, &code))
+        return code;
     }
 
   /* The privileged part first, sent as content by this process so polkit
