@@ -1216,6 +1216,8 @@ class BktEnv:
     # ------------------------------------------------------------ environments
     def _common_env(self):
         env = {'LANG': 'C.UTF-8', 'BKT_TEST_TAG': self.T,
+               # the repo tools bkt execs (installed in libexecdir; here the build's)
+               'BKT_TOOL_PATH': os.path.join(BUILD_DIR, 'client', 'bkt-tool'),
                'BKT_IMAGE_MANIFESTS_DIR': self.image_manifests_dir,
                'GSETTINGS_BACKEND': 'keyfile', 'NO_COLOR': '1',
                # GIO's GNOME proxy resolver reads org.gnome.system.proxy through GSettings from whatever

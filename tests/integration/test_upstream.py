@@ -224,7 +224,8 @@ class Base(unittest.TestCase):
         env = dict(env or {})
         if os.environ.get('BKT_VALGRIND') == '1':
             env['G_SLICE'] = 'always-malloc'  # slices would hide leaked objects
-            cmd = ['valgrind', '--quiet', '--error-exitcode=99', '--leak-check=full',
+            # --trace-children: bkt execs bkt-tool, which runs the upstream commands
+            cmd = ['valgrind', '--quiet', '--trace-children=yes', '--error-exitcode=99', '--leak-check=full',
                    '--errors-for-leak-kinds=definite',
                    '--suppressions=' + os.path.join(SRC, 'tests', 'valgrind.supp')] + cmd
         r = subprocess.run(cmd, cwd=self.repo, env=dict(self.env, **env), stdin=subprocess.DEVNULL,

@@ -6,15 +6,13 @@
 #include <string.h>
 
 #include "bkt-changelog.h"
-#include "bkt-changelog-gen.h"
-#include "bkt-cmd.h"
+#include "commands.h"
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
 #include "bkt-json.h"
 
-/* `bkt changelog generate`, `bkt changelog motd` and the changelog section
- * of `bkt status` (docs/maintenance.md).  generate works on the repo like
- * the other changelog commands; motd and status read the version files
+/* The image's changelog: `bkt changelog motd` and the changelog section
+ * of `bkt status` (docs/maintenance.md).  Both read the version files
  * the image ships (BKT_PKGDATADIR/changelog/versions, copied there by the
  * distribution's Containerfile), so they need neither the repo nor a
  * daemon. */
@@ -237,17 +235,27 @@ bkt_image_changelog_print (JsonObject *section)
 
 /* ---- motd ------------------------------------------------------------------------------------ */
 
-static int
-changelog_motd (gboolean all, gboolean login)
+int
+bkt_cmd_changelog_motd (Ctx *ctx, int argc, char **argv)
 {
+  gboolean all = FALSE, login = FALSE;
+  const GOptionEntry entries[] = {
+    { "all", 0, 0, G_OPTION_ARG_NONE, &all, "Print even if seen already", NULL },
+    { "login", 0, 0, G_OPTION_ARG_NONE, &login, "As the login snippet: print nothing when nothing is new", NULL },
+    { NULL }
+  };
+  int code;
   g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = image_versions_dir ();
   g_autofree char *seen = NULL;
   g_auto(GStrv) names = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(JsonArray) shown = json_array_new ();
   guint n, first;
 
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
+    return code;
   /* Every login runs this: only the versions to show are read (status
    * reads and checks them all). */
   names = bkt_changelog_list_versions_in (dir, &error);
@@ -281,10 +289,18 @@ changelog_motd (gboolean all, gboolean login)
       json_object_set_string_member (doc, "version", names[i]);
       text = bkt_changelog_render_short (doc, TRUE);
       g_string_append_printf (out, "\n%s", text);
+      json_array_add_object_element (shown, json_object_ref (doc));
     }
   for (guint i = 0; i < warnings->len; i++)
     g_printerr ("bkt: %s\n", (char *) warnings->pdata[i]);
-  if (out->len > 0)
+  if (ctx->opt.json)
+    {
+      g_autoptr(JsonObject) o = json_object_new ();
+      json_object_set_array_member (o, "versions", g_steal_pointer (&shown));
+      json_object_set_array_member (o, "warnings", strings_array (warnings));
+      bkt_render_print_object (o);
+    }
+  else if (out->len > 0)
     {
       g_print ("What's new in this image (bkt changelog show VERSION for details):\n%s\n", out->str);
       fflush (stdout);
@@ -300,84 +316,4 @@ changelog_motd (gboolean all, gboolean login)
   if (n > 0 && g_strcmp0 (seen, names[n - 1]) != 0 && !bkt_fs_dry_run () && !write_seen (names[n - 1], &error))
     return fail (error);
   return warnings->len > 0 ? EXIT_FAILED : EXIT_OK;
-}
-
-/* ---- generate -------------------------------------------------------------------------------- */
-
-static int
-changelog_generate (Ctx *ctx, const char *repo, const char *base, gboolean write)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) result = bkt_changelog_generate (repo, base, &error);
-  g_auto(GStrv) written = NULL;
-  JsonArray *entries;
-
-  if (result == NULL)
-    return fail (error);
-  entries = json_object_get_array_member (result, "entries");
-  if (write && (written = bkt_changelog_generate_write (repo, result, &error)) == NULL)
-    return fail (error);
-  if (ctx->opt.json)
-    {
-      if (written != NULL)
-        {
-          JsonArray *a = json_array_new ();
-          for (guint i = 0; written[i] != NULL; i++)
-            json_array_add_string_element (a, written[i]);
-          json_object_set_array_member (result, "written", a);
-        }
-      bkt_render_print_object (result);
-      return EXIT_OK;
-    }
-  g_print ("Manifest changes since %s:\n", json_object_get_string_member (result, "base"));
-  for (guint i = 0; i < json_array_get_length (entries); i++)
-    {
-      JsonObject *e = json_array_get_object_element (entries, i);
-      g_print ("  %-8s %s: %s%s%s\n", json_object_get_string_member (e, "type"),
-               json_object_get_string_member (e, "category"), json_object_get_string_member (e, "message"),
-               written == NULL ? "" : ctx->opt.dry_run ? "  → would write " : "  → ",
-               written != NULL ? written[i] : "");
-    }
-  if (json_array_get_length (entries) == 0)
-    g_print ("  no new entries\n");
-  if (json_object_get_int_member (result, "covered") > 0)
-    g_print ("(%" G_GINT64_FORMAT " covered by pending entries already)\n", json_object_get_int_member (result, "covered"));
-  if (!write && json_array_get_length (entries) > 0)
-    g_print ("Write them as draft pending entries with --write.\n");
-  return EXIT_OK;
-}
-
-int
-bkt_cmd_changelog_more (Ctx *ctx, int argc, char **argv)
-{
-  gboolean motd = g_str_equal (argv[1], "motd");
-  g_autofree char *base = NULL;
-  gboolean write = FALSE, all = FALSE, login = FALSE;
-  const GOptionEntry gen_entries[] = {
-    { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
-    { "base", 0, 0, G_OPTION_ARG_STRING, &base, "Compare with this git revision (default: the merge-base with the default branch)", "REF" },
-    { "write", 0, 0, G_OPTION_ARG_NONE, &write, "Write the entries as draft pending entries", NULL },
-    { NULL }
-  };
-  const GOptionEntry motd_entries[] = {
-    { "all", 0, 0, G_OPTION_ARG_NONE, &all, "Print even if seen already", NULL },
-    { "login", 0, 0, G_OPTION_ARG_NONE, &login, "As the login snippet: print nothing when nothing is new", NULL },
-    { NULL }
-  };
-  g_autofree char *repo = NULL;
-  g_autoptr(GError) error = NULL;
-  int code;
-
-  argc--;
-  argv++;
-  if (!parse_command (ctx, motd ? "- what's new in this image since it was last shown"
-                                : "- changelog entries for the manifest changes since REF",
-                      NULL, motd ? motd_entries : gen_entries, &argc, &argv, 0, 0, &code))
-    return code;
-  if (motd)
-    return changelog_motd (all, login);
-  repo = bkt_cmd_repo_path (ctx, &error);
-  if (repo == NULL)
-    return fail (error);
-  return changelog_generate (ctx, repo, base, write);
 }

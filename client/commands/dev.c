@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bkt-admin.h"
-#include "bkt-cmd.h"
+#include "admin.h"
+#include "commands.h"
 #include "bkt-spawn.h"
 #include "bkt-config.h"
 #include "bkt-error.h"
@@ -33,15 +33,6 @@
 
 static const char *const query_verbs[] = { "search", "info", "provides", "list", "repoquery", "check-update",
                                            NULL };
-static const struct { const char *command; const char *instead; } host_level[] = {
-  { "flatpak", "bkt flatpak …: flatpak apps are installed on the host and every toolbox sees them" },
-  { "fp", "bkt flatpak …: flatpak apps are installed on the host and every toolbox sees them" },
-  { "extension", "bkt extension …: GNOME Shell extensions belong to the host's session" },
-  { "ext", "bkt extension …: GNOME Shell extensions belong to the host's session" },
-  { "gsetting", "bkt gsetting …: settings are the host session's (dconf), shared with every toolbox" },
-  { "gs", "bkt gsetting …: settings are the host session's (dconf), shared with every toolbox" },
-  { "shim", "bkt shim …: shims run host commands from a toolbox; they are written on the host" },
-};
 
 /* Where the commands go. */
 typedef struct {
@@ -516,9 +507,7 @@ dev_dnf_change (Ctx *ctx, gboolean install, const char *container, int argc, cha
   Act act = { 0 };
   int code;
 
-  if (!parse_command (ctx, install ? "PKG… - install packages into the development toolbox and record them"
-                                   : "PKG… - remove packages from the development toolbox and forget them",
-                      NULL, entries, &argc, &argv, 0, G_MAXUINT, &code))
+  if (!parse_command (ctx, entries, &argc, &argv, 0, G_MAXUINT, &code))
     return code;
   for (int i = 1; i < argc; i++)
     g_ptr_array_add (names, argv[i]);
@@ -656,7 +645,9 @@ static int
 dev_dnf (Ctx *ctx, int argc, char **argv)
 {
   g_autofree char *container = NULL;
-  char **typed = ctx->typed_args != NULL && ctx->typed_args[0] != NULL ? ctx->typed_args + 1 : argv + 2;
+  /* `bkt dev dnf` passes the arguments on as typed (ctx->typed_args):
+   * only --container NAME before the verb is bkt's. */
+  char **typed = ctx->typed_args;
   const char *verb;
 
   typed = take_leading_container (typed, &container);
@@ -674,13 +665,21 @@ dev_dnf (Ctx *ctx, int argc, char **argv)
     {
       /* The command's argv from the verb on (GOption finds --container
        * and the rest wherever they are): this argv and the typed
-       * arguments are aligned, argv[0] being "dnf". */
-      int i = ctx->typed_args != NULL ? (int) (typed - ctx->typed_args) : 1;
+       * arguments are aligned, argv[0] being "bkt dev dnf". */
+      static const BktCommand change_rows[] = {
+        { "install", NULL, "install packages into the development toolbox and record them", "PKG…" },
+        { "remove", NULL, "remove packages from the development toolbox and forget them", "PKG…" },
+      };
+      gboolean install = g_str_equal (verb, "install");
+      g_autofree char *path = g_strdup_printf ("%s %s", ctx->path, verb);
+      int i = (int) (typed - ctx->typed_args) + 1;
 
       if (i < 1 || i >= argc || !g_str_equal (argv[i], verb))
         return EXIT_USAGE;
-      argv[i] = argv[0];
-      return dev_dnf_change (ctx, g_str_equal (verb, "install"), container, argc - i, argv + i);
+      argv[i] = path;
+      ctx->command = &change_rows[install ? 0 : 1];
+      ctx->path = path;
+      return dev_dnf_change (ctx, install, container, argc - i, argv + i);
     }
   if (g_strv_contains (query_verbs, verb) || g_str_equal (verb, "upgrade"))
     return dev_dnf_passthrough (container, verb, typed + 1);
@@ -754,8 +753,7 @@ dev_status (Ctx *ctx, int argc, char **argv)
   JsonNode *extra;
   int code;
 
-  if (!parse_command (ctx, "- the development toolbox against toolbox-packages.json", NULL, entries, &argc, &argv,
-                      0, 0, &code))
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
   if (!resolve_target (o.container, &t, &error) || (wanted = manifest_names (ctx, &error)) == NULL
       || !read_live (&t, &live, &error))
@@ -838,8 +836,7 @@ dev_update (Ctx *ctx, int argc, char **argv)
   g_autofree char *image = NULL;
   int code;
 
-  if (!parse_command (ctx, "- install the missing packages of toolbox-packages.json into the toolbox", NULL,
-                      entries, &argc, &argv, 0, 0, &code))
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
   if (!resolve_target (o.container, &t, &error) || (wanted = manifest_names (ctx, &error)) == NULL)
     return fail (error);
@@ -933,7 +930,7 @@ dev_enter (Ctx *ctx, int argc, char **argv)
   g_autoptr(GError) error = NULL;
   int code;
 
-  if (!parse_command (ctx, "- enter the development toolbox", NULL, entries, &argc, &argv, 0, 0, &code))
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
   if (!resolve_target (o.container, &t, &error))
     return fail (error);
@@ -956,43 +953,37 @@ dev_enter (Ctx *ctx, int argc, char **argv)
   return EXIT_FAILED;
 }
 
-int
-bkt_cmd_dev (Ctx *ctx, int argc, char **argv)
+/* flatpak, extension, gsetting and shim are host-level: `bkt dev NAME`
+ * says where they are instead. */
+static int
+dev_host_level (Ctx *ctx, int argc, char **argv)
 {
-  const char *sub = argc > 1 ? argv[1] : NULL;
+  const char *instead = ctx->command->data;
 
-  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
-    {
-      FILE *out = sub == NULL ? stderr : stdout;
-      fprintf (out, "Usage: bkt dev COMMAND [--container NAME]\n\n"
-                    "The development toolbox and manifests/toolbox-packages.json (never system-packages.json).\n\n"
-                    "  dnf install|remove PKG… [--pr]   change the toolbox's packages and record them\n"
-                    "  dnf search|info|list|…  ARGS…    the toolbox's dnf, ARGS as given\n"
-                    "  status [--json]                  the toolbox against the manifest (missing, extra)\n"
-                    "  update [--rebuild [-y]]          install the missing packages (--rebuild: recreate it)\n"
-                    "  enter                            toolbox enter NAME\n\n"
-                    "flatpak, extension, gsetting and shim are host-level: use bkt flatpak, … instead.\n");
-      return sub == NULL ? EXIT_USAGE : EXIT_OK;
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (host_level); i++)
-    if (g_str_equal (sub, host_level[i].command))
-      {
-        g_printerr ("bkt: “bkt dev %s” does not exist: %s are host-level, not the toolbox's.\n"
-                    "Run %s\n", sub, g_str_has_prefix (host_level[i].instead, "bkt flatpak") ? "flatpaks"
-                                     : g_str_has_prefix (host_level[i].instead, "bkt extension") ? "extensions"
-                                     : g_str_has_prefix (host_level[i].instead, "bkt gsetting") ? "settings"
-                                     : "shims", host_level[i].instead);
-        return EXIT_USAGE;
-      }
-  if (g_str_equal (sub, "dnf"))
-    return dev_dnf (ctx, argc - 1, argv + 1);
-  if (g_str_equal (sub, "status"))
-    return dev_status (ctx, argc - 1, argv + 1);
-  if (g_str_equal (sub, "update"))
-    return dev_update (ctx, argc - 1, argv + 1);
-  if (g_str_equal (sub, "enter"))
-    return dev_enter (ctx, argc - 1, argv + 1);
-  g_printerr ("bkt: unknown dev command “%s”: bkt dev runs dnf, status, update and enter (see bkt dev --help)\n",
-              sub);
+  g_printerr ("bkt: “bkt dev %s” does not exist: %s are host-level, not the toolbox's.\n"
+              "Run %s\n", ctx->command->name, g_str_has_prefix (instead, "bkt flatpak") ? "flatpaks"
+                           : g_str_has_prefix (instead, "bkt extension") ? "extensions"
+                           : g_str_has_prefix (instead, "bkt gsetting") ? "settings"
+                           : "shims", instead);
   return EXIT_USAGE;
 }
+
+#define HOST_LEVEL(name, instead) { name, NULL, NULL, NULL, dev_host_level, .data = instead, .hidden = TRUE }
+
+/* The toolbox is toolbox-packages.json's (never system-packages.json);
+ * every command takes --container NAME. */
+const BktCommand bkt_dev_commands[] = {
+  { "dnf", NULL, "install|remove PKG… [--pr]: change the toolbox's packages and record them; "
+    "search|info|list|…|upgrade ARGS…: the toolbox's dnf, ARGS as given", "[--container NAME] COMMAND …", dev_dnf },
+  { "status", NULL, "the toolbox against the manifest (missing, extra)", NULL, dev_status },
+  { "update", NULL, "install the missing packages (--rebuild [-y]: recreate the toolbox)", NULL, dev_update },
+  { "enter", NULL, "toolbox enter NAME", NULL, dev_enter },
+  HOST_LEVEL ("flatpak", "bkt flatpak …: flatpak apps are installed on the host and every toolbox sees them"),
+  HOST_LEVEL ("fp", "bkt flatpak …: flatpak apps are installed on the host and every toolbox sees them"),
+  HOST_LEVEL ("extension", "bkt extension …: GNOME Shell extensions belong to the host's session"),
+  HOST_LEVEL ("ext", "bkt extension …: GNOME Shell extensions belong to the host's session"),
+  HOST_LEVEL ("gsetting", "bkt gsetting …: settings are the host session's (dconf), shared with every toolbox"),
+  HOST_LEVEL ("gs", "bkt gsetting …: settings are the host session's (dconf), shared with every toolbox"),
+  HOST_LEVEL ("shim", "bkt shim …: shims run host commands from a toolbox; they are written on the host"),
+  { NULL }
+};

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "bkt-base.h"
-#include "bkt-cmd.h"
+#include "commands.h"
 #include "bkt-containerfile.h"
 #include "bkt-error.h"
 #include "bkt-repo.h"
@@ -156,10 +156,9 @@ check_system (Ctx *ctx, int *code)
   return s;
 }
 
-int
-bkt_cmd_drift (Ctx *ctx, int argc, char **argv)
+static int
+drift_check (Ctx *ctx, int argc, char **argv)
 {
-  const char *sub = argc > 1 ? argv[1] : NULL;
   g_autofree char *root = NULL;
   gboolean skip_system = FALSE;
   const GOptionEntry entries[] = {
@@ -180,20 +179,7 @@ bkt_cmd_drift (Ctx *ctx, int argc, char **argv)
   int pcode;
   const char *order[] = { "base", "containerfile", "system" };
 
-  if (sub == NULL || !g_str_equal (sub, "check"))
-    {
-      gboolean help = sub != NULL && (g_str_equal (sub, "--help") || g_str_equal (sub, "-h"));
-      if (sub != NULL && !help)
-        fprintf (stderr, "bkt: unknown drift command “%s”\n\n", sub);
-      fputs ("Usage: bkt drift check [--json] [--repo DIR] [--root DIR] [--skip-system]\n\n"
-             "  base image assumptions, Containerfile managed sections and manifests vs this system;\n"
-             "  exit 0 no drift, 1 drift, 2 a check could not run\n", help ? stdout : stderr);
-      return help ? EXIT_OK : EXIT_USAGE;
-    }
-  argc--;
-  argv++;
-  if (!parse_command (ctx, "- everything that drifted, for CI (docs/maintenance.md)", NULL, entries,
-                      &argc, &argv, 0, 0, &pcode))
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &pcode))
     return pcode;
   repo_dir = ctx->opt.repo != NULL ? g_canonicalize_filename (ctx->opt.repo, NULL) : NULL;
   repo = bkt_repo_discover (repo_dir, cwd, &error);
@@ -252,3 +238,9 @@ bkt_cmd_drift (Ctx *ctx, int argc, char **argv)
     }
   return code;
 }
+
+const BktCommand bkt_drift_commands[] = {
+  { "check", NULL, "base image assumptions, Containerfile managed sections and manifests vs this system, for CI; "
+    "exit 0 no drift, 1 drift, 2 a check could not run", NULL, drift_check },
+  { NULL }
+};

@@ -8,7 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "bkt-changelog.h"
-#include "bkt-cmd.h"
+#include "commands.h"
 #include "bkt-containerfile.h"
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
@@ -889,12 +889,10 @@ cmd_generate (Up *up, gboolean check)
   return EXIT_OK;
 }
 
-int
-bkt_cmd_upstream (Ctx *ctx, int argc, char **argv)
+static int
+upstream_run (Ctx *ctx, int argc, char **argv)
 {
-  const char *sub = argc > 1 ? argv[1] : NULL;
-  static const char *const subs[] = { "list", "info", "check", "update", "pin", "add", "remove",
-                                      "lock", "verify", "generate", NULL };
+  const char *sub = ctx->command->name;
   g_auto(Up) up = { ctx };
   g_autofree char *github = NULL, *pattern = NULL, *policy = NULL, *version = NULL, *description = NULL;
   g_autofree char *file_opt = NULL;
@@ -923,30 +921,13 @@ bkt_cmd_upstream (Ctx *ctx, int argc, char **argv)
   guint min = 0, max = 0;
   int code;
 
-  if (sub == NULL || !g_strv_contains (subs, sub))
-    return bkt_cmd_sub_usage ("upstream", sub,
-                              "Usage: bkt upstream COMMAND [--repo DIR] [--file PATH]\n\n"
-                              "  list                        the pinned upstreams\n"
-                              "  info NAME                   one upstream's source, policy and pin\n"
-                              "  check [NAME]                newest releases, and what the policies allow\n"
-                              "  update NAME|--all           move pins as far as the policy allows\n"
-                              "  pin NAME VERSION            pin a version explicitly\n"
-                              "  add NAME --github OWNER/REPO [--asset-pattern GLOB] [--policy P] [--tag]\n"
-                              "  remove NAME                 stop tracking an upstream\n"
-                              "  lock [NAME]                 fill in missing (all-zero) checksums\n"
-                              "  verify [NAME]               download every pin and check its sha256 (CI)\n"
-                              "  generate [--check]          the Containerfile's UPSTREAM_PINS section\n\n"
-                              "update, pin, add, remove and lock take --pr: propose the change as a pull request\n");
   if (g_str_equal (sub, "info") || g_str_equal (sub, "add") || g_str_equal (sub, "remove"))
     min = max = 1;
   else if (g_str_equal (sub, "pin"))
     min = max = 2;
   else if (!g_str_equal (sub, "list") && !g_str_equal (sub, "generate"))
     max = 1;
-  argc--;
-  argv++;
-  if (!parse_command (ctx, "- the distribution's pinned upstreams (docs/maintenance.md)", NULL, entries,
-                      &argc, &argv, min, max, &code))
+  if (!parse_command (ctx, entries, &argc, &argv, min, max, &code))
     return code;
   if (ctx->opt.pr_only && !g_strv_contains ((const char *const[]) { "update", "pin", "add", "remove", "lock", NULL },
                                             sub))
@@ -995,3 +976,21 @@ bkt_cmd_upstream (Ctx *ctx, int argc, char **argv)
     return cmd_verify (&up, argc > 1 ? argv[1] : NULL);
   return cmd_generate (&up, check);
 }
+
+/* update, pin, add, remove and lock take --pr: propose the change as a
+ * pull request (docs/maintenance.md). */
+const BktCommand bkt_upstream_commands[] = {
+  { "list", NULL, "the pinned upstreams", NULL, upstream_run },
+  { "info", NULL, "one upstream's source, policy and pin", "NAME", upstream_run },
+  { "check", NULL, "newest releases, and what the policies allow", "[NAME]", upstream_run },
+  { "update", NULL, "move pins as far as the policy allows (--all: every upstream)", "[NAME]", upstream_run },
+  { "pin", NULL, "pin a version explicitly", "NAME VERSION", upstream_run },
+  { "add", NULL, "track an upstream (--github OWNER/REPO [--asset-pattern GLOB] [--policy P] [--tag])", "NAME",
+    upstream_run },
+  { "remove", NULL, "stop tracking an upstream", "NAME", upstream_run },
+  { "lock", NULL, "fill in missing (all-zero) checksums", "[NAME]", upstream_run },
+  { "verify", NULL, "download every pin and check its sha256 (CI)", "[NAME]", upstream_run },
+  { "generate", NULL, "the Containerfile's UPSTREAM_PINS section (--check: exit 1 if out of date)", NULL,
+    upstream_run },
+  { NULL }
+};

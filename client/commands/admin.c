@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "bkt-json.h"
-#include "bkt-admin.h"
-#include "bkt-cmd.h"
+#include "admin.h"
+#include "commands.h"
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
 #include "bkt-render.h"
@@ -19,8 +19,8 @@
 enum { EXIT_DECLINED = 130 };  /* EXIT_OK, EXIT_FAILED, EXIT_USAGE: bkt-cmd.h */
 
 typedef struct {
+  Ctx         *ctx;
   BktClient   *client;
-  char       **orig_argv;   /* for the toolbox fallback */
   /* options */
   gboolean     json;
   gboolean     confirm;
@@ -62,9 +62,8 @@ maybe_run_on_host (Admin *a, const GError *error)
   g_ptr_array_add (argv, spawn);
   g_ptr_array_add (argv, (char *) "--host");
   g_ptr_array_add (argv, (char *) "bkt");
-  g_ptr_array_add (argv, (char *) "admin");
-  for (guint i = 1; a->orig_argv[i] != NULL; i++)
-    g_ptr_array_add (argv, a->orig_argv[i]);
+  for (guint i = 1; a->ctx->argv[i] != NULL; i++)
+    g_ptr_array_add (argv, a->ctx->argv[i]);
   g_ptr_array_add (argv, NULL);
   g_printerr ("bkt: the system daemon is not reachable from this container: running the command on "
               "the host (flatpak-spawn --host)\n");
@@ -76,9 +75,9 @@ maybe_run_on_host (Admin *a, const GError *error)
 /* ---- option parsing -------------------------------------------------------------- */
 
 static gboolean
-parse (Admin *a, const char *usage, const char *summary, const GOptionEntry *extra,
-       int *argc, char ***argv, guint min_args, guint max_args, int *code)
+parse (Admin *a, const GOptionEntry *extra, int *argc, char ***argv, guint min_args, guint max_args, int *code)
 {
+  const BktCommand *cmd = a->ctx->command;
   const GOptionEntry common[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &a->json, "Machine-readable output", NULL },
     { "wait", 0, 0, G_OPTION_ARG_NONE, &a->wait, "If bktd is busy, wait instead of failing", NULL },
@@ -87,14 +86,14 @@ parse (Admin *a, const char *usage, const char *summary, const GOptionEntry *ext
     { "manifests", 'm', G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &a->manifests, "Unused here", "DIR" },
     { NULL }
   };
-  g_autoptr(GOptionContext) octx = g_option_context_new (usage);
-  g_autoptr(GError) error = NULL;
+  g_autofree char *params = g_strdup_printf ("%s%s%s", cmd->usage ? cmd->usage : "", cmd->usage ? " - " : "- ",
+                                             cmd->summary);
+  g_autoptr(GOptionContext) octx = g_option_context_new (params);
 
-  g_option_context_set_summary (octx, summary);
   g_option_context_add_main_entries (octx, common, NULL);
   if (extra != NULL)
     g_option_context_add_main_entries (octx, extra, NULL);
-  if (!bkt_cmd_parse_context (octx, argc, argv, min_args, max_args, code))
+  if (!bkt_cmd_parse_context (octx, a->ctx->path, cmd->usage, argc, argv, min_args, max_args, code))
     return FALSE;
   bkt_fs_set_dry_run (a->dry_run);
   if (a->verbose)
@@ -385,7 +384,7 @@ bootc_status (Admin *a, int argc, char **argv)
   const char *text;
   int code;
 
-  if (!parse (a, "- show the OS image status (booted, staged, rollback)", NULL, NULL, &argc, &argv, 0, 0, &code))
+  if (!parse (a, NULL, &argc, &argv, 0, 0, &code))
     return code;
   reply = admin_call (a, "BootcStatus", g_variant_new ("(a{sv})", NULL), "(s)", &error);
   if (reply == NULL)
@@ -431,7 +430,7 @@ bootc_change (Admin *a, const char *sub, int argc, char **argv)
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   if (g_str_equal (sub, "upgrade"))
     {
-      if (!parse (a, "- download and stage the OS image update", NULL, upgrade_entries, &argc, &argv, 0, 0, &code))
+      if (!parse (a, upgrade_entries, &argc, &argv, 0, 0, &code))
         goto usage;
       if (a->check && a->apply)
         {
@@ -458,7 +457,7 @@ bootc_change (Admin *a, const char *sub, int argc, char **argv)
     }
   if (g_str_equal (sub, "rollback"))
     {
-      if (!parse (a, "- boot the previous OS image next", NULL, rollback_entries, &argc, &argv, 0, 0, &code))
+      if (!parse (a, rollback_entries, &argc, &argv, 0, 0, &code))
         goto usage;
       what = g_strdup ("boot the rollback (previous) OS image at the next boot");
       if (a->dry_run)
@@ -472,7 +471,7 @@ bootc_change (Admin *a, const char *sub, int argc, char **argv)
       return run_transaction (a, "BootcRollback", g_variant_new ("(a{sv})", &b));
     }
   /* switch */
-  if (!parse (a, "IMAGE - switch the OS to another image", NULL, switch_entries, &argc, &argv, 1, 1, &code))
+  if (!parse (a, switch_entries, &argc, &argv, 1, 1, &code))
     goto usage;
   if (a->transport != NULL)
     g_variant_builder_add (&b, "{sv}", "transport", g_variant_new_string (a->transport));
@@ -495,33 +494,6 @@ usage:
   return code;
 }
 
-static int
-cmd_bootc (Admin *a, int argc, char **argv)
-{
-  const char *sub = argc > 1 ? argv[1] : NULL;
-  g_autofree char *name = NULL;
-
-  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
-    {
-      g_print ("Usage: bkt admin bootc COMMAND\n\n"
-               "  status [--json]                     booted, staged and rollback images\n"
-               "  upgrade [--check] [--apply] [-y]    download and stage the image update\n"
-               "  rollback [-y]                       boot the previous image next\n"
-               "  switch IMAGE [--transport T] [-y]   change the image (asks for a password)\n");
-      return sub == NULL ? EXIT_USAGE : EXIT_OK;
-    }
-  name = g_strdup_printf ("bkt admin bootc %s", sub);
-  argv[1] = name;
-  argc--;
-  argv++;
-  if (g_str_equal (sub, "status"))
-    return bootc_status (a, argc, argv);
-  if (g_str_equal (sub, "upgrade") || g_str_equal (sub, "rollback") || g_str_equal (sub, "switch"))
-    return bootc_change (a, sub, argc, argv);
-  g_printerr ("bkt: unknown bootc command “%s”; see bkt admin bootc --help\n", sub);
-  return EXIT_USAGE;
-}
-
 /* ---- systemctl ------------------------------------------------------------------------- */
 
 static int
@@ -535,7 +507,7 @@ systemctl_status (Admin *a, int argc, char **argv)
   const char *text;
   int code;
 
-  if (!parse (a, "UNIT… - show the state of units", NULL, NULL, &argc, &argv, 1, G_MAXINT, &code))
+  if (!parse (a, NULL, &argc, &argv, 1, G_MAXINT, &code))
     return code;
   names = positional (argc, argv);
   reply = admin_call (a, "SystemctlStatus",
@@ -586,8 +558,7 @@ systemctl_manage (Admin *a, const char *verb, int argc, char **argv)
   GVariantBuilder b;
   int code;
 
-  if (!parse (a, reload ? "- reload the systemd manager configuration" : "UNIT… - change units",
-              NULL, entries, &argc, &argv, reload ? 0 : 1, reload ? 0 : G_MAXINT, &code))
+  if (!parse (a, entries, &argc, &argv, reload ? 0 : 1, reload ? 0 : G_MAXINT, &code))
     return code;
   names = positional (argc, argv);
   units = g_strjoinv (" ", names);
@@ -607,66 +578,98 @@ systemctl_manage (Admin *a, const char *verb, int argc, char **argv)
                           g_variant_new ("(s^asa{sv})", verb, (const char * const *) names, &b));
 }
 
-static int
-cmd_systemctl (Admin *a, int argc, char **argv)
-{
-  static const char * const verbs[] = { "start", "stop", "restart", "reload", "enable", "disable",
-                                        "mask", "unmask", "daemon-reload", NULL };
-  const char *sub = argc > 1 ? argv[1] : NULL;
-  g_autofree char *name = NULL;
+/* ---- the table ----------------------------------------------------------------------- */
 
-  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
-    {
-      g_print ("Usage: bkt admin systemctl COMMAND\n\n"
-               "  status UNIT…                          state and recent failure of units\n"
-               "  start|stop|restart|reload UNIT… [-y]   run a job per unit and wait for it\n"
-               "  enable|disable|mask|unmask UNIT… [--now] [-y]\n"
-               "  daemon-reload [-y]                    reload the manager configuration\n"
-               "A name without a suffix means NAME.service.\n");
-      return sub == NULL ? EXIT_USAGE : EXIT_OK;
-    }
-  name = g_strdup_printf ("bkt admin systemctl %s", sub);
-  argv[1] = name;
-  argc--;
-  argv++;
-  if (g_str_equal (sub, "status"))
-    return systemctl_status (a, argc, argv);
-  if (g_strv_contains (verbs, sub))
-    return systemctl_manage (a, sub, argc, argv);
-  g_printerr ("bkt: unknown systemctl command “%s”; see bkt admin systemctl --help\n", sub);
-  return EXIT_USAGE;
+static void
+admin_init (Admin *a, Ctx *ctx)
+{
+  *a = (Admin) { 0 };
+  a->ctx = ctx;
+  a->client = ctx->client;
 }
 
-/* ---- entry ------------------------------------------------------------------------------ */
-
-int
-bkt_admin_main (BktClient *client, int argc, char **argv)
+static void
+admin_clear (Admin *a)
 {
-  g_auto(GStrv) orig = g_strdupv (argv);
-  Admin a = { 0 };
+  g_free (a->manifests);
+  g_free (a->transport);
+}
+
+static int
+admin_bootc_status (Ctx *ctx, int argc, char **argv)
+{
+  Admin a;
   int code;
 
-  a.client = client;
-  a.orig_argv = orig;
-  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
-    {
-      g_print ("Usage: bkt admin bootc|systemctl COMMAND …\n\n"
-               "Privileged single operations through the system daemon (polkit decides).\n"
-               "  bootc status|upgrade|rollback|switch        the OS image (bootc)\n"
-               "  systemctl status|start|stop|restart|reload|enable|disable|mask|unmask|daemon-reload\n"
-               "Changes need --confirm (-y) or a “yes” on a terminal. See bkt(1).\n");
-      return argc < 2 ? EXIT_USAGE : EXIT_OK;
-    }
-  if (g_str_equal (argv[1], "bootc"))
-    code = cmd_bootc (&a, argc - 1, argv + 1);
-  else if (g_str_equal (argv[1], "systemctl"))
-    code = cmd_systemctl (&a, argc - 1, argv + 1);
-  else
-    {
-      g_printerr ("bkt: unknown admin command “%s”; see bkt admin --help\n", argv[1]);
-      code = EXIT_USAGE;
-    }
-  g_free (a.manifests);
-  g_free (a.transport);
+  admin_init (&a, ctx);
+  code = bootc_status (&a, argc, argv);
+  admin_clear (&a);
   return code;
 }
+
+/* upgrade, rollback, switch: the row's name says which. */
+static int
+admin_bootc_change (Ctx *ctx, int argc, char **argv)
+{
+  Admin a;
+  int code;
+
+  admin_init (&a, ctx);
+  code = bootc_change (&a, ctx->command->name, argc, argv);
+  admin_clear (&a);
+  return code;
+}
+
+static int
+admin_systemctl_status (Ctx *ctx, int argc, char **argv)
+{
+  Admin a;
+  int code;
+
+  admin_init (&a, ctx);
+  code = systemctl_status (&a, argc, argv);
+  admin_clear (&a);
+  return code;
+}
+
+/* The unit verbs: the row's name is the verb SystemctlManage runs. */
+static int
+admin_systemctl_manage (Ctx *ctx, int argc, char **argv)
+{
+  Admin a;
+  int code;
+
+  admin_init (&a, ctx);
+  code = systemctl_manage (&a, ctx->command->name, argc, argv);
+  admin_clear (&a);
+  return code;
+}
+
+static const BktCommand bootc_commands[] = {
+  { "status", NULL, "show the OS image status (booted, staged, rollback)", NULL, admin_bootc_status },
+  { "upgrade", NULL, "download and stage the OS image update (--check, --apply)", NULL, admin_bootc_change },
+  { "rollback", NULL, "boot the previous OS image next", NULL, admin_bootc_change },
+  { "switch", NULL, "switch the OS to another image (--transport)", "IMAGE", admin_bootc_change },
+  { NULL }
+};
+
+static const BktCommand systemctl_commands[] = {
+  { "status", NULL, "state and recent failure of units", "UNIT…", admin_systemctl_status },
+  { "start", NULL, "start units and wait for the jobs", "UNIT…", admin_systemctl_manage },
+  { "stop", NULL, "stop units and wait for the jobs", "UNIT…", admin_systemctl_manage },
+  { "restart", NULL, "restart units and wait for the jobs", "UNIT…", admin_systemctl_manage },
+  { "reload", NULL, "reload units and wait for the jobs", "UNIT…", admin_systemctl_manage },
+  { "enable", NULL, "enable units (--now: also start)", "UNIT…", admin_systemctl_manage },
+  { "disable", NULL, "disable units (--now: also stop)", "UNIT…", admin_systemctl_manage },
+  { "mask", NULL, "mask units (--now: also stop)", "UNIT…", admin_systemctl_manage },
+  { "unmask", NULL, "unmask units", "UNIT…", admin_systemctl_manage },
+  { "daemon-reload", NULL, "reload the systemd manager configuration", NULL, admin_systemctl_manage },
+  { NULL }
+};
+
+const BktCommand bkt_admin_commands[] = {
+  { "bootc", NULL, "the OS image (bootc); changes need --confirm (-y) or a “yes”", NULL, NULL, bootc_commands },
+  { "systemctl", NULL, "systemd units (a name without a suffix means NAME.service)", NULL, NULL,
+    systemctl_commands },
+  { NULL }
+};

@@ -7,11 +7,6 @@
 
 G_BEGIN_DECLS
 
-/* `bkt admin bootc …` and `bkt admin systemctl …`: privileged single
- * operations of the system instance (org.bkt.Daemon1.Admin).  @argv[0] is
- * the command name; global options may follow the arguments. */
-int         bkt_admin_main (BktClient *client, int argc, char **argv);
-
 /* The "os" section of `bkt status`: the system instance's BootcStatus, or
  * why it is not available.  Never fails:
  *   {"available": b, "reason": s (when not available), "bootc": {…}}. */

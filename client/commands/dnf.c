@@ -6,137 +6,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bkt-cmd.h"
+#include "commands.h"
 #include "bkt-spawn.h"
-#include "bkt-containerfile.h"
 #include "bkt-copr.h"
 #include "bkt-error.h"
 #include "bkt-manifest.h"
 #include "bkt-packages.h"
 #include "bkt-repo.h"
 
-/* `bkt containerfile` and `bkt dnf`: both run in the client, without the
- * daemon.  The Containerfile is a file of the distribution repo that the
- * user edits and commits; the dnf queries are the user's own, unprivileged
- * reads of the package metadata. */
-
-/* ---- containerfile ------------------------------------------------------------------ */
-
-/* Where the Containerfile and the manifests it is generated from are:
- * --file and -m win, else the distribution repo (bkt_repo_discover()). */
-static gboolean
-containerfile_paths (Ctx *ctx, const char *file, char **out_file, char **out_manifests, GError **error)
-{
-  g_autoptr(BktRepo) repo = NULL;
-  g_autofree char *cwd = g_get_current_dir ();
-  g_autofree char *repo_dir = ctx->opt.repo != NULL ? g_canonicalize_filename (ctx->opt.repo, NULL) : NULL;
-
-  if (file == NULL || ctx->opt.manifests == NULL)
-    {
-      g_autoptr(GError) local_error = NULL;
-
-      repo = bkt_repo_discover (repo_dir, cwd, &local_error);
-      /* With --file, the manifests beside it do when there is no repo. */
-      if (repo == NULL && file == NULL)
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
-    }
-  if (file != NULL)
-    *out_file = g_canonicalize_filename (file, NULL);
-  else
-    *out_file = g_build_filename (bkt_repo_get_path (repo), "Containerfile", NULL);
-  if (ctx->opt.manifests != NULL)
-    *out_manifests = g_canonicalize_filename (ctx->opt.manifests, NULL);
-  else if (repo != NULL)
-    *out_manifests = g_build_filename (bkt_repo_get_path (repo), "manifests", NULL);
-  else
-    {
-      g_autofree char *dir = g_path_get_dirname (*out_file);
-      *out_manifests = g_build_filename (dir, "manifests", NULL);
-    }
-  return TRUE;
-}
-
-int
-bkt_cmd_containerfile (Ctx *ctx, int argc, char **argv)
-{
-  const char *sub = argc > 1 ? argv[1] : NULL;
-  g_autofree char *file_opt = NULL;
-  const GOptionEntry entries[] = {
-    { "file", 'f', 0, G_OPTION_ARG_FILENAME, &file_opt, "The Containerfile (default: the repo's)", "PATH" },
-    { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
-    { NULL }
-  };
-  g_autofree char *file = NULL;
-  g_autofree char *manifests = NULL;
-  g_auto(GStrv) changed = NULL;
-  g_autoptr(GError) error = NULL;
-  gboolean check;
-  int code;
-
-  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h")
-      || (!g_str_equal (sub, "sync") && !g_str_equal (sub, "check")))
-    {
-      FILE *out = sub != NULL && (g_str_equal (sub, "--help") || g_str_equal (sub, "-h")) ? stdout : stderr;
-      if (sub != NULL && out == stderr)
-        fprintf (out, "bkt: unknown containerfile command “%s”\n\n", sub);
-      fprintf (out, "Usage: bkt containerfile COMMAND [--file PATH] [--repo DIR] [-m DIR]\n\n"
-                    "  sync    regenerate the managed sections (SYSTEM_PACKAGES, COPR_REPOS, HOST_SHIMS)\n"
-                    "  check   exit 1 if a managed section is out of date (for CI)\n");
-      return out == stdout ? EXIT_OK : EXIT_USAGE;
-    }
-  check = g_str_equal (sub, "check");
-  argc--;
-  argv++;
-  if (!parse_command (ctx, check ? "- exit 1 if the Containerfile's managed sections are out of date"
-                                 : "- regenerate the Containerfile's managed sections from the manifests",
-                      NULL, entries, &argc, &argv, 0, 0, &code))
-    return code;
-
-  /* sync --dry-run compares as check does and writes nothing */
-  if (!containerfile_paths (ctx, file_opt, &file, &manifests, &error)
-      || !bkt_containerfile_sync_file (file, manifests, check || ctx->opt.dry_run, &changed, &error))
-    {
-      /* Drift is the answer `check` exists for, not a failure to run. */
-      if (check && changed != NULL && changed[0] != NULL && !ctx->opt.json)
-        {
-          g_printerr ("bkt: %s\n", error->message);
-          return EXIT_FAILED;
-        }
-      if (!check && changed != NULL && changed[0] != NULL)
-        g_clear_error (&error);
-      else
-        return fail (error);
-    }
-  if (ctx->opt.json)
-    {
-      g_autoptr(JsonObject) o = json_object_new ();
-      JsonArray *a = json_array_new ();
-      for (guint i = 0; changed[i] != NULL; i++)
-        json_array_add_string_element (a, changed[i]);
-      json_object_set_string_member (o, "file", file);
-      json_object_set_array_member (o, "changed", a);
-      json_object_set_boolean_member (o, "written", !check && !ctx->opt.dry_run && changed[0] != NULL);
-      bkt_render_print_object (o);
-    }
-  else if (changed[0] == NULL)
-    g_print ("%s: managed sections up to date\n", file);
-  else
-    {
-      g_autofree char *list = g_strjoinv (", ", changed);
-      if (ctx->opt.dry_run)
-        g_print ("%s: would regenerate %s (--dry-run: nothing written)\n", file, list);
-      else
-        g_print ("%s: regenerated %s\n", file, list);
-    }
-  return EXIT_OK;
-}
+/* `bkt dnf`: layered packages and COPR repositories are punned changes
+ * through the daemons (run_change); the dnf queries run in the client,
+ * without a daemon: the user's own, unprivileged reads of the package
+ * metadata. */
 
 /* ---- dnf ---------------------------------------------------------------------------- */
-
-static const char *const query_verbs[] = { "search", "info", "provides", "list", "repoquery", NULL };
 
 static gboolean
 in_toolbox (void)
@@ -217,17 +100,6 @@ run_query (const char *verb, char **args)
   return EXIT_FAILED;
 }
 
-BktManifestSet *
-bkt_cmd_load_manifests (Ctx *ctx, GError **error)
-{
-  const char *image_dir = g_getenv ("BKT_IMAGE_MANIFESTS_DIR");
-  g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "bkt", "manifests", NULL);
-
-  if (ctx->opt.manifests != NULL)
-    return bkt_manifest_set_load_dir (ctx->opt.manifests, error);
-  return bkt_manifest_set_load_layered (image_dir ? image_dir : BKT_IMAGE_MANIFESTS_DIR, user_dir, error);
-}
-
 /* `rpm-ostree status --json` of the host (from a toolbox, through
  * flatpak-spawn): an unprivileged read. */
 static char *
@@ -275,10 +147,10 @@ print_names (const char *title, JsonArray *a)
 /* Manifest packages against the packages requested in the booted
  * deployment (and in a staged one, which needs a reboot). */
 static int
-dnf_diff (Ctx *ctx)
+dnf_diff (Ctx *ctx, int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(BktManifestSet) set = bkt_cmd_load_manifests (ctx, &error);
+  g_autoptr(BktManifestSet) set = NULL;
   g_autoptr(GPtrArray) wanted = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *status = NULL;
   g_auto(GStrv) booted = NULL;
@@ -286,7 +158,11 @@ dnf_diff (Ctx *ctx)
   g_autoptr(JsonObject) o = json_object_new ();
   const char *const *target;
   JsonArray *entries;
+  int code;
 
+  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+    return code;
+  set = bkt_cmd_load_manifests (ctx, &error);
   if (set == NULL)
     return fail (error);
   entries = bkt_manifest_get_entries (bkt_manifest_set_get (set, BKT_MANIFEST_SYSTEM_PACKAGES));
@@ -373,8 +249,9 @@ dnf_list (Ctx *ctx)
 /* install/remove: punned changes like `bkt flatpak add` (act through
  * bktd --system, record, open the PR). */
 static int
-dnf_change (Ctx *ctx, gboolean install, int argc, char **argv)
+dnf_change (Ctx *ctx, int argc, char **argv)
 {
+  gboolean install = g_str_equal (ctx->command->name, "install");
   const GOptionEntry install_entries[] = {
     { "now", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.now, "Apply live (rpm-ostree --apply-live) instead of at the next boot", NULL },
     { "force", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.force, "Skip checking that the packages exist in the enabled repositories", NULL },
@@ -388,9 +265,7 @@ dnf_change (Ctx *ctx, gboolean install, int argc, char **argv)
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
   int code;
 
-  if (!parse_command_full (ctx, install ? "PKG… - layer RPM packages with rpm-ostree and record them"
-                                        : "PKG… - remove layered RPM packages and forget them",
-                           NULL, install ? install_entries : remove_entries, TRUE, &argc, &argv, 1, G_MAXUINT,
+  if (!parse_command_full (ctx, install ? install_entries : remove_entries, TRUE, &argc, &argv, 1, G_MAXUINT,
                            &code))
     return code;
   for (int i = 1; i < argc; i++)
@@ -404,18 +279,6 @@ dnf_change (Ctx *ctx, gboolean install, int argc, char **argv)
 }
 
 /* ---- dnf copr ---------------------------------------------------------------------- */
-
-GVariant *
-bkt_cmd_dnf_copr_args (JsonObject *req)
-{
-  GVariantBuilder b;
-
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  if (g_strcmp0 (json_object_get_string_member_with_default (req, "method", ""), "CoprRemove") != 0)
-    g_variant_builder_add (&b, "{sv}", "gpg_check",
-                           g_variant_new_boolean (json_object_get_boolean_member_with_default (req, "gpg_check", TRUE)));
-  return g_variant_new ("(sa{sv})", json_object_get_string_member_with_default (req, "project", ""), &b);
-}
 
 static const char *
 copr_state_text (JsonNode *n)
@@ -432,13 +295,16 @@ copr_state_text (JsonNode *n)
 /* The manifest's copr_repos against the repo files, from the session
  * instance's status of subsystem dnf. */
 static int
-copr_list (Ctx *ctx)
+copr_list (Ctx *ctx, int argc, char **argv)
 {
   g_autoptr(JsonObject) status = NULL;
   g_autoptr(GError) error = NULL;
   JsonObject *s;
   JsonArray *coprs;
+  int code;
 
+  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+    return code;
   status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
                                  g_variant_new ("(@a{sv})", session_options (ctx, "dnf")), &error);
   if (status == NULL)
@@ -482,9 +348,9 @@ copr_list (Ctx *ctx)
  * repo file through bktd --system, copr_repos recorded, the PR with the
  * Containerfile's COPR_REPOS section). */
 static int
-dnf_copr (Ctx *ctx, int argc, char **argv)
+copr_change (Ctx *ctx, int argc, char **argv)
 {
-  const char *verb = argc > 1 ? argv[1] : NULL;
+  const char *verb = ctx->command->name;
   gboolean no_gpgcheck = FALSE;
   const GOptionEntry enable_entries[] = {
     { "no-gpgcheck", 0, 0, G_OPTION_ARG_NONE, &no_gpgcheck, "Write gpgcheck=0 and record \"gpg_check\": false", NULL },
@@ -495,33 +361,7 @@ dnf_copr (Ctx *ctx, int argc, char **argv)
   GVariantBuilder b;
   int code;
 
-  if (verb == NULL || g_str_equal (verb, "--help") || g_str_equal (verb, "-h")
-      || (!g_str_equal (verb, "enable") && !g_str_equal (verb, "disable") && !g_str_equal (verb, "remove")
-          && !g_str_equal (verb, "list")))
-    {
-      FILE *out = verb != NULL && (g_str_equal (verb, "--help") || g_str_equal (verb, "-h")) ? stdout : stderr;
-      if (verb != NULL && out == stderr)
-        fprintf (out, "bkt: unknown dnf copr command “%s”\n\n", verb);
-      fprintf (out, "Usage: bkt dnf copr COMMAND\n\n"
-                    "  enable OWNER/PROJECT [--no-gpgcheck]   write the repo file, record it in copr_repos, open the PR\n"
-                    "  disable OWNER/PROJECT                  set enabled=0 in the repo file and the manifest, open the PR\n"
-                    "  remove OWNER/PROJECT                   delete the repo file, forget it, open the PR\n"
-                    "  list                                   copr_repos against the repo files\n");
-      return out == stdout ? EXIT_OK : EXIT_USAGE;
-    }
-  argc--;
-  argv++;
-  if (g_str_equal (verb, "list"))
-    {
-      if (!parse_command (ctx, "- COPR repositories: the manifest's copr_repos and the repo files", NULL, NULL,
-                          &argc, &argv, 0, 0, &code))
-        return code;
-      return copr_list (ctx);
-    }
-  if (!parse_command_full (ctx, g_str_equal (verb, "enable") ? "OWNER/PROJECT - enable a COPR repository and record it"
-                                : g_str_equal (verb, "disable") ? "OWNER/PROJECT - disable a COPR repository"
-                                : "OWNER/PROJECT - remove a COPR repository and forget it",
-                           NULL, g_str_equal (verb, "enable") ? enable_entries : NULL, TRUE, &argc, &argv, 1, 1,
+  if (!parse_command_full (ctx, g_str_equal (verb, "enable") ? enable_entries : NULL, TRUE, &argc, &argv, 1, 1,
                            &code))
     return code;
   /* Checked here too, so that a bad name is refused before any daemon
@@ -536,64 +376,51 @@ dnf_copr (Ctx *ctx, int argc, char **argv)
   return run_change (ctx, "dnf", action, g_variant_builder_end (&b));
 }
 
-int
-bkt_cmd_dnf (Ctx *ctx, int argc, char **argv)
+static const BktCommand copr_commands[] = {
+  { "enable", NULL, "enable a COPR repository, record it in copr_repos, open the PR", "OWNER/PROJECT", copr_change },
+  { "disable", NULL, "set enabled=0 in the repo file and the manifest, open the PR", "OWNER/PROJECT", copr_change },
+  { "remove", NULL, "delete the repo file, forget it, open the PR", "OWNER/PROJECT", copr_change },
+  { "list", NULL, "COPR repositories: the manifest's copr_repos against the repo files", NULL, copr_list },
+  { NULL }
+};
+
+/* A dnf query verb: the arguments exactly as typed after it (not the argv
+ * the command table builds, which appends global options). */
+static int
+dnf_query (Ctx *ctx, int argc, char **argv)
 {
-  const char *sub = argc > 1 ? argv[1] : NULL;
+  return run_query (ctx->command->name, ctx->typed_args != NULL ? ctx->typed_args : argv + 1);
+}
+
+/* `bkt dnf list` alone lists the tracked packages; with arguments it is
+ * dnf's own list. */
+static int
+dnf_list_or_query (Ctx *ctx, int argc, char **argv)
+{
   int code;
 
-  if (sub == NULL || g_str_equal (sub, "--help") || g_str_equal (sub, "-h"))
-    {
-      g_print ("Usage: bkt dnf COMMAND\n\n"
-               "  install PKG… [--now] [--force]              layer packages (rpm-ostree), record them, open the PR\n"
-               "  remove PKG… [--now]                         remove layered packages, forget them, open the PR\n"
-               "  sync                                        layer what system-packages.json lists (apply --only dnf)\n"
-               "  capture                                     record layered packages missing from the manifest\n"
-               "  list                                        tracked packages and their state\n"
-               "  copr enable|disable|remove OWNER/PROJECT    COPR repo files, recorded in copr_repos, PR\n"
-               "  copr list                                   copr_repos against the repo files\n"
-               "  search|info|provides|list|repoquery ARGS…   the host's dnf5 (else dnf) with ARGS as given\n"
-               "  diff [--json] [-m DIR]                      system-packages.json against rpm-ostree's layered packages\n");
-      return sub == NULL ? EXIT_USAGE : EXIT_OK;
-    }
-  if (g_str_equal (sub, "copr"))
-    return dnf_copr (ctx, argc - 1, argv + 1);
-  if (g_str_equal (sub, "install") || g_str_equal (sub, "remove"))
-    return dnf_change (ctx, g_str_equal (sub, "install"), argc - 1, argv + 1);
-  if (g_str_equal (sub, "sync") || g_str_equal (sub, "capture") ||
-      (g_str_equal (sub, "list") && ctx->typed_args != NULL && ctx->typed_args[0] != NULL &&
-       ctx->typed_args[1] == NULL))
-    {
-      argc--;
-      argv++;
-      if (!parse_command (ctx, g_str_equal (sub, "sync") ? "- layer what the package manifest lists"
-                               : g_str_equal (sub, "capture") ? "- record layered packages"
-                               : "- tracked packages and their state",
-                          NULL, NULL, &argc, &argv, 0, 0, &code))
-        return code;
-      if (g_str_equal (sub, "sync"))
-        return run_apply (ctx, "dnf");
-      if (g_str_equal (sub, "capture"))
-        return run_capture (ctx, "dnf");
-      return dnf_list (ctx);
-    }
-  if (g_strv_contains (query_verbs, sub))
-    {
-      /* The arguments exactly as typed after the verb: not the argv the
-       * command table builds, which appends global options. */
-      char **typed = ctx->typed_args != NULL ? ctx->typed_args + 1 : argv + 2;
-      return run_query (sub, typed);
-    }
-  if (g_str_equal (sub, "diff"))
-    {
-      argc--;
-      argv++;
-      if (!parse_command (ctx, "- system-packages.json against the packages layered with rpm-ostree", NULL, NULL,
-                          &argc, &argv, 0, 0, &code))
-        return code;
-      return dnf_diff (ctx);
-    }
-  g_printerr ("bkt: unknown dnf command “%s”: bkt dnf runs install, remove, copr, sync, capture, list, "
-              "search, info, provides, repoquery and diff (see bkt dnf --help)\n", sub);
-  return EXIT_USAGE;
+  if (ctx->typed_args != NULL && ctx->typed_args[0] != NULL)
+    return dnf_query (ctx, argc, argv);
+  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+    return code;
+  return dnf_list (ctx);
 }
+
+const BktCommand bkt_dnf_commands[] = {
+  { "install", NULL, "layer RPM packages (rpm-ostree), record them, open the PR (--now, --force)", "PKG…",
+    dnf_change },
+  { "remove", NULL, "remove layered packages, forget them, open the PR (--now)", "PKG…", dnf_change },
+  { "sync", NULL, "layer what system-packages.json lists (apply --only dnf)", NULL, bkt_cmd_run_sync,
+    .data = "dnf" },
+  { "capture", NULL, "record layered packages missing from the manifest", NULL, bkt_cmd_run_capture,
+    .data = "dnf" },
+  { "list", NULL, "tracked packages and their state (with ARGS…: the host's dnf list)", "[ARGS…]",
+    dnf_list_or_query },
+  { "copr", NULL, "COPR repo files, recorded in copr_repos", NULL, NULL, copr_commands },
+  { "search", NULL, "the host's dnf5 (else dnf) search, ARGS as given", "ARGS…", dnf_query },
+  { "info", NULL, "the host's dnf info, ARGS as given", "ARGS…", dnf_query },
+  { "provides", NULL, "the host's dnf provides, ARGS as given", "ARGS…", dnf_query },
+  { "repoquery", NULL, "the host's dnf repoquery, ARGS as given", "ARGS…", dnf_query },
+  { "diff", NULL, "system-packages.json against the packages layered with rpm-ostree", NULL, dnf_diff },
+  { NULL }
+};
