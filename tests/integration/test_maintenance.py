@@ -345,7 +345,10 @@ class DriftTest(Base):
         rc, out, err = self.drift()
         self.assertEqual(rc, 1, (out, err))
         self.assertEqual(out['system']['state'], 'drift')
-        self.assertIn('shim:podman', out['system']['detail'])
+        # one item per line, per subsystem; the detail counts them
+        self.assertEqual(out['system']['detail'], '1 item(s) differ (shim 1)')
+        self.assertEqual(len(out['system']['items']['shim']), 1)
+        self.assertIn('shim:podman', out['system']['items']['shim'][0])
         self.assertEqual(out['containerfile']['state'], 'ok')
 
         # the Containerfile out of date
