@@ -872,10 +872,15 @@ cmd_generate (Up *up, gboolean check)
       g_print ("Containerfile: UPSTREAM_PINS up to date\n");
       return EXIT_OK;
     }
-  if (check || up->ctx->opt.dry_run)
+  if (check)
     {
       g_print ("Containerfile: UPSTREAM_PINS out of date (run bkt upstream generate)\n");
-      return check ? EXIT_FAILED : EXIT_OK;
+      return EXIT_FAILED;
+    }
+  if (up->ctx->opt.dry_run)
+    {
+      g_print ("Containerfile: would regenerate UPSTREAM_PINS (--dry-run: nothing written)\n");
+      return EXIT_OK;
     }
   {
     GStatBuf st;

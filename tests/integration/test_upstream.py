@@ -505,6 +505,11 @@ class ReferenceTest(Base):
         # the Containerfile reads the new pin once generated
         r = self.bkt('upstream', 'generate', '--check')
         self.assertEqual(r.returncode, EXIT_FAILED)
+        # -n: says it would regenerate, writes nothing, exit 0
+        before = self.snapshot()
+        r = self.ok('-n', 'upstream', 'generate')
+        self.assertIn('would regenerate UPSTREAM_PINS (--dry-run: nothing written)', r.stdout)
+        self.assertEqual(self.snapshot(), before)
         self.ok('upstream', 'generate')
         with open(os.path.join(self.repo, 'Containerfile')) as f:
             cf = f.read()
