@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "bkt-plan.h"
 #include "bkt-render.h"
+#include "bkt-plan.h"
+#include "bkt-text.h"
 
 #define BAR_WIDTH 30
 
@@ -228,9 +229,17 @@ bkt_render_status (BktRenderer *r, JsonObject *status)
   if (array_len (status, "warnings") > 0)
     {
       JsonArray *w = json_object_get_array_member (status, "warnings");
-      g_print ("\n");
+      g_autoptr(GPtrArray) lines = g_ptr_array_new ();
+      g_autoptr(GPtrArray) grouped = NULL;
+
+      /* one line per cause, as a plan's warnings (bkt_text_group_lines) */
       for (guint i = 0; i < json_array_get_length (w); i++)
-        g_print ("warning: %s\n", json_array_get_string_element (w, i));
+        g_ptr_array_add (lines, (gpointer) json_array_get_string_element (w, i));
+      g_ptr_array_add (lines, NULL);
+      grouped = bkt_text_group_lines ((const char * const *) lines->pdata, BKT_PLAN_WARNING_NAMES);
+      g_print ("\n");
+      for (guint i = 0; i < grouped->len; i++)
+        g_print ("warning: %s\n", (char *) grouped->pdata[i]);
     }
   if (drift == 0 && untracked == 0 && unknown == 0)
     g_print ("\nIn sync: the system matches the manifests.\n");
