@@ -99,6 +99,16 @@ int       fail            (GError *error);
  * `help [CMD…]`, says what is missing or unknown (exit 2), and runs the
  * leaf with argv[0] its full path ("bkt flatpak add") and ctx->command set. */
 int       bkt_cmd_dispatch (Ctx *ctx, const BktCommand *table, int argc, char **argv);
+/* The row of @table named (or aliased) @name, or NULL. */
+const BktCommand *bkt_cmd_find (const BktCommand *table, const char *name);
+/* Does option word @arg take the next word as its value (global and change options)? */
+gboolean  bkt_cmd_option_takes_value (const char *arg);
+/* `bkt __complete WORD… CURRENT` (bkt-complete.c): the candidates for the
+ * word being typed, one per line, for the scripts `bkt completions SHELL`
+ * prints.  Always exit 0; never acts. */
+int       bkt_cmd_complete (Ctx *ctx, const BktCommand *table, int n_words, char **words);
+/* bkt completions bash|zsh|fish */
+int       bkt_cmd_completions (Ctx *ctx, int argc, char **argv);
 /* The help of a group (its summary and a table of its commands). */
 void      bkt_cmd_print_group_help (FILE *out, const char *path, const char *summary,
                                     const BktCommand *table);

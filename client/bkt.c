@@ -45,6 +45,7 @@ static const BktCommand commands[] = {
   { "pr", NULL, "retry: retry pull requests that failed", NULL, NULL, bkt_pr_commands },
   { "admin", NULL, "bootc (OS image) and systemctl, through the system daemon", NULL, NULL, bkt_admin_commands },
   { "version", NULL, "print the client and daemon versions", NULL, bkt_cmd_version },
+  { "completions", NULL, "print the shell completion script for bash, zsh or fish", "SHELL", bkt_cmd_completions },
   { NULL }
 };
 

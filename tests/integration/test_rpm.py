@@ -41,7 +41,7 @@ class RpmTest(unittest.TestCase):
     def setUpClass(cls):
         for tool in ('rpmbuild', 'rpmspec', 'rpm', 'git'):
             if shutil.which(tool) is None:
-                raise unittest.SkipTest('component rpm: %s not installed' % tool)
+                raise unittest.SkipTest('needs rpmbuild: %s is not installed' % tool)
         cls.tmp = tempfile.mkdtemp(prefix='bkt-rpm-')
         cls.topdir = os.path.join(cls.tmp, 'rpmbuild')
         for d in ('SOURCES', 'SPECS', 'BUILD', 'RPMS', 'SRPMS', 'BUILDROOT'):
