@@ -112,6 +112,9 @@ class Cli(EnvTestCase):
         self.assertEqual(rc, 0, err)
         rc, helped, err = self.bkt('help')
         self.assertEqual((rc, helped), (0, top))
+        for args in (('--version',), ('-v', '--version'), ('-m', '/nonexistent', '--version')):
+            rc, out, err = self.bkt(*args)
+            self.assertEqual((rc, out.split()[0]), (0, 'bkt'), (args, out, err))
         for name in ('status', 'apply', 'flatpak (fp)', 'gsetting (gs)', 'extension (ext)', 'shim', 'dnf', 'dev',
                      'changelog', 'base', 'upstream', 'containerfile', 'drift', 'local', 'pr', 'admin', 'version'):
             self.assertRegex(top, r'\n  %s ' % re.escape(name))
