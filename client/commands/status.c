@@ -51,7 +51,9 @@ bkt_cmd_status (Ctx *ctx, int argc, char **argv)
     bkt_os_print_section (os);
   if (changelog != NULL)
     bkt_image_changelog_print (changelog);
-  return EXIT_OK;
+  /* An entry that cannot be checked here is not "in sync": say so in the
+   * exit status too (bkt(1)). */
+  return json_object_get_int_member_with_default (status, "unknown", 0) > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 int
