@@ -93,7 +93,8 @@ class Cli(EnvTestCase):
         found = self.heavy(images['bkt-tool'])
         self.assertTrue(any(x.startswith('libgit2') for x in found), found)
         self.assertTrue(any(x.startswith('libsoup') for x in found), found)
-        # without BKT_TOOL_PATH, a bkt run from the build tree runs the bkt-tool built beside it
+        # without BKT_TOOL_PATH, a bkt not in BINDIR (a build tree, a DESTDIR installation) runs the
+        # bkt-tool beside it or in ../libexec, never one of another version
         rc, out, err = self.bkt('help', 'changelog', unset=('BKT_TOOL_PATH',))
         self.assertEqual(rc, 0, err)
         self.assertIn('Usage: bkt changelog [OPTION…] COMMAND', out)
