@@ -307,6 +307,19 @@ find_command_word (int argc, char **argv)
   return -1;
 }
 
+gboolean
+bkt_cmd_wants_version (int argc, char **argv)
+{
+  for (int i = 1; i < argc && argv[i][0] == '-' && !g_str_equal (argv[i], "--"); i++)
+    {
+      if (g_str_equal (argv[i], "--version"))
+        return TRUE;
+      if (option_takes_value (argv[i]))
+        i++;
+    }
+  return FALSE;
+}
+
 static gboolean
 has_help_option (int argc, char **argv)
 {

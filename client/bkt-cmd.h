@@ -91,6 +91,9 @@ struct BktCommand {
 int       bkt_cmd_main    (BktClient *client, const char *summary, const BktCommand *table,
                            int argc, char **argv);
 
+/* Is --version among the options before the command name (bkt -v --version)? */
+gboolean  bkt_cmd_wants_version (int argc, char **argv);
+
 /* Prints "bkt: MESSAGE" and returns the exit code for @error. */
 int       fail            (GError *error);
 

@@ -55,7 +55,7 @@ main (int argc, char **argv)
   g_autoptr(BktClient) client = NULL;
 
   setlocale (LC_ALL, "");
-  if (argc > 1 && g_str_equal (argv[1], "--version"))
+  if (bkt_cmd_wants_version (argc, argv))
     {
       g_print ("bkt %s\n", PACKAGE_VERSION);
       return EXIT_OK;
