@@ -37,6 +37,9 @@ load_manifests (Request *r, GError **error)
 static gboolean
 load_engine (Request *r, GError **error)
 {
+  /* Loaded already when the worker resumes after polkit was asked again. */
+  if (r->out.engine != NULL)
+    return TRUE;
   r->out.manifests = load_manifests (r, error);
   if (r->out.manifests == NULL)
     return FALSE;
@@ -54,11 +57,33 @@ bkt_compute_status (Request *r, GCancellable *c, GError **error)
   return r->out.status != NULL;
 }
 
+/* Whether @set declares layered packages or COPR repos (repo files under
+ * /etc/yum.repos.d: packages too).  Read from the loaded set, whose loader
+ * bounds depth and size: what must be authorised is decided by the same
+ * parser that decides what will be done. */
+static gboolean
+set_layers_packages (BktManifestSet *set)
+{
+  BktManifest *m = bkt_manifest_set_get (set, BKT_MANIFEST_SYSTEM_PACKAGES);
+  JsonArray *copr;
+
+  if (m == NULL)
+    return FALSE;
+  copr = bkt_manifest_get_list (m, BKT_MANIFEST_COPR_MEMBER);
+  return bkt_manifest_get_n_entries (m) > 0 || (copr != NULL && json_array_get_length (copr) > 0);
+}
+
 gboolean
 bkt_compute_apply_plan (Request *r, GCancellable *c, GError **error)
 {
   if (!load_engine (r, error))
     return FALSE;
+  r->out.layers_packages = set_layers_packages (r->out.manifests);
+  /* Nothing is computed for what polkit has not allowed yet: the main
+   * thread asks for org.bkt.packages, then runs this again. */
+  if (r->daemon->instance == BKT_INSTANCE_SYSTEM && r->kind == REQ_APPLY && r->out.layers_packages &&
+      !r->packages_authorized)
+    return TRUE;
   r->out.plan = bkt_engine_plan_apply (r->out.engine, r->out.manifests, c, error);
   return r->out.plan != NULL;
 }
