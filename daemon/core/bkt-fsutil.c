@@ -17,13 +17,66 @@ fail_errno (GError **error, const char *what, const char *path, int saved_errno)
   return FALSE;
 }
 
+static gboolean fs_dry_run;
+
+void
+bkt_fs_set_dry_run (gboolean dry_run)
+{
+  fs_dry_run = dry_run;
+}
+
+gboolean
+bkt_fs_dry_run (void)
+{
+  return fs_dry_run;
+}
+
+/* FALSE (with the error) when the dry-run guard is set. */
+static gboolean
+guard (const char *what, const char *path, GError **error)
+{
+  if (!fs_dry_run)
+    return TRUE;
+  g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
+               "--dry-run: refusing to %s %s (nothing was changed)", what, path);
+  return FALSE;
+}
+
+gboolean
+bkt_fs_mkdir_p (const char *path, int mode, GError **error)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    return TRUE;
+  if (!guard ("create", path, error))
+    return FALSE;
+  if (g_mkdir_with_parents (path, mode) != 0)
+    return fail_errno (error, "create", path, errno);
+  return TRUE;
+}
+
+gboolean
+bkt_fs_unlink (const char *path, GError **error)
+{
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    return TRUE;
+  if (!guard ("remove", path, error))
+    return FALSE;
+  if (g_unlink (path) < 0 && errno != ENOENT)
+    return fail_errno (error, "remove", path, errno);
+  return TRUE;
+}
+
 gboolean
 bkt_write_file_atomic (const char *path, const char *data, gsize length, int mode, GError **error)
 {
-  g_autofree char *tmp = g_strdup_printf ("%s.bkt-XXXXXX", path);
-  int fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0600);
+  g_autofree char *tmp = NULL;
+  int fd;
   int saved;
 
+  if (!guard ("write", path, error))
+    return FALSE;
+  tmp = g_strdup_printf ("%s.bkt-XXXXXX", path);
+  fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0)
     return fail_errno (error, "create a temporary file for", path, errno);
   while (length > 0)
@@ -64,6 +117,8 @@ bkt_rm_rf (const char *path, GError **error)
 
   if (g_lstat (path, &st) < 0)
     return errno == ENOENT ? TRUE : fail_errno (error, "inspect", path, errno);
+  if (!guard ("remove", path, error))
+    return FALSE;
   if (S_ISDIR (st.st_mode))
     {
       g_autoptr(GDir) dir = g_dir_open (path, 0, error);

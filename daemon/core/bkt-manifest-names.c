@@ -106,3 +106,63 @@ bkt_manifest_check_copr_name (const char *name)
     return g_strdup_printf ("the project %s", why);
   return NULL;
 }
+
+/* flatpak's own rule for application ids (flatpak_is_valid_name() in
+ * flatpak's common/flatpak-ref-utils.c; not public API, and core must not
+ * link libflatpak), reimplemented exactly so that the manifest loader, the
+ * plan and the CLI refuse the same ids flatpak would:
+ *   - 1 to 255 bytes, not starting with '.';
+ *   - three or more elements separated by '.' (at least two dots), none
+ *     empty;
+ *   - each element starts with an ASCII letter or '_', then letters,
+ *     digits and '_';
+ *   - '-' is allowed in the last element only, anywhere in it (even
+ *     first: "org.example.-app" is valid);
+ * so an id can never start with '-' and be mistaken for an option. */
+static gboolean
+is_app_id_char (char c, gboolean initial, gboolean last_element)
+{
+  return g_ascii_isalpha (c) || c == '_' || (last_element && c == '-') || (!initial && g_ascii_isdigit (c));
+}
+
+char *
+bkt_manifest_check_flatpak_app_id (const char *id)
+{
+  gsize len = strlen (id);
+  const char *last_dot = strrchr (id, '.');
+  guint dots = 0;
+
+  if (len == 0)
+    return g_strdup ("must not be empty");
+  if (len > 255)
+    return g_strdup ("is longer than 255 characters");
+  if (id[0] == '.' || id[0] == '-')
+    return g_strdup_printf ("must not start with '%c'", id[0]);
+  for (const char *s = id; *s != '\0'; s++)
+    {
+      gboolean initial = s == id || s[-1] == '.';
+      gboolean last_element = last_dot != NULL && s > last_dot;
+
+      if (*s == '.' && s[1] == '\0')
+        return g_strdup ("must not end with '.'");
+      if (*s == '.' && !initial)
+        {
+          dots++;
+          continue;
+        }
+      if (!is_app_id_char (*s, initial, last_element))
+        {
+          if (*s == '-')
+            return g_strdup ("may contain '-' only in its last element");
+          if (*s == '.')
+            return g_strdup ("has an empty element");
+          if (initial && g_ascii_isdigit (*s))
+            return g_strdup ("has an element starting with a digit");
+          return g_strdup_printf ("must not contain '%c' (only letters, digits, '_', '.' and, in the last element, '-')",
+                                  g_ascii_isprint (*s) ? *s : '?');
+        }
+    }
+  if (dots < 2)
+    return g_strdup ("needs at least three elements separated by '.' (reverse DNS such as org.example.App)");
+  return NULL;
+}

@@ -125,6 +125,34 @@ bkt_manifest_set_load_layered (const char *image_dir, const char *user_dir, GErr
   return g_steal_pointer (&self);
 }
 
+/* A directory named by the user (-m DIR) must be one that holds
+ * manifests: a missing one read as empty would plan the removal of
+ * everything installed (a typo in -m ~/distro/manfiests). */
+static gboolean
+check_manifests_dir (const char *dir, GError **error)
+{
+  g_autoptr(GString) names = g_string_new (NULL);
+
+  if (!g_file_test (dir, G_FILE_TEST_EXISTS))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                        "manifests directory %s does not exist", dir), FALSE;
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                        "manifests directory %s is not a directory", dir), FALSE;
+  for (guint i = 0; i < BKT_MANIFEST_N_KINDS; i++)
+    {
+      const char *name = bkt_manifest_kind_file_name ((BktManifestKind) i);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        return TRUE;
+      g_string_append_printf (names, "%s%s", names->len ? ", " : "", name);
+    }
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                      "manifests directory %s holds no manifest (none of %s); "
+                      "create one, even as {}, to start from nothing", dir, names->str), FALSE;
+}
+
 BktManifestSet *
 bkt_manifest_set_load_dir (const char *dir, GError **error)
 {
@@ -132,6 +160,9 @@ bkt_manifest_set_load_dir (const char *dir, GError **error)
 
   g_return_val_if_fail (dir != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_manifests_dir (dir, error))
+    return NULL;
 
   for (guint i = 0; i < BKT_MANIFEST_N_KINDS; i++)
     {

@@ -101,36 +101,6 @@ check_remote_name (const char *value)
 }
 
 static char *
-check_app_id (const char *value)
-{
-  g_auto(GStrv) elements = NULL;
-
-  if (value[0] == '\0')
-    return g_strdup ("must not be empty");
-  if (value[0] == '-')
-    return g_strdup ("must not start with '-'");
-  if (strlen (value) > 255)
-    return g_strdup ("is longer than 255 characters");
-
-  elements = g_strsplit (value, ".", -1);
-  if (g_strv_length (elements) < 2)
-    return g_strdup ("needs at least two elements separated by '.'");
-  for (guint i = 0; elements[i] != NULL; i++)
-    {
-      const char *e = elements[i];
-
-      if (e[0] == '\0')
-        return g_strdup ("has an empty element");
-      if (g_ascii_isdigit (e[0]) || e[0] == '-')
-        return g_strdup_printf ("element \"%s\" must not start with a digit or '-'", e);
-      for (const char *s = e; *s != '\0'; s++)
-        if (!g_ascii_isalnum (*s) && *s != '_' && *s != '-')
-          return g_strdup ("only letters, digits, '_', '-' and '.' are allowed");
-    }
-  return NULL;
-}
-
-static char *
 check_scope (const char *value)
 {
   if (g_strcmp0 (value, "system") == 0 || g_strcmp0 (value, "user") == 0)
@@ -138,8 +108,8 @@ check_scope (const char *value)
   return g_strdup ("must be \"system\" or \"user\"");
 }
 
-static char *
-check_schema_id (const char *value)
+char *
+bkt_manifest_check_schema_id (const char *value)
 {
   if (value[0] == '\0')
     return g_strdup ("must not be empty");
@@ -207,14 +177,14 @@ static const MemberSpec remote_members[] = {
 };
 
 static const MemberSpec app_members[] = {
-  { "id", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_app_id },
+  { "id", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", bkt_manifest_check_flatpak_app_id },
   { "remote", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_remote_name },
   { "scope", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string (\"system\" or \"user\")", check_scope },
   { NULL }
 };
 
 static const MemberSpec setting_members[] = {
-  { "schema", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_schema_id },
+  { "schema", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", bkt_manifest_check_schema_id },
   { "key", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_key },
   { "value", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string (GVariant text)", check_gvariant },
   { "comment", JSON_NODE_VALUE, G_TYPE_STRING, FALSE, "a string", NULL },

@@ -60,6 +60,13 @@ char *bkt_manifest_check_package_name   (const char *name);
  * starting with '-' or '.', no "..", exactly one '/' (each becomes part
  * of a repo file name under /etc/yum.repos.d and of URLs). */
 char *bkt_manifest_check_copr_name      (const char *name);
+/* A flatpak application id exactly as flatpak_is_valid_name() accepts it
+ * (see the rule in bkt-manifest-names.c): the one check of flatpak-apps.json
+ * ids, used by the loader and by the flatpak subsystem's plan. */
+char *bkt_manifest_check_flatpak_app_id (const char *id);
+/* A GSettings schema id as gsettings.json may name it: letters, digits,
+ * '.' and '-', not starting with '-'. */
+char *bkt_manifest_check_schema_id      (const char *value);
 
 /* One manifest file, validated.  Unknown members (at the top level and in
  * entries, e.g. "$schema") are kept and written back. */
@@ -160,7 +167,9 @@ G_DECLARE_FINAL_TYPE (BktManifestSet, bkt_manifest_set, BKT, MANIFEST_SET, GObje
  * by key, the user's entry wins, result sorted by key.  Either dir may be
  * missing.  Writes (capture, change) go to @user_dir. */
 BktManifestSet *bkt_manifest_set_load_layered (const char *image_dir, const char *user_dir, GError **error);
-/* Exactly one directory (bkt --manifests DIR); writes go there too. */
+/* Exactly one directory (bkt --manifests DIR); writes go there too.  A
+ * @dir that does not exist, is not a directory or holds none of the
+ * manifest files is BKT_ERROR_NOT_FOUND naming it (never read as empty). */
 BktManifestSet *bkt_manifest_set_load_dir     (const char *dir, GError **error);
 /* Content sent to the system instance: a JSON object whose members are
  * kind names ("flatpak-remotes", "flatpak-apps", "system-packages") holding

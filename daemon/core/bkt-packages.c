@@ -52,6 +52,19 @@ bkt_packages_find_dnf (GError **error)
   return path;
 }
 
+char *
+bkt_packages_dnf_logdir_option (void)
+{
+  const char *dirs = g_getenv ("LOGS_DIRECTORY");
+  g_autofree char *first = NULL;
+
+  if (dirs == NULL || *dirs != '/')
+    return NULL;
+  /* systemd separates several LogsDirectory= paths with ':'. */
+  first = g_strndup (dirs, strcspn (dirs, ":"));
+  return g_strdup_printf ("--setopt=logdir=%s", first);
+}
+
 /* g_ptr_array_sort() hands over pointers to the elements. */
 static int
 compare_names (gconstpointer a, gconstpointer b)
@@ -329,8 +342,12 @@ char **
 bkt_packages_rpm_ostree_argv (const char *rpm_ostree, gboolean install, const char *const *names,
                               gboolean apply_live)
 {
-  g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) a = NULL;
 
+  /* rpm-ostree uninstall has no --apply-live; the dnf subsystem refuses
+   * live removals before they get here. */
+  g_return_val_if_fail (install || !apply_live, NULL);
+  a = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (a, g_strdup (rpm_ostree));
   g_ptr_array_add (a, g_strdup (install ? "install" : "uninstall"));
   /* Already layered (or already gone) is not an error: the manifest is

@@ -12,7 +12,7 @@ G_BEGIN_DECLS
  * typo suggestions, and rpm-ostree's command lines and status.
  *
  * Not yet wired to a subsystem: the building blocks, tested on their own
- * (tests/test-packages.c) against the real dnf and tests/rpm-ostree-double. */
+ * (tests/unit/core/test-packages.c) against the real dnf and tests/doubles/rpm-ostree-double. */
 
 /* Every name must pass bkt_manifest_check_package_name(), and there must
  * be at least one: BKT_ERROR_INVALID_ARGUMENT naming the first bad one.
@@ -22,6 +22,11 @@ gboolean bkt_packages_check_names (const char *const *names, GError **error);
 
 /* The dnf to ask: $BKT_DNF, else dnf5, else dnf from PATH.
  * BKT_ERROR_NOT_FOUND if there is none. */
+/* "--setopt=logdir=DIR" for the host's dnf when the unit gave us a
+ * LogsDirectory= ($LOGS_DIRECTORY: /var/log is read-only under
+ * ProtectSystem=strict and dnf refuses to run without its log files);
+ * NULL otherwise. */
+char    *bkt_packages_dnf_logdir_option (void);
 char    *bkt_packages_find_dnf (GError **error);
 
 /* ONE `DNF repoquery --qf "%{name} %{repoid}" -- NAME…` for all of
@@ -65,7 +70,8 @@ BktOperation *bkt_packages_forget_op (const char *subsystem, BktManifestKind kin
  * rpm_ostree). */
 const char *bkt_packages_rpm_ostree (void);
 /* argv of ONE batched change: `RPM_OSTREE install|uninstall --idempotent
- * [--apply-live] -- NAME…` (@names validated by the caller). */
+ * [--apply-live] -- NAME…` (@names validated by the caller); @apply_live
+ * only with @install: rpm-ostree's uninstall has no --apply-live. */
 char   **bkt_packages_rpm_ostree_argv (const char *rpm_ostree, gboolean install,
                                        const char *const *names, gboolean apply_live);
 

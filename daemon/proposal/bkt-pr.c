@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "bkt-changelog.h"
 #include "bkt-json.h"
 #include "bkt-error.h"
@@ -9,6 +11,7 @@
 #include "bkt-manifest.h"
 #include "bkt-pr.h"
 #include "bkt-pr-files.h"
+#include "bkt-pr-item.h"
 #include "bkt-pr-maint.h"
 
 #define SUBSYSTEM "pr"
@@ -71,7 +74,7 @@ static char *
 describe_item (JsonObject *item)
 {
   const char *sub = bkt_json_object_get_string (item, "subsystem");
-  const char *noun = g_strcmp0 (sub, "gsettings") == 0 ? "gsetting" : sub;
+  const char *noun = bkt_pr_item_noun (sub);
 
   /* Repo-side changes word themselves ("update lazygit to v0.58.0"). */
   if (bkt_json_object_get_string (item, "describe") != NULL)
@@ -153,35 +156,6 @@ edit_from_op (BktOperation *op)
   return e;
 }
 
-static char *
-change_name (const char *subsystem, GVariant *arguments)
-{
-  const char *id = NULL, *schema = NULL, *key = NULL, *path = NULL;
-
-  g_variant_lookup (arguments, "id", "&s", &id);
-  g_variant_lookup (arguments, "schema", "&s", &schema);
-  g_variant_lookup (arguments, "key", "&s", &key);
-  g_variant_lookup (arguments, "path", "&s", &path);
-  if (bkt_pr_maint_is_subsystem (subsystem) && g_variant_lookup (arguments, "name", "&s", &id))
-    return g_strdup (id);
-  /* dnf and toolbox changes name their packages, in the order given
-   * (COPR changes their project). */
-  if (g_strcmp0 (subsystem, "dnf") == 0 || g_strcmp0 (subsystem, "toolbox") == 0)
-    {
-      g_autofree const char **packages = NULL;
-      const char *project = NULL;
-
-      if (g_variant_lookup (arguments, "name", "&s", &project))
-        return g_strdup (project);
-
-      if (g_variant_lookup (arguments, "packages", "^a&s", &packages) && packages[0] != NULL)
-        return g_strjoinv (" ", (char **) packages);
-    }
-  if (g_strcmp0 (subsystem, "gsettings") == 0 && schema != NULL)
-    return g_strdup_printf ("%s%s%s %s", schema, path ? ":" : "", path ? path : "", key ? key : "");
-  return g_strdup (id ? id : "change");
-}
-
 /* ---- building pr operations ------------------------------------------------------ */
 
 /* @items: what is proposed (for title, body and the queue); @edits: the
@@ -207,8 +181,7 @@ add_proposal_ops (GPtrArray *ops, const BktPrTarget *target, JsonArray *items, J
   else if (json_array_get_length (items) == 1)
     {
       JsonObject *item = json_array_get_object_element (items, 0);
-      branch = bkt_git_branch_name (g_strcmp0 (bkt_json_object_get_string (item, "subsystem"), "gsettings") == 0 ? "gsetting"
-                                    : bkt_json_object_get_string (item, "subsystem"),
+      branch = bkt_git_branch_name (bkt_pr_item_noun (bkt_json_object_get_string (item, "subsystem")),
                                     bkt_json_object_get_string (item, "action"), bkt_json_object_get_string (item, "name"),
                                     g_get_real_time () / G_USEC_PER_SEC);
     }
@@ -269,9 +242,13 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
   g_autoptr(JsonArray) edits = json_array_new ();
   g_autoptr(JsonArray) items = json_array_new ();
   g_autoptr(JsonObject) item = json_object_new ();
-  g_autofree char *name = change_name (subsystem, arguments);
+  g_autofree char *name = bkt_pr_item_name (subsystem, arguments);
   const char *live_summary = NULL, *edit_summary = NULL;
   JsonObject *words = NULL;
+
+  if (name == NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "%s %s: the arguments name no item to propose", action, subsystem), NULL;
 
   for (guint i = 0; i < bkt_plan_get_n_operations (change); i++)
     {
@@ -304,7 +281,10 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
   json_object_set_string_member (item, "action", action);
   json_object_set_string_member (item, "name", name);
   set_opt_string (item, "summary", live_summary ? live_summary : edit_summary);
-  set_opt_string (item, "command", target->command);
+  {
+    g_autofree char *command = bkt_pr_item_public_command (target->command);
+    set_opt_string (item, "command", command);
+  }
   json_object_set_string_member (item, "mode", bkt_change_mode_to_string (mode));
   if (words != NULL)
     {
@@ -314,38 +294,11 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
     }
   json_array_add_object_element (items, json_object_ref (item));
 
-  /* Removing what only the repo lists (this machine's manifests do not
-   * have it): the repo's entry goes all the same. */
-  if (json_array_get_length (edits) == 0 && g_str_equal (action, "remove")
-      && (g_str_equal (subsystem, "dnf") || g_str_equal (subsystem, "toolbox")))
-    {
-      BktManifestKind kind = g_str_equal (subsystem, "dnf") ? BKT_MANIFEST_SYSTEM_PACKAGES
-                                                              : BKT_MANIFEST_TOOLBOX_PACKAGES;
-      g_autofree const char **packages = NULL;
-
-      /* One forget per package, in the repo's system- or toolbox-packages.json. */
-      if (g_variant_lookup (arguments, "packages", "^a&s", &packages))
-        for (guint i = 0; packages[i] != NULL; i++)
-          {
-            JsonObject *e = json_object_new ();
-
-            json_object_set_string_member (e, "manifest", bkt_manifest_kind_name (kind));
-            json_object_set_string_member (e, "action", "forget");
-            json_object_set_string_member (e, "key", packages[i]);
-            json_array_add_object_element (edits, e);
-          }
-    }
+  /* Removing what only the repo lists: its entry goes all the same. */
   if (json_array_get_length (edits) == 0 && (g_str_equal (action, "remove") || g_str_equal (action, "unset")))
-    {
-      JsonObject *e = json_object_new ();
-      gboolean gs = g_str_equal (subsystem, "gsettings");
-
-      json_object_set_string_member (e, "manifest", bkt_manifest_kind_name (gs ? BKT_MANIFEST_GSETTINGS
-                                                                              : BKT_MANIFEST_FLATPAK_APPS));
-      json_object_set_string_member (e, "action", "forget");
-      json_object_set_string_member (e, "key", name);
-      json_array_add_object_element (edits, e);
-    }
+    bkt_pr_item_forget_edits (subsystem, name, arguments, edits);
+  if (!bkt_pr_item_check_edits (subsystem, edits, error))
+    return NULL;
   if (json_array_get_length (edits) == 0 && bkt_change_mode_proposes (mode))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                         "%s %s %s changes no manifest: there is nothing to propose", action,
@@ -640,16 +593,16 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
       {
         add_check (checks, "token", FALSE, "gh's token is in the keyring, which is locked",
                    "unlock the login keyring (log in to the desktop session, or unlock “Login” in "
-                   "Passwords and Keys), or export GITHUB_TOKEN in the session (systemctl --user "
-                   "set-environment GITHUB_TOKEN=…) and restart bktd");
+                   "Passwords and Keys), or keep gh's token in its hosts.yml instead "
+                   "(gh auth login --insecure-storage: a file only you can read)");
         ok = FALSE;
       }
     else
       {
         add_check (checks, "token", FALSE, "no forge token: GITHUB_TOKEN, GH_TOKEN, gh's hosts.yml and the keyring "
                                            "have none",
-                   "gh auth login, or export GITHUB_TOKEN in the session (systemctl --user "
-                   "set-environment GITHUB_TOKEN=…) and restart bktd");
+                   "gh auth login (bktd reads gh's keyring entry or hosts.yml; a GITHUB_TOKEN in "
+                   "bktd's own environment works too, but not one set for the whole session)");
         ok = FALSE;
       }
 
@@ -658,7 +611,7 @@ bkt_pr_preflight (BktRepo *repo, const GError *repo_error, gboolean network)
         const char *url = bkt_repo_get_url (repo);
         gboolean reached = reached_recently (url) ||
                            (git != NULL ? bkt_git_check_remote (git, &error)
-                                        : bkt_git_check_url (url, token, &error));
+                                        : bkt_git_check_url (url, token, bkt_repo_get_api_url (repo), &error));
         if (reached)
           remember_reached (url);
         add_check (checks, "remote", reached, reached ? bkt_repo_get_url (repo) : error->message,

@@ -106,7 +106,11 @@ handle_admin_flatpak (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *
   g_variant_builder_add (&args, "{sv}", "scope", g_variant_new_string ("system"));
   if (remote != NULL)
     g_variant_builder_add (&args, "{sv}", "remote", g_variant_new_string (remote));
-  g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
+  /* "force" (skip the remote checks) is an install's option only: the
+   * plan's "remove" takes no such argument and refuses unknown ones (the
+   * client sends it to both; it is accepted and ignored there). */
+  if (kind == REQ_FLATPAK_INSTALL)
+    g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
   r->change.arguments = g_variant_ref_sink (g_variant_builder_end (&args));
   /* Its own options are in the arguments: none of the Manager's apply. */
   return bkt_daemon_dispatch (self, kind, inv, none, r);
@@ -206,6 +210,9 @@ handle_admin_copr (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv
   g_variant_builder_add (&args, "{sv}", "name", g_variant_new_string (project));
   if (gpg_set)
     g_variant_builder_add (&args, "{sv}", "gpg_check", g_variant_new_boolean (gpg_check));
+  /* A repo without signature checks is root code from whoever controls
+   * its server: its own action, which no shipped rule grants. */
+  r->insecure = kind == REQ_COPR_ENABLE && !gpg_check;
   r->change.arguments = g_variant_ref_sink (g_variant_builder_end (&args));
   return bkt_daemon_dispatch (self, kind, inv, none, r);
 }

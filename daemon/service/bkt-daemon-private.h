@@ -118,6 +118,7 @@ typedef struct {
   JsonObject     *preview;    /* ChangePlan: the PR that would be opened */
   JsonObject     *preflight;
   gboolean        layers_packages; /* Apply: the loaded set declares packages or COPR repos */
+  char           *packages_summary; /* … which, for polkit's prompt */
 } RequestResult;
 
 /* One method call, from its arguments to its reply. */
@@ -129,6 +130,8 @@ typedef struct {
   guint                  uid;          /* the caller's (system instance), once looked up */
   gboolean               uid_counted;  /* counted in calls_per_uid */
   gboolean               packages_authorized; /* Apply with packages: org.bkt.packages asked too */
+  gboolean               insecure_authorized; /* org.bkt.insecure-repo asked too */
+  gboolean               insecure;    /* disables a repo's signature checks (CoprEnable gpg_check=false) */
   RequestOptions         opt;
   ChangeArgs             change;
   PunArgs                pun;

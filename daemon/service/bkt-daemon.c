@@ -127,6 +127,7 @@ bkt_daemon_request_free (Request *r)
   g_clear_pointer (&r->out.queue, json_object_unref);
   g_clear_pointer (&r->out.preview, json_object_unref);
   g_clear_pointer (&r->out.preflight, json_object_unref);
+  g_free (r->out.packages_summary);
   g_free (r);
 }
 
@@ -155,7 +156,7 @@ parse_options (Request *r, GVariant *options, GError **error)
           GStrv *dest = g_str_equal (key, "only") ? &r->opt.only : &r->opt.exclude;
           g_strfreev (*dest);
           *dest = g_variant_dup_strv (value, NULL);
-          if (!bkt_engine_check_subsystem_names ((const char * const *) *dest, error))
+          if (!bkt_engine_check_subsystem_names (*dest, error))
             return FALSE;
         }
       else if (g_str_equal (key, "manifests-dir") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
@@ -455,8 +456,8 @@ compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
 }
 
 static void     auth_done             (GObject *source, GAsyncResult *res, gpointer user_data);
-static gboolean needs_packages_action (Request *r);
-static void     ask_packages_action   (Request *r);
+static const char *next_extra_action (Request *r);
+static void        ask_extra_action  (Request *r);
 
 static void
 compute_done (GObject *source, GAsyncResult *res, gpointer user_data)
@@ -472,8 +473,8 @@ compute_done (GObject *source, GAsyncResult *res, gpointer user_data)
     reply_object (r, r->out.queue);
   else if (r->out.status != NULL)
     reply_object (r, r->out.status);
-  else if (needs_packages_action (r))
-    ask_packages_action (g_steal_pointer (&r));
+  else if (next_extra_action (r) != NULL)
+    ask_extra_action (g_steal_pointer (&r));
   else if (starts_transaction (r))
     create_transaction (r);
   else
@@ -507,29 +508,57 @@ auth_done (GObject *source, GAsyncResult *res, gpointer user_data)
       bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
       return;
     }
-  start_compute (g_steal_pointer (&r));
+  if (next_extra_action (r) != NULL)
+    ask_extra_action (g_steal_pointer (&r));
+  else
+    start_compute (g_steal_pointer (&r));
 }
 
-/* Layering packages is org.bkt.packages whichever method asks for it: an
- * Apply whose loaded manifests declare packages or COPR repos needs both
- * actions, the second asked once the worker has loaded the content (with
- * the loader's bounds) and before it plans anything. */
-static gboolean
-needs_packages_action (Request *r)
+/* The actions a request needs beyond its method's, one at a time:
+ * layering packages is org.bkt.packages whichever method asks for it (an
+ * Apply whose loaded manifests declare packages or COPR repos), and a
+ * source without signature checks is org.bkt.insecure-repo (CoprEnable
+ * with gpg_check=false; an Apply whose loaded manifests enable such a
+ * repo, asked even when the repo file is already there since every Apply
+ * re-asserts it).  Apply's are known once the worker has loaded the
+ * content, with the loader's bounds, and before it plans anything. */
+static const char *
+next_extra_action (Request *r)
 {
-  return r->daemon->instance == BKT_INSTANCE_SYSTEM && r->kind == REQ_APPLY &&
-         r->out.layers_packages && !r->packages_authorized;
+  if (r->daemon->instance != BKT_INSTANCE_SYSTEM)
+    return NULL;
+  if (r->kind == REQ_APPLY && r->out.layers_packages && !r->packages_authorized)
+    return "org.bkt.packages";
+  if (r->insecure && !r->insecure_authorized)
+    return "org.bkt.insecure-repo";
+  return NULL;
 }
 
 static void
-ask_packages_action (Request *r)
+ask_extra_action (Request *r)
 {
-  const char *details[] = { "org.bkt.target", "system-packages", NULL };
+  const char *action = next_extra_action (r);
+  const char *project = NULL;
+  g_autofree char *what = NULL;
+  const char *details[] = { "org.bkt.target", NULL, NULL };
   /* Taken before the call: the argument list also steals @r. */
   GDBusMethodInvocation *invocation = r->invocation;
 
-  r->packages_authorized = TRUE;
-  bkt_auth_check_async (r->daemon->auth, invocation, "org.bkt.packages", details, NULL, auth_done, r);
+  if (g_str_equal (action, "org.bkt.packages"))
+    {
+      r->packages_authorized = TRUE;
+      what = g_strdup (r->out.packages_summary ? r->out.packages_summary : "system-packages");
+    }
+  else
+    {
+      r->insecure_authorized = TRUE;
+      if (r->change.arguments != NULL)
+        g_variant_lookup (r->change.arguments, "name", "&s", &project);
+      what = g_strdup_printf ("%s with gpg_check=false: its packages are not signature-checked",
+                              r->kind == REQ_APPLY || project == NULL ? "COPR repos of the manifests" : project);
+    }
+  details[1] = what;
+  bkt_auth_check_async (r->daemon->auth, invocation, action, details, NULL, auth_done, r);
 }
 
 /* ---- limits (system instance) ----------------------------------------------- */

@@ -3,12 +3,7 @@
 
 #include "bkt-engine.h"
 #include "bkt-error.h"
-#include "bkt-dnf.h"
-#include "bkt-flatpak.h"
-#include "bkt-extensions.h"
-#include "bkt-gsettings.h"
-#include "bkt-shims.h"
-#include "bkt-toolbox.h"
+#include "bkt-subsystem-registry.h"
 
 struct _BktEngine
 {
@@ -20,39 +15,18 @@ struct _BktEngine
 
 G_DEFINE_TYPE (BktEngine, bkt_engine, G_TYPE_OBJECT)
 
-/* Execution order matters: shims first (cheap, and what a toolbox session
- * started meanwhile finds), settings before extensions (an extension reads
- * its settings when enabled) and before apps (an app's first start may
- * read them).  Layered packages last: the slowest, and they only take
- * effect at the next boot, so nothing else waits for them. */
-static const char * const subsystem_names[] = { "shim", "gsettings", "extension", "flatpak", "dnf", "toolbox", NULL };
-
-/* Subsystems that only exist when a request names them (--only, a
- * change): the development toolbox is the user's container, updated by
- * `bkt dev update`, not part of the host's apply, capture and status. */
-static gboolean
-on_request_only (const char *name)
-{
-  return g_str_equal (name, "toolbox");
-}
-
-const char * const *
-bkt_engine_subsystem_names (void)
-{
-  return subsystem_names;
-}
-
 gboolean
-bkt_engine_check_subsystem_names (const char * const *names, GError **error)
+bkt_engine_check_subsystem_names (char **names, GError **error)
 {
-  for (guint i = 0; names != NULL && names[i] != NULL; i++)
-    if (!g_strv_contains (subsystem_names, names[i]))
-      {
-        g_autofree char *known = g_strjoinv (", ", (char **) subsystem_names);
-        return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                            "unknown subsystem “%s” (known: %s)", names[i], known), FALSE;
-      }
-  return TRUE;
+  return bkt_subsystem_registry_canonicalize (names, error);
+}
+
+/* Whether a filter list names @row (by its canonical name: lists are
+ * canonicalised first). */
+static gboolean
+names_row (const char * const *names, const BktSubsystemInfo *row)
+{
+  return names != NULL && g_strv_contains (names, row->name);
 }
 
 static void
@@ -76,37 +50,6 @@ bkt_engine_init (BktEngine *self)
   self->subsystems = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
-static BktSubsystem *
-create_subsystem (BktInstance instance, const char *name)
-{
-  if (g_str_equal (name, "gsettings"))
-    {
-      /* Root's settings are nobody's desktop: the system instance has no
-       * GSettings work at all. */
-      return instance == BKT_INSTANCE_SESSION ? bkt_gsettings_new () : NULL;
-    }
-  /* Shims and extensions belong to the user's home and session. */
-  if (g_str_equal (name, "shim"))
-    return instance == BKT_INSTANCE_SESSION ? bkt_shims_new () : NULL;
-  if (g_str_equal (name, "extension"))
-    return instance == BKT_INSTANCE_SESSION ? bkt_extensions_new () : NULL;
-  if (g_str_equal (name, "flatpak"))
-    {
-      /* The session reads the system installation too (reading needs no
-       * privilege) so that one plan and one status cover both scopes. */
-      return instance == BKT_INSTANCE_SESSION ? bkt_flatpak_new (TRUE, TRUE)
-                                              : bkt_flatpak_new (FALSE, TRUE);
-    }
-  /* System scope only, read by both instances like system flatpaks: the
-   * session plans and shows status, the system instance executes. */
-  if (g_str_equal (name, "dnf"))
-    return bkt_dnf_new ();
-  /* Records of the user's manifests only (bkt dev … --pr). */
-  if (g_str_equal (name, "toolbox"))
-    return instance == BKT_INSTANCE_SESSION ? bkt_toolbox_new () : NULL;
-  g_assert_not_reached ();
-}
-
 BktEngine *
 bkt_engine_new (BktInstance          instance,
                 const char * const  *only,
@@ -114,27 +57,30 @@ bkt_engine_new (BktInstance          instance,
                 GError             **error)
 {
   g_autoptr(BktEngine) self = NULL;
+  g_auto(GStrv) only_names = g_strdupv ((char **) only);
+  g_auto(GStrv) exclude_names = g_strdupv ((char **) exclude);
+  gboolean filtered = only_names != NULL && only_names[0] != NULL;
+  const BktSubsystemInfo *rows;
+  guint n_rows;
 
-  if (!bkt_engine_check_subsystem_names (only, error) ||
-      !bkt_engine_check_subsystem_names (exclude, error))
+  if (!bkt_subsystem_registry_canonicalize (only_names, error) ||
+      !bkt_subsystem_registry_canonicalize (exclude_names, error))
     return NULL;
 
   self = g_object_new (BKT_TYPE_ENGINE, NULL);
   self->instance = instance;
-  for (guint i = 0; subsystem_names[i] != NULL; i++)
+  rows = bkt_subsystem_registry (&n_rows);
+  for (guint i = 0; i < n_rows; i++)
     {
-      const char *name = subsystem_names[i];
-      BktSubsystem *s;
+      const BktSubsystemInfo *row = &rows[i];
 
-      if (only != NULL && only[0] != NULL && !g_strv_contains (only, name))
+      if ((filtered || row->on_request_only) && !names_row ((const char * const *) only_names, row))
         continue;
-      if (on_request_only (name) && (only == NULL || !g_strv_contains (only, name)))
+      if (names_row ((const char * const *) exclude_names, row))
         continue;
-      if (exclude != NULL && g_strv_contains (exclude, name))
+      if ((row->instances & (1 << instance)) == 0)
         continue;
-      s = create_subsystem (instance, name);
-      if (s != NULL)
-        g_ptr_array_add (self->subsystems, s);
+      g_ptr_array_add (self->subsystems, row->create (instance));
     }
   return g_steal_pointer (&self);
 }
@@ -164,8 +110,11 @@ ensure_loaded (BktEngine *self, GCancellable *c, GError **error)
 }
 
 static BktSubsystem *
-find_subsystem (BktEngine *self, const char *name)
+find_subsystem (BktEngine *self, const char *name_or_alias)
 {
+  const BktSubsystemInfo *row = bkt_subsystem_registry_lookup (name_or_alias);
+  const char *name = row != NULL ? row->name : name_or_alias;
+
   for (guint i = 0; i < self->subsystems->len; i++)
     {
       BktSubsystem *s = g_ptr_array_index (self->subsystems, i);
@@ -228,26 +177,55 @@ bkt_engine_plan_change (BktEngine *self, BktManifestSet *manifests, const char *
 static void
 add_entries (JsonObject *status, BktManifestSet *manifests, const char *subsystem)
 {
-  static const struct { const char *subsystem; const char *member; BktManifestKind kind; } map[] = {
-    { "gsettings", "entries", BKT_MANIFEST_GSETTINGS },
-    { "flatpak", "entries", BKT_MANIFEST_FLATPAK_APPS },
-    { "flatpak", "remotes", BKT_MANIFEST_FLATPAK_REMOTES },
-    { "shim", "entries", BKT_MANIFEST_HOST_SHIMS },
-    /* extension: its status lists entries itself, as objects (the file
-     * may hold bare uuid strings). */
-  };
+  const BktSubsystemInfo *row = bkt_subsystem_registry_lookup (subsystem);
 
-  for (guint i = 0; i < G_N_ELEMENTS (map); i++)
+  for (guint i = 0; row != NULL && i < row->n_manifests; i++)
     {
-      BktManifest *m;
-      g_autoptr(JsonNode) wrap = json_node_new (JSON_NODE_ARRAY);
+      const BktSubsystemManifest *owned = &row->manifests[i];
+      g_autoptr(JsonNode) wrap = NULL;
 
-      if (!g_str_equal (map[i].subsystem, subsystem))
+      if (owned->status_member == NULL)
         continue;
-      m = bkt_manifest_set_get (manifests, map[i].kind);
-      json_node_set_array (wrap, bkt_manifest_get_entries (m));
-      json_object_set_member (status, map[i].member, json_node_copy (wrap));
+      wrap = json_node_new (JSON_NODE_ARRAY);
+      json_node_set_array (wrap, bkt_manifest_get_entries (bkt_manifest_set_get (manifests, owned->kind)));
+      json_object_set_member (status, owned->status_member, json_node_copy (wrap));
     }
+}
+
+/* Every declared item in exactly one state, and counts that add up:
+ * tracked = in_sync + drifted + unknown.  "unknown" lists the entries that
+ * cannot be checked on this machine (e.g. a schema that is not installed);
+ * "drift" is the operations apply would perform, so an item that apply
+ * acts on is drift and not also "untracked" (a bkt shim the manifests do
+ * not list: apply removes it, capture would record it).  Returns the
+ * number of unknown entries. */
+static guint
+account_states (JsonObject *st, GPtrArray *ops)
+{
+  g_autoptr(GHashTable) acted_on = g_hash_table_new (g_str_hash, g_str_equal);
+  JsonArray *untracked = json_object_has_member (st, "untracked") ? json_object_get_array_member (st, "untracked")
+                                                                    : NULL;
+  gint64 tracked = json_object_get_int_member_with_default (st, "tracked", 0);
+  gint64 in_sync = json_object_get_int_member_with_default (st, "in_sync", 0);
+  guint n_unknown;
+
+  if (!json_object_has_member (st, "unknown"))
+    json_object_set_array_member (st, "unknown", json_array_new ());
+  n_unknown = json_array_get_length (json_object_get_array_member (st, "unknown"));
+
+  for (guint i = 0; i < ops->len; i++)
+    g_hash_table_add (acted_on, (gpointer) bkt_operation_get_target (g_ptr_array_index (ops, i)));
+  for (guint i = untracked != NULL ? json_array_get_length (untracked) : 0; i > 0; i--)
+    {
+      JsonNode *item = json_array_get_element (untracked, i - 1);
+      const char *target = JSON_NODE_HOLDS_OBJECT (item)
+                           ? json_object_get_string_member_with_default (json_node_get_object (item), "target", NULL)
+                           : NULL;
+      if (target != NULL && g_hash_table_contains (acted_on, target))
+        json_array_remove_element (untracked, i - 1);
+    }
+  json_object_set_int_member (st, "drifted", MAX (tracked - in_sync - (gint64) n_unknown, 0));
+  return n_unknown;
 }
 
 JsonObject *
@@ -257,7 +235,7 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
   g_autoptr(JsonObject) subsystems = json_object_new ();
   g_autoptr(GPtrArray) all_warnings = g_ptr_array_new_with_free_func (g_free);
   JsonArray *warnings = json_array_new ();
-  guint total = 0;
+  guint total = 0, unknown = 0;
 
   json_object_set_string_member (result, "instance",
                                  self->instance == BKT_INSTANCE_SYSTEM ? "system" : "session");
@@ -292,6 +270,7 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
         json_array_add_element (drift, bkt_operation_to_json (g_ptr_array_index (ops, j)));
       json_object_set_array_member (st, "drift", drift);
       total += ops->len;
+      unknown += account_states (st, ops);
       add_entries (st, manifests, bkt_subsystem_get_name (s));
       json_object_set_object_member (subsystems, bkt_subsystem_get_name (s), json_object_ref (st));
     }
@@ -300,6 +279,7 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
 
   json_object_set_object_member (result, "subsystems", g_steal_pointer (&subsystems));
   json_object_set_int_member (result, "operations", total);
+  json_object_set_int_member (result, "unknown", unknown);
   json_object_set_array_member (result, "warnings", warnings);
   return g_steal_pointer (&result);
 }

@@ -15,10 +15,10 @@ typedef enum {
 #define BKT_TYPE_ENGINE (bkt_engine_get_type ())
 G_DECLARE_FINAL_TYPE (BktEngine, bkt_engine, BKT, ENGINE, GObject)
 
-/* Known subsystem names in execution order. */
-const char * const *bkt_engine_subsystem_names (void);
-/* FALSE with BKT_ERROR_INVALID_ARGUMENT if a name is unknown. */
-gboolean bkt_engine_check_subsystem_names (const char * const *names, GError **error);
+/* Replaces aliases ("gsetting") by the registry's names in place; FALSE
+ * with BKT_ERROR_INVALID_ARGUMENT if a name is unknown.  The subsystems,
+ * their names and order are in bkt-subsystem-registry.[ch]. */
+gboolean bkt_engine_check_subsystem_names (char **names, GError **error);
 
 /* A fresh engine reads live state once; create one per request.
  * @only/@exclude: subsystem filters (NULL = no filter). */
@@ -35,7 +35,8 @@ BktPlan    *bkt_engine_plan_apply   (BktEngine *self, BktManifestSet *manifests,
 BktPlan    *bkt_engine_plan_capture (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error);
 BktPlan    *bkt_engine_plan_change  (BktEngine *self, BktManifestSet *manifests, const char *subsystem,
                                      const char *action, GVariant *arguments, GCancellable *c, GError **error);
-/* {"instance", "subsystems": {NAME: {...status, "drift": [op...]}}, "operations": N} */
+/* {"instance", "subsystems": {NAME: {...status, "drift": [op...], "unknown": [{target, summary, reason}...],
+ *   "drifted": N}}, "operations": N, "unknown": N}; per subsystem tracked = in_sync + drifted + unknown. */
 JsonObject *bkt_engine_status       (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error);
 
 /* Execute the operations of @plan that belong to this instance's scope,

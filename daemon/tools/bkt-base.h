@@ -29,9 +29,12 @@ char       *bkt_base_change_message (const char *what, const char *name, const c
  * one): packages with one `rpm -q` for all of them ($BKT_RPM names the rpm
  * to run), services as unit files under ROOT/{usr/lib,etc}/systemd/system,
  * paths as existing under ROOT.  Returns the report
- *   { "ok": bool, "packages": {"present": [..], "missing": [..]},
+ *   { "ok": bool, "unverified": bool, "packages": {"present": [..], "missing": [..]},
  *     "services": {...}, "paths": {...} }
- * or NULL when the check itself could not run (rpm missing, ...). */
+ * or NULL when the check itself failed.  Where rpm is not installed or its
+ * database holds no record at all (a host that does not use rpm), the
+ * packages are neither present nor missing: "packages" gets "unknown"
+ * (every name) and "unknown_reason", and "unverified" is TRUE ("ok" FALSE). */
 JsonObject *bkt_base_verify (JsonObject *assumptions, const char *root, GError **error);
 
 /* A new assumptions document from the system under @root: every installed
@@ -44,7 +47,8 @@ JsonObject *bkt_base_snapshot (JsonObject *assumptions, const char *root, GError
 /* Add (or, with @reason NULL and @remove, drop) a package assumption in
  * the file at @path, keeping the list sorted by name; writes the file
  * atomically.  Adding a package that is there, or removing one that is
- * not, is BKT_ERROR_INVALID_ARGUMENT and writes nothing. */
+ * not, is BKT_ERROR_INVALID_ARGUMENT and writes nothing; so does
+ * --dry-run (bkt_fs_dry_run()) once the edit is checked. */
 gboolean    bkt_base_set_package (const char *path, const char *name, const char *reason,
                                   gboolean remove, GError **error);
 

@@ -488,12 +488,9 @@ bkt_changelog_add (const char *repo_dir, JsonObject *entry, GError **error)
   e = canonical_entry ("new entry", raw, NULL, error);
   if (e == NULL)
     return NULL;
-  if (g_mkdir_with_parents (dir, 0755) != 0)
-    {
-      int errsv = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s", dir, g_strerror (errsv));
-      return NULL;
-    }
+  /* --dry-run: everything checked, the path it would have, nothing written */
+  if (!bkt_fs_dry_run () && !bkt_fs_mkdir_p (dir, 0755, error))
+    return NULL;
   stamp = g_date_time_format (now, "%Y%m%dT%H%M%SZ");
   for (guint n = 1; path == NULL || g_file_test (path, G_FILE_TEST_EXISTS); n++)
     {
@@ -503,7 +500,7 @@ bkt_changelog_add (const char *repo_dir, JsonObject *entry, GError **error)
       g_free (path);
       path = g_build_filename (dir, name, NULL);
     }
-  if (!write_json (path, e, error))
+  if (!bkt_fs_dry_run () && !write_json (path, e, error))
     return NULL;
   return g_steal_pointer (&path);
 }
@@ -814,6 +811,22 @@ insert_section (const char *repo_dir, const char *section, GError **error)
 }
 
 char *
+bkt_changelog_read_markdown (const char *repo_dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (repo_dir, "CHANGELOG.md", NULL);
+  char *text = NULL;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                        "%s has no CHANGELOG.md yet: `bkt changelog release` creates it from the pending "
+                        "entries, or create it with a title and the line “%s” under which releases go; "
+                        "`bkt changelog list` lists the released versions", repo_dir, BKT_CHANGELOG_MARKER), NULL;
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return NULL;
+  return text;
+}
+
+char *
 bkt_changelog_release (const char *repo_dir, const char *version, GError **error)
 {
   g_autoptr(GPtrArray) pending = NULL;
@@ -898,12 +911,10 @@ bkt_changelog_release (const char *repo_dir, const char *version, GError **error
   changelog = insert_section (repo_dir, section, error);
   if (changelog == NULL)
     return NULL;
-  if (g_mkdir_with_parents (dir, 0755) != 0)
-    {
-      int errsv = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s", dir, g_strerror (errsv));
-      return NULL;
-    }
+  if (bkt_fs_dry_run ())
+    return g_steal_pointer (&v);
+  if (!bkt_fs_mkdir_p (dir, 0755, error))
+    return NULL;
   if (!write_json (vpath, doc, error)
       || !bkt_write_file_atomic (md_path, changelog, strlen (changelog), 0644, error))
     return NULL;
@@ -911,12 +922,8 @@ bkt_changelog_release (const char *repo_dir, const char *version, GError **error
     {
       g_autofree char *p = g_build_filename (repo_dir, ".changelog", "pending",
                                              json_object_get_string_member (pending->pdata[i], "file"), NULL);
-      if (g_unlink (p) != 0 && errno != ENOENT)
-        {
-          int errsv = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s", p, g_strerror (errsv));
-          return NULL;
-        }
+      if (!bkt_fs_unlink (p, error))
+        return NULL;
     }
   return g_steal_pointer (&v);
 }
@@ -936,14 +943,9 @@ bkt_changelog_clear (const char *repo_dir, GError **error)
       if (pending_name_ok (name, &is_yaml))
         g_ptr_array_add (names, g_build_filename (dir, name, NULL));
     }
-  for (guint i = 0; i < names->len; i++)
-    if (g_unlink (names->pdata[i]) != 0)
-      {
-        int errsv = errno;
-        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s",
-                     (char *) names->pdata[i], g_strerror (errsv));
-        return 0;
-      }
+  for (guint i = 0; i < names->len && !bkt_fs_dry_run (); i++)
+    if (!bkt_fs_unlink (names->pdata[i], error))
+      return 0;
   return names->len;
 }
 

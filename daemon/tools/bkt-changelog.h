@@ -35,7 +35,10 @@ JsonObject *bkt_changelog_parse_entry (const char *filename, const char *data, g
 GPtrArray  *bkt_changelog_load_pending (const char *repo_dir, GError **error);
 
 /* Write a new pending entry (JSON) for @entry's members; sets "timestamp"
- * from bkt_changelog_now() when missing.  Returns the file's path. */
+ * from bkt_changelog_now() when missing.  Returns the file's path.
+ * Under --dry-run (bkt_fs_dry_run()) the writers of this file check
+ * everything and return what they would have written or removed, and
+ * write nothing. */
 char       *bkt_changelog_add (const char *repo_dir, JsonObject *entry, GError **error);
 
 /* "now" in UTC: $BKT_NOW (ISO 8601, e.g. 2026-01-05T10:00:00Z or a bare
@@ -67,6 +70,9 @@ char       *bkt_changelog_render_short   (JsonObject *version_doc, gboolean entr
  * while any entry is a draft, when nothing is pending, and when @version
  * exists.  Returns the version released. */
 char       *bkt_changelog_release (const char *repo_dir, const char *version, GError **error);
+/* The repo's CHANGELOG.md; a missing one is BKT_ERROR_NOT_FOUND saying
+ * how it comes to be (release, or the marker line). */
+char       *bkt_changelog_read_markdown (const char *repo_dir, GError **error);
 /* Remove every pending entry; returns how many. */
 guint       bkt_changelog_clear (const char *repo_dir, GError **error);
 

@@ -70,15 +70,55 @@ git_fail (GError **error, BktError code, const char *what)
 
 typedef struct {
   const char *token;
+  const char *api_url;    /* the forge the token belongs to */
   guint       attempts;
   char       *rejected;   /* push: the first ref the remote refused */
 } CredState;
+
+/* Scheme, host and port of @url, the port made explicit; FALSE for what
+ * is not a URL (scp-like "git@host:path" goes over SSH, never a token). */
+static gboolean
+url_origin (const char *url, char **scheme, char **host, int *port)
+{
+  g_autoptr(GUri) uri = url ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
+
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return FALSE;
+  *scheme = g_ascii_strdown (g_uri_get_scheme (uri), -1);
+  *host = g_ascii_strdown (g_uri_get_host (uri), -1);
+  *port = g_uri_get_port (uri);
+  if (*port < 0)
+    *port = g_str_equal (*scheme, "https") ? 443 : g_str_equal (*scheme, "http") ? 80 : 0;
+  return TRUE;
+}
+
+/* Whether the forge token for @api_url may go to the git server at @url:
+ * the forge's own git host only (api.github.com's is github.com; an
+ * Enterprise or Forgejo API serves git on its own host), same scheme and
+ * port.  A clone's remote is whatever its author wrote; sending the token
+ * to any host that asks would hand it to that host. */
+gboolean
+bkt_git_token_is_for (const char *url, const char *api_url)
+{
+  g_autofree char *scheme = NULL, *host = NULL, *api_scheme = NULL, *api_host = NULL;
+  int port, api_port;
+
+  if (!url_origin (url, &scheme, &host, &port) || !url_origin (api_url, &api_scheme, &api_host, &api_port))
+    return FALSE;
+  if (g_str_equal (api_host, "api.github.com"))
+    {
+      g_free (api_host);
+      api_host = g_strdup ("github.com");
+    }
+  return g_str_equal (scheme, api_scheme) && g_str_equal (host, api_host) && port == api_port;
+}
 
 static int
 credentials_cb (git_credential **out, const char *url, const char *username_from_url,
                 unsigned int allowed_types, void *payload)
 {
   CredState *st = payload;
+  gboolean token_ok = st->token != NULL && bkt_git_token_is_for (url, st->api_url);
 
   /* libgit2 asks again after a refusal: a second refusal of the same
    * credentials is final, not a loop. */
@@ -87,12 +127,19 @@ credentials_cb (git_credential **out, const char *url, const char *username_from
       git_error_set_str (GIT_ERROR_NET, "the remote refused the credentials (token or ssh-agent key)");
       return GIT_EUSER;
     }
-  if ((allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && st->token != NULL)
+  if ((allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && token_ok)
     return git_credential_userpass_plaintext_new (out, "x-access-token", st->token);
   if (allowed_types & GIT_CREDENTIAL_SSH_KEY)
     return git_credential_ssh_key_from_agent (out, username_from_url ? username_from_url : "git");
   if (allowed_types & GIT_CREDENTIAL_USERNAME)
     return git_credential_username_new (out, username_from_url ? username_from_url : "git");
+  if (st->token != NULL && !token_ok)
+    {
+      g_autofree char *msg = g_strdup_printf ("%s wants credentials; bkt offers the forge token only to the "
+                                              "forge's own git host (the one of %s)", url, st->api_url);
+      git_error_set_str (GIT_ERROR_NET, msg);
+      return GIT_EUSER;
+    }
   git_error_set_str (GIT_ERROR_NET, st->token == NULL
                      ? "the remote wants credentials and no token is set (GITHUB_TOKEN, GH_TOKEN or gh auth login)"
                      : "the remote wants credentials bkt cannot offer");
@@ -148,7 +195,7 @@ bkt_git_open (BktRepo *repo, const char *token, gboolean may_clone, GError **err
   if (bkt_repo_is_managed (repo) && !g_file_test (path, G_FILE_TEST_EXISTS))
     {
       git_clone_options opts = GIT_CLONE_OPTIONS_INIT;
-      CredState st = { self->token, 0, NULL };
+      CredState st = { self->token, bkt_repo_get_api_url (self->repo), 0, NULL };
       g_autofree char *parent = g_path_get_dirname (path);
 
       if (!may_clone)
@@ -194,7 +241,7 @@ bkt_git_fetch (BktGit *self, GError **error)
 {
   git_remote *origin = lookup_origin (self, error);
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
-  CredState st = { self->token, 0, NULL };
+  CredState st = { self->token, bkt_repo_get_api_url (self->repo), 0, NULL };
   const char *branch = bkt_repo_get_default_branch (self->repo);
   g_autofree char *spec = g_strdup_printf ("+refs/heads/%s:refs/remotes/origin/%s", branch, branch);
   char *specs[] = { spec };
@@ -216,7 +263,7 @@ bkt_git_check_remote (BktGit *self, GError **error)
 {
   git_remote *origin = lookup_origin (self, error);
   git_remote_callbacks cb;
-  CredState st = { self->token, 0, NULL };
+  CredState st = { self->token, bkt_repo_get_api_url (self->repo), 0, NULL };
   const git_remote_head **heads = NULL;
   size_t n = 0;
   gboolean ok;
@@ -275,11 +322,11 @@ bkt_git_default_identity (GError **error)
 }
 
 gboolean
-bkt_git_check_url (const char *url, const char *token, GError **error)
+bkt_git_check_url (const char *url, const char *token, const char *api_url, GError **error)
 {
   git_remote *remote = NULL;
   git_remote_callbacks cb;
-  CredState st = { token, 0, NULL };
+  CredState st = { token, api_url, 0, NULL };
   const git_remote_head **heads = NULL;
   size_t n = 0;
   gboolean ok;
@@ -447,8 +494,8 @@ push_new_branch (BktGit *self, const char *branch_in, const git_oid *commit, GEr
       git_strarray refspecs = { specs, 1 };
       git_push_options opts = GIT_PUSH_OPTIONS_INIT;
       git_remote_callbacks cb;
-      CredState st = { self->token, 0, NULL };
-      CredState ls_st = { self->token, 0, NULL };
+      CredState st = { self->token, bkt_repo_get_api_url (self->repo), 0, NULL };
+      CredState ls_st = { self->token, bkt_repo_get_api_url (self->repo), 0, NULL };
       const git_remote_head **heads = NULL;
       size_t n_heads = 0;
       int rc;

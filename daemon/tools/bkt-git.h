@@ -19,8 +19,9 @@ G_DECLARE_FINAL_TYPE (BktGit, bkt_git, BKT, GIT, GObject)
 
 /* Opens @repo's checkout, or clones (bare) the managed one if it is
  * missing and @may_clone; completes @repo from the origin remote.
- * @token (may be NULL) is offered to HTTPS remotes as
- * x-access-token:TOKEN; SSH remotes use the ssh-agent. */
+ * @token (may be NULL; the forge's, bkt_repo_get_api_url (@repo)) is
+ * offered as x-access-token:TOKEN only to that forge's git host
+ * (bkt_git_token_is_for); SSH remotes use the ssh-agent. */
 BktGit     *bkt_git_open (BktRepo *repo, const char *token, gboolean may_clone, GError **error);
 
 /* Update refs/remotes/origin/DEFAULT from the remote. */
@@ -32,8 +33,12 @@ char       *bkt_git_get_identity (BktGit *self, GError **error);
 /* The same without a repo (global and system config): for a managed clone
  * that is not cloned yet. */
 char       *bkt_git_default_identity (GError **error);
-/* Connect to @url and list its refs, without a repo. */
-gboolean    bkt_git_check_url (const char *url, const char *token, GError **error);
+/* Connect to @url and list its refs, without a repo; @token only if
+ * @url is the git host of the forge at @api_url. */
+gboolean    bkt_git_check_url (const char *url, const char *token, const char *api_url, GError **error);
+/* Whether the forge token of @api_url may be sent to the git server at
+ * @url: same scheme, host (api.github.com → github.com) and port. */
+gboolean    bkt_git_token_is_for (const char *url, const char *api_url);
 
 /* @path ("manifests/gsettings.json") as it is in the default branch
  * (origin's if fetched, else local); NULL with *exists = FALSE if the

@@ -473,8 +473,8 @@ bkt_upstream_manifest_save (BktUpstreamManifest *self, GBytes **old_data, GError
       const char *old = self->doc != NULL ? bkt_json_doc_get_data (self->doc, &old_len) : NULL;
       *old_data = old != NULL ? g_bytes_new (old, old_len) : NULL;
     }
-  if (g_mkdir_with_parents (dir, 0755) != 0)
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot create %s: %s", dir, g_strerror (errno)), FALSE;
+  if (!bkt_fs_mkdir_p (dir, 0755, error))
+    return FALSE;
   return bkt_write_file_atomic (self->path, data, len, 0644, error);
 }
 

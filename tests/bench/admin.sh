@@ -3,7 +3,7 @@
 #
 # bkt admin benchmark (issue 4).  A report, not a test: prints the median
 # wall time of `bkt admin bootc status` and `bkt admin systemctl status UNIT`
-# against the test doubles (tests/bootc-double as bootc, dbusmock's systemd
+# against the test doubles (tests/doubles/bootc-double as bootc, dbusmock's systemd
 # template as org.freedesktop.systemd1), with a warm bktd --system, the real
 # polkitd and the shipped polkit files, as the non-wheel user.
 #

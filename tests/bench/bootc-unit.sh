@@ -8,7 +8,7 @@
 #   * in a transient service of the REAL systemd manager (`systemd --user`
 #     owning org.freedesktop.systemd1 on the private system bus, as in
 #     test_admin_bootc_unit), memfd streams polled every 100 ms.
-# bootc is tests/bootc-double (python3, ~20-30 ms of start-up per run).
+# bootc is tests/doubles/bootc-double (python3, ~20-30 ms of start-up per run).
 #
 # usage: tests/bench/bootc-unit.sh [--runs N] [BUILDDIR]   (root: test users, namespaces, cgroups)
 set -euo pipefail

@@ -9,7 +9,7 @@
 #
 # usage: tests/bench/copr.sh [--runs N] [--repos N] [BUILDDIR]   (root: test users, namespaces)
 #
-# rpm-ostree is tests/rpm-ostree-double (a python3 script: ~20-30 ms of
+# rpm-ostree is tests/doubles/rpm-ostree-double (a python3 script: ~20-30 ms of
 # interpreter start-up per `status --json`, which every plan runs once);
 # no packages are declared, so sync layers nothing.  The repo directory is
 # a throwaway one ($BKT_YUM_REPOS_DIR); nothing on the host is touched.
@@ -49,7 +49,7 @@ with open(state, 'w') as f:
     json.dump({'booted': [], 'staged': None, 'available': None}, f)
 os.chmod(state, 0o666)
 env = bktenv.BktEnv(polkit='real', flatpak=False, users=(ADMIN,), valgrind=False, name='bench-copr',
-                    extra_env={'BKT_RPM_OSTREE': os.path.join(os.environ['BKT_SOURCE_DIR'], 'tests', 'rpm-ostree-double'),
+                    extra_env={'BKT_RPM_OSTREE': os.path.join(os.environ['BKT_SOURCE_DIR'], 'tests', 'doubles', 'rpm-ostree-double'),
                                'BKT_YUM_REPOS_DIR': repos_dir, 'RPM_OSTREE_DOUBLE_STATE': state,
                                'RPM_OSTREE_DOUBLE_LOG': os.path.join(tmp, 'rpm-ostree.log')})
 env.start()

@@ -13,7 +13,7 @@
 #   --runs N       timed runs of `bkt dev status` (default 5)
 #   --keep         keep the temporary directory (its path is printed)
 #
-# toolbox is tests/toolbox-double (a python3 script: ~20-30 ms of start-up
+# toolbox is tests/doubles/toolbox-double (a python3 script: ~20-30 ms of start-up
 # per call) running the REAL dnf with --installroot against a local RPM repo
 # built by tests/rpm-repo.sh (N small noarch packages), so the figures are
 # dnf's own costs (metadata load, transaction) plus the double's start-up.
@@ -47,7 +47,7 @@ RPM_REPO_EXTRA="${names[*]}" bash "$srcdir/tests/rpm-repo.sh" "$t/rpm"
 
 export HOME="$t/home" XDG_CONFIG_HOME="$t/home/.config" XDG_DATA_HOME="$t/home/.local/share"
 export BKT_CONTEXT_ROOT="$t/ctx" BKT_IMAGE_MANIFESTS_DIR="$t/image" BKT_REPO_JSON="$t/none.json"
-export BKT_TOOLBOX="$srcdir/tests/toolbox-double" TOOLBOX_DOUBLE_REPO="$t/rpm/repo" TOOLBOX_DOUBLE_BASE=bkt-hello
+export BKT_TOOLBOX="$srcdir/tests/doubles/toolbox-double" TOOLBOX_DOUBLE_REPO="$t/rpm/repo" TOOLBOX_DOUBLE_BASE=bkt-hello
 unset container BKT_DNF BKT_RPM DBUS_SESSION_BUS_ADDRESS || true
 mkdir -p "$XDG_CONFIG_HOME/bkt/manifests" "$BKT_CONTEXT_ROOT" "$BKT_IMAGE_MANIFESTS_DIR"
 echo '{"dev_container": "bench"}' > "$XDG_CONFIG_HOME/bkt/config.json"
@@ -90,7 +90,7 @@ drop=("${names[@]:0:5}")
 t0=$(now); "$bkt" dev update >/dev/null 2>&1; t1=$(now)
 delta=$(ms "$t0" "$t1")
 
-echo "bkt dev benchmark: $n packages in toolbox-packages.json (tests/toolbox-double + real dnf, local repo)"
+echo "bkt dev benchmark: $n packages in toolbox-packages.json (tests/doubles/toolbox-double + real dnf, local repo)"
 printf '  %-58s %6d ms\n' "bkt dev update --rebuild (rm, create, ONE dnf install)" "$batched_rebuild"
 printf '  %-58s %6d ms   (%d dnf calls)\n' "per package: toolbox run sudo dnf install PKG, x$n" "$loop" "$n"
 printf '  %-58s %6d ms   (median of %d; toolbox list + rpm -qa)\n' "bkt dev status" "$status_med" "$runs"

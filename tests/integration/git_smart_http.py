@@ -2,13 +2,25 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Copied from the test-environment recipe: a minimal smart-HTTP git server
 # (WSGI -> git http-backend as CGI) on 127.0.0.1, pushes allowed.
-"""Minimal smart-HTTP git server: WSGI -> git http-backend (CGI). Usage: smart.py PORT PROJECT_ROOT"""
+"""Minimal smart-HTTP git server: WSGI -> git http-backend (CGI).
+Usage: git_smart_http.py PORT PROJECT_ROOT [AUTH_LOG]
+With AUTH_LOG, every request needs HTTP Basic credentials (any are accepted, as a forge checks a token):
+without them it gets 401 and a WWW-Authenticate challenge; each request's Authorization header (or "-")
+is appended to AUTH_LOG, one line each, so a test sees exactly what was sent to this host."""
 import os, subprocess, sys
 from wsgiref.simple_server import make_server, WSGIRequestHandler
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIServer
 PORT, ROOT = int(sys.argv[1]), sys.argv[2]
+AUTH_LOG = sys.argv[3] if len(sys.argv) > 3 else None
 def app(environ, start_response):
+    if AUTH_LOG:
+        auth = environ.get('HTTP_AUTHORIZATION', '')
+        with open(AUTH_LOG, 'a') as f:
+            f.write((auth or '-') + '\n')
+        if not auth.startswith('Basic '):
+            start_response('401 Unauthorized', [('WWW-Authenticate', 'Basic realm="git"'), ('Content-Length', '0')])
+            return [b'']
     env = {k: v for k, v in environ.items() if isinstance(v, str)}
     env.update(GIT_PROJECT_ROOT=ROOT, GIT_HTTP_EXPORT_ALL='1', PATH=os.environ.get('PATH', '/usr/bin:/bin'),
                GIT_CONFIG_COUNT='2', GIT_CONFIG_KEY_0='safe.directory', GIT_CONFIG_VALUE_0='*',

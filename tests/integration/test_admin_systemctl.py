@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """bkt admin systemctl through bktd --system, with the real polkitd and the shipped
 policy/rules, and dbusmock's systemd template extended with the methods bktd uses
-(tests/integration/bkt-systemd-mock.py) as org.freedesktop.systemd1 on the
+(tests/doubles/bkt-systemd-mock.py) as org.freedesktop.systemd1 on the
 private system bus.
 
 start/stop/restart/reload/enable/disable/mask/unmask with jobs awaited through

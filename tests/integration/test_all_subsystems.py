@@ -8,7 +8,7 @@ the extensions.gnome.org mirror (no BKT_SHIM_DIR / BKT_EXTENSIONS_URL here).
 Real components as in the per-subsystem tests: polkitd with the shipped
 files, flatpak with a local repo, GSettings (keyfile backend), dnf against a
 local RPM repo (tests/rpm-repo.sh); the extensions.gnome.org stand-in of
-test_ext_shims; tests/rpm-ostree-double for rpm-ostree.
+test_ext_shims; tests/doubles/rpm-ostree-double for rpm-ostree.
 """
 
 import json
