@@ -20,6 +20,7 @@
 #include "bkt-daemon-private.h"
 #include "bkt-error.h"
 #include "bkt-idle.h"
+#include "bkt-systemd.h"
 #include "bkt-test.h"
 #include "bkt-transaction.h"
 
@@ -428,6 +429,117 @@ test_transaction_owner (Fixture *f, gconstpointer data)
   g_object_run_dispose (G_OBJECT (tx));
 }
 
+/* ---- JobRemoved from anyone but systemd ------------------------------------------- */
+
+#define SD_JOB "/org/freedesktop/systemd1/job/7"
+
+typedef struct {
+  Fixture *f;
+  gboolean ok;
+  char    *message;
+  gboolean done;
+} JobRun;
+
+static const char systemd_xml[] =
+  "<node><interface name='org.freedesktop.systemd1.Manager'>"
+  "<method name='Subscribe'/>"
+  "<method name='StartUnit'><arg type='s' direction='in'/><arg type='s' direction='in'/>"
+  "<arg type='o' direction='out'/></method>"
+  "<signal name='JobRemoved'><arg type='u'/><arg type='o'/><arg type='s'/><arg type='s'/></signal>"
+  "</interface></node>";
+
+static gboolean
+emit_real_result (gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  /* systemd's own word: the job failed. */
+  g_dbus_connection_emit_signal (f->polkit, NULL, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                 "JobRemoved", g_variant_new ("(uoss)", 7, SD_JOB, "a.service", "failed"), NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/* A fake manager on the test bus (owned by the "polkit" connection): the
+ * job it starts fails 300 ms later; in between, Bob forges "done". */
+static void
+on_systemd_call (GDBusConnection *c, const char *sender, const char *path, const char *iface,
+                 const char *method, GVariant *params, GDBusMethodInvocation *inv, gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  if (g_str_equal (method, "StartUnit"))
+    {
+      g_dbus_method_invocation_return_value (inv, g_variant_new ("(o)", SD_JOB));
+      g_dbus_connection_emit_signal (f->bob, NULL, "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", "JobRemoved",
+                                     g_variant_new ("(uoss)", 7, SD_JOB, "a.service", "done"), NULL);
+      g_dbus_connection_flush_sync (f->bob, NULL, NULL);
+      g_timeout_add (300, emit_real_result, f);
+      return;
+    }
+  if (g_str_equal (method, "Subscribe"))
+    {
+      g_dbus_method_invocation_return_value (inv, NULL);
+      return;
+    }
+  g_dbus_method_invocation_return_dbus_error (inv, "org.freedesktop.DBus.Error.UnknownMethod", method);
+}
+
+static gpointer
+run_job_thread (gpointer user_data)
+{
+  JobRun *run = user_data;
+  g_autoptr(GError) error = NULL;
+
+  run->ok = bkt_systemd_run (run->f->service, BKT_SYSTEMD_START, "a.service", FALSE, NULL, &error);
+  run->message = error ? g_strdup (error->message) : NULL;
+  g_atomic_int_set (&run->done, TRUE);
+  g_main_context_wakeup (NULL);
+  return NULL;
+}
+
+/* Whoever else sends JobRemoved, the job's result is systemd's.  (GLib with the
+ * CVE-2024-34397 fix already drops the forgery when subscribed by the
+ * well-known name; bkt-systemd.c subscribes by, and checks, the unique
+ * name, so older GLib does too.) */
+static void
+test_job_removed_sender (Fixture *f, gconstpointer data)
+{
+  static const GDBusInterfaceVTable vtable = { on_systemd_call, NULL, NULL, { 0 } };
+  g_autoptr(GDBusNodeInfo) info = g_dbus_node_info_new_for_xml (systemd_xml, NULL);
+  g_autoptr(GError) error = NULL;
+  JobRun run = { f, FALSE, NULL, FALSE };
+  guint reg, name_id;
+  GThread *thread;
+  gboolean owned = FALSE;
+
+  reg = g_dbus_connection_register_object (f->polkit, "/org/freedesktop/systemd1", info->interfaces[0], &vtable,
+                                           f, NULL, &error);
+  g_assert_no_error (error);
+  name_id = g_bus_own_name_on_connection (f->polkit, "org.freedesktop.systemd1", G_BUS_NAME_OWNER_FLAGS_NONE,
+                                          NULL, NULL, NULL, NULL);
+  /* Owned once a call to the name reaches us. */
+  while (!owned)
+    {
+      g_autoptr(GVariant) reply = g_dbus_connection_call_sync (f->service, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                               "org.freedesktop.DBus", "NameHasOwner",
+                                                               g_variant_new ("(s)", "org.freedesktop.systemd1"),
+                                                               G_VARIANT_TYPE ("(b)"), 0, -1, NULL, NULL);
+      g_variant_get (reply, "(b)", &owned);
+      g_main_context_iteration (NULL, FALSE);
+    }
+  thread = g_thread_new ("job", run_job_thread, &run);
+  while (!g_atomic_int_get (&run.done))
+    g_main_context_iteration (NULL, TRUE);
+  g_thread_join (thread);
+  g_test_message ("job: %s", run.message ? run.message : "ok");
+  g_assert_false (run.ok);
+  g_assert_nonnull (strstr (run.message, "failed"));
+  g_free (run.message);
+  g_bus_unown_name (name_id);
+  g_dbus_connection_unregister_object (f->polkit, reg);
+}
+
 /* ---- the idle locker -------------------------------------------------------------- */
 
 static void
@@ -474,5 +586,7 @@ main (int argc, char **argv)
   g_test_add ("/service/transaction/owner", Fixture, NULL, fixture_setup, test_transaction_owner,
               fixture_teardown);
   g_test_add_func ("/service/idle-locker", test_idle_locker);
+  g_test_add ("/service/systemd/job-removed-sender", Fixture, NULL, fixture_setup, test_job_removed_sender,
+              fixture_teardown);
   return g_test_run ();
 }
