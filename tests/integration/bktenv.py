@@ -433,7 +433,7 @@ SYSTEMD_USER = USER
 REAL_SYSTEMD_POLICY = """  <policy user="{user}">
     <allow own="org.freedesktop.systemd1"/>
     <!-- it stands in for root's systemd, whose signals (JobRemoved) bkt's policy lets reach bktd -->
-    <allow send_destination="org.bkt.Daemon1" send_type="signal"/>
+    <allow send_destination="org.bkt.Daemon1" send_type="signal" send_interface="org.freedesktop.systemd1.Manager"/>
   </policy>
   <policy user="root">
     <allow send_destination="org.freedesktop.systemd1"/>
