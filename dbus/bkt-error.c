@@ -14,9 +14,10 @@ static const GDBusErrorEntry bkt_error_entries[] = {
   { BKT_ERROR_AUTHORITY_UNAVAILABLE, "org.bkt.Error.AuthorityUnavailable" },
   { BKT_ERROR_NOT_SUPPORTED, "org.bkt.Error.NotSupported" },
   { BKT_ERROR_TIMED_OUT, "org.bkt.Error.TimedOut" },
+  { BKT_ERROR_LIMIT_EXCEEDED, "org.bkt.Error.LimitExceeded" },
 };
 
-G_STATIC_ASSERT (G_N_ELEMENTS (bkt_error_entries) == BKT_ERROR_TIMED_OUT + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (bkt_error_entries) == BKT_ERROR_LIMIT_EXCEEDED + 1);
 
 GQuark
 bkt_error_quark (void)
@@ -112,7 +113,8 @@ bkt_error_exit_code (const GError *error)
         case BKT_ERROR_AUTHORITY_UNAVAILABLE: return 4;
         case BKT_ERROR_INVALID_MANIFEST:
         case BKT_ERROR_INVALID_ARGUMENT:
-        case BKT_ERROR_NOT_FOUND: return 5;
+        case BKT_ERROR_NOT_FOUND:
+        case BKT_ERROR_LIMIT_EXCEEDED: return 5;
         case BKT_ERROR_BUSY: return 6;
         case BKT_ERROR_CANCELLED: return 130;
         default: return 1;

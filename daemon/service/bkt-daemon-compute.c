@@ -37,6 +37,9 @@ load_manifests (Request *r, GError **error)
 static gboolean
 load_engine (Request *r, GError **error)
 {
+  /* Loaded already when the worker resumes after polkit was asked again. */
+  if (r->out.engine != NULL)
+    return TRUE;
   r->out.manifests = load_manifests (r, error);
   if (r->out.manifests == NULL)
     return FALSE;
@@ -54,11 +57,70 @@ bkt_compute_status (Request *r, GCancellable *c, GError **error)
   return r->out.status != NULL;
 }
 
+/* What @r's loaded set layers (packages, COPR repos: repo files under
+ * /etc/yum.repos.d are packages too), for org.bkt.packages and its
+ * prompt, and whether it enables a COPR repo without signature checks
+ * (org.bkt.insecure-repo).  Read from the loaded set, whose loader bounds
+ * depth and size: what must be authorised is decided by the same parser
+ * that decides what will be done. */
+#define PROMPT_NAMES 12
+
+static void
+scan_layered (Request *r)
+{
+  BktManifest *m = bkt_manifest_set_get (r->out.manifests, BKT_MANIFEST_SYSTEM_PACKAGES);
+  JsonArray *packages, *copr;
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint n_packages, n_copr;
+
+  if (m == NULL)
+    return;
+  packages = bkt_manifest_get_entries (m);
+  copr = bkt_manifest_get_list (m, BKT_MANIFEST_COPR_MEMBER);
+  n_packages = packages ? json_array_get_length (packages) : 0;
+  n_copr = copr ? json_array_get_length (copr) : 0;
+  r->out.layers_packages = n_packages + n_copr > 0;
+  for (guint i = 0; i < n_packages && i < PROMPT_NAMES; i++)
+    {
+      g_autofree char *key = bkt_manifest_node_key (BKT_MANIFEST_SYSTEM_PACKAGES,
+                                                    json_array_get_element (packages, i));
+      g_string_append_printf (text, "%s%s", i == 0 ? "packages: " : " ", key ? key : "?");
+    }
+  if (n_packages > PROMPT_NAMES)
+    g_string_append_printf (text, " … (%u in all)", n_packages);
+  for (guint i = 0; i < n_copr; i++)
+    {
+      JsonNode *node = json_array_get_element (copr, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      const char *name = o ? json_object_get_string_member_with_default (o, "name", "?") : "?";
+      gboolean insecure = o != NULL && json_object_get_boolean_member_with_default (o, "enabled", TRUE) &&
+                          !json_object_get_boolean_member_with_default (o, "gpg_check", TRUE);
+
+      r->insecure |= insecure;
+      if (i < PROMPT_NAMES)
+        g_string_append_printf (text, "%s%s%s", i == 0 ? (text->len ? "; COPR repos: " : "COPR repos: ") : " ",
+                                name, insecure ? " (gpg_check=false)" : "");
+    }
+  if (n_copr > PROMPT_NAMES)
+    g_string_append_printf (text, " … (%u in all)", n_copr);
+  r->out.packages_summary = g_string_free (g_steal_pointer (&text), FALSE);
+}
+
 gboolean
 bkt_compute_apply_plan (Request *r, GCancellable *c, GError **error)
 {
   if (!load_engine (r, error))
     return FALSE;
+  /* Nothing is computed for what polkit has not allowed yet: the main
+   * thread asks for org.bkt.packages (and org.bkt.insecure-repo), then
+   * runs this again. */
+  if (r->daemon->instance == BKT_INSTANCE_SYSTEM && r->kind == REQ_APPLY)
+    {
+      if (r->out.packages_summary == NULL)
+        scan_layered (r);
+      if ((r->out.layers_packages && !r->packages_authorized) || (r->insecure && !r->insecure_authorized))
+        return TRUE;
+    }
   r->out.plan = bkt_engine_plan_apply (r->out.engine, r->out.manifests, c, error);
   return r->out.plan != NULL;
 }

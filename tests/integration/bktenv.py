@@ -162,6 +162,33 @@ def pid_alive(pid):
         return False
 
 
+def monitor_signal_lines(text):
+    """dbus-monitor's output as one line per signal in gdbus monitor's form:
+    "PATH: IFACE.MEMBER (uint32 40, 'text', true)"."""
+    lines, head, args = [], None, []
+
+    def flush():
+        if head is not None:
+            lines.append('%s: %s.%s (%s)' % (head[0], head[1], head[2], ', '.join(args)))
+    for raw in text.splitlines():
+        m = re.match(r'signal .* path=([^;]*); interface=([^;]*); member=(\S+)', raw)
+        if m:
+            flush()
+            head, args = m.groups(), []
+            continue
+        v = raw.strip()
+        if head is None or not v:
+            continue
+        if v.startswith('string "') and v.endswith('"'):
+            args.append("'%s'" % v[len('string "'):-1])
+        elif v.startswith('boolean '):
+            args.append(v.split(' ', 1)[1])
+        else:
+            args.append(v)
+    flush()
+    return lines
+
+
 def wait_pid_gone(pid, timeout):
     """Wait for a pid that may or may not be our child."""
     end = time.monotonic() + timeout
@@ -405,6 +432,8 @@ MOCK_POLKIT_POLICY = """  <policy user="root">
 SYSTEMD_USER = USER
 REAL_SYSTEMD_POLICY = """  <policy user="{user}">
     <allow own="org.freedesktop.systemd1"/>
+    <!-- it stands in for root's systemd, whose signals (JobRemoved) bkt's policy lets reach bktd -->
+    <allow send_destination="org.bkt.Daemon1" send_type="signal" send_interface="org.freedesktop.systemd1.Manager"/>
   </policy>
   <policy user="root">
     <allow send_destination="org.freedesktop.systemd1"/>
@@ -1353,8 +1382,10 @@ class BktEnv:
         return env
 
     def _daemon_debug_env(self):
-        # criticals in the daemon are bugs: make them loud (a crash the test sees)
-        return {'G_DEBUG': os.environ.get('BKT_TEST_G_DEBUG', 'fatal-criticals')}
+        # criticals in the daemon are bugs: make them loud (a crash the test sees); G_SLICE as
+        # data/bktd.service.in sets it (freed memory goes back to the system)
+        return {'G_DEBUG': os.environ.get('BKT_TEST_G_DEBUG', 'fatal-criticals'),
+                'G_SLICE': os.environ.get('G_SLICE', 'always-malloc')}
 
     def _flatpak_system_env(self):
         return {'FLATPAK_SYSTEM_DIR': self.path('flatpak', 'system'),
@@ -1478,6 +1509,15 @@ class BktEnv:
                 '--method', method] + (['--'] + list(args) if args else [])
         p = self.run_as(user, argv, timeout=timeout + 30, env_extra=env_extra)
         log('  -> rc=%d %s %s' % (p.returncode, p.stdout.strip()[:300], p.stderr.strip()[:500]))
+        return p
+
+    def transaction_monitor(self):
+        """dbus-monitor (root, BecomeMonitor) of every transaction signal on the private system bus:
+        they are unicast to their creator, so a plain match rule of another connection sees none.
+        Read its output with monitor_signal_lines()."""
+        p = subprocess.Popen(['dbus-monitor', '--system', "type='signal',interface='%s'" % TRANSACTION_IFACE],
+                             env=self.root_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        time.sleep(0.5)
         return p
 
     def get_property(self, user, prop, bus='system', timeout=10, interface=MANAGER_IFACE, path=OBJ_PATH):

@@ -314,12 +314,12 @@ class BadInput(EnvTestCase):
                 print('10 MB %s as %s: %s %s (%.1fs)' % (method, user, p.stdout.strip(), p.stderr.strip()[-500:],
                                                         p.elapsed))
                 self.assertEqual(p.returncode, 0, p.stderr)
-                self.assertIn('ERROR org.bkt.Error.InvalidArgument', p.stdout,
+                self.assertIn('ERROR org.bkt.Error.LimitExceeded', p.stdout,
                               '10 MB "manifest" to %s as %s' % (method, user))
-        # just over the documented 4 MiB limit, too
+        # just over the documented 1 MiB limit, too (docs/dbus-api.md, "Limits")
         p = env.run_as(ADMIN, [bktenv.SYSTEM_PYTHON, '-c', BIG_CALL, env.system_bus_address, 'Apply',
-                               str(4 * 1024 * 1024 + 1)], timeout=300)
-        self.assertIn('ERROR org.bkt.Error.InvalidArgument', p.stdout)
+                               str(1024 * 1024 + 1)], timeout=300)
+        self.assertIn('ERROR org.bkt.Error.LimitExceeded', p.stdout)
         self.assertTrue(env.system_daemon.alive(), 'bktd --system died')
         self.assertEqual(env.system_daemon.pid, pid)
         p = env.get_property(ADMIN, 'DaemonVersion')

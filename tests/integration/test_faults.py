@@ -186,7 +186,8 @@ sys.stdin.readline()
         deadline = time.monotonic() + 10
         while True:
             p = env.gdbus_call(ADMIN, 'Plan', arg)
-            q = env.get_property(ADMIN, 'State', interface=bktenv.TRANSACTION_IFACE, path=path)
+            # read as root: its creator is gone, and nobody else but root may read it
+            q = env.get_property('root', 'State', interface=bktenv.TRANSACTION_IFACE, path=path)
             if 'cancelled' in q.stdout or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
