@@ -176,12 +176,14 @@ def Status(self, options):
     for s in subs:
         items = [i for i in st['items'] if i['subsystem'] == s]
         tracked = [i for i in items if i['state'] in ('in_sync', 'drift')]
+        # each tracked item in one state: tracked = in_sync + drifted + len(unknown)
         out[s] = {'tracked': len(tracked), 'in_sync': sum(1 for i in items if i['state'] == 'in_sync'),
+                  'drifted': sum(1 for i in items if i['state'] == 'drift'), 'unknown': [],
                   'drift': [_operation(i) for i in items if i['state'] == 'drift'],
                   'untracked': [{'target': i['target'], 'summary': i['summary']}
                                 for i in items if i['state'] == 'untracked']}
     return json.dumps({'instance': st['instance'], 'subsystems': out,
-                       'operations': sum(len(v['drift']) for v in out.values()), 'warnings': []})
+                       'operations': sum(len(v['drift']) for v in out.values()), 'unknown': 0, 'warnings': []})
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='a{sv}', out_signature='s')
