@@ -146,8 +146,8 @@ get_connection (BktClient *self, BktTarget target, GError **error)
           self->system = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &local);
           if (self->system == NULL)
             return g_set_error (error, BKT_ERROR, BKT_ERROR_AUTHORITY_UNAVAILABLE,
-                                "cannot reach the system bus (%s): system-scope changes need "
-                                "the system daemon bktd", local->message), NULL;
+                                "cannot reach the system bus (%s), where the system daemon bktd answers",
+                                local->message), NULL;
         }
       return self->system;
     }
@@ -167,6 +167,39 @@ get_connection (BktClient *self, BktTarget target, GError **error)
         }
     }
   return self->session;
+}
+
+gboolean
+bkt_client_system_reachable (BktClient *self, GError **error)
+{
+  GDBusConnection *conn = get_connection (self, BKT_TARGET_SYSTEM, error);
+  g_autoptr(GVariant) owned = NULL;
+  g_autoptr(GVariant) names = NULL;
+  g_autofree const char **list = NULL;
+  gboolean has = FALSE;
+
+  if (conn == NULL)
+    return FALSE;
+  owned = g_dbus_connection_call_sync (conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "NameHasOwner", g_variant_new ("(s)", BKT_BUS_NAME), G_VARIANT_TYPE ("(b)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (owned == NULL)
+    return FALSE;
+  g_variant_get (owned, "(b)", &has);
+  if (has)
+    return TRUE;
+  /* not running: the bus starts it on the first call if it has its service file */
+  names = g_dbus_connection_call_sync (conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "ListActivatableNames", NULL, G_VARIANT_TYPE ("(as)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (names == NULL)
+    return FALSE;
+  g_variant_get (names, "(^a&s)", &list);
+  if (g_strv_contains (list, BKT_BUS_NAME))
+    return TRUE;
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_AUTHORITY_UNAVAILABLE,
+                      "the system daemon bktd is not running on the system bus, and the bus cannot start it "
+                      "(no %s service is installed for it)", BKT_BUS_NAME), FALSE;
 }
 
 /* ---- polkit agent ------------------------------------------------------------ */

@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "bkt-plan.h"
 #include "bkt-render.h"
+#include "bkt-plan.h"
+#include "bkt-text.h"
 
 #define BAR_WIDTH 30
 
@@ -53,18 +54,9 @@ bkt_render_end_progress (BktRenderer *r)
 static const char *
 op_summary (BktRenderer *r, const char *id)
 {
-  JsonArray *ops;
+  const BktReplyOp *op = bkt_reply_plan_find (r->plan, id);
 
-  if (r->plan == NULL || !json_object_has_member (r->plan, "operations"))
-    return id;
-  ops = json_object_get_array_member (r->plan, "operations");
-  for (guint i = 0; i < json_array_get_length (ops); i++)
-    {
-      JsonObject *op = json_array_get_object_element (ops, i);
-      if (g_strcmp0 (json_object_get_string_member_with_default (op, "id", ""), id) == 0)
-        return json_object_get_string_member_with_default (op, "summary", id);
-    }
-  return id;
+  return op != NULL && op->summary != NULL ? op->summary : id;
 }
 
 static void
@@ -237,9 +229,17 @@ bkt_render_status (BktRenderer *r, JsonObject *status)
   if (array_len (status, "warnings") > 0)
     {
       JsonArray *w = json_object_get_array_member (status, "warnings");
-      g_print ("\n");
+      g_autoptr(GPtrArray) lines = g_ptr_array_new ();
+      g_autoptr(GPtrArray) grouped = NULL;
+
+      /* one line per cause, as a plan's warnings (bkt_text_group_lines) */
       for (guint i = 0; i < json_array_get_length (w); i++)
-        g_print ("warning: %s\n", json_array_get_string_element (w, i));
+        g_ptr_array_add (lines, (gpointer) json_array_get_string_element (w, i));
+      g_ptr_array_add (lines, NULL);
+      grouped = bkt_text_group_lines ((const char * const *) lines->pdata, BKT_PLAN_WARNING_NAMES);
+      g_print ("\n");
+      for (guint i = 0; i < grouped->len; i++)
+        g_print ("warning: %s\n", (char *) grouped->pdata[i]);
     }
   if (drift == 0 && untracked == 0 && unknown == 0)
     g_print ("\nIn sync: the system matches the manifests.\n");
