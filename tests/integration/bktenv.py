@@ -343,6 +343,7 @@ def install():
         os.environ['BKT_TOOL_PATH'] = _INSTALLED.bkt_tool
         if os.environ.get('BKT_KEEP_TMP') != '1':
             atexit.register(_INSTALLED.remove)
+        _install_signal_handlers()  # meson's timeout (SIGTERM) removes it too
     return _INSTALLED
 
 
