@@ -309,6 +309,15 @@ class Installed:
             raise EnvError('meson install did not install %s/%s' % (BUILD_DIR, rel))
         return path
 
+    def readable_copy(self, path):
+        """A copy of source file @path that the test users can read (a script they run)."""
+        dst = os.path.join(self.root, 'copies', os.path.basename(path))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        os.chmod(os.path.dirname(dst), 0o755)
+        shutil.copy(path, dst)
+        os.chmod(dst, 0o755)
+        return dst
+
     def double(self, name):
         """The staged copy of tests/doubles/@name."""
         return os.path.join(self.doubles, name)
