@@ -211,7 +211,9 @@ class Punning(EnvTestCase):
         self.assertIn('+++ b/manifests/gsettings.json', res['manifest']['diff'])
         reqs = self.forge.take()
         self.assertEqual(len(reqs), 1)
-        self.check_pr_request(reqs[0], pr['branch'], title, command_words=('bkt --json gsetting set',))
+        # the command as anyone would type it: not this run's --json (issue 12, item 18)
+        self.check_pr_request(reqs[0], pr['branch'], title,
+                              command_words=('`bkt gsetting set %s cursor-size 32`' % IFACE,))
         self.assertCheckoutUntouched()
         # the reference file survives byte for byte apart from the entry
         new_text = w.show(w.bare_file, pr['branch'], 'manifests/gsettings.json')
