@@ -336,6 +336,15 @@ class Installed:
             raise EnvError('meson install did not install %s/%s' % (BUILD_DIR, rel))
         return path
 
+    def readable_copy(self, path):
+        """A copy of source file @path that the test users can read (a script they run)."""
+        dst = os.path.join(self.root, 'copies', os.path.basename(path))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        os.chmod(os.path.dirname(dst), 0o755)
+        shutil.copy(path, dst)
+        os.chmod(dst, 0o755)
+        return dst
+
     def double(self, name):
         """The staged copy of tests/doubles/@name."""
         return os.path.join(self.doubles, name)
@@ -370,6 +379,7 @@ def install():
         os.environ['BKT_TOOL_PATH'] = _INSTALLED.bkt_tool
         if os.environ.get('BKT_KEEP_TMP') != '1':
             atexit.register(_INSTALLED.remove)
+        _install_signal_handlers()  # meson's timeout (SIGTERM) removes it too
     return _INSTALLED
 
 

@@ -212,18 +212,25 @@ class Conformance(unittest.TestCase):
         except BaseException:
             mock.stop()
             raise
-        # The real session daemon, same calls.
-        env = bktenv.BktEnv(polkit='real', users=(bktenv.ADMIN,), system_daemon=False)
-        env.start()
+        # The real session daemon, same calls (the probe run by the test user from a copy it can
+        # read: the checkout may be in a 0700 home).  A failure here must not leave the mock's bus
+        # running (tearDownClass does not run after a failed setUpClass).
         try:
-            env.write_standard_manifests()
-            p = env.run_as(bktenv.ADMIN, ['/usr/bin/python3', os.path.abspath(__file__), '--probe'],
-                           env=env.session_env(bktenv.ADMIN), timeout=180)
-            if p.returncode != 0:
-                raise AssertionError('probe of the real daemon failed:\n' + p.stderr)
-            cls.real = json.loads(p.stdout)
-        finally:
-            env.stop()
+            env = bktenv.BktEnv(polkit='real', users=(bktenv.ADMIN,), system_daemon=False)
+            env.start()
+            try:
+                env.write_standard_manifests()
+                script = bktenv.install().readable_copy(os.path.abspath(__file__))
+                p = env.run_as(bktenv.ADMIN, ['/usr/bin/python3', script, '--probe'],
+                               env=env.session_env(bktenv.ADMIN), timeout=180)
+                if p.returncode != 0:
+                    raise AssertionError('probe of the real daemon failed:\n' + p.stderr)
+                cls.real = json.loads(p.stdout)
+            finally:
+                env.stop()
+        except BaseException:
+            cls.mock_bus.stop()
+            raise
 
     @classmethod
     def tearDownClass(cls):
