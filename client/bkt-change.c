@@ -5,6 +5,7 @@
 
 #include "bkt-cmd.h"
 #include "bkt-error.h"
+#include "bkt-image.h"
 #include "bkt-json.h"
 #include "bkt-reply.h"
 
@@ -15,14 +16,14 @@
 
 /* Follow a transaction and collect its per-operation results. */
 static gboolean
-follow (Ctx *ctx, BktTarget target, GVariant *reply, JsonObject *plan, JsonArray *results, GError **error)
+follow (Ctx *ctx, BktTarget target, GVariant *reply, BktReplyPlan *view, JsonArray *results, GError **error)
 {
   g_autoptr(JsonObject) result = NULL;
   const char *path;
   gboolean ok;
 
   g_variant_get (reply, "(&o)", &path);
-  ctx->render.plan = plan;
+  ctx->render.plan = view;
   ok = bkt_client_follow (ctx->client, target, path, &bkt_render_follow_callbacks,
                           &ctx->render, &result, error);
   bkt_render_end_progress (&ctx->render);
@@ -105,23 +106,17 @@ punning_text (BktReplyPlan *view, BktReplyResult *res)
 }
 
 static void
-render_preflight (JsonObject *preflight)
+render_preflight (BktReplyPlan *view)
 {
-  JsonArray *checks;
-
-  if (preflight == NULL || json_object_get_boolean_member_with_default (preflight, "ok", TRUE))
+  if (!view->preflight_failed)
     return;
-  checks = json_object_get_array_member (preflight, "checks");
   g_print ("\nPreflight: the pull request would fail:\n");
-  for (guint i = 0; checks != NULL && i < json_array_get_length (checks); i++)
+  for (guint i = 0; i < view->preflight->len; i++)
     {
-      JsonObject *c = json_array_get_object_element (checks, i);
-      const char *fix = bkt_json_object_get_string (c, "fix");
+      const BktReplyCheck *c = &g_array_index (view->preflight, BktReplyCheck, i);
 
-      if (!json_object_get_boolean_member_with_default (c, "ok", FALSE))
-        g_print ("  ✗ %s: %s%s%s\n", bkt_json_object_get_string (c, "name"),
-                 bkt_json_object_get_string (c, "detail"),
-                 fix ? "\n    Fix: " : "", fix ? fix : "");
+      if (!c->ok)
+        g_print ("  ✗ %s: %s%s%s\n", c->name, c->detail, c->fix ? "\n    Fix: " : "", c->fix ? c->fix : "");
     }
 }
 
@@ -131,7 +126,7 @@ render_pr_preview (BktReplyPlan *view)
 {
   const BktReplyPr *pr = &view->pr_preview;
 
-  render_preflight (view->preflight);
+  render_preflight (view);
   if (!view->has_pr_preview)
     {
       if (g_strcmp0 (view->mode, "local") == 0)
@@ -219,11 +214,107 @@ system_part_reachable (Ctx *ctx, BktReplyPlan *view, int *code)
   return FALSE;
 }
 
+static int apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view);
+
+/* --scope: only this scope's operations stay in the plan; the other part is
+ * left to whoever owns it (bkt-apply.service runs the system part as root,
+ * bkt-apply-user.service the user's at login). */
+static void
+keep_scope (JsonObject *plan, const char *scope)
+{
+  JsonArray *ops = json_object_get_array_member (plan, "operations");
+  JsonArray *kept = json_array_new ();
+  guint left = 0;
+
+  for (guint i = 0; ops != NULL && i < json_array_get_length (ops); i++)
+    {
+      JsonObject *op = json_array_get_object_element (ops, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (op, "scope", ""), scope) == 0)
+        json_array_add_element (kept, json_node_copy (json_array_get_element (ops, i)));
+      else
+        left++;
+    }
+  json_object_set_array_member (plan, "operations", kept);
+  json_object_set_int_member (plan, "count", json_array_get_length (kept));
+  if (g_str_equal (scope, "user"))
+    json_object_set_null_member (plan, "system_request");
+  if (left > 0)
+    {
+      JsonArray *w = json_object_get_array_member (plan, "warnings");
+      g_autofree char *text = g_strdup_printf ("%u operation(s) of the other scope left out (--scope %s)", left, scope);
+      if (w == NULL)
+        json_object_set_array_member (plan, "warnings", (w = json_array_new ()));
+      json_array_add_string_element (w, text);
+    }
+}
+
+/* The desktop notification of --notify: only when something changed or
+ * failed (a login with nothing to do stays quiet). */
+static void
+notify_outcome (BktReplyPlan *view, int code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) body = g_string_new (NULL);
+  g_autofree char *summary = NULL;
+
+  if (view == NULL || (view->n_ok == 0 && view->n_failed == 0 && code == EXIT_OK))
+    return;
+  for (guint i = 0, shown = 0; i < view->ops->len && shown < 5; i++, shown++)
+    {
+      const char *what = g_array_index (view->ops, BktReplyOp, i).summary;
+      g_string_append_printf (body, "%s%s", body->len ? "\n" : "", what != NULL ? what : "");
+    }
+  if (view->ops->len > 5)
+    g_string_append_printf (body, "\n… and %u more", view->ops->len - 5);
+  if (code != EXIT_OK || view->n_failed > 0)
+    summary = g_strdup_printf ("Your distribution's settings: %u of %u change(s) failed — run bkt status",
+                               view->n_failed, view->n_ok + view->n_failed);
+  else
+    summary = g_strdup_printf ("Your distribution's settings: %u change(s) applied", view->n_ok);
+  if (!bkt_notify (summary, body->str, code != EXIT_OK, &error))
+    g_debug ("no desktop notification: %s", error->message);
+}
+
 int
 run_apply (Ctx *ctx, const char *only)
 {
-  g_autoptr(JsonObject) plan = NULL;
   g_autoptr(BktReplyPlan) view = NULL;
+  g_autofree char *dir = NULL, *digest = NULL, *stamp = NULL;
+  g_autoptr(GError) error = NULL;
+  int code;
+
+  if (ctx->opt.if_image_changed)
+    {
+      dir = bkt_image_manifests_dir (ctx->opt.manifests);
+      digest = bkt_image_manifests_digest (dir, &error);
+      if (digest == NULL)
+        return fail (error);
+      stamp = bkt_image_stamp_path (ctx->opt.scope);
+      if (bkt_image_stamp_matches (stamp, digest))
+        {
+          if (ctx->opt.json)
+            g_print ("{\"applied_already\":true,\"manifests\":\"%s\",\"stamp\":\"%s\"}\n", dir, stamp);
+          else
+            g_print ("The image's manifests (%s) were applied here already (%s): nothing to do.\n", dir, stamp);
+          return EXIT_OK;
+        }
+    }
+  code = apply_plan (ctx, only, &view);
+  if (code == EXIT_OK && digest != NULL && !ctx->opt.dry_run)
+    {
+      if (!bkt_image_stamp_write (stamp, digest, &error))
+        return fail (error);
+    }
+  if (ctx->opt.notify && !ctx->opt.dry_run)
+    notify_outcome (view, code);
+  return code;
+}
+
+static int
+apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view)
+{
+  g_autoptr(JsonObject) plan = NULL;
+  BktReplyPlan *view = NULL;
   g_autoptr(JsonArray) results = json_array_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) opts = g_variant_ref_sink (session_options (ctx, only));
@@ -232,7 +323,9 @@ run_apply (Ctx *ctx, const char *only)
                                g_variant_new ("(@a{sv})", opts), &error);
   if (plan == NULL)
     return fail (error);
-  view = bkt_reply_plan_new (plan);
+  if (ctx->opt.scope != NULL)
+    keep_scope (plan, ctx->opt.scope);
+  view = *out_view = bkt_reply_plan_new (plan);
   if (ctx->opt.dry_run)
     {
       bkt_render_plan (&ctx->render, plan);
@@ -279,7 +372,7 @@ run_apply (Ctx *ctx, const char *only)
                              g_variant_new_string (json_node_get_string (view->system_request)));
       reply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Manager", "Apply",
                                g_variant_new ("(a{sv})", &b), G_VARIANT_TYPE ("(o)"), &error);
-      if (reply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, reply, plan, results, &error))
+      if (reply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, reply, view, results, &error))
         return finish_execution (ctx, view, results, error);
     }
 
@@ -290,7 +383,7 @@ run_apply (Ctx *ctx, const char *only)
         g_autoptr(GVariant) reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager",
                                                      "Apply", g_variant_new ("(@a{sv})", opts),
                                                      G_VARIANT_TYPE ("(o)"), &error);
-        if (reply == NULL || !follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error))
+        if (reply == NULL || !follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error))
           return finish_execution (ctx, view, results, error);
         break;
       }
@@ -327,7 +420,7 @@ run_capture (Ctx *ctx, const char *only)
   reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager", "Capture",
                            g_variant_new ("(@a{sv})", opts), G_VARIANT_TYPE ("(o)"), &error);
   if (reply != NULL)
-    follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+    follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
 }
 
@@ -461,7 +554,7 @@ run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant
   if (view->system_request != NULL && JSON_NODE_HOLDS_OBJECT (view->system_request))
     {
       g_autoptr(GVariant) sreply = system_request_call (ctx, json_node_get_object (view->system_request), &error);
-      if (sreply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, sreply, plan, results, &error))
+      if (sreply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, sreply, view, results, &error))
         return finish_execution (ctx, view, results, error);
     }
 
@@ -469,7 +562,7 @@ run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant
                            g_variant_new ("(ss@a{sv}@a{sv})", subsystem, action, args, opts),
                            G_VARIANT_TYPE ("(o)"), &error);
   if (reply != NULL)
-    follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+    follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
 }
 
@@ -561,6 +654,47 @@ run_proposal (Ctx *ctx, const char *method, GVariant *params_in)
       bkt_render_plan (&ctx->render, plan);
       g_print ("\n");
     }
-  follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+  follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
+}
+
+/* ---- rows shared by the subsystem groups ---------------------------------------------- */
+
+int
+bkt_cmd_run_sync (Ctx *ctx, int argc, char **argv)
+{
+  int code;
+
+  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+    return code;
+  return run_apply (ctx, ctx->command->data);
+}
+
+int
+bkt_cmd_run_capture (Ctx *ctx, int argc, char **argv)
+{
+  int code;
+
+  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+    return code;
+  return run_capture (ctx, ctx->command->data);
+}
+
+JsonObject *
+bkt_cmd_subsystem_status (Ctx *ctx, const char *subsystem, JsonObject **out_all, GError **error)
+{
+  JsonObject *status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
+                                             g_variant_new ("(@a{sv})", session_options (ctx, subsystem)), error);
+  JsonObject *subsystems;
+
+  if (status == NULL)
+    return NULL;
+  *out_all = status;
+  subsystems = json_object_get_object_member (status, "subsystems");
+  if (subsystems == NULL || !json_object_has_member (subsystems, subsystem))
+    {
+      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "the daemon reports no %s subsystem", subsystem);
+      return NULL;
+    }
+  return json_object_get_object_member (subsystems, subsystem);
 }

@@ -61,7 +61,9 @@ def main():
         env.start()
         print('bkt sandbox in %s' % env.T)
         print('  private system bus  %s  (policy: data/org.bkt.Daemon1.conf)' % env.system_bus_address)
-        print('  polkitd             real, with polkit/org.bkt.policy and polkit/50-bkt.rules')
+        print('  polkitd             real, with polkit/org.bkt.policy and polkit/50-bkt.rules;')
+        print('                      %s is in an active local login session (as logind records one),' % user)
+        print('                      where the wheel rule grants without a password')
         print('  bktd --system       pid %d (root)' % env.system_daemon.pid)
         print('  bktd --session      pid %s (%s, in group wheel)' % (env.session_daemons[user].bktd_pid, user))
         print('  flatpak             system %s, user %s' % (env.path('flatpak', 'system'),

@@ -65,12 +65,12 @@ base_run (Ctx *ctx, int argc, char **argv)
   const GOptionEntry entries[] = {
     { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
     { "file", 'f', 0, G_OPTION_ARG_FILENAME, &file_opt, "The assumptions file (default: the repo's)", "PATH" },
-    { "root", 0, 0, G_OPTION_ARG_FILENAME, &root, "verify: the system root to check (default /)", "DIR" },
+    { "root", 0, 0, G_OPTION_ARG_FILENAME, &root, "verify, snapshot: the system root to check (default /)", "DIR" },
     { "reason", 0, 0, G_OPTION_ARG_STRING, &reason, "assume: why the distribution needs it", "TEXT" },
     { "pr", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.pr_only,
       "assume, unassume: propose the change as a pull request (the checkout is not edited)", NULL },
     { "skip-preflight", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.skip_preflight,
-      "with --pr: go ahead when a check fails (the PR then waits in the queue)", NULL },
+      "assume, unassume: with --pr, go ahead when a check fails (the PR then waits in the queue)", NULL },
     { NULL }
   };
   g_autofree char *repo = NULL;

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "admin.h"
+#include "bkt-os.h"
 #include "commands.h"
 
 /* `bkt status`, `bkt apply`, `bkt capture` and `bkt version`: the whole
@@ -39,7 +39,7 @@ bkt_cmd_status (Ctx *ctx, int argc, char **argv)
     return fail (error);
   /* The OS image (bootc) from the system instance and the image's
    * changelog (image-changelog.c); never errors. */
-  os = bkt_admin_os_section (ctx->client);
+  os = bkt_os_section (ctx->client);
   changelog = bkt_image_changelog_section (os);
   if (ctx->opt.json)
     {
@@ -48,19 +48,37 @@ bkt_cmd_status (Ctx *ctx, int argc, char **argv)
     }
   bkt_render_status (&ctx->render, status);
   if (os != NULL)
-    bkt_admin_print_os_section (os);
+    bkt_os_print_section (os);
   if (changelog != NULL)
     bkt_image_changelog_print (changelog);
-  return EXIT_OK;
+  /* An entry that cannot be checked here is not "in sync": say so in the
+   * exit status too (bkt(1)). */
+  return json_object_get_int_member_with_default (status, "unknown", 0) > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 int
 bkt_cmd_apply (Ctx *ctx, int argc, char **argv)
 {
+  const GOptionEntry entries[] = {
+    { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
+    { "exclude", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
+    { "scope", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.scope,
+      "Only this scope's part: user (the session's) or system (bktd --system's)", "SCOPE" },
+    { "if-image-changed", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.if_image_changed,
+      "Do nothing when the image's manifests were applied here already (docs/image.md)", NULL },
+    { "notify", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.notify,
+      "Send a desktop notification when something changed or failed", NULL },
+    { NULL }
+  };
   int code;
 
-  if (!parse_command (ctx, subsystem_entries (ctx), &argc, &argv, 0, 0, &code))
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
+  if (ctx->opt.scope != NULL && !g_str_equal (ctx->opt.scope, "user") && !g_str_equal (ctx->opt.scope, "system"))
+    {
+      g_printerr ("bkt: apply: --scope is user or system, not “%s”\n", ctx->opt.scope);
+      return EXIT_USAGE;
+    }
   return run_apply (ctx, NULL);
 }
 

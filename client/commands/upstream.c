@@ -905,7 +905,7 @@ upstream_run (Ctx *ctx, int argc, char **argv)
   const GOptionEntry entries[] = {
     { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
     { "file", 'f', 0, G_OPTION_ARG_FILENAME, &file_opt, "The upstream manifest (default: the repo's)", "PATH" },
-    { "all", 0, 0, G_OPTION_ARG_NONE, &up.all, "update, pin: every upstream", NULL },
+    { "all", 0, 0, G_OPTION_ARG_NONE, &up.all, "check, update, lock, verify: every upstream (without NAME, check, lock and verify take all anyway)", NULL },
     { "pre", 0, 0, G_OPTION_ARG_NONE, &up.pre, "check, update, add: take pre-releases too", NULL },
     { "github", 0, 0, G_OPTION_ARG_STRING, &github, "add: the GitHub repository", "OWNER/REPO" },
     { "asset-pattern", 0, 0, G_OPTION_ARG_STRING, &pattern, "add: the release asset to download (glob)", "GLOB" },
@@ -917,7 +917,7 @@ upstream_run (Ctx *ctx, int argc, char **argv)
     { "pr", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.pr_only,
       "update, pin, add, remove, lock: propose the change as a pull request (the checkout is not edited)", NULL },
     { "skip-preflight", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.skip_preflight,
-      "with --pr: go ahead when a check fails (the PR then waits in the queue)", NULL },
+      "update, pin, add, remove, lock: with --pr, go ahead when a check fails (the PR then waits in the queue)", NULL },
     { "sequential", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &sequential, "check: one request at a time", NULL },
     { NULL }
   };

@@ -207,6 +207,11 @@ bkt_plan_json_describe (JsonObject *plan)
 
   if (n == 0 && g_strcmp0 (bkt_json_object_get_string (plan, "kind"), "capture") == 0)
     g_string_append (out, "Nothing to capture: the manifests already record the live system.\n");
+  else if (n == 0 && warnings != NULL && json_array_get_length (warnings) > 0)
+    /* Skipped entries (a schema that is not installed…) mean the system
+     * does not match the manifests, whatever bkt can do about it. */
+    g_string_append (out, "Nothing bkt can do here, but the system does not fully match the manifests: "
+                          "see the warnings above.\n");
   else if (n == 0)
     g_string_append (out, "Nothing to do: the system matches the manifests.\n");
   else

@@ -41,11 +41,14 @@ handle_admin_flatpak (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *
   g_variant_builder_add (&args, "{sv}", "scope", g_variant_new_string ("system"));
   if (remote != NULL)
     g_variant_builder_add (&args, "{sv}", "remote", g_variant_new_string (remote));
-  {
-    gboolean force = FALSE;
-    g_variant_lookup (options, "force", "b", &force);
-    g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
-  }
+  /* "force" (skip the remote checks) is an install's option only: the
+   * plan's "remove" takes no such argument and refuses unknown ones. */
+  if (kind == REQ_FLATPAK_INSTALL)
+    {
+      gboolean force = FALSE;
+      g_variant_lookup (options, "force", "b", &force);
+      g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
+    }
   r->arguments = g_variant_ref_sink (g_variant_builder_end (&args));
   return bkt_daemon_dispatch (self, kind, inv, options, r);
 }

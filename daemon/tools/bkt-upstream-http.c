@@ -120,8 +120,8 @@ rate_limit_message (SoupMessage *msg)
   return NULL;
 }
 
-static char *
-api_reason (GBytes *body)
+char *
+bkt_upstream_api_reason (GBytes *body)
 {
   g_autoptr(JsonParser) p = json_parser_new ();
   gsize len = 0;
@@ -148,8 +148,8 @@ is_hex40 (const char *s)
 
 /* GitHub's releases or tags list (or, @single, one release) as our
  * versions list. */
-static JsonObject *
-parse_versions (GBytes *body, gboolean tags, gboolean single, GError **error)
+JsonObject *
+bkt_upstream_parse_versions (GBytes *body, gboolean tags, gboolean single, GError **error)
 {
   g_autoptr(JsonParser) p = json_parser_new ();
   gsize len = 0;
@@ -413,7 +413,7 @@ on_response (GObject *source, GAsyncResult *res, gpointer data)
           finish_error (r, "the API answered 304 Not Modified to a request without a cached answer");
           return;
         }
-      result = parse_versions (use, r->tags, FALSE, &error);
+      result = bkt_upstream_parse_versions (use, r->tags, FALSE, &error);
       if (result == NULL)
         {
           finish_error (r, "%s", error->message);
@@ -435,7 +435,7 @@ on_response (GObject *source, GAsyncResult *res, gpointer data)
     }
   if (status >= 500 && maybe_retry (r))
     return;
-  reason = api_reason (body);
+  reason = bkt_upstream_api_reason (body);
   switch (status)
     {
     case 401:
@@ -564,10 +564,10 @@ bkt_upstream_fetch_version (BktUpstreamHttp *http, JsonObject *upstream, const c
   if (status != 200)
     {
       g_autofree char *limit = rate_limit_message (msg);
-      g_autofree char *reason = api_reason (body);
+      g_autofree char *reason = bkt_upstream_api_reason (body);
       return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s", limit != NULL ? limit : reason), NULL;
     }
-  found = parse_versions (body, FALSE, TRUE, error);
+  found = bkt_upstream_parse_versions (body, FALSE, TRUE, error);
   if (found == NULL)
     return NULL;
   if (json_array_get_length (json_object_get_array_member (found, "versions")) != 1)

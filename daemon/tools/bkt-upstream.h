@@ -140,6 +140,13 @@ char *bkt_upstream_download_sha256 (BktUpstreamHttp *http, const char *url, GErr
 gboolean bkt_upstream_download_many (BktUpstreamHttp *http, const char *const *urls, GPtrArray **out_sha256,
                                      GPtrArray **out_errors, GArray **out_network);
 
+/* Parsers of GitHub's answers (outside input; fuzzed by tests/fuzz/fuzz-api.c):
+ * the releases (@tags: tags) list, or with @single one release, as the
+ * "versions" object bkt_upstream_fetch() returns; an error answer's
+ * "message". */
+JsonObject *bkt_upstream_parse_versions (GBytes *body, gboolean tags, gboolean single, GError **error);
+char       *bkt_upstream_api_reason     (GBytes *body);
+
 /* ---- decisions -------------------------------------------------------------------- */
 
 /* What check reports for one upstream given its fetch result (NULL for

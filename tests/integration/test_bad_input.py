@@ -8,6 +8,7 @@ with "-", and a 10 MB string over D-Bus to the system Manager.
 """
 
 import json
+import re
 import os
 import sys
 
@@ -183,7 +184,28 @@ class BadInput(EnvTestCase):
         self.assertRc(res, (0, EXIT_INVALID), 'manifest with a schema/key that is not installed')
         self.assertIn('%s %s' % (schema, key), res[1] + res[2], 'no warning naming %s %s' % (schema, key))
         self.assertUnchanged(before, 'a dry run')
-        if res[0] == 0:
+        dry_run_rc = res[0]
+        # never "Nothing to do" nor "in sync": the entry is its own state, and status says so
+        only = self.manifest_dir('only-unknown-' + key, {'gsettings.json': json.dumps(
+            {'settings': [{'schema': schema, 'key': key, 'value': '1'}]})})
+        res = env.bkt_run(ADMIN, '--manifests', only, 'apply', '--dry-run')
+        self.assertNotIn('Nothing to do', res[1])
+        self.assertIn('the system does not fully match the manifests', res[1])
+        res = env.bkt_run(ADMIN, '--manifests', d, 'status', '--only', 'gsettings')
+        self.assertRc(res, 1, 'status with a schema/key that is not installed')
+        self.assertNotIn('In sync', res[1])
+        self.assertIn('Unknown (cannot be checked on this machine; not in sync):', res[1])
+        self.assertRegex(res[1], r'gsettings\s+2\s+0\s+1\s+1\s+\d+\n')
+        rc, st, err = env.bkt_json(ADMIN, '--manifests', d, 'status', '--only', 'gsetting', '--json')
+        self.assertEqual(rc, 1, err)
+        gs = st['subsystems']['gsettings']
+        self.assertEqual((gs['tracked'], gs['in_sync'], gs['drifted'], len(gs['unknown'])), (2, 0, 1, 1), gs)
+        self.assertEqual(st['unknown'], 1)
+        self.assertFalse(bktenv.synced(gs))
+        res = env.bkt_run(ADMIN, '--manifests', d, 'gsetting', 'list')
+        self.assertRc(res, 0, 'gsetting list')
+        self.assertRegex(res[1], r'%s\s+%s\s+1\s+unknown schema/key' % (re.escape(schema), re.escape(key)))
+        if dry_run_rc == 0:
             res = env.bkt_run(ADMIN, '--manifests', d, 'apply')
             self.assertRc(res, 0, 'apply with a skipped schema')
             self.assertEqual(env.gsettings(ADMIN, 'get', IFACE, 'cursor-size'), '64')

@@ -372,6 +372,16 @@ class DriftTest(Base):
         self.assertEqual(r.returncode, 1)
         self.assertIn('base           drift    /no/such/bkt-path', r.stdout)
 
+    def test_unknown_setting_is_not_none(self):
+        """A setting whose schema is not installed cannot be checked: not "No drift" (it was folded
+        into in sync and exit 0)."""
+        with open(os.path.join(self.repo, 'manifests', 'gsettings.json'), 'w') as f:
+            json.dump({'settings': [{'schema': 'org.bkt.no.such.schema', 'key': 'k', 'value': '1'}]}, f)
+        rc, out, err = self.drift()
+        self.assertEqual(rc, 1, (out, err))
+        self.assertEqual(out['system']['state'], 'drift', out)
+        self.assertIn('cannot be checked: gsetting:org.bkt.no.such.schema.k', out['system']['detail'])
+
     def test_errors_are_2(self):
         with open(os.path.join(self.repo, 'manifests', 'base-image-assumptions.json'), 'w') as f:
             f.write('{"base_image": {"source": "x"}, "packages": [{"name": "-x"}]}')
