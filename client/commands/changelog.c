@@ -180,10 +180,27 @@ changelog_run (Ctx *ctx, int argc, char **argv)
     return code;
   if (g_str_equal (sub, "add"))
     {
-      guint want = (type == NULL ? 1 : 0) + (category == NULL ? 1 : 0) + 1;
-      if ((guint) (argc - 1) != want)
+      const char *need[3];
+      guint want = 0, given = (guint) (argc - 1);
+
+      if (type == NULL)
+        need[want++] = "TYPE";
+      if (category == NULL)
+        need[want++] = "CATEGORY";
+      need[want++] = "MESSAGE";
+      if (given != want)
         {
-          g_printerr ("bkt: changelog add takes TYPE CATEGORY MESSAGE or -t TYPE -c CATEGORY MESSAGE\n");
+          g_autoptr(GString) m = g_string_new (NULL);
+
+          /* worded as every command's missing/extra arguments are */
+          for (guint i = given; i < want; i++)
+            g_string_append_printf (m, "%s%s", i == given ? "" : i + 1 == want ? " and " : ", ", need[i]);
+          if (given < want)
+            g_printerr ("bkt: changelog add: missing %s\n", m->str);
+          else
+            g_printerr ("bkt: changelog add: too many arguments (%s)\n", argv[want + 1]);
+          g_printerr ("Usage: bkt changelog add [OPTION…] TYPE CATEGORY MESSAGE (or -t TYPE -c CATEGORY MESSAGE)\n"
+                      "Run “bkt changelog add --help” for more.\n");
           return EXIT_USAGE;
         }
       /* positional: argv[1..3]; with options, the positions they leave */
