@@ -18,12 +18,12 @@ enum {
   EXIT_OK = 0,
   EXIT_FAILED = 1,
   EXIT_USAGE = 2,
+  EXIT_DECLINED = 130,
   /* 3 not authorised, 4 daemon unreachable, 5 invalid input, 6 busy,
    * 130 cancelled: bkt_error_exit_code() */
   /* upstream verify: nothing failed, but some pins could not be
    * downloaded (network), so nothing was compared for them */
   EXIT_UNVERIFIED = 7,
-  EXIT_DECLINED = 130,
 };
 
 typedef struct {

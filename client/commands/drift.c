@@ -125,10 +125,14 @@ check_system (Ctx *ctx, int *code)
     {
       JsonObject *sub = json_object_get_object_member (subsystems, l->data);
       JsonArray *d = sub != NULL && json_object_has_member (sub, "drift") ? json_object_get_array_member (sub, "drift") : NULL;
+      /* An entry that cannot be checked here (its schema is not installed…) is not "no drift". */
       JsonArray *u = sub != NULL && json_object_has_member (sub, "unknown") ? json_object_get_array_member (sub, "unknown") : NULL;
-      JsonArray *list = json_array_new ();
+      JsonArray *list;
 
+      if ((d == NULL || json_array_get_length (d) == 0) && (u == NULL || json_array_get_length (u) == 0))
+        continue;
       /* one entry per item, per subsystem: read one line each, not joined */
+      list = json_array_new ();
       for (guint i = 0; d != NULL && i < json_array_get_length (d); i++)
         {
           JsonNode *n = json_array_get_element (d, i);
@@ -137,19 +141,13 @@ check_system (Ctx *ctx, int *code)
             : JSON_NODE_HOLDS_VALUE (n) ? json_node_get_string (n) : "?";
           json_array_add_string_element (list, what ? what : "?");
         }
-      /* An entry that cannot be checked here is not "no drift". */
       for (guint i = 0; u != NULL && i < json_array_get_length (u); i++)
         {
-          JsonObject *o = json_array_get_object_element (u, i);
-          g_autofree char *what = g_strdup_printf ("cannot be checked: %s",
-                                                   o != NULL ? json_object_get_string_member_with_default (o, "summary", "?")
-                                                             : "?");
-          json_array_add_string_element (list, what);
-        }
-      if (json_array_get_length (list) == 0)
-        {
-          json_array_unref (list);
-          continue;
+          JsonNode *n = json_array_get_element (u, i);
+          const char *what = JSON_NODE_HOLDS_OBJECT (n)
+            ? json_object_get_string_member_with_default (json_node_get_object (n), "summary", "?") : "?";
+          g_autofree char *line = g_strdup_printf ("cannot be checked: %s", what ? what : "?");
+          json_array_add_string_element (list, line);
         }
       total += json_array_get_length (list);
       g_string_append_printf (counts, "%s%s %u", counts->len ? ", " : "", (char *) l->data,

@@ -20,14 +20,17 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import unittest
 
-SRC = os.environ.get('BKT_SOURCE_DIR', os.path.join(os.path.dirname(__file__), '..', '..'))
-BUILD = os.environ.get('BKT_BUILD_DIR', os.path.join(SRC, 'build'))
-BKT = os.path.join(BUILD, 'client', 'bkt')
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bktenv  # noqa: E402
+
+SRC = bktenv.SOURCE_DIR
+BKT = bktenv.install().bkt
 ORIGINAL = os.path.join(SRC, 'tests', 'data', 'original', 'upstream-manifest.json')
 EXIT_UNVERIFIED = 7
 EXIT_FAILED, EXIT_USAGE, EXIT_INVALID = 1, 2, 5
@@ -715,4 +718,4 @@ if __name__ == '__main__':
     if not os.path.exists(BKT):
         print('SKIP: %s not built' % BKT)
         raise SystemExit(77)
-    unittest.main(verbosity=2)
+    bktenv.main(needs_root=False)
