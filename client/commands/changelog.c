@@ -180,27 +180,33 @@ changelog_run (Ctx *ctx, int argc, char **argv)
     return code;
   if (g_str_equal (sub, "add"))
     {
-      const char *need[3];
-      guint want = 0, given = (guint) (argc - 1);
-
-      if (type == NULL)
-        need[want++] = "TYPE";
-      if (category == NULL)
-        need[want++] = "CATEGORY";
-      need[want++] = "MESSAGE";
-      if (given != want)
+      guint want = (type == NULL ? 1 : 0) + (category == NULL ? 1 : 0) + 1;
+      if ((guint) (argc - 1) != want)
         {
-          g_autoptr(GString) m = g_string_new (NULL);
+          /* what is missing first, in the words of the form used */
+          const char *names[3] = { NULL, NULL, "MESSAGE" };
+          g_autoptr(GPtrArray) need = g_ptr_array_new ();
+          g_autoptr(GString) missing = g_string_new (NULL);
 
-          /* worded as every command's missing/extra arguments are */
-          for (guint i = given; i < want; i++)
-            g_string_append_printf (m, "%s%s", i == given ? "" : i + 1 == want ? " and " : ", ", need[i]);
-          if (given < want)
-            g_printerr ("bkt: changelog add: missing %s\n", m->str);
+          names[0] = type == NULL ? "TYPE" : NULL;
+          names[1] = category == NULL ? "CATEGORY" : NULL;
+          for (guint i = 0; i < 3; i++)
+            if (names[i] != NULL)
+              g_ptr_array_add (need, (gpointer) names[i]);
+          if ((guint) (argc - 1) < want)
+            {
+              for (guint i = argc - 1; i < need->len; i++)
+                g_string_append_printf (missing, "%s%s", i == (guint) (argc - 1) ? ""
+                                        : i + 1 == need->len ? " and " : ", ", (const char *) need->pdata[i]);
+              g_printerr ("bkt: changelog add: missing %s\n", missing->str);
+            }
           else
-            g_printerr ("bkt: changelog add: too many arguments (%s)\n", argv[want + 1]);
-          g_printerr ("Usage: bkt changelog add [OPTION…] TYPE CATEGORY MESSAGE (or -t TYPE -c CATEGORY MESSAGE)\n"
-                      "Run “bkt changelog add --help” for more.\n");
+            {
+              g_autofree char *extra = g_strjoinv (" ", argv + 1 + want);
+              g_printerr ("bkt: changelog add: too many arguments (%s)\n", extra);
+            }
+          g_printerr ("Usage: bkt changelog add [OPTION…] TYPE CATEGORY MESSAGE\n"
+                      "   or: bkt changelog add [OPTION…] -t TYPE -c CATEGORY MESSAGE\n");
           return EXIT_USAGE;
         }
       /* positional: argv[1..3]; with options, the positions they leave */
