@@ -181,40 +181,6 @@ finish_execution (Ctx *ctx, BktReplyPlan *view, JsonArray *results, GError *erro
 
 /* ---- apply and capture --------------------------------------------------------------- */
 
-/* Before acting on a plan with a system part: is bktd --system there?
- * If not, nothing is done, and the user learns which part needs it, how
- * to start it, and how to apply the rest without it. */
-static gboolean
-system_part_reachable (Ctx *ctx, BktReplyPlan *view, int *code)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) subs = g_ptr_array_new ();
-  g_autofree char *list = NULL;
-  guint n = 0;
-
-  if (bkt_client_system_reachable (ctx->client, &error))
-    return TRUE;
-  for (guint i = 0; i < view->ops->len; i++)
-    {
-      const BktReplyOp *op = &g_array_index (view->ops, BktReplyOp, i);
-
-      if (g_strcmp0 (op->scope, "system") != 0 || op->manifest_edit)
-        continue;
-      n++;
-      if (op->subsystem != NULL && !g_ptr_array_find_with_equal_func (subs, op->subsystem, g_str_equal, NULL))
-        g_ptr_array_add (subs, (gpointer) op->subsystem);
-    }
-  g_ptr_array_add (subs, NULL);
-  list = g_strjoinv (",", (char **) subs->pdata);
-  g_printerr ("bkt: nothing was done: the system part of this plan (%u operation(s) of %s) needs the system "
-              "daemon bktd: %s.\n"
-              "  Start it: sudo systemctl start bktd.service (installed, the system bus also starts it on demand).\n"
-              "  Or apply only the user part now: bkt apply --scope user (or leave these subsystems out: "
-              "--exclude %s)\n", n, list, error->message, list);
-  *code = bkt_error_exit_code (error);
-  return FALSE;
-}
-
 static int apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view);
 
 /* --scope: only this scope's operations stay in the plan; the other part is
@@ -274,6 +240,40 @@ notify_outcome (BktReplyPlan *view, int code)
     summary = g_strdup_printf ("Your distribution's settings: %u change(s) applied", view->n_ok);
   if (!bkt_notify (summary, body->str, code != EXIT_OK, &error))
     g_debug ("no desktop notification: %s", error->message);
+}
+
+/* Before acting on a plan with a system part: is bktd --system there?
+ * If not, nothing is done, and the user learns which part needs it, how
+ * to start it, and how to apply the rest without it. */
+static gboolean
+system_part_reachable (Ctx *ctx, BktReplyPlan *view, int *code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) subs = g_ptr_array_new ();
+  g_autofree char *list = NULL;
+  guint n = 0;
+
+  if (bkt_client_system_reachable (ctx->client, &error))
+    return TRUE;
+  for (guint i = 0; i < view->ops->len; i++)
+    {
+      const BktReplyOp *op = &g_array_index (view->ops, BktReplyOp, i);
+
+      if (g_strcmp0 (op->scope, "system") != 0 || op->manifest_edit)
+        continue;
+      n++;
+      if (op->subsystem != NULL && !g_ptr_array_find_with_equal_func (subs, op->subsystem, g_str_equal, NULL))
+        g_ptr_array_add (subs, (gpointer) op->subsystem);
+    }
+  g_ptr_array_add (subs, NULL);
+  list = g_strjoinv (",", (char **) subs->pdata);
+  g_printerr ("bkt: nothing was done: the system part of this plan (%u operation(s) of %s) needs the system "
+              "daemon bktd: %s.\n"
+              "  Start it: sudo systemctl start bktd.service (installed, the system bus also starts it on demand).\n"
+              "  Or apply only the user part now: bkt apply --scope user (or leave these subsystems out: "
+              "--exclude %s)\n", n, list, error->message, list);
+  *code = bkt_error_exit_code (error);
+  return FALSE;
 }
 
 int
