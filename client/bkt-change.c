@@ -270,7 +270,8 @@ system_part_reachable (Ctx *ctx, BktReplyPlan *view, int *code)
   g_printerr ("bkt: nothing was done: the system part of this plan (%u operation(s) of %s) needs the system "
               "daemon bktd: %s.\n"
               "  Start it: sudo systemctl start bktd.service (installed, the system bus also starts it on demand).\n"
-              "  Or apply only the rest now: bkt apply --exclude %s\n", n, list, error->message, list);
+              "  Or apply only the user part now: bkt apply --scope user (or leave these subsystems out: "
+              "--exclude %s)\n", n, list, error->message, list);
   *code = bkt_error_exit_code (error);
   return FALSE;
 }
