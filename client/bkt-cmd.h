@@ -41,6 +41,10 @@ typedef struct {
   char     *repo;
   char     *context;
   char     *select;
+  /* three-way sync (apply, capture): which side wins, sent as "resolve" */
+  gboolean  theirs;
+  gboolean  ours;
+  const char *resolve;
 } Options;
 
 typedef struct {

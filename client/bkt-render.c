@@ -175,6 +175,43 @@ print_items (JsonObject *subsystems, const char *list, const char *field, const 
     }
 }
 
+/* One line per drift item, with which side changed (the state record,
+ * docs/manifests.md) and the command that resolves it. */
+static void
+print_drift (JsonObject *subsystems)
+{
+  g_autoptr(GList) names = json_object_get_members (subsystems);
+
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonObject *s = json_object_get_object_member (subsystems, l->data);
+      JsonArray *items = array_len (s, "drift") > 0 ? json_object_get_array_member (s, "drift") : NULL;
+
+      for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
+        {
+          JsonObject *op = json_array_get_object_element (items, i);
+          JsonObject *sync = op != NULL && json_object_has_member (op, "sync") &&
+                             JSON_NODE_HOLDS_OBJECT (json_object_get_member (op, "sync"))
+                             ? json_object_get_object_member (op, "sync") : NULL;
+          const char *state = sync != NULL ? json_object_get_string_member_with_default (sync, "state", NULL) : NULL;
+          const char *summary = op != NULL ? json_object_get_string_member_with_default (op, "summary", "?") : "?";
+          const char *manifest = sync != NULL ? json_object_get_string_member_with_default (sync, "manifest", NULL) : NULL;
+          const char *live = sync != NULL ? json_object_get_string_member_with_default (sync, "live", NULL) : NULL;
+
+          if (g_strcmp0 (state, "to-capture") == 0)
+            g_print ("  ◂ TO CAPTURE  %s\n      changed on this machine (now %s): bkt capture\n", summary,
+                     live ? live : "absent");
+          else if (g_strcmp0 (state, "conflict") == 0)
+            g_print ("  ✗ CONFLICT    %s\n      manifests: %s, this machine: %s: bkt apply --theirs or bkt capture --ours\n",
+                     summary, manifest ? manifest : "absent", live ? live : "absent");
+          else if (g_strcmp0 (state, "never-synced") == 0)
+            g_print ("  ▸ TO APPLY    %s  (never applied here: run bkt apply)\n", summary);
+          else
+            g_print ("  ▸ TO APPLY    %s  (bkt apply)\n", summary);
+        }
+    }
+}
+
 void
 bkt_render_status (BktRenderer *r, JsonObject *status)
 {
@@ -188,23 +225,27 @@ bkt_render_status (BktRenderer *r, JsonObject *status)
       return;
     }
   subsystems = json_object_get_object_member (status, "subsystems");
-  g_print ("%-12s %8s %8s %6s %10s\n", "SUBSYSTEM", "TRACKED", "IN SYNC", "DRIFT", "UNTRACKED");
+  g_print ("%-12s %8s %8s %6s %9s %10s %8s %10s\n", "SUBSYSTEM", "TRACKED", "IN SYNC", "DRIFT",
+           "TO APPLY", "TO CAPTURE", "CONFLICT", "UNTRACKED");
   names = json_object_get_members (subsystems);
   for (GList *l = names; l != NULL; l = l->next)
     {
       const char *name = l->data;
       JsonObject *s = json_object_get_object_member (subsystems, name);
+      JsonObject *sync = json_object_has_member (s, "sync") ? json_object_get_object_member (s, "sync") : NULL;
       guint d = array_len (s, "drift"), u = array_len (s, "untracked");
 
       drift += d;
       untracked += u;
-      g_print ("%-12s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %6u %10u\n", name,
-               int_member (s, "tracked"), int_member (s, "in_sync"), d, u);
+      g_print ("%-12s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %6u %9" G_GINT64_FORMAT " %10" G_GINT64_FORMAT
+               " %8" G_GINT64_FORMAT " %10u\n", name, int_member (s, "tracked"), int_member (s, "in_sync"), d,
+               sync != NULL ? int_member (sync, "to_apply") : d, sync != NULL ? int_member (sync, "to_capture") : 0,
+               sync != NULL ? int_member (sync, "conflict") : 0, u);
     }
   if (drift > 0)
     {
-      g_print ("\nDrift (run `bkt apply` to converge):\n");
-      print_items (subsystems, "drift", "summary", "▸");
+      g_print ("\nDrift (each with the command that resolves it):\n");
+      print_drift (subsystems);
     }
   if (untracked > 0)
     {

@@ -168,6 +168,8 @@ session_options (Ctx *ctx, const char *only_override)
       g_autofree char *abs = g_canonicalize_filename (ctx->opt.manifests, NULL);
       g_variant_builder_add (&b, "{sv}", "manifests-dir", g_variant_new_string (abs));
     }
+  if (ctx->opt.resolve != NULL)
+    g_variant_builder_add (&b, "{sv}", "resolve", g_variant_new_string (ctx->opt.resolve));
   return g_variant_builder_end (&b);
 }
 
@@ -567,6 +569,37 @@ cmd_status (Ctx *ctx, int argc, char **argv)
 
 /* ---- apply ------------------------------------------------------------------------- */
 
+static gboolean
+plan_reverts_changes_here (JsonObject *plan)
+{
+  JsonArray *ops = json_object_get_array_member (plan, "operations");
+
+  for (guint i = 0; ops != NULL && i < json_array_get_length (ops); i++)
+    {
+      JsonObject *sync = member_obj (json_array_get_object_element (ops, i), "sync");
+      const char *state = sync != NULL ? bkt_json_object_get_string (sync, "state") : NULL;
+
+      if (g_strcmp0 (state, "to-capture") == 0 || g_strcmp0 (state, "conflict") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* --theirs / --ours / --force (= @forced) of apply and capture, as the
+ * "resolve" option (docs/manifests.md, "Which side changed"). */
+static gboolean
+pick_resolution (Ctx *ctx, const char *forced, int *code)
+{
+  if (ctx->opt.theirs && ctx->opt.ours)
+    {
+      g_printerr ("bkt: --theirs and --ours exclude each other\n");
+      *code = EXIT_USAGE;
+      return FALSE;
+    }
+  ctx->opt.resolve = ctx->opt.theirs ? "theirs" : ctx->opt.ours ? "ours" : ctx->opt.force ? forced : NULL;
+  return TRUE;
+}
+
 int
 run_apply (Ctx *ctx, const char *only)
 {
@@ -596,6 +629,14 @@ run_apply (Ctx *ctx, const char *only)
     {
       bkt_render_plan (&ctx->render, plan);
       g_print ("\n");
+    }
+  /* Stop before either part acts (the daemons refuse it too). */
+  if (ctx->opt.resolve == NULL && plan_reverts_changes_here (plan))
+    {
+      g_printerr ("bkt: apply would revert what was changed on this machine since bkt last synced it (see above).\n"
+                  "Run bkt capture to record it first, bkt apply --ours to apply the rest and keep it, "
+                  "or bkt apply --theirs to revert it.\n");
+      return 7;
     }
 
   /* The privileged part first, sent as content by this process so polkit
@@ -639,11 +680,16 @@ cmd_apply (Ctx *ctx, int argc, char **argv)
   const GOptionEntry extra[] = {
     { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
     { "exclude", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
+    { "theirs", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.theirs, "The manifests win: revert what was changed on this machine", NULL },
+    { "ours", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.ours, "This machine wins: apply the rest, keep what was changed here", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.force, "Same as --theirs", NULL },
     { NULL }
   };
   int code;
 
   if (!parse_command (ctx, "- make the system match the manifests", NULL, extra, &argc, &argv, 0, 0, &code))
+    return code;
+  if (!pick_resolution (ctx, "theirs", &code))
     return code;
   return run_apply (ctx, NULL);
 }
@@ -688,11 +734,15 @@ cmd_capture (Ctx *ctx, int argc, char **argv)
   const GOptionEntry extra[] = {
     { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
     { "exclude", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
+    { "ours", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.ours, "Record this machine's value of items changed on both sides", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.force, "Same as --ours", NULL },
     { NULL }
   };
   int code;
 
   if (!parse_command (ctx, "- record the live system in the manifests", NULL, extra, &argc, &argv, 0, 0, &code))
+    return code;
+  if (!pick_resolution (ctx, "ours", &code))
     return code;
   return run_capture (ctx, NULL);
 }

@@ -59,6 +59,7 @@ typedef struct {
   char                  *content;
   gboolean               dry_run;
   gboolean               force;
+  BktResolve             resolve;      /* "resolve": theirs/ours (apply, capture) */
   /* change */
   char                  *subsystem;
   char                  *action;

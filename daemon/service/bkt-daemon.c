@@ -222,6 +222,12 @@ parse_options (Request *r, GVariant *options, GError **error)
         r->dry_run = g_variant_get_boolean (value);
       else if (g_str_equal (key, "force") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         r->force = g_variant_get_boolean (value);
+      else if (g_str_equal (key, "resolve") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          if (!bkt_resolve_from_string (g_variant_get_string (value, NULL), &r->resolve))
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "unknown \"resolve\" “%s” (theirs, ours)", g_variant_get_string (value, NULL)), FALSE;
+        }
       else if (g_str_equal (key, "record-only") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         ; /* accepted for compatibility: the session never runs system operations anyway */
       else if (!system && g_str_equal (key, "mode") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
@@ -359,6 +365,40 @@ punned_change_plan (Request *r, BktPlan *change, GError **error)
   return plan;
 }
 
+/* An apply that would revert items changed on this machine (or changed on
+ * both sides) stops with their list and the choices. */
+static gboolean
+check_no_changes_here (BktPlan *plan, GError **error)
+{
+  g_autoptr(GString) list = g_string_new (NULL);
+  guint n = 0;
+
+  for (guint i = 0; i < bkt_plan_get_n_operations (plan); i++)
+    {
+      BktOperation *op = bkt_plan_get_operation (plan, i);
+      const char *state = bkt_operation_get_sync_state (op);
+      JsonObject *sync = bkt_operation_get_sync (op);
+
+      if (g_strcmp0 (state, "to-capture") != 0 && g_strcmp0 (state, "conflict") != 0)
+        continue;
+      if (n++ < 20)
+        g_string_append_printf (list, "\n  %s %s (manifests: %s, this machine: %s)",
+                                g_str_equal (state, "conflict") ? "CONFLICT" : "changed here:",
+                                bkt_operation_get_target (op),
+                                json_object_get_string_member_with_default (sync, "manifest", "absent"),
+                                json_object_get_string_member_with_default (sync, "live", "absent"));
+    }
+  if (n == 0)
+    return TRUE;
+  if (n > 20)
+    g_string_append_printf (list, "\n  … and %u more", n - 20);
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_CONFLICT,
+                      "%u item(s) were changed on this machine since bkt last synced them; apply would "
+                      "revert them:%s\nRun bkt capture to record them first, bkt apply --ours to apply "
+                      "the rest and keep them, or bkt apply --theirs (--force) to revert them",
+                      n, list->str), FALSE;
+}
+
 static void
 compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c)
 {
@@ -421,6 +461,7 @@ compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
                               (const char * const *) r->exclude, &error);
   if (r->engine == NULL)
     goto out;
+  bkt_engine_set_resolution (r->engine, r->resolve, r->force);
 
   switch (r->kind)
     {
@@ -430,6 +471,10 @@ compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
     case REQ_PLAN:
     case REQ_APPLY:
       r->plan = bkt_engine_plan_apply (r->engine, r->manifests, c, &error);
+      /* Reverting what the person changed here is never silent. */
+      if (r->plan != NULL && r->kind == REQ_APPLY && !r->force && r->resolve == BKT_RESOLVE_ASK &&
+          !check_no_changes_here (r->plan, &error))
+        g_clear_object (&r->plan);
       break;
     case REQ_CAPTURE_PLAN:
     case REQ_CAPTURE:
