@@ -102,7 +102,7 @@ int
 bkt_error_exit_code (const GError *error)
 {
   /* Documented in docs/bkt.1: 1 failed, 2 usage, 3 not authorised,
-   * 4 daemon unreachable, 5 invalid input, 6 busy, 7 changed on this
+   * 4 daemon unreachable, 5 invalid input, 6 busy, 8 changed on this
    * machine (apply would revert it), 130 cancelled. */
   if (error == NULL)
     return 0;
@@ -116,7 +116,7 @@ bkt_error_exit_code (const GError *error)
         case BKT_ERROR_INVALID_ARGUMENT:
         case BKT_ERROR_NOT_FOUND: return 5;
         case BKT_ERROR_BUSY: return 6;
-        case BKT_ERROR_CONFLICT: return 7;
+        case BKT_ERROR_CONFLICT: return 8;
         case BKT_ERROR_CANCELLED: return 130;
         default: return 1;
         }

@@ -451,6 +451,52 @@ enabled_coprs (JsonObject *root, const char *origin, GStrv *out_no_gpgcheck, GEr
   return (GStrv) g_ptr_array_free (g_steal_pointer (&b), FALSE);
 }
 
+/* The BKT section: COPY of the manifest files the repo has (only the kinds
+ * bkt reads, so a stray file in manifests/ is not baked into every image),
+ * its repo.json when there is one, and the units that apply them.  The
+ * paths are the image's, where the RPM installs bkt (prefix /usr), not
+ * this build's prefix. */
+#define IMAGE_PKGDATADIR "/usr/share/bkt"
+
+char *
+bkt_containerfile_render_bkt (const char *const *manifest_files, gboolean repo_json)
+{
+  GString *out = g_string_new (NULL);
+
+  if (manifest_files != NULL && manifest_files[0] != NULL)
+    {
+      g_string_append (out, "COPY");
+      for (guint i = 0; manifest_files[i] != NULL; i++)
+        g_string_append_printf (out, " manifests/%s", manifest_files[i]);
+      g_string_append (out, " " IMAGE_PKGDATADIR "/manifests/\n");
+    }
+  if (repo_json)
+    g_string_append (out, "COPY repo.json " IMAGE_PKGDATADIR "/repo.json\n");
+  g_string_append (out, "RUN systemctl enable bkt-apply.service bkt-apply.timer && \\\n"
+                        "    systemctl --global enable bkt-apply-user.service bkt-apply-user.timer\n");
+  return g_string_free (out, FALSE);
+}
+
+static char *
+bkt_body_from_repo (const char *manifest_dir)
+{
+  g_autoptr(GPtrArray) files = g_ptr_array_new ();
+  g_autofree char *repo = g_path_get_dirname (manifest_dir);
+  g_autofree char *repo_json = g_build_filename (repo, "repo.json", NULL);
+
+  for (int k = 0; k < BKT_MANIFEST_N_KINDS; k++)
+    {
+      const char *name = bkt_manifest_kind_file_name ((BktManifestKind) k);
+      g_autofree char *path = g_build_filename (manifest_dir, name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        g_ptr_array_add (files, (gpointer) name);
+    }
+  g_ptr_array_add (files, NULL);
+  return bkt_containerfile_render_bkt ((const char *const *) files->pdata,
+                                       g_file_test (repo_json, G_FILE_TEST_IS_REGULAR));
+}
+
 GHashTable *
 bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **error)
 {
@@ -514,6 +560,7 @@ bkt_containerfile_bodies_from_manifests (const char *manifest_dir, GError **erro
       return NULL;
     g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_UPSTREAM_PINS, bkt_upstream_render_pins (up));
   }
+  g_hash_table_insert (bodies, (char *) BKT_CONTAINERFILE_BKT, bkt_body_from_repo (manifest_dir));
   return g_steal_pointer (&bodies);
 }
 

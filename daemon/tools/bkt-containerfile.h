@@ -25,6 +25,10 @@ G_BEGIN_DECLS
 #define BKT_CONTAINERFILE_HOST_SHIMS      "HOST_SHIMS"
 /* ARG lines of the upstream pins (upstream/manifest.json, bkt-upstream.h) */
 #define BKT_CONTAINERFILE_UPSTREAM_PINS   "UPSTREAM_PINS"
+/* bkt itself in the image: the repo's manifests baked in as the image
+ * copy, its repo.json, and the apply-on-boot / at-login units enabled
+ * (docs/image.md). */
+#define BKT_CONTAINERFILE_BKT             "BKT"
 
 typedef struct {
   char  *name;
@@ -61,6 +65,10 @@ char *bkt_containerfile_render_packages (const char *const *packages, const char
 char *bkt_containerfile_render_copr     (const char *const *projects, const char *const *no_gpgcheck);
 /* Shims: @names[i] runs the host's @hosts[i] through flatpak-spawn. */
 char *bkt_containerfile_render_shims    (const char *const *names, const char *const *hosts);
+
+/* The BKT section's body: COPY of @manifest_files (names in manifests/)
+ * into the image copy, of repo.json when @repo_json, and the units. */
+char *bkt_containerfile_render_bkt (const char *const *manifest_files, gboolean repo_json);
 
 G_END_DECLS
 

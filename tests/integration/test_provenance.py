@@ -10,7 +10,7 @@ daemons and client.
   `bkt capture` leaves every file byte-identical and says "never applied
   here: run bkt apply" (the capture-erases-intent defect).
 * After an apply: a setting changed by hand is TO CAPTURE, apply refuses to
-  revert it (exit 7, org.bkt.Error.Conflict) unless --theirs, --ours keeps it,
+  revert it (exit 8, org.bkt.Error.Conflict) unless --theirs, --ours keeps it,
   capture records exactly it; a manifest edit is TO APPLY; both: CONFLICT with
   both values.
 * A corrupt record: a clear warning, two-way behaviour, the file kept.
@@ -136,7 +136,7 @@ class Provenance(EnvTestCase):
 
         # apply refuses to revert it, and changes nothing
         res = env.bkt_run(ADMIN, 'apply')
-        self.assertRc(res, 7, 'apply over a change by hand')
+        self.assertRc(res, 8, 'apply over a change by hand')
         self.assertIn('--theirs', res[2])
         self.assertEqual(env.gsettings(ADMIN, 'get', IFACE, 'clock-format'), "'24h'")
         # the daemon refuses too (not only the client): a direct Apply gets org.bkt.Error.Conflict
@@ -209,7 +209,7 @@ class Provenance(EnvTestCase):
         self.assertIn("'prefer-light'", res[1])
         self.assertIn("'prefer-dark'", res[1])
         res = env.bkt_run(ADMIN, 'apply')
-        self.assertRc(res, 7, 'apply over a conflict')
+        self.assertRc(res, 8, 'apply over a conflict')
         # capture leaves a conflict out unless --ours
         before = env.manifests_snapshot(env.overlay_dir(ADMIN))
         res = env.bkt_run(ADMIN, 'capture')
@@ -229,7 +229,7 @@ class Provenance(EnvTestCase):
         op = ops_by_target(st['subsystems']['flatpak']['drift'])['flatpak:org.test.Second']
         self.assertEqual(op['direction'], 'capture')
         res = env.bkt_run(ADMIN, 'apply')
-        self.assertRc(res, 7, 'apply over an app removed by hand')
+        self.assertRc(res, 8, 'apply over an app removed by hand')
         self.assertNotIn('org.test.Second', env.installed_apps('user', ADMIN))
         res = env.bkt_run(ADMIN, 'apply', '--force')
         self.assertRc(res, 0, 'apply --force')

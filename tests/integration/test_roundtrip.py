@@ -159,9 +159,9 @@ class RoundTrip(EnvTestCase):
     def test_6_apply_converges(self):
         env = self.env
         # org.test.Second was removed by hand after bkt installed it, and stays in the image
-        # manifest: apply does not silently put it back (exit 7, the list, the choices) ...
+        # manifest: apply does not silently put it back (exit 8, the list, the choices) ...
         res = env.bkt_run(ADMIN, 'apply')
-        self.assertRc(res, 7, 'apply reverting a change by hand')
+        self.assertRc(res, 8, 'apply reverting a change by hand')
         self.assertIn('changed on this machine', res[1])
         self.assertIn('--theirs', res[2])
         self.assertNotIn('org.test.Second', env.installed_apps('user', ADMIN))
@@ -173,6 +173,17 @@ class RoundTrip(EnvTestCase):
         self.assertInSync(st)
         self.assertEqual(st['operations'], 0)
         self.assertEqual(env.gsettings(ADMIN, 'get', IFACE, 'clock-format'), "'24h'")
+
+    def test_7_system_flatpak_remove(self):
+        """bkt flatpak remove --scope system: the system instance uninstalls from the real system
+        installation (FlatpakUninstall), the user's overlay forgets the entry."""
+        env = self.env
+        self.assertIn('org.test.Hello', env.installed_apps('system'))
+        res = env.bkt_run(ADMIN, 'flatpak', 'remove', '--local', '--scope', 'system', 'org.test.Hello')
+        self.assertRc(res, 0, 'bkt flatpak remove --scope system')
+        self.assertNotIn('unknown flatpak argument', res[2])
+        self.assertNotIn('org.test.Hello', env.installed_apps('system'))
+        self.assertIn('org.test.Second', env.installed_apps('user', ADMIN))
 
 
 if __name__ == '__main__':
