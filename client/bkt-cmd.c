@@ -497,8 +497,9 @@ bkt_cmd_main (BktClient *client, const char *summary, const BktCommand *table, i
 
 /* Which bkt-tool: BKT_TOOL_PATH; else, for a bkt run from where it was
  * built (not from BKT_BINDIR), the bkt-tool built beside it, so that a
- * build tree never runs an installed tool of another version; else the
- * installed one. */
+ * build tree never runs an installed tool of another version, or the one
+ * of a relocated installation (DESTDIR, a prefix copied elsewhere:
+ * BINDIR/../libexec); else the installed one. */
 static char *
 tool_path (void)
 {
@@ -511,8 +512,11 @@ tool_path (void)
   if (dir != NULL && !g_str_equal (dir, BKT_BINDIR))
     {
       g_autofree char *sibling = g_build_filename (dir, "bkt-tool", NULL);
+      g_autofree char *relocated = g_build_filename (dir, "..", "libexec", "bkt-tool", NULL);
       if (g_file_test (sibling, G_FILE_TEST_IS_EXECUTABLE))
         return g_steal_pointer (&sibling);
+      if (g_file_test (relocated, G_FILE_TEST_IS_EXECUTABLE))
+        return g_canonicalize_filename (relocated, NULL);
     }
   return g_strdup (BKT_LIBEXECDIR "/bkt-tool");
 }

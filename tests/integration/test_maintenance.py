@@ -383,7 +383,9 @@ class DriftTest(Base):
         rc, out, err = self.drift()
         self.assertEqual(rc, 1, (out, err))
         self.assertEqual(out['system']['state'], 'drift', out)
-        self.assertIn('cannot be checked: gsetting:org.bkt.no.such.schema.k', out['system']['detail'])
+        self.assertIn('gsettings 1', out['system']['detail'])
+        self.assertTrue(any(line.startswith('cannot be checked: gsetting:org.bkt.no.such.schema.k')
+                            for line in out['system']['items']['gsettings']), out)
 
     def test_errors_are_2(self):
         with open(os.path.join(self.repo, 'manifests', 'base-image-assumptions.json'), 'w') as f:

@@ -103,12 +103,8 @@ class ActiveLocalSession(SessionCase):
         self.assertNotIn('NotAuthorized', p.get('error', ''))
 
 
-    # KNOWN BUG, fixed on the "registry" branch, not yet on main: the Admin handler passes a "force"
-    # argument that the flatpak subsystem's remove refuses ("unknown flatpak argument force"), so a
-    # system-scope FlatpakUninstall never succeeds.  When that fix lands this test passes, the
-    # decorator turns that into a failure ("unexpected success"), and it must be removed: from then
-    # on this is the regression test of the success path.
-    @unittest.expectedFailure
+    # The regression test of the success path (the Admin handler once passed a "force" argument
+    # that the flatpak subsystem's remove refused: "unknown flatpak argument force").
     def test_3_system_scope_uninstall_succeeds(self):
         """The success path of the system-scope FlatpakUninstall: the app is gone afterwards."""
         env = self.env
