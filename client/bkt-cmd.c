@@ -633,6 +633,8 @@ session_options (Ctx *ctx, const char *only_override)
       g_autofree char *abs = g_canonicalize_filename (ctx->opt.manifests, NULL);
       g_variant_builder_add (&b, "{sv}", "manifests-dir", g_variant_new_string (abs));
     }
+  if (ctx->opt.resolve != NULL)
+    g_variant_builder_add (&b, "{sv}", "resolve", g_variant_new_string (ctx->opt.resolve));
   return g_variant_builder_end (&b);
 }
 

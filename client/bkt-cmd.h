@@ -24,6 +24,9 @@ enum {
   /* upstream verify: nothing failed, but some pins could not be
    * downloaded (network), so nothing was compared for them */
   EXIT_UNVERIFIED = 7,
+  /* apply: items changed on this machine since bkt last synced them (or on
+   * both sides) would be reverted; nothing done (org.bkt.Error.Conflict) */
+  EXIT_CONFLICT = 8,
 };
 
 typedef struct {
@@ -54,6 +57,11 @@ typedef struct {
   /* apply: once per image, and say so on the desktop (docs/image.md) */
   gboolean  if_image_changed;
   gboolean  notify;
+  /* three-way sync (apply, capture): which side wins, sent as "resolve"
+   * (docs/manifests.md, "Which side changed") */
+  gboolean  theirs;
+  gboolean  ours;
+  const char *resolve;
 } Options;
 
 typedef struct BktCommand BktCommand;

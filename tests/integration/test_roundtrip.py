@@ -170,9 +170,16 @@ class RoundTrip(EnvTestCase):
 
     def test_6_apply_converges(self):
         env = self.env
-        # org.test.Second was removed by hand but stays in the image manifest: apply puts it back
+        # org.test.Second was removed by hand after bkt installed it, and stays in the image
+        # manifest: apply does not silently put it back (exit 8, the list, the choices) ...
         res = env.bkt_run(ADMIN, 'apply')
-        self.assertRc(res, 0, 'apply after capture')
+        self.assertRc(res, 8, 'apply reverting a change by hand')
+        self.assertIn('changed on this machine', res[1])
+        self.assertIn('--theirs', res[2])
+        self.assertNotIn('org.test.Second', env.installed_apps('user', ADMIN))
+        # ... --theirs does
+        res = env.bkt_run(ADMIN, 'apply', '--theirs')
+        self.assertRc(res, 0, 'apply --theirs after capture')
         self.assertIn('org.test.Second', env.installed_apps('user', ADMIN))
         st = self.status(ADMIN)
         self.assertInSync(st)

@@ -513,6 +513,46 @@ bkt_extensions_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests,
   return TRUE;
 }
 
+/* ── items (three-way classification) ──────────────────────────────── */
+
+static const char *
+live_fingerprint (BktExtensions *self, const char *uuid)
+{
+  if (!g_hash_table_contains (self->installed, uuid))
+    return NULL;
+  return is_enabled (self, uuid) ? "enabled" : "disabled";
+}
+
+/* Declared extensions ("enabled"/"disabled" on each side, NULL = not
+ * installed) and enabled ones no entry declares. */
+static gboolean
+bkt_extensions_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *items, GError **error)
+{
+  BktExtensions *self = BKT_EXTENSIONS (subsystem);
+  g_autoptr(GArray) wanted = wanted_list (manifests);
+
+  for (guint k = 0; k < wanted->len; k++)
+    {
+      const Wanted *w = &g_array_index (wanted, Wanted, k);
+      g_autofree char *target = make_target (w->uuid);
+
+      g_ptr_array_add (items, bkt_item_new (target, BKT_SCOPE_USER, w->enabled ? "enabled" : "disabled",
+                                            live_fingerprint (self, w->uuid), BKT_MANIFEST_GNOME_EXTENSIONS,
+                                            w->uuid));
+    }
+  for (guint k = 0; self->enabled[k] != NULL; k++)
+    {
+      const char *uuid = self->enabled[k];
+      g_autofree char *target = NULL;
+
+      if (is_tracked (manifests, uuid) || !g_hash_table_contains (self->installed, uuid))
+        continue;
+      target = make_target (uuid);
+      g_ptr_array_add (items, bkt_item_new (target, BKT_SCOPE_USER, NULL, "enabled", BKT_MANIFEST_GNOME_EXTENSIONS, NULL));
+    }
+  return TRUE;
+}
+
 /* ── changes ───────────────────────────────────────────────────────────── */
 
 static gboolean
@@ -1055,4 +1095,5 @@ bkt_extensions_subsystem_init (BktSubsystemInterface *iface)
   iface->plan_change = bkt_extensions_plan_change;
   iface->status = bkt_extensions_status;
   iface->execute = bkt_extensions_execute;
+  iface->items = bkt_extensions_items;
 }

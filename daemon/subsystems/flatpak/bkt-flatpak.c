@@ -577,6 +577,47 @@ plan_apply_entry (BktFlatpak *self, JsonObject *entry, const char *key, BktScope
                                       bkt_scope_to_string (scope)));
 }
 
+/* Three-way classification of apps: "installed" or absent on each side
+ * (the origin does not count, as in plan_apply).  Remotes stay two-way. */
+static void
+item_declared_app (BktFlatpak *self, JsonObject *entry, const char *key, BktScope scope,
+                   ScopeState *state, gpointer user_data)
+{
+  GPtrArray *items = user_data;
+  g_autofree char *target = app_target (key);
+
+  g_ptr_array_add (items, bkt_item_new (target, scope, "installed",
+                                        scope_lookup_app (state, key) != NULL ? "installed" : NULL,
+                                        BKT_MANIFEST_FLATPAK_APPS, key));
+}
+
+static gboolean
+bkt_flatpak_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *items, GError **error)
+{
+  BktFlatpak *self = BKT_FLATPAK (subsystem);
+
+  if (!bkt_flatpak_load_live (subsystem, NULL, error))
+    return FALSE;
+  foreach_read_entry (self, manifests, BKT_MANIFEST_FLATPAK_APPS, item_declared_app, items);
+  for (gsize s = 0; s < G_N_ELEMENTS (all_scopes); s++)
+    {
+      ScopeState *state = read_scope (self, all_scopes[s]);
+      GHashTableIter iter;
+      gpointer key;
+
+      if (state == NULL)
+        continue;
+      g_hash_table_iter_init (&iter, state->app_by_id);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        if (bkt_manifest_set_lookup (manifests, BKT_MANIFEST_FLATPAK_APPS, key) == NULL)
+          {
+            g_autofree char *target = app_target (key);
+            g_ptr_array_add (items, bkt_item_new (target, all_scopes[s], NULL, "installed", BKT_MANIFEST_FLATPAK_APPS, NULL));
+          }
+    }
+  return TRUE;
+}
+
 static gboolean
 bkt_flatpak_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *ops,
                         GPtrArray *warnings, GError **error)
@@ -1540,6 +1581,7 @@ bkt_flatpak_subsystem_init (BktSubsystemInterface *iface)
   iface->plan_change = bkt_flatpak_plan_change;
   iface->status = bkt_flatpak_status;
   iface->execute = bkt_flatpak_execute;
+  iface->items = bkt_flatpak_items;
 }
 
 BktSubsystem *

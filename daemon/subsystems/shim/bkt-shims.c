@@ -291,6 +291,45 @@ bkt_shims_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrAr
   return TRUE;
 }
 
+/* Three-way classification: the file bkt would write against the file
+ * there (a foreign file counts as "not a bkt shim"); NULL = absent. */
+static const char *
+live_contents (BktShims *self, const char *name)
+{
+  LiveShim *live = g_hash_table_lookup (self->live, name);
+
+  if (live == NULL)
+    return NULL;
+  return live->ours ? live->contents : "(not a bkt shim)";
+}
+
+static gboolean
+bkt_shims_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *items, GError **error)
+{
+  BktShims *self = BKT_SHIMS (subsystem);
+  JsonArray *entries = manifest_entries (manifests);
+  g_autoptr(GPtrArray) extra = orphans (self, manifests);
+
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (entries, i);
+      const char *name = entry_string (entry, "name");
+      g_autofree char *target = make_target (name);
+      g_autofree char *wanted = bkt_shims_render (name, entry_host (entry));
+
+      g_ptr_array_add (items, bkt_item_new (target, BKT_SCOPE_USER, wanted, live_contents (self, name),
+                                            BKT_MANIFEST_HOST_SHIMS, name));
+    }
+  for (guint i = 0; i < extra->len; i++)
+    {
+      const char *name = g_ptr_array_index (extra, i);
+      g_autofree char *target = make_target (name);
+
+      g_ptr_array_add (items, bkt_item_new (target, BKT_SCOPE_USER, NULL, live_contents (self, name), BKT_MANIFEST_HOST_SHIMS, NULL));
+    }
+  return TRUE;
+}
+
 static JsonObject *
 shim_entry (const char *name, const char *host)
 {
@@ -647,4 +686,5 @@ bkt_shims_subsystem_init (BktSubsystemInterface *iface)
   iface->plan_change = bkt_shims_plan_change;
   iface->status = bkt_shims_status;
   iface->execute = bkt_shims_execute;
+  iface->items = bkt_shims_items;
 }
