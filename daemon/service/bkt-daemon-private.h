@@ -56,6 +56,7 @@ typedef struct {
   GStrv                  only;
   GStrv                  exclude;
   char                  *manifests_dir;
+  char                  *image_manifests_dir;  /* another image layer: a staged image's (bkt upgrade) */
   char                  *content;
   gboolean               dry_run;
   gboolean               force;

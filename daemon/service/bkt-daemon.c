@@ -91,6 +91,7 @@ bkt_daemon_request_free (Request *r)
   g_strfreev (r->only);
   g_strfreev (r->exclude);
   g_free (r->manifests_dir);
+  g_free (r->image_manifests_dir);
   g_free (r->content);
   g_free (r->subsystem);
   g_free (r->action);
@@ -200,6 +201,21 @@ parse_options (Request *r, GVariant *options, GError **error)
                                 "\"manifests-dir\" must be an absolute path, not “%s”",
                                 r->manifests_dir), FALSE;
         }
+      else if (g_str_equal (key, "image-manifests-dir") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          /* The staged image's manifests as the lower layer: what `bkt
+           * apply` will do after the next boot (bkt upgrade). */
+          if (system)
+            return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                        "the system instance never reads a path: send the "
+                                        "system-scope manifests as content in \"manifest\""), FALSE;
+          g_free (r->image_manifests_dir);
+          r->image_manifests_dir = g_variant_dup_string (value, NULL);
+          if (!g_path_is_absolute (r->image_manifests_dir))
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "\"image-manifests-dir\" must be an absolute path, not “%s”",
+                                r->image_manifests_dir), FALSE;
+        }
       else if (g_str_equal (key, "manifest") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
         {
           gsize len = 0;
@@ -291,10 +307,14 @@ load_manifests (Request *r, GError **error)
   if (r->daemon->instance == BKT_INSTANCE_SYSTEM)
     return bkt_manifest_set_new_from_content (r->content ? r->content : "{}", error);
 
+  if (r->manifests_dir != NULL && r->image_manifests_dir != NULL)
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "\"manifests-dir\" replaces the layering, \"image-manifests-dir\" "
+                                "changes its image layer: give one of them"), NULL;
   if (r->manifests_dir != NULL)
     return bkt_manifest_set_load_dir (r->manifests_dir, error);
   {
-    const char *image_dir = g_getenv ("BKT_IMAGE_MANIFESTS_DIR");
+    const char *image_dir = r->image_manifests_dir ? r->image_manifests_dir : g_getenv ("BKT_IMAGE_MANIFESTS_DIR");
     g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "bkt", "manifests", NULL);
 
     return bkt_manifest_set_load_layered (image_dir ? image_dir : BKT_IMAGE_MANIFESTS_DIR,
