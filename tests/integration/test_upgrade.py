@@ -1,0 +1,266 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""bkt upgrade: what the next boot brings, against the real system and session
+daemons, the real polkitd, flatpak and GSettings, and the doubles of bootc and
+rpm-ostree (tests/doubles/) with a staged deployment whose /usr/share/bkt
+differs from the booted image's:
+
+* staged: the image (version, digest, built: booted → staged), the packages
+  (rpm-ostree db diff: added, removed, upgraded, downgraded, counted), the
+  changelog releases after the booted one with their manual steps, and the
+  session's plan with the staged manifests (a new flatpak, a changed setting:
+  new with this image; a setting the booted image wants already: pending now);
+  the same in one --json document;
+* --check: the available image before it is downloaded (bootc upgrade --check
+  through bktd --system), the other sections say why they cannot know yet;
+* --apply -y: stages the update (BootcUpgrade) and reports the staged image;
+* nothing staged: says so, exit 0, no rpm-ostree run;
+* rpm-ostree missing, or diffing other deployments than bootc's: the packages
+  section fails and says why, the other sections are there.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bktenv  # noqa: E402
+from bktenv import ADMIN, EnvTestCase  # noqa: E402
+
+DOUBLE = os.path.join(bktenv.SOURCE_DIR, 'tests', 'doubles', 'rpm-ostree-double')
+IMAGE = 'quay.io/fedora/fedora-bootc:41'
+
+
+def version(v, entries, steps=()):
+    date = '%s-%s-%s' % tuple(v.split('.')[:3])
+    return {'version': v, 'date': date, 'released_at': date + 'T10:00:00Z',
+            'entries': [{'timestamp': date + 'T09:00:00Z', 'type': t, 'category': c, 'message': m}
+                        for t, c, m in entries],
+            'manual_steps': list(steps)}
+
+
+RELEASES = [version('2026.11.01.1', [('added', 'flatpak', 'Add Hello')]),
+            version('2026.11.10.1', [('changed', 'gsetting', 'A 12h clock')], ['Log out and back in']),
+            version('2026.11.20.1', [('added', 'flatpak', 'Add Second'), ('fixed', 'dnf', 'Podman shim')])]
+
+BASE_BOOTED = [['bash', '5.2.26-3.fc41', 'x86_64'], ['kernel', '6.11.3-300.fc41', 'x86_64'],
+               ['nano', '8.1-1.fc41', 'x86_64'], ['vim-minimal', '2:9.1.785-1.fc41', 'x86_64']]
+BASE_STAGED = [['bash', '5.2.32-1.fc41', 'x86_64'], ['kernel', '6.11.10-300.fc41', 'x86_64'],
+               ['vim-minimal', '2:9.1.700-1.fc41', 'x86_64'], ['zsh', '5.9-15.fc41', 'x86_64']]
+
+CLOCK = {'schema': 'org.gnome.desktop.interface', 'key': 'clock-format'}
+DARK = {'schema': 'org.gnome.desktop.interface', 'key': 'color-scheme', 'value': "'prefer-dark'"}
+
+
+def bootc_checksum(version_label):
+    """The double's ostree checksum of the deployment of IMAGE at @version_label."""
+    digest = 'sha256:' + hashlib.sha256((IMAGE + '@' + version_label).encode()).hexdigest()
+    return hashlib.sha256(digest.encode()).hexdigest()
+
+
+class Upgrade(EnvTestCase):
+    ENV_KW = dict(polkit='real', bootc=True, users=(ADMIN,))
+
+    def setUp(self):
+        env = self.env
+        env.reset_bootc()
+        env.set_bootc_mode('')
+        if not env.system_daemon.alive():
+            env.start_system_daemon()
+        self.deploy = env.path('ostree-deploy')
+        self.changelog = env.path('image-changelog')
+        shutil.rmtree(self.deploy, ignore_errors=True)
+        shutil.rmtree(self.changelog, ignore_errors=True)
+        # the booted image: the remote, a 24h clock (GNOME's default), dark style; its changelog ends at 2026.11.01.1
+        env.write_manifests(env.image_manifests_dir, remotes=bktenv.test_remotes(env),
+                            settings=[dict(CLOCK, value="'24h'"), DARK])
+        self.write_versions(self.changelog, RELEASES[:1])
+        self.state = env.path('rpm-ostree-state.json')
+        self.extra = {'BKT_RPM_OSTREE': DOUBLE, 'RPM_OSTREE_DOUBLE_STATE': self.state,
+                      'RPM_OSTREE_DOUBLE_LOG': env.path('rpm-ostree.log'),
+                      'BKT_OSTREE_DEPLOY_DIR': self.deploy, 'BKT_IMAGE_CHANGELOG_DIR': self.changelog}
+        # the double runs as the user: its invocation log must be theirs to append to
+        with open(env.path('rpm-ostree.log'), 'w'):
+            pass
+        os.chmod(env.path('rpm-ostree.log'), 0o666)
+        bktenv.make_readable(env.T)
+
+    def write_versions(self, top, docs):
+        d = os.path.join(top, 'versions')
+        os.makedirs(d, exist_ok=True)
+        for doc in docs:
+            with open(os.path.join(d, doc['version'] + '.json'), 'w') as f:
+                json.dump(doc, f)
+
+    def stage_tree(self, checksum):
+        """The staged deployment's files: the image's manifests add a flatpak and change the clock,
+        its changelog two releases (one with a manual step)."""
+        env = self.env
+        tree = os.path.join(self.deploy, 'default', 'deploy', '%s.1' % checksum)
+        env.write_manifests(tree + env.image_manifests_dir, remotes=bktenv.test_remotes(env),
+                            apps=bktenv.test_apps(system=(), user=('org.test.Second',)),
+                            settings=[dict(CLOCK, value="'12h'"), DARK])
+        self.write_versions(tree + self.changelog, RELEASES)
+        bktenv.make_readable(self.deploy)
+        return tree
+
+    def rpm_ostree(self, staged=True, commits=None):
+        if commits is None:
+            st = self.env.bootc_state()
+            commits = {'booted': st['booted']['ostree']['checksum'],
+                       'staged': (st['staged'] or {}).get('ostree', {}).get('checksum')}
+        doc = {'booted': ['htop'], 'staged': ['htop', 'podman'] if staged else None,
+               'base': {'booted': BASE_BOOTED, 'staged': BASE_STAGED}, 'commits': commits}
+        with open(self.state, 'w') as f:
+            json.dump(doc, f)
+        os.chmod(self.state, 0o644)
+
+    def stage(self):
+        """bkt admin bootc upgrade: the double stages 41.20261120.0."""
+        rc, out, err = self.env.bkt_run(ADMIN, 'admin', 'bootc', 'upgrade', '-y')
+        self.assertEqual(rc, 0, err)
+        st = self.env.bootc_state()['staged']
+        self.assertEqual(st['ostree']['checksum'], bootc_checksum('41.20261120.0'))
+        self.stage_tree(st['ostree']['checksum'])
+        self.rpm_ostree()
+
+    def upgrade_json(self, *args, rc_expected=0, extra=None):
+        rc, doc, err = self.env.bkt_json(ADMIN, 'upgrade', '--json', *args, env_extra=dict(self.extra, **(extra or {})))
+        self.assertEqual(rc, rc_expected, err)
+        return doc
+
+    def rpm_ostree_runs(self):
+        try:
+            with open(self.env.path('rpm-ostree.log')) as f:
+                return [json.loads(line) for line in f]
+        except FileNotFoundError:
+            return []
+
+    def check_staged_report(self, doc):
+        image = doc['image']
+        self.assertEqual(image['state'], 'staged')
+        self.assertEqual(image['booted']['version'], '41.20261101.0')
+        self.assertEqual(image['next']['version'], '41.20261120.0')
+        self.assertEqual(image['next']['image'], IMAGE)
+        self.assertTrue(image['next']['digest'].startswith('sha256:'))
+        self.assertNotEqual(image['next']['digest'], image['booted']['digest'])
+
+        pk = doc['packages']
+        self.assertTrue(pk['available'], pk)
+        self.assertEqual(pk['counts'], {'added': 2, 'removed': 1, 'upgraded': 2, 'downgraded': 1, 'total': 6})
+        self.assertEqual([p['name'] for p in pk['added']], ['podman', 'zsh'])
+        self.assertEqual(pk['removed'], [{'name': 'nano', 'evr': '8.1-1.fc41', 'arch': 'x86_64'}])
+        self.assertEqual(pk['upgraded'][1], {'name': 'kernel', 'arch': 'x86_64', 'from': '6.11.3-300.fc41',
+                                             'to': '6.11.10-300.fc41'})
+        self.assertEqual([p['name'] for p in pk['downgraded']], ['vim-minimal'])
+
+        cl = doc['changelog']
+        self.assertTrue(cl['available'], cl)
+        self.assertEqual(cl['booted_release'], '2026.11.01.1')
+        self.assertEqual(cl['staged_release'], '2026.11.20.1')
+        self.assertEqual([r['version'] for r in cl['releases']], ['2026.11.20.1', '2026.11.10.1'])
+        self.assertEqual(cl['counts'], {'releases': 2, 'entries': 3, 'with_manual_steps': 1})
+        self.assertEqual(cl['manual_steps'], [{'version': '2026.11.10.1', 'manual_steps': ['Log out and back in']}])
+
+        mf = doc['manifests']
+        self.assertTrue(mf['available'], mf)
+        ops = {op['target']: op for op in mf['operations']}
+        self.assertTrue(ops['flatpak:org.test.Second']['new'], ops)
+        self.assertIn("'12h'", ops['gsetting:org.gnome.desktop.interface.clock-format']['summary'])
+        self.assertTrue(ops['gsetting:org.gnome.desktop.interface.clock-format']['new'])
+        # the booted image wants dark style already: bkt apply would set it today too
+        self.assertFalse(ops['gsetting:org.gnome.desktop.interface.color-scheme']['new'])
+        self.assertEqual(mf['counts']['total'], len(mf['operations']))
+        self.assertEqual(mf['counts']['new'], 2)
+        self.assertEqual(mf['counts']['pending'], len(mf['operations']) - 2)
+
+    def test_staged(self):
+        self.stage()
+        doc = self.upgrade_json()
+        self.check_staged_report(doc)
+        # one query of rpm-ostree, the documented one
+        self.assertEqual(self.rpm_ostree_runs(), [['db', 'diff', '--format=json']])
+        # planning changed nothing
+        self.assertEqual(self.env.gsettings(ADMIN, 'get', 'org.gnome.desktop.interface', 'clock-format'), "'24h'")
+
+        rc, out, err = self.env.bkt_run(ADMIN, 'upgrade', env_extra=self.extra)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('Next boot: staged image %s' % IMAGE, out)
+        self.assertIn('version  41.20261101.0 → 41.20261120.0', out)
+        self.assertIn('Packages (rpm-ostree): 6 changes — 2 upgraded, 1 downgraded, 1 removed, 2 added', out)
+        self.assertIn('    kernel      6.11.3-300.fc41 → 6.11.10-300.fc41', out)
+        self.assertIn('Changelog: 2 releases after 2026.11.01.1, 1 with manual steps', out)
+        self.assertIn('      - Log out and back in', out)
+        self.assertIn('new with this image', out)
+        self.assertIn('(pending now)', out)
+        self.assertIn('Reboot to start it', out)
+
+    def test_check_available(self):
+        rc, out, err = self.env.bkt_run(ADMIN, 'upgrade', '--check', env_extra=self.extra)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('Available (not downloaded): %s' % IMAGE, out)
+        self.assertIn('version  41.20261101.0 → 41.20261120.0', out)
+        self.assertIn('Packages: the available image is not downloaded yet', out)
+        doc = self.upgrade_json('--check')
+        self.assertEqual(doc['image']['state'], 'available')
+        self.assertTrue(doc['image']['checked'])
+        self.assertEqual(doc['image']['next']['version'], '41.20261120.0')
+        for s in ('packages', 'changelog', 'manifests'):
+            self.assertFalse(doc[s]['available'])
+            self.assertFalse(doc[s]['failed'])
+        self.assertIsNone(self.env.bootc_state()['staged'], '--check staged something')
+        self.assertEqual(self.env.bootc_runs('upgrade'), [['upgrade', '--check'], ['upgrade', '--check']])
+        self.assertEqual(self.rpm_ostree_runs(), [])
+
+    def test_apply_stages_and_reports(self):
+        self.stage_tree(bootc_checksum('41.20261120.0'))
+        self.rpm_ostree(commits={'booted': bootc_checksum('41.20261101.0'),
+                                 'staged': bootc_checksum('41.20261120.0')})
+        rc, out, err = self.env.bkt_run(ADMIN, 'upgrade', '--apply', env_extra=self.extra)
+        self.assertEqual(rc, 2, 'no terminal, no --confirm: refused')
+        self.assertIsNone(self.env.bootc_state()['staged'])
+        doc = self.upgrade_json('--apply', '-y')
+        self.assertTrue(doc['upgrade']['success'], doc)
+        self.assertIn('Queued for next boot', doc['upgrade']['output'])
+        self.check_staged_report(doc)
+
+    def test_nothing_staged(self):
+        rc, out, err = self.env.bkt_run(ADMIN, 'upgrade', env_extra=self.extra)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('No update is staged', out)
+        doc = self.upgrade_json()
+        self.assertEqual(doc['image']['state'], 'none')
+        self.assertIsNone(doc['image']['next'])
+        self.assertEqual(doc['packages']['reason'], 'no image is staged')
+        self.assertEqual(self.rpm_ostree_runs(), [])
+
+    def test_rpm_ostree_missing_or_other_deployments(self):
+        self.stage()
+        doc = self.upgrade_json(extra={'BKT_RPM_OSTREE': self.env.path('no-such-rpm-ostree')})
+        self.assertFalse(doc['packages']['available'])
+        self.assertTrue(doc['packages']['failed'])
+        self.assertIn('rpm-ostree is not installed', doc['packages']['reason'])
+        self.assertTrue(doc['changelog']['available'])
+        self.assertTrue(doc['manifests']['available'])
+        rc, out, err = self.env.bkt_run(ADMIN, 'upgrade', env_extra=dict(self.extra, BKT_RPM_OSTREE='/nonexistent'))
+        self.assertEqual(rc, 0, err)
+        self.assertIn('Packages: failed: rpm-ostree is not installed (/nonexistent)', out)
+
+        # rpm-ostree's pending deployment is not bootc's staged one: never shown as its diff
+        self.rpm_ostree(commits={'booted': bootc_checksum('41.20261101.0'), 'staged': 'ab' * 32})
+        doc = self.upgrade_json()
+        self.assertTrue(doc['packages']['failed'])
+        self.assertIn('not the booted → staged deployments', doc['packages']['reason'])
+
+        # rpm-ostree fails: its error, per section
+        with open(self.state, 'w') as f:
+            f.write('{"booted": []}')
+        doc = self.upgrade_json()
+        self.assertTrue(doc['packages']['failed'])
+        self.assertIn('No pending or rollback deployment to diff against', doc['packages']['reason'])
+
+
+if __name__ == '__main__':
+    bktenv.main()
