@@ -222,9 +222,15 @@ in_tree (const char *tree, const char *path)
 
 /* ---- packages: rpm-ostree db diff ------------------------------------------------------------ */
 
+/* The one rpm-ostree query, in a thread of its own: it starts with the
+ * bootc query (reading two rpmdbs out of the ostree repo takes the real
+ * one seconds) and is stopped if bootc says nothing is staged. */
 typedef struct {
-  char   *out;
-  GError *error;
+  GThread      *thread;
+  GCancellable *cancel;
+  gboolean      missing;   /* no rpm-ostree to run */
+  char         *out;
+  GError       *error;
 } DiffRun;
 
 static gpointer
@@ -233,8 +239,41 @@ run_db_diff (gpointer data)
   DiffRun *d = data;
   const char *argv[] = { bkt_packages_rpm_ostree (), "db", "diff", "--format=json", NULL };
 
-  d->out = bkt_spawn_capture (argv, NULL, &d->error);
+  d->out = bkt_spawn_capture (argv, d->cancel, &d->error);
   return NULL;
+}
+
+static void
+diff_start (DiffRun *d)
+{
+  if (d->thread != NULL || d->out != NULL || d->error != NULL)
+    return;
+  d->missing = !g_file_test (bkt_packages_rpm_ostree (), G_FILE_TEST_IS_EXECUTABLE);
+  if (d->missing)
+    return;
+  d->cancel = g_cancellable_new ();
+  d->thread = g_thread_new ("rpm-ostree", run_db_diff, d);
+}
+
+static void
+diff_join (DiffRun *d)
+{
+  if (d->thread != NULL)
+    g_thread_join (g_steal_pointer (&d->thread));
+}
+
+/* Stops a diff still running, and forgets its outcome (a later report
+ * starts a new one). */
+static void
+diff_clear (DiffRun *d)
+{
+  if (d->thread != NULL)
+    g_cancellable_cancel (d->cancel);
+  diff_join (d);
+  g_clear_object (&d->cancel);
+  g_clear_pointer (&d->out, g_free);
+  g_clear_error (&d->error);
+  d->missing = FALSE;
 }
 
 static JsonObject *
@@ -318,6 +357,12 @@ packages_section (DiffRun *d, JsonObject *booted, JsonObject *staged)
   const char *from, *to, *want_from, *want_to;
   JsonNode *pkgdiff, *adv;
 
+  if (d->missing)
+    {
+      g_autofree char *why = g_strdup_printf ("rpm-ostree is not installed (%s)", bkt_packages_rpm_ostree ());
+      return unavailable (TRUE, why);
+    }
+  diff_join (d);
   if (d->out == NULL)
     return unavailable (TRUE, d->error->message);
   doc = parse_object (d->out, "rpm-ostree db diff", &error);
@@ -540,9 +585,10 @@ not_staged_reason (JsonObject *image)
 }
 
 /* The four sections for the bootc status @st; @checked: it comes from
- * `bootc upgrade --check`. */
+ * `bootc upgrade --check`.  @diff: the rpm-ostree query, started already
+ * or not (then started here when something is staged); cleared. */
 static JsonObject *
-build_report (Upgrade *u, JsonObject *st, gboolean checked)
+build_report (Upgrade *u, JsonObject *st, gboolean checked, DiffRun *diff)
 {
   JsonObject *doc = json_object_new ();
   JsonObject *image = image_section (st, checked);
@@ -550,8 +596,6 @@ build_report (Upgrade *u, JsonObject *st, gboolean checked)
   JsonObject *staged = member_obj (st, "staged");
   g_autofree char *tree = NULL;
   g_autoptr(GError) error = NULL;
-  DiffRun diff = { 0 };
-  GThread *thread = NULL;
 
   json_object_set_object_member (doc, "image", image);
   /* the sections' order in --json, whichever source answers first */
@@ -561,20 +605,13 @@ build_report (Upgrade *u, JsonObject *st, gboolean checked)
   if (staged == NULL)
     {
       const char *why = not_staged_reason (image);
+      diff_clear (diff);
       json_object_set_object_member (doc, "packages", unavailable (FALSE, why));
       json_object_set_object_member (doc, "changelog", unavailable (FALSE, why));
       json_object_set_object_member (doc, "manifests", unavailable (FALSE, why));
       return doc;
     }
-  /* rpm-ostree reads the ostree repo (seconds on a real system) while the
-   * daemon plans: one thread, joined before the report is put together. */
-  if (!g_file_test (bkt_packages_rpm_ostree (), G_FILE_TEST_IS_EXECUTABLE))
-    {
-      g_autofree char *why = g_strdup_printf ("rpm-ostree is not installed (%s)", bkt_packages_rpm_ostree ());
-      json_object_set_object_member (doc, "packages", unavailable (TRUE, why));
-    }
-  else
-    thread = g_thread_new ("rpm-ostree", run_db_diff, &diff);
+  diff_start (diff);
   tree = staged_tree (staged, &error);
   if (tree == NULL)
     {
@@ -583,16 +620,12 @@ build_report (Upgrade *u, JsonObject *st, gboolean checked)
     }
   else
     {
+      /* while rpm-ostree reads: the files, then the daemon's two plans */
       json_object_set_object_member (doc, "changelog", changelog_section (tree, booted, staged));
       json_object_set_object_member (doc, "manifests", manifests_section (u, tree));
     }
-  if (thread != NULL)
-    {
-      g_thread_join (thread);
-      json_object_set_object_member (doc, "packages", packages_section (&diff, booted, staged));
-      g_free (diff.out);
-      g_clear_error (&diff.error);
-    }
+  json_object_set_object_member (doc, "packages", packages_section (diff, booted, staged));
+  diff_clear (diff);
   return doc;
 }
 
@@ -859,8 +892,10 @@ apply (Upgrade *u, JsonObject **doc)
   if (st != NULL && member_obj (st, "staged") != NULL &&
       g_strcmp0 (bkt_json_object_get_string (member_obj (st, "staged"), "digest"), next_digest (*doc)) != 0)
     {
+      DiffRun diff = { 0 };
+
       json_object_unref (*doc);
-      *doc = build_report (u, st, FALSE);
+      *doc = build_report (u, st, FALSE, &diff);
       if (!u->ctx->opt.json)
         {
           g_print ("\n");
@@ -886,13 +921,21 @@ bkt_cmd_upgrade (Ctx *ctx, int argc, char **argv)
   g_autoptr(JsonObject) st = NULL;
   g_autoptr(JsonObject) doc = NULL;
   g_autoptr(GError) error = NULL;
+  DiffRun diff = { 0 };
   int code;
 
   if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
+  if (u.apply && ctx->opt.json && !u.confirm)
+    {
+      g_printerr ("bkt: upgrade: --apply with --json needs --confirm (-y): no question on a JSON stream\n");
+      return EXIT_USAGE;
+    }
+  diff_start (&diff);
   st = u.check ? bootc_check (&u, &error) : bootc_status (&u, &error);
   if (st == NULL)
     {
+      diff_clear (&diff);
       if (ctx->opt.json)
         {
           g_autoptr(JsonObject) o = json_object_new ();
@@ -901,7 +944,7 @@ bkt_cmd_upgrade (Ctx *ctx, int argc, char **argv)
         }
       return fail (error);
     }
-  doc = build_report (&u, st, u.check);
+  doc = build_report (&u, st, u.check, &diff);
   if (!ctx->opt.json)
     print_report (doc);
   code = u.apply ? apply (&u, &doc) : EXIT_OK;
