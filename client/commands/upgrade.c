@@ -317,7 +317,9 @@ group_pkgdiff (JsonObject *s, JsonArray *pkgdiff, GError **error)
       JsonNode *n = json_array_get_element (pkgdiff, i);
       JsonArray *row = JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
       JsonObject *pkgs = row != NULL && json_array_get_length (row) == 3 ? json_array_get_object_element (row, 2) : NULL;
-      gint64 type = row != NULL && json_array_get_length (row) == 3 ? json_array_get_int_element (row, 1) : -1;
+      JsonNode *t = row != NULL && json_array_get_length (row) == 3 ? json_array_get_element (row, 1) : NULL;
+      gint64 type = t != NULL && JSON_NODE_HOLDS_VALUE (t) && json_node_get_value_type (t) == G_TYPE_INT64
+                    ? json_node_get_int (t) : -1;
       gboolean prev = is_nevra (pkgs, "PreviousPackage"), next = is_nevra (pkgs, "NewPackage");
       JsonObject *o;
 
@@ -654,6 +656,8 @@ print_image (JsonObject *image)
   const char * const rows[][2] = { { "version", "version" }, { "digest", "digest" }, { "built", "timestamp" } };
   const char *state = str_or (image, "state", "none");
 
+  if (bkt_json_object_get_string (image, "check_error") != NULL)
+    g_print ("Check for a newer image: failed: %s\n\n", bkt_json_object_get_string (image, "check_error"));
   if (next == NULL)
     {
       if (json_object_get_boolean_member_with_default (image, "checked", FALSE))
@@ -921,6 +925,7 @@ bkt_cmd_upgrade (Ctx *ctx, int argc, char **argv)
   g_autoptr(JsonObject) st = NULL;
   g_autoptr(JsonObject) doc = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GError) check_error = NULL;
   DiffRun diff = { 0 };
   int code;
 
@@ -932,7 +937,16 @@ bkt_cmd_upgrade (Ctx *ctx, int argc, char **argv)
       return EXIT_USAGE;
     }
   diff_start (&diff);
-  st = u.check ? bootc_check (&u, &error) : bootc_status (&u, &error);
+  if (u.check)
+    {
+      /* A check that fails (no network, not authorised) is the image
+       * section's news: what is staged is still worth showing. */
+      st = bootc_check (&u, &check_error);
+      if (st == NULL)
+        g_dbus_error_strip_remote_error (check_error);
+    }
+  if (st == NULL)
+    st = bootc_status (&u, &error);
   if (st == NULL)
     {
       diff_clear (&diff);
@@ -944,11 +958,19 @@ bkt_cmd_upgrade (Ctx *ctx, int argc, char **argv)
         }
       return fail (error);
     }
-  doc = build_report (&u, st, u.check, &diff);
+  doc = build_report (&u, st, u.check && check_error == NULL, &diff);
+  if (check_error != NULL)
+    json_object_set_string_member (member_obj (doc, "image"), "check_error", check_error->message);
   if (!ctx->opt.json)
     print_report (doc);
-  code = u.apply ? apply (&u, &doc) : EXIT_OK;
+  /* no staging after a failed check: it would fail the same way */
+  code = u.apply && check_error == NULL ? apply (&u, &doc) : EXIT_OK;
   if (ctx->opt.json && code == EXIT_OK)
     bkt_render_print_object (doc);
+  if (check_error != NULL && code == EXIT_OK)
+    {
+      g_printerr ("bkt: upgrade: the check for a newer image failed: %s\n", check_error->message);
+      return bkt_error_exit_code (check_error);
+    }
   return code;
 }

@@ -275,6 +275,47 @@ class Upgrade(EnvTestCase):
         self.assertTrue(doc['packages']['failed'])
         self.assertIn('No pending or rollback deployment to diff against', doc['packages']['reason'])
 
+    def test_check_fails_staged_still_shown(self):
+        self.stage()
+        self.env.set_bootc_mode('fail-check')
+        rc, doc, err = self.env.bkt_json(ADMIN, 'upgrade', '--check', '--json', env_extra=self.extra)
+        self.assertEqual(rc, 1, err)
+        self.assertIn('Temporary failure in name resolution', doc['image']['check_error'])
+        self.assertIn('the check for a newer image failed', err)
+        self.check_staged_report(doc)
+        rc, out, err = self.env.bkt_run(ADMIN, 'upgrade', '--check', '--apply', '-y', env_extra=self.extra)
+        self.assertEqual(rc, 1, err)
+        self.assertIn('Check for a newer image: failed: ', out)
+        self.assertIn('Next boot: staged image', out)
+        self.assertNotIn(['upgrade', '--progress-fd', '3'], self.env.bootc_runs('upgrade')[1:],
+                         'staged after a failed check')
+
+    def test_bad_rpm_ostree_output_and_own_manifests(self):
+        """Output that is not the documented shape fails the packages section, saying where; with
+        -m DIR the image's manifests play no part."""
+        self.stage()
+        st = self.env.bootc_state()
+        fake = self.env.path('bad-rpm-ostree')
+        for body, why in (('echo not json', 'printed no JSON object'),
+                          ("echo '{\"ostree-commit-from\": \"%s\", \"ostree-commit-to\": \"%s\", "
+                           "\"pkgdiff\": [[\"x\", \"2\", {}]]}'"
+                           % (st['booted']['ostree']['checksum'], st['staged']['ostree']['checksum']),
+                           'entry 1 of "pkgdiff" is not [NAME, TYPE, {…}]')):
+            with open(fake, 'w') as f:
+                f.write('#!/bin/sh\n%s\n' % body)
+            os.chmod(fake, 0o755)
+            doc = self.upgrade_json(extra={'BKT_RPM_OSTREE': fake})
+            self.assertTrue(doc['packages']['failed'])
+            self.assertIn(why, doc['packages']['reason'])
+        own = self.env.path('own-manifests')
+        self.env.write_manifests(own, settings=[DARK])
+        bktenv.make_readable(own)
+        doc = self.upgrade_json('-m', own)
+        self.assertFalse(doc['manifests']['available'])
+        self.assertFalse(doc['manifests']['failed'])
+        self.assertIn('-m DIR replaces the image', doc['manifests']['reason'])
+        self.assertTrue(doc['packages']['available'])
+
     def test_image_manifests_dir_option(self):
         """The Plan option bkt upgrade uses: an absolute path, the session instance only, not with
         manifests-dir; and it does change the image layer (the staged flatpak is planned)."""
