@@ -431,7 +431,9 @@ changelog_section (const char *tree, JsonObject *booted, JsonObject *staged)
   guint n_entries = 0;
 
   names = bkt_changelog_list_versions_in (staged_dir, &error);
-  if (names == NULL || names[0] == NULL)
+  if (names == NULL)   /* a missing directory is an empty list: this is unreadable */
+    return unavailable (TRUE, error->message);
+  if (names[0] == NULL)
     {
       g_autofree char *why = g_strdup_printf ("the staged image ships no changelog (%s)", staged_dir);
       return unavailable (FALSE, why);
