@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "bkt-cmd.h"
+#include "bkt-error.h"
 #include "bkt-image.h"
 #include "bkt-json.h"
 #include "bkt-reply.h"
@@ -15,14 +16,14 @@
 
 /* Follow a transaction and collect its per-operation results. */
 static gboolean
-follow (Ctx *ctx, BktTarget target, GVariant *reply, JsonObject *plan, JsonArray *results, GError **error)
+follow (Ctx *ctx, BktTarget target, GVariant *reply, BktReplyPlan *view, JsonArray *results, GError **error)
 {
   g_autoptr(JsonObject) result = NULL;
   const char *path;
   gboolean ok;
 
   g_variant_get (reply, "(&o)", &path);
-  ctx->render.plan = plan;
+  ctx->render.plan = view;
   ok = bkt_client_follow (ctx->client, target, path, &bkt_render_follow_callbacks,
                           &ctx->render, &result, error);
   bkt_render_end_progress (&ctx->render);
@@ -105,23 +106,17 @@ punning_text (BktReplyPlan *view, BktReplyResult *res)
 }
 
 static void
-render_preflight (JsonObject *preflight)
+render_preflight (BktReplyPlan *view)
 {
-  JsonArray *checks;
-
-  if (preflight == NULL || json_object_get_boolean_member_with_default (preflight, "ok", TRUE))
+  if (!view->preflight_failed)
     return;
-  checks = json_object_get_array_member (preflight, "checks");
   g_print ("\nPreflight: the pull request would fail:\n");
-  for (guint i = 0; checks != NULL && i < json_array_get_length (checks); i++)
+  for (guint i = 0; i < view->preflight->len; i++)
     {
-      JsonObject *c = json_array_get_object_element (checks, i);
-      const char *fix = bkt_json_object_get_string (c, "fix");
+      const BktReplyCheck *c = &g_array_index (view->preflight, BktReplyCheck, i);
 
-      if (!json_object_get_boolean_member_with_default (c, "ok", FALSE))
-        g_print ("  ✗ %s: %s%s%s\n", bkt_json_object_get_string (c, "name"),
-                 bkt_json_object_get_string (c, "detail"),
-                 fix ? "\n    Fix: " : "", fix ? fix : "");
+      if (!c->ok)
+        g_print ("  ✗ %s: %s%s%s\n", c->name, c->detail, c->fix ? "\n    Fix: " : "", c->fix ? c->fix : "");
     }
 }
 
@@ -131,7 +126,7 @@ render_pr_preview (BktReplyPlan *view)
 {
   const BktReplyPr *pr = &view->pr_preview;
 
-  render_preflight (view->preflight);
+  render_preflight (view);
   if (!view->has_pr_preview)
     {
       if (g_strcmp0 (view->mode, "local") == 0)
@@ -247,6 +242,39 @@ notify_outcome (BktReplyPlan *view, int code)
     g_debug ("no desktop notification: %s", error->message);
 }
 
+/* Before acting on a plan with a system part: is bktd --system there?
+ * If not, nothing is done, and the user learns which part needs it, how
+ * to start it, and how to apply the rest without it. */
+static gboolean
+system_part_reachable (Ctx *ctx, BktReplyPlan *view, int *code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) subs = g_ptr_array_new ();
+  g_autofree char *list = NULL;
+  guint n = 0;
+
+  if (bkt_client_system_reachable (ctx->client, &error))
+    return TRUE;
+  for (guint i = 0; i < view->ops->len; i++)
+    {
+      const BktReplyOp *op = &g_array_index (view->ops, BktReplyOp, i);
+
+      if (g_strcmp0 (op->scope, "system") != 0 || op->manifest_edit)
+        continue;
+      n++;
+      if (op->subsystem != NULL && !g_ptr_array_find_with_equal_func (subs, op->subsystem, g_str_equal, NULL))
+        g_ptr_array_add (subs, (gpointer) op->subsystem);
+    }
+  g_ptr_array_add (subs, NULL);
+  list = g_strjoinv (",", (char **) subs->pdata);
+  g_printerr ("bkt: nothing was done: the system part of this plan (%u operation(s) of %s) needs the system "
+              "daemon bktd: %s.\n"
+              "  Start it: sudo systemctl start bktd.service (installed, the system bus also starts it on demand).\n"
+              "  Or apply only the rest now: bkt apply --exclude %s\n", n, list, error->message, list);
+  *code = bkt_error_exit_code (error);
+  return FALSE;
+}
+
 int
 run_apply (Ctx *ctx, const char *only)
 {
@@ -315,6 +343,13 @@ apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view)
       bkt_render_plan (&ctx->render, plan);
       g_print ("\n");
     }
+  if (view->system_request != NULL && JSON_NODE_HOLDS_VALUE (view->system_request) &&
+      bkt_reply_plan_acts_in (view, "system"))
+    {
+      int code;
+      if (!system_part_reachable (ctx, view, &code))
+        return code;
+    }
 
   /* The privileged part first, sent as content by this process so polkit
    * asks about (and its agent prompts) the real user.  If it is refused,
@@ -337,7 +372,7 @@ apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view)
                              g_variant_new_string (json_node_get_string (view->system_request)));
       reply = bkt_client_call (ctx->client, BKT_TARGET_SYSTEM, "org.bkt.Daemon1.Manager", "Apply",
                                g_variant_new ("(a{sv})", &b), G_VARIANT_TYPE ("(o)"), &error);
-      if (reply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, reply, plan, results, &error))
+      if (reply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, reply, view, results, &error))
         return finish_execution (ctx, view, results, error);
     }
 
@@ -348,7 +383,7 @@ apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view)
         g_autoptr(GVariant) reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager",
                                                      "Apply", g_variant_new ("(@a{sv})", opts),
                                                      G_VARIANT_TYPE ("(o)"), &error);
-        if (reply == NULL || !follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error))
+        if (reply == NULL || !follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error))
           return finish_execution (ctx, view, results, error);
         break;
       }
@@ -385,7 +420,7 @@ run_capture (Ctx *ctx, const char *only)
   reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager", "Capture",
                            g_variant_new ("(@a{sv})", opts), G_VARIANT_TYPE ("(o)"), &error);
   if (reply != NULL)
-    follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+    follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
 }
 
@@ -519,7 +554,7 @@ run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant
   if (view->system_request != NULL && JSON_NODE_HOLDS_OBJECT (view->system_request))
     {
       g_autoptr(GVariant) sreply = system_request_call (ctx, json_node_get_object (view->system_request), &error);
-      if (sreply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, sreply, plan, results, &error))
+      if (sreply == NULL || !follow (ctx, BKT_TARGET_SYSTEM, sreply, view, results, &error))
         return finish_execution (ctx, view, results, error);
     }
 
@@ -527,11 +562,64 @@ run_change_acting (Ctx *ctx, const char *subsystem, const char *action, GVariant
                            g_variant_new ("(ss@a{sv}@a{sv})", subsystem, action, args, opts),
                            G_VARIANT_TYPE ("(o)"), &error);
   if (reply != NULL)
-    follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+    follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
 }
 
 /* ---- proposals (bkt local commit, bkt pr retry) -------------------------------------- */
+
+/* --dry-run of local commit / pr retry: the journal entries in @state
+ * that would be proposed (--select narrows local commit). */
+static int
+proposal_preview (Ctx *ctx, const char *state)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) journal = NULL;
+  g_autoptr(JsonArray) chosen = json_array_new ();
+  g_auto(GStrv) select = bkt_cmd_split_list (ctx->opt.select);
+  JsonArray *entries;
+
+  journal = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "LocalList",
+                                  g_variant_new ("(@a{sv})", session_options (ctx, NULL)), &error);
+  if (journal == NULL)
+    return fail (error);
+  entries = json_object_get_array_member (journal, "entries");
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *e = json_array_get_object_element (entries, i);
+      g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member_with_default (e, "id", 0));
+      g_autofree char *hash_id = g_strconcat ("#", id, NULL);
+
+      if (g_strcmp0 (bkt_json_object_get_string (e, "state"), state) != 0)
+        continue;
+      if (select != NULL && !g_strv_contains ((const char * const *) select, id)
+          && !g_strv_contains ((const char * const *) select, hash_id))
+        continue;
+      json_array_add_object_element (chosen, json_object_ref (e));
+    }
+  if (ctx->opt.json)
+    {
+      g_autoptr(JsonObject) out = json_object_new ();
+      json_object_set_boolean_member (out, "dry_run", TRUE);
+      json_object_set_array_member (out, "entries", json_array_ref (chosen));
+      bkt_render_print_object (out);
+      return EXIT_OK;
+    }
+  if (json_array_get_length (chosen) == 0)
+    g_print ("Nothing to propose: no %s changes in the journal.\n", state);
+  else
+    g_print ("Would %s (--dry-run: nothing pushed or opened):\n",
+             g_str_equal (state, "failed") ? "retry these pull requests"
+                                          : "propose these local changes as one pull request");
+  for (guint i = 0; i < json_array_get_length (chosen); i++)
+    {
+      JsonObject *e = json_array_get_object_element (chosen, i);
+      g_print ("  #%" G_GINT64_FORMAT " %s %s %s\n", json_object_get_int_member_with_default (e, "id", 0),
+               bkt_json_object_get_string (e, "action"), bkt_json_object_get_string (e, "subsystem"),
+               bkt_json_object_get_string (e, "name"));
+    }
+  return EXIT_OK;
+}
 
 int
 run_proposal (Ctx *ctx, const char *method, GVariant *params_in)
@@ -544,6 +632,10 @@ run_proposal (Ctx *ctx, const char *method, GVariant *params_in)
   g_autoptr(GVariant) reply = NULL;
   const char *path;
 
+  /* LocalCommit and PrRetry create the transaction that pushes: a dry
+   * run only reads the journal and says what they would propose. */
+  if (ctx->opt.dry_run)
+    return proposal_preview (ctx, g_str_equal (method, "PrRetry") ? "failed" : "local");
   reply = bkt_client_call (ctx->client, BKT_TARGET_SESSION, "org.bkt.Daemon1.Manager", method, params,
                            G_VARIANT_TYPE ("(o)"), &error);
   if (reply == NULL)
@@ -562,6 +654,47 @@ run_proposal (Ctx *ctx, const char *method, GVariant *params_in)
       bkt_render_plan (&ctx->render, plan);
       g_print ("\n");
     }
-  follow (ctx, BKT_TARGET_SESSION, reply, plan, results, &error);
+  follow (ctx, BKT_TARGET_SESSION, reply, view, results, &error);
   return finish_execution (ctx, view, results, error);
+}
+
+/* ---- rows shared by the subsystem groups ---------------------------------------------- */
+
+int
+bkt_cmd_run_sync (Ctx *ctx, int argc, char **argv)
+{
+  int code;
+
+  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+    return code;
+  return run_apply (ctx, ctx->command->data);
+}
+
+int
+bkt_cmd_run_capture (Ctx *ctx, int argc, char **argv)
+{
+  int code;
+
+  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+    return code;
+  return run_capture (ctx, ctx->command->data);
+}
+
+JsonObject *
+bkt_cmd_subsystem_status (Ctx *ctx, const char *subsystem, JsonObject **out_all, GError **error)
+{
+  JsonObject *status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
+                                             g_variant_new ("(@a{sv})", session_options (ctx, subsystem)), error);
+  JsonObject *subsystems;
+
+  if (status == NULL)
+    return NULL;
+  *out_all = status;
+  subsystems = json_object_get_object_member (status, "subsystems");
+  if (subsystems == NULL || !json_object_has_member (subsystems, subsystem))
+    {
+      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "the daemon reports no %s subsystem", subsystem);
+      return NULL;
+    }
+  return json_object_get_object_member (subsystems, subsystem);
 }

@@ -74,13 +74,19 @@ gboolean bkt_client_is_private (BktClient *self) { return self->session_is_priva
 
 /* ---- connections ----------------------------------------------------------- */
 
+/* @with_bus: there is no session bus at all (SSH, a console): the private
+ * daemon then gets a private one of its own (dbus-run-session, gone with
+ * it), because dconf writes settings through its writer service on the
+ * session bus — without one, GSettings writes are lost. */
 static GDBusConnection *
-start_private_daemon (BktClient *self, GError **error)
+start_private_daemon (BktClient *self, gboolean with_bus, GError **error)
 {
+  g_autofree char *run_session = with_bus ? g_find_program_in_path ("dbus-run-session") : NULL;
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketConnection) stream = NULL;
   g_autoptr(GError) spawn_error = NULL;
+  GDBusConnection *connection;
   const char *bktd = g_getenv ("BKTD_PATH");
   int fds[2];
 
@@ -92,7 +98,16 @@ start_private_daemon (BktClient *self, GError **error)
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_take_fd (launcher, fds[1], 3);
-  self->private_daemon = g_subprocess_launcher_spawn (launcher, &spawn_error, bktd, "--session", "--fd", "3", NULL);
+  if (run_session != NULL)
+    self->private_daemon = g_subprocess_launcher_spawn (launcher, &spawn_error, run_session, "--", bktd,
+                                                        "--session", "--fd", "3", NULL);
+  else
+    self->private_daemon = g_subprocess_launcher_spawn (launcher, &spawn_error, bktd, "--session", "--fd", "3",
+                                                        NULL);
+  /* The launcher holds the daemon's end: close it here, or a daemon that
+   * dies at once (dbus-run-session whose bktd cannot start) would leave
+   * the handshake below waiting on a peer we hold ourselves. */
+  g_clear_object (&launcher);
   if (self->private_daemon == NULL)
     {
       close (fds[0]);
@@ -109,9 +124,15 @@ start_private_daemon (BktClient *self, GError **error)
     }
   stream = g_socket_connection_factory_create_connection (socket);
   self->session_is_private = TRUE;
-  return g_dbus_connection_new_sync (G_IO_STREAM (stream), NULL,
-                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
-                                     NULL, NULL, error);
+  connection = g_dbus_connection_new_sync (G_IO_STREAM (stream), NULL, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
+                                           NULL, NULL, &spawn_error);
+  if (connection == NULL)
+    /* Started but gone at once (e.g. a bktd that cannot be executed under
+     * dbus-run-session): unreachable (exit code 4), like a failed spawn. */
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_AUTHORITY_UNAVAILABLE,
+                        "there is no session bus and a private %s could not be started: %s",
+                        bktd, spawn_error->message), NULL;
+  return connection;
 }
 
 static GDBusConnection *
@@ -125,8 +146,8 @@ get_connection (BktClient *self, BktTarget target, GError **error)
           self->system = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &local);
           if (self->system == NULL)
             return g_set_error (error, BKT_ERROR, BKT_ERROR_AUTHORITY_UNAVAILABLE,
-                                "cannot reach the system bus (%s): system-scope changes need "
-                                "the system daemon bktd", local->message), NULL;
+                                "cannot reach the system bus (%s), where the system daemon bktd answers",
+                                local->message), NULL;
         }
       return self->system;
     }
@@ -142,10 +163,43 @@ get_connection (BktClient *self, BktTarget target, GError **error)
         {
           if (local != NULL)
             g_debug ("no session bus (%s): starting a private bktd", local->message);
-          self->session = start_private_daemon (self, error);
+          self->session = start_private_daemon (self, TRUE, error);
         }
     }
   return self->session;
+}
+
+gboolean
+bkt_client_system_reachable (BktClient *self, GError **error)
+{
+  GDBusConnection *conn = get_connection (self, BKT_TARGET_SYSTEM, error);
+  g_autoptr(GVariant) owned = NULL;
+  g_autoptr(GVariant) names = NULL;
+  g_autofree const char **list = NULL;
+  gboolean has = FALSE;
+
+  if (conn == NULL)
+    return FALSE;
+  owned = g_dbus_connection_call_sync (conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "NameHasOwner", g_variant_new ("(s)", BKT_BUS_NAME), G_VARIANT_TYPE ("(b)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (owned == NULL)
+    return FALSE;
+  g_variant_get (owned, "(b)", &has);
+  if (has)
+    return TRUE;
+  /* not running: the bus starts it on the first call if it has its service file */
+  names = g_dbus_connection_call_sync (conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "ListActivatableNames", NULL, G_VARIANT_TYPE ("(as)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (names == NULL)
+    return FALSE;
+  g_variant_get (names, "(^a&s)", &list);
+  if (g_strv_contains (list, BKT_BUS_NAME))
+    return TRUE;
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_AUTHORITY_UNAVAILABLE,
+                      "the system daemon bktd is not running on the system bus, and the bus cannot start it "
+                      "(no %s service is installed for it)", BKT_BUS_NAME), FALSE;
 }
 
 /* ---- polkit agent ------------------------------------------------------------ */
@@ -271,7 +325,7 @@ bkt_client_call (BktClient   *self,
            * this user, or a minimal container): same engine, privately. */
           g_debug ("no bktd on the session bus: starting a private one");
           g_clear_object (&self->session);
-          self->session = start_private_daemon (self, error);
+          self->session = start_private_daemon (self, FALSE, error);
           if (self->session == NULL)
             return NULL;
           continue;

@@ -64,5 +64,9 @@ JsonObject *bkt_client_transaction_plan (BktClient *self, BktTarget target, cons
 
 /* Is the session instance a private one (no session bus)? */
 gboolean   bkt_client_is_private (BktClient *self);
+/* Whether the system daemon answers on the system bus (running, or
+ * activatable there), asked before acting on a plan with a system part;
+ * FALSE with BKT_ERROR_AUTHORITY_UNAVAILABLE saying why. */
+gboolean   bkt_client_system_reachable (BktClient *self, GError **error);
 
 G_END_DECLS

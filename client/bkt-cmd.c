@@ -167,6 +167,44 @@ bkt_cmd_parse_context (GOptionContext *octx, const char *path, const char *usage
   return FALSE;
 }
 
+/* Is @name a command of @group? */
+static gboolean
+is_sibling (const BktCommand *group, const char *name)
+{
+  for (const BktCommand *c = group; group != NULL && c->name != NULL; c++)
+    if (g_str_equal (c->name, name))
+      return TRUE;
+  return FALSE;
+}
+
+/* The entries of @extra this command takes (see parse_command()), with
+ * the "CMD: " prefix left out of their description. */
+static GArray *
+entries_for_command (Ctx *ctx, const GOptionEntry *extra)
+{
+  GArray *out = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
+
+  for (const GOptionEntry *e = extra; e != NULL && e->long_name != NULL; e++)
+    {
+      const char *colon = e->description != NULL ? strstr (e->description, ": ") : NULL;
+      g_autofree char *prefix = colon != NULL ? g_strndup (e->description, colon - e->description) : NULL;
+      g_auto(GStrv) names = prefix != NULL ? g_strsplit (prefix, ", ", -1) : NULL;
+      gboolean scoped = names != NULL && names[0] != NULL;
+      GOptionEntry copy = *e;
+
+      for (guint i = 0; scoped && names[i] != NULL; i++)
+        scoped = is_sibling (ctx->group, names[i]);
+      if (scoped)
+        {
+          if (!g_strv_contains ((const char * const *) names, ctx->command->name))
+            continue;
+          copy.description = colon + 2;
+        }
+      g_array_append_val (out, copy);
+    }
+  return out;
+}
+
 gboolean
 parse_command (Ctx *ctx, const GOptionEntry *extra,
                int *argc, char ***argv, guint min_args, guint max_args, int *code)
@@ -182,10 +220,10 @@ parse_command_full (Ctx *ctx, const GOptionEntry *extra, gboolean with_change_op
   g_autofree char *params = g_strdup_printf ("%s%s%s", cmd->usage ? cmd->usage : "",
                                              cmd->usage ? " - " : "- ", cmd->summary);
   g_autoptr(GOptionContext) octx = g_option_context_new (params);
+  g_autoptr(GArray) own = entries_for_command (ctx, extra);
 
   g_option_context_add_main_entries (octx, global_entries (&ctx->opt), NULL);
-  if (extra != NULL)
-    g_option_context_add_main_entries (octx, extra, NULL);
+  g_option_context_add_main_entries (octx, (const GOptionEntry *) own->data, NULL);
   if (with_change_options)
     g_option_context_add_main_entries (octx, change_entries (&ctx->opt), NULL);
   if (!bkt_cmd_parse_context (octx, ctx->path, cmd->usage, argc, argv, min_args, max_args, code))
@@ -311,7 +349,12 @@ bkt_cmd_dispatch (Ctx *ctx, const BktCommand *table, int argc, char **argv)
         if (i != word)
           args[n++] = argv[i];
       args[n++] = (char *) "--help";
-      return bkt_cmd_dispatch (ctx, table, n, args);
+      /* Commands that pass their arguments on as typed (dnf queries) see
+       * this argv instead, --help included. */
+      ctx->typed_args = NULL;
+      code = bkt_cmd_dispatch (ctx, table, n, args);
+      ctx->typed_args = saved_typed;
+      return code;
     }
 
   cmd = find_command (table, argv[word]);
@@ -354,6 +397,7 @@ bkt_cmd_dispatch (Ctx *ctx, const BktCommand *table, int argc, char **argv)
     }
 
   ctx->command = cmd;
+  ctx->group = table;
   ctx->path = sub_path;
   g_set_prgname (sub_path);
   code = cmd->subcommands != NULL ? bkt_cmd_dispatch (ctx, cmd->subcommands, n, args)
@@ -363,45 +407,33 @@ bkt_cmd_dispatch (Ctx *ctx, const BktCommand *table, int argc, char **argv)
   return code;
 }
 
-/* ---- rows shared by the subsystem groups ---------------------------------------------- */
-
-int
-bkt_cmd_run_sync (Ctx *ctx, int argc, char **argv)
+/* Mutating commands need a clear yes: --confirm/-y, or an answer on a
+ * terminal.  A script without the flag is refused rather than guessed. */
+gboolean
+bkt_cmd_confirm (gboolean confirm, const char *what, int *code)
 {
-  int code;
+  char line[64];
 
-  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
-    return code;
-  return run_apply (ctx, ctx->command->data);
-}
-
-int
-bkt_cmd_run_capture (Ctx *ctx, int argc, char **argv)
-{
-  int code;
-
-  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
-    return code;
-  return run_capture (ctx, ctx->command->data);
-}
-
-JsonObject *
-bkt_cmd_subsystem_status (Ctx *ctx, const char *subsystem, JsonObject **out_all, GError **error)
-{
-  JsonObject *status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
-                                             g_variant_new ("(@a{sv})", session_options (ctx, subsystem)), error);
-  JsonObject *subsystems;
-
-  if (status == NULL)
-    return NULL;
-  *out_all = status;
-  subsystems = json_object_get_object_member (status, "subsystems");
-  if (subsystems == NULL || !json_object_has_member (subsystems, subsystem))
+  if (confirm)
+    return TRUE;
+  if (!isatty (STDIN_FILENO))
     {
-      g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "the daemon reports no %s subsystem", subsystem);
-      return NULL;
+      g_printerr ("bkt: refusing to %s without confirmation: pass --confirm (or -y), or run the "
+                  "command on a terminal and answer “yes”\n", what);
+      *code = EXIT_USAGE;
+      return FALSE;
     }
-  return json_object_get_object_member (subsystems, subsystem);
+  g_print ("This will %s.\nContinue? [y/N] ", what);
+  fflush (stdout);
+  if (fgets (line, sizeof line, stdin) != NULL)
+    {
+      g_strstrip (line);
+      if (g_ascii_strcasecmp (line, "y") == 0 || g_ascii_strcasecmp (line, "yes") == 0)
+        return TRUE;
+    }
+  g_print ("Nothing done.\n");
+  *code = EXIT_DECLINED;
+  return FALSE;
 }
 
 /* ---- main ------------------------------------------------------------------------------ */
@@ -463,11 +495,36 @@ bkt_cmd_main (BktClient *client, const char *summary, const BktCommand *table, i
 
 /* ---- repo tools: bkt-tool ------------------------------------------------------------- */
 
+/* Which bkt-tool: BKT_TOOL_PATH; else, for a bkt run from where it was
+ * built (not from BKT_BINDIR), the bkt-tool built beside it, so that a
+ * build tree never runs an installed tool of another version, or the one
+ * of a relocated installation (DESTDIR, a prefix copied elsewhere:
+ * BINDIR/../libexec); else the installed one. */
+static char *
+tool_path (void)
+{
+  const char *env = g_getenv ("BKT_TOOL_PATH");
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = self != NULL ? g_path_get_dirname (self) : NULL;
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  if (dir != NULL && !g_str_equal (dir, BKT_BINDIR))
+    {
+      g_autofree char *sibling = g_build_filename (dir, "bkt-tool", NULL);
+      g_autofree char *relocated = g_build_filename (dir, "..", "libexec", "bkt-tool", NULL);
+      if (g_file_test (sibling, G_FILE_TEST_IS_EXECUTABLE))
+        return g_steal_pointer (&sibling);
+      if (g_file_test (relocated, G_FILE_TEST_IS_EXECUTABLE))
+        return g_canonicalize_filename (relocated, NULL);
+    }
+  return g_strdup (BKT_LIBEXECDIR "/bkt-tool");
+}
+
 int
 bkt_cmd_exec_tool (Ctx *ctx, int argc, char **argv)
 {
-  const char *env = g_getenv ("BKT_TOOL_PATH");
-  const char *tool = env != NULL && *env != '\0' ? env : BKT_LIBEXECDIR "/bkt-tool";
+  g_autofree char *tool = tool_path ();
   g_autoptr(GPtrArray) a = g_ptr_array_new ();
 
   g_ptr_array_add (a, (char *) tool);

@@ -18,6 +18,12 @@ enum {
   EXIT_OK = 0,
   EXIT_FAILED = 1,
   EXIT_USAGE = 2,
+  EXIT_DECLINED = 130,
+  /* 3 not authorised, 4 daemon unreachable, 5 invalid input, 6 busy,
+   * 130 cancelled: bkt_error_exit_code() */
+  /* upstream verify: nothing failed, but some pins could not be
+   * downloaded (network), so nothing was compared for them */
+  EXIT_UNVERIFIED = 7,
 };
 
 typedef struct {
@@ -61,6 +67,7 @@ typedef struct {
   char       **typed_args;     /* the arguments after the command, as typed (borrowed) */
   char       **argv;           /* main's argv (borrowed): for bkt-tool and the host fallback */
   const BktCommand *command;   /* the command running */
+  const BktCommand *group;     /* the table it was found in (its siblings) */
   const char  *path;           /* its full path, "bkt flatpak add" (borrowed) */
 } Ctx;
 
@@ -105,7 +112,11 @@ gboolean  bkt_cmd_parse_context (GOptionContext *octx, const char *path, const c
                                  int *argc, char ***argv, guint min_args, guint max_args, int *code);
 /* Parse @argv for the current command (ctx->command: its usage and
  * summary); leaves positional arguments in @argv.  Returns FALSE (and the
- * exit code in @code) on --help or a usage error. */
+ * exit code in @code) on --help or a usage error.
+ * A group whose commands share one function may share one @extra table:
+ * an entry whose description starts with "CMD[, CMD…]: ", all of them
+ * names in the group (e.g. "add: the pull request number"), is an option
+ * of those commands only — the others neither list nor accept it. */
 gboolean  parse_command   (Ctx *ctx, const GOptionEntry *extra,
                            int *argc, char ***argv, guint min_args, guint max_args, int *code);
 /* The same, for mutating commands: adds --local, --pr-only, --repo,
@@ -133,7 +144,12 @@ void      add_string      (GVariantBuilder *b, const char *key, const char *valu
  * directory...: bkt_repo_discover()), for the repo-side tools. */
 char     *bkt_cmd_repo_path (Ctx *ctx, GError **error);
 
-/* Rows shared by the subsystem groups: apply (`sync`) or capture of the
+/* A mutating command's clear yes: @confirm (--confirm/-y), or "yes" typed
+ * on a terminal.  FALSE with *@code set (2 without a terminal, 130 when
+ * declined) after saying why. */
+gboolean  bkt_cmd_confirm (gboolean confirm, const char *what, int *code);
+
+/* (bkt-change.c) Rows shared by the subsystem groups: apply (`sync`) or capture of the
  * subsystem the row's data names. */
 int       bkt_cmd_run_sync    (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_run_capture (Ctx *ctx, int argc, char **argv);

@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "bkt-plan.h"
 #include "bkt-render.h"
+#include "bkt-plan.h"
+#include "bkt-text.h"
 
 #define BAR_WIDTH 30
 
@@ -53,18 +54,9 @@ bkt_render_end_progress (BktRenderer *r)
 static const char *
 op_summary (BktRenderer *r, const char *id)
 {
-  JsonArray *ops;
+  const BktReplyOp *op = bkt_reply_plan_find (r->plan, id);
 
-  if (r->plan == NULL || !json_object_has_member (r->plan, "operations"))
-    return id;
-  ops = json_object_get_array_member (r->plan, "operations");
-  for (guint i = 0; i < json_array_get_length (ops); i++)
-    {
-      JsonObject *op = json_array_get_object_element (ops, i);
-      if (g_strcmp0 (json_object_get_string_member_with_default (op, "id", ""), id) == 0)
-        return json_object_get_string_member_with_default (op, "summary", id);
-    }
-  return id;
+  return op != NULL && op->summary != NULL ? op->summary : id;
 }
 
 static void
@@ -180,7 +172,7 @@ bkt_render_status (BktRenderer *r, JsonObject *status)
 {
   JsonObject *subsystems;
   g_autoptr(GList) names = NULL;
-  guint drift = 0, untracked = 0;
+  guint drift = 0, untracked = 0, unknown = 0;
 
   if (r->json)
     {
@@ -188,18 +180,27 @@ bkt_render_status (BktRenderer *r, JsonObject *status)
       return;
     }
   subsystems = json_object_get_object_member (status, "subsystems");
-  g_print ("%-12s %8s %8s %6s %10s\n", "SUBSYSTEM", "TRACKED", "IN SYNC", "DRIFT", "UNTRACKED");
+  /* Items, each in one state (TRACKED = IN SYNC + DRIFT + UNKNOWN); the
+   * drift list below is the operations apply would perform. */
+  g_print ("%-12s %8s %8s %6s %8s %10s\n", "SUBSYSTEM", "TRACKED", "IN SYNC", "DRIFT", "UNKNOWN", "UNTRACKED");
   names = json_object_get_members (subsystems);
   for (GList *l = names; l != NULL; l = l->next)
     {
       const char *name = l->data;
       JsonObject *s = json_object_get_object_member (subsystems, name);
-      guint d = array_len (s, "drift"), u = array_len (s, "untracked");
+      guint d = array_len (s, "drift"), u = array_len (s, "untracked"), k = array_len (s, "unknown");
 
       drift += d;
       untracked += u;
-      g_print ("%-12s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %6u %10u\n", name,
-               int_member (s, "tracked"), int_member (s, "in_sync"), d, u);
+      unknown += k;
+      g_print ("%-12s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %6" G_GINT64_FORMAT " %8u %10u\n", name,
+               int_member (s, "tracked"), int_member (s, "in_sync"),
+               json_object_has_member (s, "drifted") ? int_member (s, "drifted") : (gint64) d, k, u);
+    }
+  if (unknown > 0)
+    {
+      g_print ("\nUnknown (cannot be checked on this machine; not in sync):\n");
+      print_items (subsystems, "unknown", "summary", "?");
     }
   if (drift > 0)
     {
@@ -228,10 +229,18 @@ bkt_render_status (BktRenderer *r, JsonObject *status)
   if (array_len (status, "warnings") > 0)
     {
       JsonArray *w = json_object_get_array_member (status, "warnings");
-      g_print ("\n");
+      g_autoptr(GPtrArray) lines = g_ptr_array_new ();
+      g_autoptr(GPtrArray) grouped = NULL;
+
+      /* one line per cause, as a plan's warnings (bkt_text_group_lines) */
       for (guint i = 0; i < json_array_get_length (w); i++)
-        g_print ("warning: %s\n", json_array_get_string_element (w, i));
+        g_ptr_array_add (lines, (gpointer) json_array_get_string_element (w, i));
+      g_ptr_array_add (lines, NULL);
+      grouped = bkt_text_group_lines ((const char * const *) lines->pdata, BKT_PLAN_WARNING_NAMES);
+      g_print ("\n");
+      for (guint i = 0; i < grouped->len; i++)
+        g_print ("warning: %s\n", (char *) grouped->pdata[i]);
     }
-  if (drift == 0 && untracked == 0)
+  if (drift == 0 && untracked == 0 && unknown == 0)
     g_print ("\nIn sync: the system matches the manifests.\n");
 }

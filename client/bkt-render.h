@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 
 #include "bkt-client.h"
+#include "bkt-reply.h"
 
 G_BEGIN_DECLS
 
@@ -12,7 +13,7 @@ G_BEGIN_DECLS
 typedef struct {
   gboolean    json;
   gboolean    tty;
-  JsonObject *plan;        /* borrowed: the plan being executed */
+  BktReplyPlan *plan;      /* borrowed: the plan being executed (operation summaries) */
   gboolean    bar_shown;
   guint       n_ok;
   guint       n_failed;

@@ -52,6 +52,7 @@ bkt_reply_plan_new (JsonObject *plan)
   BktReplyPlan *view = g_new0 (BktReplyPlan, 1);
   JsonArray *ops = member_array (plan, "operations");
   JsonObject *pr = member_object (plan, "pr");
+  JsonObject *preflight = member_object (plan, "preflight");
 
   view->plan = json_object_ref (plan);
   view->mode = bkt_json_object_get_string (plan, "mode");
@@ -77,7 +78,22 @@ bkt_reply_plan_new (JsonObject *plan)
   view->has_pr_preview = pr != NULL;
   if (pr != NULL)
     read_pr (pr, &view->pr_preview);
-  view->preflight = member_object (plan, "preflight");
+  view->preflight = g_array_new (FALSE, TRUE, sizeof (BktReplyCheck));
+  if (preflight != NULL)
+    {
+      JsonArray *checks = member_array (preflight, "checks");
+
+      view->preflight_failed = !json_object_get_boolean_member_with_default (preflight, "ok", TRUE);
+      for (guint i = 0; checks != NULL && i < json_array_get_length (checks); i++)
+        {
+          JsonObject *c = json_array_get_object_element (checks, i);
+          BktReplyCheck check = {
+            bkt_json_object_get_string (c, "name"), bkt_json_object_get_string (c, "detail"),
+            bkt_json_object_get_string (c, "fix"), json_object_get_boolean_member_with_default (c, "ok", FALSE),
+          };
+          g_array_append_val (view->preflight, check);
+        }
+    }
   return view;
 }
 
@@ -89,6 +105,7 @@ bkt_reply_plan_free (BktReplyPlan *view)
   json_object_unref (view->plan);
   g_clear_pointer (&view->results, json_array_unref);
   g_array_unref (view->ops);
+  g_array_unref (view->preflight);
   g_free (view);
 }
 
@@ -96,6 +113,15 @@ guint
 bkt_reply_plan_n_operations (BktReplyPlan *view)
 {
   return view->ops->len;
+}
+
+const BktReplyOp *
+bkt_reply_plan_find (BktReplyPlan *view, const char *id)
+{
+  for (guint i = 0; view != NULL && i < view->ops->len; i++)
+    if (g_strcmp0 (g_array_index (view->ops, BktReplyOp, i).id, id) == 0)
+      return &g_array_index (view->ops, BktReplyOp, i);
+  return NULL;
 }
 
 gboolean

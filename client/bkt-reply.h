@@ -20,7 +20,7 @@ typedef struct {
   const char *id;
   const char *subsystem;
   const char *scope;        /* "user", "system" or NULL */
-  const char *summary;      /* what it does, one line (or NULL) */
+  const char *summary;      /* what it does, for people ("Install flatpak:…") */
   gboolean    manifest_edit; /* effect "manifest": a record in the user overlay */
   gboolean    proposal;     /* subsystem "pr": the pull request itself */
   /* from the results, once bkt_reply_set_results() has run */
@@ -45,6 +45,14 @@ typedef struct {
   JsonArray  *changelog;    /* draft entries (strings), or NULL */
 } BktReplyPr;
 
+/* One check of a pull request's preflight (dry run). */
+typedef struct {
+  const char *name;
+  const char *detail;
+  const char *fix;          /* or NULL */
+  gboolean    ok;
+} BktReplyCheck;
+
 typedef struct {
   JsonObject *plan;         /* owned reference */
   const char *mode;         /* "pr", "local", "pr-only", "image" or NULL */
@@ -52,7 +60,8 @@ typedef struct {
   JsonNode   *system_request; /* borrowed, or NULL */
   gboolean    has_pr_preview;
   BktReplyPr  pr_preview;   /* the plan's "pr" (dry run) */
-  JsonObject *preflight;    /* borrowed, or NULL */
+  gboolean    preflight_failed; /* the PR would fail: see the checks */
+  GArray     *preflight;    /* BktReplyCheck */
   /* results */
   JsonArray  *results;      /* owned reference, or NULL */
   guint       n_ok;
@@ -64,6 +73,8 @@ void          bkt_reply_plan_free (BktReplyPlan *view);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BktReplyPlan, bkt_reply_plan_free)
 
 guint      bkt_reply_plan_n_operations (BktReplyPlan *view);
+/* The operation @id, or NULL. */
+const BktReplyOp *bkt_reply_plan_find (BktReplyPlan *view, const char *id);
 /* Does the plan act (not only record) in @scope? */
 gboolean   bkt_reply_plan_acts_in     (BktReplyPlan *view, const char *scope);
 /* Match @results (per-operation {id, success}) to the plan's operations. */

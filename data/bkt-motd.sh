@@ -17,6 +17,6 @@ case $- in
     ;;
 esac
 if [ -n "$_bkt_login" ] && [ -t 1 ] && command -v bkt >/dev/null 2>&1; then
-  bkt changelog motd 2>/dev/null || :
+  bkt changelog motd --login 2>/dev/null || :
 fi
 unset _bkt_login

@@ -5,7 +5,9 @@ example manifests (manifests/), as a wheel user, against a throwaway world.
 
     meson setup build && meson compile -C build && /usr/bin/python3 tests/sandbox.py
 
-Run as root on Debian 12 (or Fedora) with the packages listed in .ci/run.
+Run as root on Debian 12 (or Fedora) with the packages listed in .ci/run, from a
+checkout anywhere root can read: the test users run bkt and bktd as `meson install
+--destdir` put them into a world-readable directory of the sandbox's own.
 Everything happens inside one temp dir: a private system bus with bkt's own
 bus policy, the real polkitd with bkt's polkit policy and rules (in a private
 mount namespace), the real bktd --system (root) and bktd --session (the
@@ -46,11 +48,13 @@ def main():
     if os.geteuid() != 0:
         print('tests/sandbox.py must run as root (it creates test users and a private polkitd).', file=sys.stderr)
         return 2
-    for exe in ('daemon/bktd', 'client/bkt'):
-        if not os.access(os.path.join(bktenv.BUILD_DIR, exe), os.X_OK):
-            print('%s/%s is not built: meson setup build && meson compile -C build'
-                  % (bktenv.BUILD_DIR, exe), file=sys.stderr)
-            return 2
+    # the test users run the INSTALLED bkt and bktd (meson install --destdir into a world-readable
+    # directory of the sandbox's own), so the checkout may be anywhere root can read, a 0700 home too
+    try:
+        installed = bktenv.install()
+    except bktenv.EnvError as e:
+        print('%s\nbuild first: meson setup build && meson compile -C build' % e, file=sys.stderr)
+        return 2
 
     user = bktenv.ADMIN
     # no remote is configured beforehand: the example manifest declares it (bktd adds a
@@ -60,8 +64,11 @@ def main():
     try:
         env.start()
         print('bkt sandbox in %s' % env.T)
+        print('  bkt, bktd           installed by meson install --destdir %s' % installed.destdir)
         print('  private system bus  %s  (policy: data/org.bkt.Daemon1.conf)' % env.system_bus_address)
-        print('  polkitd             real, with polkit/org.bkt.policy and polkit/50-bkt.rules')
+        print('  polkitd             real, with polkit/org.bkt.policy and polkit/50-bkt.rules;')
+        print('                      %s is in an active local login session (as logind records one),' % user)
+        print('                      where the wheel rule grants without a password')
         print('  bktd --system       pid %d (root)' % env.system_daemon.pid)
         print('  bktd --session      pid %s (%s, in group wheel)' % (env.session_daemons[user].bktd_pid, user))
         print('  flatpak             system %s, user %s' % (env.path('flatpak', 'system'),
@@ -99,15 +106,27 @@ def main():
             ok &= p.returncode == 0
 
         print('Checking the throwaway world directly:')
-        print('  flatpak --system list: %s' % ', '.join(sorted(env.installed_apps('system', user))))
-        print('  flatpak --user list:   %s' % ', '.join(sorted(env.installed_apps('user', user))))
-        for s in json.load(open(os.path.join(dst, 'gsettings.json')))['settings']:
+        installed = {'system': env.installed_apps('system', user), 'user': env.installed_apps('user', user)}
+        print('  flatpak --system list: %s' % ', '.join(sorted(installed['system'])))
+        print('  flatpak --user list:   %s' % ', '.join(sorted(installed['user'])))
+        declared = json.load(open(os.path.join(dst, 'flatpak-apps.json')))['apps']
+        ok &= bool(declared)  # an example that declares no app proves nothing
+        for app in declared:
+            scope = app.get('scope', 'system')  # absent means system (docs/manifests.md)
+            good = app['id'] in installed[scope]
+            print('  flatpak %s (%s): %s' % (app['id'], scope, 'installed' if good else 'NOT INSTALLED'))
+            ok &= good
+        settings = json.load(open(os.path.join(dst, 'gsettings.json')))['settings']
+        ok &= bool(settings)
+        for s in settings:
             v = env.gsettings(user, 'get', s['schema'], s['key'])
             mark = 'ok' if v == s['value'] else 'DIFFERS (manifest %s)' % s['value']
             print('  gsettings get %s %s: %s %s' % (s['schema'], s['key'], v, mark))
             ok &= v == s['value']
         shim_dir = os.path.join(env.home(user), '.local', 'toolbox', 'shims')
-        for s in json.load(open(os.path.join(dst, 'host-shims.json')))['shims']:
+        shims = json.load(open(os.path.join(dst, 'host-shims.json')))['shims']
+        ok &= bool(shims)
+        for s in shims:
             path = os.path.join(shim_dir, s['name'])
             want = "exec flatpak-spawn --host '%s' \"$@\"" % s.get('host', s['name'])
             good = os.access(path, os.X_OK) and want in open(path).read()

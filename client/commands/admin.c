@@ -5,18 +5,13 @@
 #include <unistd.h>
 
 #include "bkt-json.h"
-#include "admin.h"
+#include "bkt-os.h"
 #include "commands.h"
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
 #include "bkt-render.h"
 
 #define ADMIN_IFACE "org.bkt.Daemon1.Admin"
-/* `bkt status` must stay fast and never hang on the os section: a system
- * daemon that does not answer within this is reported as unreachable. */
-#define OS_SECTION_TIMEOUT_MS 5000
-
-enum { EXIT_DECLINED = 130 };  /* EXIT_OK, EXIT_FAILED, EXIT_USAGE: bkt-cmd.h */
 
 typedef struct {
   Ctx         *ctx;
@@ -107,154 +102,7 @@ parse (Admin *a, const GOptionEntry *extra, int *argc, char ***argv, guint min_a
 static gboolean
 confirmed (Admin *a, const char *what, int *code)
 {
-  return bkt_admin_confirm (a->confirm, what, code);
-}
-
-gboolean
-bkt_admin_confirm (gboolean confirm, const char *what, int *code)
-{
-  char line[64];
-
-  if (confirm)
-    return TRUE;
-  if (!isatty (STDIN_FILENO))
-    {
-      g_printerr ("bkt: refusing to %s without confirmation: pass --confirm (or -y), or run the "
-                  "command on a terminal and answer “yes”\n", what);
-      *code = EXIT_USAGE;
-      return FALSE;
-    }
-  g_print ("This will %s.\nContinue? [y/N] ", what);
-  fflush (stdout);
-  if (fgets (line, sizeof line, stdin) != NULL)
-    {
-      g_strstrip (line);
-      if (g_ascii_strcasecmp (line, "y") == 0 || g_ascii_strcasecmp (line, "yes") == 0)
-        return TRUE;
-    }
-  g_print ("Nothing done.\n");
-  *code = EXIT_DECLINED;
-  return FALSE;
-}
-
-/* ---- rendering ---------------------------------------------------------------------- */
-
-static JsonObject *
-obj (JsonObject *o, const char *member)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
-  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
-static void
-print_deployment (const char *label, JsonObject *e)
-{
-  if (e == NULL)
-    {
-      g_print ("  %-9s none\n", label);
-      return;
-    }
-  g_print ("  %-9s %s%s%s%s\n", label, bkt_json_object_get_string (e, "image") ? bkt_json_object_get_string (e, "image") : "(unknown image)",
-           bkt_json_object_get_string (e, "transport") && g_strcmp0 (bkt_json_object_get_string (e, "transport"), "registry") != 0 ? " (" : "",
-           bkt_json_object_get_string (e, "transport") && g_strcmp0 (bkt_json_object_get_string (e, "transport"), "registry") != 0 ? bkt_json_object_get_string (e, "transport") : "",
-           bkt_json_object_get_string (e, "transport") && g_strcmp0 (bkt_json_object_get_string (e, "transport"), "registry") != 0 ? ")" : "");
-  if (bkt_json_object_get_string (e, "version"))
-    g_print ("  %-9s version %s\n", "", bkt_json_object_get_string (e, "version"));
-  if (bkt_json_object_get_string (e, "digest"))
-    g_print ("  %-9s digest %s\n", "", bkt_json_object_get_string (e, "digest"));
-  if (bkt_json_object_get_string (e, "timestamp"))
-    g_print ("  %-9s built %s\n", "", bkt_json_object_get_string (e, "timestamp"));
-}
-
-static const char *
-next_action (JsonObject *st)
-{
-  /* A queued rollback wins over a staged update: it is what boots next. */
-  if (json_object_get_boolean_member_with_default (st, "rollback_queued", FALSE))
-    return "reboot to boot the rollback image";
-  if (obj (st, "staged") != NULL)
-    return "reboot to apply the staged update";
-  return NULL;
-}
-
-static void
-print_bootc_status (JsonObject *st)
-{
-  JsonObject *rollback = obj (st, "rollback");
-  const char *next = next_action (st);
-
-  print_deployment ("booted", obj (st, "booted"));
-  print_deployment ("staged", obj (st, "staged"));
-  if (rollback != NULL)
-    g_print ("  %-9s available: %s%s%s%s\n", "rollback", bkt_json_object_get_string (rollback, "image") ? bkt_json_object_get_string (rollback, "image") : "?",
-             bkt_json_object_get_string (rollback, "version") ? " (version " : "", bkt_json_object_get_string (rollback, "version") ? bkt_json_object_get_string (rollback, "version") : "",
-             bkt_json_object_get_string (rollback, "version") ? ")" : "");
-  else
-    g_print ("  %-9s none\n", "rollback");
-  if (json_object_get_boolean_member_with_default (st, "rollback_queued", FALSE))
-    g_print ("  %-9s the rollback image boots next\n", "queued");
-  if (obj (st, "cached_update") != NULL)
-    g_print ("  %-9s update available: version %s\n", "", bkt_json_object_get_string (obj (st, "cached_update"), "version") ?
-             bkt_json_object_get_string (obj (st, "cached_update"), "version") : "?");
-  if (next != NULL)
-    g_print ("  %-9s %s\n", "next", next);
-}
-
-JsonObject *
-bkt_admin_os_section (BktClient *client)
-{
-  JsonObject *os = json_object_new ();
-  g_autoptr(GDBusConnection) bus = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  const char *text;
-
-  /* Not through bkt_client_call(): the os section is an extra, it must
-   * neither start an agent nor wait minutes for a daemon. */
-  bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
-  if (bus != NULL)
-    reply = g_dbus_connection_call_sync (bus, "org.bkt.Daemon1", "/org/bkt/Daemon1", ADMIN_IFACE, "BootcStatus",
-                                         g_variant_new ("(a{sv})", NULL), G_VARIANT_TYPE ("(s)"),
-                                         G_DBUS_CALL_FLAGS_NONE, OS_SECTION_TIMEOUT_MS, NULL, &error);
-  if (reply == NULL)
-    {
-      g_autofree char *remote = g_dbus_error_get_remote_error (error);
-      gboolean reachable = bus != NULL && remote != NULL && g_str_has_prefix (remote, "org.bkt.Error.");
-
-      g_dbus_error_strip_remote_error (error);
-      json_object_set_boolean_member (os, "available", FALSE);
-      json_object_set_boolean_member (os, "reachable", reachable);
-      json_object_set_string_member (os, "reason", reachable ? error->message : "system daemon not reachable");
-      if (!reachable)
-        json_object_set_string_member (os, "detail", error->message);
-      return os;
-    }
-  g_variant_get (reply, "(&s)", &text);
-  json_object_set_boolean_member (os, "reachable", TRUE);
-  if (!json_parser_load_from_data (parser, text, -1, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      json_object_set_boolean_member (os, "available", FALSE);
-      json_object_set_string_member (os, "reason", "bktd sent a bootc status that is not JSON");
-      return os;
-    }
-  json_object_set_boolean_member (os, "available", TRUE);
-  json_object_set_object_member (os, "bootc", json_object_ref (json_node_get_object (json_parser_get_root (parser))));
-  return os;
-}
-
-void
-bkt_admin_print_os_section (JsonObject *os)
-{
-  g_print ("\nOS image (bootc):\n");
-  if (!json_object_get_boolean_member_with_default (os, "available", FALSE))
-    {
-      g_print ("  %s%s%s%s\n", bkt_json_object_get_string (os, "reason") ? bkt_json_object_get_string (os, "reason") : "not available",
-               bkt_json_object_get_string (os, "detail") ? " (" : "", bkt_json_object_get_string (os, "detail") ? bkt_json_object_get_string (os, "detail") : "",
-               bkt_json_object_get_string (os, "detail") ? ")" : "");
-      return;
-    }
-  print_bootc_status (obj (os, "bootc"));
+  return bkt_cmd_confirm (a->confirm, what, code);
 }
 
 /* The positional arguments after the command name, NULL-terminated. */
@@ -320,6 +168,7 @@ run_transaction (Admin *a, const char *method, GVariant *params)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) result = NULL;
   g_autoptr(JsonObject) plan = NULL;
+  g_autoptr(BktReplyPlan) view = NULL;
   BktRenderer render;
   const char *path;
   gboolean ok;
@@ -339,7 +188,8 @@ run_transaction (Admin *a, const char *method, GVariant *params)
     }
   g_variant_get (reply, "(&o)", &path);
   plan = tx_plan (path);
-  render.plan = plan;
+  view = plan != NULL ? bkt_reply_plan_new (plan) : NULL;
+  render.plan = view;
   ok = bkt_client_follow (a->client, BKT_TARGET_SYSTEM, path, &bkt_render_follow_callbacks, &render,
                           &result, &error);
   bkt_render_end_progress (&render);
@@ -358,14 +208,14 @@ run_transaction (Admin *a, const char *method, GVariant *params)
   else if (ok && result != NULL)
     {
       const char *output = bkt_json_object_get_string (result, "output");
-      JsonObject *st = obj (result, "status");
+      JsonObject *st = bkt_os_member_object (result, "status");
 
       if (output != NULL && *g_strstrip ((char *) output) != '\0')
         g_print ("%s\n", output);
       if (st != NULL)
         {
           g_print ("\nOS image (bootc):\n");
-          print_bootc_status (st);
+          bkt_os_print_bootc_status (st);
         }
     }
   if (!ok)
@@ -398,7 +248,7 @@ bootc_status (Admin *a, int argc, char **argv)
   else
     {
       g_print ("OS image (bootc):\n");
-      print_bootc_status (st);
+      bkt_os_print_bootc_status (st);
     }
   return EXIT_OK;
 }

@@ -23,13 +23,36 @@ print_section (const char *what, JsonObject *report)
   JsonObject *s = json_object_get_object_member (report, what);
   JsonArray *present = json_object_get_array_member (s, "present");
   JsonArray *missing = json_object_get_array_member (s, "missing");
+  JsonArray *unknown = json_object_has_member (s, "unknown") ? json_object_get_array_member (s, "unknown") : NULL;
   guint np = json_array_get_length (present), nm = json_array_get_length (missing);
+  guint nu = unknown != NULL ? json_array_get_length (unknown) : 0;
 
-  if (np + nm == 0)
+  if (np + nm + nu == 0)
     return;
+  /* not found in a database that records nothing is not "missing" */
+  if (nu > 0)
+    {
+      g_print ("%s: %u not checked: %s\n", what, nu, json_object_get_string_member (s, "unknown_reason"));
+      for (guint i = 0; i < nu; i++)
+        g_print ("  NOT RECORDED %s\n", json_array_get_string_element (unknown, i));
+      return;
+    }
   g_print ("%s: %u/%u present\n", what, np, np + nm);
   for (guint i = 0; i < nm; i++)
     g_print ("  MISSING %s\n", json_array_get_string_element (missing, i));
+}
+
+/* Something assumed is missing (not merely unverifiable). */
+static gboolean
+base_drifted (JsonObject *report)
+{
+  const char *kinds[] = { "packages", "services", "paths" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    if (json_array_get_length (json_object_get_array_member (json_object_get_object_member (report, kinds[k]),
+                                                             "missing")) > 0)
+      return TRUE;
+  return FALSE;
 }
 
 static int
@@ -42,12 +65,12 @@ base_run (Ctx *ctx, int argc, char **argv)
   const GOptionEntry entries[] = {
     { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
     { "file", 'f', 0, G_OPTION_ARG_FILENAME, &file_opt, "The assumptions file (default: the repo's)", "PATH" },
-    { "root", 0, 0, G_OPTION_ARG_FILENAME, &root, "verify: the system root to check (default /)", "DIR" },
+    { "root", 0, 0, G_OPTION_ARG_FILENAME, &root, "verify, snapshot: the system root to check (default /)", "DIR" },
     { "reason", 0, 0, G_OPTION_ARG_STRING, &reason, "assume: why the distribution needs it", "TEXT" },
     { "pr", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.pr_only,
       "assume, unassume: propose the change as a pull request (the checkout is not edited)", NULL },
     { "skip-preflight", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.skip_preflight,
-      "with --pr: go ahead when a check fails (the PR then waits in the queue)", NULL },
+      "assume, unassume: with --pr, go ahead when a check fails (the PR then waits in the queue)", NULL },
     { NULL }
   };
   g_autofree char *repo = NULL;
@@ -171,9 +194,11 @@ base_run (Ctx *ctx, int argc, char **argv)
           print_section ("packages", report);
           print_section ("services", report);
           print_section ("paths", report);
-          g_print ("%s\n", ok ? "All assumptions hold." : "DRIFT: the base image no longer provides the above.");
+          g_print ("%s\n", ok ? "All assumptions hold."
+                           : base_drifted (report) ? "DRIFT: the base image no longer provides the above."
+                           : "NOT VERIFIED: nothing is missing, but the packages could not be checked here.");
         }
-      return ok ? EXIT_OK : EXIT_FAILED;
+      return ok ? EXIT_OK : base_drifted (report) ? EXIT_FAILED : EXIT_UNVERIFIED;
     }
   if (ctx->opt.json)
     {

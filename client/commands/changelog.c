@@ -68,6 +68,7 @@ changelog_pending (Ctx *ctx, const char *repo, gboolean validate, gboolean no_dr
         if (json_object_get_boolean_member (entries->pdata[i], "draft"))
           g_printerr ("bkt: .changelog/pending/%s is a draft: review it and set \"draft\" to false\n",
                       json_object_get_string_member (entries->pdata[i], "file"));
+      g_printerr ("bkt: drafts may not be merged; on a pull request, `bkt changelog validate --allow-drafts` accepts them\n");
       return EXIT_FAILED;
     }
   return EXIT_OK;
@@ -81,8 +82,8 @@ changelog_show (Ctx *ctx, const char *repo, const char *version)
   if (version == NULL)
     {
       g_autofree char *path = g_build_filename (repo, "CHANGELOG.md", NULL);
-      g_autofree char *text = NULL;
-      if (!g_file_get_contents (path, &text, NULL, &error))
+      g_autofree char *text = bkt_changelog_read_markdown (repo, &error);
+      if (text == NULL)
         return fail (error);
       if (ctx->opt.json)
         {
@@ -148,14 +149,19 @@ changelog_run (Ctx *ctx, int argc, char **argv)
   g_autofree char *command = NULL;
   g_auto(GStrv) steps = NULL;
   gint pr = 0;
-  gboolean draft = FALSE, confirm = FALSE, no_drafts = FALSE;
+  gboolean draft = FALSE, confirm = FALSE, no_drafts = FALSE, allow_drafts = FALSE;
+  g_autofree char *type = NULL;
+  g_autofree char *category = NULL;
   const GOptionEntry entries[] = {
     { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
     { "command", 0, 0, G_OPTION_ARG_STRING, &command, "add: the command that made the change", "CMD" },
     { "pr", 0, 0, G_OPTION_ARG_INT, &pr, "add: the pull request number", "N" },
     { "draft", 0, 0, G_OPTION_ARG_NONE, &draft, "add: a draft, to be reviewed before release", NULL },
     { "manual-step", 0, 0, G_OPTION_ARG_STRING_ARRAY, &steps, "add: what users must do after upgrading (repeatable)", "TEXT" },
-    { "no-drafts", 0, 0, G_OPTION_ARG_NONE, &no_drafts, "validate: fail if any entry is a draft (CI, on merge)", NULL },
+    { "type", 't', 0, G_OPTION_ARG_STRING, &type, "add: the entry's type (the original's form: add -t TYPE -c CATEGORY MESSAGE)", "TYPE" },
+    { "category", 'c', 0, G_OPTION_ARG_STRING, &category, "add: the entry's category", "CATEGORY" },
+    { "allow-drafts", 0, 0, G_OPTION_ARG_NONE, &allow_drafts, "validate: accept draft entries (on a pull request; merge must not)", NULL },
+    { "no-drafts", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &no_drafts, "validate: fail on drafts (the default)", NULL },
     { "confirm", 0, 0, G_OPTION_ARG_NONE, &confirm, "clear: really remove every pending entry", NULL },
     { NULL }
   };
@@ -164,12 +170,51 @@ changelog_run (Ctx *ctx, int argc, char **argv)
   g_autoptr(GError) error = NULL;
   int code;
 
+  /* add: TYPE CATEGORY MESSAGE, or -t TYPE -c CATEGORY MESSAGE (the
+   * original's form); the count is checked once the options are known */
   if (g_str_equal (sub, "add"))
-    min = max = 3;
+    min = 1, max = 3;
   else if (g_str_equal (sub, "show") || g_str_equal (sub, "release"))
     max = 1;
   if (!parse_command (ctx, entries, &argc, &argv, min, max, &code))
     return code;
+  if (g_str_equal (sub, "add"))
+    {
+      guint want = (type == NULL ? 1 : 0) + (category == NULL ? 1 : 0) + 1;
+      if ((guint) (argc - 1) != want)
+        {
+          /* what is missing first, in the words of the form used */
+          const char *names[3] = { NULL, NULL, "MESSAGE" };
+          g_autoptr(GPtrArray) need = g_ptr_array_new ();
+          g_autoptr(GString) missing = g_string_new (NULL);
+
+          names[0] = type == NULL ? "TYPE" : NULL;
+          names[1] = category == NULL ? "CATEGORY" : NULL;
+          for (guint i = 0; i < 3; i++)
+            if (names[i] != NULL)
+              g_ptr_array_add (need, (gpointer) names[i]);
+          if ((guint) (argc - 1) < want)
+            {
+              for (guint i = argc - 1; i < need->len; i++)
+                g_string_append_printf (missing, "%s%s", i == (guint) (argc - 1) ? ""
+                                        : i + 1 == need->len ? " and " : ", ", (const char *) need->pdata[i]);
+              g_printerr ("bkt: changelog add: missing %s\n", missing->str);
+            }
+          else
+            {
+              g_autofree char *extra = g_strjoinv (" ", argv + 1 + want);
+              g_printerr ("bkt: changelog add: too many arguments (%s)\n", extra);
+            }
+          g_printerr ("Usage: bkt changelog add [OPTION…] TYPE CATEGORY MESSAGE\n"
+                      "   or: bkt changelog add [OPTION…] -t TYPE -c CATEGORY MESSAGE\n");
+          return EXIT_USAGE;
+        }
+      /* positional: argv[1..3]; with options, the positions they leave */
+      if (type == NULL)
+        type = g_strdup (argv[1]);
+      if (category == NULL)
+        category = g_strdup (argv[argc - 2]);
+    }
   if (g_str_equal (sub, "clear") && !confirm)
     {
       g_printerr ("bkt: changelog clear removes every pending entry: add --confirm\n");
@@ -184,9 +229,9 @@ changelog_run (Ctx *ctx, int argc, char **argv)
       g_autoptr(JsonObject) e = json_object_new ();
       g_autofree char *path = NULL;
 
-      json_object_set_string_member (e, "type", argv[1]);
-      json_object_set_string_member (e, "category", argv[2]);
-      json_object_set_string_member (e, "message", argv[3]);
+      json_object_set_string_member (e, "type", type);
+      json_object_set_string_member (e, "category", category);
+      json_object_set_string_member (e, "message", argv[argc - 1]);
       if (command != NULL)
         json_object_set_string_member (e, "command", command);
       if (pr != 0)
@@ -206,7 +251,10 @@ changelog_run (Ctx *ctx, int argc, char **argv)
       return EXIT_OK;
     }
   if (g_str_equal (sub, "pending") || g_str_equal (sub, "validate"))
-    return changelog_pending (ctx, repo, g_str_equal (sub, "validate"), no_drafts);
+    /* validate fails on drafts unless allowed: distribution CI runs it to
+     * block them on merge, as the original's did */
+    return changelog_pending (ctx, repo, g_str_equal (sub, "validate"),
+                              g_str_equal (sub, "validate") && !allow_drafts);
   if (g_str_equal (sub, "show"))
     return changelog_show (ctx, repo, argc > 1 ? argv[1] : NULL);
   if (g_str_equal (sub, "list"))
@@ -298,15 +346,17 @@ changelog_generate_cmd (Ctx *ctx, int argc, char **argv)
 }
 
 const BktCommand bkt_changelog_commands[] = {
-  { "add", NULL, "a pending entry (--command, --pr, --draft, --manual-step)", "TYPE CATEGORY MESSAGE", changelog_run },
+  { "add", NULL, "a pending entry (--command, --pr, --draft, --manual-step; or -t TYPE -c CATEGORY MESSAGE)",
+    "TYPE CATEGORY MESSAGE", changelog_run },
   { "generate", NULL, "entries for the manifest changes since REF (--base REF, --write)", NULL,
     changelog_generate_cmd },
   { "pending", NULL, "list the pending entries", NULL, changelog_run },
-  { "validate", NULL, "check the pending entries, for CI (--no-drafts)", NULL, changelog_run },
+  { "validate", NULL, "check the pending entries, for CI; a draft fails unless --allow-drafts", NULL, changelog_run },
   { "show", NULL, "CHANGELOG.md, or one released version", "[VERSION]", changelog_run },
   { "list", NULL, "released versions", NULL, changelog_run },
   { "release", NULL, "release the pending entries (default version YYYY.MM.DD.N)", "[VERSION]", changelog_run },
   { "clear", NULL, "remove every pending entry (--confirm)", NULL, changelog_run },
-  { "motd", NULL, "what's new in this image, once (login shells; --all)", NULL, bkt_cmd_changelog_motd },
+  { "motd", NULL, "what's new in this image, once (--all; --login: silent when nothing is new)", NULL,
+    bkt_cmd_changelog_motd },
   { NULL }
 };

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "admin.h"
 #include "commands.h"
 #include "bkt-spawn.h"
 #include "bkt-config.h"
@@ -647,7 +646,7 @@ dev_dnf (Ctx *ctx, int argc, char **argv)
   g_autofree char *container = NULL;
   /* `bkt dev dnf` passes the arguments on as typed (ctx->typed_args):
    * only --container NAME before the verb is bkt's. */
-  char **typed = ctx->typed_args;
+  char **typed = ctx->typed_args != NULL ? ctx->typed_args : argv + 1;
   const char *verb;
 
   typed = take_leading_container (typed, &container);
@@ -672,7 +671,7 @@ dev_dnf (Ctx *ctx, int argc, char **argv)
       };
       gboolean install = g_str_equal (verb, "install");
       g_autofree char *path = g_strdup_printf ("%s %s", ctx->path, verb);
-      int i = (int) (typed - ctx->typed_args) + 1;
+      int i = ctx->typed_args != NULL ? (int) (typed - ctx->typed_args) + 1 : (int) (typed - argv);
 
       if (i < 1 || i >= argc || !g_str_equal (argv[i], verb))
         return EXIT_USAGE;
@@ -875,7 +874,7 @@ dev_update (Ctx *ctx, int argc, char **argv)
             g_print ("Would %s first.\n", what);
           return EXIT_OK;
         }
-      if (!bkt_admin_confirm (o.confirm, what, &code))
+      if (!bkt_cmd_confirm (o.confirm, what, &code))
         return code;
       if (!rebuild (ctx, &t, &live, image, &error))
         return fail (error);

@@ -216,13 +216,9 @@ dnf_list (Ctx *ctx)
   JsonObject *s;
   JsonArray *entries, *untracked;
 
-  status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
-                                 g_variant_new ("(@a{sv})", session_options (ctx, "dnf")), &error);
-  if (status == NULL)
-    return fail (error);
-  s = json_object_get_object_member (json_object_get_object_member (status, "subsystems"), "dnf");
+  s = bkt_cmd_subsystem_status (ctx, "dnf", &status, &error);
   if (s == NULL)
-    return EXIT_OK;
+    return fail (error);
   if (ctx->opt.json)
     {
       bkt_render_print_object (s);

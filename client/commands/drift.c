@@ -59,8 +59,18 @@ check_base (const char *file, const char *root, int *code)
           for (guint i = 0; i < json_array_get_length (m); i++)
             g_string_append_printf (missing, "%s%s", missing->len ? ", " : "", json_array_get_string_element (m, i));
         }
-      s = section_new ("drift", missing->str);
-      *code = MAX (*code, DRIFT_FOUND);
+      if (missing->len > 0)
+        {
+          s = section_new ("drift", missing->str);
+          *code = MAX (*code, DRIFT_FOUND);
+        }
+      else
+        {
+          /* nothing missing, but the packages could not be looked up */
+          s = section_new ("unverified", json_object_get_string_member (
+                             json_object_get_object_member (report, "packages"), "unknown_reason"));
+          *code = DRIFT_ERROR;
+        }
     }
   else
     s = section_new ("ok", NULL);
@@ -97,10 +107,12 @@ check_system (Ctx *ctx, int *code)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) status = NULL;
-  g_autoptr(GString) drift = g_string_new (NULL);
+  g_autoptr(JsonObject) items = json_object_new ();
+  g_autoptr(GString) counts = g_string_new (NULL);
   JsonObject *subsystems;
   g_autoptr(GList) names = NULL;
   JsonObject *s;
+  guint total = 0;
 
   status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
                                  g_variant_new ("(@a{sv})", session_options (ctx, NULL)), &error);
@@ -113,20 +125,41 @@ check_system (Ctx *ctx, int *code)
     {
       JsonObject *sub = json_object_get_object_member (subsystems, l->data);
       JsonArray *d = sub != NULL && json_object_has_member (sub, "drift") ? json_object_get_array_member (sub, "drift") : NULL;
+      /* An entry that cannot be checked here (its schema is not installed…) is not "no drift". */
+      JsonArray *u = sub != NULL && json_object_has_member (sub, "unknown") ? json_object_get_array_member (sub, "unknown") : NULL;
+      JsonArray *list;
 
+      if ((d == NULL || json_array_get_length (d) == 0) && (u == NULL || json_array_get_length (u) == 0))
+        continue;
+      /* one entry per item, per subsystem: read one line each, not joined */
+      list = json_array_new ();
       for (guint i = 0; d != NULL && i < json_array_get_length (d); i++)
         {
           JsonNode *n = json_array_get_element (d, i);
           const char *what = JSON_NODE_HOLDS_OBJECT (n)
             ? json_object_get_string_member_with_default (json_node_get_object (n), "summary", "?")
             : JSON_NODE_HOLDS_VALUE (n) ? json_node_get_string (n) : "?";
-          g_string_append_printf (drift, "%s%s", drift->len ? "; " : "", what ? what : "?");
+          json_array_add_string_element (list, what ? what : "?");
         }
+      for (guint i = 0; u != NULL && i < json_array_get_length (u); i++)
+        {
+          JsonNode *n = json_array_get_element (u, i);
+          const char *what = JSON_NODE_HOLDS_OBJECT (n)
+            ? json_object_get_string_member_with_default (json_node_get_object (n), "summary", "?") : "?";
+          g_autofree char *line = g_strdup_printf ("cannot be checked: %s", what ? what : "?");
+          json_array_add_string_element (list, line);
+        }
+      total += json_array_get_length (list);
+      g_string_append_printf (counts, "%s%s %u", counts->len ? ", " : "", (char *) l->data,
+                              json_array_get_length (list));
+      json_object_set_array_member (items, l->data, list);
     }
-  if (drift->len > 0)
+  if (total > 0)
     {
+      g_autofree char *detail = g_strdup_printf ("%u item(s) differ (%s)", total, counts->str);
       *code = MAX (*code, DRIFT_FOUND);
-      s = section_new ("drift", drift->str);
+      s = section_new ("drift", detail);
+      json_object_set_object_member (s, "items", g_steal_pointer (&items));
     }
   else
     s = section_new ("ok", NULL);
@@ -184,14 +217,34 @@ drift_check (Ctx *ctx, int argc, char **argv)
     bkt_render_print_object (out);
   else
     {
+      g_autoptr(GString) which = g_string_new (NULL);
+
       for (guint i = 0; i < G_N_ELEMENTS (order); i++)
         {
           JsonObject *s = json_object_get_object_member (out, order[i]);
+          const char *state = json_object_get_string_member (s, "state");
           const char *detail = json_object_get_string_member_with_default (s, "detail", NULL);
-          g_print ("%-14s %-8s%s%s\n", order[i], json_object_get_string_member (s, "state"),
-                   detail ? " " : "", detail ? detail : "");
+          JsonObject *items = json_object_has_member (s, "items") ? json_object_get_object_member (s, "items") : NULL;
+          g_autoptr(GList) subs = items != NULL ? json_object_get_members (items) : NULL;
+
+          g_print ("%-14s %-8s%s%s\n", order[i], state, detail ? " " : "", detail ? detail : "");
+          for (GList *l = subs; l != NULL; l = l->next)
+            {
+              JsonArray *a = json_object_get_array_member (items, l->data);
+              g_print ("  %s (%u):\n", (char *) l->data, json_array_get_length (a));
+              for (guint k = 0; k < json_array_get_length (a); k++)
+                g_print ("    ▸ %s\n", json_array_get_string_element (a, k));
+            }
+          if (!g_str_equal (state, "ok") && !g_str_equal (state, "skipped"))
+            g_string_append_printf (which, "%s%s %s", which->len ? ", " : "", order[i], state);
         }
-      g_print ("%s\n", code == DRIFT_NONE ? "No drift." : code == DRIFT_FOUND ? "DRIFT." : "A check could not run.");
+      /* the summary says what the answer rests on */
+      if (code == DRIFT_NONE)
+        g_print ("No drift: every check that ran agrees.\n");
+      else if (code == DRIFT_FOUND)
+        g_print ("DRIFT (exit 1): %s.\n", which->str);
+      else
+        g_print ("A check could not run (exit 2): %s.\n", which->str);
     }
   return code;
 }

@@ -71,6 +71,27 @@ gsetting_capture (Ctx *ctx, int argc, char **argv)
   return run_change (ctx, "gsettings", "capture", g_variant_builder_end (&b));
 }
 
+/* Whether the daemon could not check @entry (status "unknown": a schema or
+ * key that is not installed here). */
+static gboolean
+entry_is_unknown (JsonObject *subsystem_status, JsonObject *entry)
+{
+  JsonArray *unknown = json_object_has_member (subsystem_status, "unknown")
+                       ? json_object_get_array_member (subsystem_status, "unknown") : NULL;
+
+  for (guint i = 0; unknown != NULL && i < json_array_get_length (unknown); i++)
+    {
+      JsonObject *u = json_array_get_object_element (unknown, i);
+      if (u != NULL && json_object_has_member (u, "schema") &&
+          g_strcmp0 (json_object_get_string_member_with_default (u, "schema", NULL),
+                     json_object_get_string_member_with_default (entry, "schema", "")) == 0 &&
+          g_strcmp0 (json_object_get_string_member_with_default (u, "key", NULL),
+                     json_object_get_string_member_with_default (entry, "key", "")) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static int
 gsetting_list (Ctx *ctx, int argc, char **argv)
 {
@@ -95,7 +116,7 @@ gsetting_list (Ctx *ctx, int argc, char **argv)
   for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
     {
       JsonObject *e = json_array_get_object_element (entries, i);
-      const char *state = "in sync";
+      const char *state = entry_is_unknown (s, e) ? "unknown schema/key" : "in sync";
 
       for (guint j = 0; drift != NULL && j < json_array_get_length (drift); j++)
         {

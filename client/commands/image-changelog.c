@@ -238,9 +238,10 @@ bkt_image_changelog_print (JsonObject *section)
 int
 bkt_cmd_changelog_motd (Ctx *ctx, int argc, char **argv)
 {
-  gboolean all = FALSE;
+  gboolean all = FALSE, login = FALSE;
   const GOptionEntry entries[] = {
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, "Print even if seen already", NULL },
+    { "login", 0, 0, G_OPTION_ARG_NONE, &login, "As the login snippet: print nothing when nothing is new", NULL },
     { NULL }
   };
   int code;
@@ -304,6 +305,13 @@ bkt_cmd_changelog_motd (Ctx *ctx, int argc, char **argv)
       g_print ("What's new in this image (bkt changelog show VERSION for details):\n%s\n", out->str);
       fflush (stdout);
     }
+  /* Nothing to show: said, except by the login snippet (--login), which
+   * must stay quiet on every login after the first. */
+  else if (!login && n == 0)
+    g_print ("This image ships no changelog (%s has no versions).\n", dir);
+  else if (!login)
+    g_print ("Nothing new in this image since %s (bkt changelog motd --all shows it again).\n",
+             seen != NULL ? seen : names[n - 1]);
   /* Recorded after printing, so a failed print shows it again next time. */
   if (n > 0 && g_strcmp0 (seen, names[n - 1]) != 0 && !bkt_fs_dry_run () && !write_seen (names[n - 1], &error))
     return fail (error);

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "admin.h"
+#include "bkt-os.h"
 #include "commands.h"
 
 /* `bkt status`, `bkt apply`, `bkt capture` and `bkt version`: the whole
@@ -39,7 +39,7 @@ bkt_cmd_status (Ctx *ctx, int argc, char **argv)
     return fail (error);
   /* The OS image (bootc) from the system instance and the image's
    * changelog (image-changelog.c); never errors. */
-  os = bkt_admin_os_section (ctx->client);
+  os = bkt_os_section (ctx->client);
   changelog = bkt_image_changelog_section (os);
   if (ctx->opt.json)
     {
@@ -48,10 +48,12 @@ bkt_cmd_status (Ctx *ctx, int argc, char **argv)
     }
   bkt_render_status (&ctx->render, status);
   if (os != NULL)
-    bkt_admin_print_os_section (os);
+    bkt_os_print_section (os);
   if (changelog != NULL)
     bkt_image_changelog_print (changelog);
-  return EXIT_OK;
+  /* An entry that cannot be checked here is not "in sync": say so in the
+   * exit status too (bkt(1)). */
+  return json_object_get_int_member_with_default (status, "unknown", 0) > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 int

@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "admin.h"
 #include "bkt-changelog.h"
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
@@ -884,7 +883,7 @@ apply (Upgrade *u, JsonObject **doc)
   if (!u->ctx->opt.json)
     g_print ("\n");
   fflush (stdout);
-  if (!bkt_admin_confirm (u->confirm, what, &code))
+  if (!bkt_cmd_confirm (u->confirm, what, &code))
     return code;
   if (!run_upgrade (u, out, &st, &error))
     {

@@ -346,7 +346,11 @@ resolve_url (BktUpstreamHttp *http, JsonObject *u, const char *version, JsonObje
   if (f == NULL && pin_of (u, "url") != NULL && g_strcmp0 (pin_of (u, "version"), version) == 0)
     return g_strdup (pin_of (u, "url"));
   if (f == NULL || json_object_has_member (f, "error"))
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s: %s", name,
+    return g_set_error (error,
+                        f != NULL && json_object_get_boolean_member_with_default (f, "network", FALSE)
+                          ? G_IO_ERROR : BKT_ERROR,
+                        f != NULL && json_object_get_boolean_member_with_default (f, "network", FALSE)
+                          ? G_IO_ERROR_NETWORK_UNREACHABLE : BKT_ERROR_FAILED, "%s: %s", name,
                         f != NULL ? json_object_get_string_member (f, "error") : "not fetched"), NULL;
   rel = bkt_upstream_find_version (f, version);
   if (rel == NULL)
@@ -517,18 +521,23 @@ fetch_unpinned_urls (Up *up, JsonArray *list)
  * found, with the reason in @errors), all downloaded at once: sha256 or
  * error per upstream, in @list's order. */
 static void
-download_pins (Up *up, JsonArray *list, GPtrArray **out_urls, GPtrArray **out_sha, GPtrArray **out_errors)
+download_pins (Up *up, JsonArray *list, GPtrArray **out_urls, GPtrArray **out_sha, GPtrArray **out_errors,
+               GArray **out_network)
 {
   g_autoptr(JsonObject) fetched = fetch_unpinned_urls (up, list);
   g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) todo = g_ptr_array_new ();
   g_autoptr(GPtrArray) sha = NULL, errors = NULL;
+  g_autoptr(GArray) network = NULL;
+  g_autoptr(GArray) pin_network = NULL;
   guint n = json_array_get_length (list);
 
   *out_sha = g_ptr_array_new_with_free_func (g_free);
   *out_errors = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_set_size (*out_sha, n);
   g_ptr_array_set_size (*out_errors, n);
+  pin_network = g_array_sized_new (FALSE, TRUE, sizeof (gboolean), n);
+  g_array_set_size (pin_network, n);
   for (guint i = 0; i < n; i++)
     {
       JsonObject *u = json_array_get_object_element (list, i);
@@ -537,21 +546,27 @@ download_pins (Up *up, JsonArray *list, GPtrArray **out_urls, GPtrArray **out_sh
 
       g_ptr_array_add (urls, url);
       if (url == NULL)
-        g_ptr_array_index (*out_errors, i) = g_strdup (error->message);
+        {
+          g_ptr_array_index (*out_errors, i) = g_strdup (error->message);
+          g_array_index (pin_network, gboolean, i) = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE);
+        }
       else
         g_ptr_array_add (todo, url);
     }
   g_ptr_array_add (todo, NULL);
-  bkt_upstream_download_many (up->http, (const char *const *) todo->pdata, &sha, &errors);
+  bkt_upstream_download_many (up->http, (const char *const *) todo->pdata, &sha, &errors, &network);
   for (guint i = 0, k = 0; i < n; i++)
     if (g_ptr_array_index (urls, i) != NULL)
       {
         g_ptr_array_index (*out_sha, i) = g_steal_pointer (&g_ptr_array_index (sha, k));
         g_ptr_array_index (*out_errors, i) = g_steal_pointer (&g_ptr_array_index (errors, k));
+        g_array_index (pin_network, gboolean, i) = g_array_index (network, gboolean, k);
         k++;
       }
   if (out_urls != NULL)
     *out_urls = g_steal_pointer (&urls);
+  if (out_network != NULL)
+    *out_network = g_steal_pointer (&pin_network);
 }
 
 static int
@@ -585,7 +600,7 @@ cmd_lock (Up *up, const char *name)
                  pin_of (json_array_get_object_element (list, i), "version"));
       return EXIT_OK;
     }
-  download_pins (up, list, NULL, &sha, &errors);
+  download_pins (up, list, NULL, &sha, &errors, NULL);
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *u = json_array_get_object_element (list, i);
@@ -617,7 +632,8 @@ cmd_verify (Up *up, const char *name)
   g_autoptr(JsonArray) locked = json_array_new ();
   g_autoptr(JsonArray) report = json_array_new ();
   g_autoptr(GPtrArray) urls = NULL, sha = NULL, errors = NULL;
-  guint bad = 0;
+  g_autoptr(GArray) network = NULL;
+  guint bad = 0, unverified = 0;
 
   if (list == NULL)
     return fail (error);
@@ -625,7 +641,7 @@ cmd_verify (Up *up, const char *name)
   for (guint i = 0; i < json_array_get_length (list); i++)
     if (!g_str_equal (pin_of (json_array_get_object_element (list, i), "sha256"), BKT_UPSTREAM_ZERO_SHA256))
       json_array_add_object_element (locked, json_object_ref (json_array_get_object_element (list, i)));
-  download_pins (up, locked, &urls, &sha, &errors);
+  download_pins (up, locked, &urls, &sha, &errors, &network);
   for (guint i = 0, k = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *u = json_array_get_object_element (list, i);
@@ -642,8 +658,11 @@ cmd_verify (Up *up, const char *name)
           url = g_ptr_array_index (urls, k);
           got = g_ptr_array_index (sha, k);
           why = g_ptr_array_index (errors, k);
+          /* bytes that never arrived prove nothing either way: not a
+           * failed verification, and not a pass */
+          state = got != NULL ? (g_str_equal (got, want) ? "ok" : "mismatch")
+                  : g_array_index (network, gboolean, k) ? "not-verified" : "error";
           k++;
-          state = got == NULL ? "error" : g_str_equal (got, want) ? "ok" : "mismatch";
         }
       json_object_set_string_member (r, "name", n);
       json_object_set_string_member (r, "version", pin_of (u, "version"));
@@ -658,6 +677,12 @@ cmd_verify (Up *up, const char *name)
       json_array_add_object_element (report, r);
       if (g_str_equal (state, "ok"))
         continue;
+      if (g_str_equal (state, "not-verified"))
+        {
+          unverified++;
+          g_printerr ("bkt: %s %s not verified (network): %s\n", n, pin_of (u, "version"), why);
+          continue;
+        }
       bad++;
       /* Loudly, on stderr, whatever the output format: CI logs. */
       if (g_str_equal (state, "mismatch"))
@@ -672,7 +697,9 @@ cmd_verify (Up *up, const char *name)
     {
       g_autoptr(JsonObject) o = json_object_new ();
       json_object_set_array_member (o, "upstreams", json_array_ref (report));
-      json_object_set_boolean_member (o, "ok", bad == 0);
+      json_object_set_boolean_member (o, "ok", bad == 0 && unverified == 0);
+      json_object_set_int_member (o, "failed", bad);
+      json_object_set_int_member (o, "not_verified", unverified);
       bkt_render_print_object (o);
     }
   else
@@ -685,10 +712,14 @@ cmd_verify (Up *up, const char *name)
         }
       if (bad > 0)
         g_print ("%u of %u pins FAILED verification.\n", bad, json_array_get_length (report));
-      else
+      if (unverified > 0)
+        g_print ("%u of %u pins not verified: their bytes could not be downloaded (network); "
+                 "nothing was compared. Run again with network access.\n", unverified, json_array_get_length (report));
+      if (bad == 0 && unverified == 0)
         g_print ("All %u pins verified.\n", json_array_get_length (report));
     }
-  return bad > 0 ? EXIT_FAILED : EXIT_OK;
+  /* a mismatch (or a pin that cannot be checked at all) is the loud one */
+  return bad > 0 ? EXIT_FAILED : unverified > 0 ? EXIT_UNVERIFIED : EXIT_OK;
 }
 
 /* ---- add, remove, generate ---------------------------------------------------------- */
@@ -841,10 +872,15 @@ cmd_generate (Up *up, gboolean check)
       g_print ("Containerfile: UPSTREAM_PINS up to date\n");
       return EXIT_OK;
     }
-  if (check || up->ctx->opt.dry_run)
+  if (check)
     {
       g_print ("Containerfile: UPSTREAM_PINS out of date (run bkt upstream generate)\n");
-      return check ? EXIT_FAILED : EXIT_OK;
+      return EXIT_FAILED;
+    }
+  if (up->ctx->opt.dry_run)
+    {
+      g_print ("Containerfile: would regenerate UPSTREAM_PINS (--dry-run: nothing written)\n");
+      return EXIT_OK;
     }
   {
     GStatBuf st;
@@ -869,7 +905,7 @@ upstream_run (Ctx *ctx, int argc, char **argv)
   const GOptionEntry entries[] = {
     { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout", "DIR" },
     { "file", 'f', 0, G_OPTION_ARG_FILENAME, &file_opt, "The upstream manifest (default: the repo's)", "PATH" },
-    { "all", 0, 0, G_OPTION_ARG_NONE, &up.all, "update, pin: every upstream", NULL },
+    { "all", 0, 0, G_OPTION_ARG_NONE, &up.all, "check, update, lock, verify: every upstream (without NAME, check, lock and verify take all anyway)", NULL },
     { "pre", 0, 0, G_OPTION_ARG_NONE, &up.pre, "check, update, add: take pre-releases too", NULL },
     { "github", 0, 0, G_OPTION_ARG_STRING, &github, "add: the GitHub repository", "OWNER/REPO" },
     { "asset-pattern", 0, 0, G_OPTION_ARG_STRING, &pattern, "add: the release asset to download (glob)", "GLOB" },
@@ -881,7 +917,7 @@ upstream_run (Ctx *ctx, int argc, char **argv)
     { "pr", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.pr_only,
       "update, pin, add, remove, lock: propose the change as a pull request (the checkout is not edited)", NULL },
     { "skip-preflight", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.skip_preflight,
-      "with --pr: go ahead when a check fails (the PR then waits in the queue)", NULL },
+      "update, pin, add, remove, lock: with --pr, go ahead when a check fails (the PR then waits in the queue)", NULL },
     { "sequential", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &sequential, "check: one request at a time", NULL },
     { NULL }
   };

@@ -342,8 +342,12 @@ char **
 bkt_packages_rpm_ostree_argv (const char *rpm_ostree, gboolean install, const char *const *names,
                               gboolean apply_live)
 {
-  g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) a = NULL;
 
+  /* rpm-ostree uninstall has no --apply-live; the dnf subsystem refuses
+   * live removals before they get here. */
+  g_return_val_if_fail (install || !apply_live, NULL);
+  a = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (a, g_strdup (rpm_ostree));
   g_ptr_array_add (a, g_strdup (install ? "install" : "uninstall"));
   /* Already layered (or already gone) is not an error: the manifest is

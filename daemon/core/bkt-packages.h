@@ -70,7 +70,8 @@ BktOperation *bkt_packages_forget_op (const char *subsystem, BktManifestKind kin
  * rpm_ostree). */
 const char *bkt_packages_rpm_ostree (void);
 /* argv of ONE batched change: `RPM_OSTREE install|uninstall --idempotent
- * [--apply-live] -- NAME…` (@names validated by the caller). */
+ * [--apply-live] -- NAME…` (@names validated by the caller); @apply_live
+ * only with @install: rpm-ostree's uninstall has no --apply-live. */
 char   **bkt_packages_rpm_ostree_argv (const char *rpm_ostree, gboolean install,
                                        const char *const *names, gboolean apply_live);
 

@@ -3,6 +3,7 @@
 
 #include "bkt-json.h"
 #include "bkt-plan.h"
+#include "bkt-text.h"
 
 struct _BktPlan
 {
@@ -189,12 +190,28 @@ bkt_plan_json_describe (JsonObject *plan)
       n++;
     }
 
-  for (guint i = 0; warnings != NULL && i < json_array_get_length (warnings); i++)
-    g_string_append_printf (out, "%swarning: %s\n", i == 0 && n > 0 ? "\n" : "",
-                            json_array_get_string_element (warnings, i));
+  /* One line per cause: the same warning about 40 items is one line
+   * with the count, the fix and the items (bkt_text_group_lines). */
+  if (warnings != NULL && json_array_get_length (warnings) > 0)
+    {
+      g_autoptr(GPtrArray) lines = g_ptr_array_new ();
+      g_autoptr(GPtrArray) grouped = NULL;
+
+      for (guint i = 0; i < json_array_get_length (warnings); i++)
+        g_ptr_array_add (lines, (gpointer) json_array_get_string_element (warnings, i));
+      g_ptr_array_add (lines, NULL);
+      grouped = bkt_text_group_lines ((const char * const *) lines->pdata, BKT_PLAN_WARNING_NAMES);
+      for (guint i = 0; i < grouped->len; i++)
+        g_string_append_printf (out, "%swarning: %s\n", i == 0 && n > 0 ? "\n" : "", (char *) grouped->pdata[i]);
+    }
 
   if (n == 0 && g_strcmp0 (bkt_json_object_get_string (plan, "kind"), "capture") == 0)
     g_string_append (out, "Nothing to capture: the manifests already record the live system.\n");
+  else if (n == 0 && warnings != NULL && json_array_get_length (warnings) > 0)
+    /* Skipped entries (a schema that is not installed…) mean the system
+     * does not match the manifests, whatever bkt can do about it. */
+    g_string_append (out, "Nothing bkt can do here, but the system does not fully match the manifests: "
+                          "see the warnings above.\n");
   else if (n == 0)
     g_string_append (out, "Nothing to do: the system matches the manifests.\n");
   else

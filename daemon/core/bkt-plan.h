@@ -5,6 +5,9 @@
 
 G_BEGIN_DECLS
 
+/* How many items a grouped warning names (the rest are counted). */
+#define BKT_PLAN_WARNING_NAMES 8
+
 /* An immutable, ordered list of operations plus warnings.  The same plan is
  * shown by --dry-run and executed by a transaction: there is no other
  * dry-run path. */

@@ -12,4 +12,14 @@ G_BEGIN_DECLS
  * known to exceed @max (pass G_MAXUINT - 1 for no bound). */
 guint bkt_text_edit_distance (const char *a, const char *b, guint max, gboolean ignore_case);
 
+/* @lines with the ones that say the same about different items grouped:
+ * "shim bootc is in the manifest but not in …: `bkt shim remove bootc`
+ * forgets it" for 7 shims becomes one line, "7× shim <name> is in the
+ * manifest … `bkt shim remove <name>` forgets it — <name>: bootc, flatpak,
+ * … and 2 more" (at most @max_names named), in the order each cause was
+ * first seen.  Two lines belong together when they differ in one word
+ * (the item, quotes and a "kind:" prefix aside) and are the same once
+ * that item is replaced everywhere.  A line alone stays as it is. */
+GPtrArray *bkt_text_group_lines (const char * const *lines, guint max_names);
+
 G_END_DECLS

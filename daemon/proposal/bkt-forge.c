@@ -122,8 +122,8 @@ bkt_forge_find_token (const char *api_url, const char **source)
 }
 
 /* The forge's own explanation: "message" and each errors[].message. */
-static char *
-forge_reason (GBytes *body)
+char *
+bkt_forge_reason (GBytes *body)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GString) out = g_string_new (NULL);
@@ -192,8 +192,8 @@ forge_send (const char *method, const char *url, const char *api_url, const char
 }
 
 /* The answer as a JSON object (a new reference), or NULL. */
-static JsonObject *
-answer_object (GBytes *response)
+JsonObject *
+bkt_forge_answer_object (GBytes *response)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   gsize len = 0;
@@ -251,7 +251,7 @@ bkt_forge_open_pull_request (const char *api_url, const char *owner, const char 
     return NULL;
   if (status == 201 || status == 200)
     {
-      g_autoptr(JsonObject) r = answer_object (response);
+      g_autoptr(JsonObject) r = bkt_forge_answer_object (response);
 
       if (r != NULL && json_object_get_string_member_with_default (r, "html_url", NULL) != NULL)
         return g_strdup (json_object_get_string_member (r, "html_url"));
@@ -259,7 +259,7 @@ bkt_forge_open_pull_request (const char *api_url, const char *owner, const char 
                           "the forge answered %u without the pull request's html_url", status), NULL;
     }
 
-  reason = forge_reason (response);
+  reason = bkt_forge_reason (response);
   switch (status)
     {
     case 401:
@@ -300,12 +300,12 @@ get_repo (const char *api_url, const char *owner, const char *name, const char *
     return NULL;
   if (*status != 200)
     {
-      g_autofree char *reason = forge_reason (response);
+      g_autofree char *reason = bkt_forge_reason (response);
       return g_set_error (error, BKT_ERROR, *status == 404 ? BKT_ERROR_NOT_FOUND : BKT_ERROR_FAILED,
                           "the forge has no repository %s/%s at %s, or the token cannot see it (HTTP %u: %s)",
                           owner, name, api_url, *status, reason), NULL;
     }
-  o = answer_object (response);
+  o = bkt_forge_answer_object (response);
   if (o == NULL)
     g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "the forge answered %s/%s without a repository object",
                  owner, name);
@@ -369,13 +369,13 @@ bkt_forge_push_target (const char *api_url, const char *owner, const char *name,
     return FALSE;
   if (status != 202 && status != 200 && status != 201)
     {
-      g_autofree char *reason = forge_reason (response);
+      g_autofree char *reason = bkt_forge_reason (response);
       return g_set_error (error, BKT_ERROR, status == 403 || status == 401 ? BKT_ERROR_NOT_AUTHORIZED : BKT_ERROR_FAILED,
                           "the token's user cannot push to %s/%s and forking it failed (HTTP %u: %s).  "
                           "Fix: ask for write access, or allow forking; then bkt pr retry",
                           owner, name, status, reason), FALSE;
     }
-  fork = answer_object (response);
+  fork = bkt_forge_answer_object (response);
   login = fork ? owner_login (fork) : NULL;
   fork_name = fork ? json_object_get_string_member_with_default (fork, "name", NULL) : NULL;
   push_url = fork ? json_object_get_string_member_with_default (fork, ssh ? "ssh_url" : "clone_url", NULL) : NULL;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -54,5 +55,12 @@ gboolean bkt_forge_push_target (const char   *api_url,
                                 char        **fork_url,
                                 GCancellable *cancellable,
                                 GError      **error);
+
+/* Parsers of the forge's answers (outside input; fuzzed by
+ * tests/fuzz/fuzz-api.c).  The "message" and "errors" of an error answer
+ * as one line, "no details" when it has none; the JSON object of an
+ * answer, NULL when it is not one. */
+char       *bkt_forge_reason        (GBytes *body);
+JsonObject *bkt_forge_answer_object (GBytes *response);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 #include "bkt-manifest.h"
 #include "bkt-pr.h"
 #include "bkt-pr-files.h"
+#include "bkt-pr-item.h"
 #include "bkt-pr-maint.h"
 
 #define SUBSYSTEM "pr"
@@ -66,46 +67,6 @@ set_opt_string (JsonObject *o, const char *member, const char *value)
     json_object_set_null_member (o, member);
 }
 
-/* ---- the subsystems a change can name ------------------------------------------- */
-
-/* What a change of each live subsystem is called, the manifest it edits
- * and the argument that names its item: one table, so that a PR never
- * falls back to another kind's file or to a placeholder name. */
-typedef struct {
-  const char      *subsystem;
-  const char      *noun;        /* in titles, branch names: "add shim htop" */
-  BktManifestKind  kind;
-  int              also;        /* a second manifest it may edit, or -1 */
-  const char      *name_arg;    /* the ChangePlan argument naming the item */
-} ChangeKind;
-
-static const ChangeKind change_kinds[] = {
-  /* an app's remote may be recorded with it */
-  { "flatpak",   "flatpak",   BKT_MANIFEST_FLATPAK_APPS,     BKT_MANIFEST_FLATPAK_REMOTES, "id" },
-  { "gsettings", "gsetting",  BKT_MANIFEST_GSETTINGS,        -1, "key" },
-  { "extension", "extension", BKT_MANIFEST_GNOME_EXTENSIONS, -1, "uuid" },
-  { "shim",      "shim",      BKT_MANIFEST_HOST_SHIMS,       -1, "name" },
-  { "dnf",       "dnf",       BKT_MANIFEST_SYSTEM_PACKAGES,  -1, "packages" },
-  { "toolbox",   "toolbox",   BKT_MANIFEST_TOOLBOX_PACKAGES, -1, "packages" },
-};
-
-static const ChangeKind *
-change_kind (const char *subsystem)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (change_kinds); i++)
-    if (g_strcmp0 (subsystem, change_kinds[i].subsystem) == 0)
-      return &change_kinds[i];
-  return NULL;
-}
-
-static const char *
-subsystem_noun (const char *subsystem)
-{
-  const ChangeKind *k = change_kind (subsystem);
-
-  return k != NULL ? k->noun : subsystem;
-}
-
 /* ---- describing a change ------------------------------------------------------- */
 
 /* "add flatpak org.gnome.Boxes", "set gsetting org.gnome.desktop.interface clock-format" */
@@ -113,7 +74,7 @@ static char *
 describe_item (JsonObject *item)
 {
   const char *sub = bkt_json_object_get_string (item, "subsystem");
-  const char *noun = subsystem_noun (sub);
+  const char *noun = bkt_pr_item_noun (sub);
 
   /* Repo-side changes word themselves ("update lazygit to v0.58.0"). */
   if (bkt_json_object_get_string (item, "describe") != NULL)
@@ -195,130 +156,6 @@ edit_from_op (BktOperation *op)
   return e;
 }
 
-/* The item a change names, from the argument its subsystem names it by
- * (change_kinds); NULL when the arguments do not name one. */
-static char *
-change_name (const char *subsystem, GVariant *arguments)
-{
-  const ChangeKind *k = change_kind (subsystem);
-  const char *name = NULL, *schema = NULL, *path = NULL;
-
-  if (bkt_pr_maint_is_subsystem (subsystem) && g_variant_lookup (arguments, "name", "&s", &name))
-    return g_strdup (name);
-  if (k == NULL)
-    return NULL;
-  /* dnf and toolbox changes name their packages, in the order given
-   * (COPR changes their project). */
-  if (g_str_equal (k->name_arg, "packages"))
-    {
-      g_autofree const char **packages = NULL;
-
-      if (g_variant_lookup (arguments, "name", "&s", &name))
-        return g_strdup (name);
-      if (g_variant_lookup (arguments, "packages", "^a&s", &packages) && packages[0] != NULL)
-        return g_strjoinv (" ", (char **) packages);
-      return NULL;
-    }
-  g_variant_lookup (arguments, k->name_arg, "&s", &name);
-  if (k->kind == BKT_MANIFEST_GSETTINGS)
-    {
-      /* a key of a schema, or the whole schema (gsetting capture SCHEMA) */
-      if (!g_variant_lookup (arguments, "schema", "&s", &schema))
-        return NULL;
-      g_variant_lookup (arguments, "path", "&s", &path);
-      return g_strdup_printf ("%s%s%s%s%s", schema, path ? ":" : "", path ? path : "",
-                              name ? " " : "", name ? name : "");
-    }
-  return name != NULL && *name != '\0' ? g_strdup (name) : NULL;
-}
-
-/* An edit of another manifest than the one of the change's kind would
- * put the change in the wrong file of the repo. */
-static gboolean
-check_edit_kinds (const ChangeKind *k, JsonArray *edits, GError **error)
-{
-  for (guint i = 0; k != NULL && i < json_array_get_length (edits); i++)
-    {
-      const char *m = bkt_json_object_get_string (json_array_get_object_element (edits, i), "manifest");
-      if (g_strcmp0 (m, bkt_manifest_kind_name (k->kind)) != 0
-          && (k->also < 0 || g_strcmp0 (m, bkt_manifest_kind_name ((BktManifestKind) k->also)) != 0))
-        return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
-                            "a %s change would edit %s, not %s: refusing to propose it", k->noun,
-                            m ? m : "(none)", bkt_manifest_kind_name (k->kind)), FALSE;
-    }
-  return TRUE;
-}
-
-static JsonObject *
-forget_edit (BktManifestKind kind, const char *key)
-{
-  JsonObject *e = json_object_new ();
-
-  json_object_set_string_member (e, "manifest", bkt_manifest_kind_name (kind));
-  json_object_set_string_member (e, "action", "forget");
-  json_object_set_string_member (e, "key", key);
-  return e;
-}
-
-/* The command as anyone would type it, for the PR body and the draft
- * changelog entry, which land in a public repo: without the options that
- * only say where this machine keeps things (--repo, -m/--manifests) or
- * how this run went (-n, --json, --wait, -v, --skip-preflight), and with
- * the user's home as "~".  A line that does not parse is kept, with the
- * home replaced all the same. */
-static char *
-public_command (const char *typed)
-{
-  static const char * const with_value[] = { "--repo", "-m", "--manifests", NULL };
-  static const char * const run_only[] = { "-n", "--dry-run", "--json", "--wait", "-v", "--verbose",
-                                           "--skip-preflight", NULL };
-  const char *home = g_get_home_dir ();
-  g_autofree char *home_slash = g_strconcat (home, "/", NULL);
-  g_auto(GStrv) argv = NULL;
-  g_autoptr(GString) out = g_string_new (NULL);
-
-  if (typed == NULL)
-    return NULL;
-  if (!g_shell_parse_argv (typed, NULL, &argv, NULL))
-    {
-      g_auto(GStrv) parts = g_strsplit (typed, home_slash, -1);
-      return g_strjoinv ("~/", parts);
-    }
-  for (guint i = 0; argv[i] != NULL; i++)
-    {
-      const char *a = argv[i];
-      g_autofree char *shown = NULL;
-
-      if (g_str_equal (a, "--"))
-        {
-          /* after it, arguments only */
-          for (; argv[i] != NULL; i++)
-            {
-              g_autofree char *q = strpbrk (argv[i], " \t'\"$`\\") ? g_shell_quote (argv[i]) : g_strdup (argv[i]);
-              g_string_append_printf (out, "%s%s", out->len ? " " : "", q);
-            }
-          break;
-        }
-      if (g_strv_contains (with_value, a))
-        {
-          i += argv[i + 1] != NULL;
-          continue;
-        }
-      if (g_strv_contains (run_only, a) || g_str_has_prefix (a, "--repo=")
-          || g_str_has_prefix (a, "--manifests=") || (g_str_has_prefix (a, "-m") && a[2] != '\0'))
-        continue;
-      shown = g_str_has_prefix (a, home_slash) ? g_strconcat ("~/", a + strlen (home_slash), NULL) : g_strdup (a);
-      if (strpbrk (shown, " \t'\"$`\\") != NULL)
-        {
-          g_autofree char *q = g_shell_quote (shown);
-          g_free (shown);
-          shown = g_steal_pointer (&q);
-        }
-      g_string_append_printf (out, "%s%s", out->len ? " " : "", shown);
-    }
-  return g_string_free (g_steal_pointer (&out), FALSE);
-}
-
 /* ---- building pr operations ------------------------------------------------------ */
 
 /* @items: what is proposed (for title, body and the queue); @edits: the
@@ -344,7 +181,7 @@ add_proposal_ops (GPtrArray *ops, const BktPrTarget *target, JsonArray *items, J
   else if (json_array_get_length (items) == 1)
     {
       JsonObject *item = json_array_get_object_element (items, 0);
-      branch = bkt_git_branch_name (subsystem_noun (bkt_json_object_get_string (item, "subsystem")),
+      branch = bkt_git_branch_name (bkt_pr_item_noun (bkt_json_object_get_string (item, "subsystem")),
                                     bkt_json_object_get_string (item, "action"), bkt_json_object_get_string (item, "name"),
                                     g_get_real_time () / G_USEC_PER_SEC);
     }
@@ -405,8 +242,7 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
   g_autoptr(JsonArray) edits = json_array_new ();
   g_autoptr(JsonArray) items = json_array_new ();
   g_autoptr(JsonObject) item = json_object_new ();
-  g_autofree char *name = change_name (subsystem, arguments);
-  const ChangeKind *kind = change_kind (subsystem);
+  g_autofree char *name = bkt_pr_item_name (subsystem, arguments);
   const char *live_summary = NULL, *edit_summary = NULL;
   JsonObject *words = NULL;
 
@@ -446,7 +282,7 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
   json_object_set_string_member (item, "name", name);
   set_opt_string (item, "summary", live_summary ? live_summary : edit_summary);
   {
-    g_autofree char *command = public_command (target->command);
+    g_autofree char *command = bkt_pr_item_public_command (target->command);
     set_opt_string (item, "command", command);
   }
   json_object_set_string_member (item, "mode", bkt_change_mode_to_string (mode));
@@ -458,24 +294,10 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
     }
   json_array_add_object_element (items, json_object_ref (item));
 
-  /* Removing what only the repo lists (the image layer has it, this
-   * machine's overlay does not): the repo's entry goes all the same, from
-   * the file of the item's kind. */
-  if (json_array_get_length (edits) == 0 && kind != NULL
-      && (g_str_equal (action, "remove") || g_str_equal (action, "unset")))
-    {
-      g_autofree const char **packages = NULL;
-
-      /* dnf and toolbox: one forget per package; the others by the name
-       * change_name() gives (gsettings: "schema key", as its entries are keyed) */
-      if (g_str_equal (kind->name_arg, "packages")
-          && g_variant_lookup (arguments, "packages", "^a&s", &packages))
-        for (guint i = 0; packages[i] != NULL; i++)
-          json_array_add_object_element (edits, forget_edit (kind->kind, packages[i]));
-      else
-        json_array_add_object_element (edits, forget_edit (kind->kind, name));
-    }
-  if (!check_edit_kinds (kind, edits, error))
+  /* Removing what only the repo lists: its entry goes all the same. */
+  if (json_array_get_length (edits) == 0 && (g_str_equal (action, "remove") || g_str_equal (action, "unset")))
+    bkt_pr_item_forget_edits (subsystem, name, arguments, edits);
+  if (!bkt_pr_item_check_edits (subsystem, edits, error))
     return NULL;
   if (json_array_get_length (edits) == 0 && bkt_change_mode_proposes (mode))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,

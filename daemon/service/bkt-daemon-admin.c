@@ -15,6 +15,16 @@
  * (polkit is not asked about bad input) and hands a Request to
  * bkt_daemon_dispatch(), which asks polkit and runs it. */
 
+/* What polkit's agent shows: org.bkt.target = @target (taken). */
+static void
+set_target (Request *r, char *target)
+{
+  g_autofree char *owned = target;
+  const char *details[] = { "org.bkt.target", owned, NULL };
+
+  r->admin.details = g_strdupv ((char **) details);
+}
+
 static gboolean
 handle_admin_flatpak (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv,
                       const char *remote, const char *id, GVariant *options)
@@ -30,23 +40,26 @@ handle_admin_flatpak (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *
       return TRUE;
     }
 
-  r = g_new0 (Request, 1);
-  r->subsystem = g_strdup ("flatpak");
-  r->action = g_strdup (kind == REQ_FLATPAK_INSTALL ? "add" : "remove");
-  r->target = g_strdup_printf ("flatpak:%s", id);
+  r = bkt_daemon_request_new ();
+  r->change.subsystem = g_strdup ("flatpak");
+  r->change.action = g_strdup (kind == REQ_FLATPAK_INSTALL ? "add" : "remove");
+  set_target (r, g_strdup_printf ("flatpak:%s", id));
   /* Only flatpak is read: an app install must not depend on rpm-ostree. */
-  r->only = g_strsplit ("flatpak", ",", -1);
+  r->opt.only = g_strsplit ("flatpak", ",", -1);
   g_variant_builder_init (&args, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&args, "{sv}", "id", g_variant_new_string (id));
   g_variant_builder_add (&args, "{sv}", "scope", g_variant_new_string ("system"));
   if (remote != NULL)
     g_variant_builder_add (&args, "{sv}", "remote", g_variant_new_string (remote));
-  {
-    gboolean force = FALSE;
-    g_variant_lookup (options, "force", "b", &force);
-    g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
-  }
-  r->arguments = g_variant_ref_sink (g_variant_builder_end (&args));
+  /* "force" (skip the remote checks) is an install's option only: the
+   * plan's "remove" takes no such argument and refuses unknown ones. */
+  if (kind == REQ_FLATPAK_INSTALL)
+    {
+      gboolean force = FALSE;
+      g_variant_lookup (options, "force", "b", &force);
+      g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
+    }
+  r->change.arguments = g_variant_ref_sink (g_variant_builder_end (&args));
   return bkt_daemon_dispatch (self, kind, inv, options, r);
 }
 
@@ -103,18 +116,18 @@ handle_admin_packages (BktDaemon *self, RequestKind kind, GDBusMethodInvocation 
       return TRUE;
     }
 
-  r = g_new0 (Request, 1);
-  r->subsystem = g_strdup ("dnf");
-  r->action = g_strdup (kind == REQ_PACKAGES_INSTALL ? "add" : "remove");
+  r = bkt_daemon_request_new ();
+  r->change.subsystem = g_strdup ("dnf");
+  r->change.action = g_strdup (kind == REQ_PACKAGES_INSTALL ? "add" : "remove");
   joined = g_strjoinv (" ", (char **) packages);
-  r->target = g_strdup_printf ("packages: %s", joined);
+  set_target (r, g_strdup_printf ("packages: %s", joined));
   /* Only dnf is read: a package change has no business with flatpak. */
-  r->only = g_strsplit ("dnf", ",", -1);
+  r->opt.only = g_strsplit ("dnf", ",", -1);
   g_variant_builder_init (&args, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&args, "{sv}", "packages", g_variant_new_strv (packages, -1));
   g_variant_builder_add (&args, "{sv}", "now", g_variant_new_boolean (now));
   g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
-  r->arguments = g_variant_ref_sink (g_variant_builder_end (&args));
+  r->change.arguments = g_variant_ref_sink (g_variant_builder_end (&args));
   return bkt_daemon_dispatch (self, kind, inv, none, r);
 }
 
@@ -168,11 +181,11 @@ handle_admin_copr (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv
       return TRUE;
     }
 
-  r = g_new0 (Request, 1);
-  r->subsystem = g_strdup ("dnf");
-  r->action = g_strdup (bkt_daemon_request_tx_kind (kind));
-  r->target = g_strdup_printf ("copr:%s", project);
-  r->only = g_strsplit ("dnf", ",", -1);
+  r = bkt_daemon_request_new ();
+  r->change.subsystem = g_strdup ("dnf");
+  r->change.action = g_strdup (bkt_daemon_request_tx_kind (kind));
+  set_target (r, g_strdup_printf ("copr:%s", project));
+  r->opt.only = g_strsplit ("dnf", ",", -1);
   g_variant_builder_init (&args, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&args, "{sv}", "name", g_variant_new_string (project));
   if (gpg_set)
@@ -180,7 +193,7 @@ handle_admin_copr (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv
   /* A repo without signature checks is root code from whoever controls
    * its server: its own action, which no shipped rule grants. */
   r->insecure = kind == REQ_COPR_ENABLE && !gpg_check;
-  r->arguments = g_variant_ref_sink (g_variant_builder_end (&args));
+  r->change.arguments = g_variant_ref_sink (g_variant_builder_end (&args));
   return bkt_daemon_dispatch (self, kind, inv, none, r);
 }
 
@@ -235,7 +248,7 @@ dispatch_admin (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv, R
 static gboolean
 handle_bootc_status (BktDBusAdmin *a, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
 {
-  Request *r = g_new0 (Request, 1);
+  Request *r = bkt_daemon_request_new ();
   GError *error = NULL;
 
   empty_options (options, &error);
@@ -246,16 +259,16 @@ static gboolean
 handle_bootc_change (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv, const char *action,
                      const char *image, GVariant *options)
 {
-  Request *r = g_new0 (Request, 1);
+  Request *r = bkt_daemon_request_new ();
   GError *error = NULL;
 
-  r->plan = bkt_admin_plan_bootc (action, image, options, &error);
-  if (r->plan != NULL)
+  r->out.plan = bkt_admin_plan_bootc (action, image, options, &error);
+  if (r->out.plan != NULL)
     {
       const char *details[] = { "org.bkt.image", image ? image : "(the booted image's stream)",
-                                "org.bkt.target", bkt_operation_get_summary (bkt_plan_get_operation (r->plan, 0)),
+                                "org.bkt.target", bkt_operation_get_summary (bkt_plan_get_operation (r->out.plan, 0)),
                                 NULL };
-      r->details = g_strdupv ((char **) details);
+      r->admin.details = g_strdupv ((char **) details);
     }
   return dispatch_admin (self, kind, inv, r, error);
 }
@@ -283,11 +296,11 @@ static gboolean
 handle_systemctl_status (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char * const *units,
                          GVariant *options, BktDaemon *self)
 {
-  Request *r = g_new0 (Request, 1);
+  Request *r = bkt_daemon_request_new ();
   GError *error = NULL;
 
   if (empty_options (options, &error))
-    r->units = bkt_admin_normalize_units (units, &error);
+    r->admin.units = bkt_admin_normalize_units (units, &error);
   return dispatch_admin (self, REQ_SYSTEMCTL_STATUS, inv, r, error);
 }
 
@@ -295,24 +308,24 @@ static gboolean
 handle_systemctl_manage (BktDBusAdmin *a, GDBusMethodInvocation *inv, const char *verb,
                          const char * const *units, GVariant *options, BktDaemon *self)
 {
-  Request *r = g_new0 (Request, 1);
+  Request *r = bkt_daemon_request_new ();
   GError *error = NULL;
 
-  r->plan = bkt_admin_plan_systemctl (verb, units, options, &error);
-  if (r->plan != NULL)
+  r->out.plan = bkt_admin_plan_systemctl (verb, units, options, &error);
+  if (r->out.plan != NULL)
     {
       g_autoptr(GString) names = g_string_new (NULL);
       const char *details[] = { "org.bkt.verb", verb, "org.bkt.unit", NULL, NULL };
 
-      for (guint i = 0; i < bkt_plan_get_n_operations (r->plan); i++)
+      for (guint i = 0; i < bkt_plan_get_n_operations (r->out.plan); i++)
         {
-          JsonObject *d = bkt_operation_get_details (bkt_plan_get_operation (r->plan, i));
+          JsonObject *d = bkt_operation_get_details (bkt_plan_get_operation (r->out.plan, i));
           if (names->len > 0)
             g_string_append (names, ", ");
           g_string_append (names, json_object_get_string_member_with_default (d, "unit", "(manager)"));
         }
       details[3] = names->str;
-      r->details = g_strdupv ((char **) details);
+      r->admin.details = g_strdupv ((char **) details);
     }
   return dispatch_admin (self, REQ_SYSTEMCTL_MANAGE, inv, r, error);
 }

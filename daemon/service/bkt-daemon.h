@@ -17,4 +17,7 @@ G_DECLARE_FINAL_TYPE (BktDaemon, bkt_daemon, BKT, DAEMON, GObject)
 BktDaemon *bkt_daemon_new    (BktInstance instance, guint idle_timeout);
 gboolean   bkt_daemon_export (BktDaemon *self, GDBusConnection *connection, GError **error);
 
+/* bktd: options, connection, main loop; the exit code (bktd.c). */
+int        bkt_daemon_main   (int argc, char **argv);
+
 G_END_DECLS

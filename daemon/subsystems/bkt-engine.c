@@ -192,6 +192,42 @@ add_entries (JsonObject *status, BktManifestSet *manifests, const char *subsyste
     }
 }
 
+/* Every declared item in exactly one state, and counts that add up:
+ * tracked = in_sync + drifted + unknown.  "unknown" lists the entries that
+ * cannot be checked on this machine (e.g. a schema that is not installed);
+ * "drift" is the operations apply would perform, so an item that apply
+ * acts on is drift and not also "untracked" (a bkt shim the manifests do
+ * not list: apply removes it, capture would record it).  Returns the
+ * number of unknown entries. */
+static guint
+account_states (JsonObject *st, GPtrArray *ops)
+{
+  g_autoptr(GHashTable) acted_on = g_hash_table_new (g_str_hash, g_str_equal);
+  JsonArray *untracked = json_object_has_member (st, "untracked") ? json_object_get_array_member (st, "untracked")
+                                                                    : NULL;
+  gint64 tracked = json_object_get_int_member_with_default (st, "tracked", 0);
+  gint64 in_sync = json_object_get_int_member_with_default (st, "in_sync", 0);
+  guint n_unknown;
+
+  if (!json_object_has_member (st, "unknown"))
+    json_object_set_array_member (st, "unknown", json_array_new ());
+  n_unknown = json_array_get_length (json_object_get_array_member (st, "unknown"));
+
+  for (guint i = 0; i < ops->len; i++)
+    g_hash_table_add (acted_on, (gpointer) bkt_operation_get_target (g_ptr_array_index (ops, i)));
+  for (guint i = untracked != NULL ? json_array_get_length (untracked) : 0; i > 0; i--)
+    {
+      JsonNode *item = json_array_get_element (untracked, i - 1);
+      const char *target = JSON_NODE_HOLDS_OBJECT (item)
+                           ? json_object_get_string_member_with_default (json_node_get_object (item), "target", NULL)
+                           : NULL;
+      if (target != NULL && g_hash_table_contains (acted_on, target))
+        json_array_remove_element (untracked, i - 1);
+    }
+  json_object_set_int_member (st, "drifted", MAX (tracked - in_sync - (gint64) n_unknown, 0));
+  return n_unknown;
+}
+
 JsonObject *
 bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error)
 {
@@ -199,7 +235,7 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
   g_autoptr(JsonObject) subsystems = json_object_new ();
   g_autoptr(GPtrArray) all_warnings = g_ptr_array_new_with_free_func (g_free);
   JsonArray *warnings = json_array_new ();
-  guint total = 0;
+  guint total = 0, unknown = 0;
 
   json_object_set_string_member (result, "instance",
                                  self->instance == BKT_INSTANCE_SYSTEM ? "system" : "session");
@@ -234,6 +270,7 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
         json_array_add_element (drift, bkt_operation_to_json (g_ptr_array_index (ops, j)));
       json_object_set_array_member (st, "drift", drift);
       total += ops->len;
+      unknown += account_states (st, ops);
       add_entries (st, manifests, bkt_subsystem_get_name (s));
       json_object_set_object_member (subsystems, bkt_subsystem_get_name (s), json_object_ref (st));
     }
@@ -242,6 +279,7 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
 
   json_object_set_object_member (result, "subsystems", g_steal_pointer (&subsystems));
   json_object_set_int_member (result, "operations", total);
+  json_object_set_int_member (result, "unknown", unknown);
   json_object_set_array_member (result, "warnings", warnings);
   return g_steal_pointer (&result);
 }

@@ -35,7 +35,8 @@ BktPlan    *bkt_engine_plan_apply   (BktEngine *self, BktManifestSet *manifests,
 BktPlan    *bkt_engine_plan_capture (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error);
 BktPlan    *bkt_engine_plan_change  (BktEngine *self, BktManifestSet *manifests, const char *subsystem,
                                      const char *action, GVariant *arguments, GCancellable *c, GError **error);
-/* {"instance", "subsystems": {NAME: {...status, "drift": [op...]}}, "operations": N} */
+/* {"instance", "subsystems": {NAME: {...status, "drift": [op...], "unknown": [{target, summary, reason}...],
+ *   "drifted": N}}, "operations": N, "unknown": N}; per subsystem tracked = in_sync + drifted + unknown. */
 JsonObject *bkt_engine_status       (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error);
 
 /* Execute the operations of @plan that belong to this instance's scope,

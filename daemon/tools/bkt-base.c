@@ -181,8 +181,42 @@ result_new (JsonArray **present, JsonArray **missing)
   return o;
 }
 
+/* The number of packages rpm knows under @root (rpm -qa), or -1 when rpm
+ * cannot be run.  0 means a database with no record at all: a host that
+ * does not install its packages with rpm (Debian, Arch...), where "not
+ * installed" says nothing about what is there. */
+static gint
+count_rpm_records (const char *root)
+{
+  const char *rpm = g_getenv ("BKT_RPM");
+  const char *argv[] = { rpm != NULL && *rpm != '\0' ? rpm : "rpm", "-qa", "--qf", "x\n", NULL, NULL, NULL };
+  g_autofree char *out = NULL;
+  int status;
+
+  if (root != NULL && !g_str_equal (root, "/"))
+    argv[4] = "--root", argv[5] = root;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                     &out, NULL, &status, NULL) || !g_spawn_check_wait_status (status, NULL))
+    return -1;
+  return (gint) strlen (out) / 2;
+}
+
+/* Every package of @packages into @unknown, with the reason in @section. */
+static void
+all_unknown (JsonArray *packages, JsonObject *section, const char *reason)
+{
+  JsonArray *unknown = json_array_new ();
+
+  for (guint i = 0; i < json_array_get_length (packages); i++)
+    json_array_add_string_element (unknown,
+                                   json_object_get_string_member (json_array_get_object_element (packages, i), "name"));
+  json_object_set_array_member (section, "unknown", unknown);
+  json_object_set_string_member (section, "unknown_reason", reason);
+}
+
 static gboolean
-verify_packages (JsonArray *packages, const char *root, JsonArray *present, JsonArray *missing, GError **error)
+verify_packages (JsonArray *packages, const char *root, JsonObject *section, JsonArray *present, JsonArray *missing,
+                 GError **error)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -211,6 +245,13 @@ verify_packages (JsonArray *packages, const char *root, JsonArray *present, Json
   g_ptr_array_add (argv, NULL);
   if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, error))
     {
+      /* no rpm here at all: nothing can be said about packages */
+      if (g_error_matches (*error, G_SPAWN_ERROR, G_SPAWN_ERROR_NOENT))
+        {
+          g_clear_error (error);
+          all_unknown (packages, section, "rpm is not installed on this host, so no package could be looked up");
+          return TRUE;
+        }
       g_prefix_error (error, "cannot query the RPM database: ");
       return FALSE;
     }
@@ -229,6 +270,15 @@ verify_packages (JsonArray *packages, const char *root, JsonArray *present, Json
     {
       g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "rpm -q failed: %s", g_strstrip (err));
       return FALSE;
+    }
+  /* none found: an empty database is no answer, not "all missing" */
+  if (g_hash_table_size (found) == 0 && count_rpm_records (root) == 0)
+    {
+      all_unknown (packages, section,
+                   "the RPM database has no record of any package (rpm -qa lists nothing): this host does not "
+                   "install its packages with rpm, so whether they are installed is unknown; run bkt base verify "
+                   "on the image (or with --root on its file system)");
+      return TRUE;
     }
   for (guint i = 0; i < json_array_get_length (packages); i++)
     {
@@ -265,9 +315,12 @@ bkt_base_verify (JsonObject *assumptions, const char *root, GError **error)
 
   section = result_new (&present, &missing);
   json_object_set_object_member (report, "packages", section);
-  if (!verify_packages (json_object_get_array_member (assumptions, "packages"), root, present, missing, error))
+  if (!verify_packages (json_object_get_array_member (assumptions, "packages"), root, section, present, missing,
+                        error))
     return NULL;
-  ok = json_array_get_length (missing) == 0;
+  /* unknown packages: not verified, so not ok; "unverified" tells it from drift */
+  ok = json_array_get_length (missing) == 0 && !json_object_has_member (section, "unknown");
+  json_object_set_boolean_member (report, "unverified", json_object_has_member (section, "unknown"));
 
   section = result_new (&present, &missing);
   json_object_set_object_member (report, "services", section);

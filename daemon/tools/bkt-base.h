@@ -29,9 +29,12 @@ char       *bkt_base_change_message (const char *what, const char *name, const c
  * one): packages with one `rpm -q` for all of them ($BKT_RPM names the rpm
  * to run), services as unit files under ROOT/{usr/lib,etc}/systemd/system,
  * paths as existing under ROOT.  Returns the report
- *   { "ok": bool, "packages": {"present": [..], "missing": [..]},
+ *   { "ok": bool, "unverified": bool, "packages": {"present": [..], "missing": [..]},
  *     "services": {...}, "paths": {...} }
- * or NULL when the check itself could not run (rpm missing, ...). */
+ * or NULL when the check itself failed.  Where rpm is not installed or its
+ * database holds no record at all (a host that does not use rpm), the
+ * packages are neither present nor missing: "packages" gets "unknown"
+ * (every name) and "unknown_reason", and "unverified" is TRUE ("ok" FALSE). */
 JsonObject *bkt_base_verify (JsonObject *assumptions, const char *root, GError **error);
 
 /* A new assumptions document from the system under @root: every installed

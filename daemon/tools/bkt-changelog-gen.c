@@ -480,7 +480,7 @@ describe_upstream (Gen *g, const char *source, const char *key, JsonNode *old, J
   const char *nv = new != NULL ? pinned_version (new) : NULL;
 
   /* Worded as `bkt upstream add|remove|update` word their entries
-   * (client/bkt-cmd-upstream.c), so that theirs cover these. */
+   * (client/commands/upstream.c), so that theirs cover these. */
   if (old == NULL)
     {
       JsonNode *src = json_object_get_member (json_node_get_object (new), "source");

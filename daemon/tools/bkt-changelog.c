@@ -811,6 +811,22 @@ insert_section (const char *repo_dir, const char *section, GError **error)
 }
 
 char *
+bkt_changelog_read_markdown (const char *repo_dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (repo_dir, "CHANGELOG.md", NULL);
+  char *text = NULL;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                        "%s has no CHANGELOG.md yet: `bkt changelog release` creates it from the pending "
+                        "entries, or create it with a title and the line “%s” under which releases go; "
+                        "`bkt changelog list` lists the released versions", repo_dir, BKT_CHANGELOG_MARKER), NULL;
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return NULL;
+  return text;
+}
+
+char *
 bkt_changelog_release (const char *repo_dir, const char *version, GError **error)
 {
   g_autoptr(GPtrArray) pending = NULL;

@@ -70,6 +70,9 @@ char       *bkt_changelog_render_short   (JsonObject *version_doc, gboolean entr
  * while any entry is a draft, when nothing is pending, and when @version
  * exists.  Returns the version released. */
 char       *bkt_changelog_release (const char *repo_dir, const char *version, GError **error);
+/* The repo's CHANGELOG.md; a missing one is BKT_ERROR_NOT_FOUND saying
+ * how it comes to be (release, or the marker line). */
+char       *bkt_changelog_read_markdown (const char *repo_dir, GError **error);
 /* Remove every pending entry; returns how many. */
 guint       bkt_changelog_clear (const char *repo_dir, GError **error);
 

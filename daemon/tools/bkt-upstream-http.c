@@ -120,8 +120,8 @@ rate_limit_message (SoupMessage *msg)
   return NULL;
 }
 
-static char *
-api_reason (GBytes *body)
+char *
+bkt_upstream_api_reason (GBytes *body)
 {
   g_autoptr(JsonParser) p = json_parser_new ();
   gsize len = 0;
@@ -148,8 +148,8 @@ is_hex40 (const char *s)
 
 /* GitHub's releases or tags list (or, @single, one release) as our
  * versions list. */
-static JsonObject *
-parse_versions (GBytes *body, gboolean tags, gboolean single, GError **error)
+JsonObject *
+bkt_upstream_parse_versions (GBytes *body, gboolean tags, gboolean single, GError **error)
 {
   g_autoptr(JsonParser) p = json_parser_new ();
   gsize len = 0;
@@ -301,6 +301,22 @@ finish_error (Request *r, const char *format, ...)
   finish (r, o);
 }
 
+/* No HTTP answer at all: the network, not the server, said no. */
+static void
+finish_network_error (Request *r, const char *format, ...)
+{
+  JsonObject *o = json_object_new ();
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, format);
+  msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  json_object_set_string_member (o, "error", msg);
+  json_object_set_boolean_member (o, "network", TRUE);
+  finish (r, o);
+}
+
 static gboolean
 retry_cb (gpointer data)
 {
@@ -383,7 +399,7 @@ on_response (GObject *source, GAsyncResult *res, gpointer data)
   if (body == NULL)
     {
       if (!maybe_retry (r))
-        finish_error (r, "cannot reach %s: %s (%u attempts)", f->http->api_url, error->message, r->attempt);
+        finish_network_error (r, "cannot reach %s: %s (%u attempts)", f->http->api_url, error->message, r->attempt);
       return;
     }
   status = soup_message_get_status (r->msg);
@@ -397,7 +413,7 @@ on_response (GObject *source, GAsyncResult *res, gpointer data)
           finish_error (r, "the API answered 304 Not Modified to a request without a cached answer");
           return;
         }
-      result = parse_versions (use, r->tags, FALSE, &error);
+      result = bkt_upstream_parse_versions (use, r->tags, FALSE, &error);
       if (result == NULL)
         {
           finish_error (r, "%s", error->message);
@@ -419,7 +435,7 @@ on_response (GObject *source, GAsyncResult *res, gpointer data)
     }
   if (status >= 500 && maybe_retry (r))
     return;
-  reason = api_reason (body);
+  reason = bkt_upstream_api_reason (body);
   switch (status)
     {
     case 401:
@@ -517,6 +533,7 @@ bkt_upstream_fetch_version (BktUpstreamHttp *http, JsonObject *upstream, const c
   g_autoptr(GBytes) body = NULL;
   g_autoptr(JsonObject) found = NULL;
   g_autofree char *url = NULL;
+  g_autoptr(GError) local_error = NULL;
   guint status;
 
   if (bkt_upstream_uses_tags (upstream))
@@ -537,19 +554,20 @@ bkt_upstream_fetch_version (BktUpstreamHttp *http, JsonObject *upstream, const c
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "not a valid API URL: %s", url), NULL;
   add_headers (http, msg, TRUE);
   session = new_session ();
-  body = soup_session_send_and_read (session, msg, NULL, error);
+  body = soup_session_send_and_read (session, msg, NULL, &local_error);
   if (body == NULL)
-    return g_prefix_error (error, "cannot reach %s: ", http->api_url), NULL;
+    return g_set_error (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE, "cannot reach %s: %s",
+                        http->api_url, local_error->message), NULL;
   status = soup_message_get_status (msg);
   if (status == 404)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s has no release %s", repo, version), NULL;
   if (status != 200)
     {
       g_autofree char *limit = rate_limit_message (msg);
-      g_autofree char *reason = api_reason (body);
+      g_autofree char *reason = bkt_upstream_api_reason (body);
       return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s", limit != NULL ? limit : reason), NULL;
     }
-  found = parse_versions (body, FALSE, TRUE, error);
+  found = bkt_upstream_parse_versions (body, FALSE, TRUE, error);
   if (found == NULL)
     return NULL;
   if (json_array_get_length (json_object_get_array_member (found, "versions")) != 1)
@@ -583,15 +601,17 @@ struct Downloads {
   guint            running;
   GPtrArray       *sha;     /* per URL, or NULL */
   GPtrArray       *error;   /* per URL, or NULL */
+  GArray          *network; /* per URL: failed without an HTTP answer */
 };
 
 static void download_start (Download *d);
 
 static void
-download_done (Download *d, char *sha, char *error)
+download_done (Download *d, char *sha, char *error, gboolean network)
 {
   g_ptr_array_index (d->all->sha, d->index) = sha;
   g_ptr_array_index (d->all->error, d->index) = error;
+  g_array_index (d->all->network, gboolean, d->index) = network;
   d->all->running--;
   g_free (d->url);
   g_clear_object (&d->msg);
@@ -617,7 +637,8 @@ download_failed (Download *d, guint status, const char *why)
     {
       download_done (d, NULL, status != 0 && status < 500
                                 ? g_strdup_printf ("cannot download %s: %s", d->url, why)
-                                : g_strdup_printf ("cannot download %s: %s (%u attempts)", d->url, why, d->attempt));
+                                : g_strdup_printf ("cannot download %s: %s (%u attempts)", d->url, why, d->attempt),
+                     status == 0);
       return;
     }
   g_clear_object (&d->in);
@@ -636,7 +657,7 @@ on_read (GObject *source, GAsyncResult *res, gpointer data)
   if (n < 0)
     download_failed (d, 0, error->message);
   else if (n == 0)
-    download_done (d, g_strdup (g_checksum_get_string (d->sum)), NULL);
+    download_done (d, g_strdup (g_checksum_get_string (d->sum)), NULL, FALSE);
   else
     {
       g_checksum_update (d->sum, d->buf, (gsize) n);
@@ -680,7 +701,7 @@ download_start (Download *d)
   d->msg = soup_message_new ("GET", d->url);
   if (d->msg == NULL)
     {
-      download_done (d, NULL, g_strdup_printf ("not a valid URL: %s", d->url));
+      download_done (d, NULL, g_strdup_printf ("not a valid URL: %s", d->url), FALSE);
       return;
     }
   add_headers (d->all->http, d->msg, FALSE);
@@ -689,16 +710,17 @@ download_start (Download *d)
 
 gboolean
 bkt_upstream_download_many (BktUpstreamHttp *http, const char *const *urls, GPtrArray **out_sha256,
-                            GPtrArray **out_errors)
+                            GPtrArray **out_errors, GArray **out_network)
 {
   g_autoptr(GMainContext) context = g_main_context_new ();
   guint n = urls != NULL ? g_strv_length ((char **) urls) : 0;
   Downloads all = { http, NULL, context, 0, g_ptr_array_new_with_free_func (g_free),
-                    g_ptr_array_new_with_free_func (g_free) };
+                    g_ptr_array_new_with_free_func (g_free), g_array_sized_new (FALSE, TRUE, sizeof (gboolean), n) };
   gboolean ok = TRUE;
 
   g_ptr_array_set_size (all.sha, n);
   g_ptr_array_set_size (all.error, n);
+  g_array_set_size (all.network, n);
   g_main_context_push_thread_default (context);
   all.session = new_session ();
   for (guint i = 0; i < n; i++)
@@ -722,6 +744,10 @@ bkt_upstream_download_many (BktUpstreamHttp *http, const char *const *urls, GPtr
     ok &= g_ptr_array_index (all.error, i) == NULL;
   *out_sha256 = all.sha;
   *out_errors = all.error;
+  if (out_network != NULL)
+    *out_network = all.network;
+  else
+    g_array_unref (all.network);
   return ok;
 }
 
@@ -731,8 +757,12 @@ bkt_upstream_download_sha256 (BktUpstreamHttp *http, const char *url, GError **e
   const char *urls[] = { url, NULL };
   g_autoptr(GPtrArray) sha = NULL;
   g_autoptr(GPtrArray) errors = NULL;
+  g_autoptr(GArray) network = NULL;
 
-  if (!bkt_upstream_download_many (http, urls, &sha, &errors))
-    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_FAILED, g_ptr_array_index (errors, 0)), NULL;
+  if (!bkt_upstream_download_many (http, urls, &sha, &errors, &network))
+    return g_set_error_literal (error, g_array_index (network, gboolean, 0) ? G_IO_ERROR : BKT_ERROR,
+                                g_array_index (network, gboolean, 0) ? G_IO_ERROR_NETWORK_UNREACHABLE
+                                                                     : BKT_ERROR_FAILED,
+                                g_ptr_array_index (errors, 0)), NULL;
   return g_steal_pointer (&g_ptr_array_index (sha, 0));
 }

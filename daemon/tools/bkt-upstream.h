@@ -131,10 +131,21 @@ JsonObject *bkt_upstream_fetch_version (BktUpstreamHttp *http, JsonObject *upstr
 /* Download @url and return its sha256 (hex), streamed. */
 char *bkt_upstream_download_sha256 (BktUpstreamHttp *http, const char *url, GError **error);
 /* The same for every URL of @urls at once: @out_sha256 and @out_errors
- * hold, per URL, its sha256 or why it failed (the other one NULL).  FALSE
- * if any failed. */
+ * hold, per URL, its sha256 or why it failed (the other one NULL);
+ * @out_network (optional, gboolean per URL) whether it failed without any
+ * HTTP answer (a network failure, not the server's).  FALSE if any failed.
+ * A network failure of bkt_upstream_download_sha256() and of
+ * bkt_upstream_fetch_version() is G_IO_ERROR_NETWORK_UNREACHABLE; a fetch
+ * result that had no answer has "network": true beside its "error". */
 gboolean bkt_upstream_download_many (BktUpstreamHttp *http, const char *const *urls, GPtrArray **out_sha256,
-                                     GPtrArray **out_errors);
+                                     GPtrArray **out_errors, GArray **out_network);
+
+/* Parsers of GitHub's answers (outside input; fuzzed by tests/fuzz/fuzz-api.c):
+ * the releases (@tags: tags) list, or with @single one release, as the
+ * "versions" object bkt_upstream_fetch() returns; an error answer's
+ * "message". */
+JsonObject *bkt_upstream_parse_versions (GBytes *body, gboolean tags, gboolean single, GError **error);
+char       *bkt_upstream_api_reason     (GBytes *body);
 
 /* ---- decisions -------------------------------------------------------------------- */
 

@@ -20,7 +20,9 @@ mock and the real bktd and compares the reply shapes.
 
 The machine it pretends to be is a list of items, each
   {"subsystem", "target", "scope": "user"|"system", "state":
-   "in_sync"|"drift"|"untracked", "action", "summary", "details"}
+   "in_sync"|"drift"|"unknown"|"untracked", "action", "summary", "details"}
+("unknown": declared but not checkable here, e.g. a setting whose schema
+is not installed)
 ("action"/"summary"/"details" describe the operation that would converge a
 drifted item).  Parameters (all optional):
   instance  "session" (default) or "system"
@@ -175,13 +177,18 @@ def Status(self, options):
     out = {}
     for s in subs:
         items = [i for i in st['items'] if i['subsystem'] == s]
-        tracked = [i for i in items if i['state'] in ('in_sync', 'drift')]
+        # as the real engine counts: tracked = in_sync + drifted + unknown
+        tracked = [i for i in items if i['state'] in ('in_sync', 'drift', 'unknown')]
+        drift = [_operation(i) for i in items if i['state'] == 'drift']
         out[s] = {'tracked': len(tracked), 'in_sync': sum(1 for i in items if i['state'] == 'in_sync'),
-                  'drift': [_operation(i) for i in items if i['state'] == 'drift'],
+                  'drifted': len(drift), 'drift': drift,
+                  'unknown': [{'target': i['target'], 'summary': i['summary']}
+                              for i in items if i['state'] == 'unknown'],
                   'untracked': [{'target': i['target'], 'summary': i['summary']}
                                 for i in items if i['state'] == 'untracked']}
     return json.dumps({'instance': st['instance'], 'subsystems': out,
-                       'operations': sum(len(v['drift']) for v in out.values()), 'warnings': []})
+                       'operations': sum(len(v['drift']) for v in out.values()),
+                       'unknown': sum(len(v['unknown']) for v in out.values()), 'warnings': []})
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='a{sv}', out_signature='s')

@@ -31,6 +31,12 @@ One BktEnv, in a fresh temp dir (chmod 755), sets up:
     (with the reason) where it is missing or cannot start;
   * helpers to run ``bkt``, gdbus, gsettings and flatpak as a given user.
 
+The binaries are the INSTALLED ones: install() runs `meson install --destdir`
+into a world-readable directory of its own (/tmp/bkt-install.*), which proves
+the install and lets the test users run bkt and bktd wherever the checkout
+is (a 0700 home too); the doubles (tests/doubles/) and the sanitizer and
+valgrind suppressions the users' processes read are copied there as well.
+
 Teardown kills only what this env started (by pid), checks the daemons' logs
 for valgrind and sanitizer reports, and removes the temp dir (kept with
 BKT_KEEP_TMP=1).
@@ -51,6 +57,7 @@ Environment knobs: BKT_SOURCE_DIR, BKT_BUILD_DIR (default: this file's tree
 and <source>/build), BKT_VALGRIND=1, BKT_KEEP_TMP=1, BKT_TEST_QUIET=1.
 """
 
+import atexit
 import json
 import os
 import pwd
@@ -107,6 +114,8 @@ def _teardown_on_signal(signum, frame):
             env.stop()
         except BaseException as e:  # noqa: BLE001
             print('[bktenv] teardown after signal: %s' % e, flush=True)
+    if _INSTALLED is not None and os.environ.get('BKT_KEEP_TMP') != '1':
+        _INSTALLED.remove()
     os._exit(128 + signum)
 
 
@@ -169,10 +178,29 @@ def wait_pid_gone(pid, timeout):
     return False
 
 
+def skip_without(component, why):
+    """The SkipTest of a case that cannot run because @component (a program, package or host
+    capability) is missing: its reason reads "needs COMPONENT: WHY".  main() lists every skipped
+    case as "SKIPPED: ID: REASON"; .ci/run counts them and fails on a skip of a component it
+    installs itself (tests/README.md)."""
+    print('[bktenv] SKIP: needs %s: %s' % (component, why), flush=True)
+    return unittest.SkipTest('needs %s: %s' % (component, why))
+
+
+def requires(*programs, root=False):
+    """Class or test decorator: skips with "needs X: ..." naming what is missing (root, or the
+    first of @programs not on PATH)."""
+    if root and os.geteuid() != 0:
+        return unittest.skip('needs root: runs rpm and dnf --installroot')
+    missing = [n for n in programs if shutil.which(n, path=BASE_PATH) is None]
+    if missing:
+        return unittest.skip('needs %s: not installed (missing: %s)' % (missing[0], ', '.join(missing)))
+    return lambda x: x
+
+
 def shell_skip(why):
     """The SkipTest of a GNOME Shell that cannot run here, announced (a skip must not go unnoticed)."""
-    print('[bktenv] SKIP: GNOME Shell cannot run here: %s' % why, flush=True)
-    return unittest.SkipTest('GNOME Shell unavailable: ' + why)
+    return skip_without('gnome-shell', 'GNOME Shell unavailable: ' + why)
 
 
 def gnome_shell_unavailable():
@@ -244,6 +272,83 @@ def chown_tree(path, user):
 def make_readable(path):
     """chmod -R a+rX"""
     subprocess.run(['chmod', '-R', 'a+rX', path], check=True)
+
+
+class Installed:
+    """The build installed with `meson install --destdir` into a world-readable directory of its own,
+    plus copies of what the test users' processes read from the source tree (tests/doubles/, the
+    valgrind and LeakSanitizer suppressions).  The checkout may be anywhere root can read (a 0700
+    home): the test users never touch it.  One per process, removed at exit."""
+
+    def __init__(self):
+        self.root = tempfile.mkdtemp(prefix='bkt-install.', dir='/tmp')
+        os.chmod(self.root, 0o755)
+        self.destdir = os.path.join(self.root, 'destdir')
+        p = subprocess.run(['meson', 'install', '-C', BUILD_DIR, '--destdir', self.destdir, '--no-rebuild',
+                            '--quiet'], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise EnvError('meson install -C %s --destdir %s failed (is it built?):\n%s%s'
+                           % (BUILD_DIR, self.destdir, p.stdout, p.stderr))
+        # where each built file went: {built path: installed path}
+        p = subprocess.run(['meson', 'introspect', '--installed', BUILD_DIR], capture_output=True, text=True,
+                           check=True)
+        self.files = {b: self.destdir + i for b, i in json.loads(p.stdout).items()}
+        self.bkt = self.built(os.path.join('client', 'bkt'))
+        self.bktd = self.built(os.path.join('daemon', 'bktd'))
+        self.bkt_tool = self.built(os.path.join('client', 'bkt-tool'))
+        self.doubles = os.path.join(self.root, 'doubles')
+        shutil.copytree(os.path.join(SOURCE_DIR, 'tests', 'doubles'), self.doubles)
+        self.valgrind_supp = os.path.join(self.root, 'valgrind.supp')
+        shutil.copy(os.path.join(SOURCE_DIR, 'tests', 'valgrind.supp'), self.valgrind_supp)
+        make_readable(self.root)
+
+    def built(self, rel):
+        """The installed path of BUILD_DIR/@rel (EnvError when the install does not have it)."""
+        path = self.files.get(os.path.join(BUILD_DIR, rel))
+        if path is None or not os.access(path, os.X_OK):
+            raise EnvError('meson install did not install %s/%s' % (BUILD_DIR, rel))
+        return path
+
+    def double(self, name):
+        """The staged copy of tests/doubles/@name."""
+        return os.path.join(self.doubles, name)
+
+    def sanitizer_env(self, value):
+        """@value of ASAN/LSAN_OPTIONS with suppressions=PATH pointing at a staged copy of PATH."""
+        out = []
+        for opt in value.split(':'):
+            if opt.startswith('suppressions='):
+                src = opt[len('suppressions='):]
+                dst = os.path.join(self.root, 'sanitizer-' + os.path.basename(src))
+                if not os.path.exists(dst):
+                    shutil.copy(src, dst)
+                    os.chmod(dst, 0o644)
+                opt = 'suppressions=' + dst
+            out.append(opt)
+        return ':'.join(out)
+
+    def remove(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+_INSTALLED = None
+
+
+def install():
+    """This process's Installed (made on first use)."""
+    global _INSTALLED
+    if _INSTALLED is None:
+        _INSTALLED = Installed()
+        # what the installed bkt execs, for the tests that run it with their own environment
+        os.environ['BKT_TOOL_PATH'] = _INSTALLED.bkt_tool
+        if os.environ.get('BKT_KEEP_TMP') != '1':
+            atexit.register(_INSTALLED.remove)
+    return _INSTALLED
+
+
+def double(name):
+    """The path of test double @name (tests/doubles/@name, staged where the test users can run it)."""
+    return install().double(name)
 
 
 SYSTEM_BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -512,9 +617,16 @@ class BktEnv:
         self.system_bus_address = None
         self.problems = []       # teardown findings that fail the test
         self.started = False
-        self.bktd = os.path.join(BUILD_DIR, 'daemon', 'bktd')
-        self.bkt = os.path.join(BUILD_DIR, 'client', 'bkt')
         self._rundir_counter = 0
+
+    # the installed binaries (see Installed)
+    @property
+    def bktd(self):
+        return install().bktd
+
+    @property
+    def bkt(self):
+        return install().bkt
 
     # ------------------------------------------------------------------ paths
     def path(self, *parts):
@@ -559,15 +671,13 @@ class BktEnv:
 
     def start(self):
         if os.geteuid() != 0:
-            raise unittest.SkipTest('bkt integration tests need root (test users, mount namespaces)')
-        for p in (self.bktd, self.bkt) if (self.want_system_daemon or self.want_session_daemons) else ():
-            if not os.access(p, os.X_OK):
-                raise EnvError('%s is not built (BKT_BUILD_DIR=%s)' % (p, BUILD_DIR))
+            raise skip_without('root', 'bkt integration tests create test users and mount namespaces')
+        if self.want_system_daemon or self.want_session_daemons:
+            install()
         if self.systemd_mode == 'real':
             why = real_systemd_unavailable()
             if why:
-                print('[bktenv] SKIP: the real systemd manager cannot run here: %s' % why, flush=True)
-                raise unittest.SkipTest('real systemd manager unavailable: ' + why)
+                raise skip_without('systemd-user-manager', 'the real systemd manager cannot run here: ' + why)
         if self.want_gnome_shell:
             why, self.gnome_shell_version = gnome_shell_unavailable()
             if why:
@@ -694,7 +804,7 @@ class BktEnv:
             log('no tests/data/schemas: using the installed schemas only')
 
     def _valgrind_prefix(self, tag):
-        supp = os.path.join(SOURCE_DIR, 'tests', 'valgrind.supp')
+        supp = install().valgrind_supp
         argv = ['valgrind', '--quiet', '--error-exitcode=97', '--leak-check=full',
                 '--errors-for-leak-kinds=definite', '--show-leak-kinds=definite',
                 '--track-origins=yes', '--num-callers=30',
@@ -821,11 +931,11 @@ class BktEnv:
         return self.path('bootc')
 
     def _setup_bootc(self):
-        double = os.path.join(SOURCE_DIR, 'tests', 'doubles', 'bootc-double')
-        if not os.access(double, os.X_OK):
-            raise EnvError('%s is missing or not executable' % double)
+        path = double('bootc-double')
+        if not os.access(path, os.X_OK):
+            raise EnvError('%s is missing or not executable' % path)
         os.makedirs(self.bootc_dir, exist_ok=True)
-        log('bootc test double %s, state in %s' % (double, self.bootc_dir))
+        log('bootc test double %s, state in %s' % (path, self.bootc_dir))
 
     def bootc_log(self):
         """Invocations of the bootc double so far: list of {"argv", "uid", "event", ...}."""
@@ -861,7 +971,7 @@ class BktEnv:
     # ------------------------------------------------------------ systemd mock
     def _start_mock_systemd(self):
         logf = self.path('logs', 'dbusmock-systemd.log')
-        template = os.path.join(SOURCE_DIR, 'tests', 'doubles', 'bkt-systemd-mock.py')
+        template = double('bkt-systemd-mock.py')
         env = self.root_env()
         with open(logf, 'w') as out:
             popen = subprocess.Popen([SYSTEM_PYTHON, '-m', 'dbusmock', '--system', '-t', template],
@@ -1216,8 +1326,8 @@ class BktEnv:
     # ------------------------------------------------------------ environments
     def _common_env(self):
         env = {'LANG': 'C.UTF-8', 'BKT_TEST_TAG': self.T,
-               # the repo tools bkt execs (installed in libexecdir; here the build's)
-               'BKT_TOOL_PATH': os.path.join(BUILD_DIR, 'client', 'bkt-tool'),
+               # the repo tools bkt execs (installed in libexecdir; here the test install's)
+               'BKT_TOOL_PATH': install().bkt_tool,
                'BKT_IMAGE_MANIFESTS_DIR': self.image_manifests_dir,
                'GSETTINGS_BACKEND': 'keyfile', 'NO_COLOR': '1',
                # GIO's GNOME proxy resolver reads org.gnome.system.proxy through GSettings from whatever
@@ -1225,7 +1335,7 @@ class BktEnv:
                # tests talk to 127.0.0.1 only
                'GIO_USE_PROXY_RESOLVER': 'dummy'}
         if self.want_bootc:
-            env['BKT_BOOTC'] = os.path.join(SOURCE_DIR, 'tests', 'doubles', 'bootc-double')
+            env['BKT_BOOTC'] = double('bootc-double')
             env['BKT_BOOTC_DOUBLE_DIR'] = self.bootc_dir
             if self.systemd_mode == 'real':
                 # the double, run as root by bktd (status) or as the manager's user (in units), shares
@@ -1236,6 +1346,9 @@ class BktEnv:
         for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'G_SLICE', 'G_MESSAGES_DEBUG'):
             if k in os.environ:
                 env[k] = os.environ[k]
+        for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'):
+            if k in env:  # the users' daemons read the suppressions
+                env[k] = install().sanitizer_env(env[k])
         env.update(getattr(self, 'extra_env', {}))
         return env
 
@@ -1606,12 +1719,17 @@ def test_apps(name='bkt-test', system=('org.test.Hello',), user=('org.test.Secon
             [{'id': a, 'remote': name, 'scope': 'user'} for a in user])
 
 
-def synced(sub):
-    """A status subsystem entry is in sync: "in_sync" counts the tracked entries in sync
-    (a boolean is accepted too), and nothing drifts or is missing."""
-    in_sync = sub.get('in_sync')
-    ok = in_sync is True or (not isinstance(in_sync, bool) and in_sync == sub.get('tracked'))
-    return ok and not sub.get('drift') and not sub.get('missing')
+def synced(sub, declared=True):
+    """A status subsystem entry is in sync: it counts its tracked entries ("tracked", a number),
+    all of them are in sync, and nothing drifts, is missing or could not be checked ("skipped").
+    @declared: the manifests declare entries of this subsystem, so some must be tracked (0 tracked
+    and 0 in sync is also what a status that checked nothing shows)."""
+    tracked, in_sync = sub.get('tracked'), sub.get('in_sync')
+    if not isinstance(tracked, int) or isinstance(tracked, bool) or in_sync != tracked:
+        return False
+    if declared and tracked == 0:
+        return False
+    return not sub.get('drift') and not sub.get('missing') and not sub.get('skipped')
 
 
 def gvariant_text(value):
@@ -1652,11 +1770,15 @@ class EnvTestCase(unittest.TestCase):
             self.assertIn(member, st, 'bkt status --json lacks "%s": %s' % (member, st))
         return st
 
-    def assertInSync(self, st, subsystems=('flatpak', 'gsettings')):
+    def assertInSync(self, st, subsystems=('flatpak', 'gsettings'), empty=()):
+        """@subsystems are in sync, each with entries tracked unless named in @empty (the
+        manifests declare none of it)."""
         for name in subsystems:
             sub = st['subsystems'].get(name)
             self.assertIsNotNone(sub, 'status lacks subsystem %s: %s' % (name, st))
-            self.assertTrue(synced(sub), '%s not in sync: %s' % (name, json.dumps(sub, indent=1)))
+            self.assertTrue(synced(sub, declared=name not in empty),
+                            '%s not in sync%s: %s' % (name, '' if name in empty else ' (or tracks nothing)',
+                                                      json.dumps(sub, indent=1)))
             self.assertEqual(sub.get('drift'), [], '%s drift: %s' % (name, sub.get('drift')))
             if 'missing' in sub:
                 self.assertEqual(sub.get('missing'), [], '%s missing: %s' % (name, sub.get('missing')))
@@ -1664,7 +1786,7 @@ class EnvTestCase(unittest.TestCase):
     def assertErrorName(self, proc, name):
         """A gdbus call failed with the D-Bus error @name."""
         self.assertNotEqual(proc.returncode, 0, 'call succeeded, expected %s: %s' % (name, proc.stdout))
-        self.assertIn('GDBus.Error:' + name, proc.stderr, 'expected error %s, got: %s' % (name, proc.stderr))
+        self.assertIn('GDBus.Error:%s:' % name, proc.stderr, 'expected error %s, got: %s' % (name, proc.stderr))
 
     def assertRc(self, res, expected, what=''):
         rc, out, err = res
@@ -1674,28 +1796,58 @@ class EnvTestCase(unittest.TestCase):
                       % (what or 'bkt', rc, ' or '.join(map(str, exp)), shortened(out), shortened(err)))
 
 
-def main():
-    """Run the unittest cases of __main__; print 'N passed, N failed[, N skipped]'; exit non-zero on failure."""
-    if os.geteuid() != 0:
-        print('SKIP: the bkt integration tests need root (test users, mount namespaces)')
+def _test_ids(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _test_ids(t)
+        else:
+            yield t.id()
+
+
+def _skipped_cases(result, all_ids):
+    """[(test id, reason)] of every skipped case: a class whose setUpClass (or a module whose
+    setUpModule) skipped counts once per test it holds, not once.  @all_ids: the suite's test ids,
+    taken before the run (a run empties the suite)."""
+    cases = []
+    for t, why in result.skipped:
+        if isinstance(t, unittest.TestCase):
+            cases.append((t.id(), why))
+            continue
+        # an _ErrorHolder: "setUpClass (module.Class)" or "setUpModule (module)"
+        m = re.match(r'\w+ \((.+)\)$', t.id())
+        scope = m.group(1) + '.' if m else None
+        held = [i for i in all_ids if scope and i.startswith(scope)]
+        cases.extend((i, why) for i in held) if held else cases.append((t.id(), why))
+    return cases
+
+
+def main(needs_root=True):
+    """Run the unittest cases of __main__; list each skipped case as "SKIPPED: ID: REASON"; print
+    'N passed, N failed[, N skipped]'; exit 1 on failure, 77 (meson: SKIP) only when no case ran
+    at all, else 0.  @needs_root=False for files whose cases run as any user."""
+    if needs_root and os.geteuid() != 0:
+        print('SKIPPED: %s: needs root: the bkt integration tests create test users and mount namespaces'
+              % os.path.basename(sys.argv[0]))
         print('0 passed, 0 failed, 1 skipped')
         sys.exit(EXIT_SKIP)
     import __main__
     names = sys.argv[1:]
     loader = unittest.defaultTestLoader
     suite = loader.loadTestsFromNames(names, __main__) if names else loader.loadTestsFromModule(__main__)
+    all_ids = list(_test_ids(suite))
     t0 = time.monotonic()
     result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    skipped = len(result.skipped)
     test_errors = [t for t, _ in result.errors if isinstance(t, unittest.TestCase)]
-    passed = result.testsRun - len(result.failures) - len(test_errors) - skipped - len(result.unexpectedSuccesses)
-    for t, why in result.skipped:
-        print('SKIPPED: %s: %s' % (t.id(), why))
+    direct_skips = len([t for t, _ in result.skipped if isinstance(t, unittest.TestCase)])
+    passed = result.testsRun - len(result.failures) - len(test_errors) - direct_skips - len(result.unexpectedSuccesses)
+    skipped = _skipped_cases(result, all_ids)
+    for test_id, why in skipped:
+        print('SKIPPED: %s: %s' % (test_id, why))
     print('time: %.1fs' % (time.monotonic() - t0))
     line = '%d passed, %d failed' % (max(passed, 0), failed)
     if skipped:
-        line += ', %d skipped' % skipped
+        line += ', %d skipped' % len(skipped)
     print(line, flush=True)
     if failed == 0 and skipped and passed <= 0:
         # nothing ran (e.g. the host lacks what an ENV_KW needs): meson reports SKIP, .ci/run names it

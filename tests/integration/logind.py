@@ -75,7 +75,10 @@ class LoginSessions:
                     STATE='active' if active else 'online', REMOTE=int(not seat), TYPE='tty', CLASS='user',
                     **({'SEAT': 'seat0', 'VTNR': 2} if seat else {'REMOTE_HOST': '192.0.2.1'}))
         self._write('users', str(uid), NAME=user, STATE='active' if active else 'online', SESSIONS=sid,
-                    **({'SEATS': 'seat0'} if seat else {}),
+                    # a seated session is the user's display session, as logind records a graphical
+                    # login: a polkit that falls back to it (sd_uid_get_display) for processes outside
+                    # every session would grant them too, and test_polkit_sessions would see it
+                    **({'SEATS': 'seat0', 'DISPLAY': sid} if seat else {}),
                     **({'ACTIVE_SESSIONS': sid} if active else {}), ONLINE_SESSIONS=sid)
         seated = [(s, k) for s, k, _ in self.sessions.values() if k != 'remote']
         current = [s for s, k in seated if k == 'active']

@@ -231,13 +231,19 @@ class AdminBootc(EnvTestCase):
         env.set_bootc_mode('', delay=0.5)
         p = self.spawn('admin', 'bootc', 'upgrade', '-y')
         self.wait_for(lambda: self.changes(), 60, 'the double to start')
+        starts = [e for e in env.bootc_log() if e.get('event') == 'start' and e['argv'][:1] == ['upgrade']]
+        self.assertEqual(len(starts), 1, starts)
         time.sleep(0.5)
         os.kill(p.pid, signal.SIGINT)
         out, err = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 130, err)
         self.assertIn('cancel', err.lower())
+        # bkt's exit proves nothing about bootc (an upgrade left running looks the same right after it):
+        # the bootc process must be gone, and gone without finishing (it logs its exit when it finishes)
+        self.assertTrue(bktenv.wait_pid_gone(starts[0]['pid'], 10),
+                        'bootc upgrade (pid %d) still runs after Ctrl-C' % starts[0]['pid'])
         exits = [e for e in env.bootc_log() if e.get('event') == 'exit' and e['argv'][:1] == ['upgrade']]
-        self.assertEqual(exits, [], 'bootc was not stopped: %s' % exits)
+        self.assertEqual(exits, [], 'bootc was not stopped: it finished: %s' % exits)
         env.set_bootc_mode('')
         rc, st, err = env.bkt_json(ADMIN, 'admin', 'bootc', 'status', '--json')
         self.assertIsNone(st['staged'])

@@ -93,6 +93,10 @@ class Cli(EnvTestCase):
         found = self.heavy(images['bkt-tool'])
         self.assertTrue(any(x.startswith('libgit2') for x in found), found)
         self.assertTrue(any(x.startswith('libsoup') for x in found), found)
+        # without BKT_TOOL_PATH, a bkt run from the build tree runs the bkt-tool built beside it
+        rc, out, err = self.bkt('help', 'changelog', unset=('BKT_TOOL_PATH',))
+        self.assertEqual(rc, 0, err)
+        self.assertIn('Usage: bkt changelog [OPTION…] COMMAND', out)
         # and the installed layout: ldd agrees for the binaries themselves
         for binary, want_heavy in ((self.env.bkt, False), (os.path.join(bktenv.BUILD_DIR, 'client', 'bkt-tool'), True)):
             ldd = subprocess.run(['ldd', binary], capture_output=True, text=True, check=True).stdout
@@ -129,6 +133,24 @@ class Cli(EnvTestCase):
         rc, out, err = self.bkt('help', 'admin', 'systemctl')
         self.assertEqual(rc, 0, err)
         self.assertRegex(out, r'\n  daemon-reload +')
+
+    def test_options_only_where_they_apply(self):
+        """A group whose commands share one function scopes its options per command: changelog add
+        takes --draft, validate does not list or accept it; --confirm is clear's."""
+        rc, add, err = self.bkt('changelog', 'add', '--help')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('--draft', add)
+        self.assertIn('a draft, to be reviewed', add)        # the "add: " scope is not shown
+        rc, validate, err = self.bkt('changelog', 'validate', '--help')
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('--draft', validate)
+        self.assertNotIn('--confirm', validate)
+        rc, out, err = self.bkt('changelog', 'list', '--confirm', cwd=self.repo())
+        self.assertEqual(rc, 2, err)
+        self.assertEqual(err.splitlines()[0], 'bkt: changelog list: Unknown option --confirm')
+        rc, out, err = self.bkt('base', 'snapshot', '--help')
+        self.assertIn('--root', out)
+        self.assertNotIn('--reason', out)
 
     def test_missing_and_extra_arguments(self):
         cases = [
@@ -197,7 +219,8 @@ class Cli(EnvTestCase):
             (('version',), (0,)), (('status',), (0,)), (('apply', '--dry-run'), (0,)),
             (('capture', '--dry-run'), (0,)),
             (('flatpak', 'list'), (0,)), (('gsetting', 'list'), (0,)), (('extension', 'list'), (0,)),
-            (('shim', 'list'), (0,)), (('dnf', 'copr', 'list'), (0,)), (('local', 'list'), (0,)),
+            (('shim', 'list'), (0,)), (('dnf', 'list'), (0,)), (('dnf', 'copr', 'list'), (0,)),
+            (('local', 'list'), (0,)),
             (('admin', 'bootc', 'status'), (0,)), (('changelog', 'motd', '--all'), (0,)),
         ]
         repo_reads = [
@@ -207,8 +230,11 @@ class Cli(EnvTestCase):
             (('upstream', 'list'), (0,)), (('upstream', 'info', upstream), (0,)),
             (('containerfile', 'check'), (0, 1)), (('drift', 'check', '--skip-system'), (0, 1)),
         ]
-        for args, answers in daemon_reads + [(a + ('--repo', repo), ok) for a, ok in repo_reads]:
-            rc, out, err = self.bkt('--json', *args, cwd=repo)
+        # dnf diff reads `rpm-ostree status --json` itself: the double (no state: nothing layered)
+        double = os.path.join(bktenv.SOURCE_DIR, 'tests', 'doubles', 'rpm-ostree-double')
+        client_reads = [(('dnf', 'diff', '-m', os.path.join(repo, 'manifests')), (0, 1))]
+        for args, answers in daemon_reads + client_reads + [(a + ('--repo', repo), ok) for a, ok in repo_reads]:
+            rc, out, err = self.bkt('--json', *args, cwd=repo, env_extra={'BKT_RPM_OSTREE': double})
             self.assertIn(rc, answers, 'bkt --json %s: rc=%d %s' % (' '.join(args), rc, err))
             try:
                 doc = json.loads(out)

@@ -23,10 +23,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-SRC = os.environ.get('BKT_SOURCE_DIR', os.path.join(os.path.dirname(__file__), '..', '..'))
-BUILD = os.environ.get('BKT_BUILD_DIR', os.path.join(SRC, 'build'))
-BKT = os.path.join(BUILD, 'client', 'bkt')
-DOUBLE = os.path.join(SRC, 'tests', 'doubles', 'toolbox-double')
+import bktenv  # noqa: E402
+
+SRC = bktenv.SOURCE_DIR
+BKT = bktenv.install().bkt
+DOUBLE = bktenv.double('toolbox-double')
 REFERENCE = os.path.join(SRC, 'tests', 'data', 'original')
 EXIT_FAILED, EXIT_USAGE, EXIT_INVALID = 1, 2, 5
 NAME = 'devbox'
@@ -45,7 +46,7 @@ def rpm_repo():
         p = subprocess.run(['bash', os.path.join(SRC, 'tests', 'rpm-repo.sh'), d], capture_output=True, text=True,
                            env=dict(os.environ, RPM_REPO_EXTRA='bkt-vim bkt-git'))
         if p.returncode == 77:
-            raise unittest.SkipTest('rpm-repo.sh: %s' % p.stderr.strip())
+            raise bktenv.skip_without(p.stderr.strip().replace('no ', '', 1), 'rpm-repo.sh builds the local RPM repo')
         if p.returncode != 0:
             raise RuntimeError('rpm-repo.sh failed: %s' % p.stderr)
         subprocess.run(['chmod', '-R', 'a+rX', d], check=True)
@@ -60,7 +61,7 @@ def tearDownModule():
 
 def setUpModule():
     if shutil.which('unshare') is None:
-        raise unittest.SkipTest('no unshare (util-linux): the toolbox double needs it for rootless sudo')
+        raise bktenv.skip_without('unshare', 'util-linux; the toolbox double needs it for rootless sudo')
     rpm_repo()
 
 
@@ -505,8 +506,8 @@ class DevPr(EnvTestCase):
             # The double's rootless sudo is a user namespace, as in a rootless toolbox.
             p = cls.env.run_as(ADMIN, ['unshare', '--map-root-user', 'true'])
             if p.returncode != 0:
-                raise unittest.SkipTest('unprivileged user namespaces are not available (unshare -r: %s): '
-                                        'the toolbox double cannot give the test user a root' % p.stderr.strip())
+                raise bktenv.skip_without('user-namespaces', 'unshare -r: %s: the toolbox double cannot give '
+                                          'the test user a root' % p.stderr.strip())
         except BaseException:
             cls.tearDownClass()
             raise

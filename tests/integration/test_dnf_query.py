@@ -15,9 +15,11 @@ import sys
 import tempfile
 import unittest
 
-SRC = os.environ.get('BKT_SOURCE_DIR', os.path.join(os.path.dirname(__file__), '..', '..'))
-BUILD = os.environ.get('BKT_BUILD_DIR', os.path.join(SRC, 'build'))
-BKT = os.path.join(BUILD, 'client', 'bkt')
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bktenv  # noqa: E402
+
+SRC = bktenv.SOURCE_DIR
+BKT = bktenv.install().bkt
 FIXTURE = os.path.join(SRC, 'tests', 'data', 'containerfile', 'Containerfile.in')
 EXIT_FAILED, EXIT_USAGE, EXIT_INVALID = 1, 2, 5
 
@@ -209,7 +211,7 @@ class DnfDiffTest(Base):
             json.dump({'packages': ['htop', 'zsh', 'fish'], 'copr_repos': []}, f)
         self.state = os.path.join(self.tmp, 'rpm-ostree.json')
         self.log = os.path.join(self.tmp, 'rpm-ostree.log')
-        self.env.update(BKT_RPM_OSTREE=os.path.join(SRC, 'tests', 'doubles', 'rpm-ostree-double'),
+        self.env.update(BKT_RPM_OSTREE=bktenv.double('rpm-ostree-double'),
                         RPM_OSTREE_DOUBLE_STATE=self.state, RPM_OSTREE_DOUBLE_LOG=self.log)
 
     def set_state(self, booted, staged=None):
@@ -249,8 +251,7 @@ class DnfDiffTest(Base):
         self.assertIn('rpm-ostree status failed', r.stderr)
 
 
-@unittest.skipUnless(shutil.which('dnf') and shutil.which('rpmbuild') and shutil.which('createrepo_c'),
-                     'needs dnf, rpmbuild and createrepo_c')
+@bktenv.requires('dnf', 'rpmbuild', 'createrepo_c')
 class RealDnfTest(Base):
     """The real dnf 4 against a local repo: what the user sees is dnf's own."""
 
@@ -308,4 +309,4 @@ class RealDnfTest(Base):
 
 
 if __name__ == '__main__':
-    unittest.main(verbosity=2)
+    bktenv.main(needs_root=False)

@@ -18,6 +18,7 @@ import http.server
 import io
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -30,6 +31,8 @@ import bktenv  # noqa: E402
 from bktenv import ADMIN, EnvTestCase  # noqa: E402
 
 SUBSYSTEMS = ('shim', 'gsettings', 'extension', 'flatpak')
+# requests naming it get no answer (the connection is dropped)
+UNREACHABLE = 'offline@bkt.test'
 KNOWN = {'good@bkt.test': ['45', '46'], 'quiet@bkt.test': ['46'], 'second@bkt.test': ['46']}
 
 
@@ -56,6 +59,11 @@ class EgoHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         q = urllib.parse.parse_qs(url.query)
+        if UNREACHABLE in urllib.parse.unquote(self.path):
+            # a server that cannot be reached for this one: the connection drops, no answer
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if url.path == '/extension-info/':
             uuid = q.get('uuid', [''])[0]
             shell = q.get('shell_version', [None])[0]
@@ -208,7 +216,10 @@ class ExtShims(EnvTestCase):
         self.assertIn('extension:extra@bkt.test', [u['target'] for u in ext['untracked']])
         self.assertIn('extra@bkt.test', ext['incompatible'])
         self.assertEqual(len(ext['drift']), 2, ext['drift'])
-        self.assertEqual([u['target'] for u in st['subsystems']['shim']['untracked']], ['shim:bootc'])
+        # a bkt shim the manifests do not list is in one state: drift (apply removes it; it was also
+        # listed as untracked), and capture records it
+        self.assertEqual(st['subsystems']['shim']['untracked'], [])
+        self.assertIn('shim:bootc', [op['target'] for op in st['subsystems']['shim']['drift']])
 
         rc, res, err = env.bkt_json(ADMIN, 'capture', '--json')
         self.assertEqual(rc, 0, err)
@@ -270,6 +281,30 @@ class ExtShims(EnvTestCase):
                                     '--method', 'org.freedesktop.DBus.Mock.' + method] + list(args))
         self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout
+
+    def test_8_unreachable_download_is_not_done(self):
+        """An extension that could not be downloaded is a failed operation (it was reported ✓ after
+        "pending: cannot reach …"), the others still run, and the exit status says it failed."""
+        env = self.env
+        d = os.path.join(env.home(ADMIN), 'unreachable')
+        env.write_manifests(d, extensions=[UNREACHABLE, 'second@bkt.test'], owner=ADMIN)
+        rc, res, err = env.bkt_json(ADMIN, '--manifests', d, 'apply', '--only', 'extension', '--json')
+        self.assertEqual(rc, 1, err)
+        self.assertFalse(res['success'], res)
+        by_id = {r['id']: r for r in res['results']}
+        failed = by_id['extension:install:extension:%s@user' % UNREACHABLE]
+        self.assertFalse(failed['success'], failed)
+        self.assertIn('not installed: cannot reach', failed['error'])
+        self.assertTrue(by_id['extension:install:extension:second@bkt.test@user']['success'], res)
+        self.assertFalse(os.path.exists(self.ext_dir(UNREACHABLE)))
+        rc, out, err = env.bkt_run(ADMIN, '--manifests', d, 'apply', '--only', 'extension')
+        self.assertEqual(rc, 1, out + err)
+        self.assertNotIn('0 failed', out + err)
+        self.assertNotIn('✓ Install extension:' + UNREACHABLE, out + err)
+        self.assertIn(UNREACHABLE, out + err)
+        # still drift: not installed is not in sync
+        st = self.status(ADMIN, '--manifests', d, '--only', 'extension')
+        self.assertIn('extension:' + UNREACHABLE, [op['target'] for op in st['subsystems']['extension']['drift']])
 
     def test_7_running_shell(self):
         """With org.gnome.Shell on the session bus (a dbusmock stand-in: no real GNOME Shell here),

@@ -14,12 +14,15 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
-SRC = os.environ.get('BKT_SOURCE_DIR', os.path.join(os.path.dirname(__file__), '..', '..'))
-BUILD = os.environ.get('BKT_BUILD_DIR', os.path.join(SRC, 'build'))
-BKT = os.path.join(BUILD, 'client', 'bkt')
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bktenv  # noqa: E402
+
+SRC = bktenv.SOURCE_DIR
+BKT = bktenv.install().bkt
 ORIGINAL = os.path.join(SRC, 'tests', 'data', 'original', 'base-image-assumptions.json')
 EXIT_FAILED, EXIT_USAGE, EXIT_INVALID = 1, 2, 5
 
@@ -94,7 +97,16 @@ class ChangelogTest(Base):
         entries = json.loads(r.stdout)['pending']
         self.assertEqual([e['type'] for e in entries], ['added', 'fixed'])
         self.assertEqual(entries[0]['manual_steps'], ['Log out and back in'])
-        self.ok('changelog', 'validate', '--no-drafts')
+        self.ok('changelog', 'validate')
+        # the original's form of add: -t TYPE -c CATEGORY MESSAGE [--draft]
+        r = self.ok('changelog', 'add', '-t', 'changed', '-c', 'gsetting', 'Use the dark style', '--draft',
+                    now='2026-01-05T11:00:00Z')
+        with open(r.stdout.strip()) as f:
+            e = json.load(f)
+        self.assertEqual((e['type'], e['category'], e['message'], e['draft']),
+                         ('changed', 'gsetting', 'Use the dark style', True))
+        self.assertEqual(self.bkt('changelog', 'add', '-t', 'changed', 'gsetting').returncode, EXIT_USAGE)
+        os.unlink(r.stdout.strip())
 
         # released from a subdirectory: the repo's versions, not the cwd's
         sub = os.path.join(self.repo, 'manifests')
@@ -128,6 +140,14 @@ class ChangelogTest(Base):
         git(self.repo, 'add', '-A')
         git(self.repo, 'commit', '-q', '-m', 'release')
 
+    def test_show_without_changelog_md(self):
+        os.unlink(os.path.join(self.repo, 'CHANGELOG.md'))
+        r = self.bkt('changelog', 'show')
+        self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
+        self.assertIn('has no CHANGELOG.md yet: `bkt changelog release` creates it', r.stderr)
+        self.assertIn('<!-- changelog entries start -->', r.stderr)
+        self.assertNotIn('Failed to open', r.stderr)
+
     def test_drafts_block_release(self):
         self.ok('changelog', 'add', 'added', 'extension', 'Add Dash to Dock', '--draft')
         before = self.snapshot()
@@ -138,8 +158,13 @@ class ChangelogTest(Base):
         self.assertEqual(r.returncode, EXIT_FAILED)
         self.assertIn('draft', r.stderr)
         self.assertEqual(self.snapshot(), before)
-        # validate without --no-drafts accepts drafts (a PR may carry them)
-        self.ok('changelog', 'validate')
+        # validate fails on drafts by default (the original's behaviour: distribution CI
+        # blocks them on merge), naming the fix; --allow-drafts accepts them (a PR may carry them)
+        r = self.bkt('changelog', 'validate')
+        self.assertEqual(r.returncode, EXIT_FAILED, r.stdout + r.stderr)
+        self.assertIn('is a draft', r.stderr)
+        self.assertIn('--allow-drafts', r.stderr)
+        self.ok('changelog', 'validate', '--allow-drafts')
 
     def test_bad_input_nothing_written(self):
         pend = os.path.join(self.repo, '.changelog', 'pending')
@@ -181,7 +206,66 @@ class ChangelogTest(Base):
         self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
 
 
+class ContainerfileTest(Base):
+    def test_no_managed_sections(self):
+        """Nothing to compare is not "up to date": say there is no section and how to add one."""
+        with open(os.path.join(self.repo, 'Containerfile'), 'w') as f:
+            f.write('FROM quay.io/fedora/fedora-silverblue:41\nRUN dnf install -y zsh\n')
+        before = self.snapshot()
+        for sub in ('check', 'sync'):
+            r = self.bkt('containerfile', sub)
+            self.assertEqual(r.returncode, EXIT_INVALID, r.stdout + r.stderr)
+            self.assertNotIn('up to date', r.stdout + r.stderr)
+            self.assertIn('has no section managed by bkt, so nothing was checked or written', r.stderr)
+            self.assertIn('# === SYSTEM_PACKAGES (managed by bkt) ===\n  # === END SYSTEM_PACKAGES ===', r.stderr)
+        self.assertEqual(self.snapshot(), before)
+        r = self.bkt('drift', 'check', '--skip-system', '--json')
+        self.assertEqual(json.loads(r.stdout)['containerfile']['state'], 'skipped', r.stdout)
+
+    def test_dry_run_sync_writes_nothing(self):
+        shutil.copy(os.path.join(SRC, 'tests', 'data', 'containerfile', 'Containerfile.in'),
+                    os.path.join(self.repo, 'Containerfile'))
+        before = self.snapshot()
+        for args in (['-n', 'containerfile', 'sync'], ['containerfile', 'sync', '--dry-run']):
+            r = self.ok(*args)
+            self.assertIn('would regenerate COPR_REPOS, SYSTEM_PACKAGES, HOST_SHIMS (--dry-run: nothing written)',
+                          r.stdout)
+            self.assertEqual(self.snapshot(), before)
+        self.assertIn(': regenerated', self.ok('containerfile', 'sync').stdout)
+        self.assertNotEqual(self.snapshot(), before)
+
+
 class BaseTest(Base):
+    def test_verify_without_package_records(self):
+        """A root whose RPM database records nothing (a host that does not use rpm): the
+        packages are "not recorded", never MISSING, and the result is "not verified"
+        (exit 7), not drift; a path that is really missing is still drift (exit 1)."""
+        root = os.path.join(self.tmp, 'root')
+        os.makedirs(os.path.join(root, 'usr', 'bin'))
+        open(os.path.join(root, 'usr', 'bin', 'flatpak'), 'w').close()
+        with open(os.path.join(self.repo, 'manifests', 'base-image-assumptions.json'), 'w') as f:
+            json.dump({'base_image': {'source': 'test'}, 'packages': [{'name': 'flatpak', 'reason': 'apps'}],
+                       'paths': ['/usr/bin/flatpak']}, f)
+        r = self.bkt('base', 'verify', '--root', root)
+        self.assertEqual(r.returncode, 7, r.stdout + r.stderr)
+        self.assertNotIn('MISSING', r.stdout)
+        self.assertIn('NOT RECORDED flatpak', r.stdout)
+        self.assertIn('the RPM database has no record of any package', r.stdout)
+        self.assertIn('NOT VERIFIED', r.stdout)
+        out = json.loads(self.bkt('base', 'verify', '--root', root, '--json').stdout)
+        self.assertEqual(out['packages']['unknown'], ['flatpak'])
+        self.assertEqual(out['packages']['missing'], [])
+        self.assertTrue(out['unverified'])
+        self.assertFalse(out['ok'])
+        # drift check: a check that could not run (2), not drift
+        r = self.bkt('drift', 'check', '--root', root, '--skip-system', '--json')
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout)['base']['state'], 'unverified')
+        os.unlink(os.path.join(root, 'usr', 'bin', 'flatpak'))
+        r = self.bkt('base', 'verify', '--root', root)
+        self.assertEqual(r.returncode, EXIT_FAILED, r.stdout + r.stderr)
+        self.assertIn('MISSING /usr/bin/flatpak', r.stdout)
+
     def test_original_file_list_info(self):
         r = self.ok('base', 'info')
         self.assertIn('ghcr.io/ublue-os/bazzite-gnome:stable', r.stdout)
@@ -239,7 +323,7 @@ class DriftTest(Base):
                     os.path.join(self.repo, 'Containerfile'))
         self.ok('containerfile', 'sync')
         # the manifests vs this system: a private bktd --session from the build tree
-        self.env['BKTD_PATH'] = os.path.join(BUILD, 'daemon', 'bktd')
+        self.env['BKTD_PATH'] = bktenv.install().bktd
         self.env['DBUS_SYSTEM_BUS_ADDRESS'] = 'unix:path=' + os.path.join(self.tmp, 'no-system-bus')
         self.env.pop('DBUS_SESSION_BUS_ADDRESS')
 
@@ -251,7 +335,11 @@ class DriftTest(Base):
         rc, out, err = self.drift()
         self.assertEqual(rc, 0, (out, err))
         self.assertEqual(out['result'], 'none')
-        self.assertEqual([out[k]['state'] for k in ('base', 'containerfile', 'system')], ['ok', 'ok', 'ok'], out)
+        # the repo's manifests/ holds only the base assumptions: nothing to compare with the
+        # system, said as such (not "ok")
+        self.assertEqual([out[k]['state'] for k in ('base', 'containerfile', 'system')], ['ok', 'ok', 'skipped'],
+                         out)
+        self.assertIn('holds no manifest', out['system']['detail'])
 
         # manifests vs system: a shim the manifests list and the system lacks
         with open(os.path.join(self.repo, 'manifests', 'host-shims.json'), 'w') as f:
@@ -260,7 +348,10 @@ class DriftTest(Base):
         rc, out, err = self.drift()
         self.assertEqual(rc, 1, (out, err))
         self.assertEqual(out['system']['state'], 'drift')
-        self.assertIn('shim:podman', out['system']['detail'])
+        # one item per line, per subsystem; the detail counts them
+        self.assertEqual(out['system']['detail'], '1 item(s) differ (shim 1)')
+        self.assertEqual(len(out['system']['items']['shim']), 1)
+        self.assertIn('shim:podman', out['system']['items']['shim'][0])
         self.assertEqual(out['containerfile']['state'], 'ok')
 
         # the Containerfile out of date
@@ -283,6 +374,18 @@ class DriftTest(Base):
         r = self.bkt('drift', 'check', '--skip-system')
         self.assertEqual(r.returncode, 1)
         self.assertIn('base           drift    /no/such/bkt-path', r.stdout)
+
+    def test_unknown_setting_is_not_none(self):
+        """A setting whose schema is not installed cannot be checked: not "No drift" (it was folded
+        into in sync and exit 0)."""
+        with open(os.path.join(self.repo, 'manifests', 'gsettings.json'), 'w') as f:
+            json.dump({'settings': [{'schema': 'org.bkt.no.such.schema', 'key': 'k', 'value': '1'}]}, f)
+        rc, out, err = self.drift()
+        self.assertEqual(rc, 1, (out, err))
+        self.assertEqual(out['system']['state'], 'drift', out)
+        self.assertIn('gsettings 1', out['system']['detail'])
+        self.assertTrue(any(line.startswith('cannot be checked: gsetting:org.bkt.no.such.schema.k')
+                            for line in out['system']['items']['gsettings']), out)
 
     def test_errors_are_2(self):
         with open(os.path.join(self.repo, 'manifests', 'base-image-assumptions.json'), 'w') as f:
@@ -423,9 +526,7 @@ class WorkflowTest(Base):
             self.assertIn('No drift.', f.read())
 
 
-@unittest.skipUnless(shutil.which('dnf') and shutil.which('rpmbuild') and shutil.which('createrepo_c')
-                     and shutil.which('rpm') and os.geteuid() == 0,
-                     'needs root, rpm, dnf, rpmbuild and createrepo_c')
+@bktenv.requires('dnf', 'rpmbuild', 'createrepo_c', 'rpm', root=True)
 class GenerateTest(Base):
     """`bkt changelog generate` on the fixture repo's real git history: the
     entries the manifest changes imply, exactly; --write; then nothing new."""
@@ -513,9 +614,9 @@ class GenerateTest(Base):
         for p in written:
             with open(p) as f:
                 self.assertTrue(json.load(f)['draft'], p)
-        # drafts block a release until reviewed; validate accepts them
-        self.ok('changelog', 'validate')
-        self.assertEqual(self.bkt('changelog', 'validate', '--no-drafts').returncode, EXIT_FAILED)
+        # drafts block a release until reviewed; validate accepts them only when allowed
+        self.ok('changelog', 'validate', '--allow-drafts')
+        self.assertEqual(self.bkt('changelog', 'validate').returncode, EXIT_FAILED)
         again = self.pending()
         out, msgs = self.messages('--write')
         self.assertEqual(msgs, [])
@@ -529,8 +630,13 @@ class GenerateTest(Base):
 
     def test_bad_input(self):
         snap = self.snapshot()
-        r = self.bkt('changelog', 'generate', '--base', '--upload-pack=touch /tmp/x', '--write')
-        self.assertNotEqual(r.returncode, 0)
+        # an option smuggled in as the revision: refused as such, and nothing it names ever runs
+        marker = os.path.join(self.tmp, 'upload-pack-ran')
+        injected = '--upload-pack=touch ' + marker
+        r = self.bkt('changelog', 'generate', '--base', injected, '--write')
+        self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
+        self.assertEqual(r.stderr, 'bkt: not a git revision: “%s”\n' % injected)
+        self.assertFalse(os.path.exists(marker), 'the injected --upload-pack command ran')
         r = self.bkt('changelog', 'generate', '--base=-x', '--write')
         self.assertEqual(r.returncode, EXIT_INVALID, r.stderr)
         self.assertIn('not a git revision', r.stderr)
@@ -586,9 +692,11 @@ class MotdTest(Base):
                                    '  Manual steps:\n'
                                    '    - Log out and back in\n\n')
         self.assertEqual(self.seen(), '2026.01.05.1\n')
-        self.assertEqual(self.ok('changelog', 'motd').stdout, '')
+        # nothing new: said when asked, silent as the login snippet (--login)
+        self.assertEqual(self.ok('changelog', 'motd').stdout, "Nothing new in this image since 2026.01.05.1 (bkt changelog motd --all shows it again).\n")
+        self.assertEqual(self.ok('changelog', 'motd', '--login').stdout, '')
         self.assertIn('2026.01.05.1 (2026-01-05)', self.ok('changelog', 'motd', '--all').stdout)
-        self.assertEqual(self.ok('changelog', 'motd').stdout, '')
+        self.assertEqual(self.ok('changelog', 'motd', '--login').stdout, '')
         # two new releases: both, newest first, not the seen one
         self.ok('changelog', 'add', 'changed', 'gsetting', 'Dark style', now='2026-01-06T09:00:00Z')
         self.ok('changelog', 'release', now='2026-01-06T10:00:00Z')
@@ -600,11 +708,13 @@ class MotdTest(Base):
         self.assertNotIn('2026.01.05.1', out)
         self.assertIn('    - Reboot\n', out)
         self.assertEqual(self.seen(), '2026.01.07.1\n')
-        self.assertEqual(self.ok('changelog', 'motd').stdout, '')
+        self.assertEqual(self.ok('changelog', 'motd', '--login').stdout, '')
+        self.assertIn('Nothing new in this image since 2026.01.07.1', self.ok('changelog', 'motd').stdout)
 
     def test_no_versions_and_bad_files(self):
         shutil.rmtree(self.image)
-        self.assertEqual(self.ok('changelog', 'motd').stdout, '')
+        self.assertEqual(self.ok('changelog', 'motd', '--login').stdout, '')
+        self.assertIn('This image ships no changelog', self.ok('changelog', 'motd').stdout)
         self.ship()
         # a garbled record is a warning, then as if there were none
         os.makedirs(os.path.join(self.tmp, 'state', 'bkt'))
@@ -755,4 +865,4 @@ class VerifyRpmTest(Base):
 
 
 if __name__ == '__main__':
-    unittest.main(verbosity=2)
+    bktenv.main(needs_root=False)

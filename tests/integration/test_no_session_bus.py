@@ -13,6 +13,8 @@ import bktenv  # noqa: E402
 from bktenv import ADMIN, EnvTestCase  # noqa: E402
 
 NO_BUS = ('DBUS_SESSION_BUS_ADDRESS',)
+# the desktop's GSettings backend, which writes through dconf-service on the session bus
+DCONF = {'GSETTINGS_BACKEND': 'dconf'}
 
 
 class NoSessionBus(EnvTestCase):
@@ -86,6 +88,47 @@ class NoSessionBus(EnvTestCase):
         self.assertRc(res, 0, 'bkt gsetting set without a session bus')
         self.assertEqual(env.gsettings(ADMIN, 'get', 'org.gnome.desktop.interface', 'cursor-size'), '40')
         self.assertIn('cursor-size', open(os.path.join(env.overlay_dir(ADMIN), 'gsettings.json')).read())
+
+    def dconf_get(self, key):
+        """The value in the user's dconf database (reading needs no bus: dconf mmaps the file)."""
+        p = self.env.run_as(ADMIN, ['gsettings', 'get', 'org.gnome.desktop.interface', key],
+                            env_extra=DCONF, unset=NO_BUS)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout.strip()
+
+    def test_6_dconf_persists(self):
+        """With dconf (the real desktop backend) and no session bus, settings written by the private
+        daemon were lost ("failed to commit changes to dconf") yet reported ✓: the private daemon now
+        gets a private session bus for dconf's writer, and each write is read back."""
+        env = self.env
+        d = os.path.join(env.home(ADMIN), 'dconf-manifests')
+        env.write_manifests(d, settings=[{'schema': 'org.gnome.desktop.interface', 'key': 'cursor-blink-time',
+                                          'value': '1234'}], owner=ADMIN)
+        self.assertNotEqual(self.dconf_get('cursor-blink-time'), '1234')
+        res = env.bkt_run(ADMIN, '--manifests', d, 'apply', '--only', 'gsettings', unset=NO_BUS, env_extra=DCONF)
+        self.assertRc(res, 0, 'apply through dconf without a session bus')
+        self.assertNotIn('failed to commit changes to dconf', res[1] + res[2])
+        self.assertEqual(self.dconf_get('cursor-blink-time'), '1234')
+        rc, st, err = env.bkt_json(ADMIN, '--manifests', d, 'status', '--only', 'gsettings', '--json',
+                                   unset=NO_BUS, env_extra=DCONF)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(st['subsystems']['gsettings']['in_sync'], 1, st)
+        self.assertNoPrivateDaemon()
+
+    def test_7_dconf_write_lost_is_not_done(self):
+        """Where the write cannot persist (no dbus-run-session to give the private daemon a bus), the
+        operation fails with the reason and the fix instead of ✓."""
+        env = self.env
+        d = os.path.join(env.home(ADMIN), 'dconf-lost')
+        env.write_manifests(d, settings=[{'schema': 'org.gnome.desktop.interface', 'key': 'cursor-blink-time',
+                                          'value': '777'}], owner=ADMIN)
+        res = env.bkt_run(ADMIN, '--manifests', d, 'apply', '--only', 'gsettings', unset=NO_BUS,
+                          env_extra=dict(DCONF, PATH='/nonexistent'))
+        self.assertRc(res, 1, 'apply whose dconf write is lost')
+        self.assertIn('org.gnome.desktop.interface cursor-blink-time was not kept', res[1] + res[2])
+        self.assertIn('dbus-run-session', res[1] + res[2])
+        self.assertNotIn('0 failed', res[1] + res[2])
+        self.assertNotEqual(self.dconf_get('cursor-blink-time'), '777')
 
     def test_5_no_daemon_binary(self):
         """Neither a session bus nor a bktd to start: a friendly 'daemon unreachable' (4)."""

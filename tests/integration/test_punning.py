@@ -211,7 +211,9 @@ class Punning(EnvTestCase):
         self.assertIn('+++ b/manifests/gsettings.json', res['manifest']['diff'])
         reqs = self.forge.take()
         self.assertEqual(len(reqs), 1)
-        self.check_pr_request(reqs[0], pr['branch'], title, command_words=('bkt --json gsetting set',))
+        # the command as anyone would type it: not this run's --json (issue 12, item 18)
+        self.check_pr_request(reqs[0], pr['branch'], title,
+                              command_words=('`bkt gsetting set %s cursor-size 32`' % IFACE,))
         self.assertCheckoutUntouched()
         # the reference file survives byte for byte apart from the entry
         new_text = w.show(w.bare_file, pr['branch'], 'manifests/gsettings.json')
@@ -492,7 +494,8 @@ class Punning(EnvTestCase):
             for m in (mon_session, mon_system):
                 m.terminate()
                 m.wait(10)
-        self.assertGreaterEqual(len(self.forge.take()), 1)
+        requests = self.forge.take()
+        self.assertGreaterEqual(len(requests), 1)
         texts = {}
         for f in os.listdir(env.path('logs')):
             with open(env.path('logs', f), errors='replace') as fh:
@@ -500,10 +503,37 @@ class Punning(EnvTestCase):
         self.assertIn('FlatpakInstall', texts['monitor-system.txt'], 'the monitor saw nothing')
         self.assertIn('ChangePlan', texts['monitor-session.txt'], 'the monitor saw nothing')
         texts['bkt output'] = out + err + out2 + err2
+        # what went to the forge: the token only in the Authorization header, never in a body or path
+        for i, r in enumerate(requests):
+            texts['forge request %d %s (body)' % (i, r['path'])] = r['path'] + json.dumps(r['body'])
+            self.assertIn(punenv.TOKEN, r['headers'].get('Authorization', ''), 'the PR was not authenticated')
+        texts.update(self.whole_tree_texts(env.T, except_files={w.hosts}))
+        self.assertGreater(len(texts), 100, 'the scan read almost nothing: %s' % sorted(texts)[:20])
+        # the pushed branch's objects were read (the commit that adds the app)
+        self.assertIn('org.test.App001', texts.get('git objects of %s' % w.bare_file, ''), sorted(texts)[:50])
         for name, text in texts.items():
             self.assertNotIn(punenv.TOKEN, text, 'the token leaked into %s' % name)
             self.assertNotIn(punenv.TOKEN[4:20], text, 'part of the token leaked into %s' % name)
         self.assertNotIn('repo-dir', texts['monitor-system.txt'], 'the system instance saw repo options')
+
+    @staticmethod
+    def whole_tree_texts(root, except_files=()):
+        """{name: text} of every regular file under @root but @except_files (where the token is
+        meant to be), and of every git repository's objects (compressed on disk: read with
+        git cat-file), the pushed commits, trees and blobs included."""
+        texts = {}
+        for d, dirs, files in os.walk(root):
+            for f in files:
+                p = os.path.join(d, f)
+                if p in except_files or not os.path.isfile(p) or os.path.islink(p):
+                    continue
+                with open(p, 'rb') as fh:
+                    texts[p] = fh.read().decode('utf-8', 'replace')
+            if os.path.isfile(os.path.join(d, 'HEAD')) and os.path.isdir(os.path.join(d, 'objects')):
+                r = subprocess.run(['git', '--git-dir', d, 'cat-file', '--batch-all-objects', '--batch'],
+                                   capture_output=True, check=True)
+                texts['git objects of %s' % d] = r.stdout.decode('utf-8', 'replace')
+        return texts
 
     def assertOnlyChange(self, before, after, kind):
         """@after is @before with one entry inserted ('insert'), replaced ('replace') or deleted
@@ -659,7 +689,7 @@ class Punning(EnvTestCase):
         ~/.ssh/known_hosts: refused while the host is unknown, pushed once it is known."""
         why = punenv.SshRemote.unavailable()
         if why:
-            self.skipTest(why)
+            raise bktenv.skip_without('openssh-server', why)
         w, env = self.world, self.env
         ssh = punenv.SshRemote(env, ADMIN, w)
         try:
@@ -1061,7 +1091,7 @@ class Punning(EnvTestCase):
         it and never logs it; a locked keyring stops the preflight with the fix."""
         why = punenv.Keyring.unavailable()
         if why:
-            self.skipTest(why)
+            raise bktenv.skip_without('gnome-keyring', why)
         w, env = self.world, self.env
         keyring = punenv.Keyring(env, ADMIN)
         hidden = w.hosts + '.hidden'

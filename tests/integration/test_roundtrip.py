@@ -167,6 +167,17 @@ class RoundTrip(EnvTestCase):
         self.assertEqual(st['operations'], 0)
         self.assertEqual(env.gsettings(ADMIN, 'get', IFACE, 'clock-format'), "'24h'")
 
+    def test_7_system_flatpak_remove(self):
+        """bkt flatpak remove --scope system: the system instance uninstalls from the real system
+        installation (FlatpakUninstall), the user's overlay forgets the entry."""
+        env = self.env
+        self.assertIn('org.test.Hello', env.installed_apps('system'))
+        res = env.bkt_run(ADMIN, 'flatpak', 'remove', '--local', '--scope', 'system', 'org.test.Hello')
+        self.assertRc(res, 0, 'bkt flatpak remove --scope system')
+        self.assertNotIn('unknown flatpak argument', res[2])
+        self.assertNotIn('org.test.Hello', env.installed_apps('system'))
+        self.assertIn('org.test.Second', env.installed_apps('user', ADMIN))
+
 
 if __name__ == '__main__':
     bktenv.main()

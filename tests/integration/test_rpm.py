@@ -109,7 +109,7 @@ class RpmTest(unittest.TestCase):
         packaged_files = {p for p in listed if p not in dirs and not p.startswith(RPM_ONLY_PREFIXES)}
         self.assertEqual(packaged_files, {p for p in installed if not p.startswith(RPM_ONLY_PREFIXES)})
         # What a bootc image needs from the package, by name.
-        for must in ('/usr/bin/bkt', '/usr/libexec/bktd', '/usr/lib/systemd/system/bktd.service',
+        for must in ('/usr/bin/bkt', '/usr/libexec/bktd', '/usr/libexec/bkt-tool', '/usr/lib/systemd/system/bktd.service',
                      '/usr/share/polkit-1/actions/org.bkt.policy',
                      '/usr/share/polkit-1/rules.d/50-bkt.rules',
                      '/usr/share/dbus-1/system.d/org.bkt.Daemon1.conf',

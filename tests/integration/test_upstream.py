@@ -20,15 +20,19 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import unittest
 
-SRC = os.environ.get('BKT_SOURCE_DIR', os.path.join(os.path.dirname(__file__), '..', '..'))
-BUILD = os.environ.get('BKT_BUILD_DIR', os.path.join(SRC, 'build'))
-BKT = os.path.join(BUILD, 'client', 'bkt')
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bktenv  # noqa: E402
+
+SRC = bktenv.SOURCE_DIR
+BKT = bktenv.install().bkt
 ORIGINAL = os.path.join(SRC, 'tests', 'data', 'original', 'upstream-manifest.json')
+EXIT_UNVERIFIED = 7
 EXIT_FAILED, EXIT_USAGE, EXIT_INVALID = 1, 2, 5
 TOKEN = 'ghp_secret-test-token-123'
 NOW = '2026-01-05T10:00:00Z'
@@ -504,6 +508,11 @@ class ReferenceTest(Base):
         # the Containerfile reads the new pin once generated
         r = self.bkt('upstream', 'generate', '--check')
         self.assertEqual(r.returncode, EXIT_FAILED)
+        # -n: says it would regenerate, writes nothing, exit 0
+        before = self.snapshot()
+        r = self.ok('-n', 'upstream', 'generate')
+        self.assertIn('would regenerate UPSTREAM_PINS (--dry-run: nothing written)', r.stdout)
+        self.assertEqual(self.snapshot(), before)
         self.ok('upstream', 'generate')
         with open(os.path.join(self.repo, 'Containerfile')) as f:
             cf = f.read()
@@ -565,6 +574,26 @@ class ReferenceTest(Base):
         self.assertIn('CHECKSUM MISMATCH: bibata-cursor v2.0.7 from %s%s: expected sha256 %s, got %s'
                       % (self.gh.base, path, sha(self.assets[('bibata', 'v2.0.7')]), sha(b'tampered')), r.stderr)
         self.assertIn('1 of 6 pins FAILED', r.stdout)
+        self.gh.assets[path] = self.assets[('bibata', 'v2.0.7')]
+        # offline (the API unreachable, nothing listens): not a failed verification but
+        # "not verified (network)", its own exit status; nothing claims a mismatch
+        r = self.bkt('upstream', 'verify', env={'BKT_GITHUB_API': 'http://127.0.0.1:9/nowhere'})
+        self.assertEqual(r.returncode, EXIT_UNVERIFIED, r.stdout + r.stderr)
+        self.assertNotIn('FAILED', r.stdout)
+        self.assertNotIn('MISMATCH', r.stderr)
+        self.assertRegex(r.stderr, r'bkt: keyd v2\.6\.0 not verified \(network\): keyd: cannot reach http://127\.0\.0\.1:9/nowhere')
+        self.assertRegex(r.stdout, r'\d of 6 pins not verified: their bytes could not be downloaded \(network\)')
+        out = json.loads(self.bkt('upstream', 'verify', '--json',
+                                  env={'BKT_GITHUB_API': 'http://127.0.0.1:9/nowhere'}).stdout)
+        self.assertFalse(out['ok'])
+        self.assertEqual(out['failed'], 0)
+        self.assertGreater(out['not_verified'], 0)
+        self.assertIn('not-verified', [u['state'] for u in out['upstreams']])
+        # a mismatch while others are offline: the mismatch decides (exit 1)
+        self.gh.assets[path] = b'tampered'
+        r = self.bkt('upstream', 'verify')
+        self.assertEqual(r.returncode, EXIT_FAILED)
+        self.gh.assets[path] = self.assets[('bibata', 'v2.0.7')]
 
     def test_pin_older_than_the_list(self):
         self.fixture()
@@ -689,4 +718,4 @@ if __name__ == '__main__':
     if not os.path.exists(BKT):
         print('SKIP: %s not built' % BKT)
         raise SystemExit(77)
-    unittest.main(verbosity=2)
+    bktenv.main(needs_root=False)

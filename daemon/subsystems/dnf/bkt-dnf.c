@@ -393,6 +393,13 @@ bkt_dnf_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const c
            FALSE;
   if (!bool_arg (arguments, "now", &now, error) || !bool_arg (arguments, "force", &force, error))
     return FALSE;
+  /* rpm-ostree applies only additions live: its uninstall has no
+   * --apply-live (an unknown option there), so a removal waits for the
+   * next boot, and saying otherwise would be a lie. */
+  if (!add && now)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                        "rpm-ostree cannot remove packages live (uninstall has no --apply-live): remove them "
+                        "without --now; the removal takes effect at the next boot"), FALSE;
   names = g_variant_get_strv (value, NULL);
 
   /* Names first, before any process: "-rf" must never reach dnf. */

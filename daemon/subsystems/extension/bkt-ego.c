@@ -125,42 +125,22 @@ compare_versions (gconstpointer a, gconstpointer b)
 }
 
 BktEgoInfo *
-bkt_ego_lookup (const char *uuid, const char *shell_major, GCancellable *cancellable, GError **error)
+bkt_ego_parse_info (const char *base, const char *url, const char *uuid, const char *shell_major, GBytes *body,
+                    GError **error)
 {
-  g_autofree char *base = bkt_ego_base_url (NULL, error);
   g_autofree char *q_uuid = g_uri_escape_string (uuid, NULL, FALSE);
-  g_autofree char *url = NULL;
-  g_autoptr(GBytes) body = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(BktEgoInfo) info = NULL;
+  g_autoptr(BktEgoInfo) info = g_new0 (BktEgoInfo, 1);
   g_autoptr(GError) local_error = NULL;
   JsonNode *root;
   JsonObject *o;
   JsonNode *map;
   const char *download;
-  guint status;
+  gsize len = 0;
+  const char *data = g_bytes_get_data (body, &len);
 
-  if (base == NULL)
-    return NULL;
-  info = g_new0 (BktEgoInfo, 1);
-
-  if (shell_major != NULL)
-    {
-      g_autofree char *q_shell = g_uri_escape_string (shell_major, NULL, FALSE);
-      url = g_strdup_printf ("%s/extension-info/?uuid=%s&shell_version=%s", base, q_uuid, q_shell);
-    }
-  else
-    url = g_strdup_printf ("%s/extension-info/?uuid=%s", base, q_uuid);
-  body = get (url, MAX_INFO_SIZE, &status, cancellable, &local_error);
-  if (body == NULL)
-    {
-      if (g_error_matches (local_error, BKT_ERROR, BKT_ERROR_NOT_FOUND))
-        return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "no extension “%s” on %s", uuid, base), NULL;
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), (gssize) g_bytes_get_size (body),
-                                   &local_error) ||
+  /* An empty answer has no data pointer, which json-glib refuses. */
+  if (!json_parser_load_from_data (parser, data ? data : "", (gssize) len, &local_error) ||
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s: not the expected JSON object%s%s", url,
                         local_error ? ": " : "", local_error ? local_error->message : ""), NULL;
@@ -219,6 +199,36 @@ bkt_ego_lookup (const char *uuid, const char *shell_major, GCancellable *cancell
                             download, base), NULL;
     }
   return g_steal_pointer (&info);
+}
+
+BktEgoInfo *
+bkt_ego_lookup (const char *uuid, const char *shell_major, GCancellable *cancellable, GError **error)
+{
+  g_autofree char *base = bkt_ego_base_url (NULL, error);
+  g_autofree char *q_uuid = g_uri_escape_string (uuid, NULL, FALSE);
+  g_autofree char *url = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) local_error = NULL;
+  guint status;
+
+  if (base == NULL)
+    return NULL;
+  if (shell_major != NULL)
+    {
+      g_autofree char *q_shell = g_uri_escape_string (shell_major, NULL, FALSE);
+      url = g_strdup_printf ("%s/extension-info/?uuid=%s&shell_version=%s", base, q_uuid, q_shell);
+    }
+  else
+    url = g_strdup_printf ("%s/extension-info/?uuid=%s", base, q_uuid);
+  body = get (url, MAX_INFO_SIZE, &status, cancellable, &local_error);
+  if (body == NULL)
+    {
+      if (g_error_matches (local_error, BKT_ERROR, BKT_ERROR_NOT_FOUND))
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "no extension “%s” on %s", uuid, base), NULL;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return bkt_ego_parse_info (base, url, uuid, shell_major, body, error);
 }
 
 GBytes *

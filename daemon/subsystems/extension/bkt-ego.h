@@ -36,6 +36,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BktEgoInfo, bkt_ego_info_free)
  * when it is not the default.  NULL when config.json is broken. */
 char       *bkt_ego_base_url (gboolean *custom, GError **error);
 /* @shell_major may be NULL (unknown): then the newest version is taken. */
+/* The answer @body of @url (on @base) for @uuid as bkt_ego_lookup()
+ * reads it (outside input; fuzzed by tests/fuzz/fuzz-api.c). */
+BktEgoInfo *bkt_ego_parse_info (const char *base, const char *url, const char *uuid, const char *shell_major,
+                                GBytes *body, GError **error);
 BktEgoInfo *bkt_ego_lookup   (const char *uuid, const char *shell_major, GCancellable *cancellable, GError **error);
 /* At most 64 MiB. */
 GBytes     *bkt_ego_download (const char *url, GCancellable *cancellable, GError **error);

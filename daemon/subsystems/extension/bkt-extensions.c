@@ -895,10 +895,11 @@ toggle (BktExtensions *self, const char *uuid, gboolean enable, GError **error)
   return keys_toggle (uuid, enable, FALSE, error);
 }
 
-/* FALSE with @pending set: the server could not be reached; the caller
- * reports the operation as pending rather than failed. */
+/* An extension that could not be downloaded is not installed: the
+ * operation fails (saying that the next apply retries), the others go on,
+ * and the transaction's result and exit status say that something failed. */
 static gboolean
-execute_install (BktExtensions *self, BktOperation *op, const char *uuid, gboolean *pending,
+execute_install (BktExtensions *self, BktOperation *op, const char *uuid,
                  GCancellable *cancellable, GError **error)
 {
   JsonObject *details = bkt_operation_get_details (op);
@@ -912,11 +913,10 @@ execute_install (BktExtensions *self, BktOperation *op, const char *uuid, gboole
            (enable || toggle (self, uuid, FALSE, error));
   if (!bkt_extensions_install_from_ego (self->user_dir, uuid, self->shell_major, cancellable, &local_error))
     {
-      *pending = bkt_ego_is_network_error (local_error);
-      if (*pending)
-        g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s", local_error->message);
-      else
-        g_propagate_error (error, g_steal_pointer (&local_error));
+      if (bkt_ego_is_network_error (local_error))
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "not installed: %s (the next apply retries)",
+                            local_error->message), FALSE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
   if (!enable)
@@ -968,7 +968,6 @@ bkt_extensions_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext 
       const char *uuid = bkt_operation_get_detail_string (op, "uuid");
       g_autofree char *why = uuid != NULL ? bkt_manifest_check_extension_uuid (uuid) : g_strdup ("missing");
       g_autoptr(GError) op_error = NULL;
-      gboolean pending = FALSE;
 
       if (g_cancellable_is_cancelled (cancellable))
         {
@@ -980,7 +979,7 @@ bkt_extensions_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext 
       if (why != NULL)
         g_set_error (&op_error, BKT_ERROR, BKT_ERROR_FAILED, "bad extension uuid in operation: %s", why);
       else if (g_str_equal (action, "install"))
-        execute_install (self, op, uuid, &pending, cancellable, &op_error);
+        execute_install (self, op, uuid, cancellable, &op_error);
       else if (g_str_equal (action, "enable") || g_str_equal (action, "disable"))
         toggle (self, uuid, g_str_equal (action, "enable"), &op_error);
       else if (g_str_equal (action, "uninstall"))
@@ -988,14 +987,6 @@ bkt_extensions_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext 
       else
         g_set_error (&op_error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "extension cannot execute “%s”", action);
 
-      if (pending)
-        {
-          /* One unreachable server must not fail the whole apply: the
-           * extension stays "not installed", so the next sync retries. */
-          bkt_exec_context_message (ctx, "extension %s pending: %s (the next sync retries)", uuid,
-                                    op_error->message);
-          g_clear_error (&op_error);
-        }
       bkt_exec_context_op_done (ctx, op, op_error);
     }
   return TRUE;

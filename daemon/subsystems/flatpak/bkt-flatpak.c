@@ -508,17 +508,26 @@ typedef struct {
   BktManifestSet *manifests;
 } ApplyPlan;
 
+static void
+copy_member (JsonObject *from, const char *name, JsonNode *node, gpointer to)
+{
+  json_object_set_member (to, name, json_node_copy (node));
+}
+
 /* The manifest has one entry per remote name (usually system scope), but
  * flatpak installs from the installation's own remotes: a user-scope app
  * needs its remote in the user installation too.  Declared once, added
- * wherever an app needs it. */
+ * wherever an app needs it — and the operation says which app, since
+ * nobody declared the remote in that scope. */
 static void
-plan_app_remote (ApplyPlan *plan, const char *name, BktScope scope, ScopeState *state)
+plan_app_remote (ApplyPlan *plan, const char *name, BktScope scope, ScopeState *state, const char *app_id)
 {
   g_autofree char *target = remote_target (name);
   JsonObject *decl;
   BktScope declared;
-  BktOperation *op;
+  g_autoptr(BktOperation) op = NULL;
+  g_autoptr(JsonObject) details = NULL;
+  g_autofree char *summary = NULL;
 
   if (g_hash_table_contains (state->remote_by_name, name))
     return;
@@ -529,11 +538,20 @@ plan_app_remote (ApplyPlan *plan, const char *name, BktScope scope, ScopeState *
     {
       BktOperation *o = g_ptr_array_index (plan->remote_ops, i);
       if (bkt_operation_get_scope (o) == scope && g_str_equal (bkt_operation_get_target (o), target))
-        return;
+        return;  /* the first app that needs it is named; enough to explain it */
     }
   op = plan_remote (decl, scope, state);
-  if (op != NULL)
-    g_ptr_array_add (plan->remote_ops, op);
+  if (op == NULL)
+    return;
+  /* The planned details are sealed: a copy with the reason. */
+  details = json_object_new ();
+  json_object_foreach_member (bkt_operation_get_details (op), copy_member, details);
+  json_object_set_string_member (details, "needed_by", app_id);
+  summary = g_strdup_printf ("%s: needed by flatpak:%s (declared %s-scope only)", bkt_operation_get_summary (op),
+                             app_id, bkt_scope_to_string (declared));
+  g_ptr_array_add (plan->remote_ops,
+                   bkt_operation_new (SUBSYSTEM_NAME, bkt_operation_get_action (op), target, scope,
+                                      BKT_EFFECT_LIVE, summary, details));
 }
 
 static void
@@ -551,7 +569,7 @@ plan_apply_entry (BktFlatpak *self, JsonObject *entry, const char *key, BktScope
   if (plan->kind != BKT_MANIFEST_FLATPAK_APPS || scope_lookup_app (state, key) != NULL)
     return;
   g_ptr_array_add (plan->app_ops, new_app_op (key, entry_string (entry, "remote", DEFAULT_REMOTE), scope, NULL));
-  plan_app_remote (plan, entry_string (entry, "remote", DEFAULT_REMOTE), scope, state);
+  plan_app_remote (plan, entry_string (entry, "remote", DEFAULT_REMOTE), scope, state, key);
   if (scope_lookup_app (read_scope (self, other), key) != NULL)
     g_ptr_array_add (plan->warnings,
                      g_strdup_printf ("flatpak:%s is installed in the %s installation but declared for the %s one: "
@@ -775,7 +793,7 @@ status_object (StatusCount *count, GPtrArray *untracked, const char *drift_membe
   return o;
 }
 
-/* {"tracked","in_sync","untracked":[apps],"missing":[targets],
+/* {"tracked","in_sync" (apps and remotes),"untracked":[apps],"missing":[targets],
  *  "remotes":{"tracked","in_sync","untracked":[remotes],"drifted":[targets]}}
  * Remotes are kept apart so that "untracked" lists apps only. */
 static JsonObject *
@@ -798,6 +816,10 @@ bkt_flatpak_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError *
 
   status = status_object (&apps, untracked, "missing");
   json_object_set_object_member (status, "remotes", status_object (&remotes, untracked_remotes, "drifted"));
+  /* The subsystem's counts cover every declared item, apps and remotes,
+   * as its drift covers both: tracked = in sync + drifted + unknown. */
+  json_object_set_int_member (status, "tracked", apps.tracked + remotes.tracked);
+  json_object_set_int_member (status, "in_sync", apps.in_sync + remotes.in_sync);
   return status;
 }
 

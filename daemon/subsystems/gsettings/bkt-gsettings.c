@@ -917,7 +917,7 @@ status_confined (BktGsettings *self, gpointer data)
   Call *call = data;
   JsonArray *entries = manifest_entries (call->manifests, NULL);
   g_autoptr(JsonObject) status = json_object_new ();
-  g_autoptr(JsonArray) skipped = json_array_new ();
+  g_autoptr(JsonArray) unknown = json_array_new ();
   g_autoptr(JsonArray) untracked = json_array_new ();
   g_autoptr(GPtrArray) combos = tracked_schemas (self, entries, NULL, NULL);
   g_autoptr(GHashTable) index = index_entries (entries);
@@ -935,13 +935,22 @@ status_confined (BktGsettings *self, gpointer data)
         {
           JsonObject *item = json_object_new ();
 
-          /* Status only reads: show what apply would skip or refuse
-           * rather than failing the whole report. */
+          /* Status only reads: an entry that cannot be checked here (its
+           * schema or key is not installed) is its own state, "unknown",
+           * never counted in sync; the report goes on. */
           g_autofree char *target = entry != NULL ? entry_target (entry) : g_strdup ("?");
+          g_autofree char *summary = NULL;
 
+          summary = g_strdup_printf ("%s: %s", target, local_error != NULL ? local_error->message : "not an object");
           json_object_set_string_member (item, "target", target);
+          json_object_set_string_member (item, "summary", summary);
           json_object_set_string_member (item, "reason", local_error != NULL ? local_error->message : "not an object");
-          json_array_add_object_element (skipped, item);
+          if (entry != NULL && entry_string (entry, "schema") != NULL && entry_string (entry, "key") != NULL)
+            {
+              json_object_set_string_member (item, "schema", entry_string (entry, "schema"));
+              json_object_set_string_member (item, "key", entry_string (entry, "key"));
+            }
+          json_array_add_object_element (unknown, item);
         }
       else if (g_variant_equal (live_value (self, &s), value))
         in_sync++;
@@ -979,7 +988,7 @@ status_confined (BktGsettings *self, gpointer data)
 
   json_object_set_int_member (status, "tracked", tracked);
   json_object_set_int_member (status, "in_sync", in_sync);
-  json_object_set_array_member (status, "skipped", g_steal_pointer (&skipped));
+  json_object_set_array_member (status, "unknown", g_steal_pointer (&unknown));
   json_object_set_array_member (status, "untracked", g_steal_pointer (&untracked));
   call->status = g_steal_pointer (&status);
   return TRUE;
@@ -1278,12 +1287,65 @@ execute_one (BktGsettings *self, GHashTable *writers, BktOperation *op, GError *
   return TRUE;
 }
 
+/* Why a write may not have been kept, and the fix. */
+static const char *
+backend_hint (void)
+{
+  GSettingsBackend *backend = g_settings_backend_get_default ();
+  gboolean dconf = g_strcmp0 (G_OBJECT_TYPE_NAME (backend), "DConfSettingsBackend") == 0;
+
+  g_object_unref (backend);
+  return dconf ? ": dconf writes through its service on the session bus; without a session bus, "
+                 "run `dbus-run-session -- bkt …` or from a desktop session" : "";
+}
+
+/* ✓ only after the effect is verified: once the backend has taken the
+ * batch (g_settings_sync()), each written key is read back through a fresh
+ * GSettings (not the caches of the plan, not the delayed writer).  A
+ * backend that dropped the write — dconf without a session bus, which
+ * only warns — reads back the old value. */
+static gboolean
+verify_one (BktGsettings *self, GHashTable *readers, BktOperation *op, GError **error)
+{
+  g_auto(Setting) s = { 0 };
+  g_autoptr(GVariant) want = NULL;
+  g_autoptr(GVariant) got = NULL;
+  g_autofree char *shown = NULL;
+  gboolean reset = g_strcmp0 (bkt_operation_get_action (op), "reset") == 0;
+  GSettings *reader;
+
+  if (!resolve_key (self, bkt_operation_get_detail_string (op, "schema"), bkt_operation_get_detail_string (op, "path"),
+                    bkt_operation_get_detail_string (op, "key"), FALSE, &s, error))
+    return FALSE;
+  reader = g_hash_table_lookup (readers, s.combo);
+  if (reader == NULL)
+    {
+      reader = g_settings_new_full (s.schema, NULL, s.path);
+      g_hash_table_insert (readers, g_strdup (s.combo), reader);
+    }
+  if (reset)
+    got = g_settings_get_user_value (reader, s.key_name);
+  else
+    {
+      if ((want = parse_value (&s, bkt_operation_get_detail_string (op, "value"), error)) == NULL)
+        return FALSE;
+      got = g_settings_get_value (reader, s.key_name);
+    }
+  if (reset ? got == NULL : g_variant_equal (got, want))
+    return TRUE;
+  shown = got != NULL ? g_variant_print (got, TRUE) : g_strdup ("(unset)");
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
+                      "%s %s was not kept: it reads back as %s%s", s.schema_id, s.key_name, shown,
+                      backend_hint ()), FALSE;
+}
+
 static gboolean
 execute_confined (BktGsettings *self, gpointer data)
 {
   Call *call = data;
   g_autoptr(GHashTable) writers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                          (GDestroyNotify) writer_free);
+  g_autoptr(GHashTable) readers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   g_autoptr(GPtrArray) staged = g_ptr_array_new ();
   g_autoptr(GError) cancel_error = NULL;
   GHashTableIter iter;
@@ -1316,10 +1378,17 @@ execute_confined (BktGsettings *self, gpointer data)
   g_hash_table_iter_init (&iter, writers);
   while (g_hash_table_iter_next (&iter, NULL, &w))
     g_settings_apply (((Writer *) w)->settings);
-  /* Writes may be queued in the backend: success means they reached it. */
+  /* Writes may be queued in the backend: wait until it has them, then
+   * read back (one fresh GSettings per schema for the whole batch). */
   g_settings_sync ();
   for (guint i = 0; i < staged->len; i++)
-    bkt_exec_context_op_done (call->exec, g_ptr_array_index (staged, i), NULL);
+    {
+      BktOperation *op = g_ptr_array_index (staged, i);
+      g_autoptr(GError) op_error = NULL;
+
+      verify_one (self, readers, op, &op_error);
+      bkt_exec_context_op_done (call->exec, op, op_error);
+    }
 
   if (cancel_error != NULL)
     {

@@ -9,7 +9,7 @@ G_BEGIN_DECLS
  * format as system-packages.json): `bkt dev`.
  *
  * The live side — dnf in the user's own toolbox container — needs no
- * privilege and is run by the client (client/bkt-cmd-dev.c), on the
+ * privilege and is run by the client (client/commands/dev.c), on the
  * user's terminal, with the functions below: argv builders for the three
  * routes into the container, parsers of `toolbox list` and `rpm -qa`, and
  * the plan of `bkt dev update` (manifest → container).

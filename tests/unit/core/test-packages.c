@@ -160,12 +160,15 @@ test_rpm_ostree_argv (void)
 {
   const char *const names[] = { "htop", "zsh", NULL };
   g_auto(GStrv) a = bkt_packages_rpm_ostree_argv ("/usr/bin/rpm-ostree", TRUE, names, FALSE);
-  g_auto(GStrv) b = bkt_packages_rpm_ostree_argv ("/usr/bin/rpm-ostree", FALSE, names, TRUE);
+  g_auto(GStrv) b = bkt_packages_rpm_ostree_argv ("/usr/bin/rpm-ostree", FALSE, names, FALSE);
+  g_auto(GStrv) c = bkt_packages_rpm_ostree_argv ("/usr/bin/rpm-ostree", TRUE, names, TRUE);
   g_autofree char *ja = g_strjoinv (" ", a);
   g_autofree char *jb = g_strjoinv (" ", b);
+  g_autofree char *jc = g_strjoinv (" ", c);
 
   g_assert_cmpstr (ja, ==, "/usr/bin/rpm-ostree install --idempotent -- htop zsh");
-  g_assert_cmpstr (jb, ==, "/usr/bin/rpm-ostree uninstall --idempotent --apply-live -- htop zsh");
+  g_assert_cmpstr (jb, ==, "/usr/bin/rpm-ostree uninstall --idempotent -- htop zsh");
+  g_assert_cmpstr (jc, ==, "/usr/bin/rpm-ostree install --idempotent --apply-live -- htop zsh");
 
   /* main() set the override before any thread existed. */
   g_assert_cmpstr (bkt_packages_rpm_ostree (), ==, "/x/rpm-ostree");
@@ -189,6 +192,18 @@ run_double (const char *const *argv)
   return out;
 }
 
+/* Runs the double, which must refuse @argv with @message (as rpm-ostree does). */
+static void
+double_refuses (const char *const *argv, const char *message)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  int status;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, double_env, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, NULL));
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 1);
+  g_assert_cmpstr (err, ==, message);
+}
+
 static void
 test_rpm_ostree_double_status (void)
 {
@@ -198,7 +213,8 @@ test_rpm_ostree_double_status (void)
   const char *const pkgs[] = { "zsh", "htop", NULL };
   const char *const status_argv[] = { dbl, "status", "--json", NULL };
   g_auto(GStrv) install = bkt_packages_rpm_ostree_argv (dbl, TRUE, pkgs, FALSE);
-  g_auto(GStrv) live = bkt_packages_rpm_ostree_argv (dbl, FALSE, (const char *const[]) { "zsh", NULL }, TRUE);
+  g_auto(GStrv) live = bkt_packages_rpm_ostree_argv (dbl, TRUE, (const char *const[]) { "git", NULL }, TRUE);
+  g_auto(GStrv) remove = bkt_packages_rpm_ostree_argv (dbl, FALSE, (const char *const[]) { "zsh", NULL }, FALSE);
   g_autofree char *out1 = NULL, *out2 = NULL, *recorded = NULL;
   g_auto(GStrv) booted = NULL, pending = NULL, booted2 = NULL, pending2 = NULL;
   g_autoptr(GError) error = NULL;
@@ -207,7 +223,8 @@ test_rpm_ostree_double_status (void)
   double_env = g_environ_setenv (g_get_environ (), "RPM_OSTREE_DOUBLE_STATE", state, TRUE);
   double_env = g_environ_setenv (double_env, "RPM_OSTREE_DOUBLE_LOG", log, TRUE);
   {
-    const char *initial = "{\"booted\": [\"vim-enhanced\"], \"staged\": null}";
+    const char *initial = "{\"booted\": [\"vim-enhanced\"], \"staged\": null, "
+                          "\"available\": [\"vim-enhanced\", \"zsh\", \"htop\", \"git\"]}";
     g_assert_true (bkt_write_file_atomic (state, initial, strlen (initial), 0644, &error));
   }
   g_assert_no_error (error);
@@ -223,22 +240,36 @@ test_rpm_ostree_double_status (void)
   g_assert_cmpuint (g_strv_length (pending), ==, 3);
   g_assert_cmpstr (pending[0], ==, "htop");
 
-  /* --apply-live changes the booted deployment and leaves nothing staged. */
+  /* --apply-live changes the booted deployment (the staged one plus git)
+   * and leaves nothing staged. */
   g_free (run_double ((const char *const *) live));
   out2 = run_double (status_argv);
   booted2 = bkt_packages_parse_status (out2, -1, &pending2, &error);
   g_assert_no_error (error);
   g_assert_null (pending2);
-  g_assert_cmpuint (g_strv_length (booted2), ==, 2);
-  g_assert_cmpstr (booted2[0], ==, "htop");
-  g_assert_cmpstr (booted2[1], ==, "vim-enhanced");
+  g_assert_cmpuint (g_strv_length (booted2), ==, 4);
+  g_assert_cmpstr (booted2[0], ==, "git");
+  g_assert_cmpstr (booted2[3], ==, "zsh");
+  g_free (run_double ((const char *const *) remove));
+
+  /* What rpm-ostree refuses, the double refuses: no live removal, no
+   * package the repos lack. */
+  double_refuses ((const char *const[]) { dbl, "uninstall", "--idempotent", "--apply-live", "--", "zsh", NULL },
+                  "error: Unknown option --apply-live\n");
+  double_refuses ((const char *const[]) { dbl, "uninstall", "-A", "zsh", NULL }, "error: Unknown option -A\n");
+  double_refuses ((const char *const[]) { dbl, "install", "--", "no-such-package", NULL },
+                  "error: Packages not found: no-such-package\n");
 
   recorded = read_text (log);
   g_assert_cmpstr (recorded, ==,
                    "[\"install\", \"--idempotent\", \"--\", \"zsh\", \"htop\"]\n"
                    "[\"status\", \"--json\"]\n"
+                   "[\"install\", \"--idempotent\", \"--apply-live\", \"--\", \"git\"]\n"
+                   "[\"status\", \"--json\"]\n"
+                   "[\"uninstall\", \"--idempotent\", \"--\", \"zsh\"]\n"
                    "[\"uninstall\", \"--idempotent\", \"--apply-live\", \"--\", \"zsh\"]\n"
-                   "[\"status\", \"--json\"]\n");
+                   "[\"uninstall\", \"-A\", \"zsh\"]\n"
+                   "[\"install\", \"--\", \"no-such-package\"]\n");
 
   bad = g_strdup ("{\"deployments\": [{\"booted\": false, \"requested-packages\": []}]}");
   g_assert_null (bkt_packages_parse_status (bad, -1, NULL, &error));

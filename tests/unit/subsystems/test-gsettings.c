@@ -475,7 +475,7 @@ test_apply_missing_schema_or_key (Fixture *fx, gconstpointer data)
   g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) ops = plan_apply (fx, set, warnings);
   g_autoptr(JsonObject) status = NULL;
-  JsonArray *skipped;
+  JsonArray *unknown;
 
   /* The rest still plans. */
   g_assert_cmpuint (ops->len, ==, 1);
@@ -489,11 +489,14 @@ test_apply_missing_schema_or_key (Fixture *fx, gconstpointer data)
   status = bkt_subsystem_status (fx->gs, set, NULL);
   g_assert_cmpint (json_object_get_int_member (status, "tracked"), ==, 3);
   g_assert_cmpint (json_object_get_int_member (status, "in_sync"), ==, 0);
-  skipped = json_object_get_array_member (status, "skipped");
-  g_assert_cmpuint (json_array_get_length (skipped), ==, 2);
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (skipped, 1), "target"), ==,
+  /* Their own state, never in sync. */
+  unknown = json_object_get_array_member (status, "unknown");
+  g_assert_cmpuint (json_array_get_length (unknown), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (unknown, 1), "target"), ==,
                    "gsetting:org.example.absent.foo");
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (skipped, 1), "reason"), ==,
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (unknown, 0), "key"), ==,
+                   "no-such-key");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (unknown, 1), "reason"), ==,
                    "schema org.example.absent is not installed");
 }
 
@@ -843,7 +846,7 @@ test_status (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (json_object_get_int_member (status, "tracked"), ==, 3);
   g_assert_cmpint (json_object_get_int_member (status, "in_sync"), ==, 1);
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "skipped")), ==, 0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "unknown")), ==, 0);
   untracked = json_object_get_array_member (status, "untracked");
   g_assert_cmpuint (json_array_get_length (untracked), ==, 2);
   item = json_array_get_object_element (untracked, 0);
