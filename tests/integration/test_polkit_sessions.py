@@ -14,7 +14,6 @@ and login sessions as logind would record them (tests/integration/logind.py).
 import json
 import os
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bktenv  # noqa: E402
@@ -103,12 +102,8 @@ class ActiveLocalSession(SessionCase):
         self.assertNotIn('NotAuthorized', p.get('error', ''))
 
 
-    # KNOWN BUG, fixed on the "registry" branch, not yet on main: the Admin handler passes a "force"
-    # argument that the flatpak subsystem's remove refuses ("unknown flatpak argument force"), so a
-    # system-scope FlatpakUninstall never succeeds.  When that fix lands this test passes, the
-    # decorator turns that into a failure ("unexpected success"), and it must be removed: from then
-    # on this is the regression test of the success path.
-    @unittest.expectedFailure
+    # The regression test of the success path: the Admin handler used to pass a "force" argument
+    # that the flatpak subsystem's remove refuses ("unknown flatpak argument force").
     def test_3_system_scope_uninstall_succeeds(self):
         """The success path of the system-scope FlatpakUninstall: the app is gone afterwards."""
         env = self.env
