@@ -47,6 +47,7 @@ static const BktCommand commands[] = {
     NULL, bkt_cmd_upgrade },
   { "admin", NULL, "bootc (OS image) and systemctl, through the system daemon", NULL, NULL, bkt_admin_commands },
   { "version", NULL, "print the client and daemon versions", NULL, bkt_cmd_version },
+  { "completions", NULL, "print the shell completion script for bash, zsh or fish", "SHELL", bkt_cmd_completions },
   { NULL }
 };
 
@@ -56,7 +57,7 @@ main (int argc, char **argv)
   g_autoptr(BktClient) client = NULL;
 
   setlocale (LC_ALL, "");
-  if (argc > 1 && g_str_equal (argv[1], "--version"))
+  if (bkt_cmd_wants_version (argc, argv))
     {
       g_print ("bkt %s\n", PACKAGE_VERSION);
       return EXIT_OK;

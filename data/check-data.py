@@ -44,7 +44,7 @@ def check_policy(path, interfaces):
     root = ET.parse(path).getroot()
     check(root.tag == "busconfig", f"{path}: root element is not <busconfig>")
     owners, allowed = set(), set()
-    denies_own = denies_calls = False
+    denies_own = denies_calls = denies_signals = False
     for policy in root.findall("policy"):
         who = policy.get("user") or policy.get("group") or policy.get("context")
         for rule in policy:
@@ -53,6 +53,11 @@ def check_policy(path, interfaces):
                 owners.add(who)
             if rule.tag == "allow" and a.get("own_prefix"):
                 errors.append(f"{path}: own_prefix is not allowed")
+            if rule.tag == "allow" and a.get("send_destination") == BUS_NAME and a.get("send_type") == "signal":
+                # systemd's job signals, from root only (bktd checks the sender too)
+                check(who == "root" and a.get("send_interface") == "org.freedesktop.systemd1.Manager",
+                      f"{path}: signals to {BUS_NAME} allowed beyond root's systemd1.Manager ({who})")
+                continue
             if rule.tag == "allow" and a.get("send_destination") == BUS_NAME:
                 iface = a.get("send_interface")
                 check(iface is not None,
@@ -63,11 +68,14 @@ def check_policy(path, interfaces):
                     denies_own = True
                 if a.get("send_destination") == BUS_NAME and a.get("send_type") == "method_call":
                     denies_calls = True
+                if a.get("send_destination") == BUS_NAME and a.get("send_type") == "signal":
+                    denies_signals = True
             if rule.tag == "allow" and (a.get("send_destination") == "*" or a.get("own") == "*"):
                 errors.append(f"{path}: wildcard allow rule")
     check(owners == {"root"}, f"{path}: owners of {BUS_NAME} are {sorted(owners)}, expected root only")
     check(denies_own, f"{path}: default context does not deny owning {BUS_NAME}")
     check(denies_calls, f"{path}: default context does not deny method calls to {BUS_NAME}")
+    check(denies_signals, f"{path}: default context does not deny signals to {BUS_NAME}")
     expected = set(interfaces) | STANDARD
     check(allowed == expected,
           f"{path}: allowed interfaces {sorted(allowed)} != expected {sorted(expected)}")

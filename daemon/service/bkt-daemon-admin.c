@@ -15,6 +15,55 @@
  * (polkit is not asked about bad input) and hands a Request to
  * bkt_daemon_dispatch(), which asks polkit and runs it. */
 
+/* An Admin method's options: only those it documents, all booleans;
+ * anything else (a Manager option too) is refused before polkit. */
+typedef struct {
+  const char *key;
+  gboolean   *value;
+  gboolean   *set;     /* may be NULL */
+} BoolOption;
+
+static gboolean
+parse_bool_options (GVariant *options, const BoolOption *allowed, GError **error)
+{
+  for (gsize i = 0; i < g_variant_n_children (options); i++)
+    {
+      g_autoptr(GVariant) entry = g_variant_get_child_value (options, i);
+      g_autoptr(GVariant) value = NULL;
+      const BoolOption *opt = NULL;
+      const char *key;
+
+      g_variant_get (entry, "{&sv}", &key, &value);
+      for (guint j = 0; allowed != NULL && allowed[j].key != NULL && opt == NULL; j++)
+        if (g_str_equal (key, allowed[j].key) && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+          opt = &allowed[j];
+      if (opt == NULL)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "unknown option “%s” of type %s", key,
+                            g_variant_get_type_string (value)), FALSE;
+      *opt->value = g_variant_get_boolean (value);
+      if (opt->set != NULL)
+        *opt->set = TRUE;
+    }
+  return TRUE;
+}
+
+/* The names for a polkit prompt: all of them when few, else the first
+ * ones and how many more (a prompt is read by a human). */
+#define PROMPT_NAMES 12
+
+static char *
+names_summary (const char * const *names)
+{
+  guint n = g_strv_length ((char **) names);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < n && i < PROMPT_NAMES; i++)
+    g_string_append_printf (text, "%s%s", i > 0 ? " " : "", names[i]);
+  if (n > PROMPT_NAMES)
+    g_string_append_printf (text, " … and %u more (%u in all)", n - PROMPT_NAMES, n);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
 /* What polkit's agent shows: org.bkt.target = @target (taken). */
 static void
 set_target (Request *r, char *target)
@@ -30,10 +79,14 @@ handle_admin_flatpak (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *
                       const char *remote, const char *id, GVariant *options)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) none = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
+  gboolean force = FALSE;
+  const BoolOption allowed[] = { { "force", &force, NULL }, { NULL } };
   GVariantBuilder args;
   Request *r;
 
-  if (!bkt_daemon_check_name ("flatpak id", id, &error) ||
+  if (!parse_bool_options (options, allowed, &error) ||
+      !bkt_daemon_check_name ("flatpak id", id, &error) ||
       (remote != NULL && !bkt_daemon_check_name ("remote name", remote, &error)))
     {
       bkt_error_return (inv, g_steal_pointer (&error));
@@ -43,7 +96,9 @@ handle_admin_flatpak (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *
   r = bkt_daemon_request_new ();
   r->change.subsystem = g_strdup ("flatpak");
   r->change.action = g_strdup (kind == REQ_FLATPAK_INSTALL ? "add" : "remove");
-  set_target (r, g_strdup_printf ("flatpak:%s", id));
+  /* The agent names the app and where it comes from. */
+  set_target (r, remote != NULL ? g_strdup_printf ("flatpak:%s from remote %s", id, remote)
+                                : g_strdup_printf ("flatpak:%s", id));
   /* Only flatpak is read: an app install must not depend on rpm-ostree. */
   r->opt.only = g_strsplit ("flatpak", ",", -1);
   g_variant_builder_init (&args, G_VARIANT_TYPE_VARDICT);
@@ -52,15 +107,13 @@ handle_admin_flatpak (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *
   if (remote != NULL)
     g_variant_builder_add (&args, "{sv}", "remote", g_variant_new_string (remote));
   /* "force" (skip the remote checks) is an install's option only: the
-   * plan's "remove" takes no such argument and refuses unknown ones. */
+   * plan's "remove" takes no such argument and refuses unknown ones (the
+   * client sends it to both; it is accepted and ignored there). */
   if (kind == REQ_FLATPAK_INSTALL)
-    {
-      gboolean force = FALSE;
-      g_variant_lookup (options, "force", "b", &force);
-      g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
-    }
+    g_variant_builder_add (&args, "{sv}", "force", g_variant_new_boolean (force));
   r->change.arguments = g_variant_ref_sink (g_variant_builder_end (&args));
-  return bkt_daemon_dispatch (self, kind, inv, options, r);
+  /* Its own options are in the arguments: none of the Manager's apply. */
+  return bkt_daemon_dispatch (self, kind, inv, none, r);
 }
 
 static gboolean
@@ -85,30 +138,13 @@ handle_admin_packages (BktDaemon *self, RequestKind kind, GDBusMethodInvocation 
   g_autoptr(GVariant) none = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
   g_autofree char *joined = NULL;
   GVariantBuilder args;
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
   gboolean now = FALSE, force = FALSE;
+  const BoolOption allowed[] = { { "now", &now, NULL },
+                                 { kind == REQ_PACKAGES_INSTALL ? "force" : NULL, &force, NULL }, { NULL } };
   Request *r;
 
   /* Names and options checked before polkit and before any process. */
-  g_variant_iter_init (&iter, options);
-  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
-    {
-      gboolean *dest = g_str_equal (key, "now") ? &now : g_str_equal (key, "force") ? &force : NULL;
-
-      if (dest == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN)
-          || (dest == &force && kind == REQ_PACKAGES_UNINSTALL))
-        {
-          error = g_error_new (BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "unknown option “%s” of type %s", key,
-                               g_variant_get_type_string (value));
-          /* Leaving g_variant_iter_loop() early: the value is ours to drop. */
-          g_variant_unref (value);
-          break;
-        }
-      *dest = g_variant_get_boolean (value);
-    }
-  if (error == NULL)
+  if (parse_bool_options (options, allowed, &error))
     bkt_packages_check_names (packages, &error);
   if (error != NULL)
     {
@@ -119,7 +155,7 @@ handle_admin_packages (BktDaemon *self, RequestKind kind, GDBusMethodInvocation 
   r = bkt_daemon_request_new ();
   r->change.subsystem = g_strdup ("dnf");
   r->change.action = g_strdup (kind == REQ_PACKAGES_INSTALL ? "add" : "remove");
-  joined = g_strjoinv (" ", (char **) packages);
+  joined = names_summary (packages);
   set_target (r, g_strdup_printf ("packages: %s", joined));
   /* Only dnf is read: a package change has no business with flatpak. */
   r->opt.only = g_strsplit ("dnf", ",", -1);
@@ -153,28 +189,12 @@ handle_admin_copr (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *inv
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) none = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
   GVariantBuilder args;
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
   gboolean gpg_check = TRUE, gpg_set = FALSE;
+  const BoolOption allowed[] = { { kind == REQ_COPR_REMOVE ? NULL : "gpg_check", &gpg_check, &gpg_set }, { NULL } };
   Request *r;
 
-  bkt_copr_check_name (project, &error);
-  g_variant_iter_init (&iter, options);
-  while (error == NULL && g_variant_iter_loop (&iter, "{&sv}", &key, &value))
-    {
-      if (kind == REQ_COPR_REMOVE || !g_str_equal (key, "gpg_check")
-          || !g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
-        {
-          error = g_error_new (BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "unknown option “%s” of type %s", key,
-                               g_variant_get_type_string (value));
-          /* Leaving g_variant_iter_loop() early: the value is ours to drop. */
-          g_variant_unref (value);
-          break;
-        }
-      gpg_check = g_variant_get_boolean (value);
-      gpg_set = TRUE;
-    }
+  if (bkt_copr_check_name (project, &error))
+    parse_bool_options (options, allowed, &error);
   if (error != NULL)
     {
       bkt_error_return (inv, g_steal_pointer (&error));

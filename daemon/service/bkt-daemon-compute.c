@@ -42,12 +42,53 @@ load_manifests (Request *r, GError **error)
 static gboolean
 load_engine (Request *r, GError **error)
 {
+  /* Loaded already when the worker resumes after polkit was asked again. */
+  if (r->out.engine != NULL)
+    return TRUE;
   r->out.manifests = load_manifests (r, error);
   if (r->out.manifests == NULL)
     return FALSE;
   r->out.engine = bkt_engine_new (r->daemon->instance, (const char * const *) r->opt.only,
                                   (const char * const *) r->opt.exclude, error);
-  return r->out.engine != NULL;
+  if (r->out.engine == NULL)
+    return FALSE;
+  bkt_engine_set_resolution (r->out.engine, r->opt.resolve, r->opt.force);
+  return TRUE;
+}
+
+/* An apply that would revert items changed on this machine (or changed on
+ * both sides) stops with their list and the choices (docs/manifests.md,
+ * "Which side changed"). */
+static gboolean
+check_no_changes_here (BktPlan *plan, GError **error)
+{
+  g_autoptr(GString) list = g_string_new (NULL);
+  guint n = 0;
+
+  for (guint i = 0; i < bkt_plan_get_n_operations (plan); i++)
+    {
+      BktOperation *op = bkt_plan_get_operation (plan, i);
+      const char *state = bkt_operation_get_sync_state (op);
+      JsonObject *sync = bkt_operation_get_sync (op);
+
+      if (g_strcmp0 (state, "to-capture") != 0 && g_strcmp0 (state, "conflict") != 0)
+        continue;
+      if (n++ < 20)
+        g_string_append_printf (list, "\n  %s %s (manifests: %s, this machine: %s)",
+                                g_str_equal (state, "conflict") ? "CONFLICT" : "changed here:",
+                                bkt_operation_get_target (op),
+                                json_object_get_string_member_with_default (sync, "manifest", "absent"),
+                                json_object_get_string_member_with_default (sync, "live", "absent"));
+    }
+  if (n == 0)
+    return TRUE;
+  if (n > 20)
+    g_string_append_printf (list, "\n  … and %u more", n - 20);
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_CONFLICT,
+                      "%u item(s) were changed on this machine since bkt last synced them; apply would "
+                      "revert them:%s\nRun bkt capture to record them first, bkt apply --ours to apply "
+                      "the rest and keep them, or bkt apply --theirs (--force) to revert them",
+                      n, list->str), FALSE;
 }
 
 gboolean
@@ -59,12 +100,75 @@ bkt_compute_status (Request *r, GCancellable *c, GError **error)
   return r->out.status != NULL;
 }
 
+/* What @r's loaded set layers (packages, COPR repos: repo files under
+ * /etc/yum.repos.d are packages too), for org.bkt.packages and its
+ * prompt, and whether it enables a COPR repo without signature checks
+ * (org.bkt.insecure-repo).  Read from the loaded set, whose loader bounds
+ * depth and size: what must be authorised is decided by the same parser
+ * that decides what will be done. */
+#define PROMPT_NAMES 12
+
+static void
+scan_layered (Request *r)
+{
+  BktManifest *m = bkt_manifest_set_get (r->out.manifests, BKT_MANIFEST_SYSTEM_PACKAGES);
+  JsonArray *packages, *copr;
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint n_packages, n_copr;
+
+  if (m == NULL)
+    return;
+  packages = bkt_manifest_get_entries (m);
+  copr = bkt_manifest_get_list (m, BKT_MANIFEST_COPR_MEMBER);
+  n_packages = packages ? json_array_get_length (packages) : 0;
+  n_copr = copr ? json_array_get_length (copr) : 0;
+  r->out.layers_packages = n_packages + n_copr > 0;
+  for (guint i = 0; i < n_packages && i < PROMPT_NAMES; i++)
+    {
+      g_autofree char *key = bkt_manifest_node_key (BKT_MANIFEST_SYSTEM_PACKAGES,
+                                                    json_array_get_element (packages, i));
+      g_string_append_printf (text, "%s%s", i == 0 ? "packages: " : " ", key ? key : "?");
+    }
+  if (n_packages > PROMPT_NAMES)
+    g_string_append_printf (text, " … (%u in all)", n_packages);
+  for (guint i = 0; i < n_copr; i++)
+    {
+      JsonNode *node = json_array_get_element (copr, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      const char *name = o ? json_object_get_string_member_with_default (o, "name", "?") : "?";
+      gboolean insecure = o != NULL && json_object_get_boolean_member_with_default (o, "enabled", TRUE) &&
+                          !json_object_get_boolean_member_with_default (o, "gpg_check", TRUE);
+
+      r->insecure |= insecure;
+      if (i < PROMPT_NAMES)
+        g_string_append_printf (text, "%s%s%s", i == 0 ? (text->len ? "; COPR repos: " : "COPR repos: ") : " ",
+                                name, insecure ? " (gpg_check=false)" : "");
+    }
+  if (n_copr > PROMPT_NAMES)
+    g_string_append_printf (text, " … (%u in all)", n_copr);
+  r->out.packages_summary = g_string_free (g_steal_pointer (&text), FALSE);
+}
+
 gboolean
 bkt_compute_apply_plan (Request *r, GCancellable *c, GError **error)
 {
   if (!load_engine (r, error))
     return FALSE;
+  /* Nothing is computed for what polkit has not allowed yet: the main
+   * thread asks for org.bkt.packages (and org.bkt.insecure-repo), then
+   * runs this again. */
+  if (r->daemon->instance == BKT_INSTANCE_SYSTEM && r->kind == REQ_APPLY)
+    {
+      if (r->out.packages_summary == NULL)
+        scan_layered (r);
+      if ((r->out.layers_packages && !r->packages_authorized) || (r->insecure && !r->insecure_authorized))
+        return TRUE;
+    }
   r->out.plan = bkt_engine_plan_apply (r->out.engine, r->out.manifests, c, error);
+  /* Reverting what the person changed here is never silent. */
+  if (r->out.plan != NULL && r->kind == REQ_APPLY && !r->opt.force && r->opt.resolve == BKT_RESOLVE_ASK &&
+      !check_no_changes_here (r->out.plan, error))
+    g_clear_object (&r->out.plan);
   return r->out.plan != NULL;
 }
 

@@ -31,8 +31,9 @@ struct _BktDaemon
   BktAuth         *auth;          /* system instance only */
   GHashTable      *transactions;  /* path → BktTransaction, until they expire */
   BktTransaction  *active;        /* the one mutating transaction, or NULL */
-  BktIdleLocker   *active_locker; /* held while @active is pending or running */
   BktIdle         *idle;
+  GHashTable      *calls_per_uid; /* uid → method calls in flight (system instance) */
+  guint            trim_id;       /* malloc_trim() after a big request */
 };
 
 /* Everything a client can ask.  Which interface a kind belongs to, what
@@ -81,6 +82,7 @@ typedef struct {
   char     *content;           /* system: the system-scope manifests, as JSON */
   gboolean  dry_run;
   gboolean  force;
+  BktResolve resolve;          /* "resolve": theirs/ours (apply, capture) */
 } RequestOptions;
 
 /* A Change: one subsystem's typed edit (Manager Change*, and the Admin
@@ -117,6 +119,8 @@ typedef struct {
   JsonObject     *queue;      /* LocalList */
   JsonObject     *preview;    /* ChangePlan: the PR that would be opened */
   JsonObject     *preflight;
+  gboolean        layers_packages; /* Apply: the loaded set declares packages or COPR repos */
+  char           *packages_summary; /* … which, for polkit's prompt */
 } RequestResult;
 
 /* One method call, from its arguments to its reply. */
@@ -125,6 +129,8 @@ typedef struct {
   RequestKind            kind;
   GDBusMethodInvocation *invocation;
   BktIdleLocker         *locker;       /* the daemon stays while the call is handled */
+  guint                  uid;          /* the caller's (system instance), once looked up */
+  gboolean               uid_counted;  /* counted in calls_per_uid */
   gboolean               packages_authorized; /* Apply with packages: org.bkt.packages asked too */
   gboolean               insecure_authorized; /* org.bkt.insecure-repo asked too */
   gboolean               insecure;    /* disables a repo's signature checks (CoprEnable gpg_check=false) */

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
+
 #include "bkt-daemon.h"
 #include "bkt-daemon-private.h"
 #include "bkt-dbus-generated.h"
 #include "bkt-error.h"
+#include "bkt-limits.h"
 #include "bkt-pr-maint.h"
 
 #define BKT_OBJECT_PATH "/org/bkt/Daemon1"
-/* Content sent to the system instance; bigger is abuse, not a manifest. */
-#define BKT_MAX_CONTENT (4 * 1024 * 1024)
+/* A request whose content was bigger than this gives its memory back. */
+#define BKT_TRIM_AFTER_BYTES (64 * 1024)
 /* Bounds on what a client may hand us for the PR's text. */
 #define BKT_MAX_COMMAND 1024
 
@@ -90,9 +95,15 @@ bkt_daemon_request_new (void)
   return g_new0 (Request, 1);
 }
 
+static void release_call_slot (Request *r);
+static void schedule_trim (BktDaemon *self);
+
 void
 bkt_daemon_request_free (Request *r)
 {
+  release_call_slot (r);
+  if (r->opt.content != NULL && strlen (r->opt.content) > BKT_TRIM_AFTER_BYTES)
+    schedule_trim (r->daemon);
   g_clear_object (&r->daemon);
   g_clear_object (&r->invocation);
   g_clear_pointer (&r->locker, bkt_idle_locker_free);
@@ -117,6 +128,7 @@ bkt_daemon_request_free (Request *r)
   g_clear_pointer (&r->out.queue, json_object_unref);
   g_clear_pointer (&r->out.preview, json_object_unref);
   g_clear_pointer (&r->out.preflight, json_object_unref);
+  g_free (r->out.packages_summary);
   g_free (r);
 }
 
@@ -185,12 +197,10 @@ parse_options (Request *r, GVariant *options, GError **error)
             return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                                         "\"manifest\" is only for the system instance; the "
                                         "session instance reads the layered manifests"), FALSE;
-          /* Refused before parsing and before polkit: an oversized request
-           * costs nothing but this comparison. */
-          if (len > BKT_MAX_CONTENT)
-            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                                "\"manifest\" is %" G_GSIZE_FORMAT " bytes; at most %d are accepted",
-                                len, BKT_MAX_CONTENT), FALSE;
+          /* Refused before parsing and before polkit: oversized or too
+           * deep content costs nothing but one scan of its bytes. */
+          if (!bkt_limits_check_content (s, len, error))
+            return FALSE;
           g_free (r->opt.content);
           r->opt.content = g_strndup (s, len);
         }
@@ -198,6 +208,12 @@ parse_options (Request *r, GVariant *options, GError **error)
         r->opt.dry_run = g_variant_get_boolean (value);
       else if (g_str_equal (key, "force") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         r->opt.force = g_variant_get_boolean (value);
+      else if (g_str_equal (key, "resolve") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          if (!bkt_resolve_from_string (g_variant_get_string (value, NULL), &r->opt.resolve))
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "unknown \"resolve\" “%s” (theirs, ours)", g_variant_get_string (value, NULL)), FALSE;
+        }
       else if (g_str_equal (key, "record-only") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         ; /* accepted for compatibility: the session never runs system operations anyway */
       else if (!system && g_str_equal (key, "mode") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
@@ -265,10 +281,7 @@ static void
 on_tx_finished (BktTransaction *tx, BktDaemon *self)
 {
   if (self->active == tx)
-    {
-      self->active = NULL;
-      g_clear_pointer (&self->active_locker, bkt_idle_locker_free);
-    }
+    self->active = NULL;
 }
 
 static void
@@ -289,6 +302,58 @@ check_not_busy (BktDaemon *self, GError **error)
                       bkt_transaction_get_kind (self->active)), FALSE;
 }
 
+/* Whether @r's transaction changes anything, and so takes the one slot.
+ * A capture on the system instance computes only (root writes no file):
+ * any local user may ask for one, so it must never make the daemon Busy
+ * for everyone else (docs/architecture.md, "Security model"). */
+static gboolean
+is_mutating (Request *r)
+{
+  if (request_info[r->kind].tx_kind == NULL)
+    return FALSE;
+  if (r->kind == REQ_CAPTURE)
+    return !r->opt.dry_run && r->daemon->instance == BKT_INSTANCE_SESSION;
+  return TRUE;
+}
+
+/* Pending or running transactions of bus name @owner (NULL: any) and of
+ * @uid ((guint) -1: any). */
+static guint
+count_active_of (BktDaemon *self, const char *owner, guint uid)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, self->transactions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (bkt_transaction_is_active (value) &&
+        (owner == NULL || g_strcmp0 (bkt_transaction_get_owner (value), owner) == 0) &&
+        (uid == (guint) -1 || bkt_transaction_get_owner_uid (value) == uid))
+      n++;
+  return n;
+}
+
+/* A mutating transaction needs the slot; one that computes only must stay
+ * within its caller's share. */
+static gboolean
+check_can_create (Request *r, GError **error)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (r->invocation);
+
+  if (is_mutating (r))
+    return check_not_busy (r->daemon, error);
+  if (sender != NULL && count_active_of (r->daemon, sender, (guint) -1) >= BKT_LIMIT_PENDING_PER_CALLER)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_LIMIT_EXCEEDED,
+                        "limit “pending transactions per caller” (%d) reached: start or cancel "
+                        "your pending transactions first", BKT_LIMIT_PENDING_PER_CALLER), FALSE;
+  if (r->uid_counted && count_active_of (r->daemon, NULL, r->uid) >= BKT_LIMIT_PENDING_PER_UID)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_LIMIT_EXCEEDED,
+                        "limit “pending transactions per user” (%d) reached: start or cancel "
+                        "your pending transactions first", BKT_LIMIT_PENDING_PER_UID), FALSE;
+  return TRUE;
+}
+
 static void
 create_transaction (Request *r)
 {
@@ -299,7 +364,7 @@ create_transaction (Request *r)
   TransactionWork *work;
 
   /* Checked again: another request may have won while we planned. */
-  if (!check_not_busy (self, &error))
+  if (!check_can_create (r, &error))
     {
       bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
       return;
@@ -317,12 +382,16 @@ create_transaction (Request *r)
       bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
       return;
     }
+  if (r->uid_counted)
+    bkt_transaction_set_owner_uid (tx, r->uid);
   g_signal_connect (tx, "finished", G_CALLBACK (on_tx_finished), self);
   g_signal_connect (tx, "expired", G_CALLBACK (on_tx_expired), self);
   g_hash_table_insert (self->transactions, g_strdup (bkt_transaction_get_path (tx)), g_object_ref (tx));
-  self->active = tx;
+  if (is_mutating (r))
+    self->active = tx;
   /* Pending or running, the transaction keeps the daemon. */
-  self->active_locker = bkt_idle_locker_new (self->idle, bkt_transaction_get_path (tx));
+  bkt_transaction_hold_while_active (tx, bkt_idle_locker_new (self->idle, bkt_transaction_get_path (tx)),
+                                     (GDestroyNotify) bkt_idle_locker_free);
 
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
                     "BKT_TRANSACTION", bkt_transaction_get_path (tx),
@@ -408,10 +477,16 @@ compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
     g_task_return_boolean (task, TRUE);
 }
 
+static void     auth_done             (GObject *source, GAsyncResult *res, gpointer user_data);
+static const char *next_extra_action (Request *r);
+static void        ask_extra_action  (Request *r);
+
 static void
 compute_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  Request *r = g_task_get_task_data (G_TASK (res));
+  /* The request (and its idle locker) ends here unless polkit is asked
+   * once more. */
+  g_autoptr(Request) r = user_data;
   g_autoptr(GError) error = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (res), &error))
@@ -420,68 +495,26 @@ compute_done (GObject *source, GAsyncResult *res, gpointer user_data)
     reply_object (r, r->out.queue);
   else if (r->out.status != NULL)
     reply_object (r, r->out.status);
+  else if (next_extra_action (r) != NULL)
+    ask_extra_action (g_steal_pointer (&r));
   else if (starts_transaction (r))
     create_transaction (r);
   else
     reply_plan (r);
-  /* The request (and its idle locker) goes with the task. */
 }
 
 static void
 start_compute (Request *r)
 {
-  GTask *task = g_task_new (r->daemon, NULL, compute_done, NULL);
+  GTask *task = g_task_new (r->daemon, NULL, compute_done, r);
 
-  g_task_set_task_data (task, r, (GDestroyNotify) bkt_daemon_request_free);
+  /* Not owned by the task: compute_done takes @r. */
+  g_task_set_task_data (task, r, NULL);
   g_task_run_in_thread (task, compute_in_thread);
   g_object_unref (task);
 }
 
 /* ---- dispatch ------------------------------------------------------------------ */
-
-/* What Apply content declares beyond org.bkt.apply: layered packages or
- * COPR repos ("system-packages" with a non-empty list: org.bkt.packages),
- * and among the COPR repos an enabled one with "gpg_check": false
- * (org.bkt.insecure-repo; asked even when the repo file is already there,
- * since every Apply re-asserts it).  Content that does not parse declares
- * nothing here; the worker reports it properly. */
-static void
-content_scan (const char *content, gboolean *packages, gboolean *insecure)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonNode *root, *member;
-  JsonObject *doc;
-
-  *packages = *insecure = FALSE;
-  if (content == NULL || !json_parser_load_from_data (parser, content, -1, NULL))
-    return;
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return;
-  member = json_object_get_member (json_node_get_object (root), "system-packages");
-  if (member == NULL || !JSON_NODE_HOLDS_OBJECT (member))
-    return;
-  doc = json_node_get_object (member);
-  /* COPR repos are repo files under /etc/yum.repos.d: packages too. */
-  for (guint i = 0; i < 2; i++)
-    {
-      member = json_object_get_member (doc, i == 0 ? "packages" : BKT_MANIFEST_COPR_MEMBER);
-      if (member != NULL && JSON_NODE_HOLDS_ARRAY (member) && json_array_get_length (json_node_get_array (member)) > 0)
-        *packages = TRUE;
-    }
-  member = json_object_get_member (doc, BKT_MANIFEST_COPR_MEMBER);
-  if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member))
-    return;
-  for (guint i = 0; i < json_array_get_length (json_node_get_array (member)); i++)
-    {
-      JsonNode *e = json_array_get_element (json_node_get_array (member), i);
-      JsonObject *o = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
-
-      if (o != NULL && json_object_get_boolean_member_with_default (o, "enabled", TRUE)
-          && !json_object_get_boolean_member_with_default (o, "gpg_check", TRUE))
-        *insecure = TRUE;
-    }
-}
 
 static void
 auth_done (GObject *source, GAsyncResult *res, gpointer user_data)
@@ -497,51 +530,190 @@ auth_done (GObject *source, GAsyncResult *res, gpointer user_data)
       bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
       return;
     }
-  /* Layering packages is org.bkt.packages whichever method asks for it:
-   * an Apply whose content declares packages needs both actions. */
-  if (r->kind == REQ_APPLY && !r->packages_authorized)
-    {
-      gboolean packages;
-
-      content_scan (r->opt.content, &packages, &r->insecure);
-      r->packages_authorized = TRUE;
-      if (packages)
-        {
-          const char *details[] = { "org.bkt.target", "system-packages", NULL };
-          BktAuth *auth = r->daemon->auth;
-          /* Taken before the call: the argument list also steals @r. */
-          GDBusMethodInvocation *invocation = r->invocation;
-
-          bkt_auth_check_async (auth, invocation, "org.bkt.packages", details, NULL, auth_done,
-                                g_steal_pointer (&r));
-          return;
-        }
-    }
-  /* A source without signature checks: its own action, asked last (after
-   * the method's own action granted it a reason to ask at all). */
-  if (r->insecure && !r->insecure_authorized)
-    {
-      const char *project = NULL;
-      g_autofree char *what = NULL;
-      BktAuth *auth = r->daemon->auth;
-      GDBusMethodInvocation *invocation = r->invocation;
-      const char *details[] = { "org.bkt.target", NULL, NULL };
-
-      if (r->change.arguments != NULL)
-        g_variant_lookup (r->change.arguments, "name", "&s", &project);
-      what = g_strdup_printf ("%s, gpg_check=false",
-                              r->kind == REQ_APPLY || project == NULL ? "copr_repos of the manifests" : project);
-      details[1] = what;
-      r->insecure_authorized = TRUE;
-      bkt_auth_check_async (auth, invocation, "org.bkt.insecure-repo", details, NULL, auth_done,
-                            g_steal_pointer (&r));
-      return;
-    }
-  start_compute (g_steal_pointer (&r));
+  if (next_extra_action (r) != NULL)
+    ask_extra_action (g_steal_pointer (&r));
+  else
+    start_compute (g_steal_pointer (&r));
 }
 
-/* Every request enters here: options, Busy, polkit (system), then work in
- * a thread so that reading flatpak or GSettings never blocks the bus. */
+/* The actions a request needs beyond its method's, one at a time:
+ * layering packages is org.bkt.packages whichever method asks for it (an
+ * Apply whose loaded manifests declare packages or COPR repos), and a
+ * source without signature checks is org.bkt.insecure-repo (CoprEnable
+ * with gpg_check=false; an Apply whose loaded manifests enable such a
+ * repo, asked even when the repo file is already there since every Apply
+ * re-asserts it).  Apply's are known once the worker has loaded the
+ * content, with the loader's bounds, and before it plans anything. */
+static const char *
+next_extra_action (Request *r)
+{
+  if (r->daemon->instance != BKT_INSTANCE_SYSTEM)
+    return NULL;
+  if (r->kind == REQ_APPLY && r->out.layers_packages && !r->packages_authorized)
+    return "org.bkt.packages";
+  if (r->insecure && !r->insecure_authorized)
+    return "org.bkt.insecure-repo";
+  return NULL;
+}
+
+static void
+ask_extra_action (Request *r)
+{
+  const char *action = next_extra_action (r);
+  const char *project = NULL;
+  g_autofree char *what = NULL;
+  const char *details[] = { "org.bkt.target", NULL, NULL };
+  /* Taken before the call: the argument list also steals @r. */
+  GDBusMethodInvocation *invocation = r->invocation;
+
+  if (g_str_equal (action, "org.bkt.packages"))
+    {
+      r->packages_authorized = TRUE;
+      what = g_strdup (r->out.packages_summary ? r->out.packages_summary : "system-packages");
+    }
+  else
+    {
+      r->insecure_authorized = TRUE;
+      if (r->change.arguments != NULL)
+        g_variant_lookup (r->change.arguments, "name", "&s", &project);
+      what = g_strdup_printf ("%s with gpg_check=false: its packages are not signature-checked",
+                              r->kind == REQ_APPLY || project == NULL ? "COPR repos of the manifests" : project);
+    }
+  details[1] = what;
+  bkt_auth_check_async (r->daemon->auth, invocation, action, details, NULL, auth_done, r);
+}
+
+/* ---- limits (system instance) ----------------------------------------------- */
+
+static gboolean
+on_trim (gpointer user_data)
+{
+  BktDaemon *self = user_data;
+
+  self->trim_id = 0;
+#ifdef HAVE_MALLOC_TRIM
+  /* The worker threads' arenas keep freed memory; a big request must not
+   * leave root's daemon hundreds of MiB larger. */
+  g_debug ("returning freed memory to the system: %s", malloc_trim (0) ? "some" : "none");
+#endif
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_trim (BktDaemon *self)
+{
+  if (self != NULL && self->trim_id == 0)
+    /* A second later: GDBus frees the message after its reply went out. */
+    self->trim_id = g_timeout_add_seconds (1, on_trim, self);
+}
+
+static gboolean
+schedule_trim_on_main (gpointer user_data)
+{
+  schedule_trim (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Every array, string and value count of a call, before its handler runs
+ * (so before polkit and before any parsing of its arguments).  GDBus runs
+ * this in a thread of its own, and the refusal consumes its reference to
+ * @invocation (with the message: a refused 1,000,000-name call is
+ * ~160 MiB of GVariants). */
+static gboolean
+on_authorize_method (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *invocation, BktDaemon *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (bkt_limits_check_parameters (g_dbus_method_invocation_get_parameters (invocation), &error))
+    return TRUE;
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                    "MESSAGE", "refused %s for %s: %s", g_dbus_method_invocation_get_method_name (invocation),
+                    g_dbus_method_invocation_get_sender (invocation), error->message);
+  bkt_error_return (invocation, g_steal_pointer (&error));
+  g_idle_add (schedule_trim_on_main, self);
+  return FALSE;
+}
+
+static void
+release_call_slot (Request *r)
+{
+  guint n;
+
+  if (!r->uid_counted)
+    return;
+  r->uid_counted = FALSE;
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (r->daemon->calls_per_uid, GUINT_TO_POINTER (r->uid)));
+  if (n <= 1)
+    g_hash_table_remove (r->daemon->calls_per_uid, GUINT_TO_POINTER (r->uid));
+  else
+    g_hash_table_insert (r->daemon->calls_per_uid, GUINT_TO_POINTER (r->uid), GUINT_TO_POINTER (n - 1));
+}
+
+/* One of the caller's calls in flight, or LimitExceeded. */
+static gboolean
+take_call_slot (Request *r, GError **error)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (r->daemon->calls_per_uid, GUINT_TO_POINTER (r->uid)));
+
+  if (n >= BKT_LIMIT_CALLS_PER_UID)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_LIMIT_EXCEEDED,
+                        "limit “method calls in flight per user” (%d) reached: wait for your "
+                        "earlier calls to return", BKT_LIMIT_CALLS_PER_UID), FALSE;
+  g_hash_table_insert (r->daemon->calls_per_uid, GUINT_TO_POINTER (r->uid), GUINT_TO_POINTER (n + 1));
+  r->uid_counted = TRUE;
+  return TRUE;
+}
+
+static void
+ask_polkit (Request *r)
+{
+  const char *target_details[] = { "org.bkt.target", "manifests", NULL };
+  const char * const *details = r->admin.details ? (const char * const *) r->admin.details : target_details;
+  /* Taken before the call: the argument list also steals @r. */
+  GDBusMethodInvocation *invocation = r->invocation;
+
+  bkt_auth_check_async (r->daemon->auth, invocation, request_info[r->kind].action_id, details,
+                        NULL, auth_done, r);
+}
+
+static void
+on_caller_uid (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr(Request) r = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
+
+  if (reply == NULL)
+    {
+      g_dbus_error_strip_remote_error (error);
+      bkt_error_return (g_steal_pointer (&r->invocation),
+                        g_error_new (BKT_ERROR, BKT_ERROR_NOT_AUTHORIZED, "cannot identify the caller: %s",
+                                     error->message));
+      return;
+    }
+  g_variant_get (reply, "(u)", &r->uid);
+  if (!take_call_slot (r, &error))
+    {
+      bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
+      return;
+    }
+  ask_polkit (g_steal_pointer (&r));
+}
+
+/* The caller's uid from the bus (its limits are per user, whatever the
+ * number of connections), then polkit. */
+static void
+identify_caller (Request *r)
+{
+  g_dbus_connection_call (r->daemon->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                          "org.freedesktop.DBus", "GetConnectionUnixUser",
+                          g_variant_new ("(s)", g_dbus_method_invocation_get_sender (r->invocation)),
+                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_caller_uid, r);
+}
+
+/* Every request enters here: options, Busy, limits and polkit (system),
+ * then work in a thread so that reading flatpak or GSettings never blocks
+ * the bus. */
 gboolean
 bkt_daemon_dispatch (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *invocation,
                      GVariant *options, Request *prepared)
@@ -556,7 +728,7 @@ bkt_daemon_dispatch (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *i
   /* The handler owns the invocation; it is consumed by the one reply. */
   r->invocation = invocation;
 
-  if (!parse_options (r, options, &error) || (starts_transaction (r) && !check_not_busy (self, &error)))
+  if (!parse_options (r, options, &error) || (is_mutating (r) && !check_not_busy (self, &error)))
     {
       bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
       return TRUE;
@@ -564,14 +736,7 @@ bkt_daemon_dispatch (BktDaemon *self, RequestKind kind, GDBusMethodInvocation *i
 
   if (self->instance == BKT_INSTANCE_SYSTEM)
     {
-      const char *target_details[] = { "org.bkt.target", "manifests", NULL };
-      /* Computed before the call: the argument list also steals @r (the
-       * invocation is the caller's argument, never read through @r). */
-      const char * const *details = r->admin.details ? (const char * const *) r->admin.details
-                                                     : target_details;
-
-      bkt_auth_check_async (self->auth, invocation, request_info[kind].action_id, details,
-                            NULL, auth_done, g_steal_pointer (&r));
+      identify_caller (g_steal_pointer (&r));
       return TRUE;
     }
   start_compute (g_steal_pointer (&r));
@@ -706,8 +871,8 @@ bkt_daemon_dispose (GObject *object)
   if (self->admin != NULL)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->admin));
   g_clear_pointer (&self->transactions, g_hash_table_unref);
+  g_clear_handle_id (&self->trim_id, g_source_remove);
   self->active = NULL;
-  g_clear_pointer (&self->active_locker, bkt_idle_locker_free);
   if (self->idle != NULL)
     g_signal_handlers_disconnect_by_data (self->idle, self);
   g_clear_object (&self->idle);
@@ -719,9 +884,19 @@ bkt_daemon_dispose (GObject *object)
 }
 
 static void
+bkt_daemon_finalize (GObject *object)
+{
+  BktDaemon *self = BKT_DAEMON (object);
+
+  g_hash_table_unref (self->calls_per_uid);
+  G_OBJECT_CLASS (bkt_daemon_parent_class)->finalize (object);
+}
+
+static void
 bkt_daemon_class_init (BktDaemonClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = bkt_daemon_dispose;
+  G_OBJECT_CLASS (klass)->finalize = bkt_daemon_finalize;
 
   signals[SIGNAL_IDLE] = g_signal_new ("idle", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -742,6 +917,7 @@ static void
 bkt_daemon_init (BktDaemon *self)
 {
   self->transactions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, drop_transaction);
+  self->calls_per_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
 }
 
 static void
@@ -777,6 +953,9 @@ bkt_daemon_new (BktInstance instance, guint idle_timeout)
       self->auth = bkt_auth_new ();
       self->admin = bkt_dbus_admin_skeleton_new ();
       bkt_daemon_admin_connect (self->admin, self);
+      /* Any local user reaches the system instance: bounded input. */
+      g_signal_connect (self->manager, "g-authorize-method", G_CALLBACK (on_authorize_method), self);
+      g_signal_connect (self->admin, "g-authorize-method", G_CALLBACK (on_authorize_method), self);
     }
   return self;
 }

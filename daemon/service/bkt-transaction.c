@@ -24,6 +24,7 @@ struct _BktTransaction
   char               *path;
   char               *kind;
   char               *owner;
+  guint               owner_uid;
   BktPlan            *plan;
   BktTransactionFunc  func;
   gpointer            user_data;
@@ -34,7 +35,10 @@ struct _BktTransaction
   guint               owner_watch;
   guint               start_timeout_id;
   guint               retention_id;
-  gboolean            exported;
+  guint               registration_id;   /* exported while not 0 */
+
+  gpointer            held;          /* bkt_transaction_hold_while_active() */
+  GDestroyNotify      held_destroy;
 
   /* Main thread only. */
   JsonArray          *op_results;
@@ -48,19 +52,57 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_TYPE (BktTransaction, bkt_transaction, G_TYPE_OBJECT)
 
+#define TX_IFACE "org.bkt.Daemon1.Transaction"
+
+static void
+unexport (BktTransaction *self)
+{
+  if (self->registration_id != 0)
+    g_dbus_connection_unregister_object (self->connection, self->registration_id);
+  self->registration_id = 0;
+}
+
+/* Signals go to the creator only (unicast): what a transaction installs,
+ * from where, and how it fails is its creator's business, not every
+ * local user's.  On a peer-to-peer connection the one peer is the
+ * creator. */
+static void
+emit (BktTransaction *self, const char *name, GVariant *params)
+{
+  g_autoptr(GVariant) sunk = g_variant_ref_sink (params);
+
+  if (self->registration_id == 0)
+    return;
+  g_dbus_connection_emit_signal (self->connection, self->owner, self->path, TX_IFACE, name, sunk, NULL);
+}
+
+static void
+release_held (BktTransaction *self)
+{
+  gpointer held = g_steal_pointer (&self->held);
+
+  if (held != NULL && self->held_destroy != NULL)
+    self->held_destroy (held);
+}
+
+void
+bkt_transaction_hold_while_active (BktTransaction *self, gpointer data, GDestroyNotify destroy)
+{
+  g_return_if_fail (self->held == NULL);
+  self->held = data;
+  self->held_destroy = destroy;
+}
+
 static void
 bkt_transaction_dispose (GObject *object)
 {
   BktTransaction *self = BKT_TRANSACTION (object);
 
+  release_held (self);
   g_clear_handle_id (&self->owner_watch, g_bus_unwatch_name);
   g_clear_handle_id (&self->start_timeout_id, g_source_remove);
   g_clear_handle_id (&self->retention_id, g_source_remove);
-  if (self->exported)
-    {
-      g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
-      self->exported = FALSE;
-    }
+  unexport (self);
   G_OBJECT_CLASS (bkt_transaction_parent_class)->dispose (object);
 }
 
@@ -116,6 +158,9 @@ set_state (BktTransaction *self, State state)
 
 const char *bkt_transaction_get_path (BktTransaction *self) { return self->path; }
 const char *bkt_transaction_get_kind (BktTransaction *self) { return self->kind; }
+const char *bkt_transaction_get_owner (BktTransaction *self) { return self->owner; }
+void bkt_transaction_set_owner_uid (BktTransaction *self, guint uid) { self->owner_uid = uid; }
+guint bkt_transaction_get_owner_uid (BktTransaction *self) { return self->owner_uid; }
 const char *bkt_transaction_get_state (BktTransaction *self) { return state_names[self->state]; }
 BktPlan *bkt_transaction_get_plan (BktTransaction *self) { return self->plan; }
 
@@ -131,11 +176,7 @@ on_retention_over (gpointer user_data)
   BktTransaction *self = user_data;
 
   self->retention_id = 0;
-  if (self->exported)
-    {
-      g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
-      self->exported = FALSE;
-    }
+  unexport (self);
   g_signal_emit (self, signals[SIGNAL_EXPIRED], 0);
   return G_SOURCE_REMOVE;
 }
@@ -178,11 +219,9 @@ finish (BktTransaction *self, State final_state, JsonObject *extra, const GError
   bkt_dbus_transaction_set_result (self->skeleton, text);
   if (copy == NULL)
     bkt_dbus_transaction_set_percent (self->skeleton, 100);
-  /* Flush property changes before Finished so that a client reacting to
-   * Finished reads final properties. */
-  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->skeleton));
-  bkt_dbus_transaction_emit_finished (self->skeleton, copy == NULL, error_name,
-                                      copy ? copy->message : "");
+  /* The properties are final before Finished goes out (Get reads them
+   * from the same store). */
+  emit (self, "Finished", g_variant_new ("(bss)", copy == NULL, error_name, copy ? copy->message : ""));
 
   g_log_structured (G_LOG_DOMAIN, copy ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_MESSAGE,
                     "BKT_TRANSACTION", self->path,
@@ -193,6 +232,7 @@ finish (BktTransaction *self, State final_state, JsonObject *extra, const GError
 
   self->retention_id = g_timeout_add_seconds (BKT_TRANSACTION_RETENTION_SECONDS,
                                               on_retention_over, self);
+  release_held (self);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
 
@@ -252,7 +292,7 @@ dispatch_event (gpointer user_data)
         self->last_operation = g_strdup (summary);
         bkt_dbus_transaction_set_percent (self->skeleton, percent);
         bkt_dbus_transaction_set_current_operation (self->skeleton, summary);
-        bkt_dbus_transaction_emit_progress (self->skeleton, percent, summary, ev->text ? ev->text : "");
+        emit (self, "Progress", g_variant_new ("(uss)", percent, summary ? summary : "", ev->text ? ev->text : ""));
       }
       break;
 
@@ -270,9 +310,9 @@ dispatch_event (gpointer user_data)
         else
           json_object_set_string_member (r, "error", ev->text);
         json_array_add_object_element (self->op_results, r);
-        bkt_dbus_transaction_emit_operation_finished (self->skeleton, index < 0 ? G_MAXUINT32 : (guint) index,
-                                                      bkt_operation_get_id (ev->op), ev->success,
-                                                      ev->success ? "" : ev->text);
+        emit (self, "OperationFinished",
+              g_variant_new ("(usbs)", index < 0 ? G_MAXUINT32 : (guint) index, bkt_operation_get_id (ev->op),
+                             ev->success, ev->success ? "" : ev->text));
         g_log_structured (G_LOG_DOMAIN, ev->success ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_WARNING,
                           "BKT_TRANSACTION", self->path,
                           "BKT_OPERATION", bkt_operation_get_id (ev->op),
@@ -282,7 +322,7 @@ dispatch_event (gpointer user_data)
       break;
 
     case EVENT_MESSAGE:
-      bkt_dbus_transaction_emit_message (self->skeleton, ev->text);
+      emit (self, "Message", g_variant_new ("(s)", ev->text ? ev->text : ""));
       break;
     }
   return G_SOURCE_REMOVE;
@@ -375,36 +415,29 @@ run_done (GObject *source, GAsyncResult *res, gpointer user_data)
   g_idle_add_full (G_PRIORITY_LOW, finish_after_events, g_object_ref (res), NULL);
 }
 
-static gboolean
-handle_start (BktDBusTransaction *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  BktTransaction *self = user_data;
-  g_autoptr(GTask) task = NULL;
-  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+/* ---- the D-Bus object: its creator's, and root's ------------------------- */
 
-  if (self->owner != NULL && g_strcmp0 (sender, self->owner) != 0)
-    {
-      bkt_error_return (invocation, g_error_new (BKT_ERROR, BKT_ERROR_NOT_AUTHORIZED,
-                                                 "only the creator of %s may start it", self->path));
-      return TRUE;
-    }
+static void
+handle_start (BktTransaction *self, GDBusMethodInvocation *invocation)
+{
+  g_autoptr(GTask) task = NULL;
+
   if (self->state != STATE_PENDING)
     {
       bkt_error_return (invocation, g_error_new (BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                                                  "transaction %s is already %s", self->path,
                                                  state_names[self->state]));
-      return TRUE;
+      return;
     }
 
   g_clear_handle_id (&self->start_timeout_id, g_source_remove);
   set_state (self, STATE_RUNNING);
-  bkt_dbus_transaction_complete_start (skeleton, invocation);
+  g_dbus_method_invocation_return_value (invocation, NULL);
 
   task = g_task_new (self, self->cancellable, run_done, NULL);
   g_task_set_task_data (task, json_object_new (), (GDestroyNotify) json_object_unref);
   g_task_set_return_on_cancel (task, FALSE);
   g_task_run_in_thread (task, run_in_thread);
-  return TRUE;
 }
 
 void
@@ -421,21 +454,109 @@ bkt_transaction_cancel (BktTransaction *self)
     g_cancellable_cancel (self->cancellable);
 }
 
-static gboolean
-handle_cancel (BktDBusTransaction *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
+/* Properties.Get/GetAll, answered from the (never exported) skeleton that
+ * holds the values; all are read-only. */
+static void
+handle_properties (BktTransaction *self, GDBusMethodInvocation *invocation)
+{
+  const char *method = g_dbus_method_invocation_get_method_name (invocation);
+  GVariant *params = g_dbus_method_invocation_get_parameters (invocation);
+  g_autoptr(GVariant) all = g_variant_ref_sink (
+    g_dbus_interface_skeleton_get_properties (G_DBUS_INTERFACE_SKELETON (self->skeleton)));
+  const char *iface = NULL, *name = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  g_variant_get_child (params, 0, "&s", &iface);
+  if (g_str_equal (method, "GetAll") && g_str_equal (iface, TX_IFACE))
+    {
+      g_dbus_method_invocation_return_value (invocation, g_variant_new_tuple (&all, 1));
+      return;
+    }
+  if (g_str_equal (method, "Get") && g_str_equal (iface, TX_IFACE))
+    {
+      g_variant_get_child (params, 1, "&s", &name);
+      value = g_variant_lookup_value (all, name, NULL);
+      if (value != NULL)
+        {
+          g_dbus_method_invocation_return_value (invocation, g_variant_new ("(v)", value));
+          return;
+        }
+    }
+  bkt_error_return (invocation, g_error_new (BKT_ERROR, g_str_equal (method, "Set") ? BKT_ERROR_NOT_SUPPORTED
+                                                                                    : BKT_ERROR_INVALID_ARGUMENT,
+                                             "%s %s.%s: the properties of a transaction are read-only: "
+                                             "Get or GetAll of %s", method, iface, name ? name : "", TX_IFACE));
+}
+
+/* The caller may: dispatch. */
+static void
+handle_allowed (BktTransaction *self, GDBusMethodInvocation *invocation)
+{
+  const char *iface = g_dbus_method_invocation_get_interface_name (invocation);
+  const char *method = g_dbus_method_invocation_get_method_name (invocation);
+
+  if (g_strcmp0 (iface, "org.freedesktop.DBus.Properties") == 0)
+    handle_properties (self, invocation);
+  else if (g_str_equal (method, "Start"))
+    handle_start (self, invocation);
+  else
+    {
+      bkt_transaction_cancel (self);
+      g_dbus_method_invocation_return_value (invocation, NULL);
+    }
+}
+
+static void
+refuse (BktTransaction *self, GDBusMethodInvocation *invocation)
+{
+  const char *method = g_dbus_method_invocation_get_method_name (invocation);
+
+  bkt_error_return (invocation, g_error_new (BKT_ERROR, BKT_ERROR_NOT_AUTHORIZED,
+                                             g_str_equal (method, "Start")
+                                               ? "only the creator of %s may start it"
+                                               : g_str_equal (method, "Cancel")
+                                                   ? "only the creator of %s (or root) may cancel it"
+                                                   : "only the creator of %s (or root) may read it",
+                                             self->path));
+}
+
+static void
+on_caller_uid (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(BktTransaction) self = g_object_ref (g_object_get_data (G_OBJECT (invocation), "bkt-transaction"));
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, NULL);
+  guint32 uid = (guint32) -1;
+
+  if (reply != NULL)
+    g_variant_get (reply, "(u)", &uid);
+  g_object_set_data (G_OBJECT (invocation), "bkt-transaction", NULL);
+  if (uid == 0)
+    handle_allowed (self, g_steal_pointer (&invocation));
+  else
+    refuse (self, g_steal_pointer (&invocation));
+}
+
+/* Its creator may do anything with it; root may read and cancel it (an
+ * administrator stopping a runaway change), not start it; anyone else
+ * learns nothing (docs/architecture.md, "Security model"). */
+static void
+on_method_call (GDBusConnection *connection, const char *sender, const char *path, const char *iface,
+                const char *method, GVariant *params, GDBusMethodInvocation *invocation, gpointer user_data)
 {
   BktTransaction *self = user_data;
-  const char *sender = g_dbus_method_invocation_get_sender (invocation);
 
-  if (self->owner != NULL && g_strcmp0 (sender, self->owner) != 0)
+  if (self->owner == NULL || g_strcmp0 (sender, self->owner) == 0)
+    handle_allowed (self, invocation);
+  else if (g_str_equal (method, "Start") || sender == NULL)
+    refuse (self, invocation);
+  else
     {
-      bkt_error_return (invocation, g_error_new (BKT_ERROR, BKT_ERROR_NOT_AUTHORIZED,
-                                                 "only the creator of %s may cancel it", self->path));
-      return TRUE;
+      g_object_set_data_full (G_OBJECT (invocation), "bkt-transaction", g_object_ref (self), g_object_unref);
+      g_dbus_connection_call (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                              "GetConnectionUnixUser", g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(u)"),
+                              G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_caller_uid, invocation);
     }
-  bkt_transaction_cancel (self);
-  bkt_dbus_transaction_complete_cancel (skeleton, invocation);
-  return TRUE;
 }
 
 static gboolean
@@ -483,6 +604,7 @@ bkt_transaction_new (GDBusConnection   *connection,
   self->connection = g_object_ref (connection);
   self->kind = g_strdup (kind);
   self->owner = g_strdup (owner);
+  self->owner_uid = (guint) -1;
   self->plan = g_object_ref (plan);
   self->func = func;
   self->user_data = user_data;
@@ -496,8 +618,6 @@ bkt_transaction_new (GDBusConnection   *connection,
   bkt_dbus_transaction_set_error_message (self->skeleton, "");
   bkt_dbus_transaction_set_result (self->skeleton, "");
   set_state (self, STATE_PENDING);
-  g_signal_connect (self->skeleton, "handle-start", G_CALLBACK (handle_start), self);
-  g_signal_connect (self->skeleton, "handle-cancel", G_CALLBACK (handle_cancel), self);
 
   self->start_timeout_id = g_timeout_add_seconds (BKT_TRANSACTION_START_TIMEOUT_SECONDS,
                                                   on_start_timeout, self);
@@ -511,9 +631,12 @@ bkt_transaction_new (GDBusConnection   *connection,
 gboolean
 bkt_transaction_export (BktTransaction *self, GError **error)
 {
-  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
-                                         self->connection, self->path, error))
-    return FALSE;
-  self->exported = TRUE;
-  return TRUE;
+  /* get_property NULL: Get/GetAll/Set reach on_method_call, which checks
+   * who asks before it answers. */
+  static const GDBusInterfaceVTable vtable = { on_method_call, NULL, NULL, { 0 } };
+
+  self->registration_id = g_dbus_connection_register_object (self->connection, self->path,
+                                                             bkt_dbus_transaction_interface_info (),
+                                                             &vtable, self, NULL, error);
+  return self->registration_id != 0;
 }

@@ -47,6 +47,14 @@ const char *bkt_transaction_get_state    (BktTransaction *self);
 gboolean    bkt_transaction_is_active    (BktTransaction *self);
 BktPlan    *bkt_transaction_get_plan     (BktTransaction *self);
 void        bkt_transaction_cancel       (BktTransaction *self);
+/* The unique bus name of its creator (NULL on a peer-to-peer connection). */
+const char *bkt_transaction_get_owner    (BktTransaction *self);
+/* The creator's uid (system bus), or (uid_t) -1 when not known. */
+void        bkt_transaction_set_owner_uid (BktTransaction *self, guint uid);
+guint       bkt_transaction_get_owner_uid (BktTransaction *self);
+/* Keeps @data until the transaction has finished (or is disposed), then
+ * frees it with @destroy: e.g. an idle locker. */
+void        bkt_transaction_hold_while_active (BktTransaction *self, gpointer data, GDestroyNotify destroy);
 
 /* Signals (GObject): "finished" when it ends (after Finished went out on
  * the bus), "expired" when its retention ends and it was unexported. */

@@ -249,6 +249,7 @@ typedef struct {
   GDBusConnection *c;
   GMainContext    *context;
   GHashTable      *removed;   /* job path → result, seen so far */
+  char            *systemd;   /* the manager's unique bus name */
   guint            sub;
 } JobWatch;
 
@@ -260,6 +261,14 @@ on_job_removed (GDBusConnection *c, const char *sender, const char *path, const 
   guint32 id;
   const char *job, *unit, *result;
 
+  /* Any peer can send a signal; only the manager's own says a job ended
+   * (GLib before 2.80.1 could let a forged one through: CVE-2024-34397). */
+  if (w->systemd == NULL || g_strcmp0 (sender, w->systemd) != 0)
+    {
+      g_message ("ignoring a JobRemoved signal from %s, not from systemd (%s)", sender ? sender : "(none)",
+                 w->systemd ? w->systemd : "not on the bus");
+      return;
+    }
   if (!g_variant_is_of_type (params, G_VARIANT_TYPE ("(uoss)")))
     return;
   g_variant_get (params, "(u&o&s&s)", &id, &job, &unit, &result);
@@ -274,8 +283,15 @@ job_watch_begin (JobWatch *w, GDBusConnection *c, GCancellable *cancellable)
   w->c = c;
   w->context = g_main_context_ref_thread_default ();
   w->removed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  w->sub = g_dbus_connection_signal_subscribe (c, SD_NAME, SD_MANAGER, "JobRemoved", SD_PATH, NULL,
-                                               G_DBUS_SIGNAL_FLAGS_NONE, on_job_removed, w, NULL);
+  reply = g_dbus_connection_call_sync (c, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "GetNameOwner", g_variant_new ("(s)", SD_NAME), G_VARIANT_TYPE ("(s)"),
+                                       G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, cancellable, NULL);
+  if (reply != NULL)
+    g_variant_get (reply, "(s)", &w->systemd);
+  g_clear_pointer (&reply, g_variant_unref);
+  /* Subscribed to the unique name: the match rule itself names systemd. */
+  w->sub = g_dbus_connection_signal_subscribe (c, w->systemd ? w->systemd : SD_NAME, SD_MANAGER, "JobRemoved",
+                                               SD_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_job_removed, w, NULL);
   reply = call (c, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL, NULL, cancellable, NULL);
 }
 
@@ -289,6 +305,7 @@ job_watch_end (JobWatch *w)
     g_main_context_iteration (w->context, FALSE);
   g_clear_pointer (&w->removed, g_hash_table_unref);
   g_clear_pointer (&w->context, g_main_context_unref);
+  g_clear_pointer (&w->systemd, g_free);
 }
 
 static gboolean

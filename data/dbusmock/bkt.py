@@ -105,10 +105,23 @@ def _op_id(item, action=None):
 
 def _operation(item, action=None, effect=None):
     action = action or item['action']
-    return {'id': _op_id(item, action), 'subsystem': item['subsystem'], 'action': action,
-            'target': item['target'], 'scope': item['scope'],
-            'effect': effect or ('manifest' if action in ('record', 'forget') else 'live'),
-            'summary': item['summary'], 'details': item.get('details', {})}
+    op = {'id': _op_id(item, action), 'subsystem': item['subsystem'], 'action': action,
+          'target': item['target'], 'scope': item['scope'],
+          'effect': effect or ('manifest' if action in ('record', 'forget') else 'live'),
+          'summary': item['summary'], 'details': item.get('details', {})}
+    if item['subsystem'] in CLASSIFIED:
+        # three-way sync as the real engine annotates it; the mock has no state record, so an
+        # item to apply was never synced here and one to record is untracked
+        state = 'untracked' if op['effect'] == 'manifest' else 'never-synced'
+        direction = 'capture' if state == 'untracked' else 'apply'
+        op['direction'], op['base'] = direction, None
+        op['sync'] = {'state': state, 'direction': direction, 'next': 'bkt ' + direction, 'base': None,
+                      'manifest': None, 'live': None}
+    return op
+
+
+# the subsystems whose operations the real engine classifies (docs/manifests.md)
+CLASSIFIED = ('gsettings', 'flatpak', 'extension', 'shim')
 
 
 def _selected(options):
@@ -186,9 +199,17 @@ def Status(self, options):
                               for i in items if i['state'] == 'unknown'],
                   'untracked': [{'target': i['target'], 'summary': i['summary']}
                                 for i in items if i['state'] == 'untracked']}
-    return json.dumps({'instance': st['instance'], 'subsystems': out,
-                       'operations': sum(len(v['drift']) for v in out.values()),
-                       'unknown': sum(len(v['unknown']) for v in out.values()), 'warnings': []})
+    # which side changed (the state record): the mock has no record, so every drifted item is
+    # "to apply" and there is nothing to capture or in conflict
+    for v in out.values():
+        v['sync'] = {'to_apply': len(v['drift']), 'to_capture': 0, 'conflict': 0, 'never_synced': 0}
+    n_drift = sum(len(v['drift']) for v in out.values())
+    totals = {'to_apply': n_drift, 'to_capture': 0, 'conflict': 0, 'never_synced': 0}
+    actions = ([{'description': 'items changed in the manifests: apply them', 'command': 'bkt apply',
+                 'priority': 2, 'count': n_drift}] if n_drift else [])
+    return json.dumps({'instance': st['instance'], 'subsystems': out, 'operations': n_drift,
+                       'unknown': sum(len(v['unknown']) for v in out.values()), 'warnings': [],
+                       'record': {}, 'sync': totals, 'next_actions': actions})
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='a{sv}', out_signature='s')

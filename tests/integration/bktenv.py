@@ -162,6 +162,33 @@ def pid_alive(pid):
         return False
 
 
+def monitor_signal_lines(text):
+    """dbus-monitor's output as one line per signal in gdbus monitor's form:
+    "PATH: IFACE.MEMBER (uint32 40, 'text', true)"."""
+    lines, head, args = [], None, []
+
+    def flush():
+        if head is not None:
+            lines.append('%s: %s.%s (%s)' % (head[0], head[1], head[2], ', '.join(args)))
+    for raw in text.splitlines():
+        m = re.match(r'signal .* path=([^;]*); interface=([^;]*); member=(\S+)', raw)
+        if m:
+            flush()
+            head, args = m.groups(), []
+            continue
+        v = raw.strip()
+        if head is None or not v:
+            continue
+        if v.startswith('string "') and v.endswith('"'):
+            args.append("'%s'" % v[len('string "'):-1])
+        elif v.startswith('boolean '):
+            args.append(v.split(' ', 1)[1])
+        else:
+            args.append(v)
+    flush()
+    return lines
+
+
 def wait_pid_gone(pid, timeout):
     """Wait for a pid that may or may not be our child."""
     end = time.monotonic() + timeout
@@ -309,6 +336,15 @@ class Installed:
             raise EnvError('meson install did not install %s/%s' % (BUILD_DIR, rel))
         return path
 
+    def readable_copy(self, path):
+        """A copy of source file @path that the test users can read (a script they run)."""
+        dst = os.path.join(self.root, 'copies', os.path.basename(path))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        os.chmod(os.path.dirname(dst), 0o755)
+        shutil.copy(path, dst)
+        os.chmod(dst, 0o755)
+        return dst
+
     def double(self, name):
         """The staged copy of tests/doubles/@name."""
         return os.path.join(self.doubles, name)
@@ -343,6 +379,7 @@ def install():
         os.environ['BKT_TOOL_PATH'] = _INSTALLED.bkt_tool
         if os.environ.get('BKT_KEEP_TMP') != '1':
             atexit.register(_INSTALLED.remove)
+        _install_signal_handlers()  # meson's timeout (SIGTERM) removes it too
     return _INSTALLED
 
 
@@ -405,6 +442,8 @@ MOCK_POLKIT_POLICY = """  <policy user="root">
 SYSTEMD_USER = USER
 REAL_SYSTEMD_POLICY = """  <policy user="{user}">
     <allow own="org.freedesktop.systemd1"/>
+    <!-- it stands in for root's systemd, whose signals (JobRemoved) bkt's policy lets reach bktd -->
+    <allow send_destination="org.bkt.Daemon1" send_type="signal" send_interface="org.freedesktop.systemd1.Manager"/>
   </policy>
   <policy user="root">
     <allow send_destination="org.freedesktop.systemd1"/>
@@ -1353,12 +1392,16 @@ class BktEnv:
         return env
 
     def _daemon_debug_env(self):
-        # criticals in the daemon are bugs: make them loud (a crash the test sees)
-        return {'G_DEBUG': os.environ.get('BKT_TEST_G_DEBUG', 'fatal-criticals')}
+        # criticals in the daemon are bugs: make them loud (a crash the test sees); G_SLICE as
+        # data/bktd.service.in sets it (freed memory goes back to the system)
+        return {'G_DEBUG': os.environ.get('BKT_TEST_G_DEBUG', 'fatal-criticals'),
+                'G_SLICE': os.environ.get('G_SLICE', 'always-malloc')}
 
     def _flatpak_system_env(self):
+        # the system's state record too: never the host's /var/lib/bkt
         return {'FLATPAK_SYSTEM_DIR': self.path('flatpak', 'system'),
-                'FLATPAK_CONFIG_DIR': self.path('flatpak', 'config')}
+                'FLATPAK_CONFIG_DIR': self.path('flatpak', 'config'),
+                'BKT_SYSTEM_STATE_DIR': self.path('state', 'system')}
 
     def root_env(self):
         """Environment of root's processes: bktd --system, gdbus calls as root."""
@@ -1480,6 +1523,15 @@ class BktEnv:
         log('  -> rc=%d %s %s' % (p.returncode, p.stdout.strip()[:300], p.stderr.strip()[:500]))
         return p
 
+    def transaction_monitor(self):
+        """dbus-monitor (root, BecomeMonitor) of every transaction signal on the private system bus:
+        they are unicast to their creator, so a plain match rule of another connection sees none.
+        Read its output with monitor_signal_lines()."""
+        p = subprocess.Popen(['dbus-monitor', '--system', "type='signal',interface='%s'" % TRANSACTION_IFACE],
+                             env=self.root_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        time.sleep(0.5)
+        return p
+
     def get_property(self, user, prop, bus='system', timeout=10, interface=MANAGER_IFACE, path=OBJ_PATH):
         return self.gdbus_call(user, 'org.freedesktop.DBus.Properties.Get', interface, prop, bus=bus,
                                timeout=timeout, path=path)
@@ -1509,6 +1561,26 @@ class BktEnv:
         who = user if scope == 'user' else (user or 'root')
         out = self.flatpak(who, scope, 'remotes', '--columns=name')
         return set(line.strip() for line in out.splitlines() if line.strip() and line.strip() != 'Name')
+
+    def state_record_path(self, scope, user=None):
+        return (self.path('state', 'system', 'state.json') if scope == 'system'
+                else os.path.join(self.home(user), '.local/state', 'bkt', 'state.json'))
+
+    def state_record(self, scope, user=None):
+        """The parsed state record of @scope ('user' of @user, 'system'), or None when missing
+        (raises when it is not JSON: a half-written record is a bug)."""
+        path = self.state_record_path(scope, user)
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return json.load(f)
+
+    def clear_state_records(self, user):
+        """A machine bkt never synced: no user record of @user, no system record."""
+        for scope in ('user', 'system'):
+            path = self.state_record_path(scope, user)
+            if os.path.exists(path):
+                os.unlink(path)
 
     def read_keyfile(self, user):
         try:

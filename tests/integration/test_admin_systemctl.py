@@ -157,7 +157,7 @@ class AdminSystemctl(EnvTestCase):
         for method in ('SystemctlManage', 'SystemctlStatus'):
             p = env.run_as(ADMIN, [bktenv.SYSTEM_PYTHON, '-c', BIG_CALL, env.system_bus_address, method,
                                    str(10 * 1024 * 1024)], timeout=300)
-            self.assertIn('ERROR org.bkt.Error.InvalidArgument', p.stdout, '10 MB unit name: %s %s'
+            self.assertIn('ERROR org.bkt.Error.LimitExceeded', p.stdout, '10 MB unit name: %s %s'
                           % (p.stdout, p.stderr[-500:]))
         self.assertEqual(self.manage_calls(), [], 'systemd was called for a bad name')
         # confirmation

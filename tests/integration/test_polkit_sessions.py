@@ -14,7 +14,6 @@ and login sessions as logind would record them (tests/integration/logind.py).
 import json
 import os
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bktenv  # noqa: E402
@@ -103,8 +102,8 @@ class ActiveLocalSession(SessionCase):
         self.assertNotIn('NotAuthorized', p.get('error', ''))
 
 
-    # The regression test of the success path (the Admin handler once passed a "force" argument
-    # that the flatpak subsystem's remove refused: "unknown flatpak argument force").
+    # The success path of the system-scope FlatpakUninstall (its "force" argument is an install's
+    # only: the flatpak subsystem's remove refused it, so this never succeeded before).
     def test_3_system_scope_uninstall_succeeds(self):
         """The success path of the system-scope FlatpakUninstall: the app is gone afterwards."""
         env = self.env
