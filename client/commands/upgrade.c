@@ -70,7 +70,8 @@ parse_object (const char *text, const char *what, GError **error)
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local = NULL;
 
-  if (!json_parser_load_from_data (parser, text, -1, &local) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!json_parser_load_from_data (parser, text, -1, &local) || json_parser_get_root (parser) == NULL ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s printed no JSON object%s%s", what,
                         local ? ": " : "", local ? local->message : ""), NULL;
   return json_object_ref (json_node_get_object (json_parser_get_root (parser)));

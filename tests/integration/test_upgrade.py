@@ -275,6 +275,24 @@ class Upgrade(EnvTestCase):
         self.assertTrue(doc['packages']['failed'])
         self.assertIn('No pending or rollback deployment to diff against', doc['packages']['reason'])
 
+    def test_check_finds_newer_than_staged(self):
+        """Staged 41.20261120.0, the registry has 41.20261201.0: the staged report, and the newer one."""
+        env = self.env
+        self.stage()
+        st = env.bootc_state()
+        newer = '41.20261201.0'
+        st['registry'] = dict(st['registry'], version=newer,
+                              imageDigest='sha256:' + hashlib.sha256((IMAGE + '@' + newer).encode()).hexdigest())
+        with open(os.path.join(env.bootc_dir, 'state.json'), 'w') as f:
+            json.dump(st, f)
+        doc = self.upgrade_json('--check')
+        self.check_staged_report(doc)
+        self.assertTrue(doc['image']['checked'])
+        self.assertEqual(doc['image']['newer_available']['version'], newer)
+        rc, out, err = env.bkt_run(ADMIN, 'upgrade', '--check', env_extra=self.extra)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('newer    %s (sha256:' % newer, out)
+
     def test_check_fails_staged_still_shown(self):
         self.stage()
         self.env.set_bootc_mode('fail-check')
@@ -296,7 +314,7 @@ class Upgrade(EnvTestCase):
         self.stage()
         st = self.env.bootc_state()
         fake = self.env.path('bad-rpm-ostree')
-        for body, why in (('echo not json', 'printed no JSON object'),
+        for body, why in (('echo not json', 'printed no JSON object'), ('true', 'printed no JSON object'),
                           ("echo '{\"ostree-commit-from\": \"%s\", \"ostree-commit-to\": \"%s\", "
                            "\"pkgdiff\": [[\"x\", \"2\", {}]]}'"
                            % (st['booted']['ostree']['checksum'], st['staged']['ostree']['checksum']),
