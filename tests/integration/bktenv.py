@@ -844,7 +844,7 @@ class BktEnv:
 
     def _valgrind_prefix(self, tag):
         supp = install().valgrind_supp
-        argv = ['valgrind', '--quiet', '--error-exitcode=97', '--leak-check=full',
+        argv = [shutil.which('valgrind') or 'valgrind', '--quiet', '--error-exitcode=97', '--leak-check=full',
                 '--errors-for-leak-kinds=definite', '--show-leak-kinds=definite',
                 '--track-origins=yes', '--num-callers=30',
                 '--log-file=%s' % self.path('valgrind', tag + '.%p.log')]
