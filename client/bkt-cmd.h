@@ -207,4 +207,24 @@ int       run_proposal    (Ctx *ctx, const char *method, GVariant *params);
  * way); BKT_TOOL_PATH overrides where it is (tests run the build's). */
 int       bkt_cmd_exec_tool (Ctx *ctx, int argc, char **argv);
 
+
+/* ---- `bkt SUBSYSTEM list` (bkt-list.c) ---------------------------------------------- */
+
+/* How one subsystem's list looks; the flow is bkt_list_run's. */
+typedef struct {
+  const char *subsystem;        /* its name in the daemon's Status */
+  const char *entries_member;   /* the tracked entries' member; NULL: "entries" */
+  int         name_width;       /* the first column, also of untracked lines */
+  const char *untracked_hint;   /* after an untracked item: what records it */
+  void (*print_header) (JsonObject *status);                        /* or NULL */
+  void (*print_entry)  (JsonObject *status, JsonObject *entry);
+  void (*print_footer) (JsonObject *status, guint n_untracked);     /* or NULL */
+} BktListView;
+
+int      bkt_list_run     (Ctx *ctx, int argc, char **argv, const BktListView *view);
+/* Is there an object in @items (its @member, if not NULL) whose string
+ * members @keys equal @entry's?  (A drift operation's "details", an
+ * "unknown" entry: which state a tracked entry is in.) */
+gboolean bkt_list_matches (JsonArray *items, const char *member, JsonObject *entry, const char *const *keys);
+
 G_END_DECLS

@@ -12,52 +12,40 @@
 
 /* ---- extension ---------------------------------------------------------------------- */
 
-static int
-extension_list (Ctx *ctx, int argc, char **argv)
+static void
+extension_entry (JsonObject *status, JsonObject *e)
 {
-  g_autoptr(JsonObject) all = NULL;
-  g_autoptr(GError) error = NULL;
-  JsonObject *s;
-  JsonArray *entries, *untracked;
-  const char *version;
-  int code;
+  gboolean want = json_object_get_boolean_member_with_default (e, "enabled", TRUE);
+  gboolean compatible = json_object_get_boolean_member_with_default (e, "compatible", TRUE);
 
-  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
-    return code;
-  s = bkt_cmd_subsystem_status (ctx, "extension", &all, &error);
-  if (s == NULL)
-    return fail (error);
-  if (ctx->opt.json)
-    {
-      bkt_render_print_object (s);
-      return EXIT_OK;
-    }
-  entries = json_object_get_array_member (s, "entries");
-  untracked = json_object_get_array_member (s, "untracked");
-  version = json_object_get_string_member_with_default (s, "shell_version", NULL);
-  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
-    {
-      JsonObject *e = json_array_get_object_element (entries, i);
-      gboolean want = json_object_get_boolean_member_with_default (e, "enabled", TRUE);
-      const char *state = json_object_get_string_member_with_default (e, "state", "?");
-      gboolean compatible = json_object_get_boolean_member_with_default (e, "compatible", TRUE);
+  g_print ("%-50s %-9s %s%s\n", json_object_get_string_member_with_default (e, "uuid", "?"),
+           want ? "enabled" : "disabled", json_object_get_string_member_with_default (e, "state", "?"),
+           compatible ? "" : " (incompatible)");
+}
 
-      g_print ("%-50s %-9s %s%s\n", json_object_get_string_member_with_default (e, "uuid", "?"),
-               want ? "enabled" : "disabled", state, compatible ? "" : " (incompatible)");
-    }
-  for (guint i = 0; untracked != NULL && i < json_array_get_length (untracked); i++)
-    g_print ("%-50s (untracked: run `bkt extension capture`)\n",
-             json_object_get_string_member_with_default (json_array_get_object_element (untracked, i), "summary", "?"));
+static void
+extension_footer (JsonObject *s, guint n_untracked)
+{
+  const char *version = json_object_get_string_member_with_default (s, "shell_version", NULL);
+
   g_print ("\n%" G_GINT64_FORMAT " tracked: %" G_GINT64_FORMAT " installed, %" G_GINT64_FORMAT " enabled, %"
            G_GINT64_FORMAT " not installed; %u untracked; GNOME Shell %s%s\n",
            json_object_get_int_member_with_default (s, "tracked", 0),
            json_object_get_int_member_with_default (s, "installed", 0),
            json_object_get_int_member_with_default (s, "enabled", 0),
-           json_object_get_int_member_with_default (s, "not_installed", 0),
-           untracked != NULL ? json_array_get_length (untracked) : 0,
+           json_object_get_int_member_with_default (s, "not_installed", 0), n_untracked,
            version != NULL ? version : "version unknown",
            json_object_get_boolean_member_with_default (s, "shell_running", FALSE) ? " (running)" : " (not running)");
-  return EXIT_OK;
+}
+
+static int
+extension_list (Ctx *ctx, int argc, char **argv)
+{
+  static const BktListView view = {
+    .subsystem = "extension", .name_width = 50, .untracked_hint = "untracked: run `bkt extension capture`",
+    .print_entry = extension_entry, .print_footer = extension_footer,
+  };
+  return bkt_list_run (ctx, argc, argv, &view);
 }
 
 static int

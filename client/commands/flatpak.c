@@ -49,52 +49,26 @@ flatpak_remove (Ctx *ctx, int argc, char **argv)
   return run_change (ctx, "flatpak", "remove", g_variant_builder_end (&b));
 }
 
+static void
+flatpak_entry (JsonObject *status, JsonObject *e)
+{
+  static const char * const id[] = { "id", NULL };
+  JsonArray *drift = json_object_get_array_member (status, "drift");
+
+  g_print ("%-40s %-12s %-7s %s\n", json_object_get_string_member_with_default (e, "id", "?"),
+           json_object_get_string_member_with_default (e, "remote", "?"),
+           json_object_get_string_member_with_default (e, "scope", "?"),
+           bkt_list_matches (drift, "details", e, id) ? "not installed" : "in sync");
+}
+
 static int
 flatpak_list (Ctx *ctx, int argc, char **argv)
 {
-  g_autoptr(JsonObject) all = NULL;
-  g_autoptr(GError) error = NULL;
-  JsonObject *s;
-  JsonArray *entries, *drift, *untracked;
-  int code;
-
-  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
-    return code;
-  s = bkt_cmd_subsystem_status (ctx, "flatpak", &all, &error);
-  if (s == NULL)
-    return fail (error);
-  if (ctx->opt.json)
-    {
-      bkt_render_print_object (s);
-      return EXIT_OK;
-    }
-  entries = json_object_get_array_member (s, "entries");
-  drift = json_object_get_array_member (s, "drift");
-  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
-    {
-      JsonObject *e = json_array_get_object_element (entries, i);
-      const char *state = "in sync";
-
-      for (guint j = 0; drift != NULL && j < json_array_get_length (drift); j++)
-        {
-          JsonObject *d = json_object_get_object_member (json_array_get_object_element (drift, j), "details");
-          if (g_strcmp0 (json_object_get_string_member_with_default (d, "id", NULL),
-                         json_object_get_string_member_with_default (e, "id", "")) == 0)
-            state = "not installed";
-        }
-      g_print ("%-40s %-12s %-7s %s\n", json_object_get_string_member_with_default (e, "id", "?"),
-               json_object_get_string_member_with_default (e, "remote", "?"),
-               json_object_get_string_member_with_default (e, "scope", "?"), state);
-    }
-  untracked = json_object_has_member (s, "untracked") ? json_object_get_array_member (s, "untracked") : NULL;
-  for (guint i = 0; untracked != NULL && i < json_array_get_length (untracked); i++)
-    {
-      JsonObject *o = json_array_get_object_element (untracked, i);
-      g_print ("%-40s (untracked: run `bkt flatpak capture`)\n",
-               json_object_get_string_member_with_default (o, "summary",
-                 json_object_get_string_member_with_default (o, "target", "?")));
-    }
-  return EXIT_OK;
+  static const BktListView view = {
+    .subsystem = "flatpak", .name_width = 40, .untracked_hint = "untracked: run `bkt flatpak capture`",
+    .print_entry = flatpak_entry,
+  };
+  return bkt_list_run (ctx, argc, argv, &view);
 }
 
 const BktCommand bkt_flatpak_commands[] = {

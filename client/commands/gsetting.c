@@ -71,75 +71,33 @@ gsetting_capture (Ctx *ctx, int argc, char **argv)
   return run_change (ctx, "gsettings", "capture", g_variant_builder_end (&b));
 }
 
-/* Whether the daemon could not check @entry (status "unknown": a schema or
- * key that is not installed here). */
-static gboolean
-entry_is_unknown (JsonObject *subsystem_status, JsonObject *entry)
-{
-  JsonArray *unknown = json_object_has_member (subsystem_status, "unknown")
-                       ? json_object_get_array_member (subsystem_status, "unknown") : NULL;
 
-  for (guint i = 0; unknown != NULL && i < json_array_get_length (unknown); i++)
-    {
-      JsonObject *u = json_array_get_object_element (unknown, i);
-      if (u != NULL && json_object_has_member (u, "schema") &&
-          g_strcmp0 (json_object_get_string_member_with_default (u, "schema", NULL),
-                     json_object_get_string_member_with_default (entry, "schema", "")) == 0 &&
-          g_strcmp0 (json_object_get_string_member_with_default (u, "key", NULL),
-                     json_object_get_string_member_with_default (entry, "key", "")) == 0)
-        return TRUE;
-    }
-  return FALSE;
+/* A setting is in sync, differs (apply would set it), or cannot be
+ * checked here (a schema or key that is not installed: "unknown"). */
+static void
+gsetting_entry (JsonObject *status, JsonObject *e)
+{
+  static const char * const key[] = { "schema", "key", NULL };
+  const char *state = "in sync";
+
+  if (bkt_list_matches (json_object_get_array_member (status, "drift"), "details", e, key))
+    state = "differs";
+  else if (json_object_has_member (status, "unknown") &&
+           bkt_list_matches (json_object_get_array_member (status, "unknown"), NULL, e, key))
+    state = "unknown schema/key";
+  g_print ("%-40s %-28s %-20s %s\n", json_object_get_string_member_with_default (e, "schema", "?"),
+           json_object_get_string_member_with_default (e, "key", "?"),
+           json_object_get_string_member_with_default (e, "value", "?"), state);
 }
 
 static int
 gsetting_list (Ctx *ctx, int argc, char **argv)
 {
-  g_autoptr(JsonObject) all = NULL;
-  g_autoptr(GError) error = NULL;
-  JsonObject *s;
-  JsonArray *entries, *drift, *untracked;
-  int code;
-
-  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
-    return code;
-  s = bkt_cmd_subsystem_status (ctx, "gsettings", &all, &error);
-  if (s == NULL)
-    return fail (error);
-  if (ctx->opt.json)
-    {
-      bkt_render_print_object (s);
-      return EXIT_OK;
-    }
-  entries = json_object_get_array_member (s, "entries");
-  drift = json_object_get_array_member (s, "drift");
-  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
-    {
-      JsonObject *e = json_array_get_object_element (entries, i);
-      const char *state = entry_is_unknown (s, e) ? "unknown schema/key" : "in sync";
-
-      for (guint j = 0; drift != NULL && j < json_array_get_length (drift); j++)
-        {
-          JsonObject *d = json_object_get_object_member (json_array_get_object_element (drift, j), "details");
-          if (g_strcmp0 (json_object_get_string_member_with_default (d, "schema", NULL),
-                         json_object_get_string_member_with_default (e, "schema", "")) == 0 &&
-              g_strcmp0 (json_object_get_string_member_with_default (d, "key", NULL),
-                         json_object_get_string_member_with_default (e, "key", "")) == 0)
-            state = "differs";
-        }
-      g_print ("%-40s %-28s %-20s %s\n", json_object_get_string_member_with_default (e, "schema", "?"),
-               json_object_get_string_member_with_default (e, "key", "?"),
-               json_object_get_string_member_with_default (e, "value", "?"), state);
-    }
-  untracked = json_object_has_member (s, "untracked") ? json_object_get_array_member (s, "untracked") : NULL;
-  for (guint i = 0; untracked != NULL && i < json_array_get_length (untracked); i++)
-    {
-      JsonObject *o = json_array_get_object_element (untracked, i);
-      g_print ("%-40s (untracked: run `bkt gsetting capture`)\n",
-               json_object_get_string_member_with_default (o, "summary",
-                 json_object_get_string_member_with_default (o, "target", "?")));
-    }
-  return EXIT_OK;
+  static const BktListView view = {
+    .subsystem = "gsettings", .name_width = 40, .untracked_hint = "untracked: run `bkt gsetting capture`",
+    .print_entry = gsetting_entry,
+  };
+  return bkt_list_run (ctx, argc, argv, &view);
 }
 
 const BktCommand bkt_gsetting_commands[] = {

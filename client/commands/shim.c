@@ -10,39 +10,29 @@
 
 /* ---- shim --------------------------------------------------------------------------- */
 
+static void
+shim_header (JsonObject *s)
+{
+  g_print ("Shim directory: %s\n", json_object_get_string_member_with_default (s, "dir", "?"));
+}
+
+static void
+shim_entry (JsonObject *status, JsonObject *o)
+{
+  g_print ("%-24s → host %-24s %s\n", json_object_get_string_member_with_default (o, "name", "?"),
+           json_object_get_string_member_with_default (o, "host", "?"),
+           json_object_get_string_member_with_default (o, "state", "?"));
+}
+
 static int
 shim_list (Ctx *ctx, int argc, char **argv)
 {
-  g_autoptr(JsonObject) all = NULL;
-  g_autoptr(GError) error = NULL;
-  JsonObject *s;
-  JsonArray *shims, *untracked;
-  int code;
-
-  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
-    return code;
-  s = bkt_cmd_subsystem_status (ctx, "shim", &all, &error);
-  if (s == NULL)
-    return fail (error);
-  if (ctx->opt.json)
-    {
-      bkt_render_print_object (s);
-      return EXIT_OK;
-    }
-  shims = json_object_get_array_member (s, "shims");
-  untracked = json_object_get_array_member (s, "untracked");
-  g_print ("Shim directory: %s\n", json_object_get_string_member_with_default (s, "dir", "?"));
-  for (guint i = 0; shims != NULL && i < json_array_get_length (shims); i++)
-    {
-      JsonObject *o = json_array_get_object_element (shims, i);
-      g_print ("%-24s → host %-24s %s\n", json_object_get_string_member_with_default (o, "name", "?"),
-               json_object_get_string_member_with_default (o, "host", "?"),
-               json_object_get_string_member_with_default (o, "state", "?"));
-    }
-  for (guint i = 0; untracked != NULL && i < json_array_get_length (untracked); i++)
-    g_print ("%-24s (untracked bkt shim: `bkt capture --only shim` records it, `bkt shim sync` removes it)\n",
-             json_object_get_string_member_with_default (json_array_get_object_element (untracked, i), "summary", "?"));
-  return EXIT_OK;
+  static const BktListView view = {
+    .subsystem = "shim", .entries_member = "shims", .name_width = 24,
+    .untracked_hint = "untracked bkt shim: `bkt capture --only shim` records it, `bkt shim sync` removes it",
+    .print_header = shim_header, .print_entry = shim_entry,
+  };
+  return bkt_list_run (ctx, argc, argv, &view);
 }
 
 /* add and remove: the row's name is the action. */
