@@ -270,7 +270,8 @@ system_part_reachable (Ctx *ctx, BktReplyPlan *view, int *code)
   g_printerr ("bkt: nothing was done: the system part of this plan (%u operation(s) of %s) needs the system "
               "daemon bktd: %s.\n"
               "  Start it: sudo systemctl start bktd.service (installed, the system bus also starts it on demand).\n"
-              "  Or apply only the rest now: bkt apply --exclude %s\n", n, list, error->message, list);
+              "  Or apply only the user part now: bkt apply --scope user (or leave these subsystems out: "
+              "--exclude %s)\n", n, list, error->message, list);
   *code = bkt_error_exit_code (error);
   return FALSE;
 }
@@ -310,6 +311,28 @@ run_apply (Ctx *ctx, const char *only)
   return code;
 }
 
+/* Whether the plan reverts an item changed on this machine (or on both
+ * sides): the state record's verdict in each operation's "sync". */
+static gboolean
+plan_reverts_changes_here (JsonObject *plan)
+{
+  JsonNode *node = json_object_get_member (plan, "operations");
+  JsonArray *ops = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+
+  for (guint i = 0; ops != NULL && i < json_array_get_length (ops); i++)
+    {
+      JsonNode *op = json_array_get_element (ops, i);
+      JsonNode *sync = JSON_NODE_HOLDS_OBJECT (op) ? json_object_get_member (json_node_get_object (op), "sync") : NULL;
+      const char *state = sync != NULL && JSON_NODE_HOLDS_OBJECT (sync)
+                          ? json_object_get_string_member_with_default (json_node_get_object (sync), "state", NULL)
+                          : NULL;
+
+      if (g_strcmp0 (state, "to-capture") == 0 || g_strcmp0 (state, "conflict") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static int
 apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view)
 {
@@ -342,6 +365,14 @@ apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view)
     {
       bkt_render_plan (&ctx->render, plan);
       g_print ("\n");
+    }
+  /* Stop before either part acts (the daemons refuse it too). */
+  if (ctx->opt.resolve == NULL && plan_reverts_changes_here (plan))
+    {
+      g_printerr ("bkt: apply would revert what was changed on this machine since bkt last synced it (see above).\n"
+                  "Run bkt capture to record it first, bkt apply --ours to apply the rest and keep it, "
+                  "or bkt apply --theirs to revert it.\n");
+      return EXIT_CONFLICT;
     }
   if (view->system_request != NULL && JSON_NODE_HOLDS_VALUE (view->system_request) &&
       bkt_reply_plan_acts_in (view, "system"))

@@ -66,8 +66,8 @@ change_entries (Options *o)
 /* Does @arg (an option word before the command name) take the next word
  * as its value?  The options that may come before a command name are the
  * global ones and the change options; their tables say which take one. */
-static gboolean
-option_takes_value (const char *arg)
+gboolean
+bkt_cmd_option_takes_value (const char *arg)
 {
   Options scratch = { 0 };
   const GOptionEntry *tables[] = { global_entries (&scratch), change_entries (&scratch) };
@@ -240,8 +240,8 @@ parse_command_full (Ctx *ctx, const GOptionEntry *extra, gboolean with_change_op
 
 /* ---- the command tables ------------------------------------------------------------- */
 
-static const BktCommand *
-find_command (const BktCommand *table, const char *name)
+const BktCommand *
+bkt_cmd_find (const BktCommand *table, const char *name)
 {
   for (const BktCommand *c = table; c->name != NULL; c++)
     if (g_str_equal (c->name, name) || g_strcmp0 (c->alias, name) == 0)
@@ -301,10 +301,23 @@ find_command_word (int argc, char **argv)
         return -1;
       if (argv[i][0] != '-' || argv[i][1] == '\0')
         return i;
-      if (option_takes_value (argv[i]))
+      if (bkt_cmd_option_takes_value (argv[i]))
         i++;
     }
   return -1;
+}
+
+gboolean
+bkt_cmd_wants_version (int argc, char **argv)
+{
+  for (int i = 1; i < argc && argv[i][0] == '-' && !g_str_equal (argv[i], "--"); i++)
+    {
+      if (g_str_equal (argv[i], "--version"))
+        return TRUE;
+      if (option_takes_value (argv[i]))
+        i++;
+    }
+  return FALSE;
 }
 
 static gboolean
@@ -357,7 +370,7 @@ bkt_cmd_dispatch (Ctx *ctx, const BktCommand *table, int argc, char **argv)
       return code;
     }
 
-  cmd = find_command (table, argv[word]);
+  cmd = bkt_cmd_find (table, argv[word]);
   if (cmd == NULL)
     {
       if (g_str_has_prefix (path, "bkt "))
@@ -486,7 +499,11 @@ bkt_cmd_main (BktClient *client, const char *summary, const BktCommand *table, i
   args[0] = (char *) "bkt";
   for (int i = 1; i < argc; i++)
     args[i] = argv[i];
-  code = bkt_cmd_dispatch (&ctx, table, argc, args);
+  /* the shells' completion functions (bkt completions SHELL) */
+  if (argc > 1 && g_str_equal (argv[1], "__complete"))
+    code = bkt_cmd_complete (&ctx, table, argc - 2, argv + 2);
+  else
+    code = bkt_cmd_dispatch (&ctx, table, argc, args);
   g_free (ctx.command_line);
   g_clear_pointer (&ctx.tx_result, json_object_unref);
   options_clear (&ctx.opt);
@@ -497,8 +514,9 @@ bkt_cmd_main (BktClient *client, const char *summary, const BktCommand *table, i
 
 /* Which bkt-tool: BKT_TOOL_PATH; else, for a bkt run from where it was
  * built (not from BKT_BINDIR), the bkt-tool built beside it, so that a
- * build tree never runs an installed tool of another version; else the
- * installed one. */
+ * build tree never runs an installed tool of another version, or the one
+ * of a relocated installation (DESTDIR, a prefix copied elsewhere:
+ * BINDIR/../libexec); else the installed one. */
 static char *
 tool_path (void)
 {
@@ -511,8 +529,11 @@ tool_path (void)
   if (dir != NULL && !g_str_equal (dir, BKT_BINDIR))
     {
       g_autofree char *sibling = g_build_filename (dir, "bkt-tool", NULL);
+      g_autofree char *relocated = g_build_filename (dir, "..", "libexec", "bkt-tool", NULL);
       if (g_file_test (sibling, G_FILE_TEST_IS_EXECUTABLE))
         return g_steal_pointer (&sibling);
+      if (g_file_test (relocated, G_FILE_TEST_IS_EXECUTABLE))
+        return g_canonicalize_filename (relocated, NULL);
     }
   return g_strdup (BKT_LIBEXECDIR "/bkt-tool");
 }
@@ -612,6 +633,8 @@ session_options (Ctx *ctx, const char *only_override)
       g_autofree char *abs = g_canonicalize_filename (ctx->opt.manifests, NULL);
       g_variant_builder_add (&b, "{sv}", "manifests-dir", g_variant_new_string (abs));
     }
+  if (ctx->opt.resolve != NULL)
+    g_variant_builder_add (&b, "{sv}", "resolve", g_variant_new_string (ctx->opt.resolve));
   return g_variant_builder_end (&b);
 }
 

@@ -24,6 +24,9 @@ enum {
   /* upstream verify: nothing failed, but some pins could not be
    * downloaded (network), so nothing was compared for them */
   EXIT_UNVERIFIED = 7,
+  /* apply: items changed on this machine since bkt last synced them (or on
+   * both sides) would be reverted; nothing done (org.bkt.Error.Conflict) */
+  EXIT_CONFLICT = 8,
 };
 
 typedef struct {
@@ -54,6 +57,11 @@ typedef struct {
   /* apply: once per image, and say so on the desktop (docs/image.md) */
   gboolean  if_image_changed;
   gboolean  notify;
+  /* three-way sync (apply, capture): which side wins, sent as "resolve"
+   * (docs/manifests.md, "Which side changed") */
+  gboolean  theirs;
+  gboolean  ours;
+  const char *resolve;
 } Options;
 
 typedef struct BktCommand BktCommand;
@@ -91,6 +99,9 @@ struct BktCommand {
 int       bkt_cmd_main    (BktClient *client, const char *summary, const BktCommand *table,
                            int argc, char **argv);
 
+/* Is --version among the options before the command name (bkt -v --version)? */
+gboolean  bkt_cmd_wants_version (int argc, char **argv);
+
 /* Prints "bkt: MESSAGE" and returns the exit code for @error. */
 int       fail            (GError *error);
 
@@ -99,6 +110,16 @@ int       fail            (GError *error);
  * `help [CMD…]`, says what is missing or unknown (exit 2), and runs the
  * leaf with argv[0] its full path ("bkt flatpak add") and ctx->command set. */
 int       bkt_cmd_dispatch (Ctx *ctx, const BktCommand *table, int argc, char **argv);
+/* The row of @table named (or aliased) @name, or NULL. */
+const BktCommand *bkt_cmd_find (const BktCommand *table, const char *name);
+/* Does option word @arg take the next word as its value (global and change options)? */
+gboolean  bkt_cmd_option_takes_value (const char *arg);
+/* `bkt __complete WORD… CURRENT` (bkt-complete.c): the candidates for the
+ * word being typed, one per line, for the scripts `bkt completions SHELL`
+ * prints.  Always exit 0; never acts. */
+int       bkt_cmd_complete (Ctx *ctx, const BktCommand *table, int n_words, char **words);
+/* bkt completions bash|zsh|fish */
+int       bkt_cmd_completions (Ctx *ctx, int argc, char **argv);
 /* The help of a group (its summary and a table of its commands). */
 void      bkt_cmd_print_group_help (FILE *out, const char *path, const char *summary,
                                     const BktCommand *table);

@@ -167,6 +167,44 @@ print_items (JsonObject *subsystems, const char *list, const char *field, const 
     }
 }
 
+/* One line per drift item, with which side changed (the state record,
+ * docs/manifests.md) and the command that resolves it. */
+static void
+print_drift (JsonObject *subsystems)
+{
+  g_autoptr(GList) names = json_object_get_members (subsystems);
+
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonObject *s = json_object_get_object_member (subsystems, l->data);
+      JsonArray *items = array_len (s, "drift") > 0 ? json_object_get_array_member (s, "drift") : NULL;
+
+      for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
+        {
+          JsonNode *node = json_array_get_element (items, i);
+          JsonObject *op = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+          JsonNode *sync_node = op != NULL ? json_object_get_member (op, "sync") : NULL;
+          JsonObject *sync = sync_node != NULL && JSON_NODE_HOLDS_OBJECT (sync_node) ? json_node_get_object (sync_node) : NULL;
+          const char *state = sync != NULL ? json_object_get_string_member_with_default (sync, "state", NULL) : NULL;
+          const char *summary = op != NULL ? json_object_get_string_member_with_default (op, "summary", "?") : "?";
+          const char *manifest = sync != NULL ? json_object_get_string_member_with_default (sync, "manifest", NULL) : NULL;
+          const char *live = sync != NULL ? json_object_get_string_member_with_default (sync, "live", NULL) : NULL;
+
+          if (g_strcmp0 (state, "to-capture") == 0)
+            g_print ("  ◂ TO CAPTURE  %s\n      changed on this machine (now %s): bkt capture\n", summary,
+                     live ? live : "absent");
+          else if (g_strcmp0 (state, "conflict") == 0)
+            g_print ("  ✗ CONFLICT    %s\n      manifests: %s, this machine: %s: "
+                     "bkt apply --theirs or bkt capture --ours\n",
+                     summary, manifest ? manifest : "absent", live ? live : "absent");
+          else if (g_strcmp0 (state, "never-synced") == 0)
+            g_print ("  ▸ TO APPLY    %s  (never applied here: run bkt apply)\n", summary);
+          else
+            g_print ("  ▸ TO APPLY    %s  (bkt apply)\n", summary);
+        }
+    }
+}
+
 void
 bkt_render_status (BktRenderer *r, JsonObject *status)
 {
@@ -182,20 +220,28 @@ bkt_render_status (BktRenderer *r, JsonObject *status)
   subsystems = json_object_get_object_member (status, "subsystems");
   /* Items, each in one state (TRACKED = IN SYNC + DRIFT + UNKNOWN); the
    * drift list below is the operations apply would perform. */
-  g_print ("%-12s %8s %8s %6s %8s %10s\n", "SUBSYSTEM", "TRACKED", "IN SYNC", "DRIFT", "UNKNOWN", "UNTRACKED");
+  /* The drift split by which side changed (the state record):
+   * TO APPLY + TO CAPTURE + CONFLICT = the operations listed below. */
+  g_print ("%-12s %8s %8s %6s %8s %10s %9s %10s %8s\n", "SUBSYSTEM", "TRACKED", "IN SYNC", "DRIFT", "UNKNOWN",
+           "UNTRACKED", "TO APPLY", "TO CAPTURE", "CONFLICT");
   names = json_object_get_members (subsystems);
   for (GList *l = names; l != NULL; l = l->next)
     {
       const char *name = l->data;
       JsonObject *s = json_object_get_object_member (subsystems, name);
+      JsonNode *sync_node = json_object_get_member (s, "sync");
+      JsonObject *sync = sync_node != NULL && JSON_NODE_HOLDS_OBJECT (sync_node) ? json_node_get_object (sync_node) : NULL;
       guint d = array_len (s, "drift"), u = array_len (s, "untracked"), k = array_len (s, "unknown");
 
       drift += d;
       untracked += u;
       unknown += k;
-      g_print ("%-12s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %6" G_GINT64_FORMAT " %8u %10u\n", name,
+      g_print ("%-12s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %6" G_GINT64_FORMAT " %8u %10u %9" G_GINT64_FORMAT
+               " %10" G_GINT64_FORMAT " %8" G_GINT64_FORMAT "\n", name,
                int_member (s, "tracked"), int_member (s, "in_sync"),
-               json_object_has_member (s, "drifted") ? int_member (s, "drifted") : (gint64) d, k, u);
+               json_object_has_member (s, "drifted") ? int_member (s, "drifted") : (gint64) d, k, u,
+               sync != NULL ? int_member (sync, "to_apply") : (gint64) d, int_member (sync, "to_capture"),
+               int_member (sync, "conflict"));
     }
   if (unknown > 0)
     {
@@ -204,8 +250,8 @@ bkt_render_status (BktRenderer *r, JsonObject *status)
     }
   if (drift > 0)
     {
-      g_print ("\nDrift (run `bkt apply` to converge):\n");
-      print_items (subsystems, "drift", "summary", "▸");
+      g_print ("\nDrift (each with the command that resolves it):\n");
+      print_drift (subsystems);
     }
   if (untracked > 0)
     {

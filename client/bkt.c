@@ -45,6 +45,7 @@ static const BktCommand commands[] = {
   { "pr", NULL, "retry: retry pull requests that failed", NULL, NULL, bkt_pr_commands },
   { "admin", NULL, "bootc (OS image) and systemctl, through the system daemon", NULL, NULL, bkt_admin_commands },
   { "version", NULL, "print the client and daemon versions", NULL, bkt_cmd_version },
+  { "completions", NULL, "print the shell completion script for bash, zsh or fish", "SHELL", bkt_cmd_completions },
   { NULL }
 };
 
@@ -54,7 +55,7 @@ main (int argc, char **argv)
   g_autoptr(BktClient) client = NULL;
 
   setlocale (LC_ALL, "");
-  if (argc > 1 && g_str_equal (argv[1], "--version"))
+  if (bkt_cmd_wants_version (argc, argv))
     {
       g_print ("bkt %s\n", PACKAGE_VERSION);
       return EXIT_OK;

@@ -15,9 +15,10 @@ static const GDBusErrorEntry bkt_error_entries[] = {
   { BKT_ERROR_NOT_SUPPORTED, "org.bkt.Error.NotSupported" },
   { BKT_ERROR_TIMED_OUT, "org.bkt.Error.TimedOut" },
   { BKT_ERROR_LIMIT_EXCEEDED, "org.bkt.Error.LimitExceeded" },
+  { BKT_ERROR_CONFLICT, "org.bkt.Error.Conflict" },
 };
 
-G_STATIC_ASSERT (G_N_ELEMENTS (bkt_error_entries) == BKT_ERROR_LIMIT_EXCEEDED + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (bkt_error_entries) == BKT_ERROR_CONFLICT + 1);
 
 GQuark
 bkt_error_quark (void)
@@ -102,7 +103,8 @@ int
 bkt_error_exit_code (const GError *error)
 {
   /* Documented in docs/bkt.1: 1 failed, 2 usage, 3 not authorised,
-   * 4 daemon unreachable, 5 invalid input, 6 busy, 130 cancelled. */
+   * 4 daemon unreachable, 5 invalid input, 6 busy, 8 changed on this
+   * machine (apply would revert it), 130 cancelled. */
   if (error == NULL)
     return 0;
   if (error->domain == BKT_ERROR)
@@ -116,6 +118,7 @@ bkt_error_exit_code (const GError *error)
         case BKT_ERROR_NOT_FOUND:
         case BKT_ERROR_LIMIT_EXCEEDED: return 5;
         case BKT_ERROR_BUSY: return 6;
+        case BKT_ERROR_CONFLICT: return 8;
         case BKT_ERROR_CANCELLED: return 130;
         default: return 1;
         }

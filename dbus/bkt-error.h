@@ -21,6 +21,7 @@ typedef enum {
   BKT_ERROR_NOT_SUPPORTED,          /* org.bkt.Error.NotSupported */
   BKT_ERROR_TIMED_OUT,              /* org.bkt.Error.TimedOut */
   BKT_ERROR_LIMIT_EXCEEDED,         /* org.bkt.Error.LimitExceeded: the message names the limit */
+  BKT_ERROR_CONFLICT,               /* org.bkt.Error.Conflict */
 } BktError;
 
 #define BKT_ERROR (bkt_error_quark ())

@@ -183,7 +183,30 @@ changelog_run (Ctx *ctx, int argc, char **argv)
       guint want = (type == NULL ? 1 : 0) + (category == NULL ? 1 : 0) + 1;
       if ((guint) (argc - 1) != want)
         {
-          g_printerr ("bkt: changelog add takes TYPE CATEGORY MESSAGE or -t TYPE -c CATEGORY MESSAGE\n");
+          /* what is missing first, in the words of the form used */
+          const char *names[3] = { NULL, NULL, "MESSAGE" };
+          g_autoptr(GPtrArray) need = g_ptr_array_new ();
+          g_autoptr(GString) missing = g_string_new (NULL);
+
+          names[0] = type == NULL ? "TYPE" : NULL;
+          names[1] = category == NULL ? "CATEGORY" : NULL;
+          for (guint i = 0; i < 3; i++)
+            if (names[i] != NULL)
+              g_ptr_array_add (need, (gpointer) names[i]);
+          if ((guint) (argc - 1) < want)
+            {
+              for (guint i = argc - 1; i < need->len; i++)
+                g_string_append_printf (missing, "%s%s", i == (guint) (argc - 1) ? ""
+                                        : i + 1 == need->len ? " and " : ", ", (const char *) need->pdata[i]);
+              g_printerr ("bkt: changelog add: missing %s\n", missing->str);
+            }
+          else
+            {
+              g_autofree char *extra = g_strjoinv (" ", argv + 1 + want);
+              g_printerr ("bkt: changelog add: too many arguments (%s)\n", extra);
+            }
+          g_printerr ("Usage: bkt changelog add [OPTION…] TYPE CATEGORY MESSAGE\n"
+                      "   or: bkt changelog add [OPTION…] -t TYPE -c CATEGORY MESSAGE\n");
           return EXIT_USAGE;
         }
       /* positional: argv[1..3]; with options, the positions they leave */

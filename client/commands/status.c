@@ -56,6 +56,21 @@ bkt_cmd_status (Ctx *ctx, int argc, char **argv)
   return json_object_get_int_member_with_default (status, "unknown", 0) > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
+/* --theirs / --ours / --force (= @forced) of apply and capture, as the
+ * "resolve" option (docs/manifests.md, "Which side changed"). */
+static gboolean
+pick_resolution (Ctx *ctx, const char *forced, int *code)
+{
+  if (ctx->opt.theirs && ctx->opt.ours)
+    {
+      g_printerr ("bkt: --theirs and --ours exclude each other\n");
+      *code = EXIT_USAGE;
+      return FALSE;
+    }
+  ctx->opt.resolve = ctx->opt.theirs ? "theirs" : ctx->opt.ours ? "ours" : ctx->opt.force ? forced : NULL;
+  return TRUE;
+}
+
 int
 bkt_cmd_apply (Ctx *ctx, int argc, char **argv)
 {
@@ -68,11 +83,16 @@ bkt_cmd_apply (Ctx *ctx, int argc, char **argv)
       "Do nothing when the image's manifests were applied here already (docs/image.md)", NULL },
     { "notify", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.notify,
       "Send a desktop notification when something changed or failed", NULL },
+    { "theirs", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.theirs,
+      "The manifests win: revert what was changed on this machine", NULL },
+    { "ours", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.ours,
+      "This machine wins: apply the rest, keep what was changed here", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.force, "Same as --theirs", NULL },
     { NULL }
   };
   int code;
 
-  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code) || !pick_resolution (ctx, "theirs", &code))
     return code;
   if (ctx->opt.scope != NULL && !g_str_equal (ctx->opt.scope, "user") && !g_str_equal (ctx->opt.scope, "system"))
     {
@@ -85,9 +105,17 @@ bkt_cmd_apply (Ctx *ctx, int argc, char **argv)
 int
 bkt_cmd_capture (Ctx *ctx, int argc, char **argv)
 {
+  const GOptionEntry entries[] = {
+    { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
+    { "exclude", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
+    { "ours", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.ours,
+      "Record this machine's value of items changed on both sides", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.force, "Same as --ours", NULL },
+    { NULL }
+  };
   int code;
 
-  if (!parse_command (ctx, subsystem_entries (ctx), &argc, &argv, 0, 0, &code))
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code) || !pick_resolution (ctx, "ours", &code))
     return code;
   return run_capture (ctx, NULL);
 }

@@ -17,6 +17,8 @@ struct _BktManifestSet
 
   BktManifest *manifests[BKT_MANIFEST_N_KINDS];
   char *write_dir;  /* NULL for content sets */
+  char *image_dir;  /* the lower layer of a layered set, else NULL */
+  BktManifest *upper[BKT_MANIFEST_N_KINDS];  /* the user layer alone (layered sets) */
 };
 
 G_DEFINE_TYPE (BktManifestSet, bkt_manifest_set, G_TYPE_OBJECT)
@@ -27,8 +29,12 @@ bkt_manifest_set_finalize (GObject *object)
   BktManifestSet *self = BKT_MANIFEST_SET (object);
 
   for (guint i = 0; i < BKT_MANIFEST_N_KINDS; i++)
-    g_clear_object (&self->manifests[i]);
+    {
+      g_clear_object (&self->manifests[i]);
+      g_clear_object (&self->upper[i]);
+    }
   g_clear_pointer (&self->write_dir, g_free);
+  g_clear_pointer (&self->image_dir, g_free);
 
   G_OBJECT_CLASS (bkt_manifest_set_parent_class)->finalize (object);
 }
@@ -118,10 +124,14 @@ bkt_manifest_set_load_layered (const char *image_dir, const char *user_dir, GErr
           bkt_manifest_sort (self->manifests[i]);
         }
       else
-        self->manifests[i] = merge (image, user);
+        {
+          self->manifests[i] = merge (image, user);
+          self->upper[i] = g_object_ref (user);
+        }
     }
 
   self->write_dir = g_strdup (user_dir);
+  self->image_dir = g_strdup (image_dir);
   return g_steal_pointer (&self);
 }
 
@@ -401,4 +411,34 @@ bkt_manifest_set_save_writable (BktManifestSet *self, BktManifest *m, GError **e
   path = g_build_filename (self->write_dir,
                            bkt_manifest_kind_file_name (bkt_manifest_get_kind (m)), NULL);
   return bkt_manifest_save (m, path, error);
+}
+
+char *
+bkt_manifest_set_declaring_file (BktManifestSet *self, BktManifestKind kind, const char *key, const char **layer)
+{
+  const char *file_name = bkt_manifest_kind_file_name (kind);
+  const char *dir;
+
+  *layer = NULL;
+  if (key == NULL || bkt_manifest_lookup_node (self->manifests[kind], key) == NULL)
+    return NULL;
+  if (self->upper[kind] == NULL)
+    {
+      /* One directory (-m DIR) or content: no layering to tell apart. */
+      *layer = self->write_dir != NULL ? "manifests-dir" : NULL;
+      dir = self->write_dir;
+    }
+  else if (bkt_manifest_lookup_node (self->upper[kind], key) != NULL)
+    *layer = "user", dir = self->write_dir;
+  else
+    *layer = "image", dir = self->image_dir;
+  return dir != NULL ? g_build_filename (dir, file_name, NULL) : g_strdup (file_name);
+}
+
+const char *
+bkt_manifest_set_declaring_layer_name (BktManifestSet *self)
+{
+  if (self->write_dir == NULL)
+    return NULL;
+  return self->image_dir != NULL || self->upper[0] != NULL ? "user" : "manifests-dir";
 }

@@ -184,6 +184,13 @@ BktManifest *bkt_manifest_set_get       (BktManifestSet *self, BktManifestKind k
 JsonObject  *bkt_manifest_set_lookup    (BktManifestSet *self, BktManifestKind kind, const char *key);
 /* Where changes are recorded; NULL for content sets. */
 const char  *bkt_manifest_set_get_write_dir (BktManifestSet *self);
+/* The file (path) of the layer that declares @key of @kind, NULL when no
+ * layer does; @layer gets "image", "user", "manifests-dir" (-m DIR) or
+ * NULL (content).  For the state record's provenance. */
+char        *bkt_manifest_set_declaring_file (BktManifestSet *self, BktManifestKind kind, const char *key,
+                                              const char **layer);
+/* The layer name of the writable layer: "user", "manifests-dir" or NULL. */
+const char  *bkt_manifest_set_declaring_layer_name (BktManifestSet *self);
 /* The raw file of @kind in the write dir (not merged, not sorted), to be
  * edited and handed back to bkt_manifest_set_save_writable(), which
  * replaces write_dir/FILE atomically.  BKT_ERROR_NOT_SUPPORTED for content

@@ -14,6 +14,7 @@ struct _BktOperation
   BktScope    scope;
   BktEffect   effect;
   JsonObject *details;
+  JsonObject *sync;     /* NULL until the engine classifies it */
 };
 
 G_DEFINE_TYPE (BktOperation, bkt_operation, G_TYPE_OBJECT)
@@ -29,6 +30,7 @@ bkt_operation_finalize (GObject *object)
   g_free (self->target);
   g_free (self->summary);
   g_clear_pointer (&self->details, json_object_unref);
+  g_clear_pointer (&self->sync, json_object_unref);
   G_OBJECT_CLASS (bkt_operation_parent_class)->finalize (object);
 }
 
@@ -150,6 +152,39 @@ bkt_operation_to_json (BktOperation *self)
     json_node_set_object (d, self->details);
     json_builder_add_value (b, json_node_copy (d));
   }
+  if (self->sync != NULL)
+    {
+      g_autoptr(JsonNode) d = json_node_new (JSON_NODE_OBJECT);
+      JsonNode *base = json_object_get_member (self->sync, "base");
+
+      json_builder_set_member_name (b, "direction");
+      json_builder_add_string_value (b, json_object_get_string_member (self->sync, "direction"));
+      json_builder_set_member_name (b, "base");
+      json_builder_add_value (b, json_node_copy (base));
+      json_node_set_object (d, self->sync);
+      json_builder_set_member_name (b, "sync");
+      json_builder_add_value (b, json_node_copy (d));
+    }
   json_builder_end_object (b);
   return json_builder_get_root (b);
+}
+
+void
+bkt_operation_set_sync (BktOperation *self, JsonObject *sync)
+{
+  g_return_if_fail (self->sync == NULL);
+  self->sync = json_object_ref (sync);
+  json_object_seal (self->sync);
+}
+
+JsonObject *
+bkt_operation_get_sync (BktOperation *self)
+{
+  return self->sync;
+}
+
+const char *
+bkt_operation_get_sync_state (BktOperation *self)
+{
+  return self->sync != NULL ? json_object_get_string_member (self->sync, "state") : NULL;
 }

@@ -55,7 +55,16 @@ JsonObject *bkt_operation_get_details   (BktOperation *self);
 /* Convenience: string member of details or NULL. */
 const char *bkt_operation_get_detail_string (BktOperation *self, const char *member);
 
-/* {"id","subsystem","action","target","scope","effect","summary","details"} */
+/* Three-way classification (bkt-state-record.h), set once by the engine
+ * before the plan is built: {"state", "direction", "base": {"value",
+ * "layer", "file", "command", "when"} | null, "manifest", "live"}. */
+void        bkt_operation_set_sync       (BktOperation *self, JsonObject *sync);
+JsonObject *bkt_operation_get_sync       (BktOperation *self);  /* NULL: not classified */
+const char *bkt_operation_get_sync_state (BktOperation *self);  /* "to-apply", … or NULL */
+
+/* {"id","subsystem","action","target","scope","effect","summary","details"}
+ * plus, when classified, "direction", "base" (the record's entry or null)
+ * and "sync" (as set above). */
 JsonNode   *bkt_operation_to_json (BktOperation *self);
 
 G_END_DECLS

@@ -150,6 +150,26 @@ effect_text (const char *effect)
   return "live";
 }
 
+/* Under an operation whose direction is not the plan's own: what the
+ * record says happened (bkt-state-record.h). */
+static void
+append_sync_note (GString *out, JsonObject *op)
+{
+  JsonNode *node = json_object_get_member (op, "sync");
+  JsonObject *sync = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  const char *state = sync != NULL ? bkt_json_object_get_string (sync, "state") : NULL;
+  const char *manifest = sync != NULL ? bkt_json_object_get_string (sync, "manifest") : NULL;
+  const char *live = sync != NULL ? bkt_json_object_get_string (sync, "live") : NULL;
+
+  if (g_strcmp0 (state, "to-capture") == 0)
+    g_string_append_printf (out, "      changed on this machine since bkt last synced it (now %s): "
+                            "bkt capture records it, bkt apply --theirs reverts it\n", live ? live : "absent");
+  else if (g_strcmp0 (state, "conflict") == 0)
+    g_string_append_printf (out, "      CONFLICT: changed in the manifests (%s) and on this machine (%s): "
+                            "bkt apply --theirs or bkt capture --ours\n",
+                            manifest ? manifest : "absent", live ? live : "absent");
+}
+
 char *
 bkt_plan_json_describe (JsonObject *plan)
 {
@@ -187,6 +207,7 @@ bkt_plan_json_describe (JsonObject *plan)
       g_string_append_printf (out, "  ▸ %s  (%s)\n", summary ? summary : "?",
                               g_strcmp0 (subsystem, "pr") == 0 && g_strcmp0 (bkt_json_object_get_string (op, "action"), "journal") != 0
                               ? "distribution repo" : effect_text (effect));
+      append_sync_note (out, op);
       n++;
     }
 

@@ -87,6 +87,10 @@ bkt_state_record_default_dir (BktScope scope)
       env = g_getenv ("BKT_SYSTEM_STATE_DIR");
       return g_strdup (env != NULL && g_path_is_absolute (env) ? env : "/var/lib/bkt");
     }
+  /* Read each time (GLib caches its answer): a test sets it per case. */
+  env = g_getenv ("XDG_STATE_HOME");
+  if (env != NULL && g_path_is_absolute (env))
+    return g_build_filename (env, "bkt", NULL);
   return g_build_filename (g_get_user_state_dir (), "bkt", NULL);
 }
 

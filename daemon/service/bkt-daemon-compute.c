@@ -45,7 +45,45 @@ load_engine (Request *r, GError **error)
     return FALSE;
   r->out.engine = bkt_engine_new (r->daemon->instance, (const char * const *) r->opt.only,
                                   (const char * const *) r->opt.exclude, error);
-  return r->out.engine != NULL;
+  if (r->out.engine == NULL)
+    return FALSE;
+  bkt_engine_set_resolution (r->out.engine, r->opt.resolve, r->opt.force);
+  return TRUE;
+}
+
+/* An apply that would revert items changed on this machine (or changed on
+ * both sides) stops with their list and the choices (docs/manifests.md,
+ * "Which side changed"). */
+static gboolean
+check_no_changes_here (BktPlan *plan, GError **error)
+{
+  g_autoptr(GString) list = g_string_new (NULL);
+  guint n = 0;
+
+  for (guint i = 0; i < bkt_plan_get_n_operations (plan); i++)
+    {
+      BktOperation *op = bkt_plan_get_operation (plan, i);
+      const char *state = bkt_operation_get_sync_state (op);
+      JsonObject *sync = bkt_operation_get_sync (op);
+
+      if (g_strcmp0 (state, "to-capture") != 0 && g_strcmp0 (state, "conflict") != 0)
+        continue;
+      if (n++ < 20)
+        g_string_append_printf (list, "\n  %s %s (manifests: %s, this machine: %s)",
+                                g_str_equal (state, "conflict") ? "CONFLICT" : "changed here:",
+                                bkt_operation_get_target (op),
+                                json_object_get_string_member_with_default (sync, "manifest", "absent"),
+                                json_object_get_string_member_with_default (sync, "live", "absent"));
+    }
+  if (n == 0)
+    return TRUE;
+  if (n > 20)
+    g_string_append_printf (list, "\n  … and %u more", n - 20);
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_CONFLICT,
+                      "%u item(s) were changed on this machine since bkt last synced them; apply would "
+                      "revert them:%s\nRun bkt capture to record them first, bkt apply --ours to apply "
+                      "the rest and keep them, or bkt apply --theirs (--force) to revert them",
+                      n, list->str), FALSE;
 }
 
 gboolean
@@ -122,6 +160,10 @@ bkt_compute_apply_plan (Request *r, GCancellable *c, GError **error)
         return TRUE;
     }
   r->out.plan = bkt_engine_plan_apply (r->out.engine, r->out.manifests, c, error);
+  /* Reverting what the person changed here is never silent. */
+  if (r->out.plan != NULL && r->kind == REQ_APPLY && !r->opt.force && r->opt.resolve == BKT_RESOLVE_ASK &&
+      !check_no_changes_here (r->out.plan, error))
+    g_clear_object (&r->out.plan);
   return r->out.plan != NULL;
 }
 

@@ -81,6 +81,7 @@ typedef struct {
   char     *content;           /* system: the system-scope manifests, as JSON */
   gboolean  dry_run;
   gboolean  force;
+  BktResolve resolve;          /* "resolve": theirs/ours (apply, capture) */
 } RequestOptions;
 
 /* A Change: one subsystem's typed edit (Manager Change*, and the Admin

@@ -192,6 +192,12 @@ parse_options (Request *r, GVariant *options, GError **error)
         r->opt.dry_run = g_variant_get_boolean (value);
       else if (g_str_equal (key, "force") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         r->opt.force = g_variant_get_boolean (value);
+      else if (g_str_equal (key, "resolve") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          if (!bkt_resolve_from_string (g_variant_get_string (value, NULL), &r->opt.resolve))
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "unknown \"resolve\" “%s” (theirs, ours)", g_variant_get_string (value, NULL)), FALSE;
+        }
       else if (g_str_equal (key, "record-only") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         ; /* accepted for compatibility: the session never runs system operations anyway */
       else if (!system && g_str_equal (key, "mode") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))

@@ -4,6 +4,7 @@
 #include "bkt-engine.h"
 #include "bkt-error.h"
 #include "bkt-subsystem-registry.h"
+#include "bkt-sync.h"
 
 struct _BktEngine
 {
@@ -11,6 +12,9 @@ struct _BktEngine
   BktInstance  instance;
   GPtrArray   *subsystems;   /* of BktSubsystem, in execution order */
   gboolean     loaded;
+  BktSync     *sync;         /* records + items, read with the live state */
+  BktResolve   resolve;
+  gboolean     force;
 };
 
 G_DEFINE_TYPE (BktEngine, bkt_engine, G_TYPE_OBJECT)
@@ -35,6 +39,7 @@ bkt_engine_finalize (GObject *object)
   BktEngine *self = BKT_ENGINE (object);
 
   g_ptr_array_unref (self->subsystems);
+  g_clear_pointer (&self->sync, bkt_sync_free);
   G_OBJECT_CLASS (bkt_engine_parent_class)->finalize (object);
 }
 
@@ -97,6 +102,13 @@ bkt_engine_get_scope (BktEngine *self)
   return self->instance == BKT_INSTANCE_SYSTEM ? BKT_SCOPE_SYSTEM : BKT_SCOPE_USER;
 }
 
+void
+bkt_engine_set_resolution (BktEngine *self, BktResolve resolve, gboolean force)
+{
+  self->resolve = resolve;
+  self->force = force;
+}
+
 static gboolean
 ensure_loaded (BktEngine *self, GCancellable *c, GError **error)
 {
@@ -105,7 +117,20 @@ ensure_loaded (BktEngine *self, GCancellable *c, GError **error)
   for (guint i = 0; i < self->subsystems->len; i++)
     if (!bkt_subsystem_load_live (g_ptr_array_index (self->subsystems, i), c, error))
       return FALSE;
+  /* The records are read with the live state: one consistent picture. */
+  self->sync = bkt_sync_new (self->instance == BKT_INSTANCE_SESSION);
   self->loaded = TRUE;
+  return TRUE;
+}
+
+/* The items of every classifying subsystem, before anything executes: the
+ * values both sides had, which the record keeps after execution. */
+static gboolean
+ensure_items (BktEngine *self, BktManifestSet *manifests, GError **error)
+{
+  for (guint i = 0; i < self->subsystems->len; i++)
+    if (!bkt_sync_add_items (self->sync, g_ptr_array_index (self->subsystems, i), manifests, error))
+      return FALSE;
   return TRUE;
 }
 
@@ -139,6 +164,10 @@ plan_all (BktEngine *self, const char *kind, PlanFunc func, BktManifestSet *mani
   for (guint i = 0; i < self->subsystems->len; i++)
     if (!func (g_ptr_array_index (self->subsystems, i), manifests, ops, warnings, error))
       return NULL;
+  if (!ensure_items (self, manifests, error))
+    return NULL;
+  bkt_sync_add_record_warnings (self->sync, warnings);
+  bkt_sync_classify (self->sync, kind, ops, warnings, self->resolve, self->force);
   g_ptr_array_add (warnings, NULL);
   return bkt_plan_new (kind, ops, (const char * const *) warnings->pdata);
 }
@@ -169,6 +198,9 @@ bkt_engine_plan_change (BktEngine *self, BktManifestSet *manifests, const char *
     return NULL;
   if (!bkt_subsystem_plan_change (s, manifests, action, arguments, ops, error))
     return NULL;
+  if (!ensure_items (self, manifests, error))
+    return NULL;
+  bkt_sync_classify (self->sync, "change", ops, NULL, self->resolve, self->force);
   return bkt_plan_new ("change", ops, NULL);
 }
 
@@ -190,6 +222,60 @@ add_entries (JsonObject *status, BktManifestSet *manifests, const char *subsyste
       json_node_set_array (wrap, bkt_manifest_get_entries (bkt_manifest_set_get (manifests, owned->kind)));
       json_object_set_member (status, owned->status_member, json_node_copy (wrap));
     }
+}
+
+/* Sums the subsystems' sync counts into @totals; untracked items too. */
+static void
+add_totals (JsonObject *totals, JsonObject *counts, JsonObject *st, gint64 *untracked)
+{
+  g_autoptr(GList) members = json_object_get_members (counts);
+  JsonNode *u = json_object_get_member (st, "untracked");
+
+  for (GList *l = members; l != NULL; l = l->next)
+    json_object_set_int_member (totals, l->data, json_object_get_int_member_with_default (totals, l->data, 0) +
+                                json_object_get_int_member (counts, l->data));
+  if (u != NULL && JSON_NODE_HOLDS_ARRAY (u))
+    *untracked += json_array_get_length (json_node_get_array (u));
+}
+
+/* The first run here (no record yet): what is in sync now is in sync by
+ * definition, so it becomes the base at once — otherwise a change by hand
+ * before the first apply would read as "never synced" and be reverted. */
+static void
+seed_first_record (BktEngine *self, BktManifestSet *manifests)
+{
+  BktScope scope = bkt_engine_get_scope (self);
+  BktStateRecord *record = bkt_sync_get_record (self->sync, scope);
+  g_autoptr(GPtrArray) none = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (record == NULL || bkt_state_record_get_health (record) != BKT_RECORD_MISSING)
+    return;
+  if (!bkt_sync_update_record (self->sync, scope, "seed", none, manifests, &error))
+    g_warning ("cannot seed the state record: %s", error->message);
+}
+
+/* {"user"|"system": {"path", "health": "ok"|"missing"|"corrupt", "items": N}} */
+static JsonObject *
+record_status (BktEngine *self)
+{
+  static const char * const health[] = { "ok", "missing", "corrupt" };
+  JsonObject *out = json_object_new ();
+
+  for (BktScope scope = BKT_SCOPE_USER; scope <= BKT_SCOPE_SYSTEM; scope++)
+    {
+      BktStateRecord *r = bkt_sync_get_record (self->sync, scope);
+      JsonObject *o;
+
+      if (r == NULL)
+        continue;
+      o = json_object_new ();
+      json_object_set_string_member (o, "path", bkt_state_record_get_path (r));
+      json_object_set_string_member (o, "health", health[bkt_state_record_get_health (r)]);
+      json_object_set_int_member (o, "items", bkt_state_record_get_n_items (r));
+      json_object_set_object_member (out, bkt_scope_to_string (scope), o);
+    }
+  return out;
 }
 
 /* Every declared item in exactly one state, and counts that add up:
@@ -235,6 +321,8 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
   g_autoptr(JsonObject) subsystems = json_object_new ();
   g_autoptr(GPtrArray) all_warnings = g_ptr_array_new_with_free_func (g_free);
   JsonArray *warnings = json_array_new ();
+  g_autoptr(JsonObject) totals = json_object_new ();
+  gint64 untracked = 0;
   guint total = 0, unknown = 0;
 
   json_object_set_string_member (result, "instance",
@@ -258,11 +346,15 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
           return NULL;
         }
       st = bkt_subsystem_status (s, manifests, error);
-      if (st == NULL)
+      if (st == NULL || !bkt_sync_add_items (self->sync, s, manifests, error))
         {
           json_array_unref (warnings);
           return NULL;
         }
+      /* Which side changed: the same classification apply makes, with
+       * nothing left out (status shows everything). */
+      bkt_sync_classify (self->sync, "status", ops, NULL, BKT_RESOLVE_ASK, FALSE);
+      json_object_set_object_member (st, "sync", bkt_sync_counts (ops));
       /* Drift is exactly what apply would do: the same plan, not a second
        * comparison that could disagree with it. */
       drift = json_array_new ();
@@ -271,11 +363,17 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
       json_object_set_array_member (st, "drift", drift);
       total += ops->len;
       unknown += account_states (st, ops);
+      add_totals (totals, json_object_get_object_member (st, "sync"), st, &untracked);
       add_entries (st, manifests, bkt_subsystem_get_name (s));
       json_object_set_object_member (subsystems, bkt_subsystem_get_name (s), json_object_ref (st));
     }
+  seed_first_record (self, manifests);
+  bkt_sync_add_record_warnings (self->sync, all_warnings);
   for (guint i = 0; i < all_warnings->len; i++)
     json_array_add_string_element (warnings, g_ptr_array_index (all_warnings, i));
+  json_object_set_object_member (result, "record", record_status (self));
+  json_object_set_object_member (result, "sync", json_object_ref (totals));
+  json_object_set_array_member (result, "next_actions", bkt_sync_next_actions (totals, untracked));
 
   json_object_set_object_member (result, "subsystems", g_steal_pointer (&subsystems));
   json_object_set_int_member (result, "operations", total);
@@ -361,6 +459,7 @@ execute_manifest_edits (BktEngine *self, GPtrArray *edits, GHashTable *failed_ta
 typedef struct {
   BktExecContext *outer;
   GHashTable     *failed_targets;
+  GPtrArray      *done;            /* of BktOperation, succeeded */
 } TrackFailures;
 
 static void
@@ -377,6 +476,8 @@ track_op_done (gpointer user_data, BktOperation *op, const GError *error)
 
   if (error != NULL)
     g_hash_table_add (t->failed_targets, g_strdup (bkt_operation_get_target (op)));
+  else
+    g_ptr_array_add (t->done, g_object_ref (op));
   bkt_exec_context_op_done (t->outer, op, error);
 }
 
@@ -387,6 +488,27 @@ track_message (gpointer user_data, const char *text)
   bkt_exec_context_message (t->outer, "%s", text);
 }
 
+/* After the operations verified their effect: what bkt synced, in this
+ * instance's own record (the session's user record, root's system one).
+ * Punned changes are not recorded yet: their value is neither side's. */
+static gboolean
+update_record (BktEngine *self, BktPlan *plan, BktManifestSet *manifests, GPtrArray *done,
+               BktExecContext *ctx)
+{
+  const char *kind = bkt_plan_get_kind (plan);
+  g_autoptr(GError) error = NULL;
+
+  if (g_strcmp0 (kind, "apply") != 0 && g_strcmp0 (kind, "capture") != 0)
+    return TRUE;
+  if (!ensure_items (self, manifests, &error) ||
+      !bkt_sync_update_record (self->sync, bkt_engine_get_scope (self), kind, done, manifests, &error))
+    {
+      bkt_exec_context_message (ctx, "warning: %s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 bkt_engine_execute (BktEngine *self, BktPlan *plan, BktManifestSet *manifests,
                     BktExecContext *ctx, GCancellable *c, GError **error)
@@ -394,7 +516,8 @@ bkt_engine_execute (BktEngine *self, BktPlan *plan, BktManifestSet *manifests,
   static const BktExecCallbacks tracking = { track_progress, track_op_done, track_message };
   g_autoptr(GHashTable) failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GPtrArray) edits = g_ptr_array_new ();
-  TrackFailures t = { ctx, failed };
+  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func (g_object_unref);
+  TrackFailures t = { ctx, failed, done };
   g_autoptr(BktExecContext) inner = bkt_exec_context_new (&tracking, &t);
   BktScope scope = bkt_engine_get_scope (self);
 
@@ -443,6 +566,9 @@ bkt_engine_execute (BktEngine *self, BktPlan *plan, BktManifestSet *manifests,
         return FALSE;
     }
 
+  if (!update_record (self, plan, manifests, done, ctx))
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_FAILED,
+                                "the changes were made but the state record could not be written"), FALSE;
   if (bkt_exec_context_get_n_failed (inner) > 0)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
                         "%u operation(s) failed", bkt_exec_context_get_n_failed (inner)), FALSE;

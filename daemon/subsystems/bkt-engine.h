@@ -2,6 +2,7 @@
 #pragma once
 
 #include "bkt-subsystem.h"
+#include "bkt-sync.h"
 
 G_BEGIN_DECLS
 
@@ -28,6 +29,9 @@ BktEngine *bkt_engine_new (BktInstance          instance,
                            GError             **error);
 
 BktInstance bkt_engine_get_instance (BktEngine *self);
+/* How plans settle items changed on this machine or on both sides
+ * (bkt-sync.h); set before planning. */
+void        bkt_engine_set_resolution (BktEngine *self, BktResolve resolve, gboolean force);
 BktScope    bkt_engine_get_scope    (BktEngine *self);
 
 /* Full plan (every scope the instance can read). */

@@ -62,6 +62,47 @@ bkt_subsystem_execute (BktSubsystem *self, GPtrArray *ops, BktExecContext *ctx,
   return BKT_SUBSYSTEM_GET_IFACE (self)->execute (self, ops, ctx, cancellable, error);
 }
 
+gboolean
+bkt_subsystem_has_items (BktSubsystem *self)
+{
+  return BKT_SUBSYSTEM_GET_IFACE (self)->items != NULL;
+}
+
+gboolean
+bkt_subsystem_items (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *items, GError **error)
+{
+  BktSubsystemInterface *iface = BKT_SUBSYSTEM_GET_IFACE (self);
+
+  return iface->items == NULL || iface->items (self, manifests, items, error);
+}
+
+BktItem *
+bkt_item_new (const char *target, BktScope scope, const char *manifest, const char *live,
+              BktManifestKind kind, const char *key)
+{
+  BktItem *item = g_new0 (BktItem, 1);
+
+  item->target = g_strdup (target);
+  item->scope = scope;
+  item->manifest = g_strdup (manifest);
+  item->live = g_strdup (live);
+  item->kind = kind;
+  item->key = g_strdup (key);
+  return item;
+}
+
+void
+bkt_item_free (BktItem *item)
+{
+  if (item == NULL)
+    return;
+  g_free (item->target);
+  g_free (item->manifest);
+  g_free (item->live);
+  g_free (item->key);
+  g_free (item);
+}
+
 static BktOperation *
 manifest_edit_new (const char *subsystem, const char *action, BktManifestKind kind, const char *member,
                    const char *target, const char *summary, JsonObject *entry, const char *key)

@@ -17,6 +17,24 @@ G_BEGIN_DECLS
  * A subsystem is created for the scopes its instance may *read*
  * (the session reads system flatpaks too, to plan and show status) and only
  * executes operations of the scope its instance owns: the engine filters. */
+/* One item for three-way classification (bkt-state-record.h): its target
+ * and scope as the subsystem's operations name them, and comparable
+ * fingerprints of the value the manifests declare and of the live value
+ * (NULL: not declared / absent here). */
+typedef struct {
+  char     *target;
+  BktScope  scope;
+  char     *manifest;
+  char     *live;
+  BktManifestKind kind;  /* the manifest kind that declares it ... */
+  char     *key;         /* ... under this entry key; NULL when undeclared */
+} BktItem;
+
+BktItem *bkt_item_new  (const char *target, BktScope scope, const char *manifest,
+                        const char *live, BktManifestKind kind, const char *key);
+void     bkt_item_free (BktItem *item);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BktItem, bkt_item_free)
+
 #define BKT_TYPE_SUBSYSTEM (bkt_subsystem_get_type ())
 G_DECLARE_INTERFACE (BktSubsystem, bkt_subsystem, BKT, SUBSYSTEM, GObject)
 
@@ -45,6 +63,11 @@ struct _BktSubsystemInterface
    * each through @ctx.  Returns FALSE only when it could not go on at all. */
   gboolean    (*execute)      (BktSubsystem *self, GPtrArray *ops, BktExecContext *ctx,
                                GCancellable *cancellable, GError **error);
+  /* Optional: append a BktItem for every item the manifests declare and
+   * every live item apply or capture would touch, with the same targets
+   * as the operations.  A subsystem without it stays two-way. */
+  gboolean    (*items)        (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *items,
+                               GError **error);
 };
 
 const char *bkt_subsystem_get_name     (BktSubsystem *self);
@@ -58,6 +81,9 @@ gboolean    bkt_subsystem_plan_change  (BktSubsystem *self, BktManifestSet *mani
 JsonObject *bkt_subsystem_status       (BktSubsystem *self, BktManifestSet *manifests, GError **error);
 gboolean    bkt_subsystem_execute      (BktSubsystem *self, GPtrArray *ops, BktExecContext *ctx,
                                         GCancellable *cancellable, GError **error);
+gboolean    bkt_subsystem_has_items    (BktSubsystem *self);
+gboolean    bkt_subsystem_items        (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *items,
+                                        GError **error);
 
 /* Manifest edits as operations, shared by every subsystem's capture and
  * change: "record" upserts @entry into @kind's file, "forget" removes @key.

@@ -20,7 +20,9 @@ mock and the real bktd and compares the reply shapes.
 
 The machine it pretends to be is a list of items, each
   {"subsystem", "target", "scope": "user"|"system", "state":
-   "in_sync"|"drift"|"untracked", "action", "summary", "details"}
+   "in_sync"|"drift"|"unknown"|"untracked", "action", "summary", "details"}
+("unknown": declared but not checkable here, e.g. a setting whose schema
+is not installed)
 ("action"/"summary"/"details" describe the operation that would converge a
 drifted item).  Parameters (all optional):
   instance  "session" (default) or "system"
@@ -103,10 +105,23 @@ def _op_id(item, action=None):
 
 def _operation(item, action=None, effect=None):
     action = action or item['action']
-    return {'id': _op_id(item, action), 'subsystem': item['subsystem'], 'action': action,
-            'target': item['target'], 'scope': item['scope'],
-            'effect': effect or ('manifest' if action in ('record', 'forget') else 'live'),
-            'summary': item['summary'], 'details': item.get('details', {})}
+    op = {'id': _op_id(item, action), 'subsystem': item['subsystem'], 'action': action,
+          'target': item['target'], 'scope': item['scope'],
+          'effect': effect or ('manifest' if action in ('record', 'forget') else 'live'),
+          'summary': item['summary'], 'details': item.get('details', {})}
+    if item['subsystem'] in CLASSIFIED:
+        # three-way sync as the real engine annotates it; the mock has no state record, so an
+        # item to apply was never synced here and one to record is untracked
+        state = 'untracked' if op['effect'] == 'manifest' else 'never-synced'
+        direction = 'capture' if state == 'untracked' else 'apply'
+        op['direction'], op['base'] = direction, None
+        op['sync'] = {'state': state, 'direction': direction, 'next': 'bkt ' + direction, 'base': None,
+                      'manifest': None, 'live': None}
+    return op
+
+
+# the subsystems whose operations the real engine classifies (docs/manifests.md)
+CLASSIFIED = ('gsettings', 'flatpak', 'extension', 'shim')
 
 
 def _selected(options):
@@ -175,13 +190,26 @@ def Status(self, options):
     out = {}
     for s in subs:
         items = [i for i in st['items'] if i['subsystem'] == s]
-        tracked = [i for i in items if i['state'] in ('in_sync', 'drift')]
+        # as the real engine counts: tracked = in_sync + drifted + unknown
+        tracked = [i for i in items if i['state'] in ('in_sync', 'drift', 'unknown')]
+        drift = [_operation(i) for i in items if i['state'] == 'drift']
         out[s] = {'tracked': len(tracked), 'in_sync': sum(1 for i in items if i['state'] == 'in_sync'),
-                  'drift': [_operation(i) for i in items if i['state'] == 'drift'],
+                  'drifted': len(drift), 'drift': drift,
+                  'unknown': [{'target': i['target'], 'summary': i['summary']}
+                              for i in items if i['state'] == 'unknown'],
                   'untracked': [{'target': i['target'], 'summary': i['summary']}
                                 for i in items if i['state'] == 'untracked']}
-    return json.dumps({'instance': st['instance'], 'subsystems': out,
-                       'operations': sum(len(v['drift']) for v in out.values()), 'warnings': []})
+    # which side changed (the state record): the mock has no record, so every drifted item is
+    # "to apply" and there is nothing to capture or in conflict
+    for v in out.values():
+        v['sync'] = {'to_apply': len(v['drift']), 'to_capture': 0, 'conflict': 0, 'never_synced': 0}
+    n_drift = sum(len(v['drift']) for v in out.values())
+    totals = {'to_apply': n_drift, 'to_capture': 0, 'conflict': 0, 'never_synced': 0}
+    actions = ([{'description': 'items changed in the manifests: apply them', 'command': 'bkt apply',
+                 'priority': 2, 'count': n_drift}] if n_drift else [])
+    return json.dumps({'instance': st['instance'], 'subsystems': out, 'operations': n_drift,
+                       'unknown': sum(len(v['unknown']) for v in out.values()), 'warnings': [],
+                       'record': {}, 'sync': totals, 'next_actions': actions})
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='a{sv}', out_signature='s')

@@ -336,6 +336,15 @@ class Installed:
             raise EnvError('meson install did not install %s/%s' % (BUILD_DIR, rel))
         return path
 
+    def readable_copy(self, path):
+        """A copy of source file @path that the test users can read (a script they run)."""
+        dst = os.path.join(self.root, 'copies', os.path.basename(path))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        os.chmod(os.path.dirname(dst), 0o755)
+        shutil.copy(path, dst)
+        os.chmod(dst, 0o755)
+        return dst
+
     def double(self, name):
         """The staged copy of tests/doubles/@name."""
         return os.path.join(self.doubles, name)
@@ -370,6 +379,7 @@ def install():
         os.environ['BKT_TOOL_PATH'] = _INSTALLED.bkt_tool
         if os.environ.get('BKT_KEEP_TMP') != '1':
             atexit.register(_INSTALLED.remove)
+        _install_signal_handlers()  # meson's timeout (SIGTERM) removes it too
     return _INSTALLED
 
 
@@ -1388,8 +1398,10 @@ class BktEnv:
                 'G_SLICE': os.environ.get('G_SLICE', 'always-malloc')}
 
     def _flatpak_system_env(self):
+        # the system's state record too: never the host's /var/lib/bkt
         return {'FLATPAK_SYSTEM_DIR': self.path('flatpak', 'system'),
-                'FLATPAK_CONFIG_DIR': self.path('flatpak', 'config')}
+                'FLATPAK_CONFIG_DIR': self.path('flatpak', 'config'),
+                'BKT_SYSTEM_STATE_DIR': self.path('state', 'system')}
 
     def root_env(self):
         """Environment of root's processes: bktd --system, gdbus calls as root."""
@@ -1549,6 +1561,26 @@ class BktEnv:
         who = user if scope == 'user' else (user or 'root')
         out = self.flatpak(who, scope, 'remotes', '--columns=name')
         return set(line.strip() for line in out.splitlines() if line.strip() and line.strip() != 'Name')
+
+    def state_record_path(self, scope, user=None):
+        return (self.path('state', 'system', 'state.json') if scope == 'system'
+                else os.path.join(self.home(user), '.local/state', 'bkt', 'state.json'))
+
+    def state_record(self, scope, user=None):
+        """The parsed state record of @scope ('user' of @user, 'system'), or None when missing
+        (raises when it is not JSON: a half-written record is a bug)."""
+        path = self.state_record_path(scope, user)
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return json.load(f)
+
+    def clear_state_records(self, user):
+        """A machine bkt never synced: no user record of @user, no system record."""
+        for scope in ('user', 'system'):
+            path = self.state_record_path(scope, user)
+            if os.path.exists(path):
+                os.unlink(path)
 
     def read_keyfile(self, user):
         try:

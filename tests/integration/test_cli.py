@@ -93,7 +93,8 @@ class Cli(EnvTestCase):
         found = self.heavy(images['bkt-tool'])
         self.assertTrue(any(x.startswith('libgit2') for x in found), found)
         self.assertTrue(any(x.startswith('libsoup') for x in found), found)
-        # without BKT_TOOL_PATH, a bkt run from the build tree runs the bkt-tool built beside it
+        # without BKT_TOOL_PATH, a bkt not in BINDIR (a build tree, a DESTDIR installation) runs the
+        # bkt-tool beside it or in ../libexec, never one of another version
         rc, out, err = self.bkt('help', 'changelog', unset=('BKT_TOOL_PATH',))
         self.assertEqual(rc, 0, err)
         self.assertIn('Usage: bkt changelog [OPTION…] COMMAND', out)
@@ -112,6 +113,9 @@ class Cli(EnvTestCase):
         self.assertEqual(rc, 0, err)
         rc, helped, err = self.bkt('help')
         self.assertEqual((rc, helped), (0, top))
+        for args in (('--version',), ('-v', '--version'), ('-m', '/nonexistent', '--version')):
+            rc, out, err = self.bkt(*args)
+            self.assertEqual((rc, out.split()[0]), (0, 'bkt'), (args, out, err))
         for name in ('status', 'apply', 'flatpak (fp)', 'gsetting (gs)', 'extension (ext)', 'shim', 'dnf', 'dev',
                      'changelog', 'base', 'upstream', 'containerfile', 'drift', 'local', 'pr', 'admin', 'version'):
             self.assertRegex(top, r'\n  %s ' % re.escape(name))

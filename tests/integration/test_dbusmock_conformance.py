@@ -212,18 +212,25 @@ class Conformance(unittest.TestCase):
         except BaseException:
             mock.stop()
             raise
-        # The real session daemon, same calls.
-        env = bktenv.BktEnv(polkit='real', users=(bktenv.ADMIN,), system_daemon=False)
-        env.start()
+        # The real session daemon, same calls (the probe run by the test user from a copy it can
+        # read: the checkout may be in a 0700 home).  A failure here must not leave the mock's bus
+        # running (tearDownClass does not run after a failed setUpClass).
         try:
-            env.write_standard_manifests()
-            p = env.run_as(bktenv.ADMIN, ['/usr/bin/python3', os.path.abspath(__file__), '--probe'],
-                           env=env.session_env(bktenv.ADMIN), timeout=180)
-            if p.returncode != 0:
-                raise AssertionError('probe of the real daemon failed:\n' + p.stderr)
-            cls.real = json.loads(p.stdout)
-        finally:
-            env.stop()
+            env = bktenv.BktEnv(polkit='real', users=(bktenv.ADMIN,), system_daemon=False)
+            env.start()
+            try:
+                env.write_standard_manifests()
+                script = bktenv.install().readable_copy(os.path.abspath(__file__))
+                p = env.run_as(bktenv.ADMIN, ['/usr/bin/python3', script, '--probe'],
+                               env=env.session_env(bktenv.ADMIN), timeout=180)
+                if p.returncode != 0:
+                    raise AssertionError('probe of the real daemon failed:\n' + p.stderr)
+                cls.real = json.loads(p.stdout)
+            finally:
+                env.stop()
+        except BaseException:
+            cls.mock_bus.stop()
+            raise
 
     @classmethod
     def tearDownClass(cls):
@@ -252,8 +259,10 @@ class Conformance(unittest.TestCase):
         for ops in (self.mock['Plan']['json']['operations'], self.real['Plan']['json']['operations']):
             self.assertTrue(ops, 'a plan with no operation checks nothing')
             for op in ops:
-                self.assertEqual(sorted(op), ['action', 'details', 'effect', 'id', 'scope', 'subsystem',
-                                              'summary', 'target'])
+                common = ['action', 'details', 'effect', 'id', 'scope', 'subsystem', 'summary', 'target']
+                # classified operations (three-way sync) carry which side changed
+                synced = sorted(common + ['base', 'direction', 'sync'])
+                self.assertIn(sorted(op), (common, synced), op)
 
     def test_errors_have_the_same_names(self):
         for key in ('unknown_subsystem_error', 'change_unknown_error', 'second_apply_error', 'start_error',

@@ -29,10 +29,12 @@ class Faults(EnvTestCase):
 
     def setUp(self):
         env = self.env
-        # every test starts from nothing installed and the big manifest in the image copy
+        # every test starts from nothing installed, the big manifest in the image copy, and no
+        # state record (a fresh machine: the apps uninstalled here are not changes made by hand)
         for scope, who in (('user', ADMIN), ('system', 'root')):
             if env.installed_apps(scope, ADMIN if scope == 'user' else None):
                 env.flatpak(who, scope, 'uninstall', '-y', '--noninteractive', '--all')
+        env.clear_state_records(ADMIN)
         env.write_standard_manifests(apps=bktenv.test_apps(system=APPS[:N_APPS // 2], user=APPS[N_APPS // 2:]))
         for who, d in (('session', env.session_daemons.get(ADMIN)), ('system', env.system_daemon)):
             if d is None or not d.alive():
@@ -96,6 +98,10 @@ class Faults(EnvTestCase):
         self.assertEqual(manifests_before,
                          env.manifests_snapshot(env.image_manifests_dir, env.overlay_dir(ADMIN)),
                          'manifests changed by an interrupted apply')
+        # the killed instance's state record is absent or whole (atomic write at the end), never
+        # half-written; state_record raises on a truncated file
+        killed_record = env.state_record(scope, ADMIN)
+        self.assertTrue(killed_record is None or killed_record.get('version') == 1, killed_record)
         installed_now = env.installed_apps(scope, ADMIN if scope == 'user' else None)
         print('after kill -9 of pid %d: %d of %d %s apps installed' % (pid, len(installed_now), N_APPS // 2, scope))
         # restart (as the bus would activate it) and re-run: converges
@@ -108,6 +114,10 @@ class Faults(EnvTestCase):
         self.assertEqual(env.installed_apps('system') & set(APPS), set(APPS[:N_APPS // 2]))
         self.assertEqual(env.installed_apps('user', ADMIN) & set(APPS), set(APPS[N_APPS // 2:]))
         self.assertInSync(self.status(ADMIN))
+        # the re-run recorded every app of the killed scope as applied
+        record = env.state_record(scope, ADMIN)
+        half = APPS[N_APPS // 2:] if scope == 'user' else APPS[:N_APPS // 2]
+        self.assertEqual([a for a in half if 'flatpak:' + a not in record['items']], [])
 
     def test_kill_session_daemon_mid_apply(self):
         # system part first: install it, so that the killed part is the user's

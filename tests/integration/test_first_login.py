@@ -147,6 +147,8 @@ class FirstLogin(EnvTestCase):
         props, _ = self.login()
         self.assertEqual(props['Result'], 'success', self.journal())
         self.assertEqual(env.gsettings(USER, 'get', 'org.gnome.desktop.interface', 'color-scheme'), "'default'")
+        # the change by hand is kept (--ours: the state record knows bkt applied '12h' at the first login)
+        self.assertEqual(env.gsettings(USER, 'get', 'org.gnome.desktop.interface', 'clock-format'), "'24h'")
         self.assertEqual(len(self.notifications()), 2)
 
 

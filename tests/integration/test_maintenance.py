@@ -383,7 +383,9 @@ class DriftTest(Base):
         rc, out, err = self.drift()
         self.assertEqual(rc, 1, (out, err))
         self.assertEqual(out['system']['state'], 'drift', out)
-        self.assertIn('cannot be checked: gsetting:org.bkt.no.such.schema.k', out['system']['detail'])
+        self.assertEqual(out['system']['detail'], '1 item(s) differ (gsettings 1)', out)
+        self.assertEqual(len(out['system']['items']['gsettings']), 1, out)
+        self.assertIn('cannot be checked: gsetting:org.bkt.no.such.schema.k', out['system']['items']['gsettings'][0])
 
     def test_errors_are_2(self):
         with open(os.path.join(self.repo, 'manifests', 'base-image-assumptions.json'), 'w') as f:

@@ -95,7 +95,8 @@ class Reports(unittest.TestCase):
         self.assertIn('bkt: nothing was done: the system part of this plan', r.stderr)
         self.assertIn('of flatpak) needs the system daemon bktd', r.stderr)
         self.assertIn('Start it: sudo systemctl start bktd.service', r.stderr)
-        self.assertIn('Or apply only the rest now: bkt apply --exclude flatpak', r.stderr)
+        self.assertIn('Or apply only the user part now: bkt apply --scope user (or leave these subsystems out: '
+                      '--exclude flatpak)', r.stderr)
         # nothing ran: no operation result, no user-scope change
         self.assertNotIn('✓', r.stdout)
         self.assertNotIn('operation(s) done', r.stdout)

@@ -41,6 +41,11 @@ class RoundTrip(EnvTestCase):
                                                   user=('org.test.App001',)), owner=ADMIN)
         rc, plan, err = env.bkt_json(ADMIN, '--manifests', d, 'apply', '--dry-run', '--json')
         self.assertEqual(rc, 0, err)
+        # the remote nobody declared for the user installation says which entry needs it
+        added = [op for op in plan['operations'] if op['action'] == 'add-remote' and op['scope'] == 'user']
+        self.assertEqual(len(added), 1, plan['operations'])
+        self.assertIn('needed by flatpak:org.test.App001', added[0]['summary'])
+        self.assertEqual(added[0]['details']['needed_by'], 'org.test.App001')
         ids = [op['id'] for op in plan['operations']]
         dups = sorted(set(i for i in ids if ids.count(i) > 1))
         self.assertEqual(dups, [], 'operation ids used twice in one plan: %s' % [
@@ -98,6 +103,13 @@ class RoundTrip(EnvTestCase):
         env.flatpak(ADMIN, 'user', 'install', '-y', '--noninteractive', 'bkt-test', 'org.test.App001')
         st = self.status(ADMIN)
         gs, fp = st['subsystems']['gsettings'], st['subsystems']['flatpak']
+        # every tracked item in exactly one state; remotes count as tracked as they count as drift
+        for name, sub in st['subsystems'].items():
+            self.assertEqual(sub['tracked'], sub['in_sync'] + sub['drifted'] + len(sub['unknown']), (name, sub))
+            untracked = set(u['target'] for u in sub.get('untracked', []) if isinstance(u, dict))
+            self.assertEqual(untracked & set(op['target'] for op in sub['drift']), set(), name)
+        self.assertEqual(fp['tracked'], len(fp['entries']) + len(fp['remotes']), fp)  # apps + remotes declared
+        self.assertEqual(fp['drifted'], 1, fp)
         self.assertFalse(bktenv.synced(gs))
         self.assertIn('clock-format', targets(gs['drift']))
         self.assertIn('cursor-size', json.dumps(gs['untracked']))
@@ -158,9 +170,16 @@ class RoundTrip(EnvTestCase):
 
     def test_6_apply_converges(self):
         env = self.env
-        # org.test.Second was removed by hand but stays in the image manifest: apply puts it back
+        # org.test.Second was removed by hand after bkt installed it, and stays in the image
+        # manifest: apply does not silently put it back (exit 8, the list, the choices) ...
         res = env.bkt_run(ADMIN, 'apply')
-        self.assertRc(res, 0, 'apply after capture')
+        self.assertRc(res, 8, 'apply reverting a change by hand')
+        self.assertIn('changed on this machine', res[1])
+        self.assertIn('--theirs', res[2])
+        self.assertNotIn('org.test.Second', env.installed_apps('user', ADMIN))
+        # ... --theirs does
+        res = env.bkt_run(ADMIN, 'apply', '--theirs')
+        self.assertRc(res, 0, 'apply --theirs after capture')
         self.assertIn('org.test.Second', env.installed_apps('user', ADMIN))
         st = self.status(ADMIN)
         self.assertInSync(st)

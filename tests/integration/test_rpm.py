@@ -17,6 +17,9 @@ import sys
 import tempfile
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bktenv  # noqa: E402
+
 SRC = os.environ.get('BKT_SOURCE_DIR', os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.environ.get('BKT_BUILD_DIR', os.path.join(SRC, 'build'))
 SPEC = os.path.join(BUILD, 'data', 'bkt.spec')
@@ -41,7 +44,7 @@ class RpmTest(unittest.TestCase):
     def setUpClass(cls):
         for tool in ('rpmbuild', 'rpmspec', 'rpm', 'git'):
             if shutil.which(tool) is None:
-                raise unittest.SkipTest('component rpm: %s not installed' % tool)
+                raise bktenv.skip_without(tool, 'not installed (package rpm / git)')
         cls.tmp = tempfile.mkdtemp(prefix='bkt-rpm-')
         cls.topdir = os.path.join(cls.tmp, 'rpmbuild')
         for d in ('SOURCES', 'SPECS', 'BUILD', 'RPMS', 'SRPMS', 'BUILDROOT'):
@@ -123,8 +126,4 @@ class RpmTest(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    # One class: a skip of it is the skip of the whole file (exit 77).
-    result = unittest.main(exit=False, verbosity=2).result
-    if result.testsRun == len(result.skipped):
-        sys.exit(77)
-    sys.exit(0 if result.wasSuccessful() else 1)
+    bktenv.main(needs_root=False)

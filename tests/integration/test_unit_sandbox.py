@@ -151,10 +151,10 @@ class UnitSandbox(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if os.geteuid() != 0:
-            raise unittest.SkipTest('needs root (bktd --system runs as root)')
+            raise bktenv.skip_without('root', 'bktd --system runs as root')
         for t in ('bwrap', 'dnf', 'flatpak'):
             if shutil.which(t) is None:
-                raise unittest.SkipTest('%s is not installed' % t)
+                raise bktenv.skip_without(t, 'not installed')
         cls.T = tempfile.mkdtemp(prefix='bkt-unit-sandbox.', dir='/tmp')
         os.chmod(cls.T, 0o755)
         cls.settings = unit_settings()
@@ -168,7 +168,7 @@ class UnitSandbox(unittest.TestCase):
         p = subprocess.run(['bash', os.path.join(bktenv.SOURCE_DIR, 'tests', 'rpm-repo.sh'), repo],
                            capture_output=True, text=True)
         if p.returncode == 77:
-            self.skipTest('rpmbuild/createrepo_c missing')
+            raise bktenv.skip_without(p.stderr.strip().replace('no ', '', 1), 'rpm-repo.sh builds the local RPM repo')
         self.assertEqual(p.returncode, 0, p.stderr)
         sb = Sandbox(self.settings, os.path.join(self.T, 'unit'), visible=(repo,))
         p = sb.run(dnf_argv(sb, repo))
@@ -202,4 +202,4 @@ class UnitSandbox(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    unittest.main(verbosity=2)
+    bktenv.main()

@@ -513,6 +513,46 @@ bkt_extensions_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests,
   return TRUE;
 }
 
+/* ── items (three-way classification) ──────────────────────────────── */
+
+static const char *
+live_fingerprint (BktExtensions *self, const char *uuid)
+{
+  if (!g_hash_table_contains (self->installed, uuid))
+    return NULL;
+  return is_enabled (self, uuid) ? "enabled" : "disabled";
+}
+
+/* Declared extensions ("enabled"/"disabled" on each side, NULL = not
+ * installed) and enabled ones no entry declares. */
+static gboolean
+bkt_extensions_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *items, GError **error)
+{
+  BktExtensions *self = BKT_EXTENSIONS (subsystem);
+  g_autoptr(GArray) wanted = wanted_list (manifests);
+
+  for (guint k = 0; k < wanted->len; k++)
+    {
+      const Wanted *w = &g_array_index (wanted, Wanted, k);
+      g_autofree char *target = make_target (w->uuid);
+
+      g_ptr_array_add (items, bkt_item_new (target, BKT_SCOPE_USER, w->enabled ? "enabled" : "disabled",
+                                            live_fingerprint (self, w->uuid), BKT_MANIFEST_GNOME_EXTENSIONS,
+                                            w->uuid));
+    }
+  for (guint k = 0; self->enabled[k] != NULL; k++)
+    {
+      const char *uuid = self->enabled[k];
+      g_autofree char *target = NULL;
+
+      if (is_tracked (manifests, uuid) || !g_hash_table_contains (self->installed, uuid))
+        continue;
+      target = make_target (uuid);
+      g_ptr_array_add (items, bkt_item_new (target, BKT_SCOPE_USER, NULL, "enabled", BKT_MANIFEST_GNOME_EXTENSIONS, NULL));
+    }
+  return TRUE;
+}
+
 /* ── changes ───────────────────────────────────────────────────────────── */
 
 static gboolean
@@ -955,11 +995,44 @@ execute_uninstall (BktExtensions *self, const char *uuid, GError **error)
   return TRUE;
 }
 
+/* ✓ only after the effect is verified, read back once for the batch
+ * (@enabled: the enabled-extensions key after it): the extension's
+ * directory with its metadata.json is there (install) or gone (uninstall),
+ * and — where bkt wrote the keys itself, without a running shell — the key
+ * says enabled or not. */
+static gboolean
+verify_one (BktExtensions *self, BktOperation *op, const char * const *enabled, GError **error)
+{
+  const char *action = bkt_operation_get_action (op);
+  const char *uuid = bkt_operation_get_detail_string (op, "uuid");
+  g_autofree char *metadata = g_build_filename (self->user_dir, uuid, "metadata.json", NULL);
+  gboolean want_enabled = g_str_equal (action, "enable") ||
+    (g_str_equal (action, "install") &&
+     json_object_get_boolean_member_with_default (bkt_operation_get_details (op), "enable", TRUE));
+  gboolean check_key = !self->shell_running && enabled != NULL &&
+                       (g_str_equal (action, "enable") || g_str_equal (action, "disable") ||
+                        g_str_equal (action, "install"));
+  gboolean installed_here = g_file_test (metadata, G_FILE_TEST_IS_REGULAR);
+
+  if (g_str_equal (action, "install") && !installed_here)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s is not installed after all (no %s)", uuid, metadata),
+           FALSE;
+  if (g_str_equal (action, "uninstall") && installed_here)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s is still installed (%s)", uuid, metadata), FALSE;
+  if (check_key && g_strv_contains (enabled, uuid) != want_enabled)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s is %s in " SHELL_SCHEMA " " KEY_ENABLED " after all",
+                        uuid, want_enabled ? "not enabled" : "still enabled"), FALSE;
+  return TRUE;
+}
+
 static gboolean
 bkt_extensions_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx,
                         GCancellable *cancellable, GError **error)
 {
   BktExtensions *self = BKT_EXTENSIONS (subsystem);
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_auto(GStrv) enabled = NULL;
+  gboolean have_keys = FALSE;
 
   for (guint k = 0; k < ops->len; k++)
     {
@@ -987,6 +1060,20 @@ bkt_extensions_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext 
       else
         g_set_error (&op_error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "extension cannot execute “%s”", action);
 
+      if (op_error == NULL)
+        g_ptr_array_add (done, op);
+      else
+        bkt_exec_context_op_done (ctx, op, op_error);
+    }
+
+  if (done->len > 0)
+    bkt_gsettings_get_strv (SHELL_SCHEMA, KEY_ENABLED, &have_keys, &enabled, NULL);
+  for (guint k = 0; k < done->len; k++)
+    {
+      BktOperation *op = g_ptr_array_index (done, k);
+      g_autoptr(GError) op_error = NULL;
+
+      verify_one (self, op, have_keys ? (const char * const *) enabled : NULL, &op_error);
       bkt_exec_context_op_done (ctx, op, op_error);
     }
   return TRUE;
@@ -1008,4 +1095,5 @@ bkt_extensions_subsystem_init (BktSubsystemInterface *iface)
   iface->plan_change = bkt_extensions_plan_change;
   iface->status = bkt_extensions_status;
   iface->execute = bkt_extensions_execute;
+  iface->items = bkt_extensions_items;
 }

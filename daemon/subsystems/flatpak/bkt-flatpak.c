@@ -577,6 +577,47 @@ plan_apply_entry (BktFlatpak *self, JsonObject *entry, const char *key, BktScope
                                       bkt_scope_to_string (scope)));
 }
 
+/* Three-way classification of apps: "installed" or absent on each side
+ * (the origin does not count, as in plan_apply).  Remotes stay two-way. */
+static void
+item_declared_app (BktFlatpak *self, JsonObject *entry, const char *key, BktScope scope,
+                   ScopeState *state, gpointer user_data)
+{
+  GPtrArray *items = user_data;
+  g_autofree char *target = app_target (key);
+
+  g_ptr_array_add (items, bkt_item_new (target, scope, "installed",
+                                        scope_lookup_app (state, key) != NULL ? "installed" : NULL,
+                                        BKT_MANIFEST_FLATPAK_APPS, key));
+}
+
+static gboolean
+bkt_flatpak_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *items, GError **error)
+{
+  BktFlatpak *self = BKT_FLATPAK (subsystem);
+
+  if (!bkt_flatpak_load_live (subsystem, NULL, error))
+    return FALSE;
+  foreach_read_entry (self, manifests, BKT_MANIFEST_FLATPAK_APPS, item_declared_app, items);
+  for (gsize s = 0; s < G_N_ELEMENTS (all_scopes); s++)
+    {
+      ScopeState *state = read_scope (self, all_scopes[s]);
+      GHashTableIter iter;
+      gpointer key;
+
+      if (state == NULL)
+        continue;
+      g_hash_table_iter_init (&iter, state->app_by_id);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        if (bkt_manifest_set_lookup (manifests, BKT_MANIFEST_FLATPAK_APPS, key) == NULL)
+          {
+            g_autofree char *target = app_target (key);
+            g_ptr_array_add (items, bkt_item_new (target, all_scopes[s], NULL, "installed", BKT_MANIFEST_FLATPAK_APPS, NULL));
+          }
+    }
+  return TRUE;
+}
+
 static gboolean
 bkt_flatpak_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *ops,
                         GPtrArray *warnings, GError **error)
@@ -1060,11 +1101,13 @@ typedef struct {
   GHashTable          *has_deps;        /* BktOperation set: a dependency ran first */
   GHashTable          *listings;        /* remote → (id → full ref) */
   GHashTable          *listing_errors;  /* remote → GError */
+  GPtrArray           *to_verify;       /* BktOperation: done per flatpak, ✓ once read back */
 } ExecRun;
 
 /* Reports @op once; later reports of the same op are dropped.  Errors
  * reach D-Bus callers: flatpak's and GIO's are mapped to ours, message
- * kept. */
+ * kept.  A success is only noted: verify_done() reports it after reading
+ * the installation back. */
 static void
 report (ExecRun *run, BktOperation *op, const GError *error)
 {
@@ -1072,6 +1115,11 @@ report (ExecRun *run, BktOperation *op, const GError *error)
 
   if (!g_hash_table_add (run->reported, op))
     return;
+  if (error == NULL && run->to_verify != NULL)
+    {
+      g_ptr_array_add (run->to_verify, op);
+      return;
+    }
   bkt_error_normalize (&copy);
   if (copy == NULL)
     bkt_exec_context_progress (run->ctx, op, 1.0, NULL);
@@ -1350,6 +1398,49 @@ run_transaction (ExecRun *run, GPtrArray *app_ops, GCancellable *cancellable, GE
   return ok;
 }
 
+/* ✓ only after the effect is verified: one fresh read of the installation
+ * for the whole batch, then each operation flatpak called done is checked
+ * against it (the app installed or gone, the remote there with its URL). */
+static void
+verify_done (ExecRun *run)
+{
+  g_autoptr(GPtrArray) ops = g_steal_pointer (&run->to_verify);
+  g_autoptr(GError) read_error = NULL;
+  g_autoptr(ScopeState) now = ops->len > 0 ? scope_state_load (run->scope, NULL, &read_error) : NULL;
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      BktOperation *op = g_ptr_array_index (ops, i);
+      const char *action = bkt_operation_get_action (op);
+      const char *remote = bkt_operation_get_detail_string (op, "remote");
+      g_autoptr(GError) error = NULL;
+      gboolean holds;
+
+      if (now == NULL)
+        {
+          error = g_error_new (BKT_ERROR, BKT_ERROR_FAILED, "%s: done, but the %s installation cannot be read back: %s",
+                               bkt_operation_get_target (op), bkt_scope_to_string (run->scope), read_error->message);
+          bkt_exec_context_op_done (run->ctx, op, error);
+          continue;
+        }
+      if (g_str_has_suffix (action, "remote"))
+        {
+          FlatpakRemote *r = remote != NULL ? g_hash_table_lookup (now->remote_by_name, remote) : NULL;
+          g_autofree char *url = r != NULL ? flatpak_remote_get_url (r) : NULL;
+          holds = r != NULL && urls_equal (url, bkt_operation_get_detail_string (op, "url"));
+        }
+      else
+        holds = (scope_lookup_app (now, bkt_operation_get_detail_string (op, "id")) != NULL) ==
+                g_str_equal (action, "install");
+      if (!holds)
+        error = g_error_new (BKT_ERROR, BKT_ERROR_FAILED, "flatpak reported “%s” done, but the %s installation "
+                             "does not show it", bkt_operation_get_summary (op), bkt_scope_to_string (run->scope));
+      else
+        bkt_exec_context_progress (run->ctx, op, 1.0, NULL);
+      bkt_exec_context_op_done (run->ctx, op, error);
+    }
+}
+
 /* Everything for one scope: remotes first (apps may come from them), then
  * one transaction for all installs and uninstalls.  Every op of @ops is
  * reported exactly once; FALSE if cancelled. */
@@ -1366,7 +1457,8 @@ execute_scope (BktScope scope, GPtrArray *ops, BktExecContext *ctx, GCancellable
   g_autoptr(FlatpakInstallation) installation = NULL;
   g_autoptr(GPtrArray) app_ops = g_ptr_array_new ();
   g_autoptr(GError) local_error = NULL;
-  ExecRun run = { ctx, NULL, scope, by_ref, reported, has_deps, listings, listing_errors };
+  ExecRun run = { ctx, NULL, scope, by_ref, reported, has_deps, listings, listing_errors,
+                  g_ptr_array_new () };
 
   /* A fresh installation object: this runs in a worker thread, and the
    * one read at planning time belongs to the caller's thread. */
@@ -1428,6 +1520,7 @@ execute_scope (BktScope scope, GPtrArray *ops, BktExecContext *ctx, GCancellable
       else
         report_failure (&run, op, BKT_ERROR_FAILED, "flatpak did not perform “%s”", bkt_operation_get_summary (op));
     }
+  verify_done (&run);
   return !g_cancellable_is_cancelled (cancellable);
 }
 
@@ -1488,6 +1581,7 @@ bkt_flatpak_subsystem_init (BktSubsystemInterface *iface)
   iface->plan_change = bkt_flatpak_plan_change;
   iface->status = bkt_flatpak_status;
   iface->execute = bkt_flatpak_execute;
+  iface->items = bkt_flatpak_items;
 }
 
 BktSubsystem *

@@ -1003,6 +1003,62 @@ bkt_gsettings_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError
   return call.status;
 }
 
+/* ── items (three-way classification) ──────────────────────────────── */
+
+/* Declared keys with both printed values, and the keys of tracked schemas
+ * the user set that no entry declares (what capture would record). */
+static gboolean
+items_confined (BktGsettings *self, gpointer data)
+{
+  Call *call = data;
+  JsonArray *entries = manifest_entries (call->manifests, NULL);
+  g_autoptr(GHashTable) index = index_entries (entries);
+  g_autoptr(GPtrArray) combos = tracked_schemas (self, entries, NULL, NULL);
+
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = entry_at (entries, i);
+      g_auto(Setting) s = { 0 };
+      g_autoptr(GVariant) value = entry != NULL ? resolve_entry (self, entry, &s, NULL) : NULL;
+      g_autofree char *m = NULL, *l = NULL, *key = NULL;
+
+      if (value == NULL)
+        continue;  /* unknown here: status says so, nothing to classify */
+      m = g_variant_print (value, TRUE);
+      l = g_variant_print (live_value (self, &s), TRUE);
+      key = bkt_manifest_entry_key (BKT_MANIFEST_GSETTINGS, entry);
+      g_ptr_array_add (call->ops, bkt_item_new (s.target, BKT_SCOPE_USER, m, l, BKT_MANIFEST_GSETTINGS, key));
+    }
+  for (guint c = 0; c < combos->len; c++)
+    {
+      Setting *combo = g_ptr_array_index (combos, c);
+      g_auto(GStrv) keys = sorted_keys (combo->schema);
+
+      for (gsize i = 0; keys[i] != NULL; i++)
+        {
+          g_auto(Setting) s = { 0 };
+          g_autofree char *entry_key = make_entry_key (combo->schema_id, combo->path, keys[i]);
+          g_autofree char *l = NULL;
+
+          if (g_hash_table_contains (index, entry_key) ||
+              !resolve_key (self, combo->schema_id, combo->path, keys[i], FALSE, &s, NULL) ||
+              user_value (self, &s) == NULL)
+            continue;
+          l = g_variant_print (live_value (self, &s), TRUE);
+          g_ptr_array_add (call->ops, bkt_item_new (s.target, BKT_SCOPE_USER, NULL, l, BKT_MANIFEST_GSETTINGS, NULL));
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+bkt_gsettings_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *items, GError **error)
+{
+  Call call = { .manifests = manifests, .ops = items, .error = error };
+
+  return run_confined (BKT_GSETTINGS (subsystem), items_confined, &call);
+}
+
 /* ── change ────────────────────────────────────────────────────────────── */
 
 /* A string argument, copied (the caller's variant may be gone by the time
@@ -1422,6 +1478,7 @@ bkt_gsettings_subsystem_init (BktSubsystemInterface *iface)
   iface->plan_change = bkt_gsettings_plan_change;
   iface->status = bkt_gsettings_status;
   iface->execute = bkt_gsettings_execute;
+  iface->items = bkt_gsettings_items;
 }
 
 /* ── string arrays for other subsystems ────────────────────────────────── */

@@ -291,6 +291,45 @@ bkt_shims_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrAr
   return TRUE;
 }
 
+/* Three-way classification: the file bkt would write against the file
+ * there (a foreign file counts as "not a bkt shim"); NULL = absent. */
+static const char *
+live_contents (BktShims *self, const char *name)
+{
+  LiveShim *live = g_hash_table_lookup (self->live, name);
+
+  if (live == NULL)
+    return NULL;
+  return live->ours ? live->contents : "(not a bkt shim)";
+}
+
+static gboolean
+bkt_shims_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *items, GError **error)
+{
+  BktShims *self = BKT_SHIMS (subsystem);
+  JsonArray *entries = manifest_entries (manifests);
+  g_autoptr(GPtrArray) extra = orphans (self, manifests);
+
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (entries, i);
+      const char *name = entry_string (entry, "name");
+      g_autofree char *target = make_target (name);
+      g_autofree char *wanted = bkt_shims_render (name, entry_host (entry));
+
+      g_ptr_array_add (items, bkt_item_new (target, BKT_SCOPE_USER, wanted, live_contents (self, name),
+                                            BKT_MANIFEST_HOST_SHIMS, name));
+    }
+  for (guint i = 0; i < extra->len; i++)
+    {
+      const char *name = g_ptr_array_index (extra, i);
+      g_autofree char *target = make_target (name);
+
+      g_ptr_array_add (items, bkt_item_new (target, BKT_SCOPE_USER, NULL, live_contents (self, name), BKT_MANIFEST_HOST_SHIMS, NULL));
+    }
+  return TRUE;
+}
+
 static JsonObject *
 shim_entry (const char *name, const char *host)
 {
@@ -560,17 +599,42 @@ execute_one (BktShims *self, BktOperation *op, GError **error)
   return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "shim cannot execute “%s”", action), FALSE;
 }
 
+/* Whether the directory as read back (self->live, reloaded once after the
+ * batch) shows what @op did. */
+static gboolean
+verify_one (BktShims *self, BktOperation *op, GError **error)
+{
+  const char *name = bkt_operation_get_detail_string (op, "name");
+  LiveShim *live = g_hash_table_lookup (self->live, name);
+  g_autofree char *want = NULL;
+
+  if (g_str_equal (bkt_operation_get_action (op), "remove"))
+    {
+      if (live == NULL)
+        return TRUE;
+    }
+  else
+    {
+      want = bkt_shims_render (name, bkt_operation_get_detail_string (op, "host"));
+      if (live != NULL && live->ours && g_strcmp0 (live->contents, want) == 0)
+        return TRUE;
+    }
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s/%s does not read back as written",
+                      self->dir, name), FALSE;
+}
+
 static gboolean
 bkt_shims_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx,
                    GCancellable *cancellable, GError **error)
 {
   BktShims *self = BKT_SHIMS (subsystem);
   guint counts[3] = { 0 };  /* created, updated, removed */
+  g_autoptr(GPtrArray) written = g_ptr_array_new ();
+  g_autoptr(GError) read_error = NULL;
 
   for (guint i = 0; i < ops->len; i++)
     {
       BktOperation *op = g_ptr_array_index (ops, i);
-      const char *action = bkt_operation_get_action (op);
       g_autoptr(GError) op_error = NULL;
 
       if (g_cancellable_is_cancelled (cancellable))
@@ -579,8 +643,26 @@ bkt_shims_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx,
         {
           bkt_exec_context_progress (ctx, op, 0.0, bkt_operation_get_summary (op));
           if (execute_one (self, op, &op_error))
-            counts[g_str_equal (action, "create") ? 0 : g_str_equal (action, "update") ? 1 : 2]++;
+            {
+              g_ptr_array_add (written, op);
+              continue;
+            }
         }
+      bkt_exec_context_op_done (ctx, op, op_error);
+    }
+
+  /* ✓ only after the effect is verified: the directory is read back once
+   * for the whole batch. */
+  if (written->len > 0)
+    bkt_shims_load_live (subsystem, NULL, &read_error);
+  for (guint i = 0; i < written->len; i++)
+    {
+      BktOperation *op = g_ptr_array_index (written, i);
+      const char *action = bkt_operation_get_action (op);
+      g_autoptr(GError) op_error = read_error != NULL ? g_error_copy (read_error) : NULL;
+
+      if (op_error == NULL && verify_one (self, op, &op_error))
+        counts[g_str_equal (action, "create") ? 0 : g_str_equal (action, "update") ? 1 : 2]++;
       bkt_exec_context_op_done (ctx, op, op_error);
     }
   bkt_exec_context_message (ctx, "shims in %s: %u created, %u updated, %u removed",
@@ -604,4 +686,5 @@ bkt_shims_subsystem_init (BktSubsystemInterface *iface)
   iface->plan_change = bkt_shims_plan_change;
   iface->status = bkt_shims_status;
   iface->execute = bkt_shims_execute;
+  iface->items = bkt_shims_items;
 }

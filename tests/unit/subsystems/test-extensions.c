@@ -863,10 +863,28 @@ test_change (Fixture *fx, gconstpointer data)
   }
 }
 
-/* Enabled, disabled and removed by hand: capture records all three. */
+/* The state record as bkt apply leaves it after installing @uuids enabled. */
+static void
+write_record (const char * const *uuids)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("XDG_STATE_HOME"), "bkt", "state.json", NULL);
+  g_autoptr(GString) json = g_string_new ("{\"version\": 1, \"scope\": \"user\", \"items\": {");
+
+  for (guint i = 0; uuids != NULL && uuids[i] != NULL; i++)
+    g_string_append_printf (json, "%s\"extension:%s\": {\"value\": \"enabled\", \"command\": \"apply\"}",
+                            i > 0 ? ", " : "", uuids[i]);
+  g_string_append (json, "}}\n");
+  bkt_test_write_file (path, json->str);
+}
+
+/* Enabled, disabled and removed by hand after bkt installed them: capture
+ * records all three.  Without the state record (never applied here) it
+ * records only the one installed by hand: a declared extension that was
+ * never installed here is not forgotten (issue 13). */
 static void
 test_capture (Fixture *fx, gconstpointer data)
 {
+  const char *applied[] = { "gone@bkt.test", "kept@bkt.test", "switched-off@bkt.test", NULL };
   const char *enabled[] = { "byhand@bkt.test", "kept@bkt.test", NULL };
   BktManifestSet *set;
   g_autoptr(BktEngine) engine = NULL;
@@ -882,6 +900,24 @@ test_capture (Fixture *fx, gconstpointer data)
   set_keys (enabled, NULL);
   set = load (fx, "{\n  \"extensions\": [\n    \"gone@bkt.test\",\n    \"kept@bkt.test\",\n"
                   "    \"switched-off@bkt.test\"\n  ]\n}\n");
+  {
+    g_autofree char *record = g_build_filename (g_getenv ("XDG_STATE_HOME"), "bkt", NULL);
+    g_autoptr(BktEngine) fresh = NULL;
+    g_autoptr(BktPlan) never = NULL;
+    g_autofree char *never_text = NULL;
+
+    bkt_test_rm_rf (record);
+    fresh = engine_new ();
+    never = bkt_engine_plan_capture (fresh, set, NULL, &error);
+    g_assert_no_error (error);
+    never_text = plan_text (never);
+    g_assert_cmpstr (never_text, ==, "record extension:byhand@bkt.test");
+    {
+      g_autofree char *warnings = g_strjoinv ("\n", (char **) bkt_plan_get_warnings (never));
+      g_assert_nonnull (strstr (warnings, "never applied here"));
+    }
+  }
+  write_record (applied);
   engine = engine_new ();
   plan = bkt_engine_plan_capture (engine, set, NULL, &error);
   g_assert_no_error (error);
@@ -990,7 +1026,7 @@ main (int argc, char **argv)
   g_autoptr(BktTestDir) root = NULL;
   ServerThread st = { 0 };
   GThread *thread;
-  g_autofree char *config = NULL, *data = NULL, *sysdata = NULL;
+  g_autofree char *config = NULL, *data = NULL, *sysdata = NULL, *state_home = NULL;
   int ret;
 
   /* Before anything reads them: GLib caches the XDG directories. */
@@ -1001,6 +1037,8 @@ main (int argc, char **argv)
   sysdata = g_build_filename (tmp_root, "sysdata", NULL);
   g_setenv ("XDG_CONFIG_HOME", config, TRUE);
   g_setenv ("XDG_DATA_HOME", data, TRUE);
+  state_home = g_build_filename (tmp_root, "state", NULL);
+  g_setenv ("XDG_STATE_HOME", state_home, TRUE);
   g_setenv ("XDG_DATA_DIRS", sysdata, TRUE);
   g_setenv ("GSETTINGS_BACKEND", "keyfile", TRUE);
   g_setenv ("BKT_GNOME_SHELL", "absent", TRUE);

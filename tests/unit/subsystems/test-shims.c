@@ -42,6 +42,11 @@ fixture_setup (Fixture *fx, gconstpointer data)
   g_assert_cmpint (g_mkdir (fx->manifests, 0700), ==, 0);
   g_assert_cmpint (g_mkdir (fx->bin, 0700), ==, 0);
   g_setenv ("BKT_SHIM_DIR", fx->shim_dir, TRUE);
+  {
+    /* Each case its own state record (issue 13), never the user's. */
+    g_autofree char *state = g_build_filename (fx->root, "state", NULL);
+    g_setenv ("XDG_STATE_HOME", state, TRUE);
+  }
 
   /* printf '%s\0' keeps every byte of every argument, with nothing
    * interpreted: the record is exactly the argv flatpak-spawn got. */
