@@ -314,7 +314,7 @@ bkt_cmd_wants_version (int argc, char **argv)
     {
       if (g_str_equal (argv[i], "--version"))
         return TRUE;
-      if (option_takes_value (argv[i]))
+      if (bkt_cmd_option_takes_value (argv[i]))
         i++;
     }
   return FALSE;

@@ -43,6 +43,8 @@ static const BktCommand commands[] = {
   { "local", NULL, "list, commit: changes made with --local; propose them as one PR", NULL, NULL,
     bkt_local_commands },
   { "pr", NULL, "retry: retry pull requests that failed", NULL, NULL, bkt_pr_commands },
+  { "upgrade", NULL, "what the next boot brings: image, packages, changelog, manifests (--check, --apply)",
+    NULL, bkt_cmd_upgrade },
   { "admin", NULL, "bootc (OS image) and systemctl, through the system daemon", NULL, NULL, bkt_admin_commands },
   { "version", NULL, "print the client and daemon versions", NULL, bkt_cmd_version },
   { "completions", NULL, "print the shell completion script for bash, zsh or fish", "SHELL", bkt_cmd_completions },

@@ -13,6 +13,7 @@ int       bkt_cmd_status   (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_apply    (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_capture  (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_version  (Ctx *ctx, int argc, char **argv);
+int       bkt_cmd_upgrade  (Ctx *ctx, int argc, char **argv);   /* upgrade.c */
 extern const BktCommand bkt_flatpak_commands[];
 extern const BktCommand bkt_gsetting_commands[];
 extern const BktCommand bkt_extension_commands[];
@@ -40,5 +41,9 @@ int         bkt_cmd_changelog_motd (Ctx *ctx, int argc, char **argv);
  * fails. */
 JsonObject *bkt_image_changelog_section (JsonObject *os);
 void        bkt_image_changelog_print   (JsonObject *section);
+/* The booted image's version files: BKT_IMAGE_CHANGELOG_DIR (else
+ * BKT_PKGDATADIR/changelog) + "/versions"; a staged image has its own
+ * under the same path in its deployment (bkt upgrade). */
+char       *bkt_image_changelog_versions_dir (void);
 
 G_END_DECLS

@@ -19,8 +19,8 @@
 
 /* ---- the image's changelog ------------------------------------------------------------- */
 
-static char *
-image_versions_dir (void)
+char *
+bkt_image_changelog_versions_dir (void)
 {
   const char *env = g_getenv ("BKT_IMAGE_CHANGELOG_DIR");
 
@@ -131,7 +131,7 @@ bkt_image_changelog_section (JsonObject *os)
   g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) docs = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = image_versions_dir ();
+  g_autofree char *dir = bkt_image_changelog_versions_dir ();
   g_autofree char *seen = NULL;
   JsonObject *booted = find_os_booted (os);
   const char *booted_version = booted != NULL ? bkt_json_object_get_string (booted, "version") : NULL;
@@ -247,7 +247,7 @@ bkt_cmd_changelog_motd (Ctx *ctx, int argc, char **argv)
   int code;
   g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = image_versions_dir ();
+  g_autofree char *dir = bkt_image_changelog_versions_dir ();
   g_autofree char *seen = NULL;
   g_auto(GStrv) names = NULL;
   g_autoptr(GString) out = g_string_new (NULL);

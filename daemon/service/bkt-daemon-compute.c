@@ -22,10 +22,15 @@ load_manifests (Request *r, GError **error)
   if (r->daemon->instance == BKT_INSTANCE_SYSTEM)
     return bkt_manifest_set_new_from_content (r->opt.content ? r->opt.content : "{}", error);
 
+  if (r->opt.manifests_dir != NULL && r->opt.image_manifests_dir != NULL)
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "\"manifests-dir\" replaces the layering, \"image-manifests-dir\" "
+                                "changes its image layer: give one of them"), NULL;
   if (r->opt.manifests_dir != NULL)
     return bkt_manifest_set_load_dir (r->opt.manifests_dir, error);
   {
-    const char *image_dir = g_getenv ("BKT_IMAGE_MANIFESTS_DIR");
+    const char *image_dir = r->opt.image_manifests_dir ? r->opt.image_manifests_dir
+                                                       : g_getenv ("BKT_IMAGE_MANIFESTS_DIR");
     g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "bkt", "manifests", NULL);
 
     return bkt_manifest_set_load_layered (image_dir ? image_dir : BKT_IMAGE_MANIFESTS_DIR,

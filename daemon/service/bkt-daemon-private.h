@@ -78,6 +78,7 @@ typedef struct {
   GStrv     only;
   GStrv     exclude;
   char     *manifests_dir;     /* session: a directory instead of the layered set */
+  char     *image_manifests_dir; /* session: another image layer, a staged image's (bkt upgrade) */
   char     *content;           /* system: the system-scope manifests, as JSON */
   gboolean  dry_run;
   gboolean  force;

@@ -110,6 +110,7 @@ bkt_daemon_request_free (Request *r)
   g_strfreev (r->opt.only);
   g_strfreev (r->opt.exclude);
   g_free (r->opt.manifests_dir);
+  g_free (r->opt.image_manifests_dir);
   g_free (r->opt.content);
   g_free (r->change.subsystem);
   g_free (r->change.action);
@@ -171,6 +172,21 @@ parse_options (Request *r, GVariant *options, GError **error)
             return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                                 "\"manifests-dir\" must be an absolute path, not “%s”",
                                 r->opt.manifests_dir), FALSE;
+        }
+      else if (g_str_equal (key, "image-manifests-dir") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          /* The staged image's manifests as the lower layer: what `bkt
+           * apply` will do after the next boot (bkt upgrade). */
+          if (system)
+            return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                        "the system instance never reads a path: send the "
+                                        "system-scope manifests as content in \"manifest\""), FALSE;
+          g_free (r->opt.image_manifests_dir);
+          r->opt.image_manifests_dir = g_variant_dup_string (value, NULL);
+          if (!g_path_is_absolute (r->opt.image_manifests_dir))
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "\"image-manifests-dir\" must be an absolute path, not “%s”",
+                                r->opt.image_manifests_dir), FALSE;
         }
       else if (g_str_equal (key, "manifest") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
         {

@@ -88,6 +88,30 @@ compact_image (JsonObject *image_status)
   return out;
 }
 
+/* Where the deployment's files are (/ostree/deploy/STATEROOT/deploy/
+ * CHECKSUM.SERIAL): `bkt upgrade` reads the staged image's manifests and
+ * changelog there. */
+static void
+set_ostree (JsonObject *e, JsonObject *ostree)
+{
+  JsonObject *o;
+  JsonNode *serial = ostree != NULL ? json_object_get_member (ostree, "deploySerial") : NULL;
+
+  if (ostree == NULL)
+    {
+      json_object_set_null_member (e, "ostree");
+      return;
+    }
+  o = json_object_new ();
+  copy_string (o, "stateroot", ostree, "stateroot");
+  copy_string (o, "checksum", ostree, "checksum");
+  if (serial != NULL && JSON_NODE_HOLDS_VALUE (serial) && json_node_get_value_type (serial) == G_TYPE_INT64)
+    json_object_set_int_member (o, "deploy_serial", json_node_get_int (serial));
+  else
+    json_object_set_null_member (o, "deploy_serial");
+  json_object_set_object_member (e, "ostree", o);
+}
+
 static void
 set_entry (JsonObject *out, const char *name, JsonObject *status)
 {
@@ -102,6 +126,7 @@ set_entry (JsonObject *out, const char *name, JsonObject *status)
     }
   e = image != NULL ? compact_image (image) : json_object_new ();
   json_object_set_boolean_member (e, "pinned", json_object_get_boolean_member_with_default (entry, "pinned", FALSE));
+  set_ostree (e, member_object (entry, "ostree"));
   json_object_set_object_member (out, name, e);
   if (g_str_equal (name, "booted"))
     {

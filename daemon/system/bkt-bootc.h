@@ -33,7 +33,7 @@ gboolean bkt_bootc_check_transport (const char *transport, GError **error);
  *   {"type": s|null, "booted": E|null, "staged": E|null, "rollback": E|null,
  *    "rollback_queued": b, "reboot_required": b, "cached_update": U|null}
  * where E = {"image","transport","version","digest","timestamp",
- * "architecture","pinned"} and U = {"image","version","digest","timestamp"}
+ * "architecture","pinned","ostree": {"stateroot","checksum","deploy_serial"}|null} and U = {"image","version","digest","timestamp"}
  * (absent values are null).  NULL with BKT_ERROR_FAILED when @host is not a
  * bootc host document. */
 JsonObject *bkt_bootc_status_from_json (const char *text, GError **error);

@@ -78,7 +78,8 @@ test_status (void)
     "\"spec\":{\"bootOrder\":\"default\",\"image\":{\"image\":\"quay.io/a/b:1\",\"transport\":\"registry\"}},"
     "\"status\":{\"staged\":{\"image\":{\"image\":{\"image\":\"quay.io/a/b:1\",\"transport\":\"registry\"},"
     "\"version\":\"2\",\"timestamp\":null,\"imageDigest\":\"sha256:22\",\"architecture\":\"x86_64\"},"
-    "\"incompatible\":false,\"pinned\":false},"
+    "\"incompatible\":false,\"pinned\":false,"
+    "\"ostree\":{\"checksum\":\"ab12\",\"deploySerial\":1,\"stateroot\":\"default\"}},"
     "\"booted\":{\"image\":{\"image\":{\"image\":\"quay.io/a/b:1\",\"transport\":\"registry\"},"
     "\"version\":\"1\",\"timestamp\":\"2026-11-01T00:00:00Z\",\"imageDigest\":\"sha256:11\","
     "\"architecture\":\"x86_64\"},\"cachedUpdate\":null,\"incompatible\":false,\"pinned\":true},"
@@ -97,6 +98,14 @@ test_status (void)
   g_assert_true (json_object_get_null_member (json_object_get_object_member (st, "staged"), "timestamp"));
   g_assert_true (json_object_get_null_member (st, "rollback"));
   g_assert_true (json_object_get_boolean_member (st, "reboot_required"));
+  /* where the staged deployment's files are (bkt upgrade); none given: null */
+  {
+    JsonObject *o = json_object_get_object_member (json_object_get_object_member (st, "staged"), "ostree");
+    g_assert_cmpstr (json_object_get_string_member (o, "stateroot"), ==, "default");
+    g_assert_cmpstr (json_object_get_string_member (o, "checksum"), ==, "ab12");
+    g_assert_cmpint (json_object_get_int_member (o, "deploy_serial"), ==, 1);
+    g_assert_true (json_object_get_null_member (booted, "ostree"));
+  }
   g_assert_cmpstr (json_object_get_string_member (st, "type"), ==, "bootcHost");
 
   /* a host that is not bootc: everything null */
