@@ -630,7 +630,7 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *in
                     "MESSAGE", "refused %s for %s: %s", g_dbus_method_invocation_get_method_name (invocation),
                     g_dbus_method_invocation_get_sender (invocation), error->message);
   bkt_error_return (invocation, g_steal_pointer (&error));
-  g_idle_add (schedule_trim_on_main, self);
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, schedule_trim_on_main, g_object_ref (self), g_object_unref);
   return FALSE;
 }
 

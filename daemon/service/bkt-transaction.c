@@ -461,8 +461,8 @@ handle_properties (BktTransaction *self, GDBusMethodInvocation *invocation)
 {
   const char *method = g_dbus_method_invocation_get_method_name (invocation);
   GVariant *params = g_dbus_method_invocation_get_parameters (invocation);
-  g_autoptr(GVariant) all = g_variant_ref_sink (
-    g_dbus_interface_skeleton_get_properties (G_DBUS_INTERFACE_SKELETON (self->skeleton)));
+  /* (a full reference already: g_variant_take_ref() inside) */
+  g_autoptr(GVariant) all = g_dbus_interface_skeleton_get_properties (G_DBUS_INTERFACE_SKELETON (self->skeleton));
   const char *iface = NULL, *name = NULL;
   g_autoptr(GVariant) value = NULL;
 

@@ -273,17 +273,20 @@ test_dispatch_actions (Fixture *f, gconstpointer data)
       guint before = f->asked->len;
 
       g_assert_nonnull (params);
-      err = call_daemon (f, f->alice, m->iface, m->method, g_variant_ref_sink (params));
+      err = call_daemon (f, f->alice, m->iface, m->method, params);
       g_test_message ("%s → %s", m->method, err);
       /* One check, of exactly this action, and polkit's "no" is final. */
       g_assert_cmpstr (err, ==, "org.bkt.Error.NotAuthorized");
       g_assert_cmpuint (f->asked->len, ==, before + 1);
       g_assert_cmpstr (g_ptr_array_index (f->asked, before), ==, m->action);
     }
-  /* What the agent shows names the thing acted on. */
-  call_daemon (f, f->alice, ADMIN_IFACE, "FlatpakUninstall",
-               g_variant_new ("(s@a{sv})", "org.example.App", g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0)));
+  /* What the agent shows names the thing acted on (and where it comes from). */
+  g_free (call_daemon (f, f->alice, ADMIN_IFACE, "FlatpakUninstall",
+                       g_variant_new_parsed ("('org.example.App', @a{sv} {})")));
   g_assert_cmpstr (f->last_target, ==, "flatpak:org.example.App");
+  g_free (call_daemon (f, f->alice, ADMIN_IFACE, "FlatpakInstall",
+                       g_variant_new_parsed ("('flathub', 'org.example.App', @a{sv} {})")));
+  g_assert_cmpstr (f->last_target, ==, "flatpak:org.example.App from remote flathub");
 }
 
 /* Bad input is refused before polkit is asked anything. */
@@ -310,7 +313,7 @@ test_dispatch_refuses_before_polkit (Fixture *f, gconstpointer data)
       g_autofree char *err = NULL;
 
       g_assert_nonnull (params);
-      err = call_daemon (f, f->alice, cases[i].iface, cases[i].method, g_variant_ref_sink (params));
+      err = call_daemon (f, f->alice, cases[i].iface, cases[i].method, params);
       g_assert_cmpstr (err, ==, cases[i].error);
     }
   g_assert_cmpuint (f->asked->len, ==, 0);
