@@ -6,6 +6,7 @@
 
 #include "bkt-error.h"
 #include "bkt-forge.h"
+#include "bkt-json.h"
 #include "bkt-keyring.h"
 
 /* The host whose gh login applies to @api_url: api.github.com is
@@ -136,7 +137,7 @@ bkt_forge_reason (GBytes *body)
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return g_strdup ("no details");
   o = json_node_get_object (root);
-  g_string_append (out, json_object_get_string_member_with_default (o, "message", "no details"));
+  g_string_append (out, bkt_json_object_get_string (o, "message") ? bkt_json_object_get_string (o, "message") : "no details");
   if (json_object_has_member (o, "errors") && JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "errors")))
     {
       JsonArray *errs = json_object_get_array_member (o, "errors");
@@ -146,8 +147,8 @@ bkt_forge_reason (GBytes *body)
           if (JSON_NODE_HOLDS_OBJECT (e))
             {
               JsonObject *eo = json_node_get_object (e);
-              const char *m = json_object_get_string_member_with_default (eo, "message", NULL);
-              const char *code = json_object_get_string_member_with_default (eo, "code", NULL);
+              const char *m = bkt_json_object_get_string (eo, "message");
+              const char *code = bkt_json_object_get_string (eo, "code");
               if (m != NULL || code != NULL)
                 g_string_append_printf (out, "; %s", m ? m : code);
             }
@@ -253,8 +254,10 @@ bkt_forge_open_pull_request (const char *api_url, const char *owner, const char 
     {
       g_autoptr(JsonObject) r = bkt_forge_answer_object (response);
 
-      if (r != NULL && json_object_get_string_member_with_default (r, "html_url", NULL) != NULL)
-        return g_strdup (json_object_get_string_member (r, "html_url"));
+      /* Hostile answers too: a member of the wrong type is no URL
+       * (json-glib's typed getters would raise a critical). */
+      if (bkt_json_object_get_string (r, "html_url") != NULL)
+        return g_strdup (bkt_json_object_get_string (r, "html_url"));
       return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
                           "the forge answered %u without the pull request's html_url", status), NULL;
     }
@@ -321,7 +324,14 @@ can_push (JsonObject *repo)
    * push to origin as without forks; the push itself will tell. */
   if (p == NULL || !JSON_NODE_HOLDS_OBJECT (p))
     return TRUE;
-  return json_object_get_boolean_member_with_default (json_node_get_object (p), "push", TRUE);
+  {
+    JsonNode *push = json_object_get_member (json_node_get_object (p), "push");
+    /* Absent or not a boolean (a hostile answer): assume we may push,
+     * and let the push itself answer. */
+    if (push == NULL || !JSON_NODE_HOLDS_VALUE (push) || json_node_get_value_type (push) != G_TYPE_BOOLEAN)
+      return TRUE;
+    return json_node_get_boolean (push);
+  }
 }
 
 static const char *
@@ -330,7 +340,7 @@ owner_login (JsonObject *repo)
   JsonNode *o = json_object_get_member (repo, "owner");
 
   return o != NULL && JSON_NODE_HOLDS_OBJECT (o)
-         ? json_object_get_string_member_with_default (json_node_get_object (o), "login", NULL) : NULL;
+         ? bkt_json_object_get_string (json_node_get_object (o), "login") : NULL;
 }
 
 gboolean
@@ -377,8 +387,8 @@ bkt_forge_push_target (const char *api_url, const char *owner, const char *name,
     }
   fork = bkt_forge_answer_object (response);
   login = fork ? owner_login (fork) : NULL;
-  fork_name = fork ? json_object_get_string_member_with_default (fork, "name", NULL) : NULL;
-  push_url = fork ? json_object_get_string_member_with_default (fork, ssh ? "ssh_url" : "clone_url", NULL) : NULL;
+  fork_name = fork ? bkt_json_object_get_string (fork, "name") : NULL;
+  push_url = fork ? bkt_json_object_get_string (fork, ssh ? "ssh_url" : "clone_url") : NULL;
   if (login == NULL || fork_name == NULL || push_url == NULL)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
                         "the forge answered the fork of %s/%s without its owner, name or %s",

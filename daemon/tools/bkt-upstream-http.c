@@ -135,6 +135,18 @@ bkt_upstream_api_reason (GBytes *body)
   return g_strdup ("no message");
 }
 
+/* A boolean member of a hostile answer: @fallback unless it is one
+ * (json-glib's typed getter raises a critical on another type). */
+static gboolean
+member_bool (JsonObject *o, const char *member, gboolean fallback)
+{
+  JsonNode *n = o ? json_object_get_member (o, member) : NULL;
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
+    return fallback;
+  return json_node_get_boolean (n);
+}
+
 static gboolean
 is_hex40 (const char *s)
 {
@@ -176,7 +188,7 @@ bkt_upstream_parse_versions (GBytes *body, gboolean tags, gboolean single, GErro
       JsonObject *v;
       JsonArray *assets = json_array_new ();
 
-      if (version == NULL || (!tags && json_object_get_boolean_member_with_default (e, "draft", FALSE)))
+      if (version == NULL || (!tags && member_bool (e, "draft", FALSE)))
         {
           json_array_unref (assets);
           continue;
@@ -184,7 +196,7 @@ bkt_upstream_parse_versions (GBytes *body, gboolean tags, gboolean single, GErro
       v = json_object_new ();
       json_object_set_string_member (v, "version", version);
       json_object_set_boolean_member (v, "prerelease",
-                                      !tags && json_object_get_boolean_member_with_default (e, "prerelease", FALSE));
+                                      !tags && member_bool (e, "prerelease", FALSE));
       if (tags)
         {
           JsonNode *c = json_object_get_member (e, "commit");
