@@ -55,7 +55,7 @@ builddir="${builddir:-$srcdir/build}"
 for v in "$runs" "$loop_runs" "$n_apps" "$n_keys" "$n_schemas"; do
   case "$v" in ''|*[!0-9]*|0) echo "run.sh: counts must be positive numbers" >&2; exit 2 ;; esac
 done
-[ "$n_keys" -le 1000 ] || { echo "run.sh: at most 1000 keys" >&2; exit 2; }
+[ "$n_keys" -le 10000 ] || { echo "run.sh: at most 10000 keys" >&2; exit 2; }
 [ "$n_schemas" -le "$n_keys" ] || { echo "run.sh: more schemas than keys" >&2; exit 2; }
 
 BKT="$builddir/client/bkt"
@@ -96,7 +96,8 @@ die() { echo "run.sh: $*" >&2; [ -s "$T/log" ] && tail -n 20 "$T/log" >&2; exit 
 step() { printf '» %s\n' "$*" >&2; }
 
 export HOME="$T/home" XDG_CONFIG_HOME="$T/config" XDG_DATA_HOME="$T/data" XDG_CACHE_HOME="$T/cache"
-export XDG_RUNTIME_DIR="$T/run"
+export XDG_RUNTIME_DIR="$T/run" XDG_STATE_HOME="$T/state"
+export BKT_SYSTEM_STATE_DIR="$T/system-state"   # never the host's state records
 export FLATPAK_USER_DIR="$T/flatpak-user" FLATPAK_SYSTEM_DIR="$T/flatpak-system" FLATPAK_CONFIG_DIR="$T/flatpak-etc"
 export GSETTINGS_BACKEND=keyfile GSETTINGS_SCHEMA_DIR="$T/schemas"
 export BKT_IMAGE_MANIFESTS_DIR="$T/image-manifests" BKT_NO_PKTTYAGENT=1 BKT_IDLE_TIMEOUT=0

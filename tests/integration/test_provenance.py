@@ -241,6 +241,29 @@ class Provenance(EnvTestCase):
         self.assertEqual([op['target'] for op in plan['operations'] if op['subsystem'] == 'flatpak'],
                          ['flatpak:org.test.App001'])
 
+    def test_5b_shim_edited_by_hand(self):
+        env = self.env
+        env.write_manifests(env.image_manifests_dir, shims=[{'name': 'sc', 'host': 'systemctl'}])
+        res = env.bkt_run(ADMIN, 'apply', '--only', 'shim')
+        self.assertRc(res, 0, 'apply of a shim')
+        path = os.path.join(env.home(ADMIN), '.local', 'toolbox', 'shims', 'sc')
+        with open(path) as f:
+            written = f.read()
+        self.assertIn('shim:sc', self.user_record()['items'])
+        # edited by hand (still bkt's, with its marker): apply does not silently rewrite it
+        env.run_as(ADMIN, ['sh', '-c', 'echo "# my tweak" >> "$0"', path])
+        st = self.status(ADMIN, '--only', 'shim')
+        op = ops_by_target(st['subsystems']['shim']['drift'])['shim:sc']
+        self.assertEqual(op['direction'], 'capture')
+        res = env.bkt_run(ADMIN, 'apply', '--only', 'shim')
+        self.assertRc(res, 8, 'apply over a shim edited by hand')
+        with open(path) as f:
+            self.assertTrue(f.read().endswith('# my tweak\n'))
+        res = env.bkt_run(ADMIN, 'apply', '--only', 'shim', '--theirs')
+        self.assertRc(res, 0, 'apply --theirs of the shim')
+        with open(path) as f:
+            self.assertEqual(f.read(), written)
+
     def test_6_corrupt_record(self):
         env = self.env
         path = os.path.join(env.home(ADMIN), '.local/state/bkt/state.json')
