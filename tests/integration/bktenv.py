@@ -737,7 +737,7 @@ class BktEnv:
             os.chmod(self.path('valgrind'), 0o777 | 0o1000)
             ensure_users()
             if self.want_sessions:
-                self.logind = logind.LoginSessions(self.path('logind'), str(os.getpid()) + str(len(_LIVE_ENVS)))
+                self.logind = logind.LoginSessions(self.path('logind'), str(len(_LIVE_ENVS)))
                 for u, kind in self.want_sessions.items():
                     self.logind.add(u, pwd.getpwnam(u).pw_uid, kind)
                 log('login sessions for polkitd: %s' % self.want_sessions)

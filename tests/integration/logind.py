@@ -19,6 +19,7 @@ A process of the user outside the cgroup (a cron job, a user service) has no ses
 """
 
 import os
+import re
 import subprocess
 
 KINDS = ('active', 'inactive', 'remote')
@@ -56,11 +57,27 @@ class LoginSessions:
         if root.endswith('/init.scope'):
             root = root[:-len('/init.scope')]
         self.root_cgroup = os.path.join(self.mount, root.lstrip('/'))
-        self.slice = os.path.join(self.root_cgroup, 'bkttest%s.slice' % tag)
+        self.slice = os.path.join(self.root_cgroup, 'bkttest%sx%s.slice' % (os.getpid(), tag))
+        self._remove_stale()
         self.sessions = {}   # user -> (id, kind, cgroup dir)
         for d in ('sessions', 'users', 'seats'):
             os.makedirs(os.path.join(state_dir, d), exist_ok=True)
         os.chmod(state_dir, 0o755)
+
+    def _remove_stale(self):
+        """Empty session cgroups of test processes that died before their cleanup (a killed run)."""
+        for name in os.listdir(self.root_cgroup):
+            m = re.match(r'bkttest(\d+)x\d+\.slice$', name)
+            if not m or os.path.exists('/proc/%s' % m.group(1)):
+                continue
+            d = os.path.join(self.root_cgroup, name)
+            try:
+                for scope in os.listdir(d):
+                    if scope.startswith('session-'):
+                        os.rmdir(os.path.join(d, scope))
+                os.rmdir(d)
+            except OSError:
+                pass   # not empty: leave it
 
     def add(self, user, uid, kind):
         if kind not in KINDS:
