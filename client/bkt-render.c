@@ -1,14 +1,74 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "bkt-render.h"
 #include "bkt-plan.h"
 #include "bkt-text.h"
 
-#define BAR_WIDTH 30
+/* The progress line is redrawn in place with "\r": that only works while
+ * it fits on one row (a wrapped line leaves its first rows behind at every
+ * redraw), so it is cut to the terminal's width, read again after each
+ * SIGWINCH. */
+static volatile sig_atomic_t width_changed = 1;
+
+static void
+on_sigwinch (int sig)
+{
+  width_changed = 1;
+}
+
+static guint
+terminal_width (void)
+{
+  static guint width = 80;
+  struct winsize ws;
+
+  if (width_changed)
+    {
+      width_changed = 0;
+      if (ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        width = ws.ws_col;
+    }
+  return width;
+}
+
+/* @text cut to @cols columns (a wide character takes two), with "…" where
+ * it was cut. */
+static char *
+fit_columns (const char *text, guint cols)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  guint used = 0;
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+      guint w = (c == (gunichar) -1 || c == (gunichar) -2) ? 1 : g_unichar_iswide (c) ? 2 : 1;
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        break;
+      if (used + w > cols)
+        {
+          /* room for the ellipsis: drop characters until it fits */
+          while (out->len > 0 && used + 1 > cols)
+            {
+              const char *last = g_utf8_find_prev_char (out->str, out->str + out->len);
+              used -= g_unichar_iswide (g_utf8_get_char (last)) ? 2 : 1;
+              g_string_truncate (out, last - out->str);
+            }
+          g_string_append (out, "…");
+          break;
+        }
+      g_string_append_unichar (out, c);
+      used += w;
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
 
 void
 bkt_render_init (BktRenderer *r, gboolean json)
@@ -16,6 +76,15 @@ bkt_render_init (BktRenderer *r, gboolean json)
   memset (r, 0, sizeof *r);
   r->json = json;
   r->tty = isatty (STDOUT_FILENO) && g_getenv ("TERM") != NULL && g_strcmp0 (g_getenv ("TERM"), "dumb") != 0;
+  if (r->tty)
+    {
+      struct sigaction sa = { 0 };
+
+      sa.sa_handler = on_sigwinch;
+      sa.sa_flags = SA_RESTART;
+      sigemptyset (&sa.sa_mask);
+      sigaction (SIGWINCH, &sa, NULL);
+    }
 }
 
 void
@@ -63,15 +132,23 @@ static void
 on_progress (gpointer user_data, guint percent, const char *operation, const char *detail)
 {
   BktRenderer *r = user_data;
+  guint width = terminal_width ();
+  /* a narrower bar on a narrow terminal, so the operation stays readable */
+  guint bar_width = width >= 120 ? 30 : width >= 70 ? 20 : 10;
+  guint filled = MIN (percent, 100) * bar_width / 100;
   g_autofree char *bar = NULL;
-  guint filled = MIN (percent, 100) * BAR_WIDTH / 100;
+  g_autofree char *line = NULL;
+  g_autofree char *fitted = NULL;
 
   if (r->json || !r->tty)
     return;
-  bar = g_strnfill (BAR_WIDTH, ' ');
+  bar = g_strnfill (bar_width, ' ');
   memset (bar, '#', filled);
-  g_print ("\r\033[K[%s] %3u%% %s%s%s", bar, percent, operation,
-           detail && *detail ? "  " : "", detail ? detail : "");
+  line = g_strdup_printf ("[%s] %3u%% %s%s%s", bar, MIN (percent, 100), operation,
+                          detail && *detail ? "  " : "", detail ? detail : "");
+  /* one column short of the width: some terminals wrap on the last one */
+  fitted = fit_columns (line, width > 1 ? width - 1 : 1);
+  g_print ("\r\033[K%s", fitted);
   fflush (stdout);
   r->bar_shown = TRUE;
 }

@@ -1227,10 +1227,24 @@ on_progress_changed (FlatpakTransactionProgress *progress, gpointer user_data)
 {
   ProgressWatch *watch = user_data;
   double fraction = CLAMP (flatpak_transaction_progress_get_progress (progress), 0, 100) / 100.0;
-  g_autofree char *done = g_format_size (flatpak_transaction_progress_get_bytes_transferred (progress));
-  g_autofree char *total = watch->download_size > 0 ? g_format_size (watch->download_size) : g_strdup ("?");
-  g_autofree char *detail = g_strdup_printf ("%s%s%s / %s", watch->label != NULL ? watch->label : "",
-                                             watch->label != NULL ? ": " : "", done, total);
+  guint64 bytes = flatpak_transaction_progress_get_bytes_transferred (progress);
+  g_autofree char *size = NULL;
+  g_autofree char *detail = NULL;
+
+  /* A size only when it says something: "3.1 MB of 12.0 MB" while the
+   * total is known and larger, "3.1 MB" without one, nothing before the
+   * first byte (a local repo reports a download size of 0 or 1). */
+  if (bytes > 0 && watch->download_size > bytes)
+    {
+      g_autofree char *done = g_format_size (bytes);
+      g_autofree char *total = g_format_size (watch->download_size);
+      size = g_strdup_printf ("%s of %s", done, total);
+    }
+  else if (bytes > 0)
+    size = g_format_size (bytes);
+  if (watch->label != NULL || size != NULL)
+    detail = g_strdup_printf ("%s%s%s", watch->label != NULL ? watch->label : "",
+                              watch->label != NULL && size != NULL ? ": " : "", size != NULL ? size : "");
 
   /* An app whose runtime comes first gets two halves: the runtime fills
    * the first, the app the second, so its bar never goes backwards. */
@@ -1262,6 +1276,7 @@ on_new_operation (FlatpakTransaction *transaction, FlatpakTransactionOperation *
   BktOperation *op = g_hash_table_lookup (run->by_ref, ref);
   GPtrArray *related;   /* owned by the transaction */
   g_autoptr(GString) needed_by = NULL;
+  guint named = 0;   /* apps the dependency is for */
 
   if (op != NULL)
     {
@@ -1282,9 +1297,13 @@ on_new_operation (FlatpakTransaction *transaction, FlatpakTransactionOperation *
         continue;
       g_hash_table_add (run->has_deps, for_op);
       watch_progress (run, progress, for_op, ref, size);
-      g_string_append_printf (needed_by, "%s%s", needed_by->len > 0 ? ", " : " (needed by ",
-                              bkt_operation_get_target (for_op));
+      /* a runtime shared by many apps: name a few, count the rest */
+      if (named++ < 3)
+        g_string_append_printf (needed_by, "%s%s", needed_by->len > 0 ? ", " : " (needed by ",
+                                bkt_operation_get_target (for_op));
     }
+  if (named > 3)
+    g_string_append_printf (needed_by, " and %u more", named - 3);
   bkt_exec_context_message (run->ctx, "%s %s%s%s", flatpak_transaction_operation_type_to_string (
                               flatpak_transaction_operation_get_operation_type (operation)),
                             ref, needed_by->str, needed_by->len > 0 ? ")" : "");
