@@ -12,6 +12,7 @@
 #include "bkt-error.h"
 #include "bkt-manifest.h"
 #include "bkt-manifest-private.h"
+#include "bkt-text.h"
 
 /* Manifests are small, hand-edited files.  The limit protects the daemon
  * from being made to read something huge (or endless, like a FIFO or a
@@ -1067,10 +1068,12 @@ typedef struct
   JsonNode *node;
 } SortItem;
 
+/* Natural order (org.x.App2 before org.x.App10): the plan, status and
+ * progress follow the view's order, and people count that way. */
 static gint
 compare_items (gconstpointer a, gconstpointer b, gpointer user_data)
 {
-  return g_strcmp0 (((const SortItem *) a)->key, ((const SortItem *) b)->key);
+  return bkt_text_natural_compare (((const SortItem *) a)->key, ((const SortItem *) b)->key);
 }
 
 void

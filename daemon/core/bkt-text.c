@@ -196,3 +196,44 @@ bkt_text_group_lines (const char * const *lines, guint max_names)
     }
   return out;
 }
+
+int
+bkt_text_natural_compare (const char *a, const char *b)
+{
+  const char *p = a, *q = b;
+
+  if (a == NULL || b == NULL)
+    return a == b ? 0 : a == NULL ? -1 : 1;
+  while (*p != '\0' && *q != '\0')
+    {
+      if (g_ascii_isdigit (*p) && g_ascii_isdigit (*q))
+        {
+          const char *p0, *q0;
+          gsize lp, lq;
+          int c;
+
+          while (*p == '0' && g_ascii_isdigit (p[1]))
+            p++;
+          while (*q == '0' && g_ascii_isdigit (q[1]))
+            q++;
+          for (p0 = p; g_ascii_isdigit (*p); p++)
+            ;
+          for (q0 = q; g_ascii_isdigit (*q); q++)
+            ;
+          lp = p - p0;
+          lq = q - q0;
+          if (lp != lq)
+            return lp < lq ? -1 : 1;      /* more digits: a larger number */
+          c = strncmp (p0, q0, lp);
+          if (c != 0)
+            return c;
+          continue;
+        }
+      if (*p != *q)
+        return (guchar) *p < (guchar) *q ? -1 : 1;
+      p++, q++;
+    }
+  if (*p != *q)
+    return *p == '\0' ? -1 : 1;
+  return strcmp (a, b);
+}

@@ -11,6 +11,11 @@ G_BEGIN_DECLS
  * suggestions.  Gives up early and returns @max + 1 once the distance is
  * known to exceed @max (pass G_MAXUINT - 1 for no bound). */
 guint bkt_text_edit_distance (const char *a, const char *b, guint max, gboolean ignore_case);
+/* strcmp, but runs of digits compare as numbers ("App2" < "App10"), so
+ * lists read in the order people expect; equal numbers with different
+ * leading zeros, and otherwise equal strings, fall back to strcmp (a total
+ * order).  NULL sorts first. */
+int   bkt_text_natural_compare (const char *a, const char *b);
 
 /* @lines with the ones that say the same about different items grouped:
  * "shim bootc is in the manifest but not in …: `bkt shim remove bootc`

@@ -85,10 +85,28 @@ test_group_empty_and_single (void)
   g_assert_cmpstr (b->pdata[0], ==, "only this");
 }
 
+static void
+test_natural_compare (void)
+{
+  const char *sorted[] = { "org.x.App", "org.x.App02", "org.x.App2", "org.x.App10", "org.x.App10a", "org.x.Apq",
+                           "org.x.app1" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sorted); i++)
+    for (guint j = 0; j < G_N_ELEMENTS (sorted); j++)
+      {
+        int c = bkt_text_natural_compare (sorted[i], sorted[j]);
+        g_assert_cmpint (i < j ? -1 : i > j ? 1 : 0, ==, c < 0 ? -1 : c > 0 ? 1 : 0);
+      }
+  g_assert_cmpint (bkt_text_natural_compare (NULL, "a"), <, 0);
+  g_assert_cmpint (bkt_text_natural_compare ("a", NULL), >, 0);
+  g_assert_cmpint (bkt_text_natural_compare (NULL, NULL), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
   bkt_test_init (&argc, &argv);
+  g_test_add_func ("/text/natural-compare", test_natural_compare);
   g_test_add_func ("/text/group/by-cause", test_group_by_cause);
   g_test_add_func ("/text/group/different-sentences", test_group_keeps_different_sentences);
   g_test_add_func ("/text/group/names-at-most", test_group_names_at_most);
