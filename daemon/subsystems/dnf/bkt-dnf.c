@@ -518,7 +518,44 @@ bkt_dnf_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError **err
 /* Execution                                                                 */
 
 /* ONE rpm-ostree call for @ops (all install or all uninstall). */
-static void
+/* What the next boot requests, read again after a change: the staged
+ * deployment's requested packages if one is pending, else the booted one's. */
+static GStrv
+read_next_boot (GCancellable *cancellable, GError **error)
+{
+  const char *argv[] = { bkt_packages_rpm_ostree (), "status", "--json", NULL };
+  g_autofree char *out = run_argv (argv, NULL, NULL, cancellable, error);
+  g_auto(GStrv) booted = NULL;
+  g_auto(GStrv) staged = NULL;
+
+  if (out == NULL)
+    return NULL;
+  booted = bkt_packages_parse_status (out, -1, &staged, error);
+  if (booted == NULL)
+    return NULL;
+  return staged != NULL ? g_steal_pointer (&staged) : g_steal_pointer (&booted);
+}
+
+/* Did rpm-ostree do what it said?  An install is done when the next boot
+ * requests the package, a removal when it no longer does. */
+static GError *
+verify_op (BktOperation *op, gboolean install, GStrv next_boot, const GError *read_error)
+{
+  const char *name = bkt_operation_get_detail_string (op, "name");
+
+  if (next_boot == NULL)
+    return g_error_new (BKT_ERROR, BKT_ERROR_FAILED, "rpm-ostree reported success, but its status could not be "
+                        "read back to verify it: %s", read_error != NULL ? read_error->message : "no status");
+  if (install != g_strv_contains ((const char * const *) next_boot, name))
+    return g_error_new (BKT_ERROR, BKT_ERROR_FAILED,
+                        install ? "rpm-ostree reported success, but the next boot does not request %s"
+                                : "rpm-ostree reported success, but the next boot still requests %s", name);
+  return NULL;
+}
+
+/* One rpm-ostree call for @ops (all installs or all removals); its error
+ * (NULL: rpm-ostree said it worked) for report_batch. */
+static GError *
 run_batch (GPtrArray *ops, gboolean install, BktExecContext *ctx, GCancellable *cancellable)
 {
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
@@ -528,7 +565,7 @@ run_batch (GPtrArray *ops, gboolean install, BktExecContext *ctx, GCancellable *
   gboolean apply_live = FALSE;
 
   if (ops->len == 0)
-    return;
+    return NULL;
   for (guint i = 0; i < ops->len; i++)
     {
       BktOperation *op = g_ptr_array_index (ops, i);
@@ -556,12 +593,25 @@ run_batch (GPtrArray *ops, gboolean install, BktExecContext *ctx, GCancellable *
     }
 
 report:
+  return g_steal_pointer (&error);
+}
+
+/* Each operation's result: rpm-ostree's error, or whether the next boot
+ * (@after, read once for the plan) shows its effect. */
+static void
+report_batch (GPtrArray *ops, gboolean install, const GError *error, GStrv after, const GError *after_error,
+              BktExecContext *ctx)
+{
   for (guint i = 0; i < ops->len; i++)
     {
       BktOperation *op = g_ptr_array_index (ops, i);
+      g_autoptr(GError) unverified = NULL;
+
       if (error == NULL)
+        unverified = verify_op (op, install, after, after_error);
+      if (error == NULL && unverified == NULL)
         bkt_exec_context_progress (ctx, op, 1.0, NULL);
-      bkt_exec_context_op_done (ctx, op, error);
+      bkt_exec_context_op_done (ctx, op, error != NULL ? error : unverified);
     }
 }
 
@@ -571,6 +621,9 @@ bkt_dnf_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx,
 {
   g_autoptr(GPtrArray) installs = g_ptr_array_new ();
   g_autoptr(GPtrArray) uninstalls = g_ptr_array_new ();
+  g_autoptr(GError) rm_error = NULL, in_error = NULL, after_error = NULL;
+  g_auto(GStrv) after = NULL;
+  gboolean cancelled;
 
   for (guint i = 0; i < ops->len; i++)
     {
@@ -593,10 +646,18 @@ bkt_dnf_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx,
     }
   /* Removals first: a swap (remove A, add B) must not fail on a conflict
    * between A and B. */
-  run_batch (uninstalls, FALSE, ctx, cancellable);
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    return FALSE;
-  run_batch (installs, TRUE, ctx, cancellable);
+  rm_error = run_batch (uninstalls, FALSE, ctx, cancellable);
+  cancelled = g_cancellable_is_cancelled (cancellable);
+  if (!cancelled)
+    in_error = run_batch (installs, TRUE, ctx, cancellable);
+  /* ✓ only after the effect is verified: the deployments read once more
+   * for the whole plan, if rpm-ostree said anything worked. */
+  if ((uninstalls->len > 0 && rm_error == NULL) || (installs->len > 0 && in_error == NULL && !cancelled))
+    after = read_next_boot (NULL, &after_error);
+  report_batch (uninstalls, FALSE, rm_error, after, after_error, ctx);
+  if (cancelled)
+    return g_cancellable_set_error_if_cancelled (cancellable, error), FALSE;
+  report_batch (installs, TRUE, in_error, after, after_error, ctx);
   return TRUE;
 }
 

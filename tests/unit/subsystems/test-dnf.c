@@ -275,11 +275,13 @@ test_execute_batched (void)
   results = execute (s, live);
   g_assert_cmpstr (results, ==, "package:old=ok\npackage:x=ok\npackage:y=ok");
   log = read_log ();
-  /* Removals first, then ONE install for every package. */
+  /* Removals first, then ONE install for every package, then ONE status
+   * read back for the plan (✓ only after the next boot shows the effect). */
   g_assert_cmpstr (log, ==,
                    "[\"status\", \"--json\"]\n"
                    "[\"uninstall\", \"--idempotent\", \"--\", \"old\"]\n"
-                   "[\"install\", \"--idempotent\", \"--\", \"x\", \"y\"]\n");
+                   "[\"install\", \"--idempotent\", \"--\", \"x\", \"y\"]\n"
+                   "[\"status\", \"--json\"]\n");
   state = bkt_test_read_file (state_path);
   g_assert_nonnull (strstr (state, "\"staged\": [\"x\", \"y\"]"));
 }
@@ -304,6 +306,38 @@ test_execute_failure (void)
   g_assert_nonnull (strstr (results, "package:gone=“"));
   g_assert_nonnull (strstr (results, "exited with status 1: error: Packages not found: gone"));
   g_assert_nonnull (strstr (results, "package:x=“"));
+}
+
+/* ✓ only after the effect is verified: an rpm-ostree that says it worked
+ * and changed nothing (its status still without the package) fails the
+ * operation, with the reason; a status that cannot be read back too. */
+static void
+test_execute_unverified (void)
+{
+  g_autoptr(BktSubsystem) s = NULL;
+  g_autoptr(BktManifestSet) set = NULL;
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *results = NULL;
+  g_autofree char *saved = g_strdup (g_getenv ("BKT_RPM_OSTREE"));
+  g_autofree char *liar = path ("rpm-ostree-liar");
+  g_autofree char *script = g_strdup_printf ("#!/bin/sh\n"
+                                             "# says it installed, installs nothing\n"
+                                             "if [ \"$1\" = install ]; then echo 'Added: x'; exit 0; fi\n"
+                                             "exec '%s' \"$@\"\n", saved);
+
+  bkt_test_write_file (liar, script);
+  g_assert_cmpint (g_chmod (liar, 0755), ==, 0);
+  g_setenv ("BKT_RPM_OSTREE", liar, TRUE);
+  set_state ("{\"booted\": [], \"staged\": null, \"available\": [\"x\"]}");
+  set = manifests ("{\"packages\": [\"x\"]}");
+  s = loaded ();
+  g_assert_true (bkt_subsystem_plan_apply (s, set, ops, warnings, &error));
+  g_assert_cmpuint (ops->len, ==, 1);
+  results = execute (s, ops);
+  g_assert_cmpstr (results, ==, "package:x=rpm-ostree reported success, but the next boot does not request x");
+  g_setenv ("BKT_RPM_OSTREE", saved, TRUE);
 }
 
 static void
@@ -368,6 +402,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dnf/change-validation", test_change_validation);
   g_test_add_func ("/dnf/execute-batched", test_execute_batched);
   g_test_add_func ("/dnf/execute-failure", test_execute_failure);
+  g_test_add_func ("/dnf/execute-unverified", test_execute_unverified);
   g_test_add_func ("/dnf/unavailable", test_unavailable);
   ret = g_test_run ();
 
