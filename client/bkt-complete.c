@@ -138,31 +138,28 @@ list_units (const char *verb, const char *prefix)
                    g_str_equal (verb, "unmask");
   g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, NULL);
   g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariantIter) iter = NULL;
-  const char *name;
+  g_autoptr(GVariant) list = NULL;
 
   if (bus == NULL)
     return;
+  /* The reply type is checked by GDBus; either list's entries start with
+   * the name (ListUnits) or the unit file's path (ListUnitFiles). */
   reply = g_dbus_connection_call_sync (bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                        "org.freedesktop.systemd1.Manager", files ? "ListUnitFiles" : "ListUnits",
-                                       NULL, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, 2000, NULL, NULL);
+                                       NULL, G_VARIANT_TYPE (files ? "(a(ss))" : "(a(ssssssouso))"),
+                                       G_DBUS_CALL_FLAGS_NO_AUTO_START, 2000, NULL, NULL);
   if (reply == NULL)
     return;
-  if (files)
+  list = g_variant_get_child_value (reply, 0);
+  for (gsize i = 0; i < g_variant_n_children (list); i++)
     {
-      g_variant_get (reply, "(a(ss))", &iter);
-      while (g_variant_iter_loop (iter, "(&s&s)", &name, NULL))
-        {
-          g_autofree char *base = g_path_get_basename (name);
-          candidate (base, prefix);
-        }
-    }
-  else
-    {
-      g_variant_get (reply, "(a(ssssssouso))", &iter);
-      while (g_variant_iter_loop (iter, "(&sssssssusso)", &name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                                  NULL))
-        candidate (name, prefix);
+      g_autoptr(GVariant) entry = g_variant_get_child_value (list, i);
+      const char *first = NULL;
+      g_autofree char *name = NULL;
+
+      g_variant_get_child (entry, 0, "&s", &first);
+      name = g_path_get_basename (first);
+      candidate (name, prefix);
     }
 }
 
