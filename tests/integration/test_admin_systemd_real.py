@@ -54,6 +54,17 @@ class AdminSystemdReal(EnvTestCase):
             self.assertEqual(self.sd(unit, 'UnitFileState'), file_state)
         return u
 
+    def test_0_completion_lists_units(self):
+        """`bkt admin systemctl VERB <TAB>` (bkt __complete) names the manager's units: loaded ones
+        for start, unit files for enable, each read with one call."""
+        for verb, unit in (('start', 'dbus.service'), ('enable', 'dbus.service')):
+            # as root: the private bus lets only root call the test manager (an unprivileged
+            # user's completion asks the real system bus, which lets everyone list units)
+            rc, out, err = self.env.bkt_run('root', '__complete', 'admin', 'systemctl', verb, 'dbus', echo=False)
+            self.assertEqual(rc, 0, err)
+            self.assertIn(unit, out.split(), '%s: %s %s' % (verb, out, err))
+            self.assertNotIn('CRITICAL', err)
+
     def test_1_status(self):
         for user in (ADMIN, USER):
             u = self.unit('bkt-test', user=user)
