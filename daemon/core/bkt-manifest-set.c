@@ -375,6 +375,13 @@ bkt_manifest_set_get_write_dir (BktManifestSet *self)
   return self->write_dir;
 }
 
+const char *
+bkt_manifest_set_get_image_dir (BktManifestSet *self)
+{
+  g_return_val_if_fail (BKT_IS_MANIFEST_SET (self), NULL);
+  return self->image_dir;
+}
+
 BktManifest *
 bkt_manifest_set_load_writable (BktManifestSet *self, BktManifestKind kind, GError **error)
 {

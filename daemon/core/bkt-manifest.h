@@ -184,6 +184,8 @@ BktManifest *bkt_manifest_set_get       (BktManifestSet *self, BktManifestKind k
 JsonObject  *bkt_manifest_set_lookup    (BktManifestSet *self, BktManifestKind kind, const char *key);
 /* Where changes are recorded; NULL for content sets. */
 const char  *bkt_manifest_set_get_write_dir (BktManifestSet *self);
+/* The image layer's directory of a layered set, else NULL. */
+const char  *bkt_manifest_set_get_image_dir (BktManifestSet *self);
 /* The file (path) of the layer that declares @key of @kind, NULL when no
  * layer does; @layer gets "image", "user", "manifests-dir" (-m DIR) or
  * NULL (content).  For the state record's provenance. */

@@ -107,6 +107,8 @@ bkt_engine_set_resolution (BktEngine *self, BktResolve resolve, gboolean force)
 {
   self->resolve = resolve;
   self->force = force;
+  for (guint i = 0; i < self->subsystems->len; i++)
+    bkt_subsystem_set_overwrite (g_ptr_array_index (self->subsystems, i), resolve == BKT_RESOLVE_THEIRS || force);
 }
 
 static gboolean

@@ -10,6 +10,7 @@
 #include "bkt-flatpak.h"
 #include "bkt-gsettings.h"
 #include "bkt-shims.h"
+#include "bkt-skel.h"
 #include "bkt-toolbox.h"
 
 /* Constructors by instance.  The session reads the system flatpak
@@ -22,6 +23,7 @@ create_flatpak (BktInstance instance)
 }
 
 static BktSubsystem *create_shim (BktInstance instance) { return bkt_shims_new (); }
+static BktSubsystem *create_skel (BktInstance instance) { return bkt_skel_new (); }
 static BktSubsystem *create_gsettings (BktInstance instance) { return bkt_gsettings_new (); }
 static BktSubsystem *create_extension (BktInstance instance) { return bkt_extensions_new (); }
 static BktSubsystem *create_dnf (BktInstance instance) { return bkt_dnf_new (); }
@@ -44,6 +46,11 @@ static const BktSubsystemInfo registry[] = {
     .instances = BKT_INSTANCES_SESSION, .scopes = BKT_SCOPES_USER,
     .n_manifests = 1, .manifests = { { BKT_MANIFEST_HOST_SHIMS, "entries" } },
     .check_entry_name = bkt_manifest_check_shim_name, .create = create_shim },
+  /* Dotfiles: files, not manifest entries (no kind, no entry name);
+   * cheap and independent, like shims. */
+  { .name = "skel", .aliases = (const char * const[]) { "dotfiles", NULL },
+    .instances = BKT_INSTANCES_SESSION, .scopes = BKT_SCOPES_USER,
+    .n_manifests = 0, .create = create_skel },
   { .name = "gsettings", .aliases = (const char * const[]) { "gsetting", "gs", NULL },
     .instances = BKT_INSTANCES_SESSION, .scopes = BKT_SCOPES_USER,
     .n_manifests = 1, .manifests = { { BKT_MANIFEST_GSETTINGS, "entries" } },

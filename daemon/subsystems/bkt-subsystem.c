@@ -68,6 +68,15 @@ bkt_subsystem_has_items (BktSubsystem *self)
   return BKT_SUBSYSTEM_GET_IFACE (self)->items != NULL;
 }
 
+void
+bkt_subsystem_set_overwrite (BktSubsystem *self, gboolean overwrite)
+{
+  BktSubsystemInterface *iface = BKT_SUBSYSTEM_GET_IFACE (self);
+
+  if (iface->set_overwrite != NULL)
+    iface->set_overwrite (self, overwrite);
+}
+
 gboolean
 bkt_subsystem_items (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *items, GError **error)
 {

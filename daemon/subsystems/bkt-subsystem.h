@@ -68,6 +68,10 @@ struct _BktSubsystemInterface
    * as the operations.  A subsystem without it stays two-way. */
   gboolean    (*items)        (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *items,
                                GError **error);
+  /* Optional: the request says the manifests win (--theirs, --force), so
+   * a subsystem that otherwise keeps what it finds on the machine and bkt
+   * never synced (a dotfile the user had before: skel) may replace it. */
+  void        (*set_overwrite) (BktSubsystem *self, gboolean overwrite);
 };
 
 const char *bkt_subsystem_get_name     (BktSubsystem *self);
@@ -82,6 +86,7 @@ JsonObject *bkt_subsystem_status       (BktSubsystem *self, BktManifestSet *mani
 gboolean    bkt_subsystem_execute      (BktSubsystem *self, GPtrArray *ops, BktExecContext *ctx,
                                         GCancellable *cancellable, GError **error);
 gboolean    bkt_subsystem_has_items    (BktSubsystem *self);
+void        bkt_subsystem_set_overwrite (BktSubsystem *self, gboolean overwrite);
 gboolean    bkt_subsystem_items        (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *items,
                                         GError **error);
 

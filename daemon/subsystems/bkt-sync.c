@@ -315,7 +315,9 @@ bkt_sync_update_record (BktSync *self, BktScope scope, const char *kind, GPtrArr
           bkt_state_record_remove (record, item->target);
           continue;
         }
-      agreed = edit ? item->live : item->manifest;
+      /* A capture agrees on the live value even when the subsystem
+       * records it itself (skel copies a file, not a manifest entry). */
+      agreed = edit || g_strcmp0 (kind, "capture") == 0 ? item->live : item->manifest;
       if (edit)
         {
           /* Recorded into the writable layer, whichever declared it before. */

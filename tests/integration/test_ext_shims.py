@@ -162,7 +162,7 @@ class ExtShims(EnvTestCase):
         self.assertEqual(self.plan('--only', 'ext')['operations'], self.plan('--only', 'extension')['operations'])
         rc, out, err = self.env.bkt_run(ADMIN, 'apply', '--dry-run', '--only', 'shimz')
         self.assertEqual(rc, 5, err)
-        self.assertIn('unknown subsystem “shimz” (known: shim, gsettings, extension, flatpak, dnf, toolbox)', err)
+        self.assertIn('unknown subsystem “shimz” (known: shim, skel, gsettings, extension, flatpak, dnf, toolbox)', err)
 
     def test_3_apply(self):
         env = self.env
