@@ -27,6 +27,7 @@ static const BktCommand commands[] = {
   { "extension", "ext", "add, remove, enable, disable, list, sync, capture GNOME Shell extensions", NULL, NULL,
     bkt_extension_commands },
   { "shim", NULL, "add, remove, list, sync toolbox shims for host commands", NULL, NULL, bkt_shim_commands },
+  { "skel", NULL, "add, diff, list, sync the distribution's dotfiles in your home", NULL, NULL, bkt_skel_commands },
   { "dnf", NULL, "install, remove, copr, sync, capture, list, search…: layered packages and the host's dnf",
     NULL, NULL, bkt_dnf_commands },
   { "dev", NULL, "dnf, status, update, enter: the development toolbox", NULL, NULL, bkt_dev_commands },

@@ -18,6 +18,7 @@ extern const BktCommand bkt_flatpak_commands[];
 extern const BktCommand bkt_gsetting_commands[];
 extern const BktCommand bkt_extension_commands[];
 extern const BktCommand bkt_shim_commands[];
+extern const BktCommand bkt_skel_commands[];
 extern const BktCommand bkt_dnf_commands[];
 extern const BktCommand bkt_dev_commands[];
 extern const BktCommand bkt_local_commands[];

@@ -9,6 +9,7 @@
 #include "bkt-json.h"
 #include "bkt-manifest.h"
 #include "bkt-pr-files.h"
+#include "bkt-skel-fs.h"
 #include "bkt-upstream.h"
 
 /* The repo's files, edited for a pull request: read from the fetched
@@ -210,6 +211,56 @@ edits_touch (JsonArray *edits, const char *doc)
   return FALSE;
 }
 
+/* "skel/REL" of a skel edit, or NULL (with @error) when REL is not a
+ * skel path. */
+static char *
+skel_edit_path (JsonObject *e, GError **error)
+{
+  const char *rel = bkt_json_object_get_string (e, "path");
+  g_autofree char *why = bkt_skel_check_path (rel);
+
+  if (why != NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "a skel edit with an invalid path: %s", why),
+           NULL;
+  return g_strconcat ("skel/", rel, NULL);
+}
+
+/* The skel files of @edits: each one's bytes replace the branch's. */
+static gboolean
+add_skel_files (BktGit *git, GHashTable *files, JsonArray *edits, GString *diff, GError **error)
+{
+  for (guint i = 0; i < json_array_get_length (edits); i++)
+    {
+      JsonObject *e = json_array_get_object_element (edits, i);
+      g_autofree char *path = NULL, *d = NULL;
+      g_autofree guchar *raw = NULL;
+      g_autoptr(GBytes) before = NULL;
+      g_autoptr(GBytes) after = NULL;
+      const char *b64 = bkt_json_object_get_string (e, "content");
+      gboolean exists = FALSE;
+      gsize len = 0;
+
+      if (!edit_is_for (e, BKT_PR_SKEL_DOC))
+        continue;
+      path = skel_edit_path (e, error);
+      if (path == NULL)
+        return FALSE;
+      if (b64 == NULL || strlen (b64) > (BKT_SKEL_MAX_FILE_SIZE / 3 + 1) * 4)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "%s: no content, or too big", path), FALSE;
+      raw = g_base64_decode (b64, &len);
+      after = g_bytes_new_take (g_steal_pointer (&raw), len);
+      before = bkt_git_read_file (git, path, &exists, error);
+      if (before == NULL)
+        return FALSE;
+      if (exists && g_bytes_equal (before, after))
+        continue;
+      d = bkt_git_unified_diff (path, exists ? before : NULL, after);
+      g_string_append (diff, d);
+      g_hash_table_insert (files, g_steal_pointer (&path), g_steal_pointer (&after));
+    }
+  return TRUE;
+}
+
 JsonArray *
 bkt_pr_edited_files (JsonArray *edits)
 {
@@ -221,6 +272,14 @@ bkt_pr_edited_files (JsonArray *edits)
       Document *d = g_ptr_array_index (docs, i);
       if (edits_touch (edits, d->name))
         json_array_add_string_element (files, d->path);
+    }
+  for (guint i = 0; i < json_array_get_length (edits); i++)
+    {
+      JsonObject *e = json_array_get_object_element (edits, i);
+      g_autofree char *path = edit_is_for (e, BKT_PR_SKEL_DOC) ? skel_edit_path (e, NULL) : NULL;
+
+      if (path != NULL)
+        json_array_add_string_element (files, path);
     }
   return files;
 }
@@ -337,7 +396,7 @@ bkt_pr_edited_contents (BktGit *git, JsonArray *edits, char **diff_out, GError *
       g_string_append (diff, d);
       g_hash_table_insert (files, g_strdup (doc->path), g_steal_pointer (&after));
     }
-  if (!add_containerfile (git, files, edits, diff, error))
+  if (!add_containerfile (git, files, edits, diff, error) || !add_skel_files (git, files, edits, diff, error))
     return NULL;
   *diff_out = g_string_free (g_steal_pointer (&diff), FALSE);
   return g_steal_pointer (&files);

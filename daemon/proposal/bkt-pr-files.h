@@ -19,6 +19,12 @@ G_BEGIN_DECLS
  * the fetched default branch and edited with its own format-preserving
  * writer. */
 
+/* A file of the repo's skel/ tree (bkt skel add): {"manifest": "skel",
+ * "action": "record", "path": REL, "content": BASE64} writes skel/REL
+ * with those bytes (REL checked like every skel path, at most
+ * BKT_SKEL_MAX_FILE_SIZE bytes). */
+#define BKT_PR_SKEL_DOC "skel"
+
 /* An edit that no longer fits the default branch (the checkout it was
  * made from is behind: the pin has moved, the upstream is gone).  No
  * retry can fix it, so such a change is not queued.  Never crosses

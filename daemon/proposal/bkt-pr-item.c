@@ -6,6 +6,7 @@
 #include "bkt-error.h"
 #include "bkt-json.h"
 #include "bkt-manifest.h"
+#include "bkt-pr-files.h"
 #include "bkt-pr-item.h"
 #include "bkt-pr-maint.h"
 
@@ -35,6 +36,8 @@ static const ChangeKind change_kinds[] = {
   { "shim",      "shim",      BKT_MANIFEST_HOST_SHIMS,       -1, "name" },
   { "dnf",       "dnf",       BKT_MANIFEST_SYSTEM_PACKAGES,  -1, "packages" },
   { "toolbox",   "toolbox",   BKT_MANIFEST_TOOLBOX_PACKAGES, -1, "packages" },
+  /* files under skel/, not a manifest (bkt-pr-files.h: "skel" edits) */
+  { "skel",      "skel",      BKT_MANIFEST_N_KINDS,          -1, "path" },
 };
 
 static const ChangeKind *
@@ -99,6 +102,15 @@ bkt_pr_item_check_edits (const char *subsystem, JsonArray *edits, GError **error
   for (guint i = 0; k != NULL && i < json_array_get_length (edits); i++)
     {
       const char *m = bkt_json_object_get_string (json_array_get_object_element (edits, i), "manifest");
+
+      if (k->kind == BKT_MANIFEST_N_KINDS)
+        {
+          if (g_strcmp0 (m, BKT_PR_SKEL_DOC) != 0)
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
+                                "a %s change would edit %s, not skel/: refusing to propose it", k->noun,
+                                m ? m : "(none)"), FALSE;
+          continue;
+        }
       if (g_strcmp0 (m, bkt_manifest_kind_name (k->kind)) != 0
           && (k->also < 0 || g_strcmp0 (m, bkt_manifest_kind_name ((BktManifestKind) k->also)) != 0))
         return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
@@ -184,7 +196,7 @@ bkt_pr_item_forget_edits (const char *subsystem, const char *name, GVariant *arg
   const ChangeKind *kind = change_kind (subsystem);
   g_autofree const char **packages = NULL;
 
-  if (kind == NULL)
+  if (kind == NULL || kind->kind == BKT_MANIFEST_N_KINDS)
     return;
   /* dnf and toolbox: one forget per package; the others by the name
    * bkt_pr_item_name() gives (gsettings: "schema key", as its entries are keyed) */

@@ -267,8 +267,17 @@ bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPrTarget *targ
           if (words == NULL && json_object_has_member (d, "pr"))
             words = json_object_get_object_member (d, "pr");
         }
-      else if (live_summary == NULL)
-        live_summary = bkt_operation_get_summary (op);
+      else
+        {
+          JsonObject *d = bkt_operation_get_details (op);
+
+          if (live_summary == NULL)
+            live_summary = bkt_operation_get_summary (op);
+          /* A live operation that records a file rather than a manifest
+           * entry (skel) names the repo edit it proposes itself. */
+          if (json_object_has_member (d, "pr_edit") && JSON_NODE_HOLDS_OBJECT (json_object_get_member (d, "pr_edit")))
+            json_array_add_object_element (edits, copy_object (json_object_get_object_member (d, "pr_edit")));
+        }
 
       /* pr-only changes nothing here; image has no live system to act on
        * but records what the image will have. */

@@ -45,7 +45,7 @@ bkt_skel_check_path (const char *rel)
 guint
 bkt_skel_clean_mode (guint mode)
 {
-  return (mode & 0777) | 0600;
+  return (mode & 0777) | 0400;
 }
 
 static gboolean

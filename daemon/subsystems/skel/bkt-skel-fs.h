@@ -23,7 +23,7 @@ G_BEGIN_DECLS
 char    *bkt_skel_check_path (const char *rel);
 
 /* Only permission bits survive (no setuid, setgid or sticky), and the
- * owner can always read and write the copy. */
+ * owner can always read the copy (bkt reads it back). */
 guint    bkt_skel_clean_mode (guint mode);
 
 /* The regular file @rel below @root_fd: its bytes and permission bits.

@@ -379,7 +379,7 @@ bkt_skel_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *i
 
 /* Copy ~/REL into the writable layer's skel tree. */
 static BktOperation *
-record_op (BktSkel *self, const char *rel, const char *home_fingerprint)
+record_op (BktSkel *self, const char *rel, const char *home_fingerprint, JsonObject *pr_edit)
 {
   g_autofree char *target = make_target (rel);
   g_autofree char *home = home_display (self, rel);
@@ -388,6 +388,8 @@ record_op (BktSkel *self, const char *rel, const char *home_fingerprint)
 
   json_object_set_string_member (details, "path", rel);
   json_object_set_string_member (details, "home_fingerprint", home_fingerprint);
+  if (pr_edit != NULL)
+    json_object_set_object_member (details, "pr_edit", pr_edit);
   return bkt_operation_new (SUBSYSTEM_NAME, "record", target, BKT_SCOPE_USER, BKT_EFFECT_LIVE, summary, details);
 }
 
@@ -411,7 +413,7 @@ bkt_skel_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrA
         continue;
       if (self->write_root == NULL)
         return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "skel: nowhere to record"), FALSE;
-      g_ptr_array_add (ops, record_op (self, f->rel, f->home_fingerprint));
+      g_ptr_array_add (ops, record_op (self, f->rel, f->home_fingerprint, NULL));
     }
   return TRUE;
 }
@@ -451,7 +453,15 @@ bkt_skel_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const 
     return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s does not exist", display), FALSE;
   {
     g_autofree char *fp = fingerprint (contents, mode);
-    g_ptr_array_add (ops, record_op (self, rel, fp));
+    g_autofree char *b64 = g_base64_encode (g_bytes_get_data (contents, NULL), g_bytes_get_size (contents));
+    JsonObject *edit = json_object_new ();
+
+    /* What the pull request writes to the repo's skel/ (bkt-pr-files.h). */
+    json_object_set_string_member (edit, "manifest", "skel");
+    json_object_set_string_member (edit, "action", "record");
+    json_object_set_string_member (edit, "path", rel);
+    json_object_set_string_member (edit, "content", b64);
+    g_ptr_array_add (ops, record_op (self, rel, fp, edit));
   }
   return TRUE;
 }

@@ -32,7 +32,7 @@ test_check_path (void)
     }
   g_assert_cmpuint (bkt_skel_clean_mode (04755), ==, 0755);
   g_assert_cmpuint (bkt_skel_clean_mode (02644), ==, 0644);
-  g_assert_cmpuint (bkt_skel_clean_mode (0044), ==, 0644);
+  g_assert_cmpuint (bkt_skel_clean_mode (0044), ==, 0444);
 }
 
 static int
