@@ -112,12 +112,15 @@ check_records (JsonArray *checks, JsonObject *status)
       JsonObject *r = json_object_has_member (records, scopes[i]) ? json_object_get_object_member (records, scopes[i])
                                                                   : NULL;
       const char *health = r ? json_object_get_string_member_with_default (r, "health", "?") : NULL;
-      const char *path = r ? json_object_get_string_member_with_default (r, "path", "?") : NULL;
+      const char *dir = r ? json_object_get_string_member_with_default (r, "path", "?") : NULL;
       g_autofree char *name = g_strdup_printf ("record-%s", scopes[i]);
-      g_autofree char *detail = NULL, *fix = NULL;
+      g_autofree char *detail = NULL, *fix = NULL, *path = NULL;
 
       if (r == NULL)
         continue;
+      /* Status names the record's directory; the file in it is state.json
+       * (bkt-state-record.h). */
+      path = g_build_filename (dir, "state.json", NULL);
       detail = g_strdup_printf ("%s: %s (%" G_GINT64_FORMAT " items)", path, health,
                                 json_object_get_int_member_with_default (r, "items", 0));
       fix = g_strdup_printf ("the record cannot be read, so bkt cannot tell which side changed: move %s "
