@@ -27,6 +27,8 @@ enum {
   /* apply: items changed on this machine since bkt last synced them (or on
    * both sides) would be reverted; nothing done (org.bkt.Error.Conflict) */
   EXIT_CONFLICT = 8,
+  /* doctor: no report could be made (its checks did not run) */
+  EXIT_DOCTOR_FAILED = 9,
 };
 
 typedef struct {

@@ -47,6 +47,9 @@ static const BktCommand commands[] = {
   { "upgrade", NULL, "what the next boot brings: image, packages, changelog, manifests (--check, --apply)",
     NULL, bkt_cmd_upgrade },
   { "admin", NULL, "bootc (OS image) and systemctl, through the system daemon", NULL, NULL, bkt_admin_commands },
+  { "doctor", NULL, "check everything bkt depends on; each problem with its fix", NULL, bkt_cmd_doctor },
+  { "profile", NULL, "capture, diff: this machine's state as one document; unowned: files no RPM owns", NULL,
+    NULL, bkt_profile_commands },
   { "version", NULL, "print the client and daemon versions", NULL, bkt_cmd_version },
   { "completions", NULL, "print the shell completion script for bash, zsh or fish", "SHELL", bkt_cmd_completions },
   { NULL }

@@ -24,6 +24,9 @@ extern const BktCommand bkt_dev_commands[];
 extern const BktCommand bkt_local_commands[];
 extern const BktCommand bkt_pr_commands[];
 extern const BktCommand bkt_admin_commands[];
+int       bkt_cmd_doctor   (Ctx *ctx, int argc, char **argv);   /* doctor.c */
+extern const BktCommand bkt_profile_commands[];                /* profile.c */
+int       bkt_cmd_profile_unowned (Ctx *ctx, int argc, char **argv); /* profile-unowned.c */
 
 /* bkt-tool (the repo tools) */
 extern const BktCommand bkt_changelog_commands[];

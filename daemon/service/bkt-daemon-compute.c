@@ -16,8 +16,8 @@
 
 /* ---- manifests and the engine ------------------------------------------------ */
 
-static BktManifestSet *
-load_manifests (Request *r, GError **error)
+BktManifestSet *
+bkt_daemon_load_manifests (Request *r, GError **error)
 {
   if (r->daemon->instance == BKT_INSTANCE_SYSTEM)
     return bkt_manifest_set_new_from_content (r->opt.content ? r->opt.content : "{}", error);
@@ -45,7 +45,7 @@ load_engine (Request *r, GError **error)
   /* Loaded already when the worker resumes after polkit was asked again. */
   if (r->out.engine != NULL)
     return TRUE;
-  r->out.manifests = load_manifests (r, error);
+  r->out.manifests = bkt_daemon_load_manifests (r, error);
   if (r->out.manifests == NULL)
     return FALSE;
   r->out.engine = bkt_engine_new (r->daemon->instance, (const char * const *) r->opt.only,

@@ -52,6 +52,8 @@ typedef enum {
   REQ_LOCAL_LIST,
   REQ_LOCAL_COMMIT,
   REQ_PR_RETRY,
+  REQ_DOCTOR,               /* what bkt depends on, checked (bkt doctor) */
+  REQ_PROFILE,              /* this machine's state, every subsystem (bkt profile) */
   REQ_FLATPAK_INSTALL,
   REQ_FLATPAK_UNINSTALL,
   REQ_PACKAGES_INSTALL,
@@ -182,6 +184,12 @@ void     bkt_daemon_admin_connect (BktDBusAdmin *admin, BktDaemon *self);
 
 /* The worker's functions, one per kind (bkt-daemon-compute.c). */
 gboolean bkt_compute_status         (Request *r, GCancellable *c, GError **error);
+/* bkt-daemon-doctor.c, bkt-daemon-profile.c */
+gboolean bkt_compute_doctor         (Request *r, GCancellable *c, GError **error);
+gboolean bkt_compute_profile        (Request *r, GCancellable *c, GError **error);
+/* The manifests the options name (the layered set, -m DIR; the system
+ * instance: the content sent). */
+BktManifestSet *bkt_daemon_load_manifests (Request *r, GError **error);
 gboolean bkt_compute_apply_plan     (Request *r, GCancellable *c, GError **error);
 gboolean bkt_compute_capture_plan   (Request *r, GCancellable *c, GError **error);
 gboolean bkt_compute_change         (Request *r, GCancellable *c, GError **error);

@@ -48,6 +48,8 @@ static const RequestInfo request_info[N_REQUEST_KINDS] = {
                               bkt_execute_engine },
   [REQ_PR_RETRY]          = { "PrRetry",     MANAGER, NULL,              "pr-retry", bkt_compute_queue,
                               bkt_execute_engine },
+  [REQ_DOCTOR]            = { "Doctor",      MANAGER, NULL,              NULL,      bkt_compute_doctor, NULL },
+  [REQ_PROFILE]           = { "Profile",     MANAGER, NULL,              NULL,      bkt_compute_profile, NULL },
   [REQ_FLATPAK_INSTALL]   = { "FlatpakInstall",   ADMIN, "org.bkt.flatpak",  "flatpak-install",
                               bkt_compute_system_change, bkt_execute_engine },
   [REQ_FLATPAK_UNINSTALL] = { "FlatpakUninstall", ADMIN, "org.bkt.flatpak",  "flatpak-uninstall",
@@ -835,6 +837,22 @@ handle_local_list (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *opti
 }
 
 static gboolean
+handle_doctor (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
+{
+  if (!session_only (self, inv, REQ_DOCTOR))
+    return TRUE;
+  return bkt_daemon_dispatch (self, REQ_DOCTOR, inv, options, NULL);
+}
+
+static gboolean
+handle_profile (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
+{
+  if (!session_only (self, inv, REQ_PROFILE))
+    return TRUE;
+  return bkt_daemon_dispatch (self, REQ_PROFILE, inv, options, NULL);
+}
+
+static gboolean
 handle_local_commit (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *ids,
                      GVariant *options, BktDaemon *self)
 {
@@ -945,6 +963,8 @@ bkt_daemon_new (BktInstance instance, guint idle_timeout)
   g_signal_connect (self->manager, "handle-change-plan", G_CALLBACK (handle_change_plan), self);
   g_signal_connect (self->manager, "handle-change", G_CALLBACK (handle_change), self);
   g_signal_connect (self->manager, "handle-local-list", G_CALLBACK (handle_local_list), self);
+  g_signal_connect (self->manager, "handle-doctor", G_CALLBACK (handle_doctor), self);
+  g_signal_connect (self->manager, "handle-profile", G_CALLBACK (handle_profile), self);
   g_signal_connect (self->manager, "handle-local-commit", G_CALLBACK (handle_local_commit), self);
   g_signal_connect (self->manager, "handle-pr-retry", G_CALLBACK (handle_pr_retry), self);
 

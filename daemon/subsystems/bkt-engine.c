@@ -125,6 +125,12 @@ ensure_loaded (BktEngine *self, GCancellable *c, GError **error)
   return TRUE;
 }
 
+GPtrArray *
+bkt_engine_load_subsystems (BktEngine *self, GCancellable *c, GError **error)
+{
+  return ensure_loaded (self, c, error) ? self->subsystems : NULL;
+}
+
 /* The items of every classifying subsystem, before anything executes: the
  * values both sides had, which the record keeps after execution. */
 static gboolean

@@ -43,6 +43,11 @@ BktPlan    *bkt_engine_plan_change  (BktEngine *self, BktManifestSet *manifests,
  *   "drifted": N}}, "operations": N, "unknown": N}; per subsystem tracked = in_sync + drifted + unknown. */
 JsonObject *bkt_engine_status       (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error);
 
+/* The selected subsystems (BktSubsystem, execution order; owned by the
+ * engine) with their live state read, for readers of their own
+ * (bkt-profile.c); NULL with @error if a live state cannot be read. */
+GPtrArray  *bkt_engine_load_subsystems (BktEngine *self, GCancellable *c, GError **error);
+
 /* Execute the operations of @plan that belong to this instance's scope,
  * subsystem by subsystem; manifest edits ("record"/"forget") are applied to
  * @manifests' writable layer with one atomic write per file.  Runs
