@@ -22,6 +22,17 @@
 #define SSH_STDERR_MAX 4096
 /* how long ssh may take to leave once the bridge saw EOF */
 #define SSH_EXIT_WAIT_MS 5000
+/* The command ssh runs on HOST (one string, for the login shell; sh -c
+ * so that it means the same under any shell, fish included).  The bus
+ * address is picked on HOST the way its D-Bus libraries pick it — the
+ * login's DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus (what
+ * pam_systemd sets up); DBUS_SYSTEM_BUS_ADDRESS, else the standard system
+ * socket — and given with -p: systemd-stdio-bridge before systemd 254
+ * ignores both --user and DBUS_SYSTEM_BUS_ADDRESS. */
+#define REMOTE_SESSION_BRIDGE \
+  "sh -c 'exec systemd-stdio-bridge -p \"${DBUS_SESSION_BUS_ADDRESS:-unix:path=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}/bus}\"'"
+#define REMOTE_SYSTEM_BRIDGE \
+  "sh -c 'exec systemd-stdio-bridge -p \"${DBUS_SYSTEM_BUS_ADDRESS:-unix:path=/run/dbus/system_bus_socket}\"'"
 /* BatchMode: how long to wait for the TCP connection (no prompt anyway) */
 #define SSH_CONNECT_TIMEOUT "ConnectTimeout=15"
 
@@ -172,9 +183,7 @@ bkt_remote_connect (const char *host, gboolean user_bus, gboolean batch, GSubpro
     }
   g_ptr_array_add (argv, "--");
   g_ptr_array_add (argv, (char *) host);
-  g_ptr_array_add (argv, "systemd-stdio-bridge");
-  if (user_bus)
-    g_ptr_array_add (argv, "--user");
+  g_ptr_array_add (argv, (char *) (user_bus ? REMOTE_SESSION_BRIDGE : REMOTE_SYSTEM_BRIDGE));
   g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
