@@ -10,6 +10,7 @@
 
 #include "bkt-client.h"
 #include "bkt-error.h"
+#include "bkt-remote.h"
 
 #define BKT_BUS_NAME "org.bkt.Daemon1"
 #define BKT_OBJECT_PATH "/org/bkt/Daemon1"
@@ -24,6 +25,12 @@ struct _BktClient
   GDBusConnection *system;
   GSubprocess     *private_daemon;
   GSubprocess     *agent;
+  /* bkt -H HOST: both buses are HOST's, each over its own ssh child */
+  char            *host;
+  GSubprocess     *ssh_session;
+  GSubprocess     *ssh_system;
+  gboolean         report_skew;
+  gboolean         skew_reported;
   gboolean         session_is_private;
   gboolean         interactive;
   gboolean         wait;
@@ -39,6 +46,14 @@ bkt_client_dispose (GObject *object)
   if (self->agent != NULL)
     g_subprocess_send_signal (self->agent, SIGTERM);
   g_clear_object (&self->agent);
+  if (self->host != NULL)
+    {
+      bkt_remote_disconnect (self->session, self->ssh_session);
+      bkt_remote_disconnect (self->system, self->ssh_system);
+      g_clear_object (&self->ssh_session);
+      g_clear_object (&self->ssh_system);
+      g_clear_pointer (&self->host, g_free);
+    }
   g_clear_object (&self->session);
   g_clear_object (&self->system);
   if (self->private_daemon != NULL)
@@ -71,6 +86,47 @@ bkt_client_new (void)
 void bkt_client_set_interactive (BktClient *self, gboolean interactive) { self->interactive = interactive; }
 void bkt_client_set_wait (BktClient *self, gboolean wait) { self->wait = wait; }
 gboolean bkt_client_is_private (BktClient *self) { return self->session_is_private; }
+static const char *destination (BktClient *self, BktTarget target);
+const char *bkt_client_get_host (BktClient *self) { return self->host; }
+
+gboolean
+bkt_client_set_host (BktClient *self, const char *host, GError **error)
+{
+  g_return_val_if_fail (self->session == NULL && self->system == NULL, FALSE);
+  if (!bkt_remote_host_valid (host, error))
+    return FALSE;
+  g_free (self->host);
+  self->host = g_strdup (host);
+  self->report_skew = TRUE;
+  return TRUE;
+}
+
+void bkt_client_set_report_skew (BktClient *self, gboolean report) { self->report_skew = report; }
+
+char *
+bkt_client_daemon_version (BktClient *self, BktTarget target, GError **error)
+{
+  GDBusConnection *conn = bkt_client_get_bus (self, target, error);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  if (conn == NULL)
+    return NULL;
+  reply = g_dbus_connection_call_sync (conn, destination (self, target), BKT_OBJECT_PATH,
+                                       "org.freedesktop.DBus.Properties", "Get",
+                                       g_variant_new ("(ss)", "org.bkt.Daemon1.Manager", "DaemonVersion"),
+                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (reply == NULL)
+    {
+      if (error != NULL && *error != NULL)
+        g_dbus_error_strip_remote_error (*error);
+      return NULL;
+    }
+  g_variant_get (reply, "(v)", &value);
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "bktd's DaemonVersion is not a string"), NULL;
+  return g_variant_dup_string (value, NULL);
+}
 
 /* ---- connections ----------------------------------------------------------- */
 
@@ -135,9 +191,36 @@ start_private_daemon (BktClient *self, gboolean with_bus, GError **error)
   return connection;
 }
 
+/* HOST's bus over ssh, made once per target.  Without a terminal ssh
+ * may not prompt (BatchMode): a script fails instead of hanging. */
+static GDBusConnection *
+get_remote_connection (BktClient *self, BktTarget target, GError **error)
+{
+  GDBusConnection **conn = target == BKT_TARGET_SYSTEM ? &self->system : &self->session;
+  GSubprocess **child = target == BKT_TARGET_SYSTEM ? &self->ssh_system : &self->ssh_session;
+  g_autofree char *version = NULL;
+
+  if (*conn != NULL)
+    return *conn;
+  *conn = bkt_remote_connect (self->host, target == BKT_TARGET_SESSION, !self->interactive, child, error);
+  if (*conn == NULL || !self->report_skew || self->skew_reported)
+    return *conn;
+  /* Another version on HOST may not speak the same API: say so once,
+   * before its answers are read as this version's. */
+  self->skew_reported = TRUE;
+  version = bkt_client_daemon_version (self, target, NULL);
+  if (version != NULL && !g_str_equal (version, PACKAGE_VERSION))
+    g_printerr ("bkt: warning: %s runs bktd %s, this bkt is %s (version skew: replies may differ from "
+                "what this bkt expects; install the same version on both)\n", self->host, version,
+                PACKAGE_VERSION);
+  return *conn;
+}
+
 static GDBusConnection *
 get_connection (BktClient *self, BktTarget target, GError **error)
 {
+  if (self->host != NULL)
+    return get_remote_connection (self, target, error);
   if (target == BKT_TARGET_SYSTEM)
     {
       if (self->system == NULL)
@@ -167,6 +250,12 @@ get_connection (BktClient *self, BktTarget target, GError **error)
         }
     }
   return self->session;
+}
+
+GDBusConnection *
+bkt_client_get_bus (BktClient *self, BktTarget target, GError **error)
+{
+  return get_connection (self, target, error);
 }
 
 gboolean
@@ -305,7 +394,9 @@ bkt_client_call (BktClient   *self,
 
       if (conn == NULL)
         return NULL;
-      if (target == BKT_TARGET_SYSTEM && self->interactive)
+      /* A local agent answers for local processes only: HOST's polkit
+       * asks an agent on HOST (docs/architecture.md). */
+      if (target == BKT_TARGET_SYSTEM && self->interactive && self->host == NULL)
         {
           ensure_agent (self);
           flags |= G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION;
@@ -317,7 +408,7 @@ bkt_client_call (BktClient   *self,
       if (reply != NULL)
         return reply;
 
-      if (target == BKT_TARGET_SESSION && !self->session_is_private &&
+      if (target == BKT_TARGET_SESSION && !self->session_is_private && self->host == NULL &&
           (g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
            g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_SPAWN_SERVICE_NOT_FOUND)))
         {
@@ -338,6 +429,14 @@ bkt_client_call (BktClient   *self,
           waited = TRUE;
           g_usleep (G_USEC_PER_SEC / 2);
           continue;
+        }
+      if (is_unreachable (local) && self->host != NULL)
+        {
+          g_dbus_error_strip_remote_error (local);
+          g_set_error (error, BKT_ERROR, BKT_ERROR_AUTHORITY_UNAVAILABLE,
+                       "the %s daemon bktd on %s is not reachable over ssh (%s)",
+                       target == BKT_TARGET_SYSTEM ? "system" : "session", self->host, local->message);
+          return NULL;
         }
       if (is_unreachable (local))
         {

@@ -62,6 +62,21 @@ gboolean   bkt_client_follow (BktClient                *self,
 JsonObject *bkt_client_transaction_plan (BktClient *self, BktTarget target, const char *path,
                                          GError **error);
 
+/* bkt -H HOST: every call goes to HOST's daemons over ssh
+ * (bkt-remote.h); set before the first call.  FALSE if @host cannot be an
+ * ssh destination (BKT_ERROR_INVALID_ARGUMENT). */
+gboolean    bkt_client_set_host (BktClient *self, const char *host, GError **error);
+/* Whether to warn (once, on stderr) when HOST's bktd is of another
+ * version than this bkt; TRUE after set_host (bkt fleet reports it in
+ * its rows instead). */
+void        bkt_client_set_report_skew (BktClient *self, gboolean report);
+/* The DaemonVersion of @target's bktd. */
+char       *bkt_client_daemon_version (BktClient *self, BktTarget target, GError **error);
+/* HOST, or NULL for this machine. */
+const char *bkt_client_get_host (BktClient *self);
+/* The connection to @target's bus (HOST's with -H), owned by @self. */
+GDBusConnection *bkt_client_get_bus (BktClient *self, BktTarget target, GError **error);
+
 /* Is the session instance a private one (no session bus)? */
 gboolean   bkt_client_is_private (BktClient *self);
 /* Whether the system daemon answers on the system bus (running, or

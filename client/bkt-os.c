@@ -79,7 +79,7 @@ JsonObject *
 bkt_os_section (BktClient *client)
 {
   JsonObject *os = json_object_new ();
-  g_autoptr(GDBusConnection) bus = NULL;
+  GDBusConnection *bus = NULL;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
@@ -87,7 +87,7 @@ bkt_os_section (BktClient *client)
 
   /* Not through bkt_client_call(): the os section is an extra, it must
    * neither start an agent nor wait minutes for a daemon. */
-  bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
+  bus = bkt_client_get_bus (client, BKT_TARGET_SYSTEM, &error);   /* HOST's with -H */
   if (bus != NULL)
     reply = g_dbus_connection_call_sync (bus, "org.bkt.Daemon1", "/org/bkt/Daemon1", ADMIN_IFACE, "BootcStatus",
                                          g_variant_new ("(a{sv})", NULL), G_VARIANT_TYPE ("(s)"),

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "bkt-remote.h"
 #include "commands/commands.h"
 
 /* bkt: the thin client.  It links the D-Bus contract and the core only:
@@ -50,17 +51,55 @@ static const BktCommand commands[] = {
   { "doctor", NULL, "check everything bkt depends on; each problem with its fix", NULL, bkt_cmd_doctor },
   { "profile", NULL, "capture, diff: this machine's state as one document; unowned: files no RPM owns", NULL,
     NULL, bkt_profile_commands },
+  { "fleet", NULL, "status: your machines, one row each, asked over ssh (bkt -H HOST: one of them)", NULL, NULL,
+    bkt_fleet_commands },
   { "version", NULL, "print the client and daemon versions", NULL, bkt_cmd_version },
   { "completions", NULL, "print the shell completion script for bash, zsh or fish", "SHELL", bkt_cmd_completions },
   { NULL }
 };
 
+/* Commands that run programs on this machine (the repo tools, toolbox
+ * work, dnf's queries) or ask many machines: not with -H HOST. */
+static const char *const local_only[] = {
+  "containerfile", "changelog", "base", "drift", "upstream", "dev", "dnf", "fleet", "completions", NULL
+};
+
+/* -H HOST / --host HOST before the command name: every daemon call goes
+ * to HOST over ssh (bkt-remote.c).  FALSE (usage error) for a bad HOST or
+ * a command that would act here instead. */
+static gboolean
+use_host (BktClient *client, const char *host, int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!bkt_client_set_host (client, host, &error))
+    {
+      g_printerr ("bkt: -H: %s\n", error->message);
+      return FALSE;
+    }
+  for (int i = 1; i < argc; i++)
+    if (argv[i][0] != '-')
+      {
+        if (!g_strv_contains (local_only, argv[i]))
+          return TRUE;
+        g_printerr ("bkt: -H %s: “%s” runs here, not through bktd; run it on %s itself (ssh %s bkt %s …)\n",
+                    host, argv[i], host, host, argv[i]);
+        return FALSE;
+      }
+    else if (bkt_cmd_option_takes_value (argv[i]))
+      i++;
+  return TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
   g_autoptr(BktClient) client = NULL;
+  g_autofree char *host = NULL;
 
   setlocale (LC_ALL, "");
+  if (!bkt_remote_take_host_option (&argc, argv, &host))
+    return EXIT_USAGE;
   if (bkt_cmd_wants_version (argc, argv))
     {
       g_print ("bkt %s\n", PACKAGE_VERSION);
@@ -68,5 +107,7 @@ main (int argc, char **argv)
     }
   client = bkt_client_new ();
   bkt_client_set_interactive (client, isatty (STDIN_FILENO));
+  if (host != NULL && !use_host (client, host, argc, argv))
+    return EXIT_USAGE;
   return bkt_cmd_main (client, summary, commands, argc, argv);
 }

@@ -47,7 +47,9 @@ maybe_run_on_host (Admin *a, const GError *error)
   g_autoptr(GPtrArray) argv = NULL;
   g_autofree char *spawn = NULL;
 
+  /* with -H the daemon is HOST's: the toolbox's host is not the answer */
   if (!g_error_matches (error, BKT_ERROR, BKT_ERROR_AUTHORITY_UNAVAILABLE) || !in_toolbox () ||
+      bkt_client_get_host (a->client) != NULL ||
       g_getenv ("BKT_NO_HOST_FALLBACK") != NULL)
     return;
   spawn = g_find_program_in_path ("flatpak-spawn");
@@ -140,23 +142,12 @@ parse_json (const char *text, GError **error)
   return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }
 
-/* The transaction's plan (for operation summaries in the output). */
+/* The transaction's plan (for operation summaries in the output); on
+ * HOST's system bus with -H. */
 static JsonObject *
-tx_plan (const char *path)
+tx_plan (Admin *a, const char *path)
 {
-  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, NULL);
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) v = NULL;
-
-  if (bus == NULL)
-    return NULL;
-  reply = g_dbus_connection_call_sync (bus, "org.bkt.Daemon1", path, "org.freedesktop.DBus.Properties", "Get",
-                                       g_variant_new ("(ss)", "org.bkt.Daemon1.Transaction", "Plan"),
-                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL, NULL);
-  if (reply == NULL)
-    return NULL;
-  g_variant_get (reply, "(v)", &v);
-  return g_variant_is_of_type (v, G_VARIANT_TYPE_STRING) ? parse_json (g_variant_get_string (v, NULL), NULL) : NULL;
+  return bkt_client_transaction_plan (a->client, BKT_TARGET_SYSTEM, path, NULL);
 }
 
 /* Call @method (which returns a transaction), follow it with a progress
@@ -187,7 +178,7 @@ run_transaction (Admin *a, const char *method, GVariant *params)
       return fail (error);
     }
   g_variant_get (reply, "(&o)", &path);
-  plan = tx_plan (path);
+  plan = tx_plan (a, path);
   view = plan != NULL ? bkt_reply_plan_new (plan) : NULL;
   render.plan = view;
   ok = bkt_client_follow (a->client, BKT_TARGET_SYSTEM, path, &bkt_render_follow_callbacks, &render,

@@ -27,6 +27,7 @@ extern const BktCommand bkt_admin_commands[];
 int       bkt_cmd_doctor   (Ctx *ctx, int argc, char **argv);   /* doctor.c */
 extern const BktCommand bkt_profile_commands[];                /* profile.c */
 int       bkt_cmd_profile_unowned (Ctx *ctx, int argc, char **argv); /* profile-unowned.c */
+extern const BktCommand bkt_fleet_commands[];   /* fleet.c */
 
 /* bkt-tool (the repo tools) */
 extern const BktCommand bkt_changelog_commands[];
