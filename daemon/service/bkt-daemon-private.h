@@ -83,6 +83,7 @@ typedef struct {
   gboolean  dry_run;
   gboolean  force;
   BktResolve resolve;          /* "resolve": theirs/ours (apply, capture) */
+  GStrv     targets;           /* "targets": capture only these items */
 } RequestOptions;
 
 /* A Change: one subsystem's typed edit (Manager Change*, and the Admin

@@ -17,6 +17,8 @@
 #define BKT_TRIM_AFTER_BYTES (64 * 1024)
 /* Bounds on what a client may hand us for the PR's text. */
 #define BKT_MAX_COMMAND 1024
+/* A capture of named items (the watcher's Propose) names at most this many. */
+#define BKT_MAX_TARGETS 4096
 
 enum { SIGNAL_IDLE, N_SIGNALS };
 static guint signals[N_SIGNALS];
@@ -109,6 +111,7 @@ bkt_daemon_request_free (Request *r)
   g_clear_pointer (&r->locker, bkt_idle_locker_free);
   g_strfreev (r->opt.only);
   g_strfreev (r->opt.exclude);
+  g_strfreev (r->opt.targets);
   g_free (r->opt.manifests_dir);
   g_free (r->opt.image_manifests_dir);
   g_free (r->opt.content);
@@ -213,6 +216,14 @@ parse_options (Request *r, GVariant *options, GError **error)
           if (!bkt_resolve_from_string (g_variant_get_string (value, NULL), &r->opt.resolve))
             return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                                 "unknown \"resolve\" “%s” (theirs, ours)", g_variant_get_string (value, NULL)), FALSE;
+        }
+      else if (!system && g_str_equal (key, "targets") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY))
+        {
+          g_strfreev (r->opt.targets);
+          r->opt.targets = g_variant_dup_strv (value, NULL);
+          if (g_strv_length (r->opt.targets) == 0 || g_strv_length (r->opt.targets) > BKT_MAX_TARGETS)
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "\"targets\" names 1 to %d items", BKT_MAX_TARGETS), FALSE;
         }
       else if (g_str_equal (key, "record-only") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         ; /* accepted for compatibility: the session never runs system operations anyway */
