@@ -169,6 +169,12 @@ get_connection (BktClient *self, BktTarget target, GError **error)
   return self->session;
 }
 
+GDBusConnection *
+bkt_client_get_connection (BktClient *self, BktTarget target, GError **error)
+{
+  return get_connection (self, target, error);
+}
+
 gboolean
 bkt_client_system_reachable (BktClient *self, GError **error)
 {

@@ -62,6 +62,8 @@ gboolean   bkt_client_follow (BktClient                *self,
 JsonObject *bkt_client_transaction_plan (BktClient *self, BktTarget target, const char *path,
                                          GError **error);
 
+/* The connection to @target's daemon (transfer none), for signals. */
+GDBusConnection *bkt_client_get_connection (BktClient *self, BktTarget target, GError **error);
 /* Is the session instance a private one (no session bus)? */
 gboolean   bkt_client_is_private (BktClient *self);
 /* Whether the system daemon answers on the system bus (running, or

@@ -25,14 +25,29 @@ subsystem_entries (Ctx *ctx)
 int
 bkt_cmd_status (Ctx *ctx, int argc, char **argv)
 {
+  static gboolean watch;
+  GOptionEntry entries[4];
+  const GOptionEntry watch_entry[] = {
+    { "watch", 0, 0, G_OPTION_ARG_NONE, &watch, "Redraw whenever the drift watcher sees a change (bkt watch)", NULL },
+    { NULL }
+  };
+  int code;
+
+  memcpy (entries, subsystem_entries (ctx), 2 * sizeof (GOptionEntry));
+  memcpy (entries + 2, watch_entry, sizeof watch_entry);
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
+    return code;
+  return watch ? bkt_cmd_status_watch (ctx) : bkt_cmd_status_once (ctx);
+}
+
+int
+bkt_cmd_status_once (Ctx *ctx)
+{
   g_autoptr(JsonObject) status = NULL;
   g_autoptr(JsonObject) os = NULL;
   g_autoptr(JsonObject) changelog = NULL;
   g_autoptr(GError) error = NULL;
-  int code;
 
-  if (!parse_command (ctx, subsystem_entries (ctx), &argc, &argv, 0, 0, &code))
-    return code;
   status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
                                  g_variant_new ("(@a{sv})", session_options (ctx, NULL)), &error);
   if (status == NULL)
