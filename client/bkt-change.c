@@ -421,6 +421,30 @@ apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view)
   return finish_execution (ctx, view, results, NULL);
 }
 
+/* capture's options: with --pr, a change's (mode "pr", the repo, the
+ * command for the PR body) and the --item selection. */
+static GVariant *
+capture_options (Ctx *ctx, const char *only, gboolean dry_run)
+{
+  g_autoptr(GVariant) base = g_variant_ref_sink (ctx->opt.pr ? change_options (ctx, "pr")
+                                                             : session_options (ctx, only));
+  GVariantDict d;
+
+  g_variant_dict_init (&d, base);
+  if (only != NULL)
+    {
+      g_auto(GStrv) list = bkt_cmd_split_list (only);
+      g_variant_dict_insert_value (&d, "only", g_variant_new_strv ((const char * const *) list, -1));
+    }
+  if (ctx->opt.items != NULL && ctx->opt.items[0] != NULL)
+    g_variant_dict_insert_value (&d, "targets", g_variant_new_strv ((const char * const *) ctx->opt.items, -1));
+  /* A dry run of --pr shows the PR (and a failing preflight) instead of
+   * failing. */
+  if (dry_run && ctx->opt.pr)
+    g_variant_dict_insert (&d, "dry-run", "b", TRUE);
+  return g_variant_dict_end (&d);
+}
+
 int
 run_capture (Ctx *ctx, const char *only)
 {
@@ -428,11 +452,12 @@ run_capture (Ctx *ctx, const char *only)
   g_autoptr(BktReplyPlan) view = NULL;
   g_autoptr(JsonArray) results = json_array_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) opts = g_variant_ref_sink (session_options (ctx, only));
+  g_autoptr(GVariant) opts = g_variant_ref_sink (capture_options (ctx, only, FALSE));
+  g_autoptr(GVariant) plan_opts = g_variant_ref_sink (capture_options (ctx, only, ctx->opt.dry_run));
   g_autoptr(GVariant) reply = NULL;
 
   plan = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "CapturePlan",
-                               g_variant_new ("(@a{sv})", opts), &error);
+                               g_variant_new ("(@a{sv})", plan_opts), &error);
   if (plan == NULL)
     return fail (error);
   view = bkt_reply_plan_new (plan);
@@ -441,6 +466,8 @@ run_capture (Ctx *ctx, const char *only)
       if (ctx->opt.json && !ctx->opt.dry_run)
         return finish_execution (ctx, view, results, NULL);
       bkt_render_plan (&ctx->render, plan);
+      if (ctx->opt.dry_run && ctx->opt.pr && !ctx->opt.json)
+        render_pr_preview (view);
       return EXIT_OK;
     }
   if (!ctx->opt.json)

@@ -478,6 +478,7 @@ options_clear (Options *o)
   g_free (o->repo);
   g_free (o->context);
   g_free (o->select);
+  g_strfreev (o->items);
 }
 
 int

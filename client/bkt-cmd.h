@@ -53,6 +53,8 @@ typedef struct {
   gboolean  local;
   gboolean  pr_only;
   gboolean  skip_preflight;
+  gboolean  pr;           /* capture --pr */
+  char    **items;        /* capture --item TARGET… */
   char     *repo;
   char     *context;
   char     *select;

@@ -45,6 +45,8 @@ static const BktCommand commands[] = {
   { "local", NULL, "list, commit: changes made with --local; propose them as one PR", NULL, NULL,
     bkt_local_commands },
   { "pr", NULL, "retry: retry pull requests that failed", NULL, NULL, bkt_pr_commands },
+  { "watch", NULL, "enable, disable, status: the drift watcher (changes made by hand, as they happen)", NULL,
+    NULL, bkt_watch_commands },
   { "upgrade", NULL, "what the next boot brings: image, packages, changelog, manifests (--check, --apply)",
     NULL, bkt_cmd_upgrade },
   { "admin", NULL, "bootc (OS image) and systemctl, through the system daemon", NULL, NULL, bkt_admin_commands },

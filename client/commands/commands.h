@@ -14,6 +14,10 @@ int       bkt_cmd_apply    (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_capture  (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_version  (Ctx *ctx, int argc, char **argv);
 int       bkt_cmd_upgrade  (Ctx *ctx, int argc, char **argv);   /* upgrade.c */
+/* One status (after parsing); redrawn on each DriftChanged (watch.c). */
+int       bkt_cmd_status_once  (Ctx *ctx);
+int       bkt_cmd_status_watch (Ctx *ctx);
+extern const BktCommand bkt_watch_commands[];   /* watch.c */
 extern const BktCommand bkt_flatpak_commands[];
 extern const BktCommand bkt_gsetting_commands[];
 extern const BktCommand bkt_extension_commands[];

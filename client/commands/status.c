@@ -25,14 +25,29 @@ subsystem_entries (Ctx *ctx)
 int
 bkt_cmd_status (Ctx *ctx, int argc, char **argv)
 {
+  static gboolean watch;
+  GOptionEntry entries[4];
+  const GOptionEntry watch_entry[] = {
+    { "watch", 0, 0, G_OPTION_ARG_NONE, &watch, "Redraw whenever the drift watcher sees a change (bkt watch)", NULL },
+    { NULL }
+  };
+  int code;
+
+  memcpy (entries, subsystem_entries (ctx), 2 * sizeof (GOptionEntry));
+  memcpy (entries + 2, watch_entry, sizeof watch_entry);
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
+    return code;
+  return watch ? bkt_cmd_status_watch (ctx) : bkt_cmd_status_once (ctx);
+}
+
+int
+bkt_cmd_status_once (Ctx *ctx)
+{
   g_autoptr(JsonObject) status = NULL;
   g_autoptr(JsonObject) os = NULL;
   g_autoptr(JsonObject) changelog = NULL;
   g_autoptr(GError) error = NULL;
-  int code;
 
-  if (!parse_command (ctx, subsystem_entries (ctx), &argc, &argv, 0, 0, &code))
-    return code;
   status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
                                  g_variant_new ("(@a{sv})", session_options (ctx, NULL)), &error);
   if (status == NULL)
@@ -111,12 +126,24 @@ bkt_cmd_capture (Ctx *ctx, int argc, char **argv)
     { "ours", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.ours,
       "Record this machine's value of items changed on both sides", NULL },
     { "force", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.force, "Same as --ours", NULL },
+    { "pr", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.pr,
+      "Also propose what is captured as ONE pull request (one commit per subsystem)", NULL },
+    { "item", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ctx->opt.items,
+      "Only this item, e.g. flatpak:org.gnome.Boxes (repeatable)", "TARGET" },
+    { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "With --pr: the distribution repo checkout", "DIR" },
+    { "skip-preflight", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.skip_preflight,
+      "With --pr: capture even if the pull request cannot be opened", NULL },
     { NULL }
   };
   int code;
 
   if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code) || !pick_resolution (ctx, "ours", &code))
     return code;
+  if ((ctx->opt.repo != NULL || ctx->opt.skip_preflight) && !ctx->opt.pr)
+    {
+      g_printerr ("bkt: capture: --repo and --skip-preflight go with --pr\n");
+      return EXIT_USAGE;
+    }
   return run_capture (ctx, NULL);
 }
 

@@ -3,6 +3,7 @@
 
 #include "bkt-config.h"
 #include "bkt-error.h"
+#include "bkt-fsutil.h"
 
 char *
 bkt_config_path (void)
@@ -71,4 +72,31 @@ bkt_config_setting (const char *env, const char *key, gboolean is_path, GError *
   if (is_path && g_str_has_prefix (value, "~/"))
     return g_build_filename (g_get_home_dir (), value + 2, NULL);
   return g_strdup (value);
+}
+
+gboolean
+bkt_config_set_member (const char *key, JsonNode *value, GError **error)
+{
+  g_autofree char *path = bkt_config_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(JsonObject) config = bkt_config_load (error);
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autofree char *text = NULL;
+  gsize len;
+
+  if (config == NULL)
+    return FALSE;
+  json_object_set_member (config, key, json_node_copy (value));
+  root = json_node_init_object (json_node_alloc (), config);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_indent (gen, 2);
+  text = json_generator_to_data (gen, &len);
+  if (!bkt_fs_mkdir_p (dir, 0700, error))
+    return FALSE;
+  {
+    g_autofree char *with_newline = g_strconcat (text, "\n", NULL);
+    return bkt_write_file_atomic (path, with_newline, len + 1, 0600, error);
+  }
 }

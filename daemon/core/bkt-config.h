@@ -30,4 +30,9 @@ JsonObject *bkt_config_load (GError **error);
  * directory when @is_path.  A key of another type is an error. */
 char *bkt_config_setting (const char *env, const char *key, gboolean is_path, GError **error);
 
+/* Sets @key of config.json to @value (copied), keeping every other member
+ * (their formatting is not kept: the file is written anew, atomically,
+ * mode 0600).  A broken file is an error and is left as it is. */
+gboolean bkt_config_set_member (const char *key, JsonNode *value, GError **error);
+
 G_END_DECLS

@@ -10,6 +10,7 @@
 #include "bkt-git.h"
 #include "bkt-manifest.h"
 #include "bkt-pr.h"
+#include "bkt-pr-capture.h"
 #include "bkt-pr-files.h"
 #include "bkt-pr-item.h"
 #include "bkt-pr-maint.h"
@@ -178,6 +179,11 @@ add_proposal_ops (GPtrArray *ops, const BktPrTarget *target, JsonArray *items, J
 
   if (pushed_branch != NULL)
     branch = g_strdup (pushed_branch);
+  else if (bkt_pr_capture_is_capture (items))
+    {
+      g_autofree char *n = g_strdup_printf ("%u-changes", json_array_get_length (items));
+      branch = bkt_git_branch_name ("capture", "here", n, g_get_real_time () / G_USEC_PER_SEC);
+    }
   else if (json_array_get_length (items) == 1)
     {
       JsonObject *item = json_array_get_object_element (items, 0);
@@ -373,6 +379,23 @@ bkt_pr_plan_local_commit (BktPrQueue *queue, const gint64 *ids, guint n_ids,
 }
 
 BktPlan *
+bkt_pr_plan_capture (BktPlan *capture, const BktPrTarget *target, GError **error)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(JsonArray) items = json_array_new ();
+  g_autoptr(JsonArray) edits = json_array_new ();
+
+  if (!bkt_pr_capture_collect (capture, target->command, items, edits, error))
+    return NULL;
+  /* The capture itself first (the user overlay and the state record),
+   * then its proposal. */
+  for (guint i = 0; i < bkt_plan_get_n_operations (capture); i++)
+    g_ptr_array_add (ops, g_object_ref (bkt_plan_get_operation (capture, i)));
+  add_proposal_ops (ops, target, items, edits, NULL, NULL, NULL, NULL, NULL);
+  return bkt_plan_new ("capture", ops, bkt_plan_get_warnings (capture));
+}
+
+BktPlan *
 bkt_pr_plan_retry (BktPrQueue *queue, const BktPrTarget *target_in, GError **error)
 {
   g_autoptr(GPtrArray) failed = bkt_pr_queue_list (queue, "failed");
@@ -433,6 +456,19 @@ add_draft_entries (JsonObject *details, GHashTable *files, JsonArray *paths, GEr
 {
   JsonArray *items = json_object_get_array_member (details, "items");
 
+  /* A capture lists all its items in one entry. */
+  if (bkt_pr_capture_is_capture (items))
+    {
+      g_autofree char *path = NULL;
+      GBytes *entry = bkt_pr_capture_draft_entry (items, &path, error);
+
+      if (entry == NULL)
+        return FALSE;
+      if (paths != NULL)
+        json_array_add_string_element (paths, path);
+      g_hash_table_insert (files, g_steal_pointer (&path), entry);
+      return TRUE;
+    }
   for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
     {
       JsonObject *item = json_array_get_object_element (items, i);
@@ -754,6 +790,48 @@ is_ssh_url (const char *url)
   return strstr (url, "://") == NULL && colon != NULL && (slash == NULL || colon < slash);
 }
 
+static char *
+commit_series (BktGit *git, const char *branch, GPtrArray *series, char **used, GError **error)
+{
+  g_autofree GHashTable **files = g_new0 (GHashTable *, series->len);
+  g_autofree const char **messages = g_new0 (const char *, series->len);
+
+  for (guint i = 0; i < series->len; i++)
+    {
+      BktPrCommit *c = g_ptr_array_index (series, i);
+      files[i] = c->files;
+      messages[i] = c->message;
+    }
+  return bkt_git_commit_series_and_push (git, branch, (GHashTable *const *) files,
+                                         (const char *const *) messages, series->len, used, error);
+}
+
+/* The commits of @details' proposal: one with the edited files and the
+ * draft entries, or for a capture one per subsystem.  Empty when the repo
+ * already says what the change says; NULL with @error. */
+static GPtrArray *
+edited_series (BktGit *git, JsonObject *details, char **diff, GError **error)
+{
+  g_autoptr(GPtrArray) series = NULL;
+  g_autoptr(BktPrCommit) one = NULL;
+
+  if (bkt_pr_capture_is_capture (json_object_get_array_member (details, "items")))
+    return bkt_pr_capture_commits (git, details, diff, error);
+  series = g_ptr_array_new_with_free_func ((GDestroyNotify) bkt_pr_commit_free);
+  one = g_new0 (BktPrCommit, 1);
+  one->files = bkt_pr_edited_contents (git, json_object_get_array_member (details, "edits"), diff, error);
+  if (one->files == NULL)
+    return NULL;
+  if (g_hash_table_size (one->files) == 0)
+    return g_steal_pointer (&series);
+  if (!add_draft_entries (details, one->files, NULL, error))
+    return NULL;
+  one->message = g_strdup_printf ("%s\n\n%s", bkt_json_object_get_string (details, "title"),
+                                  bkt_json_object_get_string (details, "body"));
+  g_ptr_array_add (series, g_steal_pointer (&one));
+  return g_steal_pointer (&series);
+}
+
 /* One proposal: @cp (commit-push, NULL when the branch is already pushed)
  * then @open (open-pr).  Fills @pr; FALSE with @error when it failed (and
  * was queued). */
@@ -784,17 +862,16 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
 
   if (cp != NULL)
     {
-      g_autoptr(GHashTable) files = NULL;
+      g_autoptr(GPtrArray) series = NULL;
       g_autofree char *diff = NULL;
       g_autofree char *commit = NULL;
-      g_autofree char *message = NULL;
 
       bkt_exec_context_progress (ctx, cp, 0.1, "fetching");
       git = bkt_git_open (repo, token, TRUE, &failure);
       if (git == NULL || !bkt_git_fetch (git, &failure))
         goto failed;
-      files = bkt_pr_edited_contents (git, json_object_get_array_member (details, "edits"), &diff, &failure);
-      if (files == NULL && failure->domain == BKT_PR_STALE_ERROR)
+      series = edited_series (git, details, &diff, &failure);
+      if (series == NULL && failure->domain == BKT_PR_STALE_ERROR)
         {
           /* The branch has moved past what the change was made from: no
            * retry can fix that, so nothing is queued (and an entry this
@@ -810,10 +887,10 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
           return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "the pull request was not opened: %s",
                               failure->message), FALSE;
         }
-      if (files == NULL)
+      if (series == NULL)
         goto failed;
       json_object_set_string_member (pr, "diff", diff);
-      if (g_hash_table_size (files) == 0)
+      if (series->len == 0)
         {
           /* The repo already says what the change says: a PR would be
            * empty.  Nothing to keep either. */
@@ -823,8 +900,6 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
           bkt_exec_context_op_done (ctx, open, NULL);
           return settle_queue (queue, details, error);
         }
-      if (!add_draft_entries (details, files, NULL, &failure))
-        goto failed;
       /* Without push access to the repo (or with "fork": "always"), the
        * branch goes to the user's fork.  Without a token there is no
        * asking: origin, and the PR request fails into the queue. */
@@ -849,11 +924,10 @@ run_proposal (BktOperation *cp, BktOperation *open, BktPrQueue *queue, BktExecCo
               json_object_set_string_member (pr, "fork", fork_url);
             }
         }
-      message = g_strdup_printf ("%s\n\n%s", bkt_json_object_get_string (details, "title"), bkt_json_object_get_string (details, "body"));
       bkt_exec_context_progress (ctx, cp, 0.5, "pushing");
       {
         g_autofree char *used = NULL;
-        commit = bkt_git_commit_and_push (git, branch, files, message, &used, &failure);
+        commit = commit_series (git, branch, series, &used, &failure);
         if (commit == NULL)
           goto failed;
         g_free (branch);

@@ -49,6 +49,10 @@ BktPlan    *bkt_pr_plan_change (BktPlan *change, BktChangeMode mode, const BktPr
 /* One PR from the selected local entries (@ids NULL/empty: all of them). */
 BktPlan    *bkt_pr_plan_local_commit (BktPrQueue *queue, const gint64 *ids, guint n_ids,
                                       const BktPrTarget *target, GError **error);
+/* capture --pr: @capture (a "capture" plan from the engine) followed by
+ * ONE proposal of its record/forget edits, one commit per subsystem and
+ * one draft changelog entry listing them (bkt-pr-capture.h). */
+BktPlan    *bkt_pr_plan_capture (BktPlan *capture, const BktPrTarget *target, GError **error);
 /* One PR per failed entry. */
 BktPlan    *bkt_pr_plan_retry (BktPrQueue *queue, const BktPrTarget *target, GError **error);
 

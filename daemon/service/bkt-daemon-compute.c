@@ -172,12 +172,95 @@ bkt_compute_apply_plan (Request *r, GCancellable *c, GError **error)
   return r->out.plan != NULL;
 }
 
+static gboolean preflight_passes (Request *r, GError **error);
+
+/* "targets": only these items (the watcher's Propose names exactly the
+ * items its notification listed); one the plan does not have is an error,
+ * so that nothing else is captured in its place. */
+static gboolean
+keep_targets (BktPlan **plan, GStrv targets, GError **error)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint t = 0; targets[t] != NULL; t++)
+    {
+      gboolean found = FALSE;
+
+      for (guint i = 0; i < bkt_plan_get_n_operations (*plan); i++)
+        {
+          BktOperation *op = bkt_plan_get_operation (*plan, i);
+          if (g_str_equal (bkt_operation_get_target (op), targets[t]))
+            {
+              found = TRUE;
+              if (!g_ptr_array_find (ops, op, NULL))
+                g_ptr_array_add (ops, g_object_ref (op));
+            }
+        }
+      if (!found)
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                            "%s has nothing to capture (it is in sync, changed in the manifests, or in "
+                            "conflict): see bkt status", targets[t]), FALSE;
+    }
+  {
+    BktPlan *kept = bkt_plan_new (bkt_plan_get_kind (*plan), ops, bkt_plan_get_warnings (*plan));
+    g_object_unref (*plan);
+    *plan = kept;
+  }
+  return TRUE;
+}
+
+/* capture --pr: the capture and ONE pull request of what it records, after
+ * the same preflight as every punned change. */
+static BktPlan *
+punned_capture_plan (Request *r, BktPlan *capture, GError **error)
+{
+  g_autoptr(BktRepo) repo = NULL;
+  g_autoptr(GError) repo_error = NULL;
+  BktPrTarget target = { NULL, r->pun.repo_dir, r->pun.cwd, r->pun.command };
+  BktPlan *plan;
+
+  if (r->pun.mode != BKT_CHANGE_MODE_PR)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "a capture is recorded, and proposed with mode “pr”; mode “%s” is for changes",
+                        bkt_change_mode_to_string (r->pun.mode)), NULL;
+  repo = bkt_repo_discover (r->pun.repo_dir, r->pun.cwd, &repo_error);
+  target.repo = repo;
+  if (!r->pun.skip_preflight || r->kind == REQ_CAPTURE_PLAN)
+    {
+      r->out.preflight = bkt_pr_preflight (repo, repo_error, TRUE);
+      if (!preflight_passes (r, error))
+        return NULL;
+    }
+  plan = bkt_pr_plan_capture (capture, &target, error);
+  if (plan != NULL && r->opt.dry_run && repo != NULL)
+    {
+      g_autoptr(GError) preview_error = NULL;
+      r->out.preview = bkt_pr_preview (plan, &preview_error);
+      if (r->out.preview == NULL && preview_error != NULL)
+        {
+          r->out.preview = json_object_new ();
+          json_object_set_string_member (r->out.preview, "error", preview_error->message);
+        }
+    }
+  return plan;
+}
+
 gboolean
 bkt_compute_capture_plan (Request *r, GCancellable *c, GError **error)
 {
+  g_autoptr(BktPlan) capture = NULL;
+
   if (!load_engine (r, error))
     return FALSE;
-  r->out.plan = bkt_engine_plan_capture (r->out.engine, r->out.manifests, c, error);
+  capture = bkt_engine_plan_capture (r->out.engine, r->out.manifests, c, error);
+  if (capture == NULL)
+    return FALSE;
+  if (r->opt.targets != NULL && !keep_targets (&capture, r->opt.targets, error))
+    return FALSE;
+  if (r->pun.mode_set)
+    r->out.plan = punned_capture_plan (r, capture, error);
+  else
+    r->out.plan = g_steal_pointer (&capture);
   return r->out.plan != NULL;
 }
 

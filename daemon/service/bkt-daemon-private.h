@@ -18,6 +18,7 @@
 #include "bkt-plan.h"
 #include "bkt-pr.h"
 #include "bkt-transaction.h"
+#include "bkt-watcher.h"
 
 G_BEGIN_DECLS
 
@@ -34,6 +35,7 @@ struct _BktDaemon
   BktIdle         *idle;
   GHashTable      *calls_per_uid; /* uid → method calls in flight (system instance) */
   guint            trim_id;       /* malloc_trim() after a big request */
+  BktWatcher      *watcher;       /* session instance only: the drift watcher */
 };
 
 /* Everything a client can ask.  Which interface a kind belongs to, what
@@ -85,6 +87,7 @@ typedef struct {
   gboolean  dry_run;
   gboolean  force;
   BktResolve resolve;          /* "resolve": theirs/ours (apply, capture) */
+  GStrv     targets;           /* "targets": capture only these items */
 } RequestOptions;
 
 /* A Change: one subsystem's typed edit (Manager Change*, and the Admin

@@ -6,6 +6,7 @@
 #endif
 
 #include "bkt-daemon.h"
+#include "bkt-config.h"
 #include "bkt-daemon-private.h"
 #include "bkt-dbus-generated.h"
 #include "bkt-error.h"
@@ -17,6 +18,8 @@
 #define BKT_TRIM_AFTER_BYTES (64 * 1024)
 /* Bounds on what a client may hand us for the PR's text. */
 #define BKT_MAX_COMMAND 1024
+/* A capture of named items (the watcher's Propose) names at most this many. */
+#define BKT_MAX_TARGETS 4096
 
 enum { SIGNAL_IDLE, N_SIGNALS };
 static guint signals[N_SIGNALS];
@@ -111,6 +114,7 @@ bkt_daemon_request_free (Request *r)
   g_clear_pointer (&r->locker, bkt_idle_locker_free);
   g_strfreev (r->opt.only);
   g_strfreev (r->opt.exclude);
+  g_strfreev (r->opt.targets);
   g_free (r->opt.manifests_dir);
   g_free (r->opt.image_manifests_dir);
   g_free (r->opt.content);
@@ -215,6 +219,14 @@ parse_options (Request *r, GVariant *options, GError **error)
           if (!bkt_resolve_from_string (g_variant_get_string (value, NULL), &r->opt.resolve))
             return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                                 "unknown \"resolve\" “%s” (theirs, ours)", g_variant_get_string (value, NULL)), FALSE;
+        }
+      else if (!system && g_str_equal (key, "targets") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY))
+        {
+          g_strfreev (r->opt.targets);
+          r->opt.targets = g_variant_dup_strv (value, NULL);
+          if (g_strv_length (r->opt.targets) == 0 || g_strv_length (r->opt.targets) > BKT_MAX_TARGETS)
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "\"targets\" names 1 to %d items", BKT_MAX_TARGETS), FALSE;
         }
       else if (g_str_equal (key, "record-only") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         ; /* accepted for compatibility: the session never runs system operations anyway */
@@ -771,6 +783,35 @@ handle_capture (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options
   return bkt_daemon_dispatch (self, REQ_CAPTURE, inv, options, NULL);
 }
 
+/* The watcher is the user's own session instance's: no polkit, no
+ * worker (it only keeps a setting and starts monitors), so not through
+ * bkt_daemon_dispatch; the system instance refuses it. */
+static gboolean
+handle_set_watching (BktDBusManager *m, GDBusMethodInvocation *inv, gboolean enabled, BktDaemon *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) value = json_node_new (JSON_NODE_VALUE);
+
+  if (self->watcher == NULL)
+    {
+      g_dbus_method_invocation_return_error_literal (inv, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
+                                                     "the drift watcher is the session instance's (bkt watch)");
+      return TRUE;
+    }
+  json_node_set_boolean (value, enabled);
+  if (!bkt_config_set_member ("watch", value, &error))
+    {
+      g_dbus_method_invocation_return_gerror (inv, error);
+      return TRUE;
+    }
+  if (enabled)
+    bkt_watcher_start (self->watcher, g_dbus_method_invocation_get_connection (inv), NULL);
+  else
+    bkt_watcher_stop (self->watcher);
+  bkt_dbus_manager_complete_set_watching (m, inv);
+  return TRUE;
+}
+
 static gboolean
 handle_capture_plan (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options, BktDaemon *self)
 {
@@ -888,6 +929,9 @@ bkt_daemon_dispose (GObject *object)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->manager));
   if (self->admin != NULL)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->admin));
+  if (self->watcher != NULL)
+    bkt_watcher_stop (self->watcher);
+  g_clear_object (&self->watcher);
   g_clear_pointer (&self->transactions, g_hash_table_unref);
   g_clear_handle_id (&self->trim_id, g_source_remove);
   self->active = NULL;
@@ -968,6 +1012,10 @@ bkt_daemon_new (BktInstance instance, guint idle_timeout)
   g_signal_connect (self->manager, "handle-local-commit", G_CALLBACK (handle_local_commit), self);
   g_signal_connect (self->manager, "handle-pr-retry", G_CALLBACK (handle_pr_retry), self);
 
+  g_signal_connect (self->manager, "handle-set-watching", G_CALLBACK (handle_set_watching), self);
+  if (instance == BKT_INSTANCE_SESSION)
+    self->watcher = bkt_watcher_new (self->manager, self->idle);
+
   if (instance == BKT_INSTANCE_SYSTEM)
     {
       self->auth = bkt_auth_new ();
@@ -991,6 +1039,16 @@ bkt_daemon_export (BktDaemon *self, GDBusConnection *connection, GError **error)
       !g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->admin),
                                          connection, BKT_OBJECT_PATH, error))
     return FALSE;
+  /* "watch": true in config.json: the watcher runs from the start (the
+   * bkt-watch.service user unit starts the daemon at login for it). */
+  if (self->watcher != NULL)
+    {
+      g_autoptr(GError) watch_error = NULL;
+      if (bkt_watcher_configured (&watch_error))
+        bkt_watcher_start (self->watcher, connection, NULL);
+      else if (watch_error != NULL)
+        g_warning ("the drift watcher does not run: %s", watch_error->message);
+    }
   bkt_idle_start (self->idle);
   return TRUE;
 }

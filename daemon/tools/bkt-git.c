@@ -557,29 +557,20 @@ push_new_branch (BktGit *self, const char *branch_in, const git_oid *commit, GEr
   return NULL;
 }
 
-char *
-bkt_git_commit_and_push (BktGit *self, const char *branch_in, GHashTable *files,
-                         const char *message, char **branch_out, GError **error)
+/* One commit of @files onto @parent (the tree of @parent with each file
+ * replaced or added). */
+static gboolean
+commit_onto (BktGit *self, const git_commit *parent, const git_signature *sig, GHashTable *files,
+             const char *message, git_oid *out, GError **error)
 {
-  g_autoptr(git_commit) parent = base_commit (self, error);
-  g_autoptr(git_signature) sig = NULL;
   g_autoptr(git_tree) tree = NULL;
-  g_autofree char *branch = NULL;
   GHashTableIter iter;
   gpointer key, value;
-  git_oid tree_oid, commit_oid;
-  const git_commit *parents[1];
-  char hex[GIT_OID_HEXSZ + 1];
+  git_oid tree_oid;
+  const git_commit *parents[1] = { parent };
 
-  if (parent == NULL)
-    return NULL;
-  if (git_signature_default (&sig, self->git) != 0)
-    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
-                                "no git identity is configured.  Fix: git config --global user.name "
-                                "\"Your Name\" && git config --global user.email you@example.com"), NULL;
   if (git_commit_tree (&tree, parent) != 0)
-    return git_fail (error, BKT_ERROR_FAILED, "reading the default branch's tree"), NULL;
-
+    return git_fail (error, BKT_ERROR_FAILED, "reading the parent commit's tree");
   g_hash_table_iter_init (&iter, files);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
@@ -589,18 +580,45 @@ bkt_git_commit_and_push (BktGit *self, const char *branch_in, GHashTable *files,
       git_oid blob;
 
       if (git_blob_create_from_buffer (&blob, self->git, data, len) != 0)
-        return git_fail (error, BKT_ERROR_FAILED, "writing a blob"), NULL;
+        return git_fail (error, BKT_ERROR_FAILED, "writing a blob");
       if (!tree_with_file (self->git, tree, key, &blob, &tree_oid, error))
-        return NULL;
+        return FALSE;
       if (git_tree_lookup (&next, self->git, &tree_oid) != 0)
-        return git_fail (error, BKT_ERROR_FAILED, "reading a tree"), NULL;
+        return git_fail (error, BKT_ERROR_FAILED, "reading a tree");
       g_clear_pointer (&tree, git_tree_free);
       tree = g_steal_pointer (&next);
     }
+  if (git_commit_create (out, self->git, NULL, sig, sig, "UTF-8", message, tree, 1, parents) != 0)
+    return git_fail (error, BKT_ERROR_FAILED, "committing");
+  return TRUE;
+}
 
-  parents[0] = parent;
-  if (git_commit_create (&commit_oid, self->git, NULL, sig, sig, "UTF-8", message, tree, 1, parents) != 0)
-    return git_fail (error, BKT_ERROR_FAILED, "committing"), NULL;
+char *
+bkt_git_commit_series_and_push (BktGit *self, const char *branch_in, GHashTable *const *files,
+                                const char *const *messages, guint n, char **branch_out, GError **error)
+{
+  g_autoptr(git_commit) parent = base_commit (self, error);
+  g_autoptr(git_signature) sig = NULL;
+  g_autofree char *branch = NULL;
+  git_oid commit_oid;
+  char hex[GIT_OID_HEXSZ + 1];
+
+  if (parent == NULL)
+    return NULL;
+  g_return_val_if_fail (n > 0, NULL);
+  if (git_signature_default (&sig, self->git) != 0)
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                                "no git identity is configured.  Fix: git config --global user.name "
+                                "\"Your Name\" && git config --global user.email you@example.com"), NULL;
+  /* Each commit on the one before: the branch reads as the series. */
+  for (guint i = 0; i < n; i++)
+    {
+      if (!commit_onto (self, parent, sig, files[i], messages[i], &commit_oid, error))
+        return NULL;
+      g_clear_pointer (&parent, git_commit_free);
+      if (git_commit_lookup (&parent, self->git, &commit_oid) != 0)
+        return git_fail (error, BKT_ERROR_FAILED, "reading the new commit"), NULL;
+    }
   branch = push_new_branch (self, branch_in, &commit_oid, error);
   if (branch == NULL)
     return NULL;
@@ -608,6 +626,13 @@ bkt_git_commit_and_push (BktGit *self, const char *branch_in, GHashTable *files,
   if (branch_out != NULL)
     *branch_out = g_steal_pointer (&branch);
   return g_strdup (hex);
+}
+
+char *
+bkt_git_commit_and_push (BktGit *self, const char *branch_in, GHashTable *files,
+                         const char *message, char **branch_out, GError **error)
+{
+  return bkt_git_commit_series_and_push (self, branch_in, &files, &message, 1, branch_out, error);
 }
 
 gboolean

@@ -65,6 +65,13 @@ gboolean    bkt_git_set_push_url (BktGit *self, const char *url, GError **error)
 char       *bkt_git_commit_and_push (BktGit *self, const char *branch, GHashTable *files,
                                      const char *message, char **branch_out, GError **error);
 
+/* The same with @n commits on the branch, one on the other: commit i
+ * carries @files[i] with message @messages[i] (capture --pr: one commit
+ * per subsystem).  Returns the last commit's id. */
+char       *bkt_git_commit_series_and_push (BktGit *self, const char *branch, GHashTable *const *files,
+                                            const char *const *messages, guint n, char **branch_out,
+                                            GError **error);
+
 /* `git diff` of one file: "diff --git a/PATH b/PATH ..." (empty if equal). */
 char       *bkt_git_unified_diff (const char *path, GBytes *before, GBytes *after);
 
