@@ -52,6 +52,7 @@ typedef enum {
   REQ_LOCAL_LIST,
   REQ_LOCAL_COMMIT,
   REQ_PR_RETRY,
+  REQ_EXPLAIN,
   REQ_FLATPAK_INSTALL,
   REQ_FLATPAK_UNINSTALL,
   REQ_PACKAGES_INSTALL,
@@ -83,6 +84,7 @@ typedef struct {
   gboolean  dry_run;
   gboolean  force;
   BktResolve resolve;          /* "resolve": theirs/ours (apply, capture) */
+  char     *item;              /* Explain: the item asked about */
 } RequestOptions;
 
 /* A Change: one subsystem's typed edit (Manager Change*, and the Admin
@@ -115,7 +117,7 @@ typedef struct {
   BktManifestSet *manifests;
   BktEngine      *engine;
   BktPlan        *plan;
-  JsonObject     *status;     /* Status, BootcStatus, SystemctlStatus */
+  JsonObject     *status;     /* Status, Explain, BootcStatus, SystemctlStatus */
   JsonObject     *queue;      /* LocalList */
   JsonObject     *preview;    /* ChangePlan: the PR that would be opened */
   JsonObject     *preflight;
@@ -182,6 +184,7 @@ void     bkt_daemon_admin_connect (BktDBusAdmin *admin, BktDaemon *self);
 
 /* The worker's functions, one per kind (bkt-daemon-compute.c). */
 gboolean bkt_compute_status         (Request *r, GCancellable *c, GError **error);
+gboolean bkt_compute_explain        (Request *r, GCancellable *c, GError **error);
 gboolean bkt_compute_apply_plan     (Request *r, GCancellable *c, GError **error);
 gboolean bkt_compute_capture_plan   (Request *r, GCancellable *c, GError **error);
 gboolean bkt_compute_change         (Request *r, GCancellable *c, GError **error);

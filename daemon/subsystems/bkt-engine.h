@@ -43,6 +43,11 @@ BktPlan    *bkt_engine_plan_change  (BktEngine *self, BktManifestSet *manifests,
  *   "drifted": N}}, "operations": N, "unknown": N}; per subsystem tracked = in_sync + drifted + unknown. */
 JsonObject *bkt_engine_status       (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error);
 
+/* One item as `bkt drift explain` shows it (bkt-explain.h); NULL with
+ * BKT_ERROR_NOT_FOUND when @query names nothing here. */
+JsonObject *bkt_engine_explain      (BktEngine *self, BktManifestSet *manifests, const char *query,
+                                     GCancellable *c, GError **error);
+
 /* Execute the operations of @plan that belong to this instance's scope,
  * subsystem by subsystem; manifest edits ("record"/"forget") are applied to
  * @manifests' writable layer with one atomic write per file.  Runs
