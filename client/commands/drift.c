@@ -249,8 +249,400 @@ drift_check (Ctx *ctx, int argc, char **argv)
   return code;
 }
 
+
+/* ---- drift status: which side changed, per subsystem and item ------------------- */
+
+/* The label of a sync state (bkt-state-record.h) as the columns name it. */
+static const char *
+state_label (const char *state)
+{
+  static const struct { const char *state, *label; } labels[] = {
+    { "to-apply", "TO APPLY" }, { "never-synced", "NEVER SYNCED" }, { "to-capture", "TO CAPTURE" },
+    { "conflict", "CONFLICT" }, { "untracked", "UNTRACKED" }, { "in-sync", "IN SYNC" },
+  };
+
+  for (guint i = 0; state != NULL && i < G_N_ELEMENTS (labels); i++)
+    if (g_str_equal (labels[i].state, state))
+      return labels[i].label;
+  return "NO RECORD";  /* two-way: a subsystem without items, or an unreadable record */
+}
+
+static const char *
+member_or_null (JsonObject *o, const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+         ? json_node_get_string (n) : NULL;
+}
+
+static JsonObject *
+object_member (JsonObject *o, const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+static JsonArray *
+array_member (JsonObject *o, const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+}
+
+static void
+count_state (JsonObject *counts, const char *state)
+{
+  const char *member = g_strcmp0 (state, "to-apply") == 0 ? "to_apply"
+                       : g_strcmp0 (state, "never-synced") == 0 ? "never_synced"
+                       : g_strcmp0 (state, "to-capture") == 0 ? "to_capture"
+                       : g_strcmp0 (state, "conflict") == 0 ? "conflict"
+                       : g_strcmp0 (state, "untracked") == 0 ? "untracked" : "no_record";
+
+  json_object_set_int_member (counts, member, json_object_get_int_member_with_default (counts, member, 0) + 1);
+}
+
+/* The command that settles one item, as `bkt drift explain` gives it. */
+static char *
+next_command (const char *state, const char *subsystem, const char *target)
+{
+  if (g_strcmp0 (state, "to-capture") == 0 || g_strcmp0 (state, "untracked") == 0)
+    return g_strdup_printf ("bkt capture --only %s --select %s", subsystem, target);
+  if (g_strcmp0 (state, "conflict") == 0)
+    return g_strdup_printf ("bkt apply --only %s --theirs, or bkt capture --only %s --select %s --ours",
+                            subsystem, subsystem, target);
+  if (g_strcmp0 (state, "to-apply") == 0 || g_strcmp0 (state, "never-synced") == 0)
+    return g_strdup_printf ("bkt apply --only %s", subsystem);
+  return g_strdup_printf ("bkt apply --only %s, or bkt capture --only %s --select %s", subsystem, subsystem, target);
+}
+
+/* One item of a drift operation (its "sync" as bkt-sync.c annotates it). */
+static JsonObject *
+drift_item (const char *subsystem, JsonObject *op)
+{
+  JsonObject *sync = object_member (op, "sync");
+  JsonObject *base = object_member (sync, "base");
+  const char *state = member_or_null (sync, "state");
+  const char *target = member_or_null (op, "target");
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "target", target != NULL ? target : "?");
+  json_object_set_string_member (o, "state", state != NULL ? state : "two-way");
+  json_object_set_string_member (o, "label", state_label (state));
+  json_object_set_string_member (o, "direction", sync != NULL ? member_or_null (sync, "direction") : "two-way");
+  json_object_set_string_member (o, "summary", member_or_null (op, "summary") ? member_or_null (op, "summary") : "");
+  if (sync != NULL)
+    {
+      json_object_set_member (o, "manifest", json_node_copy (json_object_get_member (sync, "manifest")));
+      json_object_set_member (o, "live", json_object_has_member (sync, "live")
+                                         ? json_node_copy (json_object_get_member (sync, "live"))
+                                         : json_node_new (JSON_NODE_NULL));
+    }
+  if (base != NULL && json_object_has_member (base, "value"))
+    json_object_set_member (o, "base", json_node_copy (json_object_get_member (base, "value")));
+  else
+    json_object_set_null_member (o, "base");
+  {
+    g_autofree char *next = next_command (state, subsystem, target);
+    json_object_set_string_member (o, "next", next);
+  }
+  return o;
+}
+
+/* Status's per-subsystem drift and untracked lists as one list of items
+ * per subsystem, each with its direction; counts per state. */
+static JsonObject *
+drift_subsystem (const char *name, JsonObject *st)
+{
+  JsonObject *out = json_object_new ();
+  JsonObject *counts = json_object_new ();
+  JsonArray *items = json_array_new ();
+  JsonArray *drift = array_member (st, "drift");
+  JsonArray *untracked = array_member (st, "untracked");
+  const char *members[] = { "to_apply", "never_synced", "to_capture", "conflict", "untracked", "no_record" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    json_object_set_int_member (counts, members[i], 0);
+  for (guint i = 0; drift != NULL && i < json_array_get_length (drift); i++)
+    {
+      JsonObject *op = json_array_get_object_element (drift, i);
+      JsonObject *item;
+
+      if (op == NULL)
+        continue;
+      item = drift_item (name, op);
+      count_state (counts, json_object_get_string_member (item, "state"));
+      json_array_add_object_element (items, item);
+    }
+  for (guint i = 0; untracked != NULL && i < json_array_get_length (untracked); i++)
+    {
+      JsonObject *u = json_array_get_object_element (untracked, i);
+      const char *target = member_or_null (u, "target");
+      g_autofree char *next = NULL;
+      JsonObject *item;
+
+      if (target == NULL)
+        continue;
+      next = next_command ("untracked", name, target);
+      item = json_object_new ();
+      json_object_set_string_member (item, "target", target);
+      json_object_set_string_member (item, "state", "untracked");
+      json_object_set_string_member (item, "label", "UNTRACKED");
+      json_object_set_string_member (item, "direction", "capture");
+      json_object_set_string_member (item, "summary", member_or_null (u, "summary") ? member_or_null (u, "summary")
+                                                                                    : target);
+      json_object_set_null_member (item, "manifest");
+      json_object_set_null_member (item, "base");
+      json_object_set_null_member (item, "live");
+      json_object_set_string_member (item, "next", next);
+      count_state (counts, "untracked");
+      json_array_add_object_element (items, item);
+    }
+  json_object_set_object_member (out, "counts", counts);
+  json_object_set_array_member (out, "items", items);
+  return out;
+}
+
+/* "manifests: 'a', base: 'b', here: 'c'" (an absent value is left out). */
+static void
+print_values (JsonObject *item)
+{
+  const char *members[] = { "manifest", "base", "live" };
+  const char *names[] = { "manifests", "base", "here" };
+  gboolean first = TRUE;
+
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    {
+      const char *v = member_or_null (item, members[i]);
+
+      if (v == NULL)
+        continue;
+      g_print ("%s%s: %s", first ? " " : ", ", names[i], v);
+      first = FALSE;
+    }
+}
+
+static void
+print_drift_status (JsonObject *out)
+{
+  JsonObject *subsystems = json_object_get_object_member (out, "subsystems");
+  g_autoptr(GList) names = json_object_get_members (subsystems);
+  JsonArray *warnings = array_member (out, "warnings");
+  guint total = 0;
+
+  g_print ("%-12s %9s %13s %11s %9s %10s %10s\n", "SUBSYSTEM", "TO APPLY", "NEVER SYNCED", "TO CAPTURE",
+           "CONFLICT", "UNTRACKED", "NO RECORD");
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonObject *c = object_member (json_object_get_object_member (subsystems, l->data), "counts");
+
+      g_print ("%-12s %9" G_GINT64_FORMAT " %13" G_GINT64_FORMAT " %11" G_GINT64_FORMAT " %9" G_GINT64_FORMAT
+               " %10" G_GINT64_FORMAT " %10" G_GINT64_FORMAT "\n", (char *) l->data,
+               json_object_get_int_member (c, "to_apply"), json_object_get_int_member (c, "never_synced"),
+               json_object_get_int_member (c, "to_capture"), json_object_get_int_member (c, "conflict"),
+               json_object_get_int_member (c, "untracked"), json_object_get_int_member (c, "no_record"));
+    }
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonArray *items = array_member (json_object_get_object_member (subsystems, l->data), "items");
+
+      if (items == NULL || json_array_get_length (items) == 0)
+        continue;
+      g_print ("\n%s:\n", (char *) l->data);
+      for (guint i = 0; i < json_array_get_length (items); i++)
+        {
+          JsonObject *item = json_array_get_object_element (items, i);
+
+          g_print ("  %-13s %s\n   ", json_object_get_string_member (item, "label"),
+                   json_object_get_string_member (item, "target"));
+          print_values (item);
+          g_print ("\n    → %s\n", json_object_get_string_member (item, "next"));
+          total++;
+        }
+    }
+  for (guint i = 0; warnings != NULL && i < json_array_get_length (warnings); i++)
+    g_print ("\nwarning: %s", json_array_get_string_element (warnings, i));
+  if (warnings != NULL && json_array_get_length (warnings) > 0)
+    g_print ("\n");
+  if (total == 0)
+    g_print ("\nIn sync: no item differs between the manifests and this machine.\n");
+  else
+    g_print ("\n%u item(s) differ; bkt drift explain ITEM shows one in full.\n", total);
+}
+
+static int
+drift_status (Ctx *ctx, int argc, char **argv)
+{
+  const GOptionEntry entries[] = {
+    { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
+    { "exclude", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) status = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  JsonObject *subsystems = json_object_new ();
+  JsonObject *all;
+  g_autoptr(GList) names = NULL;
+  int code;
+
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
+    return code;
+  status = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Status",
+                                 g_variant_new ("(@a{sv})", session_options (ctx, NULL)), &error);
+  if (status == NULL)
+    return fail (error);
+  all = object_member (status, "subsystems");
+  names = all != NULL ? json_object_get_members (all) : NULL;
+  for (GList *l = names; l != NULL; l = l->next)
+    json_object_set_object_member (subsystems, l->data,
+                                   drift_subsystem (l->data, json_object_get_object_member (all, l->data)));
+  json_object_set_object_member (out, "subsystems", subsystems);
+  /* What the daemon already sums and advises, passed along as it is. */
+  if (object_member (status, "record") != NULL)
+    json_object_set_object_member (out, "record", json_object_ref (object_member (status, "record")));
+  if (array_member (status, "next_actions") != NULL)
+    json_object_set_array_member (out, "next_actions", json_array_ref (array_member (status, "next_actions")));
+  json_object_set_array_member (out, "warnings", array_member (status, "warnings") != NULL
+                                ? json_array_ref (array_member (status, "warnings")) : json_array_new ());
+  if (ctx->opt.json)
+    bkt_render_print_object (out);
+  else
+    print_drift_status (out);
+  return EXIT_OK;
+}
+
+/* ---- drift explain: one item in full -------------------------------------------- */
+
+static const char *
+state_sentence (const char *state)
+{
+  static const struct { const char *state, *text; } texts[] = {
+    { "in-sync", "in sync: the manifests and this machine agree" },
+    { "to-apply", "changed in the manifests since bkt last synced it: TO APPLY" },
+    { "never-synced", "declared, never applied here: TO APPLY" },
+    { "to-capture", "changed on this machine since bkt last synced it: TO CAPTURE" },
+    { "conflict", "changed on both sides since bkt last synced it: CONFLICT" },
+    { "untracked", "on this machine only, in no manifest, not installed by bkt: UNTRACKED" },
+    { "two-way", "no usable state record: bkt cannot tell which side changed" },
+    { "unknown", "declared, but not comparable with this machine" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    if (g_strcmp0 (texts[i].state, state) == 0)
+      return texts[i].text;
+  return state;
+}
+
+static void
+print_layers (JsonArray *layers)
+{
+  g_print ("  declared in:\n");
+  if (layers == NULL || json_array_get_length (layers) == 0)
+    g_print ("    no manifest layer\n");
+  for (guint i = 0; layers != NULL && i < json_array_get_length (layers); i++)
+    {
+      JsonObject *layer = json_array_get_object_element (layers, i);
+      const char *file = member_or_null (layer, "file");
+      JsonNode *entry = json_object_get_member (layer, "entry");
+
+      if (!json_object_get_boolean_member_with_default (layer, "declared", FALSE))
+        {
+          g_print ("    %-13s %s  (not declared)\n", json_object_get_string_member (layer, "layer"), file ? file : "-");
+          continue;
+        }
+      {
+        g_autoptr(JsonGenerator) gen = json_generator_new ();
+        g_autofree char *text = NULL;
+
+        json_generator_set_root (gen, entry);
+        text = json_generator_to_data (gen, NULL);
+        if (json_object_has_member (layer, "line"))
+          g_print ("    %-13s %s:%" G_GINT64_FORMAT "  %s%s\n", json_object_get_string_member (layer, "layer"),
+                   file ? file : "-", json_object_get_int_member (layer, "line"), text,
+                   json_object_get_boolean_member_with_default (layer, "in_effect", FALSE) ? "  ← in effect" : "");
+        else
+          g_print ("    %-13s %s  %s%s\n", json_object_get_string_member (layer, "layer"), file ? file : "-", text,
+                   json_object_get_boolean_member_with_default (layer, "in_effect", FALSE) ? "  ← in effect" : "");
+      }
+    }
+}
+
+static void
+print_explained (JsonObject *item)
+{
+  JsonObject *base = object_member (item, "base");
+  const char *target = member_or_null (item, "target");
+  const char *command = member_or_null (item, "command");
+
+  g_print ("%s  (%s, %s scope)\n", target ? target : member_or_null (item, "key"),
+           json_object_get_string_member (item, "subsystem"),
+           member_or_null (item, "scope") ? member_or_null (item, "scope") : "no");
+  print_layers (array_member (item, "layers"));
+  g_print ("  manifests:    %s\n", member_or_null (item, "manifest") ? member_or_null (item, "manifest") : "absent");
+  if (base != NULL)
+    g_print ("  base:         %s  (recorded by %s, %s; from %s %s)\n",
+             member_or_null (base, "value") ? member_or_null (base, "value") : "absent",
+             member_or_null (base, "command") ? member_or_null (base, "command") : "?",
+             member_or_null (base, "when") ? member_or_null (base, "when") : "?",
+             member_or_null (base, "layer") ? member_or_null (base, "layer") : "?",
+             member_or_null (base, "file") ? member_or_null (base, "file") : "?");
+  else
+    g_print ("  base:         none (bkt never synced it here)\n");
+  g_print ("  this machine: %s\n", member_or_null (item, "live") ? member_or_null (item, "live") : "absent");
+  g_print ("  state:        %s\n", state_sentence (member_or_null (item, "state")));
+  if (member_or_null (item, "reason") != NULL)
+    g_print ("                %s\n", member_or_null (item, "reason"));
+  g_print ("  resolve:      %s\n", command != NULL && *command != '\0' ? command : "nothing to do");
+}
+
+static int
+drift_explain (Ctx *ctx, int argc, char **argv)
+{
+  const GOptionEntry entries[] = {
+    { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = NULL;
+  g_autofree char *item = NULL;
+  JsonArray *items, *warnings;
+  int code;
+
+  if (!parse_command (ctx, entries, &argc, &argv, 1, -1, &code))
+    return code;
+  /* "org.gnome.desktop.interface cursor-theme" may come as two words. */
+  item = g_strjoinv (" ", argv + 1);
+  out = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "Explain",
+                              g_variant_new ("(s@a{sv})", item, session_options (ctx, NULL)), &error);
+  if (out == NULL)
+    return fail (error);
+  if (ctx->opt.json)
+    {
+      bkt_render_print_object (out);
+      return EXIT_OK;
+    }
+  items = array_member (out, "items");
+  for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
+    {
+      if (i > 0)
+        g_print ("\n");
+      print_explained (json_array_get_object_element (items, i));
+    }
+  warnings = array_member (out, "warnings");
+  for (guint i = 0; warnings != NULL && i < json_array_get_length (warnings); i++)
+    g_print ("warning: %s\n", json_array_get_string_element (warnings, i));
+  return EXIT_OK;
+}
+
 const BktCommand bkt_drift_commands[] = {
   { "check", NULL, "base image assumptions, Containerfile managed sections and manifests vs this system, for CI; "
     "exit 0 no drift, 1 drift, 2 a check could not run", NULL, drift_check },
+  { "status", NULL, "which side changed, per subsystem and item: TO APPLY, NEVER SYNCED, TO CAPTURE, CONFLICT, "
+    "UNTRACKED, each with the command that settles it", NULL, drift_status },
+  { "explain", NULL, "one item in full: each manifest layer's declaration with file:line, the recorded base, "
+    "the live value, the direction and the command that resolves it", "ITEM", drift_explain },
   { NULL }
 };

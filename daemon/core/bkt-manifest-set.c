@@ -19,6 +19,7 @@ struct _BktManifestSet
   char *write_dir;  /* NULL for content sets */
   char *image_dir;  /* the lower layer of a layered set, else NULL */
   BktManifest *upper[BKT_MANIFEST_N_KINDS];  /* the user layer alone (layered sets) */
+  BktManifest *lower[BKT_MANIFEST_N_KINDS];  /* the image layer alone, as loaded (layered sets) */
 };
 
 G_DEFINE_TYPE (BktManifestSet, bkt_manifest_set, G_TYPE_OBJECT)
@@ -32,6 +33,7 @@ bkt_manifest_set_finalize (GObject *object)
     {
       g_clear_object (&self->manifests[i]);
       g_clear_object (&self->upper[i]);
+      g_clear_object (&self->lower[i]);
     }
   g_clear_pointer (&self->write_dir, g_free);
   g_clear_pointer (&self->image_dir, g_free);
@@ -128,6 +130,8 @@ bkt_manifest_set_load_layered (const char *image_dir, const char *user_dir, GErr
           self->manifests[i] = merge (image, user);
           self->upper[i] = g_object_ref (user);
         }
+      /* As loaded, with its positions: `bkt drift explain` names file:line. */
+      self->lower[i] = g_object_ref (image);
     }
 
   self->write_dir = g_strdup (user_dir);
@@ -448,4 +452,66 @@ bkt_manifest_set_declaring_layer_name (BktManifestSet *self)
   if (self->write_dir == NULL)
     return NULL;
   return self->image_dir != NULL || self->upper[0] != NULL ? "user" : "manifests-dir";
+}
+
+/* json-glib before 1.10 has no json_object_take_string_member(). */
+static void
+take_string (JsonObject *o, const char *member, char *value)
+{
+  json_object_set_string_member (o, member, value);
+  g_free (value);
+}
+
+/* One layer's declaration of @key: {"layer", "file", "declared", "line"?,
+ * "entry"?}. */
+static JsonObject *
+layer_entry (const char *layer, const char *dir, BktManifest *m, BktManifestKind kind, const char *key)
+{
+  JsonObject *o = json_object_new ();
+  JsonNode *node = m != NULL ? bkt_manifest_lookup_node (m, key) : NULL;
+  BktJsonDoc *doc = m != NULL ? bkt_manifest_get_doc (m) : NULL;
+  const BktJsonSpan *span = node != NULL && doc != NULL ? bkt_json_doc_get_span (doc, node) : NULL;
+
+  json_object_set_string_member (o, "layer", layer);
+  if (dir != NULL)
+    take_string (o, "file", g_build_filename (dir, bkt_manifest_kind_file_name (kind), NULL));
+  else
+    json_object_set_null_member (o, "file");
+  json_object_set_boolean_member (o, "declared", node != NULL);
+  if (span != NULL)
+    json_object_set_int_member (o, "line", span->line);
+  if (node != NULL)
+    json_object_set_member (o, "entry", json_node_copy (node));
+  return o;
+}
+
+JsonArray *
+bkt_manifest_set_layer_entries (BktManifestSet *self, BktManifestKind kind, const char *key)
+{
+  JsonArray *layers = json_array_new ();
+  JsonObject *top = NULL;
+
+  g_return_val_if_fail (BKT_IS_MANIFEST_SET (self), layers);
+  g_return_val_if_fail (kind < BKT_MANIFEST_N_KINDS && key != NULL, layers);
+
+  if (self->upper[kind] != NULL)
+    {
+      json_array_add_object_element (layers, layer_entry ("image", self->image_dir, self->lower[kind], kind, key));
+      json_array_add_object_element (layers, layer_entry ("user", self->write_dir, self->upper[kind], kind, key));
+    }
+  else
+    json_array_add_object_element (layers, layer_entry (self->write_dir != NULL ? "manifests-dir" : "content",
+                                                        self->write_dir, self->manifests[kind], kind, key));
+  /* The user's entry replaces the image's whole: the last declaring layer wins. */
+  for (guint i = 0; i < json_array_get_length (layers); i++)
+    {
+      JsonObject *o = json_array_get_object_element (layers, i);
+
+      json_object_set_boolean_member (o, "in_effect", FALSE);
+      if (json_object_get_boolean_member (o, "declared"))
+        top = o;
+    }
+  if (top != NULL)
+    json_object_set_boolean_member (top, "in_effect", TRUE);
+  return layers;
 }

@@ -191,6 +191,12 @@ const char  *bkt_manifest_set_get_image_dir (BktManifestSet *self);
  * NULL (content).  For the state record's provenance. */
 char        *bkt_manifest_set_declaring_file (BktManifestSet *self, BktManifestKind kind, const char *key,
                                               const char **layer);
+/* Every layer's declaration of @key of @kind, lowest first:
+ * [{"layer": "image"|"user"|"manifests-dir"|"content", "file": PATH|null,
+ *   "declared": b, "line": N (when declared in a file), "entry": JSON (when
+ *   declared), "in_effect": b (the declaring layer that wins)}].
+ * For `bkt drift explain`. */
+JsonArray   *bkt_manifest_set_layer_entries (BktManifestSet *self, BktManifestKind kind, const char *key);
 /* The layer name of the writable layer: "user", "manifests-dir" or NULL. */
 const char  *bkt_manifest_set_declaring_layer_name (BktManifestSet *self);
 /* The raw file of @kind in the write dir (not merged, not sorted), to be

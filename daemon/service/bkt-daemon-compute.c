@@ -100,6 +100,15 @@ bkt_compute_status (Request *r, GCancellable *c, GError **error)
   return r->out.status != NULL;
 }
 
+gboolean
+bkt_compute_explain (Request *r, GCancellable *c, GError **error)
+{
+  if (!load_engine (r, error))
+    return FALSE;
+  r->out.status = bkt_engine_explain (r->out.engine, r->out.manifests, r->opt.item, c, error);
+  return r->out.status != NULL;
+}
+
 /* What @r's loaded set layers (packages, COPR repos: repo files under
  * /etc/yum.repos.d are packages too), for org.bkt.packages and its
  * prompt, and whether it enables a COPR repo without signature checks

@@ -56,6 +56,7 @@ typedef enum {
   REQ_PR_RETRY,
   REQ_DOCTOR,               /* what bkt depends on, checked (bkt doctor) */
   REQ_PROFILE,              /* this machine's state, every subsystem (bkt profile) */
+  REQ_EXPLAIN,
   REQ_FLATPAK_INSTALL,
   REQ_FLATPAK_UNINSTALL,
   REQ_PACKAGES_INSTALL,
@@ -88,6 +89,7 @@ typedef struct {
   gboolean  force;
   BktResolve resolve;          /* "resolve": theirs/ours (apply, capture) */
   GStrv     targets;           /* "targets": capture only these items */
+  char     *item;              /* Explain: the item asked about */
 } RequestOptions;
 
 /* A Change: one subsystem's typed edit (Manager Change*, and the Admin
@@ -120,7 +122,7 @@ typedef struct {
   BktManifestSet *manifests;
   BktEngine      *engine;
   BktPlan        *plan;
-  JsonObject     *status;     /* Status, BootcStatus, SystemctlStatus */
+  JsonObject     *status;     /* Status, Explain, BootcStatus, SystemctlStatus */
   JsonObject     *queue;      /* LocalList */
   JsonObject     *preview;    /* ChangePlan: the PR that would be opened */
   JsonObject     *preflight;
@@ -193,6 +195,7 @@ gboolean bkt_compute_profile        (Request *r, GCancellable *c, GError **error
 /* The manifests the options name (the layered set, -m DIR; the system
  * instance: the content sent). */
 BktManifestSet *bkt_daemon_load_manifests (Request *r, GError **error);
+gboolean bkt_compute_explain        (Request *r, GCancellable *c, GError **error);
 gboolean bkt_compute_apply_plan     (Request *r, GCancellable *c, GError **error);
 gboolean bkt_compute_capture_plan   (Request *r, GCancellable *c, GError **error);
 gboolean bkt_compute_change         (Request *r, GCancellable *c, GError **error);

@@ -53,6 +53,7 @@ static const RequestInfo request_info[N_REQUEST_KINDS] = {
                               bkt_execute_engine },
   [REQ_DOCTOR]            = { "Doctor",      MANAGER, NULL,              NULL,      bkt_compute_doctor, NULL },
   [REQ_PROFILE]           = { "Profile",     MANAGER, NULL,              NULL,      bkt_compute_profile, NULL },
+  [REQ_EXPLAIN]           = { "Explain",     MANAGER, NULL,              NULL,      bkt_compute_explain, NULL },
   [REQ_FLATPAK_INSTALL]   = { "FlatpakInstall",   ADMIN, "org.bkt.flatpak",  "flatpak-install",
                               bkt_compute_system_change, bkt_execute_engine },
   [REQ_FLATPAK_UNINSTALL] = { "FlatpakUninstall", ADMIN, "org.bkt.flatpak",  "flatpak-uninstall",
@@ -118,6 +119,7 @@ bkt_daemon_request_free (Request *r)
   g_free (r->opt.manifests_dir);
   g_free (r->opt.image_manifests_dir);
   g_free (r->opt.content);
+  g_free (r->opt.item);
   g_free (r->change.subsystem);
   g_free (r->change.action);
   g_clear_pointer (&r->change.arguments, g_variant_unref);
@@ -918,6 +920,46 @@ handle_pr_retry (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *option
   return bkt_daemon_dispatch (self, REQ_PR_RETRY, inv, options, NULL);
 }
 
+/* The item is matched against targets and manifest keys, never used as a
+ * path or an argument: bounded, valid UTF-8, no control characters. */
+static gboolean
+check_item (const char *item, GError **error)
+{
+  gsize len = strlen (item);
+
+  if (len == 0 || len > 1024)
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "the item must be 1 to 1024 bytes long"), FALSE;
+  if (!g_utf8_validate (item, len, NULL))
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "the item is not valid UTF-8"), FALSE;
+  for (const char *p = item; *p != '\0'; p++)
+    if (g_ascii_iscntrl (*p))
+      return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                  "the item has a control character"), FALSE;
+  return TRUE;
+}
+
+static gboolean
+handle_explain (BktDBusManager *m, GDBusMethodInvocation *inv, const char *item, GVariant *options,
+                BktDaemon *self)
+{
+  g_autoptr(GError) error = NULL;
+  Request *r;
+
+  /* The user's manifests and record are the session's to read. */
+  if (!session_only (self, inv, REQ_EXPLAIN))
+    return TRUE;
+  if (!check_item (item, &error))
+    {
+      bkt_error_return (inv, g_steal_pointer (&error));
+      return TRUE;
+    }
+  r = bkt_daemon_request_new ();
+  r->opt.item = g_strdup (item);
+  return bkt_daemon_dispatch (self, REQ_EXPLAIN, inv, options, r);
+}
+
 /* ---- object ----------------------------------------------------------------- */
 
 static void
@@ -1011,6 +1053,7 @@ bkt_daemon_new (BktInstance instance, guint idle_timeout)
   g_signal_connect (self->manager, "handle-profile", G_CALLBACK (handle_profile), self);
   g_signal_connect (self->manager, "handle-local-commit", G_CALLBACK (handle_local_commit), self);
   g_signal_connect (self->manager, "handle-pr-retry", G_CALLBACK (handle_pr_retry), self);
+  g_signal_connect (self->manager, "handle-explain", G_CALLBACK (handle_explain), self);
 
   g_signal_connect (self->manager, "handle-set-watching", G_CALLBACK (handle_set_watching), self);
   if (instance == BKT_INSTANCE_SESSION)

@@ -3,6 +3,7 @@
 
 #include "bkt-engine.h"
 #include "bkt-error.h"
+#include "bkt-explain.h"
 #include "bkt-subsystem-registry.h"
 #include "bkt-sync.h"
 
@@ -388,6 +389,27 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
   json_object_set_int_member (result, "unknown", unknown);
   json_object_set_array_member (result, "warnings", warnings);
   return g_steal_pointer (&result);
+}
+
+JsonObject *
+bkt_engine_explain (BktEngine *self, BktManifestSet *manifests, const char *query, GCancellable *c,
+                    GError **error)
+{
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  JsonObject *out;
+  JsonArray *w;
+
+  if (!ensure_loaded (self, c, error) || !ensure_items (self, manifests, error))
+    return NULL;
+  out = bkt_explain (self->sync, manifests, query, error);
+  if (out == NULL)
+    return NULL;
+  bkt_sync_add_record_warnings (self->sync, warnings);
+  w = json_array_new ();
+  for (guint i = 0; i < warnings->len; i++)
+    json_array_add_string_element (w, g_ptr_array_index (warnings, i));
+  json_object_set_array_member (out, "warnings", w);
+  return out;
 }
 
 static gboolean

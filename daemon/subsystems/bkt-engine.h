@@ -47,6 +47,10 @@ JsonObject *bkt_engine_status       (BktEngine *self, BktManifestSet *manifests,
  * engine) with their live state read, for readers of their own
  * (bkt-profile.c); NULL with @error if a live state cannot be read. */
 GPtrArray  *bkt_engine_load_subsystems (BktEngine *self, GCancellable *c, GError **error);
+/* One item as `bkt drift explain` shows it (bkt-explain.h); NULL with
+ * BKT_ERROR_NOT_FOUND when @query names nothing here. */
+JsonObject *bkt_engine_explain      (BktEngine *self, BktManifestSet *manifests, const char *query,
+                                     GCancellable *c, GError **error);
 
 /* Execute the operations of @plan that belong to this instance's scope,
  * subsystem by subsystem; manifest edits ("record"/"forget") are applied to

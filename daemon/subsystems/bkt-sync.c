@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "bkt-sync.h"
 
 struct _BktSync
@@ -93,6 +95,49 @@ bkt_sync_lookup (BktSync *self, const char *target, BktScope scope)
   g_autofree char *key = item_key (scope, target);
 
   return g_hash_table_lookup (self->items, key);
+}
+
+/* "A B" (an entry key "SCHEMA KEY") also names target "…:A.B". */
+static gboolean
+item_matches (const BktItem *item, const char *query, const char *dotted)
+{
+  const char *colon = strchr (item->target, ':');
+  const char *bare = colon != NULL ? colon + 1 : item->target;
+
+  return g_str_equal (item->target, query) || g_str_equal (bare, query) ||
+         (item->key != NULL && g_str_equal (item->key, query)) ||
+         (dotted != NULL && g_str_equal (bare, dotted));
+}
+
+static gint
+compare_items (gconstpointer a, gconstpointer b)
+{
+  const BktItem *x = *(const BktItem * const *) a, *y = *(const BktItem * const *) b;
+  int c = strcmp (x->target, y->target);
+
+  return c != 0 ? c : (int) x->scope - (int) y->scope;
+}
+
+GPtrArray *
+bkt_sync_match (BktSync *self, const char *query)
+{
+  GPtrArray *found = g_ptr_array_new ();
+  g_autofree char *dotted = NULL;
+  const char *space = strchr (query, ' ');
+  GHashTableIter iter;
+  gpointer value;
+
+  if (space != NULL && strchr (space + 1, ' ') == NULL)
+    {
+      dotted = g_strdup (query);
+      dotted[space - query] = '.';
+    }
+  g_hash_table_iter_init (&iter, self->items);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (item_matches (value, query, dotted))
+      g_ptr_array_add (found, value);
+  g_ptr_array_sort (found, compare_items);
+  return found;
 }
 
 BktStateRecord *

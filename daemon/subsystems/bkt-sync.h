@@ -57,5 +57,10 @@ JsonArray *bkt_sync_next_actions (JsonObject *totals, gint64 untracked);
 /* The item of @target in @scope or NULL. */
 const BktItem *bkt_sync_lookup (BktSync *self, const char *target, BktScope scope);
 BktStateRecord *bkt_sync_get_record (BktSync *self, BktScope scope);
+/* The items (const BktItem*, sorted by target and scope) that @query
+ * names: a target ("gsetting:SCHEMA.KEY"), a target without its prefix
+ * ("org.gnome.Boxes", a uuid, a shim name), or a declared entry's key
+ * ("SCHEMA KEY"). */
+GPtrArray *bkt_sync_match (BktSync *self, const char *query);
 
 G_END_DECLS
