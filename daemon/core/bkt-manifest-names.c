@@ -4,10 +4,15 @@
 #include <string.h>
 
 #include "bkt-manifest.h"
+#include "bkt-manifest-private.h"
 
-/* Name checks of gnome-extensions.json and host-shims.json entries, shared
- * with the subsystems that turn these names into paths (kept apart from
- * bkt-manifest.c, which is long enough). */
+/* Name checks of manifest entries, shared with the subsystems that turn
+ * these names into paths (kept apart from bkt-manifest.c, which is long
+ * enough).  Each name is a BktStringRule: its pattern is the verdict,
+ * which the loader, the subsystems, the CLI and the JSON Schemas (`bkt
+ * schema generate`) share; the functions below only word why a name the
+ * pattern refuses is refused (tests/unit/core/test-schema.c checks that
+ * they agree). */
 
 /* Extension uuids name a directory under
  * $XDG_DATA_HOME/gnome-shell/extensions, shim names a file in the shim
@@ -32,20 +37,20 @@ check_file_name (const char *value, const char *extra)
   return NULL;
 }
 
-char *
-bkt_manifest_check_extension_uuid (const char *uuid)
+static char *
+explain_extension_uuid (const char *uuid)
 {
   return check_file_name (uuid, "@");
 }
 
-char *
-bkt_manifest_check_shim_name (const char *name)
+static char *
+explain_plus_name (const char *name)
 {
   return check_file_name (name, "+");
 }
 
-char *
-bkt_manifest_check_shim_host (const char *host)
+static char *
+explain_shim_host (const char *host)
 {
   g_auto(GStrv) parts = NULL;
 
@@ -67,11 +72,6 @@ bkt_manifest_check_shim_host (const char *host)
   return NULL;
 }
 
-char *
-bkt_manifest_check_package_name (const char *name)
-{
-  return check_file_name (name, "+");
-}
 
 /* COPR's own rules for user, group and project names are narrower than
  * the package-name rule: no '+'.  Each part is bounded so that the repo
@@ -87,8 +87,8 @@ check_copr_part (const char *part)
   return check_file_name (part, "");
 }
 
-char *
-bkt_manifest_check_copr_name (const char *name)
+static char *
+explain_copr_name (const char *name)
 {
   const char *slash = strchr (name, '/');
   gboolean group = name[0] == '@';
@@ -125,8 +125,8 @@ is_app_id_char (char c, gboolean initial, gboolean last_element)
   return g_ascii_isalpha (c) || c == '_' || (last_element && c == '-') || (!initial && g_ascii_isdigit (c));
 }
 
-char *
-bkt_manifest_check_flatpak_app_id (const char *id)
+static char *
+explain_flatpak_app_id (const char *id)
 {
   gsize len = strlen (id);
   const char *last_dot = strrchr (id, '.');
@@ -165,4 +165,82 @@ bkt_manifest_check_flatpak_app_id (const char *id)
   if (dots < 2)
     return g_strdup ("needs at least three elements separated by '.' (reverse DNS such as org.example.App)");
   return NULL;
+}
+
+/* "No '..' anywhere" (the lookahead) equals "no '..' in any part" for
+ * these names: no part starts with '.', so none can end one across a
+ * '/'. */
+#define NAME_FIRST "A-Za-z0-9_"
+#define NAME_CHARS "A-Za-z0-9._" /* and '-', last in each class */
+
+const BktStringRule bkt_rule_extension_uuid = {
+  .pattern = "^(?!.*\\.\\.)[" NAME_FIRST "@][" NAME_CHARS "@-]*$",
+  .min_length = 1, .max_length = 255, .explain = explain_extension_uuid,
+  .description = "A GNOME Shell extension uuid (a directory name): letters, digits, '.', '_', '-' and '@', "
+                 "not starting with '-' or '.', no \"..\", at most 255 characters.",
+};
+
+const BktStringRule bkt_rule_plus_name = {
+  .pattern = "^(?!.*\\.\\.)[" NAME_FIRST "+][" NAME_CHARS "+-]*$",
+  .min_length = 1, .max_length = 255, .explain = explain_plus_name,
+  .description = "Letters, digits, '.', '_', '-' and '+', not starting with '-' or '.', no \"..\", "
+                 "at most 255 characters.",
+};
+
+const BktStringRule bkt_rule_shim_host = {
+  .pattern = "^(?!.*\\.\\.)(?:[" NAME_FIRST "+][" NAME_CHARS "+-]{0,254}"
+             "|(?:/[" NAME_FIRST "+][" NAME_CHARS "+-]{0,254})+)$",
+  .min_length = 1, .max_length = 4096, .explain = explain_shim_host,
+  .description = "The host command: a name (letters, digits, '.', '_', '-', '+', not starting with '-' or '.') "
+                 "or an absolute path of such names, no \"..\" or empty elements.",
+};
+
+const BktStringRule bkt_rule_copr_name = {
+  .pattern = "^(?!.*\\.\\.)@?[" NAME_FIRST "][" NAME_CHARS "-]{0,99}/[" NAME_FIRST "][" NAME_CHARS "-]{0,99}$",
+  .min_length = 3, .explain = explain_copr_name,
+  .description = "A COPR project OWNER/PROJECT (OWNER a user or @group): each part 1 to 100 letters, digits, "
+                 "'.', '_', '-', not starting with '-' or '.', no \"..\".",
+};
+
+const BktStringRule bkt_rule_flatpak_app_id = {
+  .pattern = "^[A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)+\\.[A-Za-z_-][A-Za-z0-9_-]*$",
+  .min_length = 1, .max_length = 255, .explain = explain_flatpak_app_id,
+  .description = "A flatpak application id as flatpak accepts it: three or more elements separated by '.', "
+                 "each of letters, digits and '_' not starting with a digit, '-' allowed in the last element.",
+};
+
+char *
+bkt_manifest_check_extension_uuid (const char *uuid)
+{
+  return bkt_string_rule_check (&bkt_rule_extension_uuid, uuid);
+}
+
+char *
+bkt_manifest_check_shim_name (const char *name)
+{
+  return bkt_string_rule_check (&bkt_rule_plus_name, name);
+}
+
+char *
+bkt_manifest_check_shim_host (const char *host)
+{
+  return bkt_string_rule_check (&bkt_rule_shim_host, host);
+}
+
+char *
+bkt_manifest_check_package_name (const char *name)
+{
+  return bkt_string_rule_check (&bkt_rule_plus_name, name);
+}
+
+char *
+bkt_manifest_check_copr_name (const char *name)
+{
+  return bkt_string_rule_check (&bkt_rule_copr_name, name);
+}
+
+char *
+bkt_manifest_check_flatpak_app_id (const char *id)
+{
+  return bkt_string_rule_check (&bkt_rule_flatpak_app_id, id);
 }

@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared by bkt-manifest.c, bkt-manifest-writer.c and bkt-upstream.c only. */
+/* Shared by the core manifest files (bkt-manifest*.c) and bkt-upstream.c only. */
 
 #include "bkt-json.h"
 #include "bkt-manifest.h"
+#include "bkt-shape.h"
 
 G_BEGIN_DECLS
+
+/* The name rules of bkt-manifest-names.c, for the shapes
+ * (bkt-manifest-shapes.c). */
+extern const BktStringRule bkt_rule_extension_uuid;
+extern const BktStringRule bkt_rule_plus_name;   /* shim and package names */
+extern const BktStringRule bkt_rule_shim_host;
+extern const BktStringRule bkt_rule_copr_name;
+extern const BktStringRule bkt_rule_flatpak_app_id;
 
 /* What the edit-preserving writer needs to know of a BktManifest. */
 typedef struct {

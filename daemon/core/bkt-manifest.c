@@ -12,6 +12,7 @@
 #include "bkt-error.h"
 #include "bkt-manifest.h"
 #include "bkt-manifest-private.h"
+#include "bkt-schema.h"
 #include "bkt-text.h"
 
 /* Manifests are small, hand-edited files.  The limit protects the daemon
@@ -73,201 +74,23 @@ bkt_manifest_kind_from_name (const char *name, BktManifestKind *out_kind)
   return FALSE;
 }
 
-/* ------------------------------------------------------------------ */
-/* Field checks                                                         */
-
-/* Each returns NULL when @value is fine, else the reason (newly allocated). */
-typedef char *(*CheckFunc) (const char *value);
-
-static char *
-check_non_empty (const char *value)
-{
-  return value[0] == '\0' ? g_strdup ("must not be empty") : NULL;
-}
-
-/* Remote names end up on flatpak's command line and in its config file
- * names, so only allow what flatpak itself accepts and nothing that could
- * be mistaken for an option. */
-static char *
-check_remote_name (const char *value)
-{
-  if (value[0] == '\0')
-    return g_strdup ("must not be empty");
-  if (value[0] == '-')
-    return g_strdup ("must not start with '-'");
-  for (const char *s = value; *s != '\0'; s++)
-    if (!g_ascii_isalnum (*s) && *s != '.' && *s != '_' && *s != '-')
-      return g_strdup ("only letters, digits, '.', '_' and '-' are allowed");
-  return NULL;
-}
-
-static char *
-check_scope (const char *value)
-{
-  if (g_strcmp0 (value, "system") == 0 || g_strcmp0 (value, "user") == 0)
-    return NULL;
-  return g_strdup ("must be \"system\" or \"user\"");
-}
-
-char *
-bkt_manifest_check_schema_id (const char *value)
-{
-  if (value[0] == '\0')
-    return g_strdup ("must not be empty");
-  if (value[0] == '-')
-    return g_strdup ("must not start with '-'");
-  for (const char *s = value; *s != '\0'; s++)
-    if (!g_ascii_isalnum (*s) && *s != '.' && *s != '-')
-      return g_strdup ("only letters, digits, '.' and '-' are allowed");
-  return NULL;
-}
-
-static char *
-check_key (const char *value)
-{
-  if (value[0] == '\0')
-    return g_strdup ("must not be empty");
-  if (value[0] == '-')
-    return g_strdup ("must not start with '-'");
-  for (const char *s = value; *s != '\0'; s++)
-    if (!(g_ascii_islower (*s) || g_ascii_isdigit (*s) || *s == '-'))
-      return g_strdup ("only lowercase letters, digits and '-' are allowed");
-  return NULL;
-}
-
-/* Catching a malformed value at load time means a typo is reported with
- * its position instead of failing halfway through an apply. */
-static char *
-check_gvariant (const char *value)
-{
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GVariant) v = g_variant_parse (NULL, value, NULL, NULL, &local_error);
-
-  if (v == NULL)
-    return g_strdup_printf ("not valid GVariant text (%s)", local_error->message);
-  return NULL;
-}
-
-static char *
-check_path (const char *value)
-{
-  if (!g_str_has_prefix (value, "/") || !g_str_has_suffix (value, "/"))
-    return g_strdup ("must start and end with '/'");
-  if (strstr (value, "//") != NULL)
-    return g_strdup ("must not contain '//'");
-  return NULL;
-}
-
-typedef struct
-{
-  const char *name;
-  JsonNodeType node_type;  /* JSON_NODE_VALUE */
-  GType value_type;        /* G_TYPE_STRING or G_TYPE_BOOLEAN */
-  gboolean required;
-  const char *expected;    /* for "must be EXPECTED, got ..." */
-  CheckFunc check;
-} MemberSpec;
-
-static const MemberSpec remote_members[] = {
-  { "name", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_remote_name },
-  { "url", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_non_empty },
-  /* Absent means "system": the original tool wrote it only sometimes. */
-  { "scope", JSON_NODE_VALUE, G_TYPE_STRING, FALSE, "a string (\"system\" or \"user\")", check_scope },
-  { "filtered", JSON_NODE_VALUE, G_TYPE_BOOLEAN, FALSE, "a boolean", NULL },
-  { NULL }
-};
-
-static const MemberSpec app_members[] = {
-  { "id", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", bkt_manifest_check_flatpak_app_id },
-  { "remote", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_remote_name },
-  { "scope", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string (\"system\" or \"user\")", check_scope },
-  { NULL }
-};
-
-static const MemberSpec setting_members[] = {
-  { "schema", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", bkt_manifest_check_schema_id },
-  { "key", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", check_key },
-  { "value", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string (GVariant text)", check_gvariant },
-  { "comment", JSON_NODE_VALUE, G_TYPE_STRING, FALSE, "a string", NULL },
-  { "path", JSON_NODE_VALUE, G_TYPE_STRING, FALSE, "a string", check_path },
-  { NULL }
-};
-
-static const MemberSpec extension_members[] = {
-  { "uuid", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", bkt_manifest_check_extension_uuid },
-  /* Absent means enabled: the bare-string form. */
-  { "enabled", JSON_NODE_VALUE, G_TYPE_BOOLEAN, FALSE, "a boolean", NULL },
-  { NULL }
-};
-
-static const MemberSpec shim_members[] = {
-  { "name", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", bkt_manifest_check_shim_name },
-  /* Absent means the host command of the same name. */
-  { "host", JSON_NODE_VALUE, G_TYPE_STRING, FALSE, "a string", bkt_manifest_check_shim_host },
-  { NULL }
-};
-
-/* The object form a bare package name reads as (the file never has it). */
-static const MemberSpec package_members[] = {
-  { "name", JSON_NODE_VALUE, G_TYPE_STRING, TRUE, "a string", bkt_manifest_check_package_name },
-  { NULL }
-};
-
 static gboolean
 is_package_kind (BktManifestKind kind)
 {
   return kind == BKT_MANIFEST_SYSTEM_PACKAGES || kind == BKT_MANIFEST_TOOLBOX_PACKAGES;
 }
 
-static const MemberSpec *
-kind_members (BktManifestKind kind)
+/* The shape of one entry of @kind's list (bkt-manifest-shapes.c). */
+static const BktShape *
+entry_shape (BktManifestKind kind)
 {
-  switch (kind)
-    {
-    case BKT_MANIFEST_FLATPAK_REMOTES: return remote_members;
-    case BKT_MANIFEST_FLATPAK_APPS: return app_members;
-    case BKT_MANIFEST_GSETTINGS: return setting_members;
-    case BKT_MANIFEST_GNOME_EXTENSIONS: return extension_members;
-    case BKT_MANIFEST_HOST_SHIMS: return shim_members;
-    case BKT_MANIFEST_SYSTEM_PACKAGES:
-    case BKT_MANIFEST_TOOLBOX_PACKAGES: return package_members;
-    case BKT_MANIFEST_N_KINDS:
-    default:
-      break;
-    }
-  g_assert_not_reached ();
-  return NULL;
+  return bkt_shape_find_member (bkt_manifest_kind_shape (kind), kind_info[kind].list_member)->shape->items;
 }
 
 static gboolean
 is_known_member (BktManifestKind kind, const char *name)
 {
-  for (const MemberSpec *m = kind_members (kind); m->name != NULL; m++)
-    if (strcmp (m->name, name) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static const char *
-describe_node (JsonNode *node)
-{
-  switch (JSON_NODE_TYPE (node))
-    {
-    case JSON_NODE_OBJECT: return "an object";
-    case JSON_NODE_ARRAY: return "an array";
-    case JSON_NODE_NULL: return "null";
-    case JSON_NODE_VALUE:
-    default:
-      break;
-    }
-  switch (json_node_get_value_type (node))
-    {
-    case G_TYPE_STRING: return "a string";
-    case G_TYPE_BOOLEAN: return "a boolean";
-    case G_TYPE_INT64:
-    case G_TYPE_DOUBLE: return "a number";
-    default: return "a value";
-    }
+  return bkt_shape_find_member (entry_shape (kind), name) != NULL;
 }
 
 static gboolean
@@ -453,80 +276,25 @@ bkt_manifest_copy (BktManifest *self)
   return manifest_new_with_root (self->kind, self->origin, root);
 }
 
+/* A duplicate COPR project in copr_repos (the shape checked the rest). */
 static gboolean
-validate_entry (BktManifestKind kind, BktJsonDoc *doc, JsonNode *entry_node, GError **error)
-{
-  JsonObject *entry = json_node_get_object (entry_node);
-
-  for (const MemberSpec *m = kind_members (kind); m->name != NULL; m++)
-    {
-      JsonNode *member = json_object_get_member (entry, m->name);
-      g_autofree char *why = NULL;
-
-      if (member == NULL)
-        {
-          if (m->required)
-            return bkt_json_doc_error_at (doc, entry_node, error,
-                                          "entry is missing the required member \"%s\"", m->name);
-          continue;
-        }
-      if (!node_is (member, m->node_type, m->value_type))
-        return bkt_json_doc_error_at (doc, member, error, "\"%s\" must be %s, got %s",
-                                      m->name, m->expected, describe_node (member));
-      if (m->check != NULL)
-        why = m->check (json_node_get_string (member));
-      if (why != NULL)
-        return bkt_json_doc_error_at (doc, member, error, "invalid \"%s\" \"%s\": %s",
-                                      m->name, json_node_get_string (member), why);
-    }
-  return TRUE;
-}
-
-static gboolean
-validate_coprs (BktJsonDoc *doc, JsonNode *root, GError **error)
+check_copr_duplicates (BktJsonDoc *doc, JsonNode *root, GError **error)
 {
   JsonNode *list = json_object_get_member (json_node_get_object (root), BKT_MANIFEST_COPR_MEMBER);
-  g_autoptr(GHashTable) seen = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   JsonArray *a;
 
   if (list == NULL)
     return TRUE;
-  if (JSON_NODE_TYPE (list) != JSON_NODE_ARRAY)
-    return bkt_json_doc_error_at (doc, list, error, "\"%s\" must be an array, got %s",
-                                  BKT_MANIFEST_COPR_MEMBER, describe_node (list));
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
   a = json_node_get_array (list);
   for (guint i = 0; i < json_array_get_length (a); i++)
     {
       JsonNode *e = json_array_get_element (a, i);
-      JsonObject *o;
-      JsonNode *name;
-      g_autofree char *why = NULL;
-      static const char *const flags[] = { "enabled", "gpg_check" };
+      const char *name = get_string (json_node_get_object (e), "name");
 
-      if (JSON_NODE_TYPE (e) != JSON_NODE_OBJECT)
-        return bkt_json_doc_error_at (doc, e, error, "each entry of \"%s\" must be an object, got %s",
-                                      BKT_MANIFEST_COPR_MEMBER, describe_node (e));
-      o = json_node_get_object (e);
-      name = json_object_get_member (o, "name");
-      if (name == NULL)
-        return bkt_json_doc_error_at (doc, e, error, "entry is missing the required member \"name\"");
-      if (!node_is (name, JSON_NODE_VALUE, G_TYPE_STRING))
-        return bkt_json_doc_error_at (doc, name, error, "\"name\" must be a string, got %s", describe_node (name));
-      why = bkt_manifest_check_copr_name (json_node_get_string (name));
-      if (why != NULL)
-        return bkt_json_doc_error_at (doc, name, error, "invalid COPR project \"%s\": %s",
-                                      json_node_get_string (name), why);
-      if (g_hash_table_contains (seen, json_node_get_string (name)))
-        return bkt_json_doc_error_at (doc, e, error, "duplicate COPR project \"%s\"", json_node_get_string (name));
-      g_hash_table_add (seen, (gpointer) json_node_get_string (name));
-      for (guint f = 0; f < G_N_ELEMENTS (flags); f++)
-        {
-          JsonNode *v = json_object_get_member (o, flags[f]);
-          if (v != NULL && !node_is (v, JSON_NODE_VALUE, G_TYPE_BOOLEAN))
-            return bkt_json_doc_error_at (doc, v, error, "\"%s\" must be a boolean, got %s", flags[f],
-                                          describe_node (v));
-        }
+      if (g_hash_table_contains (seen, name))
+        return bkt_json_doc_error_at (doc, e, error, "duplicate COPR project \"%s\"", name);
+      g_hash_table_add (seen, (gpointer) name);
     }
   return TRUE;
 }
@@ -549,63 +317,25 @@ bkt_manifest_load_node (BktManifestKind kind,
 
   list_name = kind_info[kind].list_member;
 
-  if (JSON_NODE_TYPE (node) != JSON_NODE_OBJECT)
-    {
-      bkt_json_doc_error_at (doc, node, error, "a %s manifest must be a JSON object, got %s",
-                             kind_info[kind].name, describe_node (node));
-      return NULL;
-    }
+  /* Types, required members and every value's rule: the kind's shape,
+   * which `bkt schema generate` writes out as its JSON Schema. */
+  if (!bkt_shape_check (bkt_manifest_kind_shape (kind), kind_info[kind].name, doc, node, error))
+    return NULL;
 
+  /* What a JSON Schema cannot say: unique keys. */
   list_node = json_object_get_member (json_node_get_object (node), list_name);
   if (list_node != NULL)
     {
-      JsonArray *entries;
-
-      if (JSON_NODE_TYPE (list_node) != JSON_NODE_ARRAY)
-        {
-          bkt_json_doc_error_at (doc, list_node, error, "\"%s\" must be an array, got %s",
-                                 list_name, describe_node (list_node));
-          return NULL;
-        }
+      JsonArray *entries = json_node_get_array (list_node);
 
       /* key → entry node, to point at the first one on a duplicate. */
       seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      entries = json_node_get_array (list_node);
       for (guint i = 0; i < json_array_get_length (entries); i++)
         {
           JsonNode *entry = json_array_get_element (entries, i);
-          char *key;
-          JsonNode *first;
+          char *key = bkt_manifest_node_key (kind, entry);
+          JsonNode *first = g_hash_table_lookup (seen, key);
 
-          if (is_bare_entry (kind, entry))
-            {
-              gboolean package = is_package_kind (kind);
-              g_autofree char *why = package ? bkt_manifest_check_package_name (json_node_get_string (entry))
-                                             : bkt_manifest_check_extension_uuid (json_node_get_string (entry));
-
-              if (why != NULL)
-                {
-                  bkt_json_doc_error_at (doc, entry, error, "invalid %s \"%s\": %s",
-                                         package ? "package name" : "extension uuid",
-                                         json_node_get_string (entry), why);
-                  return NULL;
-                }
-            }
-          else if (JSON_NODE_TYPE (entry) != JSON_NODE_OBJECT || is_package_kind (kind))
-            {
-              bkt_json_doc_error_at (doc, entry, error, "each entry of \"%s\" must be %s, got %s",
-                                     list_name,
-                                     kind == BKT_MANIFEST_GNOME_EXTENSIONS ? "a uuid string or an object"
-                                     : is_package_kind (kind) ? "a package name string"
-                                                              : "an object",
-                                     describe_node (entry));
-              return NULL;
-            }
-          else if (!validate_entry (kind, doc, entry, error))
-            return NULL;
-
-          key = bkt_manifest_node_key (kind, entry);
-          first = g_hash_table_lookup (seen, key);
           if (first != NULL)
             {
               const BktJsonSpan *span = bkt_json_doc_get_span (doc, first);
@@ -619,9 +349,9 @@ bkt_manifest_load_node (BktManifestKind kind,
         }
     }
 
-  /* copr_repos is checked like the list: its names become file names
-   * under /etc/yum.repos.d and URLs, on the system instance too. */
-  if (is_package_kind (kind) && !validate_coprs (doc, node, error))
+  /* copr_repos' names become file names under /etc/yum.repos.d and
+   * URLs, on the system instance too: one repo file per project. */
+  if (is_package_kind (kind) && !check_copr_duplicates (doc, node, error))
     return NULL;
 
   self = manifest_new_with_root (kind, bkt_json_doc_get_filename (doc), node);
