@@ -83,6 +83,7 @@ typedef struct {
   gboolean  dry_run;
   gboolean  force;
   BktResolve resolve;          /* "resolve": theirs/ours (apply, capture) */
+  gboolean  prune;             /* "prune": Plan and Apply only */
 } RequestOptions;
 
 /* A Change: one subsystem's typed edit (Manager Change*, and the Admin
@@ -133,6 +134,7 @@ typedef struct {
   gboolean               uid_counted;  /* counted in calls_per_uid */
   gboolean               packages_authorized; /* Apply with packages: org.bkt.packages asked too */
   gboolean               insecure_authorized; /* org.bkt.insecure-repo asked too */
+  gboolean               prune_authorized; /* Apply with "prune": the removals' actions asked too */
   gboolean               insecure;    /* disables a repo's signature checks (CoprEnable gpg_check=false) */
   RequestOptions         opt;
   ChangeArgs             change;
