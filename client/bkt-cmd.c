@@ -636,6 +636,8 @@ session_options (Ctx *ctx, const char *only_override)
     }
   if (ctx->opt.resolve != NULL)
     g_variant_builder_add (&b, "{sv}", "resolve", g_variant_new_string (ctx->opt.resolve));
+  if (ctx->opt.prune)
+    g_variant_builder_add (&b, "{sv}", "prune", g_variant_new_boolean (TRUE));
   return g_variant_builder_end (&b);
 }
 

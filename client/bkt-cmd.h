@@ -66,6 +66,8 @@ typedef struct {
   gboolean  theirs;
   gboolean  ours;
   const char *resolve;
+  /* apply --prune: also remove what bkt installed and no manifest declares */
+  gboolean  prune;
 } Options;
 
 typedef struct BktCommand BktCommand;

@@ -103,6 +103,8 @@ bkt_cmd_apply (Ctx *ctx, int argc, char **argv)
     { "ours", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.ours,
       "This machine wins: apply the rest, keep what was changed here", NULL },
     { "force", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.force, "Same as --theirs", NULL },
+    { "prune", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.prune,
+      "Also remove what bkt installed or set and no manifest declares any more", NULL },
     { NULL }
   };
   int code;

@@ -161,7 +161,13 @@ append_sync_note (GString *out, JsonObject *op)
   const char *manifest = sync != NULL ? bkt_json_object_get_string (sync, "manifest") : NULL;
   const char *live = sync != NULL ? bkt_json_object_get_string (sync, "live") : NULL;
 
-  if (g_strcmp0 (state, "to-capture") == 0)
+  if (sync != NULL && json_object_get_boolean_member_with_default (sync, "prune", FALSE))
+    g_string_append_printf (out, "      pruned: bkt %s it (%s) and no manifest declares it any more\n",
+                            g_strcmp0 (bkt_json_object_get_string (json_object_get_object_member (sync, "base"),
+                                                                   "command"), "capture") == 0
+                            ? "recorded" : "applied",
+                            bkt_json_object_get_string (json_object_get_object_member (sync, "base"), "when"));
+  else if (g_strcmp0 (state, "to-capture") == 0)
     g_string_append_printf (out, "      changed on this machine since bkt last synced it (now %s): "
                             "bkt capture records it, bkt apply --theirs reverts it\n", live ? live : "absent");
   else if (g_strcmp0 (state, "conflict") == 0)

@@ -283,6 +283,37 @@ bkt_state_record_remove (BktStateRecord *self, const char *target)
   g_hash_table_remove (self->items, target);
 }
 
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+GPtrArray *
+bkt_state_record_get_targets (BktStateRecord *self)
+{
+  GPtrArray *targets = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key;
+
+  if (self->health != BKT_RECORD_CORRUPT)
+    {
+      g_hash_table_iter_init (&iter, self->items);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        g_ptr_array_add (targets, key);
+    }
+  g_ptr_array_sort (targets, compare_strings);
+  return targets;
+}
+
+gboolean
+bkt_record_entry_is_bkts (const BktRecordEntry *e)
+{
+  static const char * const acts[] = { "apply", "capture", "change", "local-commit", NULL };
+
+  return e != NULL && e->command != NULL && g_strv_contains (acts, e->command);
+}
+
 static void
 set_optional (JsonBuilder *b, const char *name, const char *value)
 {
@@ -290,12 +321,6 @@ set_optional (JsonBuilder *b, const char *name, const char *value)
     return;
   json_builder_set_member_name (b, name);
   json_builder_add_string_value (b, value);
-}
-
-static gint
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char * const *) a, *(const char * const *) b);
 }
 
 /* Sorted by target, so that two saves of the same record are the same bytes. */

@@ -89,6 +89,14 @@ const BktRecordEntry *bkt_state_record_lookup (BktStateRecord *self, const char 
 void bkt_state_record_set    (BktStateRecord *self, const char *target, const char *value,
                               const char *layer, const char *file, const char *command);
 void bkt_state_record_remove (BktStateRecord *self, const char *target);
+/* Every target with an entry, sorted (the strings are the record's). */
+GPtrArray *bkt_state_record_get_targets (BktStateRecord *self);
+
+/* Whether bkt itself put @e's value on the machine or into the manifests
+ * (apply, capture, a change, local commit) — not a "seed", which only
+ * saw the machine and the manifests agree (the value may have been
+ * installed by hand or by another tool).  What `apply --prune` may undo. */
+gboolean bkt_record_entry_is_bkts (const BktRecordEntry *e);
 
 /* Atomic write of DIR/state.json (mode 0644, the directory made 0755).
  * A corrupt file read earlier is first renamed to state.json.corrupt, so

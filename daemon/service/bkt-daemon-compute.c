@@ -53,6 +53,7 @@ load_engine (Request *r, GError **error)
   if (r->out.engine == NULL)
     return FALSE;
   bkt_engine_set_resolution (r->out.engine, r->opt.resolve, r->opt.force);
+  bkt_engine_set_prune (r->out.engine, r->opt.prune);
   return TRUE;
 }
 
@@ -161,6 +162,9 @@ scan_layered (Request *r)
 gboolean
 bkt_compute_apply_plan (Request *r, GCancellable *c, GError **error)
 {
+  /* Planned already: polkit was asked for what the plan removes. */
+  if (r->out.plan != NULL)
+    return TRUE;
   if (!load_engine (r, error))
     return FALSE;
   /* Nothing is computed for what polkit has not allowed yet: the main

@@ -90,6 +90,7 @@ typedef struct {
   BktResolve resolve;          /* "resolve": theirs/ours (apply, capture) */
   GStrv     targets;           /* "targets": capture only these items */
   char     *item;              /* Explain: the item asked about */
+  gboolean  prune;             /* "prune": Plan and Apply only */
 } RequestOptions;
 
 /* A Change: one subsystem's typed edit (Manager Change*, and the Admin
@@ -140,6 +141,7 @@ typedef struct {
   gboolean               uid_counted;  /* counted in calls_per_uid */
   gboolean               packages_authorized; /* Apply with packages: org.bkt.packages asked too */
   gboolean               insecure_authorized; /* org.bkt.insecure-repo asked too */
+  gboolean               prune_authorized; /* Apply with "prune": the removals' actions asked too */
   gboolean               insecure;    /* disables a repo's signature checks (CoprEnable gpg_check=false) */
   RequestOptions         opt;
   ChangeArgs             change;

@@ -230,6 +230,16 @@ parse_options (Request *r, GVariant *options, GError **error)
             return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                                 "\"targets\" names 1 to %d items", BKT_MAX_TARGETS), FALSE;
         }
+      else if (g_str_equal (key, "prune") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        {
+          /* Removal is what an apply plan may add, nothing else: a status
+           * or capture that "prunes" would mean something else. */
+          if (r->kind != REQ_PLAN && r->kind != REQ_APPLY)
+            return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "\"prune\" is an option of Plan and Apply only, not of %s",
+                                request_info[r->kind].method), FALSE;
+          r->opt.prune = g_variant_get_boolean (value);
+        }
       else if (g_str_equal (key, "record-only") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         ; /* accepted for compatibility: the session never runs system operations anyway */
       else if (!system && g_str_equal (key, "mode") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
@@ -495,6 +505,7 @@ compute_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
 
 static void     auth_done             (GObject *source, GAsyncResult *res, gpointer user_data);
 static const char *next_extra_action (Request *r);
+static gboolean    prune_list        (Request *r, const char *subsystem, GString *text);
 static void        ask_extra_action  (Request *r);
 
 static void
@@ -569,7 +580,37 @@ next_extra_action (Request *r)
     return "org.bkt.packages";
   if (r->insecure && !r->insecure_authorized)
     return "org.bkt.insecure-repo";
+  /* apply --prune removes what FlatpakUninstall and PackagesUninstall
+   * remove: their actions, known once the plan is (computing it changes
+   * nothing), asked before the transaction exists. */
+  if (r->kind == REQ_APPLY && r->out.plan != NULL && !r->prune_authorized && prune_list (r, "flatpak", NULL))
+    return "org.bkt.flatpak";
+  if (r->kind == REQ_APPLY && r->out.plan != NULL && !r->packages_authorized && prune_list (r, "dnf", NULL))
+    return "org.bkt.packages";
   return NULL;
+}
+
+/* Whether @r's plan prunes anything of @subsystem; the targets, for
+ * polkit's prompt, into @text. */
+static gboolean
+prune_list (Request *r, const char *subsystem, GString *text)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < bkt_plan_get_n_operations (r->out.plan); i++)
+    {
+      BktOperation *op = bkt_plan_get_operation (r->out.plan, i);
+
+      if (!bkt_sync_is_prune (op) || !g_str_equal (bkt_operation_get_subsystem (op), subsystem))
+        continue;
+      if (text != NULL && n < 12)
+        g_string_append_printf (text, "%s%s", n == 0 ? "remove what bkt installed and no manifest declares: " : " ",
+                                bkt_operation_get_target (op));
+      n++;
+    }
+  if (text != NULL && n > 12)
+    g_string_append_printf (text, " … (%u in all)", n);
+  return n > 0;
 }
 
 static void
@@ -582,7 +623,16 @@ ask_extra_action (Request *r)
   /* Taken before the call: the argument list also steals @r. */
   GDBusMethodInvocation *invocation = r->invocation;
 
-  if (g_str_equal (action, "org.bkt.packages"))
+  if (g_str_equal (action, "org.bkt.flatpak") || (g_str_equal (action, "org.bkt.packages") && r->out.plan != NULL))
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+
+      prune_list (r, g_str_equal (action, "org.bkt.flatpak") ? "flatpak" : "dnf", text);
+      r->prune_authorized |= g_str_equal (action, "org.bkt.flatpak");
+      r->packages_authorized |= g_str_equal (action, "org.bkt.packages");
+      what = g_string_free (g_steal_pointer (&text), FALSE);
+    }
+  else if (g_str_equal (action, "org.bkt.packages"))
     {
       r->packages_authorized = TRUE;
       what = g_strdup (r->out.packages_summary ? r->out.packages_summary : "system-packages");

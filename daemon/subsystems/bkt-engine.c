@@ -16,6 +16,7 @@ struct _BktEngine
   BktSync     *sync;         /* records + items, read with the live state */
   BktResolve   resolve;
   gboolean     force;
+  gboolean     prune;
 };
 
 G_DEFINE_TYPE (BktEngine, bkt_engine, G_TYPE_OBJECT)
@@ -112,6 +113,12 @@ bkt_engine_set_resolution (BktEngine *self, BktResolve resolve, gboolean force)
     bkt_subsystem_set_overwrite (g_ptr_array_index (self->subsystems, i), resolve == BKT_RESOLVE_THEIRS || force);
 }
 
+void
+bkt_engine_set_prune (BktEngine *self, gboolean prune)
+{
+  self->prune = prune;
+}
+
 static gboolean
 ensure_loaded (BktEngine *self, GCancellable *c, GError **error)
 {
@@ -177,6 +184,8 @@ plan_all (BktEngine *self, const char *kind, PlanFunc func, BktManifestSet *mani
     return NULL;
   bkt_sync_add_record_warnings (self->sync, warnings);
   bkt_sync_classify (self->sync, kind, ops, warnings, self->resolve, self->force);
+  if (self->prune && g_str_equal (kind, "apply"))
+    bkt_sync_plan_prune (self->sync, self->subsystems, ops, warnings);
   g_ptr_array_add (warnings, NULL);
   return bkt_plan_new (kind, ops, (const char * const *) warnings->pdata);
 }

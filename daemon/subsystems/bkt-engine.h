@@ -33,6 +33,9 @@ BktInstance bkt_engine_get_instance (BktEngine *self);
  * (bkt-sync.h); set before planning. */
 void        bkt_engine_set_resolution (BktEngine *self, BktResolve resolve, gboolean force);
 BktScope    bkt_engine_get_scope    (BktEngine *self);
+/* apply --prune: apply plans also take off the machine what bkt applied or
+ * recorded and no manifest declares any more (bkt_sync_plan_prune). */
+void        bkt_engine_set_prune    (BktEngine *self, gboolean prune);
 
 /* Full plan (every scope the instance can read). */
 BktPlan    *bkt_engine_plan_apply   (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error);

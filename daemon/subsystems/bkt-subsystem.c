@@ -85,6 +85,15 @@ bkt_subsystem_items (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *i
   return iface->items == NULL || iface->items (self, manifests, items, error);
 }
 
+BktOperation *
+bkt_subsystem_plan_prune (BktSubsystem *self, const char *target, BktScope scope, char **live)
+{
+  BktSubsystemInterface *iface = BKT_SUBSYSTEM_GET_IFACE (self);
+
+  *live = NULL;
+  return iface->plan_prune != NULL ? iface->plan_prune (self, target, scope, live) : NULL;
+}
+
 BktItem *
 bkt_item_new (const char *target, BktScope scope, const char *manifest, const char *live,
               BktManifestKind kind, const char *key)

@@ -72,6 +72,14 @@ struct _BktSubsystemInterface
    * a subsystem that otherwise keeps what it finds on the machine and bkt
    * never synced (a dotfile the user had before: skel) may replace it. */
   void        (*set_overwrite) (BktSubsystem *self, gboolean overwrite);
+  /* Optional (apply --prune): the typed operation that takes @target off
+   * the machine — one of this subsystem's targets of @scope, which the
+   * state record says bkt applied or recorded and which no manifest
+   * declares any more (bkt-sync.c decides that; the subsystem only knows
+   * how to undo it) — with *@live set to the live fingerprint items()
+   * would give.  NULL (*@live NULL) when @target is not this subsystem's
+   * or is not on the machine. */
+  BktOperation *(*plan_prune) (BktSubsystem *self, const char *target, BktScope scope, char **live);
 };
 
 const char *bkt_subsystem_get_name     (BktSubsystem *self);
@@ -89,6 +97,7 @@ gboolean    bkt_subsystem_has_items    (BktSubsystem *self);
 void        bkt_subsystem_set_overwrite (BktSubsystem *self, gboolean overwrite);
 gboolean    bkt_subsystem_items        (BktSubsystem *self, BktManifestSet *manifests, GPtrArray *items,
                                         GError **error);
+BktOperation *bkt_subsystem_plan_prune (BktSubsystem *self, const char *target, BktScope scope, char **live);
 
 /* Manifest edits as operations, shared by every subsystem's capture and
  * change: "record" upserts @entry into @kind's file, "forget" removes @key.

@@ -313,6 +313,96 @@ bkt_sync_classify (BktSync *self, const char *kind, GPtrArray *ops, GPtrArray *w
   warn_group (warnings, kept_here, "changed on this machine kept (--ours)", "bkt capture records them");
 }
 
+gboolean
+bkt_sync_is_prune (BktOperation *op)
+{
+  JsonObject *sync = bkt_operation_get_sync (op);
+
+  return sync != NULL && json_object_get_boolean_member_with_default (sync, "prune", FALSE);
+}
+
+/* The operation of the first classifying subsystem that knows @target. */
+static BktOperation *
+prune_op (BktSync *self, GPtrArray *subsystems, const char *target, BktScope scope, char **live)
+{
+  for (guint i = 0; i < subsystems->len; i++)
+    {
+      BktSubsystem *s = g_ptr_array_index (subsystems, i);
+      BktOperation *op;
+
+      /* A two-way subsystem has no items: "declared" cannot be told. */
+      if (!g_hash_table_contains (self->classifying, bkt_subsystem_get_name (s)))
+        continue;
+      op = bkt_subsystem_plan_prune (s, target, scope, live);
+      if (op != NULL || *live != NULL)
+        return op;
+    }
+  return NULL;
+}
+
+/* The prune candidates of @record: bkt's entries with a value that no
+ * manifest declares in the record's scope and no operation acts on. */
+static void
+prune_record (BktSync *self, BktStateRecord *record, GPtrArray *subsystems, GHashTable *acted_on,
+              GPtrArray *ops, GPtrArray *changed)
+{
+  BktScope scope = bkt_state_record_get_scope (record);
+  g_autoptr(GPtrArray) targets = bkt_state_record_get_targets (record);
+
+  for (guint i = 0; i < targets->len; i++)
+    {
+      const char *target = g_ptr_array_index (targets, i);
+      const BktRecordEntry *base = bkt_state_record_lookup (record, target);
+      const BktItem *item = bkt_sync_lookup (self, target, scope);
+      g_autoptr(BktOperation) op = NULL;
+      g_autofree char *live = NULL, *fp = NULL;
+      g_autoptr(BktItem) seen = NULL;
+      g_autoptr(JsonObject) sync = NULL;
+
+      if (!bkt_record_entry_is_bkts (base) || base->value == NULL || (item != NULL && item->manifest != NULL) ||
+          g_hash_table_contains (acted_on, target))
+        continue;
+      op = prune_op (self, subsystems, target, scope, &live);
+      if (op == NULL)
+        continue;  /* not on the machine (any more): nothing to undo */
+      fp = bkt_state_fingerprint (live);
+      if (g_strcmp0 (fp, base->value) != 0)
+        {
+          g_ptr_array_add (changed, g_strdup (target));
+          continue;
+        }
+      seen = bkt_item_new (target, scope, NULL, live, BKT_MANIFEST_N_KINDS, NULL);
+      sync = sync_object (BKT_SYNC_TO_APPLY, base, seen);
+      /* Removed from the manifests since bkt synced it: apply's
+       * direction, the removal only --prune makes. */
+      json_object_set_string_member (sync, "direction", "prune");
+      json_object_set_string_member (sync, "next", "bkt apply --prune");
+      json_object_set_boolean_member (sync, "prune", TRUE);
+      bkt_operation_set_sync (op, sync);
+      g_ptr_array_add (ops, g_steal_pointer (&op));
+    }
+}
+
+void
+bkt_sync_plan_prune (BktSync *self, GPtrArray *subsystems, GPtrArray *ops, GPtrArray *warnings)
+{
+  g_autoptr(GHashTable) acted_on = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) changed = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) pruned = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < ops->len; i++)
+    g_hash_table_add (acted_on, (gpointer) bkt_operation_get_target (g_ptr_array_index (ops, i)));
+  for (guint s = 0; s < G_N_ELEMENTS (self->records); s++)
+    if (self->records[s] != NULL && bkt_state_record_get_health (self->records[s]) != BKT_RECORD_CORRUPT)
+      prune_record (self, self->records[s], subsystems, acted_on, pruned, changed);
+  /* After everything else: what replaces a pruned item is installed first. */
+  for (guint i = 0; i < pruned->len; i++)
+    g_ptr_array_add (ops, g_object_ref (g_ptr_array_index (pruned, i)));
+  if (warnings != NULL)
+    warn_group (warnings, changed, "no manifest declares any more were changed on this machine since bkt "
+                "synced them: kept (not pruned)", "bkt capture records them, or remove them yourself");
+}
+
 void
 bkt_sync_add_record_warnings (BktSync *self, GPtrArray *warnings)
 {
@@ -353,6 +443,13 @@ bkt_sync_update_record (BktSync *self, BktScope scope, const char *kind, GPtrArr
        * the live one after a record; nothing after a forget. */
       const char *agreed;
 
+      /* Pruned: nothing of bkt's is there any more, on either side. */
+      if (bkt_sync_is_prune (op))
+        {
+          if (bkt_operation_get_scope (op) == scope)
+            bkt_state_record_remove (record, bkt_operation_get_target (op));
+          continue;
+        }
       if (item == NULL || item->scope != scope)
         continue;
       if (edit && g_strcmp0 (bkt_operation_get_action (op), "forget") == 0)

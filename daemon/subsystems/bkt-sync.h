@@ -37,6 +37,19 @@ gboolean bkt_sync_add_items (BktSync *self, BktSubsystem *subsystem, BktManifest
 void bkt_sync_classify (BktSync *self, const char *kind, GPtrArray *ops, GPtrArray *warnings,
                         BktResolve resolve, gboolean force);
 
+/* apply --prune: appends to @ops, for every entry of the readable
+ * records that bkt applied or recorded (bkt_record_entry_is_bkts) and
+ * that no manifest declares in its scope any more, the operation of the
+ * classifying subsystem of @subsystems (BktSubsystem*) that takes it off
+ * the machine — only while the live value is still the one bkt synced: an
+ * item changed since (by hand, by another tool) is kept, with a warning.
+ * Targets @ops already acts on are left to those operations.  Each added
+ * operation's "sync" has "direction": "prune" and its base. */
+void bkt_sync_plan_prune (BktSync *self, GPtrArray *subsystems, GPtrArray *ops, GPtrArray *warnings);
+
+/* Whether @op was planned by bkt_sync_plan_prune. */
+gboolean bkt_sync_is_prune (BktOperation *op);
+
 /* Warnings about the records (corrupt: two-way), each once. */
 void bkt_sync_add_record_warnings (BktSync *self, GPtrArray *warnings);
 

@@ -553,6 +553,30 @@ bkt_extensions_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrAr
   return TRUE;
 }
 
+/* apply --prune of an extension bkt installed or enabled: what `bkt
+ * extension remove` does — the user's copy uninstalled, the image's
+ * switched off. */
+static BktOperation *
+bkt_extensions_plan_prune (BktSubsystem *subsystem, const char *target, BktScope scope, char **live)
+{
+  BktExtensions *self = BKT_EXTENSIONS (subsystem);
+  const char *uuid = g_str_has_prefix (target, "extension:") ? target + strlen ("extension:") : NULL;
+  Installed *installed = uuid != NULL && scope == BKT_SCOPE_USER ? g_hash_table_lookup (self->installed, uuid) : NULL;
+  g_autofree char *summary = NULL;
+
+  if (installed == NULL)
+    return NULL;
+  *live = g_strdup (live_fingerprint (self, uuid));
+  if (installed->user)
+    {
+      summary = g_strdup_printf ("Uninstall %s", target);
+      return op_new (self, "uninstall", uuid, FALSE, summary);
+    }
+  if (is_enabled (self, uuid) && can_toggle (self, NULL))
+    return toggle_op (self, uuid, FALSE);
+  return NULL;
+}
+
 /* ── changes ───────────────────────────────────────────────────────────── */
 
 static gboolean
@@ -1096,4 +1120,5 @@ bkt_extensions_subsystem_init (BktSubsystemInterface *iface)
   iface->status = bkt_extensions_status;
   iface->execute = bkt_extensions_execute;
   iface->items = bkt_extensions_items;
+  iface->plan_prune = bkt_extensions_plan_prune;
 }

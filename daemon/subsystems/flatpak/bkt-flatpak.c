@@ -618,6 +618,22 @@ bkt_flatpak_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray
   return TRUE;
 }
 
+/* apply --prune of an app bkt installed: its uninstall, in its scope. */
+static BktOperation *
+bkt_flatpak_plan_prune (BktSubsystem *subsystem, const char *target, BktScope scope, char **live)
+{
+  BktFlatpak *self = BKT_FLATPAK (subsystem);
+  const char *id = g_str_has_prefix (target, "flatpak:") ? target + strlen ("flatpak:") : NULL;
+  FlatpakInstalledRef *installed = id != NULL ? scope_lookup_app (read_scope (self, scope), id) : NULL;
+  g_autofree char *ref = NULL;
+
+  if (installed == NULL)
+    return NULL;
+  *live = g_strdup ("installed");
+  ref = flatpak_ref_format_ref (FLATPAK_REF (installed));
+  return new_app_op (id, NULL, scope, ref);
+}
+
 static gboolean
 bkt_flatpak_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *ops,
                         GPtrArray *warnings, GError **error)
@@ -1601,6 +1617,7 @@ bkt_flatpak_subsystem_init (BktSubsystemInterface *iface)
   iface->status = bkt_flatpak_status;
   iface->execute = bkt_flatpak_execute;
   iface->items = bkt_flatpak_items;
+  iface->plan_prune = bkt_flatpak_plan_prune;
 }
 
 BktSubsystem *

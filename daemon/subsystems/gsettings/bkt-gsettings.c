@@ -1059,6 +1059,81 @@ bkt_gsettings_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArr
   return run_confined (BKT_GSETTINGS (subsystem), items_confined, &call);
 }
 
+/* "reset" of @s to its default; @user is the value set now. */
+static BktOperation *
+reset_op_new (BktGsettings *self, Setting *s, GVariant *user)
+{
+  g_autoptr(JsonObject) details = setting_details (s);
+  g_autoptr(GVariant) def = g_settings_get_default_value (plan_settings (self, s), s->key_name);
+  g_autofree char *previous = g_variant_print (user, TRUE);
+  g_autofree char *def_text = def != NULL ? g_variant_print (def, TRUE) : g_strdup ("none");
+  g_autofree char *def_shown = shorten (def_text);
+  g_autofree char *summary = g_strdup_printf ("Reset %s to its default (%s)", s->target, def_shown);
+
+  json_object_set_string_member (details, "previous", previous);
+  json_object_set_string_member (details, "default", def_text);
+  return bkt_operation_new (SUBSYSTEM_NAME, "reset", s->target, BKT_SCOPE_USER, BKT_EFFECT_LIVE, summary, details);
+}
+
+/* ── prune ─────────────────────────────────────────────────────────────── */
+
+typedef struct
+{
+  const char    *target;
+  char         **live;
+  BktOperation  *op;    /* out */
+} PruneCall;
+
+/* "gsetting:SCHEMA[:PATH].KEY" (make_target) back into its parts: a key
+ * name has no '.', a schema id no ':'. */
+static gboolean
+parse_target (const char *target, char **schema_id, char **path, char **key_name)
+{
+  const char *combo = g_str_has_prefix (target, "gsetting:") ? target + strlen ("gsetting:") : NULL;
+  const char *dot = combo != NULL ? strrchr (combo, '.') : NULL;
+  const char *colon;
+
+  if (dot == NULL || dot == combo || dot[1] == '\0')
+    return FALSE;
+  colon = memchr (combo, ':', dot - combo);
+  *schema_id = g_strndup (combo, (colon != NULL ? colon : dot) - combo);
+  *path = colon != NULL ? g_strndup (colon + 1, dot - colon - 1) : NULL;
+  *key_name = g_strdup (dot + 1);
+  return TRUE;
+}
+
+static gboolean
+prune_confined (BktGsettings *self, gpointer data)
+{
+  PruneCall *call = data;
+  g_autofree char *schema_id = NULL, *path = NULL, *key_name = NULL;
+  g_auto(Setting) s = { 0 };
+  GVariant *user;
+
+  if (!parse_target (call->target, &schema_id, &path, &key_name) ||
+      !resolve_key (self, schema_id, path, key_name, FALSE, &s, NULL))
+    return TRUE;
+  /* Only a value set here can be bkt's; a default is nothing to undo. */
+  user = user_value (self, &s);
+  if (user == NULL)
+    return TRUE;
+  *call->live = g_variant_print (live_value (self, &s), TRUE);
+  call->op = reset_op_new (self, &s, user);
+  return TRUE;
+}
+
+/* apply --prune of a key bkt set: reset to its default. */
+static BktOperation *
+bkt_gsettings_plan_prune (BktSubsystem *subsystem, const char *target, BktScope scope, char **live)
+{
+  PruneCall call = { target, live, NULL };
+
+  if (scope != BKT_SCOPE_USER || !g_str_has_prefix (target, "gsetting:"))
+    return NULL;
+  run_confined (BKT_GSETTINGS (subsystem), prune_confined, &call);
+  return call.op;
+}
+
 /* ── change ────────────────────────────────────────────────────────────── */
 
 /* A string argument, copied (the caller's variant may be gone by the time
@@ -1161,19 +1236,7 @@ change_unset (BktGsettings *self, BktManifestSet *manifests, GVariant *arguments
       GVariant *user = user_value (self, &s);
 
       if (user != NULL)
-        {
-          g_autoptr(JsonObject) details = setting_details (&s);
-          g_autoptr(GVariant) def = g_settings_get_default_value (plan_settings (self, &s), key_name);
-          g_autofree char *previous = g_variant_print (user, TRUE);
-          g_autofree char *def_text = def != NULL ? g_variant_print (def, TRUE) : g_strdup ("none");
-          g_autofree char *def_shown = shorten (def_text);
-          g_autofree char *summary = g_strdup_printf ("Reset %s to its default (%s)", s.target, def_shown);
-
-          json_object_set_string_member (details, "previous", previous);
-          json_object_set_string_member (details, "default", def_text);
-          g_ptr_array_add (ops, bkt_operation_new (SUBSYSTEM_NAME, "reset", s.target, BKT_SCOPE_USER,
-                                                   BKT_EFFECT_LIVE, summary, details));
-        }
+        g_ptr_array_add (ops, reset_op_new (self, &s, user));
     }
   else if (entry == NULL || !g_error_matches (local_error, BKT_ERROR, BKT_ERROR_NOT_FOUND))
     {
@@ -1479,6 +1542,7 @@ bkt_gsettings_subsystem_init (BktSubsystemInterface *iface)
   iface->status = bkt_gsettings_status;
   iface->execute = bkt_gsettings_execute;
   iface->items = bkt_gsettings_items;
+  iface->plan_prune = bkt_gsettings_plan_prune;
 }
 
 /* ── string arrays for other subsystems ────────────────────────────────── */

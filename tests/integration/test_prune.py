@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""`bkt apply --prune` (issue 13, item 5): remove from the machine what bkt
+itself installed or set and no manifest declares any more — never what was
+installed or set by hand or by another tool.
+
+Real flatpak (system + user installations fed by a local repo, the system
+part through the real bktd --system and real polkitd), real GSettings
+(keyfile backend), extensions from an extensions.gnome.org stand-in, the
+real daemons and client.  The state record decides what is bkt's: an entry
+written by apply/capture/a change, not a "seed" (in sync when bkt first
+looked: maybe set by hand).
+"""
+
+import http.server
+import os
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bktenv  # noqa: E402
+from bktenv import ADMIN, EnvTestCase, TEST_SETTINGS, test_apps, test_remotes  # noqa: E402
+from test_ext_shims import EgoHandler  # noqa: E402
+
+IFACE = 'org.gnome.desktop.interface'
+WM = 'org.gnome.desktop.wm.preferences'
+EXTENSIONS = ['good@bkt.test', 'second@bkt.test']
+# set by hand before bkt ever ran, declared with the same value: a "seed", not bkt's
+SEEDED = {'schema': IFACE, 'key': 'enable-animations', 'value': 'false'}
+
+# what the manifests drop after the first apply, and what --prune must remove
+DROPPED = {'flatpak:org.test.App001', 'flatpak:org.test.App002', 'extension:second@bkt.test',
+           'gsetting:%s.color-scheme' % IFACE}
+
+
+def manifests(env, apps, settings, extensions):
+    env.write_manifests(env.image_manifests_dir, remotes=test_remotes(env), apps=apps, settings=settings,
+                        extensions=extensions)
+
+
+class Prune(EnvTestCase):
+    ENV_KW = dict(polkit='real', users=(ADMIN,), repo_apps=3)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), EgoHandler)
+        threading.Thread(target=cls.server.serve_forever, daemon=True).start()
+        url = 'http://127.0.0.1:%d' % cls.server.server_address[1]
+        cls.ENV_KW = dict(Prune.ENV_KW, extra_env={'BKT_EXTENSIONS_URL': url, 'BKT_SHELL_VERSION': '46.2'})
+        try:
+            super().setUpClass()
+        except BaseException:
+            cls.server.shutdown()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.server.shutdown()
+            cls.server.server_close()
+
+    def ext_dir(self, uuid):
+        return os.path.join(self.env.home(ADMIN), '.local', 'share', 'gnome-shell', 'extensions', uuid)
+
+    def machine(self):
+        """What prune may touch, to prove a dry run changed nothing."""
+        env = self.env
+        return (env.installed_apps('system'), env.installed_apps('user', ADMIN),
+                sorted(os.listdir(os.path.dirname(self.ext_dir('x')))), env.read_keyfile(ADMIN))
+
+    def pruned(self, plan):
+        return {op['target']: op for op in plan['operations'] if op.get('sync', {}).get('prune')}
+
+    def test_1_prune(self):
+        env = self.env
+        full_apps = test_apps(system=('org.test.Hello', 'org.test.App001'),
+                              user=('org.test.Second', 'org.test.App002'))
+        env.gsettings(ADMIN, 'set', IFACE, 'enable-animations', 'false')
+        manifests(env, full_apps, TEST_SETTINGS + [SEEDED], EXTENSIONS)
+        res = env.bkt_run(ADMIN, 'apply')
+        self.assertRc(res, 0, 'first apply')
+        rec = env.state_record('user', ADMIN)['items']
+        self.assertEqual(rec['gsetting:%s.enable-animations' % IFACE]['command'], 'seed')
+        self.assertEqual(rec['extension:second@bkt.test']['command'], 'apply')
+        self.assertEqual(env.state_record('system')['items']['flatpak:org.test.App001']['command'], 'apply')
+
+        # by hand: an app (user), a setting no manifest declares
+        env.flatpak(ADMIN, 'user', 'install', '-y', '--noninteractive', 'bkt-test', 'org.test.App003')
+        env.gsettings(ADMIN, 'set', IFACE, 'cursor-size', '48')
+        # the manifests drop two apps, an extension, a setting bkt set, the seeded setting, and a
+        # setting bkt set that was then changed by hand
+        kept_settings = [s for s in TEST_SETTINGS if s['key'] not in ('color-scheme', 'button-layout')]
+        manifests(env, test_apps(), kept_settings, EXTENSIONS[:1])
+        env.gsettings(ADMIN, 'set', WM, 'button-layout', 'close:')
+
+        # plain apply removes nothing
+        rc, plan, err = env.bkt_json(ADMIN, 'apply', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.pruned(plan), {})
+        self.assertFalse(DROPPED & {op['target'] for op in plan['operations']}, plan['operations'])
+
+        # --dry-run lists exactly what bkt installed and the manifests dropped, and changes nothing
+        before = self.machine()
+        rc, plan, err = env.bkt_json(ADMIN, 'apply', '--prune', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        ops = self.pruned(plan)
+        self.assertEqual(set(ops), DROPPED, plan['operations'])
+        self.assertEqual(len(plan['operations']), len(DROPPED), plan['operations'])
+        for target, op in ops.items():
+            self.assertEqual(op['direction'], 'prune', op)
+            self.assertEqual(op['base']['command'], 'apply', op)
+        self.assertEqual(ops['flatpak:org.test.App001']['scope'], 'system')
+        self.assertEqual(ops['flatpak:org.test.App001']['action'], 'uninstall')
+        self.assertEqual(ops['flatpak:org.test.App002']['scope'], 'user')
+        self.assertEqual(ops['extension:second@bkt.test']['action'], 'uninstall')
+        self.assertEqual(ops['gsetting:%s.color-scheme' % IFACE]['action'], 'reset')
+        self.assertTrue(any('button-layout' in w and 'not pruned' in w for w in plan['warnings']), plan['warnings'])
+        self.assertEqual(before, self.machine(), 'apply --prune --dry-run changed the machine')
+        res = env.bkt_run(ADMIN, 'apply', '--prune', '--dry-run')
+        self.assertRc(res, 0, 'text dry run')
+        self.assertIn('pruned: bkt applied it', res[1])
+
+        # the daemon refuses "prune" where it means nothing
+        for method in ('Status', 'CapturePlan'):
+            p = env.gdbus_call(ADMIN, method, "{'prune': <true>}", bus='session')
+            self.assertErrorName(p, 'org.bkt.Error.InvalidArgument')
+            self.assertIn('prune', p.stderr)
+
+        res = env.bkt_run(ADMIN, 'apply', '--prune')
+        self.assertRc(res, 0, 'apply --prune')
+        self.assertNotIn('org.test.App001', env.installed_apps('system'))
+        self.assertIn('org.test.Hello', env.installed_apps('system'))
+        user_apps = env.installed_apps('user', ADMIN)
+        self.assertNotIn('org.test.App002', user_apps)
+        self.assertIn('org.test.App003', user_apps, 'an app installed by hand was pruned')
+        self.assertIn('org.test.Second', user_apps)
+        self.assertFalse(os.path.exists(self.ext_dir('second@bkt.test')))
+        self.assertTrue(os.path.exists(self.ext_dir('good@bkt.test')))
+        self.assertEqual(env.gsettings(ADMIN, 'get', IFACE, 'color-scheme'), "'default'")
+        self.assertEqual(env.gsettings(ADMIN, 'get', IFACE, 'cursor-size'), '48', 'a setting set by hand was reset')
+        self.assertEqual(env.gsettings(ADMIN, 'get', IFACE, 'enable-animations'), 'false',
+                         'a setting bkt only saw (seed) was reset')
+        self.assertEqual(env.gsettings(ADMIN, 'get', WM, 'button-layout'), "'close:'",
+                         'a setting changed by hand after bkt set it was reset')
+        # the records forget what was pruned; a second prune has nothing to do
+        rec = env.state_record('user', ADMIN)['items']
+        self.assertNotIn('flatpak:org.test.App002', rec)
+        self.assertNotIn('gsetting:%s.color-scheme' % IFACE, rec)
+        self.assertNotIn('flatpak:org.test.App001', env.state_record('system')['items'])
+        rc, plan, err = env.bkt_json(ADMIN, 'apply', '--prune', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.pruned(plan), {})
+
+    def test_2_system_instance_refuses_prune_of_status(self):
+        p = self.env.gdbus_call(ADMIN, 'Status', "{'prune': <true>}")
+        self.assertErrorName(p, 'org.bkt.Error.InvalidArgument')
+
+
+if __name__ == '__main__':
+    bktenv.main()
