@@ -190,6 +190,11 @@ class Skel(EnvTestCase):
     def test_6_add(self):
         self.write_home('.gitconfig', '[user]\n\tname = Ada\n')
         os.chmod(self.home_path('.gitconfig'), 0o640)
+        overlay_dir = os.path.join(self.env.config_home(ADMIN), 'bkt', 'skel')
+        before = tree_snapshot(overlay_dir)
+        res = self.env.bkt_run(ADMIN, 'skel', 'add', '--local', '--dry-run', self.home_path('.gitconfig'))
+        self.assertRc(res, 0, 'skel add --local --dry-run')
+        self.assertEqual(before, tree_snapshot(overlay_dir), '--dry-run changed the skel overlay')
         res = self.env.bkt_run(ADMIN, 'skel', 'add', '--local', self.home_path('.gitconfig'))
         self.assertRc(res, 0, 'skel add --local')
         overlay = os.path.join(self.env.config_home(ADMIN), 'bkt', 'skel', '.gitconfig')
