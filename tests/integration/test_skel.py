@@ -172,6 +172,15 @@ class Skel(EnvTestCase):
         self.assertEqual(self.read_home('.bashrc'), FILES['.bashrc'][0])
         self.assertEqual(self.read_home('.profile'), FILES['.profile'][0])
         self.assertTrue(all(f['state'] == 'in-sync' for f in self.skel_list().values()))
+        # deleted at home after the sync: the user's change, kept by sync, restored by --force
+        os.unlink(self.home_path('bin/tool'))
+        self.assertEqual(self.skel_list()['bin/tool']['state'], 'changed-at-home')
+        res = env.bkt_run(ADMIN, 'skel', 'sync')
+        self.assertRc(res, 0, 'skel sync after a deletion at home')
+        self.assertFalse(os.path.exists(self.home_path('bin/tool')))
+        res = env.bkt_run(ADMIN, 'skel', 'sync', '--force')
+        self.assertRc(res, 0, 'skel sync --force after a deletion at home')
+        self.assertEqual(self.read_home('bin/tool'), FILES['bin/tool'][0])
 
     def test_5_capture_records_into_the_overlay(self):
         self.write_home('.bashrc', '# captured\n')

@@ -282,15 +282,21 @@ classify (BktSkel *self, SkelFile *f)
 }
 
 /* "in-sync", "missing" (at home), "differs" (the skel changed, or bkt
- * never synced this file), "changed-at-home", "conflict", "unreadable". */
+ * never synced this file), "changed-at-home" (edited or deleted since bkt
+ * synced it), "conflict", "unreadable". */
 static const char *
 file_state (BktSkel *self, SkelFile *f)
 {
+  BktSyncState state;
+
   if (f->home_error != NULL)
     return "unreadable";
+  state = classify (self, f);
+  /* Deleted at home after bkt synced it: a change of the user's, which
+   * sync keeps (--force restores it). */
   if (f->home_fingerprint == NULL)
-    return "missing";
-  switch (classify (self, f))
+    return state == BKT_SYNC_TO_CAPTURE || state == BKT_SYNC_CONFLICT ? "changed-at-home" : "missing";
+  switch (state)
     {
     case BKT_SYNC_IN_SYNC: return "in-sync";
     case BKT_SYNC_TO_CAPTURE: return "changed-at-home";
