@@ -42,6 +42,7 @@ struct _BktSkel
   GObject         parent_instance;
   char           *home;
   int             home_fd;
+  char           *home_error; /* the home directory could not be opened */
   BktStateRecord *record;     /* the user's: which side changed a file */
   gboolean        overwrite;  /* replace files bkt never synced (--force) */
   char           *scanned;    /* the roots the files were read from */
@@ -65,6 +66,7 @@ bkt_skel_finalize (GObject *object)
   if (self->home_fd >= 0)
     close (self->home_fd);
   g_free (self->home);
+  g_free (self->home_error);
   g_clear_object (&self->record);
   g_free (self->scanned);
   g_free (self->write_root);
@@ -137,9 +139,12 @@ bkt_skel_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError *
   if (self->home_fd >= 0)
     close (self->home_fd);
   self->home_fd = open (self->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  /* No home (a service user, a sandbox): nothing to copy, and the other
+   * subsystems go on; the plan says why. */
+  g_clear_pointer (&self->home_error, g_free);
   if (self->home_fd < 0)
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot open the home directory %s: %s", self->home,
-                        g_strerror (errno)), FALSE;
+    self->home_error = g_strdup_printf ("skel: cannot open the home directory %s: %s", self->home,
+                                        g_strerror (errno));
   g_clear_object (&self->record);
   self->record = bkt_state_record_load (BKT_SCOPE_USER, record_dir);
   g_clear_pointer (&self->scanned, g_free);
@@ -228,7 +233,7 @@ ensure_scanned (BktSkel *self, BktManifestSet *manifests, GError **error)
   g_autofree char *key = g_strdup_printf ("%s\n%s", lower ? lower : "", upper ? upper : "");
   const char *upper_layer = image_dir != NULL ? "user" : "manifests-dir";
 
-  if (self->home_fd < 0)
+  if (self->home == NULL)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "skel: the live state was not read"), FALSE;
   if (g_strcmp0 (self->scanned, key) == 0)
     return TRUE;
@@ -237,6 +242,12 @@ ensure_scanned (BktSkel *self, BktManifestSet *manifests, GError **error)
   g_ptr_array_set_size (self->warnings, 0);
   g_ptr_array_set_size (self->roots, 0);
   g_clear_pointer (&self->write_root, g_free);
+  if (self->home_fd < 0)
+    {
+      g_ptr_array_add (self->warnings, g_strdup (self->home_error));
+      self->scanned = g_steal_pointer (&key);
+      return TRUE;
+    }
   if (lower != NULL)
     {
       g_ptr_array_add (self->roots, g_strdup (lower));
@@ -451,6 +462,8 @@ bkt_skel_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const 
                         why), FALSE;
   if (!ensure_scanned (self, manifests, error))
     return FALSE;
+  if (self->home_fd < 0)
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_FAILED, self->home_error), FALSE;
   if (self->write_root == NULL)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "skel: nowhere to record"), FALSE;
   display = home_display (self, rel);
