@@ -114,7 +114,10 @@ test_write_read_back (void)
   g_assert_false (bkt_skel_write_at (root, "new/file", "~/new/file", data, 0644, &error));
   g_assert_nonnull (error);
   bkt_fs_set_dry_run (FALSE);
-  g_assert_false (g_file_test (g_build_filename (home, "new", NULL), G_FILE_TEST_EXISTS));
+  {
+    g_autofree char *new_dir = g_build_filename (home, "new", NULL);
+    g_assert_false (g_file_test (new_dir, G_FILE_TEST_EXISTS));
+  }
   close (root);
 }
 
