@@ -207,8 +207,12 @@ scan_root (BktSkel *self, const char *root, const char *layer, GError **error)
       f->fingerprint = fingerprint (contents, mode);
       old = g_hash_table_lookup (self->by_rel, rel);
       if (old != NULL)
-        g_ptr_array_remove (self->files, old);  /* frees it */
-      g_hash_table_replace (self->by_rel, f->rel, f);
+        {
+          /* Out of the table first: its key is the old file's own string. */
+          g_hash_table_remove (self->by_rel, rel);
+          g_ptr_array_remove (self->files, old);  /* frees it */
+        }
+      g_hash_table_insert (self->by_rel, f->rel, f);
       g_ptr_array_add (self->files, f);
     }
   close (root_fd);

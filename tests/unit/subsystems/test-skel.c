@@ -254,6 +254,40 @@ test_subsystem (void)
   g_assert_nonnull (strstr (warnings, "cannot open the home directory"));
 }
 
+/* The user's skel (beside the overlay manifests) replaces the image's file
+ * of the same path: one file, from the upper layer. */
+static void
+test_layers (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *image = g_build_filename (world, "layers", "image", "manifests", NULL);
+  g_autofree char *user = g_build_filename (world, "layers", "user", "manifests", NULL);
+  g_autofree char *image_skel = g_build_filename (world, "layers", "image", "skel", NULL);
+  g_autofree char *user_skel = g_build_filename (world, "layers", "user", "skel", NULL);
+  g_autoptr(BktManifestSet) m = NULL;
+  g_autoptr(BktSubsystem) s = bkt_skel_new ();
+  g_autoptr(JsonObject) st = NULL;
+  JsonArray *files;
+  JsonObject *f;
+
+  bkt_test_write_in (image_skel, ".layered", "image\n");
+  bkt_test_write_in (image_skel, ".only-image", "image\n");
+  bkt_test_write_in (user_skel, ".layered", "user\n");
+  m = bkt_manifest_set_load_layered (image, user, &error);
+  g_assert_no_error (error);
+  g_assert_true (bkt_subsystem_load_live (s, NULL, &error));
+  st = bkt_subsystem_status (s, m, &error);
+  g_assert_no_error (error);
+  files = json_object_get_array_member (st, "files");
+  g_assert_cmpuint (json_array_get_length (files), ==, 2);
+  f = json_array_get_object_element (files, 0);
+  g_assert_cmpstr (json_object_get_string_member (f, "path"), ==, ".layered");
+  g_assert_cmpstr (json_object_get_string_member (f, "layer"), ==, "user");
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (f, "source"), user_skel));
+  f = json_array_get_object_element (files, 1);
+  g_assert_cmpstr (json_object_get_string_member (f, "layer"), ==, "image");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -269,6 +303,7 @@ main (int argc, char **argv)
   g_setenv ("HOME", home, TRUE);
   g_setenv ("XDG_STATE_HOME", state, TRUE);
   g_test_add_func ("/skel/subsystem", test_subsystem);
+  g_test_add_func ("/skel/layers", test_layers);
   g_test_add_func ("/skel/check-path", test_check_path);
   g_test_add_func ("/skel/links-refused", test_links_refused);
   g_test_add_func ("/skel/write-read-back", test_write_read_back);
