@@ -175,6 +175,9 @@ class Skel(EnvTestCase):
         # deleted at home after the sync: the user's change, kept by sync, restored by --force
         os.unlink(self.home_path('bin/tool'))
         self.assertEqual(self.skel_list()['bin/tool']['state'], 'changed-at-home')
+        rc, d, err = env.bkt_json(ADMIN, 'skel', 'diff', '--json', 'bin/tool')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('+++ /dev/null', d['files'][0]['diff'])
         res = env.bkt_run(ADMIN, 'skel', 'sync')
         self.assertRc(res, 0, 'skel sync after a deletion at home')
         self.assertFalse(os.path.exists(self.home_path('bin/tool')))
