@@ -129,11 +129,12 @@ read_side (const char *path, gboolean present, char **data, gsize *len, GError *
 static char *
 file_diff (JsonObject *f, GError **error)
 {
-  const char *state = json_object_get_string_member_with_default (f, "state", "");
   const char *source = json_object_get_string_member_with_default (f, "source", "");
   const char *home = json_object_get_string_member_with_default (f, "home", "");
   const char *rel = json_object_get_string_member_with_default (f, "path", "");
-  gboolean at_home = !g_str_equal (state, "missing");
+  /* "home_mode" is there exactly when the file is (a file deleted at
+   * home after a sync is "changed-at-home" too). */
+  gboolean at_home = json_object_has_member (f, "home_mode");
   g_autofree char *a = NULL, *b = NULL, *la = NULL, *lb = NULL, *out = NULL;
   const char *mode = json_object_get_string_member_with_default (f, "mode", NULL);
   const char *home_mode = json_object_get_string_member_with_default (f, "home_mode", NULL);

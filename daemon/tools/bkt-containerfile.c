@@ -459,7 +459,7 @@ enabled_coprs (JsonObject *root, const char *origin, GStrv *out_no_gpgcheck, GEr
 #define IMAGE_PKGDATADIR "/usr/share/bkt"
 
 char *
-bkt_containerfile_render_bkt (const char *const *manifest_files, gboolean repo_json)
+bkt_containerfile_render_bkt (const char *const *manifest_files, gboolean repo_json, gboolean skel)
 {
   GString *out = g_string_new (NULL);
 
@@ -472,6 +472,9 @@ bkt_containerfile_render_bkt (const char *const *manifest_files, gboolean repo_j
     }
   if (repo_json)
     g_string_append (out, "COPY repo.json " IMAGE_PKGDATADIR "/repo.json\n");
+  /* The dotfiles beside the manifests (bkt skel), as a tree. */
+  if (skel)
+    g_string_append (out, "COPY skel/ " IMAGE_PKGDATADIR "/skel/\n");
   g_string_append (out, "RUN systemctl enable bkt-apply.service bkt-apply.timer && \\\n"
                         "    systemctl --global enable bkt-apply-user.service bkt-apply-user.timer\n");
   return g_string_free (out, FALSE);
@@ -483,6 +486,7 @@ bkt_body_from_repo (const char *manifest_dir)
   g_autoptr(GPtrArray) files = g_ptr_array_new ();
   g_autofree char *repo = g_path_get_dirname (manifest_dir);
   g_autofree char *repo_json = g_build_filename (repo, "repo.json", NULL);
+  g_autofree char *skel = g_build_filename (repo, "skel", NULL);
 
   for (int k = 0; k < BKT_MANIFEST_N_KINDS; k++)
     {
@@ -494,7 +498,8 @@ bkt_body_from_repo (const char *manifest_dir)
     }
   g_ptr_array_add (files, NULL);
   return bkt_containerfile_render_bkt ((const char *const *) files->pdata,
-                                       g_file_test (repo_json, G_FILE_TEST_IS_REGULAR));
+                                       g_file_test (repo_json, G_FILE_TEST_IS_REGULAR),
+                                       g_file_test (skel, G_FILE_TEST_IS_DIR));
 }
 
 GHashTable *

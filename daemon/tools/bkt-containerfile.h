@@ -67,8 +67,9 @@ char *bkt_containerfile_render_copr     (const char *const *projects, const char
 char *bkt_containerfile_render_shims    (const char *const *names, const char *const *hosts);
 
 /* The BKT section's body: COPY of @manifest_files (names in manifests/)
- * into the image copy, of repo.json when @repo_json, and the units. */
-char *bkt_containerfile_render_bkt (const char *const *manifest_files, gboolean repo_json);
+ * into the image copy, of repo.json when @repo_json, of the skel/ tree
+ * (bkt skel) when @skel, and the units. */
+char *bkt_containerfile_render_bkt (const char *const *manifest_files, gboolean repo_json, gboolean skel);
 
 G_END_DECLS
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""All five subsystems in one plan: shim → gsettings → extension → flatpak →
+"""All six subsystems in one plan: shim → skel → gsettings → extension → flatpak →
 dnf, through one `bkt apply`, `bkt status` and `bkt capture`, with --only and
 --exclude for each; and the user's config.json choosing the shim directory and
 the extensions.gnome.org mirror (no BKT_SHIM_DIR / BKT_EXTENSIONS_URL here).
@@ -24,7 +24,7 @@ import test_dnf_layering as dnf  # noqa: E402  (modules, not names: unittest wou
 import test_ext_shims as ext  # noqa: E402
 from bktenv import ADMIN, EnvTestCase  # noqa: E402
 
-SUBSYSTEMS = ('shim', 'gsettings', 'extension', 'flatpak', 'dnf')
+SUBSYSTEMS = ('shim', 'skel', 'gsettings', 'extension', 'flatpak', 'dnf')
 SHIM_DIR = 'host-shims'   # under ADMIN's home, given to bkt as "~/host-shims" in config.json
 
 
@@ -51,6 +51,11 @@ class AllSubsystems(EnvTestCase):
         with open(os.path.join(env.image_manifests_dir, 'system-packages.json'), 'w') as f:
             json.dump({'packages': ['bkt-fish']}, f)
         bktenv.make_readable(env.image_manifests_dir)
+        # a dotfile in the image's skel (beside its manifests)
+        os.makedirs(env.path('skel'), exist_ok=True)
+        with open(env.path('skel', '.bkt-all-rc'), 'w') as f:
+            f.write('# from the skel\n')
+        bktenv.make_readable(env.path('skel'))
         dnf.write_state(booted=[], staged=None)
 
     @classmethod
@@ -88,7 +93,7 @@ class AllSubsystems(EnvTestCase):
         ranks = [SUBSYSTEMS.index(s) for s in subs]
         self.assertEqual(ranks, sorted(ranks), 'out of order: %s' % subs)
         targets = [op['target'] for op in plan['operations']]
-        for t in ('shim:podman', 'extension:good@bkt.test', 'package:bkt-fish'):
+        for t in ('shim:podman', 'skel:.bkt-all-rc', 'extension:good@bkt.test', 'package:bkt-fish'):
             self.assertIn(t, targets)
         # config.json's mirror and shim directory are what the plan says it will use
         text = json.dumps(plan)
@@ -125,7 +130,7 @@ class AllSubsystems(EnvTestCase):
         self.assertIn('org.test.Hello', env.installed_apps('system'))
         self.assertEqual(self.rpm_ostree_changes(), [['install', '--idempotent', '--', 'bkt-fish']])
         st = self.status(ADMIN)
-        self.assertInSync(st, ('shim', 'gsettings', 'extension', 'flatpak'))
+        self.assertInSync(st, ('shim', 'skel', 'gsettings', 'extension', 'flatpak'))
         self.assertEqual(st['subsystems']['dnf']['drift'], [])
         # in sync: a second apply plans nothing
         self.assertEqual(self.plan()['operations'], [])
@@ -152,7 +157,7 @@ class AllSubsystems(EnvTestCase):
         with open(os.path.join(overlay, 'gsettings.json')) as f:
             self.assertIn('24h', f.read())
         st = self.status(ADMIN)
-        self.assertInSync(st, ('shim', 'gsettings', 'extension', 'flatpak'))
+        self.assertInSync(st, ('shim', 'skel', 'gsettings', 'extension', 'flatpak'))
         self.assertEqual(st['subsystems']['dnf']['untracked'], [])
 
     def test_5_bad_config_changes_nothing(self):

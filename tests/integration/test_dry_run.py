@@ -92,6 +92,12 @@ class DryRun(EnvTestCase):
         assert p[0] == 1 and 'kept as #' in p[1], p
         cls.forge.take()
         env.systemd_mock('AddUnit', 'bkt-test.service', 'bkt test unit', 'false')
+        # A skel file to sync (beside the image manifests) and a dotfile to add.
+        os.makedirs(env.path('skel', '.config'), exist_ok=True)
+        with open(env.path('skel', '.config', 'dry.conf'), 'w') as fh:
+            fh.write('from the skel\n')
+        bktenv.make_readable(env.path('skel'))
+        env.run_as(ADMIN, ['sh', '-c', 'echo mine > "$0"', os.path.join(env.home(ADMIN), '.dryrc')])
 
     # ------------------------------------------------------------------ snapshots
     @staticmethod
@@ -191,6 +197,8 @@ class DryRun(EnvTestCase):
             ['ext', 'disable', 'caffeine@patapon.info'] + R,
             ['ext', 'sync'], ['ext', 'capture'],
             ['shim', 'add', 'htop'] + R, ['shim', 'remove', 'podman'] + R, ['shim', 'sync'],
+            ['skel', 'sync'], ['skel', 'sync', '--force'], ['skel', 'add', '~/.dryrc'] + R,
+            ['skel', 'add', '~/.dryrc', '--local'],
             ['dnf', 'install', 'zsh'] + R, ['dnf', 'remove', 'zsh'] + R,
             ['dev', 'dnf', 'install', 'ripgrep', '--pr'] + R, ['dev', 'update'],
             ['containerfile', 'sync'] + R,

@@ -8,7 +8,8 @@ The real client on a distribution repo made of this repository's example
 distribution (manifests/) and a repo.json, no session bus and no daemon (a
 CI container): `bkt containerfile check` accepts the example as it is in
 docs/, every file it copies exists in the repo, and the section follows the
-repo (no repo.json → no COPY of it; a new manifest kind → copied too)."""
+repo (no repo.json → no COPY of it; a new manifest kind → copied too; a
+skel/ tree → copied to /usr/share/bkt/skel/)."""
 
 import json
 import os
@@ -95,6 +96,18 @@ class ImageContainerfile(unittest.TestCase):
             example = f.read()
         self.assertEqual(self.read().split('# === BKT')[0], example.split('# === BKT')[0])
         self.assertEqual(self.bkt('containerfile', 'check').returncode, 0)
+
+    def test_skel_tree_is_copied(self):
+        """A repo with a skel/ directory (bkt skel): the section copies it to /usr/share/bkt/skel/."""
+        self.assertNotIn('skel', section(self.read()))
+        os.makedirs(os.path.join(self.repo, 'skel', '.config'))
+        with open(os.path.join(self.repo, 'skel', '.config', 'x.conf'), 'w') as f:
+            f.write('x\n')
+        r = self.bkt('containerfile', 'check')
+        self.assertNotEqual(r.returncode, 0, 'the section does not copy skel/ yet:\n' + r.stdout + r.stderr)
+        r = self.bkt('containerfile', 'sync')
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn('COPY skel/ /usr/share/bkt/skel/\n', section(self.read()))
 
 
 class Units(unittest.TestCase):

@@ -160,6 +160,38 @@ class PrKinds(EnvTestCase):
             seen.append(case)
         self.assertEqual(len(seen), len(self.CASES))
 
+    def test_skel_add_proposes_the_file(self):
+        """bkt skel add: the PR writes that one file under the repo's skel/, byte for byte."""
+        w = self.world
+        home = self.env.home(ADMIN)
+        text = 'set bell-style none\n'
+        self.env.run_as(ADMIN, ['sh', '-c', 'printf %s "$1" > "$0"', os.path.join(home, '.inputrc'), text])
+        rc, plan, err = self.bktj('skel', 'add', '~/.inputrc', '--dry-run', '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        pr = plan['pr']
+        self.assertNotIn('error', pr, pr)
+        self.assertEqual(pr['title'], 'feat(manifests): add skel .inputrc')
+        self.assertEqual([f for f in pr['files'] if not f.startswith('.changelog/')], ['skel/.inputrc'])
+        self.assertIn('+++ b/skel/.inputrc', pr['diff'])
+        self.assertIn('+set bell-style none', pr['diff'])
+        self.assertEqual(self.forge.take(), [])
+        overlay = os.path.join(self.env.config_home(ADMIN), 'bkt', 'skel', '.inputrc')
+        self.assertFalse(os.path.exists(overlay), '--dry-run recorded the file')
+
+        before = w.bkt_branches(w.bare_file)
+        rc, res, err = self.bktj('skel', 'add', '~/.inputrc', '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(res['pr']['state'], 'opened', res['pr'])
+        branch, = w.bkt_branches(w.bare_file) - before
+        names = w.git(None, '--git-dir', w.bare_file, 'diff', '--name-only', 'main', branch).split()
+        self.assertEqual([n for n in names if not n.startswith('.changelog/')], ['skel/.inputrc'])
+        self.assertEqual(w.show(w.bare_file, branch, 'skel/.inputrc'), text)
+        reqs = self.forge.take()
+        self.assertEqual(reqs[0]['body']['title'], 'feat(manifests): add skel .inputrc')
+        # acted locally too: recorded into the user's skel
+        with open(overlay) as fh:
+            self.assertEqual(fh.read(), text)
+
     def test_command_without_local_paths(self):
         """-m and a home path in an argument: neither lands in the public repo."""
         w = self.world

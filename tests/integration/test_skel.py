@@ -172,6 +172,18 @@ class Skel(EnvTestCase):
         self.assertEqual(self.read_home('.bashrc'), FILES['.bashrc'][0])
         self.assertEqual(self.read_home('.profile'), FILES['.profile'][0])
         self.assertTrue(all(f['state'] == 'in-sync' for f in self.skel_list().values()))
+        # deleted at home after the sync: the user's change, kept by sync, restored by --force
+        os.unlink(self.home_path('bin/tool'))
+        self.assertEqual(self.skel_list()['bin/tool']['state'], 'changed-at-home')
+        rc, d, err = env.bkt_json(ADMIN, 'skel', 'diff', '--json', 'bin/tool')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('+++ /dev/null', d['files'][0]['diff'])
+        res = env.bkt_run(ADMIN, 'skel', 'sync')
+        self.assertRc(res, 0, 'skel sync after a deletion at home')
+        self.assertFalse(os.path.exists(self.home_path('bin/tool')))
+        res = env.bkt_run(ADMIN, 'skel', 'sync', '--force')
+        self.assertRc(res, 0, 'skel sync --force after a deletion at home')
+        self.assertEqual(self.read_home('bin/tool'), FILES['bin/tool'][0])
 
     def test_5_capture_records_into_the_overlay(self):
         self.write_home('.bashrc', '# captured\n')
@@ -190,6 +202,11 @@ class Skel(EnvTestCase):
     def test_6_add(self):
         self.write_home('.gitconfig', '[user]\n\tname = Ada\n')
         os.chmod(self.home_path('.gitconfig'), 0o640)
+        overlay_dir = os.path.join(self.env.config_home(ADMIN), 'bkt', 'skel')
+        before = tree_snapshot(overlay_dir)
+        res = self.env.bkt_run(ADMIN, 'skel', 'add', '--local', '--dry-run', self.home_path('.gitconfig'))
+        self.assertRc(res, 0, 'skel add --local --dry-run')
+        self.assertEqual(before, tree_snapshot(overlay_dir), '--dry-run changed the skel overlay')
         res = self.env.bkt_run(ADMIN, 'skel', 'add', '--local', self.home_path('.gitconfig'))
         self.assertRc(res, 0, 'skel add --local')
         overlay = os.path.join(self.env.config_home(ADMIN), 'bkt', 'skel', '.gitconfig')

@@ -196,64 +196,92 @@ write_all (int fd, const char *data, gsize length)
   return TRUE;
 }
 
-gboolean
-bkt_skel_write_at (int root_fd, const char *rel, const char *display, GBytes *contents, guint mode,
-                   GError **error)
+struct _BktSkelStaged
 {
-  g_autofree char *tmp = NULL;
+  int   dir;
+  char *tmp;      /* NULL once renamed */
+  char *leaf;
+  char *display;
+};
+
+void
+bkt_skel_staged_free (BktSkelStaged *s)
+{
+  if (s->tmp != NULL)
+    (void) unlinkat (s->dir, s->tmp, 0);
+  close (s->dir);
+  g_free (s->tmp);
+  g_free (s->leaf);
+  g_free (s->display);
+  g_free (s);
+}
+
+BktSkelStaged *
+bkt_skel_stage_at (int root_fd, const char *rel, const char *display, GBytes *contents, guint mode,
+                   gboolean durable, GError **error)
+{
+  g_autoptr(BktSkelStaged) s = NULL;
   const char *leaf;
   gboolean missing;
   struct stat st;
   gsize len = 0;
   const char *data = g_bytes_get_data (contents, &len);
-  int dir, fd, saved;
+  int dir, fd = -1, saved;
 
   if (bkt_fs_dry_run ())
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "dry run: refusing to write %s", display), FALSE;
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "dry run: refusing to write %s", display), NULL;
   dir = open_parent (root_fd, rel, TRUE, display, &leaf, &missing, error);
   if (dir < 0)
-    return FALSE;
+    return NULL;
+  s = g_new0 (BktSkelStaged, 1);
+  s->dir = dir;
+  s->leaf = g_strdup (leaf);
+  s->display = g_strdup (display);
   if (fstatat (dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG (st.st_mode))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                        "%s is a symbolic link or not a regular file: refused", display), NULL;
+  for (guint attempt = 0; fd < 0 && attempt < 16; attempt++)
     {
-      close (dir);
-      return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                          "%s is a symbolic link or not a regular file: refused", display), FALSE;
-    }
-  for (guint attempt = 0;; attempt++)
-    {
-      g_free (tmp);
-      tmp = g_strdup_printf (".%s.bkt-%08x", leaf, g_random_int ());
-      fd = openat (dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (fd >= 0 || errno != EEXIST || attempt > 16)
+      g_free (s->tmp);
+      s->tmp = g_strdup_printf (".%s.bkt-%08x", leaf, g_random_int ());
+      fd = openat (dir, s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0 && errno != EEXIST)
         break;
     }
   if (fd < 0)
     {
       saved = errno;
-      close (dir);
-      return fail_errno (error, "create a temporary file for", display, saved);
+      g_clear_pointer (&s->tmp, g_free);
+      return fail_errno (error, "create a temporary file for", display, saved), NULL;
     }
   /* fchmod, not the create mode: that one is filtered by the umask. */
-  if (!write_all (fd, data, len) || fchmod (fd, bkt_skel_clean_mode (mode)) < 0 || fsync (fd) < 0)
-    goto fail;
-  if (close (fd) < 0)
+  if (!write_all (fd, data, len) || fchmod (fd, bkt_skel_clean_mode (mode)) < 0 || (durable && fsync (fd) < 0))
     {
-      fd = -1;
-      goto fail;
+      saved = errno;
+      close (fd);
+      return fail_errno (error, "write", display, saved), NULL;
     }
-  fd = -1;
-  if (renameat (dir, tmp, dir, leaf) < 0)
-    goto fail;
-  close (dir);
-  return TRUE;
+  if (close (fd) < 0)
+    return fail_errno (error, "write", display, errno), NULL;
+  return g_steal_pointer (&s);
+}
 
-fail:
-  saved = errno;
-  if (fd >= 0)
-    close (fd);
-  (void) unlinkat (dir, tmp, 0);
-  close (dir);
-  return fail_errno (error, "write", display, saved);
+gboolean
+bkt_skel_staged_commit (BktSkelStaged *s, GError **error)
+{
+  if (renameat (s->dir, s->tmp, s->dir, s->leaf) < 0)
+    return fail_errno (error, "write", s->display, errno);
+  g_clear_pointer (&s->tmp, g_free);
+  return TRUE;
+}
+
+gboolean
+bkt_skel_write_at (int root_fd, const char *rel, const char *display, GBytes *contents, guint mode,
+                   GError **error)
+{
+  g_autoptr(BktSkelStaged) s = bkt_skel_stage_at (root_fd, rel, display, contents, mode, TRUE, error);
+
+  return s != NULL && bkt_skel_staged_commit (s, error);
 }
 
 static gint

@@ -41,6 +41,17 @@ gboolean bkt_skel_read_at (int root_fd, const char *rel, const char *display, GB
 gboolean bkt_skel_write_at (int root_fd, const char *rel, const char *display, GBytes *contents,
                             guint mode, GError **error);
 
+/* The same in two steps, so that a batch needs one syncfs() instead of
+ * one fsync() per file: stage writes the temporary file (fsync'ed when
+ * @durable), commit renames it over @rel.  Freeing a staged file that was
+ * not committed removes the temporary file. */
+typedef struct _BktSkelStaged BktSkelStaged;
+BktSkelStaged *bkt_skel_stage_at (int root_fd, const char *rel, const char *display, GBytes *contents,
+                                  guint mode, gboolean durable, GError **error);
+gboolean       bkt_skel_staged_commit (BktSkelStaged *staged, GError **error);
+void           bkt_skel_staged_free (BktSkelStaged *staged);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BktSkelStaged, bkt_skel_staged_free)
+
 /* Every regular file below @root (relative paths, sorted), walked
  * without following links; links and other non-regular entries go to
  * @warnings (char *) and are left out.  A missing @root is empty. */

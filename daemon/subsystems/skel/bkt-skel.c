@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE 1  /* syncfs() */
 #include "config.h"
 
 #include <errno.h>
@@ -41,6 +42,7 @@ struct _BktSkel
   GObject         parent_instance;
   char           *home;
   int             home_fd;
+  char           *home_error; /* the home directory could not be opened */
   BktStateRecord *record;     /* the user's: which side changed a file */
   gboolean        overwrite;  /* replace files bkt never synced (--force) */
   char           *scanned;    /* the roots the files were read from */
@@ -64,6 +66,7 @@ bkt_skel_finalize (GObject *object)
   if (self->home_fd >= 0)
     close (self->home_fd);
   g_free (self->home);
+  g_free (self->home_error);
   g_clear_object (&self->record);
   g_free (self->scanned);
   g_free (self->write_root);
@@ -136,9 +139,12 @@ bkt_skel_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError *
   if (self->home_fd >= 0)
     close (self->home_fd);
   self->home_fd = open (self->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  /* No home (a service user, a sandbox): nothing to copy, and the other
+   * subsystems go on; the plan says why. */
+  g_clear_pointer (&self->home_error, g_free);
   if (self->home_fd < 0)
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot open the home directory %s: %s", self->home,
-                        g_strerror (errno)), FALSE;
+    self->home_error = g_strdup_printf ("skel: cannot open the home directory %s: %s", self->home,
+                                        g_strerror (errno));
   g_clear_object (&self->record);
   self->record = bkt_state_record_load (BKT_SCOPE_USER, record_dir);
   g_clear_pointer (&self->scanned, g_free);
@@ -201,8 +207,12 @@ scan_root (BktSkel *self, const char *root, const char *layer, GError **error)
       f->fingerprint = fingerprint (contents, mode);
       old = g_hash_table_lookup (self->by_rel, rel);
       if (old != NULL)
-        g_ptr_array_remove (self->files, old);  /* frees it */
-      g_hash_table_replace (self->by_rel, f->rel, f);
+        {
+          /* Out of the table first: its key is the old file's own string. */
+          g_hash_table_remove (self->by_rel, rel);
+          g_ptr_array_remove (self->files, old);  /* frees it */
+        }
+      g_hash_table_insert (self->by_rel, f->rel, f);
       g_ptr_array_add (self->files, f);
     }
   close (root_fd);
@@ -227,7 +237,7 @@ ensure_scanned (BktSkel *self, BktManifestSet *manifests, GError **error)
   g_autofree char *key = g_strdup_printf ("%s\n%s", lower ? lower : "", upper ? upper : "");
   const char *upper_layer = image_dir != NULL ? "user" : "manifests-dir";
 
-  if (self->home_fd < 0)
+  if (self->home == NULL)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "skel: the live state was not read"), FALSE;
   if (g_strcmp0 (self->scanned, key) == 0)
     return TRUE;
@@ -236,6 +246,12 @@ ensure_scanned (BktSkel *self, BktManifestSet *manifests, GError **error)
   g_ptr_array_set_size (self->warnings, 0);
   g_ptr_array_set_size (self->roots, 0);
   g_clear_pointer (&self->write_root, g_free);
+  if (self->home_fd < 0)
+    {
+      g_ptr_array_add (self->warnings, g_strdup (self->home_error));
+      self->scanned = g_steal_pointer (&key);
+      return TRUE;
+    }
   if (lower != NULL)
     {
       g_ptr_array_add (self->roots, g_strdup (lower));
@@ -281,15 +297,21 @@ classify (BktSkel *self, SkelFile *f)
 }
 
 /* "in-sync", "missing" (at home), "differs" (the skel changed, or bkt
- * never synced this file), "changed-at-home", "conflict", "unreadable". */
+ * never synced this file), "changed-at-home" (edited or deleted since bkt
+ * synced it), "conflict", "unreadable". */
 static const char *
 file_state (BktSkel *self, SkelFile *f)
 {
+  BktSyncState state;
+
   if (f->home_error != NULL)
     return "unreadable";
+  state = classify (self, f);
+  /* Deleted at home after bkt synced it: a change of the user's, which
+   * sync keeps (--force restores it). */
   if (f->home_fingerprint == NULL)
-    return "missing";
-  switch (classify (self, f))
+    return state == BKT_SYNC_TO_CAPTURE || state == BKT_SYNC_CONFLICT ? "changed-at-home" : "missing";
+  switch (state)
     {
     case BKT_SYNC_IN_SYNC: return "in-sync";
     case BKT_SYNC_TO_CAPTURE: return "changed-at-home";
@@ -444,6 +466,8 @@ bkt_skel_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const 
                         why), FALSE;
   if (!ensure_scanned (self, manifests, error))
     return FALSE;
+  if (self->home_fd < 0)
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_FAILED, self->home_error), FALSE;
   if (self->write_root == NULL)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "skel: nowhere to record"), FALSE;
   display = home_display (self, rel);
@@ -534,10 +558,11 @@ op_path (BktOperation *op, const char **rel, GError **error)
   return TRUE;
 }
 
-/* Copies the skel file to $HOME after checking that neither side moved
- * since the plan (the file at home is not one the user just changed). */
-static gboolean
-execute_copy (BktSkel *self, BktOperation *op, GError **error)
+/* Stages the skel file's copy in $HOME after checking that neither side
+ * moved since the plan (the file at home is not one the user just
+ * changed); the batch syncs once and renames (bkt_skel_execute). */
+static BktSkelStaged *
+stage_copy (BktSkel *self, BktOperation *op, GError **error)
 {
   const char *rel;
   SkelFile *f;
@@ -548,33 +573,33 @@ execute_copy (BktSkel *self, BktOperation *op, GError **error)
   int root_fd;
 
   if (!op_path (op, &rel, error))
-    return FALSE;
+    return NULL;
   f = g_hash_table_lookup (self->by_rel, rel);
   if (f == NULL)
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s is not a skel file", rel), FALSE;
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "%s is not a skel file", rel), NULL;
   source = g_build_filename (f->root, rel, NULL);
   display = home_display (self, rel);
   root_fd = open (f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot open %s: %s", f->root, g_strerror (errno)), FALSE;
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot open %s: %s", f->root, g_strerror (errno)), NULL;
   exists = FALSE;
   if (!bkt_skel_read_at (root_fd, rel, source, &contents, &mode, &exists, error))
     {
       close (root_fd);
-      return FALSE;
+      return NULL;
     }
   close (root_fd);
   fp = exists ? fingerprint (contents, mode) : NULL;
   if (g_strcmp0 (fp, bkt_operation_get_detail_string (op, "fingerprint")) != 0)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s changed since the plan was made: not copied", source),
-           FALSE;
+           NULL;
   read_home (self, f);
   if (f->home_error != NULL)
-    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_FAILED, f->home_error), FALSE;
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_FAILED, f->home_error), NULL;
   if (g_strcmp0 (f->home_fingerprint, bkt_operation_get_detail_string (op, "home_fingerprint")) != 0)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s changed since the plan was made: left alone", display),
-           FALSE;
-  return bkt_skel_write_at (self->home_fd, rel, display, contents, mode, error);
+           NULL;
+  return bkt_skel_stage_at (self->home_fd, rel, display, contents, mode, FALSE, error);
 }
 
 /* Copies ~/REL into the writable layer's skel tree, as it was planned. */
@@ -642,11 +667,53 @@ verify (BktSkel *self, BktOperation *op, GError **error)
   return TRUE;
 }
 
+/* Stage every copy, one syncfs() for all (one fsync per file was 85 % of
+ * a 500-file sync: docs/benchmarks.md), then rename each and read it back:
+ * a crash leaves every file old or new, never empty. */
+static void
+execute_copies (BktSkel *self, GPtrArray *ops, BktExecContext *ctx, GCancellable *cancellable, guint *copied)
+{
+  g_autoptr(GPtrArray) staged = g_ptr_array_new_with_free_func ((GDestroyNotify) bkt_skel_staged_free);
+  g_autoptr(GPtrArray) staged_ops = g_ptr_array_new ();
+  g_autoptr(GError) sync_error = NULL;
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      BktOperation *op = g_ptr_array_index (ops, i);
+      g_autoptr(GError) op_error = NULL;
+      BktSkelStaged *s = NULL;
+
+      if (!g_cancellable_set_error_if_cancelled (cancellable, &op_error))
+        s = stage_copy (self, op, &op_error);
+      if (s == NULL)
+        {
+          bkt_exec_context_op_done (ctx, op, op_error);
+          continue;
+        }
+      g_ptr_array_add (staged, s);
+      g_ptr_array_add (staged_ops, op);
+    }
+  if (staged->len > 0 && syncfs (self->home_fd) < 0)
+    g_set_error (&sync_error, BKT_ERROR, BKT_ERROR_FAILED, "cannot sync the home directory's file system: %s",
+                 g_strerror (errno));
+  for (guint i = 0; i < staged->len; i++)
+    {
+      BktOperation *op = g_ptr_array_index (staged_ops, i);
+      g_autoptr(GError) op_error = sync_error != NULL ? g_error_copy (sync_error) : NULL;
+
+      if (op_error == NULL && bkt_skel_staged_commit (g_ptr_array_index (staged, i), &op_error) &&
+          verify (self, op, &op_error))
+        (*copied)++;
+      bkt_exec_context_op_done (ctx, op, op_error);
+    }
+}
+
 static gboolean
 bkt_skel_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx, GCancellable *cancellable,
                   GError **error)
 {
   BktSkel *self = BKT_SKEL (subsystem);
+  g_autoptr(GPtrArray) copies = g_ptr_array_new ();
   guint copied = 0, recorded = 0;
 
   if (self->home_fd < 0 || self->scanned == NULL)
@@ -656,22 +723,21 @@ bkt_skel_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *ctx, 
       BktOperation *op = g_ptr_array_index (ops, i);
       const char *action = bkt_operation_get_action (op);
       g_autoptr(GError) op_error = NULL;
-      gboolean record = g_str_equal (action, "record");
 
+      if (g_str_equal (action, "create") || g_str_equal (action, "update"))
+        {
+          g_ptr_array_add (copies, op);
+          continue;
+        }
       if (g_cancellable_set_error_if_cancelled (cancellable, &op_error))
         ;
-      else if (!record && !g_str_equal (action, "create") && !g_str_equal (action, "update"))
+      else if (!g_str_equal (action, "record"))
         g_set_error (&op_error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED, "skel cannot execute “%s”", action);
-      else if ((record ? execute_record (self, op, &op_error) : execute_copy (self, op, &op_error)) &&
-               verify (self, op, &op_error))
-        {
-          if (record)
-            recorded++;
-          else
-            copied++;
-        }
+      else if (execute_record (self, op, &op_error) && verify (self, op, &op_error))
+        recorded++;
       bkt_exec_context_op_done (ctx, op, op_error);
     }
+  execute_copies (self, copies, ctx, cancellable, &copied);
   bkt_exec_context_message (ctx, "skel: %u file(s) copied into %s, %u recorded", copied, self->home, recorded);
   return TRUE;
 }

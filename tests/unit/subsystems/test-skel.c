@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
 #include "bkt-skel-fs.h"
+#include "bkt-skel.h"
 #include "bkt-test.h"
 
 static void
@@ -112,7 +114,10 @@ test_write_read_back (void)
   g_assert_false (bkt_skel_write_at (root, "new/file", "~/new/file", data, 0644, &error));
   g_assert_nonnull (error);
   bkt_fs_set_dry_run (FALSE);
-  g_assert_false (g_file_test (g_build_filename (home, "new", NULL), G_FILE_TEST_EXISTS));
+  {
+    g_autofree char *new_dir = g_build_filename (home, "new", NULL);
+    g_assert_false (g_file_test (new_dir, G_FILE_TEST_EXISTS));
+  }
   close (root);
 }
 
@@ -139,13 +144,173 @@ test_list_tree (void)
   g_assert_nonnull (strstr (warnings->pdata[0], "symbolic link"));
 }
 
+/* ---- the subsystem, against a real home ------------------------------------------ */
+
+static char *world;  /* HOME is WORLD/home, the manifests WORLD/manifests, the skel WORLD/skel */
+
+typedef struct { guint done, failed; } Results;
+
+static void
+on_done (gpointer data, BktOperation *op, const GError *error)
+{
+  Results *r = data;
+  if (error != NULL)
+    g_printerr ("%s: %s\n", bkt_operation_get_target (op), error->message);
+  r->done += error == NULL;
+  r->failed += error != NULL;
+}
+
+static void on_progress (gpointer d, BktOperation *op, double f, const char *t) {}
+static void on_message (gpointer d, const char *t) {}
+
+/* A fresh subsystem's apply plan: its operations, its warnings joined. */
+static GPtrArray *
+plan (gboolean overwrite, BktSubsystem **out, char **warnings_out)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *mdir = g_build_filename (world, "manifests", NULL);
+  g_autoptr(BktManifestSet) m = bkt_manifest_set_load_dir (mdir, &error);
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *ops = g_ptr_array_new_with_free_func (g_object_unref);
+  BktSubsystem *s = bkt_skel_new ();
+
+  g_assert_no_error (error);
+  bkt_subsystem_set_overwrite (s, overwrite);
+  g_assert_true (bkt_subsystem_load_live (s, NULL, &error));
+  g_assert_true (bkt_subsystem_plan_apply (s, m, ops, warnings, &error));
+  g_assert_no_error (error);
+  g_ptr_array_add (warnings, NULL);
+  *warnings_out = g_strjoinv ("\n", (char **) warnings->pdata);
+  *out = s;
+  return ops;
+}
+
+static void
+execute (BktSubsystem *s, GPtrArray *ops, guint expect_done)
+{
+  static const BktExecCallbacks cb = { on_progress, on_done, on_message };
+  Results r = { 0 };
+  BktExecContext *ctx = bkt_exec_context_new (&cb, &r);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (bkt_subsystem_execute (s, ops, ctx, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (r.failed, ==, 0);
+  g_assert_cmpuint (r.done, ==, expect_done);
+  bkt_exec_context_free (ctx);
+}
+
+/* A dotfile bkt never synced is kept unless the request says the skel
+ * wins; missing files are copied with their modes; without a home the
+ * plan is empty and says why (the other subsystems go on). */
+static void
+test_subsystem (void)
+{
+  g_autofree char *home = g_build_filename (world, "home", NULL);
+  g_autofree char *skel = g_build_filename (world, "skel", NULL);
+  g_autofree char *b = g_build_filename (home, "sub", ".b", NULL);
+  g_autofree char *a_text = NULL, *warnings = NULL, *gone = g_strconcat (home, ".away", NULL);
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(BktSubsystem) s = NULL;
+  struct stat st;
+
+  bkt_test_write_in (world, "manifests/gsettings.json", "{\"settings\": []}\n");
+  bkt_test_write_in (skel, ".a", "A\n");
+  bkt_test_write_in (skel, "sub/.b", "B\n");
+  {
+    g_autofree char *skel_b = g_build_filename (skel, "sub", ".b", NULL);
+    g_assert_cmpint (g_chmod (skel_b, 04755), ==, 0);
+  }
+  bkt_test_write_in (home, ".a", "mine\n");
+
+  ops = plan (FALSE, &s, &warnings);
+  g_assert_cmpuint (ops->len, ==, 1);
+  g_assert_cmpstr (bkt_operation_get_target (ops->pdata[0]), ==, "skel:sub/.b");
+  g_assert_nonnull (strstr (warnings, ".a differs from the skel and bkt never synced it"));
+  execute (s, ops, 1);
+  g_assert_cmpint (stat (b, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 07777, ==, 0755);
+  a_text = bkt_test_read_in (home, ".a");
+  g_assert_cmpstr (a_text, ==, "mine\n");
+  g_clear_pointer (&ops, g_ptr_array_unref);
+  g_clear_object (&s);
+  g_clear_pointer (&warnings, g_free);
+  g_clear_pointer (&a_text, g_free);
+
+  ops = plan (TRUE, &s, &warnings);
+  g_assert_cmpuint (ops->len, ==, 1);
+  g_assert_cmpstr (bkt_operation_get_action (ops->pdata[0]), ==, "update");
+  execute (s, ops, 1);
+  a_text = bkt_test_read_in (home, ".a");
+  g_assert_cmpstr (a_text, ==, "A\n");
+  g_clear_pointer (&ops, g_ptr_array_unref);
+  g_clear_object (&s);
+  g_clear_pointer (&warnings, g_free);
+
+  g_assert_cmpint (g_rename (home, gone), ==, 0);
+  ops = plan (TRUE, &s, &warnings);
+  g_assert_cmpint (g_rename (gone, home), ==, 0);
+  g_assert_cmpuint (ops->len, ==, 0);
+  g_assert_nonnull (strstr (warnings, "cannot open the home directory"));
+}
+
+/* The user's skel (beside the overlay manifests) replaces the image's file
+ * of the same path: one file, from the upper layer. */
+static void
+test_layers (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *image = g_build_filename (world, "layers", "image", "manifests", NULL);
+  g_autofree char *user = g_build_filename (world, "layers", "user", "manifests", NULL);
+  g_autofree char *image_skel = g_build_filename (world, "layers", "image", "skel", NULL);
+  g_autofree char *user_skel = g_build_filename (world, "layers", "user", "skel", NULL);
+  g_autoptr(BktManifestSet) m = NULL;
+  g_autoptr(BktSubsystem) s = bkt_skel_new ();
+  g_autoptr(JsonObject) st = NULL;
+  JsonArray *files;
+  JsonObject *f;
+
+  bkt_test_write_in (image_skel, ".layered", "image\n");
+  bkt_test_write_in (image_skel, ".only-image", "image\n");
+  bkt_test_write_in (user_skel, ".layered", "user\n");
+  m = bkt_manifest_set_load_layered (image, user, &error);
+  g_assert_no_error (error);
+  g_assert_true (bkt_subsystem_load_live (s, NULL, &error));
+  st = bkt_subsystem_status (s, m, &error);
+  g_assert_no_error (error);
+  files = json_object_get_array_member (st, "files");
+  g_assert_cmpuint (json_array_get_length (files), ==, 2);
+  f = json_array_get_object_element (files, 0);
+  g_assert_cmpstr (json_object_get_string_member (f, "path"), ==, ".layered");
+  g_assert_cmpstr (json_object_get_string_member (f, "layer"), ==, "user");
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (f, "source"), user_skel));
+  f = json_array_get_object_element (files, 1);
+  g_assert_cmpstr (json_object_get_string_member (f, "layer"), ==, "image");
+}
+
 int
 main (int argc, char **argv)
 {
+  g_autoptr(BktTestDir) dir = NULL;
+  g_autofree char *home = NULL, *state = NULL;
+
   bkt_test_init (&argc, &argv);
+  /* Before anything asks GLib for them: it keeps the first answer. */
+  dir = bkt_test_dir_new ("skel-world");
+  world = bkt_test_dir_path (dir, "");
+  home = bkt_test_dir_mkdir (dir, "home");
+  state = bkt_test_dir_mkdir (dir, "state");
+  g_setenv ("HOME", home, TRUE);
+  g_setenv ("XDG_STATE_HOME", state, TRUE);
+  g_test_add_func ("/skel/subsystem", test_subsystem);
+  g_test_add_func ("/skel/layers", test_layers);
   g_test_add_func ("/skel/check-path", test_check_path);
   g_test_add_func ("/skel/links-refused", test_links_refused);
   g_test_add_func ("/skel/write-read-back", test_write_read_back);
   g_test_add_func ("/skel/list-tree", test_list_tree);
-  return g_test_run ();
+  {
+    int ret = g_test_run ();
+    g_free (world);
+    return ret;
+  }
 }
