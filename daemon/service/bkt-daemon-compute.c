@@ -159,6 +159,50 @@ scan_layered (Request *r)
   r->out.packages_summary = g_string_free (g_steal_pointer (&text), FALSE);
 }
 
+/* What a system Apply will do, for polkit's prompt (org.bkt.target):
+ * the summaries of the plan's operations that change the system — the
+ * plan that will run if authorised, not the content it came from — the
+ * first few of them, each cut to a line. */
+#define PROMPT_OPERATIONS 8
+#define PROMPT_SUMMARY_CHARS 160
+
+static char *
+plan_prompt (BktPlan *plan)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint n = 0;
+
+  for (guint i = 0; i < bkt_plan_get_n_operations (plan); i++)
+    {
+      BktOperation *op = bkt_plan_get_operation (plan, i);
+      const char *summary = bkt_operation_get_summary (op);
+      JsonObject *details = bkt_operation_get_details (op);
+
+      if (bkt_operation_get_effect (op) == BKT_EFFECT_MANIFEST)
+        continue;
+      if (n++ >= PROMPT_OPERATIONS)
+        continue;
+      if (text->len > 0)
+        g_string_append (text, "; ");
+      if (g_utf8_strlen (summary, -1) > PROMPT_SUMMARY_CHARS)
+        {
+          g_autofree char *cut = g_utf8_substring (summary, 0, PROMPT_SUMMARY_CHARS - 1);
+          g_string_append_printf (text, "%s…", cut);
+        }
+      else
+        g_string_append (text, summary);
+      /* A remote that flatpak will not verify is worth a word of its own. */
+      if (details != NULL && json_object_has_member (details, "gpg_verify") &&
+          !json_object_get_boolean_member_with_default (details, "gpg_verify", TRUE))
+        g_string_append (text, " without GPG verification");
+    }
+  if (n > PROMPT_OPERATIONS)
+    g_string_append_printf (text, "; … and %u more (%u changes in all)", n - PROMPT_OPERATIONS, n);
+  if (n == 0)
+    g_string_append (text, "nothing to change: the system already matches the manifests");
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
 gboolean
 bkt_compute_apply_plan (Request *r, GCancellable *c, GError **error)
 {
@@ -167,21 +211,19 @@ bkt_compute_apply_plan (Request *r, GCancellable *c, GError **error)
     return TRUE;
   if (!load_engine (r, error))
     return FALSE;
-  /* Nothing is computed for what polkit has not allowed yet: the main
-   * thread asks for org.bkt.packages (and org.bkt.insecure-repo), then
-   * runs this again. */
+  /* A system Apply is planned before polkit is asked (the plan is what
+   * Plan shows anyone): the prompts name what this plan does, and the
+   * actions it needs besides org.bkt.apply are read from the loaded set
+   * (docs/polkit.md).  The transaction runs this same plan. */
   if (r->daemon->instance == BKT_INSTANCE_SYSTEM && r->kind == REQ_APPLY)
-    {
-      if (r->out.packages_summary == NULL)
-        scan_layered (r);
-      if ((r->out.layers_packages && !r->packages_authorized) || (r->insecure && !r->insecure_authorized))
-        return TRUE;
-    }
+    scan_layered (r);
   r->out.plan = bkt_engine_plan_apply (r->out.engine, r->out.manifests, c, error);
   /* Reverting what the person changed here is never silent. */
   if (r->out.plan != NULL && r->kind == REQ_APPLY && !r->opt.force && r->opt.resolve == BKT_RESOLVE_ASK &&
       !check_no_changes_here (r->out.plan, error))
     g_clear_object (&r->out.plan);
+  if (r->out.plan != NULL && r->daemon->instance == BKT_INSTANCE_SYSTEM && r->kind == REQ_APPLY)
+    r->out.plan_prompt = plan_prompt (r->out.plan);
   return r->out.plan != NULL;
 }
 

@@ -129,6 +129,7 @@ typedef struct {
   JsonObject     *preflight;
   gboolean        layers_packages; /* Apply: the loaded set declares packages or COPR repos */
   char           *packages_summary; /* … which, for polkit's prompt */
+  char           *plan_prompt;     /* system Apply: what its plan does, for polkit's prompt */
 } RequestResult;
 
 /* One method call, from its arguments to its reply. */
@@ -139,6 +140,8 @@ typedef struct {
   BktIdleLocker         *locker;       /* the daemon stays while the call is handled */
   guint                  uid;          /* the caller's (system instance), once looked up */
   gboolean               uid_counted;  /* counted in calls_per_uid */
+  gboolean               computed;     /* the worker ran (a system Apply runs it before polkit) */
+  gboolean               apply_authorized;    /* system Apply: org.bkt.apply asked, after planning */
   gboolean               packages_authorized; /* Apply with packages: org.bkt.packages asked too */
   gboolean               insecure_authorized; /* org.bkt.insecure-repo asked too */
   gboolean               prune_authorized; /* Apply with "prune": the removals' actions asked too */

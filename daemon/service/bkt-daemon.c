@@ -137,6 +137,7 @@ bkt_daemon_request_free (Request *r)
   g_clear_pointer (&r->out.preview, json_object_unref);
   g_clear_pointer (&r->out.preflight, json_object_unref);
   g_free (r->out.packages_summary);
+  g_free (r->out.plan_prompt);
   g_free (r);
 }
 
@@ -508,6 +509,20 @@ static const char *next_extra_action (Request *r);
 static gboolean    prune_list        (Request *r, const char *subsystem, GString *text);
 static void        ask_extra_action  (Request *r);
 
+/* The answer to a computed and authorised request. */
+static void
+reply_computed (Request *r)
+{
+  if (r->out.queue != NULL)
+    reply_object (r, r->out.queue);
+  else if (r->out.status != NULL)
+    reply_object (r, r->out.status);
+  else if (starts_transaction (r))
+    create_transaction (r);
+  else
+    reply_plan (r);
+}
+
 static void
 compute_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -516,18 +531,13 @@ compute_done (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autoptr(Request) r = user_data;
   g_autoptr(GError) error = NULL;
 
+  r->computed = TRUE;
   if (!g_task_propagate_boolean (G_TASK (res), &error))
     bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
-  else if (r->out.queue != NULL)
-    reply_object (r, r->out.queue);
-  else if (r->out.status != NULL)
-    reply_object (r, r->out.status);
   else if (next_extra_action (r) != NULL)
     ask_extra_action (g_steal_pointer (&r));
-  else if (starts_transaction (r))
-    create_transaction (r);
   else
-    reply_plan (r);
+    reply_computed (r);
 }
 
 static void
@@ -559,23 +569,38 @@ auth_done (GObject *source, GAsyncResult *res, gpointer user_data)
     }
   if (next_extra_action (r) != NULL)
     ask_extra_action (g_steal_pointer (&r));
+  else if (r->computed)
+    reply_computed (r);
   else
     start_compute (g_steal_pointer (&r));
 }
 
-/* The actions a request needs beyond its method's, one at a time:
- * layering packages is org.bkt.packages whichever method asks for it (an
- * Apply whose loaded manifests declare packages or COPR repos), and a
- * source without signature checks is org.bkt.insecure-repo (CoprEnable
- * with gpg_check=false; an Apply whose loaded manifests enable such a
- * repo, asked even when the repo file is already there since every Apply
+/* A system Apply is computed before polkit is asked, so that its prompt
+ * names what the plan will do (org.bkt.apply is then the first "extra"
+ * action); everything else is authorised before the worker runs. */
+static gboolean
+plans_before_polkit (Request *r)
+{
+  return r->daemon->instance == BKT_INSTANCE_SYSTEM && r->kind == REQ_APPLY;
+}
+
+/* The actions a request needs once computed, one at a time: a system
+ * Apply's own (its prompt from the plan); layering packages is
+ * org.bkt.packages whichever method asks for it (an Apply whose loaded
+ * manifests declare packages or COPR repos), and a source without
+ * signature checks is org.bkt.insecure-repo (CoprEnable with
+ * gpg_check=false; an Apply whose loaded manifests enable such a repo,
+ * asked even when the repo file is already there since every Apply
  * re-asserts it).  Apply's are known once the worker has loaded the
- * content, with the loader's bounds, and before it plans anything. */
+ * content, with the loader's bounds; the plan it made runs only after all
+ * of them are granted. */
 static const char *
 next_extra_action (Request *r)
 {
   if (r->daemon->instance != BKT_INSTANCE_SYSTEM)
     return NULL;
+  if (plans_before_polkit (r) && !r->apply_authorized)
+    return request_info[REQ_APPLY].action_id;
   if (r->kind == REQ_APPLY && r->out.layers_packages && !r->packages_authorized)
     return "org.bkt.packages";
   if (r->insecure && !r->insecure_authorized)
@@ -623,19 +648,33 @@ ask_extra_action (Request *r)
   /* Taken before the call: the argument list also steals @r. */
   GDBusMethodInvocation *invocation = r->invocation;
 
-  if (g_str_equal (action, "org.bkt.flatpak") || (g_str_equal (action, "org.bkt.packages") && r->out.plan != NULL))
+  if (g_str_equal (action, request_info[REQ_APPLY].action_id))
+    {
+      r->apply_authorized = TRUE;
+      what = g_strdup (r->out.plan_prompt ? r->out.plan_prompt : "manifests");
+    }
+  else if (g_str_equal (action, "org.bkt.flatpak"))
     {
       g_autoptr(GString) text = g_string_new (NULL);
 
-      prune_list (r, g_str_equal (action, "org.bkt.flatpak") ? "flatpak" : "dnf", text);
-      r->prune_authorized |= g_str_equal (action, "org.bkt.flatpak");
-      r->packages_authorized |= g_str_equal (action, "org.bkt.packages");
+      prune_list (r, "flatpak", text);
+      r->prune_authorized = TRUE;
       what = g_string_free (g_steal_pointer (&text), FALSE);
     }
   else if (g_str_equal (action, "org.bkt.packages"))
     {
+      /* One prompt for both: the packages layered and those pruned. */
+      g_autoptr(GString) text = g_string_new (NULL);
+      g_autoptr(GString) pruned = g_string_new (NULL);
+
       r->packages_authorized = TRUE;
-      what = g_strdup (r->out.packages_summary ? r->out.packages_summary : "system-packages");
+      if (r->out.layers_packages)
+        g_string_append (text, r->out.packages_summary ? r->out.packages_summary : "system-packages");
+      if (r->out.plan != NULL && prune_list (r, "dnf", pruned))
+        g_string_append_printf (text, "%s%s", text->len > 0 ? "; " : "", pruned->str);
+      if (text->len == 0)
+        g_string_append (text, "system-packages");
+      what = g_string_free (g_steal_pointer (&text), FALSE);
     }
   else
     {
@@ -730,10 +769,26 @@ take_call_slot (Request *r, GError **error)
   return TRUE;
 }
 
+/* What a Manager method that changes nothing does, for a prompt a site's
+ * rules may ask for (the shipped policy allows these to everyone). */
+static const char *
+read_only_target (Request *r)
+{
+  switch (r->kind)
+    {
+    case REQ_STATUS:
+      return "read only: compare the system with the manifests sent";
+    case REQ_PLAN:
+      return "read only: list what applying the manifests sent would change";
+    default:
+      return "read only: read the system state to record it in manifests";
+    }
+}
+
 static void
 ask_polkit (Request *r)
 {
-  const char *target_details[] = { "org.bkt.target", "manifests", NULL };
+  const char *target_details[] = { "org.bkt.target", read_only_target (r), NULL };
   const char * const *details = r->admin.details ? (const char * const *) r->admin.details : target_details;
   /* Taken before the call: the argument list also steals @r. */
   GDBusMethodInvocation *invocation = r->invocation;
@@ -763,7 +818,10 @@ on_caller_uid (GObject *source, GAsyncResult *res, gpointer user_data)
       bkt_error_return (g_steal_pointer (&r->invocation), g_steal_pointer (&error));
       return;
     }
-  ask_polkit (g_steal_pointer (&r));
+  if (plans_before_polkit (r))
+    start_compute (g_steal_pointer (&r));
+  else
+    ask_polkit (g_steal_pointer (&r));
 }
 
 /* The caller's uid from the bus (its limits are per user, whatever the

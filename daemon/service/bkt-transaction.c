@@ -35,7 +35,7 @@ struct _BktTransaction
   guint               owner_watch;
   guint               start_timeout_id;
   guint               retention_id;
-  guint               registration_id;   /* exported while not 0 */
+  gboolean            exported;          /* in its connection's tree (below) */
 
   gpointer            held;          /* bkt_transaction_hold_while_active() */
   GDestroyNotify      held_destroy;
@@ -53,13 +53,114 @@ static guint signals[N_SIGNALS];
 G_DEFINE_TYPE (BktTransaction, bkt_transaction, G_TYPE_OBJECT)
 
 #define TX_IFACE "org.bkt.Daemon1.Transaction"
+#define TX_TREE  "/org/bkt/Daemon1/Transaction"
+
+/* ---- the tree of transactions --------------------------------------------------
+ *
+ * Every transaction of a connection lives in ONE subtree at TX_TREE, not
+ * as objects of its own, so that what a caller can learn by looking is
+ * decided per caller: introspecting the tree lists only the caller's own
+ * transactions, introspecting any node (existing or not, anyone's) gives
+ * the same public interface, and a call on a node that is not the
+ * caller's is refused in the same words whether it exists or not.  Main
+ * thread only. */
+typedef struct {
+  GHashTable *by_node;      /* "N" → BktTransaction (not owned: it leaves the tree when disposed) */
+  guint       subtree_id;
+} TxTree;
+
+static void on_method_call (GDBusConnection *connection, const char *sender, const char *path,
+                            const char *iface, const char *method, GVariant *params,
+                            GDBusMethodInvocation *invocation, gpointer user_data);
+
+static const char *
+node_of (const char *path)
+{
+  return g_str_has_prefix (path, TX_TREE "/") ? path + strlen (TX_TREE "/") : NULL;
+}
+
+static char **
+tree_enumerate (GDBusConnection *connection, const char *sender, const char *object_path, gpointer user_data)
+{
+  TxTree *tree = user_data;
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, tree->by_node);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (g_strcmp0 (bkt_transaction_get_owner (value), sender) == 0)
+      g_ptr_array_add (names, g_strdup (key));
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+static GDBusInterfaceInfo **
+tree_introspect (GDBusConnection *connection, const char *sender, const char *object_path, const char *node,
+                 gpointer user_data)
+{
+  GDBusInterfaceInfo **interfaces = g_new0 (GDBusInterfaceInfo *, 2);
+
+  /* The tree itself has no interface; every node has the same one. */
+  if (node != NULL)
+    interfaces[0] = g_dbus_interface_info_ref (bkt_dbus_transaction_interface_info ());
+  return interfaces;
+}
+
+static const GDBusInterfaceVTable *
+tree_dispatch (GDBusConnection *connection, const char *sender, const char *object_path,
+               const char *interface_name, const char *node, gpointer *out_user_data, gpointer user_data)
+{
+  /* get_property NULL: Get/GetAll/Set reach on_method_call, which checks
+   * who asks before it answers. */
+  static const GDBusInterfaceVTable vtable = { on_method_call, NULL, NULL, { 0 } };
+
+  /* The tree, not the transaction: it may be gone by the time the call
+   * is handled (GDBus schedules it); on_method_call looks it up. */
+  *out_user_data = user_data;
+  return &vtable;
+}
+
+static void
+tree_free (gpointer data)
+{
+  TxTree *tree = data;
+
+  g_hash_table_unref (tree->by_node);
+  g_free (tree);
+}
+
+static TxTree *
+tree_get (GDBusConnection *connection, GError **error)
+{
+  static const GDBusSubtreeVTable vtable = { tree_enumerate, tree_introspect, tree_dispatch, { 0 } };
+  TxTree *tree = g_object_get_data (G_OBJECT (connection), "bkt-transaction-tree");
+
+  if (tree != NULL)
+    return tree;
+  tree = g_new0 (TxTree, 1);
+  tree->by_node = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  tree->subtree_id = g_dbus_connection_register_subtree (connection, TX_TREE, &vtable,
+                                                         G_DBUS_SUBTREE_FLAGS_DISPATCH_TO_UNENUMERATED_NODES,
+                                                         tree, NULL, error);
+  if (tree->subtree_id == 0)
+    {
+      tree_free (tree);
+      return NULL;
+    }
+  /* Lives as long as the connection (the registration goes with it). */
+  g_object_set_data_full (G_OBJECT (connection), "bkt-transaction-tree", tree, tree_free);
+  return tree;
+}
 
 static void
 unexport (BktTransaction *self)
 {
-  if (self->registration_id != 0)
-    g_dbus_connection_unregister_object (self->connection, self->registration_id);
-  self->registration_id = 0;
+  TxTree *tree = g_object_get_data (G_OBJECT (self->connection), "bkt-transaction-tree");
+
+  if (self->exported && tree != NULL)
+    g_hash_table_remove (tree->by_node, node_of (self->path));
+  self->exported = FALSE;
 }
 
 /* Signals go to the creator only (unicast): what a transaction installs,
@@ -71,7 +172,7 @@ emit (BktTransaction *self, const char *name, GVariant *params)
 {
   g_autoptr(GVariant) sunk = g_variant_ref_sink (params);
 
-  if (self->registration_id == 0)
+  if (!self->exported)
     return;
   g_dbus_connection_emit_signal (self->connection, self->owner, self->path, TX_IFACE, name, sunk, NULL);
 }
@@ -506,8 +607,10 @@ handle_allowed (BktTransaction *self, GDBusMethodInvocation *invocation)
     }
 }
 
+/* The same words whether @path is someone else's transaction or none at
+ * all: a refusal must not tell which transactions exist. */
 static void
-refuse (BktTransaction *self, GDBusMethodInvocation *invocation)
+refuse (const char *path, GDBusMethodInvocation *invocation)
 {
   const char *method = g_dbus_method_invocation_get_method_name (invocation);
 
@@ -517,42 +620,60 @@ refuse (BktTransaction *self, GDBusMethodInvocation *invocation)
                                                : g_str_equal (method, "Cancel")
                                                    ? "only the creator of %s (or root) may cancel it"
                                                    : "only the creator of %s (or root) may read it",
-                                             self->path));
+                                             path));
+}
+
+static BktTransaction *
+tree_lookup (TxTree *tree, const char *path)
+{
+  const char *node = node_of (path);
+
+  return node != NULL ? g_hash_table_lookup (tree->by_node, node) : NULL;
 }
 
 static void
 on_caller_uid (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr(GDBusMethodInvocation) invocation = user_data;
-  g_autoptr(BktTransaction) self = g_object_ref (g_object_get_data (G_OBJECT (invocation), "bkt-transaction"));
+  TxTree *tree = g_object_get_data (G_OBJECT (invocation), "bkt-transaction-tree");
+  const char *path = g_dbus_method_invocation_get_object_path (invocation);
   g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, NULL);
+  BktTransaction *self;
   guint32 uid = (guint32) -1;
 
   if (reply != NULL)
     g_variant_get (reply, "(u)", &uid);
-  g_object_set_data (G_OBJECT (invocation), "bkt-transaction", NULL);
-  if (uid == 0)
-    handle_allowed (self, g_steal_pointer (&invocation));
+  /* Looked up again: it may have expired while the bus answered. */
+  self = tree_lookup (tree, path);
+  if (uid != 0)
+    refuse (path, g_steal_pointer (&invocation));
+  else if (self == NULL)
+    g_dbus_method_invocation_return_error (g_steal_pointer (&invocation), G_DBUS_ERROR,
+                                           G_DBUS_ERROR_UNKNOWN_OBJECT, "no transaction %s (it may have expired)",
+                                           path);
   else
-    refuse (self, g_steal_pointer (&invocation));
+    handle_allowed (self, g_steal_pointer (&invocation));
 }
 
 /* Its creator may do anything with it; root may read and cancel it (an
  * administrator stopping a runaway change), not start it; anyone else
- * learns nothing (docs/architecture.md, "Security model"). */
+ * learns nothing, not even whether it exists (docs/architecture.md,
+ * "Security model"). */
 static void
 on_method_call (GDBusConnection *connection, const char *sender, const char *path, const char *iface,
                 const char *method, GVariant *params, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  BktTransaction *self = user_data;
+  TxTree *tree = user_data;
+  BktTransaction *self = tree_lookup (tree, path);
 
-  if (self->owner == NULL || g_strcmp0 (sender, self->owner) == 0)
+  if (self != NULL && (self->owner == NULL || g_strcmp0 (sender, self->owner) == 0))
     handle_allowed (self, invocation);
   else if (g_str_equal (method, "Start") || sender == NULL)
-    refuse (self, invocation);
+    refuse (path, invocation);
   else
     {
-      g_object_set_data_full (G_OBJECT (invocation), "bkt-transaction", g_object_ref (self), g_object_unref);
+      /* The tree lives as long as the connection, which the call holds. */
+      g_object_set_data (G_OBJECT (invocation), "bkt-transaction-tree", tree);
       g_dbus_connection_call (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                               "GetConnectionUnixUser", g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(u)"),
                               G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_caller_uid, invocation);
@@ -631,12 +752,11 @@ bkt_transaction_new (GDBusConnection   *connection,
 gboolean
 bkt_transaction_export (BktTransaction *self, GError **error)
 {
-  /* get_property NULL: Get/GetAll/Set reach on_method_call, which checks
-   * who asks before it answers. */
-  static const GDBusInterfaceVTable vtable = { on_method_call, NULL, NULL, { 0 } };
+  TxTree *tree = tree_get (self->connection, error);
 
-  self->registration_id = g_dbus_connection_register_object (self->connection, self->path,
-                                                             bkt_dbus_transaction_interface_info (),
-                                                             &vtable, self, NULL, error);
-  return self->registration_id != 0;
+  if (tree == NULL)
+    return FALSE;
+  g_hash_table_insert (tree->by_node, g_strdup (node_of (self->path)), self);
+  self->exported = TRUE;
+  return TRUE;
 }

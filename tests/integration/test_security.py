@@ -67,6 +67,10 @@ def on_stdin(ch, cond):
         out(started=paths[0])
     if line.strip() == 'signals':
         out(signals=signals)
+    if line.strip() == 'introspect':
+        out(introspect=conn.call_sync('org.bkt.Daemon1', '/org/bkt/Daemon1/Transaction',
+                                      'org.freedesktop.DBus.Introspectable', 'Introspect', None, None,
+                                      Gio.DBusCallFlags.NONE, 60000, None).unpack()[0])
     return True
 GLib.io_add_watch(GLib.IOChannel.unix_new(0), GLib.PRIORITY_DEFAULT, GLib.IO_IN | GLib.IO_HUP, on_stdin)
 loop.run()
@@ -276,6 +280,34 @@ class Security(Helpers, EnvTestCase):
             seen.append(self.read_event(holder))
         other = self.holder_cmd(listener, 'signals', 'signals')
         self.assertEqual(other[-1]['signals'], [], 'another user received the transaction\'s signals')
+
+    def test_1b_transactions_not_listed(self):
+        """Introspection tells another user nothing of a transaction: the tree lists each caller's own
+        only, a node introspects as a path that is no transaction does, and reading one is refused in the
+        words a path that does not exist gets."""
+        holder, events = self.holder(USER, bktenv.MANAGER_IFACE, 'Capture', '(@a{sv} {},)')
+        path = events[0].get('path')
+        self.assertTrue(path, events)
+        node = '<node name="%s"/>' % path.rsplit('/', 1)[1]
+        missing = '/org/bkt/Daemon1/Transaction/4000000000'
+        intro = 'org.freedesktop.DBus.Introspectable|Introspect|%s|'
+        get = "%s|Get|%%s|('%s', 'Plan')" % (PROPS, TX_IFACE)
+        res = self.calls(ADMIN, intro % '/org/bkt/Daemon1', intro % '/org/bkt/Daemon1/Transaction',
+                         intro % path, intro % missing, get % path, get % missing)
+        daemon, tree, tx, none, get_tx, get_none = res
+        for r in (daemon, tree, tx, none):
+            self.assertTrue(r['ok'], res)
+        self.assertNotIn(node, daemon['reply'] + tree['reply'], 'the wheel user sees the other user\'s transaction')
+        self.assertNotIn('<node name="', tree['reply'])
+        self.assertEqual(tx['reply'], none['reply'], 'a transaction introspects unlike a path that is none')
+        self.assertEqual((get_tx['error'], get_none['error']), ('org.bkt.Error.NotAuthorized',) * 2, res)
+        self.assertEqual(get_tx['message'].replace(path, 'P'), get_none['message'].replace(missing, 'P'))
+        # the same user's other connections do not list it either (it is the creating connection's) ...
+        (other,) = self.calls(USER, intro % '/org/bkt/Daemon1/Transaction')
+        self.assertNotIn(node, other['reply'])
+        # ... which does
+        mine = self.holder_cmd(holder, 'introspect', 'introspect')[-1]['introspect']
+        self.assertIn(node, mine)
 
     # ------------------------------------------------------------- Busy
     def test_2_capture_and_plan_never_busy(self):

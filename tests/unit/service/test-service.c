@@ -341,6 +341,9 @@ test_dispatch_session (Fixture *f, gconstpointer data)
 
 /* ---- transaction ownership ----------------------------------------------------- */
 
+#define TX_IFACE "org.bkt.Daemon1.Transaction"
+#define PROPS_IFACE "org.freedesktop.DBus.Properties"
+
 static gboolean
 never_runs (BktTransaction *tx, BktExecContext *ctx, JsonObject *result, GCancellable *c, gpointer data,
             GError **error)
@@ -358,14 +361,13 @@ on_signal (GDBusConnection *c, const char *sender, const char *path, const char 
 }
 
 static char *
-call_tx (GDBusConnection *c, const char *dest, BktTransaction *tx, const char *iface, const char *method,
-         GVariant *params, GVariant **reply)
+call_path (GDBusConnection *c, const char *dest, const char *path, const char *iface, const char *method,
+           GVariant *params, GVariant **reply)
 {
   Call call = { NULL, NULL, FALSE };
   char *name = NULL;
 
-  g_dbus_connection_call (c, dest, bkt_transaction_get_path (tx), iface, method, params, NULL, 0, -1, NULL,
-                          call_done, &call);
+  g_dbus_connection_call (c, dest, path, iface, method, params, NULL, 0, -1, NULL, call_done, &call);
   wait_for (&call.done);
   if (call.error != NULL)
     name = g_dbus_error_get_remote_error (call.error);
@@ -377,8 +379,77 @@ call_tx (GDBusConnection *c, const char *dest, BktTransaction *tx, const char *i
   return name;
 }
 
-#define TX_IFACE "org.bkt.Daemon1.Transaction"
-#define PROPS_IFACE "org.freedesktop.DBus.Properties"
+static char *
+call_tx (GDBusConnection *c, const char *dest, BktTransaction *tx, const char *iface, const char *method,
+         GVariant *params, GVariant **reply)
+{
+  return call_path (c, dest, bkt_transaction_get_path (tx), iface, method, params, reply);
+}
+
+/* Introspect's XML of @path as @c sees it. */
+static char *
+introspect (GDBusConnection *c, const char *dest, const char *path)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autofree char *error = call_path (c, dest, path, "org.freedesktop.DBus.Introspectable", "Introspect", NULL,
+                                      &reply);
+  char *xml = NULL;
+
+  g_assert_null (error);
+  g_variant_get (reply, "(s)", &xml);
+  return xml;
+}
+
+/* Looking reveals nothing of another caller's transactions: the tree
+ * lists the caller's own only, any node introspects alike, and reading a
+ * transaction that is not yours fails as reading one that does not exist. */
+static void
+test_transaction_tree (Fixture *f, gconstpointer data)
+{
+  g_autoptr(BktPlan) plan = bkt_plan_new ("apply", NULL, NULL);
+  g_autoptr(BktTransaction) tx = bkt_transaction_new (f->service, "apply",
+                                                      g_dbus_connection_get_unique_name (f->alice),
+                                                      plan, never_runs, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  const char *svc = g_dbus_connection_get_unique_name (f->service);
+  const char *path = NULL;
+  const char *missing = "/org/bkt/Daemon1/Transaction/4000000000";
+  g_autofree char *node = NULL, *tree_alice = NULL, *tree_bob = NULL, *tx_bob = NULL, *missing_bob = NULL;
+  g_autofree char *daemon_bob = NULL, *e_tx = NULL, *e_missing = NULL;
+
+  g_assert_true (bkt_transaction_export (tx, &error));
+  path = bkt_transaction_get_path (tx);
+  node = g_strdup_printf ("<node name=\"%s\"/>", strrchr (path, '/') + 1);
+  tree_alice = introspect (f->alice, svc, "/org/bkt/Daemon1/Transaction");
+  tree_bob = introspect (f->bob, svc, "/org/bkt/Daemon1/Transaction");
+  g_assert_nonnull (strstr (tree_alice, node));
+  g_assert_null (strstr (tree_bob, node));
+  g_assert_null (strstr (tree_bob, "<node name=\""));
+  /* the node itself: the public interface, as for a path that is no transaction */
+  tx_bob = introspect (f->bob, svc, path);
+  missing_bob = introspect (f->bob, svc, missing);
+  g_assert_nonnull (strstr (tx_bob, "org.bkt.Daemon1.Transaction"));
+  g_assert_cmpstr (tx_bob, ==, missing_bob);
+  /* reading: refused alike (root may read a real one; a missing one is unknown to it) */
+  e_tx = call_path (f->bob, svc, path, PROPS_IFACE, "Get", g_variant_new ("(ss)", TX_IFACE, "Plan"), NULL);
+  e_missing = call_path (f->bob, svc, missing, PROPS_IFACE, "Get", g_variant_new ("(ss)", TX_IFACE, "Plan"), NULL);
+  if (getuid () == 0)
+    {
+      g_assert_null (e_tx);
+      g_assert_cmpstr (e_missing, ==, "org.freedesktop.DBus.Error.UnknownObject");
+    }
+  else
+    {
+      g_assert_cmpstr (e_tx, ==, "org.bkt.Error.NotAuthorized");
+      g_assert_cmpstr (e_missing, ==, "org.bkt.Error.NotAuthorized");
+    }
+  g_object_run_dispose (G_OBJECT (tx));
+  /* gone: not even its creator lists it */
+  g_free (tree_alice);
+  tree_alice = introspect (f->alice, svc, "/org/bkt/Daemon1/Transaction");
+  g_assert_null (strstr (tree_alice, node));
+}
+
 
 /* Only its creator starts a transaction; its creator and root read and
  * cancel it; its signals go to its creator only. */
@@ -588,6 +659,8 @@ main (int argc, char **argv)
               test_dispatch_refuses_before_polkit, fixture_teardown);
   g_test_add ("/service/dispatch/session", Fixture, NULL, fixture_setup, test_dispatch_session, fixture_teardown);
   g_test_add ("/service/transaction/owner", Fixture, NULL, fixture_setup, test_transaction_owner,
+              fixture_teardown);
+  g_test_add ("/service/transaction/tree", Fixture, NULL, fixture_setup, test_transaction_tree,
               fixture_teardown);
   g_test_add_func ("/service/idle-locker", test_idle_locker);
   g_test_add ("/service/systemd/job-removed-sender", Fixture, NULL, fixture_setup, test_job_removed_sender,
