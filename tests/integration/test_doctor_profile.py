@@ -356,12 +356,25 @@ class Unowned(unittest.TestCase):
         log = os.path.join(self.dir, 'rpm-runs')
         wrapper = os.path.join(self.dir, 'rpm-counting')
         with open(wrapper, 'w') as f:
-            f.write('#!/bin/sh\necho run >> %s\nexec %s "$@"\n' % (log, shutil.which('rpm')))
+            f.write('#!/bin/sh\necho "$@" >> %s\nexec %s "$@"\n' % (log, shutil.which('rpm')))
         os.chmod(wrapper, 0o755)
         p = self.bkt('profile', 'unowned', '--root', self.root, env_extra={'BKT_RPM': wrapper})
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(log) as f:
-            self.assertEqual(f.read().count('run'), 1)
+            runs = f.read().splitlines()
+        self.assertEqual(len([r for r in runs if ' -qf ' in r]), 1, runs)
+        self.assertTrue(all(r.count('/etc/') + r.count('/usr/local/') <= 1 for r in runs if ' -qf ' not in r))
+
+    def test_no_rpm_database_is_an_error(self):
+        # a root whose RPM database is empty (Debian's /etc): no answer, not "all unowned"
+        empty = os.path.join(self.dir, 'empty-root')
+        os.makedirs(os.path.join(empty, 'etc'))
+        with open(os.path.join(empty, 'etc', 'x.conf'), 'w') as f:
+            f.write('x\n')
+        p = self.bkt('profile', 'unowned', '--root', empty, '/etc')
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('holds no package', p.stderr)
+        self.assertEqual(p.stdout, '')
 
     def test_missing_directory_is_an_error(self):
         p = self.bkt('profile', 'unowned', '--root', self.root, '/nonexistent')
