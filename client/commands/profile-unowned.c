@@ -17,7 +17,9 @@
  * ONCE for all of them (`rpm -qf FILE…`; only a list longer than half the
  * system's argument limit is split), never once per file: on ~5,000 files
  * that is the difference between a fraction of a second and minutes
- * (docs/benchmarks.md).  Files bkt itself writes (the COPR repo files of
+ * (docs/benchmarks.md).  An empty database (no RPM system) or one rpm
+ * cannot read is an error, never "everything unowned" or "nothing".  Files
+ * bkt itself writes (the COPR repo files of
  * bkt dnf copr) are left out. */
 
 static char *opt_root;
@@ -89,8 +91,11 @@ unowned_from_line (const char *line)
   return NULL;
 }
 
-static void
-collect_unowned (const char *text, GHashTable *unowned)
+/* The unowned paths of @text (rpm's stdout or stderr) into @unowned.  Any
+ * other error line means rpm did not answer for every file (a database it
+ * cannot read): FALSE with it, rather than files silently counted as owned. */
+static gboolean
+collect_unowned (const char *text, GHashTable *unowned, GError **error)
 {
   g_auto(GStrv) lines = g_strsplit (text != NULL ? text : "", "\n", -1);
 
@@ -99,7 +104,32 @@ collect_unowned (const char *text, GHashTable *unowned)
       char *path = unowned_from_line (lines[i]);
       if (path != NULL)
         g_hash_table_add (unowned, path);
+      else if (g_str_has_prefix (lines[i], "error:"))
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "rpm -qf: %s", lines[i]), FALSE;
     }
+  return TRUE;
+}
+
+/* An empty database (no RPM system here: Debian's /etc) would make every
+ * file "unowned"; that is no answer, so it is an error. */
+static gboolean
+check_database (const char *rpm, const char *root, GError **error)
+{
+  const char *argv[] = { rpm, "--root", root != NULL ? root : "/", "-qa", "--qf", "%{NAME}\n", NULL };
+  const char *env[] = { "LC_ALL=C", NULL };
+  BktSpawnSpec spec = { .argv = argv, .setenv = env, .progress_fd = -1 };
+  BktSpawnResult res = { 0 };
+  gboolean ok;
+
+  if (!bkt_spawn_run (&spec, NULL, &res, error))
+    return FALSE;
+  ok = bkt_spawn_check (argv, &res, NULL, error);
+  if (ok && (res.out == NULL || res.out[0] == '\0'))
+    ok = (g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
+                       "the RPM database of %s holds no package: no file there can be told owned or not",
+                       root != NULL ? root : "/"), FALSE);
+  bkt_spawn_result_clear (&res);
+  return ok;
 }
 
 /* One `rpm [--root R] -qf -- FILE…` per batch of @files (one batch unless
@@ -145,12 +175,8 @@ query_rpm (const char *rpm, const char *root, GPtrArray *files, GHashTable *unow
       if (!bkt_spawn_run (&spec, NULL, &res, error))
         return FALSE;
       (*n_calls)++;
-      ran = res.code == CLD_EXITED || bkt_spawn_check ((const char * const *) argv->pdata, &res, NULL, error);
-      if (ran)
-        {
-          collect_unowned (res.out, unowned);
-          collect_unowned (res.err, unowned);
-        }
+      ran = (res.code == CLD_EXITED || bkt_spawn_check ((const char * const *) argv->pdata, &res, NULL, error)) &&
+            collect_unowned (res.out, unowned, error) && collect_unowned (res.err, unowned, error);
       bkt_spawn_result_clear (&res);
       if (!ran)
         return FALSE;
@@ -242,6 +268,13 @@ bkt_cmd_profile_unowned (Ctx *ctx, int argc, char **argv)
     }
   for (guint i = 0; i < files->len; i++)
     {
+      if (strchr (files->pdata[i], '\n') != NULL)
+        {
+          /* rpm answers one line per file: such a name cannot be read back */
+          g_autofree char *shown = g_strescape (files->pdata[i], NULL);
+          g_printerr ("bkt: profile unowned: a file name with a newline: %s\n", shown);
+          return EXIT_FAILED;
+        }
       if (managed_by_bkt (files->pdata[i]))
         n_skipped++;
       else
@@ -250,7 +283,7 @@ bkt_cmd_profile_unowned (Ctx *ctx, int argc, char **argv)
   if (queried->len > 0)
     {
       rpm = find_rpm (&error);
-      if (rpm == NULL || !query_rpm (rpm, opt_root, queried, unowned, &n_calls, &error))
+      if (rpm == NULL || !check_database (rpm, opt_root, &error) || !query_rpm (rpm, opt_root, queried, unowned, &n_calls, &error))
         return fail (error);
     }
   for (guint i = 0; i < queried->len; i++)

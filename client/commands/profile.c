@@ -89,6 +89,13 @@ run_profile_capture (Ctx *ctx, int argc, char **argv)
       g_print ("%s\n", text);
       return fflush (stdout) == 0 ? EXIT_OK : EXIT_FAILED;
     }
+  if (ctx->opt.dry_run)
+    {
+      /* --dry-run changes nothing anywhere: the file is not written. */
+      g_printerr ("Would write %s (%u subsystem(s)); --dry-run: nothing written\n", opt_output,
+                  json_object_get_size (json_object_get_object_member (doc, "subsystems")));
+      return EXIT_OK;
+    }
   {
     g_autofree char *with_nl = g_strconcat (text, "\n", NULL);
     if (!bkt_write_file_atomic (opt_output, with_nl, strlen (with_nl), 0644, &error))

@@ -294,6 +294,44 @@ def PrRetry(self, options):
     return _new_transaction(self, 'pr-retry', {'kind': 'pr-retry', 'operations': [], 'warnings': [], 'count': 0})
 
 
+def _session_only(mock, method):
+    if _state(mock)['instance'] != 'session':
+        raise BktError('NotSupported', '%s is a session-instance method' % method)
+
+
+@dbus.service.method(MAIN_IFACE, in_signature='a{sv}', out_signature='s')
+def Doctor(self, options):
+    # The mock's machine has nothing broken: the session daemon's checks, all passing.
+    _session_only(self, 'Doctor')
+    names = ('manifests', 'flatpak-remotes', 'live-state', 'gsettings', 'repo', 'identity', 'token', 'remote',
+             'rpm-ostree')
+    return json.dumps({'checks': [{'name': n, 'ok': True, 'detail': 'mock'} for n in names]})
+
+
+@dbus.service.method(MAIN_IFACE, in_signature='a{sv}', out_signature='s')
+def Profile(self, options):
+    # Live: what is installed or set here; declared: what the manifests list.  The mock has none of
+    # the real fingerprints: "present" (as the real daemon gives for subsystems without them), and
+    # a drifted setting's value differs on the two sides; a drifted install is declared only.
+    _session_only(self, 'Profile')
+    live, declared = {}, {}
+    for s in _selected(options):
+        live[s], declared[s] = {}, {}
+    for i in _state(self)['items']:
+        if i['subsystem'] not in live:
+            continue
+        key = '%s@%s' % (i['target'], i['scope'])
+        here = i['state'] in ('in_sync', 'untracked') or (i['state'] == 'drift' and i['action'] != 'install')
+        there = i['state'] in ('in_sync', 'unknown') or (i['state'] == 'drift' and i['action'] != 'uninstall')
+        changed = i['state'] == 'drift' and i['action'] not in ('install', 'uninstall')
+        if here:
+            live[i['subsystem']][key] = 'live' if changed else 'present'
+        if there:
+            declared[i['subsystem']][key] = 'declared' if changed else 'present'
+    return json.dumps({'version': 1, 'bktd': str(self.Get(MAIN_IFACE, 'DaemonVersion')), 'subsystems': live,
+                       'manifests': declared})
+
+
 # ---------------------------------------------------------------- Admin
 ADMIN_KINDS = {'FlatpakInstall': 'flatpak-install', 'FlatpakUninstall': 'flatpak-uninstall',
                'PackagesInstall': 'packages-install', 'PackagesUninstall': 'packages-uninstall',

@@ -186,6 +186,13 @@ class Profile(EnvTestCase):
         bktenv.chown_tree(out_dir, ADMIN)
         first = os.path.join(out_dir, 'first.json')
         self.assertRc(env.bkt_run(ADMIN, 'profile', 'capture', '-o', first), 0, 'capture')
+        # --dry-run: nothing written
+        dry = os.path.join(out_dir, 'dry.json')
+        rc, out, err = env.bkt_run(ADMIN, 'profile', 'capture', '-n', '-o', dry)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('Would write', err)
+        self.assertFalse(os.path.exists(dry))
+        self.assertEqual(sorted(os.listdir(out_dir)), ['first.json'], 'a temporary file was left behind')
         with open(first) as f:
             doc = json.load(f)
         self.assertEqual(doc['format'], 'bkt-profile')
@@ -242,6 +249,46 @@ class Profile(EnvTestCase):
         self.assertNotIn(rc, (0, 1))
         self.assertIn('missing.json', err)
         env.gsettings(ADMIN, 'set', IFACE, 'clock-format', '12h')
+
+
+class VersionSkew(unittest.TestCase):
+    """An old daemon still running after bkt was updated: the session bus carries bkt's own
+    dbusmock template (data/dbusmock/bkt.py, conformance-tested against the real bktd) announcing
+    another DaemonVersion; doctor names the skew and the restart, exit 1."""
+
+    def test_old_session_daemon_is_a_problem(self):
+        try:
+            import dbusmock  # noqa: F401
+        except ImportError:
+            self.skipTest('needs python3-dbusmock: apt-get install python3-dbusmock')
+        tmp = tempfile.mkdtemp(prefix='bkt-skew-')
+        self.addCleanup(shutil.rmtree, tmp, True)
+        bus = subprocess.Popen(['dbus-daemon', '--session', '--nofork', '--print-address=1',
+                                '--address=unix:dir=' + tmp], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(bus.wait, 10)
+        self.addCleanup(bus.terminate)
+        address = bus.stdout.readline().strip()
+        env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=address, DBUS_SYSTEM_BUS_ADDRESS='unix:path=' + tmp + '/none',
+                   BKT_NO_PKTTYAGENT='1')
+        template = os.path.join(bktenv.SOURCE_DIR, 'data', 'dbusmock', 'bkt.py')
+        mock = subprocess.Popen(['/usr/bin/python3', '-m', 'dbusmock', '--session', '-t', template,
+                                 '-p', '{"version": "0.0.1-old"}'], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        self.addCleanup(mock.wait, 10)
+        self.addCleanup(mock.terminate)
+        subprocess.run(['gdbus', 'wait', '--session', '--timeout', '20', 'org.bkt.Daemon1'], env=env, check=True)
+        p = subprocess.run([os.path.join(bktenv.BUILD_DIR, 'client', 'bkt'), 'doctor', '--json'], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        checks = checks_by_name(json.loads(p.stdout))
+        skew = checks['session-daemon']
+        self.assertFalse(skew['ok'])
+        self.assertIn('bktd 0.0.1-old answers', skew['detail'])
+        self.assertIn('version skew', skew['detail'])
+        self.assertIn('restart', skew['fix'])
+        # no system bus here: that is said too, with its fix
+        self.assertFalse(checks['system-daemon']['ok'])
+        self.assertIn('fix', checks['system-daemon'])
 
 
 class Unowned(unittest.TestCase):
@@ -309,12 +356,25 @@ class Unowned(unittest.TestCase):
         log = os.path.join(self.dir, 'rpm-runs')
         wrapper = os.path.join(self.dir, 'rpm-counting')
         with open(wrapper, 'w') as f:
-            f.write('#!/bin/sh\necho run >> %s\nexec %s "$@"\n' % (log, shutil.which('rpm')))
+            f.write('#!/bin/sh\necho "$@" >> %s\nexec %s "$@"\n' % (log, shutil.which('rpm')))
         os.chmod(wrapper, 0o755)
         p = self.bkt('profile', 'unowned', '--root', self.root, env_extra={'BKT_RPM': wrapper})
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(log) as f:
-            self.assertEqual(f.read().count('run'), 1)
+            runs = f.read().splitlines()
+        self.assertEqual(len([r for r in runs if ' -qf ' in r]), 1, runs)
+        self.assertTrue(all(r.count('/etc/') + r.count('/usr/local/') <= 1 for r in runs if ' -qf ' not in r))
+
+    def test_no_rpm_database_is_an_error(self):
+        # a root whose RPM database is empty (Debian's /etc): no answer, not "all unowned"
+        empty = os.path.join(self.dir, 'empty-root')
+        os.makedirs(os.path.join(empty, 'etc'))
+        with open(os.path.join(empty, 'etc', 'x.conf'), 'w') as f:
+            f.write('x\n')
+        p = self.bkt('profile', 'unowned', '--root', empty, '/etc')
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('holds no package', p.stderr)
+        self.assertEqual(p.stdout, '')
 
     def test_missing_directory_is_an_error(self):
         p = self.bkt('profile', 'unowned', '--root', self.root, '/nonexistent')

@@ -301,6 +301,8 @@ test_dispatch_refuses_before_polkit (Fixture *f, gconstpointer data)
     { MANAGER_IFACE, "Change", "('flatpak', 'add', @a{sv} {}, @a{sv} {})", "org.bkt.Error.NotSupported" },
     { MANAGER_IFACE, "LocalList", "(@a{sv} {},)", "org.bkt.Error.NotSupported" },
     { MANAGER_IFACE, "Explain", "('shim:sc', @a{sv} {})", "org.bkt.Error.NotSupported" },
+    { MANAGER_IFACE, "Doctor", "(@a{sv} {},)", "org.bkt.Error.NotSupported" },
+    { MANAGER_IFACE, "Profile", "(@a{sv} {},)", "org.bkt.Error.NotSupported" },
     { ADMIN_IFACE, "FlatpakInstall", "('flathub', '--help', @a{sv} {})", "org.bkt.Error.InvalidArgument" },
     { ADMIN_IFACE, "PackagesInstall", "(['-x'], @a{sv} {})", "org.bkt.Error.InvalidArgument" },
     { ADMIN_IFACE, "CoprEnable", "('nope', @a{sv} {})", "org.bkt.Error.InvalidArgument" },
