@@ -421,6 +421,30 @@ apply_plan (Ctx *ctx, const char *only, BktReplyPlan **out_view)
   return finish_execution (ctx, view, results, NULL);
 }
 
+/* session_options + which untracked items to record. */
+static GVariant *
+capture_options (Ctx *ctx, const char *only)
+{
+  g_autoptr(GVariant) common = g_variant_ref_sink (session_options (ctx, only));
+  g_auto(GStrv) select = bkt_cmd_split_list (ctx->opt.select);
+  GVariantBuilder b;
+  GVariantIter iter;
+  GVariant *entry;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_iter_init (&iter, common);
+  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      g_variant_builder_add_value (&b, entry);
+      g_variant_unref (entry);
+    }
+  if (select != NULL)
+    g_variant_builder_add (&b, "{sv}", "select", g_variant_new_strv ((const char * const *) select, -1));
+  if (ctx->opt.all_untracked)
+    g_variant_builder_add (&b, "{sv}", "all-untracked", g_variant_new_boolean (TRUE));
+  return g_variant_builder_end (&b);
+}
+
 int
 run_capture (Ctx *ctx, const char *only)
 {
@@ -428,7 +452,7 @@ run_capture (Ctx *ctx, const char *only)
   g_autoptr(BktReplyPlan) view = NULL;
   g_autoptr(JsonArray) results = json_array_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) opts = g_variant_ref_sink (session_options (ctx, only));
+  g_autoptr(GVariant) opts = g_variant_ref_sink (capture_options (ctx, only));
   g_autoptr(GVariant) reply = NULL;
 
   plan = bkt_client_call_json (ctx->client, BKT_TARGET_SESSION, "CapturePlan",
@@ -704,9 +728,16 @@ bkt_cmd_run_sync (Ctx *ctx, int argc, char **argv)
 int
 bkt_cmd_run_capture (Ctx *ctx, int argc, char **argv)
 {
+  const GOptionEntry entries[] = {
+    { "select", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.select,
+      "Record only these items (comma-separated, as bkt drift status names them)", "IDS" },
+    { "all-untracked", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.all_untracked,
+      "Record every untracked item too (items no manifest declares)", NULL },
+    { NULL }
+  };
   int code;
 
-  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
   return run_capture (ctx, ctx->command->data);
 }

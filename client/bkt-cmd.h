@@ -62,6 +62,9 @@ typedef struct {
   gboolean  theirs;
   gboolean  ours;
   const char *resolve;
+  /* capture: untracked items are recorded only when picked (--select
+   * IDS, sent as "select"; --all-untracked) */
+  gboolean  all_untracked;
 } Options;
 
 typedef struct BktCommand BktCommand;

@@ -111,6 +111,10 @@ bkt_cmd_capture (Ctx *ctx, int argc, char **argv)
     { "ours", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.ours,
       "Record this machine's value of items changed on both sides", NULL },
     { "force", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.force, "Same as --ours", NULL },
+    { "select", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.select,
+      "Record only these items (comma-separated, as bkt drift status names them)", "IDS" },
+    { "all-untracked", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.all_untracked,
+      "Record every untracked item too (items no manifest declares)", NULL },
     { NULL }
   };
   int code;

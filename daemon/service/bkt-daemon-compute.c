@@ -53,6 +53,7 @@ load_engine (Request *r, GError **error)
   if (r->out.engine == NULL)
     return FALSE;
   bkt_engine_set_resolution (r->out.engine, r->opt.resolve, r->opt.force);
+  bkt_engine_set_capture_selection (r->out.engine, (const char * const *) r->opt.select, r->opt.all_untracked);
   return TRUE;
 }
 

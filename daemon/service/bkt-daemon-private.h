@@ -85,6 +85,8 @@ typedef struct {
   gboolean  force;
   BktResolve resolve;          /* "resolve": theirs/ours (apply, capture) */
   char     *item;              /* Explain: the item asked about */
+  GStrv     select;            /* Capture: only these items */
+  gboolean  all_untracked;     /* Capture: every untracked item too */
 } RequestOptions;
 
 /* A Change: one subsystem's typed edit (Manager Change*, and the Admin

@@ -33,6 +33,10 @@ BktInstance bkt_engine_get_instance (BktEngine *self);
  * (bkt-sync.h); set before planning. */
 void        bkt_engine_set_resolution (BktEngine *self, BktResolve resolve, gboolean force);
 BktScope    bkt_engine_get_scope    (BktEngine *self);
+/* Which untracked items a capture records (bkt-capture-select.h): only
+ * the @select ones (NULL: no selection), or all of them. */
+void        bkt_engine_set_capture_selection (BktEngine *self, const char * const *select,
+                                              gboolean all_untracked);
 
 /* Full plan (every scope the instance can read). */
 BktPlan    *bkt_engine_plan_apply   (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error);
