@@ -438,6 +438,13 @@ capture_options (Ctx *ctx, const char *only, gboolean dry_run)
     }
   if (ctx->opt.items != NULL && ctx->opt.items[0] != NULL)
     g_variant_dict_insert_value (&d, "targets", g_variant_new_strv ((const char * const *) ctx->opt.items, -1));
+  if (ctx->opt.select != NULL)
+    {
+      g_auto(GStrv) select = bkt_cmd_split_list (ctx->opt.select);
+      g_variant_dict_insert_value (&d, "select", g_variant_new_strv ((const char * const *) select, -1));
+    }
+  if (ctx->opt.all_untracked)
+    g_variant_dict_insert (&d, "all-untracked", "b", TRUE);
   /* A dry run of --pr shows the PR (and a failing preflight) instead of
    * failing. */
   if (dry_run && ctx->opt.pr)
@@ -731,9 +738,16 @@ bkt_cmd_run_sync (Ctx *ctx, int argc, char **argv)
 int
 bkt_cmd_run_capture (Ctx *ctx, int argc, char **argv)
 {
+  const GOptionEntry entries[] = {
+    { "select", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.select,
+      "Record only these items (comma-separated, as bkt drift status names them)", "IDS" },
+    { "all-untracked", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.all_untracked,
+      "Record every untracked item too (items no manifest declares)", NULL },
+    { NULL }
+  };
   int code;
 
-  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
   return run_capture (ctx, ctx->command->data);
 }

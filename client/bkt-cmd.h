@@ -68,6 +68,9 @@ typedef struct {
   const char *resolve;
   /* apply --prune: also remove what bkt installed and no manifest declares */
   gboolean  prune;
+  /* capture: untracked items are recorded only when picked (--select
+   * IDS, sent as "select"; --all-untracked) */
+  gboolean  all_untracked;
 } Options;
 
 typedef struct BktCommand BktCommand;

@@ -332,7 +332,7 @@ bkt_render_status (BktRenderer *r, JsonObject *status)
     }
   if (untracked > 0)
     {
-      g_print ("\nUntracked (run `bkt capture` to record):\n");
+      g_print ("\nUntracked (record them with `bkt capture --select ID[,ID…]` or `--all-untracked`):\n");
       print_items (subsystems, "untracked", "summary", "•");
     }
   /* Extensions that the running shell will not load. */

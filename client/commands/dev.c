@@ -16,6 +16,7 @@
 #include "bkt-plan.h"
 #include "bkt-repo.h"
 #include "bkt-toolbox.h"
+#include "dev-private.h"
 
 /* `bkt dev`: the development toolbox and manifests/toolbox-packages.json.
  *
@@ -33,19 +34,8 @@
 static const char *const query_verbs[] = { "search", "info", "provides", "list", "repoquery", "check-update",
                                            NULL };
 
-/* Where the commands go. */
-typedef struct {
-  BktToolboxRoute route;
-  char           *program;     /* toolbox or podman (routes from the host) */
-  char           *container;
-  char           *dnf;         /* the dnf to run there */
-  char           *rpm;
-  char           *own_image;   /* DIRECT: the image of the toolbox bkt runs in */
-  gboolean        is_root;
-} Target;
-
-static void
-target_clear (Target *t)
+void
+bkt_dev_target_clear (Target *t)
 {
   g_free (t->program);
   g_free (t->container);
@@ -53,10 +43,9 @@ target_clear (Target *t)
   g_free (t->rpm);
   g_free (t->own_image);
 }
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Target, target_clear)
 
-static const char *
-route_name (BktToolboxRoute route)
+const char *
+bkt_dev_route_name (BktToolboxRoute route)
 {
   return route == BKT_TOOLBOX_ROUTE_DIRECT ? "direct" : route == BKT_TOOLBOX_ROUTE_TOOLBOX ? "toolbox" : "podman";
 }
@@ -75,8 +64,8 @@ read_context_file (const char *rel)
   return text;
 }
 
-static gboolean
-resolve_target (const char *container_opt, Target *t, GError **error)
+gboolean
+bkt_dev_resolve_target (const char *container_opt, Target *t, GError **error)
 {
   gboolean inside = g_str_equal (bkt_cmd_detect_context (), "dev");
   g_autofree char *why = NULL;
@@ -152,16 +141,16 @@ resolve_target (const char *container_opt, Target *t, GError **error)
                       "neither toolbox nor podman is installed: bkt dev needs one of them on the host"), FALSE;
 }
 
-static char **
-wrap (Target *t, gboolean privileged, const char * const *cmd)
+char **
+bkt_dev_wrap (Target *t, gboolean privileged, const char * const *cmd)
 {
   return bkt_toolbox_wrap_argv (t->route, t->program, t->container, privileged, t->is_root, cmd);
 }
 
 /* Runs @argv on the user's terminal (dnf's progress is theirs); with
  * --json its output goes to stderr so stdout stays one JSON document. */
-static gboolean
-run_visible (Ctx *ctx, const char * const *argv, GError **error)
+gboolean
+bkt_dev_run_visible (Ctx *ctx, const char * const *argv, GError **error)
 {
   g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autoptr(GSubprocess) p = NULL;
@@ -192,19 +181,12 @@ run_visible (Ctx *ctx, const char * const *argv, GError **error)
 
 /* ---- the container's state ------------------------------------------------------ */
 
-typedef struct {
-  gboolean  exists;
-  char     *image;
-  char    **installed;   /* sorted; NULL when the container does not exist */
-} Live;
-
-static void
-live_clear (Live *l)
+void
+bkt_dev_live_clear (Live *l)
 {
   g_free (l->image);
   g_strfreev (l->installed);
 }
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Live, live_clear)
 
 /* Whether the container exists and its image: one `toolbox list
  * --containers` (or `podman container inspect`); inside it, it exists. */
@@ -240,11 +222,11 @@ read_exists (Target *t, Live *live, GError **error)
 }
 
 /* The installed package names: ONE `rpm -qa` in the container. */
-static gboolean
-read_installed (Target *t, Live *live, GError **error)
+gboolean
+bkt_dev_read_installed (Target *t, Live *live, GError **error)
 {
   const char *cmd[] = { t->rpm, "-qa", "--qf", "%{NAME}\\n", NULL };
-  g_auto(GStrv) argv = wrap (t, FALSE, cmd);
+  g_auto(GStrv) argv = bkt_dev_wrap (t, FALSE, cmd);
   g_autofree char *out = bkt_spawn_capture ((const char * const *) argv, NULL, error);
 
   if (out == NULL)
@@ -253,12 +235,12 @@ read_installed (Target *t, Live *live, GError **error)
   return TRUE;
 }
 
-static gboolean
-read_live (Target *t, Live *live, GError **error)
+gboolean
+bkt_dev_read_live (Target *t, Live *live, GError **error)
 {
   if (!read_exists (t, live, error))
     return FALSE;
-  return !live->exists || read_installed (t, live, error);
+  return !live->exists || bkt_dev_read_installed (t, live, error);
 }
 
 /* The packages of the container's image, recorded by `bkt dev update
@@ -273,8 +255,8 @@ base_path (const char *container)
   return g_build_filename (g_get_user_data_dir (), "bkt", "dev", file, NULL);
 }
 
-static char **
-load_base (const char *container)
+char **
+bkt_dev_load_base (const char *container)
 {
   g_autofree char *path = base_path (container);
   g_autofree char *text = NULL;
@@ -297,8 +279,8 @@ save_base (const char *container, const char * const *names, GError **error)
   return bkt_write_file_atomic (path, text, strlen (text), 0600, error);
 }
 
-static GStrv
-manifest_names (Ctx *ctx, GError **error)
+GStrv
+bkt_dev_manifest_names (Ctx *ctx, GError **error)
 {
   g_autoptr(BktManifestSet) set = bkt_cmd_load_manifests (ctx, error);
   g_autoptr(GPtrArray) names = NULL;
@@ -315,24 +297,12 @@ manifest_names (Ctx *ctx, GError **error)
 
 /* ---- options -------------------------------------------------------------------- */
 
-typedef struct {
-  char     *container;
-  gboolean  pr;
-  gboolean  rebuild;
-  gboolean  confirm;
-  char     *image;
-} DevOptions;
-
-static void
-dev_options_clear (DevOptions *o)
+void
+bkt_dev_options_clear (DevOptions *o)
 {
   g_free (o->container);
   g_free (o->image);
 }
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DevOptions, dev_options_clear)
-
-#define CONTAINER_ENTRY(o) \
-  { "container", 'c', 0, G_OPTION_ARG_STRING, &(o)->container, "The toolbox (default: config.json \"dev_container\", else toolbox's default)", "NAME" }
 
 /* `--container NAME` / `-c NAME` / `--container=NAME` at the start of
  * @args (before a pass-through verb, whose own options are dnf's). */
@@ -377,7 +347,7 @@ act_dnf (Ctx *ctx, Act *a, GError **error)
   /* Checked again right before the one process that matters. */
   if (!bkt_packages_check_names (a->names, error))
     return FALSE;
-  return run_visible (ctx, (const char * const *) argv, error);
+  return bkt_dev_run_visible (ctx, (const char * const *) argv, error);
 }
 
 /* --pr: the live operations join the session's plan (its records and the
@@ -428,8 +398,8 @@ act_run (Ctx *ctx, gpointer data, JsonArray *results, GError **error)
 
 /* The record without a PR: the user's overlay (or -m DIR), one atomic,
  * format-preserving write of toolbox-packages.json. */
-static gboolean
-record (Ctx *ctx, gboolean install, const char * const *names, char **out_path, GError **error)
+gboolean
+bkt_dev_record (Ctx *ctx, gboolean install, const char * const *names, char **out_path, GError **error)
 {
   g_autoptr(BktManifestSet) set = bkt_cmd_load_manifests (ctx, error);
   g_autoptr(BktManifest) m = NULL;
@@ -460,8 +430,8 @@ record (Ctx *ctx, gboolean install, const char * const *names, char **out_path, 
   return !changed || bkt_manifest_set_save_writable (set, m, error);
 }
 
-static void
-print_argv (const char *what, const char * const *argv)
+void
+bkt_dev_print_argv (const char *what, const char * const *argv)
 {
   g_autoptr(GString) s = g_string_new (NULL);
 
@@ -474,8 +444,8 @@ print_argv (const char *what, const char * const *argv)
   g_print ("%s%s\n", what, s->str);
 }
 
-static JsonArray *
-strv_to_json (const char * const *v)
+JsonArray *
+bkt_dev_strv_to_json (const char * const *v)
 {
   JsonArray *a = json_array_new ();
 
@@ -522,7 +492,7 @@ dev_dnf_change (Ctx *ctx, gboolean install, const char *container, int argc, cha
           g_printerr ("bkt: package “%s” is given twice\n", (const char *) g_ptr_array_index (names, i));
           return 5;
         }
-  if (!resolve_target (o.container != NULL ? o.container : container, &t, &error))
+  if (!bkt_dev_resolve_target (o.container != NULL ? o.container : container, &t, &error))
     return fail (error);
 
   dnf_argv = bkt_toolbox_dnf_change_argv (t.route, t.program, t.container, t.is_root, t.dnf, install,
@@ -535,7 +505,7 @@ dev_dnf_change (Ctx *ctx, gboolean install, const char *container, int argc, cha
   if (install && !ctx->opt.force)
     {
       const char *cmd[] = { t.dnf, NULL };
-      g_auto(GStrv) prefix = wrap (&t, FALSE, cmd);
+      g_auto(GStrv) prefix = bkt_dev_wrap (&t, FALSE, cmd);
 
       if (!bkt_packages_check_exist ((const char * const *) prefix, (const char * const *) names->pdata,
                                      MAX_SUGGESTIONS, NULL, NULL, &error))
@@ -556,7 +526,7 @@ dev_dnf_change (Ctx *ctx, gboolean install, const char *container, int argc, cha
        * after its preflight. */
       act.plan = bkt_plan_to_json (live);
       if (!ctx->opt.json)
-        print_argv (ctx->opt.dry_run ? "Would run: " : "Command: ", (const char * const *) dnf_argv);
+        bkt_dev_print_argv (ctx->opt.dry_run ? "Would run: " : "Command: ", (const char * const *) dnf_argv);
       g_free (ctx->opt.only);
       ctx->opt.only = g_strdup ("toolbox");
       g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
@@ -572,12 +542,12 @@ dev_dnf_change (Ctx *ctx, gboolean install, const char *container, int argc, cha
       if (ctx->opt.json)
         {
           JsonObject *po = json_node_get_object (plan_json);
-          json_object_set_array_member (po, "argv", strv_to_json ((const char * const *) dnf_argv));
+          json_object_set_array_member (po, "argv", bkt_dev_strv_to_json ((const char * const *) dnf_argv));
           bkt_render_print_object (po);
           return EXIT_OK;
         }
       bkt_render_plan (&ctx->render, json_node_get_object (plan_json));
-      print_argv ("Would run: ", (const char * const *) dnf_argv);
+      bkt_dev_print_argv ("Would run: ", (const char * const *) dnf_argv);
       return EXIT_OK;
     }
   if (!ctx->opt.json)
@@ -587,17 +557,18 @@ dev_dnf_change (Ctx *ctx, gboolean install, const char *container, int argc, cha
       g_printerr ("bkt: %s\nNothing was recorded.\n", error->message);
       return EXIT_FAILED;
     }
-  if (!record (ctx, install, (const char * const *) names->pdata, &path, &error))
+  if (!bkt_dev_record (ctx, install, (const char * const *) names->pdata, &path, &error))
     return fail (error);
+  bkt_dev_sync_after (ctx, &t, "dev-dnf", (const char * const *) names->pdata);
   if (ctx->opt.json)
     {
       g_autoptr(JsonObject) out = json_object_new ();
 
       json_object_set_string_member (out, "container", t.container);
-      json_object_set_string_member (out, "route", route_name (t.route));
+      json_object_set_string_member (out, "route", bkt_dev_route_name (t.route));
       json_object_set_string_member (out, "action", install ? "install" : "remove");
-      json_object_set_array_member (out, "packages", strv_to_json ((const char * const *) names->pdata));
-      json_object_set_array_member (out, "argv", strv_to_json ((const char * const *) dnf_argv));
+      json_object_set_array_member (out, "packages", bkt_dev_strv_to_json ((const char * const *) names->pdata));
+      json_object_set_array_member (out, "argv", bkt_dev_strv_to_json ((const char * const *) dnf_argv));
       json_object_set_string_member (out, "manifest", path);
       json_object_set_null_member (out, "pr");
       bkt_render_print_object (out);
@@ -626,14 +597,14 @@ dev_dnf_passthrough (const char *container_opt, const char *verb, char **args)
         g_printerr ("bkt: argument %u is not valid UTF-8\n", i + 1);
         return EXIT_USAGE;
       }
-  if (!resolve_target (container_opt, &t, &error))
+  if (!bkt_dev_resolve_target (container_opt, &t, &error))
     return fail (error);
   g_ptr_array_add (cmd, t.dnf);
   g_ptr_array_add (cmd, (char *) verb);
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (cmd, args[i]);
   g_ptr_array_add (cmd, NULL);
-  argv = wrap (&t, privileged, (const char * const *) cmd->pdata);
+  argv = bkt_dev_wrap (&t, privileged, (const char * const *) cmd->pdata);
   fflush (stdout);
   execvp (argv[0], argv);
   g_printerr ("bkt: cannot run %s: %s\n", argv[0], g_strerror (errno));
@@ -698,7 +669,7 @@ status_object (Target *t, Live *live, const char * const *wanted, const char * c
   g_auto(GStrv) extra = NULL;
 
   json_object_set_string_member (o, "container", t->container);
-  json_object_set_string_member (o, "route", route_name (t->route));
+  json_object_set_string_member (o, "route", bkt_dev_route_name (t->route));
   json_object_set_boolean_member (o, "exists", live->exists);
   if (live->image != NULL)
     json_object_set_string_member (o, "image", live->image);
@@ -707,7 +678,7 @@ status_object (Target *t, Live *live, const char * const *wanted, const char * c
   json_object_set_int_member (o, "tracked", wanted ? g_strv_length ((char **) wanted) : 0);
   if (!live->exists)
     {
-      json_object_set_array_member (o, "missing", strv_to_json (wanted));
+      json_object_set_array_member (o, "missing", bkt_dev_strv_to_json (wanted));
       json_object_set_null_member (o, "extra");
       if (out_missing != NULL)
         *out_missing = g_strdupv ((char **) wanted);
@@ -715,11 +686,11 @@ status_object (Target *t, Live *live, const char * const *wanted, const char * c
     }
   bkt_toolbox_diff (wanted, (const char * const *) live->installed, base, &missing, &extra);
   json_object_set_int_member (o, "installed", g_strv_length (live->installed));
-  json_object_set_array_member (o, "missing", strv_to_json ((const char * const *) missing));
+  json_object_set_array_member (o, "missing", bkt_dev_strv_to_json ((const char * const *) missing));
   /* Without the image's package list, everything the image has would
    * count as extra: unknown rather than wrong. */
   if (base != NULL)
-    json_object_set_array_member (o, "extra", strv_to_json ((const char * const *) extra));
+    json_object_set_array_member (o, "extra", bkt_dev_strv_to_json ((const char * const *) extra));
   else
     json_object_set_null_member (o, "extra");
   json_object_set_boolean_member (o, "base_known", base != NULL);
@@ -754,10 +725,10 @@ dev_status (Ctx *ctx, int argc, char **argv)
 
   if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
-  if (!resolve_target (o.container, &t, &error) || (wanted = manifest_names (ctx, &error)) == NULL
-      || !read_live (&t, &live, &error))
+  if (!bkt_dev_resolve_target (o.container, &t, &error) || (wanted = bkt_dev_manifest_names (ctx, &error)) == NULL
+      || !bkt_dev_read_live (&t, &live, &error))
     return fail (error);
-  base = load_base (t.container);
+  base = bkt_dev_load_base (t.container);
   st = status_object (&t, &live, (const char * const *) wanted, (const char * const *) base, NULL);
   if (ctx->opt.json)
     {
@@ -787,7 +758,7 @@ rebuild (Ctx *ctx, Target *t, Live *live, const char *image, GError **error)
   if (live->exists)
     {
       const char *rm[] = { t->program, "rm", "--force", t->container, NULL };
-      if (!run_visible (ctx, rm, error))
+      if (!bkt_dev_run_visible (ctx, rm, error))
         return FALSE;
     }
   /* --assumeyes: the image download toolbox would ask about is part of
@@ -803,12 +774,12 @@ rebuild (Ctx *ctx, Target *t, Live *live, const char *image, GError **error)
   /* The name is checked: it cannot be read as an option. */
   g_ptr_array_add (create, t->container);
   g_ptr_array_add (create, NULL);
-  if (!run_visible (ctx, (const char * const *) create->pdata, error))
+  if (!bkt_dev_run_visible (ctx, (const char * const *) create->pdata, error))
     return FALSE;
   g_clear_pointer (&live->installed, g_strfreev);
   live->exists = TRUE;
   /* What the image brings, before anything of ours: the base of "extra". */
-  if (!read_installed (t, live, error))
+  if (!bkt_dev_read_installed (t, live, error))
     return FALSE;
   return save_base (t->container, (const char * const *) live->installed, error);
 }
@@ -837,7 +808,7 @@ dev_update (Ctx *ctx, int argc, char **argv)
 
   if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
-  if (!resolve_target (o.container, &t, &error) || (wanted = manifest_names (ctx, &error)) == NULL)
+  if (!bkt_dev_resolve_target (o.container, &t, &error) || (wanted = bkt_dev_manifest_names (ctx, &error)) == NULL)
     return fail (error);
   /* Names from a file reach dnf's argv: the same checks as typed ones. */
   if (wanted[0] != NULL && !bkt_packages_check_names ((const char * const *) wanted, &error))
@@ -849,7 +820,7 @@ dev_update (Ctx *ctx, int argc, char **argv)
                                                                                : "toolbox is not installed");
       return EXIT_USAGE;
     }
-  if (!read_live (&t, &live, &error))
+  if (!bkt_dev_read_live (&t, &live, &error))
     return fail (error);
   if (!live.exists && !o.rebuild)
     {
@@ -892,7 +863,7 @@ dev_update (Ctx *ctx, int argc, char **argv)
   if (ctx->opt.json && ctx->opt.dry_run)
     {
       JsonObject *po = json_node_get_object (plan_json);
-      json_object_set_array_member (po, "argv", strv_to_json ((const char * const *) dnf_argv));
+      json_object_set_array_member (po, "argv", bkt_dev_strv_to_json ((const char * const *) dnf_argv));
       bkt_render_print_object (po);
       return EXIT_OK;
     }
@@ -903,18 +874,19 @@ dev_update (Ctx *ctx, int argc, char **argv)
   if (ctx->opt.dry_run)
     {
       if (dnf_argv != NULL)
-        print_argv ("Would run: ", (const char * const *) dnf_argv);
+        bkt_dev_print_argv ("Would run: ", (const char * const *) dnf_argv);
       return EXIT_OK;
     }
-  if (dnf_argv != NULL && !run_visible (ctx, (const char * const *) dnf_argv, &error))
+  if (dnf_argv != NULL && !bkt_dev_run_visible (ctx, (const char * const *) dnf_argv, &error))
     return fail (error);
+  bkt_dev_sync_after (ctx, &t, "dev-update", NULL);
   if (ctx->opt.json)
     {
       g_autoptr(JsonObject) out = json_object_new ();
       json_object_set_string_member (out, "container", t.container);
       json_object_set_boolean_member (out, "rebuilt", o.rebuild);
-      json_object_set_array_member (out, "installed", strv_to_json ((const char * const *) missing));
-      json_object_set_array_member (out, "argv", strv_to_json ((const char * const *) dnf_argv));
+      json_object_set_array_member (out, "installed", bkt_dev_strv_to_json ((const char * const *) missing));
+      json_object_set_array_member (out, "argv", bkt_dev_strv_to_json ((const char * const *) dnf_argv));
       bkt_render_print_object (out);
     }
   return EXIT_OK;
@@ -931,7 +903,7 @@ dev_enter (Ctx *ctx, int argc, char **argv)
 
   if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
-  if (!resolve_target (o.container, &t, &error))
+  if (!bkt_dev_resolve_target (o.container, &t, &error))
     return fail (error);
   if (t.route == BKT_TOOLBOX_ROUTE_DIRECT)
     {
@@ -975,6 +947,10 @@ const BktCommand bkt_dev_commands[] = {
   { "dnf", NULL, "install|remove PKG… [--pr]: change the toolbox's packages and record them; "
     "search|info|list|…|upgrade ARGS…: the toolbox's dnf, ARGS as given", "[--container NAME] COMMAND …", dev_dnf },
   { "status", NULL, "the toolbox against the manifest (missing, extra)", NULL, dev_status },
+  { "diff", NULL, "which side changed, per package: TO APPLY (bkt dev update), TO CAPTURE, UNTRACKED "
+    "(bkt dev capture), with the command that settles each", NULL, bkt_dev_diff },
+  { "capture", NULL, "record in toolbox-packages.json the packages changed in the toolbox since bkt last synced "
+    "it (--select NAMES, --all-untracked: ones installed by hand)", NULL, bkt_dev_capture },
   { "update", NULL, "install the missing packages (--rebuild [-y]: recreate the toolbox)", NULL, dev_update },
   { "enter", NULL, "toolbox enter NAME", NULL, dev_enter },
   HOST_LEVEL ("flatpak", "bkt flatpak …: flatpak apps are installed on the host and every toolbox sees them"),

@@ -292,6 +292,19 @@ array_member (JsonObject *o, const char *name)
   return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
 }
 
+/* @to.@name = a copy of @from.@member, or null when @from or the member
+ * is missing (json_node_copy (NULL) would abort). */
+static void
+copy_value (JsonObject *to, const char *name, JsonObject *from, const char *member)
+{
+  JsonNode *v = from != NULL ? json_object_get_member (from, member) : NULL;
+
+  if (v != NULL)
+    json_object_set_member (to, name, json_node_copy (v));
+  else
+    json_object_set_null_member (to, name);
+}
+
 static void
 count_state (JsonObject *counts, const char *state)
 {
@@ -331,19 +344,12 @@ drift_item (const char *subsystem, JsonObject *op)
   json_object_set_string_member (o, "target", target != NULL ? target : "?");
   json_object_set_string_member (o, "state", state != NULL ? state : "two-way");
   json_object_set_string_member (o, "label", state_label (state));
-  json_object_set_string_member (o, "direction", sync != NULL ? member_or_null (sync, "direction") : "two-way");
+  json_object_set_string_member (o, "direction", member_or_null (sync, "direction") != NULL
+                                                 ? member_or_null (sync, "direction") : "two-way");
   json_object_set_string_member (o, "summary", member_or_null (op, "summary") ? member_or_null (op, "summary") : "");
-  if (sync != NULL)
-    {
-      json_object_set_member (o, "manifest", json_node_copy (json_object_get_member (sync, "manifest")));
-      json_object_set_member (o, "live", json_object_has_member (sync, "live")
-                                         ? json_node_copy (json_object_get_member (sync, "live"))
-                                         : json_node_new (JSON_NODE_NULL));
-    }
-  if (base != NULL && json_object_has_member (base, "value"))
-    json_object_set_member (o, "base", json_node_copy (json_object_get_member (base, "value")));
-  else
-    json_object_set_null_member (o, "base");
+  copy_value (o, "manifest", sync, "manifest");
+  copy_value (o, "live", sync, "live");
+  copy_value (o, "base", base, "value");
   {
     g_autofree char *next = next_command (state, subsystem, target);
     json_object_set_string_member (o, "next", next);

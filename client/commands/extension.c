@@ -42,7 +42,7 @@ static int
 extension_list (Ctx *ctx, int argc, char **argv)
 {
   static const BktListView view = {
-    .subsystem = "extension", .name_width = 50, .untracked_hint = "untracked: run `bkt extension capture`",
+    .subsystem = "extension", .name_width = 50, .untracked_hint = "untracked: `bkt extension capture --select ID` records it",
     .print_entry = extension_entry, .print_footer = extension_footer,
   };
   return bkt_list_run (ctx, argc, argv, &view);

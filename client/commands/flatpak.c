@@ -65,7 +65,7 @@ static int
 flatpak_list (Ctx *ctx, int argc, char **argv)
 {
   static const BktListView view = {
-    .subsystem = "flatpak", .name_width = 40, .untracked_hint = "untracked: run `bkt flatpak capture`",
+    .subsystem = "flatpak", .name_width = 40, .untracked_hint = "untracked: `bkt flatpak capture --select ID` records it",
     .print_entry = flatpak_entry,
   };
   return bkt_list_run (ctx, argc, argv, &view);
@@ -76,6 +76,6 @@ const BktCommand bkt_flatpak_commands[] = {
   { "remove", NULL, "uninstall a flatpak now and forget it", "ID", flatpak_remove },
   { "list", NULL, "tracked flatpaks and their state", NULL, flatpak_list },
   { "sync", NULL, "install what the flatpak manifests list", NULL, bkt_cmd_run_sync, .data = "flatpak" },
-  { "capture", NULL, "record installed flatpaks", NULL, bkt_cmd_run_capture, .data = "flatpak" },
+  { "capture", NULL, "record flatpaks changed here (--select, --all-untracked: ones installed by hand)", NULL, bkt_cmd_run_capture, .data = "flatpak" },
   { NULL }
 };

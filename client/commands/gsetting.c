@@ -56,6 +56,10 @@ gsetting_capture (Ctx *ctx, int argc, char **argv)
 {
   const GOptionEntry entries[] = {
     { "path", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.path, "Path of a relocatable schema", "PATH" },
+    { "select", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.select,
+      "Without SCHEMA: record only these keys (comma-separated, as bkt drift status names them)", "IDS" },
+    { "all-untracked", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.all_untracked,
+      "Without SCHEMA: record every key set here that no manifest declares too", NULL },
     { NULL }
   };
   GVariantBuilder b;
@@ -94,7 +98,7 @@ static int
 gsetting_list (Ctx *ctx, int argc, char **argv)
 {
   static const BktListView view = {
-    .subsystem = "gsettings", .name_width = 40, .untracked_hint = "untracked: run `bkt gsetting capture`",
+    .subsystem = "gsettings", .name_width = 40, .untracked_hint = "untracked: `bkt gsetting capture --select ID` records it",
     .print_entry = gsetting_entry,
   };
   return bkt_list_run (ctx, argc, argv, &view);

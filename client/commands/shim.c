@@ -29,7 +29,7 @@ shim_list (Ctx *ctx, int argc, char **argv)
 {
   static const BktListView view = {
     .subsystem = "shim", .entries_member = "shims", .name_width = 24,
-    .untracked_hint = "untracked bkt shim: `bkt capture --only shim` records it, `bkt shim sync` removes it",
+    .untracked_hint = "untracked bkt shim: `bkt capture --only shim --select ID` records it, `bkt shim sync` removes it",
     .print_header = shim_header, .print_entry = shim_entry,
   };
   return bkt_list_run (ctx, argc, argv, &view);

@@ -135,6 +135,10 @@ bkt_cmd_capture (Ctx *ctx, int argc, char **argv)
     { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "With --pr: the distribution repo checkout", "DIR" },
     { "skip-preflight", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.skip_preflight,
       "With --pr: capture even if the pull request cannot be opened", NULL },
+    { "select", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.select,
+      "Record only these items (comma-separated, as bkt drift status names them)", "IDS" },
+    { "all-untracked", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.all_untracked,
+      "Record every untracked item too (items no manifest declares)", NULL },
     { NULL }
   };
   int code;

@@ -54,6 +54,7 @@ load_engine (Request *r, GError **error)
     return FALSE;
   bkt_engine_set_resolution (r->out.engine, r->opt.resolve, r->opt.force);
   bkt_engine_set_prune (r->out.engine, r->opt.prune);
+  bkt_engine_set_capture_selection (r->out.engine, (const char * const *) r->opt.select, r->opt.all_untracked);
   return TRUE;
 }
 

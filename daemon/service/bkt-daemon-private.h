@@ -91,6 +91,8 @@ typedef struct {
   GStrv     targets;           /* "targets": capture only these items */
   char     *item;              /* Explain: the item asked about */
   gboolean  prune;             /* "prune": Plan and Apply only */
+  GStrv     select;            /* Capture: only these items */
+  gboolean  all_untracked;     /* Capture: every untracked item too */
 } RequestOptions;
 
 /* A Change: one subsystem's typed edit (Manager Change*, and the Admin

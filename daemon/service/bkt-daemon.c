@@ -120,6 +120,7 @@ bkt_daemon_request_free (Request *r)
   g_free (r->opt.image_manifests_dir);
   g_free (r->opt.content);
   g_free (r->opt.item);
+  g_strfreev (r->opt.select);
   g_free (r->change.subsystem);
   g_free (r->change.action);
   g_clear_pointer (&r->change.arguments, g_variant_unref);
@@ -142,6 +143,27 @@ bkt_daemon_request_free (Request *r)
 }
 
 /* ---- options ---------------------------------------------------------------- */
+
+/* The item is matched against targets and manifest keys, never used as a
+ * path or an argument: bounded, valid UTF-8, no control characters. */
+static gboolean
+check_item (const char *item, GError **error)
+{
+  gsize len = strlen (item);
+
+  if (len == 0 || len > 1024)
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "the item must be 1 to 1024 bytes long"), FALSE;
+  if (!g_utf8_validate (item, len, NULL))
+    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                "the item is not valid UTF-8"), FALSE;
+  for (const char *p = item; *p != '\0'; p++)
+    if (g_ascii_iscntrl (*p))
+      return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
+                                  "the item has a control character"), FALSE;
+  return TRUE;
+}
+
 
 static gboolean
 parse_options (Request *r, GVariant *options, GError **error)
@@ -241,6 +263,16 @@ parse_options (Request *r, GVariant *options, GError **error)
                                 request_info[r->kind].method), FALSE;
           r->opt.prune = g_variant_get_boolean (value);
         }
+      else if (g_str_equal (key, "select") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY))
+        {
+          g_strfreev (r->opt.select);
+          r->opt.select = g_variant_dup_strv (value, NULL);
+          for (guint i = 0; r->opt.select[i] != NULL; i++)
+            if (!check_item (r->opt.select[i], error))
+              return FALSE;
+        }
+      else if (g_str_equal (key, "all-untracked") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        r->opt.all_untracked = g_variant_get_boolean (value);
       else if (g_str_equal (key, "record-only") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         ; /* accepted for compatibility: the session never runs system operations anyway */
       else if (!system && g_str_equal (key, "mode") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
@@ -1026,26 +1058,6 @@ handle_pr_retry (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *option
   if (!session_only (self, inv, REQ_PR_RETRY))
     return TRUE;
   return bkt_daemon_dispatch (self, REQ_PR_RETRY, inv, options, NULL);
-}
-
-/* The item is matched against targets and manifest keys, never used as a
- * path or an argument: bounded, valid UTF-8, no control characters. */
-static gboolean
-check_item (const char *item, GError **error)
-{
-  gsize len = strlen (item);
-
-  if (len == 0 || len > 1024)
-    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                                "the item must be 1 to 1024 bytes long"), FALSE;
-  if (!g_utf8_validate (item, len, NULL))
-    return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                                "the item is not valid UTF-8"), FALSE;
-  for (const char *p = item; *p != '\0'; p++)
-    if (g_ascii_iscntrl (*p))
-      return g_set_error_literal (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                                  "the item has a control character"), FALSE;
-  return TRUE;
 }
 
 static gboolean

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "bkt-engine.h"
+#include "bkt-capture-select.h"
 #include "bkt-error.h"
 #include "bkt-explain.h"
 #include "bkt-subsystem-registry.h"
@@ -17,6 +18,8 @@ struct _BktEngine
   BktResolve   resolve;
   gboolean     force;
   gboolean     prune;
+  GStrv        select;         /* capture: only these items */
+  gboolean     all_untracked;  /* capture: every untracked item too */
 };
 
 G_DEFINE_TYPE (BktEngine, bkt_engine, G_TYPE_OBJECT)
@@ -42,6 +45,7 @@ bkt_engine_finalize (GObject *object)
 
   g_ptr_array_unref (self->subsystems);
   g_clear_pointer (&self->sync, bkt_sync_free);
+  g_strfreev (self->select);
   G_OBJECT_CLASS (bkt_engine_parent_class)->finalize (object);
 }
 
@@ -119,6 +123,14 @@ bkt_engine_set_prune (BktEngine *self, gboolean prune)
   self->prune = prune;
 }
 
+void
+bkt_engine_set_capture_selection (BktEngine *self, const char * const *select, gboolean all_untracked)
+{
+  g_strfreev (self->select);
+  self->select = g_strdupv ((char **) select);
+  self->all_untracked = all_untracked;
+}
+
 static gboolean
 ensure_loaded (BktEngine *self, GCancellable *c, GError **error)
 {
@@ -186,6 +198,10 @@ plan_all (BktEngine *self, const char *kind, PlanFunc func, BktManifestSet *mani
   bkt_sync_classify (self->sync, kind, ops, warnings, self->resolve, self->force);
   if (self->prune && g_str_equal (kind, "apply"))
     bkt_sync_plan_prune (self->sync, self->subsystems, ops, warnings);
+  if (g_str_equal (kind, "capture") &&
+      !bkt_capture_select (self->sync, ops, warnings, (const char * const *) self->select, self->all_untracked,
+                           error))
+    return NULL;
   g_ptr_array_add (warnings, NULL);
   return bkt_plan_new (kind, ops, (const char * const *) warnings->pdata);
 }

@@ -36,6 +36,10 @@ BktScope    bkt_engine_get_scope    (BktEngine *self);
 /* apply --prune: apply plans also take off the machine what bkt applied or
  * recorded and no manifest declares any more (bkt_sync_plan_prune). */
 void        bkt_engine_set_prune    (BktEngine *self, gboolean prune);
+/* Which untracked items a capture records (bkt-capture-select.h): only
+ * the @select ones (NULL: no selection), or all of them. */
+void        bkt_engine_set_capture_selection (BktEngine *self, const char * const *select,
+                                              gboolean all_untracked);
 
 /* Full plan (every scope the instance can read). */
 BktPlan    *bkt_engine_plan_apply   (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error);

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "bkt-capture-select.h"
 #include "bkt-sync.h"
 
 struct _BktSync
@@ -97,16 +98,10 @@ bkt_sync_lookup (BktSync *self, const char *target, BktScope scope)
   return g_hash_table_lookup (self->items, key);
 }
 
-/* "A B" (an entry key "SCHEMA KEY") also names target "…:A.B". */
 static gboolean
-item_matches (const BktItem *item, const char *query, const char *dotted)
+item_matches (const BktItem *item, const char *query)
 {
-  const char *colon = strchr (item->target, ':');
-  const char *bare = colon != NULL ? colon + 1 : item->target;
-
-  return g_str_equal (item->target, query) || g_str_equal (bare, query) ||
-         (item->key != NULL && g_str_equal (item->key, query)) ||
-         (dotted != NULL && g_str_equal (bare, dotted));
+  return bkt_sync_query_names_target (query, item->target) || (item->key != NULL && g_str_equal (item->key, query));
 }
 
 static gint
@@ -122,19 +117,12 @@ GPtrArray *
 bkt_sync_match (BktSync *self, const char *query)
 {
   GPtrArray *found = g_ptr_array_new ();
-  g_autofree char *dotted = NULL;
-  const char *space = strchr (query, ' ');
   GHashTableIter iter;
   gpointer value;
 
-  if (space != NULL && strchr (space + 1, ' ') == NULL)
-    {
-      dotted = g_strdup (query);
-      dotted[space - query] = '.';
-    }
   g_hash_table_iter_init (&iter, self->items);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (item_matches (value, query, dotted))
+    if (item_matches (value, query))
       g_ptr_array_add (found, value);
   g_ptr_array_sort (found, compare_items);
   return found;
@@ -176,8 +164,9 @@ next_command (BktSyncState state)
     case BKT_SYNC_IN_SYNC: return "";
     case BKT_SYNC_TO_APPLY:
     case BKT_SYNC_NEVER_SYNCED: return "bkt apply";
-    case BKT_SYNC_TO_CAPTURE:
-    case BKT_SYNC_UNTRACKED: return "bkt capture";
+    case BKT_SYNC_TO_CAPTURE: return "bkt capture";
+    /* Untracked items are recorded only when picked. */
+    case BKT_SYNC_UNTRACKED: return "bkt capture --select ID or --all-untracked";
     case BKT_SYNC_CONFLICT: return "bkt apply --theirs or bkt capture --ours";
     case BKT_SYNC_TWO_WAY:
     default: return "bkt apply or bkt capture";
@@ -553,6 +542,6 @@ bkt_sync_next_actions (JsonObject *totals, gint64 untracked)
   add_action (actions, to_apply, "items changed in the manifests: apply them", "bkt apply", 2);
   add_action (actions, never, "items never applied here: apply them", "bkt apply", 3);
   add_action (actions, untracked, "items on this machine that no manifest declares: pick what to record",
-              "bkt capture", 4);
+              "bkt capture --select ID[,ID…] or bkt capture --all-untracked", 4);
   return actions;
 }

@@ -197,7 +197,8 @@ class Dev(unittest.TestCase):
                                         'bkt-fish', 'bkt-htop']])
         self.assertEqual(self.dnf_changes(), [['run', '-c', NAME, 'sudo', 'dnf', 'install', '-y', '--',
                                                'bkt-fish', 'bkt-htop']])
-        self.assertEqual(len(log), 2, log)
+        # and then only the read-back that records what the container has (the toolbox's state record)
+        self.assertEqual(log[2:], [['list', '--containers'], ['run', '-c', NAME, 'rpm', '-qa', '--qf', '%{NAME}\\n']])
 
         # remove: one call, forgotten
         self.clear_log()
@@ -206,7 +207,81 @@ class Dev(unittest.TestCase):
         self.assertIn('PR:        none', p.stdout)
         self.assertEqual(self.overlay_packages(), ['bkt-fish'])
         self.assertEqual(self.installed(), ['bkt-fish', 'bkt-hello'])
-        self.assertEqual(self.log(), [['run', '-c', NAME, 'sudo', 'dnf', 'remove', '-y', '--', 'bkt-htop']])
+        self.assertEqual(self.log()[0], ['run', '-c', NAME, 'sudo', 'dnf', 'remove', '-y', '--', 'bkt-htop'])
+        self.assertEqual(self.dnf_changes(), self.log()[:1])
+
+    def state_record(self):
+        p = os.path.join(self.env['HOME'], '.local', 'state', 'bkt', 'dev', NAME, 'state.json')
+        if not os.path.exists(p):
+            return None
+        with open(p) as f:
+            return json.load(f)
+
+    def test_diff_and_capture_three_way(self):
+        """The toolbox's packages three ways (issue 13 items 2 and 4, issue 15 item 7): the manifest, the
+        container (real dnf and rpm in the double's root) and the record of what bkt last synced."""
+        self.set_toolbox_manifest(['bkt-fish'])
+        self.create()
+        self.assertEqual(self.installed(), ['bkt-fish', 'bkt-hello'])
+        rec = self.state_record()
+        self.assertIsNotNone(rec, 'bkt dev update wrote no state record')
+        self.assertEqual(rec['items']['package:bkt-fish']['value'], 'installed')
+        self.assertEqual(rec['items']['package:bkt-fish']['command'], 'dev-update')
+        self.assertNotIn('package:bkt-hello', rec['items'], 'the image\'s package is not bkt\'s')
+        rc, d, err = self.bktj('dev', 'diff')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((d['packages'], d['in_sync'], d['image_known']), ([], 1, True))
+
+        # by hand in the container: one installed, the recorded one removed; the manifest gains one
+        for args in (('install', 'bkt-htop'), ('remove', 'bkt-fish')):
+            p = self.toolbox('run', '-c', NAME, 'sudo', 'dnf', args[0], '-y', args[1])
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.installed(), ['bkt-hello', 'bkt-htop'])
+        self.set_toolbox_manifest(['bkt-fish', 'bkt-vim'])
+        rc, d, err = self.bktj('dev', 'diff')
+        self.assertEqual(rc, 0, err)
+        by = {p['name']: p for p in d['packages']}
+        self.assertEqual(sorted(by), ['bkt-fish', 'bkt-htop', 'bkt-vim'])
+        self.assertEqual((by['bkt-fish']['label'], by['bkt-fish']['declared'], by['bkt-fish']['installed'],
+                          by['bkt-fish']['base']['installed']), ('TO CAPTURE', True, False, True))
+        self.assertEqual(by['bkt-fish']['next'], 'bkt dev capture --select bkt-fish')
+        self.assertEqual((by['bkt-htop']['label'], by['bkt-htop']['base']), ('UNTRACKED', None))
+        self.assertEqual((by['bkt-vim']['label'], by['bkt-vim']['next']), ('NEVER SYNCED', 'bkt dev update'))
+        p = self.bkt('dev', 'diff')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r'TO CAPTURE +bkt-fish +in the manifest, removed from the toolbox by hand')
+        self.assertRegex(p.stdout, r'UNTRACKED +bkt-htop +installed in the toolbox by hand')
+        self.assertIn('0 package(s) in sync, 3 differ.', p.stdout)
+
+        # capture: what changed here since the base; the untracked one only when picked
+        before = self.read(os.path.join(self.overlay, 'toolbox-packages.json'))
+        rc, plan, err = self.bktj('dev', 'capture', '--dry-run')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([(o['action'], o['target']) for o in plan['operations']], [('forget', 'package:bkt-fish')])
+        self.assertTrue(any('bkt-htop' in w and '--select' in w for w in plan['warnings']), plan['warnings'])
+        p = self.bkt('dev', 'capture', '--select', 'bkt-nope')
+        self.assertEqual(p.returncode, EXIT_INVALID, p.stderr)
+        self.assertIn('no package “bkt-nope”', p.stderr)
+        self.assertEqual(self.read(os.path.join(self.overlay, 'toolbox-packages.json')), before)
+        p = self.bkt('dev', 'capture')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.overlay_packages(), ['bkt-vim'])
+        rc, res, err = self.bktj('dev', 'capture', '--select', 'package:bkt-htop')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((res['recorded'], res['forgotten']), (['bkt-htop'], []))
+        self.assertEqual(self.overlay_packages(), ['bkt-htop', 'bkt-vim'])
+        rec = self.state_record()['items']
+        self.assertEqual(rec['package:bkt-htop']['command'], 'dev-capture')
+        self.assertNotIn('package:bkt-fish', rec)
+        # what is left is the manifest's new package: bkt dev update installs it, and all agree
+        rc, d, err = self.bktj('dev', 'diff')
+        self.assertEqual([(p['name'], p['state']) for p in d['packages']], [('bkt-vim', 'never-synced')])
+        p = self.bkt('dev', 'update')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.installed(), ['bkt-hello', 'bkt-htop', 'bkt-vim'])
+        rc, d, err = self.bktj('dev', 'diff')
+        self.assertEqual((d['packages'], d['in_sync']), ([], 2))
+        self.assertEqual(self.state_record()['items']['package:bkt-vim']['command'], 'dev-update')
 
     def test_reference_manifest_format_kept(self):
         """The original distribution's toolbox-packages.json loads unchanged and is edited in place."""
@@ -449,7 +524,8 @@ class Dev(unittest.TestCase):
         self.assertEqual(self.log(), [], 'the toolbox CLI was used from inside')
         with open(wlog) as f:
             calls = f.read().splitlines()
-        self.assertEqual(calls, ['dnf repoquery --qf %{name} %{repoid}\\n -- bkt-fish', 'dnf install -y -- bkt-fish'])
+        self.assertEqual(calls, ['dnf repoquery --qf %{name} %{repoid}\\n -- bkt-fish', 'dnf install -y -- bkt-fish',
+                                 'rpm -qa --qf %{NAME}\\n'])
         rc, st, err = self.bktj('dev', 'status', env=env)
         self.assertEqual((st['exists'], st['image'], st['missing']), (True, IMAGE, []))
         p = self.bkt('dev', 'status', '--container', 'other', env=env)

@@ -193,6 +193,62 @@ class Drift(EnvTestCase):
         p = env.gdbus_call(ADMIN, 'Explain', 'sc', '{}', bus='system')
         self.assertErrorName(p, 'org.bkt.Error.NotSupported')
 
+    def test_7_capture_records_untracked_only_when_picked(self):
+        env = self.env
+        overlay = env.overlay_dir(ADMIN)
+        cursor = 'gsetting:%s.cursor-size' % IFACE
+        env.gsettings(ADMIN, 'set', IFACE, 'clock-format', '24h')     # changed here since the apply
+        env.gsettings(ADMIN, 'set', IFACE, 'cursor-size', '48')       # untracked: no manifest declares it
+        env.flatpak(ADMIN, 'user', 'install', '-y', '--noninteractive', 'bkt-test', 'org.test.App001')
+        self.assertEqual(self.explain(cursor)['items'][0]['state'], 'untracked')
+        before = env.manifests_snapshot(overlay, env.image_manifests_dir)
+
+        # without a pick: only what changed here since the base
+        rc, plan, err = env.bkt_json(ADMIN, 'capture', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([op['target'] for op in plan['operations']], [CLOCK])
+        [w] = [w for w in plan['warnings'] if 'untracked item(s) left out' in w]
+        self.assertIn(cursor, w)
+        self.assertIn('flatpak:org.test.App001', w)
+        self.assertIn('--select', w)
+        # --select picks exactly the named items, whatever else differs
+        rc, plan, err = env.bkt_json(ADMIN, 'capture', '--dry-run', '--json', '--select',
+                                     '%s,org.test.App001' % cursor)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(op['target'] for op in plan['operations']), ['flatpak:org.test.App001', cursor])
+        # --all-untracked: the changed items and every untracked one
+        rc, plan, err = env.bkt_json(ADMIN, 'capture', '--dry-run', '--json', '--all-untracked')
+        self.assertEqual(rc, 0, err)
+        self.assertTrue({CLOCK, cursor, 'flatpak:org.test.App001'} <= set(op['target'] for op in plan['operations']),
+                        plan['operations'])
+        # a name that names nothing is an error that changes nothing; an item in sync has nothing to capture
+        rc, out, err = env.bkt_run(ADMIN, 'capture', '--select', 'org.example.Nope')
+        self.assertEqual(rc, 5, err)
+        self.assertIn('no item “org.example.Nope”', err)
+        rc, plan, err = env.bkt_json(ADMIN, 'capture', '--dry-run', '--json', '--select', 'org.test.Hello')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(plan['operations'], [])
+        self.assertTrue(any('nothing to capture' in w and 'org.test.Hello' in w for w in plan['warnings']),
+                        plan['warnings'])
+        self.assertEqual(before, env.manifests_snapshot(overlay, env.image_manifests_dir))
+
+        # the real thing: the picked untracked key only
+        res = env.bkt_run(ADMIN, 'capture', '--select', '%s cursor-size' % IFACE)
+        self.assertRc(res, 0, 'capture --select')
+        with open(os.path.join(overlay, 'gsettings.json')) as f:
+            settings = json.load(f)['settings']
+        self.assertEqual([(s['key'], s['value']) for s in settings], [('cursor-size', '48')])
+        self.assertFalse(os.path.exists(os.path.join(overlay, 'flatpak-apps.json')))
+        self.assertEqual(env.state_record('user', ADMIN)['items'][cursor]['command'], 'capture')
+        # a plain capture now records the key changed here, and still not the app
+        res = env.bkt_run(ADMIN, 'capture')
+        self.assertRc(res, 0, 'capture')
+        with open(os.path.join(overlay, 'gsettings.json')) as f:
+            values = {s['key']: s['value'] for s in json.load(f)['settings']}
+        self.assertEqual(values, {'cursor-size': '48', 'clock-format': "'24h'"})
+        self.assertFalse(os.path.exists(os.path.join(overlay, 'flatpak-apps.json')))
+        self.assertEqual(self.explain('org.test.App001')['items'][0]['state'], 'untracked')
+
 
 if __name__ == '__main__':
     bktenv.main()

@@ -221,7 +221,12 @@ class ExtShims(EnvTestCase):
         self.assertEqual(st['subsystems']['shim']['untracked'], [])
         self.assertIn('shim:bootc', [op['target'] for op in st['subsystems']['shim']['drift']])
 
-        rc, res, err = env.bkt_json(ADMIN, 'capture', '--json')
+        # the extension and the shim nobody declared are untracked: recorded only when picked
+        rc, plan, err = env.bkt_json(ADMIN, 'capture', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        self.assertFalse({'extension:extra@bkt.test', 'shim:bootc'} & set(op['target'] for op in plan['operations']),
+                         plan['operations'])
+        rc, res, err = env.bkt_json(ADMIN, 'capture', '--json', '--all-untracked')
         self.assertEqual(rc, 0, err)
         self.assertTrue(res['success'], res)
         with open(os.path.join(env.overlay_dir(ADMIN), 'gnome-extensions.json')) as f:

@@ -234,9 +234,12 @@ class Provenance(EnvTestCase):
         res = env.bkt_run(ADMIN, 'apply', '--force')
         self.assertRc(res, 0, 'apply --force')
         self.assertIn('org.test.Second', env.installed_apps('user', ADMIN))
-        # installed by hand: untracked, captured
+        # installed by hand: untracked, captured when picked (issue 13 item 4)
         env.flatpak(ADMIN, 'user', 'install', '-y', '--noninteractive', 'bkt-test', 'org.test.App001')
         rc, plan, err = env.bkt_json(ADMIN, 'capture', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([op['target'] for op in plan['operations'] if op['subsystem'] == 'flatpak'], [])
+        rc, plan, err = env.bkt_json(ADMIN, 'capture', '--dry-run', '--json', '--select', 'org.test.App001')
         self.assertEqual(rc, 0, err)
         self.assertEqual([op['target'] for op in plan['operations'] if op['subsystem'] == 'flatpak'],
                          ['flatpak:org.test.App001'])

@@ -125,17 +125,27 @@ class RoundTrip(EnvTestCase):
         env = self.env
         overlay = env.overlay_dir(ADMIN)
         before = env.manifests_snapshot(overlay, env.image_manifests_dir)
+        # untracked items (the app installed and the key set by hand) are recorded only when picked
         rc, plan, err = env.bkt_json(ADMIN, 'capture', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        text = json.dumps(plan['operations'])
+        self.assertIn('clock-format', text)
+        self.assertNotIn('org.test.App001', text)
+        self.assertNotIn('cursor-size', text)
+        self.assertTrue(any('untracked item(s) left out' in w and 'org.test.App001' in w for w in plan['warnings']),
+                        plan['warnings'])
+        rc, plan, err = env.bkt_json(ADMIN, 'capture', '--dry-run', '--json', '--all-untracked')
         self.assertEqual(rc, 0, err)
         self.assertEqual(plan['count'], len(plan['operations']))
         text = json.dumps(plan)
         self.assertIn('clock-format', text)
         self.assertIn('org.test.App001', text)
+        self.assertIn('cursor-size', text)
         self.assertIn('org.test.Second', text, 'capture does not report the app removed by hand')
         self.assertEqual(before, env.manifests_snapshot(overlay, env.image_manifests_dir),
                          'capture --dry-run wrote files')
 
-        res = env.bkt_run(ADMIN, 'capture')
+        res = env.bkt_run(ADMIN, 'capture', '--all-untracked')
         self.assertRc(res, 0, 'bkt capture')
         # the image copy is never written; the user overlay gets the changes
         self.assertEqual({k: v for k, v in before.items() if k.startswith(env.image_manifests_dir)},
