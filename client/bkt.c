@@ -46,6 +46,8 @@ static const BktCommand commands[] = {
   { "upgrade", NULL, "what the next boot brings: image, packages, changelog, manifests (--check, --apply)",
     NULL, bkt_cmd_upgrade },
   { "admin", NULL, "bootc (OS image) and systemctl, through the system daemon", NULL, NULL, bkt_admin_commands },
+  { "schema", NULL, "list, generate: JSON Schemas of every manifest kind, for editors and CI", NULL, NULL,
+    bkt_schema_commands },
   { "version", NULL, "print the client and daemon versions", NULL, bkt_cmd_version },
   { "completions", NULL, "print the shell completion script for bash, zsh or fish", "SHELL", bkt_cmd_completions },
   { NULL }

@@ -23,6 +23,7 @@ extern const BktCommand bkt_dev_commands[];
 extern const BktCommand bkt_local_commands[];
 extern const BktCommand bkt_pr_commands[];
 extern const BktCommand bkt_admin_commands[];
+extern const BktCommand bkt_schema_commands[];   /* schema.c */
 
 /* bkt-tool (the repo tools) */
 extern const BktCommand bkt_changelog_commands[];
