@@ -40,6 +40,7 @@ static const BktCommand commands[] = {
     bkt_cmd_exec_tool },
   { "upstream", NULL, "list, info, check, update, pin, add, remove, lock, verify, generate: pins", NULL,
     bkt_cmd_exec_tool },
+  { "repo", NULL, "info, path: the distribution repo bkt proposes changes to", NULL, bkt_cmd_exec_tool },
   { "local", NULL, "list, commit: changes made with --local; propose them as one PR", NULL, NULL,
     bkt_local_commands },
   { "pr", NULL, "retry: retry pull requests that failed", NULL, NULL, bkt_pr_commands },

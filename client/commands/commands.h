@@ -31,6 +31,7 @@ extern const BktCommand bkt_base_commands[];
 extern const BktCommand bkt_containerfile_commands[];
 extern const BktCommand bkt_upstream_commands[];
 extern const BktCommand bkt_drift_commands[];
+extern const BktCommand bkt_repo_commands[];     /* repo.c */
 
 /* `bkt changelog motd` (image-changelog.c, beside the status section). */
 int         bkt_cmd_changelog_motd (Ctx *ctx, int argc, char **argv);

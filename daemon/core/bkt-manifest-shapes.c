@@ -480,7 +480,7 @@ static const BktShape upstream_manifest = {
 
 static const BktStringRule rule_github_part = {
   .pattern = "^" GITHUB_PART "$",
-  .description = "1 to 100 letters, digits, '.', '_' and '-', not starting with '-', not \".\" or \"..\".",
+  .description = "must be 1 to 100 letters, digits, '.', '_' and '-', not starting with '-', not \".\" or \"..\"",
 };
 
 static const BktShape repo_json = {
