@@ -321,6 +321,15 @@ bkt_cmd_print_group_help (FILE *out, const char *path, const char *summary, cons
                  e->arg_description ? e->arg_description : "");
       }
   }
+  fprintf (out, "\nChange options (of the commands that record and propose a change, also at every level):\n ");
+  {
+    Options scratch = { 0 };
+    const GOptionEntry *first = change_entries (&scratch);
+
+    for (const GOptionEntry *e = first; e->long_name != NULL; e++)
+      fprintf (out, "%s --%s%s%s", e != first ? "," : "", e->long_name, e->arg_description ? " " : "",
+               e->arg_description ? e->arg_description : "");
+  }
   fprintf (out, "\n\nRun “%s help COMMAND” or “%s COMMAND --help” for a command's options. See bkt(1).\n",
            path, path);
 }
