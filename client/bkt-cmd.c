@@ -205,6 +205,39 @@ entries_for_command (Ctx *ctx, const GOptionEntry *extra)
   return out;
 }
 
+/* A change option (--local, --pr-only, --repo, --skip-preflight,
+ * --context) given to a command that does not take it, wherever it was
+ * typed (bkt --local status): a clear error rather than GOption's
+ * "Unknown option", and never ignored. */
+static gboolean
+refuse_change_options (Ctx *ctx, GArray *own, int argc, char **argv, int *code)
+{
+  Options scratch = { 0 };
+  const GOptionEntry *change = change_entries (&scratch);
+  const char *what = g_str_has_prefix (ctx->path, "bkt ") ? ctx->path + 4 : ctx->path;
+
+  for (int i = 1; i < argc && !g_str_equal (argv[i], "--"); i++)
+    {
+      g_autofree char *name = NULL;
+      gboolean defined = FALSE;
+
+      if (!g_str_has_prefix (argv[i], "--"))
+        continue;
+      name = g_strndup (argv[i] + 2, strcspn (argv[i] + 2, "="));
+      for (guint k = 0; k < own->len; k++)
+        defined |= g_strcmp0 (g_array_index (own, GOptionEntry, k).long_name, name) == 0;
+      for (const GOptionEntry *e = change; !defined && e->long_name != NULL; e++)
+        if (g_str_equal (e->long_name, name))
+          {
+            g_printerr ("bkt: %s: --%s applies to commands that record a change and propose it (flatpak add, "
+                        "gsetting set, …: CHANGE OPTIONS in bkt(1)), not to %s\n", what, name, what);
+            *code = EXIT_USAGE;
+            return FALSE;
+          }
+    }
+  return TRUE;
+}
+
 gboolean
 parse_command (Ctx *ctx, const GOptionEntry *extra,
                int *argc, char ***argv, guint min_args, guint max_args, int *code)
@@ -226,6 +259,8 @@ parse_command_full (Ctx *ctx, const GOptionEntry *extra, gboolean with_change_op
   g_option_context_add_main_entries (octx, (const GOptionEntry *) own->data, NULL);
   if (with_change_options)
     g_option_context_add_main_entries (octx, change_entries (&ctx->opt), NULL);
+  else if (!refuse_change_options (ctx, own, *argc, *argv, code))
+    return FALSE;
   if (!bkt_cmd_parse_context (octx, ctx->path, cmd->usage, argc, argv, min_args, max_args, code))
     return FALSE;
   /* -n: from here on every file write of this process is refused. */
@@ -285,6 +320,15 @@ bkt_cmd_print_group_help (FILE *out, const char *path, const char *summary, cons
         fprintf (out, "--%s%s%s", e->long_name, e->arg_description ? " " : "",
                  e->arg_description ? e->arg_description : "");
       }
+  }
+  fprintf (out, "\nChange options (of the commands that record and propose a change, also at every level):\n ");
+  {
+    Options scratch = { 0 };
+    const GOptionEntry *first = change_entries (&scratch);
+
+    for (const GOptionEntry *e = first; e->long_name != NULL; e++)
+      fprintf (out, "%s --%s%s%s", e != first ? "," : "", e->long_name, e->arg_description ? " " : "",
+               e->arg_description ? e->arg_description : "");
   }
   fprintf (out, "\n\nRun “%s help COMMAND” or “%s COMMAND --help” for a command's options. See bkt(1).\n",
            path, path);

@@ -163,6 +163,47 @@ list_units (const char *verb, const char *prefix)
     }
 }
 
+/* The subsystems of --only/-s and --exclude/-x, from the registry as bktd
+ * prints it (bktd --list-subsystems: no bus, no daemon started); @cur may
+ * be a comma-separated list, whose last item is completed and whose
+ * earlier items are not offered again.  @option_prefix ("--only=") is
+ * kept in front of each candidate. */
+static void
+list_subsystems (const char *option_prefix, const char *cur)
+{
+  const char *bktd = g_getenv ("BKTD_PATH");
+  const char *argv[] = { bktd != NULL ? bktd : BKT_LIBEXECDIR "/bktd", "--list-subsystems", NULL };
+  const char *comma = strrchr (cur, ',');
+  g_autofree char *head = g_strndup (cur, comma != NULL ? (gsize) (comma + 1 - cur) : 0);
+  g_auto(GStrv) given = g_strsplit (head, ",", -1);
+  g_autofree char *typed = g_strconcat (option_prefix, cur, NULL);
+  g_autofree char *out = NULL;
+  g_auto(GStrv) lines = NULL;
+  int status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status,
+                     NULL) || !g_spawn_check_wait_status (status, NULL))
+    return;
+  lines = g_strsplit (out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autofree char *name = g_strndup (lines[i], strcspn (lines[i], " "));
+      g_autofree char *word = NULL;
+
+      if (name[0] == '\0' || g_strv_contains ((const char *const *) given, name))
+        continue;
+      word = g_strconcat (option_prefix, head, name, NULL);
+      candidate (word, typed);
+    }
+}
+
+static gboolean
+is_subsystem_option (const char *word)
+{
+  return g_str_equal (word, "--only") || g_str_equal (word, "-s") || g_str_equal (word, "--exclude") ||
+         g_str_equal (word, "-x");
+}
+
 /* Arguments that complete from what is on this machine, by the leaf's
  * path ("bkt gsetting set") and how many arguments are already typed. */
 static void
@@ -244,7 +285,14 @@ bkt_cmd_complete (Ctx *ctx, const BktCommand *table, int n_words, char **words)
         leaf = c;
     }
   g_ptr_array_add (path_words, NULL);
-  if (cur[0] == '-')
+  if (n_words >= 2 && is_subsystem_option (words[n_words - 2]))
+    list_subsystems ("", cur);
+  else if (g_str_has_prefix (cur, "--only=") || g_str_has_prefix (cur, "--exclude="))
+    {
+      g_autofree char *option = g_strndup (cur, strchr (cur, '=') + 1 - cur);
+      list_subsystems (option, cur + strlen (option));
+    }
+  else if (cur[0] == '-')
     list_options ((char **) path_words->pdata, cur);
   else if (leaf == NULL)
     {

@@ -22,6 +22,7 @@ static const BktCommand commands[] = {
   { "drift", NULL, "everything that drifted, for CI (docs/maintenance.md)", NULL, NULL, bkt_drift_commands },
   { "upstream", NULL, "the distribution's pinned upstreams (docs/maintenance.md)", NULL, NULL,
     bkt_upstream_commands },
+  { "repo", NULL, "the distribution repo bkt uses (docs/punning.md)", NULL, NULL, bkt_repo_commands },
   { NULL }
 };
 

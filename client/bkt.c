@@ -42,6 +42,7 @@ static const BktCommand commands[] = {
     bkt_cmd_exec_tool },
   { "upstream", NULL, "list, info, check, update, pin, add, remove, lock, verify, generate: pins", NULL,
     bkt_cmd_exec_tool },
+  { "repo", NULL, "info, path: the distribution repo bkt proposes changes to", NULL, bkt_cmd_exec_tool },
   { "local", NULL, "list, commit: changes made with --local; propose them as one PR", NULL, NULL,
     bkt_local_commands },
   { "pr", NULL, "retry: retry pull requests that failed", NULL, NULL, bkt_pr_commands },
@@ -55,6 +56,8 @@ static const BktCommand commands[] = {
     NULL, bkt_profile_commands },
   { "fleet", NULL, "status: your machines, one row each, asked over ssh (bkt -H HOST: one of them)", NULL, NULL,
     bkt_fleet_commands },
+  { "schema", NULL, "list, generate: JSON Schemas of every manifest kind, for editors and CI", NULL, NULL,
+    bkt_schema_commands },
   { "version", NULL, "print the client and daemon versions", NULL, bkt_cmd_version },
   { "completions", NULL, "print the shell completion script for bash, zsh or fish", "SHELL", bkt_cmd_completions },
   { NULL }

@@ -32,6 +32,7 @@ int       bkt_cmd_doctor   (Ctx *ctx, int argc, char **argv);   /* doctor.c */
 extern const BktCommand bkt_profile_commands[];                /* profile.c */
 int       bkt_cmd_profile_unowned (Ctx *ctx, int argc, char **argv); /* profile-unowned.c */
 extern const BktCommand bkt_fleet_commands[];   /* fleet.c */
+extern const BktCommand bkt_schema_commands[];   /* schema.c */
 
 /* bkt-tool (the repo tools) */
 extern const BktCommand bkt_changelog_commands[];
@@ -39,6 +40,7 @@ extern const BktCommand bkt_base_commands[];
 extern const BktCommand bkt_containerfile_commands[];
 extern const BktCommand bkt_upstream_commands[];
 extern const BktCommand bkt_drift_commands[];
+extern const BktCommand bkt_repo_commands[];     /* repo.c */
 
 /* `bkt changelog motd` (image-changelog.c, beside the status section). */
 int         bkt_cmd_changelog_motd (Ctx *ctx, int argc, char **argv);

@@ -9,34 +9,33 @@
 /* `bkt status`, `bkt apply`, `bkt capture` and `bkt version`: the whole
  * system against the manifests, through the session daemon. */
 
-static const GOptionEntry *
-subsystem_entries (Ctx *ctx)
-{
-  static GOptionEntry e[3];
-  const GOptionEntry tmpl[] = {
-    { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
-    { "exclude", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
-    { NULL }
-  };
-  memcpy (e, tmpl, sizeof tmpl);
-  return e;
-}
-
 int
 bkt_cmd_status (Ctx *ctx, int argc, char **argv)
 {
   static gboolean watch;
-  GOptionEntry entries[4];
-  const GOptionEntry watch_entry[] = {
+  g_autofree char *format = NULL;
+  /* -f/--format: the original's spelling of --json (`bkt status -f json`). */
+  const GOptionEntry entries[] = {
+    { "only", 's', 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
+    { "exclude", 'x', 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "Output format: text or json (-f json is --json)", "FORMAT" },
     { "watch", 0, 0, G_OPTION_ARG_NONE, &watch, "Redraw whenever the drift watcher sees a change (bkt watch)", NULL },
     { NULL }
   };
   int code;
 
-  memcpy (entries, subsystem_entries (ctx), 2 * sizeof (GOptionEntry));
-  memcpy (entries + 2, watch_entry, sizeof watch_entry);
   if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
+  if (format != NULL && !g_str_equal (format, "json") && !g_str_equal (format, "text"))
+    {
+      g_printerr ("bkt: status: --format is text or json, not “%s”\n", format);
+      return EXIT_USAGE;
+    }
+  if (g_strcmp0 (format, "json") == 0)
+    {
+      ctx->opt.json = TRUE;
+      bkt_render_init (&ctx->render, TRUE);
+    }
   return watch ? bkt_cmd_status_watch (ctx) : bkt_cmd_status_once (ctx);
 }
 
@@ -90,8 +89,8 @@ int
 bkt_cmd_apply (Ctx *ctx, int argc, char **argv)
 {
   const GOptionEntry entries[] = {
-    { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
-    { "exclude", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
+    { "only", 's', 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
+    { "exclude", 'x', 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
     { "scope", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.scope,
       "Only this scope's part: user (the session's) or system (bktd --system's)", "SCOPE" },
     { "if-image-changed", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.if_image_changed,
@@ -123,8 +122,8 @@ int
 bkt_cmd_capture (Ctx *ctx, int argc, char **argv)
 {
   const GOptionEntry entries[] = {
-    { "only", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
-    { "exclude", 0, 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
+    { "only", 's', 0, G_OPTION_ARG_STRING, &ctx->opt.only, "Only these subsystems (comma-separated)", "LIST" },
+    { "exclude", 'x', 0, G_OPTION_ARG_STRING, &ctx->opt.exclude, "Leave out these subsystems", "LIST" },
     { "ours", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.ours,
       "Record this machine's value of items changed on both sides", NULL },
     { "force", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.force, "Same as --ours", NULL },

@@ -58,6 +58,10 @@ explain_shim_host (const char *host)
     return check_file_name (host, "+");
   if (strlen (host) > 4096)
     return g_strdup ("is longer than 4096 characters");
+  /* (g_strsplit() gives no element at all for "/": the pattern, which
+   * decides, refuses it, and so does this wording now.) */
+  if (host[1] == '\0')
+    return g_strdup ("must name a command, not \"/\"");
   parts = g_strsplit (host + 1, "/", -1);
   for (guint i = 0; parts[i] != NULL; i++)
     {

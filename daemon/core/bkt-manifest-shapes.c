@@ -251,19 +251,19 @@ static const BktShape packages = {
 
 static const BktStringRule rule_base_service = {
   .pattern = "^(?=.*\\.)[A-Za-z0-9][A-Za-z0-9@._:\\\\-]*$", .max_length = 200,
-  .description = "A systemd unit name (with its suffix): letters, digits and @ . _ : \\ -, starting with a "
-                 "letter or digit, at most 200 characters.",
+  .description = "must be a systemd unit name with its suffix: letters, digits and @ . _ : \\ -, starting with "
+                 "a letter or digit, at most 200 characters",
 };
 
 static const BktStringRule rule_base_path = {
   .pattern = "^/(?!(?:.*/)?\\.\\.(?:/|$)).*$", .max_length = 4096,
-  .description = "An absolute path without \"..\" elements (one line), at most 4096 characters.",
+  .description = "must be an absolute path without \"..\" elements, on one line, at most 4096 characters",
 };
 
 const BktStringRule bkt_rule_base_package = {
   .pattern = "^[A-Za-z0-9][A-Za-z0-9._+-]*$", .max_length = 200,
-  .description = "An RPM package name: letters, digits and . _ + -, starting with a letter or digit, at most "
-                 "200 characters.",
+  .description = "must be an RPM package name: letters, digits and . _ + -, starting with a letter or digit, "
+                 "at most 200 characters",
 };
 
 static const BktShape base_image_assumptions = {
@@ -428,6 +428,41 @@ static const BktShape upstream = {
     { NULL } },
 };
 
+char *
+bkt_schema_upstream_arg_name (const char *name)
+{
+  char *s = g_ascii_strup (name, -1);
+
+  g_strdelimit (s, ".-", '_');
+  return s;
+}
+
+/* What a JSON Schema cannot say: names unique as ARG names. */
+static gboolean
+check_upstream_names (BktJsonDoc *doc, JsonNode *root, GError **error)
+{
+  JsonArray *a = json_object_get_array_member (json_node_get_object (root), "upstreams");
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      const char *name = json_object_get_string_member (json_node_get_object (e), "name");
+      g_autofree char *key = bkt_schema_upstream_arg_name (name);
+      JsonNode *first = g_hash_table_lookup (names, key);
+
+      if (first != NULL)
+        {
+          const BktJsonSpan *span = bkt_json_doc_get_span (doc, first);
+          return bkt_json_doc_error_at (doc, e, error,
+                                        "duplicate upstream “%s” (same as the one on line %u, as a Containerfile "
+                                        "ARG name)", name, span != NULL ? span->line : 0);
+        }
+      g_hash_table_insert (names, g_steal_pointer (&key), e);
+    }
+  return TRUE;
+}
+
 static const BktShape upstream_manifest = {
   .type = BKT_SHAPE_OBJECT,
   .members = (const BktShapeMember[]) {
@@ -445,7 +480,7 @@ static const BktShape upstream_manifest = {
 
 static const BktStringRule rule_github_part = {
   .pattern = "^" GITHUB_PART "$",
-  .description = "1 to 100 letters, digits, '.', '_' and '-', not starting with '-', not \".\" or \"..\".",
+  .description = "must be 1 to 100 letters, digits, '.', '_' and '-', not starting with '-', not \".\" or \"..\"",
 };
 
 static const BktShape repo_json = {
@@ -496,7 +531,8 @@ static const BktSchemaKind kinds[] = {
     "(docs/maintenance.md).", &base_image_assumptions },
   {
     "upstream-manifest", "upstream/manifest.json", "upstream-manifest.schema.json",
-    "bkt upstream/manifest.json", "Upstream releases the image pins (docs/maintenance.md).", &upstream_manifest },
+    "bkt upstream/manifest.json", "Upstream releases the image pins (docs/maintenance.md).", &upstream_manifest,
+    check_upstream_names },
   {
     "repo", "repo.json", "repo.schema.json",
     "bkt repo.json", "The distribution repo an image comes from (docs/punning.md).", &repo_json },
@@ -542,7 +578,15 @@ bkt_schema_load_data (const BktSchemaKind *kind, const char *display, const char
   if (length > max_size)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST, "%s:1:1: too large", display), NULL;
   doc = bkt_json_doc_parse (display, data, (gssize) length, error);
-  if (doc == NULL || !bkt_shape_check (kind->shape, kind->name, doc, bkt_json_doc_get_root (doc), error))
+  if (doc == NULL || !bkt_schema_check_document (kind, doc, bkt_json_doc_get_root (doc), error))
     return NULL;
   return g_steal_pointer (&doc);
+}
+
+gboolean
+bkt_schema_check_document (const BktSchemaKind *kind, BktJsonDoc *doc, JsonNode *root, GError **error)
+{
+  if (!bkt_shape_check (kind->shape, kind->name, doc, root, error))
+    return FALSE;
+  return kind->check_more == NULL || kind->check_more (doc, root, error);
 }

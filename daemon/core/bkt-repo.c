@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "bkt-json.h"
+#include "bkt-schema.h"
 #include "bkt-error.h"
 #include "bkt-config.h"
 #include "bkt-repo.h"
@@ -100,6 +101,29 @@ find_repo_json (void)
   return g_steal_pointer (&image);
 }
 
+/* repo.json checked against its shape (bkt-manifest-shapes.c, the
+ * repo.schema.json `bkt schema generate` writes); NULL without an error
+ * when there is no such file. */
+static JsonObject *
+load_repo_json (const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize length = 0;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(BktJsonDoc) doc = NULL;
+
+  if (!g_file_get_contents (path, &data, &length, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return NULL;
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "%s: %s", path, local_error->message), NULL;
+    }
+  doc = bkt_schema_load_data (bkt_schema_kind_lookup ("repo"), path, data, length, 64 * 1024, error);
+  if (doc == NULL)
+    return NULL;
+  return json_object_ref (json_node_get_object (bkt_json_doc_get_root (doc)));
+}
+
 static gboolean
 valid_fork (const char *fork)
 {
@@ -163,7 +187,7 @@ bkt_repo_discover (const char *repo_dir, const char *cwd, GError **error)
   if (self->path == NULL)
     {
       g_autofree char *repo_json_path = find_repo_json ();
-      g_autoptr(JsonObject) decl = bkt_config_load_file (repo_json_path, &local_error);
+      g_autoptr(JsonObject) decl = load_repo_json (repo_json_path, &local_error);
 
       if (local_error != NULL)
         return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
@@ -182,7 +206,10 @@ bkt_repo_discover (const char *repo_dir, const char *cwd, GError **error)
        * distributions do): it names the forge repo better than a remote
        * URL can. */
       g_autofree char *own = g_build_filename (self->path, "repo.json", NULL);
-      g_autoptr(JsonObject) decl = bkt_config_load_file (own, NULL);
+      g_autoptr(JsonObject) decl = load_repo_json (own, &local_error);
+
+      if (local_error != NULL)
+        return g_propagate_error (error, g_steal_pointer (&local_error)), NULL;
       take_repo_json (self, decl);
     }
 

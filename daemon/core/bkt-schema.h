@@ -18,6 +18,9 @@ typedef struct {
   const char     *title;
   const char     *description;
   const BktShape *shape;
+  /* What the shape cannot say (unique ARG names of upstreams), or NULL.
+   * The seven manifest kinds' unique keys are bkt_manifest_load_node()'s. */
+  gboolean      (*check_more) (BktJsonDoc *doc, JsonNode *root, GError **error);
 } BktSchemaKind;
 
 #define BKT_SCHEMA_DRAFT "https://json-schema.org/draft/2020-12/schema"
@@ -28,6 +31,12 @@ const BktSchemaKind *bkt_schema_kind_lookup (const char *name);
 const BktShape      *bkt_manifest_kind_shape (BktManifestKind kind);
 /* The JSON Schema document of @kind. */
 JsonNode            *bkt_schema_generate    (const BktSchemaKind *kind);
+/* Check @root, a document of @kind in @doc: its shape, then check_more. */
+gboolean             bkt_schema_check_document (const BktSchemaKind *kind, BktJsonDoc *doc, JsonNode *root,
+                                                GError **error);
+/* An upstream's Containerfile ARG name part: NAME upper-cased, '.' and '-'
+ * as '_' (two upstreams may not share one). */
+char                *bkt_schema_upstream_arg_name (const char *name);
 /* Parse @data and check it against @kind's shape: the document, or NULL
  * with BKT_ERROR_INVALID_MANIFEST "DISPLAY:LINE:COLUMN: what".  At most
  * @max_size bytes. */

@@ -334,6 +334,27 @@ can_push (JsonObject *repo)
   }
 }
 
+gboolean
+bkt_forge_push_access (const char *api_url, const char *owner, const char *name, const char *token, gboolean *push,
+                       gboolean *known, GCancellable *cancellable, GError **error)
+{
+  guint status = 0;
+  g_autoptr(JsonObject) repo = get_repo (api_url, owner, name, token, &status, cancellable, error);
+  JsonNode *p, *value;
+
+  *push = *known = FALSE;
+  if (repo == NULL)
+    return FALSE;
+  p = json_object_get_member (repo, "permissions");
+  value = p != NULL && JSON_NODE_HOLDS_OBJECT (p) ? json_object_get_member (json_node_get_object (p), "push") : NULL;
+  if (value != NULL && JSON_NODE_HOLDS_VALUE (value) && json_node_get_value_type (value) == G_TYPE_BOOLEAN)
+    {
+      *push = json_node_get_boolean (value);
+      *known = TRUE;
+    }
+  return TRUE;
+}
+
 static const char *
 owner_login (JsonObject *repo)
 {

@@ -56,6 +56,20 @@ gboolean bkt_forge_push_target (const char   *api_url,
                                 GCancellable *cancellable,
                                 GError      **error);
 
+/* Whether @token's user may push to @owner/@name, read (GET
+ * /repos/{o}/{r} → permissions.push) without writing anything: TRUE or
+ * FALSE in *@push when the forge says, else FALSE with @error (no
+ * repository, no answer) or TRUE with *@known FALSE (the forge does not
+ * say, e.g. without a token). */
+gboolean bkt_forge_push_access (const char   *api_url,
+                                const char   *owner,
+                                const char   *name,
+                                const char   *token,
+                                gboolean     *push,
+                                gboolean     *known,
+                                GCancellable *cancellable,
+                                GError      **error);
+
 /* Parsers of the forge's answers (outside input; fuzzed by
  * tests/fuzz/fuzz-api.c).  The "message" and "errors" of an error answer
  * as one line, "no details" when it has none; the JSON object of an

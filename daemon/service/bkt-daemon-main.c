@@ -11,6 +11,7 @@
 #include "bkt-daemon.h"
 #include "bkt-error.h"
 #include "bkt-log.h"
+#include "bkt-subsystem-registry.h"
 
 #define BKT_BUS_NAME "org.bkt.Daemon1"
 
@@ -100,11 +101,30 @@ connect_peer_fd (int fd, GError **error)
 
 /* bktd's command line, its connection and its main loop (bktd.c is only
  * main(), so that everything else is in the library the tests link). */
+/* One line per row of the subsystem registry: its name, then its aliases
+ * (what --only and --exclude take; `bkt __complete` reads it). */
+static void
+print_subsystems (void)
+{
+  guint n = 0;
+  const BktSubsystemInfo *rows = bkt_subsystem_registry (&n);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GString) line = g_string_new (rows[i].name);
+
+      for (guint a = 0; rows[i].aliases != NULL && rows[i].aliases[a] != NULL; a++)
+        g_string_append_printf (line, " %s", rows[i].aliases[a]);
+      g_print ("%s\n", line->str);
+    }
+}
+
 int
 bkt_daemon_main (int argc, char **argv)
 {
   gboolean opt_system = FALSE, opt_session = FALSE, opt_replace = FALSE, opt_verbose = FALSE;
   gboolean opt_version = FALSE;
+  gboolean opt_list = FALSE;
   int opt_fd = -1;
   int opt_idle = -1;
   g_autofree char *opt_address = NULL;
@@ -117,6 +137,8 @@ bkt_daemon_main (int argc, char **argv)
     { "replace", 'r', 0, G_OPTION_ARG_NONE, &opt_replace, "Replace a running instance", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log info and debug messages", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
+    { "list-subsystems", 0, 0, G_OPTION_ARG_NONE, &opt_list, "Print the subsystems (name, then aliases) and exit",
+      NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) octx = g_option_context_new ("- bkt daemon");
@@ -142,6 +164,11 @@ bkt_daemon_main (int argc, char **argv)
   if (opt_version)
     {
       g_print ("bktd %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  if (opt_list)
+    {
+      print_subsystems ();
       return 0;
     }
   if (opt_system == opt_session)

@@ -12,36 +12,16 @@
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
 #include "bkt-json.h"
-
-#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#include "bkt-schema.h"
 
 /* Package names go into rpm's argv: one starting with "-" would be an
- * option, so only what rpm names are made of. */
+ * option, so only what rpm names are made of (the file's rule). */
 static gboolean
 package_name_ok (const char *s)
 {
-  return g_ascii_isalnum (s[0]) && strlen (s) <= 200 && s[strspn (s, NAME_CHARS "._+-")] == '\0';
-}
+  g_autofree char *why = bkt_string_rule_check (&bkt_rule_base_package, s);
 
-static gboolean
-service_name_ok (const char *s)
-{
-  return g_ascii_isalnum (s[0]) && strlen (s) <= 200 && strchr (s, '.') != NULL
-         && s[strspn (s, NAME_CHARS "@._:-\\")] == '\0';
-}
-
-static gboolean
-path_ok (const char *s)
-{
-  g_auto(GStrv) parts = NULL;
-
-  if (s[0] != '/' || strlen (s) > 4096)
-    return FALSE;
-  parts = g_strsplit (s, "/", -1);
-  for (guint i = 0; parts[i] != NULL; i++)
-    if (g_str_equal (parts[i], ".."))
-      return FALSE;
-  return TRUE;
+  return why == NULL;
 }
 
 static int
@@ -50,77 +30,13 @@ compare_strv (const void *a, const void *b)
   return g_strcmp0 (*(char *const *) a, *(char *const *) b);
 }
 
-static gboolean
-is_string (JsonNode *n)
-{
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING;
-}
-
-static gboolean
-check_string_list (BktJsonDoc *doc, JsonObject *root, const char *member, gboolean (*ok) (const char *),
-                   const char *what, GError **error)
-{
-  JsonNode *n = json_object_get_member (root, member);
-  JsonArray *a;
-
-  if (n == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_ARRAY (n))
-    return bkt_json_doc_error_at (doc, n, error, "\"%s\" must be a list of strings", member);
-  a = json_node_get_array (n);
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    {
-      JsonNode *e = json_array_get_element (a, i);
-      if (!is_string (e) || !ok (json_node_get_string (e)))
-        return bkt_json_doc_error_at (doc, e, error, "not %s", what);
-    }
-  return TRUE;
-}
-
+/* The file's shape (types, names, paths) is the one `bkt schema generate`
+ * writes as base-image-assumptions.schema.json (bkt-manifest-shapes.c). */
 static BktJsonDoc *
 load_doc_data (const char *display, const char *data, gsize length, GError **error)
 {
-  g_autoptr(BktJsonDoc) doc = NULL;
-  JsonNode *root;
-  JsonObject *o;
-  JsonNode *n;
-
-  if (length > 1024 * 1024)
-    {
-      g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST, "%s:1:1: too large", display);
-      return NULL;
-    }
-  doc = bkt_json_doc_parse (display, data, (gssize) length, error);
-  if (doc == NULL)
-    return NULL;
-  root = bkt_json_doc_get_root (doc);
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    return bkt_json_doc_error_at (doc, root, error, "the assumptions must be an object"), NULL;
-  o = json_node_get_object (root);
-  n = json_object_get_member (o, "base_image");
-  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n) || !is_string (json_object_get_member (json_node_get_object (n), "source")))
-    return bkt_json_doc_error_at (doc, n != NULL ? n : root, error,
-                                  "\"base_image\" must be an object with a \"source\" string"), NULL;
-  n = json_object_get_member (o, "packages");
-  if (n == NULL || !JSON_NODE_HOLDS_ARRAY (n))
-    return bkt_json_doc_error_at (doc, n != NULL ? n : root, error, "\"packages\" must be a list"), NULL;
-  for (guint i = 0; i < json_array_get_length (json_node_get_array (n)); i++)
-    {
-      JsonNode *e = json_array_get_element (json_node_get_array (n), i);
-      JsonObject *p = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
-      JsonNode *name = p != NULL ? json_object_get_member (p, "name") : NULL;
-
-      if (!is_string (name) || !package_name_ok (json_node_get_string (name)))
-        return bkt_json_doc_error_at (doc, name != NULL ? name : e, error,
-                                      "a package needs a \"name\" that is a package name"), NULL;
-      if (json_object_has_member (p, "reason") && !is_string (json_object_get_member (p, "reason")))
-        return bkt_json_doc_error_at (doc, json_object_get_member (p, "reason"), error,
-                                      "\"reason\" must be a string"), NULL;
-    }
-  if (!check_string_list (doc, o, "services", service_name_ok, "a systemd unit name", error)
-      || !check_string_list (doc, o, "paths", path_ok, "an absolute path without “..”", error))
-    return NULL;
-  return g_steal_pointer (&doc);
+  return bkt_schema_load_data (bkt_schema_kind_lookup ("base-image-assumptions"), display, data, length,
+                               1024 * 1024, error);
 }
 
 static BktJsonDoc *

@@ -9,6 +9,7 @@
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
 #include "bkt-manifest-private.h"
+#include "bkt-schema.h"
 #include "bkt-upstream.h"
 
 /* The upstream pins manifest.  The file is the distribution's, written by
@@ -57,195 +58,39 @@ bkt_upstream_manifest_init (BktUpstreamManifest *self)
 
 /* ---- names and values ------------------------------------------------------------- */
 
+/* The file's shape and every value's rule are the ones `bkt schema
+ * generate` writes as upstream-manifest.schema.json (bkt-manifest-shapes.c). */
 char *
 bkt_upstream_check_name (const char *name)
 {
-  gsize len = name != NULL ? strlen (name) : 0;
-
-  if (len == 0 || len > 64)
-    return g_strdup ("must be 1 to 64 characters");
-  if (!g_ascii_isalnum (name[0]))
-    return g_strdup ("must start with a letter or digit");
-  for (gsize i = 0; i < len; i++)
-    if (!g_ascii_isalnum (name[i]) && strchr ("._-", name[i]) == NULL)
-      return g_strdup_printf ("may only have letters, digits, '.', '_' and '-' (not “%c”)", name[i]);
-  if (strstr (name, "..") != NULL)
-    return g_strdup ("may not contain “..”");
-  return NULL;
+  return bkt_string_rule_check (&bkt_rule_upstream_name, name);
 }
 
 char *
 bkt_upstream_check_repo (const char *repo)
 {
-  g_auto(GStrv) parts = repo != NULL ? g_strsplit (repo, "/", -1) : NULL;
-
-  if (parts == NULL || g_strv_length (parts) != 2)
-    return g_strdup ("must be OWNER/REPO");
-  /* GitHub's own rule (".github" is a repo name); it goes into an API path. */
-  for (guint i = 0; i < 2; i++)
-    {
-      const char *p = parts[i];
-      if (*p == '\0' || *p == '-' || g_str_equal (p, ".") || g_str_equal (p, "..") || strlen (p) > 100)
-        return g_strdup_printf ("must be OWNER/REPO (not “%s”)", p);
-      for (; *p != '\0'; p++)
-        if (!g_ascii_isalnum (*p) && strchr ("._-", *p) == NULL)
-          return g_strdup_printf ("must be OWNER/REPO of letters, digits, '.', '_' and '-'");
-    }
-  return NULL;
-}
-
-/* Pinned values go into URLs and unquoted Containerfile ARG lines: no
- * whitespace, quotes, '$', '\\' or '`' can get there. */
-static gboolean
-plain_value (const char *s, const char *extra)
-{
-  if (s == NULL || *s == '\0' || strlen (s) > 2048)
-    return FALSE;
-  for (; *s != '\0'; s++)
-    if (!g_ascii_isalnum (*s) && strchr (extra, *s) == NULL)
-      return FALSE;
-  return TRUE;
-}
-
-static gboolean
-hex_of_length (const char *s, gsize len)
-{
-  if (s == NULL || strlen (s) != len)
-    return FALSE;
-  for (gsize i = 0; i < len; i++)
-    if (!g_ascii_isxdigit (s[i]) || g_ascii_isupper (s[i]))
-      return FALSE;
-  return TRUE;
-}
-
-static gboolean
-url_ok (const char *url)
-{
-  return url != NULL && (g_str_has_prefix (url, "https://") || g_str_has_prefix (url, "http://"))
-         && plain_value (url, ":/._-~%?&=+#@,;!*()[]");
+  return bkt_string_rule_check (&bkt_rule_github_repo, repo);
 }
 
 gboolean
 bkt_upstream_version_ok (const char *version)
 {
-  return plain_value (version, "._+~-") && g_ascii_isalnum (version[0]) && strlen (version) <= 128;
+  g_autofree char *why = bkt_string_rule_check (&bkt_rule_upstream_version, version);
+
+  return why == NULL;
 }
 
-static const char *
-member_string (BktJsonDoc *doc, JsonObject *o, JsonNode *where, const char *member, gboolean required,
-               GError **error)
+static const BktShape *
+file_shape (void)
 {
-  JsonNode *n = json_object_get_member (o, member);
-
-  if (n == NULL)
-    {
-      if (required)
-        bkt_json_doc_error_at (doc, where, error, "missing \"%s\"", member);
-      return NULL;
-    }
-  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    {
-      bkt_json_doc_error_at (doc, n, error, "\"%s\" must be a string", member);
-      return NULL;
-    }
-  return json_node_get_string (n);
+  return bkt_schema_kind_lookup ("upstream-manifest")->shape;
 }
-
-#define STR(o, where, m, req) \
-  G_STMT_START { \
-    local = NULL; \
-    m##_v = member_string (doc, o, where, #m, req, &local); \
-    if (local != NULL) \
-      return g_propagate_error (error, local), FALSE; \
-  } G_STMT_END
 
 static gboolean
 check_upstream (BktJsonDoc *doc, JsonNode *node, GError **error)
 {
-  GError *local = NULL;
-  JsonObject *o, *src, *pin;
-  JsonNode *n;
-  const char *name_v, *description_v, *type_v, *repo_v, *asset_pattern_v, *release_type_v, *url_v;
-  const char *version_v, *commit_v, *sha256_v, *pinned_at_v, *policy_v;
-  g_autofree char *why = NULL;
-  BktUpstreamPolicy policy;
-
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return bkt_json_doc_error_at (doc, node, error, "an upstream must be an object");
-  o = json_node_get_object (node);
-  STR (o, node, name, TRUE);
-  if ((why = bkt_upstream_check_name (name_v)) != NULL)
-    return bkt_json_doc_error_at (doc, json_object_get_member (o, "name"), error, "upstream name “%s” %s",
-                                  name_v, why);
-  STR (o, node, description, FALSE);
-  (void) description_v;  /* only its type is checked */
-  STR (o, node, policy, FALSE);
-  if (policy_v != NULL && !bkt_upstream_policy_from_string (policy_v, &policy))
-    return bkt_json_doc_error_at (doc, json_object_get_member (o, "policy"), error,
-                                  "unknown policy “%s” (expected pin, patch, minor or major)", policy_v);
-
-  n = json_object_get_member (o, "source");
-  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n))
-    return bkt_json_doc_error_at (doc, n != NULL ? n : node, error, "%s: \"source\" must be an object", name_v);
-  src = json_node_get_object (n);
-  STR (src, n, type, TRUE);
-  if (g_str_equal (type_v, "github"))
-    {
-      STR (src, n, repo, TRUE);
-      if ((why = bkt_upstream_check_repo (repo_v)) != NULL)
-        return bkt_json_doc_error_at (doc, json_object_get_member (src, "repo"), error, "repo “%s” %s", repo_v, why);
-      STR (src, n, asset_pattern, FALSE);
-      if (asset_pattern_v != NULL && (*asset_pattern_v == '\0' || strchr (asset_pattern_v, '/') != NULL))
-        return bkt_json_doc_error_at (doc, json_object_get_member (src, "asset_pattern"), error,
-                                      "\"asset_pattern\" must be a non-empty file name pattern");
-      STR (src, n, release_type, FALSE);
-      if (release_type_v != NULL && !g_str_equal (release_type_v, "release") && !g_str_equal (release_type_v, "tag"))
-        return bkt_json_doc_error_at (doc, json_object_get_member (src, "release_type"), error,
-                                      "unknown release_type “%s” (expected release or tag)", release_type_v);
-    }
-  else if (g_str_equal (type_v, "url"))
-    {
-      STR (src, n, url, TRUE);
-      if (!url_ok (url_v))
-        return bkt_json_doc_error_at (doc, json_object_get_member (src, "url"), error,
-                                      "\"url\" must be an http(s) URL without spaces or quotes");
-    }
-  else
-    return bkt_json_doc_error_at (doc, json_object_get_member (src, "type"), error,
-                                  "unknown source type “%s” (expected github or url)", type_v);
-
-  n = json_object_get_member (o, "pinned");
-  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n))
-    return bkt_json_doc_error_at (doc, n != NULL ? n : node, error, "%s: \"pinned\" must be an object", name_v);
-  pin = json_node_get_object (n);
-  STR (pin, n, version, TRUE);
-  if (!bkt_upstream_version_ok (version_v))
-    return bkt_json_doc_error_at (doc, json_object_get_member (pin, "version"), error,
-                                  "version “%s” may only have letters, digits and . _ + ~ -, starting with "
-                                  "a letter or digit", version_v);
-  STR (pin, n, commit, FALSE);
-  if (commit_v != NULL && !hex_of_length (commit_v, 40) && !hex_of_length (commit_v, 64))
-    return bkt_json_doc_error_at (doc, json_object_get_member (pin, "commit"), error,
-                                  "\"commit\" must be a full lowercase hex commit id");
-  STR (pin, n, url, FALSE);
-  if (url_v != NULL && !url_ok (url_v))
-    return bkt_json_doc_error_at (doc, json_object_get_member (pin, "url"), error,
-                                  "\"url\" must be an http(s) URL without spaces or quotes");
-  STR (pin, n, sha256, TRUE);
-  if (!hex_of_length (sha256_v, 64))
-    return bkt_json_doc_error_at (doc, json_object_get_member (pin, "sha256"), error,
-                                  "\"sha256\" must be 64 lowercase hex digits (all zeros: not locked yet)");
-  STR (pin, n, pinned_at, TRUE);
-  {
-    g_autoptr(GDateTime) t = g_date_time_new_from_iso8601 (pinned_at_v, NULL);
-    if (t == NULL)
-      return bkt_json_doc_error_at (doc, json_object_get_member (pin, "pinned_at"), error,
-                                    "\"pinned_at\" must be an ISO 8601 date-time (2026-01-05T10:00:00Z)");
-  }
-  n = json_object_get_member (o, "install");
-  if (n != NULL && !JSON_NODE_HOLDS_OBJECT (n))
-    return bkt_json_doc_error_at (doc, n, error, "\"install\" must be an object");
-  return TRUE;
+  return bkt_shape_check_element (bkt_shape_find_member (file_shape (), "upstreams")->shape->items, "upstreams",
+                                  doc, node, error);
 }
 
 gboolean
@@ -272,51 +117,10 @@ bkt_upstream_check_change (JsonObject *entry, GError **error)
   return doc != NULL && check_upstream (doc, bkt_json_doc_get_root (doc), error);
 }
 
-/* The Containerfile ARG name part: NAME upper-cased, '.' and '-' as '_'. */
-static char *
-arg_name (const char *name)
-{
-  char *s = g_ascii_strup (name, -1);
-
-  g_strdelimit (s, ".-", '_');
-  return s;
-}
-
 static gboolean
 check_root (BktJsonDoc *doc, JsonNode *root, GError **error)
 {
-  JsonNode *list;
-  JsonArray *a;
-  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    return bkt_json_doc_error_at (doc, root, error, "the upstream manifest must be an object");
-  list = json_object_get_member (json_node_get_object (root), "upstreams");
-  if (list == NULL || !JSON_NODE_HOLDS_ARRAY (list))
-    return bkt_json_doc_error_at (doc, list != NULL ? list : root, error, "\"upstreams\" must be a list");
-  a = json_node_get_array (list);
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    {
-      JsonNode *e = json_array_get_element (a, i);
-      const char *name;
-      g_autofree char *key = NULL;
-      JsonNode *first;
-
-      if (!check_upstream (doc, e, error))
-        return FALSE;
-      name = json_object_get_string_member (json_node_get_object (e), "name");
-      key = arg_name (name);
-      first = g_hash_table_lookup (names, key);
-      if (first != NULL)
-        {
-          const BktJsonSpan *span = doc != NULL ? bkt_json_doc_get_span (doc, first) : NULL;
-          return bkt_json_doc_error_at (doc, e, error,
-                                        "duplicate upstream “%s” (same as the one on line %u, as a Containerfile "
-                                        "ARG name)", name, span != NULL ? span->line : 0);
-        }
-      g_hash_table_insert (names, g_steal_pointer (&key), e);
-    }
-  return TRUE;
+  return bkt_schema_check_document (bkt_schema_kind_lookup ("upstream-manifest"), doc, root, error);
 }
 
 /* @data (the file's bytes, or NULL for a missing file: an empty manifest)
@@ -769,7 +573,7 @@ bkt_upstream_render_pins (BktUpstreamManifest *self)
     {
       JsonObject *o = json_array_get_object_element (self->upstreams, i);
       JsonObject *pin = json_object_get_object_member (o, "pinned");
-      g_autofree char *arg = arg_name (json_object_get_string_member (o, "name"));
+      g_autofree char *arg = bkt_schema_upstream_arg_name (json_object_get_string_member (o, "name"));
       static const char *const members[] = { "version", "sha256", "url", "commit" };
       static const char *const suffixes[] = { "VERSION", "SHA256", "URL", "COMMIT" };
 

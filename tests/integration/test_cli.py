@@ -191,6 +191,54 @@ class Cli(EnvTestCase):
         for o in outs[1:]:
             self.assertEqual(o['entries'], outs[0]['entries'])
 
+    def test_original_global_options(self):
+        """The original's spellings: -s/-x for --only/--exclude, `status -f json` for --json; the
+        change options (--local, --pr-only, --context, --skip-preflight, --repo) before or after
+        the command name at every level of a change, and a clear error (exit 2) on a command that
+        does not take them, never silently ignored."""
+        rc, long_form, err = self.bkt('status', '--json', '--only', 'gsettings')
+        self.assertIn(rc, (0, 1), err)
+        rc, short_form, err = self.bkt('status', '-f', 'json', '-s', 'gsettings')
+        self.assertIn(rc, (0, 1), err)
+        self.assertEqual(json.loads(short_form).keys(), json.loads(long_form).keys())
+        self.assertEqual(json.loads(short_form)['subsystems'], json.loads(long_form)['subsystems'])
+        self.assertEqual(list(json.loads(short_form)['subsystems']), ['gsettings'])
+        rc, excluded, err = self.bkt('status', '-f', 'json', '-x', 'gsettings')
+        self.assertNotIn('gsettings', json.loads(excluded)['subsystems'])
+        self.assertIn('flatpak', json.loads(excluded)['subsystems'])
+        rc, text, err = self.bkt('status', '-f', 'text', '-s', 'gsettings')
+        self.assertRaises(ValueError, json.loads, text)
+        rc, out, err = self.bkt('status', '-f', 'xml')
+        self.assertEqual((rc, err.splitlines()[0]), (2, 'bkt: status: --format is text or json, not “xml”'))
+        # a change: the options anywhere, the same plan (dry run: nothing changes)
+        iface = 'org.gnome.desktop.interface'
+        before = self.env.read_keyfile(ADMIN)
+        plans = []
+        for args in (('--local', '-n', 'gsetting', 'set', iface, 'clock-format', "'12h'"),
+                     ('gsetting', '--local', 'set', '-n', iface, 'clock-format', "'12h'"),
+                     ('gsetting', 'set', iface, 'clock-format', "'12h'", '--local', '--dry-run'),
+                     ('--context', 'host', '--skip-preflight', 'gs', 'set', iface, 'clock-format', "'12h'",
+                      '--local', '-n')):
+            rc, out, err = self.bkt(*args)
+            self.assertEqual(rc, 0, 'bkt %s: %s' % (' '.join(args), err))
+            plans.append(out)
+        self.assertTrue(all(p == plans[0] for p in plans), plans)
+        self.assertIn('clock-format', plans[0])
+        rc, pr_only, err = self.bkt('--pr-only', '-n', 'gs', 'set', iface, 'clock-format', "'12h'",
+                                    '--repo', self.repo())
+        self.assertEqual(rc, 0, err)
+        self.assertNotEqual(pr_only, plans[0])    # --pr-only was read: no live operation in its plan
+        self.assertEqual(self.env.read_keyfile(ADMIN), before)
+        # not a change: refused where given, whatever the level
+        for args in (('--local', 'status'), ('status', '--pr-only'), ('--context', 'dev', 'apply', '-n'),
+                     ('flatpak', '--skip-preflight', 'list'), ('gs', 'list', '--context=image')):
+            rc, out, err = self.bkt(*args)
+            self.assertEqual(rc, 2, 'bkt %s: %s' % (' '.join(args), err))
+            self.assertRegex(err.splitlines()[0], r'^bkt: [a-z ]+: --[a-z-]+ applies to commands that record a '
+                                                  r'change and propose it \(flatpak add, gsetting set, …: CHANGE '
+                                                  r'OPTIONS in bkt\(1\)\), not to [a-z ]+$')
+            self.assertEqual(out, '')
+
     # ---- --json is JSON -----------------------------------------------------------------
 
     def repo(self):

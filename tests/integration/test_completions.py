@@ -30,6 +30,7 @@ BASH_COMPLETION = '/usr/share/bash-completion/bash_completion'
 def env():
     e = {'PATH': BIN + ':/usr/bin:/bin', 'HOME': tempfile.gettempdir(), 'LANG': 'C.UTF-8', 'TERM': 'dumb',
          'BKT_TOOL_PATH': os.path.join(BIN, 'bkt-tool'), 'INPUTRC': '/dev/null',
+         'BKTD_PATH': os.path.join(BUILD, 'daemon', 'bktd'),
          'DBUS_SYSTEM_BUS_ADDRESS': 'unix:path=/nonexistent', 'DBUS_SESSION_BUS_ADDRESS': 'unix:path=/nonexistent'}
     return e
 
@@ -105,6 +106,23 @@ class Completions(unittest.TestCase):
     def test_repo_tool_subcommand_and_option(self):
         self.assertEqual(self.bash.complete('bkt changelog vali'), 'bkt changelog validate ')
         self.assertEqual(self.bash.complete('bkt flatpak add --pr-o'), 'bkt flatpak add --pr-only ')
+
+    def test_subsystems_of_only_and_exclude(self):
+        """--only/-s and --exclude/-x complete the registry's subsystem names (bktd
+        --list-subsystems), the last item of a comma list without repeating the earlier ones."""
+        registry = subprocess.run([os.path.join(BUILD, 'daemon', 'bktd'), '--list-subsystems'], capture_output=True,
+                                  text=True, check=True).stdout
+        names = [line.split()[0] for line in registry.splitlines()]
+        self.assertIn('flatpak', names)
+        self.assertEqual(self.bash.complete('bkt status -s fla'), 'bkt status -s flatpak ')
+        self.assertEqual(self.bash.complete('bkt apply --exclude gset'), 'bkt apply --exclude gsettings ')
+        self.assertEqual(self.bash.complete('bkt capture -x flatpak,dn'), 'bkt capture -x flatpak,dnf ')
+        got = subprocess.run([os.path.join(BIN, 'bkt'), '__complete', 'status', '--only', 'shim,'],
+                             capture_output=True, text=True, env=env()).stdout.split()
+        self.assertEqual(got, ['shim,' + n for n in names if n != 'shim'])
+        got = subprocess.run([os.path.join(BIN, 'bkt'), '__complete', 'apply', '--only=g'],
+                             capture_output=True, text=True, env=env()).stdout.split()
+        self.assertEqual(got, ['--only=gsettings'])
 
     def test_every_listed_command_completes(self):
         top = subprocess.run([os.path.join(BIN, 'bkt'), '--help'], capture_output=True, text=True,

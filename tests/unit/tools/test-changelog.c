@@ -409,7 +409,7 @@ test_base_bad (void)
   g_clear_error (&error);
   bkt_test_dir_write (tmp, BKT_BASE_FILE, "{\n  \"base_image\": { \"source\": \"x\" },\n  \"packages\": [],\n  \"paths\": [\"/usr/../etc\"]\n}\n");
   g_assert_null (bkt_base_load (path, &error));
-  g_assert_nonnull (strstr (error->message, ":4:13: not an absolute path"));
+  g_assert_nonnull (strstr (error->message, ":4:13: invalid path \"/usr/../etc\": must be an absolute path without \"..\" elements"));
 }
 
 /* ---- generate ------------------------------------------------------------------------ */

@@ -266,7 +266,7 @@ test_apply_edit (void)
   json_object_set_string_member (pin, "sha256", "abc");
   g_assert_false (bkt_upstream_check_change (entry, &error));
   g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_MANIFEST);
-  g_assert_nonnull (strstr (error->message, "\"sha256\" must be 64 lowercase hex digits"));
+  g_assert_nonnull (strstr (error->message, "invalid \"sha256\" \"abc\": must be 64 lowercase hex digits"));
   g_clear_error (&error);
   json_object_set_string_member (entry, "name", "../x");
   g_assert_false (bkt_upstream_check_change (entry, &error));
@@ -322,21 +322,21 @@ test_bad_files (void)
 {
   static const struct { const char *text, *error; } table[] = {
     { "{\n  \"upstreams\": [\n    { \"name\": \"a\" \n", "upstream/manifest.json:4:1:" },
-    { "{ \"upstreams\": {} }", "upstream/manifest.json:1:16: \"upstreams\" must be a list" },
+    { "{ \"upstreams\": {} }", "upstream/manifest.json:1:16: \"upstreams\" must be an array, got an object" },
     { "{ \"upstreams\": [ { \"name\": \"../x\", \"source\": {}, \"pinned\": {} } ] }",
-      "upstream/manifest.json:1:28: upstream name “../x” must start with a letter or digit" },
-    { "{ \"upstreams\": [ { \"name\": \"-x\" } ] }", "upstream/manifest.json:1:28: upstream name “-x”" },
-    { "{ \"upstreams\": [ { \"name\": \"a/b\" } ] }", "upstream/manifest.json:1:28: upstream name “a/b” may only" },
+      "upstream/manifest.json:1:28: invalid \"name\" \"../x\": must start with a letter or digit" },
+    { "{ \"upstreams\": [ { \"name\": \"-x\" } ] }", "upstream/manifest.json:1:28: invalid \"name\" \"-x\"" },
+    { "{ \"upstreams\": [ { \"name\": \"a/b\" } ] }", "upstream/manifest.json:1:28: invalid \"name\" \"a/b\": may only" },
     { "{\n\"upstreams\": [ { \"name\": \"a\", \"policy\": \"latest\",\n \"source\": {}, \"pinned\": {} } ] }",
-      "upstream/manifest.json:2:41: unknown policy “latest”" },
+      "upstream/manifest.json:2:41: invalid \"policy\" \"latest\": must be \"pin\", \"patch\", \"minor\" or \"major\"" },
     { "{ \"upstreams\": [ { \"name\": \"a\", \"source\": { \"type\": \"github\", \"repo\": \"../x\" }, \"pinned\": {} } ] }",
-      "upstream/manifest.json:1:71: repo “../x” must be OWNER/REPO" },
+      "upstream/manifest.json:1:71: invalid \"repo\" \"../x\": must be OWNER/REPO" },
     { "{ \"upstreams\": [ { \"name\": \"a\", \"source\": { \"type\": \"github\", \"repo\": \"o/r\" },\n"
       "  \"pinned\": { \"version\": \"1.0\", \"sha256\": \"abc\", \"pinned_at\": \"2024-01-01T00:00:00Z\" } } ] }",
-      "upstream/manifest.json:2:43: \"sha256\" must be 64 lowercase hex digits" },
+      "upstream/manifest.json:2:43: invalid \"sha256\" \"abc\": must be 64 lowercase hex digits" },
     { "{ \"upstreams\": [ { \"name\": \"a\", \"source\": { \"type\": \"github\", \"repo\": \"o/r\" },\n"
       "  \"pinned\": { \"version\": \"1.0 $(x)\", \"sha256\": \"abc\", \"pinned_at\": \"x\" } } ] }",
-      "upstream/manifest.json:2:26: version “1.0 $(x)” may only" },
+      "upstream/manifest.json:2:26: invalid \"version\" \"1.0 $(x)\": may only" },
   };
   g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("upstream");
   const char *dir = tmp->path;
