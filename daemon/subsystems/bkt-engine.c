@@ -323,6 +323,22 @@ account_states (JsonObject *st, GPtrArray *ops)
   return n_unknown;
 }
 
+/* What `bkt apply --prune` would remove (the operations, as JSON), its
+ * number as totals' "to_prune": nothing of it is drift — a plain apply
+ * leaves it — but status names the command. */
+static JsonArray *
+prune_candidates (BktEngine *self, GPtrArray *drift_ops, JsonObject *totals)
+{
+  JsonArray *out = json_array_new ();
+  guint n = drift_ops->len;
+
+  bkt_sync_plan_prune (self->sync, self->subsystems, drift_ops, NULL);
+  for (guint i = n; i < drift_ops->len; i++)
+    json_array_add_element (out, bkt_operation_to_json (g_ptr_array_index (drift_ops, i)));
+  json_object_set_int_member (totals, "to_prune", drift_ops->len - n);
+  return out;
+}
+
 JsonObject *
 bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error)
 {
@@ -331,6 +347,7 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
   g_autoptr(GPtrArray) all_warnings = g_ptr_array_new_with_free_func (g_free);
   JsonArray *warnings = json_array_new ();
   g_autoptr(JsonObject) totals = json_object_new ();
+  g_autoptr(GPtrArray) all_ops = g_ptr_array_new_with_free_func (g_object_unref);
   gint64 untracked = 0;
   guint total = 0, unknown = 0;
 
@@ -368,7 +385,10 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
        * comparison that could disagree with it. */
       drift = json_array_new ();
       for (guint j = 0; j < ops->len; j++)
-        json_array_add_element (drift, bkt_operation_to_json (g_ptr_array_index (ops, j)));
+        {
+          json_array_add_element (drift, bkt_operation_to_json (g_ptr_array_index (ops, j)));
+          g_ptr_array_add (all_ops, g_object_ref (g_ptr_array_index (ops, j)));
+        }
       json_object_set_array_member (st, "drift", drift);
       total += ops->len;
       unknown += account_states (st, ops);
@@ -376,6 +396,7 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
       add_entries (st, manifests, bkt_subsystem_get_name (s));
       json_object_set_object_member (subsystems, bkt_subsystem_get_name (s), json_object_ref (st));
     }
+  json_object_set_array_member (result, "prune", prune_candidates (self, all_ops, totals));
   seed_first_record (self, manifests);
   bkt_sync_add_record_warnings (self->sync, all_warnings);
   for (guint i = 0; i < all_warnings->len; i++)

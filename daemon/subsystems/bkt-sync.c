@@ -521,5 +521,7 @@ bkt_sync_next_actions (JsonObject *totals, gint64 untracked)
   add_action (actions, never, "items never applied here: apply them", "bkt apply", 3);
   add_action (actions, untracked, "items on this machine that no manifest declares: pick what to record",
               "bkt capture", 4);
+  add_action (actions, json_object_get_int_member_with_default (totals, "to_prune", 0),
+              "items bkt installed or set that no manifest declares any more: remove them", "bkt apply --prune", 4);
   return actions;
 }

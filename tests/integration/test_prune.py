@@ -121,6 +121,13 @@ class Prune(EnvTestCase):
         res = env.bkt_run(ADMIN, 'apply', '--prune', '--dry-run')
         self.assertRc(res, 0, 'text dry run')
         self.assertIn('pruned: bkt applied it', res[1])
+        # status names them and the command
+        st = self.status(ADMIN)
+        self.assertEqual({op['target'] for op in st['prune']}, DROPPED)
+        self.assertEqual(st['sync']['to_prune'], len(DROPPED))
+        self.assertIn('bkt apply --prune', [a['command'] for a in st['next_actions']])
+        res = env.bkt_run(ADMIN, 'status')
+        self.assertIn('bkt apply --prune', res[1])
 
         # the daemon refuses "prune" where it means nothing
         for method in ('Status', 'CapturePlan'):
@@ -152,6 +159,7 @@ class Prune(EnvTestCase):
         rc, plan, err = env.bkt_json(ADMIN, 'apply', '--prune', '--dry-run', '--json')
         self.assertEqual(rc, 0, err)
         self.assertEqual(self.pruned(plan), {})
+        self.assertEqual(self.status(ADMIN)['prune'], [])
 
     def test_3_punned_changes_update_the_record(self):
         env = self.env
