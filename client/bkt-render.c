@@ -335,6 +335,15 @@ bkt_render_status (BktRenderer *r, JsonObject *status)
       g_print ("\nUntracked (record them with `bkt capture --select ID[,ID…]` or `--all-untracked`):\n");
       print_items (subsystems, "untracked", "summary", "•");
     }
+  if (array_len (status, "prune") > 0)
+    {
+      JsonArray *p = json_object_get_array_member (status, "prune");
+
+      g_print ("\nInstalled or set by bkt, no longer in any manifest (`bkt apply --prune` removes them):\n");
+      for (guint i = 0; i < json_array_get_length (p); i++)
+        g_print ("  - %s\n", json_object_get_string_member_with_default (json_array_get_object_element (p, i),
+                                                                        "summary", "?"));
+    }
   /* Extensions that the running shell will not load. */
   for (GList *l = names; l != NULL; l = l->next)
     {

@@ -296,6 +296,18 @@ bkt_manifest_set_new_from_content (const char *json, GError **error)
   return g_steal_pointer (&self);
 }
 
+BktManifestSet *
+bkt_manifest_set_reload (BktManifestSet *self, GError **error)
+{
+  g_return_val_if_fail (BKT_IS_MANIFEST_SET (self), NULL);
+
+  if (self->write_dir == NULL)
+    return g_object_ref (self);
+  if (self->image_dir != NULL)
+    return bkt_manifest_set_load_layered (self->image_dir, self->write_dir, error);
+  return bkt_manifest_set_load_dir (self->write_dir, error);
+}
+
 char *
 bkt_manifest_set_to_system_content (BktManifestSet *self)
 {

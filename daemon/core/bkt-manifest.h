@@ -171,6 +171,9 @@ BktManifestSet *bkt_manifest_set_load_layered (const char *image_dir, const char
  * @dir that does not exist, is not a directory or holds none of the
  * manifest files is BKT_ERROR_NOT_FOUND naming it (never read as empty). */
 BktManifestSet *bkt_manifest_set_load_dir     (const char *dir, GError **error);
+/* The same set read again from its directories (after edits: the merged
+ * view is not updated by save_writable); a content set is returned as is. */
+BktManifestSet *bkt_manifest_set_reload       (BktManifestSet *self, GError **error);
 /* Content sent to the system instance: a JSON object whose members are
  * kind names ("flatpak-remotes", "flatpak-apps", "system-packages") holding
  * a manifest file's document.  Only system-scope entries are accepted

@@ -348,6 +348,22 @@ account_states (JsonObject *st, GPtrArray *ops)
   return n_unknown;
 }
 
+/* What `bkt apply --prune` would remove (the operations, as JSON), its
+ * number as totals' "to_prune": nothing of it is drift — a plain apply
+ * leaves it — but status names the command. */
+static JsonArray *
+prune_candidates (BktEngine *self, GPtrArray *drift_ops, JsonObject *totals)
+{
+  JsonArray *out = json_array_new ();
+  guint n = drift_ops->len;
+
+  bkt_sync_plan_prune (self->sync, self->subsystems, drift_ops, NULL);
+  for (guint i = n; i < drift_ops->len; i++)
+    json_array_add_element (out, bkt_operation_to_json (g_ptr_array_index (drift_ops, i)));
+  json_object_set_int_member (totals, "to_prune", drift_ops->len - n);
+  return out;
+}
+
 JsonObject *
 bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error)
 {
@@ -356,6 +372,7 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
   g_autoptr(GPtrArray) all_warnings = g_ptr_array_new_with_free_func (g_free);
   JsonArray *warnings = json_array_new ();
   g_autoptr(JsonObject) totals = json_object_new ();
+  g_autoptr(GPtrArray) all_ops = g_ptr_array_new_with_free_func (g_object_unref);
   gint64 untracked = 0;
   guint total = 0, unknown = 0;
 
@@ -393,7 +410,10 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
        * comparison that could disagree with it. */
       drift = json_array_new ();
       for (guint j = 0; j < ops->len; j++)
-        json_array_add_element (drift, bkt_operation_to_json (g_ptr_array_index (ops, j)));
+        {
+          json_array_add_element (drift, bkt_operation_to_json (g_ptr_array_index (ops, j)));
+          g_ptr_array_add (all_ops, g_object_ref (g_ptr_array_index (ops, j)));
+        }
       json_object_set_array_member (st, "drift", drift);
       total += ops->len;
       unknown += account_states (st, ops);
@@ -401,6 +421,7 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
       add_entries (st, manifests, bkt_subsystem_get_name (s));
       json_object_set_object_member (subsystems, bkt_subsystem_get_name (s), json_object_ref (st));
     }
+  json_object_set_array_member (result, "prune", prune_candidates (self, all_ops, totals));
   seed_first_record (self, manifests);
   bkt_sync_add_record_warnings (self->sync, all_warnings);
   for (guint i = 0; i < all_warnings->len; i++)
@@ -543,9 +564,92 @@ track_message (gpointer user_data, const char *text)
   bkt_exec_context_message (t->outer, "%s", text);
 }
 
+/* The items of @name, read afresh against @now (none for a two-way one). */
+static gboolean
+fresh_items (BktEngine *self, const char *name, BktManifestSet *now, GPtrArray *items, GError **error)
+{
+  const BktSubsystemInfo *row = bkt_subsystem_registry_lookup (name);
+  g_autoptr(BktSubsystem) s = row != NULL ? row->create (self->instance) : NULL;
+
+  if (s == NULL || !bkt_subsystem_has_items (s))
+    return TRUE;
+  return bkt_subsystem_load_live (s, NULL, error) && bkt_subsystem_items (s, now, items, error);
+}
+
+/* One item read after a change: its new base; left alone when the two
+ * sides do not agree (mode "image" changed the manifests only). */
+static void
+record_changed_item (BktEngine *self, BktStateRecord *record, BktManifestSet *now, const BktItem *item)
+{
+  const char *layer = NULL;
+  g_autofree char *file = NULL;
+
+  /* The system instance sees no manifest (the session records the
+   * change): the value its verified operation left is the new base. */
+  if (self->instance == BKT_INSTANCE_SESSION && g_strcmp0 (item->manifest, item->live) != 0)
+    return;
+  if (item->live == NULL)
+    {
+      bkt_state_record_remove (record, item->target);
+      return;
+    }
+  file = item->key != NULL ? bkt_manifest_set_declaring_file (now, item->kind, item->key, &layer) : NULL;
+  bkt_state_record_set (record, item->target, item->live, layer, file, "change");
+}
+
+/* After a change (punned, local, or an Admin call): the base of each
+ * target it touched becomes what both sides hold now — read again, since
+ * the plan's items are the values from before it.  A target gone from both
+ * sides leaves the record.  So `bkt flatpak add X` is in sync afterwards,
+ * not "changed on this machine". */
+static gboolean
+record_change (BktEngine *self, BktManifestSet *manifests, GPtrArray *done, GError **error)
+{
+  BktScope scope = bkt_engine_get_scope (self);
+  BktStateRecord *record = bkt_sync_get_record (self->sync, scope);
+  g_autoptr(GHashTable) touched = g_hash_table_new (g_str_hash, g_str_equal);  /* target → subsystem */
+  g_autoptr(GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(BktManifestSet) now = NULL;
+  GHashTableIter iter;
+  gpointer key;
+
+  if (record == NULL || done->len == 0)
+    return TRUE;
+  for (guint i = 0; i < done->len; i++)
+    {
+      BktOperation *op = g_ptr_array_index (done, i);
+      g_hash_table_insert (touched, (gpointer) bkt_operation_get_target (op), (gpointer) bkt_operation_get_subsystem (op));
+      g_hash_table_add (names, (gpointer) bkt_operation_get_subsystem (op));
+    }
+  now = bkt_manifest_set_reload (manifests, error);
+  if (now == NULL)
+    return FALSE;
+  g_hash_table_iter_init (&iter, names);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) bkt_item_free);
+
+      if (!fresh_items (self, key, now, items, error))
+        return FALSE;
+      for (guint i = 0; i < items->len; i++)
+        {
+          const BktItem *item = g_ptr_array_index (items, i);
+
+          if (item->scope != scope || !g_hash_table_remove (touched, item->target))
+            continue;
+          record_changed_item (self, record, now, item);
+        }
+    }
+  /* Left: targets that are neither declared nor on the machine now. */
+  g_hash_table_iter_init (&iter, touched);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (bkt_sync_lookup (self->sync, key, scope) != NULL)
+      bkt_state_record_remove (record, key);
+  return bkt_state_record_save (record, error);
+}
+
 /* After the operations verified their effect: what bkt synced, in this
- * instance's own record (the session's user record, root's system one).
- * Punned changes are not recorded yet: their value is neither side's. */
+ * instance's own record (the session's user record, root's system one). */
 static gboolean
 update_record (BktEngine *self, BktPlan *plan, BktManifestSet *manifests, GPtrArray *done,
                BktExecContext *ctx)
@@ -553,6 +657,13 @@ update_record (BktEngine *self, BktPlan *plan, BktManifestSet *manifests, GPtrAr
   const char *kind = bkt_plan_get_kind (plan);
   g_autoptr(GError) error = NULL;
 
+  if (g_strcmp0 (kind, "change") == 0 && self->sync != NULL)
+    {
+      if (record_change (self, manifests, done, &error))
+        return TRUE;
+      bkt_exec_context_message (ctx, "warning: %s", error->message);
+      return FALSE;
+    }
   if (g_strcmp0 (kind, "apply") != 0 && g_strcmp0 (kind, "capture") != 0)
     return TRUE;
   if (!ensure_items (self, manifests, &error) ||

@@ -122,10 +122,14 @@ bkt_item_free (BktItem *item)
 }
 
 static BktOperation *
-manifest_edit_new (const char *subsystem, const char *action, BktManifestKind kind, const char *member,
-                   const char *target, const char *summary, JsonObject *entry, const char *key)
+manifest_edit_new_full (const char *subsystem, const char *action, BktManifestKind kind, const char *member,
+                        const char *target, const char *summary, JsonObject *entry, const char *key,
+                        gboolean needs_base)
 {
   g_autoptr(JsonObject) details = json_object_new ();
+
+  if (needs_base)
+    json_object_set_boolean_member (details, "needs_base", TRUE);
 
   json_object_set_string_member (details, "manifest", bkt_manifest_kind_name (kind));
   if (member != NULL)
@@ -142,6 +146,20 @@ manifest_edit_new (const char *subsystem, const char *action, BktManifestKind ki
   /* Manifest edits are always the user's: the writable layer is theirs. */
   return bkt_operation_new (subsystem, action, target, BKT_SCOPE_USER,
                             BKT_EFFECT_MANIFEST, summary, details);
+}
+
+static BktOperation *
+manifest_edit_new (const char *subsystem, const char *action, BktManifestKind kind, const char *member,
+                   const char *target, const char *summary, JsonObject *entry, const char *key)
+{
+  return manifest_edit_new_full (subsystem, action, kind, member, target, summary, entry, key, FALSE);
+}
+
+BktOperation *
+bkt_operation_new_forget_removed_here (const char *subsystem, BktManifestKind kind,
+                                       const char *target, const char *summary, const char *key)
+{
+  return manifest_edit_new_full (subsystem, "forget", kind, NULL, target, summary, NULL, key, TRUE);
 }
 
 BktOperation *

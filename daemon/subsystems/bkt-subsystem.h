@@ -107,6 +107,12 @@ BktOperation *bkt_operation_new_record (const char *subsystem, BktManifestKind k
                                         const char *target, const char *summary, JsonObject *entry);
 BktOperation *bkt_operation_new_forget (const char *subsystem, BktManifestKind kind,
                                         const char *target, const char *summary, const char *key);
+/* A "forget" of an item removed on this machine that the plan keeps only
+ * when the state record says bkt synced it and it changed here since
+ * (details "needs_base"): without a base, a declared item that is not on
+ * the machine more likely never got there than was removed on purpose. */
+BktOperation *bkt_operation_new_forget_removed_here (const char *subsystem, BktManifestKind kind,
+                                                     const char *target, const char *summary, const char *key);
 /* The same in a secondary list of @kind's file (bkt_manifest_upsert_in():
  * "copr_repos"), entries keyed by "name"; details carry "member". */
 BktOperation *bkt_operation_new_record_in (const char *subsystem, BktManifestKind kind, const char *member,

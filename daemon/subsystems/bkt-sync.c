@@ -255,6 +255,7 @@ bkt_sync_classify (BktSync *self, const char *kind, GPtrArray *ops, GPtrArray *w
   g_autoptr(GPtrArray) manifests_changed = g_ptr_array_new ();
   g_autoptr(GPtrArray) conflicts = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) kept_here = g_ptr_array_new ();
+  g_autoptr(GPtrArray) unproven = g_ptr_array_new_with_free_func (g_free);
 
   for (guint i = 0; i < ops->len;)
     {
@@ -264,14 +265,24 @@ bkt_sync_classify (BktSync *self, const char *kind, GPtrArray *ops, GPtrArray *w
       BktStateRecord *record = item != NULL ? self->records[item->scope] : NULL;
       const BktRecordEntry *base = NULL;
       g_autoptr(JsonObject) sync = NULL;
-      BktSyncState state;
+      gboolean needs_base = json_object_get_boolean_member_with_default (bkt_operation_get_details (op),
+                                                                          "needs_base", FALSE);
+      BktSyncState state = BKT_SYNC_TWO_WAY;
 
+      if (record != NULL && bkt_operation_get_sync (op) == NULL)
+        state = bkt_state_record_classify (record, item->target, item->manifest, item->live, &base);
+      /* Only a base proves the item was removed here, not never there. */
+      if (needs_base && (record == NULL || state == BKT_SYNC_TWO_WAY))
+        {
+          g_ptr_array_add (unproven, g_strdup (bkt_operation_get_target (op)));
+          g_ptr_array_remove_index (ops, i);
+          continue;
+        }
       if (record == NULL || bkt_operation_get_sync (op) != NULL)
         {
           i++;
           continue;
         }
-      state = bkt_state_record_classify (record, item->target, item->manifest, item->live, &base);
       sync = sync_object (state, base, item);
       bkt_operation_set_sync (op, sync);
       if (keeps (kind, state, resolve, force))
@@ -300,6 +311,9 @@ bkt_sync_classify (BktSync *self, const char *kind, GPtrArray *ops, GPtrArray *w
   warn_group (warnings, conflicts, "changed on both sides left out",
               "bkt capture --ours records this machine's values, bkt apply --theirs the manifests'");
   warn_group (warnings, kept_here, "changed on this machine kept (--ours)", "bkt capture records them");
+  warn_group (warnings, unproven, "declared but not on this machine kept in the manifests (without a usable "
+              "state record bkt cannot tell a removal by hand from an install that never happened)",
+              "bkt apply installs them; the subsystem's remove command forgets one");
 }
 
 gboolean
@@ -543,5 +557,7 @@ bkt_sync_next_actions (JsonObject *totals, gint64 untracked)
   add_action (actions, never, "items never applied here: apply them", "bkt apply", 3);
   add_action (actions, untracked, "items on this machine that no manifest declares: pick what to record",
               "bkt capture --select ID[,ID…] or bkt capture --all-untracked", 4);
+  add_action (actions, json_object_get_int_member_with_default (totals, "to_prune", 0),
+              "items bkt installed or set that no manifest declares any more: remove them", "bkt apply --prune", 4);
   return actions;
 }

@@ -119,6 +119,23 @@ class PerActionPolkit(EnvTestCase):
                                  '%s passed with only %s' % (call[1], partial))
             self.assertEqual(self.call_all([call], needed), [''], '%s refused with %s' % (call[1], needed))
 
+    def test_apply_prune_needs_the_removals_action(self):
+        # apply --prune of a system app bkt installed (the system record says so) removes what
+        # FlatpakUninstall removes: org.bkt.flatpak is asked too, once the plan is known
+        env = self.env
+        env.flatpak('root', 'system', 'install', '-y', '--noninteractive', 'bkt-test', 'org.test.Hello')
+        path = env.state_record_path('system')
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            json.dump({'version': 1, 'scope': 'system',
+                       'items': {'flatpak:org.test.Hello': {'value': 'installed', 'command': 'apply'}}}, f)
+        prune = (bktenv.MANAGER_IFACE, 'Apply', "({'manifest': <'{}'>, 'prune': <true>},)")
+        plain = (bktenv.MANAGER_IFACE, 'Apply', "({'manifest': <'{}'>},)")
+        self.assertEqual(self.call_all([prune], ['org.bkt.apply']), ['org.bkt.Error.NotAuthorized'])
+        self.assertEqual(self.call_all([plain], ['org.bkt.apply']), [''])
+        self.assertEqual(self.call_all([prune], ['org.bkt.apply', 'org.bkt.flatpak']), [''])
+        self.assertIn('org.test.Hello', env.installed_apps('system'))
+
 
 if __name__ == '__main__':
     bktenv.main()

@@ -121,6 +121,13 @@ class Prune(EnvTestCase):
         res = env.bkt_run(ADMIN, 'apply', '--prune', '--dry-run')
         self.assertRc(res, 0, 'text dry run')
         self.assertIn('pruned: bkt applied it', res[1])
+        # status names them and the command
+        st = self.status(ADMIN)
+        self.assertEqual({op['target'] for op in st['prune']}, DROPPED)
+        self.assertEqual(st['sync']['to_prune'], len(DROPPED))
+        self.assertIn('bkt apply --prune', [a['command'] for a in st['next_actions']])
+        res = env.bkt_run(ADMIN, 'status')
+        self.assertIn('bkt apply --prune', res[1])
 
         # the daemon refuses "prune" where it means nothing
         for method in ('Status', 'CapturePlan'):
@@ -152,6 +159,44 @@ class Prune(EnvTestCase):
         rc, plan, err = env.bkt_json(ADMIN, 'apply', '--prune', '--dry-run', '--json')
         self.assertEqual(rc, 0, err)
         self.assertEqual(self.pruned(plan), {})
+        self.assertEqual(self.status(ADMIN)['prune'], [])
+
+    def test_3_punned_changes_update_the_record(self):
+        env = self.env
+        app = 'flatpak:org.test.App002'
+        # add: acted and recorded; the base is the new value, so the next step reads right
+        res = env.bkt_run(ADMIN, 'flatpak', 'add', '--local', 'org.test.App002', '--remote', 'bkt-test',
+                          '--scope', 'user')
+        self.assertRc(res, 0, 'flatpak add --local')
+        item = env.state_record('user', ADMIN)['items'][app]
+        self.assertEqual((item['value'], item['command']), ('installed', 'change'))
+        self.assertTrue(item['file'].endswith('flatpak-apps.json'), item)
+        self.assertEqual(self.pruned_or_drift(app), [])
+        # removed by hand afterwards: changed on this machine (never-synced would reinstall it silently)
+        env.flatpak(ADMIN, 'user', 'uninstall', '-y', '--noninteractive', 'org.test.App002')
+        op = {o['target']: o for o in self.status(ADMIN)['subsystems']['flatpak']['drift']}[app]
+        self.assertEqual((op['direction'], op['base']['command']), ('capture', 'change'))
+        # remove: the record forgets it; installed again by hand it is the person's: never pruned
+        res = env.bkt_run(ADMIN, 'flatpak', 'remove', '--local', 'org.test.App002', '--scope', 'user')
+        self.assertRc(res, 0, 'flatpak remove --local')
+        self.assertNotIn(app, env.state_record('user', ADMIN)['items'])
+        env.flatpak(ADMIN, 'user', 'install', '-y', '--noninteractive', 'bkt-test', 'org.test.App002')
+        self.assertEqual(self.pruned_or_drift(app), [])
+
+        # a setting: set by a punned change, then by hand: TO CAPTURE (a stale base said CONFLICT)
+        key = 'gsetting:%s.clock-format' % IFACE
+        res = env.bkt_run(ADMIN, 'gsetting', 'set', '--local', IFACE, 'clock-format', "'24h'")
+        self.assertRc(res, 0, 'gsetting set --local')
+        item = env.state_record('user', ADMIN)['items'][key]
+        self.assertEqual((item['value'], item['command']), ("'24h'", 'change'))
+        env.gsettings(ADMIN, 'set', IFACE, 'clock-format', '12h')
+        op = {o['target']: o for o in self.status(ADMIN)['subsystems']['gsettings']['drift']}[key]
+        self.assertEqual((op['direction'], op['sync']['state']), ('capture', 'to-capture'))
+
+    def pruned_or_drift(self, target):
+        rc, plan, err = self.env.bkt_json(ADMIN, 'apply', '--prune', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        return [o for o in plan['operations'] if o['target'] == target]
 
     def test_2_system_instance_refuses_prune_of_status(self):
         p = self.env.gdbus_call(ADMIN, 'Status', "{'prune': <true>}")

@@ -273,20 +273,84 @@ bkt_dnf_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrAr
       return TRUE;
     }
   names = manifest_names (manifests);
-  for (guint i = 0; self->booted[i] != NULL; i++)
-    if (!names_contain (names, self->booted[i]) && bkt_manifest_check_package_name (self->booted[i]) == NULL)
-      g_ptr_array_add (ops, bkt_packages_record_op (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, self->booted[i]));
-  /* Not forgotten automatically: a package the manifest declares but the
-   * system dropped is more likely a failed layering than a change of mind. */
+  /* What the next boot requests, as apply and items() compare: a package
+   * removed by hand (staged without it) is not recorded back. */
+  for (guint i = 0; effective (self)[i] != NULL; i++)
+    {
+      const char *name = effective (self)[i];
+      g_autofree char *why = bkt_manifest_check_package_name (name);
+
+      if (!names_contain (names, name) && why == NULL)
+        g_ptr_array_add (ops, bkt_packages_record_op (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES, name));
+    }
+  /* A package the manifest declares but the system dropped is forgotten
+   * only when the state record says bkt layered it and it was removed
+   * here since (bkt-sync.c keeps the operation only then: "needs_base");
+   * otherwise it is more likely a layering that never happened. */
   for (guint i = 0; i < names->len; i++)
     {
       const char *name = g_ptr_array_index (names, i);
-      if (!g_strv_contains (effective (self), name))
-        g_ptr_array_add (warnings, g_strdup_printf ("dnf: package:%s is in the manifest but not layered "
-                                                    "(bkt dnf sync layers it; bkt dnf remove %s forgets it)",
-                                                    name, name));
+      g_autofree char *target = NULL, *summary = NULL;
+
+      if (g_strv_contains (effective (self), name))
+        continue;
+      target = g_strconcat ("package:", name, NULL);
+      summary = g_strdup_printf ("Forget %s (removed on this machine) in %s", target,
+                                 bkt_manifest_kind_file_name (BKT_MANIFEST_SYSTEM_PACKAGES));
+      g_ptr_array_add (ops, bkt_operation_new_forget_removed_here (SUBSYSTEM_NAME, BKT_MANIFEST_SYSTEM_PACKAGES,
+                                                                   target, summary, name));
     }
   return TRUE;
+}
+
+/* Three-way classification: "layered" when the next boot requests the
+ * package (what apply compares), on each side; NULL = absent. */
+static gboolean
+bkt_dnf_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *items, GError **error)
+{
+  BktDnf *self = BKT_DNF (subsystem);
+  g_autoptr(GPtrArray) names = NULL;
+
+  if (!self->available)
+    return TRUE;
+  names = manifest_names (manifests);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      g_autofree char *target = g_strconcat ("package:", name, NULL);
+
+      g_ptr_array_add (items, bkt_item_new (target, BKT_SCOPE_SYSTEM, "layered",
+                                            g_strv_contains (effective (self), name) ? "layered" : NULL,
+                                            BKT_MANIFEST_SYSTEM_PACKAGES, name));
+    }
+  for (guint i = 0; effective (self)[i] != NULL; i++)
+    {
+      const char *name = effective (self)[i];
+      g_autofree char *target = NULL;
+
+      if (names_contain (names, name))
+        continue;
+      target = g_strconcat ("package:", name, NULL);
+      g_ptr_array_add (items, bkt_item_new (target, BKT_SCOPE_SYSTEM, NULL, "layered",
+                                            BKT_MANIFEST_SYSTEM_PACKAGES, NULL));
+    }
+  return TRUE;
+}
+
+/* apply --prune of a package bkt layered: its removal (next boot). */
+static BktOperation *
+bkt_dnf_plan_prune (BktSubsystem *subsystem, const char *target, BktScope scope, char **live)
+{
+  BktDnf *self = BKT_DNF (subsystem);
+  const char *name = g_str_has_prefix (target, "package:") ? target + strlen ("package:") : NULL;
+
+  g_autofree char *why = name != NULL ? bkt_manifest_check_package_name (name) : NULL;
+
+  if (!self->available || name == NULL || why != NULL || scope != BKT_SCOPE_SYSTEM ||
+      !g_strv_contains (effective (self), name))
+    return NULL;
+  *live = g_strdup ("layered");
+  return new_package_op (name, FALSE, FALSE);
 }
 
 /* Changes                                                                   */
@@ -671,4 +735,6 @@ bkt_dnf_subsystem_init (BktSubsystemInterface *iface)
   iface->plan_change = bkt_dnf_plan_change;
   iface->status = bkt_dnf_status;
   iface->execute = bkt_dnf_execute;
+  iface->items = bkt_dnf_items;
+  iface->plan_prune = bkt_dnf_plan_prune;
 }
