@@ -98,6 +98,40 @@ bkt_watcher_ignored (void)
   return (GStrv) g_ptr_array_free (g_steal_pointer (&out), FALSE);
 }
 
+void
+bkt_watcher_mark_ignored (JsonObject *status)
+{
+  g_auto(GStrv) ignored = bkt_watcher_ignored ();
+  JsonObject *subsystems = json_object_get_object_member (status, "subsystems");
+  g_autoptr(GList) names = subsystems != NULL ? json_object_get_members (subsystems) : NULL;
+  g_autoptr(JsonArray) seen = json_array_new ();
+
+  if (ignored[0] == NULL)
+    return;
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonObject *st = json_object_get_object_member (subsystems, l->data);
+      JsonArray *lists[2] = { json_object_get_array_member (st, "drift"), json_object_get_array_member (st, "untracked") };
+
+      for (guint k = 0; k < 2; k++)
+        for (guint i = 0; lists[k] != NULL && i < json_array_get_length (lists[k]); i++)
+          {
+            JsonNode *n = json_array_get_element (lists[k], i);
+            JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+            const char *target = o != NULL ? bkt_json_object_get_string (o, "target") : NULL;
+            const char *dir = k == 1 ? "capture" : o != NULL ? bkt_json_object_get_string (o, "direction") : NULL;
+
+            /* Only what was changed here: the manifests' changes are never ignored. */
+            if (target == NULL || !g_strv_contains ((const char *const *) ignored, target) ||
+                (g_strcmp0 (dir, "capture") != 0 && g_strcmp0 (dir, "conflict") != 0))
+              continue;
+            json_object_set_boolean_member (o, "ignored", TRUE);
+            json_array_add_string_element (seen, target);
+          }
+    }
+  json_object_set_array_member (status, "ignored", json_array_ref (seen));
+}
+
 static guint
 debounce_ms (void)
 {
@@ -378,11 +412,10 @@ status_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *c)
 }
 
 /* The counts per direction and the targets changed here, without the
- * ignored ones. */
+ * ignored ones (bkt_watcher_mark_ignored has marked them). */
 static GVariant *
 summarize (JsonObject *status, GPtrArray *here)
 {
-  g_auto(GStrv) ignored = bkt_watcher_ignored ();
   JsonObject *subsystems = json_object_get_object_member (status, "subsystems");
   g_autoptr(GList) names = subsystems != NULL ? json_object_get_members (subsystems) : NULL;
   guint32 apply = 0, capture = 0, conflict = 0, n_ignored = 0;
@@ -404,7 +437,7 @@ summarize (JsonObject *status, GPtrArray *here)
               continue;
             if (g_strcmp0 (dir, "capture") == 0 || g_strcmp0 (dir, "conflict") == 0)
               {
-                if (g_strv_contains ((const char *const *) ignored, target))
+                if (json_object_get_boolean_member_with_default (op, "ignored", FALSE))
                   {
                     n_ignored++;
                     continue;
@@ -448,6 +481,8 @@ on_status (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (self->cancellable == NULL)
     return;   /* stopped meanwhile */
+  /* The same verdict as bkt status: one place decides what is ignored. */
+  bkt_watcher_mark_ignored (status);
   drift = g_variant_ref_sink (summarize (status, here));
   old = bkt_dbus_manager_get_drift (self->manager);
   g_ptr_array_sort (here, (GCompareFunc) g_strcmp0);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "bkt-dbus-generated.h"
 #include "bkt-idle.h"
@@ -35,5 +36,10 @@ gboolean    bkt_watcher_is_running (BktWatcher *self);
 gboolean    bkt_watcher_configured (GError **error);
 /* The targets config.json's "ignore" lists (NULL-terminated, maybe empty). */
 GStrv       bkt_watcher_ignored    (void);
+
+/* Marks the drift and untracked items of @status (Manager.Status's
+ * document) that were changed here and that config.json ignores with
+ * "ignored": true, and lists them in "ignored". */
+void        bkt_watcher_mark_ignored (JsonObject *status);
 
 G_END_DECLS
