@@ -38,6 +38,8 @@ struct _BktWatcher
   GPtrArray        *schemas;       /* WatchedSchema* */
   GCancellable     *cancellable;
   BktWatchNotifier *notifier;
+  BktWatcherBusyFunc busy;
+  gpointer          busy_data;
   guint             debounce_ms;
   guint             debounce_id;
   gboolean          evaluating;
@@ -49,6 +51,13 @@ G_DEFINE_TYPE (BktWatcher, bkt_watcher, G_TYPE_OBJECT)
 
 static void schedule (BktWatcher *self);
 static void arm_monitors (BktWatcher *self);
+
+/* g_ptr_array_sort passes pointers to the elements. */
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
 
 /* ---- configuration ---------------------------------------------------------------- */
 
@@ -485,7 +494,7 @@ on_status (GObject *source, GAsyncResult *result, gpointer data)
   bkt_watcher_mark_ignored (status);
   drift = g_variant_ref_sink (summarize (status, here));
   old = bkt_dbus_manager_get_drift (self->manager);
-  g_ptr_array_sort (here, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (here, compare_strings);
   g_ptr_array_add (here, NULL);
   if (!self->signalled || old == NULL || !g_variant_equal (old, drift))
     {
@@ -513,6 +522,13 @@ evaluate (gpointer data)
   if (self->evaluating)
     {
       self->again = TRUE;
+      return G_SOURCE_REMOVE;
+    }
+  /* A transaction runs: once more after another quiet period (its own
+   * changes keep restarting it until it has finished). */
+  if (self->busy != NULL && self->busy (self->busy_data))
+    {
+      schedule (self);
       return G_SOURCE_REMOVE;
     }
   self->evaluating = TRUE;
@@ -625,11 +641,13 @@ bkt_watcher_init (BktWatcher *self)
 }
 
 BktWatcher *
-bkt_watcher_new (BktDBusManager *manager, BktIdle *idle)
+bkt_watcher_new (BktDBusManager *manager, BktIdle *idle, BktWatcherBusyFunc busy, gpointer data)
 {
   BktWatcher *self = g_object_new (BKT_TYPE_WATCHER, NULL);
   GVariantBuilder b;
 
+  self->busy = busy;
+  self->busy_data = data;
   self->manager = g_object_ref (manager);
   self->idle = g_object_ref (idle);
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{su}"));

@@ -25,7 +25,13 @@ G_DECLARE_FINAL_TYPE (BktWatcher, bkt_watcher, BKT, WATCHER, GObject)
 
 /* Sets @manager's Drift and Watching and emits its DriftChanged; holds
  * @idle busy while running. */
-BktWatcher *bkt_watcher_new        (BktDBusManager *manager, BktIdle *idle);
+typedef gboolean (*BktWatcherBusyFunc) (gpointer data);
+
+/* @busy (with @data): whether a transaction is changing the machine; the
+ * watcher waits until it has finished before it evaluates (what it
+ * changes is not drift, and its reads must not race the transaction's). */
+BktWatcher *bkt_watcher_new        (BktDBusManager *manager, BktIdle *idle, BktWatcherBusyFunc busy,
+                                    gpointer data);
 /* Starts watching on @connection (the session bus: notifications); a
  * running watcher is left as it is. */
 gboolean    bkt_watcher_start      (BktWatcher *self, GDBusConnection *connection, GError **error);
