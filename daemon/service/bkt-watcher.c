@@ -18,7 +18,8 @@
  * missing path (an ancestor: an event there only re-arms the monitors). */
 typedef struct {
   GFileMonitor *monitor;
-  gboolean      ancestor;
+  GFile        *wanted;     /* the missing directory an ancestor stands in for */
+  const char   *only;       /* the one child that counts (a flatpak installation's .changed), or NULL */
 } Watch;
 
 /* One GSettings object and the keys of it that count (NULL: all). */
@@ -169,6 +170,7 @@ watch_free (gpointer p)
   g_file_monitor_cancel (w->monitor);
   g_signal_handlers_disconnect_matched (w->monitor, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, NULL);
   g_object_unref (w->monitor);
+  g_clear_object (&w->wanted);
   g_free (w);
 }
 
@@ -202,15 +204,27 @@ on_dir_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEv
   for (guint i = 0; i < self->watches->len; i++)
     {
       Watch *w = g_ptr_array_index (self->watches, i);
+      g_autofree char *name = NULL;
+
       if (w->monitor != monitor)
         continue;
-      if (w->ancestor)
+      if (w->wanted != NULL)
         {
-          /* Something appeared on the way to a missing directory: watch
-           * it if it is there now (from an idle: this monitor goes). */
-          g_idle_add_full (G_PRIORITY_DEFAULT, rearm, g_object_ref (self), g_object_unref);
+          /* Only what is on the way to the missing directory: an ancestor
+           * such as ~/.local/share changes all the time for other reasons.
+           * Watch it if it is there now (from an idle: this monitor goes). */
+          if (g_file_equal (file, w->wanted) || g_file_has_prefix (w->wanted, file))
+            g_idle_add_full (G_PRIORITY_DEFAULT, rearm, g_object_ref (self), g_object_unref);
           return;
         }
+      /* The directory itself went (and may come back): watch the way to it. */
+      if ((event == G_FILE_MONITOR_EVENT_DELETED || event == G_FILE_MONITOR_EVENT_MOVED_OUT) &&
+          g_file_equal (file, g_object_get_data (G_OBJECT (monitor), "bkt-path")))
+        g_idle_add_full (G_PRIORITY_DEFAULT, rearm, g_object_ref (self), g_object_unref);
+      name = g_file_get_basename (file);
+      if (w->only != NULL && g_strcmp0 (name, w->only) != 0)
+        return;
+      break;
     }
   schedule (self);
 }
@@ -219,7 +233,7 @@ on_dir_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEv
  * (GIO's own handling of a missing path polls it every few seconds: the
  * watcher must cost nothing while idle). */
 static void
-watch_dir (BktWatcher *self, const char *path)
+watch_dir (BktWatcher *self, const char *path, const char *only)
 {
   g_autofree char *dir = g_strdup (path);
   gboolean ancestor = FALSE;
@@ -242,12 +256,13 @@ watch_dir (BktWatcher *self, const char *path)
     {
       Watch *o = g_ptr_array_index (self->watches, i);
       g_autofree char *p = g_file_get_path (g_object_get_data (G_OBJECT (o->monitor), "bkt-path"));
-      if (g_strcmp0 (p, dir) == 0 && o->ancestor == ancestor)
+      if (!ancestor && o->wanted == NULL && g_strcmp0 (p, dir) == 0 && g_strcmp0 (o->only, only) == 0)
         return;
     }
   file = g_file_new_for_path (dir);
   w = g_new0 (Watch, 1);
-  w->ancestor = ancestor;
+  w->wanted = ancestor ? g_file_new_for_path (path) : NULL;
+  w->only = ancestor ? NULL : only;
   w->monitor = g_file_monitor_directory (file, G_FILE_MONITOR_WATCH_MOVES, NULL, &error);
   if (w->monitor == NULL)
     {
@@ -290,20 +305,20 @@ arm_monitors (BktWatcher *self)
     {
       const char *base = i == 0 ? user_base : system_base;
       g_autofree char *apps = g_build_filename (base, "app", NULL);
-      watch_dir (self, base);
-      watch_dir (self, apps);
+      watch_dir (self, base, ".changed");
+      watch_dir (self, apps, NULL);
     }
   {
     g_autofree char *ext = g_build_filename (g_get_user_data_dir (), "gnome-shell", "extensions", NULL);
-    watch_dir (self, ext);
+    watch_dir (self, ext, NULL);
   }
   for (guint i = 0; data_dirs[i] != NULL; i++)
     {
       g_autofree char *ext = g_build_filename (data_dirs[i], "gnome-shell", "extensions", NULL);
       if (g_file_test (ext, G_FILE_TEST_IS_DIR))
-        watch_dir (self, ext);
+        watch_dir (self, ext, NULL);
     }
-  watch_dir (self, shims);
+  watch_dir (self, shims, NULL);
 }
 
 static void
