@@ -239,7 +239,10 @@ print_items (JsonObject *subsystems, const char *list, const char *field, const 
                      json_object_get_string_member_with_default (json_node_get_object (item), "target", "?"));
           else if (JSON_NODE_HOLDS_VALUE (item))
             text = json_node_get_string (item);
-          g_print ("  %s %s\n", bullet, text ? text : "?");
+          g_print ("  %s %s%s\n", bullet, text ? text : "?",
+                   JSON_NODE_HOLDS_OBJECT (item) &&
+                   json_object_get_boolean_member_with_default (json_node_get_object (item), "ignored", FALSE)
+                   ? "  (ignored)" : "");
         }
     }
 }
@@ -267,7 +270,10 @@ print_drift (JsonObject *subsystems)
           const char *manifest = sync != NULL ? json_object_get_string_member_with_default (sync, "manifest", NULL) : NULL;
           const char *live = sync != NULL ? json_object_get_string_member_with_default (sync, "live", NULL) : NULL;
 
-          if (g_strcmp0 (state, "to-capture") == 0)
+          if (op != NULL && json_object_get_boolean_member_with_default (op, "ignored", FALSE))
+            g_print ("  · IGNORED     %s\n      changed on this machine, ignored (\"ignore\" in config.json)\n",
+                     summary);
+          else if (g_strcmp0 (state, "to-capture") == 0)
             g_print ("  ◂ TO CAPTURE  %s\n      changed on this machine (now %s): bkt capture\n", summary,
                      live ? live : "absent");
           else if (g_strcmp0 (state, "conflict") == 0)

@@ -99,6 +99,9 @@ bkt_compute_status (Request *r, GCancellable *c, GError **error)
   if (!load_engine (r, error))
     return FALSE;
   r->out.status = bkt_engine_status (r->out.engine, r->out.manifests, c, error);
+  /* What the user chose to ignore (the watcher's notification) says so. */
+  if (r->out.status != NULL && r->daemon->instance == BKT_INSTANCE_SESSION)
+    bkt_watcher_mark_ignored (r->out.status);
   return r->out.status != NULL;
 }
 

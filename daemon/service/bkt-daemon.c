@@ -925,6 +925,14 @@ handle_capture (BktDBusManager *m, GDBusMethodInvocation *inv, GVariant *options
   return bkt_daemon_dispatch (self, REQ_CAPTURE, inv, options, NULL);
 }
 
+static gboolean
+transaction_running (gpointer data)
+{
+  BktDaemon *self = data;
+
+  return self->active != NULL;
+}
+
 /* The watcher is the user's own session instance's: no polkit, no
  * worker (it only keeps a setting and starts monitors), so not through
  * bkt_daemon_dispatch; the system instance refuses it. */
@@ -1177,7 +1185,7 @@ bkt_daemon_new (BktInstance instance, guint idle_timeout)
 
   g_signal_connect (self->manager, "handle-set-watching", G_CALLBACK (handle_set_watching), self);
   if (instance == BKT_INSTANCE_SESSION)
-    self->watcher = bkt_watcher_new (self->manager, self->idle);
+    self->watcher = bkt_watcher_new (self->manager, self->idle, transaction_running, self);
 
   if (instance == BKT_INSTANCE_SYSTEM)
     {

@@ -175,6 +175,13 @@ bkt_watch_notifier_show (BktWatchNotifier *self, const char *const *here)
     show_items (self);
 }
 
+/* g_ptr_array_sort passes pointers to the elements. */
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
 /* ---- the actions ----------------------------------------------------------------------- */
 
 gboolean
@@ -198,7 +205,7 @@ bkt_watch_ignore (const char *const *targets, GError **error)
   for (guint i = 0; targets[i] != NULL; i++)
     if (!g_ptr_array_find_with_equal_func (all, targets[i], g_str_equal, NULL))
       g_ptr_array_add (all, g_strdup (targets[i]));
-  g_ptr_array_sort (all, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (all, compare_strings);
   for (guint i = 0; i < all->len; i++)
     json_array_add_string_element (out, g_ptr_array_index (all, i));
   node = json_node_init_array (json_node_alloc (), out);

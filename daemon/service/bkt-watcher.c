@@ -18,7 +18,8 @@
  * missing path (an ancestor: an event there only re-arms the monitors). */
 typedef struct {
   GFileMonitor *monitor;
-  gboolean      ancestor;
+  GFile        *wanted;     /* the missing directory an ancestor stands in for */
+  const char   *only;       /* the one child that counts (a flatpak installation's .changed), or NULL */
 } Watch;
 
 /* One GSettings object and the keys of it that count (NULL: all). */
@@ -38,6 +39,8 @@ struct _BktWatcher
   GPtrArray        *schemas;       /* WatchedSchema* */
   GCancellable     *cancellable;
   BktWatchNotifier *notifier;
+  BktWatcherBusyFunc busy;
+  gpointer          busy_data;
   guint             debounce_ms;
   guint             debounce_id;
   gboolean          evaluating;
@@ -49,6 +52,13 @@ G_DEFINE_TYPE (BktWatcher, bkt_watcher, G_TYPE_OBJECT)
 
 static void schedule (BktWatcher *self);
 static void arm_monitors (BktWatcher *self);
+
+/* g_ptr_array_sort passes pointers to the elements. */
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
 
 /* ---- configuration ---------------------------------------------------------------- */
 
@@ -98,6 +108,40 @@ bkt_watcher_ignored (void)
   return (GStrv) g_ptr_array_free (g_steal_pointer (&out), FALSE);
 }
 
+void
+bkt_watcher_mark_ignored (JsonObject *status)
+{
+  g_auto(GStrv) ignored = bkt_watcher_ignored ();
+  JsonObject *subsystems = json_object_get_object_member (status, "subsystems");
+  g_autoptr(GList) names = subsystems != NULL ? json_object_get_members (subsystems) : NULL;
+  g_autoptr(JsonArray) seen = json_array_new ();
+
+  if (ignored[0] == NULL)
+    return;
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonObject *st = json_object_get_object_member (subsystems, l->data);
+      JsonArray *lists[2] = { json_object_get_array_member (st, "drift"), json_object_get_array_member (st, "untracked") };
+
+      for (guint k = 0; k < 2; k++)
+        for (guint i = 0; lists[k] != NULL && i < json_array_get_length (lists[k]); i++)
+          {
+            JsonNode *n = json_array_get_element (lists[k], i);
+            JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+            const char *target = o != NULL ? bkt_json_object_get_string (o, "target") : NULL;
+            const char *dir = k == 1 ? "capture" : o != NULL ? bkt_json_object_get_string (o, "direction") : NULL;
+
+            /* Only what was changed here: the manifests' changes are never ignored. */
+            if (target == NULL || !g_strv_contains ((const char *const *) ignored, target) ||
+                (g_strcmp0 (dir, "capture") != 0 && g_strcmp0 (dir, "conflict") != 0))
+              continue;
+            json_object_set_boolean_member (o, "ignored", TRUE);
+            json_array_add_string_element (seen, target);
+          }
+    }
+  json_object_set_array_member (status, "ignored", json_array_ref (seen));
+}
+
 static guint
 debounce_ms (void)
 {
@@ -126,6 +170,7 @@ watch_free (gpointer p)
   g_file_monitor_cancel (w->monitor);
   g_signal_handlers_disconnect_matched (w->monitor, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, NULL);
   g_object_unref (w->monitor);
+  g_clear_object (&w->wanted);
   g_free (w);
 }
 
@@ -159,15 +204,27 @@ on_dir_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEv
   for (guint i = 0; i < self->watches->len; i++)
     {
       Watch *w = g_ptr_array_index (self->watches, i);
+      g_autofree char *name = NULL;
+
       if (w->monitor != monitor)
         continue;
-      if (w->ancestor)
+      if (w->wanted != NULL)
         {
-          /* Something appeared on the way to a missing directory: watch
-           * it if it is there now (from an idle: this monitor goes). */
-          g_idle_add_full (G_PRIORITY_DEFAULT, rearm, g_object_ref (self), g_object_unref);
+          /* Only what is on the way to the missing directory: an ancestor
+           * such as ~/.local/share changes all the time for other reasons.
+           * Watch it if it is there now (from an idle: this monitor goes). */
+          if (g_file_equal (file, w->wanted) || g_file_has_prefix (w->wanted, file))
+            g_idle_add_full (G_PRIORITY_DEFAULT, rearm, g_object_ref (self), g_object_unref);
           return;
         }
+      /* The directory itself went (and may come back): watch the way to it. */
+      if ((event == G_FILE_MONITOR_EVENT_DELETED || event == G_FILE_MONITOR_EVENT_MOVED_OUT) &&
+          g_file_equal (file, g_object_get_data (G_OBJECT (monitor), "bkt-path")))
+        g_idle_add_full (G_PRIORITY_DEFAULT, rearm, g_object_ref (self), g_object_unref);
+      name = g_file_get_basename (file);
+      if (w->only != NULL && g_strcmp0 (name, w->only) != 0)
+        return;
+      break;
     }
   schedule (self);
 }
@@ -176,7 +233,7 @@ on_dir_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEv
  * (GIO's own handling of a missing path polls it every few seconds: the
  * watcher must cost nothing while idle). */
 static void
-watch_dir (BktWatcher *self, const char *path)
+watch_dir (BktWatcher *self, const char *path, const char *only)
 {
   g_autofree char *dir = g_strdup (path);
   gboolean ancestor = FALSE;
@@ -199,12 +256,13 @@ watch_dir (BktWatcher *self, const char *path)
     {
       Watch *o = g_ptr_array_index (self->watches, i);
       g_autofree char *p = g_file_get_path (g_object_get_data (G_OBJECT (o->monitor), "bkt-path"));
-      if (g_strcmp0 (p, dir) == 0 && o->ancestor == ancestor)
+      if (!ancestor && o->wanted == NULL && g_strcmp0 (p, dir) == 0 && g_strcmp0 (o->only, only) == 0)
         return;
     }
   file = g_file_new_for_path (dir);
   w = g_new0 (Watch, 1);
-  w->ancestor = ancestor;
+  w->wanted = ancestor ? g_file_new_for_path (path) : NULL;
+  w->only = ancestor ? NULL : only;
   w->monitor = g_file_monitor_directory (file, G_FILE_MONITOR_WATCH_MOVES, NULL, &error);
   if (w->monitor == NULL)
     {
@@ -247,20 +305,20 @@ arm_monitors (BktWatcher *self)
     {
       const char *base = i == 0 ? user_base : system_base;
       g_autofree char *apps = g_build_filename (base, "app", NULL);
-      watch_dir (self, base);
-      watch_dir (self, apps);
+      watch_dir (self, base, ".changed");
+      watch_dir (self, apps, NULL);
     }
   {
     g_autofree char *ext = g_build_filename (g_get_user_data_dir (), "gnome-shell", "extensions", NULL);
-    watch_dir (self, ext);
+    watch_dir (self, ext, NULL);
   }
   for (guint i = 0; data_dirs[i] != NULL; i++)
     {
       g_autofree char *ext = g_build_filename (data_dirs[i], "gnome-shell", "extensions", NULL);
       if (g_file_test (ext, G_FILE_TEST_IS_DIR))
-        watch_dir (self, ext);
+        watch_dir (self, ext, NULL);
     }
-  watch_dir (self, shims);
+  watch_dir (self, shims, NULL);
 }
 
 static void
@@ -378,11 +436,10 @@ status_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *c)
 }
 
 /* The counts per direction and the targets changed here, without the
- * ignored ones. */
+ * ignored ones (bkt_watcher_mark_ignored has marked them). */
 static GVariant *
 summarize (JsonObject *status, GPtrArray *here)
 {
-  g_auto(GStrv) ignored = bkt_watcher_ignored ();
   JsonObject *subsystems = json_object_get_object_member (status, "subsystems");
   g_autoptr(GList) names = subsystems != NULL ? json_object_get_members (subsystems) : NULL;
   guint32 apply = 0, capture = 0, conflict = 0, n_ignored = 0;
@@ -404,7 +461,7 @@ summarize (JsonObject *status, GPtrArray *here)
               continue;
             if (g_strcmp0 (dir, "capture") == 0 || g_strcmp0 (dir, "conflict") == 0)
               {
-                if (g_strv_contains ((const char *const *) ignored, target))
+                if (json_object_get_boolean_member_with_default (op, "ignored", FALSE))
                   {
                     n_ignored++;
                     continue;
@@ -448,9 +505,11 @@ on_status (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (self->cancellable == NULL)
     return;   /* stopped meanwhile */
+  /* The same verdict as bkt status: one place decides what is ignored. */
+  bkt_watcher_mark_ignored (status);
   drift = g_variant_ref_sink (summarize (status, here));
   old = bkt_dbus_manager_get_drift (self->manager);
-  g_ptr_array_sort (here, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (here, compare_strings);
   g_ptr_array_add (here, NULL);
   if (!self->signalled || old == NULL || !g_variant_equal (old, drift))
     {
@@ -478,6 +537,13 @@ evaluate (gpointer data)
   if (self->evaluating)
     {
       self->again = TRUE;
+      return G_SOURCE_REMOVE;
+    }
+  /* A transaction runs: once more after another quiet period (its own
+   * changes keep restarting it until it has finished). */
+  if (self->busy != NULL && self->busy (self->busy_data))
+    {
+      schedule (self);
       return G_SOURCE_REMOVE;
     }
   self->evaluating = TRUE;
@@ -590,11 +656,13 @@ bkt_watcher_init (BktWatcher *self)
 }
 
 BktWatcher *
-bkt_watcher_new (BktDBusManager *manager, BktIdle *idle)
+bkt_watcher_new (BktDBusManager *manager, BktIdle *idle, BktWatcherBusyFunc busy, gpointer data)
 {
   BktWatcher *self = g_object_new (BKT_TYPE_WATCHER, NULL);
   GVariantBuilder b;
 
+  self->busy = busy;
+  self->busy_data = data;
   self->manager = g_object_ref (manager);
   self->idle = g_object_ref (idle);
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{su}"));

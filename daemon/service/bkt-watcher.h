@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "bkt-dbus-generated.h"
 #include "bkt-idle.h"
@@ -24,7 +25,13 @@ G_DECLARE_FINAL_TYPE (BktWatcher, bkt_watcher, BKT, WATCHER, GObject)
 
 /* Sets @manager's Drift and Watching and emits its DriftChanged; holds
  * @idle busy while running. */
-BktWatcher *bkt_watcher_new        (BktDBusManager *manager, BktIdle *idle);
+typedef gboolean (*BktWatcherBusyFunc) (gpointer data);
+
+/* @busy (with @data): whether a transaction is changing the machine; the
+ * watcher waits until it has finished before it evaluates (what it
+ * changes is not drift, and its reads must not race the transaction's). */
+BktWatcher *bkt_watcher_new        (BktDBusManager *manager, BktIdle *idle, BktWatcherBusyFunc busy,
+                                    gpointer data);
 /* Starts watching on @connection (the session bus: notifications); a
  * running watcher is left as it is. */
 gboolean    bkt_watcher_start      (BktWatcher *self, GDBusConnection *connection, GError **error);
@@ -35,5 +42,10 @@ gboolean    bkt_watcher_is_running (BktWatcher *self);
 gboolean    bkt_watcher_configured (GError **error);
 /* The targets config.json's "ignore" lists (NULL-terminated, maybe empty). */
 GStrv       bkt_watcher_ignored    (void);
+
+/* Marks the drift and untracked items of @status (Manager.Status's
+ * document) that were changed here and that config.json ignores with
+ * "ignored": true, and lists them in "ignored". */
+void        bkt_watcher_mark_ignored (JsonObject *status);
 
 G_END_DECLS

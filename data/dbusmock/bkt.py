@@ -33,6 +33,8 @@ Methods on org.freedesktop.DBus.Mock to steer it from a test:
   SetItems(s items_json)            replace the machine
   FailOperation(s id, s message)    the next run of operation @id fails
   SetFinishDelay(d seconds)         time between operations (default 0.05)
+The drift watcher: SetWatching(true) sets Watching and Drift and emits
+DriftChanged; SetItems emits it again while watching (a change by hand).
 Applying an item makes it "in_sync"; capturing an untracked item makes it
 tracked and in sync: what Status says afterwards is what happened.
 
@@ -169,7 +171,11 @@ def load(mock, parameters):
     mock.AddProperties(MAIN_IFACE, {
         'DaemonVersion': dbus.String(parameters.get('version', '0.1.0')),
         'Instance': dbus.String(mock.bkt['instance']),
+        'Watching': dbus.Boolean(False),
+        'Drift': dbus.Dictionary({}, signature='su'),
     })
+    # listed in the introspection as the real daemon lists it (see _new_transaction)
+    mock.methods.setdefault(MAIN_IFACE, {})['DriftChanged'] = ('', '', '', DriftChanged)
     if mock.bkt['instance'] == 'system':
         for name, in_sig in (('FlatpakInstall', 'ssa{sv}'), ('FlatpakUninstall', 'sa{sv}'),
                              ('PackagesInstall', 'asa{sv}'), ('PackagesUninstall', 'asa{sv}'),
@@ -330,6 +336,39 @@ def Profile(self, options):
             declared[i['subsystem']][key] = 'declared' if changed else 'present'
     return json.dumps({'version': 1, 'bktd': str(self.Get(MAIN_IFACE, 'DaemonVersion')), 'subsystems': live,
                        'manifests': declared})
+def _drift(st):
+    """The watcher's counts and the targets changed here: the mock has no state record, so drifted
+    items are to apply and untracked ones are what a capture would propose."""
+    here = sorted(i['target'] for i in st['items'] if i['state'] == 'untracked')
+    counts = {'apply': sum(1 for i in st['items'] if i['state'] == 'drift'), 'capture': len(here),
+              'conflict': 0, 'ignored': 0}
+    return dbus.Dictionary({k: dbus.UInt32(v) for k, v in counts.items()}, signature='su'), here
+
+
+def _watch_update(mock):
+    """As the real watcher after a burst: Drift set, DriftChanged emitted."""
+    drift, here = _drift(_state(mock))
+    mock.UpdateProperties(MAIN_IFACE, {'Drift': drift})
+    mock.EmitSignal(MAIN_IFACE, 'DriftChanged', 'a{su}as', [drift, dbus.Array(here, signature='s')])
+
+
+@dbus.service.method(MAIN_IFACE, in_signature='b', out_signature='')
+def SetWatching(self, enabled):
+    st = _state(self)
+    if st['instance'] != 'session':
+        raise BktError('NotSupported', "the drift watcher is the session instance's (bkt watch)")
+    st['watching'] = bool(enabled)
+    self.UpdateProperties(MAIN_IFACE, {'Watching': dbus.Boolean(enabled)})
+    if enabled:
+        _watch_update(self)
+    else:
+        self.UpdateProperties(MAIN_IFACE, {'Drift': dbus.Dictionary({}, signature='su')})
+
+
+# Declaration only (for introspection); emitted with EmitSignal.
+@dbus.service.signal(MAIN_IFACE, signature='a{su}as')
+def DriftChanged(self, drift, here):
+    pass
 
 
 # ---------------------------------------------------------------- Admin
@@ -362,6 +401,9 @@ def _systemctl_status(self, units, options):
 @dbus.service.method(MOCK_IFACE, in_signature='s', out_signature='')
 def SetItems(self, items_json):
     _state(self)['items'] = json.loads(items_json)
+    # a change of the machine is what the watcher reports
+    if _state(self).get('watching'):
+        _watch_update(self)
 
 
 @dbus.service.method(MOCK_IFACE, in_signature='ss', out_signature='')

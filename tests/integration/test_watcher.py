@@ -234,6 +234,13 @@ class Watcher(EnvTestCase):
         self.assertEqual(config['ignore'], [target])
         self.assertEqual(self.watch_status()['drift']['capture'], 0)
         self.assertEqual(self.signals()[-1], [], 'an ignored item is still reported as waiting')
+        # bkt status says so too (one verdict: bkt_watcher_mark_ignored)
+        st = self.status(ADMIN)
+        self.assertEqual(st['ignored'], [target])
+        op = [o for o in st['subsystems']['gsettings']['drift'] if o['target'] == target]
+        self.assertTrue(op and op[0].get('ignored') is True, st['subsystems']['gsettings']['drift'])
+        res = self.bkt('status')
+        self.assertIn('IGNORED', res[1])
         self.assertEqual(self.forge.take(), [])
 
     def test_3_disable(self):
