@@ -91,9 +91,13 @@ probe (gpointer data, gpointer user_data)
   json_object_set_string_member (p->row, "host", p->host);
   /* never a prompt: many hosts at once, ssh's BatchMode */
   bkt_client_set_interactive (client, FALSE);
-  bkt_client_set_report_skew (client, FALSE);
-  if (!bkt_client_set_host (client, p->host, &error) ||
-      (version = bkt_client_daemon_version (client, BKT_TARGET_SESSION, &error)) == NULL)
+  if (bkt_client_set_host (client, p->host, &error))
+    {
+      /* the skew goes in the row, not to stderr */
+      bkt_client_set_report_skew (client, FALSE);
+      version = bkt_client_daemon_version (client, BKT_TARGET_SESSION, &error);
+    }
+  if (version == NULL)
     {
       json_object_set_boolean_member (p->row, "reachable", FALSE);
       json_object_set_string_member (p->row, "error", error->message);
