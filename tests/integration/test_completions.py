@@ -93,6 +93,8 @@ class Completions(unittest.TestCase):
 
     def test_command(self):
         self.assertEqual(self.bash.complete('bkt fla'), 'bkt flatpak ')
+        # -H HOST before the command: HOST is not a command name
+        self.assertEqual(self.bash.complete('bkt -H laptop fla'), 'bkt -H laptop flatpak ')
 
     def test_gsettings_schema_then_key(self):
         self.assertEqual(self.bash.complete('bkt gsetting set org.gnome.desktop.i'),
