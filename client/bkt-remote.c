@@ -100,7 +100,7 @@ bkt_remote_take_host_option (int *argc, char **argv, char **host)
 /* What ssh said, as one line for the error: its last non-empty line, or
  * an explanation when it is about the host key. */
 static char *
-explain_ssh_failure (const char *host, const char *text, int status)
+explain_ssh_failure (const char *host, gboolean user_bus, const char *text, int status)
 {
   g_auto(GStrv) lines = g_strsplit (text != NULL ? text : "", "\n", -1);
   const char *last = NULL;
@@ -115,6 +115,12 @@ explain_ssh_failure (const char *host, const char *text, int status)
   for (guint i = 0; lines[i] != NULL; i++)
     if (*g_strstrip (lines[i]) != '\0')
       last = lines[i];
+  if (last != NULL && strstr (last, "Failed to start bus client") != NULL)
+    return user_bus
+      ? g_strdup_printf ("%s has no session bus for this user over ssh (%s): the user's systemd instance "
+                         "runs only while they are logged in there, unless lingering is on "
+                         "(loginctl enable-linger)", host, last)
+      : g_strdup_printf ("%s: systemd-stdio-bridge cannot reach the system bus (%s)", host, last);
   if (status == 127 || (last != NULL && strstr (last, "systemd-stdio-bridge") != NULL))
     return g_strdup_printf ("%s has no systemd-stdio-bridge (systemd's; needed to reach its bus): %s",
                             host, last != NULL ? last : "command not found");
@@ -134,7 +140,7 @@ reap (GSubprocess *child)
 }
 
 static GError *
-failure_from_child (const char *host, GSubprocess *child, const GError *dbus_error)
+failure_from_child (const char *host, gboolean user_bus, GSubprocess *child, const GError *dbus_error)
 {
   GInputStream *err = g_subprocess_get_stderr_pipe (child);
   g_autofree char *text = g_malloc0 (SSH_STDERR_MAX + 1);
@@ -144,7 +150,7 @@ failure_from_child (const char *host, GSubprocess *child, const GError *dbus_err
   reap (child);
   g_input_stream_read_all (err, text, SSH_STDERR_MAX, &n, NULL, NULL);
   g_debug ("ssh %s: %s (D-Bus: %s)", host, text, dbus_error->message);
-  why = explain_ssh_failure (host, text,
+  why = explain_ssh_failure (host, user_bus, text,
                              g_subprocess_get_if_exited (child) ? g_subprocess_get_exit_status (child) : -1);
   return g_error_new_literal (BKT_ERROR, BKT_ERROR_AUTHORITY_UNAVAILABLE, why);
 }
@@ -213,7 +219,7 @@ bkt_remote_connect (const char *host, gboolean user_bus, gboolean batch, GSubpro
     {
       g_clear_object (&stream);
       g_clear_object (&socket);
-      g_propagate_error (error, failure_from_child (host, proc, local));
+      g_propagate_error (error, failure_from_child (host, user_bus, proc, local));
       return NULL;
     }
   g_dbus_connection_set_exit_on_close (connection, FALSE);

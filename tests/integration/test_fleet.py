@@ -10,6 +10,7 @@ the shipped rules, GSettings and the bootc double:
 * polkit on HOST decides as it does for any ssh login: the wheel user over ssh is refused the
   bootc upgrade without an agent (exit 3, nothing staged); root is authorised and stages it;
 * unreachable host, unknown host key, changed host key: refused with ssh's reason, exit 4, no login;
+  a login without a session bus there: exit 4, saying so;
   a HOST starting with "-" is refused before ssh runs (no option injection);
 * a machine whose bktd is another version (python-dbusmock with data/dbusmock/bkt.py): a warning on
   bkt -H, the skew in fleet status's row;
@@ -44,7 +45,11 @@ class Fleet(EnvTestCase):
         try:
             here = {'system_bus': env.system_bus_address, 'runtime_dir': env.path('run', ADMIN)}
             oldbox = fleet_ssh.start_mock_machine(env, ADMIN, 'oldbox', OLD_VERSION)
-            cls.sshd = fleet_ssh.FleetSshd(env, ADMIN, {'laptop': here, 'oldbox': oldbox}, root_login=True)
+            # a machine where the user has no session bus (not logged in there, no lingering)
+            nobus = {'system_bus': env.system_bus_address, 'runtime_dir': env.path('machines', 'nobus')}
+            os.makedirs(nobus['runtime_dir'])
+            cls.sshd = fleet_ssh.FleetSshd(env, ADMIN, {'laptop': here, 'oldbox': oldbox, 'nobus': nobus},
+                                           root_login=True)
             # root@laptop: the same machine, logged in as root (polkit authorises uid 0 itself)
             with open(os.path.join(cls.sshd.sshdir, 'config'), 'a') as fh:
                 fh.write('Host rootbox\n  HostName 127.0.0.1\n  Port %d\n  User root\n' % cls.sshd.ports['laptop'])
@@ -152,6 +157,9 @@ class Fleet(EnvTestCase):
             self.assertEqual(rc, 4, '%s: %s %s' % (host, out, err))
             self.assertIn(reason, err, host)
         self.assertEqual(self.logins(), before, 'a refused host got a login')
+        rc, out, err = self.remote('-H', 'nobus', 'status')
+        self.assertEqual(rc, 4, out + err)
+        self.assertIn('nobus has no session bus for this user', err)
         # no option injection: refused before ssh runs
         marker = self.env.path('injected')
         for args in (('-H', '-oProxyCommand=touch %s' % marker), ('--host=-F/dev/null',), ('-H', 'a b')):
