@@ -55,9 +55,11 @@ def main():
         here = {'system_bus': env.system_bus_address, 'runtime_dir': env.path('run', ADMIN)}
         sshd = fleet_ssh.FleetSshd(env, ADMIN, {'laptop': here})
         hosts = ['host%02d' % (i + 1) for i in range(n)]
-        sshd.write_client_config(dict((h, 'laptop') for h in hosts))
+        shared = ['cm-' + h for h in hosts]
+        sshd.write_client_config(dict((h, 'laptop') for h in hosts), dict((h, 'laptop') for h in shared))
         timed(env, sshd, ['fleet', 'status', '--json'] + hosts)   # warm the daemons
-        single, seq, conc, per_host = [], [], [], []
+        timed(env, sshd, ['fleet', 'status', '--json'] + shared)  # and the shared connections
+        single, seq, conc, per_host, cm_single, cm_conc = [], [], [], [], [], []
         for _ in range(runs):
             t, p = timed(env, sshd, ['-H', 'host01', 'status', '--json'])
             if p.returncode not in (0, 1) or 'subsystems' not in json.loads(p.stdout):
@@ -69,6 +71,14 @@ def main():
             t, p = timed(env, sshd, ['fleet', 'status', '--json'] + hosts)
             per_host += check_rows(p, n)
             conc.append(t)
+            # ~/.ssh/config with ControlMaster: bkt runs plain ssh, the logins reuse one connection
+            t, p = timed(env, sshd, ['-H', shared[0], 'status', '--json'])
+            if p.returncode not in (0, 1):
+                raise RuntimeError('bkt -H %s status failed: %s' % (shared[0], p.stderr))
+            cm_single.append(t)
+            t, p = timed(env, sshd, ['fleet', 'status', '--json'] + shared)
+            check_rows(p, n)
+            cm_conc.append(t)
         print('fleet status benchmark: %d hosts (ssh aliases of 127.0.0.1), %d runs, %d CPUs'
               % (n, runs, os.cpu_count()))
         print('  %-40s median %6.2f s  (min %.2f, max %.2f)' % ('bkt -H host01 status --json', statistics.median(single),
@@ -77,6 +87,11 @@ def main():
                                                                statistics.median(seq), min(seq), max(seq)))
         print('  %-40s median %6.2f s  (min %.2f, max %.2f)' % ('fleet status (concurrent)', statistics.median(conc),
                                                                min(conc), max(conc)))
+        print('  %-40s median %6.2f s  (min %.2f, max %.2f)' % ('ControlMaster: bkt -H cm-host01 status',
+                                                               statistics.median(cm_single), min(cm_single),
+                                                               max(cm_single)))
+        print('  %-40s median %6.2f s  (min %.2f, max %.2f)' % ('ControlMaster: fleet status (concurrent)',
+                                                               statistics.median(cm_conc), min(cm_conc), max(cm_conc)))
         print('  speed-up %.1fx; per host while concurrent: median %d ms' % (
             statistics.median(seq) / statistics.median(conc), statistics.median(per_host)))
     finally:
