@@ -373,6 +373,19 @@ is_unreachable (const GError *error)
          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
 }
 
+static GVariant *
+call_until_answered (BktClient *self, BktTarget target, const char *interface_name, const char *method,
+                     GVariant *params, const GVariantType *reply_type, GError **error);
+
+/* Methods every local user may call (docs/architecture.md): no agent. */
+static gboolean
+is_read_only (const char *interface_name, const char *method)
+{
+  const char *const reads[] = { "Status", "Plan", "CapturePlan", "Capture", "BootcStatus", "SystemctlStatus", NULL };
+
+  return g_str_equal (interface_name, "org.freedesktop.DBus.Properties") || g_strv_contains (reads, method);
+}
+
 GVariant *
 bkt_client_call (BktClient   *self,
                  BktTarget    target,
@@ -383,6 +396,28 @@ bkt_client_call (BktClient   *self,
                  GError     **error)
 {
   g_autoptr(GVariant) params = parameters ? g_variant_ref_sink (parameters) : NULL;
+  BktRemoteAgent *agent = NULL;
+  GVariant *reply;
+
+  /* -H on a terminal: HOST's polkit may ask; an agent there answers, for
+   * this call only (its ssh terminal holds ours while it runs). */
+  if (self->host != NULL && self->interactive && target == BKT_TARGET_SYSTEM &&
+      !is_read_only (interface_name, method) && g_getenv ("BKT_NO_PKTTYAGENT") == NULL)
+    {
+      GDBusConnection *conn = get_connection (self, target, error);
+      if (conn == NULL)
+        return NULL;
+      agent = bkt_remote_agent_start (self->host, conn);
+    }
+  reply = call_until_answered (self, target, interface_name, method, params, reply_type, error);
+  bkt_remote_agent_stop (agent);
+  return reply;
+}
+
+static GVariant *
+call_until_answered (BktClient *self, BktTarget target, const char *interface_name, const char *method,
+                     GVariant *params, const GVariantType *reply_type, GError **error)
+{
   gboolean waited = FALSE;
 
   for (;;)
@@ -394,11 +429,12 @@ bkt_client_call (BktClient   *self,
 
       if (conn == NULL)
         return NULL;
-      /* A local agent answers for local processes only: HOST's polkit
-       * asks an agent on HOST (docs/architecture.md). */
-      if (target == BKT_TARGET_SYSTEM && self->interactive && self->host == NULL)
+      if (target == BKT_TARGET_SYSTEM && self->interactive)
         {
-          ensure_agent (self);
+          /* A local agent answers for local processes only: with -H,
+           * bkt_client_call() started one on HOST. */
+          if (self->host == NULL)
+            ensure_agent (self);
           flags |= G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION;
         }
       reply = g_dbus_connection_call_sync (conn,

@@ -258,7 +258,10 @@ bkt_cmd_complete (Ctx *ctx, const BktCommand *table, int n_words, char **words)
 
       if (w[0] == '-' && w[1] != '\0')
         {
-          if (bkt_cmd_option_takes_value (w))
+          /* bkt -H HOST (before the command name only: bkt-remote.c) */
+          if (path_words->len == 0 && (g_str_equal (w, "-H") || g_str_equal (w, "--host")))
+            i++;
+          else if (bkt_cmd_option_takes_value (w))
             i++;
           continue;
         }

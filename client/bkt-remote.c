@@ -100,7 +100,7 @@ bkt_remote_take_host_option (int *argc, char **argv, char **host)
 /* What ssh said, as one line for the error: its last non-empty line, or
  * an explanation when it is about the host key. */
 static char *
-explain_ssh_failure (const char *host, const char *text, int status)
+explain_ssh_failure (const char *host, gboolean user_bus, const char *text, int status)
 {
   g_auto(GStrv) lines = g_strsplit (text != NULL ? text : "", "\n", -1);
   const char *last = NULL;
@@ -115,6 +115,12 @@ explain_ssh_failure (const char *host, const char *text, int status)
   for (guint i = 0; lines[i] != NULL; i++)
     if (*g_strstrip (lines[i]) != '\0')
       last = lines[i];
+  if (last != NULL && strstr (last, "Failed to start bus client") != NULL)
+    return user_bus
+      ? g_strdup_printf ("%s has no session bus for this user over ssh (%s): the user's systemd instance "
+                         "runs only while they are logged in there, unless lingering is on "
+                         "(loginctl enable-linger)", host, last)
+      : g_strdup_printf ("%s: systemd-stdio-bridge cannot reach the system bus (%s)", host, last);
   if (status == 127 || (last != NULL && strstr (last, "systemd-stdio-bridge") != NULL))
     return g_strdup_printf ("%s has no systemd-stdio-bridge (systemd's; needed to reach its bus): %s",
                             host, last != NULL ? last : "command not found");
@@ -134,7 +140,7 @@ reap (GSubprocess *child)
 }
 
 static GError *
-failure_from_child (const char *host, GSubprocess *child, const GError *dbus_error)
+failure_from_child (const char *host, gboolean user_bus, GSubprocess *child, const GError *dbus_error)
 {
   GInputStream *err = g_subprocess_get_stderr_pipe (child);
   g_autofree char *text = g_malloc0 (SSH_STDERR_MAX + 1);
@@ -144,7 +150,7 @@ failure_from_child (const char *host, GSubprocess *child, const GError *dbus_err
   reap (child);
   g_input_stream_read_all (err, text, SSH_STDERR_MAX, &n, NULL, NULL);
   g_debug ("ssh %s: %s (D-Bus: %s)", host, text, dbus_error->message);
-  why = explain_ssh_failure (host, text,
+  why = explain_ssh_failure (host, user_bus, text,
                              g_subprocess_get_if_exited (child) ? g_subprocess_get_exit_status (child) : -1);
   return g_error_new_literal (BKT_ERROR, BKT_ERROR_AUTHORITY_UNAVAILABLE, why);
 }
@@ -213,7 +219,7 @@ bkt_remote_connect (const char *host, gboolean user_bus, gboolean batch, GSubpro
     {
       g_clear_object (&stream);
       g_clear_object (&socket);
-      g_propagate_error (error, failure_from_child (host, proc, local));
+      g_propagate_error (error, failure_from_child (host, user_bus, proc, local));
       return NULL;
     }
   g_dbus_connection_set_exit_on_close (connection, FALSE);
@@ -228,4 +234,153 @@ bkt_remote_disconnect (GDBusConnection *connection, GSubprocess *child)
     g_dbus_connection_close_sync (connection, NULL, NULL);
   if (child != NULL)
     reap (child);
+}
+
+/* ---- polkit agent on HOST ------------------------------------------------------ */
+
+/* What the remote side prints once pkttyagent closed its --notify-fd
+ * (registered); not shown. */
+#define AGENT_READY "BKT-AGENT-READY"
+#define AGENT_READY_TIMEOUT_S 20
+/* The agent's prompts go to its terminal (/dev/tty: ssh -t's); the pipe
+ * on fd 3 has no other writer, so `cat` ends when the agent closes it.
+ * Not --fallback (unlike the local one): the person is here, not at
+ * HOST's desktop, and polkit uses a fallback agent only for a subject in
+ * a login session, which an ssh login without pam_systemd has not. */
+#define REMOTE_AGENT \
+  "sh -c 'pkttyagent --process %u --notify-fd 3 3>&1 >/dev/tty 2>&1 </dev/tty " \
+  "| { cat >/dev/null; echo " AGENT_READY "; }'"
+
+struct _BktRemoteAgent
+{
+  GSubprocess *ssh;
+  GThread     *relay;
+  GMutex       lock;
+  GCond        cond;
+  gboolean     ready;
+  gboolean     ended;
+};
+
+/* Read ssh's stdout: up to the marker, silently; then copy the agent's
+ * prompts to our stdout until ssh leaves. */
+static gpointer
+relay_agent_output (gpointer data)
+{
+  BktRemoteAgent *a = data;
+  GInputStream *in = g_subprocess_get_stdout_pipe (a->ssh);
+  g_autoptr(GString) head = g_string_new (NULL);
+  char buf[1024];
+  gssize n;
+
+  while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, NULL)) > 0)
+    {
+      const char *mark;
+      if (a->ready)
+        {
+          if (write (STDOUT_FILENO, buf, n) < 0)
+            break;
+          continue;
+        }
+      g_string_append_len (head, buf, n);
+      mark = strstr (head->str, AGENT_READY);
+      if (mark == NULL)
+        {
+          if (head->len > SSH_STDERR_MAX)   /* not our marker: it will not come */
+            break;
+          continue;
+        }
+      g_debug ("polkit agent on HOST: %s", head->str);
+      g_mutex_lock (&a->lock);
+      a->ready = TRUE;
+      g_cond_signal (&a->cond);
+      g_mutex_unlock (&a->lock);
+    }
+  g_mutex_lock (&a->lock);
+  a->ended = TRUE;
+  g_cond_signal (&a->cond);
+  g_mutex_unlock (&a->lock);
+  return NULL;
+}
+
+static gboolean
+bridge_pid (GDBusConnection *connection, guint32 *pid)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *name = g_dbus_connection_get_unique_name (connection);
+
+  if (name == NULL)
+    return FALSE;
+  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                       g_variant_new ("(s)", name), G_VARIANT_TYPE ("(u)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  if (reply == NULL)
+    {
+      g_debug ("no process id of %s on the remote bus: %s", name, error->message);
+      return FALSE;
+    }
+  g_variant_get (reply, "(u)", pid);
+  return TRUE;
+}
+
+BktRemoteAgent *
+bkt_remote_agent_start (const char *host, GDBusConnection *connection)
+{
+  g_autofree char *ssh = g_find_program_in_path ("ssh");
+  g_autofree char *command = NULL;
+  g_autoptr(GError) error = NULL;
+  BktRemoteAgent *a;
+  gint64 deadline;
+  guint32 pid;
+
+  if (ssh == NULL || !bkt_remote_host_valid (host, NULL) || !bridge_pid (connection, &pid))
+    return NULL;
+  command = g_strdup_printf (REMOTE_AGENT, pid);
+  a = g_new0 (BktRemoteAgent, 1);
+  g_mutex_init (&a->lock);
+  g_cond_init (&a->cond);
+  /* stdin and stderr: this terminal (ssh -t makes it raw while it runs) */
+  a->ssh = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_INHERIT | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                             ssh, "-t", "-q", "--", host, command, NULL);
+  if (a->ssh == NULL)
+    {
+      g_debug ("no polkit agent on %s: %s", host, error->message);
+      bkt_remote_agent_stop (a);
+      return NULL;
+    }
+  a->relay = g_thread_new ("bkt-remote-agent", relay_agent_output, a);
+  deadline = g_get_monotonic_time () + AGENT_READY_TIMEOUT_S * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&a->lock);
+  while (!a->ready && !a->ended)
+    if (!g_cond_wait_until (&a->cond, &a->lock, deadline))
+      break;
+  g_mutex_unlock (&a->lock);
+  if (!a->ready)
+    {
+      g_debug ("the polkit agent on %s did not register", host);
+      bkt_remote_agent_stop (a);
+      return NULL;
+    }
+  return a;
+}
+
+void
+bkt_remote_agent_stop (BktRemoteAgent *a)
+{
+  if (a == NULL)
+    return;
+  if (a->ssh != NULL)
+    {
+      /* ssh leaves on SIGTERM and gives the terminal back; the hangup
+       * ends pkttyagent on HOST */
+      g_subprocess_send_signal (a->ssh, SIGTERM);
+      reap (a->ssh);
+    }
+  if (a->relay != NULL)
+    g_thread_join (a->relay);
+  g_clear_object (&a->ssh);
+  g_mutex_clear (&a->lock);
+  g_cond_clear (&a->cond);
+  g_free (a);
 }

@@ -32,6 +32,16 @@ GDBusConnection *bkt_remote_connect (const char  *host,
                                      GSubprocess **child,
                                      GError     **error);
 
+/* polkit on HOST asks an agent on HOST: start `pkttyagent --process PID`
+ * there (PID: the bridge carrying @connection, as HOST's bus
+ * knows it) on an ssh terminal of its own (ssh -t, this terminal), and
+ * return once it is registered, or NULL (debug message) if it could not
+ * be.  Its prompts are copied to stdout; the keys typed go to it. */
+typedef struct _BktRemoteAgent BktRemoteAgent;
+BktRemoteAgent  *bkt_remote_agent_start (const char *host, GDBusConnection *connection);
+/* Stop it (the terminal is given back); NULL is fine. */
+void             bkt_remote_agent_stop  (BktRemoteAgent *agent);
+
 /* Close @connection and reap @child (ssh leaves once the bridge sees EOF). */
 void             bkt_remote_disconnect (GDBusConnection *connection, GSubprocess *child);
 

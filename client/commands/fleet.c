@@ -91,12 +91,17 @@ probe (gpointer data, gpointer user_data)
   json_object_set_string_member (p->row, "host", p->host);
   /* never a prompt: many hosts at once, ssh's BatchMode */
   bkt_client_set_interactive (client, FALSE);
-  bkt_client_set_report_skew (client, FALSE);
-  if (!bkt_client_set_host (client, p->host, &error) ||
-      (version = bkt_client_daemon_version (client, BKT_TARGET_SESSION, &error)) == NULL)
+  if (bkt_client_set_host (client, p->host, &error))
+    {
+      /* the skew goes in the row, not to stderr */
+      bkt_client_set_report_skew (client, FALSE);
+      version = bkt_client_daemon_version (client, BKT_TARGET_SESSION, &error);
+    }
+  if (version == NULL)
     {
       json_object_set_boolean_member (p->row, "reachable", FALSE);
       json_object_set_string_member (p->row, "error", error->message);
+      json_object_set_int_member (p->row, "elapsed_ms", (g_get_monotonic_time () - t0) / 1000);
       return;
     }
   json_object_set_boolean_member (p->row, "reachable", TRUE);
@@ -154,6 +159,8 @@ fleet_hosts (int argc, char **argv, GError **error)
           g_ptr_array_add (hosts, g_strdup (json_node_get_string (h)));
         }
     }
+  if (hosts->len == 0)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "%s: \"hosts\" is empty", path), NULL;
   for (guint i = 0; i < hosts->len; i++)
     if (!bkt_remote_host_valid (g_ptr_array_index (hosts, i), error))
       return NULL;

@@ -24,6 +24,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 
 import bktenv
 import punenv
@@ -125,9 +126,10 @@ class FleetSshd:
         with open(path + '.pub') as fh:
             return ' '.join(fh.read().split()[:2])
 
-    def write_client_config(self, aliases=None):
+    def write_client_config(self, aliases=None, shared=None):
         """~/.ssh/config: an alias per machine (and @aliases: name -> machine, several names for one
-        machine: the benchmark's fleet), `stranger` (a key ssh does not know), `imposter` (another key
+        machine: the benchmark's fleet; @shared: name -> machine, aliases whose logins share one connection,
+ssh's ControlMaster), `stranger` (a key ssh does not know), `imposter` (another key
         than the one known for it), `gone` (nothing listens); known_hosts for the machines' ports."""
         known_hosts = os.path.join(self.sshdir, 'known_hosts')
         lines, known = ['Host *\n  IdentityFile %s\n  UserKnownHostsFile %s\n' % (self.user_key, known_hosts)], []
@@ -136,6 +138,14 @@ class FleetSshd:
         for alias, machine in names.items():
             lines.append('Host %s\n  HostName 127.0.0.1\n  Port %d\n  User %s\n' % (alias, self.ports[machine],
                                                                                  self.user))
+        if shared and not getattr(self, 'control_dir', None):
+            # short: a unix socket path (ControlPath) has ~100 bytes
+            self.control_dir = tempfile.mkdtemp(prefix='bkt-cm', dir='/tmp')
+            bktenv.chown_tree(self.control_dir, self.user)
+        for alias, machine in (shared or {}).items():
+            lines.append('Host %s\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  ControlMaster auto\n'
+                         '  ControlPath %s/%%C\n  ControlPersist 120\n'
+                         % (alias, self.ports[machine], self.user, self.control_dir))
         first = next(iter(self.ports.values()))
         lines.append('Host stranger\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  HostKeyAlias stranger\n'
                      % (first, self.user))
@@ -153,6 +163,13 @@ class FleetSshd:
         bktenv.chown_tree(self.sshdir, self.user)
 
     def stop(self):
+        if getattr(self, 'control_dir', None):
+            # the shared connections' masters (ControlPersist): told to leave
+            for sock in os.listdir(self.control_dir):
+                self.env.run_as(self.user, ['/usr/bin/ssh', '-o', 'ControlPath=' + os.path.join(self.control_dir, sock),
+                                            '-O', 'exit', 'fleet-master'], quiet_ok=True, timeout=30)
+            shutil.rmtree(self.control_dir, ignore_errors=True)
+            self.control_dir = None
         if self.sshd:
             bktenv.kill_pid(self.sshd.pid, 'fleet-sshd')
             self.sshd.wait(timeout=10)

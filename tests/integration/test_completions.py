@@ -4,7 +4,7 @@
 
 A real interactive bash with bash-completion, on a pseudo-terminal, loads the
 script `bkt completions bash` prints and completes what a user types with
-TAB: `bkt fl<TAB>` → `bkt flatpak `, `bkt gsetting set org.gnome.desktop.i<TAB>`
+TAB: `bkt fla<TAB>` → `bkt flatpak `, `bkt gsetting set org.gnome.desktop.i<TAB>`
 → the schema, then its key, a repo tool's subcommand (answered by bkt-tool)
 and an option of a leaf.  The zsh and fish scripts are checked by their shell
 where it is installed.  The candidates come from the command tables, so a
@@ -93,7 +93,9 @@ class Completions(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_command(self):
-        self.assertEqual(self.bash.complete('bkt fl'), 'bkt flatpak ')
+        self.assertEqual(self.bash.complete('bkt fla'), 'bkt flatpak ')
+        # -H HOST before the command: HOST is not a command name
+        self.assertEqual(self.bash.complete('bkt -H laptop fla'), 'bkt -H laptop flatpak ')
 
     def test_gsettings_schema_then_key(self):
         self.assertEqual(self.bash.complete('bkt gsetting set org.gnome.desktop.i'),
@@ -139,7 +141,7 @@ class Completions(unittest.TestCase):
         with open(path, 'w') as f:
             f.write(subprocess.run([os.path.join(BIN, 'bkt'), 'completions', 'fish'], capture_output=True,
                                    text=True, check=True, env=env()).stdout)
-        p = subprocess.run(['fish', '--no-config', '-c', 'source %s; complete -C "bkt fl"; '
+        p = subprocess.run(['fish', '--no-config', '-c', 'source %s; complete -C "bkt fla"; '
                             'complete -C "bkt gsetting set org.gnome.desktop.inte"' % path],
                            capture_output=True, text=True, env=env(), timeout=60)
         self.assertEqual(p.stdout.split(), ['flatpak', 'org.gnome.desktop.interface'], p.stderr)

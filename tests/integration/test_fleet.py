@@ -8,8 +8,11 @@ the shipped rules, GSettings and the bootc double:
   environment names no bus and no bktd it could start, yet status, apply, admin bootc and upgrade
   --check answer as they do locally (and apply's change lands in the user's settings);
 * polkit on HOST decides as it does for any ssh login: the wheel user over ssh is refused the
-  bootc upgrade without an agent (exit 3, nothing staged); root is authorised and stages it;
+  bootc upgrade without an agent (exit 3, nothing staged); on a terminal, bkt -H runs pkttyagent on
+  HOST (ssh -t) and HOST's prompt is answered here (a wrong password: refused, nothing run); root is
+  authorised and stages it;
 * unreachable host, unknown host key, changed host key: refused with ssh's reason, exit 4, no login;
+  a login without a session bus there: exit 4, saying so;
   a HOST starting with "-" is refused before ssh runs (no option injection);
 * a machine whose bktd is another version (python-dbusmock with data/dbusmock/bkt.py): a warning on
   bkt -H, the skew in fleet status's row;
@@ -18,7 +21,11 @@ the shipped rules, GSettings and the bootc double:
 
 import json
 import os
+import pty
+import select
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bktenv  # noqa: E402
@@ -44,7 +51,11 @@ class Fleet(EnvTestCase):
         try:
             here = {'system_bus': env.system_bus_address, 'runtime_dir': env.path('run', ADMIN)}
             oldbox = fleet_ssh.start_mock_machine(env, ADMIN, 'oldbox', OLD_VERSION)
-            cls.sshd = fleet_ssh.FleetSshd(env, ADMIN, {'laptop': here, 'oldbox': oldbox}, root_login=True)
+            # a machine where the user has no session bus (not logged in there, no lingering)
+            nobus = {'system_bus': env.system_bus_address, 'runtime_dir': env.path('machines', 'nobus')}
+            os.makedirs(nobus['runtime_dir'])
+            cls.sshd = fleet_ssh.FleetSshd(env, ADMIN, {'laptop': here, 'oldbox': oldbox, 'nobus': nobus},
+                                           root_login=True)
             # root@laptop: the same machine, logged in as root (polkit authorises uid 0 itself)
             with open(os.path.join(cls.sshd.sshdir, 'config'), 'a') as fh:
                 fh.write('Host rootbox\n  HostName 127.0.0.1\n  Port %d\n  User root\n' % cls.sshd.ports['laptop'])
@@ -142,6 +153,56 @@ class Fleet(EnvTestCase):
         row = doc['hosts'][0]
         self.assertEqual((row['image'], row['staged']), (BOOTED, STAGED), row)
 
+    def test_agent_on_the_remote_terminal(self):
+        """On a terminal, bkt -H runs pkttyagent on HOST (ssh -t) for the bridge's process: HOST's polkit
+        asks there, the prompt shows here, the answer typed here goes there; a wrong password is refused
+        (exit 3) and nothing is run."""
+        env = self.env
+        e = env.user_env(ADMIN)
+        e.update(self.sshd.client_env())
+        e.pop('BKT_NO_PKTTYAGENT', None)
+        e.pop('DBUS_SESSION_BUS_ADDRESS', None)
+        e['DBUS_SYSTEM_BUS_ADDRESS'] = 'unix:path=/nonexistent/system_bus_socket'
+        e['TERM'] = 'dumb'
+        master, slave = pty.openpty()
+        kw = env.user_kwargs(ADMIN)
+        p = subprocess.Popen([env.bkt, '-H', 'laptop', 'admin', 'bootc', 'upgrade', '-y'], stdin=slave, stdout=slave,
+                             stderr=slave, env=e, cwd=env.home(ADMIN), start_new_session=True, **kw)
+        os.close(slave)
+        seen = b''
+
+        def read_until(marker, timeout=60):
+            nonlocal seen
+            end = time.monotonic() + timeout
+            while marker not in seen and time.monotonic() < end:
+                r, _, _ = select.select([master], [], [], 0.2)
+                if r:
+                    try:
+                        seen += os.read(master, 4096)
+                    except OSError:
+                        break
+            return marker in seen
+        try:
+            prompted = read_until(b'AUTHENTICATING FOR org.bkt.admin.bootc.upgrade')
+            self.assertTrue(prompted, 'no polkit prompt from HOST: %r' % seen)
+            self.assertTrue(read_until(b'Password: '), seen)
+            os.write(master, b'not-the-password\r')
+            end = time.monotonic() + 120
+            while p.poll() is None and time.monotonic() < end:
+                read_until(b'\0', timeout=0.5)
+            read_until(b'\0', timeout=0.5)
+            rc = p.poll()
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            os.close(master)
+        text = seen.decode(errors='replace')
+        self.assertEqual(rc, 3, text)
+        self.assertIn('not authorised', text.lower().replace('authorized', 'authorised'))
+        self.assertIsNone(self.staged())
+        self.assertEqual(self.env.bootc_runs('upgrade'), [])
+
     def test_refusals(self):
         before = self.logins()
         cases = [('gone', 'Connection refused'),
@@ -152,6 +213,9 @@ class Fleet(EnvTestCase):
             self.assertEqual(rc, 4, '%s: %s %s' % (host, out, err))
             self.assertIn(reason, err, host)
         self.assertEqual(self.logins(), before, 'a refused host got a login')
+        rc, out, err = self.remote('-H', 'nobus', 'status')
+        self.assertEqual(rc, 4, out + err)
+        self.assertIn('nobus has no session bus for this user', err)
         # no option injection: refused before ssh runs
         marker = self.env.path('injected')
         for args in (('-H', '-oProxyCommand=touch %s' % marker), ('--host=-F/dev/null',), ('-H', 'a b')):
@@ -174,6 +238,7 @@ class Fleet(EnvTestCase):
     def test_fleet_status(self):
         rc, doc, err = self.remote_json('fleet', 'status', '--json', 'laptop', 'oldbox', 'gone', 'stranger')
         self.assertEqual(rc, 1, err)   # some rows have errors
+        self.assertNotIn('warning', err)   # the skew is in its row
         rows = {r['host']: r for r in doc['hosts']}
         self.assertEqual([r['host'] for r in doc['hosts']], ['laptop', 'oldbox', 'gone', 'stranger'])
         lap = rows['laptop']
