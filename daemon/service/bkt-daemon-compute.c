@@ -54,7 +54,11 @@ load_engine (Request *r, GError **error)
     return FALSE;
   bkt_engine_set_resolution (r->out.engine, r->opt.resolve, r->opt.force);
   bkt_engine_set_prune (r->out.engine, r->opt.prune);
-  bkt_engine_set_capture_selection (r->out.engine, (const char * const *) r->opt.select, r->opt.all_untracked);
+  /* "targets" (--item, the watcher's Propose) names exactly what to
+   * capture, so it picks untracked items as "select" does. */
+  bkt_engine_set_capture_selection (r->out.engine,
+                                    (const char * const *) (r->opt.select != NULL ? r->opt.select : r->opt.targets),
+                                    r->opt.all_untracked);
   return TRUE;
 }
 

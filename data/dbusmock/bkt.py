@@ -59,9 +59,10 @@ TX_IFACE = 'org.bkt.Daemon1.Transaction'
 SYSTEM_BUS = False
 
 # The real daemon's subsystem order (status rows) and the names users type.
-SUBSYSTEMS = ['shim', 'gsettings', 'extension', 'flatpak', 'dnf', 'toolbox']
+SUBSYSTEMS = ['shim', 'skel', 'gsettings', 'extension', 'flatpak', 'dnf', 'toolbox']
 ON_REQUEST_ONLY = ('toolbox',)
-ALIASES = {'gsetting': 'gsettings', 'extensions': 'extension', 'shims': 'shim', 'flatpaks': 'flatpak'}
+ALIASES = {'gsetting': 'gsettings', 'gs': 'gsettings', 'extensions': 'extension', 'ext': 'extension', 'shims': 'shim',
+           'flatpaks': 'flatpak', 'fp': 'flatpak', 'dotfiles': 'skel', 'packages': 'dnf', 'dev': 'toolbox'}
 
 DEFAULT_ITEMS = [
     {'subsystem': 'flatpak', 'target': 'flatpak:org.gnome.Boxes', 'scope': 'user', 'state': 'drift',

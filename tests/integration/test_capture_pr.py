@@ -78,8 +78,13 @@ class CapturePr(EnvTestCase):
         overlay = self.overlay_files()
         record = env.state_record('user', ADMIN)
         branches = w.bkt_branches(w.bare_file)
+        # without --all-untracked the two untracked items are left out, named in a warning
         res = self.bkt('capture', '--pr', '--repo', w.checkout, '--dry-run')
         self.assertRc(res, 0, 'capture --pr --dry-run')
+        self.assertIn('bkt/capture-here-1-changes-', res[1])
+        self.assertIn('2 untracked item(s) left out', res[1] + res[2])
+        res = self.bkt('capture', '--pr', '--all-untracked', '--repo', w.checkout, '--dry-run')
+        self.assertRc(res, 0, 'capture --pr --all-untracked --dry-run')
         self.assertIn('3 changes', res[1])
         self.assertIn('bkt/capture-here-3-changes-', res[1])
         self.assertEqual(self.overlay_files(), overlay)
@@ -96,7 +101,7 @@ class CapturePr(EnvTestCase):
         self.assertEqual(self.forge.take(), [])
 
         # the capture and ONE pull request
-        rc, out, err = env.bkt_json(ADMIN, '--json', 'capture', '--pr', '--repo', w.checkout)
+        rc, out, err = env.bkt_json(ADMIN, '--json', 'capture', '--pr', '--all-untracked', '--repo', w.checkout)
         self.assertEqual(rc, 0, err)
         new = w.bkt_branches(w.bare_file) - branches
         self.assertEqual(len(new), 1, new)

@@ -130,9 +130,20 @@ class Units(unittest.TestCase):
                 if opt.startswith('--'):
                     self.assertIn(opt, help_text, '%s uses %s, which bkt apply does not take' % (name, opt))
 
+    def test_watch_unit_runs_an_existing_command(self):
+        # bkt-watch.service (enabled by the user preset) only asks the watcher's state: a command
+        # that exists and changes nothing, so the watcher stays off unless the user enabled it.
+        m = re.search(r'^ExecStart=(\S+) (.*)$', self.unit('bkt-watch.service'), re.M)
+        self.assertIsNotNone(m)
+        self.assertTrue(m.group(1).endswith('/bin/bkt'), m.group(1))
+        self.assertEqual(m.group(2).split(), ['watch', 'status'])
+        r = subprocess.run([BKT, 'watch', 'status', '--help'], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_presets_enable_exactly_the_apply_units(self):
         for preset, units in (('90-bkt.preset', {'bkt-apply.service', 'bkt-apply.timer'}),
-                              ('90-bkt-user.preset', {'bkt-apply-user.service', 'bkt-apply-user.timer'})):
+                              ('90-bkt-user.preset', {'bkt-apply-user.service', 'bkt-apply-user.timer',
+                                                      'bkt-watch.service'})):
             with open(os.path.join(SRC, 'data', preset)) as f:
                 lines = [l.split() for l in f if l.strip() and not l.startswith('#')]
             self.assertEqual({l[1] for l in lines if l[0] == 'enable'}, units)

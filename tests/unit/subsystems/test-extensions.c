@@ -908,6 +908,18 @@ test_capture (Fixture *fx, gconstpointer data)
 
     bkt_test_rm_rf (record);
     fresh = engine_new ();
+    /* Untracked items are recorded only when picked: left out with a
+     * warning that names them, then taken with all-untracked. */
+    never = bkt_engine_plan_capture (fresh, set, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (bkt_plan_get_n_operations (never), ==, 0);
+    {
+      g_autofree char *warnings = g_strjoinv ("\n", (char **) bkt_plan_get_warnings (never));
+      g_assert_nonnull (strstr (warnings, "untracked item(s) left out"));
+      g_assert_nonnull (strstr (warnings, "byhand@bkt.test"));
+    }
+    g_clear_object (&never);
+    bkt_engine_set_capture_selection (fresh, NULL, TRUE);
     never = bkt_engine_plan_capture (fresh, set, NULL, &error);
     g_assert_no_error (error);
     never_text = plan_text (never);
@@ -919,6 +931,7 @@ test_capture (Fixture *fx, gconstpointer data)
   }
   write_record (applied);
   engine = engine_new ();
+  bkt_engine_set_capture_selection (engine, NULL, TRUE);
   plan = bkt_engine_plan_capture (engine, set, NULL, &error);
   g_assert_no_error (error);
   text = plan_text (plan);

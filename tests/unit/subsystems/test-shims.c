@@ -452,6 +452,15 @@ test_capture_and_status (Fixture *fx, gconstpointer data)
     g_autofree char *path = g_build_filename (fx->shim_dir, "bootc", NULL);
     bkt_test_write_file (path, orphan);
   }
+  /* The orphan shim is untracked: recorded only when picked. */
+  plan = bkt_engine_plan_capture (engine, empty, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bkt_plan_get_n_operations (plan), ==, 0);
+  g_clear_object (&plan);
+  {
+    const char *select[] = { "shim:bootc", NULL };
+    bkt_engine_set_capture_selection (engine, select, FALSE);
+  }
   plan = bkt_engine_plan_capture (engine, empty, NULL, &error);
   g_assert_no_error (error);
   text = plan_text (plan);
