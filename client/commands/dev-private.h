@@ -52,6 +52,8 @@ const char *bkt_dev_route_name       (BktToolboxRoute route);
 gboolean    bkt_dev_resolve_target   (const char *container_opt, Target *t, GError **error);
 char      **bkt_dev_wrap             (Target *t, gboolean privileged, const char * const *cmd);
 gboolean    bkt_dev_run_visible      (Ctx *ctx, const char * const *argv, GError **error);
+/* Whether the container exists, and its image: no process inside it. */
+gboolean    bkt_dev_read_exists      (Target *t, Live *live, GError **error);
 gboolean    bkt_dev_read_installed   (Target *t, Live *live, GError **error);
 gboolean    bkt_dev_read_live        (Target *t, Live *live, GError **error);
 /* The packages of the container's image (recorded by --rebuild), or NULL. */
@@ -72,5 +74,29 @@ JsonArray  *bkt_dev_strv_to_json     (const char * const *v);
 void bkt_dev_sync_after (Ctx *ctx, Target *t, const char *command, const char * const *touched);
 int  bkt_dev_diff       (Ctx *ctx, int argc, char **argv);
 int  bkt_dev_capture    (Ctx *ctx, int argc, char **argv);
+
+/* dev-copr.c: COPRs in the toolbox. */
+extern const BktCommand bkt_dev_copr_commands[];
+/* The container's COPRs ({name, enabled}, sorted): ONE `dnf repolist --all` in it. */
+gboolean    bkt_dev_read_coprs       (Target *t, JsonArray **out, GError **error);
+/* toolbox-packages.json's copr_repos ({name, enabled, gpg_check}, checked). */
+JsonArray  *bkt_dev_manifest_coprs   (BktManifestSet *set);
+/* `bkt dev update`: the live COPR operations that make the container's
+ * COPRs what @wanted declares (@live: the container's; empty for one
+ * about to be created).  Projects @wanted does not list are left alone. */
+void        bkt_dev_copr_plan_update (const char *container, JsonArray *wanted, JsonArray *live, GPtrArray *ops);
+/* The same from the manifests and (unless @fresh) ONE read of the
+ * container; nothing is read when copr_repos is empty. */
+gboolean    bkt_dev_copr_update_ops  (Ctx *ctx, Target *t, gboolean fresh, GPtrArray *ops, GError **error);
+/* One `dnf -y copr enable|disable` per live COPR operation of @ops, then
+ * ONE `dnf repolist --all` that must show each as asked (else an error). */
+gboolean    bkt_dev_copr_execute     (Ctx *ctx, Target *t, GPtrArray *ops, GError **error);
+void        bkt_dev_copr_print_argvs (Target *t, GPtrArray *ops);
+JsonArray  *bkt_dev_copr_argvs_json  (Target *t, GPtrArray *ops);
+/* The COPRs that differ, for `bkt dev diff`: declared enabled and not
+ * enabled ("missing"), declared disabled and enabled ("differs"), enabled
+ * and undeclared ("untracked"); {name, declared, declared_enabled,
+ * enabled, state, what, next}. */
+JsonArray  *bkt_dev_copr_diff        (JsonArray *wanted, JsonArray *live);
 
 G_END_DECLS

@@ -264,6 +264,25 @@ pkg_json (Pkg *p)
   return o;
 }
 
+/* The COPRs too: toolbox-packages.json's copr_repos against ONE `dnf
+ * repolist --all` in the container (two-way: the state record keeps
+ * packages only).  NULL, with a warning, if the container's dnf cannot
+ * list them: the packages' diff still stands. */
+static JsonArray *
+diff_coprs (Target *t, View *v)
+{
+  g_autoptr(JsonArray) wanted = bkt_dev_manifest_coprs (v->manifests);
+  g_autoptr(JsonArray) live = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!bkt_dev_read_coprs (t, &live, &error))
+    {
+      g_printerr ("bkt: warning: the toolbox's COPR repos are unknown: %s\n", error->message);
+      return NULL;
+    }
+  return bkt_dev_copr_diff (wanted, live);
+}
+
 int
 bkt_dev_diff (Ctx *ctx, int argc, char **argv)
 {
@@ -274,6 +293,7 @@ bkt_dev_diff (Ctx *ctx, int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
   JsonArray *differ = json_array_new ();
+  g_autoptr(JsonArray) coprs = NULL;
   guint in_sync = 0;
   gboolean first_run;
   int code;
@@ -286,6 +306,7 @@ bkt_dev_diff (Ctx *ctx, int argc, char **argv)
   json_object_set_array_member (out, "packages", differ);
   if (!bkt_dev_resolve_target (o.container, &t, &error) || !load_view (ctx, &t, NULL, &v, &error))
     return fail (error);
+  coprs = diff_coprs (&t, &v);
   first_run = bkt_state_record_get_health (v.record) == BKT_RECORD_MISSING;
   for (guint i = 0; i < v.pkgs->len; i++)
     {
@@ -303,6 +324,10 @@ bkt_dev_diff (Ctx *ctx, int argc, char **argv)
   json_object_set_string_member (out, "record", bkt_state_record_get_path (v.record));
   json_object_set_boolean_member (out, "image_known", v.image_known);
   json_object_set_int_member (out, "in_sync", in_sync);
+  if (coprs != NULL)
+    json_object_set_array_member (out, "coprs", json_array_ref (coprs));
+  else
+    json_object_set_null_member (out, "coprs");
   if (bkt_state_record_get_warning (v.record) != NULL)
     json_object_set_string_member (out, "warning", bkt_state_record_get_warning (v.record));
   if (ctx->opt.json)
@@ -319,12 +344,24 @@ bkt_dev_diff (Ctx *ctx, int argc, char **argv)
                json_object_get_string_member (p, "name"), json_object_get_string_member (p, "what"), "",
                json_object_get_string_member (p, "next"));
     }
+  for (guint i = 0; coprs != NULL && i < json_array_get_length (coprs); i++)
+    {
+      JsonObject *c = json_array_get_object_element (coprs, i);
+      const char *state = json_object_get_string_member (c, "state");
+      g_autofree char *target = g_strconcat ("copr:", json_object_get_string_member (c, "name"), NULL);
+
+      g_print ("  %-13s %-24s %s\n  %13s → %s\n", g_str_equal (state, "untracked") ? "UNTRACKED"
+                                                 : g_str_equal (state, "missing") ? "NOT ENABLED" : "TO DISABLE",
+               target, json_object_get_string_member (c, "what"), "", json_object_get_string_member (c, "next"));
+    }
   if (!v.image_known)
     g_print ("Packages installed by hand are not known: bkt did not create this toolbox, so its image's packages "
              "are not known (bkt dev update --rebuild recreates it).\n");
   if (bkt_state_record_get_warning (v.record) != NULL)
     g_print ("warning: %s\n", bkt_state_record_get_warning (v.record));
   g_print ("%u package(s) in sync, %u differ.\n", in_sync, json_array_get_length (differ));
+  if (coprs != NULL && json_array_get_length (coprs) > 0)
+    g_print ("%u COPR repo(s) differ.\n", json_array_get_length (coprs));
   return EXIT_OK;
 }
 

@@ -190,8 +190,8 @@ bkt_dev_live_clear (Live *l)
 
 /* Whether the container exists and its image: one `toolbox list
  * --containers` (or `podman container inspect`); inside it, it exists. */
-static gboolean
-read_exists (Target *t, Live *live, GError **error)
+gboolean
+bkt_dev_read_exists (Target *t, Live *live, GError **error)
 {
   if (t->route == BKT_TOOLBOX_ROUTE_DIRECT)
     {
@@ -238,7 +238,7 @@ bkt_dev_read_installed (Target *t, Live *live, GError **error)
 gboolean
 bkt_dev_read_live (Target *t, Live *live, GError **error)
 {
-  if (!read_exists (t, live, error))
+  if (!bkt_dev_read_exists (t, live, error))
     return FALSE;
   return !live->exists || bkt_dev_read_installed (t, live, error);
 }
@@ -784,6 +784,21 @@ rebuild (Ctx *ctx, Target *t, Live *live, const char *image, GError **error)
   return save_base (t->container, (const char * const *) live->installed, error);
 }
 
+/* The COPR operations (first: a package may come from one), then one
+ * install operation per missing package. */
+static BktPlan *
+update_plan (const char *container, GPtrArray *copr_ops, const char * const *missing)
+{
+  g_autoptr(BktPlan) packages = bkt_toolbox_plan (container, TRUE, missing, FALSE);
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < copr_ops->len; i++)
+    g_ptr_array_add (ops, g_object_ref (g_ptr_array_index (copr_ops, i)));
+  for (guint i = 0; i < bkt_plan_get_n_operations (packages); i++)
+    g_ptr_array_add (ops, g_object_ref (bkt_plan_get_operation (packages, i)));
+  return bkt_plan_new ("change", ops, NULL);
+}
+
 static int
 dev_update (Ctx *ctx, int argc, char **argv)
 {
@@ -804,6 +819,7 @@ dev_update (Ctx *ctx, int argc, char **argv)
   g_autoptr(JsonNode) plan_json = NULL;
   g_auto(GStrv) dnf_argv = NULL;
   g_autofree char *image = NULL;
+  g_autoptr(GPtrArray) copr_ops = g_ptr_array_new_with_free_func (g_object_unref);
   int code;
 
   if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
@@ -838,7 +854,10 @@ dev_update (Ctx *ctx, int argc, char **argv)
       missing = g_strdupv (wanted);
       if (ctx->opt.dry_run)
         {
-          plan = bkt_toolbox_plan (t.container, TRUE, (const char * const *) missing, FALSE);
+          /* A new container has no COPR: every declared one is enabled. */
+          if (!bkt_dev_copr_update_ops (ctx, &t, TRUE, copr_ops, &error))
+            return fail (error);
+          plan = update_plan (t.container, copr_ops, (const char * const *) missing);
           plan_json = bkt_plan_to_json (plan);
           bkt_render_plan (&ctx->render, json_node_get_object (plan_json));
           if (!ctx->opt.json)
@@ -855,7 +874,10 @@ dev_update (Ctx *ctx, int argc, char **argv)
   {
     g_autoptr(JsonObject) st = status_object (&t, &live, (const char * const *) wanted, NULL, &missing);
   }
-  plan = bkt_toolbox_plan (t.container, TRUE, (const char * const *) missing, FALSE);
+  /* COPRs first: a package may come from one. */
+  if (!bkt_dev_copr_update_ops (ctx, &t, FALSE, copr_ops, &error))
+    return fail (error);
+  plan = update_plan (t.container, copr_ops, (const char * const *) missing);
   plan_json = bkt_plan_to_json (plan);
   if (missing[0] != NULL)
     dnf_argv = bkt_toolbox_dnf_change_argv (t.route, t.program, t.container, t.is_root, t.dnf, TRUE,
@@ -864,19 +886,23 @@ dev_update (Ctx *ctx, int argc, char **argv)
     {
       JsonObject *po = json_node_get_object (plan_json);
       json_object_set_array_member (po, "argv", bkt_dev_strv_to_json ((const char * const *) dnf_argv));
+      json_object_set_array_member (po, "copr_argv", bkt_dev_copr_argvs_json (&t, copr_ops));
       bkt_render_print_object (po);
       return EXIT_OK;
     }
-  if (!ctx->opt.json && dnf_argv == NULL)
+  if (!ctx->opt.json && dnf_argv == NULL && copr_ops->len == 0)
     g_print ("Toolbox “%s” has every package of toolbox-packages.json.\n", t.container);
   else if (!ctx->opt.json)
     bkt_render_plan (&ctx->render, json_node_get_object (plan_json));
   if (ctx->opt.dry_run)
     {
+      bkt_dev_copr_print_argvs (&t, copr_ops);
       if (dnf_argv != NULL)
         bkt_dev_print_argv ("Would run: ", (const char * const *) dnf_argv);
       return EXIT_OK;
     }
+  if (!bkt_dev_copr_execute (ctx, &t, copr_ops, &error))
+    return fail (error);
   if (dnf_argv != NULL && !bkt_dev_run_visible (ctx, (const char * const *) dnf_argv, &error))
     return fail (error);
   bkt_dev_sync_after (ctx, &t, "dev-update", NULL);
@@ -887,6 +913,7 @@ dev_update (Ctx *ctx, int argc, char **argv)
       json_object_set_boolean_member (out, "rebuilt", o.rebuild);
       json_object_set_array_member (out, "installed", bkt_dev_strv_to_json ((const char * const *) missing));
       json_object_set_array_member (out, "argv", bkt_dev_strv_to_json ((const char * const *) dnf_argv));
+      json_object_set_array_member (out, "copr_argv", bkt_dev_copr_argvs_json (&t, copr_ops));
       bkt_render_print_object (out);
     }
   return EXIT_OK;
@@ -953,6 +980,8 @@ const BktCommand bkt_dev_commands[] = {
     "it (--select NAMES, --all-untracked: ones installed by hand)", NULL, bkt_dev_capture },
   { "update", NULL, "install the missing packages (--rebuild [-y]: recreate the toolbox)", NULL, dev_update },
   { "enter", NULL, "toolbox enter NAME", NULL, dev_enter },
+  { "copr", NULL, "COPR repos inside the toolbox (dnf copr), recorded in toolbox-packages.json's copr_repos",
+    NULL, NULL, bkt_dev_copr_commands },
   HOST_LEVEL ("flatpak", "bkt flatpak …: flatpak apps are installed on the host and every toolbox sees them"),
   HOST_LEVEL ("fp", "bkt flatpak …: flatpak apps are installed on the host and every toolbox sees them"),
   HOST_LEVEL ("extension", "bkt extension …: GNOME Shell extensions belong to the host's session"),

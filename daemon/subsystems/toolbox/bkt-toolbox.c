@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "bkt-copr.h"
 #include "bkt-error.h"
 #include "bkt-packages.h"
 #include "bkt-toolbox.h"
@@ -311,6 +312,86 @@ bkt_toolbox_manifest_names (BktManifestSet *manifests)
         g_ptr_array_add (names, (gpointer) json_node_get_string (n));
     }
   return names;
+}
+
+/* ---- COPRs in the container ------------------------------------------------------ */
+
+static gint
+compare_copr_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (json_object_get_string_member (*(JsonObject * const *) a, "name"),
+                 json_object_get_string_member (*(JsonObject * const *) b, "name"));
+}
+
+JsonArray *
+bkt_toolbox_parse_coprs (const char *output)
+{
+  g_auto(GStrv) lines = g_strsplit (output != NULL ? output : "", "\n", -1);
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  JsonArray *out = json_array_new ();
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) words = g_strsplit_set (g_strstrip (lines[i]), " \t", -1);
+      const char *id = NULL, *status = NULL;
+      g_autofree char *name = NULL;
+      JsonObject *o;
+
+      /* The first and the last word; the name between may hold spaces. */
+      for (guint j = 0; words[j] != NULL; j++)
+        if (words[j][0] != '\0')
+          {
+            if (id == NULL)
+              id = words[j];
+            status = words[j];
+          }
+      if (id == NULL || status == id || (!g_str_equal (status, "enabled") && !g_str_equal (status, "disabled")))
+        continue;
+      name = bkt_copr_name_from_repo_id (id);
+      if (name == NULL || !g_str_has_prefix (id, "copr:"))
+        continue;
+      o = json_object_new ();
+      json_object_set_string_member (o, "name", name);
+      json_object_set_boolean_member (o, "enabled", g_str_equal (status, "enabled"));
+      g_ptr_array_add (found, o);
+    }
+  g_ptr_array_sort (found, compare_copr_names);
+  for (guint i = 0; i < found->len; i++)
+    if (i == 0 || compare_copr_names (&found->pdata[i - 1], &found->pdata[i]) != 0)
+      json_array_add_object_element (out, json_object_ref (g_ptr_array_index (found, i)));
+  return out;
+}
+
+BktOperation *
+bkt_toolbox_copr_op (const char *container, const char *name, gboolean enable)
+{
+  g_autoptr(JsonObject) details = json_object_new ();
+  g_autofree char *target = g_strconcat ("copr:", name, NULL);
+  g_autofree char *summary = g_strdup_printf ("%s COPR repo %s in toolbox %s (dnf copr %s)",
+                                              enable ? "Enable" : "Disable", name, container,
+                                              enable ? "enable" : "disable");
+
+  json_object_set_string_member (details, "name", name);
+  json_object_set_string_member (details, "container", container);
+  json_object_set_boolean_member (details, "enabled", enable);
+  return bkt_operation_new (SUBSYSTEM_NAME, enable ? "copr-enable" : "copr-disable", target, BKT_SCOPE_USER,
+                            BKT_EFFECT_LIVE, summary, details);
+}
+
+BktOperation *
+bkt_toolbox_copr_record_op (const char *name, gboolean enabled, gboolean gpg_check)
+{
+  g_autoptr(JsonObject) entry = json_object_new ();
+  g_autofree char *target = g_strconcat ("copr:", name, NULL);
+  g_autofree char *summary = g_strdup_printf ("Record %s in toolbox-packages.json copr_repos (enabled: %s)", target,
+                                              enabled ? "true" : "false");
+
+  /* The members and their order of system-packages.json's copr_repos. */
+  json_object_set_string_member (entry, "name", name);
+  json_object_set_boolean_member (entry, "enabled", enabled);
+  json_object_set_boolean_member (entry, "gpg_check", gpg_check);
+  return bkt_operation_new_record_in (SUBSYSTEM_NAME, BKT_MANIFEST_TOOLBOX_PACKAGES, BKT_MANIFEST_COPR_MEMBER,
+                                      target, summary, entry);
 }
 
 /* ---- the subsystem: records only ------------------------------------------------ */

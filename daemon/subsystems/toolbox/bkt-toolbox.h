@@ -85,4 +85,22 @@ BktPlan *bkt_toolbox_plan (const char *container, gboolean install, const char *
 /* The manifest's package names (toolbox-packages.json), borrowed. */
 GPtrArray *bkt_toolbox_manifest_names (BktManifestSet *manifests);
 
+/* COPRs inside the toolbox (`bkt dev copr`, and `bkt dev update` for
+ * toolbox-packages.json's copr_repos): the container's own `dnf copr
+ * enable|disable` writes the repo file, `dnf repolist --all` reads it back.
+ *
+ * From `dnf repolist --all` output (dnf4 and dnf5 alike: a header line
+ * "repo id … status", then one repo a line, its id first and "enabled" or
+ * "disabled" last; dnf4 drops the name column when it has no terminal):
+ * the COPR projects of copr.fedorainfracloud.org as objects {name,
+ * enabled}, sorted by name.  Other repos, a project's multilib
+ * ("…:ml") and runtime-dependency ("coprdep:…") repos and names bkt
+ * would refuse are left out. */
+JsonArray    *bkt_toolbox_parse_coprs (const char *repolist_output);
+/* The live operation ("toolbox" "copr-enable"/"copr-disable"
+ * "copr:NAME", user scope, effect live; the client runs it) and the
+ * record in toolbox-packages.json's copr_repos {name, enabled, gpg_check}. */
+BktOperation *bkt_toolbox_copr_op        (const char *container, const char *name, gboolean enable);
+BktOperation *bkt_toolbox_copr_record_op (const char *name, gboolean enabled, gboolean gpg_check);
+
 G_END_DECLS

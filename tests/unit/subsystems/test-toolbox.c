@@ -194,6 +194,58 @@ test_plan_change (void)
   g_assert_cmpstr (bkt_operation_get_action (bkt_plan_get_operation (plan, 3)), ==, "record");
 }
 
+/* `dnf repolist --all` as dnf4 prints it without a terminal (no name
+ * column) and as dnf5 prints it (with names holding spaces): COPR
+ * projects of the default hub only, group owners given back their '@'. */
+static void
+test_parse_coprs (void)
+{
+  const char *dnf4 =
+    "repo id                                                                   status\n"
+    "copr:copr.fedorainfracloud.org:group_devs:nightly                        disabled\n"
+    "copr:copr.fedorainfracloud.org:bkt:tools                                 enabled\n"
+    "copr:copr.fedorainfracloud.org:bkt:tools:ml                              enabled\n"
+    "coprdep:fedora-39-x86_64                                                  enabled\n"
+    "copr:copr.example.org:bkt:other                                           enabled\n"
+    "fedora                                                                    enabled\n"
+    "local                                                                     enabled\n";
+  const char *dnf5 =
+    "repo id                                    repo name                                status\n"
+    "copr:copr.fedorainfracloud.org:bkt:tools   Copr repo for tools owned by bkt         enabled\n"
+    "copr:copr.fedorainfracloud.org:x:-y        Copr repo for -y owned by x              enabled\n"
+    "updates                                    Fedora 41 - x86_64 - Updates             disabled\n";
+  g_autoptr(JsonArray) a = bkt_toolbox_parse_coprs (dnf4);
+  g_autoptr(JsonArray) b = bkt_toolbox_parse_coprs (dnf5);
+  g_autoptr(JsonArray) none = bkt_toolbox_parse_coprs ("");
+  JsonObject *o;
+
+  g_assert_cmpuint (json_array_get_length (a), ==, 2);
+  o = json_array_get_object_element (a, 0);
+  g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, "@devs/nightly");
+  g_assert_false (json_object_get_boolean_member (o, "enabled"));
+  o = json_array_get_object_element (a, 1);
+  g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, "bkt/tools");
+  g_assert_true (json_object_get_boolean_member (o, "enabled"));
+  /* a project bkt would refuse ("-y") is not one */
+  g_assert_cmpuint (json_array_get_length (b), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (b, 0), "name"), ==, "bkt/tools");
+  g_assert_cmpuint (json_array_get_length (none), ==, 0);
+}
+
+static void
+test_copr_ops (void)
+{
+  g_autoptr(BktOperation) live = bkt_toolbox_copr_op ("dev", "bkt/tools", TRUE);
+  g_autoptr(BktOperation) record = bkt_toolbox_copr_record_op ("bkt/tools", FALSE, TRUE);
+
+  g_assert_cmpstr (bkt_operation_get_action (live), ==, "copr-enable");
+  g_assert_cmpstr (bkt_operation_get_target (live), ==, "copr:bkt/tools");
+  g_assert_cmpint (bkt_operation_get_effect (live), ==, BKT_EFFECT_LIVE);
+  g_assert_cmpstr (bkt_operation_get_action (record), ==, "record");
+  g_assert_cmpstr (bkt_operation_get_detail_string (record, "manifest"), ==, "toolbox-packages");
+  g_assert_cmpstr (bkt_operation_get_detail_string (record, "member"), ==, "copr_repos");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -204,5 +256,7 @@ main (int argc, char **argv)
   g_test_add_func ("/toolbox/parse-list", test_parse_list);
   g_test_add_func ("/toolbox/installed-diff", test_installed_and_diff);
   g_test_add_func ("/toolbox/plan-change", test_plan_change);
+  g_test_add_func ("/toolbox/parse-coprs", test_parse_coprs);
+  g_test_add_func ("/toolbox/copr-ops", test_copr_ops);
   return g_test_run ();
 }
