@@ -39,6 +39,12 @@ find_copr (JsonArray *a, const char *name)
   return NULL;
 }
 
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
 static gboolean
 copr_enabled (JsonObject *o)
 {
@@ -189,6 +195,7 @@ bkt_dev_copr_diff (JsonArray *wanted, JsonArray *live)
       if (find_copr (wanted, name) == NULL)
         g_ptr_array_add (names, (gpointer) name);
     }
+  g_ptr_array_sort (names, compare_names);
   for (guint i = 0; i < names->len; i++)
     {
       const char *name = g_ptr_array_index (names, i);

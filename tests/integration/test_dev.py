@@ -32,6 +32,8 @@ REFERENCE = os.path.join(SRC, 'tests', 'data', 'original')
 EXIT_FAILED, EXIT_USAGE, EXIT_INVALID = 1, 2, 5
 NAME = 'devbox'
 IMAGE = 'registry.fedoraproject.org/fedora-toolbox:39'
+# The projects the double's COPR hub has.
+COPR_HUB = ('bkt/tools', '@devs/nightly', 'bkt/extra')
 
 _REPO = None
 
@@ -84,7 +86,8 @@ class Dev(unittest.TestCase):
                         BKT_CONTEXT_ROOT=self.ctx, BKT_IMAGE_MANIFESTS_DIR=self.image,
                         BKT_REPO_JSON=os.path.join(self.tmp, 'no-repo.json'), LC_ALL='C.UTF-8',
                         BKT_TOOLBOX=DOUBLE, TOOLBOX_DOUBLE_DIR=self.dbl,
-                        TOOLBOX_DOUBLE_REPO=os.path.join(rpm_repo(), 'repo'), TOOLBOX_DOUBLE_BASE='bkt-hello')
+                        TOOLBOX_DOUBLE_REPO=os.path.join(rpm_repo(), 'repo'), TOOLBOX_DOUBLE_BASE='bkt-hello',
+                        TOOLBOX_DOUBLE_COPR=','.join(COPR_HUB))
         for k in ('container', 'BKT_DNF', 'BKT_RPM', 'DBUS_SESSION_BUS_ADDRESS'):
             self.env.pop(k, None)
 
@@ -534,6 +537,206 @@ class Dev(unittest.TestCase):
         p = self.bkt('dev', 'update', '--rebuild', '-y', env=env)
         self.assertEqual(p.returncode, EXIT_USAGE)
         self.assertEqual(self.log(), [])
+
+    # ---- COPRs in the toolbox (issue 15 item 7) ---------------------------------------------------
+    def copr_file(self, owner, project, name=NAME):
+        return os.path.join(self.root(name), 'etc', 'yum.repos.d',
+                            '_copr:copr.fedorainfracloud.org:%s:%s.repo' % (owner, project))
+
+    def overlay_coprs(self):
+        p = os.path.join(self.overlay, 'toolbox-packages.json')
+        if not os.path.exists(p):
+            return None
+        with open(p) as f:
+            return json.load(f).get('copr_repos')
+
+    def set_toolbox_coprs(self, packages, coprs):
+        os.makedirs(self.overlay, exist_ok=True)
+        with open(os.path.join(self.overlay, 'toolbox-packages.json'), 'w') as f:
+            json.dump({'packages': packages, 'copr_repos': coprs}, f)
+
+    def copr_writes(self):
+        return [a for a in self.log() if 'copr' in a]
+
+    def test_copr_enable_disable_read_back_and_recorded(self):
+        self.create()
+        rc, res, err = self.bktj('dev', 'copr', 'list')
+        self.assertEqual((rc, res), (0, {'container': NAME, 'coprs': []}), err)
+        self.clear_log()
+        system_image = self.read(os.path.join(self.image, 'system-packages.json'))
+        rc, res, err = self.bktj('dev', 'copr', 'enable', 'bkt/tools')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((res['container'], res['route'], res['enabled'], res['pr']), (NAME, 'toolbox', True, None))
+        # the toolbox's own dnf copr (with sudo), between two reads of its repos: the second is the proof
+        self.assertEqual(self.log(), [['list', '--containers'], ['run', '-c', NAME, 'dnf', 'repolist', '--all'],
+                                      ['run', '-c', NAME, 'sudo', 'dnf', '-y', 'copr', 'enable', 'bkt/tools'],
+                                      ['run', '-c', NAME, 'dnf', 'repolist', '--all']])
+        with open(self.copr_file('bkt', 'tools')) as f:
+            text = f.read()
+        self.assertIn('[copr:copr.fedorainfracloud.org:bkt:tools]\n', text)
+        self.assertIn('\nenabled=1\n', text)
+        # recorded in the user's toolbox-packages.json, never in system-packages.json
+        self.assertEqual(self.overlay_coprs(), [{'name': 'bkt/tools', 'enabled': True, 'gpg_check': True}])
+        self.assertIsNone(self.overlay_packages('system'))
+        self.assertEqual(self.read(os.path.join(self.image, 'system-packages.json')), system_image)
+
+        # a group project: its file and repo id say group_NAME, bkt says @NAME
+        p = self.bkt('dev', 'copr', 'enable', '@devs/nightly')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('devbox has COPR @devs/nightly enabled', p.stdout)
+        self.assertTrue(os.path.exists(self.copr_file('group_devs', 'nightly')))
+        rc, res, err = self.bktj('dev', 'copr', 'list')
+        self.assertEqual([(c['name'], c['toolbox'], c['state']) for c in res['coprs']],
+                         [('@devs/nightly', {'enabled': True}, 'in-sync'), ('bkt/tools', {'enabled': True}, 'in-sync')])
+
+        # disable: the file stays with enabled=0 (as dnf copr disable leaves it), the record says false
+        self.clear_log()
+        p = self.bkt('dev', 'copr', 'disable', 'bkt/tools')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.copr_writes(), [['run', '-c', NAME, 'sudo', 'dnf', '-y', 'copr', 'disable', 'bkt/tools']])
+        with open(self.copr_file('bkt', 'tools')) as f:
+            self.assertIn('\nenabled=0\n', f.read())
+        self.assertEqual(self.overlay_coprs(), [{'name': '@devs/nightly', 'enabled': True, 'gpg_check': True},
+                                                {'name': 'bkt/tools', 'enabled': False, 'gpg_check': True}])
+        p = self.bkt('dev', 'copr', 'list')
+        self.assertRegex(p.stdout, r'bkt/tools +disabled +disabled +in sync')
+        # again: nothing to run, nothing to write
+        before = self.read(os.path.join(self.overlay, 'toolbox-packages.json'))
+        self.clear_log()
+        p = self.bkt('dev', 'copr', 'disable', 'bkt/tools')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.copr_writes(), [])
+        self.assertEqual(self.read(os.path.join(self.overlay, 'toolbox-packages.json')), before)
+
+        # a project the hub does not have: dnf's error, nothing recorded
+        p = self.bkt('dev', 'copr', 'enable', 'bkt/nope')
+        self.assertEqual(p.returncode, EXIT_FAILED, p.stderr)
+        self.assertIn('Project bkt/nope does not exist', p.stderr)
+        self.assertIn('Nothing was recorded', p.stderr)
+        self.assertEqual(self.read(os.path.join(self.overlay, 'toolbox-packages.json')), before)
+        # disabling what neither side has
+        p = self.bkt('dev', 'copr', 'disable', 'bkt/extra')
+        self.assertEqual(p.returncode, EXIT_INVALID, p.stderr)
+        self.assertIn('neither in toolbox-packages.json nor in toolbox', p.stderr)
+        # a toolbox that does not exist
+        p = self.bkt('dev', 'copr', 'enable', 'bkt/tools', '--container', 'nobox')
+        self.assertEqual(p.returncode, EXIT_INVALID, p.stderr)
+        self.assertIn('does not exist', p.stderr)
+
+    def test_copr_bad_names_and_dry_run_change_nothing(self):
+        self.create()
+        bad = (['--', '-x/y'], ['bkt/-y'], ['a/b;c'], ['tools'], ['a/b/c'], ['../x'], ['a/..'], ['@/x'],
+               ['a' * 300 + '/b'], [''], ['x/y\nz'])
+        for args in bad:
+            for verb in ('enable', 'disable'):
+                p = self.bkt('dev', 'copr', verb, *args)
+                self.assertEqual(p.returncode, EXIT_INVALID, (args, p.stderr))
+                self.assertIn('invalid COPR project', p.stderr)
+                self.assertLess(len(p.stderr), 300, 'a 300-character name is not echoed in full')
+        # an option-looking name without "--": a usage error
+        p = self.bkt('dev', 'copr', 'enable', '-x/y')
+        self.assertEqual(p.returncode, EXIT_USAGE, p.stderr)
+        self.assertEqual(self.log(), [], 'a process was started for a bad name')
+        self.assertFalse(os.path.exists(self.overlay))
+
+        p = self.bkt('dev', 'copr', 'enable', '--dry-run', 'bkt/tools')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('Enable COPR repo bkt/tools in toolbox %s' % NAME, p.stdout)
+        self.assertIn('Record copr:bkt/tools in toolbox-packages.json', p.stdout)
+        self.assertIn('Would run: %s run -c %s sudo dnf -y copr enable bkt/tools' % (DOUBLE, NAME), p.stdout)
+        rc, plan, err = self.bktj('dev', 'copr', 'enable', '-n', 'bkt/tools')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([(o['action'], o['target']) for o in plan['operations']],
+                         [('copr-enable', 'copr:bkt/tools'), ('record', 'copr:bkt/tools')])
+        self.assertEqual(plan['argv'], [[DOUBLE, 'run', '-c', NAME, 'sudo', 'dnf', '-y', 'copr', 'enable', 'bkt/tools']])
+        # reads only: no dnf copr ran, no file in the container, no manifest
+        self.assertEqual(self.copr_writes(), [])
+        self.assertFalse(os.path.exists(self.copr_file('bkt', 'tools')))
+        self.assertFalse(os.path.exists(self.overlay))
+
+    def test_copr_not_recorded_unless_read_back(self):
+        """Inside the toolbox (dnf direct): a dnf whose copr command exits 0 without enabling anything
+        must not make bkt record the project."""
+        self.create()
+        os.makedirs(os.path.join(self.ctx, 'run'))
+        open(os.path.join(self.ctx, 'run', '.toolboxenv'), 'w').close()
+        with open(os.path.join(self.ctx, 'run', '.containerenv'), 'w') as f:
+            f.write('name="%s"\nimage="%s"\n' % (NAME, IMAGE))
+        wlog = os.path.join(self.tmp, 'inside.log')
+        dnf = os.path.join(self.tmp, 'dnf')
+        with open(dnf, 'w') as f:
+            f.write('#!/bin/sh\nprintf "%%s\\n" "dnf $*" >> %s\n'
+                    'case " $* " in *" copr "*) echo "Repository successfully enabled."; exit 0;; esac\n'
+                    'exec %s run -c %s dnf "$@"\n' % (wlog, DOUBLE, NAME))
+        os.chmod(dnf, 0o755)
+        env = dict(self.env, BKT_DNF=dnf, BKT_TOOLBOX='/nonexistent/toolbox')
+        p = self.bkt('dev', 'copr', 'enable', 'bkt/tools', env=env)
+        self.assertEqual(p.returncode, EXIT_FAILED, p.stderr)
+        self.assertIn('does not list it', p.stderr)
+        self.assertIn('Nothing was recorded', p.stderr)
+        self.assertIsNone(self.overlay_coprs())
+        with open(wlog) as f:
+            self.assertEqual(f.read().splitlines(), ['dnf repolist --all', 'dnf -y copr enable bkt/tools',
+                                                     'dnf repolist --all'])
+
+    def test_update_applies_copr_repos_first_and_diff_shows_them(self):
+        self.create()
+        # by hand in the toolbox: one project the manifest will want disabled, one it never declares
+        for project in ('@devs/nightly', 'bkt/extra'):
+            p = self.toolbox('run', '-c', NAME, 'sudo', 'dnf', '-y', 'copr', 'enable', project)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.set_toolbox_coprs(['bkt-fish'], [{'name': 'bkt/tools'}, {'name': '@devs/nightly', 'enabled': False}])
+        rc, d, err = self.bktj('dev', 'diff')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([(c['name'], c['state'], c['enabled'], c['next']) for c in d['coprs']],
+                         [('@devs/nightly', 'differs', True, 'bkt dev update'),
+                          ('bkt/extra', 'untracked', True,
+                           'bkt dev copr enable bkt/extra (records it) or bkt dev copr disable bkt/extra'),
+                          ('bkt/tools', 'missing', False, 'bkt dev update')])
+        p = self.bkt('dev', 'diff')
+        self.assertRegex(p.stdout, r'NOT ENABLED +copr:bkt/tools +in the manifest, not enabled in the toolbox')
+        self.assertRegex(p.stdout, r'UNTRACKED +copr:bkt/extra +enabled in the toolbox, in no manifest')
+        self.assertIn('3 COPR repo(s) differ.', p.stdout)
+
+        # --dry-run: the plan and the commands, nothing run
+        self.clear_log()
+        p = self.bkt('dev', 'update', '--dry-run')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('Would run: %s run -c %s sudo dnf -y copr enable bkt/tools' % (DOUBLE, NAME), p.stdout)
+        self.assertIn('Would run: %s run -c %s sudo dnf -y copr disable @devs/nightly' % (DOUBLE, NAME), p.stdout)
+        self.assertEqual(self.copr_writes(), [])
+        self.assertEqual(self.dnf_changes(), [])
+        self.assertFalse(os.path.exists(self.copr_file('bkt', 'tools')))
+
+        # update: the COPRs, checked, then the packages; the undeclared project is left alone
+        self.clear_log()
+        rc, res, err = self.bktj('dev', 'update')
+        self.assertEqual(rc, 0, err)
+        changes = [a for a in self.log() if ('copr' in a or 'install' in a) and 'repoquery' not in a]
+        # (the COPRs in the manifest's order, both before the one install)
+        self.assertEqual(sorted(changes[:2]), [['run', '-c', NAME, 'sudo', 'dnf', '-y', 'copr', 'disable', '@devs/nightly'],
+                                               ['run', '-c', NAME, 'sudo', 'dnf', '-y', 'copr', 'enable', 'bkt/tools']])
+        self.assertEqual(changes[2:], [['run', '-c', NAME, 'sudo', 'dnf', 'install', '-y', '--', 'bkt-fish']])
+        # read back after the COPR calls, before the install
+        copr_at = self.log().index(changes[1])
+        self.assertEqual(self.log()[copr_at + 1], ['run', '-c', NAME, 'dnf', 'repolist', '--all'])
+        self.assertEqual(len(res['copr_argv']), 2)
+        with open(self.copr_file('group_devs', 'nightly')) as f:
+            self.assertIn('\nenabled=0\n', f.read())
+        with open(self.copr_file('bkt', 'extra')) as f:
+            self.assertIn('\nenabled=1\n', f.read())
+        self.assertIn('bkt-fish', self.installed())
+        rc, d, err = self.bktj('dev', 'diff')
+        self.assertEqual([(c['name'], c['state']) for c in d['coprs']], [('bkt/extra', 'untracked')])
+        self.assertEqual(d['packages'], [])
+
+        # a rebuilt toolbox gets the manifest's COPRs again
+        self.clear_log()
+        p = self.bkt('dev', 'update', '--rebuild', '-y')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.copr_writes(), [['run', '-c', NAME, 'sudo', 'dnf', '-y', 'copr', 'enable', 'bkt/tools']])
+        self.assertTrue(os.path.exists(self.copr_file('bkt', 'tools')))
+        self.assertFalse(os.path.exists(self.copr_file('bkt', 'extra')))
 
     def test_dry_run_changes_nothing(self):
         self.create()
