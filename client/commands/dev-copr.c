@@ -88,13 +88,13 @@ is_live_copr_op (BktOperation *op)
 }
 
 void
-bkt_dev_copr_print_argvs (Target *t, GPtrArray *ops)
+bkt_dev_copr_print_argvs (const char *what, Target *t, GPtrArray *ops)
 {
   for (guint i = 0; i < ops->len; i++)
     if (is_live_copr_op (g_ptr_array_index (ops, i)))
       {
         g_auto(GStrv) argv = copr_argv (t, g_ptr_array_index (ops, i));
-        bkt_dev_print_argv ("Would run: ", (const char * const *) argv);
+        bkt_dev_print_argv (what, (const char * const *) argv);
       }
 }
 
@@ -406,7 +406,8 @@ print_result (Ctx *ctx, Target *t, GPtrArray *ops, const char *name, gboolean en
   if (!ctx->opt.json)
     {
       g_print ("\nToolbox:   %s has COPR %s %s\nManifest:  %s\n"
-               "PR:        none (bkt dev copr records in the user's manifests only)\n", t->container, name, enable ? "enabled" : "disabled", path);
+               "PR:        none (add --pr to propose it to the distribution repo)\n", t->container, name,
+               enable ? "enabled" : "disabled", path);
       return;
     }
   out = json_object_new ();
@@ -421,12 +422,73 @@ print_result (Ctx *ctx, Target *t, GPtrArray *ops, const char *name, gboolean en
   bkt_render_print_object (out);
 }
 
+/* --pr: the container's part is ours, after the session's preflight;
+ * the record and the pull request are the session daemon's (subsystem
+ * toolbox, actions copr-enable / copr-disable). */
+typedef struct {
+  Target    *target;
+  GPtrArray *ops;     /* the live operations */
+  JsonNode  *plan;    /* the same as a plan */
+} CoprAct;
+
+static void
+copr_act_plan (Ctx *ctx, gpointer data, JsonObject *plan)
+{
+  bkt_dev_plan_prepend (((CoprAct *) data)->plan, plan);
+}
+
+static gboolean
+copr_act_run (Ctx *ctx, gpointer data, JsonArray *results, GError **error)
+{
+  CoprAct *a = data;
+  g_autoptr(GError) local_error = NULL;
+  gboolean ok = bkt_dev_copr_execute (ctx, a->target, a->ops, &local_error);
+
+  bkt_dev_add_results (a->plan, local_error, results);
+  if (!ok)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return ok;
+}
+
+static int
+copr_change_pr (Ctx *ctx, Target *t, GPtrArray *ops, const char *name, gboolean enable)
+{
+  g_autoptr(GPtrArray) live = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(BktPlan) plan = NULL;
+  CoprAct act = { t, live, NULL };
+  const BktClientAct hooks = { copr_act_plan, copr_act_run, &act };
+  GVariantBuilder b;
+  int code;
+
+  for (guint i = 0; i < ops->len; i++)
+    if (is_live_copr_op (g_ptr_array_index (ops, i)))
+      g_ptr_array_add (live, g_object_ref (g_ptr_array_index (ops, i)));
+  plan = bkt_plan_new ("change", live, NULL);
+  act.plan = bkt_plan_to_json (plan);
+  if (!ctx->opt.json)
+    bkt_dev_copr_print_argvs (ctx->opt.dry_run ? "Would run: " : "Command: ", t, live);
+  g_free (ctx->opt.only);
+  ctx->opt.only = g_strdup ("toolbox");
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (name));
+  code = run_change_acting (ctx, "toolbox", enable ? "copr-enable" : "copr-disable", g_variant_builder_end (&b),
+                            &hooks);
+  json_node_unref (act.plan);
+  return code;
+}
+
 static int
 copr_change (Ctx *ctx, int argc, char **argv)
 {
   gboolean enable = g_str_equal (ctx->command->name, "enable");
   g_auto(DevOptions) o = { 0 };
-  const GOptionEntry entries[] = { CONTAINER_ENTRY (&o), { NULL } };
+  const GOptionEntry entries[] = {
+    CONTAINER_ENTRY (&o),
+    { "pr", 0, 0, G_OPTION_ARG_NONE, &o.pr, "Also open a pull request to the distribution repo", NULL },
+    { "repo", 0, 0, G_OPTION_ARG_FILENAME, &ctx->opt.repo, "The distribution repo checkout (--pr)", "DIR" },
+    { "skip-preflight", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.skip_preflight, "Act even if the pull request cannot be opened", NULL },
+    { NULL }
+  };
   g_auto(Target) t = { 0 };
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonArray) wanted = NULL;
@@ -461,6 +523,8 @@ copr_change (Ctx *ctx, int argc, char **argv)
   gpg_check = w != NULL ? json_object_get_boolean_member_with_default (w, "gpg_check", TRUE) : TRUE;
   if (enable != copr_enabled (l))
     g_ptr_array_add (ops, bkt_toolbox_copr_op (t.container, name, enable));
+  if (o.pr)
+    return copr_change_pr (ctx, &t, ops, name, enable);
   g_ptr_array_add (ops, bkt_toolbox_copr_record_op (name, enable, gpg_check));
   plan = bkt_plan_new ("change", ops, NULL);
   plan_json = bkt_plan_to_json (plan);
@@ -476,7 +540,7 @@ copr_change (Ctx *ctx, int argc, char **argv)
     bkt_render_plan (&ctx->render, json_node_get_object (plan_json));
   if (ctx->opt.dry_run)
     {
-      bkt_dev_copr_print_argvs (&t, ops);
+      bkt_dev_copr_print_argvs ("Would run: ", &t, ops);
       return EXIT_OK;
     }
   if (!bkt_dev_copr_execute (ctx, &t, ops, &error))
@@ -492,9 +556,9 @@ copr_change (Ctx *ctx, int argc, char **argv)
 
 const BktCommand bkt_dev_copr_commands[] = {
   { "list", NULL, "the toolbox's COPR repos against toolbox-packages.json's copr_repos", NULL, copr_list },
-  { "enable", NULL, "dnf copr enable in the toolbox (checked with dnf repolist), recorded in copr_repos",
+  { "enable", NULL, "dnf copr enable in the toolbox (checked with dnf repolist), recorded in copr_repos [--pr]",
     "OWNER/PROJECT", copr_change },
-  { "disable", NULL, "dnf copr disable in the toolbox, recorded as \"enabled\": false", "OWNER/PROJECT",
+  { "disable", NULL, "dnf copr disable in the toolbox, recorded as \"enabled\": false [--pr]", "OWNER/PROJECT",
     copr_change },
   { NULL }
 };

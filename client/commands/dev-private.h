@@ -64,6 +64,11 @@ GStrv       bkt_dev_manifest_names   (Ctx *ctx, GError **error);
 gboolean    bkt_dev_record           (Ctx *ctx, gboolean install, const char * const *names, char **out_path,
                                       GError **error);
 void        bkt_dev_print_argv       (const char *what, const char * const *argv);
+/* --pr (run_change_acting()'s hooks): @live's operations (a plan as JSON)
+ * at the front of the session's @plan; one result per operation of @live
+ * (successful if @error is NULL) added to @results. */
+void        bkt_dev_plan_prepend     (JsonNode *live, JsonObject *plan);
+void        bkt_dev_add_results      (JsonNode *live, const GError *error, JsonArray *results);
 JsonArray  *bkt_dev_strv_to_json     (const char * const *v);
 
 /* dev-sync.c: after bkt changed the container or the manifest (@command:
@@ -91,7 +96,7 @@ gboolean    bkt_dev_copr_update_ops  (Ctx *ctx, Target *t, gboolean fresh, GPtrA
 /* One `dnf -y copr enable|disable` per live COPR operation of @ops, then
  * ONE `dnf repolist --all` that must show each as asked (else an error). */
 gboolean    bkt_dev_copr_execute     (Ctx *ctx, Target *t, GPtrArray *ops, GError **error);
-void        bkt_dev_copr_print_argvs (Target *t, GPtrArray *ops);
+void        bkt_dev_copr_print_argvs (const char *what, Target *t, GPtrArray *ops);
 JsonArray  *bkt_dev_copr_argvs_json  (Target *t, GPtrArray *ops);
 /* The COPRs that differ, for `bkt dev diff`: declared enabled and not
  * enabled ("missing"), declared disabled and enabled ("differs"), enabled

@@ -353,11 +353,10 @@ act_dnf (Ctx *ctx, Act *a, GError **error)
 /* --pr: the live operations join the session's plan (its records and the
  * pull request), at the front, so that one plan and one result list say
  * what happened where. */
-static void
-act_plan (Ctx *ctx, gpointer data, JsonObject *plan)
+void
+bkt_dev_plan_prepend (JsonNode *live, JsonObject *plan)
 {
-  Act *a = data;
-  JsonArray *mine = json_object_get_array_member (json_node_get_object (a->plan), "operations");
+  JsonArray *mine = json_object_get_array_member (json_node_get_object (live), "operations");
   JsonArray *theirs = json_object_get_array_member (plan, "operations");
   JsonArray *all = json_array_new ();
 
@@ -369,13 +368,10 @@ act_plan (Ctx *ctx, gpointer data, JsonObject *plan)
   json_object_set_int_member (plan, "count", json_array_get_length (all));
 }
 
-static gboolean
-act_run (Ctx *ctx, gpointer data, JsonArray *results, GError **error)
+void
+bkt_dev_add_results (JsonNode *live, const GError *error, JsonArray *results)
 {
-  Act *a = data;
-  JsonArray *mine = json_object_get_array_member (json_node_get_object (a->plan), "operations");
-  g_autoptr(GError) local_error = NULL;
-  gboolean ok = act_dnf (ctx, a, &local_error);
+  JsonArray *mine = json_object_get_array_member (json_node_get_object (live), "operations");
 
   for (guint i = 0; i < json_array_get_length (mine); i++)
     {
@@ -384,13 +380,29 @@ act_run (Ctx *ctx, gpointer data, JsonArray *results, GError **error)
 
       json_object_set_string_member (r, "id", json_object_get_string_member (op, "id"));
       json_object_set_string_member (r, "summary", json_object_get_string_member (op, "summary"));
-      json_object_set_boolean_member (r, "success", ok);
-      if (ok)
+      json_object_set_boolean_member (r, "success", error == NULL);
+      if (error == NULL)
         json_object_set_null_member (r, "error");
       else
-        json_object_set_string_member (r, "error", local_error->message);
+        json_object_set_string_member (r, "error", error->message);
       json_array_add_object_element (results, r);
     }
+}
+
+static void
+act_plan (Ctx *ctx, gpointer data, JsonObject *plan)
+{
+  bkt_dev_plan_prepend (((Act *) data)->plan, plan);
+}
+
+static gboolean
+act_run (Ctx *ctx, gpointer data, JsonArray *results, GError **error)
+{
+  Act *a = data;
+  g_autoptr(GError) local_error = NULL;
+  gboolean ok = act_dnf (ctx, a, &local_error);
+
+  bkt_dev_add_results (a->plan, local_error, results);
   if (!ok)
     g_propagate_error (error, g_steal_pointer (&local_error));
   return ok;
@@ -896,7 +908,7 @@ dev_update (Ctx *ctx, int argc, char **argv)
     bkt_render_plan (&ctx->render, json_node_get_object (plan_json));
   if (ctx->opt.dry_run)
     {
-      bkt_dev_copr_print_argvs (&t, copr_ops);
+      bkt_dev_copr_print_argvs ("Would run: ", &t, copr_ops);
       if (dnf_argv != NULL)
         bkt_dev_print_argv ("Would run: ", (const char * const *) dnf_argv);
       return EXIT_OK;

@@ -775,7 +775,7 @@ class DevPr(EnvTestCase):
         cls.ENV_KW = dict(polkit='real', users=(ADMIN,), flatpak=False,
                           extra_env={'BKT_TOOLBOX': DOUBLE, 'TOOLBOX_DOUBLE_DIR': os.path.join(d, 'toolbox'),
                                      'TOOLBOX_DOUBLE_REPO': os.path.join(rpm_repo(), 'repo'),
-                                     'TOOLBOX_DOUBLE_BASE': 'bkt-hello'})
+                                     'TOOLBOX_DOUBLE_BASE': 'bkt-hello', 'TOOLBOX_DOUBLE_COPR': ','.join(COPR_HUB)})
         super().setUpClass()
         try:
             cls.forge = punenv.Forge()
@@ -859,6 +859,49 @@ class DevPr(EnvTestCase):
         with open(log) as f:
             calls = [json.loads(line) for line in f.read().splitlines()[n:]]
         self.assertEqual([c for c in calls if 'install' in c], [], calls)
+
+
+    def test_copr_pr(self):
+        """bkt dev copr enable --pr: dnf copr in the toolbox (ours, after the preflight), the record in
+        copr_repos and the pull request (the session daemon's)."""
+        w = self.world
+        box = 'coprbox'   # test_pr creates the configured one
+        p = self.env.run_as(ADMIN, [DOUBLE, 'create', box])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.forge.take()
+        rc, res, err = self.env.bkt_json(ADMIN, '--json', 'dev', 'copr', 'enable', '--pr', 'bkt/tools',
+                                         '--container', box, '--repo', w.checkout)
+        self.assertEqual(rc, 0, err)
+        repo_file = os.path.join(_pr_dir(), 'toolbox', 'roots', box, 'etc', 'yum.repos.d',
+                                 '_copr:copr.fedorainfracloud.org:bkt:tools.repo')
+        self.assertTrue(os.path.exists(repo_file))
+        ops = [(o['subsystem'], o['action']) for o in res['plan']['operations']]
+        self.assertEqual(ops, [('toolbox', 'copr-enable'), ('toolbox', 'record'), ('pr', 'commit-push'),
+                               ('pr', 'open-pr')])
+        self.assertTrue(all(r['success'] for r in res['results']), res['results'])
+        pr = res['pr']
+        self.assertEqual(pr['state'], 'opened', pr)
+        names = w.git(None, '--git-dir', w.bare_file, 'diff', '--name-only', 'main', pr['branch']).split()
+        self.assertEqual([n for n in names if not n.startswith('.changelog/')], ['manifests/toolbox-packages.json'])
+        diff = w.git(None, '--git-dir', w.bare_file, 'diff', 'main', pr['branch'], '--',
+                     'manifests/toolbox-packages.json')
+        self.assertIn('"name": "bkt/tools"', diff)
+        reqs = self.forge.take()
+        self.assertEqual([r['body']['title'] for r in reqs], ['feat(manifests): copr-enable toolbox bkt/tools'])
+        with open(os.path.join(self.env.overlay_dir(ADMIN), 'toolbox-packages.json')) as f:
+            self.assertEqual(json.load(f)['copr_repos'], [{'name': 'bkt/tools', 'enabled': True, 'gpg_check': True}])
+
+        # a failing preflight (no repo) stops before dnf copr runs
+        log = os.path.join(_pr_dir(), 'toolbox', 'log')
+        with open(log) as f:
+            n = len(f.read().splitlines())
+        rc, out, err = self.env.bkt_run(ADMIN, 'dev', 'copr', 'enable', '--pr', '@devs/nightly', '-c', box,
+                                        '--repo', '/nonexistent')
+        self.assertNotEqual(rc, 0, out)
+        with open(log) as f:
+            calls = [json.loads(line) for line in f.read().splitlines()[n:]]
+        self.assertEqual([c for c in calls if 'copr' in c], [], calls)
+        self.assertFalse(os.path.exists(repo_file.replace('bkt:tools', 'group_devs:nightly')))
 
 
 if __name__ == '__main__':

@@ -418,6 +418,27 @@ bkt_toolbox_plan_nothing (BktSubsystem *subsystem, BktManifestSet *manifests, GP
   return TRUE;
 }
 
+/* `bkt dev copr enable|disable --pr`: {name s}; the record in
+ * copr_repos, the manifest's gpg_check kept (the container's part is the
+ * client's, done before Change). */
+static gboolean
+plan_copr_change (BktManifestSet *manifests, gboolean enable, GVariant *arguments, GPtrArray *ops,
+                  GError **error)
+{
+  BktManifest *m = bkt_manifest_set_get (manifests, BKT_MANIFEST_TOOLBOX_PACKAGES);
+  const char *name = NULL;
+  JsonObject *declared;
+
+  if (!g_variant_lookup (arguments, "name", "&s", &name))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "argument “name” (s) is required"), FALSE;
+  if (!bkt_copr_check_name (name, error))
+    return FALSE;
+  declared = m != NULL ? bkt_manifest_lookup_in (m, BKT_MANIFEST_COPR_MEMBER, name) : NULL;
+  g_ptr_array_add (ops, bkt_toolbox_copr_record_op (name, enable, declared == NULL ||
+                   json_object_get_boolean_member_with_default (declared, "gpg_check", TRUE)));
+  return TRUE;
+}
+
 static gboolean
 bkt_toolbox_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const char *action,
                          GVariant *arguments, GPtrArray *ops, GError **error)
@@ -429,9 +450,11 @@ bkt_toolbox_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, con
   if (arguments == NULL || !g_variant_is_of_type (arguments, G_VARIANT_TYPE_VARDICT))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "arguments must be a dictionary (a{sv})"),
            FALSE;
+  if (g_strcmp0 (action, "copr-enable") == 0 || g_strcmp0 (action, "copr-disable") == 0)
+    return plan_copr_change (manifests, g_str_equal (action, "copr-enable"), arguments, ops, error);
   if (g_strcmp0 (action, "add") != 0 && g_strcmp0 (action, "remove") != 0)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
-                        "subsystem toolbox has no such action (add, remove)"), FALSE;
+                        "subsystem toolbox has no such action (add, remove, copr-enable, copr-disable)"), FALSE;
   add = g_str_equal (action, "add");
   if (!g_variant_lookup (arguments, "packages", "^a&s", &names))
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "argument “packages” (as) is required"),
