@@ -125,6 +125,7 @@ bkt_dev_copr_execute (Ctx *ctx, Target *t, GPtrArray *ops, GError **error)
     {
       BktOperation *op = g_ptr_array_index (ops, i);
       g_auto(GStrv) argv = NULL;
+      g_autoptr(GError) run_error = NULL;
 
       if (!is_live_copr_op (op))
         continue;
@@ -132,8 +133,10 @@ bkt_dev_copr_execute (Ctx *ctx, Target *t, GPtrArray *ops, GError **error)
       if (!bkt_copr_check_name (bkt_operation_get_detail_string (op, "name"), error))
         return FALSE;
       argv = copr_argv (t, op);
-      if (!bkt_dev_run_visible (ctx, (const char * const *) argv, error))
-        return FALSE;
+      if (!bkt_dev_run_visible (ctx, (const char * const *) argv, &run_error))
+        return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s (if the toolbox's dnf has no copr command: "
+                            "bkt dev dnf install dnf5-plugins, or dnf-plugins-core for dnf4)", run_error->message),
+               FALSE;
       n++;
     }
   if (n == 0)
