@@ -31,7 +31,7 @@ static const BktCommand commands[] = {
   { "skel", NULL, "add, diff, list, sync the distribution's dotfiles in your home", NULL, NULL, bkt_skel_commands },
   { "dnf", NULL, "install, remove, copr, sync, capture, list, search…: layered packages and the host's dnf",
     NULL, NULL, bkt_dnf_commands },
-  { "dev", NULL, "dnf, status, update, enter: the development toolbox", NULL, NULL, bkt_dev_commands },
+  { "dev", NULL, "dnf, copr, status, diff, update, enter: the development toolbox", NULL, NULL, bkt_dev_commands },
   /* the repo tools: bkt-tool */
   { "containerfile", NULL, "sync, check the Containerfile's managed sections", NULL, bkt_cmd_exec_tool },
   { "changelog", NULL, "add, generate, pending, validate, show, list, release, clear, motd: the changelog",
