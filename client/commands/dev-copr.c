@@ -579,6 +579,16 @@ bkt_dev_copr_update_ops (Ctx *ctx, Target *t, gboolean fresh, GPtrArray *ops, GE
   /* No copr_repos, no question to the container. */
   if (json_array_get_length (wanted) == 0)
     return TRUE;
+  for (guint i = 0; i < json_array_get_length (wanted); i++)
+    {
+      JsonObject *w = json_array_get_object_element (wanted, i);
+
+      /* Said rather than silently ignored: dnf copr writes the repo file
+       * COPR serves, whose gpgcheck is on. */
+      if (copr_enabled (w) && !json_object_get_boolean_member (w, "gpg_check"))
+        g_printerr ("bkt: warning: copr:%s has \"gpg_check\": false, which bkt dev does not apply inside the "
+                    "toolbox (its signatures stay checked)\n", json_object_get_string_member (w, "name"));
+    }
   if (fresh)
     live = json_array_new ();
   else if (!bkt_dev_read_coprs (t, &live, error))

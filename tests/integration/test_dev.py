@@ -685,7 +685,8 @@ class Dev(unittest.TestCase):
         for project in ('@devs/nightly', 'bkt/extra'):
             p = self.toolbox('run', '-c', NAME, 'sudo', 'dnf', '-y', 'copr', 'enable', project)
             self.assertEqual(p.returncode, 0, p.stderr)
-        self.set_toolbox_coprs(['bkt-fish'], [{'name': 'bkt/tools'}, {'name': '@devs/nightly', 'enabled': False}])
+        self.set_toolbox_coprs(['bkt-fish'], [{'name': 'bkt/tools', 'gpg_check': False},
+                                              {'name': '@devs/nightly', 'enabled': False}])
         rc, d, err = self.bktj('dev', 'diff')
         self.assertEqual(rc, 0, err)
         self.assertEqual([(c['name'], c['state'], c['enabled'], c['next']) for c in d['coprs']],
@@ -707,6 +708,8 @@ class Dev(unittest.TestCase):
         self.assertEqual(self.copr_writes(), [])
         self.assertEqual(self.dnf_changes(), [])
         self.assertFalse(os.path.exists(self.copr_file('bkt', 'tools')))
+        # what bkt dev does not apply is said, not silently dropped
+        self.assertIn('copr:bkt/tools has "gpg_check": false, which bkt dev does not apply', p.stderr)
 
         # update: the COPRs, checked, then the packages; the undeclared project is left alone
         self.clear_log()
