@@ -232,6 +232,39 @@ test_parse_coprs (void)
   g_assert_cmpuint (json_array_get_length (none), ==, 0);
 }
 
+/* --pr of bkt dev copr: the session's part is the record in copr_repos
+ * only, the manifest's gpg_check kept; a bad name is refused. */
+static void
+test_plan_copr_change (void)
+{
+  g_autoptr(BktSubsystem) s = bkt_toolbox_new ();
+  g_autoptr(BktManifestSet) set = NULL;
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BktTestDir) tmp = bkt_test_dir_new ("toolbox-copr");
+  g_autofree char *file = g_build_filename (tmp->path, "toolbox-packages.json", NULL);
+  g_autoptr(GVariant) bad = g_variant_ref_sink (g_variant_new_parsed ("{'name': <'-x/y'>}"));
+  g_autoptr(GVariant) args = g_variant_ref_sink (g_variant_new_parsed ("{'name': <'bkt/tools'>}"));
+  JsonObject *entry;
+
+  bkt_test_write_file (file, "{\"packages\": [], \"copr_repos\": [{\"name\": \"bkt/tools\", \"gpg_check\": false}]}\n");
+  set = bkt_manifest_set_load_dir (tmp->path, &error);
+  g_assert_no_error (error);
+  g_assert_false (bkt_subsystem_plan_change (s, set, "copr-enable", bad, ops, &error));
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_cmpuint (ops->len, ==, 0);
+  g_assert_true (bkt_subsystem_plan_change (s, set, "copr-disable", args, ops, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (ops->len, ==, 1);
+  g_assert_cmpstr (bkt_operation_get_action (g_ptr_array_index (ops, 0)), ==, "record");
+  g_assert_cmpstr (bkt_operation_get_detail_string (g_ptr_array_index (ops, 0), "member"), ==, "copr_repos");
+  entry = json_object_get_object_member (bkt_operation_get_details (g_ptr_array_index (ops, 0)), "entry");
+  g_assert_nonnull (entry);
+  g_assert_false (json_object_get_boolean_member (entry, "enabled"));
+  g_assert_false (json_object_get_boolean_member (entry, "gpg_check"));
+}
+
 static void
 test_copr_ops (void)
 {
@@ -258,5 +291,6 @@ main (int argc, char **argv)
   g_test_add_func ("/toolbox/plan-change", test_plan_change);
   g_test_add_func ("/toolbox/parse-coprs", test_parse_coprs);
   g_test_add_func ("/toolbox/copr-ops", test_copr_ops);
+  g_test_add_func ("/toolbox/plan-copr-change", test_plan_copr_change);
   return g_test_run ();
 }
