@@ -173,6 +173,110 @@ parse_record (BktStateRecord *self, const char *data, gsize len, char **reason)
   return TRUE;
 }
 
+/* ---- the parsed-record cache ------------------------------------------------
+ *
+ * Every request of a warm session daemon reads the record (status, plans,
+ * explain), and parsing its JSON with json-glib was about half of the CPU
+ * time of a `bkt status --only shim` at the reference load (550 entries;
+ * docs/benchmarks.md, "Three-way sync").  So the entries of the last parse
+ * of each file are kept, keyed by the file's identity: bkt writes the
+ * record by rename (a new inode), and any other write changes its size,
+ * mtime or ctime, so a stale copy is never used.  Each load gets its own
+ * copy of the entries (callers change their record before writing it). */
+
+typedef struct {
+  dev_t       dev;
+  ino_t       ino;
+  off_t       size;
+  gint64      mtime_ns;
+  gint64      ctime_ns;
+  GHashTable *items;   /* target → BktRecordEntry*, never handed out */
+} CachedRecord;
+
+#define RECORD_CACHE_MAX 8   /* user + system, and a few test homes */
+
+G_LOCK_DEFINE_STATIC (record_cache);
+static GHashTable *record_cache;  /* path → CachedRecord* */
+
+static void
+cached_record_free (CachedRecord *c)
+{
+  g_hash_table_unref (c->items);
+  g_free (c);
+}
+
+static gboolean
+cached_record_matches (const CachedRecord *c, const GStatBuf *st)
+{
+  return c->dev == st->st_dev && c->ino == st->st_ino && c->size == st->st_size &&
+         c->mtime_ns == (gint64) st->st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st->st_mtim.tv_nsec &&
+         c->ctime_ns == (gint64) st->st_ctim.tv_sec * G_GINT64_CONSTANT (1000000000) + st->st_ctim.tv_nsec;
+}
+
+static BktRecordEntry *
+entry_copy (const BktRecordEntry *e)
+{
+  BktRecordEntry *copy = g_new0 (BktRecordEntry, 1);
+
+  copy->value = g_strdup (e->value);
+  copy->layer = g_strdup (e->layer);
+  copy->file = g_strdup (e->file);
+  copy->command = g_strdup (e->command);
+  copy->when = g_strdup (e->when);
+  return copy;
+}
+
+static void
+copy_items (GHashTable *from, GHashTable *to)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, from);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_replace (to, g_strdup (key), entry_copy (value));
+}
+
+/* The cached entries of @path into @items, if the file is still the one
+ * they were parsed from. */
+static gboolean
+cache_lookup (const char *path, const GStatBuf *st, GHashTable *items)
+{
+  CachedRecord *c;
+  gboolean hit = FALSE;
+
+  G_LOCK (record_cache);
+  c = record_cache != NULL ? g_hash_table_lookup (record_cache, path) : NULL;
+  if (c != NULL && cached_record_matches (c, st))
+    {
+      copy_items (c->items, items);
+      hit = TRUE;
+    }
+  G_UNLOCK (record_cache);
+  return hit;
+}
+
+static void
+cache_store (const char *path, const GStatBuf *st, GHashTable *items)
+{
+  CachedRecord *c = g_new0 (CachedRecord, 1);
+
+  c->dev = st->st_dev;
+  c->ino = st->st_ino;
+  c->size = st->st_size;
+  c->mtime_ns = (gint64) st->st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st->st_mtim.tv_nsec;
+  c->ctime_ns = (gint64) st->st_ctim.tv_sec * G_GINT64_CONSTANT (1000000000) + st->st_ctim.tv_nsec;
+  c->items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) entry_free);
+  copy_items (items, c->items);
+  G_LOCK (record_cache);
+  if (record_cache == NULL)
+    record_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cached_record_free);
+  if (g_hash_table_size (record_cache) >= RECORD_CACHE_MAX && !g_hash_table_contains (record_cache, path))
+    g_hash_table_remove_all (record_cache);
+  g_hash_table_replace (record_cache, g_strdup (path), c);
+  G_UNLOCK (record_cache);
+}
+
 BktStateRecord *
 bkt_state_record_new_empty (BktScope scope)
 {
@@ -202,10 +306,18 @@ bkt_state_record_load (BktScope scope, const char *dir)
     reason = g_strdup ("not a regular file");
   else if (st.st_size > BKT_STATE_RECORD_MAX_BYTES)
     reason = g_strdup_printf ("larger than %d bytes", BKT_STATE_RECORD_MAX_BYTES);
+  else if (cache_lookup (path, &st, self->items))
+    {
+      self->health = BKT_RECORD_OK;
+      return g_steal_pointer (&self);
+    }
   else if (!g_file_get_contents (path, &data, &len, &error))
     reason = g_strdup (error->message);
   else if (parse_record (self, data, len, &reason))
     {
+      /* The stat before the read: a write in between leaves a key that
+       * no longer matches, never a stale copy under a current key. */
+      cache_store (path, &st, self->items);
       self->health = BKT_RECORD_OK;
       return g_steal_pointer (&self);
     }

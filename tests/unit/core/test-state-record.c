@@ -4,6 +4,8 @@
  * (first run), a corrupt one (two-way, kept aside, never lost), bounds. */
 #include "config.h"
 
+#include <stdio.h>
+
 #include "bkt-fsutil.h"
 #include "bkt-state-record.h"
 #include "bkt-test.h"
@@ -79,6 +81,62 @@ test_save_load (void)
   second = bkt_test_dir_read (dir, "state.json");
   g_assert_cmpstr (first, ==, second);
   g_assert_nonnull (strstr (first, "\"version\" : 1"));
+}
+
+/* A warm daemon keeps the last parse of each record file: every load
+ * still sees the file as it is now (replaced, rewritten in place,
+ * corrupted), and a caller changing its loaded record changes no other
+ * load's. */
+static void
+test_cache_follows_the_file (void)
+{
+  g_autoptr(BktTestDir) dir = bkt_test_dir_new ("record");
+  g_autoptr(BktStateRecord) r = bkt_state_record_load (BKT_SCOPE_USER, dir->path);
+  g_autoptr(BktStateRecord) a = NULL, b = NULL, c = NULL, d = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL, *edited = NULL;
+
+  bkt_state_record_set (r, "gsetting:a", "'x'", "image", "gsettings.json", "apply");
+  g_assert_true (bkt_state_record_save (r, &error));
+  a = bkt_state_record_load (BKT_SCOPE_USER, dir->path);   /* parsed */
+  b = bkt_state_record_load (BKT_SCOPE_USER, dir->path);   /* from the cache */
+  g_assert_cmpstr (bkt_state_record_lookup (b, "gsetting:a")->value, ==, "'x'");
+  /* b is a copy: changing it changes neither a nor the next load */
+  bkt_state_record_set (b, "gsetting:a", "'changed'", "image", "gsettings.json", "apply");
+  bkt_state_record_remove (b, "gsetting:a");
+  g_assert_cmpstr (bkt_state_record_lookup (a, "gsetting:a")->value, ==, "'x'");
+  g_clear_object (&c);
+  c = bkt_state_record_load (BKT_SCOPE_USER, dir->path);
+  g_assert_cmpstr (bkt_state_record_lookup (c, "gsetting:a")->value, ==, "'x'");
+
+  /* replaced (bkt's own rename) */
+  bkt_state_record_set (a, "gsetting:a", "'y'", "image", "gsettings.json", "apply");
+  g_assert_true (bkt_state_record_save (a, &error));
+  g_clear_object (&c);
+  c = bkt_state_record_load (BKT_SCOPE_USER, dir->path);
+  g_assert_cmpstr (bkt_state_record_lookup (c, "gsetting:a")->value, ==, "'y'");
+
+  /* rewritten in place with the same size (another tool, an editor) */
+  text = bkt_test_dir_read (dir, "state.json");
+  edited = g_strdup (text);
+  g_assert_nonnull (strstr (edited, "'y'"));
+  strstr (edited, "'y'")[1] = 'z';
+  g_assert_cmpuint (strlen (edited), ==, strlen (text));
+  {
+    g_autofree char *path = g_build_filename (dir->path, "state.json", NULL);
+    FILE *f = fopen (path, "r+");
+    g_assert_nonnull (f);
+    g_assert_cmpuint (fwrite (edited, 1, strlen (edited), f), ==, strlen (edited));
+    fclose (f);
+  }
+  d = bkt_state_record_load (BKT_SCOPE_USER, dir->path);
+  g_assert_cmpstr (bkt_state_record_lookup (d, "gsetting:a")->value, ==, "'z'");
+
+  /* corrupted after a good parse: corrupt, never the cached copy */
+  bkt_test_dir_write (dir, "state.json", "{ not json");
+  g_clear_object (&d);
+  d = bkt_state_record_load (BKT_SCOPE_USER, dir->path);
+  g_assert_cmpint (bkt_state_record_get_health (d), ==, BKT_RECORD_CORRUPT);
 }
 
 static void
@@ -177,6 +235,7 @@ main (int argc, char **argv)
   bkt_test_init (&argc, &argv);
   g_test_add_func ("/state-record/classify", test_classify);
   g_test_add_func ("/state-record/save-load", test_save_load);
+  g_test_add_func ("/state-record/cache", test_cache_follows_the_file);
   g_test_add_func ("/state-record/corrupt", test_corrupt);
   g_test_add_func ("/state-record/bounds", test_bounds);
   g_test_add_func ("/state-record/dry-run", test_dry_run_writes_nothing);
