@@ -366,14 +366,18 @@ prune_record (BktSync *self, BktStateRecord *record, GPtrArray *subsystems, GHas
           g_hash_table_contains (acted_on, target))
         continue;
       op = prune_op (self, subsystems, target, scope, &live);
-      if (op == NULL)
+      if (live == NULL)
         continue;  /* not on the machine (any more): nothing to undo */
       fp = bkt_state_fingerprint (live);
+      /* Changed since (a shim edited, or turned into the user's own
+       * file, which has no removal at all): kept, and said so. */
       if (g_strcmp0 (fp, base->value) != 0)
         {
           g_ptr_array_add (changed, g_strdup (target));
           continue;
         }
+      if (op == NULL)
+        continue;
       seen = bkt_item_new (target, scope, NULL, live, BKT_MANIFEST_N_KINDS, NULL);
       sync = sync_object (BKT_SYNC_TO_APPLY, base, seen);
       /* Removed from the manifests since bkt synced it: apply's
