@@ -151,6 +151,13 @@ class Prune(EnvTestCase):
         self.assertEqual({op['target'] for op in st['prune']}, DROPPED)
         self.assertEqual(st['sync']['to_prune'], len(DROPPED))
         self.assertIn('bkt apply --prune', [a['command'] for a in st['next_actions']])
+        # ... as bkt's, not also as untracked (capture would not record them: the manifests dropped
+        # them); what bkt did not put there is untracked
+        untracked = {(u['target'], u.get('scope', 'user')) for sub in st['subsystems'].values()
+                     for u in sub.get('untracked', [])}
+        self.assertFalse({(op['target'], op['scope']) for op in st['prune']} & untracked, untracked)
+        self.assertIn(('shim:byhand', 'user'), untracked)
+        self.assertIn(('flatpak:org.test.App003', 'user'), untracked)
         res = env.bkt_run(ADMIN, 'status')
         self.assertIn('bkt apply --prune', res[1])
 
