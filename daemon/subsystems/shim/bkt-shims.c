@@ -157,7 +157,6 @@ read_shim_file (const char *path, gboolean *absent, GError **error)
   return g_steal_pointer (&buf);
 }
 
-
 static gboolean
 bkt_shims_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError **error)
 {
