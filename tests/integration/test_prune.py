@@ -124,6 +124,13 @@ class Prune(EnvTestCase):
         self.assertEqual(self.pruned(plan), {})
         self.assertFalse(DROPPED & {op['target'] for op in plan['operations']}, plan['operations'])
 
+        # capture does not write back what the manifests dropped, and says what removes it
+        rc, plan, err = env.bkt_json(ADMIN, 'capture', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(DROPPED & {op['target'] for op in plan['operations']}, plan['operations'])
+        self.assertTrue(any('shim:gone' in w and 'bkt apply --prune' in w for w in plan['warnings']),
+                        plan['warnings'])
+
         # --dry-run lists exactly what bkt installed and the manifests dropped, and changes nothing
         before = self.machine()
         rc, plan, err = env.bkt_json(ADMIN, 'apply', '--prune', '--dry-run', '--json')
