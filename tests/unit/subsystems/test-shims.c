@@ -565,6 +565,18 @@ test_prune (Fixture *fx, gconstpointer data)
   }
   g_assert_cmpint (g_unlink (link), ==, 0);
   g_assert_cmpint (symlink (outside, link), ==, 0);
+  /* A record entry (the user's file, editable) naming a path out of the
+   * directory, with the outside file's very bytes as its base. */
+  state_dir = bkt_state_record_default_dir (BKT_SCOPE_USER);
+  {
+    g_autoptr(BktStateRecord) r = bkt_state_record_load (BKT_SCOPE_USER, state_dir);
+    g_autofree char *bytes = bkt_test_read_file (outside);
+
+    g_assert_nonnull (bkt_state_record_lookup (r, "shim:gone"));
+    bkt_state_record_set (r, "shim:../outside", bytes, NULL, NULL, "apply");
+    g_assert_true (bkt_state_record_save (r, &error));
+    g_assert_no_error (error);
+  }
 
   /* Every one dropped but "kept". */
   fewer = manifests_with (fx, "{\"shims\": [{\"name\": \"kept\"}]}");
@@ -621,7 +633,6 @@ test_prune (Fixture *fx, gconstpointer data)
   g_assert_true (g_file_test (outside, G_FILE_TEST_EXISTS));
 
   /* The record forgets what was pruned, keeps the rest. */
-  state_dir = bkt_state_record_default_dir (BKT_SCOPE_USER);
   record = bkt_state_record_load (BKT_SCOPE_USER, state_dir);
   g_assert_null (bkt_state_record_lookup (record, "shim:gone"));
   g_assert_nonnull (bkt_state_record_lookup (record, "shim:late"));
