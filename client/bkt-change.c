@@ -728,10 +728,27 @@ run_proposal (Ctx *ctx, const char *method, GVariant *params_in)
 int
 bkt_cmd_run_sync (Ctx *ctx, int argc, char **argv)
 {
+  /* SUBSYSTEM sync is apply --only SUBSYSTEM: the same choice for items
+   * changed on this machine (a rollback that dropped layered packages, an
+   * app removed by hand), or it could only ever stop there. */
+  const GOptionEntry entries[] = {
+    { "theirs", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.theirs,
+      "The manifests win: revert what was changed on this machine", NULL },
+    { "ours", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.ours,
+      "This machine wins: apply the rest, keep what was changed here", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &ctx->opt.force, "Same as --theirs", NULL },
+    { NULL }
+  };
   int code;
 
-  if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
+  if (!parse_command (ctx, entries, &argc, &argv, 0, 0, &code))
     return code;
+  if (ctx->opt.theirs && ctx->opt.ours)
+    {
+      g_printerr ("bkt: --theirs and --ours exclude each other\n");
+      return EXIT_USAGE;
+    }
+  ctx->opt.resolve = ctx->opt.theirs || ctx->opt.force ? "theirs" : ctx->opt.ours ? "ours" : NULL;
   return run_apply (ctx, ctx->command->data);
 }
 

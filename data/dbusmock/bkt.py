@@ -211,12 +211,50 @@ def Status(self, options):
     for v in out.values():
         v['sync'] = {'to_apply': len(v['drift']), 'to_capture': 0, 'conflict': 0, 'never_synced': 0}
     n_drift = sum(len(v['drift']) for v in out.values())
-    totals = {'to_apply': n_drift, 'to_capture': 0, 'conflict': 0, 'never_synced': 0}
+    # the mock has no record, so nothing is attributable to bkt: nothing to prune
+    totals = {'to_apply': n_drift, 'to_capture': 0, 'conflict': 0, 'never_synced': 0, 'to_prune': 0}
     actions = ([{'description': 'items changed in the manifests: apply them', 'command': 'bkt apply',
                  'priority': 2, 'count': n_drift}] if n_drift else [])
     return json.dumps({'instance': st['instance'], 'subsystems': out, 'operations': n_drift,
                        'unknown': sum(len(v['unknown']) for v in out.values()), 'warnings': [],
-                       'record': {}, 'sync': totals, 'next_actions': actions})
+                       'record': {}, 'sync': totals, 'next_actions': actions, 'prune': []})
+
+
+def _names(query, target):
+    """As the real daemon reads an item's name: the target, the target without its prefix, or
+    'SCHEMA KEY' for gsetting:SCHEMA.KEY."""
+    bare = target.split(':', 1)[1] if ':' in target else target
+    return query in (target, bare) or (query.count(' ') == 1 and query.replace(' ', '.') == bare)
+
+
+@dbus.service.method(MAIN_IFACE, in_signature='sa{sv}', out_signature='s')
+def Explain(self, item, options):
+    st = _state(self)
+    _session_only(self, 'Explain')
+    if not 1 <= len(item.encode()) <= 1024 or any(ord(c) < 32 for c in item):
+        raise BktError('InvalidArgument', 'an item name is 1–1024 bytes without control characters')
+    subs = _selected(options)
+    found = [i for i in st['items'] if i['subsystem'] in subs and _names(item, i['target'])]
+    if not found:
+        raise BktError('NotFound', 'no item “%s” on this machine or in the manifests' % item)
+    out = []
+    for i in found:
+        declared = i['state'] != 'untracked'
+        # the mock has no record: a drifted item was never synced here, an untracked one is on the
+        # machine only
+        state = {'in_sync': 'in-sync', 'drift': 'never-synced', 'untracked': 'untracked',
+                 'unknown': 'unknown'}[i['state']]
+        live = None if i['state'] == 'drift' and i['action'] == 'install' else 'present'
+        out.append({'target': i['target'], 'subsystem': i['subsystem'], 'scope': i['scope'],
+                    'manifest_kind': i['subsystem'] + '.json', 'key': i['target'].split(':', 1)[-1],
+                    'layers': [{'layer': 'image', 'file': '/usr/share/bkt/manifests/%s.json' % i['subsystem'],
+                                'declared': declared, 'in_effect': declared}],
+                    'manifest': 'present' if declared else None, 'base': None, 'live': live,
+                    'record': '', 'state': state,
+                    'direction': {'never-synced': 'apply', 'untracked': 'capture'}.get(state, 'none'),
+                    'command': {'never-synced': 'bkt apply', 'untracked': 'bkt capture --select ' + i['target']}
+                    .get(state, '')})
+    return json.dumps({'query': item, 'items': out, 'warnings': []})
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='a{sv}', out_signature='s')

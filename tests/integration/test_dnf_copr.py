@@ -213,7 +213,14 @@ class DnfCopr(CoprMixin, EnvTestCase):
         self.assertNotIn(file_name('bkt/tools'), self.repos())
         self.assertEqual({n: self.repo_text(n) for n in before}, before)
         n = len(self.changes())
+        # the packages bkt layered are gone (the rollback): changed on this machine, so a plain sync
+        # stops before acting (exit 8) and names the choice
         rc, out, err = env.bkt_run(ADMIN, 'dnf', 'sync')
+        self.assertEqual(rc, 8, out + err)
+        self.assertIn('--theirs', out + err)
+        self.assertEqual(len(self.changes()), n)
+        self.assertNotIn(file_name('bkt/tools'), self.repos())
+        rc, out, err = env.bkt_run(ADMIN, 'dnf', 'sync', '--theirs')
         # bkt-starship is only in the bkt/tools COPR, which the manifest keeps disabled: rpm-ostree (the
         # double looks in the enabled repos as it does) cannot find it, so the layering fails, after the
         # repos were written, and says why
@@ -228,7 +235,12 @@ class DnfCopr(CoprMixin, EnvTestCase):
         self.assertEqual(rc, 0, err)
         self.assertRegex(out, r'other/thing +- +enabled, no gpgcheck +untracked')
         self.assertRegex(out, r'bkt/tools +disabled +disabled +in sync')
-        rc, out, err = env.bkt_run(ADMIN, 'dnf', 'capture')
+        # only the COPR: the packages bkt layered and the rollback removed are "changed on this
+        # machine" too, and a plain capture would forget them
+        rc, out, err = env.bkt_run(ADMIN, 'dnf', 'capture', '--dry-run')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('package:bkt-hello', out)
+        rc, out, err = env.bkt_run(ADMIN, 'dnf', 'capture', '--select', 'copr:other/thing')
         self.assertEqual(rc, 0, err)
         self.assertIn({'name': 'other/thing', 'enabled': True, 'gpg_check': False}, self.coprs())
         rc, listed, err = env.bkt_json(ADMIN, 'dnf', 'copr', 'list', '--json')

@@ -281,7 +281,12 @@ class DnfLayering(EnvTestCase):
         self.write_state(booted=sorted(st['staged'] + ['bkt-extra']), staged=None)
         dnf = self.dnf_status()
         self.assertEqual([u['name'] for u in dnf['untracked']], ['bkt-extra'])
+        # untracked: left out (and named) unless picked
         rc, out, err = self.env.bkt_run(ADMIN, 'dnf', 'capture')
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('bkt-extra', self.overlay_packages())
+        self.assertIn('bkt-extra', out + err)
+        rc, out, err = self.env.bkt_run(ADMIN, 'dnf', 'capture', '--select', 'package:bkt-extra')
         self.assertEqual(rc, 0, err)
         self.assertIn('bkt-extra', self.overlay_packages())
         dnf = self.dnf_status()
