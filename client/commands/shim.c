@@ -29,7 +29,7 @@ shim_list (Ctx *ctx, int argc, char **argv)
 {
   static const BktListView view = {
     .subsystem = "shim", .entries_member = "shims", .name_width = 24,
-    .untracked_hint = "untracked bkt shim: `bkt capture --only shim --select ID` records it, `bkt shim sync` removes it",
+    .untracked_hint = "untracked bkt shim: `bkt capture --only shim --select ID` records it, `bkt shim remove NAME` removes it",
     .print_header = shim_header, .print_entry = shim_entry,
   };
   return bkt_list_run (ctx, argc, argv, &view);
@@ -60,6 +60,6 @@ const BktCommand bkt_shim_commands[] = {
   { "add", NULL, "create a toolbox shim running the host's COMMAND now and record it", "NAME", shim_change },
   { "remove", NULL, "remove a shim now and forget it", "NAME", shim_change },
   { "list", NULL, "tracked shims and their state", NULL, shim_list },
-  { "sync", NULL, "write and remove shims as the manifest says", NULL, bkt_cmd_run_sync, .data = "shim" },
+  { "sync", NULL, "write and update shims as the manifest says (apply --only shim)", NULL, bkt_cmd_run_sync, .data = "shim" },
   { NULL }
 };

@@ -364,6 +364,51 @@ prune_candidates (BktEngine *self, GPtrArray *drift_ops, JsonObject *totals)
   return out;
 }
 
+/* A prune candidate is bkt's, not untracked: capture would not record it
+ * (the manifests dropped it since bkt synced it), `apply --prune` removes
+ * it.  Drops it from its subsystem's "untracked" (matching the scope where
+ * the entry names one); returns how many went. */
+static gint64
+drop_pruned_untracked (JsonObject *subsystems, JsonArray *prune)
+{
+  g_autoptr(GHashTable) pruned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GList) names = json_object_get_members (subsystems);
+  gint64 dropped = 0;
+
+  for (guint i = 0; i < json_array_get_length (prune); i++)
+    {
+      JsonObject *op = json_array_get_object_element (prune, i);
+
+      g_hash_table_add (pruned, g_strconcat (json_object_get_string_member (op, "scope"), "\t",
+                                             json_object_get_string_member (op, "target"), NULL));
+      g_hash_table_add (pruned, g_strconcat ("\t", json_object_get_string_member (op, "target"), NULL));
+    }
+  for (GList *l = names; l != NULL && g_hash_table_size (pruned) > 0; l = l->next)
+    {
+      JsonObject *st = json_object_get_object_member (subsystems, l->data);
+      JsonNode *u = json_object_get_member (st, "untracked");
+      JsonArray *untracked = u != NULL && JSON_NODE_HOLDS_ARRAY (u) ? json_node_get_array (u) : NULL;
+
+      for (guint i = untracked != NULL ? json_array_get_length (untracked) : 0; i > 0; i--)
+        {
+          JsonNode *item = json_array_get_element (untracked, i - 1);
+          JsonObject *o = JSON_NODE_HOLDS_OBJECT (item) ? json_node_get_object (item) : NULL;
+          const char *target = o != NULL ? json_object_get_string_member_with_default (o, "target", NULL) : NULL;
+          g_autofree char *key = target != NULL
+                                 ? g_strconcat (json_object_get_string_member_with_default (o, "scope", ""), "\t",
+                                                target, NULL)
+                                 : NULL;
+
+          if (key != NULL && g_hash_table_contains (pruned, key))
+            {
+              json_array_remove_element (untracked, i - 1);
+              dropped++;
+            }
+        }
+    }
+  return dropped;
+}
+
 JsonObject *
 bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, GError **error)
 {
@@ -421,7 +466,12 @@ bkt_engine_status (BktEngine *self, BktManifestSet *manifests, GCancellable *c, 
       add_entries (st, manifests, bkt_subsystem_get_name (s));
       json_object_set_object_member (subsystems, bkt_subsystem_get_name (s), json_object_ref (st));
     }
-  json_object_set_array_member (result, "prune", prune_candidates (self, all_ops, totals));
+  {
+    JsonArray *prune = prune_candidates (self, all_ops, totals);
+
+    untracked -= drop_pruned_untracked (subsystems, prune);
+    json_object_set_array_member (result, "prune", prune);
+  }
   seed_first_record (self, manifests);
   bkt_sync_add_record_warnings (self->sync, all_warnings);
   for (guint i = 0; i < all_warnings->len; i++)

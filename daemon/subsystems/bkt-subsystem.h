@@ -78,7 +78,9 @@ struct _BktSubsystemInterface
    * declares any more (bkt-sync.c decides that; the subsystem only knows
    * how to undo it) — with *@live set to the live fingerprint items()
    * would give.  NULL (*@live NULL) when @target is not this subsystem's
-   * or is not on the machine. */
+   * or is not on the machine; NULL with *@live set when it is there but
+   * this subsystem would not take it off (a file in a shim's place that
+   * is no bkt shim): bkt-sync.c warns when that live value is not bkt's. */
   BktOperation *(*plan_prune) (BktSubsystem *self, const char *target, BktScope scope, char **live);
 };
 

@@ -253,6 +253,7 @@ bkt_sync_classify (BktSync *self, const char *kind, GPtrArray *ops, GPtrArray *w
 {
   g_autoptr(GPtrArray) never = g_ptr_array_new ();
   g_autoptr(GPtrArray) manifests_changed = g_ptr_array_new ();
+  g_autoptr(GPtrArray) dropped = g_ptr_array_new ();
   g_autoptr(GPtrArray) conflicts = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) kept_here = g_ptr_array_new ();
   g_autoptr(GPtrArray) unproven = g_ptr_array_new_with_free_func (g_free);
@@ -292,6 +293,9 @@ bkt_sync_classify (BktSync *self, const char *kind, GPtrArray *ops, GPtrArray *w
         }
       if (state == BKT_SYNC_NEVER_SYNCED)
         g_ptr_array_add (never, (gpointer) item->target);
+      /* Dropped from the manifests: no plain apply removes it. */
+      else if (state == BKT_SYNC_TO_APPLY && item->manifest == NULL)
+        g_ptr_array_add (dropped, (gpointer) item->target);
       else if (state == BKT_SYNC_TO_APPLY)
         g_ptr_array_add (manifests_changed, (gpointer) item->target);
       else if (state == BKT_SYNC_CONFLICT)
@@ -308,6 +312,9 @@ bkt_sync_classify (BktSync *self, const char *kind, GPtrArray *ops, GPtrArray *w
               "run bkt apply");
   warn_group (warnings, manifests_changed, "changed in the manifests since bkt last synced them left out",
               "run bkt apply");
+  warn_group (warnings, dropped, "bkt synced that no manifest declares any more left out (capture does not "
+              "record what the manifests dropped)",
+              "bkt apply --prune removes those bkt installed or set (bkt status lists them)");
   warn_group (warnings, conflicts, "changed on both sides left out",
               "bkt capture --ours records this machine's values, bkt apply --theirs the manifests'");
   warn_group (warnings, kept_here, "changed on this machine kept (--ours)", "bkt capture records them");
@@ -366,14 +373,18 @@ prune_record (BktSync *self, BktStateRecord *record, GPtrArray *subsystems, GHas
           g_hash_table_contains (acted_on, target))
         continue;
       op = prune_op (self, subsystems, target, scope, &live);
-      if (op == NULL)
+      if (live == NULL)
         continue;  /* not on the machine (any more): nothing to undo */
       fp = bkt_state_fingerprint (live);
+      /* Changed since (a shim edited, or turned into the user's own
+       * file, which has no removal at all): kept, and said so. */
       if (g_strcmp0 (fp, base->value) != 0)
         {
           g_ptr_array_add (changed, g_strdup (target));
           continue;
         }
+      if (op == NULL)
+        continue;
       seen = bkt_item_new (target, scope, NULL, live, BKT_MANIFEST_N_KINDS, NULL);
       sync = sync_object (BKT_SYNC_TO_APPLY, base, seen);
       /* Removed from the manifests since bkt synced it: apply's

@@ -6,8 +6,8 @@ installed or set by hand or by another tool.
 
 Real flatpak (system + user installations fed by a local repo, the system
 part through the real bktd --system and real polkitd), real GSettings
-(keyfile backend), extensions from an extensions.gnome.org stand-in, the
-real daemons and client.  The state record decides what is bkt's: an entry
+(keyfile backend), extensions from an extensions.gnome.org stand-in, toolbox
+shims in the user's shim directory, the real daemons and client.  The state record decides what is bkt's: an entry
 written by apply/capture/a change, not a "seed" (in sync when bkt first
 looked: maybe set by hand).
 """
@@ -28,14 +28,17 @@ EXTENSIONS = ['good@bkt.test', 'second@bkt.test']
 # set by hand before bkt ever ran, declared with the same value: a "seed", not bkt's
 SEEDED = {'schema': IFACE, 'key': 'enable-animations', 'value': 'false'}
 
+# shims bkt writes on the first apply; 'kept' stays declared, the others are dropped
+SHIMS = [{'name': 'kept'}, {'name': 'gone', 'host': 'systemctl'}, {'name': 'edited'}]
+
 # what the manifests drop after the first apply, and what --prune must remove
 DROPPED = {'flatpak:org.test.App001', 'flatpak:org.test.App002', 'extension:second@bkt.test',
-           'gsetting:%s.color-scheme' % IFACE}
+           'gsetting:%s.color-scheme' % IFACE, 'shim:gone'}
 
 
-def manifests(env, apps, settings, extensions):
+def manifests(env, apps, settings, extensions, shims):
     env.write_manifests(env.image_manifests_dir, remotes=test_remotes(env), apps=apps, settings=settings,
-                        extensions=extensions)
+                        extensions=extensions, shims=shims)
 
 
 class Prune(EnvTestCase):
@@ -64,11 +67,22 @@ class Prune(EnvTestCase):
     def ext_dir(self, uuid):
         return os.path.join(self.env.home(ADMIN), '.local', 'share', 'gnome-shell', 'extensions', uuid)
 
+    def shim(self, name):
+        return os.path.join(self.env.home(ADMIN), '.local', 'toolbox', 'shims', name)
+
+    def shims(self):
+        """The shim directory: name → bytes."""
+        out = {}
+        for name in sorted(os.listdir(self.shim(''))):
+            with open(self.shim(name), 'rb') as f:
+                out[name] = f.read()
+        return out
+
     def machine(self):
         """What prune may touch, to prove a dry run changed nothing."""
         env = self.env
         return (env.installed_apps('system'), env.installed_apps('user', ADMIN),
-                sorted(os.listdir(os.path.dirname(self.ext_dir('x')))), env.read_keyfile(ADMIN))
+                sorted(os.listdir(os.path.dirname(self.ext_dir('x')))), env.read_keyfile(ADMIN), self.shims())
 
     def pruned(self, plan):
         return {op['target']: op for op in plan['operations'] if op.get('sync', {}).get('prune')}
@@ -78,28 +92,44 @@ class Prune(EnvTestCase):
         full_apps = test_apps(system=('org.test.Hello', 'org.test.App001'),
                               user=('org.test.Second', 'org.test.App002'))
         env.gsettings(ADMIN, 'set', IFACE, 'enable-animations', 'false')
-        manifests(env, full_apps, TEST_SETTINGS + [SEEDED], EXTENSIONS)
+        manifests(env, full_apps, TEST_SETTINGS + [SEEDED], EXTENSIONS, SHIMS)
         res = env.bkt_run(ADMIN, 'apply')
         self.assertRc(res, 0, 'first apply')
         rec = env.state_record('user', ADMIN)['items']
         self.assertEqual(rec['gsetting:%s.enable-animations' % IFACE]['command'], 'seed')
         self.assertEqual(rec['extension:second@bkt.test']['command'], 'apply')
+        self.assertEqual(rec['shim:gone']['command'], 'apply')
         self.assertEqual(env.state_record('system')['items']['flatpak:org.test.App001']['command'], 'apply')
 
-        # by hand: an app (user), a setting no manifest declares
+        # by hand: an app (user), a setting no manifest declares, a shim no manifest declares (a
+        # copy of one of bkt's, marker and all: bkt did not write it here) and a file of the user's
         env.flatpak(ADMIN, 'user', 'install', '-y', '--noninteractive', 'bkt-test', 'org.test.App003')
         env.gsettings(ADMIN, 'set', IFACE, 'cursor-size', '48')
-        # the manifests drop two apps, an extension, a setting bkt set, the seeded setting, and a
-        # setting bkt set that was then changed by hand
+        with open(self.shim('kept')) as f:
+            copy = f.read().replace('kept', 'byhand')
+        env.run_as(ADMIN, ['sh', '-c', 'cat > "$0" && chmod 755 "$0"', self.shim('byhand')], input=copy)
+        env.run_as(ADMIN, ['sh', '-c', 'echo mine > "$0"', self.shim('mine')])
+        # the manifests drop two apps, an extension, a setting bkt set, the seeded setting, a
+        # setting bkt set that was then changed by hand, a shim bkt wrote and one it wrote that
+        # was then edited by hand
         kept_settings = [s for s in TEST_SETTINGS if s['key'] not in ('color-scheme', 'button-layout')]
-        manifests(env, test_apps(), kept_settings, EXTENSIONS[:1])
+        manifests(env, test_apps(), kept_settings, EXTENSIONS[:1], SHIMS[:1])
         env.gsettings(ADMIN, 'set', WM, 'button-layout', 'close:')
+        env.run_as(ADMIN, ['sh', '-c', 'echo "# my tweak" >> "$0"', self.shim('edited')])
+        shims_before = self.shims()
 
         # plain apply removes nothing
         rc, plan, err = env.bkt_json(ADMIN, 'apply', '--dry-run', '--json')
         self.assertEqual(rc, 0, err)
         self.assertEqual(self.pruned(plan), {})
         self.assertFalse(DROPPED & {op['target'] for op in plan['operations']}, plan['operations'])
+
+        # capture does not write back what the manifests dropped, and says what removes it
+        rc, plan, err = env.bkt_json(ADMIN, 'capture', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(DROPPED & {op['target'] for op in plan['operations']}, plan['operations'])
+        self.assertTrue(any('shim:gone' in w and 'bkt apply --prune' in w for w in plan['warnings']),
+                        plan['warnings'])
 
         # --dry-run lists exactly what bkt installed and the manifests dropped, and changes nothing
         before = self.machine()
@@ -116,7 +146,9 @@ class Prune(EnvTestCase):
         self.assertEqual(ops['flatpak:org.test.App002']['scope'], 'user')
         self.assertEqual(ops['extension:second@bkt.test']['action'], 'uninstall')
         self.assertEqual(ops['gsetting:%s.color-scheme' % IFACE]['action'], 'reset')
+        self.assertEqual((ops['shim:gone']['action'], ops['shim:gone']['scope']), ('remove', 'user'))
         self.assertTrue(any('button-layout' in w and 'not pruned' in w for w in plan['warnings']), plan['warnings'])
+        self.assertTrue(any('shim:edited' in w and 'not pruned' in w for w in plan['warnings']), plan['warnings'])
         self.assertEqual(before, self.machine(), 'apply --prune --dry-run changed the machine')
         res = env.bkt_run(ADMIN, 'apply', '--prune', '--dry-run')
         self.assertRc(res, 0, 'text dry run')
@@ -126,6 +158,13 @@ class Prune(EnvTestCase):
         self.assertEqual({op['target'] for op in st['prune']}, DROPPED)
         self.assertEqual(st['sync']['to_prune'], len(DROPPED))
         self.assertIn('bkt apply --prune', [a['command'] for a in st['next_actions']])
+        # ... as bkt's, not also as untracked (capture would not record them: the manifests dropped
+        # them); what bkt did not put there is untracked
+        untracked = {(u['target'], u.get('scope', 'user')) for sub in st['subsystems'].values()
+                     for u in sub.get('untracked', [])}
+        self.assertFalse({(op['target'], op['scope']) for op in st['prune']} & untracked, untracked)
+        self.assertIn(('shim:byhand', 'user'), untracked)
+        self.assertIn(('flatpak:org.test.App003', 'user'), untracked)
         res = env.bkt_run(ADMIN, 'status')
         self.assertIn('bkt apply --prune', res[1])
 
@@ -151,10 +190,16 @@ class Prune(EnvTestCase):
                          'a setting bkt only saw (seed) was reset')
         self.assertEqual(env.gsettings(ADMIN, 'get', WM, 'button-layout'), "'close:'",
                          'a setting changed by hand after bkt set it was reset')
+        # the shim bkt wrote is gone, verified; the rest of the directory is as it was
+        del shims_before['gone']
+        self.assertEqual(self.shims(), shims_before)
+        self.assertIn(b'# my tweak', shims_before['edited'])
         # the records forget what was pruned; a second prune has nothing to do
         rec = env.state_record('user', ADMIN)['items']
         self.assertNotIn('flatpak:org.test.App002', rec)
         self.assertNotIn('gsetting:%s.color-scheme' % IFACE, rec)
+        self.assertNotIn('shim:gone', rec)
+        self.assertIn('shim:edited', rec)
         self.assertNotIn('flatpak:org.test.App001', env.state_record('system')['items'])
         rc, plan, err = env.bkt_json(ADMIN, 'apply', '--prune', '--dry-run', '--json')
         self.assertEqual(rc, 0, err)

@@ -2,9 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bkt-error.h"
 #include "bkt-fsutil.h"
@@ -111,6 +113,50 @@ bkt_shims_render (const char *name, const char *host)
 
 /* ── live state ────────────────────────────────────────────────────────── */
 
+/* The bytes of @path, read without following a symlink (O_NOFOLLOW: a
+ * link planted in the shim directory never leads bkt out of it) and only
+ * from a regular file of at most MAX_SHIM_SIZE bytes (O_NONBLOCK: a FIFO
+ * does not hang the daemon).  NULL with *@absent when there is no file,
+ * NULL with an error when it is not one bkt could have written. */
+static char *
+read_shim_file (const char *path, gboolean *absent, GError **error)
+{
+  g_autofree char *buf = g_malloc (MAX_SHIM_SIZE + 1);
+  gsize len = 0;
+  struct stat st;
+  int fd;
+
+  *absent = FALSE;
+  fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return *absent = TRUE, NULL;
+      return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s: %s", path,
+                          errno == ELOOP ? "a symbolic link, not a bkt shim: left alone" : g_strerror (errno)),
+             NULL;
+    }
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode))
+    while (len <= MAX_SHIM_SIZE)
+      {
+        ssize_t n = read (fd, buf + len, MAX_SHIM_SIZE + 1 - len);
+
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n <= 0)
+          break;
+        len += (gsize) n;
+      }
+  else
+    len = MAX_SHIM_SIZE + 1;
+  close (fd);
+  if (len > MAX_SHIM_SIZE || memchr (buf, '\0', len) != NULL)
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s is not a bkt shim (any more): left alone", path),
+           NULL;
+  buf[len] = '\0';
+  return g_steal_pointer (&buf);
+}
+
 static gboolean
 bkt_shims_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError **error)
 {
@@ -136,35 +182,28 @@ bkt_shims_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError 
   while ((name = g_dir_read_name (dir)) != NULL)
     {
       g_autofree char *path = g_build_filename (self->dir, name, NULL);
-      LiveShim *s = g_new0 (LiveShim, 1);
-      char *contents = NULL;
-      gsize length = 0;
-      GStatBuf st;
+      gboolean absent;
+      /* Only regular files can be ours: a symlink never is. */
+      g_autofree char *contents = read_shim_file (path, &absent, NULL);
+      const char *nl = contents != NULL ? strchr (contents, '\n') : NULL;
+      const char *marker = nl != NULL ? nl + 1 : NULL;
+      LiveShim *s;
 
+      if (absent)
+        continue;  /* gone since the directory was listed */
+      s = g_new0 (LiveShim, 1);
       s->name = g_strdup (name);
       g_hash_table_replace (self->live, s->name, s);
-      /* Only regular files can be ours: a symlink never is (lstat). */
-      if (g_lstat (path, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size > MAX_SHIM_SIZE)
-        continue;
-      if (!g_file_get_contents (path, &contents, &length, NULL))
-        continue;
-      if (strlen (contents) == length)
+      if (marker != NULL && g_str_has_prefix (marker, BKT_SHIM_MARKER " "))
         {
-          const char *nl = strchr (contents, '\n');
-          const char *marker = nl != NULL ? nl + 1 : NULL;
+          const char *h = strstr (marker, " host=");
+          const char *end = h != NULL ? strchr (h, '\n') : NULL;
 
-          if (marker != NULL && g_str_has_prefix (marker, BKT_SHIM_MARKER " "))
-            {
-              const char *h = strstr (marker, " host=");
-              const char *end = h != NULL ? strchr (h, '\n') : NULL;
-
-              s->ours = TRUE;
-              s->contents = g_steal_pointer (&contents);
-              if (end != NULL)
-                s->host = g_strndup (h + 6, (gsize) (end - h - 6));
-            }
+          s->ours = TRUE;
+          if (end != NULL)
+            s->host = g_strndup (h + 6, (gsize) (end - h - 6));
+          s->contents = g_steal_pointer (&contents);
         }
-      g_free (contents);
     }
   return TRUE;
 }
@@ -226,8 +265,10 @@ write_op (BktShims *self, const char *name, const char *host, GPtrArray *warning
   return bkt_operation_new (SUBSYSTEM_NAME, action, target, BKT_SCOPE_USER, BKT_EFFECT_LIVE, summary, details);
 }
 
+/* The removal of @name; with @expected (a prune), only of a file that
+ * still holds exactly those bytes when it runs. */
 static BktOperation *
-remove_op (BktShims *self, const char *name)
+remove_op (BktShims *self, const char *name, const char *expected)
 {
   g_autofree char *target = make_target (name);
   g_autofree char *path = g_build_filename (self->dir, name, NULL);
@@ -236,6 +277,11 @@ remove_op (BktShims *self, const char *name)
 
   json_object_set_string_member (details, "name", name);
   json_object_set_string_member (details, "path", path);
+  if (expected != NULL)
+    {
+      g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, expected, -1);
+      json_object_set_string_member (details, "sha256", sum);
+    }
   return bkt_operation_new (SUBSYSTEM_NAME, "remove", target, BKT_SCOPE_USER, BKT_EFFECT_LIVE, summary, details);
 }
 
@@ -276,8 +322,11 @@ bkt_shims_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrAr
 {
   BktShims *self = BKT_SHIMS (subsystem);
   JsonArray *entries = manifest_entries (manifests);
-  g_autoptr(GPtrArray) gone = orphans (self, manifests);
 
+  /* Writes only: a bkt shim no manifest lists any more is removed by
+   * `apply --prune` when bkt wrote it (bkt_shims_plan_prune), and by
+   * nobody but the user otherwise — carrying the marker does not prove
+   * bkt wrote it (a copy, a backup restored, another machine's). */
   for (guint i = 0; i < json_array_get_length (entries); i++)
     {
       JsonObject *entry = json_array_get_object_element (entries, i);
@@ -286,8 +335,6 @@ bkt_shims_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrAr
       if (op != NULL)
         g_ptr_array_add (ops, op);
     }
-  for (guint i = 0; i < gone->len; i++)
-    g_ptr_array_add (ops, remove_op (self, g_ptr_array_index (gone, i)));
   return TRUE;
 }
 
@@ -328,6 +375,32 @@ bkt_shims_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArray *
       g_ptr_array_add (items, bkt_item_new (target, BKT_SCOPE_USER, NULL, live_contents (self, name), BKT_MANIFEST_HOST_SHIMS, NULL));
     }
   return TRUE;
+}
+
+/* apply --prune of a shim bkt wrote and no manifest lists any more: its
+ * removal.  bkt-sync.c compares *@live with the record, so a shim edited
+ * by hand since is kept; the removal carries the checksum of the bytes
+ * planned, so one edited between plan and execution is kept too.  A file
+ * in the shim's place that is not a bkt shim (its marker lines taken out
+ * to keep it, a symlink) has a live value and no removal. */
+static BktOperation *
+bkt_shims_plan_prune (BktSubsystem *subsystem, const char *target, BktScope scope, char **live)
+{
+  BktShims *self = BKT_SHIMS (subsystem);
+  const char *name = g_str_has_prefix (target, "shim:") ? target + strlen ("shim:") : NULL;
+  g_autofree char *why = NULL;
+  LiveShim *s;
+
+  if (name == NULL || scope != BKT_SCOPE_USER || self->dir == NULL)
+    return NULL;
+  /* The name comes from the state record, a file its owner can edit:
+   * one path component inside the shim directory, or nothing. */
+  why = bkt_manifest_check_shim_name (name);
+  s = why == NULL ? g_hash_table_lookup (self->live, name) : NULL;
+  if (s == NULL)
+    return NULL;
+  *live = g_strdup (live_contents (self, name));
+  return s->ours ? remove_op (self, name, s->contents) : NULL;
 }
 
 static JsonObject *
@@ -467,7 +540,7 @@ bkt_shims_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, const
       return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "no shim “%s” in the manifests or in %s",
                           name, self->dir), FALSE;
     if (live != NULL && live->ours)
-      g_ptr_array_add (ops, remove_op (self, name));
+      g_ptr_array_add (ops, remove_op (self, name, NULL));
     if (tracked)
       {
         g_autofree char *summary = g_strdup_printf ("Forget %s", target);
@@ -536,29 +609,41 @@ bkt_shims_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError **e
 
 /* ── execution ─────────────────────────────────────────────────────────── */
 
-/* Whether @path is (still) a file of ours, or absent: checked again right
- * before writing or removing, as the plan may be minutes old. */
+/* Whether @path is (still) a file of ours (its bytes in *@contents), or
+ * absent: checked again right before writing or removing, as the plan may
+ * be minutes old. */
 static gboolean
-still_ours_or_absent (const char *path, gboolean *absent, GError **error)
+still_ours_or_absent (const char *path, gboolean *absent, char **contents, GError **error)
 {
-  g_autofree char *contents = NULL;
-  gsize length;
-  GStatBuf st;
-  const char *nl;
+  g_autofree char *data = read_shim_file (path, absent, error);
+  const char *nl = data != NULL ? strchr (data, '\n') : NULL;
 
-  *absent = FALSE;
-  if (g_lstat (path, &st) < 0)
-    {
-      if (errno == ENOENT)
-        return *absent = TRUE;
-      return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot inspect %s: %s", path, g_strerror (errno)),
-             FALSE;
-    }
-  if (S_ISREG (st.st_mode) && st.st_size <= MAX_SHIM_SIZE &&
-      g_file_get_contents (path, &contents, &length, NULL) &&
-      (nl = strchr (contents, '\n')) != NULL && g_str_has_prefix (nl + 1, BKT_SHIM_MARKER " "))
+  if (*absent)
     return TRUE;
-  return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s is not a bkt shim (any more): left alone", path), FALSE;
+  if (data == NULL)
+    return FALSE;
+  if (nl == NULL || !g_str_has_prefix (nl + 1, BKT_SHIM_MARKER " "))
+    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s is not a bkt shim (any more): left alone", path),
+           FALSE;
+  *contents = g_steal_pointer (&data);
+  return TRUE;
+}
+
+/* A prune's removal (details "sha256") takes only the very bytes it was
+ * planned for: a shim edited by hand in between stays. */
+static gboolean
+unchanged_since_plan (BktOperation *op, const char *path, const char *contents, GError **error)
+{
+  const char *want = bkt_operation_get_detail_string (op, "sha256");
+  g_autofree char *sum = NULL;
+
+  if (want == NULL || contents == NULL)
+    return TRUE;
+  sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, contents, -1);
+  if (g_str_equal (sum, want))
+    return TRUE;
+  return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "%s changed since the plan was made: left alone", path),
+         FALSE;
 }
 
 static gboolean
@@ -567,7 +652,7 @@ execute_one (BktShims *self, BktOperation *op, GError **error)
   const char *action = bkt_operation_get_action (op);
   const char *name = bkt_operation_get_detail_string (op, "name");
   const char *host = bkt_operation_get_detail_string (op, "host");
-  g_autofree char *path = NULL;
+  g_autofree char *path = NULL, *current = NULL;
   gboolean absent;
 
   /* Details come from our own plan, but the plan crossed the bus as JSON:
@@ -575,10 +660,14 @@ execute_one (BktShims *self, BktOperation *op, GError **error)
   if (name == NULL || !check ("name", name, bkt_manifest_check_shim_name, error))
     return name != NULL ? FALSE : (g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "operation lacks a name"), FALSE);
   path = g_build_filename (self->dir, name, NULL);
-  if (!still_ours_or_absent (path, &absent, error))
+  if (!still_ours_or_absent (path, &absent, &current, error))
     return FALSE;
   if (g_str_equal (action, "remove"))
     {
+      if (!unchanged_since_plan (op, path, current, error))
+        return FALSE;
+      /* unlink() never follows a symlink: at worst it takes a link that
+       * replaced the file in this very instant, inside the directory. */
       if (!absent && g_unlink (path) < 0 && errno != ENOENT)
         return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED, "cannot remove %s: %s", path, g_strerror (errno)),
                FALSE;
@@ -687,4 +776,5 @@ bkt_shims_subsystem_init (BktSubsystemInterface *iface)
   iface->status = bkt_shims_status;
   iface->execute = bkt_shims_execute;
   iface->items = bkt_shims_items;
+  iface->plan_prune = bkt_shims_plan_prune;
 }

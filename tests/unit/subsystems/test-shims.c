@@ -3,6 +3,7 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -253,12 +254,22 @@ test_sync (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpuint (bkt_plan_get_n_operations (again), ==, 0);
 
-  /* Dropped from the manifest (and an edited host): removed/updated; the
-   * foreign file stays. */
+  /* Dropped from the manifest (and an edited host): a plain apply only
+   * updates; --prune also removes the shim bkt wrote; the foreign file
+   * stays. */
   g_object_unref (set);
   set = NULL;
   fewer = manifests_with (fx, "{\"shims\": [{\"name\": \"podman\", \"host\": \"podman-remote\"}]}");
   engine3 = shim_engine ();
+  g_clear_object (&plan);
+  plan = bkt_engine_plan_apply (engine3, fewer, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&text, g_free);
+  text = plan_text (plan);
+  g_assert_cmpstr (text, ==, "update shim:podman");
+  g_clear_object (&engine3);
+  engine3 = shim_engine ();
+  bkt_engine_set_prune (engine3, TRUE);
   g_clear_object (&plan);
   plan = bkt_engine_plan_apply (engine3, fewer, NULL, &error);
   g_assert_no_error (error);
@@ -472,22 +483,160 @@ test_capture_and_status (Fixture *fx, gconstpointer data)
   s = json_object_get_object_member (json_object_get_object_member (status, "subsystems"), "shim");
   g_assert_cmpint (json_object_get_int_member (s, "tracked"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (s, "in_sync"), ==, 0);
-  /* The orphan is in one state: drift (apply removes it), not also
-   * untracked; tracked = in sync + drifted + unknown. */
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (s, "untracked")), ==, 0);
+  /* The orphan (no record entry: bkt did not write it here) is untracked,
+   * not drift: no apply removes it, --prune neither. */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (s, "untracked")), ==, 1);
   g_assert_cmpint (json_object_get_int_member (s, "drifted"), ==, 1);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (s, "unknown")), ==, 0);
   {
     JsonArray *drift = json_object_get_array_member (s, "drift");
-    gboolean removes_orphan = FALSE;
 
-    for (guint i = 0; i < json_array_get_length (drift); i++)
-      removes_orphan |= g_strcmp0 (json_object_get_string_member (json_array_get_object_element (drift, i), "target"),
-                                   "shim:bootc") == 0;
-    g_assert_true (removes_orphan);
+    g_assert_cmpuint (json_array_get_length (drift), ==, 1);
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (drift, 0), "target"), ==,
+                     "shim:toolbox");
   }
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "prune")), ==, 0);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
                      json_object_get_array_member (s, "shims"), 0), "state"), ==, "missing");
+}
+
+static char *
+shim_path (Fixture *fx, const char *name)
+{
+  return g_build_filename (fx->shim_dir, name, NULL);
+}
+
+static gboolean
+has_warning (BktPlan *plan, const char *a, const char *b)
+{
+  const char * const *w = bkt_plan_get_warnings (plan);
+
+  for (guint i = 0; w != NULL && w[i] != NULL; i++)
+    if (strstr (w[i], a) != NULL && strstr (w[i], b) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+/* apply --prune removes exactly the shims bkt wrote (the record says
+ * "apply") that no manifest lists any more and that are still as bkt left
+ * them; never a marked copy bkt did not write, a file edited since, a
+ * file turned into the user's own, or what a symlink points to. */
+static void
+test_prune (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(BktManifestSet) all = manifests_with (fx, "{\"shims\": [{\"name\": \"gone\"}, {\"name\": \"late\"}, "
+                                                      "{\"name\": \"edited\"}, {\"name\": \"mine\"}, "
+                                                      "{\"name\": \"link\"}, {\"name\": \"kept\"}]}");
+  g_autoptr(BktManifestSet) fewer = NULL;
+  g_autoptr(BktEngine) engine = shim_engine ();
+  g_autoptr(BktEngine) plain = shim_engine ();
+  g_autoptr(BktEngine) prune = shim_engine ();
+  g_autoptr(BktPlan) plan = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BktStateRecord) record = NULL;
+  g_autofree char *results = NULL, *text = NULL, *copy = NULL, *outside = NULL, *edited = NULL;
+  g_autofree char *state_dir = NULL, *link = shim_path (fx, "link"), *late = shim_path (fx, "late");
+  g_autofree char *edited_path = shim_path (fx, "edited"), *mine = shim_path (fx, "mine");
+
+  plan = bkt_engine_plan_apply (engine, all, NULL, &error);
+  g_assert_no_error (error);
+  results = execute (engine, plan, all, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bkt_plan_get_n_operations (plan), ==, 6);
+
+  /* By hand: a marked copy bkt never wrote, an edit keeping the marker,
+   * the marker lines taken out (the file is the user's now), a symlink
+   * to a file outside with the very bytes bkt wrote. */
+  copy = bkt_shims_render ("copy", "copy");
+  {
+    g_autofree char *p = shim_path (fx, "copy");
+    bkt_test_write_file (p, copy);
+  }
+  edited = bkt_test_read_file (edited_path);
+  {
+    g_autofree char *more = g_strconcat (edited, "# my tweak\n", NULL);
+    bkt_test_write_file (edited_path, more);
+  }
+  bkt_test_write_file (mine, "#!/bin/sh\nexec flatpak-spawn --host mine \"$@\"\n");
+  outside = g_build_filename (fx->root, "outside", NULL);
+  {
+    g_autofree char *bytes = bkt_test_read_file (link);
+    bkt_test_write_file (outside, bytes);
+  }
+  g_assert_cmpint (g_unlink (link), ==, 0);
+  g_assert_cmpint (symlink (outside, link), ==, 0);
+  /* A record entry (the user's file, editable) naming a path out of the
+   * directory, with the outside file's very bytes as its base. */
+  state_dir = bkt_state_record_default_dir (BKT_SCOPE_USER);
+  {
+    g_autoptr(BktStateRecord) r = bkt_state_record_load (BKT_SCOPE_USER, state_dir);
+    g_autofree char *bytes = bkt_test_read_file (outside);
+
+    g_assert_nonnull (bkt_state_record_lookup (r, "shim:gone"));
+    bkt_state_record_set (r, "shim:../outside", bytes, NULL, NULL, "apply");
+    g_assert_true (bkt_state_record_save (r, &error));
+    g_assert_no_error (error);
+  }
+
+  /* Every one dropped but "kept". */
+  fewer = manifests_with (fx, "{\"shims\": [{\"name\": \"kept\"}]}");
+  g_clear_object (&plan);
+  plan = bkt_engine_plan_apply (plain, fewer, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bkt_plan_get_n_operations (plan), ==, 0);
+
+  bkt_engine_set_prune (prune, TRUE);
+  g_clear_object (&plan);
+  plan = bkt_engine_plan_apply (prune, fewer, NULL, &error);
+  g_assert_no_error (error);
+  text = plan_text (plan);
+  g_assert_cmpstr (text, ==, "remove shim:gone\nremove shim:late");
+  for (guint i = 0; i < 2; i++)
+    {
+      BktOperation *op = bkt_plan_get_operation (plan, i);
+      JsonObject *sync = bkt_operation_get_sync (op);
+
+      g_assert_true (json_object_get_boolean_member (sync, "prune"));
+      g_assert_cmpstr (json_object_get_string_member (sync, "direction"), ==, "prune");
+      g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (sync, "base"), "command"), ==,
+                       "apply");
+    }
+  g_assert_true (has_warning (plan, "not pruned", "shim:edited"));
+  g_assert_true (has_warning (plan, "not pruned", "shim:mine"));
+  g_assert_true (has_warning (plan, "not pruned", "shim:link"));
+
+  /* Edited between the plan and its execution: left alone too. */
+  {
+    g_autofree char *bytes = bkt_test_read_file (late);
+    g_autofree char *more = g_strconcat (bytes, "# later\n", NULL);
+    bkt_test_write_file (late, more);
+  }
+  g_clear_pointer (&results, g_free);
+  results = execute (prune, plan, fewer, NULL, &error);
+  g_assert_error (error, BKT_ERROR, BKT_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "1 operation(s) failed"));
+  g_assert_nonnull (strstr (results, "shim:gone remove: ok"));
+  g_assert_nonnull (strstr (results, "shim:late remove: "));
+  g_assert_nonnull (strstr (results, "changed since the plan was made: left alone"));
+  {
+    g_autofree char *gone = shim_path (fx, "gone"), *kept = shim_path (fx, "kept"), *p = shim_path (fx, "copy");
+    g_autofree char *now = bkt_test_read_file (p);
+
+    g_assert_false (g_file_test (gone, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (kept, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (late, G_FILE_TEST_EXISTS));
+    g_assert_cmpstr (now, ==, copy);
+  }
+  g_assert_true (g_file_test (edited_path, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (mine, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+  g_assert_true (g_file_test (outside, G_FILE_TEST_EXISTS));
+
+  /* The record forgets what was pruned, keeps the rest. */
+  record = bkt_state_record_load (BKT_SCOPE_USER, state_dir);
+  g_assert_null (bkt_state_record_lookup (record, "shim:gone"));
+  g_assert_nonnull (bkt_state_record_lookup (record, "shim:late"));
+  g_assert_nonnull (bkt_state_record_lookup (record, "shim:edited"));
 }
 
 int
@@ -503,6 +652,7 @@ main (int argc, char **argv)
   ADD ("change", test_change);
   ADD ("bad-names", test_bad_names);
   ADD ("capture-status", test_capture_and_status);
+  ADD ("prune", test_prune);
 #undef ADD
   return g_test_run ();
 }
