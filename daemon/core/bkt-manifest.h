@@ -94,7 +94,9 @@ const char     *bkt_manifest_get_origin  (BktManifest *self); /* path or display
  * Reflects the file as loaded, not later edits. */
 BktJsonDoc     *bkt_manifest_get_doc     (BktManifest *self);
 /* The list member's entries, each a JsonObject (gnome-extensions: or a
- * string; see bkt_manifest_node_key()). */
+ * string; see bkt_manifest_node_key()).  To change them, use upsert/remove;
+ * a caller that adds, removes or reorders elements itself is followed by the
+ * lookups, one that changes an element's key in place is not. */
 JsonArray      *bkt_manifest_get_entries (BktManifest *self);
 guint           bkt_manifest_get_n_entries (BktManifest *self);
 /* NULL if absent or stored as a bare string (use lookup_node). */

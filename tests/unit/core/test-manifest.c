@@ -1555,6 +1555,42 @@ test_package_manifests (void)
   }
 }
 
+/* Lookups go through an index (find_entry): it follows every change,
+ * made here (upsert, remove, sort) or by a caller through get_entries()
+ * (appended, reordered, replaced in place). */
+static void
+test_lookup_index (void)
+{
+  g_autoptr(BktManifest) m = bkt_manifest_new_empty (BKT_MANIFEST_SYSTEM_PACKAGES);
+  JsonArray *entries = bkt_manifest_get_entries (m);
+  char name[32];
+
+  for (guint i = 0; i < 500; i++)
+    {
+      g_autoptr(JsonObject) e = json_object_new ();
+      g_snprintf (name, sizeof name, "pkg-%03u", 499 - i);
+      json_object_set_string_member (e, "name", name);
+      bkt_manifest_upsert (m, e);
+    }
+  g_assert_nonnull (bkt_manifest_lookup_node (m, "pkg-000"));
+  g_assert_null (bkt_manifest_lookup_node (m, "pkg-500"));
+  g_assert_true (bkt_manifest_remove (m, "pkg-250"));
+  g_assert_null (bkt_manifest_lookup_node (m, "pkg-250"));
+  g_assert_false (bkt_manifest_remove (m, "pkg-250"));
+  bkt_manifest_sort (m);
+  g_assert_cmpstr (json_node_get_string (bkt_manifest_lookup_node (m, "pkg-001")), ==, "pkg-001");
+  g_assert_cmpstr (json_array_get_string_element (entries, 1), ==, "pkg-001");
+  /* behind the manifest's back */
+  json_array_add_string_element (entries, "late");
+  g_assert_nonnull (bkt_manifest_lookup_node (m, "late"));
+  json_array_remove_element (entries, 0);
+  json_array_add_string_element (entries, "renamed");
+  g_assert_nonnull (bkt_manifest_lookup_node (m, "renamed"));
+  g_assert_null (bkt_manifest_lookup_node (m, "pkg-000"));
+  g_assert_cmpstr (json_node_get_string (bkt_manifest_lookup_node (m, "pkg-002")), ==, "pkg-002");
+  g_assert_cmpuint (bkt_manifest_get_n_entries (m), ==, 500);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1587,6 +1623,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/manifest-set/system-content", test_system_content);
   g_test_add_func ("/manifest-set/fixtures-as-layers", test_fixtures_as_layers);
   g_test_add_func ("/manifest/packages", test_package_manifests);
+  g_test_add_func ("/manifest/lookup-index", test_lookup_index);
 
   return g_test_run ();
 }

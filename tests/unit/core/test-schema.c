@@ -203,12 +203,36 @@ test_loader_uses_shape (void)
     }
 }
 
+/* Accepted values are remembered per rule (bkt-shape.c): a value is never
+ * accepted for a rule because another rule accepted it, and a rejected
+ * one stays rejected however often it is checked. */
+static void
+test_rule_memo (void)
+{
+  static const BktStringRule digits = { .pattern = "^[0-9]+$", .description = "digits" };
+  static const BktStringRule letters = { .pattern = "^[a-z]+$", .description = "letters" };
+
+  for (int round = 0; round < 3; round++)
+    {
+      g_autofree char *e1 = bkt_string_rule_check (&digits, "123");
+      g_autofree char *e2 = bkt_string_rule_check (&letters, "123");
+      g_autofree char *e3 = bkt_string_rule_check (&letters, "abc");
+      g_autofree char *e4 = bkt_string_rule_check (&digits, "abc");
+
+      g_assert_null (e1);
+      g_assert_nonnull (e2);
+      g_assert_null (e3);
+      g_assert_nonnull (e4);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   bkt_test_init (&argc, &argv);
   g_test_add_func ("/schema/rules-match-checks", test_rules_match_checks);
   g_test_add_func ("/schema/rule-bounds", test_rule_bounds);
+  g_test_add_func ("/schema/rule-memo", test_rule_memo);
   g_test_add_func ("/schema/generated", test_generated_schemas);
   g_test_add_func ("/schema/loader-uses-shape", test_loader_uses_shape);
   return g_test_run ();
