@@ -251,7 +251,7 @@ schema_check (Ctx *ctx, int argc, char **argv)
     {
       g_autoptr(JsonNode) node = json_node_alloc ();
 
-      json_node_init_array (node, json_array_ref (results));
+      json_node_init_array (node, results);  /* takes its own reference */
       bkt_render_print_json (node);
     }
   return status;

@@ -73,6 +73,10 @@ class Repo(unittest.TestCase):
                'BKT_REPO_JSON': repo_json or os.path.join(self.home, 'no-repo.json')}
         if token:
             env['GITHUB_TOKEN'] = punenv.TOKEN
+        # the sanitizer pass of .ci/run: its options and the library leak suppressions
+        for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'G_SLICE'):
+            if k in os.environ:
+                env[k] = os.environ[k]
         return subprocess.run([BKT] + list(args), cwd=cwd or self.home, env=env, capture_output=True, text=True,
                               timeout=60)
 
