@@ -162,6 +162,27 @@ ensure_items (BktEngine *self, BktManifestSet *manifests, GError **error)
   return TRUE;
 }
 
+/* Only the items of the subsystems @ops touch: what an apply plan without
+ * prune classifies (an item changed on either side is an operation; one
+ * in sync is none).  A plan of a machine in sync so reads no items at all,
+ * and the rest are read by update_record() if the plan executes (their
+ * state did not change: they had no operation). */
+static gboolean
+ensure_items_of (BktEngine *self, BktManifestSet *manifests, GPtrArray *ops, GError **error)
+{
+  for (guint i = 0; i < self->subsystems->len; i++)
+    {
+      BktSubsystem *s = g_ptr_array_index (self->subsystems, i);
+      gboolean touched = FALSE;
+
+      for (guint k = 0; k < ops->len && !touched; k++)
+        touched = g_str_equal (bkt_operation_get_subsystem (g_ptr_array_index (ops, k)), bkt_subsystem_get_name (s));
+      if (touched && !bkt_sync_add_items (self->sync, s, manifests, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static BktSubsystem *
 find_subsystem (BktEngine *self, const char *name_or_alias)
 {
@@ -192,7 +213,10 @@ plan_all (BktEngine *self, const char *kind, PlanFunc func, BktManifestSet *mani
   for (guint i = 0; i < self->subsystems->len; i++)
     if (!func (g_ptr_array_index (self->subsystems, i), manifests, ops, warnings, error))
       return NULL;
-  if (!ensure_items (self, manifests, error))
+  /* Prune looks at every item bkt recorded, capture's selection at every
+   * item there is; an apply plan only at those it changes. */
+  if (g_str_equal (kind, "apply") && !self->prune ? !ensure_items_of (self, manifests, ops, error)
+                                                  : !ensure_items (self, manifests, error))
     return NULL;
   bkt_sync_add_record_warnings (self->sync, warnings);
   bkt_sync_classify (self->sync, kind, ops, warnings, self->resolve, self->force);
