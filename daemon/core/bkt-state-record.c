@@ -43,15 +43,29 @@ bkt_sync_state_direction (BktSyncState state)
   return state_directions[state];
 }
 
+/* Entries are never changed once made (set() replaces one), so records
+ * share them: a reference-counted box, atomic because the cache below
+ * hands them to requests in several worker threads. */
+static BktRecordEntry *
+entry_new (void)
+{
+  return g_atomic_rc_box_new0 (BktRecordEntry);
+}
+
 static void
-entry_free (BktRecordEntry *e)
+entry_clear (BktRecordEntry *e)
 {
   g_free (e->value);
   g_free (e->layer);
   g_free (e->file);
   g_free (e->command);
   g_free (e->when);
-  g_free (e);
+}
+
+static void
+entry_free (BktRecordEntry *e)
+{
+  g_atomic_rc_box_release_full (e, (GDestroyNotify) entry_clear);
 }
 
 static void
@@ -129,7 +143,7 @@ parse_item (BktStateRecord *self, const char *target, JsonNode *node)
   value = json_object_get_member (o, "value");
   if (!JSON_NODE_HOLDS_NULL (value) && member_string (o, "value") == NULL)
     return FALSE;
-  e = g_new0 (BktRecordEntry, 1);
+  e = entry_new ();
   e->value = g_strdup (member_string (o, "value"));
   e->layer = g_strdup (member_string (o, "layer"));
   e->file = g_strdup (member_string (o, "file"));
@@ -182,7 +196,8 @@ parse_record (BktStateRecord *self, const char *data, gsize len, char **reason)
  * of each file are kept, keyed by the file's identity: bkt writes the
  * record by rename (a new inode), and any other write changes its size,
  * mtime or ctime, so a stale copy is never used.  Each load gets its own
- * copy of the entries (callers change their record before writing it). */
+ * table (callers change their record before writing it) of the shared,
+ * never-changed entries. */
 
 typedef struct {
   dev_t       dev;
@@ -216,14 +231,7 @@ cached_record_matches (const CachedRecord *c, const GStatBuf *st)
 static BktRecordEntry *
 entry_copy (const BktRecordEntry *e)
 {
-  BktRecordEntry *copy = g_new0 (BktRecordEntry, 1);
-
-  copy->value = g_strdup (e->value);
-  copy->layer = g_strdup (e->layer);
-  copy->file = g_strdup (e->file);
-  copy->command = g_strdup (e->command);
-  copy->when = g_strdup (e->when);
-  return copy;
+  return g_atomic_rc_box_acquire ((BktRecordEntry *) e);
 }
 
 static void
@@ -379,7 +387,7 @@ void
 bkt_state_record_set (BktStateRecord *self, const char *target, const char *value,
                       const char *layer, const char *file, const char *command)
 {
-  BktRecordEntry *e = g_new0 (BktRecordEntry, 1);
+  BktRecordEntry *e = entry_new ();
 
   e->value = bkt_state_fingerprint (value);
   e->layer = g_strdup (layer);
