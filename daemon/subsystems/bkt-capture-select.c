@@ -31,23 +31,6 @@ selected_by (const char * const *select, const char *target)
   return NULL;
 }
 
-/* "N item(s) …: a, b, c (and N more); fix" */
-static void
-warn_list (GPtrArray *warnings, GPtrArray *targets, const char *what, const char *fix)
-{
-  g_autoptr(GString) s = NULL;
-
-  if (warnings == NULL || targets->len == 0)
-    return;
-  s = g_string_new (NULL);
-  g_string_append_printf (s, "%u %s: ", targets->len, what);
-  for (guint i = 0; i < targets->len && i < 5; i++)
-    g_string_append_printf (s, "%s%s", i > 0 ? ", " : "", (char *) g_ptr_array_index (targets, i));
-  if (targets->len > 5)
-    g_string_append_printf (s, " (and %u more)", targets->len - 5);
-  g_string_append_printf (s, "; %s", fix);
-  g_ptr_array_add (warnings, g_string_free (g_steal_pointer (&s), FALSE));
-}
 
 /* Each selected name either picked an operation, names an item capture
  * leaves out (a warning), or names nothing (an error). */
@@ -70,7 +53,7 @@ check_selection (BktSync *sync, const char * const *select, GHashTable *used, GP
                             "lists them)", select[i]), FALSE;
       g_ptr_array_add (nothing, (gpointer) select[i]);
     }
-  warn_list (warnings, nothing, "selected item(s) with nothing to capture",
+  bkt_sync_warn_targets (warnings, nothing, "selected item(s) with nothing to capture",
              "they are in sync, never applied here or changed in the manifests (bkt drift explain ITEM says which)");
   return TRUE;
 }
@@ -108,7 +91,7 @@ bkt_capture_select (BktSync *sync, GPtrArray *ops, GPtrArray *warnings, const ch
       else
         g_ptr_array_remove_index (ops, i);
     }
-  warn_list (warnings, left_out, "untracked item(s) left out (capture records only what changed here since "
+  bkt_sync_warn_targets (warnings, left_out, "untracked item(s) left out (capture records only what changed here since "
              "bkt last synced it)", "pick them with bkt capture --select ID[,ID…] or take them all with "
              "--all-untracked");
   return !picking || check_selection (sync, select, used, warnings, error);

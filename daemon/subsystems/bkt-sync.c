@@ -229,16 +229,15 @@ keeps (const char *kind, BktSyncState state, BktResolve resolve, gboolean force)
   return TRUE;
 }
 
-/* "N item(s) … : a, b, c (and N more)" */
-static void
-warn_group (GPtrArray *warnings, GPtrArray *targets, const char *what, const char *fix)
+void
+bkt_sync_warn_targets (GPtrArray *warnings, GPtrArray *targets, const char *what, const char *fix)
 {
   g_autoptr(GString) s = NULL;
 
-  if (targets->len == 0)
+  if (warnings == NULL || targets->len == 0)
     return;
   s = g_string_new (NULL);
-  g_string_append_printf (s, "%u item(s) %s: ", targets->len, what);
+  g_string_append_printf (s, "%u %s: ", targets->len, what);
   for (guint i = 0; i < targets->len && i < 5; i++)
     g_string_append_printf (s, "%s%s", i > 0 ? ", " : "", (char *) g_ptr_array_index (targets, i));
   if (targets->len > 5)
@@ -308,19 +307,24 @@ bkt_sync_classify (BktSync *self, const char *kind, GPtrArray *ops, GPtrArray *w
     }
   if (warnings == NULL)
     return;
-  warn_group (warnings, never, "never applied here left out (capture never records a value bkt did not apply here)",
-              "run bkt apply");
-  warn_group (warnings, manifests_changed, "changed in the manifests since bkt last synced them left out",
-              "run bkt apply");
-  warn_group (warnings, dropped, "bkt synced that no manifest declares any more left out (capture does not "
-              "record what the manifests dropped)",
-              "bkt apply --prune removes those bkt installed or set (bkt status lists them)");
-  warn_group (warnings, conflicts, "changed on both sides left out",
-              "bkt capture --ours records this machine's values, bkt apply --theirs the manifests'");
-  warn_group (warnings, kept_here, "changed on this machine kept (--ours)", "bkt capture records them");
-  warn_group (warnings, unproven, "declared but not on this machine kept in the manifests (without a usable "
-              "state record bkt cannot tell a removal by hand from an install that never happened)",
-              "bkt apply installs them; the subsystem's remove command forgets one");
+  bkt_sync_warn_targets (warnings, never,
+                         "item(s) never applied here left out (capture never records a value bkt did not apply here)",
+                         "run bkt apply");
+  bkt_sync_warn_targets (warnings, manifests_changed,
+                         "item(s) changed in the manifests since bkt last synced them left out",
+                         "run bkt apply");
+  bkt_sync_warn_targets (warnings, dropped,
+                         "item(s) bkt synced that no manifest declares any more left out (capture does not "
+                         "record what the manifests dropped)",
+                         "bkt apply --prune removes those bkt installed or set (bkt status lists them)");
+  bkt_sync_warn_targets (warnings, conflicts, "item(s) changed on both sides left out",
+                         "bkt capture --ours records this machine's values, bkt apply --theirs the manifests'");
+  bkt_sync_warn_targets (warnings, kept_here,
+                         "item(s) changed on this machine kept (--ours)", "bkt capture records them");
+  bkt_sync_warn_targets (warnings, unproven,
+                         "item(s) declared but not on this machine kept in the manifests (without a usable "
+                         "state record bkt cannot tell a removal by hand from an install that never happened)",
+                         "bkt apply installs them; the subsystem's remove command forgets one");
 }
 
 gboolean
@@ -412,9 +416,9 @@ bkt_sync_plan_prune (BktSync *self, GPtrArray *subsystems, GPtrArray *ops, GPtrA
   /* After everything else: what replaces a pruned item is installed first. */
   for (guint i = 0; i < pruned->len; i++)
     g_ptr_array_add (ops, g_object_ref (g_ptr_array_index (pruned, i)));
-  if (warnings != NULL)
-    warn_group (warnings, changed, "no manifest declares any more were changed on this machine since bkt "
-                "synced them: kept (not pruned)", "bkt capture records them, or remove them yourself");
+  bkt_sync_warn_targets (warnings, changed,
+                         "item(s) no manifest declares any more were changed on this machine since bkt "
+                         "synced them: kept (not pruned)", "bkt capture records them, or remove them yourself");
 }
 
 void

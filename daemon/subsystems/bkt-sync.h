@@ -52,6 +52,9 @@ gboolean bkt_sync_is_prune (BktOperation *op);
 
 /* Warnings about the records (corrupt: two-way), each once. */
 void bkt_sync_add_record_warnings (BktSync *self, GPtrArray *warnings);
+/* One warning for a group of targets: "N WHAT: a, b, c, d, e (and N more); FIX"
+ * (nothing when @targets is empty or @warnings NULL). */
+void bkt_sync_warn_targets (GPtrArray *warnings, GPtrArray *targets, const char *what, const char *fix);
 
 /* After execution: the base of @scope's items becomes the value the
  * successful operations of @done (BktOperation*) agreed on, and items in
