@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "bkt-error.h"
+#include "bkt-json.h"
 #include "commands.h"
 
 /* bkt doctor: everything bkt depends on, each problem with its fix.  The
@@ -17,20 +18,6 @@
  * schemas, flatpak remotes, the state records, the PR preflight,
  * rpm-ostree), so the client stays thin.  Exit 0 healthy, 1 with
  * problems, EXIT_DOCTOR_FAILED when no report could be made. */
-
-static void
-add_check (JsonArray *checks, const char *name, gboolean ok, const char *detail, const char *fix)
-{
-  JsonObject *c = json_object_new ();
-
-  json_object_set_string_member (c, "name", name);
-  json_object_set_boolean_member (c, "ok", ok);
-  if (detail != NULL)
-    json_object_set_string_member (c, "detail", detail);
-  if (fix != NULL && !ok)
-    json_object_set_string_member (c, "fix", fix);
-  json_array_add_object_element (checks, c);
-}
 
 /* The daemon answers and is the client's version (a skew between an
  * updated bkt and a bktd still running from before is what breaks
@@ -47,9 +34,9 @@ check_daemon (Ctx *ctx, JsonArray *checks, BktTarget target)
 
   if (target == BKT_TARGET_SYSTEM && !bkt_client_system_reachable (ctx->client, &error))
     {
-      add_check (checks, name, FALSE, error->message,
-                 "start it: systemctl start bktd.service (install bkt's D-Bus service and policy files, "
-                 "see docs/packaging.md, so that the bus starts it on demand)");
+      bkt_json_add_check (checks, name, FALSE, error->message,
+                          "start it: systemctl start bktd.service (install bkt's D-Bus service and policy files, "
+                          "see docs/packaging.md, so that the bus starts it on demand)");
       return FALSE;
     }
   reply = bkt_client_call (ctx->client, target, "org.freedesktop.DBus.Properties", "Get",
@@ -57,10 +44,10 @@ check_daemon (Ctx *ctx, JsonArray *checks, BktTarget target)
                            G_VARIANT_TYPE ("(v)"), &error);
   if (reply == NULL)
     {
-      add_check (checks, name, FALSE, error->message,
-                 target == BKT_TARGET_SYSTEM ? "systemctl status bktd.service; journalctl -u bktd"
-                                             : "journalctl --user -u bktd-session (bktd --session must be "
-                                               "activatable on the session bus: bktd-session.service)");
+      bkt_json_add_check (checks, name, FALSE, error->message,
+                          target == BKT_TARGET_SYSTEM ? "systemctl status bktd.service; journalctl -u bktd"
+                                                      : "journalctl --user -u bktd-session (bktd --session must be "
+                                                        "activatable on the session bus: bktd-session.service)");
       return FALSE;
     }
   g_variant_get (reply, "(v)", &value);
@@ -70,14 +57,14 @@ check_daemon (Ctx *ctx, JsonArray *checks, BktTarget target)
       detail = g_strdup_printf ("bktd %s%s", version,
                                 target == BKT_TARGET_SESSION && bkt_client_is_private (ctx->client)
                                 ? " (private instance: no session bus)" : "");
-      add_check (checks, name, TRUE, detail, NULL);
+      bkt_json_add_check (checks, name, TRUE, detail, NULL);
       return TRUE;
     }
   detail = g_strdup_printf ("bktd %s answers, but bkt is %s (version skew)", version, PACKAGE_VERSION);
   fix = g_strdup (target == BKT_TARGET_SYSTEM
                   ? "restart the old daemon: systemctl restart bktd.service"
                   : "restart the old daemon: systemctl --user restart bktd-session.service (or log out and in)");
-  add_check (checks, name, FALSE, detail, fix);
+  bkt_json_add_check (checks, name, FALSE, detail, fix);
   return TRUE;
 }
 
@@ -90,13 +77,13 @@ check_polkit_agent (JsonArray *checks)
 
   if (!isatty (STDIN_FILENO))
     {
-      add_check (checks, "polkit-agent", TRUE, "not on a terminal: the desktop's agent answers", NULL);
+      bkt_json_add_check (checks, "polkit-agent", TRUE, "not on a terminal: the desktop's agent answers", NULL);
       return;
     }
   detail = present ? g_strdup (BKT_PKTTYAGENT)
                    : g_strdup_printf ("%s is not installed: on this terminal polkit cannot ask for a password",
                                       BKT_PKTTYAGENT);
-  add_check (checks, "polkit-agent", present, detail, "install polkit's pkttyagent (package polkit)");
+  bkt_json_add_check (checks, "polkit-agent", present, detail, "install polkit's pkttyagent (package polkit)");
 }
 
 /* bkt dev runs toolbox (BKT_TOOLBOX), else podman. */
@@ -111,7 +98,7 @@ check_toolbox (JsonArray *checks)
                                : podman != NULL ? g_strdup_printf ("no toolbox; bkt dev uses %s", podman)
                                                 : g_strdup ("neither toolbox nor podman is installed (bkt dev)");
 
-  add_check (checks, "toolbox", ok || podman != NULL, detail, "install toolbox (rpm-ostree install toolbox)");
+  bkt_json_add_check (checks, "toolbox", ok || podman != NULL, detail, "install toolbox (rpm-ostree install toolbox)");
 }
 
 /* bootc, as the system daemon runs it (its own path and environment). */
@@ -125,8 +112,8 @@ check_bootc (Ctx *ctx, JsonArray *checks)
                                                                                                   NULL, 0)),
                                                G_VARIANT_TYPE ("(s)"), &error);
 
-  add_check (checks, "bootc", reply != NULL, reply != NULL ? "bootc status answers" : error->message,
-             "bkt admin bootc and the os section of bkt status need bootc: install it (a bootc image has it)");
+  bkt_json_add_check (checks, "bootc", reply != NULL, reply != NULL ? "bootc status answers" : error->message,
+                      "bkt admin bootc and the os section of bkt status need bootc: install it (a bootc image has it)");
 }
 
 /* The session daemon's own checks, appended to @checks. */
@@ -207,8 +194,8 @@ bkt_cmd_doctor (Ctx *ctx, int argc, char **argv)
     {
       /* A daemon that answers but has no Doctor is an old one: skew. */
       if (g_dbus_error_is_remote_error (error) || error->domain == BKT_ERROR)
-        add_check (checks, "session-checks", FALSE, error->message,
-                   "restart the session daemon (systemctl --user restart bktd-session.service)");
+        bkt_json_add_check (checks, "session-checks", FALSE, error->message,
+                            "restart the session daemon (systemctl --user restart bktd-session.service)");
       else
         {
           g_printerr ("bkt: doctor: %s\n", error->message);

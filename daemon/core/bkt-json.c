@@ -883,3 +883,17 @@ bkt_json_array_deep_copy (JsonArray *array)
   copy = bkt_json_node_deep_copy (node);
   return json_node_dup_array (copy);
 }
+
+void
+bkt_json_add_check (JsonArray *checks, const char *name, gboolean ok, const char *detail, const char *fix)
+{
+  JsonObject *c = json_object_new ();
+
+  json_object_set_string_member (c, "name", name);
+  json_object_set_boolean_member (c, "ok", ok);
+  if (detail != NULL)
+    json_object_set_string_member (c, "detail", detail);
+  if (fix != NULL && !ok)
+    json_object_set_string_member (c, "fix", fix);
+  json_array_add_object_element (checks, c);
+}

@@ -99,4 +99,10 @@ JsonNode   *bkt_json_node_deep_copy   (JsonNode *node);
 JsonObject *bkt_json_object_deep_copy (JsonObject *object);
 JsonArray  *bkt_json_array_deep_copy  (JsonArray *array);
 
+/* Appends {"name", "ok", "detail"?, "fix"?} to @checks — one check of
+ * bkt doctor's report (the session daemon's part and the client's): the
+ * detail when given, the fix only for a failed check. */
+void        bkt_json_add_check (JsonArray *checks, const char *name, gboolean ok, const char *detail,
+                                const char *fix);
+
 G_END_DECLS

@@ -5,6 +5,7 @@
 
 #include "bkt-daemon-private.h"
 #include "bkt-error.h"
+#include "bkt-json.h"
 #include "bkt-packages.h"
 #include "bkt-repo.h"
 
@@ -13,20 +14,6 @@
  * the shape of the PR preflight, whose checks it includes.  The client
  * adds what only it can see (the daemons' versions, the polkit agent, the
  * toolbox it runs for bkt dev) and prints them (bkt doctor). */
-
-static void
-add_check (JsonArray *checks, const char *name, gboolean ok, const char *detail, const char *fix)
-{
-  JsonObject *c = json_object_new ();
-
-  json_object_set_string_member (c, "name", name);
-  json_object_set_boolean_member (c, "ok", ok);
-  if (detail != NULL)
-    json_object_set_string_member (c, "detail", detail);
-  if (fix != NULL && !ok)
-    json_object_set_string_member (c, "fix", fix);
-  json_array_add_object_element (checks, c);
-}
 
 /* Every declared app's remote is declared too: otherwise apply on a
  * machine that lacks the remote cannot install it. */
@@ -55,7 +42,7 @@ check_flatpak_remotes (JsonArray *checks, BktManifestSet *set)
     }
   if (n == 0)
     {
-      add_check (checks, "flatpak-remotes", TRUE, "every app's remote is declared", NULL);
+      bkt_json_add_check (checks, "flatpak-remotes", TRUE, "every app's remote is declared", NULL);
       return;
     }
   if (n > 10)
@@ -63,9 +50,9 @@ check_flatpak_remotes (JsonArray *checks, BktManifestSet *set)
   {
     g_autofree char *detail = g_strdup_printf ("%u app(s) name a remote flatpak-remotes.json does not declare: %s",
                                                n, missing->str);
-    add_check (checks, "flatpak-remotes", FALSE, detail,
-               "declare the remote in flatpak-remotes.json ({\"name\", \"url\", \"scope\"}; bkt capture "
-               "records the remotes configured here), or correct the app's \"remote\"");
+    bkt_json_add_check (checks, "flatpak-remotes", FALSE, detail,
+                        "declare the remote in flatpak-remotes.json ({\"name\", \"url\", \"scope\"}; bkt capture "
+                        "records the remotes configured here), or correct the app's \"remote\"");
   }
 }
 
@@ -94,9 +81,9 @@ check_unknown (JsonArray *checks, JsonObject *status)
     }
   if (n > 10)
     g_string_append_printf (detail, "; … and %u more", n - 10);
-  add_check (checks, "gsettings", n == 0, n == 0 ? "every entry's schema and key exist" : detail->str,
-             "install the package that ships the schema (gsettings list-schemas shows what is installed), "
-             "or correct or remove the entry in gsettings.json");
+  bkt_json_add_check (checks, "gsettings", n == 0, n == 0 ? "every entry's schema and key exist" : detail->str,
+                      "install the package that ships the schema (gsettings list-schemas shows what is installed), "
+                      "or correct or remove the entry in gsettings.json");
 }
 
 /* The state records (user and system): readable, or missing (first run). */
@@ -126,7 +113,7 @@ check_records (JsonArray *checks, JsonObject *status)
       fix = g_strdup_printf ("the record cannot be read, so bkt cannot tell which side changed: move %s "
                              "aside (bkt keeps it as %s.corrupt when it next writes one) and run bkt apply "
                              "or bkt capture", path, path);
-      add_check (checks, name, !g_str_equal (health, "corrupt"), detail, fix);
+      bkt_json_add_check (checks, name, !g_str_equal (health, "corrupt"), detail, fix);
     }
 }
 
@@ -141,7 +128,7 @@ check_program (JsonArray *checks, const char *name, const char *path, const char
   g_autofree char *fix = g_strdup_printf ("install %s (on a bootc/Fedora atomic image it is part of the base "
                                           "image; elsewhere bkt works without %s)", name, needed_for);
 
-  add_check (checks, name, ok, detail, fix);
+  bkt_json_add_check (checks, name, ok, detail, fix);
 }
 
 gboolean
@@ -158,22 +145,22 @@ bkt_compute_doctor (Request *r, GCancellable *c, GError **error)
   json_object_set_array_member (out, "checks", checks);
   r->out.manifests = bkt_daemon_load_manifests (r, &local_error);
   if (r->out.manifests == NULL)
-    add_check (checks, "manifests", FALSE, local_error->message,
-               "correct the file at the position named (docs/manifests.md describes each file)");
+    bkt_json_add_check (checks, "manifests", FALSE, local_error->message,
+                        "correct the file at the position named (docs/manifests.md describes each file)");
   else
     {
       g_autoptr(JsonObject) status = NULL;
 
-      add_check (checks, "manifests", TRUE, "every manifest loads", NULL);
+      bkt_json_add_check (checks, "manifests", TRUE, "every manifest loads", NULL);
       check_flatpak_remotes (checks, r->out.manifests);
       r->out.engine = bkt_engine_new (r->daemon->instance, (const char * const *) r->opt.only,
                                       (const char * const *) r->opt.exclude, error);
       if (r->out.engine == NULL)
         return FALSE;
       status = bkt_engine_status (r->out.engine, r->out.manifests, c, &local_error);
-      add_check (checks, "live-state", status != NULL,
-                 status != NULL ? "the live state of every subsystem reads" : local_error->message,
-                 "see the error; bkt status shows the same");
+      bkt_json_add_check (checks, "live-state", status != NULL,
+                          status != NULL ? "the live state of every subsystem reads" : local_error->message,
+                          "see the error; bkt status shows the same");
       if (status != NULL)
         {
           check_unknown (checks, status);
