@@ -18,6 +18,7 @@
 typedef struct {
   GMainLoop *loop;
   int        exit_code;
+  guint      owner_id;   /* the bus name, until an idle exit releases it */
 } App;
 
 static gboolean
@@ -30,9 +31,20 @@ on_signal (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* An idle exit in two steps: the name goes first (see
+ * bkt_daemon_release_name), then, once the calls that reached us before
+ * were answered, the daemon itself. */
 static void
 on_idle (BktDaemon *daemon, App *app)
 {
+  if (app->owner_id != 0)
+    {
+      guint owner_id = app->owner_id;
+
+      app->owner_id = 0;
+      bkt_daemon_release_name (daemon, owner_id);
+      return;
+    }
   g_main_loop_quit (app->loop);
 }
 
@@ -147,9 +159,8 @@ bkt_daemon_main (int argc, char **argv)
   g_autoptr(BktDaemon) daemon = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   BktInstance instance;
-  guint owner_id = 0;
   guint idle;
-  App app = { NULL, 0 };
+  App app = { NULL, 0, 0 };
 
   setlocale (LC_ALL, "");
   g_option_context_add_main_entries (octx, entries, NULL);
@@ -225,18 +236,18 @@ bkt_daemon_main (int argc, char **argv)
   if (opt_fd >= 0)
     g_dbus_connection_start_message_processing (connection);
   else
-    owner_id = g_bus_own_name_on_connection (connection, BKT_BUS_NAME,
-                                             G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT |
-                                             (opt_replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
-                                             on_name_acquired, on_name_lost, &app, NULL);
+    app.owner_id = g_bus_own_name_on_connection (connection, BKT_BUS_NAME,
+                                                 G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT |
+                                                 (opt_replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
+                                                 on_name_acquired, on_name_lost, &app, NULL);
 
   g_unix_signal_add (SIGTERM, on_signal, &app);
   g_unix_signal_add (SIGINT, on_signal, &app);
 
   g_main_loop_run (loop);
 
-  if (owner_id != 0)
-    g_bus_unown_name (owner_id);
+  if (app.owner_id != 0)
+    g_bus_unown_name (app.owner_id);
   g_signal_handlers_disconnect_by_data (daemon, &app);
   g_signal_handlers_disconnect_by_data (connection, &app);
   g_dbus_connection_flush_sync (connection, NULL, NULL);

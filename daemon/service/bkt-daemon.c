@@ -1158,6 +1158,37 @@ on_idle (BktDaemon *self)
   g_signal_emit (self, signals[SIGNAL_IDLE], 0);
 }
 
+/* The idle exit must not drop a call.  dbus-daemon routes a call to
+ * org.bkt.Daemon1 to whoever owns the name when it reads it: between the
+ * timer running out and the bus processing our ReleaseName, a client's call
+ * still comes here, and a daemon that just left would never answer it
+ * ("disconnected without replying" instead of an activation of a new bktd).
+ * So: give the name up, and wait for a round trip to the bus, which handles
+ * one connection's messages in order (ReleaseName, whether GLib sends it
+ * synchronously or not, is done when GetId answers).  Every call routed here
+ * before that came in on the socket ahead of GetId's reply, so the idle's
+ * connection filter has counted it; bkt_idle_drain() then emits "idle"
+ * again only when each was answered and no transaction holds the daemon.
+ * Calls addressed to our unique name are still answered; new ones to the
+ * name start a new bktd. */
+void
+bkt_daemon_release_name (BktDaemon *self, guint owner_id)
+{
+  g_autoptr(GVariant) id = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_bus_unown_name (owner_id);
+  if (self->connection != NULL && !g_dbus_connection_is_closed (self->connection))
+    {
+      id = g_dbus_connection_call_sync (self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                        "org.freedesktop.DBus", "GetId", NULL, G_VARIANT_TYPE ("(s)"),
+                                        G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+      if (id == NULL)
+        g_warning ("releasing the bus name: no answer from the bus: %s", error->message);
+    }
+  bkt_idle_drain (self->idle);
+}
+
 BktDaemon *
 bkt_daemon_new (BktInstance instance, guint idle_timeout)
 {
@@ -1203,6 +1234,7 @@ gboolean
 bkt_daemon_export (BktDaemon *self, GDBusConnection *connection, GError **error)
 {
   g_set_object (&self->connection, connection);
+  bkt_idle_watch_calls (self->idle, connection);
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->manager),
                                          connection, BKT_OBJECT_PATH, error))
     return FALSE;

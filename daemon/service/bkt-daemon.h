@@ -16,6 +16,10 @@ G_DECLARE_FINAL_TYPE (BktDaemon, bkt_daemon, BKT, DAEMON, GObject)
  * signal (0: never). */
 BktDaemon *bkt_daemon_new    (BktInstance instance, guint idle_timeout);
 gboolean   bkt_daemon_export (BktDaemon *self, GDBusConnection *connection, GError **error);
+/* The first "idle" of a daemon that owns a bus name: releases it (from
+ * g_bus_own_name_on_connection) and answers what was routed here before the
+ * release; "idle" comes again when that is done, then the daemon may exit. */
+void       bkt_daemon_release_name (BktDaemon *self, guint owner_id);
 
 /* bktd: options, connection, main loop; the exit code (bktd.c). */
 int        bkt_daemon_main   (int argc, char **argv);

@@ -7,9 +7,11 @@ G_BEGIN_DECLS
 
 /* Idle exit.  Whatever keeps the daemon busy (a method call being handled,
  * a pending or running transaction) holds a BktIdleLocker for as long as
- * it lasts; the timer runs only while nobody holds one, and "timeout" is
- * emitted when it runs out.  One object instead of re-arm calls scattered
- * over every path that starts or ends work. */
+ * it lasts, and every method call counts from its arrival on the
+ * connection to its reply (bkt_idle_watch_calls); the timer runs only
+ * while neither is there, and "timeout" is emitted when it runs out.  One
+ * object instead of re-arm calls scattered over every path that starts or
+ * ends work. */
 #define BKT_TYPE_IDLE (bkt_idle_get_type ())
 G_DECLARE_FINAL_TYPE (BktIdle, bkt_idle, BKT, IDLE, GObject)
 
@@ -18,6 +20,14 @@ BktIdle *bkt_idle_new       (guint timeout_seconds);
 /* Arms the timer if nothing holds a lock (the daemon is ready). */
 void     bkt_idle_start     (BktIdle *self);
 guint    bkt_idle_get_n_locks (BktIdle *self);
+/* Counts the calls on @connection from arrival to reply (a connection
+ * filter); once, before the daemon serves.  The calls unanswered now: */
+void     bkt_idle_watch_calls (BktIdle *self, GDBusConnection *connection);
+guint    bkt_idle_get_n_calls (BktIdle *self);
+/* The last phase of an idle exit: "timeout" is emitted again as soon as
+ * nothing holds a lock (no more waiting for the timeout), after whatever
+ * is already queued in the main context ran. */
+void     bkt_idle_drain     (BktIdle *self);
 
 typedef struct _BktIdleLocker BktIdleLocker;
 

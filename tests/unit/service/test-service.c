@@ -165,6 +165,16 @@ wait_for (gboolean *flag)
   g_source_remove (id);
 }
 
+static void
+wait_for_count (guint *n, guint count)
+{
+  guint id = g_timeout_add (TIMEOUT_MS, on_timeout, NULL);
+
+  while (*n < count)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (id);
+}
+
 #define MANAGER_IFACE "org.bkt.Daemon1.Manager"
 #define ADMIN_IFACE   "org.bkt.Daemon1.Admin"
 #define DAEMON_PATH   "/org/bkt/Daemon1"
@@ -638,6 +648,7 @@ test_idle_locker (void)
     g_autoptr(BktIdleLocker) tx = bkt_idle_locker_new (idle, "a transaction");
 
     g_assert_cmpuint (bkt_idle_get_n_locks (idle), ==, 2);
+    g_assert_true (call != tx);
     /* 1.5 timeouts with locks held: no exit. */
     g_timeout_add (1500, set_flag, &waited);
     wait_for (&waited);
@@ -646,6 +657,77 @@ test_idle_locker (void)
   g_assert_cmpuint (bkt_idle_get_n_locks (idle), ==, 0);
   /* Released: the timer runs again and fires. */
   wait_for (&fired);
+}
+
+/* ---- the idle exit --------------------------------------------------------------- */
+
+static void
+on_daemon_idle (BktDaemon *daemon, guint *n)
+{
+  (*n)++;
+}
+
+static gboolean
+name_has_owner (GDBusConnection *c, const char *name)
+{
+  g_autoptr(GVariant) reply = g_dbus_connection_call_sync (c, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                           "org.freedesktop.DBus", "NameHasOwner",
+                                                           g_variant_new ("(s)", name), G_VARIANT_TYPE ("(b)"),
+                                                           G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  gboolean owned = FALSE;
+
+  g_assert_nonnull (reply);
+  g_variant_get (reply, "(b)", &owned);
+  return owned;
+}
+
+/* A call the bus routed to org.bkt.Daemon1 just before the idle exit gave
+ * the name up is answered (here after its polkit check, several hops that
+ * hold the daemon), and only then may the daemon leave; a call after the
+ * release finds no owner (on a real bus: activates a new bktd).  The
+ * failure this guards against: "Message recipient disconnected from message
+ * bus without replying" when a client's call met the idle timeout. */
+static void
+test_idle_exit_answers_routed_call (Fixture *f, gconstpointer data)
+{
+  g_autoptr(BktDaemon) daemon = daemon_up (f, BKT_INSTANCE_SYSTEM);
+  g_autoptr(GVariant) id = NULL;
+  g_autofree char *remote = NULL;
+  Call call = { NULL, NULL, FALSE };
+  guint n_idle = 0, name_id;
+
+  g_signal_connect (daemon, "idle", G_CALLBACK (on_daemon_idle), &n_idle);
+  name_id = g_bus_own_name_on_connection (f->service, "org.bkt.Daemon1", G_BUS_NAME_OWNER_FLAGS_NONE,
+                                          NULL, NULL, NULL, NULL);
+  while (!name_has_owner (f->bob, "org.bkt.Daemon1"))
+    g_main_context_iteration (NULL, FALSE);
+
+  g_dbus_connection_call (f->alice, "org.bkt.Daemon1", DAEMON_PATH, MANAGER_IFACE, "Status",
+                          g_variant_new_parsed ("(@a{sv} {},)"), NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                          call_done, &call);
+  /* The bus handles alice's messages in order: when GetId answers, the
+   * call was routed to the name's owner. */
+  id = g_dbus_connection_call_sync (f->alice, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                    "org.freedesktop.DBus", "GetId", NULL, G_VARIANT_TYPE ("(s)"),
+                                    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  g_assert_nonnull (id);
+  g_assert_false (call.done);
+
+  bkt_daemon_release_name (daemon, name_id);
+  g_assert_false (name_has_owner (f->bob, "org.bkt.Daemon1"));
+  g_assert_cmpuint (n_idle, ==, 0);
+  wait_for_count (&n_idle, 1);
+  /* The exit point: what bktd does then (flush, and the connection goes). */
+  g_assert_true (g_dbus_connection_flush_sync (f->service, NULL, NULL));
+  g_assert_true (g_dbus_connection_close_sync (f->service, NULL, NULL));
+  wait_for (&call.done);
+  g_assert_nonnull (call.error);
+  remote = g_dbus_error_get_remote_error (call.error);
+  g_test_message ("the routed call: %s", call.error->message);
+  g_assert_cmpstr (remote, ==, "org.bkt.Error.NotAuthorized");
+  g_assert_cmpuint (f->asked->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (f->asked, 0), ==, "org.bkt.status");
+  g_error_free (call.error);
 }
 
 int
@@ -665,6 +747,8 @@ main (int argc, char **argv)
   g_test_add ("/service/transaction/tree", Fixture, NULL, fixture_setup, test_transaction_tree,
               fixture_teardown);
   g_test_add_func ("/service/idle-locker", test_idle_locker);
+  g_test_add ("/service/idle-exit/answers-routed-call", Fixture, NULL, fixture_setup,
+              test_idle_exit_answers_routed_call, fixture_teardown);
   g_test_add ("/service/systemd/job-removed-sender", Fixture, NULL, fixture_setup, test_job_removed_sender,
               fixture_teardown);
   return g_test_run ();
