@@ -5,9 +5,10 @@
 
 /* `bkt flatpak|gsetting|extension|shim list`: one flow for every
  * subsystem — parse, ask the session daemon for that subsystem's Status,
- * --json as it came, else one line per tracked entry (the subsystem's
- * columns), one per untracked item with the command that records it, and
- * the subsystem's footer. */
+ * --json as it came (plus the subsystem's "prune"), else one line per
+ * tracked entry (the subsystem's columns), one per untracked item with the
+ * command that records it, one per item bkt put there that no manifest
+ * has any more, and the subsystem's footer. */
 
 gboolean
 bkt_list_matches (JsonArray *items, const char *member, JsonObject *entry, const char *const *keys)
@@ -40,13 +41,37 @@ array_member (JsonObject *o, const char *name)
   return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
 }
 
+/* An untracked item or a prune candidate: its ID (what --select takes),
+ * with the item's own summary when that says more (a value, a remote) and
+ * its scope when not the user's own. */
+static char *
+item_text (JsonObject *o, gboolean with_summary)
+{
+  const char *target, *summary, *scope, *name;
+  GString *out;
+
+  if (o == NULL)
+    return g_strdup ("?");
+  target = json_object_get_string_member_with_default (o, "target", "?");
+  summary = with_summary ? json_object_get_string_member_with_default (o, "summary", NULL) : NULL;
+  scope = json_object_get_string_member_with_default (o, "scope", "user");
+  name = strchr (target, ':') != NULL ? strchr (target, ':') + 1 : target;
+  /* The summary may already be "ID = value"; one that does not name the item is added to it. */
+  out = g_string_new (summary != NULL && strstr (summary, name) != NULL ? summary : target);
+  if (summary != NULL && strstr (summary, name) == NULL)
+    g_string_append_printf (out, ": %s", summary);
+  else if (!g_str_equal (scope, "user") && strstr (out->str, scope) == NULL)
+    g_string_append_printf (out, " (%s)", scope);
+  return g_string_free (out, FALSE);
+}
+
 int
 bkt_list_run (Ctx *ctx, int argc, char **argv, const BktListView *view)
 {
   g_autoptr(JsonObject) all = NULL;
   g_autoptr(GError) error = NULL;
   JsonObject *s;
-  JsonArray *entries, *untracked;
+  JsonArray *entries, *untracked, *prune, *all_prune;
   int code;
 
   if (!parse_command (ctx, NULL, &argc, &argv, 0, 0, &code))
@@ -54,6 +79,20 @@ bkt_list_run (Ctx *ctx, int argc, char **argv, const BktListView *view)
   s = bkt_cmd_subsystem_status (ctx, view->subsystem, &all, &error);
   if (s == NULL)
     return fail (error);
+  /* Status lists them once for all subsystems, and not as untracked: left
+   * out here, a shim file bkt wrote would be on disk and in no list. */
+  prune = json_array_new ();
+  all_prune = array_member (all, "prune");
+  for (guint i = 0; all_prune != NULL && i < json_array_get_length (all_prune); i++)
+    {
+      JsonNode *n = json_array_get_element (all_prune, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+
+      if (o != NULL && g_strcmp0 (json_object_get_string_member_with_default (o, "subsystem", NULL),
+                                  view->subsystem) == 0)
+        json_array_add_element (prune, json_node_copy (n));
+    }
+  json_object_set_array_member (s, "prune", prune);
   if (ctx->opt.json)
     {
       bkt_render_print_object (s);
@@ -72,11 +111,16 @@ bkt_list_run (Ctx *ctx, int argc, char **argv, const BktListView *view)
   for (guint i = 0; untracked != NULL && i < json_array_get_length (untracked); i++)
     {
       JsonNode *n = json_array_get_element (untracked, i);
-      JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-      const char *what = o != NULL ? json_object_get_string_member_with_default (
-                                       o, "summary", json_object_get_string_member_with_default (o, "target", "?"))
-                                   : "?";
+      g_autofree char *what = item_text (JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL, TRUE);
+
       g_print ("%-*s (%s)\n", view->name_width, what, view->untracked_hint);
+    }
+  for (guint i = 0; i < json_array_get_length (prune); i++)
+    {
+      g_autofree char *what = item_text (json_array_get_object_element (prune, i), FALSE);
+
+      g_print ("%-*s (put here by bkt, in no manifest any more: `bkt apply --prune --only %s` removes it)\n",
+               view->name_width, what, view->subsystem);
     }
   if (view->print_footer != NULL)
     view->print_footer (s, untracked != NULL ? json_array_get_length (untracked) : 0);

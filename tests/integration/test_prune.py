@@ -167,6 +167,31 @@ class Prune(EnvTestCase):
         self.assertIn(('flatpak:org.test.App003', 'user'), untracked)
         res = env.bkt_run(ADMIN, 'status')
         self.assertIn('bkt apply --prune', res[1])
+        # each subsystem's list shows them too (they are on disk: in no list would be a lie), with
+        # the command that removes them; --json has the subsystem's share of "prune"
+        for sub, name, command in (('shim', 'shim:gone', 'shim'),
+                                   ('flatpak', 'flatpak:org.test.App002', 'flatpak'),
+                                   ('flatpak', 'flatpak:org.test.App001 (system)', 'flatpak'),
+                                   ('extension', 'extension:second@bkt.test', 'extension'),
+                                   ('gsettings', 'gsetting:%s.color-scheme' % IFACE, 'gsetting')):
+            res = env.bkt_run(ADMIN, command, 'list')
+            self.assertRc(res, 0, '%s list' % command)
+            lines = [ln for ln in res[1].splitlines() if ln.startswith(name + ' ')]
+            self.assertEqual(len(lines), 1, res[1])
+            self.assertIn('in no manifest any more: `bkt apply --prune --only %s` removes it' % sub, lines[0])
+            rc, listed, err = env.bkt_json(ADMIN, '--json', command, 'list')
+            self.assertEqual(rc, 0, err)
+            self.assertEqual({op['target'] for op in listed['prune']},
+                             {op['target'] for op in st['prune'] if op['subsystem'] == sub}, listed['prune'])
+        self.assertNotIn('shim:byhand', [ln.split()[0] for ln in env.bkt_run(ADMIN, 'shim', 'list')[1].splitlines()
+                                         if 'bkt apply --prune' in ln])
+        # the command the lists name does what they say: only that subsystem's candidates
+        rc, plan, err = env.bkt_json(ADMIN, 'apply', '--prune', '--only', 'shim', '--dry-run', '--json')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(set(self.pruned(plan)), {'shim:gone'}, plan['operations'])
+        # an untracked item is named by its ID (what --select takes), with what its summary adds
+        listed = env.bkt_run(ADMIN, 'flatpak', 'list')[1]
+        self.assertIn('flatpak:org.test.App003: Installed from bkt-test (user)', listed)
 
         # the daemon refuses "prune" where it means nothing
         for method in ('Status', 'CapturePlan'):
