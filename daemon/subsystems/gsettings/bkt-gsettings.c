@@ -3,92 +3,19 @@
 
 #include <string.h>
 
-/* Only for g_settings_backend_get_default(): see run_confined(). */
-#define G_SETTINGS_ENABLE_BACKEND
-#include <gio/gsettingsbackend.h>
-
 #include "bkt-error.h"
-#include "bkt-gsettings.h"
-#include "bkt-text.h"
+#include "bkt-gsettings-private.h"
 
-#define SUBSYSTEM_NAME "gsettings"
-
-/* Bounds on untrusted input (D-Bus callers, manifests).  Names are bounded
- * so that the edit-distance suggestions stay cheap; GSettings itself caps
- * key names far below this. */
-#define MAX_NAME_LENGTH  1024
-#define MAX_VALUE_LENGTH (64 * 1024)
-#define MAX_SUGGESTIONS  5
-#define MAX_DISTANCE     3
-/* Values can be 64 KiB, but summaries and messages are lines for humans;
- * the details keep the full text. */
-#define MAX_SHOWN        100
-/* GSettings aborts (g_assert (l < 256) in gsettings.c) when one change
- * notification names 256 or more keys of one GSettings object, and an
- * applied change set is one notification to every GSettings watching that
- * path.  Execute therefore applies at most this many keys at a time. */
-#define MAX_KEYS_PER_APPLY 255
-
-struct _BktGsettings
-{
-  GObject                parent_instance;
-  /* The global default main context: GSettings is used only by its owner
-   * (see run_confined()), and so is everything below. */
-  GMainContext          *context;
-  gboolean               loaded;
-  GSettingsSchemaSource *source;       /* NULL when no schema is installed at all */
-  /* Plan-side caches: one GSettings per "schema[:path]" and each key read
-   * at most once per object, so one plan sees one state however often a
-   * key is looked at. */
-  GHashTable            *settings;     /* combo → GSettings */
-  GHashTable            *values;       /* "combo key" → GVariant */
-  GHashTable            *user_values;  /* "combo key" → GVariant or NULL */
-  /* Each manifest entry resolved once per object: the plan and the
-   * three-way items of one request both resolve every entry (schema key,
-   * the value parsed against its type). */
-  GHashTable            *resolved;     /* "schema\npath\nkey\nvalue" → Resolved* */
-};
+/* The gsettings subsystem: GSettings keys of the user's session against
+ * gsettings.json.  This file plans (apply, capture, status, the three-way
+ * items, prune, set/unset/capture changes) with caches that let one
+ * request read each key once; the schema file resolves and confines, the
+ * exec file writes and verifies. */
 
 static void bkt_gsettings_subsystem_init (BktSubsystemInterface *iface);
 
 G_DEFINE_TYPE_WITH_CODE (BktGsettings, bkt_gsettings, G_TYPE_OBJECT,
                          G_IMPLEMENT_INTERFACE (BKT_TYPE_SUBSYSTEM, bkt_gsettings_subsystem_init))
-
-/* One schema (+path) and, once resolved, one of its keys. */
-typedef struct
-{
-  char               *schema_id;
-  char               *path;      /* NULL unless the schema is relocatable */
-  char               *key_name;  /* NULL for a whole schema */
-  char               *combo;     /* "schema" or "schema:path": one GSettings object */
-  char               *target;
-  GSettingsSchema    *schema;
-  GSettingsSchemaKey *key;
-} Setting;
-
-static void
-setting_clear (Setting *s)
-{
-  g_clear_pointer (&s->schema_id, g_free);
-  g_clear_pointer (&s->path, g_free);
-  g_clear_pointer (&s->key_name, g_free);
-  g_clear_pointer (&s->combo, g_free);
-  g_clear_pointer (&s->target, g_free);
-  g_clear_pointer (&s->key, g_settings_schema_key_unref);
-  g_clear_pointer (&s->schema, g_settings_schema_unref);
-}
-
-static void
-setting_copy (const Setting *from, Setting *to)
-{
-  to->schema_id = g_strdup (from->schema_id);
-  to->path = g_strdup (from->path);
-  to->key_name = g_strdup (from->key_name);
-  to->combo = g_strdup (from->combo);
-  to->target = g_strdup (from->target);
-  to->schema = from->schema != NULL ? g_settings_schema_ref (from->schema) : NULL;
-  to->key = from->key != NULL ? g_settings_schema_key_ref (from->key) : NULL;
-}
 
 typedef struct
 {
@@ -98,16 +25,6 @@ typedef struct
 
 static void resolved_free (Resolved *r);
 
-static void
-setting_free (Setting *s)
-{
-  setting_clear (s);
-  g_free (s);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Setting, setting_clear)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Setting, setting_free)
-
 /* The hash holds NULL for "no user value": g_variant_unref() would
  * complain about it. */
 static void
@@ -116,107 +33,6 @@ variant_unref0 (gpointer v)
   if (v != NULL)
     g_variant_unref (v);
 }
-
-/* ── confinement ───────────────────────────────────────────────────────── */
-
-/* The daemon calls subsystems from GTask worker threads, two requests (say
- * Status and Apply) may run at once, and GSettings is not made for that:
- * the keyfile backend has no locking at all, and its GFileMonitor reloads
- * the file in the main context that was current when the backend singleton
- * was created, so a worker reading or writing meanwhile corrupts the heap
- * ("double free", about one run in three).  Hence every use of GSettings,
- * and of our caches of it, happens in the owner of the global default main
- * context, one call at a time:
- *
- *  - if this thread can acquire it (nobody iterates it, as in the unit
- *    tests, or this is the main thread inside a dispatch), right here;
- *  - otherwise it is handed to the owner, and this thread blocks until it
- *    ran.  The main thread only dispatches and never waits for a worker,
- *    so that cannot deadlock.
- *
- * The context is pushed as thread default around the call so that the
- * GSettings objects (and the backend, created here at first use so that
- * its file monitor dispatches there) attach to it whatever the caller had
- * pushed.  Callbacks of the execution context may thus run in the main
- * thread: they only post events. */
-typedef gboolean (*ConfinedFunc) (BktGsettings *self, gpointer data);
-
-typedef struct
-{
-  BktGsettings *self;
-  ConfinedFunc  func;
-  gpointer      data;
-  gboolean      result;
-  gboolean      done;
-  GMutex        lock;
-  GCond         cond;
-} Confined;
-
-static gboolean
-confined_call (Confined *c)
-{
-  gboolean result;
-
-  g_main_context_push_thread_default (c->self->context);
-  /* GIO keeps the singleton: this only makes sure it exists. */
-  g_object_unref (g_settings_backend_get_default ());
-  result = c->func (c->self, c->data);
-  g_main_context_pop_thread_default (c->self->context);
-  return result;
-}
-
-static gboolean
-confined_dispatch (gpointer user_data)
-{
-  Confined *c = user_data;
-  gboolean result = confined_call (c);
-
-  g_mutex_lock (&c->lock);
-  c->result = result;
-  c->done = TRUE;
-  g_cond_signal (&c->cond);
-  g_mutex_unlock (&c->lock);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-run_confined (BktGsettings *self, ConfinedFunc func, gpointer data)
-{
-  Confined c = { self, func, data, FALSE, FALSE };
-  gboolean result;
-
-  if (g_main_context_acquire (self->context))
-    {
-      result = confined_call (&c);
-      g_main_context_release (self->context);
-      return result;
-    }
-  g_mutex_init (&c.lock);
-  g_cond_init (&c.cond);
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, confined_dispatch, &c, NULL);
-  g_mutex_lock (&c.lock);
-  while (!c.done)
-    g_cond_wait (&c.cond, &c.lock);
-  result = c.result;
-  g_mutex_unlock (&c.lock);
-  g_mutex_clear (&c.lock);
-  g_cond_clear (&c.cond);
-  return result;
-}
-
-/* The arguments of an entry point, for its confined body. */
-typedef struct
-{
-  BktManifestSet  *manifests;
-  const char      *action;
-  GVariant        *arguments;
-  GPtrArray       *ops;
-  GPtrArray       *warnings;
-  BktExecContext  *exec;
-  GCancellable    *cancellable;
-  JsonObject      *status;      /* out */
-  GError         **error;
-} Call;
 
 /* The last reference may go in any thread; the GSettings objects must go
  * in the owner of the context, as they were made. */
@@ -235,7 +51,7 @@ bkt_gsettings_finalize (GObject *object)
   BktGsettings *self = BKT_GSETTINGS (object);
 
   if (g_hash_table_size (self->settings) > 0)
-    run_confined (self, clear_caches, NULL);
+    bkt_gsettings_run_confined (self, clear_caches, NULL);
   g_clear_pointer (&self->values, g_hash_table_unref);
   g_clear_pointer (&self->user_values, g_hash_table_unref);
   g_clear_pointer (&self->resolved, g_hash_table_unref);
@@ -269,34 +85,11 @@ bkt_gsettings_new (void)
 
 /* ── small helpers ─────────────────────────────────────────────────────── */
 
-static void
-ensure_loaded (BktGsettings *self)
-{
-  GSettingsSchemaSource *source;
-
-  if (self->loaded)
-    return;
-  /* The default source honours GSETTINGS_SCHEMA_DIR and XDG_DATA_DIRS; GLib
-   * builds it once per process, so a long-running daemon sees schemas
-   * installed after its start only after it idles out and restarts. */
-  source = g_settings_schema_source_get_default ();
-  self->source = source != NULL ? g_settings_schema_source_ref (source) : NULL;
-  self->loaded = TRUE;
-}
-
-static char *
-shorten (const char *text)
-{
-  if (g_utf8_strlen (text, -1) <= MAX_SHOWN)
-    return g_strdup (text);
-  return g_strdup_printf ("%.*s…", (int) (g_utf8_offset_to_pointer (text, MAX_SHOWN) - text), text);
-}
-
 static char *
 print_short (GVariant *value)
 {
   g_autofree char *text = g_variant_print (value, TRUE);
-  return shorten (text);
+  return bkt_gsettings_shorten (text);
 }
 
 static const char *
@@ -307,19 +100,6 @@ entry_string (JsonObject *entry, const char *member)
   if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     return NULL;
   return json_node_get_string (node);
-}
-
-static char *
-make_combo (const char *schema_id, const char *path)
-{
-  return path != NULL ? g_strconcat (schema_id, ":", path, NULL) : g_strdup (schema_id);
-}
-
-static char *
-make_target (const char *schema_id, const char *path, const char *key_name)
-{
-  g_autofree char *combo = make_combo (schema_id, path);
-  return g_strconcat ("gsetting:", combo, ".", key_name, NULL);
 }
 
 /* The manifest's identity of a setting, computed by the manifest code
@@ -378,222 +158,6 @@ append_ops (GPtrArray *ops, GPtrArray *new_ops)
     g_ptr_array_add (ops, g_object_ref (g_ptr_array_index (new_ops, i)));
 }
 
-/* ── suggestions ───────────────────────────────────────────────────────── */
-
-typedef struct
-{
-  guint       distance;
-  const char *name;
-} Candidate;
-
-static gint
-candidate_compare (gconstpointer a, gconstpointer b)
-{
-  const Candidate *ca = a, *cb = b;
-
-  if (ca->distance != cb->distance)
-    return ca->distance < cb->distance ? -1 : 1;
-  return strcmp (ca->name, cb->name);
-}
-
-/* "; did you mean X?" for close names (a typo, or the start of a name), or
- * an empty string. */
-static char *
-suggest (const char *wanted, const char * const *names)
-{
-  g_autoptr(GArray) found = g_array_new (FALSE, FALSE, sizeof (Candidate));
-  g_autoptr(GString) out = g_string_new (NULL);
-  gsize wanted_len = strlen (wanted);
-  /* Three edits turn any four-letter key into half the schema's others:
-   * short names get fewer. */
-  guint max = (guint) CLAMP (wanted_len / 3, 1, MAX_DISTANCE);
-
-  for (gsize i = 0; names != NULL && names[i] != NULL; i++)
-    {
-      Candidate c = { bkt_text_edit_distance (wanted, names[i], max, FALSE), names[i] };
-
-      /* Short prefixes would match everything and help nobody. */
-      if (c.distance > max && wanted_len >= 3 && g_str_has_prefix (names[i], wanted))
-        c.distance = MAX_DISTANCE + 1;
-      else if (c.distance > max)
-        continue;
-      g_array_append_val (found, c);
-    }
-  if (found->len == 0)
-    return g_strdup ("");
-  g_array_sort (found, candidate_compare);
-  g_string_append (out, found->len == 1 ? "; did you mean " : "; did you mean one of ");
-  for (guint i = 0; i < found->len && i < MAX_SUGGESTIONS; i++)
-    g_string_append_printf (out, "%s%s", i > 0 ? ", " : "", g_array_index (found, Candidate, i).name);
-  g_string_append_c (out, '?');
-  return g_string_free (g_steal_pointer (&out), FALSE);
-}
-
-static char *
-suggest_schema (BktGsettings *self, const char *schema_id)
-{
-  g_auto(GStrv) fixed = NULL, relocatable = NULL;
-  g_autoptr(GPtrArray) all = g_ptr_array_new ();
-
-  if (self->source == NULL)
-    return g_strdup ("");
-  g_settings_schema_source_list_schemas (self->source, TRUE, &fixed, &relocatable);
-  for (gsize i = 0; fixed[i] != NULL; i++)
-    g_ptr_array_add (all, fixed[i]);
-  for (gsize i = 0; relocatable[i] != NULL; i++)
-    g_ptr_array_add (all, relocatable[i]);
-  g_ptr_array_add (all, NULL);
-  return suggest (schema_id, (const char * const *) all->pdata);
-}
-
-/* ── validation ────────────────────────────────────────────────────────── */
-
-/* GSettings aborts on a malformed path, so check it before it gets there. */
-static gboolean
-path_is_valid (const char *path)
-{
-  return path[0] == '/' && g_str_has_suffix (path, "/") && strstr (path, "//") == NULL;
-}
-
-/* Resolve @schema_id (+@path) into @s.  BKT_ERROR_NOT_FOUND when this
- * machine does not have the schema (with close names when @suggestions),
- * BKT_ERROR_INVALID_ARGUMENT when the path does not fit the schema. */
-static gboolean
-resolve_schema (BktGsettings *self, const char *schema_id, const char *path,
-                gboolean suggestions, Setting *s, GError **error)
-{
-  ensure_loaded (self);
-  s->schema_id = g_strdup (schema_id);
-  s->path = g_strdup (path);
-  s->combo = make_combo (schema_id, path);
-  s->schema = self->source != NULL ? g_settings_schema_source_lookup (self->source, schema_id, TRUE) : NULL;
-  if (s->schema == NULL)
-    {
-      g_autofree char *hint = suggestions ? suggest_schema (self, schema_id) : g_strdup ("");
-      return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
-                          "schema %s is not installed%s", schema_id, hint), FALSE;
-    }
-  if (path != NULL && !path_is_valid (path))
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                        "path '%s' for %s is not valid: it must start and end with '/' "
-                        "and must not contain '//'", path, schema_id), FALSE;
-  if (g_settings_schema_get_path (s->schema) == NULL && path == NULL)
-    {
-      g_autofree char *example = g_strdelimit (g_strdup (schema_id), ".", '/');
-      return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                          "schema %s is relocatable: a path is needed (e.g. /%s/)",
-                          schema_id, example), FALSE;
-    }
-  if (g_settings_schema_get_path (s->schema) != NULL && path != NULL)
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                        "schema %s has the fixed path %s: no path may be given",
-                        schema_id, g_settings_schema_get_path (s->schema)), FALSE;
-  return TRUE;
-}
-
-static gboolean
-resolve_key (BktGsettings *self, const char *schema_id, const char *path, const char *key_name,
-             gboolean suggestions, Setting *s, GError **error)
-{
-  if (!resolve_schema (self, schema_id, path, suggestions, s, error))
-    return FALSE;
-  s->key_name = g_strdup (key_name);
-  s->target = make_target (schema_id, path, key_name);
-  if (!g_settings_schema_has_key (s->schema, key_name))
-    {
-      g_auto(GStrv) keys = suggestions ? g_settings_schema_list_keys (s->schema) : NULL;
-      g_autofree char *hint = suggestions ? suggest (key_name, (const char * const *) keys) : g_strdup ("");
-      return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_FOUND,
-                          "schema %s has no key %s%s", schema_id, key_name, hint), FALSE;
-    }
-  s->key = g_settings_schema_get_key (s->schema, key_name);
-  return TRUE;
-}
-
-static char *
-describe_type (const GVariantType *type)
-{
-  static const struct { const char *type; const char *name; } names[] = {
-    { "b", "boolean" }, { "y", "byte" }, { "n", "int16" }, { "q", "uint16" },
-    { "i", "int32" }, { "u", "uint32" }, { "x", "int64" }, { "t", "uint64" },
-    { "h", "handle" }, { "d", "double" }, { "s", "string" }, { "o", "object path" },
-    { "g", "signature" }, { "as", "string array" },
-  };
-  g_autofree char *text = g_variant_type_dup_string (type);
-
-  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
-    if (strcmp (text, names[i].type) == 0)
-      return g_strdup (names[i].name);
-  return g_strdup_printf ("value of type '%s'", text);
-}
-
-static gboolean
-set_range_error (Setting *s, const char *text, GError **error)
-{
-  g_autoptr(GVariant) range = g_settings_schema_key_get_range (s->key);
-  g_autoptr(GVariant) detail = NULL;
-  g_autofree char *shown = shorten (text);
-  g_autoptr(GString) allowed = g_string_new (NULL);
-  const char *kind = NULL;
-
-  g_variant_get (range, "(&sv)", &kind, &detail);
-  if ((strcmp (kind, "enum") == 0 || strcmp (kind, "flags") == 0) &&
-      g_variant_is_of_type (detail, G_VARIANT_TYPE_STRING_ARRAY))
-    {
-      g_string_append (allowed, strcmp (kind, "enum") == 0 ? "allowed values are " : "allowed flags are ");
-      for (gsize i = 0; i < g_variant_n_children (detail); i++)
-        {
-          g_autoptr(GVariant) choice = g_variant_get_child_value (detail, i);
-          g_autofree char *printed = g_variant_print (choice, FALSE);
-          g_string_append_printf (allowed, "%s%s", i > 0 ? ", " : "", printed);
-        }
-    }
-  else if (strcmp (kind, "range") == 0 && g_variant_n_children (detail) == 2)
-    {
-      g_autoptr(GVariant) min = g_variant_get_child_value (detail, 0);
-      g_autoptr(GVariant) max = g_variant_get_child_value (detail, 1);
-      g_autofree char *min_text = g_variant_print (min, FALSE);
-      g_autofree char *max_text = g_variant_print (max, FALSE);
-      g_string_append_printf (allowed, "it must be between %s and %s", min_text, max_text);
-    }
-  else
-    g_string_append (allowed, "the schema does not allow it");
-  return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                      "value '%s' is out of range for %s %s: %s",
-                      shown, s->schema_id, s->key_name, allowed->str), FALSE;
-}
-
-/* The value @text means for the resolved key @s, checked against the
- * key's type, range and choices; BKT_ERROR_INVALID_ARGUMENT if it has none. */
-static GVariant *
-parse_value (Setting *s, const char *text, GError **error)
-{
-  const GVariantType *type = g_settings_schema_key_get_value_type (s->key);
-  g_autoptr(GError) parse_error = NULL;
-  g_autoptr(GVariant) value = NULL;
-
-  if (strlen (text) > MAX_VALUE_LENGTH)
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                        "value for %s %s is longer than %d bytes",
-                        s->schema_id, s->key_name, MAX_VALUE_LENGTH), NULL;
-  value = g_variant_parse (type, text, NULL, NULL, &parse_error);
-  /* As `gsettings set` does (and so manifests of the original tool, which
-   * handed their values to it): a string without quotes is that string. */
-  if (value == NULL && g_variant_type_equal (type, G_VARIANT_TYPE_STRING))
-    value = g_variant_ref_sink (g_variant_new_string (text));
-  if (value == NULL)
-    {
-      g_autofree char *shown = shorten (text);
-      g_autofree char *type_name = describe_type (type);
-      return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
-                          "value '%s' is not a valid %s for %s %s: %s",
-                          shown, type_name, s->schema_id, s->key_name, parse_error->message), NULL;
-    }
-  if (!g_settings_schema_key_range_check (s->key, value))
-    return set_range_error (s, text, error), NULL;
-  return g_steal_pointer (&value);
-}
-
 /* A manifest entry resolved and its value parsed.  NOT_FOUND: the machine
  * lacks the schema or key; anything else: the entry itself is wrong. */
 static GVariant *
@@ -606,15 +170,15 @@ resolve_entry (BktGsettings *self, JsonObject *entry, Setting *s, GError **error
   if (schema_id == NULL || key_name == NULL || text == NULL)
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                         "entry needs the string members schema, key and value"), NULL;
-  if (!resolve_key (self, schema_id, entry_string (entry, "path"), key_name, FALSE, s, error))
+  if (!bkt_gsettings_resolve_key (self, schema_id, entry_string (entry, "path"), key_name, FALSE, s, error))
     return NULL;
-  return parse_value (s, text, error);
+  return bkt_gsettings_parse_value (s, text, error);
 }
 
 static void
 resolved_free (Resolved *r)
 {
-  setting_clear (&r->setting);
+  bkt_gsettings_setting_clear (&r->setting);
   g_variant_unref (r->value);
   g_free (r);
 }
@@ -633,14 +197,14 @@ resolve_entry_once (BktGsettings *self, JsonObject *entry, Setting *s, GError **
 
   if (r != NULL)
     {
-      setting_copy (&r->setting, s);
+      bkt_gsettings_setting_copy (&r->setting, s);
       return g_variant_ref (r->value);
     }
   value = resolve_entry (self, entry, s, error);
   if (value == NULL)
     return NULL;
   r = g_new0 (Resolved, 1);
-  setting_copy (s, &r->setting);
+  bkt_gsettings_setting_copy (s, &r->setting);
   r->value = g_variant_ref (value);
   g_hash_table_insert (self->resolved, g_steal_pointer (&id), r);
   return value;
@@ -652,7 +216,7 @@ entry_target (JsonObject *entry)
   const char *schema_id = entry_string (entry, "schema");
   const char *key_name = entry_string (entry, "key");
 
-  return make_target (schema_id != NULL ? schema_id : "?", entry_string (entry, "path"),
+  return bkt_gsettings_make_target (schema_id != NULL ? schema_id : "?", entry_string (entry, "path"),
                       key_name != NULL ? key_name : "?");
 }
 
@@ -720,8 +284,8 @@ set_op_new (Setting *s, GVariant *value, GVariant *live)
   g_autoptr(JsonObject) details = setting_details (s);
   g_autofree char *value_text = g_variant_print (value, TRUE);
   g_autofree char *live_text = g_variant_print (live, TRUE);
-  g_autofree char *value_shown = shorten (value_text);
-  g_autofree char *live_shown = shorten (live_text);
+  g_autofree char *value_shown = bkt_gsettings_shorten (value_text);
+  g_autofree char *live_shown = bkt_gsettings_shorten (live_text);
   g_autofree char *summary = g_strdup_printf ("Set %s (%s → %s)", s->target, live_shown, value_shown);
 
   json_object_set_string_member (details, "value", value_text);
@@ -757,7 +321,7 @@ bkt_gsettings_get_name (BktSubsystem *subsystem)
 static gboolean
 load_live_confined (BktGsettings *self, gpointer data)
 {
-  ensure_loaded (self);
+  bkt_gsettings_ensure_loaded (self);
   return TRUE;
 }
 
@@ -766,7 +330,7 @@ load_live_confined (BktGsettings *self, gpointer data)
 static gboolean
 bkt_gsettings_load_live (BktSubsystem *subsystem, GCancellable *cancellable, GError **error)
 {
-  return run_confined (BKT_GSETTINGS (subsystem), load_live_confined, NULL);
+  return bkt_gsettings_run_confined (BKT_GSETTINGS (subsystem), load_live_confined, NULL);
 }
 
 /* "ORIGIN: SCHEMA KEY: what is wrong", without saying SCHEMA KEY twice. */
@@ -839,7 +403,7 @@ bkt_gsettings_plan_apply (BktSubsystem *subsystem, BktManifestSet *manifests, GP
 {
   Call call = { .manifests = manifests, .ops = ops, .warnings = warnings, .error = error };
 
-  return run_confined (BKT_GSETTINGS (subsystem), plan_apply_confined, &call);
+  return bkt_gsettings_run_confined (BKT_GSETTINGS (subsystem), plan_apply_confined, &call);
 }
 
 /* ── capture ───────────────────────────────────────────────────────────── */
@@ -873,20 +437,20 @@ capture_schema (BktGsettings *self, GHashTable *index, Setting *combo, GPtrArray
       JsonObject *entry = g_hash_table_lookup (index, entry_key);
       GVariant *live;
 
-      if (!resolve_key (self, combo->schema_id, combo->path, keys[i], FALSE, &s, NULL))
+      if (!bkt_gsettings_resolve_key (self, combo->schema_id, combo->path, keys[i], FALSE, &s, NULL))
         continue;  /* cannot happen: the key comes from the schema */
       live = live_value (self, &s);
       if (entry != NULL)
         {
           const char *text = entry_string (entry, "value");
-          g_autoptr(GVariant) wanted = text != NULL ? parse_value (&s, text, NULL) : NULL;
+          g_autoptr(GVariant) wanted = text != NULL ? bkt_gsettings_parse_value (&s, text, NULL) : NULL;
           g_autofree char *old_shown = NULL, *new_shown = NULL, *summary = NULL;
 
           /* An entry that is not a valid value is rewritten too: the live
            * value is what capture records. */
           if (wanted != NULL && g_variant_equal (wanted, live))
             continue;
-          old_shown = wanted != NULL ? print_short (wanted) : shorten (text != NULL ? text : "(none)");
+          old_shown = wanted != NULL ? print_short (wanted) : bkt_gsettings_shorten (text != NULL ? text : "(none)");
           new_shown = print_short (live);
           summary = g_strdup_printf ("Update %s: %s → %s", s.target, old_shown, new_shown);
           /* The upsert would keep the comment anyway; saying so makes the
@@ -908,7 +472,7 @@ capture_schema (BktGsettings *self, GHashTable *index, Setting *combo, GPtrArray
 static GPtrArray *
 tracked_schemas (BktGsettings *self, JsonArray *entries, GPtrArray *warnings, const char *verb)
 {
-  g_autoptr(GPtrArray) combos = g_ptr_array_new_with_free_func ((GDestroyNotify) setting_free);
+  g_autoptr(GPtrArray) combos = g_ptr_array_new_with_free_func ((GDestroyNotify) bkt_gsettings_setting_free);
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
 
   for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
@@ -925,7 +489,7 @@ tracked_schemas (BktGsettings *self, JsonArray *entries, GPtrArray *warnings, co
         g_set_error (&local_error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT, "entry %u has no schema or key", i + 1);
       /* Only whether the key exists (no GSettingsSchemaKey: building one
        * for each of 500 keys twice per status was ~10 % of it). */
-      else if (resolve_schema (self, schema_id, path, FALSE, &s, &local_error) &&
+      else if (bkt_gsettings_resolve_schema (self, schema_id, path, FALSE, &s, &local_error) &&
                !g_settings_schema_has_key (s.schema, key_name))
         g_set_error (&local_error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "schema %s has no key %s", schema_id, key_name);
       if (local_error != NULL)
@@ -939,7 +503,7 @@ tracked_schemas (BktGsettings *self, JsonArray *entries, GPtrArray *warnings, co
         }
       if (g_hash_table_contains (seen, s.combo))
         continue;
-      resolve_schema (self, schema_id, path, FALSE, combo, NULL);
+      bkt_gsettings_resolve_schema (self, schema_id, path, FALSE, combo, NULL);
       g_hash_table_add (seen, combo->combo);
       g_ptr_array_add (combos, g_steal_pointer (&combo));
     }
@@ -970,7 +534,7 @@ bkt_gsettings_plan_capture (BktSubsystem *subsystem, BktManifestSet *manifests, 
 {
   Call call = { .manifests = manifests, .ops = ops, .warnings = warnings, .error = error };
 
-  return run_confined (BKT_GSETTINGS (subsystem), plan_capture_confined, &call);
+  return bkt_gsettings_run_confined (BKT_GSETTINGS (subsystem), plan_capture_confined, &call);
 }
 
 /* ── status ────────────────────────────────────────────────────────────── */
@@ -1032,14 +596,14 @@ status_confined (BktGsettings *self, gpointer data)
           GVariant *user;
 
           if (g_hash_table_contains (index, entry_key) ||
-              !resolve_key (self, combo->schema_id, combo->path, keys[i], FALSE, &s, NULL))
+              !bkt_gsettings_resolve_key (self, combo->schema_id, combo->path, keys[i], FALSE, &s, NULL))
             continue;
           user = user_value (self, &s);
           if (user != NULL)
             {
               JsonObject *item = json_object_new ();
               g_autofree char *text = g_variant_print (live_value (self, &s), TRUE);
-              g_autofree char *shown = shorten (text);
+              g_autofree char *shown = bkt_gsettings_shorten (text);
               g_autofree char *summary = g_strdup_printf ("%s = %s", s.target, shown);
 
               json_object_set_string_member (item, "target", s.target);
@@ -1063,7 +627,7 @@ bkt_gsettings_status (BktSubsystem *subsystem, BktManifestSet *manifests, GError
 {
   Call call = { .manifests = manifests, .error = error };
 
-  run_confined (BKT_GSETTINGS (subsystem), status_confined, &call);
+  bkt_gsettings_run_confined (BKT_GSETTINGS (subsystem), status_confined, &call);
   return call.status;
 }
 
@@ -1105,7 +669,7 @@ items_confined (BktGsettings *self, gpointer data)
           g_autofree char *l = NULL;
 
           if (g_hash_table_contains (index, entry_key) ||
-              !resolve_key (self, combo->schema_id, combo->path, keys[i], FALSE, &s, NULL) ||
+              !bkt_gsettings_resolve_key (self, combo->schema_id, combo->path, keys[i], FALSE, &s, NULL) ||
               user_value (self, &s) == NULL)
             continue;
           l = g_variant_print (live_value (self, &s), TRUE);
@@ -1120,7 +684,7 @@ bkt_gsettings_items (BktSubsystem *subsystem, BktManifestSet *manifests, GPtrArr
 {
   Call call = { .manifests = manifests, .ops = items, .error = error };
 
-  return run_confined (BKT_GSETTINGS (subsystem), items_confined, &call);
+  return bkt_gsettings_run_confined (BKT_GSETTINGS (subsystem), items_confined, &call);
 }
 
 /* "reset" of @s to its default; @user is the value set now. */
@@ -1131,7 +695,7 @@ reset_op_new (BktGsettings *self, Setting *s, GVariant *user)
   g_autoptr(GVariant) def = g_settings_get_default_value (plan_settings (self, s), s->key_name);
   g_autofree char *previous = g_variant_print (user, TRUE);
   g_autofree char *def_text = def != NULL ? g_variant_print (def, TRUE) : g_strdup ("none");
-  g_autofree char *def_shown = shorten (def_text);
+  g_autofree char *def_shown = bkt_gsettings_shorten (def_text);
   g_autofree char *summary = g_strdup_printf ("Reset %s to its default (%s)", s->target, def_shown);
 
   json_object_set_string_member (details, "previous", previous);
@@ -1148,7 +712,7 @@ typedef struct
   BktOperation  *op;    /* out */
 } PruneCall;
 
-/* "gsetting:SCHEMA[:PATH].KEY" (make_target) back into its parts: a key
+/* "gsetting:SCHEMA[:PATH].KEY" (bkt_gsettings_make_target) back into its parts: a key
  * name has no '.', a schema id no ':'. */
 static gboolean
 parse_target (const char *target, char **schema_id, char **path, char **key_name)
@@ -1175,7 +739,7 @@ prune_confined (BktGsettings *self, gpointer data)
   GVariant *user;
 
   if (!parse_target (call->target, &schema_id, &path, &key_name) ||
-      !resolve_key (self, schema_id, path, key_name, FALSE, &s, NULL))
+      !bkt_gsettings_resolve_key (self, schema_id, path, key_name, FALSE, &s, NULL))
     return TRUE;
   /* Only a value set here can be bkt's; a default is nothing to undo. */
   user = user_value (self, &s);
@@ -1194,7 +758,7 @@ bkt_gsettings_plan_prune (BktSubsystem *subsystem, const char *target, BktScope 
 
   if (scope != BKT_SCOPE_USER || !g_str_has_prefix (target, "gsetting:"))
     return NULL;
-  run_confined (BKT_GSETTINGS (subsystem), prune_confined, &call);
+  bkt_gsettings_run_confined (BKT_GSETTINGS (subsystem), prune_confined, &call);
   return call.op;
 }
 
@@ -1263,8 +827,8 @@ change_set (BktGsettings *self, BktManifestSet *manifests, GVariant *arguments, 
     return g_set_error (error, BKT_ERROR, BKT_ERROR_INVALID_ARGUMENT,
                         "%s is longer than %d bytes", strlen (text) > MAX_VALUE_LENGTH ? "value" : "comment",
                         MAX_VALUE_LENGTH), FALSE;
-  if (!resolve_key (self, schema_id, path, key_name, TRUE, &s, error) ||
-      (value = parse_value (&s, text, error)) == NULL)
+  if (!bkt_gsettings_resolve_key (self, schema_id, path, key_name, TRUE, &s, error) ||
+      (value = bkt_gsettings_parse_value (&s, text, error)) == NULL)
     return FALSE;
 
   live = live_value (self, &s);
@@ -1295,7 +859,7 @@ change_unset (BktGsettings *self, BktManifestSet *manifests, GVariant *arguments
 
   entry_key = make_entry_key (schema_id, path, key_name);
   entry = manifests != NULL ? bkt_manifest_set_lookup (manifests, BKT_MANIFEST_GSETTINGS, entry_key) : NULL;
-  if (resolve_key (self, schema_id, path, key_name, TRUE, &s, &local_error))
+  if (bkt_gsettings_resolve_key (self, schema_id, path, key_name, TRUE, &s, &local_error))
     {
       GVariant *user = user_value (self, &s);
 
@@ -1312,7 +876,7 @@ change_unset (BktGsettings *self, BktManifestSet *manifests, GVariant *arguments
 
   if (entry != NULL)
     {
-      g_autofree char *target = make_target (schema_id, path, key_name);
+      g_autofree char *target = bkt_gsettings_make_target (schema_id, path, key_name);
       g_autofree char *summary = g_strdup_printf ("Forget %s", target);
 
       g_ptr_array_add (ops, bkt_operation_new_forget (SUBSYSTEM_NAME, BKT_MANIFEST_GSETTINGS,
@@ -1332,7 +896,7 @@ change_capture (BktGsettings *self, BktManifestSet *manifests, GVariant *argumen
       !string_arg (arguments, "path", FALSE, &path, error) ||
       !check_name ("schema", schema_id, error) ||
       !check_name ("path", path, error) ||
-      !resolve_schema (self, schema_id, path, TRUE, &combo, error))
+      !bkt_gsettings_resolve_schema (self, schema_id, path, TRUE, &combo, error))
     return FALSE;
   index = index_entries (manifest_entries (manifests, NULL));
   capture_schema (self, index, &combo, ops);
@@ -1369,219 +933,16 @@ bkt_gsettings_plan_change (BktSubsystem *subsystem, BktManifestSet *manifests, c
                         g_variant_get_type_string (arguments)), FALSE;
   if (g_strcmp0 (action, "set") != 0 && g_strcmp0 (action, "unset") != 0 && g_strcmp0 (action, "capture") != 0)
     {
-      g_autofree char *shown = shorten (action != NULL ? action : "");
+      g_autofree char *shown = bkt_gsettings_shorten (action != NULL ? action : "");
       return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
                           "subsystem gsettings has no action “%s” (set, unset, capture)", shown), FALSE;
     }
-  return run_confined (BKT_GSETTINGS (subsystem), plan_change_confined, &call);
+  return bkt_gsettings_run_confined (BKT_GSETTINGS (subsystem), plan_change_confined, &call);
 }
 
 /* ── execute ───────────────────────────────────────────────────────────── */
 
-/* The GSettings used for writing work in delay-apply mode: each schema's
- * changes reach the backend as one change set (one keyfile rewrite or
- * dconf change instead of one per key; a daemon killed halfway leaves a
- * schema of up to MAX_KEYS_PER_APPLY changed keys either untouched or
- * done).  Everything that can make a change fail (schema, type, range,
- * lock) is checked per operation before staging. */
-typedef struct
-{
-  GSettings *settings;
-  guint      n_staged;  /* since the last g_settings_apply() */
-} Writer;
-
-static void
-writer_free (Writer *w)
-{
-  g_object_unref (w->settings);
-  g_free (w);
-}
-
-static Writer *
-writer_for (GHashTable *writers, Setting *s)
-{
-  Writer *w = g_hash_table_lookup (writers, s->combo);
-
-  if (w == NULL)
-    {
-      w = g_new0 (Writer, 1);
-      w->settings = g_settings_new_full (s->schema, NULL, s->path);
-      g_settings_delay (w->settings);
-      g_hash_table_insert (writers, g_strdup (s->combo), w);
-    }
-  return w;
-}
-
-static gboolean
-stage_one (GSettings *settings, Setting *s, BktOperation *op, GError **error)
-{
-  const char *action = bkt_operation_get_action (op);
-
-  if (!g_settings_is_writable (settings, s->key_name))
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
-                        "%s %s is locked by the system administrator", s->schema_id, s->key_name), FALSE;
-  if (g_strcmp0 (action, "set") == 0)
-    {
-      const char *text = bkt_operation_get_detail_string (op, "value");
-      g_autoptr(GVariant) value = NULL;
-
-      if (text == NULL)
-        return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
-                            "operation %s lacks a value", bkt_operation_get_id (op)), FALSE;
-      if ((value = parse_value (s, text, error)) == NULL)
-        return FALSE;
-      if (!g_settings_set_value (settings, s->key_name, value))
-        return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
-                            "could not set %s %s", s->schema_id, s->key_name), FALSE;
-      return TRUE;
-    }
-  if (g_strcmp0 (action, "reset") == 0)
-    {
-      g_settings_reset (settings, s->key_name);
-      return TRUE;
-    }
-  return g_set_error (error, BKT_ERROR, BKT_ERROR_NOT_SUPPORTED,
-                      "gsettings cannot execute “%s”", action), FALSE;
-}
-
-static gboolean
-execute_one (BktGsettings *self, GHashTable *writers, BktOperation *op, GError **error)
-{
-  const char *schema_id = bkt_operation_get_detail_string (op, "schema");
-  const char *key_name = bkt_operation_get_detail_string (op, "key");
-  g_auto(Setting) s = { 0 };
-  Writer *w;
-
-  if (schema_id == NULL || key_name == NULL)
-    return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
-                        "operation %s lacks a schema or key", bkt_operation_get_id (op)), FALSE;
-  /* Re-validate: the plan may be older than the installed schemas. */
-  if (!resolve_key (self, schema_id, bkt_operation_get_detail_string (op, "path"), key_name, FALSE, &s, error))
-    return FALSE;
-  w = writer_for (writers, &s);
-  if (!stage_one (w->settings, &s, op, error))
-    return FALSE;
-  /* Counting operations, not distinct keys, errs on the safe side. */
-  if (++w->n_staged == MAX_KEYS_PER_APPLY)
-    {
-      g_settings_apply (w->settings);
-      w->n_staged = 0;
-    }
-  return TRUE;
-}
-
-/* Why a write may not have been kept, and the fix. */
-static const char *
-backend_hint (void)
-{
-  GSettingsBackend *backend = g_settings_backend_get_default ();
-  gboolean dconf = g_strcmp0 (G_OBJECT_TYPE_NAME (backend), "DConfSettingsBackend") == 0;
-
-  g_object_unref (backend);
-  return dconf ? ": dconf writes through its service on the session bus; without a session bus, "
-                 "run `dbus-run-session -- bkt …` or from a desktop session" : "";
-}
-
-/* ✓ only after the effect is verified: once the backend has taken the
- * batch (g_settings_sync()), each written key is read back through a fresh
- * GSettings (not the caches of the plan, not the delayed writer).  A
- * backend that dropped the write — dconf without a session bus, which
- * only warns — reads back the old value. */
-static gboolean
-verify_one (BktGsettings *self, GHashTable *readers, BktOperation *op, GError **error)
-{
-  g_auto(Setting) s = { 0 };
-  g_autoptr(GVariant) want = NULL;
-  g_autoptr(GVariant) got = NULL;
-  g_autofree char *shown = NULL;
-  gboolean reset = g_strcmp0 (bkt_operation_get_action (op), "reset") == 0;
-  GSettings *reader;
-
-  if (!resolve_key (self, bkt_operation_get_detail_string (op, "schema"), bkt_operation_get_detail_string (op, "path"),
-                    bkt_operation_get_detail_string (op, "key"), FALSE, &s, error))
-    return FALSE;
-  reader = g_hash_table_lookup (readers, s.combo);
-  if (reader == NULL)
-    {
-      reader = g_settings_new_full (s.schema, NULL, s.path);
-      g_hash_table_insert (readers, g_strdup (s.combo), reader);
-    }
-  if (reset)
-    got = g_settings_get_user_value (reader, s.key_name);
-  else
-    {
-      if ((want = parse_value (&s, bkt_operation_get_detail_string (op, "value"), error)) == NULL)
-        return FALSE;
-      got = g_settings_get_value (reader, s.key_name);
-    }
-  if (reset ? got == NULL : g_variant_equal (got, want))
-    return TRUE;
-  shown = got != NULL ? g_variant_print (got, TRUE) : g_strdup ("(unset)");
-  return g_set_error (error, BKT_ERROR, BKT_ERROR_FAILED,
-                      "%s %s was not kept: it reads back as %s%s", s.schema_id, s.key_name, shown,
-                      backend_hint ()), FALSE;
-}
-
-static gboolean
-execute_confined (BktGsettings *self, gpointer data)
-{
-  Call *call = data;
-  g_autoptr(GHashTable) writers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                         (GDestroyNotify) writer_free);
-  g_autoptr(GHashTable) readers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  g_autoptr(GPtrArray) staged = g_ptr_array_new ();
-  g_autoptr(GError) cancel_error = NULL;
-  GHashTableIter iter;
-  gpointer w;
-
-  for (guint i = 0; i < call->ops->len; i++)
-    {
-      BktOperation *op = g_ptr_array_index (call->ops, i);
-      g_autoptr(GError) op_error = NULL;
-
-      /* Every operation gets a result, including the ones a cancellation
-       * kept from running. */
-      if (cancel_error == NULL && g_cancellable_is_cancelled (call->cancellable))
-        g_set_error (&cancel_error, BKT_ERROR, BKT_ERROR_CANCELLED, "cancelled");
-      if (cancel_error != NULL)
-        {
-          bkt_exec_context_op_done (call->exec, op, cancel_error);
-          continue;
-        }
-      bkt_exec_context_progress (call->exec, op, 0.0, bkt_operation_get_summary (op));
-      if (execute_one (self, writers, op, &op_error))
-        g_ptr_array_add (staged, op);
-      else
-        bkt_exec_context_op_done (call->exec, op, op_error);
-      bkt_exec_context_progress (call->exec, op, 1.0, NULL);
-    }
-
-  /* What was staged before a cancellation is written too: those
-   * operations ran, only the later ones were kept from running. */
-  g_hash_table_iter_init (&iter, writers);
-  while (g_hash_table_iter_next (&iter, NULL, &w))
-    g_settings_apply (((Writer *) w)->settings);
-  /* Writes may be queued in the backend: wait until it has them, then
-   * read back (one fresh GSettings per schema for the whole batch). */
-  g_settings_sync ();
-  for (guint i = 0; i < staged->len; i++)
-    {
-      BktOperation *op = g_ptr_array_index (staged, i);
-      g_autoptr(GError) op_error = NULL;
-
-      verify_one (self, readers, op, &op_error);
-      bkt_exec_context_op_done (call->exec, op, op_error);
-    }
-
-  if (cancel_error != NULL)
-    {
-      g_propagate_error (call->error, g_steal_pointer (&cancel_error));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* The whole batch runs in the owner of the main context (run_confined()),
+/* The whole batch runs in the owner of the main context (bkt_gsettings_run_confined()),
  * which is busy meanwhile: a cancellation requested over D-Bus then is
  * seen after it, by the engine's check before its next step.  It takes
  * milliseconds (75 ms for 500 keys in the benchmark): the operations are
@@ -1592,7 +953,7 @@ bkt_gsettings_execute (BktSubsystem *subsystem, GPtrArray *ops, BktExecContext *
 {
   Call call = { .ops = ops, .exec = ctx, .cancellable = cancellable, .error = error };
 
-  return run_confined (BKT_GSETTINGS (subsystem), execute_confined, &call);
+  return bkt_gsettings_run_confined (BKT_GSETTINGS (subsystem), bkt_gsettings_execute_confined, &call);
 }
 
 static void
@@ -1607,91 +968,4 @@ bkt_gsettings_subsystem_init (BktSubsystemInterface *iface)
   iface->execute = bkt_gsettings_execute;
   iface->items = bkt_gsettings_items;
   iface->plan_prune = bkt_gsettings_plan_prune;
-}
-
-/* ── string arrays for other subsystems ────────────────────────────────── */
-
-typedef struct
-{
-  const char         *schema_id;
-  const char         *key;
-  const char * const *value;  /* in: set */
-  gboolean            found;  /* out: get */
-  GStrv               result; /* out: get */
-  GError            **error;
-} StrvCall;
-
-static GSettingsSchema *
-strv_schema (BktGsettings *self, const char *schema_id, const char *key)
-{
-  g_autoptr(GSettingsSchema) schema = NULL;
-  g_autoptr(GSettingsSchemaKey) k = NULL;
-
-  ensure_loaded (self);
-  if (self->source == NULL)
-    return NULL;
-  schema = g_settings_schema_source_lookup (self->source, schema_id, TRUE);
-  if (schema == NULL || !g_settings_schema_has_key (schema, key))
-    return NULL;
-  k = g_settings_schema_get_key (schema, key);
-  if (!g_variant_type_equal (g_settings_schema_key_get_value_type (k), G_VARIANT_TYPE_STRING_ARRAY))
-    return NULL;
-  return g_steal_pointer (&schema);
-}
-
-static gboolean
-get_strv_confined (BktGsettings *self, gpointer data)
-{
-  StrvCall *call = data;
-  g_autoptr(GSettingsSchema) schema = strv_schema (self, call->schema_id, call->key);
-  g_autoptr(GSettings) settings = NULL;
-
-  call->found = schema != NULL;
-  if (schema == NULL)
-    return TRUE;
-  settings = g_settings_new_full (schema, NULL, NULL);
-  call->result = g_settings_get_strv (settings, call->key);
-  return TRUE;
-}
-
-static gboolean
-set_strv_confined (BktGsettings *self, gpointer data)
-{
-  StrvCall *call = data;
-  g_autoptr(GSettingsSchema) schema = strv_schema (self, call->schema_id, call->key);
-  g_autoptr(GSettings) settings = NULL;
-
-  if (schema == NULL)
-    return g_set_error (call->error, BKT_ERROR, BKT_ERROR_NOT_FOUND, "GSettings schema %s with a key %s (as) "
-                        "is not installed", call->schema_id, call->key), FALSE;
-  settings = g_settings_new_full (schema, NULL, NULL);
-  if (!g_settings_is_writable (settings, call->key))
-    return g_set_error (call->error, BKT_ERROR, BKT_ERROR_FAILED, "%s %s is locked by the system administrator",
-                        call->schema_id, call->key), FALSE;
-  if (!g_settings_set_strv (settings, call->key, call->value))
-    return g_set_error (call->error, BKT_ERROR, BKT_ERROR_FAILED, "could not set %s %s",
-                        call->schema_id, call->key), FALSE;
-  g_settings_sync ();
-  return TRUE;
-}
-
-gboolean
-bkt_gsettings_get_strv (const char *schema_id, const char *key, gboolean *found, GStrv *value, GError **error)
-{
-  g_autoptr(BktGsettings) self = g_object_new (BKT_TYPE_GSETTINGS, NULL);
-  StrvCall call = { .schema_id = schema_id, .key = key, .error = error };
-
-  run_confined (self, get_strv_confined, &call);
-  *found = call.found;
-  *value = call.result != NULL ? call.result : g_new0 (char *, 1);
-  return TRUE;
-}
-
-gboolean
-bkt_gsettings_set_strv (const char *schema_id, const char *key, const char * const *value, GError **error)
-{
-  g_autoptr(BktGsettings) self = g_object_new (BKT_TYPE_GSETTINGS, NULL);
-  StrvCall call = { .schema_id = schema_id, .key = key, .value = value, .error = error };
-
-  return run_confined (self, set_strv_confined, &call);
 }
