@@ -78,7 +78,7 @@ typedef enum {
   REQUEST_FAMILY_ADMIN,     /* org.bkt.Daemon1.Admin: one privileged action (system only) */
 } RequestFamily;
 
-/* The Manager methods' a{sv} options (parse_options). */
+/* The Manager methods' a{sv} options (bkt_daemon_parse_options). */
 typedef struct {
   GStrv     only;
   GStrv     exclude;
@@ -191,6 +191,11 @@ gboolean bkt_daemon_dispatch     (BktDaemon *self, RequestKind kind, GDBusMethod
 /* A name that goes into a plan: not empty, bounded, no control characters,
  * not starting with "-". */
 gboolean bkt_daemon_check_name   (const char *what, const char *value, GError **error);
+/* An item named by a caller (Explain, Capture's "select"): bounded UTF-8
+ * text without control characters (bkt-daemon-options.c). */
+gboolean bkt_daemon_check_item   (const char *item, GError **error);
+/* @options into @r->opt (and the PR's options), or InvalidArgument. */
+gboolean bkt_daemon_parse_options (Request *r, GVariant *options, GError **error);
 /* Connects the Admin interface's method handlers (bkt-daemon-admin.c). */
 void     bkt_daemon_admin_connect (BktDBusAdmin *admin, BktDaemon *self);
 
