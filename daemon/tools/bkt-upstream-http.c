@@ -314,7 +314,7 @@ finish_error (Request *r, const char *format, ...)
 }
 
 /* No HTTP answer at all: the network, not the server, said no. */
-static void
+static G_GNUC_PRINTF (2, 3) void
 finish_network_error (Request *r, const char *format, ...)
 {
   JsonObject *o = json_object_new ();
