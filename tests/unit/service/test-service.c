@@ -715,8 +715,12 @@ test_idle_exit_answers_routed_call (Fixture *f, gconstpointer data)
 
   bkt_daemon_release_name (daemon, name_id);
   g_assert_false (name_has_owner (f->bob, "org.bkt.Daemon1"));
+  /* Counted on arrival, before GDBus even scheduled it. */
+  g_assert_cmpuint (bkt_idle_get_n_calls (daemon->idle), ==, 1);
   g_assert_cmpuint (n_idle, ==, 0);
   wait_for_count (&n_idle, 1);
+  g_assert_cmpuint (bkt_idle_get_n_calls (daemon->idle), ==, 0);
+  g_assert_cmpuint (bkt_idle_get_n_locks (daemon->idle), ==, 0);
   /* The exit point: what bktd does then (flush, and the connection goes). */
   g_assert_true (g_dbus_connection_flush_sync (f->service, NULL, NULL));
   g_assert_true (g_dbus_connection_close_sync (f->service, NULL, NULL));
