@@ -228,12 +228,7 @@ cached_record_matches (const CachedRecord *c, const GStatBuf *st)
          c->ctime_ns == (gint64) st->st_ctim.tv_sec * G_GINT64_CONSTANT (1000000000) + st->st_ctim.tv_nsec;
 }
 
-static BktRecordEntry *
-entry_copy (const BktRecordEntry *e)
-{
-  return g_atomic_rc_box_acquire ((BktRecordEntry *) e);
-}
-
+/* A new table of the same (shared) entries. */
 static void
 copy_items (GHashTable *from, GHashTable *to)
 {
@@ -242,7 +237,7 @@ copy_items (GHashTable *from, GHashTable *to)
 
   g_hash_table_iter_init (&iter, from);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    g_hash_table_replace (to, g_strdup (key), entry_copy (value));
+    g_hash_table_replace (to, g_strdup (key), g_atomic_rc_box_acquire (value));
 }
 
 /* The cached entries of @path into @items, if the file is still the one

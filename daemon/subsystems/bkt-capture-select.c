@@ -31,7 +31,6 @@ selected_by (const char * const *select, const char *target)
   return NULL;
 }
 
-
 /* Each selected name either picked an operation, names an item capture
  * leaves out (a warning), or names nothing (an error). */
 static gboolean
@@ -54,7 +53,8 @@ check_selection (BktSync *sync, const char * const *select, GHashTable *used, GP
       g_ptr_array_add (nothing, (gpointer) select[i]);
     }
   bkt_sync_warn_targets (warnings, nothing, "selected item(s) with nothing to capture",
-             "they are in sync, never applied here or changed in the manifests (bkt drift explain ITEM says which)");
+                         "they are in sync, never applied here or changed in the manifests (bkt drift explain "
+                         "ITEM says which)");
   return TRUE;
 }
 
@@ -91,8 +91,9 @@ bkt_capture_select (BktSync *sync, GPtrArray *ops, GPtrArray *warnings, const ch
       else
         g_ptr_array_remove_index (ops, i);
     }
-  bkt_sync_warn_targets (warnings, left_out, "untracked item(s) left out (capture records only what changed here since "
-             "bkt last synced it)", "pick them with bkt capture --select ID[,ID…] or take them all with "
-             "--all-untracked");
+  bkt_sync_warn_targets (warnings, left_out,
+                         "untracked item(s) left out (capture records only what changed here since bkt last "
+                         "synced it)",
+                         "pick them with bkt capture --select ID[,ID…] or take them all with --all-untracked");
   return !picking || check_selection (sync, select, used, warnings, error);
 }
